@@ -1,0 +1,32 @@
+/**
+ * The shape of a CLI command. `src/cli/main.ts` parses global flags, finds the
+ * command by name and calls `run`; commands parse their own arguments with
+ * node:util parseArgs, do their work through library functions, and report
+ * through `ctx.out`. Commands throw EbakError; only main.ts prints errors and
+ * sets the exit code (src/cli/exit.ts).
+ */
+export interface Output {
+  /** True when the user asked for --json: print one JSON document, no prose. */
+  readonly json: boolean;
+  /** Human-readable line on stdout (suppressed under --json). */
+  line(text: string): void;
+  /** The command's machine-readable result (printed as JSON under --json). */
+  result(value: unknown): void;
+  /** Warning on stderr, one line (also under --json). */
+  warn(text: string): void;
+  /** Progress on a TTY only (stderr, overwritten in place). */
+  progress(text: string): void;
+}
+
+export interface Context {
+  readonly out: Output;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export interface Command {
+  readonly name: string;
+  readonly summary: string;
+  readonly usage: string;
+  /** Returns the exit code (0 unless the command has a partial-success code). */
+  run(argv: string[], ctx: Context): Promise<number>;
+}
