@@ -1,0 +1,171 @@
+/**
+ * Local-directory backend: the default. Layout as docs/format.md says:
+ * `config`, `keys/<id>`, `snapshots/<id>`, `index/<id>`, `locks/<id>`,
+ * `data/<first 2 hex of id>/<id>`.
+ *
+ * Atomicity: every save writes a temporary file in the same directory,
+ * fsyncs it, renames it into place and fsyncs the directory, so a crash
+ * leaves either the whole object or none (never a partial one).
+ */
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { EbakError } from '../errors.js';
+import type { Backend, ByteRange, FileInfo, FileType, Handle } from './backend.js';
+import { FILE_TYPES } from './backend.js';
+
+export class LocalBackend implements Backend {
+  readonly location: string;
+
+  constructor(readonly root: string) {
+    this.location = root;
+  }
+
+  async create(): Promise<void> {
+    await wrapIo(`create repository directory ${this.root}`, async () => {
+      for (const t of FILE_TYPES) if (t !== 'config') await mkdir(join(this.root, t), { recursive: true, mode: 0o700 });
+      const hex = '0123456789abcdef';
+      for (const a of hex) for (const b of hex) await mkdir(join(this.root, 'data', a + b), { recursive: true, mode: 0o700 });
+    });
+  }
+
+  async isRepository(): Promise<boolean> {
+    return exists(join(this.root, 'config'));
+  }
+
+  path(h: Handle): string {
+    if (h.type === 'config') return join(this.root, 'config');
+    checkName(h.name);
+    if (h.type === 'data') return join(this.root, 'data', h.name.slice(0, 2), h.name);
+    return join(this.root, h.type, h.name);
+  }
+
+  async save(h: Handle, data: Uint8Array): Promise<void> {
+    const final = this.path(h);
+    const dir = final.slice(0, final.lastIndexOf('/'));
+    const tmp = `${final}.tmp-${randomBytes(6).toString('hex')}`;
+    await wrapIo(`write ${describe(h)}`, async () => {
+      const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      try {
+        await fh.writeFile(data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, final);
+      await syncDir(dir);
+    }).catch(async (e) => {
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    });
+  }
+
+  async load(h: Handle, range?: ByteRange): Promise<Buffer> {
+    const fh = await openForRead(this.path(h), h);
+    try {
+      if (!range) return await fh.readFile();
+      const buf = Buffer.allocUnsafe(range.length);
+      let done = 0;
+      while (done < range.length) {
+        const { bytesRead } = await fh.read(buf, done, range.length - done, range.offset + done);
+        if (bytesRead === 0) throw new EbakError('CORRUPT', `${describe(h)}: range ${range.offset}+${range.length} lies beyond the end of the object`);
+        done += bytesRead;
+      }
+      return buf;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async stat(h: Handle): Promise<FileInfo> {
+    try {
+      const s = await stat(this.path(h));
+      return { name: h.name, size: s.size };
+    } catch (e) {
+      throw mapIoError(e, describe(h));
+    }
+  }
+
+  async *list(type: FileType): AsyncIterable<FileInfo> {
+    if (type === 'config') {
+      if (await exists(join(this.root, 'config'))) yield await this.stat({ type, name: 'config' });
+      return;
+    }
+    const dirs = type === 'data' ? await subdirs(join(this.root, 'data')) : [join(this.root, type)];
+    for (const dir of dirs) {
+      for (const name of await readdirOrEmpty(dir)) {
+        if (name.includes('.tmp-')) continue; // an interrupted save; never a valid object
+        const s = await stat(join(dir, name)).catch(() => undefined);
+        if (s?.isFile()) yield { name, size: s.size };
+      }
+    }
+  }
+
+  async remove(h: Handle): Promise<void> {
+    await rm(this.path(h), { force: true });
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Object names are hex ids; anything else could escape the repository directory. */
+function checkName(name: string): void {
+  if (!/^[0-9a-f]{8,128}$/.test(name)) throw new EbakError('USAGE', `invalid object name ${JSON.stringify(name)}`);
+}
+
+function describe(h: Handle): string {
+  return h.type === 'config' ? 'config' : `${h.type}/${h.name}`;
+}
+
+async function openForRead(path: string, h: Handle) {
+  try {
+    return await open(path, 'r');
+  } catch (e) {
+    throw mapIoError(e, describe(h));
+  }
+}
+
+export function mapIoError(e: unknown, what: string): EbakError {
+  if (e instanceof EbakError) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new EbakError('NOT_FOUND', `${what} does not exist`, { cause: e });
+  if (code === 'ENOSPC' || code === 'EDQUOT')
+    return new EbakError('NO_SPACE', `${what}: no space left on device`, { cause: e, hint: 'free some space and run the command again; nothing was lost' });
+  if (code === 'EACCES' || code === 'EPERM') return new EbakError('IO', `${what}: permission denied`, { cause: e });
+  return new EbakError('IO', `${what}: ${(e as Error).message}`, { cause: e });
+}
+
+async function wrapIo<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw mapIoError(e, what);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw mapIoError(e, `list ${dir}`);
+  }
+}
+
+async function subdirs(dir: string): Promise<string[]> {
+  return (await readdirOrEmpty(dir)).map((n) => join(dir, n));
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
