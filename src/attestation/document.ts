@@ -125,9 +125,12 @@ function decode(bytes: Uint8Array, check: 'cose' | 'payload'): CborValue {
   }
 }
 
+/** ECMA-262 §21.4.1.1: the largest time a Date can hold. */
+const MAX_DATE_MS = 8_640_000_000_000_000n;
+
 function parseTimestamp(value: CborValue | undefined): number {
   // Any time after Feb 1970 is > 2^32 ms, so NSM writes an 8-byte head (the reader gives a bigint).
-  ensure(typeof value === 'bigint' && value <= BigInt(Number.MAX_SAFE_INTEGER), 'payload', 'timestamp must be a uint64 of milliseconds');
+  ensure(typeof value === 'bigint' && value <= MAX_DATE_MS, 'payload', 'timestamp must be a uint64 of milliseconds within the JavaScript Date range');
   return Number(value);
 }
 
