@@ -110,11 +110,11 @@ export class LocalBackend implements Backend {
 }
 
 /** Object names are hex ids; anything else could escape the repository directory. */
-function checkName(name: string): void {
+export function checkName(name: string): void {
   if (!/^[0-9a-f]{8,128}$/.test(name)) throw new EbakError('USAGE', `invalid object name ${JSON.stringify(name)}`);
 }
 
-function describe(h: Handle): string {
+export function describe(h: Handle): string {
   return h.type === 'config' ? 'config' : `${h.type}/${h.name}`;
 }
 

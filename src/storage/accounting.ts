@@ -1,0 +1,86 @@
+/**
+ * Request accounting around any Backend: counts requests by S3 billing class
+ * and bytes moved, for the backup summary and cost estimates.
+ *
+ * Placed innermost (below retry), so every attempt counts, failed ones too:
+ * a retried upload costs a request and its bytes again. Mapping to classes:
+ * save → PUT, load → GET, stat/isRepository → HEAD, remove → DELETE,
+ * create → PUT, list → one LIST per started page of 1,000 entries (S3's page
+ * size), at least one per listing. bytesUp counts every attempted save's
+ * bytes; bytesDown counts the bytes of each successful load.
+ */
+import type { Backend, ByteRange, FileInfo, FileType, Handle, SaveOptions } from './backend.js';
+
+export interface RequestCounts {
+  readonly put: number;
+  readonly get: number;
+  readonly list: number;
+  readonly delete: number;
+  readonly head: number;
+  readonly bytesUp: number;
+  readonly bytesDown: number;
+}
+
+const LIST_PAGE = 1000;
+
+export class RequestCounter {
+  private c = { put: 0, get: 0, list: 0, delete: 0, head: 0, bytesUp: 0, bytesDown: 0 };
+
+  add(field: keyof RequestCounts, n = 1): void {
+    this.c[field] += n;
+  }
+
+  /** A copy: later requests do not change a snapshot already taken. */
+  snapshot(): RequestCounts {
+    return { ...this.c };
+  }
+}
+
+export class AccountingBackend implements Backend {
+  readonly location: string;
+
+  constructor(private readonly inner: Backend, readonly counter = new RequestCounter()) {
+    this.location = inner.location;
+  }
+
+  create(): Promise<void> {
+    this.counter.add('put');
+    return this.inner.create();
+  }
+  isRepository(): Promise<boolean> {
+    this.counter.add('head');
+    return this.inner.isRepository();
+  }
+  save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
+    this.counter.add('put');
+    this.counter.add('bytesUp', data.byteLength);
+    return this.inner.save(h, data, opts);
+  }
+  async load(h: Handle, range?: ByteRange): Promise<Buffer> {
+    this.counter.add('get');
+    const buf = await this.inner.load(h, range);
+    this.counter.add('bytesDown', buf.length);
+    return buf;
+  }
+  stat(h: Handle): Promise<FileInfo> {
+    this.counter.add('head');
+    return this.inner.stat(h);
+  }
+  remove(h: Handle): Promise<void> {
+    this.counter.add('delete');
+    return this.inner.remove(h);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  async *list(type: FileType): AsyncIterable<FileInfo> {
+    this.counter.add('list');
+    let n = 0;
+    for await (const fi of this.inner.list(type)) {
+      if (n > 0 && n % LIST_PAGE === 0) this.counter.add('list');
+      n++;
+      yield fi;
+    }
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Concurrency limit around any Backend: at most `connections` operations run
+ * at once; the rest wait in FIFO order. Placed below the retry wrapper, so a
+ * request sleeping in backoff does not hold a slot.
+ */
+import { EbakError } from '../errors.js';
+import type { Backend, ByteRange, FileInfo, FileType, Handle, SaveOptions } from './backend.js';
+
+export class Semaphore {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly size: number) {
+    if (!Number.isInteger(size) || size < 1) throw new EbakError('USAGE', `concurrency limit must be a positive integer, got ${size}`);
+    this.free = size;
+  }
+
+  async use<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      // Hand the slot straight to the next waiter, or return it.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
+}
+
+export class LimitBackend implements Backend {
+  readonly location: string;
+  private readonly sem: Semaphore;
+
+  constructor(private readonly inner: Backend, connections: number) {
+    this.location = inner.location;
+    this.sem = new Semaphore(connections);
+  }
+
+  create(): Promise<void> {
+    return this.sem.use(() => this.inner.create());
+  }
+  isRepository(): Promise<boolean> {
+    return this.sem.use(() => this.inner.isRepository());
+  }
+  save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
+    return this.sem.use(() => this.inner.save(h, data, opts));
+  }
+  load(h: Handle, range?: ByteRange): Promise<Buffer> {
+    return this.sem.use(() => this.inner.load(h, range));
+  }
+  stat(h: Handle): Promise<FileInfo> {
+    return this.sem.use(() => this.inner.stat(h));
+  }
+  remove(h: Handle): Promise<void> {
+    return this.sem.use(() => this.inner.remove(h));
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  /**
+   * Holds a slot only while fetching the next entry (one page request at
+   * most), never while the caller works on an entry: a caller that loads
+   * objects inside a listing loop cannot deadlock the limit.
+   */
+  async *list(type: FileType): AsyncIterable<FileInfo> {
+    const it = this.inner.list(type)[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const r = await this.sem.use(() => it.next());
+        if (r.done) return;
+        yield r.value;
+      }
+    } finally {
+      await it.return?.();
+    }
+  }
+}

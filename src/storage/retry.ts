@@ -1,0 +1,115 @@
+/**
+ * Retry wrapper around any Backend: exponential backoff with full jitter.
+ *
+ * Only failures a backend marked `retryable` (5xx, SlowDown, timeouts,
+ * connection resets: things that may succeed a moment later) are retried.
+ * Everything else (NOT_FOUND, USAGE, NO_REPOSITORY, refused credentials,
+ * untrusted certificates, local I/O errors) is permanent and passes through
+ * at once. All Backend writes are idempotent (content-addressed names,
+ * atomic saves), so repeating one after an unclear failure is safe.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EbakError } from '../errors.js';
+import type { Backend, ByteRange, FileInfo, FileType, Handle, SaveOptions } from './backend.js';
+
+export interface RetryOptions {
+  /** Total attempts per operation, the first included (default 6). */
+  readonly attempts?: number;
+  /** Backoff cap of the first retry; doubles per retry (default 200 ms). */
+  readonly baseDelayMs?: number;
+  /** Upper bound of one backoff (default 10 s). */
+  readonly maxDelayMs?: number;
+  /** Told about every retry (for progress output and tests). */
+  readonly onRetry?: (info: { attempt: number; delayMs: number; error: EbakError }) => void;
+}
+
+const RETRYABLE = Symbol.for('ebak.storage.retryable');
+
+/** Marks a backend failure as worth retrying; returns it for `throw retryable(...)`. */
+export function retryable(e: EbakError): EbakError {
+  Object.defineProperty(e, RETRYABLE, { value: true });
+  return e;
+}
+
+export function isRetryable(e: unknown): e is EbakError {
+  return e instanceof EbakError && (e as unknown as Record<symbol, unknown>)[RETRYABLE] === true;
+}
+
+export class RetryBackend implements Backend {
+  readonly location: string;
+  private readonly attempts: number;
+  private readonly baseMs: number;
+  private readonly maxMs: number;
+
+  constructor(private readonly inner: Backend, private readonly opts: RetryOptions = {}) {
+    this.location = inner.location;
+    this.attempts = Math.max(1, opts.attempts ?? 6);
+    this.baseMs = opts.baseDelayMs ?? 200;
+    this.maxMs = opts.maxDelayMs ?? 10_000;
+  }
+
+  create(): Promise<void> {
+    return this.run(() => this.inner.create());
+  }
+  isRepository(): Promise<boolean> {
+    return this.run(() => this.inner.isRepository());
+  }
+  save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
+    return this.run(() => this.inner.save(h, data, opts));
+  }
+  load(h: Handle, range?: ByteRange): Promise<Buffer> {
+    return this.run(() => this.inner.load(h, range));
+  }
+  stat(h: Handle): Promise<FileInfo> {
+    return this.run(() => this.inner.stat(h));
+  }
+  remove(h: Handle): Promise<void> {
+    return this.run(() => this.inner.remove(h));
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  /** A listing that fails midway starts over and skips the names it already gave. */
+  async *list(type: FileType): AsyncIterable<FileInfo> {
+    const seen = new Set<string>();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        for await (const fi of this.inner.list(type)) {
+          if (seen.has(fi.name)) continue;
+          seen.add(fi.name);
+          yield fi;
+        }
+        return;
+      } catch (e) {
+        await this.backoff(e, attempt);
+      }
+    }
+  }
+
+  private async run<T>(op: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await op();
+      } catch (e) {
+        await this.backoff(e, attempt);
+      }
+    }
+  }
+
+  /** Rethrows permanent failures and the last one; otherwise sleeps before the next attempt. */
+  private async backoff(e: unknown, attempt: number): Promise<void> {
+    if (!isRetryable(e)) throw e;
+    if (attempt >= this.attempts)
+      throw new EbakError('STORAGE', `${e.message} (gave up after ${attempt} attempts)`, {
+        cause: e,
+        hint: e.hint ?? 'check the network and the storage service, then run the command again; nothing was lost',
+      });
+    // Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"):
+    // spreads the retries of many clients instead of synchronising them.
+    const cap = Math.min(this.maxMs, this.baseMs * 2 ** (attempt - 1));
+    const delayMs = Math.round(Math.random() * cap);
+    this.opts.onRetry?.({ attempt, delayMs, error: e });
+    await sleep(delayMs);
+  }
+}

@@ -1,0 +1,364 @@
+/**
+ * S3 backend (@aws-sdk/client-s3, any S3 endpoint, path-style for custom ones).
+ *
+ * Keys follow the local layout under an optional prefix: `<prefix>/config`,
+ * `<prefix>/keys/<id>`, `<prefix>/data/<2 hex>/<id>`, ...
+ *
+ * This class does no retrying (the SDK's retries are off: maxAttempts 1);
+ * it classifies failures and marks the transient ones `retryable` for the
+ * retry wrapper (retry.ts). Every upload carries x-amz-checksum-sha256,
+ * computed here over a Buffer body, so S3 refuses bytes corrupted in transit.
+ * The SDK's own checksum machinery is set to WHEN_REQUIRED: with its defaults
+ * it sends aws-chunked streams, which some S3-compatible servers store verbatim.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+  type BucketLocationConstraint,
+  type CompletedPart,
+} from '@aws-sdk/client-s3';
+import { EbakError, isEbakError } from '../errors.js';
+import type { Backend, ByteRange, FileInfo, FileType, Handle, SaveOptions } from './backend.js';
+import { Semaphore } from './limit.js';
+import { checkName, describe } from './local.js';
+import { formatLocation, type Location } from './location.js';
+import { retryable } from './retry.js';
+
+export type DataStorageClass = 'STANDARD_IA' | 'GLACIER_IR' | 'GLACIER' | 'DEEP_ARCHIVE';
+export const DATA_STORAGE_CLASSES: readonly DataStorageClass[] = ['STANDARD_IA', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'];
+
+const MiB = 1024 * 1024;
+/** S3's smallest allowed part (all but the last). */
+const MIN_PART = 5 * MiB;
+
+export interface S3Options {
+  /** Storage class of data packs (`packKind: 'data'`); everything else is STANDARD. */
+  readonly dataStorageClass?: DataStorageClass;
+  /** Objects larger than this go up in parts (default 16 MiB). */
+  readonly multipartThresholdBytes?: number;
+  /** Part size of multipart uploads (default 8 MiB, at least 5 MiB). */
+  readonly partBytes?: number;
+  /** Parts of one object uploaded at once (default 4). */
+  readonly partConcurrency?: number;
+  /** Abandon a connection attempt after this long (default 10 s). */
+  readonly connectTimeoutMs?: number;
+  /** Abandon a request whose socket stays idle this long (default 60 s). */
+  readonly idleTimeoutMs?: number;
+}
+
+type S3Location = Extract<Location, { kind: 's3' }>;
+
+export class S3Backend implements Backend {
+  readonly location: string;
+  private readonly bucket: string;
+  private readonly prefix: string;
+  private readonly threshold: number;
+  private readonly partBytes: number;
+  private readonly partConcurrency: number;
+
+  constructor(private readonly client: S3Client, loc: S3Location, private readonly region: string | undefined, private readonly opts: S3Options = {}) {
+    this.location = formatLocation(loc);
+    this.bucket = loc.bucket;
+    this.prefix = loc.prefix;
+    this.threshold = opts.multipartThresholdBytes ?? 16 * MiB;
+    this.partBytes = opts.partBytes ?? 8 * MiB;
+    this.partConcurrency = opts.partConcurrency ?? 4;
+    if (this.partBytes < MIN_PART) throw new EbakError('USAGE', `S3 part size must be at least 5 MiB, got ${this.partBytes} bytes`);
+    if (opts.dataStorageClass !== undefined && !DATA_STORAGE_CLASSES.includes(opts.dataStorageClass))
+      throw new EbakError('USAGE', `unknown S3 data storage class ${JSON.stringify(opts.dataStorageClass)}`, { hint: `use one of ${DATA_STORAGE_CLASSES.join(', ')}` });
+  }
+
+  async create(): Promise<void> {
+    try {
+      await this.send('check bucket', (c) => c.send(new HeadBucketCommand({ Bucket: this.bucket })));
+      return;
+    } catch (e) {
+      if (!isEbakError(e, 'NOT_FOUND') && !isEbakError(e, 'NO_REPOSITORY')) throw e;
+    }
+    // us-east-1 is the default and must not be named (S3 answers InvalidLocationConstraint).
+    const constraint = this.region && this.region !== 'us-east-1' ? { LocationConstraint: this.region as BucketLocationConstraint } : undefined;
+    try {
+      await this.send('create bucket', (c) => c.send(new CreateBucketCommand({ Bucket: this.bucket, CreateBucketConfiguration: constraint })));
+    } catch (e) {
+      // Another process created it between our check and our create.
+      if (!(isEbakError(e) && errorName(e.cause) === 'BucketAlreadyOwnedByYou')) throw e;
+    }
+  }
+
+  async isRepository(): Promise<boolean> {
+    try {
+      await this.stat({ type: 'config', name: 'config' });
+      return true;
+    } catch (e) {
+      if (isEbakError(e, 'NOT_FOUND') || isEbakError(e, 'NO_REPOSITORY')) return false;
+      throw e;
+    }
+  }
+
+  async save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
+    const body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const what = `write ${describe(h)}`;
+    const common = { Bucket: this.bucket, Key: this.key(h), StorageClass: this.storageClass(h, opts) };
+    if (body.length <= this.threshold) {
+      await this.send(what, (c) => c.send(new PutObjectCommand({ ...common, Body: body, ContentLength: body.length, ChecksumSHA256: sha256(body) })));
+      return;
+    }
+    const { UploadId } = await this.send(what, (c) => c.send(new CreateMultipartUploadCommand({ ...common, ChecksumAlgorithm: 'SHA256' })));
+    if (!UploadId) throw retryable(new EbakError('STORAGE', `${what} on ${this.location}: no upload id in the answer to CreateMultipartUpload`));
+    const ref = { Bucket: this.bucket, Key: common.Key, UploadId };
+    try {
+      const parts = await this.uploadParts(what, ref, body);
+      await this.send(what, (c) => c.send(new CompleteMultipartUploadCommand({ ...ref, MultipartUpload: { Parts: parts } })));
+    } catch (e) {
+      // Best effort: an upload left behind costs storage until a lifecycle rule removes it.
+      await this.send(what, (c) => c.send(new AbortMultipartUploadCommand(ref))).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async load(h: Handle, range?: ByteRange): Promise<Buffer> {
+    if (range) checkRange(range);
+    if (range?.length === 0) {
+      await this.stat(h);
+      return Buffer.alloc(0);
+    }
+    const what = `read ${describe(h)}`;
+    const Range = range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined;
+    try {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(h), Range }));
+      if (!r.Body) throw retryable(new EbakError('STORAGE', `${what} on ${this.location}: response had no body`));
+      const body = Buffer.from(await r.Body.transformToByteArray());
+      if (r.ContentLength !== undefined && body.length !== r.ContentLength)
+        throw retryable(new EbakError('STORAGE', `${what} on ${this.location}: got ${body.length} of ${r.ContentLength} bytes`));
+      // S3 answers a range that starts inside the object but ends past it with the shorter tail.
+      if (range && body.length !== range.length) throw beyondEnd(h, range);
+      return body;
+    } catch (e) {
+      if (range && isEbakError(this.mapped(e, what), 'CORRUPT')) throw beyondEnd(h, range);
+      throw this.mapped(e, what);
+    }
+  }
+
+  async stat(h: Handle): Promise<FileInfo> {
+    const r = await this.send(`stat ${describe(h)}`, (c) => c.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(h) })));
+    return { name: h.name, size: r.ContentLength ?? 0 };
+  }
+
+  async *list(type: FileType): AsyncIterable<FileInfo> {
+    if (type === 'config') {
+      if (await this.isRepository()) yield await this.stat({ type, name: 'config' });
+      return;
+    }
+    const dir = this.join(`${type}/`);
+    let token: string | undefined;
+    do {
+      const r = await this.send(`list ${type}`, (c) => c.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: dir, ContinuationToken: token })));
+      for (const o of r.Contents ?? []) {
+        const name = entryName(type, (o.Key ?? '').slice(dir.length));
+        if (name !== undefined) yield { name, size: o.Size ?? 0 };
+      }
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async remove(h: Handle): Promise<void> {
+    await this.send(`delete ${describe(h)}`, (c) => c.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(h) })));
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+
+  private key(h: Handle): string {
+    if (h.type === 'config') return this.join('config');
+    checkName(h.name);
+    return this.join(h.type === 'data' ? `data/${h.name.slice(0, 2)}/${h.name}` : `${h.type}/${h.name}`);
+  }
+
+  private join(rel: string): string {
+    return this.prefix === '' ? rel : `${this.prefix}/${rel}`;
+  }
+
+  private storageClass(h: Handle, opts?: SaveOptions): 'STANDARD' | DataStorageClass {
+    return h.type === 'data' && opts?.packKind === 'data' ? (this.opts.dataStorageClass ?? 'STANDARD') : 'STANDARD';
+  }
+
+  /** Uploads every part (at most partConcurrency at once) and waits for all before reporting a failure. */
+  private async uploadParts(what: string, ref: { Bucket: string; Key: string; UploadId: string }, body: Buffer): Promise<CompletedPart[]> {
+    const sem = new Semaphore(this.partConcurrency);
+    const offsets: number[] = [];
+    for (let o = 0; o < body.length; o += this.partBytes) offsets.push(o);
+    const results = await Promise.allSettled(
+      offsets.map((o, i) =>
+        sem.use(async (): Promise<CompletedPart> => {
+          const part = body.subarray(o, o + this.partBytes);
+          const sum = sha256(part);
+          const r = await this.send(what, (c) => c.send(new UploadPartCommand({ ...ref, PartNumber: i + 1, Body: part, ContentLength: part.length, ChecksumSHA256: sum })));
+          return { PartNumber: i + 1, ETag: r.ETag, ChecksumSHA256: sum };
+        }),
+      ),
+    );
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return results.map((r) => (r as PromiseFulfilledResult<CompletedPart>).value);
+  }
+
+  /** Runs one SDK call and turns any failure into a classified EbakError. */
+  private async send<T>(what: string, call: (c: S3Client) => Promise<T>): Promise<T> {
+    try {
+      return await call(this.client);
+    } catch (e) {
+      throw this.mapped(e, what);
+    }
+  }
+
+  private mapped(e: unknown, what: string): EbakError {
+    return mapS3Error(e, what, this.location, this.bucket);
+  }
+}
+
+/** Names under `<type>/` that are ebak objects; anything else in the bucket is ignored. */
+function entryName(type: FileType, rel: string): string | undefined {
+  const parts = rel.split('/');
+  const name = parts[parts.length - 1] ?? '';
+  const shapeOk = type === 'data' ? parts.length === 2 && name.startsWith(parts[0] ?? '-') : parts.length === 1;
+  if (!shapeOk) return undefined;
+  try {
+    checkName(name);
+    return name;
+  } catch {
+    return undefined;
+  }
+}
+
+function sha256(b: Buffer): string {
+  return createHash('sha256').update(b).digest('base64');
+}
+
+function checkRange(r: ByteRange): void {
+  if (!Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.length) || r.offset < 0 || r.length < 0)
+    throw new EbakError('USAGE', `invalid byte range ${r.offset}+${r.length}`);
+}
+
+function beyondEnd(h: Handle, r: ByteRange): EbakError {
+  return new EbakError('CORRUPT', `${describe(h)}: range ${r.offset}+${r.length} lies beyond the end of the object`);
+}
+
+const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'CredentialsProviderError', 'InvalidClientTokenId']);
+const THROTTLE_ERRORS = new Set(['SlowDown', 'ServiceUnavailable', 'InternalError', 'RequestTimeout', 'Throttling', 'ThrottlingException', 'RequestTimeTooSkewed', 'TimeoutError']);
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET']);
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|EPROTO/;
+const CREDENTIAL_HINT = 'check the S3 credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE) and the bucket policy';
+
+/** One classification of every SDK, HTTP and socket failure into an EbakError. */
+export function mapS3Error(e: unknown, what: string, location: string, bucket: string): EbakError {
+  if (e instanceof EbakError) return e;
+  const name = errorName(e);
+  const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const code = String((e as { code?: unknown }).code ?? '');
+  const detail = oneLine(e, name);
+  const at = `${what} on ${location}`;
+  if (name === 'NoSuchBucket')
+    return new EbakError('NO_REPOSITORY', `${at}: bucket ${bucket} does not exist`, { cause: e, hint: 'check the repository location, or create it with `ebak init`' });
+  if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) return new EbakError('NOT_FOUND', `${at}: object does not exist`, { cause: e });
+  if (name === 'InvalidRange' || status === 416) return new EbakError('CORRUPT', `${at}: range lies beyond the end of the object`, { cause: e });
+  if (CREDENTIAL_ERRORS.has(name) || status === 403 || status === 401)
+    return new EbakError('STORAGE', `${at}: access denied (${name})`, { cause: e, hint: CREDENTIAL_HINT });
+  if (TLS_CODES.test(code))
+    return new EbakError('STORAGE', `${at}: TLS failure (${code})`, { cause: e, hint: "trust the endpoint's CA with NODE_EXTRA_CA_CERTS or AWS_CA_BUNDLE, or check the endpoint address" });
+  if (/region is missing/i.test(detail))
+    return new EbakError('USAGE', `${at}: no AWS region configured`, { cause: e, hint: 'set AWS_REGION or a region in the AWS profile' });
+  if (THROTTLE_ERRORS.has(name) || (status !== undefined && status >= 500) || NETWORK_CODES.has(code))
+    return retryable(new EbakError('STORAGE', `${at}: ${detail}`, { cause: e, hint: 'check the network and the storage service, then run the command again; nothing was lost' }));
+  return new EbakError('STORAGE', `${at}: ${detail}`, { cause: e });
+}
+
+function errorName(e: unknown): string {
+  return String((e as { name?: unknown } | undefined)?.name ?? 'Error');
+}
+
+/** SDK messages can be empty ("UnknownError") or span lines; errors are one line. */
+function oneLine(e: unknown, name: string): string {
+  const msg = String((e as { message?: unknown }).message ?? '').split('\n')[0]?.trim() ?? '';
+  const code = (e as { code?: unknown }).code;
+  const text = msg === '' || msg === 'UnknownError' ? name : msg;
+  return typeof code === 'string' && !text.includes(code) ? `${text} (${code})` : text;
+}
+
+export interface ClientEnv {
+  readonly AWS_ACCESS_KEY_ID?: string;
+  readonly AWS_SECRET_ACCESS_KEY?: string;
+  readonly AWS_SESSION_TOKEN?: string;
+  readonly AWS_PROFILE?: string;
+  readonly AWS_REGION?: string;
+  readonly AWS_DEFAULT_REGION?: string;
+  readonly AWS_CA_BUNDLE?: string;
+  readonly NODE_EXTRA_CA_CERTS?: string;
+}
+
+/**
+ * Builds the SDK client from the environment: credentials from the variables
+ * when both are set, otherwise the SDK's standard chain (AWS_PROFILE, SSO,
+ * instance roles); region from AWS_REGION/AWS_DEFAULT_REGION, us-east-1 for
+ * custom endpoints, else the profile's.
+ */
+export async function openS3(loc: S3Location, env: ClientEnv, opts: S3Options = {}): Promise<S3Backend> {
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || (loc.endpoint !== undefined ? 'us-east-1' : undefined);
+  const credentials =
+    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN || undefined }
+      : undefined;
+  const ca = await extraCas(env);
+  const client = new S3Client({
+    region,
+    endpoint: loc.endpoint,
+    forcePathStyle: loc.endpoint !== undefined,
+    followRegionRedirects: loc.endpoint === undefined,
+    credentials,
+    profile: env.AWS_PROFILE || undefined,
+    maxAttempts: 1, // retry.ts retries; the SDK's retries would multiply with ours
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: {
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64, ...(ca ? { ca } : {}) }),
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 64 }),
+      connectionTimeout: opts.connectTimeoutMs ?? 10_000,
+      socketTimeout: opts.idleTimeoutMs ?? 60_000,
+    },
+  });
+  return new S3Backend(client, loc, region, opts);
+}
+
+/**
+ * Node reads NODE_EXTRA_CA_CERTS once at start-up; AWS_CA_BUNDLE is the AWS
+ * tools' convention that Node ignores. When either is given, the agent trusts
+ * the public roots plus both files (an explicit `ca` replaces Node's list).
+ */
+async function extraCas(env: ClientEnv): Promise<string[] | undefined> {
+  const files = [env.AWS_CA_BUNDLE, env.NODE_EXTRA_CA_CERTS].filter((f): f is string => !!f);
+  if (files.length === 0) return undefined;
+  const pems: string[] = [];
+  for (const f of files) {
+    try {
+      pems.push(await readFile(f, 'utf8'));
+    } catch (e) {
+      throw new EbakError('USAGE', `cannot read CA bundle ${f}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { cause: e, hint: 'check AWS_CA_BUNDLE / NODE_EXTRA_CA_CERTS' });
+    }
+  }
+  return [...rootCertificates, ...pems];
+}
