@@ -1,0 +1,151 @@
+/**
+ * The three programs the side-by-side benchmark drives, each reduced to the same
+ * four steps: init (untimed), backup of `corpus` run from the bench directory,
+ * restore of the latest snapshot into an empty directory, and a snapshot count.
+ * Each tool keeps its repository, caches and config under its own state dir
+ * (XDG_* point there), so runs never touch the user's home and are wiped between runs.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from './measure.js';
+
+export type ToolName = 'ebak' | 'restic' | 'borg';
+export const TOOL_NAMES: readonly ToolName[] = ['ebak', 'restic', 'borg'];
+
+/** A throwaway password: these repositories exist for minutes and hold generated data. */
+const PASSWORD = 'ebak-bench-password';
+
+export interface Tool {
+  readonly name: ToolName;
+  /** The settings used, as printed in the report. */
+  readonly settings: string;
+  readonly repo: string;
+  /** Where the tool keeps its local cache (sized for the report). */
+  readonly cacheDir: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** Fails with a readable error when the program is missing. */
+  version(): Promise<string>;
+  init(): Promise<void>;
+  /** argv for the n-th backup (1, 2, ...) of `corpus`, run with cwd = the bench dir. */
+  backupArgv(n: number): string[];
+  /** argv and cwd that restore the latest snapshot (backup number `last`) into `target`. */
+  restore(target: string, last: number): { argv: string[]; cwd: string };
+  snapshotCount(): Promise<number>;
+}
+
+function baseEnv(state: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    XDG_CACHE_HOME: join(state, 'xdg-cache'),
+    XDG_CONFIG_HOME: join(state, 'xdg-config'),
+    XDG_DATA_HOME: join(state, 'xdg-data'),
+  };
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n')[0] ?? '';
+}
+
+/** Counts snapshots in a JSON listing: an array, or an object holding one. */
+function countListed(text: string, key: string): number {
+  const v = JSON.parse(text) as unknown;
+  if (Array.isArray(v)) return v.length;
+  const inner = (v as Record<string, unknown>)[key];
+  if (Array.isArray(inner)) return inner.length;
+  throw new Error(`unexpected snapshot listing: ${text.slice(0, 200)}`);
+}
+
+function ebak(repoRoot: string, state: string): Tool {
+  const bin = join(repoRoot, 'bin', 'ebak');
+  const repo = join(state, 'repo');
+  const env = { ...baseEnv(state), EBAK_REPOSITORY: repo, EBAK_PASSWORD: PASSWORD };
+  const opts = { cwd: state, env };
+  return {
+    name: 'ebak',
+    settings: 'defaults (FastCDC ~1 MiB avg, zstd, AES-256-GCM), local directory repository, password key',
+    repo,
+    cacheDir: join(state, 'xdg-cache'),
+    env,
+    async version() {
+      if (!existsSync(bin)) throw new Error(`${bin} not found (the ebak CLI is not there yet)`);
+      try {
+        return firstLine(await run([bin, '--version'], opts));
+      } catch {
+        return 'unknown (bin/ebak --version failed)';
+      }
+    },
+    async init() {
+      await run([bin, 'init'], opts);
+    },
+    backupArgv: () => [bin, 'backup', 'corpus', '--json'],
+    restore: (target) => ({ argv: [bin, 'restore', 'latest', '--target', target], cwd: state }),
+    async snapshotCount() {
+      return countListed(await run([bin, 'snapshots', '--json'], opts), 'snapshots');
+    },
+  };
+}
+
+function restic(state: string): Tool {
+  const repo = join(state, 'repo');
+  const env = { ...baseEnv(state), RESTIC_PASSWORD: PASSWORD, RESTIC_REPOSITORY: repo };
+  const opts = { cwd: state, env };
+  return {
+    name: 'restic',
+    settings: 'repository v2 (restic 0.14 default), compression auto (zstd fastest), default chunker (~1 MiB avg)',
+    repo,
+    cacheDir: join(state, 'xdg-cache'),
+    env,
+    version: async () => firstLine(await run(['restic', 'version'], opts)),
+    async init() {
+      await run(['restic', 'init', '--repo', repo], opts);
+    },
+    backupArgv: () => ['restic', 'backup', '--repo', repo, 'corpus'],
+    restore: (target) => ({ argv: ['restic', 'restore', 'latest', '--repo', repo, '--target', target], cwd: state }),
+    async snapshotCount() {
+      return countListed(await run(['restic', 'snapshots', '--json', '--repo', repo], opts), 'snapshots');
+    },
+  };
+}
+
+function borg(state: string): Tool {
+  const repo = join(state, 'repo');
+  const env = {
+    ...baseEnv(state),
+    BORG_PASSPHRASE: PASSWORD,
+    // borg 1.2 prefers its own variables over XDG_*: name its cache, keys and security dirs.
+    BORG_CACHE_DIR: join(state, 'xdg-cache', 'borg'),
+    BORG_CONFIG_DIR: join(state, 'xdg-config', 'borg'),
+    BORG_DISPLAY_PASSPHRASE: 'no',
+    BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: 'yes',
+    BORG_RELOCATED_REPO_ACCESS_IS_OK: 'yes',
+  };
+  const opts = { cwd: state, env };
+  return {
+    name: 'borg',
+    settings: 'encryption repokey-blake2, compression zstd,3, default chunker (buzhash, ~2 MiB avg)',
+    repo,
+    cacheDir: join(state, 'xdg-cache'),
+    env,
+    version: async () => firstLine(await run(['borg', '--version'], opts)),
+    async init() {
+      await run(['borg', 'init', '--encryption=repokey-blake2', repo], opts);
+    },
+    backupArgv: (n) => ['borg', 'create', '--compression', 'zstd,3', `${repo}::bench-${n}`, 'corpus'],
+    // borg has no "latest": name the last archive; extract writes into the current directory.
+    restore: (target, last) => ({ argv: ['borg', 'extract', `${repo}::bench-${last}`], cwd: target }),
+    async snapshotCount() {
+      return countListed(await run(['borg', 'list', '--json', repo], opts), 'archives');
+    },
+  };
+}
+
+export function makeTool(name: ToolName, repoRoot: string, state: string): Tool {
+  switch (name) {
+    case 'ebak':
+      return ebak(repoRoot, state);
+    case 'restic':
+      return restic(state);
+    case 'borg':
+      return borg(state);
+  }
+}
