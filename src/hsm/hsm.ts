@@ -1,0 +1,122 @@
+/**
+ * The HSM contract: what the vault may ask of any key custodian (PKCS#11 token,
+ * CloudHSM, AWS KMS). Long-term keys never leave the custodian in the clear;
+ * callers hold only opaque blobs (src/hsm/blob.ts) that name the key ring and
+ * version that made them.
+ *
+ * Key rings: a ring is a named sequence of key versions (1, 2, ...). The highest
+ * active version is "current" and the only one that wraps or encrypts; older
+ * versions only unwrap or decrypt until their grace period ends.
+ */
+import { EbakError } from '../errors.js';
+
+/** `wrap` keys do AES key wrap (RFC 3394) only; `encrypt` keys do AES-GCM only.
+ * One key never does both: a key with both DECRYPT and UNWRAP lets a PIN holder
+ * decrypt a wrapped key (Clulow, "On the security of PKCS#11", 2003). */
+export type KeyPurpose = 'wrap' | 'encrypt';
+
+/** `destroyed` versions keep a metadata tombstone so blobs they made fail clearly. */
+export type KeyState = 'active' | 'revoked' | 'destroyed';
+
+export interface KeyVersion {
+  readonly ring: string;
+  readonly version: number;
+  readonly purpose: KeyPurpose;
+  readonly state: KeyState;
+  readonly createdAt: Date;
+  /** Wraps and encrypts are allowed in [notBefore, notAfter). */
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** Unwraps and decrypts are allowed until here (notAfter + the policy's grace). */
+  readonly unwrapUntil: Date;
+  /** The version new wraps use (highest active version). */
+  readonly current: boolean;
+  readonly revokedAt?: Date;
+  readonly reason?: string;
+}
+
+/** How long a new key version is valid, and how long after that it still unwraps. */
+export interface KeyPolicy {
+  readonly validitySeconds: number;
+  readonly graceSeconds: number;
+}
+
+export const DEFAULT_POLICY: KeyPolicy = {
+  validitySeconds: 365 * 24 * 3600,
+  graceSeconds: 30 * 24 * 3600,
+};
+
+export type AuditEventType =
+  | 'key.create'
+  | 'key.rotate'
+  | 'key.validity'
+  | 'key.revoke'
+  | 'key.destroy'
+  | 'backup.create'
+  | 'backup.restore'
+  | 'cluster.install';
+
+export interface AuditEvent {
+  readonly type: AuditEventType;
+  readonly at: Date;
+  readonly ring?: string;
+  readonly version?: number;
+  readonly detail?: string;
+}
+
+/**
+ * Called for every lifecycle event; the vault connects it to its signed log.
+ * It is awaited, and for irreversible actions (destroy) it is called BEFORE the
+ * action: if it throws, the action does not happen (write-ahead audit).
+ */
+export type AuditHook = (event: AuditEvent) => void | Promise<void>;
+
+export interface HsmOptions {
+  readonly audit?: AuditHook;
+  /** Clock used for validity checks (tests move it; production uses the default). */
+  readonly now?: () => Date;
+}
+
+/** The narrow part the sealing helper needs. */
+export interface KeyWrapper {
+  /** Wraps `secret` (16..512 bytes, a multiple of 8) under the ring's current version. */
+  wrap(ring: string, secret: Uint8Array): Promise<Uint8Array>;
+  /** Returns the secret; the CALLER must zero it (`buf.fill(0)`) when done. */
+  unwrap(blob: Uint8Array): Promise<Buffer>;
+}
+
+export interface RestoreReport {
+  readonly restored: KeyVersion[];
+}
+
+export interface Hsm extends KeyWrapper {
+  /** Creates version 1 of a new ring. */
+  createRing(ring: string, purpose: KeyPurpose, policy?: KeyPolicy): Promise<KeyVersion>;
+  /** Adds version n+1 and makes it current; older versions keep only unwrap/decrypt. */
+  rotate(ring: string, policy?: KeyPolicy): Promise<KeyVersion>;
+  keys(): Promise<KeyVersion[]>;
+  /** Moves a blob to the ring's current version without the secret leaving the HSM. */
+  rewrap(blob: Uint8Array): Promise<Uint8Array>;
+  /** AES-256-GCM inside the HSM; `aad` is bound to the result. */
+  encrypt(ring: string, plaintext: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>;
+  decrypt(blob: Uint8Array, aad?: Uint8Array): Promise<Buffer>;
+  /** Ends a version's validity at `notAfter` (expiry); unwraps continue for `graceSeconds`. */
+  expire(ring: string, version: number, notAfter: Date, graceSeconds: number): Promise<KeyVersion>;
+  /** A revoked version refuses everything, at once. */
+  revoke(ring: string, version: number, reason: string): Promise<KeyVersion>;
+  /** Permanent: the key object is destroyed; blobs it made can never be opened again. */
+  destroy(ring: string, version: number): Promise<KeyVersion>;
+  /** One authenticated file holding every key, wrapped (see docs/hsm.md). */
+  backup(): Promise<Uint8Array>;
+  restore(file: Uint8Array): Promise<RestoreReport>;
+  close(): Promise<void>;
+}
+
+const RING_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+export function checkRingName(ring: string): string {
+  if (!RING_NAME.test(ring)) {
+    throw new EbakError('USAGE', `bad key ring name ${JSON.stringify(ring)}: use 1-64 of a-z 0-9 _ - (starting with a letter or digit)`);
+  }
+  return ring;
+}
