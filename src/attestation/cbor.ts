@@ -49,7 +49,7 @@ class Reader {
       case 1:
         return typeof arg === 'bigint' ? -1n - arg : -1 - arg;
       case 2:
-        return this.take(this.length(arg)).slice();
+        return new Uint8Array(this.take(this.length(arg))); // a copy: callers keep no view of the input
       case 3:
         return this.text(this.length(arg));
       case 4:
