@@ -32,7 +32,14 @@ export interface Pkcs11Config {
 
 interface Entry {
   meta: KeyMeta;
-  readonly data: Handle;
+  data: Handle;
+}
+
+const STATE_RANK = { active: 0, revoked: 1, destroyed: 2 } as const;
+
+/** Of two metadata copies (a crash mid-update), the more restrictive one wins. */
+function stricter(a: KeyMeta, b: KeyMeta): boolean {
+  return STATE_RANK[a.state] - STATE_RANK[b.state] > 0 || (a.state === b.state && a.unwrapUntil < b.unwrapUntil);
 }
 
 const MIN_SECRET = 16;
@@ -79,7 +86,9 @@ export class Pkcs11Hsm implements Hsm {
     const found = this.token.find([{ type: ck.CKA_CLASS, value: ck.CKO_DATA }, { type: ck.CKA_APPLICATION, value: APPLICATION }]);
     for (const data of found) {
       const meta = decodeMeta(this.token.attr(data, ck.CKA_VALUE));
-      this.entries.set(keyLabel(meta.ring, meta.version), { meta, data });
+      const label = keyLabel(meta.ring, meta.version);
+      const seen = this.entries.get(label);
+      if (seen === undefined || stricter(meta, seen.meta)) this.entries.set(label, { meta, data });
     }
   }
 
@@ -122,9 +131,27 @@ export class Pkcs11Hsm implements Hsm {
     return this.handle(meta);
   }
 
+  /**
+   * Tokens may refuse to modify a data object's CKA_VALUE (SoftHSM does), so an
+   * update writes a new object, then deletes the old one; loadMeta resolves a
+   * crash between the two in favour of the stricter copy.
+   */
   private writeMeta(e: Entry, meta: KeyMeta): void {
-    this.token.setAttrs(e.data, [{ type: ck.CKA_VALUE, value: encodeMeta(meta) }], 'updating key metadata');
+    const data = this.createMeta(meta);
+    this.token.destroy(e.data);
+    e.data = data;
     e.meta = meta;
+  }
+
+  private createMeta(meta: KeyMeta): Handle {
+    return this.token.create([
+      { type: ck.CKA_CLASS, value: ck.CKO_DATA },
+      { type: ck.CKA_TOKEN, value: true },
+      { type: ck.CKA_PRIVATE, value: true },
+      { type: ck.CKA_APPLICATION, value: APPLICATION },
+      { type: ck.CKA_LABEL, value: keyLabel(meta.ring, meta.version) },
+      { type: ck.CKA_VALUE, value: encodeMeta(meta) },
+    ], 'storing key metadata');
   }
 
   /**
@@ -135,14 +162,7 @@ export class Pkcs11Hsm implements Hsm {
     const label = keyLabel(meta.ring, meta.version);
     const key = make?.(longTermKey(meta, current));
     try {
-      const data = this.token.create([
-        { type: ck.CKA_CLASS, value: ck.CKO_DATA },
-        { type: ck.CKA_TOKEN, value: true },
-        { type: ck.CKA_PRIVATE, value: true },
-        { type: ck.CKA_APPLICATION, value: APPLICATION },
-        { type: ck.CKA_LABEL, value: label },
-        { type: ck.CKA_VALUE, value: encodeMeta(meta) },
-      ], 'storing key metadata');
+      const data = this.createMeta(meta);
       this.entries.set(label, { meta, data });
       if (key === undefined) return [data];
       this.handles.set(label, key);
