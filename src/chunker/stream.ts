@@ -5,41 +5,98 @@ import type { Cdc } from './cdc.js';
 export const DEFAULT_READ_SIZE = 4 * 1024 * 1024;
 
 /**
- * Reads a file through `handle` and yields each chunk as its own Buffer (freshly
- * allocated, exact length, byteOffset 0, not from the pool), so the caller may
- * transfer its ArrayBuffer to a worker thread. Memory: one working buffer of
- * max + readSize bytes plus the chunk being yielded, whatever the file size.
- *
- * The working buffer always holds >= max bytes (or the rest of the file) before
- * a cut is searched, so nextCut never answers -1 and no byte is hashed twice;
- * the price is copying the (< max) leftover to the front once per refill.
+ * Reads a file through `handle` (from its current position) and yields each chunk
+ * as its own Buffer (freshly allocated, exact length, byteOffset 0, not from the
+ * pool), so the caller may transfer its ArrayBuffer to a worker thread. Memory: one
+ * working buffer of max + readSize bytes plus the chunk being yielded, whatever
+ * the file size. Do not close `handle` before the generator has finished or been
+ * returned: a read may be in flight.
  */
 export async function* chunkFile(handle: FileHandle, cdc: Cdc, opts?: { readSize?: number }): AsyncGenerator<Buffer> {
   const readSize = opts?.readSize ?? DEFAULT_READ_SIZE;
   if (!Number.isSafeInteger(readSize) || readSize < 1) throw new EbakError('USAGE', `chunkFile readSize must be a positive integer, got ${String(readSize)}`);
-  const max = cdc.params.max;
-  // A plain Uint8Array (not a Buffer) keeps the hot loop's element loads monomorphic.
-  const work = new Uint8Array(max + readSize);
-  let start = 0;
-  let end = 0;
-  let eof = false;
-  for (;;) {
-    while (!eof && end - start < max) {
-      if (work.length - end < readSize) {
-        work.copyWithin(0, start, end);
-        end -= start;
-        start = 0;
+  const reader = new Reader(handle, cdc.params.max + readSize, readSize);
+  try {
+    let scanned = 0; // nextCut(start, scanned) answered -1: no cut before `scanned`
+    for (;;) {
+      const len = cdc.nextCut(reader.work, reader.start, reader.end, reader.eof, scanned);
+      if (len > 0) {
+        const chunk = Buffer.allocUnsafeSlow(len);
+        chunk.set(reader.work.subarray(reader.start, reader.start + len));
+        reader.start += len;
+        scanned = reader.start;
+        yield chunk;
+      } else if (reader.eof) {
+        return; // len === 0: nothing left
+      } else {
+        scanned = reader.end - reader.start;
+        await reader.more();
+        scanned += reader.start; // `more` may have moved the pending bytes to the front
       }
-      const { bytesRead } = await handle.read(work, end, readSize, null);
-      if (bytesRead === 0) eof = true;
-      end += bytesRead;
     }
-    if (start === end) return;
-    const len = cdc.nextCut(work, start, end, eof);
-    const chunk = Buffer.allocUnsafeSlow(len);
-    chunk.set(work.subarray(start, start + len));
-    start += len;
-    yield chunk;
+  } finally {
+    await reader.settle();
+  }
+}
+
+/**
+ * The working buffer: pending bytes are work[start, end). A cut is taken as soon as
+ * nextCut can decide it; when it cannot (-1), `more` appends a read and the search
+ * resumes where it stopped, so no byte is hashed twice. The next read is started
+ * into the free tail while the caller hashes (the regions are disjoint), so disk
+ * and hashing overlap. Only the unfinished chunk (< max bytes) is ever moved, and
+ * only when the free tail is shorter than one read.
+ */
+class Reader {
+  // A plain Uint8Array (not a Buffer) keeps the hot loop's element loads monomorphic.
+  readonly work: Uint8Array;
+  start = 0;
+  end = 0;
+  eof = false;
+  private pending: Promise<number> | null = null;
+
+  constructor(
+    private readonly handle: FileHandle,
+    size: number,
+    private readonly readSize: number,
+  ) {
+    this.work = new Uint8Array(size);
+  }
+
+  /** Appends at least one byte, or sets eof. Called only when nextCut answered -1 (< max bytes pending). */
+  async more(): Promise<void> {
+    if (this.pending === null) {
+      if (this.work.length - this.end < this.readSize) this.compact();
+      this.prefetch();
+    }
+    const bytesRead = await this.pending!;
+    this.pending = null;
+    this.end += bytesRead;
+    if (bytesRead === 0) this.eof = true;
+    else if (this.work.length - this.end >= this.readSize) this.prefetch();
+  }
+
+  /** Waits for a read still in flight, so the caller may close the handle. */
+  async settle(): Promise<void> {
+    await this.pending?.catch(() => undefined);
+    this.pending = null;
+  }
+
+  private prefetch(): void {
+    const read = this.handle.read(this.work, this.end, this.readSize, null).then(
+      (r) => r.bytesRead,
+      (err: unknown) => {
+        throw new EbakError('IO', `reading a file to chunk it failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      },
+    );
+    read.catch(() => undefined); // rejection is observed by `more`; don't report it as unhandled meanwhile
+    this.pending = read;
+  }
+
+  private compact(): void {
+    this.work.copyWithin(0, this.start, this.end);
+    this.end -= this.start;
+    this.start = 0;
   }
 }
 

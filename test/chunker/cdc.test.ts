@@ -37,6 +37,26 @@ test('nextCut answers the same cut whatever data follows, and -1 only when it mu
   }
 });
 
+test('resumeAt skips re-checking without changing the answer', () => {
+  const data = keystream(256 << 10, 11);
+  for (let start = 0; start < data.length - SMALL.max; ) {
+    const cut = cdc.nextCut(data, start, data.length, true);
+    for (const step of [1, 100, 1500, 5000]) {
+      let end = start;
+      let answer = -1;
+      while (answer === -1) {
+        const resumeAt = end;
+        end = Math.min(end + step, data.length);
+        answer = cdc.nextCut(data, start, end, false, resumeAt);
+      }
+      assert.equal(answer, cut, `start ${start}, step ${step}`);
+    }
+    start += cut;
+  }
+  assert.throws(() => cdc.nextCut(data, 100, 200, true, 99), usage);
+  assert.throws(() => cdc.nextCut(data, 100, 200, true, 201), usage);
+});
+
 test('nextCut edge cases: empty, short final, max-size cut on data with no boundary', () => {
   const zeros = new Uint8Array(3 * SMALL.max);
   assert.equal(cdc.nextCut(zeros, 5, 5, true), 0);

@@ -69,3 +69,28 @@ test('chunkFile rejects a bad readSize', async () => {
     await handle.close();
   }
 });
+
+test('a consumer may stop early and then close the handle', async () => {
+  const path = join(dir, 'early');
+  await writeFile(path, keystream(20 << 20, 2));
+  const handle = await open(path, 'r');
+  const cdc = new Cdc(gearTable(Buffer.alloc(32, 3)));
+  let seen = 0;
+  for await (const c of chunkFile(handle, cdc, { readSize: 1 << 20 })) {
+    seen += c.length;
+    break; // leaves the generator with a read in flight
+  }
+  await handle.close();
+  assert.ok(seen >= DEFAULT_PARAMS.min);
+});
+
+test('a read failure surfaces as IO', async () => {
+  const path = join(dir, 'write-only');
+  await writeFile(path, keystream(4096));
+  const handle = await open(path, 'w');
+  try {
+    await assert.rejects(chunkFile(handle, new Cdc(gearTable(Buffer.alloc(32)))).next(), (e) => isEbakError(e, 'IO'));
+  } finally {
+    await handle.close();
+  }
+});
