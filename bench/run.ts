@@ -8,19 +8,17 @@
  *
  * Environment: BENCH_DIR (default /tmp/ebak-bench), BENCH_SCALE (default 1),
  * BENCH_SEED (default ebak-bench-1), BENCH_TOOLS (default ebak,restic,borg),
- * BENCH_KEEP=1 keeps the repositories afterwards.
+ * BENCH_KEEP=1 keeps the repositories afterwards, BENCH_MERGE=1 keeps the figures of
+ * tools not run this time from the previous results.json (same corpus digest only).
  */
-import { mkdirSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { ensureCorpus, type Corpus } from './corpus.js';
 import { dropCaches, duBytes, measure } from './measure.js';
 import { computeRatios, renderMarkdown, type Phase, type PhaseResult, type Results, type ToolResult } from './report.js';
-import { makeTool, TOOL_NAMES, type Tool, type ToolName } from './tools.js';
+import { makeTool, parseToolList, TOOL_NAMES, type Tool, type ToolName } from './tools.js';
 import { compareManifests, hashTree } from './verify.js';
-
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 interface Config {
   benchDir: string;
@@ -28,19 +26,17 @@ interface Config {
   seed: string;
   tools: ToolName[];
   keep: boolean;
+  merge: boolean;
 }
 
 function config(env: NodeJS.ProcessEnv): Config {
-  const tools = (env.BENCH_TOOLS ?? TOOL_NAMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
-  for (const t of tools) {
-    if (!TOOL_NAMES.includes(t as ToolName)) throw new Error(`BENCH_TOOLS: unknown tool "${t}" (use ${TOOL_NAMES.join(',')})`);
-  }
   return {
     benchDir: resolve(env.BENCH_DIR ?? '/tmp/ebak-bench'),
     scale: Number(env.BENCH_SCALE ?? '1'),
     seed: env.BENCH_SEED ?? 'ebak-bench-1',
-    tools: tools as ToolName[],
+    tools: parseToolList(env.BENCH_TOOLS ?? TOOL_NAMES.join(',')),
     keep: env.BENCH_KEEP === '1',
+    merge: env.BENCH_MERGE === '1',
   };
 }
 
@@ -91,7 +87,7 @@ async function benchTool(name: ToolName, cfg: Config, corpus: Corpus, cacheDropp
   const state = join(cfg.benchDir, 'state', name);
   rmSync(state, { recursive: true, force: true });
   mkdirSync(state, { recursive: true });
-  const tool = makeTool(name, REPO_ROOT, state);
+  const tool = makeTool(name, state);
   const phases: PhaseResult[] = [];
   let version: string | undefined;
   let snapshots: number | undefined;
@@ -124,6 +120,20 @@ async function benchTool(name: ToolName, cfg: Config, corpus: Corpus, cacheDropp
   }
 }
 
+/** Results of tools not run now, from a previous run on the same corpus (BENCH_MERGE=1). */
+function previousResults(cfg: Config, corpus: Corpus): ToolResult[] {
+  const file = join(cfg.benchDir, 'results.json');
+  if (!cfg.merge || !existsSync(file)) return [];
+  const old = JSON.parse(readFileSync(file, 'utf8')) as Results;
+  if (old.corpus.digest !== corpus.digest) {
+    log('BENCH_MERGE: previous results.json is for another corpus; not merging');
+    return [];
+  }
+  const kept = old.tools.filter((t) => !cfg.tools.includes(t.tool as ToolName));
+  log(`BENCH_MERGE: keeping ${kept.map((t) => t.tool).join(',') || 'nothing'} from ${old.date}`);
+  return kept;
+}
+
 async function main(): Promise<void> {
   const cfg = config(process.env);
   mkdirSync(cfg.benchDir, { recursive: true });
@@ -131,8 +141,9 @@ async function main(): Promise<void> {
   const corpus = ensureCorpus(cfg.benchDir, { seed: cfg.seed, scale: cfg.scale }, log);
   const cacheDropped = await dropCaches();
   if (!cacheDropped) log('cannot drop the page cache here (no permission): all tools run with a warm cache');
-  const tools: ToolResult[] = [];
+  const tools = previousResults(cfg, corpus);
   for (const name of cfg.tools) tools.push(await benchTool(name, cfg, corpus, cacheDropped));
+  tools.sort((a, b) => TOOL_NAMES.indexOf(a.tool as ToolName) - TOOL_NAMES.indexOf(b.tool as ToolName));
   const { seed, scale, files, bytes, digest, composition } = corpus;
   const results: Results = {
     date: new Date().toISOString(),

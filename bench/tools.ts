@@ -6,11 +6,24 @@
  * (XDG_* point there), so runs never touch the user's home and are wiped between runs.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { run } from './measure.js';
 
 export type ToolName = 'ebak' | 'restic' | 'borg';
 export const TOOL_NAMES: readonly ToolName[] = ['ebak', 'restic', 'borg'];
+
+/** Parses a comma-separated tool list such as BENCH_TOOLS. */
+export function parseToolList(text: string): ToolName[] {
+  const names = text.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const t of names) {
+    if (!TOOL_NAMES.includes(t as ToolName)) throw new Error(`BENCH_TOOLS: unknown tool "${t}" (use ${TOOL_NAMES.join(',')})`);
+  }
+  return names as ToolName[];
+}
+
+/** The project root (these files run from dist/bench/). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** A throwaway password: these repositories exist for minutes and hold generated data. */
 const PASSWORD = 'ebak-bench-password';
@@ -139,7 +152,7 @@ function borg(state: string): Tool {
   };
 }
 
-export function makeTool(name: ToolName, repoRoot: string, state: string): Tool {
+export function makeTool(name: ToolName, state: string, repoRoot = REPO_ROOT): Tool {
   switch (name) {
     case 'ebak':
       return ebak(repoRoot, state);
