@@ -18,9 +18,17 @@ export interface Output {
   progress(text: string): void;
 }
 
+/** Options valid before or after any command (parsed once by main.ts). */
+export interface GlobalOptions {
+  readonly repo?: string;
+  readonly passwordFile?: string;
+  readonly recoveryKeyFile?: string;
+}
+
 export interface Context {
   readonly out: Output;
   readonly env: NodeJS.ProcessEnv;
+  readonly globals: GlobalOptions;
 }
 
 export interface Command {

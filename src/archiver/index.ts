@@ -1,0 +1,250 @@
+/**
+ * Backup: walks the source paths, chunks changed files, stores new blobs
+ * through the Packer, writes one tree blob per directory, and finally the
+ * snapshot. Files whose (size, mtime, ctime, inode) match the parent
+ * snapshot are not read again. Unreadable files are skipped with a warning
+ * and counted; the snapshot is still made (exit code 3 in the CLI).
+ */
+import { constants, type BigIntStats } from 'node:fs';
+import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { Cdc, chunkFile, gearTable } from '../chunker/index.js';
+import { EbakError, isEbakError } from '../errors.js';
+import { mapIoError } from '../storage/local.js';
+import { BlobType } from '../repository/format/pack.js';
+import { encodeSnapshot, type BackupSummary, type Snapshot } from '../repository/format/snapshot.js';
+import { encodeTree, type TreeNode } from '../repository/format/tree.js';
+import { Packer } from '../repository/packer.js';
+import { hostMeta, type Repository } from '../repository/repository.js';
+import type { WorkerPool } from '../repository/workers.js';
+import { compileExcludes, type Matcher } from './glob.js';
+import { Semaphore } from '../util/semaphore.js';
+
+export const PROGRAM_VERSION = 'ebak 0.1.0';
+
+export interface BackupOptions {
+  paths: string[];
+  tags?: string[];
+  excludes?: string[];
+  hostname?: string;
+  time?: Date;
+  /** Parent snapshot id; default: the latest with the same host and paths. */
+  parent?: string;
+  onWarning?: (msg: string) => void;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface Progress {
+  files: number;
+  bytes: number;
+}
+
+export interface BackupResult {
+  id: string;
+  snapshot: Snapshot;
+  summary: BackupSummary;
+}
+
+export async function backup(repo: Repository, pool: WorkerPool, opts: BackupOptions): Promise<BackupResult> {
+  const paths = opts.paths.map((p) => resolve(p));
+  if (paths.length === 0) throw new EbakError('USAGE', 'backup needs at least one path');
+  const names = new Set(paths.map((p) => basename(p) || '/'));
+  if (names.size !== paths.length) throw new EbakError('USAGE', 'two backup paths have the same base name; back them up in separate snapshots');
+  const host = opts.hostname ?? hostMeta().hostname;
+  const parent = await findParent(repo, opts.parent, host, paths);
+  const a = new Archiver(repo, pool, compileExcludes(opts.excludes ?? []), opts);
+  const rootParent = parent ? await repo.loadTree(parent.snapshot.tree) : [];
+  const tree = await a.saveRoot(paths, rootParent);
+  await a.packer.finish();
+  const summary = a.summary();
+  const snapshot: Snapshot = {
+    version: 1,
+    time: (opts.time ?? new Date()).toISOString(),
+    hostname: host,
+    username: hostMeta().username,
+    paths,
+    tags: opts.tags ?? [],
+    excludes: opts.excludes ?? [],
+    tree,
+    ...(parent ? { parent: parent.id } : {}),
+    program_version: PROGRAM_VERSION,
+    summary,
+  };
+  const id = await repo.saveObject('snapshot', encodeSnapshot(snapshot));
+  return { id, snapshot, summary };
+}
+
+async function findParent(repo: Repository, explicit: string | undefined, host: string, paths: string[]) {
+  if (explicit) return repo.findSnapshot(explicit);
+  const key = JSON.stringify([...paths].sort());
+  const all = await repo.snapshots();
+  return all.reverse().find((s) => s.snapshot.hostname === host && JSON.stringify([...s.snapshot.paths].sort()) === key);
+}
+
+class Archiver {
+  readonly packer: Packer;
+  private readonly cdc: Cdc;
+  private readonly fileSlots = new Semaphore(4);
+  private readonly counts = { files_new: 0, files_changed: 0, files_unmodified: 0, dirs: 0, files_unreadable: 0, bytes_processed: 0, total_bytes: 0 };
+
+  constructor(private readonly repo: Repository, pool: WorkerPool, private readonly excluded: Matcher, private readonly opts: BackupOptions) {
+    this.packer = new Packer(repo, pool);
+    this.cdc = new Cdc(gearTable(repo.keys.gearSeed), repo.config.chunker);
+  }
+
+  summary(): BackupSummary {
+    const s = this.packer.stats;
+    return { ...this.counts, data_blobs_added: s.dataBlobs, tree_blobs_added: s.treeBlobs, data_added: s.bytesStored };
+  }
+
+  async saveRoot(paths: string[], parentNodes: TreeNode[]): Promise<string> {
+    const byName = new Map(parentNodes.map((n) => [n.name, n]));
+    const nodes = await this.saveEntries(paths.map((p) => ({ path: p, name: basename(p) || 'root' })), byName);
+    if (nodes.length === 0) throw new EbakError('IO', 'none of the backup paths could be read');
+    return this.saveTree(nodes);
+  }
+
+  private async saveDir(dir: string, parentTree: string | undefined): Promise<string> {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (e) {
+      this.unreadable(dir, e);
+      names = [];
+    }
+    const parentNodes = parentTree ? await this.repo.loadTree(parentTree).catch(() => []) : [];
+    const byName = new Map(parentNodes.map((n) => [n.name, n]));
+    return this.saveTree(await this.saveEntries(names.map((name) => ({ path: `${dir === '/' ? '' : dir}/${name}`, name })), byName));
+  }
+
+  /** Directories are walked in order; files run concurrently, bounded by fileSlots. */
+  private async saveEntries(entries: { path: string; name: string }[], parents: Map<string, TreeNode>): Promise<TreeNode[]> {
+    const pending: Promise<TreeNode | undefined>[] = [];
+    for (const { path, name } of entries) {
+      if (this.excluded(path)) continue;
+      let st: BigIntStats;
+      try {
+        st = await lstat(path, { bigint: true });
+      } catch (e) {
+        this.unreadable(path, e);
+        continue;
+      }
+      const prev = parents.get(name);
+      const meta = nodeMeta(name, st);
+      if (st.isDirectory()) {
+        this.counts.dirs++;
+        pending.push(this.saveDir(path, prev?.type === 'dir' ? prev.subtree : undefined).then((subtree) => ({ ...meta, type: 'dir', subtree })));
+      } else if (st.isFile()) {
+        pending.push(this.fileSlots.run(() => this.saveFile(path, st, meta, prev)));
+      } else if (st.isSymbolicLink()) {
+        pending.push(readlink(path).then((target) => ({ ...meta, type: 'symlink' as const, target }), (e) => { this.unreadable(path, e); return undefined; }));
+      } else {
+        this.warn(`${path}: skipping special file (device, socket or FIFO)`);
+      }
+      if (st.isDirectory()) await pending[pending.length - 1];
+    }
+    return (await Promise.all(pending)).filter((n): n is TreeNode => n !== undefined);
+  }
+
+  private async saveFile(path: string, st: BigIntStats, meta: Omit<TreeNode, 'type'>, prev: TreeNode | undefined): Promise<TreeNode | undefined> {
+    const size = Number(st.size);
+    this.counts.total_bytes += size;
+    if (prev?.type === 'file' && unchanged(prev, meta, size) && prev.content!.every((id) => this.repo.index.has(Buffer.from(id, 'hex')))) {
+      this.counts.files_unmodified++;
+      this.files++;
+      this.progress(size);
+      return { ...meta, type: 'file', size, content: prev.content! };
+    }
+    let content: string[];
+    try {
+      content = await this.chunkAndStore(path, size);
+    } catch (e) {
+      if (isEbakError(e) && e.code !== 'IO') throw e; // storage or disk-full: fatal
+      this.unreadable(path, e);
+      return undefined;
+    }
+    if (prev) this.counts.files_changed++;
+    else this.counts.files_new++;
+    this.files++;
+    return { ...meta, type: 'file', size, content };
+  }
+
+  private async chunkAndStore(path: string, size: number): Promise<string[]> {
+    let fh;
+    try {
+      fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (e) {
+      throw mapIoError(e, path);
+    }
+    const content: string[] = [];
+    try {
+      const chunks = size <= this.cdc.params.min ? readSmall(fh, size) : chunkFile(fh, this.cdc);
+      for await (const chunk of chunks) {
+        const id = this.repo.blobId(chunk);
+        content.push(id.toString('hex'));
+        await this.packer.add(BlobType.data, id, chunk);
+        this.counts.bytes_processed += chunk.length;
+        this.progress(chunk.length);
+      }
+    } catch (e) {
+      throw isEbakError(e) ? e : mapIoError(e, path);
+    } finally {
+      await fh.close();
+    }
+    return content;
+  }
+
+  private async saveTree(nodes: TreeNode[]): Promise<string> {
+    const bytes = encodeTree(nodes);
+    const id = this.repo.blobId(bytes);
+    await this.packer.add(BlobType.tree, id, bytes);
+    return id.toString('hex');
+  }
+
+  private files = 0;
+  private bytes = 0;
+  private progress(bytes: number): void {
+    this.bytes += bytes;
+    this.opts.onProgress?.({ files: this.files, bytes: this.bytes });
+  }
+
+  private unreadable(path: string, e: unknown): void {
+    this.counts.files_unreadable++;
+    this.warn(`${path}: ${isEbakError(e) ? e.message : mapIoError(e, 'cannot read').message}`);
+  }
+
+  private warn(msg: string): void {
+    this.opts.onWarning?.(msg);
+  }
+}
+
+/** A file smaller than the minimum chunk is one chunk: read it exactly, no working buffer. */
+async function* readSmall(fh: Awaited<ReturnType<typeof open>>, size: number): AsyncGenerator<Buffer> {
+  if (size === 0) return;
+  const buf = Buffer.allocUnsafeSlow(size);
+  let done = 0;
+  while (done < size) {
+    const { bytesRead } = await fh.read(buf, done, size - done, done);
+    if (bytesRead === 0) break; // shrank while we read: store what is there
+    done += bytesRead;
+  }
+  yield done === size ? buf : buf.subarray(0, done);
+}
+
+function nodeMeta(name: string, st: BigIntStats): Omit<TreeNode, 'type'> {
+  return {
+    name,
+    mode: Number(st.mode & 0o7777n),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    mtime: st.mtimeNs.toString(),
+    ctime: st.ctimeNs.toString(),
+    inode: st.ino.toString(),
+    dev: st.dev.toString(),
+    links: Number(st.nlink),
+  };
+}
+
+function unchanged(prev: TreeNode, now: Omit<TreeNode, 'type'>, size: number): boolean {
+  return prev.size === size && prev.mtime === now.mtime && prev.ctime === now.ctime && prev.inode === now.inode;
+}

@@ -1,0 +1,56 @@
+import { parseArgs } from 'node:util';
+import { backup } from '../../archiver/index.js';
+import { EbakError } from '../../errors.js';
+import { acquireLock } from '../../repository/locks.js';
+import type { Command } from '../command.js';
+import { EXIT_PARTIAL } from '../exit.js';
+import { withRepo } from '../session.js';
+import { formatBytes, formatRate } from '../format.js';
+
+export const backupCommand: Command = {
+  name: 'backup',
+  summary: 'back up files and directories into a new snapshot',
+  usage: 'ebak backup <path>... [--tag t]... [--exclude glob]... [--host h] [--time ISO] [--parent id]',
+  async run(argv, ctx) {
+    const { positionals, values } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        tag: { type: 'string', multiple: true },
+        exclude: { type: 'string', multiple: true },
+        host: { type: 'string' },
+        time: { type: 'string' },
+        parent: { type: 'string' },
+      },
+    });
+    if (positionals.length === 0) throw new EbakError('USAGE', 'backup needs at least one path', { hint: backupCommand.usage });
+    const time = values.time === undefined ? undefined : new Date(values.time);
+    if (time && Number.isNaN(time.getTime())) throw new EbakError('USAGE', `--time ${JSON.stringify(values.time)} is not an ISO 8601 time`);
+    const started = Date.now();
+    return withRepo(ctx, { index: true, pool: true }, async (repo, pool, backend) => {
+      const lock = await acquireLock(repo, false, (m) => ctx.out.warn(m));
+      try {
+        const res = await backup(repo, pool!, {
+          paths: positionals,
+          tags: values.tag ?? [],
+          excludes: values.exclude ?? [],
+          ...(values.host ? { hostname: values.host } : {}),
+          ...(time ? { time } : {}),
+          ...(values.parent ? { parent: values.parent } : {}),
+          onWarning: (m) => ctx.out.warn(m),
+          onProgress: (p) => ctx.out.progress(`${p.files} files, ${formatBytes(p.bytes)}, ${formatRate(p.bytes, Date.now() - started)}`),
+        });
+        const s = res.summary;
+        const secs = (Date.now() - started) / 1000;
+        ctx.out.line(`Files: ${s.files_new} new, ${s.files_changed} changed, ${s.files_unmodified} unmodified${s.files_unreadable ? `, ${s.files_unreadable} unreadable` : ''}`);
+        ctx.out.line(`Dirs: ${s.dirs}`);
+        ctx.out.line(`Added to the repository: ${formatBytes(s.data_added)} (${formatBytes(s.bytes_processed)} read of ${formatBytes(s.total_bytes)})`);
+        ctx.out.line(`snapshot ${res.id.slice(0, 8)} saved in ${secs.toFixed(2)}s (${formatRate(s.total_bytes, secs * 1000)})`);
+        ctx.out.result({ message_type: 'summary', snapshot_id: res.id, ...s, total_duration: secs, requests: backend.requests() });
+        return s.files_unreadable > 0 ? EXIT_PARTIAL : 0;
+      } finally {
+        await lock.release();
+      }
+    });
+  },
+};

@@ -1,0 +1,23 @@
+import { parseArgs } from 'node:util';
+import { check } from '../../checker/index.js';
+import { EbakError } from '../../errors.js';
+import type { Command } from '../command.js';
+import { withRepo } from '../session.js';
+
+export const checkCommand: Command = {
+  name: 'check',
+  summary: 'verify the repository (add --read-data to read every pack)',
+  usage: 'ebak check [--read-data]',
+  async run(argv, ctx) {
+    const { values } = parseArgs({ args: argv, options: { 'read-data': { type: 'boolean' } } });
+    return withRepo(ctx, {}, async (repo) => {
+      const res = await check(repo, { readData: Boolean(values['read-data']), onProgress: (m) => ctx.out.progress(m) });
+      for (const w of res.warnings) ctx.out.warn(w);
+      for (const e of res.errors) ctx.out.line(`error: ${e}`);
+      ctx.out.line(`${res.snapshots} snapshots, ${res.packs} packs, ${res.blobs} blobs: ${res.errors.length ? `${res.errors.length} errors` : 'no errors'}`);
+      ctx.out.result({ ok: res.errors.length === 0, ...res });
+      if (res.errors.length) throw new EbakError('CORRUPT', `check found ${res.errors.length} error${res.errors.length === 1 ? '' : 's'}; first: ${res.errors[0]}`);
+      return 0;
+    });
+  },
+};

@@ -1,0 +1,72 @@
+import { parseArgs } from 'node:util';
+import { EbakError } from '../../errors.js';
+import { listKeys } from '../../repository/repository.js';
+import { formatRecoveryCode, generateRecoveryCode } from '../../repository/format/keyfile.js';
+import type { Command } from '../command.js';
+import { prompt } from '../secrets.js';
+import { backendFor, withRepo } from '../session.js';
+import { secretFor } from '../secrets.js';
+import { OFFLINE_WARNING } from './init.js';
+
+export const keyCommand: Command = {
+  name: 'key',
+  summary: 'manage key envelopes: list, add (password or recovery), remove',
+  usage: 'ebak key list | ebak key add [--recovery] [--new-password-file f] | ebak key remove <id>',
+  async run(argv, ctx) {
+    const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { recovery: { type: 'boolean' }, 'new-password-file': { type: 'string' } } });
+    const [sub, id] = positionals;
+    if (sub === 'list') return list(ctx);
+    if (sub === 'add') {
+      return withRepo(ctx, {}, async (repo) => {
+        const current = await secretFor(ctx);
+        if (values.recovery) {
+          const code = generateRecoveryCode();
+          const kid = await repo.addKey(current, 'recovery', code);
+          ctx.out.line(`added recovery key ${kid.slice(0, 8)}:\n  ${formatRecoveryCode(code)}`);
+          ctx.out.result({ id: kid, kind: 'recovery', recovery_key: formatRecoveryCode(code) });
+        } else {
+          const pw = await newPassword(values['new-password-file']);
+          const kid = await repo.addKey(current, 'password', pw);
+          ctx.out.line(`added password key ${kid.slice(0, 8)}`);
+          ctx.out.warn(OFFLINE_WARNING);
+          ctx.out.result({ id: kid, kind: 'password' });
+        }
+        return 0;
+      });
+    }
+    if (sub === 'remove' && id) {
+      return withRepo(ctx, {}, async (repo) => {
+        const keys = await listKeys(repo.backend);
+        const matches = keys.filter((k) => k.id.startsWith(id));
+        if (matches.length !== 1) throw new EbakError(matches.length ? 'USAGE' : 'NOT_FOUND', `key ${id}: ${matches.length ? 'ambiguous' : 'no such key'}`);
+        if (keys.filter((k) => k.file && k.id !== matches[0]!.id).length === 0) throw new EbakError('USAGE', 'refusing to remove the last intact key: the repository would be unreadable');
+        await repo.backend.remove({ type: 'keys', name: matches[0]!.id });
+        ctx.out.line(`removed key ${matches[0]!.id.slice(0, 8)}`);
+        ctx.out.result({ removed: matches[0]!.id });
+        return 0;
+      });
+    }
+    throw new EbakError('USAGE', 'key needs list, add or remove <id>', { hint: keyCommand.usage });
+  },
+};
+
+async function list(ctx: Parameters<Command['run']>[1]): Promise<number> {
+  // Listing needs no secret: envelopes are readable without one, which is also what lets `check` name damaged keys.
+  const backend = await backendFor(ctx);
+  try {
+    const keys = await listKeys(backend);
+    for (const k of keys) ctx.out.line(`${k.id.slice(0, 8)}  ${k.file ? `${k.file.kind}  ${k.file.created}  ${k.file.username}@${k.file.hostname}` : `DAMAGED: ${k.damaged}`}`);
+    ctx.out.result(keys.map((k) => ({ id: k.id, ...(k.file ? { kind: k.file.kind, created: k.file.created, hostname: k.file.hostname, username: k.file.username } : { damaged: k.damaged }) })));
+    return 0;
+  } finally {
+    await backend.close();
+  }
+}
+
+async function newPassword(file: string | undefined): Promise<string> {
+  if (file) return (await import('node:fs/promises')).readFile(file, 'utf8').then((t) => t.split(/\r?\n/)[0]!);
+  if (!process.stdin.isTTY) throw new EbakError('USAGE', 'key add needs --new-password-file when not on a terminal');
+  const a = await prompt('new password: ');
+  if (!a || (await prompt('repeat the new password: ')) !== a) throw new EbakError('USAGE', 'the passwords are empty or differ; no key added');
+  return a;
+}

@@ -1,0 +1,36 @@
+import { parseArgs } from 'node:util';
+import { EbakError } from '../../errors.js';
+import { restore } from '../../restorer/index.js';
+import type { Command } from '../command.js';
+import { EXIT_PARTIAL } from '../exit.js';
+import { formatBytes, formatRate } from '../format.js';
+import { withRepo } from '../session.js';
+
+export const restoreCommand: Command = {
+  name: 'restore',
+  summary: 'restore a snapshot into a directory',
+  usage: 'ebak restore <snapshot|latest> --target <dir> [--include <path>]... [--allow-outside-symlinks]',
+  async run(argv, ctx) {
+    const { positionals, values } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { target: { type: 'string', short: 't' }, include: { type: 'string', multiple: true }, 'allow-outside-symlinks': { type: 'boolean' } },
+    });
+    if (!positionals[0] || !values.target) throw new EbakError('USAGE', 'restore needs a snapshot and --target', { hint: restoreCommand.usage });
+    const started = Date.now();
+    return withRepo(ctx, { index: true, pool: true }, async (repo, pool) => {
+      const { id, snapshot } = await repo.findSnapshot(positionals[0]!);
+      const r = await restore(repo, pool!, snapshot, {
+        target: values.target!,
+        ...(values.include ? { includes: values.include } : {}),
+        allowOutsideSymlinks: Boolean(values['allow-outside-symlinks']),
+        onWarning: (m) => ctx.out.warn(m),
+        onProgress: (p) => ctx.out.progress(`${p.files} files, ${formatBytes(p.bytes)}, ${formatRate(p.bytes, Date.now() - started)}`),
+      });
+      const ms = Date.now() - started;
+      ctx.out.line(`restored snapshot ${id.slice(0, 8)} to ${values.target}: ${r.files} files, ${r.dirs} dirs, ${r.symlinks} symlinks, ${formatBytes(r.bytes)} in ${(ms / 1000).toFixed(2)}s (${formatRate(r.bytes, ms)})${r.errors ? `, ${r.errors} errors` : ''}`);
+      ctx.out.result({ snapshot_id: id, ...r, total_duration: ms / 1000 });
+      return r.errors > 0 ? EXIT_PARTIAL : 0;
+    });
+  },
+};

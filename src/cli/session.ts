@@ -1,0 +1,32 @@
+/** Opening the repository a command works on, from the global options and environment. */
+import { EbakError } from '../errors.js';
+import { Repository } from '../repository/repository.js';
+import { WorkerPool } from '../repository/workers.js';
+import { openBackend, type OpenedBackend } from '../storage/open.js';
+import type { Context } from './command.js';
+import { secretFor } from './secrets.js';
+
+export function repoLocation(ctx: Context): string {
+  const loc = ctx.globals.repo ?? ctx.env.EBAK_REPOSITORY;
+  if (!loc) throw new EbakError('USAGE', 'no repository given', { hint: 'pass -r <location> or set EBAK_REPOSITORY' });
+  return loc;
+}
+
+export async function backendFor(ctx: Context, location = repoLocation(ctx)): Promise<OpenedBackend> {
+  return openBackend(location, ctx.env);
+}
+
+/** Runs `fn` with the opened repository (index loaded when asked) and closes everything after. */
+export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: boolean }, fn: (repo: Repository, pool: WorkerPool | undefined, backend: OpenedBackend) => Promise<T>): Promise<T> {
+  const backend = await backendFor(ctx);
+  let pool: WorkerPool | undefined;
+  try {
+    const repo = await Repository.open(backend, await secretFor(ctx));
+    if (opts.index) await repo.loadIndex();
+    if (opts.pool) pool = new WorkerPool();
+    return await fn(repo, pool, backend);
+  } finally {
+    await pool?.close();
+    await backend.close();
+  }
+}

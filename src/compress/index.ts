@@ -1,0 +1,54 @@
+/**
+ * zstd compression for blobs and objects, through zstd-napi's native binding
+ * (one context per thread, reused). Decompression always writes into a buffer
+ * of a size the caller already trusts (from an authenticated header), so a
+ * crafted frame cannot make the client allocate more than that.
+ */
+import { createRequire } from 'node:module';
+import type * as Binding from 'zstd-napi/binding.js';
+
+// The binding is CommonJS without named ESM exports.
+const { CCtx, DCtx, getFrameContentSize } = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof Binding;
+import { EbakError } from '../errors.js';
+
+let cctx: Binding.CCtx | undefined;
+let dctx: Binding.DCtx | undefined;
+
+/** Compressed bytes, or undefined when compression does not shrink the input. */
+export function compressIfSmaller(data: Uint8Array, level: number): Buffer | undefined {
+  if (data.length < 64) return undefined;
+  cctx ??= new CCtx();
+  const dst = Buffer.allocUnsafe(data.length - 1);
+  try {
+    const n = cctx.compress(dst, data, level);
+    return dst.subarray(0, n);
+  } catch {
+    return undefined; // "destination buffer too small": incompressible
+  }
+}
+
+/** Decompresses a frame that must expand to exactly `size` bytes. */
+export function decompressExact(frame: Uint8Array, size: number, what: string): Buffer {
+  dctx ??= new DCtx();
+  const dst = Buffer.allocUnsafe(size);
+  let n: number;
+  try {
+    n = dctx.decompress(dst, frame);
+  } catch {
+    throw new EbakError('CORRUPT', `${what}: compressed data is invalid or larger than recorded`);
+  }
+  if (n !== size) throw new EbakError('CORRUPT', `${what}: decompressed to ${n} bytes, expected ${size}`);
+  return dst;
+}
+
+/** Decompresses a frame whose header states its size, refusing anything above `max`. */
+export function decompressBounded(frame: Uint8Array, max: number, what: string): Buffer {
+  let size: number | null;
+  try {
+    size = getFrameContentSize(frame);
+  } catch {
+    size = null;
+  }
+  if (size === null || size > max) throw new EbakError('CORRUPT', `${what}: compressed frame has no or an oversized content size`);
+  return decompressExact(frame, size, what);
+}

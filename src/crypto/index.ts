@@ -1,0 +1,68 @@
+/**
+ * Cryptographic building blocks, all from node:crypto: HKDF-SHA-256 subkeys,
+ * AES-256-GCM sealing, HMAC-SHA-256 blob ids, SHA-256 object ids. Nothing
+ * here invents a primitive; the formats that use them are in docs/format.md.
+ */
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { EbakError } from '../errors.js';
+
+export const KEY_BYTES = 32;
+export const NONCE_BYTES = 12;
+export const TAG_BYTES = 16;
+
+/** HKDF-SHA-256 (RFC 5869) with an "ebak/v1/" label, so no two uses share a key. */
+export function deriveKey(ikm: Uint8Array, label: string, salt: Uint8Array = Buffer.alloc(0)): Buffer {
+  return Buffer.from(hkdfSync('sha256', ikm, salt, `ebak/v1/${label}`, KEY_BYTES));
+}
+
+export function sha256(data: Uint8Array): Buffer {
+  return createHash('sha256').update(data).digest();
+}
+
+export function hmacSha256(key: Uint8Array, data: Uint8Array): Buffer {
+  return createHmac('sha256', key).update(data).digest();
+}
+
+export function random(n: number): Buffer {
+  return randomBytes(n);
+}
+
+/** AES-256-GCM: returns nonce ‖ ciphertext ‖ tag. */
+export function seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Buffer {
+  const nonce = randomBytes(NONCE_BYTES);
+  const c = createCipheriv('aes-256-gcm', key, nonce);
+  c.setAAD(aad);
+  const body = c.update(plaintext);
+  const fin = c.final();
+  return Buffer.concat([nonce, body, fin, c.getAuthTag()]);
+}
+
+/**
+ * Opens nonce ‖ ciphertext ‖ tag. Throws EbakError('AUTH_FAILED') naming
+ * `what` when the tag does not verify: the bytes were altered or the key is wrong.
+ */
+export function open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array, what: string): Buffer {
+  if (sealed.length < NONCE_BYTES + TAG_BYTES) throw authFailed(what);
+  const nonce = sealed.subarray(0, NONCE_BYTES);
+  const tag = sealed.subarray(sealed.length - TAG_BYTES);
+  const d = createDecipheriv('aes-256-gcm', key, nonce);
+  d.setAAD(aad);
+  d.setAuthTag(tag);
+  const body = d.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES));
+  try {
+    return Buffer.concat([body, d.final()]);
+  } catch {
+    body.fill(0);
+    throw authFailed(what);
+  }
+}
+
+export function authFailed(what: string): EbakError {
+  return new EbakError('AUTH_FAILED', `${what}: authentication failed (the object was altered or corrupted)`, {
+    hint: 'run `ebak check` to list every damaged object',
+  });
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,118 @@
+/**
+ * Pack files (docs/format.md, "Pack"): many encrypted blobs in one storage
+ * object, with an encrypted header at the end.
+ *
+ *   prefix:  magic "EBKP" | version u8 | keySource u8 | kind u8 | reserved u8 | salt[32]
+ *   blobs:   nonce[12] ‖ ciphertext ‖ tag[16], one after another
+ *   header:  nonce[12] ‖ ciphertext ‖ tag[16]   (AAD = "ebak/v1/pack-header" ‖ prefix)
+ *   trailer: header length, u32 little-endian
+ *
+ * The per-pack key is HKDF(packKey, salt, "ebak/v1/pack"). keySource says
+ * where packKey comes from: 0 = derived from the master key. (Write-only
+ * devices will add a value for a wrapped per-pack data key, not a new format.)
+ * Each blob's AAD binds its type, flags, plaintext length and id, so the
+ * storage cannot swap, retype or resize blobs undetected.
+ */
+import { deriveKey, open, seal, sha256 } from '../../crypto/index.js';
+import { EbakError } from '../../errors.js';
+import { Reader, Writer } from './bytes.js';
+
+export const PACK_MAGIC = Buffer.from('EBKP');
+export const PACK_VERSION = 1;
+export const PREFIX_BYTES = 40;
+export const BLOB_OVERHEAD = 28;
+const HEADER_ENTRY_BYTES = 42;
+
+export const BlobType = { data: 0, tree: 1 } as const;
+export type BlobTypeName = keyof typeof BlobType;
+export const KeySource = { master: 0 } as const;
+export const FLAG_ZSTD = 1;
+
+export interface BlobEntry {
+  type: number;
+  flags: number;
+  id: Buffer;
+  offset: number;
+  /** Stored length: nonce + ciphertext + tag. */
+  length: number;
+  /** Plaintext length after decompression. */
+  rawLength: number;
+}
+
+export function packKeyFor(packMasterKey: Uint8Array, salt: Uint8Array): Buffer {
+  return deriveKey(packMasterKey, 'pack', salt);
+}
+
+export function blobAad(type: number, flags: number, rawLength: number, id: Uint8Array): Buffer {
+  const aad = Buffer.alloc(12 + 2 + 4 + 32);
+  aad.write('ebak/v1/blob', 0, 'latin1');
+  aad[12] = type;
+  aad[13] = flags;
+  aad.writeUInt32LE(rawLength, 14);
+  Buffer.from(id.buffer, id.byteOffset, id.byteLength).copy(aad, 18);
+  return aad;
+}
+
+export function encodePrefix(kind: number, keySource: number, salt: Uint8Array): Buffer {
+  const p = Buffer.alloc(PREFIX_BYTES);
+  PACK_MAGIC.copy(p, 0);
+  p[4] = PACK_VERSION;
+  p[5] = keySource;
+  p[6] = kind;
+  Buffer.from(salt).copy(p, 8);
+  return p;
+}
+
+export interface PackPrefix {
+  kind: number;
+  keySource: number;
+  salt: Buffer;
+}
+
+export function decodePrefix(p: Buffer, what: string): PackPrefix {
+  if (p.length < PREFIX_BYTES || !p.subarray(0, 4).equals(PACK_MAGIC)) throw new EbakError('AUTH_FAILED', `${what}: not an ebak pack (bad magic)`);
+  if (p[4] !== PACK_VERSION) throw new EbakError('UNSUPPORTED_VERSION', `${what}: pack version ${p[4]} is not supported`);
+  if (p[5] !== KeySource.master) throw new EbakError('UNSUPPORTED_VERSION', `${what}: pack key source ${p[5]} is not supported`);
+  if (p[6]! > 1) throw new EbakError('CORRUPT', `${what}: unknown pack kind ${p[6]}`);
+  return { kind: p[6]!, keySource: p[5]!, salt: Buffer.from(p.subarray(8, PREFIX_BYTES)) };
+}
+
+const HEADER_AAD_LABEL = Buffer.from('ebak/v1/pack-header');
+
+export function encodeHeader(key: Uint8Array, prefix: Buffer, entries: readonly BlobEntry[]): Buffer {
+  const w = new Writer().u8(PACK_VERSION).u32(entries.length);
+  for (const e of entries) w.u8(e.type).u8(e.flags).bytes(e.id).u32(e.length).u32(e.rawLength);
+  const sealed = seal(key, w.finish(), Buffer.concat([HEADER_AAD_LABEL, prefix]));
+  const trailer = Buffer.alloc(4);
+  trailer.writeUInt32LE(sealed.length);
+  return Buffer.concat([sealed, trailer]);
+}
+
+/** Parses and authenticates a whole pack's header; checks the blob layout fits the pack exactly. */
+export function decodePack(packMasterKey: Uint8Array, pack: Buffer, what: string): { prefix: PackPrefix; entries: BlobEntry[] } {
+  const prefix = decodePrefix(pack, what);
+  if (pack.length < PREFIX_BYTES + 4) throw new EbakError('CORRUPT', `${what}: truncated`);
+  const headerLen = pack.readUInt32LE(pack.length - 4);
+  const headerStart = pack.length - 4 - headerLen;
+  if (headerStart < PREFIX_BYTES) throw new EbakError('AUTH_FAILED', `${what}: header length out of range (altered or truncated)`);
+  const key = packKeyFor(packMasterKey, prefix.salt);
+  const aad = Buffer.concat([HEADER_AAD_LABEL, pack.subarray(0, PREFIX_BYTES)]);
+  const r = new Reader(open(key, pack.subarray(headerStart, pack.length - 4), aad, `${what} header`), `${what} header`);
+  if (r.u8() !== PACK_VERSION) throw r.corrupt('header version');
+  const n = r.count(HEADER_ENTRY_BYTES);
+  const entries: BlobEntry[] = [];
+  let offset = PREFIX_BYTES;
+  for (let i = 0; i < n; i++) {
+    const e = { type: r.u8(), flags: r.u8(), id: Buffer.from(r.bytes(32)), offset, length: r.u32(), rawLength: r.u32() };
+    offset += e.length;
+    entries.push(e);
+  }
+  r.end();
+  if (offset !== headerStart) throw new EbakError('CORRUPT', `${what}: blobs do not fill the pack exactly`);
+  return { prefix, entries };
+}
+
+/** Id of a stored pack (or any object): SHA-256 of its bytes, in hex. */
+export function objectId(bytes: Uint8Array): string {
+  return sha256(bytes).toString('hex');
+}

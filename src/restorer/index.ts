@@ -1,0 +1,206 @@
+/**
+ * Restore: recreates a snapshot's tree under a target directory. Safety
+ * rules (docs/format.md, "Restore safety"): names are single components
+ * (checked when trees are decoded); nothing is ever written through a
+ * symlink (files open with O_NOFOLLOW, directories are checked with lstat);
+ * symlinks whose target would resolve outside the restore target are
+ * refused unless the caller allows them. Every blob is authenticated and its
+ * id re-checked (in a worker thread) before a byte of it is written.
+ */
+import { constants } from 'node:fs';
+import { chown, lchown, link, lstat, lutimes, mkdir, open, symlink, utimes, chmod } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { EbakError } from '../errors.js';
+import { mapIoError } from '../storage/local.js';
+import { BlobType } from '../repository/format/pack.js';
+import type { Snapshot } from '../repository/format/snapshot.js';
+import type { TreeNode } from '../repository/format/tree.js';
+import type { Repository } from '../repository/repository.js';
+import type { WorkerPool } from '../repository/workers.js';
+import { Semaphore } from '../util/semaphore.js';
+
+export interface RestoreOptions {
+  target: string;
+  /** Snapshot paths ("/work/a.txt", as `ebak ls` prints them) to restore; default all. */
+  includes?: string[];
+  allowOutsideSymlinks?: boolean;
+  onWarning?: (msg: string) => void;
+  onProgress?: (p: { files: number; bytes: number }) => void;
+}
+
+export interface RestoreResult {
+  files: number;
+  dirs: number;
+  symlinks: number;
+  bytes: number;
+  errors: number;
+}
+
+export async function restore(repo: Repository, pool: WorkerPool, snapshot: Snapshot, opts: RestoreOptions): Promise<RestoreResult> {
+  const root = resolve(opts.target);
+  await mkdir(root, { recursive: true }).catch((e) => { throw mapIoError(e, `create ${root}`); });
+  const r = new Restorer(repo, pool, root, opts);
+  await r.restoreDir(snapshot.tree, root, '');
+  return r.result;
+}
+
+const isRoot = process.getuid?.() === 0;
+
+class Restorer {
+  readonly result: RestoreResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0, errors: 0 };
+  private readonly files = new Semaphore(8);
+  private readonly blobs = new Semaphore(8);
+  private readonly hardlinks = new Map<string, Promise<string | undefined>>();
+  private readonly includes: string[] | undefined;
+
+  constructor(private readonly repo: Repository, private readonly pool: WorkerPool, private readonly root: string, private readonly opts: RestoreOptions) {
+    this.includes = opts.includes?.map((p) => '/' + p.split('/').filter(Boolean).join('/'));
+  }
+
+  /** Restores a directory's entries; its own mode and times are set after its children. */
+  async restoreDir(treeId: string, dir: string, rel: string): Promise<void> {
+    const nodes = await this.repo.loadTree(treeId);
+    const files: Promise<void>[] = [];
+    for (const n of nodes) {
+      const path = join(dir, n.name);
+      const nodeRel = `${rel}/${n.name}`;
+      if (!this.wanted(nodeRel)) continue;
+      if (n.type === 'dir') {
+        await this.makeDir(path);
+        await this.restoreDir(n.subtree!, path, nodeRel);
+        await this.setMeta(path, n);
+        this.result.dirs++;
+      } else if (n.type === 'symlink') {
+        await this.makeSymlink(path, n);
+      } else {
+        files.push(this.files.run(() => this.restoreFile(path, n)));
+      }
+    }
+    await Promise.all(files);
+  }
+
+  /** Included if it lies on the way to, or under, an include path. */
+  private wanted(rel: string): boolean {
+    if (!this.includes) return true;
+    return this.includes.some((inc) => inc === rel || inc.startsWith(rel + '/') || rel.startsWith(inc + '/'));
+  }
+
+  private async makeDir(path: string): Promise<void> {
+    try {
+      await mkdir(path, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw mapIoError(e, `create ${path}`);
+      const st = await lstat(path);
+      if (!st.isDirectory()) throw new EbakError('UNSAFE_PATH', `${path} exists and is not a directory (a symlink is never followed); remove it or restore elsewhere`);
+    }
+  }
+
+  private async makeSymlink(path: string, n: TreeNode): Promise<void> {
+    const target = n.target!;
+    const resolved = isAbsolute(target) ? target : resolve(dirname(path), target);
+    const rel = relative(this.root, resolved);
+    if (!this.opts.allowOutsideSymlinks && (rel === '..' || rel.startsWith('../') || isAbsolute(rel))) {
+      this.error(`${path}: refusing symlink to ${JSON.stringify(target)}, which points outside the restore target (use --allow-outside-symlinks to restore it)`);
+      return;
+    }
+    try {
+      await symlink(target, path);
+      if (isRoot) await lchown(path, n.uid, n.gid);
+      await lutimes(path, nsToDate(n.mtime), nsToDate(n.mtime));
+      this.result.symlinks++;
+    } catch (e) {
+      this.error(mapIoError(e, `create symlink ${path}`).message);
+    }
+  }
+
+  private async restoreFile(path: string, n: TreeNode): Promise<void> {
+    if (n.links > 1) {
+      const key = `${n.dev}:${n.inode}`;
+      const first = this.hardlinks.get(key);
+      if (first) {
+        const existing = await first;
+        if (existing) return this.linkTo(existing, path);
+      }
+      let done!: (p: string | undefined) => void;
+      this.hardlinks.set(key, new Promise((r) => (done = r)));
+      try {
+        await this.writeFile(path, n);
+        done(path);
+      } catch (e) {
+        done(undefined);
+        throw e;
+      }
+      return;
+    }
+    await this.writeFile(path, n);
+  }
+
+  private async linkTo(existing: string, path: string): Promise<void> {
+    await link(existing, path).catch((e) => this.error(mapIoError(e, `hard link ${path}`).message));
+    this.result.files++;
+  }
+
+  private async writeFile(path: string, n: TreeNode): Promise<void> {
+    let fh;
+    try {
+      fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new EbakError('UNSAFE_PATH', `${path} exists as a symlink; refusing to write through it`);
+      throw mapIoError(e, `create ${path}`);
+    }
+    try {
+      let pos = 0;
+      const writes: Promise<void>[] = [];
+      for (const hex of n.content!) {
+        const at = pos;
+        const id = Buffer.from(hex, 'hex');
+        const loc = this.repo.index.lookup(id);
+        if (!loc) throw new EbakError('NOT_FOUND', `${path}: data blob ${hex.slice(0, 16)} is missing from the repository (run \`ebak check\`)`);
+        pos += loc.rawLength;
+        writes.push(this.blobs.run(async () => {
+          const plain = await this.readBlob(id, loc);
+          await fh.write(plain, 0, plain.length, at);
+          this.result.bytes += plain.length;
+          this.opts.onProgress?.({ files: this.result.files, bytes: this.result.bytes });
+        }));
+      }
+      await Promise.all(writes);
+      if (pos !== n.size) throw new EbakError('CORRUPT', `${path}: restored ${pos} bytes but the snapshot records ${n.size}`);
+      await fh.truncate(pos);
+      if (isRoot) await fh.chown(n.uid, n.gid);
+      await fh.chmod(n.mode);
+      await fh.utimes(nsToDate(n.mtime), nsToDate(n.mtime));
+    } finally {
+      await fh.close();
+    }
+    this.result.files++;
+  }
+
+  private async readBlob(id: Buffer, loc: NonNullable<ReturnType<Repository['index']['lookup']>>): Promise<Buffer> {
+    if (loc.type !== BlobType.data) throw new EbakError('CORRUPT', `blob ${id.toString('hex').slice(0, 16)} is not a data blob`);
+    const sealed = await this.repo.backend.load({ type: 'data', name: loc.pack.id }, { offset: loc.offset, length: loc.length });
+    const what = `blob ${id.toString('hex').slice(0, 16)} in data/${loc.pack.id}`;
+    return this.pool.open(this.repo.packKey(loc.pack), this.repo.keys.blobId, { type: loc.type, flags: loc.flags, rawLength: loc.rawLength, id }, sealed, what);
+  }
+
+  private async setMeta(path: string, n: TreeNode): Promise<void> {
+    try {
+      if (isRoot) await chown(path, n.uid, n.gid);
+      await chmod(path, n.mode);
+      await utimes(path, nsToDate(n.mtime), nsToDate(n.mtime));
+    } catch (e) {
+      this.error(mapIoError(e, `set metadata of ${path}`).message);
+    }
+  }
+
+  private error(msg: string): void {
+    this.result.errors++;
+    this.opts.onWarning?.(msg);
+  }
+}
+
+/** Nanosecond timestamps → seconds with the sub-second part (utimes takes fractional seconds). */
+function nsToDate(ns: string): number {
+  const v = BigInt(ns);
+  return Number(v / 1_000_000_000n) + Number(v % 1_000_000_000n) / 1e9;
+}
