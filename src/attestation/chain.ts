@@ -11,14 +11,19 @@ import { pathLenConstraint } from './x509.js';
 /**
  * Verifies the document's chain against `root` and returns the leaf. The
  * bundle's first certificate must be the pinned root, byte for byte (NSM puts
- * the root first); every certificate must be valid at each of `times` (ms).
+ * the root first). Every certificate must be valid at the document's timestamp
+ * and at `at` (ms); at `at` a notBefore up to `skewMs` ahead is tolerated, as
+ * a document dated that far in the future is.
  */
-export function verifyChain(doc: AttestationDocument, root: X509Certificate, times: number[]): X509Certificate {
+export function verifyChain(doc: AttestationDocument, root: X509Certificate, at: number, skewMs: number): X509Certificate {
   ensure(equalBytes(doc.cabundle[0]!, root.raw), 'root', `the document's root is not the pinned root (${root.subject.replace(/\n/g, ', ')})`);
   const certs = [root, ...doc.cabundle.slice(1).map((der, i) => parse(der, `cabundle[${i + 1}]`)), parse(doc.certificate, 'leaf certificate')];
   const label = (i: number) => (i === 0 ? 'root' : i === certs.length - 1 ? 'leaf certificate' : `cabundle[${i}]`);
   for (let i = 1; i < certs.length; i++) linkage(certs[i]!, certs[i - 1]!, label(i), label(i - 1), certs.length - 2 - (i - 1));
-  certs.forEach((cert, i) => times.forEach((t) => validAt(cert, t, label(i))));
+  certs.forEach((cert, i) => {
+    validAt(cert, doc.timestamp, 0, label(i));
+    validAt(cert, at, skewMs, label(i));
+  });
   return certs[certs.length - 1]!;
 }
 
@@ -40,11 +45,11 @@ function linkage(child: X509Certificate, parent: X509Certificate, childLabel: st
   ensure(guard(() => child.verify(parent.publicKey), `${childLabel} cannot be verified`), 'chain', `${childLabel}'s signature does not verify with ${parentLabel}'s key`);
 }
 
-function validAt(cert: X509Certificate, t: number, label: string): void {
+function validAt(cert: X509Certificate, t: number, skewMs: number, label: string): void {
   const from = Date.parse(cert.validFrom);
   const to = Date.parse(cert.validTo);
   ensure(Number.isFinite(from) && Number.isFinite(to), 'chain', `${label} has unreadable validity dates`);
-  ensure(t >= from && t <= to, 'validity', `${label} is valid ${new Date(from).toISOString()} to ${new Date(to).toISOString()}, not at ${new Date(t).toISOString()}`);
+  ensure(t + skewMs >= from && t <= to, 'validity', `${label} is valid ${new Date(from).toISOString()} to ${new Date(to).toISOString()}, not at ${new Date(t).toISOString()}`);
 }
 
 function guard<T>(fn: () => T, detail: string): T {

@@ -12,7 +12,7 @@ import { AttestationError, ensure } from './errors.js';
 export interface VerifyOptions {
   /** The pinned root: awsNitroRootG1() in production, the dev CA's root in simulation. */
   root: X509Certificate;
-  /** The time to check at (default: now). Certificates must be valid at it and at the document's timestamp. */
+  /** The time to check at (default: now). Certificates must be valid at it (up to the skew) and at the document's timestamp. */
   at?: Date;
   /** Pinned PCR values by index, hex or bytes; each must equal the document's. */
   pcrs?: Readonly<Record<number, string | Uint8Array>>;
@@ -35,12 +35,13 @@ export function verifyAttestation(bytes: Uint8Array, options: VerifyOptions): At
   if (!Number.isFinite(at)) throw new EbakError('USAGE', 'attestation check time is not a valid date');
   const cose = parseCoseSign1(bytes);
   const doc = parseDocument(cose.payload);
-  const leaf = verifyChain(doc, options.root, [doc.timestamp, at]);
+  const skew = options.maxSkewSeconds ?? DEFAULT_MAX_SKEW_SECONDS;
+  const leaf = verifyChain(doc, options.root, at, skew * 1000);
   verifySignature(cose, leaf);
   ensure(options.allowDebug === true || !isDebug(doc), 'debug', 'PCR0, PCR1 and PCR2 are all zero: the enclave runs in debug mode and its memory is readable by the host');
   for (const [index, want] of pinned) checkPcr(doc, index, want);
   if (options.nonce !== undefined) checkNonce(doc, options.nonce);
-  checkFreshness(doc.timestamp, at, options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS, options.maxSkewSeconds ?? DEFAULT_MAX_SKEW_SECONDS);
+  checkFreshness(doc.timestamp, at, options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS, skew);
   return doc;
 }
 
