@@ -1,0 +1,116 @@
+/**
+ * Faults a healthy server never produces, injected by the proxy in front of
+ * s3rver: 5xx bursts, connection resets before and mid-body, slow answers.
+ * The retry wrapper must get every operation through with the right bytes,
+ * and after its budget give one clear STORAGE error.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { EbakError } from '../../src/errors.js';
+import { openBackend, type OpenedBackend } from '../../src/storage/open.js';
+import { id, rejectsWith } from './conformance.js';
+import { S3Proxy, type Fault, type Recorded } from './proxy.js';
+import { S3RVER_ENV, startS3rver, type S3rver } from './s3server.js';
+
+let server: S3rver;
+let proxy: S3Proxy;
+let b: OpenedBackend;
+let retries = 0;
+
+before(async () => {
+  server = await startS3rver();
+  proxy = await S3Proxy.start(server);
+  b = await openBackend(`s3:${proxy.endpoint}/faults`, { ...S3RVER_ENV, AWS_CA_BUNDLE: server.tls.certFile }, {
+    retry: { attempts: 5, baseDelayMs: 10, onRetry: () => retries++ },
+    idleTimeoutMs: 400,
+  });
+  await b.create();
+});
+after(async () => {
+  await b.close();
+  await proxy.close();
+  await server.stop();
+});
+beforeEach(() => {
+  proxy.reset();
+  retries = 0;
+});
+
+/** Injects `fault` into the first `n` requests matching `match`. */
+function burst(n: number, fault: Fault, match: (r: Recorded) => boolean = () => true): void {
+  let left = n;
+  proxy.fault = (r) => (match(r) && left-- > 0 ? fault : undefined);
+}
+const isGet = (r: Recorded) => r.method === 'GET';
+
+describe('s3 under injected faults', () => {
+  it('a burst of 503 SlowDown on PUT: saved after retries', async () => {
+    const h = { type: 'data' as const, name: id() };
+    const data = randomBytes(50_000);
+    burst(3, { status: 503, code: 'SlowDown' });
+    await b.save(h, data, { packKind: 'data' });
+    assert.equal(retries, 3);
+    assert.deepEqual(await b.load(h), data);
+  });
+
+  it('500 InternalError on GET and on LIST: retried', async () => {
+    const h = { type: 'index' as const, name: id() };
+    await b.save(h, randomBytes(10));
+    burst(2, { status: 500, code: 'InternalError' });
+    assert.equal((await b.load(h)).length, 10);
+    burst(2, { status: 500, code: 'InternalError' });
+    const names: string[] = [];
+    for await (const fi of b.list('index')) names.push(fi.name);
+    assert.ok(names.includes(h.name));
+    assert.equal(retries, 4);
+  });
+
+  it('a connection reset mid-body on GET: the retry returns the exact bytes', async () => {
+    const h = { type: 'data' as const, name: id() };
+    const data = randomBytes(2 * 1024 * 1024);
+    await b.save(h, data, { packKind: 'data' });
+    burst(2, { resetMidBody: true }, isGet);
+    assert.ok((await b.load(h)).equals(data));
+    assert.equal(retries, 2);
+    burst(1, { resetMidBody: true }, isGet);
+    assert.ok((await b.load(h, { offset: 1000, length: 100_000 })).equals(data.subarray(1000, 101_000)));
+  });
+
+  it('a connection reset before the answer to a PUT: the repeated save is idempotent', async () => {
+    const h = { type: 'snapshots' as const, name: id() };
+    const data = randomBytes(1000);
+    burst(1, { resetBeforeResponse: true });
+    await b.save(h, data);
+    assert.equal(retries, 1);
+    assert.deepEqual(await b.load(h), data);
+  });
+
+  it('a slow answer (beyond the idle timeout) is abandoned and retried', async () => {
+    const h = { type: 'keys' as const, name: id() };
+    await b.save(h, randomBytes(10));
+    burst(1, { delayMs: 1200 }, isGet);
+    const t0 = Date.now();
+    assert.equal((await b.load(h)).length, 10);
+    assert.equal(retries, 1);
+    assert.ok(Date.now() - t0 < 1200, 'did not wait for the slow answer');
+  });
+
+  it('after the retry budget: one clear STORAGE error', async () => {
+    proxy.fault = () => ({ status: 503, code: 'SlowDown' });
+    const h = { type: 'keys' as const, name: id() };
+    const e = await b.save(h, randomBytes(10)).catch((x: unknown) => x);
+    assert.ok(e instanceof EbakError);
+    assert.equal(e.code, 'STORAGE');
+    assert.match(e.message, /gave up after 5 attempts/);
+    assert.ok(!e.message.includes('\n'));
+    assert.equal(proxy.requests.length, 5);
+    proxy.fault = undefined;
+  });
+
+  it('NOT_FOUND is permanent: one request, no retry', async () => {
+    await rejectsWith(b.load({ type: 'keys', name: id() }), 'NOT_FOUND');
+    assert.equal(proxy.requests.length, 1);
+    assert.equal(retries, 0);
+  });
+});
