@@ -1,5 +1,9 @@
 /**
- * Entry point of src/storage: turns a location string into a ready Backend,
+ * src/storage owns where repository objects live: the Backend contract
+ * (backend.ts), the local directory and S3 backends, location strings, and
+ * the retry / concurrency-limit / request-accounting wrappers.
+ *
+ * Entry point: openBackend turns a location string into a ready Backend,
  * stacked as  retry → limit → accounting → backend  (outermost first):
  * retries outside the limit so a request sleeping in backoff holds no slot,
  * accounting innermost so every attempt is counted.
