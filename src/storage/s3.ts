@@ -155,8 +155,7 @@ export class S3Backend implements Backend {
       if (body.length !== range.length) throw beyondEnd(h, range);
       return body;
     } catch (e) {
-      if (range && isEbakError(this.mapped(e, what), 'CORRUPT')) throw beyondEnd(h, range);
-      throw this.mapped(e, what);
+      throw this.mapped(e, what); // a 416 maps to CORRUPT
     }
   }
 
