@@ -5,7 +5,7 @@
  * Each tool keeps its repository, caches and config under its own state dir
  * (XDG_* point there), so runs never touch the user's home and are wiped between runs.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from './measure.js';
@@ -68,6 +68,18 @@ function countListed(text: string, key: string): number {
   throw new Error(`unexpected snapshot listing: ${text.slice(0, 200)}`);
 }
 
+/** package.json version plus the git commit, for a CLI without --version. */
+async function sourceVersion(repoRoot: string): Promise<string> {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version?: string };
+  let commit = 'unknown commit';
+  try {
+    commit = firstLine(await run(['git', 'rev-parse', '--short', 'HEAD'], { cwd: repoRoot, env: process.env }));
+  } catch {
+    // not a git checkout
+  }
+  return `ebak ${pkg.version ?? '?'} (${commit})`;
+}
+
 function ebak(repoRoot: string, state: string): Tool {
   const bin = join(repoRoot, 'bin', 'ebak');
   const repo = join(state, 'repo');
@@ -84,7 +96,7 @@ function ebak(repoRoot: string, state: string): Tool {
       try {
         return firstLine(await run([bin, '--version'], opts));
       } catch {
-        return 'unknown (bin/ebak --version failed)';
+        return await sourceVersion(repoRoot);
       }
     },
     async init() {
