@@ -181,10 +181,11 @@ class Archiver {
       const chunks = size <= this.cdc.params.min ? readSmall(fh, size) : chunkFile(fh, this.cdc);
       for await (const chunk of chunks) {
         const id = this.repo.blobId(chunk);
+        const length = chunk.length; // `add` transfers the chunk to a worker
         content.push(id.toString('hex'));
         await this.packer.add(BlobType.data, id, chunk);
-        this.counts.bytes_processed += chunk.length;
-        this.progress(chunk.length);
+        this.counts.bytes_processed += length;
+        this.progress(length);
       }
     } catch (e) {
       throw isEbakError(e) ? e : mapIoError(e, path);

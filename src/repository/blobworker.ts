@@ -1,34 +1,36 @@
 /**
- * Worker-thread entry: the CPU-heavy per-blob work (zstd compression for
- * backup; decrypt + decompress + id check for restore) runs here so that both
- * cores work while the main thread chunks, hashes and does I/O.
+ * Worker-thread entry: the CPU-heavy per-blob work runs here so both cores
+ * work while the main thread chunks, hashes and does I/O. For backup: zstd
+ * (kept only when it shrinks the blob) then AES-256-GCM sealing; for
+ * restore: authenticate, decrypt, decompress and re-check the blob id.
  */
 import { parentPort } from 'node:worker_threads';
 import { compressIfSmaller } from '../compress/index.js';
 import { isEbakError } from '../errors.js';
-import { openBlob, type BlobRef } from './blob.js';
+import { ownsBuffer } from '../util/buffers.js';
+import { openBlob, sealBlob, type BlobRef } from './blob.js';
 
 export type WorkerRequest =
-  | { op: 'compress'; seq: number; data: Uint8Array; level: number }
+  | { op: 'seal'; seq: number; packKey: Uint8Array; type: number; id: Uint8Array; data: Uint8Array; level: number }
   | { op: 'open'; seq: number; packKey: Uint8Array; blobKey: Uint8Array; ref: BlobRef; sealed: Uint8Array; what: string };
 
 export type WorkerReply =
-  | { seq: number; ok: true; data: Uint8Array | undefined }
+  | { seq: number; ok: true; data: Uint8Array; compressed: boolean }
   | { seq: number; ok: false; code: string; message: string };
 
-function handle(req: WorkerRequest): Uint8Array | undefined {
-  if (req.op === 'compress') return compressIfSmaller(req.data, req.level);
-  return openBlob(req.packKey, req.blobKey, req.ref, req.sealed, req.what);
+function handle(req: WorkerRequest): { data: Uint8Array; compressed: boolean } {
+  if (req.op === 'open') return { data: openBlob(req.packKey, req.blobKey, req.ref, req.sealed, req.what), compressed: false };
+  const packed = compressIfSmaller(req.data, req.level);
+  return { data: sealBlob(req.packKey, req.type, req.id, req.data.length, packed ?? req.data, packed !== undefined), compressed: packed !== undefined };
 }
 
 parentPort?.on('message', (req: WorkerRequest) => {
   let reply: WorkerReply;
   try {
-    const data = handle(req);
-    reply = { seq: req.seq, ok: true, data };
+    reply = { seq: req.seq, ok: true, ...handle(req) };
   } catch (e) {
     reply = { seq: req.seq, ok: false, code: isEbakError(e) ? e.code : 'IO', message: (e as Error).message };
   }
-  const transfer = reply.ok && reply.data ? [reply.data.buffer as ArrayBuffer] : [];
-  parentPort!.postMessage(reply, transfer);
+  parentPort!.postMessage(reply, reply.ok && ownsBuffer(reply.data) ? [reply.data.buffer as ArrayBuffer] : []);
 });
+

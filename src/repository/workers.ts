@@ -1,12 +1,14 @@
 /**
  * A small pool of blob worker threads (one per core). Requests go to the
- * least-busy worker; results come back as promises. Buffers are transferred,
- * not copied, where the caller no longer needs them.
+ * least-busy worker; results come back as promises. Input buffers that own
+ * their memory are transferred, not copied: the caller must not touch them
+ * afterwards.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { EbakError, type ErrorCode } from '../errors.js';
 import type { BlobRef } from './blob.js';
+import { ownsBuffer } from '../util/buffers.js';
 import type { WorkerReply, WorkerRequest } from './blobworker.js';
 
 interface Slot {
@@ -14,7 +16,12 @@ interface Slot {
   busy: number;
 }
 
-type Pending = { resolve: (v: Buffer | undefined) => void; reject: (e: Error) => void };
+interface Result {
+  data: Buffer;
+  compressed: boolean;
+}
+
+type Pending = { resolve: (v: Result) => void; reject: (e: Error) => void };
 
 type Request = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'seq'> : never) : never;
 
@@ -32,14 +39,14 @@ export class WorkerPool {
     }
   }
 
-  compress(data: Buffer, level: number): Promise<Buffer | undefined> {
-    return this.send({ op: 'compress', data, level }, []);
+  /** Compresses (when it helps) and seals a blob; `data` is transferred. */
+  seal(packKey: Buffer, type: number, id: Buffer, data: Buffer, level: number): Promise<Result> {
+    return this.send({ op: 'seal', packKey, type, id, data, level }, data);
   }
 
-  /** Opens a blob; `sealed` is transferred to the worker (do not use it afterwards). */
-  open(packKey: Buffer, blobKey: Buffer, ref: BlobRef, sealed: Buffer, what: string): Promise<Buffer> {
-    const transfer = sealed.byteOffset === 0 && sealed.byteLength === sealed.buffer.byteLength ? [sealed.buffer as ArrayBuffer] : [];
-    return this.send({ op: 'open', packKey, blobKey, ref, sealed, what }, transfer) as Promise<Buffer>;
+  /** Opens a blob; `sealed` is transferred. */
+  async open(packKey: Buffer, blobKey: Buffer, ref: BlobRef, sealed: Buffer, what: string): Promise<Buffer> {
+    return (await this.send({ op: 'open', packKey, blobKey, ref, sealed, what }, sealed)).data;
   }
 
   async close(): Promise<void> {
@@ -47,7 +54,7 @@ export class WorkerPool {
     this.slots = [];
   }
 
-  private send(req: Request, transfer: ArrayBuffer[]): Promise<Buffer | undefined> {
+  private send(req: Request, payload: Uint8Array): Promise<Result> {
     const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
     const seq = ++this.seq;
     slot.busy++;
@@ -56,7 +63,7 @@ export class WorkerPool {
         resolve: (v) => { slot.busy--; resolve(v); },
         reject: (e) => { slot.busy--; reject(e); },
       });
-      slot.worker.postMessage({ ...req, seq }, transfer);
+      slot.worker.postMessage({ ...req, seq }, ownsBuffer(payload) ? [payload.buffer as ArrayBuffer] : []);
     });
   }
 
@@ -64,7 +71,7 @@ export class WorkerPool {
     const p = this.pending.get(r.seq);
     if (!p) return;
     this.pending.delete(r.seq);
-    if (r.ok) p.resolve(r.data ? Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength) : undefined);
+    if (r.ok) p.resolve({ data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength), compressed: r.compressed });
     else p.reject(new EbakError(r.code as ErrorCode, r.message));
   }
 
