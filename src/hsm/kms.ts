@@ -78,9 +78,8 @@ export class KmsHsm implements Hsm {
       ...(doc === undefined ? {} : { Recipient: { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: doc } }),
     })));
     if (recipient !== undefined) return recipient.open(out.CiphertextForRecipient!);
-    const plain = Buffer.from(out.Plaintext!);
-    out.Plaintext!.fill(0);
-    return plain;
+    const plain = out.Plaintext!;
+    return Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength);
   }
 
   wrap(ring: string, secret: Uint8Array): Promise<Uint8Array> {

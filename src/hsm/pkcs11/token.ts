@@ -142,7 +142,7 @@ export class Token {
 
   /** Imports a caller's secret as a session object that may only be wrapped. */
   importSecret(secret: Uint8Array): Handle {
-    return this.create([...generic, ...transient(false, [{ type: ck.CKA_VALUE, value: Buffer.from(secret) }])], 'importing a secret to wrap');
+    return this.create([...generic, ...transient(false, [{ type: ck.CKA_VALUE, value: view(secret) }])], 'importing a secret to wrap');
   }
 
   wrap(kek: Handle, key: Handle, action: string): Buffer {
@@ -187,7 +187,7 @@ export class Token {
     const iv = this.random(GCM_IV_BYTES);
     try {
       this.p11.C_EncryptInit(this.session, gcm(iv, aad), key);
-      const out = this.p11.C_Encrypt(this.session, Buffer.from(plaintext), Buffer.alloc(plaintext.length + GCM_TAG_BYTES));
+      const out = this.p11.C_Encrypt(this.session, view(plaintext), Buffer.alloc(plaintext.length + GCM_TAG_BYTES));
       return Buffer.concat([iv, out]);
     } catch (e) {
       throw hsmError('AES-GCM encrypt', e);
@@ -210,6 +210,11 @@ export class Token {
       throw hsmError('AES-GCM decrypt', e);
     }
   }
+}
+
+/** A Buffer over the same memory: copying a secret would leave a copy to zero. */
+export function view(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
 function gcm(iv: Buffer, aad: Buffer) {
