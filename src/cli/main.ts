@@ -4,10 +4,12 @@
  */
 import { EbakError, isEbakError } from '../errors.js';
 import type { Command, GlobalOptions } from './command.js';
+import { attestationCommand } from './commands/attestation.js';
 import { backupCommand } from './commands/backup.js';
 import { catCommand } from './commands/cat.js';
 import { checkCommand } from './commands/check.js';
 import { diffCommand } from './commands/diff.js';
+import { hsmCommand } from './commands/hsm.js';
 import { initCommand } from './commands/init.js';
 import { keyCommand } from './commands/key.js';
 import { lsCommand } from './commands/ls.js';
@@ -16,7 +18,7 @@ import { snapshotsCommand } from './commands/snapshots.js';
 import { exitCodeFor, EXIT_FATAL } from './exit.js';
 import { TerminalOutput } from './output.js';
 
-const COMMANDS: Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, diffCommand, restoreCommand, catCommand, checkCommand, keyCommand];
+const COMMANDS: Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, diffCommand, restoreCommand, catCommand, checkCommand, keyCommand, hsmCommand, attestationCommand];
 
 const GLOBAL_VALUE_FLAGS: Record<string, keyof GlobalOptions> = {
   '-r': 'repo',
