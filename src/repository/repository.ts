@@ -69,11 +69,14 @@ export class Repository {
     };
   }
 
-  /** Creates a repository; K is generated here and stored only wrapped. */
-  static async init(backend: Backend, envelopes: { kind: KeyKind; secret: string }[]): Promise<Repository> {
+  /**
+   * Creates a repository; K is generated here (or given, for the vault flow,
+   * which must wrap K itself) and stored only wrapped.
+   */
+  static async init(backend: Backend, envelopes: { kind: KeyKind; secret: string }[], givenKey?: Buffer): Promise<Repository> {
     if (await backend.isRepository()) throw new EbakError('ALREADY_EXISTS', `${backend.location} already holds an ebak repository`);
     await backend.create();
-    const masterKey = random(32);
+    const masterKey = givenKey ?? random(32);
     try {
       for (const e of envelopes) await saveKeyFile(backend, await createKeyFile(masterKey, e.kind, e.secret, hostMeta()));
       const config: RepoConfig = { version: REPO_VERSION, id: random(32).toString('hex'), created: new Date().toISOString(), ...DEFAULT_CONFIG };
@@ -81,22 +84,27 @@ export class Repository {
       await backend.save({ type: 'config', name: 'config' }, encodeObject(keys.object, 'config', encodeConfig(config)));
       return new Repository(backend, keys, config);
     } finally {
-      masterKey.fill(0);
+      if (!givenKey) masterKey.fill(0);
     }
   }
 
   /** Opens with a password or recovery code; tells a wrong secret from a damaged key file. */
   static async open(backend: Backend, secret: Secret): Promise<Repository> {
-    if (!(await backend.isRepository()))
-      throw new EbakError('NO_REPOSITORY', `no ebak repository at ${backend.location}`, { hint: 'check the location, or create one with `ebak init`' });
+    await requireRepository(backend);
     const masterKey = await unlock(backend, secret);
     try {
-      const keys = Repository.subKeys(masterKey);
-      const raw = await backend.load({ type: 'config', name: 'config' });
-      return new Repository(backend, keys, decodeConfig(decodeObject(keys.object, 'config', raw, 'config')));
+      return await Repository.openWithMasterKey(backend, masterKey);
     } finally {
       masterKey.fill(0);
     }
+  }
+
+  /** Opens with K itself (the vault flow releases K's envelope; the caller unwraps it). */
+  static async openWithMasterKey(backend: Backend, masterKey: Uint8Array): Promise<Repository> {
+    await requireRepository(backend);
+    const keys = Repository.subKeys(masterKey);
+    const raw = await backend.load({ type: 'config', name: 'config' });
+    return new Repository(backend, keys, decodeConfig(decodeObject(keys.object, 'config', raw, 'config')));
   }
 
   /** Adds a key envelope for the same master key (needs the current secret). */
@@ -197,6 +205,11 @@ export class Repository {
   async loadTree(id: string): Promise<TreeNode[]> {
     return decodeTree(await this.loadBlob(Buffer.from(id, 'hex'), BlobType.tree), `tree ${id.slice(0, 16)}`);
   }
+}
+
+async function requireRepository(backend: Backend): Promise<void> {
+  if (!(await backend.isRepository()))
+    throw new EbakError('NO_REPOSITORY', `no ebak repository at ${backend.location}`, { hint: 'check the location, or create one with `ebak init`' });
 }
 
 async function saveKeyFile(backend: Backend, f: KeyFile): Promise<string> {
