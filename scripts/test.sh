@@ -19,9 +19,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
-[ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
-
-npx tsc -p .
+scripts/setup.sh
 
 pattern="${1:-}"
 mapfile -t files < <(find dist/test -name '*.test.js' | sort | grep -- "$pattern")
