@@ -19,6 +19,8 @@ export interface Measurement {
   readonly peakRssBytes: number;
   readonly timeMaxRssBytes: number;
   readonly sampledTreeRssBytes: number;
+  /** User + system CPU seconds of the tree (GNU time): less sensitive than wall time to a busy machine. */
+  readonly cpuSeconds: number;
   readonly stdout: string;
   readonly stderrTail: string;
 }
@@ -99,19 +101,21 @@ export async function measure(argv: readonly string[], opts: RunOptions): Promis
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   }).finally(() => clearInterval(timer));
   const wallSeconds = (performance.now() - t0) / 1000;
-  let timeMaxRssBytes = 0;
+  let report = '';
   try {
-    const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(timeFile, 'utf8'));
-    timeMaxRssBytes = m ? Number(m[1]) * 1024 : 0;
+    report = readFileSync(timeFile, 'utf8');
   } finally {
     rmSync(timeFile, { force: true });
   }
+  const field = (label: string): number => Number(new RegExp(`${label}: ([\\d.]+)`).exec(report)?.[1] ?? 0);
+  const timeMaxRssBytes = field('Maximum resident set size \\(kbytes\\)') * 1024;
   return {
     exitCode,
     wallSeconds,
     peakRssBytes: Math.max(timeMaxRssBytes, sampled),
     timeMaxRssBytes,
     sampledTreeRssBytes: sampled,
+    cpuSeconds: field('User time \\(seconds\\)') + field('System time \\(seconds\\)'),
     stdout: tail(out, KEEP_OUTPUT),
     stderrTail: tail(err, 2000),
   };

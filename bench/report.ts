@@ -12,6 +12,8 @@ export interface PhaseResult {
   readonly wallSeconds: number;
   /** Corpus bytes / wall seconds / 10^6. */
   readonly mbPerSec: number;
+  /** User + system CPU seconds: the work done, whatever else the machine was doing. */
+  readonly cpuSeconds: number;
   readonly peakRssBytes: number;
   readonly timeMaxRssBytes: number;
   readonly sampledTreeRssBytes: number;
@@ -89,9 +91,9 @@ export function computeRatios(tools: readonly ToolResult[]): Ratios | null {
 }
 
 function phaseRow(t: ToolResult, p: PhaseResult): string {
-  if (!p.ok) return `| ${t.tool} | ${p.phase} | FAILED: ${p.error ?? 'unknown'} | | | | | |`;
+  if (!p.ok) return `| ${t.tool} | ${p.phase} | FAILED: ${p.error ?? 'unknown'} | | | | | | |`;
   const verified = p.verified === undefined ? '' : p.verified ? 'identical' : 'MISMATCH';
-  return `| ${t.tool} | ${p.phase} | ${fmt(p.wallSeconds)} | ${fmt(p.mbPerSec, 1)} | ${mib(p.peakRssBytes)} | ` +
+  return `| ${t.tool} | ${p.phase} | ${fmt(p.wallSeconds)} | ${fmt(p.mbPerSec, 1)} | ${fmt(p.cpuSeconds, 1)} | ${mib(p.peakRssBytes)} | ` +
     `${p.repoBytes === undefined ? '' : mib(p.repoBytes)} | ${p.cacheBytes === undefined ? '' : mib(p.cacheBytes)} | ` +
     `${verified || fmt(p.loadAverage)} |`;
 }
@@ -109,11 +111,11 @@ export function renderMarkdown(r: Results): string {
       ? 'Page cache: dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every timed phase.'
       : 'Page cache: could NOT be dropped here (no permission); every tool ran with the same warm cache.',
     '',
-    '| tool | phase | wall s | MB/s | peak RSS MiB | repo MiB | cache MiB | restore check / load |',
-    '|---|---|---:|---:|---:|---:|---:|---|',
+    '| tool | phase | wall s | MB/s | CPU s | peak RSS MiB | repo MiB | cache MiB | restore check / load |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const t of r.tools) {
-    if (!t.ok && t.phases.length === 0) lines.push(`| ${t.tool} | – | FAILED: ${t.error ?? 'unknown'} | | | | | |`);
+    if (!t.ok && t.phases.length === 0) lines.push(`| ${t.tool} | – | FAILED: ${t.error ?? 'unknown'} | | | | | | |`);
     for (const p of t.phases) lines.push(phaseRow(t, p));
   }
   lines.push('', 'Settings:');
@@ -131,7 +133,7 @@ export function renderMarkdown(r: Results): string {
   }
   lines.push(
     '',
-    'MB/s = corpus bytes / wall seconds / 10^6 (for the re-backup too). Peak RSS: the larger of GNU time\'s ' +
+    'MB/s = corpus bytes / wall seconds / 10^6 (for the re-backup too). CPU s = user + system seconds. Peak RSS: the larger of GNU time\'s ' +
       'maximum resident set size and the summed RSS of the process tree sampled every 20 ms. ' +
       'The last column shows the restore check, or the 1-minute load average when the phase started.',
   );

@@ -70,17 +70,17 @@ async function timedPhase(
   }
   const base = {
     phase, ok: true, wallSeconds: m.wallSeconds, mbPerSec: corpus.bytes / m.wallSeconds / 1e6,
-    peakRssBytes: m.peakRssBytes, timeMaxRssBytes: m.timeMaxRssBytes, sampledTreeRssBytes: m.sampledTreeRssBytes,
+    cpuSeconds: m.cpuSeconds, peakRssBytes: m.peakRssBytes, timeMaxRssBytes: m.timeMaxRssBytes, sampledTreeRssBytes: m.sampledTreeRssBytes,
     loadAverage,
   };
-  log(`${tool.name}: ${phase}: ${m.wallSeconds.toFixed(2)} s, ${base.mbPerSec.toFixed(1)} MB/s, ` +
+  log(`${tool.name}: ${phase}: ${m.wallSeconds.toFixed(2)} s, ${base.mbPerSec.toFixed(1)} MB/s, CPU ${m.cpuSeconds.toFixed(1)} s, ` +
       `peak RSS ${(m.peakRssBytes / 2 ** 20).toFixed(1)} MiB`);
   if (phase === 'restore') return base;
   return { ...base, repoBytes: await duBytes(tool.repo), cacheBytes: existsSync(tool.cacheDir) ? await duBytes(tool.cacheDir) : 0 };
 }
 
 function failedPhase(phase: Phase, error: string): PhaseResult {
-  return { phase, ok: false, error, wallSeconds: 0, mbPerSec: 0, peakRssBytes: 0, timeMaxRssBytes: 0, sampledTreeRssBytes: 0, loadAverage: loadavg()[0]! };
+  return { phase, ok: false, error, wallSeconds: 0, mbPerSec: 0, cpuSeconds: 0, peakRssBytes: 0, timeMaxRssBytes: 0, sampledTreeRssBytes: 0, loadAverage: loadavg()[0]! };
 }
 
 async function benchTool(name: ToolName, cfg: Config, corpus: Corpus, cacheDropped: boolean): Promise<ToolResult> {
