@@ -92,6 +92,10 @@ async function benchTool(name: ToolName, cfg: Config, corpus: Corpus, cacheDropp
   let version: string | undefined;
   let snapshots: number | undefined;
   let current: Phase = 'first backup';
+  const result = (error?: string): ToolResult => ({
+    tool: name, ok: !error && phases.every((p) => p.ok), settings: tool.settings, phases,
+    ...(error ? { error } : {}), ...(version ? { version } : {}), ...(snapshots !== undefined ? { snapshots } : {}),
+  });
   try {
     version = await tool.version();
     await tool.init();
@@ -108,13 +112,12 @@ async function benchTool(name: ToolName, cfg: Config, corpus: Corpus, cacheDropp
     const mismatch = await verifyRestore(target, corpus);
     phases.push(mismatch ? { ...restored, ok: false, verified: false, error: `restore differs: ${mismatch}` } : { ...restored, verified: true });
     rmSync(target, { recursive: true, force: true });
-    const ok = phases.every((p) => p.ok);
-    return { tool: name, ok, settings: tool.settings, phases, ...(version ? { version } : {}), ...(snapshots !== undefined ? { snapshots } : {}) };
+    return result();
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
     log(`${name}: FAILED: ${error}`);
     if (phases.length > 0 || version) phases.push(failedPhase(current, error));
-    return { tool: name, ok: false, error, settings: tool.settings, phases, ...(version ? { version } : {}), ...(snapshots !== undefined ? { snapshots } : {}) };
+    return result(error);
   } finally {
     if (!cfg.keep) rmSync(state, { recursive: true, force: true });
   }
