@@ -85,6 +85,8 @@ class Archiver {
   readonly packer: Packer;
   private readonly cdc: Cdc;
   private readonly fileSlots = new Semaphore(4);
+  /** Files above the minimum chunk size each hold a chunker working buffer of up to 12 MiB. */
+  private readonly bigFileSlots = new Semaphore(2);
   private readonly counts = { files_new: 0, files_changed: 0, files_unmodified: 0, dirs: 0, files_unreadable: 0, bytes_processed: 0, total_bytes: 0 };
 
   constructor(private readonly repo: Repository, pool: WorkerPool, private readonly excluded: Matcher, private readonly opts: BackupOptions) {
@@ -135,7 +137,8 @@ class Archiver {
         this.counts.dirs++;
         pending.push(this.saveDir(path, prev?.type === 'dir' ? prev.subtree : undefined).then((subtree) => ({ ...meta, type: 'dir', subtree })));
       } else if (st.isFile()) {
-        pending.push(this.fileSlots.run(() => this.saveFile(path, st, meta, prev)));
+        const slots = Number(st.size) > this.cdc.params.min ? this.bigFileSlots : this.fileSlots;
+        pending.push(slots.run(() => this.saveFile(path, st, meta, prev)));
       } else if (st.isSymbolicLink()) {
         pending.push(readlink(path).then((target) => ({ ...meta, type: 'symlink' as const, target }), (e) => { this.unreadable(path, e); return undefined; }));
       } else {

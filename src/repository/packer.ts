@@ -24,7 +24,8 @@ interface OpenPack {
   kind: number;
   salt: Buffer;
   key: Buffer;
-  parts: Buffer[];
+  /** The pack's bytes so far; blobs are copied in as they arrive (no final concatenation). */
+  buf: Buffer;
   entries: BlobEntry[];
   size: number;
   /** Raw bytes assigned (drives closing) and blobs still being sealed. */
@@ -96,7 +97,11 @@ export class Packer {
     let p = this.open.get(kind);
     if (!p) {
       const salt = random(32);
-      p = { kind, salt, key: packKeyFor(this.repo.keys.pack, salt), parts: [encodePrefix(kind, KeySource.master, salt)], entries: [], size: PREFIX_BYTES, assignedBytes: 0, outstanding: 0, closing: false };
+      // Capacity: the target, one maximal blob past it, and room for a typical header. Pages
+      // are only touched as blobs are written, so unused capacity costs no memory.
+      const buf = Buffer.allocUnsafeSlow(this.repo.config.pack_size + this.repo.config.chunker.max + 256 * 1024);
+      encodePrefix(kind, KeySource.master, salt).copy(buf, 0);
+      p = { kind, salt, key: packKeyFor(this.repo.keys.pack, salt), buf, entries: [], size: PREFIX_BYTES, assignedBytes: 0, outstanding: 0, closing: false };
       this.open.set(kind, p);
     }
     p.assignedBytes += bytes;
@@ -110,8 +115,8 @@ export class Packer {
     const rawLength = data.length;
     const { data: sealed, compressed } = await this.pool.seal(pack.key, type, id, data, this.repo.config.compression_level);
     pack.entries.push({ type, flags: compressed ? 1 : 0, id, offset: pack.size, length: sealed.length, rawLength });
-    pack.parts.push(sealed);
-    pack.size += sealed.length;
+    if (pack.size + sealed.length > pack.buf.length) pack.buf = grow(pack.buf, pack.size, pack.size + sealed.length);
+    pack.size += sealed.copy(pack.buf, pack.size);
     pack.outstanding--;
     if (type === BlobType.tree) this.stats.treeBlobs++;
     else this.stats.dataBlobs++;
@@ -134,9 +139,11 @@ export class Packer {
   }
 
   private async store(p: OpenPack): Promise<void> {
-    p.parts.push(encodeHeader(p.key, p.parts[0]!, p.entries));
-    const bytes = Buffer.concat(p.parts);
-    p.parts = [];
+    const header = encodeHeader(p.key, p.buf.subarray(0, PREFIX_BYTES), p.entries);
+    const bytes = p.size + header.length <= p.buf.length
+      ? p.buf.subarray(0, p.size + header.copy(p.buf, p.size))
+      : Buffer.concat([p.buf.subarray(0, p.size), header]); // a pack of very many tiny blobs
+    p.buf = Buffer.alloc(0);
     const id = objectId(bytes);
     await this.repo.backend.save({ type: 'data', name: id }, bytes, { packKind: p.kind === BlobType.tree ? 'tree' : 'data' });
     this.stats.bytesStored += bytes.length;
@@ -175,4 +182,11 @@ export class Packer {
     }
     this.stats.bytesStored += payload.length;
   }
+}
+
+/** Tiny blobs carry 28 bytes of overhead each, so a pack of them can outgrow its first capacity. */
+function grow(buf: Buffer, used: number, needed: number): Buffer {
+  const next = Buffer.allocUnsafeSlow(Math.max(needed, buf.length * 1.5));
+  buf.copy(next, 0, 0, used);
+  return next;
 }
