@@ -1,0 +1,215 @@
+/**
+ * Shared by the repository format tests and test/repository/make-vectors.ts:
+ * the shapes of the vector files in test/repository/vectors/, their loader,
+ * byte edits (mutations named in the files), and an outcome recorder that
+ * reduces any result to a comparable string (an EbakError's code, never its text).
+ */
+import { readFileSync } from 'node:fs';
+import { EbakError } from '../../src/errors.js';
+import { openBlob } from '../../src/repository/blob.js';
+import { parseKeyFile, unwrapKeyFile } from '../../src/repository/format/keyfile.js';
+import { decodeObject, type ObjectTypeName } from '../../src/repository/format/object.js';
+import { decodePack, packKeyFor } from '../../src/repository/format/pack.js';
+import type { TreeNode } from '../../src/repository/format/tree.js';
+
+export const VECTOR_DIR = new URL('../../../test/repository/vectors/', import.meta.url);
+
+/** The master key every vector derives from: bytes 0x00..0x1f. */
+export const MASTER_HEX = Buffer.from(Array.from({ length: 32 }, (_, i) => i)).toString('hex');
+
+/** One byte-level edit. Negative offsets count from the end. */
+export type Edit =
+  | { op: 'xor'; at: number; mask: number }
+  | { op: 'set'; at: number; value: number }
+  | { op: 'u32le'; at: number; value: number }
+  | { op: 'truncate'; length: number }
+  | { op: 'append'; hex: string }
+  | { op: 'swap'; a: [number, number]; b: [number, number] };
+
+/** "ok", "undefined" (a key file that does not open), or an EbakError code. */
+export type Outcome = string;
+
+export interface Mutation {
+  name: string;
+  edits: Edit[];
+  expect: Outcome;
+}
+
+export interface SubkeyFile {
+  master: string;
+  subkeys: { blobId: string; gearSeed: string; pack: string; object: string };
+  objectKey: { salt: string; key: string };
+  packKey: { salt: string; key: string };
+  recoveryKek: { code: string; salt: string; key: string };
+  blobIds: { data: string; id: string }[];
+  objectIds: { data: string; id: string }[];
+}
+
+export interface ObjectVector {
+  name: string;
+  type: ObjectTypeName;
+  /** The stored object, as written by encodeObject. */
+  hex: string;
+  /** Its storage name: SHA-256 of the bytes (config is named "config"). */
+  id: string;
+  /** Header flags byte: 1 when the payload was zstd-compressed. */
+  flags: number;
+  payload: string;
+  /** decodeAs: read the bytes as another type; wrongKey: with another master key's object key. */
+  mutations: (Mutation & { decodeAs?: ObjectTypeName; wrongKey?: boolean })[];
+}
+
+export interface BlobVector {
+  type: number;
+  flags: number;
+  id: string;
+  offset: number;
+  length: number;
+  rawLength: number;
+  plaintext: string;
+}
+
+export interface PackVector {
+  name: string;
+  hex: string;
+  id: string;
+  kind: number;
+  keySource: number;
+  salt: string;
+  blobs: BlobVector[];
+  /** stage: where the reader must stop ("decodePack", or "openBlob" after a header that authenticates). */
+  mutations: (Mutation & { stage?: 'decodePack' | 'openBlob'; wrongKey?: boolean })[];
+}
+
+export interface IndexJson {
+  packs: { id: string; salt: string; kind: number; keySource: number; blobs: Omit<BlobVector, 'plaintext'>[] }[];
+  superseded: string[];
+}
+
+export interface IndexFileVectors {
+  valid: { name: string; payload: string; decoded: IndexJson }[];
+  invalid: { name: string; payload: string; expect: Outcome }[];
+}
+
+export interface TreeFileVectors {
+  valid: { name: string; nodes: TreeNode[]; bytes: string; blobId: string }[];
+  invalid: { name: string; json: string; expect: Outcome }[];
+}
+
+export interface PayloadFileVectors {
+  config: { name: string; json: string; expect: Outcome }[];
+  snapshot: { name: string; json: string; expect: Outcome }[];
+}
+
+export interface KeyFileVector {
+  name: string;
+  /** The exact stored bytes (UTF-8 JSON) and their name, SHA-256 of them. */
+  text: string;
+  id: string;
+  secret: string;
+  mutations: { name: string; secret?: string; set?: { path: string[]; value: unknown }; text?: string; expect: Outcome }[];
+}
+
+export interface KeyFileVectors {
+  master: string;
+  files: KeyFileVector[];
+}
+
+export function loadVectors<T>(file: string): T {
+  return JSON.parse(readFileSync(new URL(file, VECTOR_DIR), 'utf8')) as T;
+}
+
+const pos = (at: number, len: number) => (at < 0 ? len + at : at);
+
+export function applyEdits(bytes: Buffer, edits: readonly Edit[]): Buffer {
+  let b = Buffer.from(bytes);
+  for (const e of edits) {
+    if (e.op === 'xor') b[pos(e.at, b.length)]! ^= e.mask;
+    else if (e.op === 'set') b[pos(e.at, b.length)] = e.value;
+    else if (e.op === 'u32le') b.writeUInt32LE(e.value, pos(e.at, b.length));
+    else if (e.op === 'truncate') b = b.subarray(0, e.length);
+    else if (e.op === 'append') b = Buffer.concat([b, Buffer.from(e.hex, 'hex')]);
+    else {
+      const [a0, a1] = [e.a[0], e.a[0] + e.a[1]];
+      const [b0, b1] = [e.b[0], e.b[0] + e.b[1]];
+      b = Buffer.concat([b.subarray(0, a0), b.subarray(b0, b1), b.subarray(a1, b0), b.subarray(a0, a1), b.subarray(b1)]);
+    }
+  }
+  return b;
+}
+
+/** Runs `fn`; its outcome is "ok", "undefined", or the EbakError code. Anything else is a test failure. */
+export async function outcome(fn: () => unknown): Promise<Outcome> {
+  try {
+    const v = await fn();
+    return v === undefined ? 'undefined' : 'ok';
+  } catch (e) {
+    if (e instanceof EbakError) return e.code;
+    throw e;
+  }
+}
+
+/** Synchronous twin of `outcome` for the decoders (most are synchronous). */
+export function outcomeSync(fn: () => unknown): Outcome {
+  try {
+    return fn() === undefined ? 'undefined' : 'ok';
+  } catch (e) {
+    if (e instanceof EbakError) return e.code;
+    throw e;
+  }
+}
+
+/** The reader's whole path for an encrypted object: what `Repository.loadObject` does after the name check. */
+export function objectOutcome(objectKey: Buffer, type: ObjectTypeName, bytes: Buffer): Outcome {
+  return outcomeSync(() => decodeObject(objectKey, type, bytes, 'vector object'));
+}
+
+/** A pack read in full, as `ebak check --read-data` does: header first, then every blob it lists. */
+export function packOutcome(packMasterKey: Buffer, blobIdKey: Buffer, bytes: Buffer): { stage?: 'decodePack' | 'openBlob'; expect: Outcome; plaintexts: Buffer[] } {
+  let decoded: ReturnType<typeof decodePack>;
+  try {
+    decoded = decodePack(packMasterKey, bytes, 'vector pack');
+  } catch (e) {
+    return { stage: 'decodePack', expect: codeOf(e), plaintexts: [] };
+  }
+  const key = packKeyFor(packMasterKey, decoded.prefix.salt);
+  const plaintexts: Buffer[] = [];
+  for (const e of decoded.entries) {
+    try {
+      plaintexts.push(openBlob(key, blobIdKey, e, bytes.subarray(e.offset, e.offset + e.length), 'vector blob'));
+    } catch (err) {
+      return { stage: 'openBlob', expect: codeOf(err), plaintexts: [] };
+    }
+  }
+  return { expect: 'ok', plaintexts };
+}
+
+/** A key file from its stored text: parse, then unwrap. "ok" only when the unwrapped key is `master`. */
+export async function keyFileOutcome(text: string, secret: string, master: Buffer): Promise<Outcome> {
+  return outcome(async () => {
+    const mk = await unwrapKeyFile(parseKeyFile(Buffer.from(text, 'utf8'), 'vector key'), secret, 'vector key');
+    if (mk && !mk.equals(master)) throw new Error('a key file unwrapped to a key other than the master key');
+    return mk;
+  });
+}
+
+/** The key file text after one JSON-level mutation, serialised as the repository writes key files. */
+export function mutateKeyFile(text: string, m: KeyFileVector['mutations'][number]): string {
+  if (m.text !== undefined) return m.text;
+  if (!m.set) return text;
+  const doc = JSON.parse(text) as Record<string, unknown>;
+  let at = doc;
+  for (const p of m.set.path.slice(0, -1)) at = at[p] as Record<string, unknown>;
+  at[m.set.path.at(-1)!] = m.set.value;
+  return serialiseKeyFile(doc);
+}
+
+/** As src/repository/repository.ts saveKeyFile writes them: 2-space indented JSON. */
+export function serialiseKeyFile(f: unknown): string {
+  return JSON.stringify(f, null, 2);
+}
+
+function codeOf(e: unknown): Outcome {
+  if (e instanceof EbakError) return e.code;
+  throw e;
+}
