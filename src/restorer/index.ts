@@ -8,9 +8,9 @@
  * id re-checked (in a worker thread) before a byte of it is written.
  */
 import { constants } from 'node:fs';
-import { chown, lchown, link, lstat, lutimes, mkdir, open, symlink, utimes, chmod } from 'node:fs/promises';
+import { chown, lchown, link, lstat, lutimes, mkdir, open, symlink, unlink, utimes, chmod } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { EbakError } from '../errors.js';
+import { EbakError, isEbakError, type ErrorCode } from '../errors.js';
 import { mapIoError } from '../storage/local.js';
 import { BlobType } from '../repository/format/pack.js';
 import type { Snapshot } from '../repository/format/snapshot.js';
@@ -45,6 +45,8 @@ export async function restore(repo: Repository, pool: WorkerPool, snapshot: Snap
 }
 
 const isRoot = process.getuid?.() === 0;
+/** Failures of one file's repository data: reported per file, the restore goes on. */
+const DATA_ERRORS = new Set<ErrorCode>(['AUTH_FAILED', 'CORRUPT', 'NOT_FOUND']);
 
 class Restorer {
   readonly result: RestoreResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0, errors: 0 };
@@ -61,22 +63,27 @@ class Restorer {
   async restoreDir(treeId: string, dir: string, rel: string): Promise<void> {
     const nodes = await this.repo.loadTree(treeId);
     const files: Promise<void>[] = [];
-    for (const n of nodes) {
-      const path = join(dir, n.name);
-      const nodeRel = `${rel}/${n.name}`;
-      if (!this.wanted(nodeRel)) continue;
-      if (n.type === 'dir') {
-        await this.makeDir(path);
-        await this.restoreDir(n.subtree!, path, nodeRel);
-        await this.setMeta(path, n);
-        this.result.dirs++;
-      } else if (n.type === 'symlink') {
-        await this.makeSymlink(path, n);
-      } else {
-        files.push(this.files.run(() => this.restoreFile(path, n)));
+    try {
+      for (const n of nodes) {
+        const path = join(dir, n.name);
+        const nodeRel = `${rel}/${n.name}`;
+        if (!this.wanted(nodeRel)) continue;
+        if (n.type === 'dir') {
+          await this.makeDir(path);
+          await this.restoreDir(n.subtree!, path, nodeRel);
+          await this.setMeta(path, n);
+          this.result.dirs++;
+        } else if (n.type === 'symlink') {
+          await this.makeSymlink(path, n);
+        } else {
+          files.push(this.files.run(() => this.restoreFile(path, n)));
+        }
       }
+    } finally {
+      // Files run while later subdirectories are restored: settle every one
+      // (a rejection left unobserved during those awaits would crash the process).
+      await settleAll(files);
     }
-    await Promise.all(files);
   }
 
   /** Included if it lies on the way to, or under, an include path. */
@@ -123,16 +130,32 @@ class Restorer {
       }
       let done!: (p: string | undefined) => void;
       this.hardlinks.set(key, new Promise((r) => (done = r)));
+      let ok = false;
       try {
-        await this.writeFile(path, n);
-        done(path);
-      } catch (e) {
-        done(undefined);
-        throw e;
+        ok = await this.writeFileOrReport(path, n);
+      } finally {
+        done(ok ? path : undefined);
       }
       return;
     }
-    await this.writeFile(path, n);
+    await this.writeFileOrReport(path, n);
+  }
+
+  /**
+   * Writes one file (writeFile removes a file it could not complete, so a
+   * file on disk is always complete and authentic). Damaged or missing repository data
+   * is reported for this file and the restore goes on (exit code 3); anything
+   * else (disk full, unsafe path) stops the restore.
+   */
+  private async writeFileOrReport(path: string, n: TreeNode): Promise<boolean> {
+    try {
+      await this.writeFile(path, n);
+      return true;
+    } catch (e) {
+      if (!isEbakError(e) || !DATA_ERRORS.has(e.code)) throw e;
+      this.error(e.message.startsWith(path) ? e.message : `${path}: ${e.message}`);
+      return false;
+    }
   }
 
   private async linkTo(existing: string, path: string): Promise<void> {
@@ -141,6 +164,14 @@ class Restorer {
   }
 
   private async writeFile(path: string, n: TreeNode): Promise<void> {
+    // Every blob located and the sizes agreeing before the file is even created.
+    const blobs = n.content!.map((hex) => {
+      const loc = this.repo.index.lookup(Buffer.from(hex, 'hex'));
+      if (!loc) throw new EbakError('NOT_FOUND', `${path}: data blob ${hex.slice(0, 16)} is missing from the repository (run \`ebak check\`)`);
+      return { id: Buffer.from(hex, 'hex'), loc };
+    });
+    const size = blobs.reduce((sum, b) => sum + b.loc.rawLength, 0);
+    if (size !== n.size) throw new EbakError('CORRUPT', `${path}: its blobs hold ${size} bytes but the snapshot records ${n.size}`);
     let fh;
     try {
       fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
@@ -150,29 +181,28 @@ class Restorer {
     }
     try {
       let pos = 0;
-      const writes: Promise<void>[] = [];
-      for (const hex of n.content!) {
+      let failed = false; // once one blob fails, the rest of this file is not read
+      await settleAll(blobs.map(({ id, loc }) => {
         const at = pos;
-        const id = Buffer.from(hex, 'hex');
-        const loc = this.repo.index.lookup(id);
-        if (!loc) throw new EbakError('NOT_FOUND', `${path}: data blob ${hex.slice(0, 16)} is missing from the repository (run \`ebak check\`)`);
         pos += loc.rawLength;
-        writes.push(this.blobs.run(async () => {
-          const plain = await this.readBlob(id, loc);
+        return this.blobs.run(async () => {
+          if (failed) return;
+          const plain = await this.readBlob(id, loc).catch((e) => { failed = true; throw e; });
           await fh.write(plain, 0, plain.length, at);
           this.result.bytes += plain.length;
           this.opts.onProgress?.({ files: this.result.files, bytes: this.result.bytes });
-        }));
-      }
-      await Promise.all(writes);
-      if (pos !== n.size) throw new EbakError('CORRUPT', `${path}: restored ${pos} bytes but the snapshot records ${n.size}`);
-      await fh.truncate(pos);
+        });
+      }));
+      await fh.truncate(size);
       if (isRoot) await fh.chown(n.uid, n.gid);
       await fh.chmod(n.mode);
       await fh.utimes(nsToDate(n.mtime), nsToDate(n.mtime));
-    } finally {
+    } catch (e) {
       await fh.close();
+      await unlink(path).catch(() => undefined); // never leave a partial or unverified file behind
+      throw e;
     }
+    await fh.close();
     this.result.files++;
   }
 
@@ -197,6 +227,12 @@ class Restorer {
     this.result.errors++;
     this.opts.onWarning?.(msg);
   }
+}
+
+/** Like Promise.all, but rejects (with the first error) only once every promise has settled. */
+async function settleAll(ps: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(ps)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Nanosecond timestamps → seconds with the sub-second part (utimes takes fractional seconds). */
