@@ -1,7 +1,8 @@
 /**
  * `ebak check`: proves the repository is whole. Without --read-data it
  * authenticates every key, index, snapshot and tree, and checks that every
- * blob a snapshot needs is indexed in a pack that exists. With --read-data it
+ * blob a snapshot needs is indexed in a pack that exists and has the size
+ * its index implies. With --read-data it
  * also downloads every pack, checks its name is its SHA-256, authenticates
  * its header and every blob, and checks the index agrees with the header.
  * Problems are collected, each naming the object, never thrown one by one.
@@ -9,7 +10,8 @@
 import { sha256 } from '../crypto/index.js';
 import { isEbakError } from '../errors.js';
 import { openBlob } from '../repository/blob.js';
-import { decodePack, packKeyFor, type BlobEntry } from '../repository/format/pack.js';
+import { decodeIndex } from '../repository/format/indexfile.js';
+import { decodePack, packKeyFor, packSize, type BlobEntry } from '../repository/format/pack.js';
 import type { TreeNode } from '../repository/format/tree.js';
 import { listKeys, type Repository } from '../repository/repository.js';
 
@@ -33,10 +35,21 @@ export async function check(repo: Repository, opts: { readData?: boolean; onProg
     }
   };
   for (const k of await listKeys(repo.backend)) if (k.damaged) res.errors.push(`keys/${k.id}: ${k.damaged}`);
-  for (const name of await repo.list('index')) await attempt(async () => repo.addIndexFile(name, await repo.loadObject('index', name)));
+  const expectedSize = new Map<string, number>();
+  for (const name of await repo.list('index')) {
+    await attempt(async () => {
+      const payload = await repo.loadObject('index', name);
+      repo.addIndexFile(name, payload);
+      for (const p of decodeIndex(payload, `index/${name}`).packs) expectedSize.set(p.id.toString('hex'), packSize(p.blobs));
+    });
+  }
   const stored = new Map<string, number>();
   for await (const f of repo.backend.list('data')) stored.set(f.name, f.size);
-  for (const p of repo.index.packs) if (!stored.has(p.id)) res.errors.push(`data/${p.id}: pack is in the index but missing from storage`);
+  for (const p of repo.index.packs) {
+    const size = stored.get(p.id);
+    if (size === undefined) res.errors.push(`data/${p.id}: pack is in the index but missing from storage`);
+    else if (size !== expectedSize.get(p.id)) res.errors.push(`data/${p.id}: pack is ${size} bytes, but its index says ${expectedSize.get(p.id)} (truncated or altered)`);
+  }
   for (const id of stored.keys()) if (!repo.index.hasPack(id)) res.warnings.push(`data/${id}: pack is not in any index (left by an interrupted backup; harmless, a future prune removes it)`);
   res.packs = stored.size;
   res.blobs = repo.index.size;

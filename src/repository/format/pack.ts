@@ -88,6 +88,15 @@ export function encodeHeader(key: Uint8Array, prefix: Buffer, entries: readonly 
   return Buffer.concat([sealed, trailer]);
 }
 
+/**
+ * The exact size of a pack holding these blobs: prefix, blobs, sealed header
+ * (nonce, version, count, one entry per blob, tag) and trailer. Lets `check`
+ * spot a truncated or padded pack without downloading it.
+ */
+export function packSize(blobs: readonly { length: number }[]): number {
+  return PREFIX_BYTES + blobs.reduce((sum, b) => sum + b.length, 0) + 12 + 5 + HEADER_ENTRY_BYTES * blobs.length + 16 + 4;
+}
+
 /** Parses and authenticates a whole pack's header; checks the blob layout fits the pack exactly. */
 export function decodePack(packMasterKey: Uint8Array, pack: Buffer, what: string): { prefix: PackPrefix; entries: BlobEntry[] } {
   const prefix = decodePrefix(pack, what);
