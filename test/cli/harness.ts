@@ -1,6 +1,8 @@
 /** Runs the real CLI (bin/ebak) as a child process, in throwaway directories. */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cp, lstat, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,4 +50,81 @@ export async function newRepo(dir: string, password = 'correct horse'): Promise<
 /** Asserts one error line (plus an optional hint line) on stderr. */
 export function errorLines(stderr: string): string[] {
   return stderr.split('\n').filter((l) => l.startsWith('ebak: '));
+}
+
+// ---- Shared by the tamper, errors, malicious and crash tests. ----
+
+/** Starts the CLI without waiting, optionally under a wrapper command (setpriv, …); the child can be killed. */
+export function startEbak(args: string[], env: Record<string, string | undefined> = {}, prefix: string[] = []): { child: ChildProcess; done: Promise<RunResult> } {
+  const [cmd, ...pre] = prefix.length ? prefix : [process.execPath];
+  const argv = prefix.length ? [...pre, process.execPath, BIN, ...args] : [BIN, ...args];
+  const child = spawn(cmd!, argv, { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<RunResult>((res, rej) => {
+    child.on('error', rej);
+    child.on('close', (code, signal) => res({ code: code ?? (signal ? -1 : -2), stdout, stderr }));
+  });
+  return { child, done };
+}
+
+/** Flips the lowest bit of the byte at `offset` (negative: from the end). */
+export async function flipBit(path: string, offset: number): Promise<void> {
+  const b = await readFile(path);
+  b[offset < 0 ? b.length + offset : offset]! ^= 1;
+  await writeFile(path, b);
+}
+
+/** Full paths of every object of one kind in a local repository ("data" looks into its subfolders). */
+export async function repoFiles(repo: string, type: 'data' | 'index' | 'snapshots' | 'keys' | 'locks'): Promise<string[]> {
+  const dirs = type === 'data' ? (await readdir(join(repo, 'data'))).map((d) => join(repo, 'data', d)) : [join(repo, type)];
+  const out: string[] = [];
+  for (const d of dirs) for (const n of await readdir(d)) if (!n.includes('.tmp-')) out.push(join(d, n));
+  return out.sort();
+}
+
+/** Pack kind from the pack's clear prefix: 0 data, 1 tree. */
+export async function packKind(path: string): Promise<number> {
+  return (await readFile(path))[6]!;
+}
+
+/**
+ * Asserts a failed command: the exit code (any non-zero when omitted), exactly
+ * one `ebak: ` line naming `names`, and no internal error leaking through.
+ */
+export function assertFailed(r: RunResult, names: string, exit?: number): void {
+  const ctx = `stdout: ${r.stdout}\nstderr: ${r.stderr}`;
+  if (exit === undefined) assert.notEqual(r.code, 0, ctx);
+  else assert.equal(r.code, exit, ctx);
+  const lines = errorLines(r.stderr);
+  assert.equal(lines.length, 1, ctx);
+  assert.ok(lines[0]!.includes(names), `error line should name ${names}: ${ctx}`);
+  assert.ok(!/unexpected error|TypeError|RangeError|at .*\.js:\d+/.test(r.stderr), ctx);
+}
+
+/** The --json error object on stderr (one JSON line). */
+export function jsonError(r: RunResult): { code: string; message: string } {
+  const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('{'));
+  assert.equal(lines.length, 1, r.stderr);
+  return (JSON.parse(lines[0]!) as { error: { code: string; message: string } }).error;
+}
+
+/** Relative path → sha256 of every regular file (symlinks as "-> target") under `root`. */
+export async function fileDigests(root: string, rel = ''): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const name of (await readdir(join(root, rel))).sort()) {
+    const p = join(rel, name);
+    const st = await lstat(join(root, p));
+    if (st.isDirectory()) for (const [k, v] of await fileDigests(root, p)) out.set(k, v);
+    else if (st.isSymbolicLink()) out.set(p, `-> ${await readlink(join(root, p))}`);
+    else out.set(p, createHash('sha256').update(await readFile(join(root, p))).digest('hex'));
+  }
+  return out;
+}
+
+/** Copies a whole directory tree (a pristine repository, for one tamper case). */
+export function copyTree(from: string, to: string): Promise<void> {
+  return cp(from, to, { recursive: true, verbatimSymlinks: true });
 }
