@@ -1,0 +1,177 @@
+/**
+ * The attested channel to the vault. The first TLS connection fetches an
+ * attestation document with a fresh nonce and verifies it (src/attestation:
+ * pinned root, pinned PCRs, nonce, freshness, debug rule); the document's
+ * public_key must be that connection's certificate key. That SPKI is then
+ * pinned: every later connection must present it, or nothing is sent.
+ * Each request runs on its own freshly checked TLS 1.3 connection, so no
+ * byte of a request is written before the peer's key was compared.
+ */
+import { X509Certificate, randomBytes, type KeyObject } from 'node:crypto';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { connect, type TLSSocket } from 'node:tls';
+import { AttestationError, verifyAttestation, type AttestationDocument } from '../../attestation/index.js';
+import { EbakError } from '../../errors.js';
+import type { ErrorBody } from '../protocol.js';
+
+export interface VaultTrust {
+  /** dev CA root in simulation, awsNitroRootG1() in production. */
+  root: X509Certificate;
+  /** PCR index → hex, from the measurement file that ships with the client. */
+  pcrs: Readonly<Record<number, string>>;
+  allowDebug?: boolean;
+  maxAgeSeconds?: number;
+  now?: () => Date;
+}
+
+export interface Response {
+  status: number;
+  body: Buffer;
+  type: string;
+}
+
+const MAX_RESPONSE = 8 * 1024 * 1024;
+const TIMEOUT_MS = 30_000;
+
+export class AttestedChannel {
+  private constructor(readonly url: URL, private readonly trust: VaultTrust, private readonly pinned: Buffer, readonly document: AttestationDocument) {}
+
+  /** Connects, verifies the vault's attestation and pins its TLS key. */
+  static async open(url: string, trust: VaultTrust): Promise<AttestedChannel> {
+    const u = parseVaultUrl(url);
+    const socket = await tlsConnect(u, trust);
+    const spki = spkiOf(socket);
+    const nonce = randomBytes(32);
+    const r = await exchange(u, socket, 'GET', `/v1/attestation?nonce=${nonce.toString('hex')}`);
+    if (r.status !== 200 || r.type !== 'application/cbor') throw new EbakError('ATTESTATION', `the vault at ${u.host} gave no attestation document (HTTP ${r.status})`, { hint: 'is this an ebak vault?' });
+    const doc = verifyAttestation(r.body, { root: trust.root, pcrs: trust.pcrs, nonce, allowDebug: trust.allowDebug ?? false, maxAgeSeconds: trust.maxAgeSeconds ?? 300, at: trust.now?.() ?? new Date() });
+    if (!doc.publicKey || !spki.equals(Buffer.from(doc.publicKey))) {
+      throw new AttestationError('signature', "the vault's TLS key is not the key its attestation document binds (public_key): the connection does not end in the attested vault");
+    }
+    return new AttestedChannel(u, trust, spki, doc);
+  }
+
+  /** One request over a new connection whose key must equal the pinned one. */
+  async request(method: 'GET' | 'POST', path: string, body?: unknown, token?: string): Promise<Response> {
+    const socket = await tlsConnect(this.url, this.trust);
+    if (!spkiOf(socket).equals(this.pinned)) {
+      socket.destroy();
+      throw new AttestationError('signature', 'the vault presented a different TLS key than the attested one; refusing to send anything');
+    }
+    return exchange(this.url, socket, method, path, body, token);
+  }
+
+  /** POST/GET expecting JSON 200; a refusal becomes EbakError('VAULT') carrying the vault's code. */
+  async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, token?: string): Promise<T> {
+    const r = await this.request(method, path, body, token);
+    const json = parseJson(r.body);
+    if (r.status === 200) return json as T;
+    throw refusal(r.status, json);
+  }
+}
+
+/** A vault refusal, as the client sees it: code 'VAULT' plus the vault's own code. */
+export class VaultError extends EbakError {
+  constructor(readonly vaultCode: string, message: string, readonly triesLeft?: number, hint?: string) {
+    super('VAULT', message, hint === undefined ? undefined : { hint });
+  }
+}
+
+function refusal(status: number, json: unknown): VaultError {
+  const e = (json as ErrorBody | undefined)?.error;
+  if (!e || typeof e.code !== 'string' || typeof e.message !== 'string') return new VaultError('internal', `the vault answered HTTP ${status} without an error body`);
+  return new VaultError(e.code, `vault refused: ${e.message.slice(0, 300)}`, e.tries_left);
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+export function parseVaultUrl(url: string): URL {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new EbakError('USAGE', `${JSON.stringify(url)} is not a vault URL; give https://host:port`);
+  }
+  if (u.protocol !== 'https:' || u.pathname !== '/' || u.search !== '' || u.username !== '') throw new EbakError('USAGE', `${url} is not a vault URL; give https://host:port`);
+  return u;
+}
+
+function hostOf(u: URL): string {
+  return u.hostname.replace(/^\[|\]$/g, '');
+}
+
+function unreachable(u: URL, e: unknown): EbakError {
+  const code = (e as NodeJS.ErrnoException)?.code ?? (e as Error)?.message;
+  return new EbakError('VAULT', `the vault at ${u.host} is unreachable (${code})`, { cause: e, hint: 'check the URL and that `ebak vault serve` is running' });
+}
+
+function tlsConnect(u: URL, trust: VaultTrust): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    // The certificate is self-signed by design: trust comes from the attestation, checked by the caller.
+    const socket = connect({ host: hostOf(u), port: Number(u.port || 443), rejectUnauthorized: false, minVersion: 'TLSv1.3', ALPNProtocols: ['http/1.1'] });
+    socket.setTimeout(TIMEOUT_MS, () => socket.destroy(new Error('ETIMEDOUT')));
+    socket.once('secureConnect', () => {
+      try {
+        checkCertificateTime(socket, trust.now?.() ?? new Date());
+        resolve(socket);
+      } catch (e) {
+        socket.destroy();
+        reject(e);
+      }
+    });
+    socket.once('error', (e) => reject(unreachable(u, e)));
+  });
+}
+
+/** Node 20 returns the peer certificate only on the first getPeerX509Certificate() call: keep it. */
+const peers = new WeakMap<TLSSocket, X509Certificate>();
+
+function peer(socket: TLSSocket): X509Certificate {
+  const cert = peers.get(socket) ?? socket.getPeerX509Certificate();
+  if (!cert) throw new AttestationError('signature', 'the vault presented no TLS certificate');
+  peers.set(socket, cert);
+  return cert;
+}
+
+function checkCertificateTime(socket: TLSSocket, now: Date): void {
+  const cert = peer(socket);
+  if (Date.parse(cert.validTo) < now.getTime()) throw new EbakError('ATTESTATION', `the vault's TLS certificate expired at ${new Date(cert.validTo).toISOString()}`, { hint: 'restart the vault (it makes a new key and certificate at boot) or fix the clock' });
+  if (Date.parse(cert.validFrom) > now.getTime() + 60_000) throw new EbakError('ATTESTATION', `the vault's TLS certificate is not valid until ${new Date(cert.validFrom).toISOString()}; check the clocks`);
+}
+
+function spkiOf(socket: TLSSocket): Buffer {
+  return (peer(socket).publicKey as KeyObject).export({ type: 'spki', format: 'der' });
+}
+
+function exchange(u: URL, socket: TLSSocket, method: string, path: string, body?: unknown, token?: string): Promise<Response> {
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({
+      method, path, host: hostOf(u), port: Number(u.port || 443), createConnection: () => socket,
+      headers: {
+        connection: 'close',
+        ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+    }, (res: IncomingMessage) => {
+      const parts: Buffer[] = [];
+      let size = 0;
+      res.on('data', (d: Buffer) => {
+        size += d.length;
+        if (size > MAX_RESPONSE) req.destroy(new Error('response too large'));
+        else parts.push(d);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts), type: String(res.headers['content-type'] ?? '') }));
+      res.on('error', (e) => reject(unreachable(u, e)));
+    });
+    req.setTimeout(TIMEOUT_MS, () => req.destroy(new Error('ETIMEDOUT')));
+    req.on('error', (e) => reject(e instanceof EbakError ? e : unreachable(u, e)));
+    req.end(payload);
+  });
+}

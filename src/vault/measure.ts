@@ -1,0 +1,85 @@
+/**
+ * The simulated PCR0 input: the vault's built code bundle. Starting at the
+ * compiled server entry (dist/src/vault/server/index.js), it follows every
+ * relative import through dist/, and records each package the closure
+ * imports by name and installed version. The bundle is, in path order,
+ * "file:<path relative to dist>\0<length>\0<bytes>" per file and
+ * "package:<name>@<version>\0" per package, so any changed vault file,
+ * dependency file or package version changes PCR0. `ebak vault measure`
+ * prints measure(bundle) the way `nitro-cli build-enclave` prints an image's.
+ */
+import { readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { measure, type Measurements } from '../attestation/index.js';
+import { EbakError } from '../errors.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url)); // dist/src/vault
+const DIST = resolve(HERE, '../..');
+const ROOT = resolve(DIST, '..');
+const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"]([^'"]+)['"]/g;
+
+function packageName(spec: string): string {
+  const parts = spec.split('/');
+  return spec.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!;
+}
+
+/** The bundle bytes for the vault entry `entry` (default: the server). */
+export function vaultBundle(entry = join(HERE, 'server/index.js')): Buffer {
+  const files = new Map<string, Buffer>();
+  const packages = new Set<string>();
+  const visit = (path: string): void => {
+    if (files.has(path)) return;
+    let text: Buffer;
+    try {
+      text = readFileSync(path);
+    } catch (e) {
+      throw new EbakError('NOT_FOUND', `cannot read ${path} for the vault measurement; build first (npm run build)`, { cause: e });
+    }
+    files.set(path, text);
+    for (const m of text.toString('utf8').matchAll(IMPORT)) {
+      const spec = m[1]!;
+      if (spec.startsWith('.')) visit(resolve(dirname(path), spec));
+      else if (!spec.startsWith('node:') && !builtinModules.includes(spec)) packages.add(packageName(spec));
+    }
+  };
+  visit(entry);
+  const parts: Buffer[] = [];
+  for (const path of [...files.keys()].sort()) {
+    const bytes = files.get(path)!;
+    parts.push(Buffer.from(`file:${relative(DIST, path)}\0${bytes.length}\0`), bytes);
+  }
+  for (const name of [...packages].sort()) parts.push(Buffer.from(`package:${name}@${packageVersion(name)}\0`));
+  return Buffer.concat(parts);
+}
+
+function packageVersion(name: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'missing';
+  }
+}
+
+export function vaultMeasurements(): Measurements {
+  return measure(vaultBundle());
+}
+
+/** Pinned PCRs from a measurement file (`ebak vault measure --json` or nitro-cli's output). */
+export function pcrsFromMeasurements(text: string, what: string): Record<number, string> {
+  let m: unknown;
+  try {
+    m = JSON.parse(text);
+  } catch (e) {
+    throw new EbakError('USAGE', `${what} is not JSON`, { cause: e });
+  }
+  const obj = ((m as { Measurements?: unknown })?.Measurements ?? m) as Record<string, unknown>;
+  const out: Record<number, string> = {};
+  for (const [k, v] of Object.entries(obj ?? {})) {
+    const i = /^PCR(\d+)$/.exec(k);
+    if (i && typeof v === 'string') out[Number(i[1])] = v;
+  }
+  if (![0, 1, 2].every((i) => /^[0-9a-f]{96}$/.test(out[i] ?? ''))) throw new EbakError('USAGE', `${what} must give PCR0, PCR1 and PCR2 as 96 hex digits`);
+  return out;
+}

@@ -1,0 +1,219 @@
+/**
+ * The vault's wire protocol, apart from transport: request and response
+ * bodies (JSON, UTF-8), the error shape, and strict readers for every field
+ * a client sends. docs/vault.md "Protocol" is the reference; the version is
+ * in the path (/v1/).
+ *
+ * Every request body is parsed by `parseBody` + one reader below before the
+ * service sees it: unknown fields, wrong types and oversized values are a
+ * `bad_request` (HTTP 400), never an exception that escapes.
+ */
+
+export const PROTOCOL_VERSION = 1;
+/** No request body is larger (OPAQUE messages are < 1 KiB). */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+export type VaultErrorCode =
+  | 'bad_request' // malformed JSON, unknown or ill-typed field (400)
+  | 'unauthorized' // no, expired, revoked or unknown device token (401)
+  | 'login_failed' // the OPAQUE finish did not verify (401)
+  | 'forbidden' // the account's policy refuses this action (403)
+  | 'not_found' // no such account, device, login or endpoint (404)
+  | 'method_not_allowed' // (405)
+  | 'conflict' // the account already exists (409)
+  | 'payload_too_large' // body over MAX_BODY_BYTES (413)
+  | 'unsupported_media_type' // body not application/json (415)
+  | 'locked' // the guess limit is reached; no more guesses are evaluated (423)
+  | 'rate_limited' // too many requests for this account or address (429)
+  | 'internal' // the vault failed (500); the request had no effect
+  | 'state_rollback'; // sealed state older than the HSM's counter: refused (503)
+
+export const HTTP_STATUS: Record<VaultErrorCode, number> = {
+  bad_request: 400, unauthorized: 401, login_failed: 401, forbidden: 403, not_found: 404,
+  method_not_allowed: 405, conflict: 409, payload_too_large: 413, unsupported_media_type: 415,
+  locked: 423, rate_limited: 429, internal: 500, state_rollback: 503,
+};
+
+/** The body of every non-2xx answer. */
+export interface ErrorBody {
+  error: { code: VaultErrorCode; message: string; tries_left?: number; retry_after?: number };
+}
+
+/** Thrown inside the server; the HTTP layer turns it into an ErrorBody. */
+export class VaultRefusal extends Error {
+  constructor(readonly code: VaultErrorCode, message: string, readonly extra: { tries_left?: number; retry_after?: number } = {}) {
+    super(message);
+    this.name = 'VaultRefusal';
+  }
+}
+
+export type Action = 'backup' | 'restore' | 'delete';
+export const ACTIONS: readonly Action[] = ['backup', 'restore', 'delete'];
+
+/** Per-account policy (docs/vault.md "Policy"). */
+export interface Policy {
+  /** Which actions this account's devices may ask keys for. */
+  allow: Record<Action, boolean>;
+  /** Snapshots younger than this may not be deleted (clients enforce it against storage; the vault reports it). */
+  retention_floor_days: number;
+  /** Failed guesses before the account locks. */
+  guess_limit: number;
+  /** `permanent`: a locked account stays locked; `recovery`: the owner's recovery key unlocks it. */
+  lockout: 'permanent' | 'recovery';
+  /** Device token lifetime. */
+  session_seconds: number;
+}
+
+export const DEFAULT_POLICY: Policy = {
+  allow: { backup: true, restore: true, delete: true },
+  retention_floor_days: 0,
+  guess_limit: 10,
+  lockout: 'recovery',
+  session_seconds: 30 * 24 * 3600,
+};
+
+// ---- request bodies ----
+export interface RegisterStartRequest { account: string; request: string }
+export interface RegisterStartResponse { response: string }
+export interface RegisterFinishRequest { account: string; record: string; envelope: string; unlock_hash: string; device: string }
+export interface LoginStartRequest { account: string; request: string }
+export interface LoginStartResponse { login_id: string; response: string; tries_left: number }
+export interface LoginFinishRequest { login_id: string; request: string; device: string }
+/** Returned by register/finish and login/finish: a new device session. */
+export interface SessionResponse {
+  account: string;
+  device_id: string;
+  token: string;
+  expires_at: string;
+  /** 32 bytes (base64url) the client wraps K under locally; released again only to a live token. */
+  device_key: string;
+  /** The key envelope (login only; at registration the client already holds K). */
+  envelope?: string;
+  policy: Policy;
+}
+export interface DeviceKeyRequest { action: Action | 'read' }
+export interface DeviceKeyResponse { device_key: string; policy: Policy }
+export interface DeviceInfo { id: string; name: string; created: string; expires_at: string; revoked_at?: string; current: boolean }
+export interface DevicesResponse { devices: DeviceInfo[] }
+export interface RevokeRequest { device_id: string }
+export interface UnlockRequest { account: string; unlock_secret: string }
+export interface PolicyRequest { policy: Partial<Omit<Policy, 'allow'>> & { allow?: Partial<Record<Action, boolean>> } }
+export interface StatusResponse { version: number; mode: 'simulated' | 'nitro'; module_id: string; pcrs: Record<string, string>; accounts: number; audit_seq: number }
+
+// ---- strict readers ----
+type Json = Record<string, unknown>;
+
+function bad(message: string): VaultRefusal {
+  return new VaultRefusal('bad_request', message);
+}
+
+/** Parses a JSON object body; anything else is a bad_request. */
+export function parseBody(bytes: Uint8Array): Json {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw bad('the body is not valid JSON');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('the body must be a JSON object');
+  return v as Json;
+}
+
+function only(body: Json, fields: readonly string[]): void {
+  for (const k of Object.keys(body)) if (!fields.includes(k)) throw bad(`unknown field ${JSON.stringify(k).slice(0, 40)}`);
+}
+
+const B64URL = /^[A-Za-z0-9_-]+$/;
+const ACCOUNT = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+const ID = /^[0-9a-f]{32}$/;
+
+function str(body: Json, name: string, max: number, pattern?: RegExp): string {
+  const v = body[name];
+  if (typeof v !== 'string' || v.length === 0 || v.length > max) throw bad(`field "${name}" must be a string of 1..${max} characters`);
+  if (pattern && !pattern.test(v)) throw bad(`field "${name}" has invalid characters`);
+  return v;
+}
+
+export const account = (b: Json) => str(b, 'account', 128, ACCOUNT);
+const opaqueMessage = (b: Json, name: string) => str(b, name, 2048, B64URL);
+const deviceName = (b: Json) => str(b, 'device', 64, /^[\x20-\x7e]+$/);
+
+export function readRegisterStart(b: Json): RegisterStartRequest {
+  only(b, ['account', 'request']);
+  return { account: account(b), request: opaqueMessage(b, 'request') };
+}
+
+export function readRegisterFinish(b: Json): RegisterFinishRequest {
+  only(b, ['account', 'record', 'envelope', 'unlock_hash', 'device']);
+  return {
+    account: account(b), record: opaqueMessage(b, 'record'), envelope: str(b, 'envelope', 512, B64URL),
+    unlock_hash: str(b, 'unlock_hash', 64, /^[0-9a-f]{64}$/), device: deviceName(b),
+  };
+}
+
+export function readLoginStart(b: Json): LoginStartRequest {
+  only(b, ['account', 'request']);
+  return { account: account(b), request: opaqueMessage(b, 'request') };
+}
+
+export function readLoginFinish(b: Json): LoginFinishRequest {
+  only(b, ['login_id', 'request', 'device']);
+  return { login_id: str(b, 'login_id', 32, ID), request: opaqueMessage(b, 'request'), device: deviceName(b) };
+}
+
+export function readDeviceKey(b: Json): DeviceKeyRequest {
+  only(b, ['action']);
+  const a = str(b, 'action', 16);
+  if (a !== 'read' && !ACTIONS.includes(a as Action)) throw bad('field "action" must be read, backup, restore or delete');
+  return { action: a as DeviceKeyRequest['action'] };
+}
+
+export function readRevoke(b: Json): RevokeRequest {
+  only(b, ['device_id']);
+  return { device_id: str(b, 'device_id', 32, ID) };
+}
+
+export function readUnlock(b: Json): UnlockRequest {
+  only(b, ['account', 'unlock_secret']);
+  return { account: account(b), unlock_secret: str(b, 'unlock_secret', 64, /^[0-9a-f]{64}$/) };
+}
+
+export function readPolicy(b: Json): PolicyRequest {
+  only(b, ['policy']);
+  const p = b.policy;
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) throw bad('field "policy" must be an object');
+  const q = p as Json;
+  only(q, ['allow', 'retention_floor_days', 'guess_limit', 'lockout', 'session_seconds']);
+  const out: PolicyRequest['policy'] = {};
+  const int = (name: string, min: number, max: number) => {
+    const v = q[name];
+    if (!Number.isSafeInteger(v) || (v as number) < min || (v as number) > max) throw bad(`policy.${name} must be an integer ${min}..${max}`);
+    return v as number;
+  };
+  if ('retention_floor_days' in q) out.retention_floor_days = int('retention_floor_days', 0, 36500);
+  if ('guess_limit' in q) out.guess_limit = int('guess_limit', 1, 100);
+  if ('session_seconds' in q) out.session_seconds = int('session_seconds', 60, 365 * 24 * 3600);
+  if ('lockout' in q) {
+    if (q.lockout !== 'permanent' && q.lockout !== 'recovery') throw bad('policy.lockout must be permanent or recovery');
+    out.lockout = q.lockout;
+  }
+  if ('allow' in q) {
+    const a = q.allow;
+    if (typeof a !== 'object' || a === null || Array.isArray(a)) throw bad('policy.allow must be an object');
+    only(a as Json, ACTIONS);
+    const allow: Partial<Record<Action, boolean>> = {};
+    for (const [k, v] of Object.entries(a as Json)) {
+      if (typeof v !== 'boolean') throw bad(`policy.allow.${k} must be true or false`);
+      allow[k as Action] = v;
+    }
+    out.allow = allow;
+  }
+  return { policy: out };
+}
+
+/** A device token: "<account>.<device id>.<secret>" (the secret is 32 random bytes, base64url). */
+export function parseToken(header: string | undefined): { account: string; deviceId: string; secret: string } {
+  const m = /^Bearer ([A-Za-z0-9][A-Za-z0-9._@-]{0,127})\.([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$/.exec(header ?? '');
+  if (!m) throw new VaultRefusal('unauthorized', 'a device token is required (Authorization: Bearer <token>); log in with `ebak login`');
+  return { account: m[1]!, deviceId: m[2]!, secret: m[3]! };
+}

@@ -1,0 +1,153 @@
+/**
+ * The vault's HTTPS front: TLS 1.3 only, with the boot-time key the
+ * attestation binds; a fixed route table; bodies read with a size cap and
+ * parsed strictly (protocol.ts). Every failure is answered with a 4xx/5xx and
+ * a JSON ErrorBody; no request can throw past this layer.
+ */
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  HTTP_STATUS, MAX_BODY_BYTES, PROTOCOL_VERSION, VaultRefusal, parseBody, parseToken, readDeviceKey, readLoginFinish,
+  readLoginStart, readPolicy, readRegisterFinish, readRegisterStart, readRevoke, readUnlock, type ErrorBody, type StatusResponse,
+} from '../protocol.js';
+import { StateRollback } from '../state/sealed.js';
+import type { Caller, VaultService } from './service.js';
+import type { TlsIdentity } from './tls.js';
+
+export interface Attester {
+  readonly moduleId: string;
+  readonly pcrs: ReadonlyMap<number, Uint8Array>;
+  attest(request: { publicKey?: Uint8Array; userData?: Uint8Array; nonce?: Uint8Array }): Uint8Array | Promise<Uint8Array>;
+}
+
+export interface Front {
+  service: VaultService;
+  attester: Attester;
+  tls: TlsIdentity;
+  mode: 'simulated' | 'nitro';
+  /** user_data of every attestation document: binds the audit signing key. */
+  userData: Uint8Array;
+  log: (line: string) => void;
+}
+
+type Reply = { status: number; json?: unknown; cbor?: Uint8Array };
+type Handler = (req: IncomingMessage, url: URL, body: Buffer, caller: Caller) => Promise<Reply>;
+
+const ok = (json: unknown): Reply => ({ status: 200, json });
+
+function routes(f: Front): Record<string, Handler> {
+  const s = f.service;
+  const auth = (req: IncomingMessage, caller: Caller) => s.authenticate(parseToken(req.headers.authorization), caller);
+  return {
+    'GET /v1/attestation': async (_req, url) => {
+      const nonce = url.searchParams.get('nonce') ?? '';
+      if (!/^([0-9a-f]{2}){8,64}$/.test(nonce)) throw new VaultRefusal('bad_request', 'nonce must be 16..128 hex digits');
+      return { status: 200, cbor: await f.attester.attest({ publicKey: f.tls.spki, userData: f.userData, nonce: Buffer.from(nonce, 'hex') }) };
+    },
+    'GET /v1/status': async () => {
+      const pcrs: Record<string, string> = {};
+      for (const i of [0, 1, 2, 8]) if (f.attester.pcrs.has(i)) pcrs[`PCR${i}`] = Buffer.from(f.attester.pcrs.get(i)!).toString('hex');
+      const status: StatusResponse = { version: PROTOCOL_VERSION, mode: f.mode, module_id: f.attester.moduleId, pcrs, accounts: await s.accounts(), audit_seq: (await s.audit.head()).seq };
+      return ok(status);
+    },
+    'POST /v1/register/start': async (_r, _u, b, c) => ok(await s.registerStart(readRegisterStart(parseBody(b)), c)),
+    'POST /v1/register/finish': async (_r, _u, b, c) => ok(await s.registerFinish(readRegisterFinish(parseBody(b)), c)),
+    'POST /v1/login/start': async (_r, _u, b, c) => ok(await s.loginStart(readLoginStart(parseBody(b)), c)),
+    'POST /v1/login/finish': async (_r, _u, b, c) => ok(await s.loginFinish(readLoginFinish(parseBody(b)), c)),
+    'POST /v1/unlock': async (_r, _u, b, c) => {
+      await s.unlock(readUnlock(parseBody(b)), c);
+      return ok({ unlocked: true });
+    },
+    'POST /v1/device/key': async (r, _u, b, c) => {
+      const request = readDeviceKey(parseBody(b));
+      return ok(await s.deviceKey(await auth(r, c), request));
+    },
+    'GET /v1/devices': async (r, _u, _b, c) => ok({ devices: s.devices(await auth(r, c)) }),
+    'POST /v1/devices/revoke': async (r, _u, b, c) => {
+      const request = readRevoke(parseBody(b));
+      return ok({ device: await s.revoke(await auth(r, c), request.device_id) });
+    },
+    'POST /v1/policy': async (r, _u, b, c) => {
+      const request = readPolicy(parseBody(b));
+      return ok({ policy: await s.setPolicy(await auth(r, c), request) });
+    },
+    'GET /v1/audit': async (r, _u, _b, c) => ok({ entries: await s.accountEvents(await auth(r, c)) }),
+  };
+}
+
+export const ROUTES = [
+  'GET /v1/attestation', 'GET /v1/status', 'POST /v1/register/start', 'POST /v1/register/finish', 'POST /v1/login/start',
+  'POST /v1/login/finish', 'POST /v1/unlock', 'POST /v1/device/key', 'GET /v1/devices', 'POST /v1/devices/revoke',
+  'POST /v1/policy', 'GET /v1/audit',
+] as const;
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY_BYTES) return reject(new VaultRefusal('payload_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`));
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (d: Buffer) => {
+      size += d.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new VaultRefusal('payload_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`));
+        req.pause();
+      } else parts.push(d);
+    });
+    req.on('end', () => resolve(Buffer.concat(parts)));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  if (res.headersSent || res.destroyed) return;
+  const body = reply.cbor ? Buffer.from(reply.cbor) : Buffer.from(JSON.stringify(reply.json));
+  res.writeHead(reply.status, {
+    'content-type': reply.cbor ? 'application/cbor' : 'application/json',
+    'content-length': body.length,
+    'cache-control': 'no-store',
+  });
+  res.end(body);
+}
+
+function errorReply(e: unknown, log: (line: string) => void): Reply {
+  if (e instanceof VaultRefusal) {
+    const body: ErrorBody = { error: { code: e.code, message: e.message, ...e.extra } };
+    return { status: HTTP_STATUS[e.code], json: body };
+  }
+  if (e instanceof StateRollback) {
+    log(`vault: ${e.message}`);
+    return { status: HTTP_STATUS.state_rollback, json: { error: { code: 'state_rollback', message: e.message } } satisfies ErrorBody };
+  }
+  log(`vault: internal error: ${(e as Error)?.stack ?? String(e)}`);
+  return { status: 500, json: { error: { code: 'internal', message: 'the vault failed to handle this request; it had no effect' } } satisfies ErrorBody };
+}
+
+export function createFront(f: Front): Server {
+  const table = routes(f);
+  const server = createServer({ key: f.tls.key, cert: f.tls.cert, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' }, (req, res) => {
+    void handle(req, res).catch((e) => send(res, errorReply(e, f.log)));
+  });
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://vault.invalid');
+    const key = `${req.method} ${url.pathname}`;
+    const handler = table[key];
+    if (!handler) {
+      const known = ROUTES.some((r) => r.endsWith(` ${url.pathname}`));
+      throw known ? new VaultRefusal('method_not_allowed', `${req.method} is not allowed on ${url.pathname}`) : new VaultRefusal('not_found', `no endpoint ${url.pathname.slice(0, 100)}`);
+    }
+    if (req.method === 'POST' && !/^application\/json(;|$)/.test(req.headers['content-type'] ?? '')) {
+      throw new VaultRefusal('unsupported_media_type', 'request bodies must be application/json');
+    }
+    const body = req.method === 'POST' ? await readBody(req) : Buffer.alloc(0);
+    send(res, await handler(req, url, body, { address: req.socket.remoteAddress ?? 'unknown' }));
+  }
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.on('clientError', (_e, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"error":{"code":"bad_request","message":"malformed HTTP request"}}');
+    else socket.destroy();
+  });
+  server.on('tlsClientError', () => {}); // a failed handshake concerns only that connection
+  return server;
+}

@@ -1,0 +1,75 @@
+/**
+ * Monotonic counters kept in the HSM token, one per sealed record: the
+ * rollback guard. The host stores sealed records and could hand back an older
+ * copy (whose id and version still authenticate); the token remembers the
+ * newest version the vault wrote, so an older one is refused.
+ *
+ * One private CKO_DATA object per record (CKA_APPLICATION "ebak-vault",
+ * CKA_LABEL "ebak-vault:<record id>", CKA_VALUE = u64 BE version). SoftHSM
+ * refuses to modify CKA_VALUE, so advancing creates the new object, then
+ * destroys the old; after a crash between the two, the highest value wins.
+ */
+import { EbakError } from '../../errors.js';
+import { ck } from '../../hsm/pkcs11/module.js';
+import type { Handle } from '../../hsm/pkcs11/module.js';
+import type { Token } from '../../hsm/pkcs11/token.js';
+
+export interface MonotonicCounters {
+  /** The newest version written for `id` (0: never written). */
+  read(id: string, fresh?: boolean): Promise<number>;
+  /** Records `value` (greater than the current one) durably before returning. */
+  advance(id: string, value: number): Promise<void>;
+}
+
+export const APPLICATION = 'ebak-vault';
+
+export class TokenCounters implements MonotonicCounters {
+  /** Enclave memory is trusted: a value seen once never goes back. */
+  private readonly seen = new Map<string, number>();
+
+  constructor(private readonly token: Token) {}
+
+  private objects(id: string): { handle: Handle; value: number }[] {
+    const found = this.token.find([
+      { type: ck.CKA_CLASS, value: ck.CKO_DATA },
+      { type: ck.CKA_APPLICATION, value: APPLICATION },
+      { type: ck.CKA_LABEL, value: `${APPLICATION}:${id}` },
+    ]);
+    return found.map((handle) => {
+      const v = this.token.attr(handle, ck.CKA_VALUE);
+      if (v.length !== 8) throw new EbakError('HSM', `HSM counter for ${id} is malformed; restore the token from backup`);
+      return { handle, value: Number(v.readBigUInt64BE(0)) };
+    });
+  }
+
+  async read(id: string, fresh = false): Promise<number> {
+    const cached = this.seen.get(id);
+    if (cached !== undefined && !fresh) return cached;
+    const value = Math.max(0, cached ?? 0, ...this.objects(id).map((o) => o.value));
+    this.seen.set(id, value);
+    return value;
+  }
+
+  async advance(id: string, value: number): Promise<void> {
+    const old = this.objects(id);
+    const current = Math.max(0, ...old.map((o) => o.value));
+    if (value <= current) {
+      this.seen.set(id, Math.max(current, this.seen.get(id) ?? 0));
+      if (value < current) throw new EbakError('VAULT', `HSM counter for ${id} is already at ${current}; another vault replica wrote a newer version`);
+      return;
+    }
+    const bytes = Buffer.alloc(8);
+    bytes.writeBigUInt64BE(BigInt(value));
+    this.token.create([
+      { type: ck.CKA_CLASS, value: ck.CKO_DATA },
+      { type: ck.CKA_TOKEN, value: true },
+      { type: ck.CKA_PRIVATE, value: true },
+      { type: ck.CKA_MODIFIABLE, value: false },
+      { type: ck.CKA_APPLICATION, value: APPLICATION },
+      { type: ck.CKA_LABEL, value: `${APPLICATION}:${id}` },
+      { type: ck.CKA_VALUE, value: bytes },
+    ], `storing the vault counter for ${id}`);
+    this.seen.set(id, value);
+    for (const o of old) this.token.destroy(o.handle);
+  }
+}

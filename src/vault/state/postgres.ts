@@ -1,0 +1,57 @@
+/** PostgreSQL state store (`--state postgres://…`), for vault replicas sharing one database. */
+import pg from 'pg';
+import { EbakError } from '../../errors.js';
+import type { StateStore, StoredRecord } from './store.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS ebak_vault_records (id TEXT PRIMARY KEY, version BIGINT NOT NULL, sealed BYTEA NOT NULL);
+CREATE TABLE IF NOT EXISTS ebak_vault_audit (seq BIGINT PRIMARY KEY, entry BYTEA NOT NULL);
+`;
+
+export class PostgresStore implements StateStore {
+  private constructor(private readonly pool: pg.Pool) {}
+
+  static async open(url: string): Promise<PostgresStore> {
+    const pool = new pg.Pool({ connectionString: url, max: 8 });
+    pool.on('error', () => {}); // an idle client's error surfaces on the next query instead
+    try {
+      await pool.query(SCHEMA);
+    } catch (e) {
+      await pool.end();
+      throw new EbakError('VAULT', `cannot open the vault state database: ${(e as Error).message}`, { cause: e, hint: 'check the postgres:// URL and that the server is running' });
+    }
+    return new PostgresStore(pool);
+  }
+
+  async get(id: string): Promise<StoredRecord | undefined> {
+    const r = await this.pool.query<{ version: string; sealed: Buffer }>('SELECT version, sealed FROM ebak_vault_records WHERE id = $1', [id]);
+    const row = r.rows[0];
+    return row && { version: Number(row.version), sealed: row.sealed };
+  }
+
+  async put(id: string, version: number, sealed: Buffer, previous: number | undefined): Promise<boolean> {
+    const r = previous === undefined
+      ? await this.pool.query('INSERT INTO ebak_vault_records (id, version, sealed) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [id, version, sealed])
+      : await this.pool.query('UPDATE ebak_vault_records SET version = $2, sealed = $3 WHERE id = $1 AND version = $4', [id, version, sealed, previous]);
+    return r.rowCount === 1;
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const r = await this.pool.query<{ id: string }>('SELECT id FROM ebak_vault_records WHERE left(id, $1) = $2 ORDER BY id', [prefix.length, prefix]);
+    return r.rows.map((row) => row.id);
+  }
+
+  async appendAudit(seq: number, entry: Buffer): Promise<boolean> {
+    const r = await this.pool.query('INSERT INTO ebak_vault_audit (seq, entry) VALUES ($1, $2) ON CONFLICT DO NOTHING', [seq, entry]);
+    return r.rowCount === 1;
+  }
+
+  async audit(from: number): Promise<{ seq: number; entry: Buffer }[]> {
+    const r = await this.pool.query<{ seq: string; entry: Buffer }>('SELECT seq, entry FROM ebak_vault_audit WHERE seq >= $1 ORDER BY seq', [from]);
+    return r.rows.map((row) => ({ seq: Number(row.seq), entry: row.entry }));
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

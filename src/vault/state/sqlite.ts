@@ -1,0 +1,54 @@
+/** The default state store: one SQLite file (better-sqlite3, WAL, synchronous FULL so a put is durable when it returns). */
+import Database from 'better-sqlite3';
+import { EbakError } from '../../errors.js';
+import type { StateStore, StoredRecord } from './store.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY, version INTEGER NOT NULL, sealed BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, entry BLOB NOT NULL);
+`;
+
+export class SqliteStore implements StateStore {
+  private constructor(private readonly db: Database.Database) {}
+
+  static open(path: string): SqliteStore {
+    try {
+      const db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.exec(SCHEMA);
+      return new SqliteStore(db);
+    } catch (e) {
+      throw new EbakError('VAULT', `cannot open the vault state file ${path}: ${(e as Error).message}`, { cause: e, hint: 'check the path and its permissions' });
+    }
+  }
+
+  async get(id: string): Promise<StoredRecord | undefined> {
+    const row = this.db.prepare('SELECT version, sealed FROM records WHERE id = ?').get(id) as { version: number; sealed: Buffer } | undefined;
+    return row && { version: row.version, sealed: row.sealed };
+  }
+
+  async put(id: string, version: number, sealed: Buffer, previous: number | undefined): Promise<boolean> {
+    const r = previous === undefined
+      ? this.db.prepare('INSERT OR IGNORE INTO records (id, version, sealed) VALUES (?, ?, ?)').run(id, version, sealed)
+      : this.db.prepare('UPDATE records SET version = ?, sealed = ? WHERE id = ? AND version = ?').run(version, sealed, id, previous);
+    return r.changes === 1;
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const rows = this.db.prepare("SELECT id FROM records WHERE substr(id, 1, ?) = ? ORDER BY id").all(prefix.length, prefix) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+
+  async appendAudit(seq: number, entry: Buffer): Promise<boolean> {
+    return this.db.prepare('INSERT OR IGNORE INTO audit (seq, entry) VALUES (?, ?)').run(seq, entry).changes === 1;
+  }
+
+  async audit(from: number): Promise<{ seq: number; entry: Buffer }[]> {
+    return this.db.prepare('SELECT seq, entry FROM audit WHERE seq >= ? ORDER BY seq').all(from) as { seq: number; entry: Buffer }[];
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}
