@@ -54,7 +54,7 @@ export interface BackupResult {
 export async function backup(repo: Repository, pool: WorkerPool, opts: BackupOptions): Promise<BackupResult> {
   const paths = opts.paths.map((p) => resolve(p));
   if (paths.length === 0) throw new EbakError('USAGE', 'backup needs at least one path');
-  const names = new Set(paths.map((p) => basename(p) || '/'));
+  const names = new Set(paths.map(rootName));
   if (names.size !== paths.length) throw new EbakError('USAGE', 'two backup paths have the same base name; back them up in separate snapshots');
   const host = opts.hostname ?? hostMeta().hostname;
   const parent = await findParent(repo, opts.parent, host, paths);
@@ -106,7 +106,7 @@ class Archiver {
 
   async saveRoot(paths: string[], parentNodes: TreeNode[]): Promise<string> {
     const byName = new Map(parentNodes.map((n) => [n.name, n]));
-    const nodes = await this.saveEntries(paths.map((p) => ({ path: p, name: basename(p) || 'root' })), byName);
+    const nodes = await this.saveEntries(paths.map((p) => ({ path: p, name: rootName(p) })), byName);
     if (nodes.length === 0) throw new EbakError('IO', 'none of the backup paths could be read');
     return this.saveTree(nodes);
   }
@@ -263,6 +263,11 @@ function readSmallSync(path: string, size: number): Buffer[] {
   } finally {
     closeSync(fd);
   }
+}
+
+/** The top-level entry name of a backup path: its base name, or "root" for "/". */
+function rootName(path: string): string {
+  return basename(path) || 'root';
 }
 
 function nodeMeta(name: string, st: BigIntStats): Omit<TreeNode, 'type'> {

@@ -66,7 +66,7 @@ export async function acquireLock(repo: Repository, exclusive: boolean, onStale:
   const held = await conflict();
   if (held) throw lockedError(held.lock!, held.id);
   mine = await write();
-  // Re-check after writing: two racing lockers both see each other and one backs off.
+  // Re-check after writing: of two racing lockers at least one sees the other and backs off (possibly both: safe, retry later).
   const raced = await conflict();
   if (raced) {
     await repo.backend.remove({ type: 'locks', name: mine });

@@ -2,8 +2,9 @@
  * The in-memory index of every blob: id → (pack, offset, length, rawLength,
  * type, flags). Stored column-wise in typed arrays with an open-addressing
  * hash table, so memory grows with the number of blobs, not bytes of data:
- * 32 (id) + 4×4 (pack, offset, length, rawLength) + 1 (type/flags) + 4..8
- * (hash slot at load ≤ 0.5) ≈ 53–57 bytes per blob, up to 2× while growing.
+ * 32 (id) + 4×4 (pack, offset, length, rawLength) + 1 (type/flags) + 8..16
+ * (Int32 hash slots, load 0.25–0.5) = 57 bytes per blob just before the
+ * arrays double, 114 just after (measured, docs/format.md).
  */
 import type { BlobEntry } from './format/pack.js';
 

@@ -231,7 +231,7 @@ function treeVectors(): TreeFileVectors {
     { name: 'unsafe name wins over other invalid fields', json: tree({ ...base, name: '..', mode: -1 }), expect: 'UNSAFE_PATH' },
     { name: 'not JSON', json: '{"version":1,"nodes":[', expect: 'CORRUPT' },
     { name: 'JSON null', json: 'null', expect: 'CORRUPT' },
-    { name: 'version 2', json: JSON.stringify({ version: 2, nodes: [] }), expect: 'CORRUPT' },
+    { name: 'version 2', json: JSON.stringify({ version: 2, nodes: [] }), expect: 'UNSUPPORTED_VERSION' },
     { name: 'version missing', json: JSON.stringify({ nodes: [] }), expect: 'CORRUPT' },
     { name: 'nodes not an array', json: JSON.stringify({ version: 1, nodes: {} }), expect: 'CORRUPT' },
     { name: 'node is null', json: tree(null), expect: 'CORRUPT' },
@@ -295,7 +295,7 @@ function indexVectors(packs: PackVector[]): { file: IndexFileVectors; sample: Bu
   const one = encodeIndex(cases[1]!.idx);
   const invalid: IndexFileVectors['invalid'] = [
     { name: 'empty payload', payload: '', expect: 'CORRUPT' },
-    { name: 'version 2', payload: hex(applyEdits(one, [{ op: 'set', at: 0, value: 2 }])), expect: 'CORRUPT' },
+    { name: 'version 2', payload: hex(applyEdits(one, [{ op: 'set', at: 0, value: 2 }])), expect: 'UNSUPPORTED_VERSION' },
     { name: 'one trailing byte', payload: hex(applyEdits(one, [{ op: 'append', hex: '00' }])), expect: 'CORRUPT' },
     { name: 'last byte cut', payload: hex(applyEdits(one, [{ op: 'truncate', length: one.length - 1 }])), expect: 'CORRUPT' },
     { name: 'pack count 0xffffffff', payload: hex(applyEdits(one, [{ op: 'u32le', at: 1, value: 0xffffffff }])), expect: 'CORRUPT' },

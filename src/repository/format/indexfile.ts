@@ -8,7 +8,8 @@
  * always empty in version 1 writers but readers already honour it.
  */
 import { Reader, Writer } from './bytes.js';
-import type { BlobEntry } from './pack.js';
+import { EbakError } from '../../errors.js';
+import { checkBlobEntry, KeySource, type BlobEntry } from './pack.js';
 
 export const INDEX_VERSION = 1;
 
@@ -38,12 +39,16 @@ export function encodeIndex(idx: IndexFile): Buffer {
 
 export function decodeIndex(payload: Buffer, what: string): IndexFile {
   const r = new Reader(payload, what);
-  if (r.u8() !== INDEX_VERSION) throw r.corrupt('unknown index version');
+  if (r.u8() !== INDEX_VERSION) throw new EbakError('UNSUPPORTED_VERSION', `${what}: index version is not supported by this ebak`);
   const packs: IndexedPack[] = [];
   for (let n = r.count(70); n > 0; n--) {
     const p: IndexedPack = { id: Buffer.from(r.bytes(32)), salt: Buffer.from(r.bytes(32)), kind: r.u8(), keySource: r.u8(), blobs: [] };
+    if (p.keySource !== KeySource.master) throw new EbakError('UNSUPPORTED_VERSION', `${what}: pack key source ${p.keySource} is not supported by this ebak`);
+    if (p.kind > 1) throw r.corrupt(`unknown pack kind ${p.kind}`);
     for (let m = r.count(46); m > 0; m--) {
-      p.blobs.push({ type: r.u8(), flags: r.u8(), id: Buffer.from(r.bytes(32)), offset: r.u32(), length: r.u32(), rawLength: r.u32() });
+      const b = { type: r.u8(), flags: r.u8(), id: Buffer.from(r.bytes(32)), offset: r.u32(), length: r.u32(), rawLength: r.u32() };
+      checkBlobEntry(b, r);
+      p.blobs.push(b);
     }
     packs.push(p);
   }

@@ -78,7 +78,8 @@ export function parseKeyFile(bytes: Buffer, what: string): KeyFile {
     typeof k?.salt === 'string' &&
     (k.name === 'hkdf-sha256' ||
       (k.name === 'argon2id' && [k.memory_kib, k.iterations, k.parallelism].every((v) => Number.isSafeInteger(v) && v > 0) &&
-        k.memory_kib <= 4 * 1024 * 1024 && k.iterations <= 64 && k.parallelism <= 64));
+        // Bounded so a key file planted by the storage cannot make each unlock cost minutes.
+        k.memory_kib <= 1024 * 1024 && k.iterations <= 16 && k.parallelism <= 16));
   if ((f.kind !== 'password' && f.kind !== 'recovery') || !kdfOk || typeof f.data !== 'string')
     throw new EbakError('CORRUPT', `${what}: invalid key file fields`);
   return f;

@@ -73,7 +73,8 @@ export function decodePrefix(p: Buffer, what: string): PackPrefix {
   if (p.length < PREFIX_BYTES || !p.subarray(0, 4).equals(PACK_MAGIC)) throw new EbakError('AUTH_FAILED', `${what}: not an ebak pack (bad magic)`);
   if (p[4] !== PACK_VERSION) throw new EbakError('UNSUPPORTED_VERSION', `${what}: pack version ${p[4]} is not supported`);
   if (p[5] !== KeySource.master) throw new EbakError('UNSUPPORTED_VERSION', `${what}: pack key source ${p[5]} is not supported`);
-  if (p[6]! > 1) throw new EbakError('CORRUPT', `${what}: unknown pack kind ${p[6]}`);
+  // The prefix is authenticated only later (as the header's AAD): a bad byte here means altered.
+  if (p[6]! > 1) throw new EbakError('AUTH_FAILED', `${what}: unknown pack kind ${p[6]} (altered or corrupted)`);
   return { kind: p[6]!, keySource: p[5]!, salt: Buffer.from(p.subarray(8, PREFIX_BYTES)) };
 }
 
@@ -100,25 +101,32 @@ export function packSize(blobs: readonly { length: number }[]): number {
 /** Parses and authenticates a whole pack's header; checks the blob layout fits the pack exactly. */
 export function decodePack(packMasterKey: Uint8Array, pack: Buffer, what: string): { prefix: PackPrefix; entries: BlobEntry[] } {
   const prefix = decodePrefix(pack, what);
-  if (pack.length < PREFIX_BYTES + 4) throw new EbakError('CORRUPT', `${what}: truncated`);
+  if (pack.length < PREFIX_BYTES + 4) throw new EbakError('AUTH_FAILED', `${what}: truncated`);
   const headerLen = pack.readUInt32LE(pack.length - 4);
   const headerStart = pack.length - 4 - headerLen;
   if (headerStart < PREFIX_BYTES) throw new EbakError('AUTH_FAILED', `${what}: header length out of range (altered or truncated)`);
   const key = packKeyFor(packMasterKey, prefix.salt);
   const aad = Buffer.concat([HEADER_AAD_LABEL, pack.subarray(0, PREFIX_BYTES)]);
   const r = new Reader(open(key, pack.subarray(headerStart, pack.length - 4), aad, `${what} header`), `${what} header`);
-  if (r.u8() !== PACK_VERSION) throw r.corrupt('header version');
+  if (r.u8() !== PACK_VERSION) throw new EbakError('UNSUPPORTED_VERSION', `${what}: pack header version is not supported`);
   const n = r.count(HEADER_ENTRY_BYTES);
   const entries: BlobEntry[] = [];
   let offset = PREFIX_BYTES;
   for (let i = 0; i < n; i++) {
     const e = { type: r.u8(), flags: r.u8(), id: Buffer.from(r.bytes(32)), offset, length: r.u32(), rawLength: r.u32() };
+    checkBlobEntry(e, r);
     offset += e.length;
     entries.push(e);
   }
   r.end();
   if (offset !== headerStart) throw new EbakError('CORRUPT', `${what}: blobs do not fill the pack exactly`);
   return { prefix, entries };
+}
+
+/** Blob types and flags are closed sets in version 1; anything else is refused, not guessed at. */
+export function checkBlobEntry(e: { type: number; flags: number }, r: Reader): void {
+  if (e.type > BlobType.tree) throw r.corrupt(`unknown blob type ${e.type}`);
+  if (e.flags & ~FLAG_ZSTD) throw r.corrupt(`unknown blob flags ${e.flags}`);
 }
 
 /** Id of a stored pack (or any object): SHA-256 of its bytes, in hex. */

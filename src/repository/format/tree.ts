@@ -59,6 +59,8 @@ export function decodeTree(payload: Buffer, what: string): TreeNode[] {
     throw new EbakError('CORRUPT', `${what}: tree is not valid JSON`);
   }
   const d = doc as { version?: unknown; nodes?: unknown };
+  if (typeof d === 'object' && d !== null && typeof d.version === 'number' && d.version !== TREE_VERSION)
+    throw new EbakError('UNSUPPORTED_VERSION', `${what}: tree version ${d.version} is not supported by this ebak`);
   if (typeof d !== 'object' || d === null || d.version !== TREE_VERSION || !Array.isArray(d.nodes))
     throw new EbakError('CORRUPT', `${what}: not a version ${TREE_VERSION} tree`);
   let prev: Buffer | undefined;
