@@ -1,0 +1,92 @@
+/** Sealed state rollback detection and the signed, hash-chained audit log. */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import * as opaque from '@serenity-kit/opaque';
+import { isEbakError } from '../../src/errors.js';
+import { verifyAuditLog } from '../../src/vault/audit/verify.js';
+import { HEAD_ID } from '../../src/vault/audit/log.js';
+import { VaultError } from '../../src/vault/client/transport.js';
+import { K, RECOVERY, lab, type Lab, type Running } from './helpers.js';
+
+async function guess(v: Running, account: string): Promise<{ tries_left: number }> {
+  await opaque.ready;
+  const c = await v.client();
+  return c.channel.call('POST', '/v1/login/start', { account, request: opaque.client.startLogin({ password: 'guess' }).startLoginRequest });
+}
+
+describe('sealed state and audit', () => {
+  let l: Lab;
+  let v: Running;
+  let db: Database.Database;
+  const row = (id: string) => db.prepare('SELECT version, sealed FROM records WHERE id = ?').get(id) as { version: number; sealed: Buffer };
+  const putRow = (id: string, r: { version: number; sealed: Buffer }) => db.prepare('UPDATE records SET version = ?, sealed = ? WHERE id = ?').run(r.version, r.sealed, id);
+  before(async () => {
+    l = await lab();
+    v = await l.start();
+    db = new Database(join(l.dir, 'state.db'));
+    await (await v.client()).register('alice', 'pw', K, RECOVERY, 'laptop');
+  });
+  after(async () => {
+    db.close();
+    await l.cleanup();
+  });
+
+  it('records in the host store are sealed: no plaintext field is visible', () => {
+    const acct = row('acct/alice').sealed;
+    assert.equal(acct.subarray(0, 4).toString(), 'EBSR');
+    assert.ok(!acct.includes(Buffer.from('laptop')) && !acct.includes(Buffer.from('registration_record')));
+  });
+
+  it('a replayed older guess counter is detected and refused (no guess evaluated)', async () => {
+    await guess(v, 'alice');
+    const old = row('ctr/alice');
+    await guess(v, 'alice');
+    await guess(v, 'alice');
+    putRow('ctr/alice', old);
+    await assert.rejects(guess(v, 'alice'), (e) => e instanceof VaultError && e.vaultCode === 'state_rollback');
+    // A restarted vault (fresh memory) still catches it: the counter lives in the HSM token.
+    await v.stop();
+    v = await l.start();
+    await assert.rejects(guess(v, 'alice'), (e) => e instanceof VaultError && e.vaultCode === 'state_rollback');
+  });
+
+  it('a record swapped for another record fails authentication', async () => {
+    const c = await v.client();
+    await c.register('bob', 'pw', K, RECOVERY, 'd');
+    await c.register('eve', 'pw', K, RECOVERY, 'd');
+    db.prepare('UPDATE records SET sealed = ? WHERE id = ?').run(row('ctr/eve').sealed, 'ctr/bob');
+    await assert.rejects(guess(v, 'bob'), (e) => e instanceof VaultError && e.vaultCode === 'internal');
+  });
+
+  it('the audit log verifies whole; an edited, removed or truncated entry is detected', async () => {
+    const c = await v.client();
+    const s = await c.register('carol', 'pw', K, RECOVERY, 'd');
+    await c.revoke(s.token, s.device_id);
+    const rows = await v.store.audit(1);
+    const head = (await v.state.read<{ seq: number; hash: string }>(HEAD_ID))!.value;
+    const opts = { root: l.ca.root.cert, pcrs: l.trust.pcrs, head };
+    const report = verifyAuditLog(rows, opts);
+    assert.equal(report.entries, rows.length);
+    assert.equal(report.boots, 2);
+    assert.deepEqual(report.head, head);
+    const types = rows.map((r) => JSON.parse(JSON.parse(r.entry.toString()).body).type);
+    assert.deepEqual(types.slice(0, 3), ['boot', 'register', 'login.attempt']);
+    assert.deepEqual(types.slice(-2), ['register', 'device.revoke']);
+    const edited = rows.map((r) => ({ ...r }));
+    edited[2]!.entry = Buffer.from(edited[2]!.entry.toString().replace('"failures\\":1', '"failures\\":0'));
+    assert.notDeepEqual(edited[2]!.entry, rows[2]!.entry);
+    assert.throws(() => verifyAuditLog(edited, opts), (e) => isEbakError(e, 'AUTH_FAILED') && /entry 3/.test(e.message));
+    assert.throws(() => verifyAuditLog(rows.filter((r) => r.seq !== 2), opts), (e) => isEbakError(e, 'AUTH_FAILED'));
+    assert.throws(() => verifyAuditLog(rows.slice(0, -1), opts), (e) => isEbakError(e, 'AUTH_FAILED') && /removed from the end/.test(e.message));
+    assert.throws(() => verifyAuditLog(rows, { ...opts, pcrs: { ...opts.pcrs, 0: '00'.repeat(48) } }), (e) => isEbakError(e, 'ATTESTATION'));
+  });
+
+  it('a replayed older audit head is detected', async () => {
+    const old = row(HEAD_ID);
+    await (await v.client()).register('dan', 'pw', K, RECOVERY, 'd');
+    putRow(HEAD_ID, old);
+    await assert.rejects((await v.client()).register('fay', 'pw', K, RECOVERY, 'd'), (e) => e instanceof VaultError && e.vaultCode === 'state_rollback');
+  });
+});
