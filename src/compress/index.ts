@@ -12,13 +12,20 @@ const { CCtx, DCtx, getFrameContentSize } = createRequire(import.meta.url)('zstd
 import { EbakError } from '../errors.js';
 
 let cctx: Binding.CCtx | undefined;
+/** Reused output buffer: one per thread, grown to the largest blob seen. */
+let scratch = Buffer.alloc(0);
 let dctx: Binding.DCtx | undefined;
 
-/** Compressed bytes, or undefined when compression does not shrink the input. */
+/**
+ * Compressed bytes, or undefined when compression does not shrink the input.
+ * The result is a view into a per-thread buffer that the next call reuses:
+ * consume it (seal, copy) before calling again.
+ */
 export function compressIfSmaller(data: Uint8Array, level: number): Buffer | undefined {
   if (data.length < 64) return undefined;
   cctx ??= new CCtx();
-  const dst = Buffer.allocUnsafe(data.length - 1);
+  if (scratch.length < data.length) scratch = Buffer.allocUnsafeSlow(data.length);
+  const dst = scratch.subarray(0, data.length - 1);
   try {
     const n = cctx.compress(dst, data, level);
     return dst.subarray(0, n);

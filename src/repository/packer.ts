@@ -53,6 +53,11 @@ export class Packer {
   private saves = new Semaphore(2);
   private unindexed: IndexedPack[] = [];
   private failure: unknown;
+  /**
+   * Pack buffers are reused: allocating and freeing 24 MiB buffers leaves the
+   * C allocator holding freed memory (peak RSS grew by ~100 MiB without this).
+   */
+  private spare: Buffer[] = [];
 
   constructor(
     private readonly repo: Repository,
@@ -97,9 +102,7 @@ export class Packer {
     let p = this.open.get(kind);
     if (!p) {
       const salt = random(32);
-      // Capacity: the target, one maximal blob past it, and room for a typical header. Pages
-      // are only touched as blobs are written, so unused capacity costs no memory.
-      const buf = Buffer.allocUnsafeSlow(this.repo.config.pack_size + this.repo.config.chunker.max + 256 * 1024);
+      const buf = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.packCapacity());
       encodePrefix(kind, KeySource.master, salt).copy(buf, 0);
       p = { kind, salt, key: packKeyFor(this.repo.keys.pack, salt), buf, entries: [], size: PREFIX_BYTES, assignedBytes: 0, outstanding: 0, closing: false };
       this.open.set(kind, p);
@@ -143,14 +146,20 @@ export class Packer {
     const bytes = p.size + header.length <= p.buf.length
       ? p.buf.subarray(0, p.size + header.copy(p.buf, p.size))
       : Buffer.concat([p.buf.subarray(0, p.size), header]); // a pack of very many tiny blobs
-    p.buf = Buffer.alloc(0);
     const id = objectId(bytes);
     await this.repo.backend.save({ type: 'data', name: id }, bytes, { packKind: p.kind === BlobType.tree ? 'tree' : 'data' });
+    if (p.buf.length === this.packCapacity()) this.spare.push(p.buf);
+    p.buf = Buffer.alloc(0);
     this.stats.bytesStored += bytes.length;
     this.repo.index.addPack({ id, salt: p.salt, kind: p.kind, keySource: KeySource.master }, p.entries);
     for (const e of p.entries) this.pending.delete(e.id.toString('hex'));
     this.unindexed.push({ id: Buffer.from(id, 'hex'), salt: p.salt, kind: p.kind, keySource: KeySource.master, blobs: p.entries });
     if (this.unindexed.length >= PACKS_PER_INDEX) await this.writeIndex();
+  }
+
+  /** The target, one maximal blob past it, and room for a typical header. */
+  private packCapacity(): number {
+    return this.repo.config.pack_size + this.repo.config.chunker.max + 256 * 1024;
   }
 
   private release(bytes: number): void {
