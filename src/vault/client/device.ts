@@ -1,0 +1,199 @@
+/**
+ * This machine's vault device files and the client-side vault flows the CLI
+ * uses: `init --vault`, `login`, and opening a repository through a device
+ * session (what `withRepo` calls).
+ *
+ * Device file v1: $EBAK_CONFIG_DIR (default ~/.config/ebak) / devices /
+ * <account>.json, mode 0600: {format, vault, account, device_id, device_name,
+ * token, expires_at, wrapped_key (device envelope: K under the device key
+ * the vault holds), root_pem, pcrs, allow_debug}. The file alone opens
+ * nothing: the vault releases the device key only to a live, unrevoked token.
+ *
+ * The vault account of a repository is derived from the repository itself:
+ * "r-" + the first 40 hex digits of SHA-256(the stored config object). Anyone
+ * who can read the repository can compute it; it needs no key, so a new
+ * machine needs only the repository location and the password.
+ */
+import { readFileSync } from 'node:fs';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { homedir, hostname } from 'node:os';
+import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { awsNitroRootG1, loadRoot } from '../../attestation/index.js';
+import { random, sha256 } from '../../crypto/index.js';
+import { EbakError } from '../../errors.js';
+import { Repository } from '../../repository/repository.js';
+import { generateRecoveryCode } from '../../repository/format/keyfile.js';
+import type { Backend } from '../../storage/backend.js';
+import { unwrapMasterKey, wrapMasterKey } from '../envelope.js';
+import { pcrsFromMeasurements, vaultMeasurements } from '../measure.js';
+import type { Action, SessionResponse } from '../protocol.js';
+import { VaultClient } from './client.js';
+import type { VaultTrust } from './transport.js';
+
+export const DEVICE_FORMAT = 1;
+
+export interface DeviceFile {
+  format: number;
+  vault: string;
+  account: string;
+  device_id: string;
+  device_name: string;
+  token: string;
+  expires_at: string;
+  wrapped_key: string;
+  root_pem: string;
+  pcrs: Record<number, string>;
+  allow_debug: boolean;
+}
+
+export interface TrustFlags {
+  root?: string | undefined;
+  measurements?: string | undefined;
+  allowDebug?: boolean | undefined;
+}
+
+export function configDir(env: NodeJS.ProcessEnv): string {
+  return env.EBAK_CONFIG_DIR || join(env.HOME || homedir(), '.config', 'ebak');
+}
+
+/**
+ * Trust anchors: --vault-root/EBAK_VAULT_ROOT (default the AWS Nitro root),
+ * --measurements/EBAK_VAULT_MEASUREMENTS (default: this build's own vault
+ * measurement, i.e. the vault this client ships with), --allow-debug.
+ */
+export function trustFrom(flags: TrustFlags, env: NodeJS.ProcessEnv): { trust: VaultTrust; rootPem: string } {
+  const rootFile = flags.root ?? env.EBAK_VAULT_ROOT;
+  const root = rootFile ? loadRoot(readText(rootFile, 'vault root')) : awsNitroRootG1();
+  const mfile = flags.measurements ?? env.EBAK_VAULT_MEASUREMENTS;
+  const pcrs = mfile ? pcrsFromMeasurements(readText(mfile, 'measurement file'), mfile) : ownPcrs();
+  const allowDebug = flags.allowDebug === true || env.EBAK_VAULT_ALLOW_DEBUG === '1';
+  return { trust: { root, pcrs, allowDebug }, rootPem: root.toString() };
+}
+
+function ownPcrs(): Record<number, string> {
+  const m = vaultMeasurements();
+  return { 0: m.PCR0, 1: m.PCR1, 2: m.PCR2 };
+}
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new EbakError('USAGE', `cannot read the ${what} ${path}`, { cause: e });
+  }
+}
+
+/** The vault account name of the repository at `backend` (see the header). */
+export async function repositoryAccount(backend: Backend): Promise<string> {
+  const config = await backend.load({ type: 'config', name: 'config' });
+  return `r-${sha256(config).toString('hex').slice(0, 40)}`;
+}
+
+function devicePath(env: NodeJS.ProcessEnv, account: string): string {
+  return join(configDir(env), 'devices', `${account}.json`);
+}
+
+export async function loadDevice(env: NodeJS.ProcessEnv, account: string): Promise<DeviceFile | undefined> {
+  let text: string;
+  try {
+    text = await readFile(devicePath(env, account), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new EbakError('IO', `cannot read device file ${devicePath(env, account)}`, { cause: e });
+  }
+  const d = JSON.parse(text) as DeviceFile;
+  if (d.format !== DEVICE_FORMAT) throw new EbakError('UNSUPPORTED_VERSION', `device file ${devicePath(env, account)} has format ${d.format}; upgrade ebak or run \`ebak login\` again`);
+  return d;
+}
+
+async function saveDevice(env: NodeJS.ProcessEnv, d: DeviceFile): Promise<string> {
+  const path = devicePath(env, d.account);
+  await mkdir(join(configDir(env), 'devices'), { recursive: true, mode: 0o700 });
+  await writeFile(`${path}.tmp`, JSON.stringify(d, null, 2), { mode: 0o600 });
+  await chmod(`${path}.tmp`, 0o600);
+  await rename(`${path}.tmp`, path);
+  return path;
+}
+
+function deviceFile(url: string, s: SessionResponse, masterKey: Uint8Array, name: string, trust: VaultTrust, rootPem: string): DeviceFile {
+  const deviceKey = Buffer.from(s.device_key, 'base64url');
+  try {
+    return {
+      format: DEVICE_FORMAT, vault: url, account: s.account, device_id: s.device_id, device_name: name, token: s.token, expires_at: s.expires_at,
+      wrapped_key: wrapMasterKey('device', deviceKey, `${s.account}\0${s.device_id}`, masterKey), root_pem: rootPem, pcrs: { ...trust.pcrs }, allow_debug: trust.allowDebug ?? false,
+    };
+  } finally {
+    deviceKey.fill(0);
+  }
+}
+
+export const defaultDeviceName = () => hostname().slice(0, 64) || 'device';
+
+export interface VaultInitResult {
+  id: string;
+  account: string;
+  recoveryCode: string;
+  deviceFile: string;
+}
+
+/** `ebak init --vault`: K made here, wrapped for the vault under the OPAQUE export key; a recovery envelope in the repository. */
+export async function initWithVault(backend: Backend, url: string, password: string, env: NodeJS.ProcessEnv, o: TrustFlags & { account?: string | undefined; device?: string | undefined }): Promise<VaultInitResult> {
+  const { trust, rootPem } = trustFrom(o, env);
+  const client = await VaultClient.connect(url, trust); // refuse early: nothing is created if the vault is not the attested one
+  const masterKey = random(32);
+  const recoveryCode = generateRecoveryCode();
+  try {
+    const repo = await Repository.init(backend, [{ kind: 'recovery', secret: recoveryCode }], masterKey);
+    const account = o.account ?? (await repositoryAccount(backend));
+    const name = o.device ?? defaultDeviceName();
+    const session = await client.register(account, password, masterKey, recoveryCode, name);
+    const file = await saveDevice(env, deviceFile(client.url, session, masterKey, name, trust, rootPem));
+    return { id: repo.config.id, account, recoveryCode, deviceFile: file };
+  } finally {
+    masterKey.fill(0);
+  }
+}
+
+/** `ebak login`: OPAQUE login with only the password; checks the released K opens the repository, then saves the device. */
+export async function loginWithVault(backend: Backend, url: string, password: string, env: NodeJS.ProcessEnv, o: TrustFlags & { account?: string | undefined; device?: string | undefined }): Promise<{ account: string; deviceFile: string; session: SessionResponse }> {
+  const { trust, rootPem } = trustFrom(o, env);
+  const account = o.account ?? (await repositoryAccount(backend));
+  const client = await VaultClient.connect(url, trust);
+  const name = o.device ?? defaultDeviceName();
+  const { session, masterKey } = await client.login(account, password, name);
+  try {
+    await Repository.openWithMasterKey(backend, masterKey); // the config authenticates under K: the right repository
+    return { account, session, deviceFile: await saveDevice(env, deviceFile(client.url, session, masterKey, name, trust, rootPem)) };
+  } finally {
+    masterKey.fill(0);
+  }
+}
+
+/** K for `backend` through this machine's device session, or undefined when there is no device file for it. */
+export async function deviceMasterKey(backend: Backend, env: NodeJS.ProcessEnv, action: Action | 'read' = 'read'): Promise<Buffer | undefined> {
+  let account: string;
+  try {
+    account = await repositoryAccount(backend);
+  } catch {
+    return undefined; // no repository here: the normal path reports it
+  }
+  const d = await loadDevice(env, account);
+  if (!d) return undefined;
+  const { client } = await deviceClient(d);
+  const { device_key } = await client.deviceKey(d.token, action);
+  const key = Buffer.from(device_key, 'base64url');
+  try {
+    const k = unwrapMasterKey('device', key, `${d.account}\0${d.device_id}`, d.wrapped_key);
+    if (!k) throw new EbakError('WRONG_KEY', `the vault's device key does not open this machine's key for ${d.account}`, { hint: 'run `ebak login` again' });
+    return k;
+  } finally {
+    key.fill(0);
+  }
+}
+
+/** A connected client with the trust pinned in the device file. */
+export async function deviceClient(d: DeviceFile): Promise<{ client: VaultClient; device: DeviceFile }> {
+  const trust: VaultTrust = { root: new X509Certificate(d.root_pem), pcrs: d.pcrs, allowDebug: d.allow_debug };
+  return { client: await VaultClient.connect(d.vault, trust), device: d };
+}
