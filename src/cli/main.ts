@@ -15,10 +15,12 @@ import { keyCommand } from './commands/key.js';
 import { lsCommand } from './commands/ls.js';
 import { restoreCommand } from './commands/restore.js';
 import { snapshotsCommand } from './commands/snapshots.js';
+import { loginCommand } from './commands/login.js';
+import { auditCommand, deviceCommand, vaultCommand } from './commands/vault.js';
 import { exitCodeFor, EXIT_FATAL } from './exit.js';
 import { TerminalOutput } from './output.js';
 
-const COMMANDS: Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, diffCommand, restoreCommand, catCommand, checkCommand, keyCommand, hsmCommand, attestationCommand];
+const COMMANDS: Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, diffCommand, restoreCommand, catCommand, checkCommand, keyCommand, hsmCommand, attestationCommand, vaultCommand, loginCommand, deviceCommand, auditCommand];
 
 const GLOBAL_VALUE_FLAGS: Record<string, keyof GlobalOptions> = {
   '-r': 'repo',
