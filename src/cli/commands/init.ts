@@ -1,22 +1,24 @@
 import { parseArgs } from 'node:util';
 import { Repository } from '../../repository/repository.js';
 import { formatRecoveryCode, generateRecoveryCode, type KeyKind } from '../../repository/format/keyfile.js';
-import type { Command } from '../command.js';
+import type { Command, Context } from '../command.js';
+import { initWithVault } from '../../vault/client/device.js';
 import { backendFor } from '../session.js';
 import { passwordFromEnv, prompt } from '../secrets.js';
 import { EbakError } from '../../errors.js';
 
 export const OFFLINE_WARNING =
-  'a password key can be guessed offline by anyone who obtains the repository files; the key vault (ebak init --vault, coming) removes that weakness';
+  'a password key can be guessed offline by anyone who obtains the repository files; the key vault (ebak init --vault) removes that weakness';
 
 export const initCommand: Command = {
   name: 'init',
   summary: 'create a repository (shows a recovery key once)',
-  usage: 'ebak init [<repository>] [--no-password]',
+  usage: 'ebak init [<repository>] [--no-password] [--vault <url> [--account <name>]]',
   async run(argv, ctx) {
-    const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { 'no-password': { type: 'boolean' } } });
+    const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { 'no-password': { type: 'boolean' }, vault: { type: 'string' }, account: { type: 'string' } } });
     const location = positionals[0] ?? ctx.globals.repo ?? ctx.env.EBAK_REPOSITORY;
     if (!location) throw new EbakError('USAGE', 'no repository given', { hint: 'ebak init <location>, or set EBAK_REPOSITORY' });
+    if (values.vault !== undefined) return initVault(ctx, location, values.vault, values.account);
     const password = values['no-password'] ? undefined : await passwordFromEnv(ctx) ?? (await askPassword());
     const code = generateRecoveryCode();
     const envelopes: { kind: KeyKind; secret: string }[] = [{ kind: 'recovery', secret: code }];
@@ -44,4 +46,22 @@ async function askPassword(): Promise<string | undefined> {
   if (!a) return undefined;
   if ((await prompt('repeat the password: ')) !== a) throw new EbakError('USAGE', 'the passwords differ; nothing was created');
   return a;
+}
+
+/** Vault mode: the password goes to the vault (OPAQUE), never into a repository key file. */
+async function initVault(ctx: Context, location: string, url: string, account: string | undefined): Promise<number> {
+  const password = (await passwordFromEnv(ctx)) ?? (await askPassword());
+  if (!password) throw new EbakError('USAGE', 'ebak init --vault needs a password', { hint: 'set EBAK_PASSWORD or EBAK_PASSWORD_FILE, or run on a terminal' });
+  const backend = await backendFor(ctx, location);
+  try {
+    const r = await initWithVault(backend, url, password, ctx.env, { account });
+    ctx.out.line(`created ebak repository ${r.id.slice(0, 10)} at ${backend.location}, key held by the vault ${url} (account ${r.account})`);
+    ctx.out.line('');
+    ctx.out.line('Recovery key (shown only now; store it offline, it opens the repository on its own):');
+    ctx.out.line(`  ${formatRecoveryCode(r.recoveryCode)}`);
+    ctx.out.result({ id: r.id, location: backend.location, recovery_key: formatRecoveryCode(r.recoveryCode), vault: url, account: r.account, device_file: r.deviceFile });
+  } finally {
+    await backend.close();
+  }
+  return 0;
 }
