@@ -3,6 +3,7 @@ import { EbakError } from '../errors.js';
 import { Repository } from '../repository/repository.js';
 import { WorkerPool } from '../repository/workers.js';
 import { openBackend, type OpenedBackend } from '../storage/open.js';
+import { deviceMasterKey } from '../vault/client/device.js';
 import type { Context } from './command.js';
 import { secretFor } from './secrets.js';
 
@@ -21,7 +22,7 @@ export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: 
   const backend = await backendFor(ctx);
   let pool: WorkerPool | undefined;
   try {
-    const repo = await Repository.open(backend, await secretFor(ctx));
+    const repo = await open(ctx, backend);
     if (opts.index) await repo.loadIndex();
     if (opts.pool) pool = new WorkerPool();
     return await fn(repo, pool, backend);
@@ -29,4 +30,23 @@ export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: 
     await pool?.close();
     await backend.close();
   }
+}
+
+/**
+ * A recovery key given on the command line wins; otherwise a vault device
+ * session for this repository (written by `ebak init --vault` / `ebak login`)
+ * opens it; otherwise the password or recovery key.
+ */
+async function open(ctx: Context, backend: OpenedBackend): Promise<Repository> {
+  if (!(ctx.globals.recoveryKeyFile ?? ctx.env.EBAK_RECOVERY_KEY_FILE)) {
+    const k = await deviceMasterKey(backend, ctx.env);
+    if (k) {
+      try {
+        return await Repository.openWithMasterKey(backend, k);
+      } finally {
+        k.fill(0);
+      }
+    }
+  }
+  return Repository.open(backend, await secretFor(ctx));
 }
