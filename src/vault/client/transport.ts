@@ -53,12 +53,21 @@ export class AttestedChannel {
 
   /** One request over a new connection whose key must equal the pinned one. */
   async request(method: 'GET' | 'POST', path: string, body?: unknown, token?: string): Promise<Response> {
+    return exchange(this.url, await this.pinnedSocket(), method, path, body, token);
+  }
+
+  private async pinnedSocket(): Promise<TLSSocket> {
     const socket = await tlsConnect(this.url, this.trust);
     if (!spkiOf(socket).equals(this.pinned)) {
       socket.destroy();
       throw new AttestationError('signature', 'the vault presented a different TLS key than the attested one; refusing to send anything');
     }
-    return exchange(this.url, socket, method, path, body, token);
+    return socket;
+  }
+
+  /** Raw bytes to any path (fuzz tests, diagnostics): the same pinned connection, no JSON encoding. */
+  async requestRaw(method: string, path: string, body?: Buffer, token?: string): Promise<Response> {
+    return exchange(this.url, await this.pinnedSocket(), method, path, body, token, true);
   }
 
   /** POST/GET expecting JSON 200; a refusal becomes EbakError('VAULT') carrying the vault's code. */
@@ -149,8 +158,8 @@ function spkiOf(socket: TLSSocket): Buffer {
   return (peer(socket).publicKey as KeyObject).export({ type: 'spki', format: 'der' });
 }
 
-function exchange(u: URL, socket: TLSSocket, method: string, path: string, body?: unknown, token?: string): Promise<Response> {
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+function exchange(u: URL, socket: TLSSocket, method: string, path: string, body?: unknown, token?: string, raw = false): Promise<Response> {
+  const payload = body === undefined ? undefined : raw ? (body as Buffer) : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
     const req = httpRequest({
       method, path, host: hostOf(u), port: Number(u.port || 443), createConnection: () => socket,
