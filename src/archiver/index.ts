@@ -25,8 +25,9 @@ import { hostMeta, type Repository } from '../repository/repository.js';
 import type { WorkerPool } from '../repository/workers.js';
 import { compileExcludes, type Matcher } from './glob.js';
 import { Semaphore } from '../util/semaphore.js';
+import { VERSION } from '../version.js';
 
-export const PROGRAM_VERSION = 'ebak 0.1.0';
+export const PROGRAM_VERSION = `ebak ${VERSION}`;
 
 export interface BackupOptions {
   paths: string[];

@@ -19,6 +19,7 @@ import { loginCommand } from './commands/login.js';
 import { auditCommand, deviceCommand, vaultCommand } from './commands/vault.js';
 import { exitCodeFor, EXIT_FATAL } from './exit.js';
 import { TerminalOutput } from './output.js';
+import { VERSION } from '../version.js';
 
 const COMMANDS: Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, diffCommand, restoreCommand, catCommand, checkCommand, keyCommand, hsmCommand, attestationCommand, vaultCommand, loginCommand, deviceCommand, auditCommand];
 
@@ -52,7 +53,7 @@ export function splitGlobals(argv: string[]): { globals: GlobalOptions; json: bo
 function usage(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`);
   return [
-    'usage: ebak [-r <repository>] [--json] <command> [options]',
+    'usage: ebak [-r <repository>] [--json] <command> [options]    (ebak --version)',
     '',
     'commands:',
     ...lines,
@@ -69,6 +70,10 @@ export async function main(argv: string[]): Promise<number> {
     const parsed = splitGlobals(argv);
     json = parsed.json;
     const [name, ...args] = parsed.rest;
+    if (name === '--version' || name === 'version') {
+      process.stdout.write(json ? `${JSON.stringify({ version: VERSION, node: process.version })}\n` : `ebak ${VERSION} (node ${process.version})\n`);
+      return 0;
+    }
     const cmd = COMMANDS.find((c) => c.name === name);
     if (!name || (parsed.help && !cmd)) {
       process.stdout.write(usage() + '\n');

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { backup } from '../../archiver/index.js';
+import { scan, type ScanTotal } from '../../archiver/scan.js';
 import { EbakError } from '../../errors.js';
 import { acquireLock } from '../../repository/locks.js';
 import type { Command } from '../command.js';
@@ -27,6 +28,8 @@ export const backupCommand: Command = {
     const time = values.time === undefined ? undefined : new Date(values.time);
     if (time && Number.isNaN(time.getTime())) throw new EbakError('USAGE', `--time ${JSON.stringify(values.time)} is not an ISO 8601 time`);
     const started = Date.now();
+    let total: ScanTotal | undefined;
+    if (process.stderr.isTTY && !ctx.out.json) void scan(positionals, values.exclude).then((t) => (total = t));
     return withRepo(ctx, { index: true, pool: true }, async (repo, pool, backend) => {
       const lock = await acquireLock(repo, false, (m) => ctx.out.warn(m));
       try {
@@ -38,7 +41,7 @@ export const backupCommand: Command = {
           ...(time ? { time } : {}),
           ...(values.parent ? { parent: values.parent } : {}),
           onWarning: (m) => ctx.out.warn(m),
-          onProgress: (p) => ctx.out.progress(`${p.files} files, ${formatBytes(p.bytes)}, ${formatRate(p.bytes, Date.now() - started)}`),
+          onProgress: (p) => ctx.out.progress(progressLine(p, total, Date.now() - started)),
         });
         const s = res.summary;
         const secs = (Date.now() - started) / 1000;
@@ -54,3 +57,17 @@ export const backupCommand: Command = {
     });
   },
 };
+
+/** "files, bytes, rate", plus percent and ETA once the size scan has finished. */
+function progressLine(p: { files: number; bytes: number }, total: ScanTotal | undefined, ms: number): string {
+  const base = `${p.files} files, ${formatBytes(p.bytes)}, ${formatRate(p.bytes, ms)}`;
+  if (!total || total.bytes === 0 || p.bytes === 0) return base;
+  const pct = Math.min(100, (100 * p.bytes) / total.bytes);
+  const etaS = Math.max(0, ((total.bytes - p.bytes) * ms) / p.bytes / 1000);
+  return `${base}, ${pct.toFixed(1)}% of ${formatBytes(total.bytes)} in ${total.files} files, ETA ${formatDuration(etaS)}`;
+}
+
+function formatDuration(s: number): string {
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
+}
