@@ -6,7 +6,9 @@
  * Entry point: openBackend turns a location string into a ready Backend,
  * stacked as  retry → limit → accounting → backend  (outermost first):
  * retries outside the limit so a request sleeping in backoff holds no slot,
- * accounting innermost so every attempt is counted.
+ * accounting innermost so every attempt is counted. For S3 the backend
+ * itself counts, per HTTP request (a multipart save is several requests);
+ * a local directory is counted per operation by the accounting wrapper.
  */
 import type { Backend } from './backend.js';
 import { AccountingBackend, RequestCounter, type RequestCounts } from './accounting.js';
@@ -29,8 +31,8 @@ export interface OpenedBackend extends Backend {
 
 export async function openBackend(location: string, env: NodeJS.ProcessEnv, opts: OpenOptions = {}): Promise<OpenedBackend> {
   const loc = parseLocation(location);
-  const raw = loc.kind === 'local' ? new LocalBackend(loc.path) : await openS3(loc, env, opts);
   const counter = new RequestCounter();
-  const limited = new LimitBackend(new AccountingBackend(raw, counter), opts.connections ?? (loc.kind === 'local' ? 4 : 8));
+  const counted = loc.kind === 'local' ? new AccountingBackend(new LocalBackend(loc.path), counter) : await openS3(loc, env, opts, counter);
+  const limited = new LimitBackend(counted, opts.connections ?? (loc.kind === 'local' ? 4 : 8));
   return Object.assign(new RetryBackend(limited, opts.retry), { requests: () => counter.snapshot() });
 }

@@ -10,6 +10,10 @@
  * computed here over a Buffer body, so S3 refuses bytes corrupted in transit.
  * The SDK's own checksum machinery is set to WHEN_REQUIRED: with its defaults
  * it sends aws-chunked streams, which some S3-compatible servers store verbatim.
+ *
+ * Requests are counted here, per HTTP request the SDK sends (countRequests),
+ * not per Backend operation: one multipart save is several billed requests,
+ * and `create` is a HEAD and maybe a PUT.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -33,6 +37,7 @@ import {
   type CompletedPart,
 } from '@aws-sdk/client-s3';
 import { EbakError, isEbakError } from '../errors.js';
+import type { RequestCounter } from './accounting.js';
 import type { Backend, ByteRange, FileInfo, FileType, Handle, SaveOptions } from './backend.js';
 import { Semaphore } from './limit.js';
 import { checkName, describe } from './local.js';
@@ -322,7 +327,10 @@ export interface ClientEnv {
  * instance roles); region from AWS_REGION/AWS_DEFAULT_REGION, us-east-1 for
  * custom endpoints, else the profile's.
  */
-export async function openS3(loc: S3Location, env: ClientEnv, opts: S3Options = {}): Promise<S3Backend> {
+export async function openS3(loc: S3Location, env: ClientEnv, opts: S3Options = {}, counter?: RequestCounter): Promise<S3Backend> {
+  // The SDK warns on every start under Node 20 about its releases after 2026;
+  // that is a note for whoever upgrades Node, not for someone running a backup.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || (loc.endpoint !== undefined ? 'us-east-1' : undefined);
   const credentials =
     env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
@@ -346,7 +354,47 @@ export async function openS3(loc: S3Location, env: ClientEnv, opts: S3Options = 
       socketTimeout: opts.idleTimeoutMs ?? 60_000,
     },
   });
+  if (counter) client.middlewareStack.add(countRequests(counter), { step: 'deserialize', priority: 'low', name: 'ebakCountRequests' });
   return new S3Backend(client, loc, region, opts);
+}
+
+/**
+ * Counts each HTTP request as it goes out, signed (failed attempts too: S3
+ * bills them), classed as S3 bills them: HEAD and GET separately,
+ * ListObjects as LIST, PUT and POST (multipart create, parts, complete,
+ * restore) as PUT, DELETE (free on S3) as DELETE. Bytes: request bodies up,
+ * Content-Length of successful object reads down.
+ */
+function countRequests(counter: RequestCounter): Parameters<S3Client['middlewareStack']['add']>[0] {
+  return (next) => async (args) => {
+    const req = (args as { request: HttpRequestLike }).request;
+    const cls = requestClass(req);
+    counter.add(cls);
+    if (req.body instanceof Uint8Array) counter.add('bytesUp', req.body.byteLength);
+    const out = await next(args);
+    const res = (out as { response?: { statusCode?: number; headers?: Record<string, string | undefined> } }).response;
+    if (cls === 'get' && res?.statusCode !== undefined && res.statusCode < 300) counter.add('bytesDown', Number(res.headers?.['content-length'] ?? 0));
+    return out;
+  };
+}
+
+interface HttpRequestLike {
+  readonly method: string;
+  readonly query?: Record<string, unknown>;
+  readonly body?: unknown;
+}
+
+export function requestClass(req: HttpRequestLike): 'put' | 'get' | 'list' | 'delete' | 'head' {
+  switch (req.method) {
+    case 'HEAD':
+      return 'head';
+    case 'GET':
+      return 'list-type' in (req.query ?? {}) ? 'list' : 'get';
+    case 'DELETE':
+      return 'delete';
+    default:
+      return 'put';
+  }
 }
 
 /**
