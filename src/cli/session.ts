@@ -2,7 +2,7 @@
 import { EbakError } from '../errors.js';
 import { Repository } from '../repository/repository.js';
 import { WorkerPool } from '../repository/workers.js';
-import { openBackend, type OpenedBackend } from '../storage/open.js';
+import { openBackend, type OpenedBackend, type OpenOptions } from '../storage/open.js';
 import { deviceMasterKey } from '../vault/client/device.js';
 import type { Context } from './command.js';
 import { secretFor } from './secrets.js';
@@ -13,13 +13,13 @@ export function repoLocation(ctx: Context): string {
   return loc;
 }
 
-export async function backendFor(ctx: Context, location = repoLocation(ctx)): Promise<OpenedBackend> {
-  return openBackend(location, ctx.env);
+export async function backendFor(ctx: Context, location = repoLocation(ctx), storage: OpenOptions = {}): Promise<OpenedBackend> {
+  return openBackend(location, ctx.env, storage);
 }
 
 /** Runs `fn` with the opened repository (index loaded when asked) and closes everything after. */
-export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: boolean }, fn: (repo: Repository, pool: WorkerPool | undefined, backend: OpenedBackend) => Promise<T>): Promise<T> {
-  const backend = await backendFor(ctx);
+export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: boolean; storage?: OpenOptions }, fn: (repo: Repository, pool: WorkerPool | undefined, backend: OpenedBackend) => Promise<T>): Promise<T> {
+  const backend = await backendFor(ctx, repoLocation(ctx), opts.storage);
   let pool: WorkerPool | undefined;
   try {
     const repo = await open(ctx, backend);
