@@ -2,7 +2,8 @@
  * The repository config (docs/format.md, "Config"): JSON inside an encrypted
  * object of type "config", stored under the fixed name `config`.
  */
-import { EbakError } from '../../errors.js';
+import { validateParams } from '../../chunker/index.js';
+import { EbakError, isEbakError } from '../../errors.js';
 
 export const REPO_VERSION = 1;
 
@@ -31,5 +32,10 @@ export function decodeConfig(payload: Buffer): RepoConfig {
   const ints = [c.chunker?.min, c.chunker?.avg, c.chunker?.max, c.compression_level, c.pack_size];
   if (typeof c.id !== 'string' || !/^[0-9a-f]{64}$/.test(c.id) || !ints.every((v) => Number.isSafeInteger(v) && (v as number) > 0))
     throw new EbakError('CORRUPT', 'config: invalid fields');
+  try {
+    validateParams(c.chunker);
+  } catch (e) {
+    throw isEbakError(e) ? new EbakError('CORRUPT', `config: ${e.message}`) : e;
+  }
   return c;
 }
