@@ -2,16 +2,18 @@ import { parseArgs } from 'node:util';
 import { backup } from '../../archiver/index.js';
 import { scan, type ScanTotal } from '../../archiver/scan.js';
 import { EbakError } from '../../errors.js';
+import { parseLocation } from '../../storage/location.js';
+import { DATA_STORAGE_CLASSES, type DataStorageClass } from '../../storage/s3.js';
 import { acquireLock } from '../../repository/locks.js';
 import type { Command } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
-import { withRepo } from '../session.js';
+import { repoLocation, withRepo } from '../session.js';
 import { formatBytes, formatRate } from '../format.js';
 
 export const backupCommand: Command = {
   name: 'backup',
   summary: 'back up files and directories into a new snapshot',
-  usage: 'ebak backup <path>... [--tag t]... [--exclude glob]... [--host h] [--time ISO] [--parent id]',
+  usage: 'ebak backup <path>... [--tag t]... [--exclude glob]... [--host h] [--time ISO] [--parent id] [--s3-data-storage-class STANDARD_IA|GLACIER_IR|GLACIER|DEEP_ARCHIVE]',
   async run(argv, ctx) {
     const { positionals, values } = parseArgs({
       args: argv,
@@ -22,18 +24,23 @@ export const backupCommand: Command = {
         host: { type: 'string' },
         time: { type: 'string' },
         parent: { type: 'string' },
+        's3-data-storage-class': { type: 'string' },
       },
     });
     if (positionals.length === 0) throw new EbakError('USAGE', 'backup needs at least one path', { hint: backupCommand.usage });
     const time = values.time === undefined ? undefined : new Date(values.time);
     if (time && Number.isNaN(time.getTime())) throw new EbakError('USAGE', `--time ${JSON.stringify(values.time)} is not an ISO 8601 time`);
+    const storageClass = values['s3-data-storage-class'];
+    if (storageClass !== undefined) checkStorageClass(storageClass, repoLocation(ctx));
+    const storage = storageClass === undefined ? {} : { dataStorageClass: storageClass as DataStorageClass };
     const started = Date.now();
     let total: ScanTotal | undefined;
     if (process.stderr.isTTY && !ctx.out.json) void scan(positionals, values.exclude).then((t) => (total = t));
-    return withRepo(ctx, { index: true, pool: true }, async (repo, pool, backend) => {
+    return withRepo(ctx, { index: true, pool: true, storage }, async (repo, pool, backend) => {
       const lock = await acquireLock(repo, false, (m) => ctx.out.warn(m));
+      let res: Awaited<ReturnType<typeof backup>>;
       try {
-        const res = await backup(repo, pool!, {
+        res = await backup(repo, pool!, {
           paths: positionals,
           tags: values.tag ?? [],
           excludes: values.exclude ?? [],
@@ -43,17 +50,22 @@ export const backupCommand: Command = {
           onWarning: (m) => ctx.out.warn(m),
           onProgress: (p) => ctx.out.progress(progressLine(p, total, Date.now() - started)),
         });
-        const s = res.summary;
-        const secs = (Date.now() - started) / 1000;
-        ctx.out.line(`Files: ${s.files_new} new, ${s.files_changed} changed, ${s.files_unmodified} unmodified${s.files_unreadable ? `, ${s.files_unreadable} unreadable` : ''}`);
-        ctx.out.line(`Dirs: ${s.dirs}`);
-        ctx.out.line(`Added to the repository: ${formatBytes(s.data_added)} (${formatBytes(s.bytes_processed)} read of ${formatBytes(s.total_bytes)})`);
-        ctx.out.line(`snapshot ${res.id.slice(0, 8)} saved in ${secs.toFixed(2)}s (${formatRate(s.total_bytes, secs * 1000)})`);
-        ctx.out.result({ message_type: 'summary', snapshot_id: res.id, ...s, total_duration: secs, requests: backend.requests() });
-        return s.files_unreadable > 0 ? EXIT_PARTIAL : 0;
-      } finally {
-        await lock.release();
+      } catch (e) {
+        // The backup's own failure is what the user needs to see, not a failed
+        // unlock behind it (a lock left by a dead process is ignored as stale).
+        await lock.release().catch(() => undefined);
+        throw e;
       }
+      // Released before the summary, so its request counts include the unlock.
+      await lock.release();
+      const s = res.summary;
+      const secs = (Date.now() - started) / 1000;
+      ctx.out.line(`Files: ${s.files_new} new, ${s.files_changed} changed, ${s.files_unmodified} unmodified${s.files_unreadable ? `, ${s.files_unreadable} unreadable` : ''}`);
+      ctx.out.line(`Dirs: ${s.dirs}`);
+      ctx.out.line(`Added to the repository: ${formatBytes(s.data_added)} (${formatBytes(s.bytes_processed)} read of ${formatBytes(s.total_bytes)})`);
+      ctx.out.line(`snapshot ${res.id.slice(0, 8)} saved in ${secs.toFixed(2)}s (${formatRate(s.total_bytes, secs * 1000)})`);
+      ctx.out.result({ message_type: 'summary', snapshot_id: res.id, ...s, total_duration: secs, requests: backend.requests() });
+      return s.files_unreadable > 0 ? EXIT_PARTIAL : 0;
     });
   },
 };
@@ -70,4 +82,11 @@ function progressLine(p: { files: number; bytes: number }, total: ScanTotal | un
 function formatDuration(s: number): string {
   const m = Math.floor(s / 60);
   return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
+}
+
+/** Refused before any request: an unknown class, or a class for a repository that has none. */
+function checkStorageClass(value: string, location: string): void {
+  if (!(DATA_STORAGE_CLASSES as readonly string[]).includes(value))
+    throw new EbakError('USAGE', `unknown S3 data storage class ${JSON.stringify(value)}`, { hint: `use one of ${DATA_STORAGE_CLASSES.join(', ')}` });
+  if (parseLocation(location).kind !== 's3') throw new EbakError('USAGE', '--s3-data-storage-class applies only to S3 repositories');
 }
