@@ -1,35 +1,64 @@
 #!/usr/bin/env bash
-# The main job, end to end on this machine (no server needed): create a
-# repository, back up sample data, change it, back up again (incremental),
-# restore to a new directory and prove the restore is byte-identical.
+# The main job: ebak's reason to exist, end to end on this machine.
+#  1. a key vault runs in a simulated Nitro enclave (attested TLS, sealed state in
+#     SQLite, keys in a SoftHSM2 token), 2. a user signs up with OPAQUE (the vault
+#     never sees the password), 3. backs up, 4. restores on a "new device" that has
+#     only the password and the repository location, 5. revokes the old device and
+#     verifies the vault's signed audit log. (scripts/demo-local.sh: no vault.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if ! command -v softhsm2-util >/dev/null; then
+  [ "$(id -u)" = 0 ] || { echo "demo: softhsm2 is missing; run as root or apt-get install softhsm2" >&2; exit 1; }
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 >/dev/null
+fi
 scripts/setup.sh >/dev/null
 work=$(mktemp -d /tmp/ebak-demo.XXXXXX)
-ebak() { bin/ebak "$@"; }
-export EBAK_REPOSITORY="$work/repo" EBAK_PASSWORD="demo password"
+ebak() { "$PWD/bin/ebak" "$@"; }
+step() { printf '\n== %s\n' "$*"; }
 
-echo "== sample data in $work/data"
-mkdir -p "$work/data/docs" "$work/data/bin"
-for i in $(seq 1 200); do printf 'note %d: the quick brown fox jumps over the lazy dog\n%.0s' $(seq 1 $((i * 5))) > "$work/data/docs/note-$i.txt"; done
-head -c 20000000 /dev/urandom > "$work/data/bin/random.bin"
-ln -s docs/note-1.txt "$work/data/latest-note"
+step "an HSM token for the vault (SoftHSM2 here, CloudHSM in production)"
+mkdir -p "$work/hsm/tokens"
+printf 'directories.tokendir = %s/hsm/tokens\n' "$work" > "$work/hsm/softhsm2.conf"
+export SOFTHSM2_CONF="$work/hsm/softhsm2.conf" EBAK_HSM_TOKEN=vault EBAK_HSM_PIN=1234
+softhsm2-util --init-token --free --label vault --pin 1234 --so-pin 5678 >/dev/null
 
-echo "== ebak init"
-ebak init
-echo "== ebak backup (first)"
-ebak backup "$work/data" --tag demo
-echo "== change one file, add a copy of another, back up again (only new data is stored)"
-echo "changed" >> "$work/data/docs/note-7.txt"
-cp "$work/data/bin/random.bin" "$work/data/bin/copy.bin"
-ebak backup "$work/data" --tag demo
-echo "== ebak snapshots"
-ebak snapshots
-echo "== ebak diff"
-ebak diff "$(ebak snapshots --json | node -e 'const s=JSON.parse(require("fs").readFileSync(0));console.log(s[0].id)')" latest
-echo "== ebak restore latest"
-ebak restore latest --target "$work/restore"
+step "ebak vault serve: the vault in a simulated Nitro enclave"
+ebak vault measure
+ebak vault serve --dir "$work/vault" --listen 127.0.0.1:0 > "$work/vault.log" 2>&1 &
+vault_pid=$!
+trap 'kill $vault_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do grep -q 'listening on' "$work/vault.log" 2>/dev/null && break; sleep 0.1; done
+url=$(grep -o 'https://[^ ]*' "$work/vault.log" | head -1)
+[ -n "$url" ] || { cat "$work/vault.log" >&2; exit 1; }
+echo "vault listening on $url"
+export EBAK_VAULT_ROOT="$work/vault/devca/root.pem" EBAK_REPOSITORY="$work/repo"
+
+step "sample data"
+mkdir -p "$work/data/docs"
+for i in $(seq 1 100); do printf 'note %d: the quick brown fox jumps over the lazy dog\n%.0s' $(seq 1 $((i * 5))) > "$work/data/docs/note-$i.txt"; done
+head -c 10000000 /dev/urandom > "$work/data/photo.raw"
+
+step "laptop: ebak init --vault (OPAQUE sign-up; the key envelope is held by the vault)"
+EBAK_CONFIG_DIR="$work/laptop" EBAK_PASSWORD='correct horse battery' ebak init --vault "$url"
+step "laptop: ebak backup (no password needed: the device session opens the repository)"
+EBAK_CONFIG_DIR="$work/laptop" ebak backup "$work/data"
+
+step "new device, wrong password: the vault counts the guess before answering"
+EBAK_CONFIG_DIR="$work/new-device" EBAK_PASSWORD='wrong guess' ebak login --vault "$url" || true
+step "new device: ebak login with only the password and the repository location"
+EBAK_CONFIG_DIR="$work/new-device" EBAK_PASSWORD='correct horse battery' ebak login --vault "$url" --device new-device
+step "new device: ebak restore latest"
+EBAK_CONFIG_DIR="$work/new-device" ebak restore latest --target "$work/restore"
 diff -r "$work/data" "$work/restore/data" && echo "restore is byte-identical to the source"
-echo "== ebak check --read-data"
-ebak check --read-data
+
+step "new device: list devices, revoke the laptop (takes effect at once)"
+EBAK_CONFIG_DIR="$work/new-device" ebak device list
+laptop=$(EBAK_CONFIG_DIR="$work/new-device" ebak device list --json | node -e 'const d=JSON.parse(require("fs").readFileSync(0)).devices;console.log(d.find((x)=>!x.current).id)')
+EBAK_CONFIG_DIR="$work/new-device" ebak device revoke "$laptop"
+EBAK_CONFIG_DIR="$work/laptop" ebak snapshots || echo "(the revoked laptop is refused)"
+
+step "the vault's audit log: hash-chained, every entry signed by the attested key"
+kill $vault_pid; wait $vault_pid 2>/dev/null || true
+ebak vault audit verify --dir "$work/vault"
+echo
 echo "demo finished; files are in $work"
