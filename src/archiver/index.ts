@@ -58,7 +58,7 @@ export async function backup(repo: Repository, pool: WorkerPool, opts: BackupOpt
   const names = new Set(paths.map(rootName));
   if (names.size !== paths.length) throw new EbakError('USAGE', 'two backup paths have the same base name; back them up in separate snapshots');
   const host = opts.hostname ?? hostMeta().hostname;
-  const parent = await findParent(repo, opts.parent, host, paths);
+  const parent = await findParent(repo, opts.parent, host, paths, (m) => opts.onWarning?.(m));
   const a = new Archiver(repo, pool, compileExcludes(opts.excludes ?? []), opts);
   const rootParent = parent ? await repo.loadTree(parent.snapshot.tree) : [];
   const tree = await a.saveRoot(paths, rootParent);
@@ -81,10 +81,12 @@ export async function backup(repo: Repository, pool: WorkerPool, opts: BackupOpt
   return { id, snapshot, summary };
 }
 
-async function findParent(repo: Repository, explicit: string | undefined, host: string, paths: string[]) {
+/** A damaged snapshot never blocks a backup: it is reported and not considered as a parent. */
+async function findParent(repo: Repository, explicit: string | undefined, host: string, paths: string[], warn: (m: string) => void) {
   if (explicit) return repo.findSnapshot(explicit);
   const key = JSON.stringify([...paths].sort());
-  const all = await repo.snapshots();
+  const { snapshots: all, damaged } = await repo.readSnapshots();
+  for (const e of damaged) warn(`${e.message}; not used as a parent (run \`ebak check\`)`);
   return all.reverse().find((s) => s.snapshot.hostname === host && JSON.stringify([...s.snapshot.paths].sort()) === key);
 }
 
@@ -233,7 +235,8 @@ class Archiver {
 
   private unreadable(path: string, e: unknown): void {
     this.counts.files_unreadable++;
-    this.warn(`${path}: ${isEbakError(e) ? e.message : mapIoError(e, 'cannot read').message}`);
+    // Errors from mapIoError(e, path) already start with the path.
+    this.warn(isEbakError(e) ? e.message : mapIoError(e, path).message);
   }
 
   private warn(msg: string): void {

@@ -7,7 +7,7 @@ export function formatBytes(n: number): string {
     v /= 1024;
     i++;
   }
-  return `${i === 0 ? v : v.toFixed(2)} ${units[i]}`;
+  return `${i === 0 ? Math.round(v) : v.toFixed(2)} ${units[i]}`;
 }
 
 export function formatRate(bytes: number, ms: number): string {

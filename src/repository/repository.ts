@@ -170,11 +170,27 @@ export class Repository {
     return decodeSnapshot(await this.loadObject('snapshot', id), `snapshots/${id}`);
   }
 
-  /** All snapshots, oldest first. */
+  /** All snapshots, oldest first; throws on the first damaged one ("latest" cannot be known then). */
   async snapshots(): Promise<{ id: string; snapshot: Snapshot }[]> {
-    const out = [];
-    for (const id of await this.list('snapshots')) out.push({ id, snapshot: await this.loadSnapshot(id) });
-    return out.sort((a, b) => Date.parse(a.snapshot.time) - Date.parse(b.snapshot.time) || a.id.localeCompare(b.id));
+    const { snapshots, damaged } = await this.readSnapshots();
+    if (damaged[0]) throw damaged[0];
+    return snapshots;
+  }
+
+  /** Every readable snapshot, oldest first, and the errors of the damaged ones. */
+  async readSnapshots(): Promise<{ snapshots: { id: string; snapshot: Snapshot }[]; damaged: EbakError[] }> {
+    const snapshots = [];
+    const damaged: EbakError[] = [];
+    for (const id of await this.list('snapshots')) {
+      try {
+        snapshots.push({ id, snapshot: await this.loadSnapshot(id) });
+      } catch (e) {
+        if (!isEbakError(e)) throw e;
+        damaged.push(e);
+      }
+    }
+    snapshots.sort((a, b) => Date.parse(a.snapshot.time) - Date.parse(b.snapshot.time) || a.id.localeCompare(b.id));
+    return { snapshots, damaged };
   }
 
   /** Resolves "latest", a full id or a unique prefix of at least 4 hex digits. */
