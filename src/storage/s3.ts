@@ -54,7 +54,11 @@ const MIN_PART = 5 * MiB;
 export interface S3Options {
   /** Storage class of data packs (`packKind: 'data'`); everything else is STANDARD. */
   readonly dataStorageClass?: DataStorageClass;
-  /** Objects larger than this go up in parts (default 16 MiB). */
+  /**
+   * Objects larger than this go up in parts (default 32 MiB). Above the
+   * largest pack (16 MiB target + one 8 MiB blob + header): at 16 MiB most
+   * packs went up as create + 2 parts + complete, 4 billed requests, not 1.
+   */
   readonly multipartThresholdBytes?: number;
   /** Part size of multipart uploads (default 8 MiB, at least 5 MiB). */
   readonly partBytes?: number;
@@ -80,7 +84,7 @@ export class S3Backend implements Backend {
     this.location = formatLocation(loc);
     this.bucket = loc.bucket;
     this.prefix = loc.prefix;
-    this.threshold = opts.multipartThresholdBytes ?? 16 * MiB;
+    this.threshold = opts.multipartThresholdBytes ?? 32 * MiB;
     this.partBytes = opts.partBytes ?? 8 * MiB;
     this.partConcurrency = opts.partConcurrency ?? 4;
     if (this.partBytes < MIN_PART) throw new EbakError('USAGE', `S3 part size must be at least 5 MiB, got ${this.partBytes} bytes`);
