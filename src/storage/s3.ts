@@ -290,6 +290,12 @@ export function mapS3Error(e: unknown, what: string, location: string, bucket: s
   if (name === 'NoSuchBucket')
     return new EbakError('NO_REPOSITORY', `${at}: bucket ${bucket} does not exist`, { cause: e, hint: 'check the repository location, or create it with `ebak init`' });
   if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) return new EbakError('NOT_FOUND', `${at}: object does not exist`, { cause: e });
+  // S3 refuses GetObject on a GLACIER / DEEP_ARCHIVE object not restored (403).
+  if (name === 'InvalidObjectState')
+    return new EbakError('STORAGE', `${at}: the object is in archive storage (GLACIER or DEEP_ARCHIVE) and must be restored before it can be read`, {
+      cause: e,
+      hint: 'restore the data packs with S3 RestoreObject (aws s3api restore-object), wait until they are readable, then run the command again',
+    });
   if (name === 'InvalidRange' || status === 416) return new EbakError('CORRUPT', `${at}: range lies beyond the end of the object`, { cause: e });
   if (CREDENTIAL_ERRORS.has(name) || status === 403 || status === 401)
     return new EbakError('STORAGE', `${at}: access denied (${name})`, { cause: e, hint: CREDENTIAL_HINT });
