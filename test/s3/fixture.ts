@@ -34,6 +34,8 @@ export interface S3Fixture {
 }
 
 export async function startFixture(): Promise<S3Fixture> {
+  // As ebak's own S3 client does (src/storage/s3.ts): the SDK's Node-version notice is noise here.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const server = await startS3rver();
   const proxy = await S3Proxy.start(server);
   const client = new S3Client({
