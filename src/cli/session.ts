@@ -4,6 +4,7 @@ import { Repository } from '../repository/repository.js';
 import { WorkerPool } from '../repository/workers.js';
 import { openBackend, type OpenedBackend, type OpenOptions } from '../storage/open.js';
 import { deviceMasterKey } from '../vault/client/device.js';
+import type { Action } from '../vault/protocol.js';
 import type { Context } from './command.js';
 import { secretFor } from './secrets.js';
 
@@ -18,11 +19,12 @@ export async function backendFor(ctx: Context, location = repoLocation(ctx), sto
 }
 
 /** Runs `fn` with the opened repository (index loaded when asked) and closes everything after. */
-export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: boolean; storage?: OpenOptions }, fn: (repo: Repository, pool: WorkerPool | undefined, backend: OpenedBackend) => Promise<T>): Promise<T> {
+/** `action` tells a vault what the command will do, so its per-account policy can refuse it. */
+export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: boolean; storage?: OpenOptions; action?: Action }, fn: (repo: Repository, pool: WorkerPool | undefined, backend: OpenedBackend) => Promise<T>): Promise<T> {
   const backend = await backendFor(ctx, repoLocation(ctx), opts.storage);
   let pool: WorkerPool | undefined;
   try {
-    const repo = await open(ctx, backend);
+    const repo = await open(ctx, backend, opts.action);
     if (opts.index) await repo.loadIndex();
     if (opts.pool) pool = new WorkerPool();
     return await fn(repo, pool, backend);
@@ -37,9 +39,9 @@ export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: 
  * session for this repository (written by `ebak init --vault` / `ebak login`)
  * opens it; otherwise the password or recovery key.
  */
-async function open(ctx: Context, backend: OpenedBackend): Promise<Repository> {
+async function open(ctx: Context, backend: OpenedBackend, action: Action | undefined): Promise<Repository> {
   if (!(ctx.globals.recoveryKeyFile ?? ctx.env.EBAK_RECOVERY_KEY_FILE)) {
-    const k = await deviceMasterKey(backend, ctx.env);
+    const k = await deviceMasterKey(backend, ctx.env, action);
     if (k) {
       try {
         return await Repository.openWithMasterKey(backend, k);

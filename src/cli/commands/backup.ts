@@ -36,7 +36,7 @@ export const backupCommand: Command = {
     const started = Date.now();
     let total: ScanTotal | undefined;
     if (process.stderr.isTTY && !ctx.out.json) void scan(positionals, values.exclude).then((t) => (total = t));
-    return withRepo(ctx, { index: true, pool: true, storage }, async (repo, pool, backend) => {
+    return withRepo(ctx, { index: true, pool: true, storage, action: 'backup' }, async (repo, pool, backend) => {
       const lock = await acquireLock(repo, false, (m) => ctx.out.warn(m));
       let res: Awaited<ReturnType<typeof backup>>;
       try {

@@ -18,7 +18,7 @@ export const restoreCommand: Command = {
     });
     if (!positionals[0] || !values.target) throw new EbakError('USAGE', 'restore needs a snapshot and --target', { hint: restoreCommand.usage });
     const started = Date.now();
-    return withRepo(ctx, { index: true, pool: true }, async (repo, pool) => {
+    return withRepo(ctx, { index: true, pool: true, action: 'restore' }, async (repo, pool) => {
       const { id, snapshot } = await repo.findSnapshot(positionals[0]!);
       const r = await restore(repo, pool!, snapshot, {
         target: values.target!,
