@@ -65,6 +65,10 @@ function usage(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // A reader that stops early (`ebak ls latest | head`) is not an error worth a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+  });
   let json = argv.includes('--json');
   try {
     const parsed = splitGlobals(argv);
