@@ -76,7 +76,9 @@ class Restorer {
         } else if (n.type === 'symlink') {
           await this.makeSymlink(path, n);
         } else {
-          files.push(this.files.run(() => this.restoreFile(path, n)));
+          const file = this.files.run(() => this.restoreFile(path, n));
+          file.catch(() => undefined); // observed now; settleAll below reports it
+          files.push(file);
         }
       }
     } finally {
