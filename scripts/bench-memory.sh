@@ -7,19 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_apt=()
-command -v restic >/dev/null || need_apt+=(restic)
-[ -x /usr/bin/time ] || need_apt+=(time)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
-  else
-    echo "bench-memory.sh: missing Debian packages: ${need_apt[*]} (run as root or install them)" >&2
-    exit 1
-  fi
-fi
-
-[ -d node_modules ] || npm ci --no-audit --no-fund
-npx tsc -p . || echo "bench-memory.sh: tsc reported type errors (output was still emitted); continuing" >&2
+source scripts/lib.sh
+need_debian restic:restic /usr/bin/time:time
+scripts/setup.sh
 exec node dist/bench/memory.js

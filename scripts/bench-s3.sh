@@ -6,6 +6,5 @@
 # Results: $BENCH_DIR/results-s3.md and results-s3.json (the markdown is also printed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -d node_modules ] || npm ci --no-audit --no-fund
-npx tsc -p . || echo "bench-s3.sh: tsc reported type errors (output was still emitted); continuing" >&2
+scripts/setup.sh
 exec node dist/bench/s3-repo.js

@@ -7,10 +7,8 @@
 #     verifies the vault's signed audit log. (scripts/demo-local.sh: no vault.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v softhsm2-util >/dev/null; then
-  [ "$(id -u)" = 0 ] || { echo "demo: softhsm2 is missing; run as root or apt-get install softhsm2" >&2; exit 1; }
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 >/dev/null
-fi
+source scripts/lib.sh
+need_debian softhsm2-util:softhsm2
 scripts/setup.sh >/dev/null
 work=$(mktemp -d /tmp/ebak-demo.XXXXXX)
 ebak() { "$PWD/bin/ebak" "$@"; }

@@ -5,19 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_apt=()
-command -v softhsm2-util >/dev/null || need_apt+=(softhsm2)
-command -v socat >/dev/null || need_apt+=(socat)
-[ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
-  else
-    echo "test.sh: missing Debian packages: ${need_apt[*]} (run as root or install them)" >&2
-    exit 1
-  fi
-fi
+source scripts/lib.sh
+need_debian softhsm2-util:softhsm2 socat:socat /usr/lib/postgresql/15/bin/initdb:postgresql
 
 scripts/setup.sh
 

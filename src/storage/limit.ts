@@ -3,31 +3,8 @@
  * at once; the rest wait in FIFO order. Placed below the retry wrapper, so a
  * request sleeping in backoff does not hold a slot.
  */
-import { EbakError } from '../errors.js';
+import { Semaphore } from '../util/semaphore.js';
 import type { Backend, ByteRange, FileInfo, FileType, Handle, SaveOptions } from './backend.js';
-
-export class Semaphore {
-  private free: number;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(readonly size: number) {
-    if (!Number.isInteger(size) || size < 1) throw new EbakError('USAGE', `concurrency limit must be a positive integer, got ${size}`);
-    this.free = size;
-  }
-
-  async use<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.free > 0) this.free--;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    try {
-      return await fn();
-    } finally {
-      // Hand the slot straight to the next waiter, or return it.
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free++;
-    }
-  }
-}
 
 export class LimitBackend implements Backend {
   readonly location: string;
@@ -39,22 +16,22 @@ export class LimitBackend implements Backend {
   }
 
   create(): Promise<void> {
-    return this.sem.use(() => this.inner.create());
+    return this.sem.run(() => this.inner.create());
   }
   isRepository(): Promise<boolean> {
-    return this.sem.use(() => this.inner.isRepository());
+    return this.sem.run(() => this.inner.isRepository());
   }
   save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
-    return this.sem.use(() => this.inner.save(h, data, opts));
+    return this.sem.run(() => this.inner.save(h, data, opts));
   }
   load(h: Handle, range?: ByteRange): Promise<Buffer> {
-    return this.sem.use(() => this.inner.load(h, range));
+    return this.sem.run(() => this.inner.load(h, range));
   }
   stat(h: Handle): Promise<FileInfo> {
-    return this.sem.use(() => this.inner.stat(h));
+    return this.sem.run(() => this.inner.stat(h));
   }
   remove(h: Handle): Promise<void> {
-    return this.sem.use(() => this.inner.remove(h));
+    return this.sem.run(() => this.inner.remove(h));
   }
   close(): Promise<void> {
     return this.inner.close();
@@ -69,7 +46,7 @@ export class LimitBackend implements Backend {
     const it = this.inner.list(type)[Symbol.asyncIterator]();
     try {
       for (;;) {
-        const r = await this.sem.use(() => it.next());
+        const r = await this.sem.run(() => it.next());
         if (r.done) return;
         yield r.value;
       }

@@ -39,7 +39,7 @@ import {
 import { EbakError, isEbakError } from '../errors.js';
 import type { RequestCounter } from './accounting.js';
 import type { Backend, ByteRange, FileInfo, FileType, Handle, SaveOptions } from './backend.js';
-import { Semaphore } from './limit.js';
+import { Semaphore } from '../util/semaphore.js';
 import { checkName, describe } from './local.js';
 import { formatLocation, type Location } from './location.js';
 import { retryable } from './retry.js';
@@ -219,7 +219,7 @@ export class S3Backend implements Backend {
     for (let o = 0; o < body.length; o += this.partBytes) offsets.push(o);
     const results = await Promise.allSettled(
       offsets.map((o, i) =>
-        sem.use(async (): Promise<CompletedPart> => {
+        sem.run(async (): Promise<CompletedPart> => {
           const part = body.subarray(o, o + this.partBytes);
           const sum = sha256(part);
           const r = await this.send(what, (c) => c.send(new UploadPartCommand({ ...ref, PartNumber: i + 1, Body: part, ContentLength: part.length, ChecksumSHA256: sum })));

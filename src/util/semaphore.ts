@@ -1,7 +1,14 @@
-/** Bounds how many async tasks run at once. */
+/** Bounds how many async tasks run at once; waiters are served in FIFO order. */
+import { EbakError } from '../errors.js';
+
 export class Semaphore {
-  private waiting: (() => void)[] = [];
-  constructor(private free: number) {}
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly size: number) {
+    if (!Number.isInteger(size) || size < 1) throw new EbakError('USAGE', `concurrency limit must be a positive integer, got ${size}`);
+    this.free = size;
+  }
 
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.free > 0) this.free--;
@@ -9,6 +16,7 @@ export class Semaphore {
     try {
       return await task();
     } finally {
+      // Hand the slot straight to the next waiter, or return it.
       const next = this.waiting.shift();
       if (next) next();
       else this.free++;
