@@ -26,6 +26,8 @@ export interface RestoreOptions {
   allowOutsideSymlinks?: boolean;
   onWarning?: (msg: string) => void;
   onProgress?: (p: { files: number; bytes: number }) => void;
+  /** While archived data packs are being made readable (Backend.prepareRead). */
+  onPrepare?: (ready: number, total: number) => void;
 }
 
 export interface RestoreResult {
@@ -40,6 +42,9 @@ export async function restore(repo: Repository, pool: WorkerPool, snapshot: Snap
   const root = resolve(opts.target);
   await mkdir(root, { recursive: true }).catch((e) => { throw mapIoError(e, `create ${root}`); });
   const r = new Restorer(repo, pool, root, opts);
+  // Archive storage: every pack this restore reads made readable first (waits may be hours).
+  const prepare = repo.backend.prepareRead?.bind(repo.backend);
+  if (prepare) await prepare([...(await r.neededPacks(snapshot.tree, ''))].map((name) => ({ type: 'data', name })), opts.onPrepare);
   await r.restoreDir(snapshot.tree, root, '');
   return r.result;
 }
@@ -54,14 +59,33 @@ class Restorer {
   private readonly blobs = new Semaphore(8);
   private readonly hardlinks = new Map<string, Promise<string | undefined>>();
   private readonly includes: string[] | undefined;
+  /** Trees already loaded by neededPacks, each handed to restoreDir once. */
+  private readonly trees = new Map<string, TreeNode[]>();
 
   constructor(private readonly repo: Repository, private readonly pool: WorkerPool, private readonly root: string, private readonly opts: RestoreOptions) {
     this.includes = opts.includes?.map((p) => '/' + p.split('/').filter(Boolean).join('/'));
   }
 
+  /** The data packs holding the wanted files under `treeId` (blobs missing from the index are reported later). */
+  async neededPacks(treeId: string, rel: string, into = new Set<string>()): Promise<Set<string>> {
+    const nodes = await this.repo.loadTree(treeId);
+    this.trees.set(treeId, nodes);
+    for (const n of nodes) {
+      const nodeRel = `${rel}/${n.name}`;
+      if (!this.wanted(nodeRel)) continue;
+      if (n.type === 'dir') await this.neededPacks(n.subtree!, nodeRel, into);
+      for (const hex of n.content ?? []) {
+        const loc = this.repo.index.lookup(Buffer.from(hex, 'hex'));
+        if (loc) into.add(loc.pack.id);
+      }
+    }
+    return into;
+  }
+
   /** Restores a directory's entries; its own mode and times are set after its children. */
   async restoreDir(treeId: string, dir: string, rel: string): Promise<void> {
-    const nodes = await this.repo.loadTree(treeId);
+    const nodes = this.trees.get(treeId) ?? (await this.repo.loadTree(treeId));
+    this.trees.delete(treeId);
     const files: Promise<void>[] = [];
     try {
       for (const n of nodes) {

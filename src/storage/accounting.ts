@@ -38,9 +38,12 @@ export class RequestCounter {
 
 export class AccountingBackend implements Backend {
   readonly location: string;
+  /** Not counted here: only S3 has it, and S3 counts its own requests. */
+  readonly prepareRead?: Backend['prepareRead'];
 
   constructor(private readonly inner: Backend, readonly counter = new RequestCounter()) {
     this.location = inner.location;
+    this.prepareRead = inner.prepareRead?.bind(inner);
   }
 
   create(): Promise<void> {

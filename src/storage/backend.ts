@@ -69,6 +69,16 @@ export interface Backend {
   /** Every object of `type` (any order). Must page through large listings. */
   list(type: FileType): AsyncIterable<FileInfo>;
 
+  /**
+   * Optional: makes `handles` readable before a batch of loads, and returns
+   * once every one is. Backends with archive storage (S3 GLACIER,
+   * DEEP_ARCHIVE) restore the archived objects and wait for them, telling
+   * `onProgress` how many of those are ready; a backend whose objects are
+   * always readable leaves it out (callers then skip the work of listing
+   * handles). Wrappers define it exactly when the backend they wrap does.
+   */
+  prepareRead?(handles: readonly Handle[], onProgress?: (ready: number, total: number) => void): Promise<void>;
+
   /** Deletes the object. Deleting a missing object is not an error. */
   remove(h: Handle): Promise<void>;
 

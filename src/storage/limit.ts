@@ -9,9 +9,12 @@ import type { Backend, ByteRange, FileInfo, FileType, Handle, SaveOptions } from
 export class LimitBackend implements Backend {
   readonly location: string;
   private readonly sem: Semaphore;
+  /** Holds no slot: it may wait hours, and bounds its own requests. */
+  readonly prepareRead?: Backend['prepareRead'];
 
   constructor(private readonly inner: Backend, connections: number) {
     this.location = inner.location;
+    this.prepareRead = inner.prepareRead?.bind(inner);
     this.sem = new Semaphore(connections);
   }
 

@@ -40,9 +40,13 @@ export class RetryBackend implements Backend {
   private readonly attempts: number;
   private readonly baseMs: number;
   private readonly maxMs: number;
+  /** Retried whole: it is idempotent (a restore already asked for is not asked again). */
+  readonly prepareRead?: Backend['prepareRead'];
 
   constructor(private readonly inner: Backend, private readonly opts: RetryOptions = {}) {
     this.location = inner.location;
+    const prepare = inner.prepareRead?.bind(inner);
+    if (prepare) this.prepareRead = (hs, onProgress) => this.run(() => prepare(hs, onProgress));
     this.attempts = Math.max(1, opts.attempts ?? 6);
     this.baseMs = opts.baseDelayMs ?? 200;
     this.maxMs = opts.maxDelayMs ?? 10_000;

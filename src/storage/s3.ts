@@ -31,6 +31,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  RestoreObjectCommand,
   S3Client,
   UploadPartCommand,
   type BucketLocationConstraint,
@@ -43,6 +44,7 @@ import { Semaphore } from '../util/semaphore.js';
 import { checkName, describe } from './local.js';
 import { formatLocation, type Location } from './location.js';
 import { retryable } from './retry.js';
+import { restoreSettings, thaw, type ArchiveRestoreOptions, type RestoreTier } from './thaw.js';
 
 export type DataStorageClass = 'STANDARD_IA' | 'GLACIER_IR' | 'GLACIER' | 'DEEP_ARCHIVE';
 export const DATA_STORAGE_CLASSES: readonly DataStorageClass[] = ['STANDARD_IA', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'];
@@ -68,6 +70,8 @@ export interface S3Options {
   readonly connectTimeoutMs?: number;
   /** Abandon a request whose socket stays idle this long (default 60 s). */
   readonly idleTimeoutMs?: number;
+  /** How prepareRead restores archived (GLACIER, DEEP_ARCHIVE) objects (thaw.ts). */
+  readonly archiveRestore?: ArchiveRestoreOptions;
 }
 
 type S3Location = Extract<Location, { kind: 's3' }>;
@@ -79,6 +83,7 @@ export class S3Backend implements Backend {
   private readonly threshold: number;
   private readonly partBytes: number;
   private readonly partConcurrency: number;
+  private readonly thawing: ReturnType<typeof restoreSettings>;
 
   constructor(private readonly client: S3Client, loc: S3Location, private readonly region: string | undefined, private readonly opts: S3Options = {}) {
     this.location = formatLocation(loc);
@@ -87,6 +92,7 @@ export class S3Backend implements Backend {
     this.threshold = opts.multipartThresholdBytes ?? 32 * MiB;
     this.partBytes = opts.partBytes ?? 8 * MiB;
     this.partConcurrency = opts.partConcurrency ?? 4;
+    this.thawing = restoreSettings(opts.archiveRestore);
     if (this.partBytes < MIN_PART) throw new EbakError('USAGE', `S3 part size must be at least 5 MiB, got ${this.partBytes} bytes`);
     if (opts.dataStorageClass !== undefined && !DATA_STORAGE_CLASSES.includes(opts.dataStorageClass))
       throw new EbakError('USAGE', `unknown S3 data storage class ${JSON.stringify(opts.dataStorageClass)}`, { hint: `use one of ${DATA_STORAGE_CLASSES.join(', ')}` });
@@ -194,8 +200,31 @@ export class S3Backend implements Backend {
     await this.send(`delete ${describe(h)}`, (c) => c.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(h) })));
   }
 
+  /**
+   * Archived objects among `handles` are restored (RestoreObject) and waited
+   * for (thaw.ts); costs one HEAD per handle when none is archived.
+   */
+  async prepareRead(handles: readonly Handle[], onProgress?: (ready: number, total: number) => void): Promise<void> {
+    await thaw({ head: (h) => this.archiveState(h), requestRestore: (h, days, tier) => this.requestRestore(h, days, tier) }, handles, this.thawing, onProgress);
+  }
+
   async close(): Promise<void> {
     this.client.destroy();
+  }
+
+  private async archiveState(h: Handle): Promise<{ storageClass?: string; restore?: string }> {
+    const r = await this.send(`stat ${describe(h)}`, (c) => c.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(h) })));
+    return { storageClass: r.StorageClass, restore: r.Restore };
+  }
+
+  private async requestRestore(h: Handle, Days: number, Tier: RestoreTier): Promise<void> {
+    const what = `restore ${describe(h)} from archive`;
+    try {
+      await this.client.send(new RestoreObjectCommand({ Bucket: this.bucket, Key: this.key(h), RestoreRequest: { Days, GlacierJobParameters: { Tier } } }));
+    } catch (e) {
+      if (errorName(e) === 'RestoreAlreadyInProgress') return; // another run asked first: wait for it
+      throw this.mapped(e, what);
+    }
   }
 
   private key(h: Handle): string {
@@ -296,6 +325,9 @@ export function mapS3Error(e: unknown, what: string, location: string, bucket: s
       cause: e,
       hint: 'restore the data packs with S3 RestoreObject (aws s3api restore-object), wait until they are readable, then run the command again',
     });
+  // 501: the service lacks the operation (S3-compatible servers without archive tiers); waiting will not help.
+  if (name === 'NotImplemented' || status === 501)
+    return new EbakError('STORAGE', `${at}: the storage service does not implement this request`, { cause: e, hint: 'this S3-compatible service lacks the feature; use one that has it, or AWS S3' });
   if (name === 'InvalidRange' || status === 416) return new EbakError('CORRUPT', `${at}: range lies beyond the end of the object`, { cause: e });
   if (CREDENTIAL_ERRORS.has(name) || status === 403 || status === 401)
     return new EbakError('STORAGE', `${at}: access denied (${name})`, { cause: e, hint: CREDENTIAL_HINT });
@@ -329,6 +361,10 @@ export interface ClientEnv {
   readonly AWS_DEFAULT_REGION?: string;
   readonly AWS_CA_BUNDLE?: string;
   readonly NODE_EXTRA_CA_CERTS?: string;
+  /** Seconds between polls while archived packs are restored (thaw.ts). */
+  readonly EBAK_S3_RESTORE_POLL_SECONDS?: string;
+  /** Seconds one run waits for archived packs before giving up (thaw.ts). */
+  readonly EBAK_S3_RESTORE_TIMEOUT?: string;
 }
 
 /**
@@ -347,6 +383,7 @@ export async function openS3(loc: S3Location, env: ClientEnv, opts: S3Options = 
       ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN || undefined }
       : undefined;
   const ca = await extraCas(env);
+  opts = { ...opts, archiveRestore: { ...restoreEnv(env), ...opts.archiveRestore } };
   const client = new S3Client({
     region,
     endpoint: loc.endpoint,
@@ -405,6 +442,20 @@ export function requestClass(req: HttpRequestLike): 'put' | 'get' | 'list' | 'de
     default:
       return 'put';
   }
+}
+
+/** The restore waits from the environment (flags give days and tier). */
+function restoreEnv(env: ClientEnv): ArchiveRestoreOptions {
+  const seconds = (name: 'EBAK_S3_RESTORE_POLL_SECONDS' | 'EBAK_S3_RESTORE_TIMEOUT'): number | undefined => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new EbakError('USAGE', `${name} must be a non-negative number of seconds, got ${JSON.stringify(v)}`);
+    return n * 1000;
+  };
+  const pollMs = seconds('EBAK_S3_RESTORE_POLL_SECONDS');
+  const timeoutMs = seconds('EBAK_S3_RESTORE_TIMEOUT');
+  return { ...(pollMs === undefined ? {} : { pollMs }), ...(timeoutMs === undefined ? {} : { timeoutMs }) };
 }
 
 /**

@@ -14,6 +14,7 @@ import type { RequestCounts } from '../../src/storage/accounting.js';
 import { openBackend } from '../../src/storage/open.js';
 import { assertFailed, fileDigests, jsonError, tempDir } from '../cli/harness.js';
 import { classify, countByClass, initRepo, listKeys, makeSource, packKindOf, startFixture, storedClass, type S3Fixture } from './fixture.js';
+import { GlacierSim } from './glacier.js';
 
 const dir = await tempDir('ebak-s3-requests-');
 let fx: S3Fixture;
@@ -121,10 +122,17 @@ describe('--s3-data-storage-class', { concurrency: false }, () => {
     const gets = fx.proxy.requests.map(classify).filter((c) => c.cls === 'get' && c.kind === 'data');
     assert.ok(gets.some((c) => treePacks.has(c.key)), 'trees were read (the check is not vacuous)');
     assert.deepEqual(gets.filter((c) => dataPacks.has(c.key)).map((c) => c.key), []);
+    // s3rver serves DEEP_ARCHIVE at once; the proxy plays S3's archive (thaw.test.ts has the details).
+    const deep = new Set<string>();
+    for (const k of dataPacks) if ((await storedClass(fx, BUCKET, k)) === 'DEEP_ARCHIVE') deep.add(k);
+    const sim = new GlacierSim(deep, 1);
     fx.proxy.reset();
+    fx.proxy.fault = sim.fault;
     const out = join(dir, 'cold-restore');
-    const r = await fx.run(['restore', 'latest', '--target', out], env);
+    const r = await fx.run(['restore', 'latest', '--target', out], { ...env, EBAK_S3_RESTORE_POLL_SECONDS: '0.05' });
+    fx.proxy.fault = undefined;
     assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(sim.restoreRequests, [...deep], 'STANDARD_IA reads at once: no restore asked for it');
     assert.deepEqual(await fileDigests(join(out, 'src')), await fileDigests(src));
     assert.ok(fx.proxy.requests.map(classify).some((c) => c.cls === 'get' && dataPacks.has(c.key)));
   });

@@ -4,6 +4,8 @@
  * body), so tests can check what s3rver itself does not (SigV4 signatures,
  * checksum headers, storage classes), and it injects the faults a healthy
  * local server never produces: 5xx bursts, resets mid-body, slow answers.
+ * It can also play S3 where s3rver cannot (archive storage, Object Lock):
+ * answer in s3rver's place (`reply`), or add headers to its answer.
  */
 import { request as httpsRequest, createServer, Agent, type Server } from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
@@ -21,7 +23,9 @@ export interface Recorded {
 }
 
 export type Fault =
-  | { readonly status: 500 | 503; readonly code: 'InternalError' | 'SlowDown' | 'ServiceUnavailable' }
+  | { readonly status: number; readonly code: string }
+  | { readonly reply: { readonly status: number; readonly headers?: Record<string, string> } }
+  | { readonly addHeaders: Record<string, string> }
   | { readonly resetBeforeResponse: true }
   | { readonly resetMidBody: true }
   | { readonly delayMs: number };
@@ -85,6 +89,10 @@ export class S3Proxy {
       res.writeHead(f.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) }).end(xml);
       return;
     }
+    if (f && 'reply' in f) {
+      res.writeHead(f.reply.status, { 'content-length': 0, ...f.reply.headers }).end();
+      return;
+    }
     if (f && 'resetBeforeResponse' in f) {
       res.socket?.destroy();
       return;
@@ -92,7 +100,7 @@ export class S3Proxy {
     if (f && 'delayMs' in f) await sleep(f.delayMs);
     const up = await this.forward(rec);
     const body = await readAll(up);
-    res.writeHead(up.statusCode ?? 502, up.headers);
+    res.writeHead(up.statusCode ?? 502, f && 'addHeaders' in f ? { ...up.headers, ...f.addHeaders } : up.headers);
     if (f && 'resetMidBody' in f && body.length > 1) {
       res.write(body.subarray(0, body.length >> 1));
       await sleep(20);

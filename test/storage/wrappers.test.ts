@@ -139,3 +139,30 @@ it('accounting: classes, bytes, failed attempts and one LIST per started page of
   await acc.stat({ type: 'data', name: names[0] as string });
   assert.equal(snap.head, 2, 'a snapshot does not change afterwards');
 });
+
+it('prepareRead: every wrapper has it exactly when its backend does; retry repeats it, the limit holds no slot for it', async () => {
+  for (const wrap of [(b: Backend) => new RetryBackend(b), (b: Backend) => new LimitBackend(b, 1), (b: Backend) => new AccountingBackend(b)])
+    assert.equal(wrap(local).prepareRead, undefined, 'a local directory needs no preparing');
+  const flaky = new Flaky(local);
+  const asked: string[][] = [];
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const preparing = Object.assign(flaky, {
+    prepareRead: (hs: readonly { name: string }[]) =>
+      flaky.stat({ type: 'keys', name: hs[0]!.name }).then(async () => {
+        asked.push(hs.map((h) => h.name));
+        await held;
+      }),
+  });
+  const h = { type: 'keys' as const, name: id() };
+  await local.save(h, Buffer.from('k'));
+  const stacked = new RetryBackend(new LimitBackend(new AccountingBackend(preparing), 1), { baseDelayMs: 1 });
+  flaky.failures = 1; // the first attempt fails transiently and is repeated
+  const prepared = stacked.prepareRead!([h]);
+  while (asked.length === 0) await sleep(2);
+  // The single limit slot is free while prepareRead waits.
+  assert.equal((await stacked.stat(h)).size, 1);
+  release();
+  await prepared;
+  assert.deepEqual(asked, [[h.name]]);
+});

@@ -5,26 +5,34 @@ import type { Command } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
 import { formatBytes, formatRate } from '../format.js';
 import { withRepo } from '../session.js';
+import { restoreSettings, type RestoreTier } from '../../storage/thaw.js';
 
 export const restoreCommand: Command = {
   name: 'restore',
   summary: 'restore a snapshot into a directory',
-  usage: 'ebak restore <snapshot|latest> --target <dir> [--include <path>]... [--allow-outside-symlinks]',
+  usage: 'ebak restore <snapshot|latest> --target <dir> [--include <path>]... [--allow-outside-symlinks] [--s3-restore-days N] [--s3-restore-tier Expedited|Standard|Bulk]',
   async run(argv, ctx) {
     const { positionals, values } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { target: { type: 'string', short: 't' }, include: { type: 'string', multiple: true }, 'allow-outside-symlinks': { type: 'boolean' } },
+      options: { target: { type: 'string', short: 't' }, include: { type: 'string', multiple: true }, 'allow-outside-symlinks': { type: 'boolean' }, 's3-restore-days': { type: 'string' }, 's3-restore-tier': { type: 'string' } },
     });
     if (!positionals[0] || !values.target) throw new EbakError('USAGE', 'restore needs a snapshot and --target', { hint: restoreCommand.usage });
+    // For packs in S3 archive storage (GLACIER, DEEP_ARCHIVE); checked before any request.
+    const archiveRestore = {
+      ...(values['s3-restore-days'] === undefined ? {} : { days: Number(values['s3-restore-days']) }),
+      ...(values['s3-restore-tier'] === undefined ? {} : { tier: values['s3-restore-tier'] as RestoreTier }),
+    };
+    restoreSettings(archiveRestore);
     const started = Date.now();
-    return withRepo(ctx, { index: true, pool: true, action: 'restore' }, async (repo, pool) => {
+    return withRepo(ctx, { index: true, pool: true, action: 'restore', storage: { archiveRestore } }, async (repo, pool) => {
       const { id, snapshot } = await repo.findSnapshot(positionals[0]!);
       const r = await restore(repo, pool!, snapshot, {
         target: values.target!,
         ...(values.include ? { includes: values.include } : {}),
         allowOutsideSymlinks: Boolean(values['allow-outside-symlinks']),
         onWarning: (m) => ctx.out.warn(m),
+        onPrepare: (ready, total) => ctx.out.progress(`waiting for S3 to restore archived data packs: ${ready} of ${total} ready`),
         onProgress: (p) => ctx.out.progress(`${p.files} files, ${formatBytes(p.bytes)}, ${formatRate(p.bytes, Date.now() - started)}`),
       });
       const ms = Date.now() - started;

@@ -1,0 +1,117 @@
+/**
+ * Making archived S3 objects readable (Backend.prepareRead of the S3 backend).
+ *
+ * GLACIER and DEEP_ARCHIVE objects cannot be read until S3 has restored a
+ * temporary copy: RestoreObject starts that (minutes to 48 hours, by tier),
+ * and HeadObject's x-amz-restore header says when it is done
+ * (`ongoing-request="false", expiry-date=...`). This module HEADs each object
+ * once, asks for a restore of each archived one that has none (a copy ready
+ * or a restore under way is never asked twice: a repeated run after an
+ * interruption costs no second retrieval), then polls the pending ones until
+ * all are ready or the timeout passes. It talks to S3 only through the small
+ * ThawOps interface, so the S3 backend owns the requests and their errors.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EbakError } from '../errors.js';
+import type { Handle } from './backend.js';
+import { isRetryable } from './retry.js';
+import { Semaphore } from '../util/semaphore.js';
+
+export type RestoreTier = 'Expedited' | 'Standard' | 'Bulk';
+export const RESTORE_TIERS: readonly RestoreTier[] = ['Expedited', 'Standard', 'Bulk'];
+
+export interface ArchiveRestoreOptions {
+  /** Days S3 keeps the restored copy (default 1: long enough for one restore). */
+  readonly days?: number;
+  /** Retrieval tier (default Standard: GLACIER 3-5 h, DEEP_ARCHIVE within 12 h). */
+  readonly tier?: RestoreTier;
+  /** Wait between polls (default 5 min; 1 min for Expedited, which takes 1-5 min). */
+  readonly pollMs?: number;
+  /** Give up waiting after this long (default 48 h, DEEP_ARCHIVE Bulk's upper bound). */
+  readonly timeoutMs?: number;
+}
+
+/** What HeadObject says about an object's archive state. */
+export interface ArchiveState {
+  readonly storageClass?: string;
+  /** The x-amz-restore header, if any. */
+  readonly restore?: string;
+}
+
+export interface ThawOps {
+  head(h: Handle): Promise<ArchiveState>;
+  /** Sends RestoreObject; a restore already under way counts as success. */
+  requestRestore(h: Handle, days: number, tier: RestoreTier): Promise<void>;
+}
+
+/** Classes that need RestoreObject before a GET (GLACIER_IR reads at once). */
+const ARCHIVE_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE']);
+const HEADS_AT_ONCE = 8;
+
+type Readiness = 'ready' | 'restoring' | 'archived';
+
+export function readiness(s: ArchiveState): Readiness {
+  if (!ARCHIVE_CLASSES.has(s.storageClass ?? 'STANDARD')) return 'ready';
+  const ongoing = /ongoing-request\s*=\s*"(true|false)"/i.exec(s.restore ?? '')?.[1]?.toLowerCase();
+  if (ongoing === 'false') return 'ready';
+  return ongoing === 'true' ? 'restoring' : 'archived';
+}
+
+/** Validates the options and fills in the defaults (USAGE on a bad value, before any request). */
+export function restoreSettings(o: ArchiveRestoreOptions = {}): Required<ArchiveRestoreOptions> {
+  const tier = o.tier ?? 'Standard';
+  if (!RESTORE_TIERS.includes(tier)) throw new EbakError('USAGE', `unknown S3 restore tier ${JSON.stringify(tier)}`, { hint: `use one of ${RESTORE_TIERS.join(', ')}` });
+  const days = o.days ?? 1;
+  if (!Number.isInteger(days) || days < 1) throw new EbakError('USAGE', `S3 restore days must be a positive whole number, got ${days}`);
+  const pollMs = o.pollMs ?? (tier === 'Expedited' ? 60_000 : 300_000);
+  const timeoutMs = o.timeoutMs ?? 48 * 3600_000;
+  for (const [name, v] of [['poll interval', pollMs], ['timeout', timeoutMs]] as const)
+    if (!Number.isFinite(v) || v < 0) throw new EbakError('USAGE', `S3 restore ${name} must be a non-negative number of seconds`);
+  return { days, tier, pollMs, timeoutMs };
+}
+
+/**
+ * Returns once every handle is readable. Throws STORAGE (not retryable)
+ * naming how many objects are still archived when `timeoutMs` passes.
+ */
+export async function thaw(ops: ThawOps, handles: readonly Handle[], settings: Required<ArchiveRestoreOptions>, onProgress?: (ready: number, total: number) => void): Promise<void> {
+  const sem = new Semaphore(HEADS_AT_ONCE);
+  const states = await Promise.all(handles.map((h) => sem.run(async () => ({ h, r: readiness(await ops.head(h)) }))));
+  const waiting = states.filter((s) => s.r !== 'ready');
+  if (waiting.length === 0) return;
+  await Promise.all(waiting.filter((s) => s.r === 'archived').map((s) => sem.run(() => ops.requestRestore(s.h, settings.days, settings.tier))));
+  const total = waiting.length;
+  let pending = waiting.map((s) => s.h);
+  const deadline = Date.now() + settings.timeoutMs;
+  onProgress?.(0, total);
+  while (pending.length > 0) {
+    const left = deadline - Date.now();
+    if (left <= 0) throw stillArchived(pending.length, total, settings.timeoutMs);
+    await sleep(Math.min(settings.pollMs, left));
+    const polled = await Promise.all(pending.map((h) => sem.run(() => poll(ops, h))));
+    pending = pending.filter((_, i) => !polled[i]);
+    onProgress?.(total - pending.length, total);
+  }
+}
+
+/** True once readable. A transient failure of one poll is only a "not yet": the next poll asks again. */
+async function poll(ops: ThawOps, h: Handle): Promise<boolean> {
+  try {
+    return readiness(await ops.head(h)) === 'ready';
+  } catch (e) {
+    if (isRetryable(e)) return false;
+    throw e;
+  }
+}
+
+function stillArchived(n: number, total: number, timeoutMs: number): EbakError {
+  return new EbakError('STORAGE', `${n} of ${total} archived data packs are still being restored by S3 after ${formatWait(timeoutMs)}; the restores go on at S3: run the command again later`, {
+    hint: 'a later run waits only for the packs not yet ready; EBAK_S3_RESTORE_TIMEOUT (seconds) sets how long one run waits',
+  });
+}
+
+function formatWait(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s}s`;
+  return s < 7200 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
+}
