@@ -83,6 +83,32 @@ describe('sealed state and audit', () => {
     assert.throws(() => verifyAuditLog(rows, { ...opts, pcrs: { ...opts.pcrs, 0: '00'.repeat(48) } }), (e) => isEbakError(e, 'ATTESTATION'));
   });
 
+  it('audit group commit: concurrent appends are each stored once, chained and signed, with fewer head updates', async () => {
+    const before = (await v.service.audit.head()).seq;
+    const headVersion = row(HEAD_ID).version;
+    const heads = await Promise.all(Array.from({ length: 200 }, (_, i) => v.service.audit.append('admin', null, { i })));
+    assert.deepEqual(heads.map((h) => h.seq), Array.from({ length: 200 }, (_, i) => before + 1 + i), 'each caller gets its own seq, in call order');
+    const rows = await v.store.audit(1);
+    const mine = rows.filter((r) => r.seq > before).map((r) => JSON.parse(JSON.parse(r.entry.toString()).body) as { seq: number; detail: { i: number } });
+    assert.deepEqual(mine.map((b) => b.detail.i), Array.from({ length: 200 }, (_, i) => i));
+    const head = (await v.state.read<{ seq: number; hash: string }>(HEAD_ID))!.value;
+    assert.deepEqual(head, heads.at(-1));
+    assert.equal(verifyAuditLog(rows, { root: l.ca.root.cert, pcrs: l.trust.pcrs, head }).entries, rows.length);
+    const updates = row(HEAD_ID).version - headVersion;
+    assert.ok(updates >= 1 && updates < 200, `200 appends advanced the sealed head ${updates} times`);
+  });
+
+  it('audit group commit is all or nothing: a batch that meets an existing seq stores none of its entries', async () => {
+    const before = (await v.service.audit.head()).seq;
+    db.prepare('INSERT INTO audit (seq, entry) VALUES (?, ?)').run(before + 2, Buffer.from('planted'));
+    const results = await Promise.allSettled([1, 2, 3].map((i) => v.service.audit.append('admin', null, { i })));
+    assert.ok(results.every((r) => r.status === 'rejected' && isEbakError(r.reason, 'VAULT')));
+    assert.equal((db.prepare('SELECT count(*) AS n FROM audit WHERE seq = ?').get(before + 1) as { n: number }).n, 0);
+    assert.equal((await v.service.audit.head()).seq, before);
+    db.prepare('DELETE FROM audit WHERE seq = ?').run(before + 2);
+    assert.equal((await v.service.audit.append('admin', null, { i: 4 })).seq, before + 1);
+  });
+
   it('a replayed older audit head is detected', async () => {
     const old = row(HEAD_ID);
     await (await v.client()).register('dan', 'pw', K, RECOVERY, 'd');

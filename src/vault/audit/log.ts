@@ -16,9 +16,22 @@ export interface AuditHead {
   hash: string;
 }
 
+interface PendingAppend {
+  type: AuditType;
+  account: string | null;
+  detail: Record<string, unknown> | null;
+  resolve: (head: AuditHead) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Entries per group commit: bounds one transaction and the head update's wait. */
+const MAX_BATCH = 256;
+
 export class AuditLog {
   readonly publicKey: Buffer;
   private readonly privateKey: KeyObject;
+  private readonly queue: PendingAppend[] = [];
+  private flushing = false;
 
   constructor(private readonly state: SealedState, private readonly now: () => Date = () => new Date()) {
     const pair = generateKeyPairSync('ed25519');
@@ -33,13 +46,15 @@ export class AuditLog {
   async boot(attestation: Uint8Array, detail: Record<string, unknown>): Promise<void> {
     await this.state.exclusive('audit/log', async () => {
       let head = await this.head();
+      const sealed = head.seq;
       for (const { seq, entry } of await this.state.store.audit(head.seq + 1)) {
         const e = JSON.parse(entry.toString('utf8')) as StoredEntry;
         const body = JSON.parse(e.body) as AuditBody;
         if (seq !== head.seq + 1 || body.prev !== head.hash) throw new EbakError('VAULT', `audit entry ${seq} does not follow the sealed audit head ${head.seq}; the log was tampered with`, { hint: 'run `ebak vault audit verify` and investigate' });
         head = { seq, hash: e.hash };
-        await this.state.update<AuditHead>(HEAD_ID, () => head);
       }
+      const adopted = head;
+      if (adopted.seq > sealed) await this.state.update<AuditHead>(HEAD_ID, () => adopted);
     });
     await this.append('boot', null, { ...detail, signing_key: this.publicKey.toString('base64'), attestation: Buffer.from(attestation).toString('base64') });
   }
@@ -48,19 +63,55 @@ export class AuditLog {
     return (await this.state.read<AuditHead>(HEAD_ID))?.value ?? { seq: 0, hash: GENESIS };
   }
 
-  /** Durable when it returns: entry stored, then the sealed head advanced. */
+  /**
+   * Durable when it returns: entry stored, then the sealed head advanced.
+   * Group commit: appends that arrive while a batch is being made durable
+   * wait for the next batch, which stores all of them in one transaction and
+   * advances the sealed head (one seal, one HSM counter write) once. Each
+   * caller is released only after its batch's head is durable.
+   */
   append(type: AuditType, account: string | null, detail: Record<string, unknown> | null = null): Promise<AuditHead> {
-    return this.state.exclusive('audit/log', async () => {
-      const head = await this.head();
-      const body = encodeBody({ v: AUDIT_FORMAT, seq: head.seq + 1, time: this.now().toISOString(), type, account, detail, prev: head.hash });
+    return new Promise((resolve, reject) => {
+      this.queue.push({ type, account, detail, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    while (this.queue.length > 0) {
+      let batch: PendingAppend[] = [];
+      try {
+        // Taken once the lock is held, so every append queued until then joins this batch.
+        const heads = await this.state.exclusive('audit/log', () => this.commit(batch = this.queue.splice(0, MAX_BATCH)));
+        batch.forEach((w, i) => w.resolve(heads[i]!));
+      } catch (e) {
+        for (const w of batch) w.reject(e);
+      }
+    }
+    this.flushing = false;
+  }
+
+  /** Chains, signs and stores `batch`, then advances the sealed head past its last entry. */
+  private async commit(batch: readonly PendingAppend[]): Promise<AuditHead[]> {
+    let head = await this.head();
+    const first = head.seq + 1;
+    const rows: { seq: number; entry: Buffer }[] = [];
+    const heads: AuditHead[] = [];
+    for (const w of batch) {
+      const seq = head.seq + 1;
+      const body = encodeBody({ v: AUDIT_FORMAT, seq, time: this.now().toISOString(), type: w.type, account: w.account, detail: w.detail, prev: head.hash });
       const hash = entryHash(body);
       const stored: StoredEntry = { body, hash: hash.toString('hex'), sig: sign(null, hash, this.privateKey).toString('base64') };
-      if (!(await this.state.store.appendAudit(head.seq + 1, Buffer.from(JSON.stringify(stored), 'utf8')))) {
-        throw new EbakError('VAULT', `audit entry ${head.seq + 1} already exists in the state store; the log and its head disagree`);
-      }
-      const next = { seq: head.seq + 1, hash: stored.hash };
-      await this.state.update<AuditHead>(HEAD_ID, () => next);
-      return next;
-    });
+      rows.push({ seq, entry: Buffer.from(JSON.stringify(stored), 'utf8') });
+      head = { seq, hash: stored.hash };
+      heads.push(head);
+    }
+    if (!(await this.state.store.appendAudit(rows))) {
+      throw new EbakError('VAULT', `audit entries ${first}..${head.seq} collide with entries already in the state store; the log and its head disagree`);
+    }
+    const last = head;
+    await this.state.update<AuditHead>(HEAD_ID, () => last);
+    return heads;
   }
 }

@@ -41,9 +41,16 @@ export class PostgresStore implements StateStore {
     return r.rows.map((row) => row.id);
   }
 
-  async appendAudit(seq: number, entry: Buffer): Promise<boolean> {
-    const r = await this.pool.query('INSERT INTO ebak_vault_audit (seq, entry) VALUES ($1, $2) ON CONFLICT DO NOTHING', [seq, entry]);
-    return r.rowCount === 1;
+  async appendAudit(entries: readonly { seq: number; entry: Buffer }[]): Promise<boolean> {
+    // One multi-row INSERT is atomic: a seq that exists fails the whole statement (unique_violation).
+    const values = entries.map((_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ');
+    try {
+      await this.pool.query(`INSERT INTO ebak_vault_audit (seq, entry) VALUES ${values}`, entries.flatMap((e) => [e.seq, e.entry]));
+      return true;
+    } catch (e) {
+      if ((e as { code?: string }).code === '23505') return false;
+      throw e;
+    }
   }
 
   async audit(from: number): Promise<{ seq: number; entry: Buffer }[]> {

@@ -8,8 +8,30 @@ CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY, version INTEGER NOT NUL
 CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, entry BLOB NOT NULL);
 `;
 
+/** Prepared once per store: preparing on every call showed in the profile. */
+function statements(db: Database.Database) {
+  return {
+    get: db.prepare('SELECT version, sealed FROM records WHERE id = ?'),
+    insert: db.prepare('INSERT OR IGNORE INTO records (id, version, sealed) VALUES (?, ?, ?)'),
+    update: db.prepare('UPDATE records SET version = ?, sealed = ? WHERE id = ? AND version = ?'),
+    list: db.prepare('SELECT id FROM records WHERE substr(id, 1, ?) = ? ORDER BY id'),
+    append: db.prepare('INSERT OR IGNORE INTO audit (seq, entry) VALUES (?, ?)'),
+    audit: db.prepare('SELECT seq, entry FROM audit WHERE seq >= ? ORDER BY seq'),
+  };
+}
+
 export class SqliteStore implements StateStore {
-  private constructor(private readonly db: Database.Database) {}
+  private readonly sql: ReturnType<typeof statements>;
+  private readonly appendBatch: (entries: readonly { seq: number; entry: Buffer }[]) => boolean;
+
+  private constructor(private readonly db: Database.Database) {
+    this.sql = statements(db);
+    // One transaction (one synced commit) per batch; a seq that exists rolls the whole batch back.
+    this.appendBatch = db.transaction((entries: readonly { seq: number; entry: Buffer }[]) => {
+      for (const e of entries) if (this.sql.append.run(e.seq, e.entry).changes !== 1) throw new AuditCollision();
+      return true;
+    });
+  }
 
   static open(path: string): SqliteStore {
     try {
@@ -24,31 +46,38 @@ export class SqliteStore implements StateStore {
   }
 
   async get(id: string): Promise<StoredRecord | undefined> {
-    const row = this.db.prepare('SELECT version, sealed FROM records WHERE id = ?').get(id) as { version: number; sealed: Buffer } | undefined;
+    const row = this.sql.get.get(id) as { version: number; sealed: Buffer } | undefined;
     return row && { version: row.version, sealed: row.sealed };
   }
 
   async put(id: string, version: number, sealed: Buffer, previous: number | undefined): Promise<boolean> {
     const r = previous === undefined
-      ? this.db.prepare('INSERT OR IGNORE INTO records (id, version, sealed) VALUES (?, ?, ?)').run(id, version, sealed)
-      : this.db.prepare('UPDATE records SET version = ?, sealed = ? WHERE id = ? AND version = ?').run(version, sealed, id, previous);
+      ? this.sql.insert.run(id, version, sealed)
+      : this.sql.update.run(version, sealed, id, previous);
     return r.changes === 1;
   }
 
   async list(prefix: string): Promise<string[]> {
-    const rows = this.db.prepare("SELECT id FROM records WHERE substr(id, 1, ?) = ? ORDER BY id").all(prefix.length, prefix) as { id: string }[];
+    const rows = this.sql.list.all(prefix.length, prefix) as { id: string }[];
     return rows.map((r) => r.id);
   }
 
-  async appendAudit(seq: number, entry: Buffer): Promise<boolean> {
-    return this.db.prepare('INSERT OR IGNORE INTO audit (seq, entry) VALUES (?, ?)').run(seq, entry).changes === 1;
+  async appendAudit(entries: readonly { seq: number; entry: Buffer }[]): Promise<boolean> {
+    try {
+      return this.appendBatch(entries);
+    } catch (e) {
+      if (e instanceof AuditCollision) return false;
+      throw e;
+    }
   }
 
   async audit(from: number): Promise<{ seq: number; entry: Buffer }[]> {
-    return this.db.prepare('SELECT seq, entry FROM audit WHERE seq >= ? ORDER BY seq').all(from) as { seq: number; entry: Buffer }[];
+    return this.sql.audit.all(from) as { seq: number; entry: Buffer }[];
   }
 
   async close(): Promise<void> {
     this.db.close();
   }
 }
+
+class AuditCollision extends Error {}

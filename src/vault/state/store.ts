@@ -21,8 +21,11 @@ export interface StateStore {
   put(id: string, version: number, sealed: Buffer, previous: number | undefined): Promise<boolean>;
   /** Ids with this prefix, sorted. */
   list(prefix: string): Promise<string[]>;
-  /** Appends audit entry `seq`; false when `seq` already exists. */
-  appendAudit(seq: number, entry: Buffer): Promise<boolean>;
+  /**
+   * Appends audit entries (consecutive seqs) in one durable transaction:
+   * all or none; false (nothing written) when any seq already exists.
+   */
+  appendAudit(entries: readonly { seq: number; entry: Buffer }[]): Promise<boolean>;
   /** Audit entries with seq >= from, ascending. */
   audit(from: number): Promise<{ seq: number; entry: Buffer }[]>;
   close(): Promise<void>;
