@@ -46,7 +46,10 @@ export class WorkerPool {
 
   /** Opens a blob; `sealed` is transferred. */
   async open(packKey: Buffer, blobKey: Buffer, ref: BlobRef, sealed: Buffer, what: string): Promise<Buffer> {
-    return (await this.send({ op: 'open', packKey, blobKey, ref, sealed, what }, sealed)).data;
+    // An id decoded from hex is a view into Node's 8 KiB buffer pool, and a message would copy
+    // the whole pool: send an exact copy instead.
+    const id = new Uint8Array(ref.id);
+    return (await this.send({ op: 'open', packKey, blobKey, ref: { ...ref, id }, sealed, what }, sealed)).data;
   }
 
   async close(): Promise<void> {
