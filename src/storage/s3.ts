@@ -27,6 +27,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  GetObjectLockConfigurationCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -44,6 +45,7 @@ import { Semaphore } from '../util/semaphore.js';
 import { checkName, describe } from './local.js';
 import { formatLocation, type Location } from './location.js';
 import { retryable } from './retry.js';
+import { checkObjectLock, isLockedType, lockParams, refuseLockedDelete, type LockState, type ObjectLockMode, type ObjectLockOptions } from './objectlock.js';
 import { restoreSettings, thaw, type ArchiveRestoreOptions, type RestoreTier } from './thaw.js';
 
 export type DataStorageClass = 'STANDARD_IA' | 'GLACIER_IR' | 'GLACIER' | 'DEEP_ARCHIVE';
@@ -72,9 +74,14 @@ export interface S3Options {
   readonly idleTimeoutMs?: number;
   /** How prepareRead restores archived (GLACIER, DEEP_ARCHIVE) objects (thaw.ts). */
   readonly archiveRestore?: ArchiveRestoreOptions;
+  /** Object Lock retention for data packs and snapshots (objectlock.ts); the bucket must have Object Lock enabled. */
+  readonly objectLock?: ObjectLockOptions;
 }
 
 type S3Location = Extract<Location, { kind: 's3' }>;
+
+/** What PutObject and CreateMultipartUpload of one object share. */
+type UploadParams = { Bucket: string; Key: string; StorageClass: 'STANDARD' | DataStorageClass } & Partial<ReturnType<typeof lockParams>>;
 
 export class S3Backend implements Backend {
   readonly location: string;
@@ -84,6 +91,7 @@ export class S3Backend implements Backend {
   private readonly partBytes: number;
   private readonly partConcurrency: number;
   private readonly thawing: ReturnType<typeof restoreSettings>;
+  private readonly lock: Required<ObjectLockOptions> | undefined;
 
   constructor(private readonly client: S3Client, loc: S3Location, private readonly region: string | undefined, private readonly opts: S3Options = {}) {
     this.location = formatLocation(loc);
@@ -93,6 +101,7 @@ export class S3Backend implements Backend {
     this.partBytes = opts.partBytes ?? 8 * MiB;
     this.partConcurrency = opts.partConcurrency ?? 4;
     this.thawing = restoreSettings(opts.archiveRestore);
+    this.lock = opts.objectLock && checkObjectLock(opts.objectLock);
     if (this.partBytes < MIN_PART) throw new EbakError('USAGE', `S3 part size must be at least 5 MiB, got ${this.partBytes} bytes`);
     if (opts.dataStorageClass !== undefined && !DATA_STORAGE_CLASSES.includes(opts.dataStorageClass))
       throw new EbakError('USAGE', `unknown S3 data storage class ${JSON.stringify(opts.dataStorageClass)}`, { hint: `use one of ${DATA_STORAGE_CLASSES.join(', ')}` });
@@ -101,6 +110,7 @@ export class S3Backend implements Backend {
   async create(): Promise<void> {
     try {
       await this.send('check bucket', (c) => c.send(new HeadBucketCommand({ Bucket: this.bucket })));
+      if (this.lock) await this.checkBucketLock();
       return;
     } catch (e) {
       if (!isEbakError(e, 'NOT_FOUND') && !isEbakError(e, 'NO_REPOSITORY')) throw e;
@@ -108,7 +118,9 @@ export class S3Backend implements Backend {
     // us-east-1 is the default and must not be named (S3 answers InvalidLocationConstraint).
     const constraint = this.region && this.region !== 'us-east-1' ? { LocationConstraint: this.region as BucketLocationConstraint } : undefined;
     try {
-      await this.send('create bucket', (c) => c.send(new CreateBucketCommand({ Bucket: this.bucket, CreateBucketConfiguration: constraint })));
+      // Object Lock can be turned on when the bucket is created (S3 then enables versioning too).
+      const lock = this.lock ? { ObjectLockEnabledForBucket: true } : {};
+      await this.send('create bucket', (c) => c.send(new CreateBucketCommand({ Bucket: this.bucket, CreateBucketConfiguration: constraint, ...lock })));
     } catch (e) {
       // Another process created it between our check and our create.
       if (!(isEbakError(e) && errorName(e.cause) === 'BucketAlreadyOwnedByYou')) throw e;
@@ -128,7 +140,19 @@ export class S3Backend implements Backend {
   async save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
     const body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const what = `write ${describe(h)}`;
-    const common = { Bucket: this.bucket, Key: this.key(h), StorageClass: this.storageClass(h, opts) };
+    const locked = this.lock && isLockedType(h) ? lockParams(this.lock) : {};
+    const common: UploadParams = { Bucket: this.bucket, Key: this.key(h), StorageClass: this.storageClass(h, opts), ...locked };
+    try {
+      await this.upload(what, common, body);
+    } catch (e) {
+      // S3 answers 400 InvalidRequest to lock headers on a bucket without Object Lock.
+      if (this.lock && isEbakError(e) && errorName(e.cause) === 'InvalidRequest' && /object lock/i.test(String((e.cause as Error).message)))
+        throw new EbakError('STORAGE', `${what} on ${this.location}: bucket ${this.bucket} has no Object Lock enabled`, { cause: e, hint: LOCK_HINT });
+      throw e;
+    }
+  }
+
+  private async upload(what: string, common: UploadParams, body: Buffer): Promise<void> {
     if (body.length <= this.threshold) {
       await this.send(what, (c) => c.send(new PutObjectCommand({ ...common, Body: body, ContentLength: body.length, ChecksumSHA256: sha256(body) })));
       return;
@@ -196,7 +220,22 @@ export class S3Backend implements Backend {
     } while (token);
   }
 
+  /**
+   * A data pack or snapshot still under Object Lock retention is refused
+   * before the DELETE (on a versioned S3 bucket a DELETE would "succeed" by
+   * hiding the object behind a delete marker while its bytes stay locked).
+   */
   async remove(h: Handle): Promise<void> {
+    if (isLockedType(h)) {
+      let state: LockState;
+      try {
+        state = await this.lockState(h);
+      } catch (e) {
+        if (isEbakError(e, 'NOT_FOUND')) return;
+        throw e;
+      }
+      refuseLockedDelete(`delete ${describe(h)} on ${this.location}`, state);
+    }
     await this.send(`delete ${describe(h)}`, (c) => c.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(h) })));
   }
 
@@ -215,6 +254,33 @@ export class S3Backend implements Backend {
   private async archiveState(h: Handle): Promise<{ storageClass?: string; restore?: string }> {
     const r = await this.send(`stat ${describe(h)}`, (c) => c.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(h) })));
     return { storageClass: r.StorageClass, restore: r.Restore };
+  }
+
+  private async lockState(h: Handle): Promise<LockState> {
+    const r = await this.send(`stat ${describe(h)}`, (c) => c.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(h) })));
+    return { mode: r.ObjectLockMode, retainUntil: r.ObjectLockRetainUntilDate, legalHold: r.ObjectLockLegalHoldStatus };
+  }
+
+  /**
+   * An existing bucket must have Object Lock enabled and no default retention
+   * rule (S3 would lock every object with it, lock files included).
+   */
+  private async checkBucketLock(): Promise<void> {
+    const what = `check Object Lock of bucket ${this.bucket} on ${this.location}`;
+    let enabled: string | undefined;
+    let rule: unknown;
+    try {
+      const r = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.bucket }));
+      enabled = r.ObjectLockConfiguration?.ObjectLockEnabled;
+      rule = r.ObjectLockConfiguration?.Rule?.DefaultRetention;
+    } catch (e) {
+      const name = errorName(e);
+      const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (name !== 'ObjectLockConfigurationNotFoundError' && status !== 501 && status !== 405) throw this.mapped(e, what);
+      if (status === 501 || status === 405) throw new EbakError('USAGE', `${what}: the storage service does not support S3 Object Lock`, { cause: e, hint: LOCK_HINT });
+    }
+    if (enabled !== 'Enabled') throw new EbakError('USAGE', `${what}: bucket ${this.bucket} has no Object Lock enabled`, { hint: LOCK_HINT });
+    if (rule) throw new EbakError('USAGE', `${what}: bucket ${this.bucket} has a default retention rule, which would also lock ebak's lock files`, { hint: 'remove the rule (ebak sets retention on data packs and snapshots itself)' });
   }
 
   private async requestRestore(h: Handle, Days: number, Tier: RestoreTier): Promise<void> {
@@ -302,6 +368,8 @@ function beyondEnd(h: Handle, r: ByteRange): EbakError {
   return new EbakError('CORRUPT', `${describe(h)}: range ${r.offset}+${r.length} lies beyond the end of the object`);
 }
 
+const LOCK_HINT = 'create the bucket with Object Lock (aws s3api create-bucket --object-lock-enabled-for-bucket) or enable it on a versioned bucket, without a default retention rule';
+
 const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'CredentialsProviderError', 'InvalidClientTokenId']);
 const THROTTLE_ERRORS = new Set(['SlowDown', 'ServiceUnavailable', 'InternalError', 'RequestTimeout', 'Throttling', 'ThrottlingException', 'RequestTimeTooSkewed', 'TimeoutError']);
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET']);
@@ -365,6 +433,10 @@ export interface ClientEnv {
   readonly EBAK_S3_RESTORE_POLL_SECONDS?: string;
   /** Seconds one run waits for archived packs before giving up (thaw.ts). */
   readonly EBAK_S3_RESTORE_TIMEOUT?: string;
+  /** Object Lock retention in days for data packs and snapshots (objectlock.ts). */
+  readonly EBAK_S3_OBJECT_LOCK_DAYS?: string;
+  /** COMPLIANCE (default) or GOVERNANCE. */
+  readonly EBAK_S3_OBJECT_LOCK_MODE?: string;
 }
 
 /**
@@ -383,7 +455,7 @@ export async function openS3(loc: S3Location, env: ClientEnv, opts: S3Options = 
       ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN || undefined }
       : undefined;
   const ca = await extraCas(env);
-  opts = { ...opts, archiveRestore: { ...restoreEnv(env), ...opts.archiveRestore } };
+  opts = { ...opts, archiveRestore: { ...restoreEnv(env), ...opts.archiveRestore }, ...lockEnv(env, opts.objectLock) };
   const client = new S3Client({
     region,
     endpoint: loc.endpoint,
@@ -442,6 +514,14 @@ export function requestClass(req: HttpRequestLike): 'put' | 'get' | 'list' | 'de
     default:
       return 'put';
   }
+}
+
+/** Object Lock from the environment, unless the caller gave it. */
+function lockEnv(env: ClientEnv, given: ObjectLockOptions | undefined): { objectLock?: ObjectLockOptions } {
+  if (given) return { objectLock: given };
+  const days = env.EBAK_S3_OBJECT_LOCK_DAYS;
+  if (days === undefined || days === '') return {};
+  return { objectLock: { days: Number(days), ...(env.EBAK_S3_OBJECT_LOCK_MODE ? { mode: env.EBAK_S3_OBJECT_LOCK_MODE as ObjectLockMode } : {}) } };
 }
 
 /** The restore waits from the environment (flags give days and tier). */

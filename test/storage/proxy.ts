@@ -23,8 +23,8 @@ export interface Recorded {
 }
 
 export type Fault =
-  | { readonly status: number; readonly code: string }
-  | { readonly reply: { readonly status: number; readonly headers?: Record<string, string> } }
+  | { readonly status: number; readonly code: string; readonly message?: string }
+  | { readonly reply: { readonly status: number; readonly headers?: Record<string, string>; readonly body?: string } }
   | { readonly addHeaders: Record<string, string> }
   | { readonly resetBeforeResponse: true }
   | { readonly resetMidBody: true }
@@ -85,12 +85,13 @@ export class S3Proxy {
   private async answer(rec: Recorded, res: ServerResponse): Promise<void> {
     const f = this.fault?.(rec);
     if (f && 'status' in f) {
-      const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${f.code}</Code><Message>injected fault</Message></Error>`;
+      const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${f.code}</Code><Message>${f.message ?? 'injected fault'}</Message></Error>`;
       res.writeHead(f.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) }).end(xml);
       return;
     }
     if (f && 'reply' in f) {
-      res.writeHead(f.reply.status, { 'content-length': 0, ...f.reply.headers }).end();
+      const body = f.reply.body ?? '';
+      res.writeHead(f.reply.status, { 'content-length': Buffer.byteLength(body), ...f.reply.headers }).end(body);
       return;
     }
     if (f && 'resetBeforeResponse' in f) {
