@@ -45,6 +45,20 @@ describe('attested TLS', () => {
     await assert.rejects(VaultClient.connect(dead, l.trust), (e) => isEbakError(e, 'VAULT') && /unreachable/.test(e.message));
   });
 
+  it('requests share kept-alive pinned connections; a vault restarted with a new TLS key on the same address is refused before anything is sent', async () => {
+    const c = await v.client();
+    for (let i = 0; i < 5; i++) await c.status();
+    assert.equal(c.channel.connections, 1, 'five sequential requests, one connection');
+    await Promise.all([1, 2, 3].map(() => c.status()));
+    assert.ok(c.channel.connections <= 3);
+    await v.stop();
+    v = await l.start({ tlsLifetimeSeconds: 3600, port: v.port });
+    const before = (await v.service.audit.head()).seq;
+    await assert.rejects(c.register('mallory', 'pw', Buffer.alloc(32, 1), '1'.repeat(64), 'd'), (e) => e instanceof AttestationError && /different TLS key/.test(e.message));
+    assert.equal((await v.service.audit.head()).seq, before, 'the new vault received nothing');
+    c.channel.close();
+  });
+
   it('a man in the middle relaying the genuine attestation is refused (its TLS key is not the attested one)', async () => {
     const id = createTlsIdentity(new Date(), 3600);
     const relayed: string[] = [];

@@ -8,7 +8,8 @@
  * byte of a request is written before the peer's key was compared.
  */
 import { X509Certificate, randomBytes, type KeyObject } from 'node:crypto';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { connect, type TLSSocket } from 'node:tls';
 import { AttestationError, verifyAttestation, type AttestationDocument } from '../../attestation/index.js';
 import { EbakError } from '../../errors.js';
@@ -32,9 +33,29 @@ export interface Response {
 
 const MAX_RESPONSE = 8 * 1024 * 1024;
 const TIMEOUT_MS = 30_000;
+/** Idle keep-alive connections close before the vault's 5 s keep-alive timeout would, to avoid reusing a closing one. */
+const IDLE_MS = 4_000;
+
+/** A keep-alive pool whose every new connection is a pinned, checked one. */
+class PinnedAgent extends Agent {
+  constructor(private readonly connectPinned: () => Promise<TLSSocket>) {
+    super({ keepAlive: true, timeout: IDLE_MS });
+  }
+
+  override createConnection(_options: unknown, done?: (err: Error | null, stream: Duplex) => void): undefined {
+    this.connectPinned().then((s) => done?.(null, s), (e: Error) => done?.(e, undefined as unknown as Duplex));
+    return undefined;
+  }
+}
 
 export class AttestedChannel {
-  private constructor(readonly url: URL, private readonly trust: VaultTrust, private readonly pinned: Buffer, readonly document: AttestationDocument) {}
+  private readonly agent: PinnedAgent;
+  /** TLS connections opened for requests (each one checked against the pin). */
+  connections = 0;
+
+  private constructor(readonly url: URL, private readonly trust: VaultTrust, private readonly pinned: Buffer, readonly document: AttestationDocument) {
+    this.agent = new PinnedAgent(() => this.pinnedSocket());
+  }
 
   /** Connects, verifies the vault's attestation and pins its TLS key. */
   static async open(url: string, trust: VaultTrust): Promise<AttestedChannel> {
@@ -42,7 +63,7 @@ export class AttestedChannel {
     const socket = await tlsConnect(u, trust);
     const spki = spkiOf(socket);
     const nonce = randomBytes(32);
-    const r = await exchange(u, socket, 'GET', `/v1/attestation?nonce=${nonce.toString('hex')}`);
+    const r = await exchange(u, { socket }, 'GET', `/v1/attestation?nonce=${nonce.toString('hex')}`);
     if (r.status !== 200 || r.type !== 'application/cbor') throw new EbakError('ATTESTATION', `the vault at ${u.host} gave no attestation document (HTTP ${r.status})`, { hint: 'is this an ebak vault?' });
     const doc = verifyAttestation(r.body, { root: trust.root, pcrs: trust.pcrs, nonce, allowDebug: trust.allowDebug ?? false, maxAgeSeconds: trust.maxAgeSeconds ?? 300, at: trust.now?.() ?? new Date() });
     if (!doc.publicKey || !spki.equals(Buffer.from(doc.publicKey))) {
@@ -51,12 +72,24 @@ export class AttestedChannel {
     return new AttestedChannel(u, trust, spki, doc);
   }
 
-  /** One request over a new connection whose key must equal the pinned one. */
+  /** One request over a kept-alive connection whose key equals the pinned one. */
   async request(method: 'GET' | 'POST', path: string, body?: unknown, token?: string): Promise<Response> {
-    return exchange(this.url, await this.pinnedSocket(), method, path, body, token);
+    try {
+      return await exchange(this.url, { agent: this.agent }, method, path, body, token);
+    } catch (e) {
+      if (!(e instanceof StaleConnection)) throw e;
+      // The vault had closed that idle connection (keep-alive timeout, restart) before reading the request: once more on a new one.
+      return exchange(this.url, { socket: await this.pinnedSocket() }, method, path, body, token);
+    }
+  }
+
+  /** Closes the idle connections (open ones close when their request ends). */
+  close(): void {
+    this.agent.destroy();
   }
 
   private async pinnedSocket(): Promise<TLSSocket> {
+    this.connections++;
     const socket = await tlsConnect(this.url, this.trust);
     if (!spkiOf(socket).equals(this.pinned)) {
       socket.destroy();
@@ -65,9 +98,9 @@ export class AttestedChannel {
     return socket;
   }
 
-  /** Raw bytes to any path (fuzz tests, diagnostics): the same pinned connection, no JSON encoding. */
+  /** Raw bytes to any path (fuzz tests, diagnostics): a pinned connection of its own, closed after, no JSON encoding. */
   async requestRaw(method: string, path: string, body?: Buffer, token?: string): Promise<Response> {
-    return exchange(this.url, await this.pinnedSocket(), method, path, body, token, true);
+    return exchange(this.url, { socket: await this.pinnedSocket() }, method, path, body, token, true);
   }
 
   /** POST/GET expecting JSON 200; a refusal becomes EbakError('VAULT') carrying the vault's code. */
@@ -158,17 +191,26 @@ function spkiOf(socket: TLSSocket): Buffer {
   return (peer(socket).publicKey as KeyObject).export({ type: 'spki', format: 'der' });
 }
 
-function exchange(u: URL, socket: TLSSocket, method: string, path: string, body?: unknown, token?: string, raw = false): Promise<Response> {
+/** A reused keep-alive connection was reset before any answer: the peer had closed it. */
+class StaleConnection extends Error {}
+
+/** A checked socket used once (then closed), or the channel's keep-alive pool. */
+type Via = { socket: TLSSocket } | { agent: Agent };
+
+function exchange(u: URL, via: Via, method: string, path: string, body?: unknown, token?: string, raw = false): Promise<Response> {
   const payload = body === undefined ? undefined : raw ? (body as Buffer) : Buffer.from(JSON.stringify(body));
+  const connection = 'agent' in via ? { agent: via.agent } : { createConnection: () => via.socket };
   return new Promise((resolve, reject) => {
+    let answered = false;
     const req = httpRequest({
-      method, path, host: hostOf(u), port: Number(u.port || 443), createConnection: () => socket,
+      method, path, host: hostOf(u), port: Number(u.port || 443), ...connection,
       headers: {
-        connection: 'close',
+        connection: 'agent' in via ? 'keep-alive' : 'close',
         ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
         ...(token ? { authorization: `Bearer ${token}` } : {}),
       },
     }, (res: IncomingMessage) => {
+      answered = true;
       const parts: Buffer[] = [];
       let size = 0;
       res.on('data', (d: Buffer) => {
@@ -180,7 +222,10 @@ function exchange(u: URL, socket: TLSSocket, method: string, path: string, body?
       res.on('error', (e) => reject(unreachable(u, e)));
     });
     req.setTimeout(TIMEOUT_MS, () => req.destroy(new Error('ETIMEDOUT')));
-    req.on('error', (e) => reject(e instanceof EbakError ? e : unreachable(u, e)));
+    req.on('error', (e) => {
+      const stale = req.reusedSocket && !answered && (e as NodeJS.ErrnoException).code === 'ECONNRESET';
+      reject(e instanceof EbakError ? e : stale ? new StaleConnection() : unreachable(u, e));
+    });
     req.end(payload);
   });
 }
