@@ -18,19 +18,30 @@ export async function backendFor(ctx: Context, location = repoLocation(ctx), sto
   return openBackend(location, ctx.env, storage);
 }
 
-/** Runs `fn` with the opened repository (index loaded when asked) and closes everything after. */
-/** `action` tells a vault what the command will do, so its per-account policy can refuse it. */
+/**
+ * Runs `fn` with the opened repository (index loaded when asked) and closes
+ * everything after. `action` tells a vault what the command will do, so its
+ * per-account policy can refuse it.
+ */
 export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: boolean; storage?: OpenOptions; action?: Action }, fn: (repo: Repository, pool: WorkerPool | undefined, backend: OpenedBackend) => Promise<T>): Promise<T> {
-  const backend = await backendFor(ctx, repoLocation(ctx), opts.storage);
+  const location = repoLocation(ctx);
+  const backends = [await backendFor(ctx, location, opts.storage)];
   let pool: WorkerPool | undefined;
   try {
-    const repo = await open(ctx, backend, opts.action);
+    let repo = await open(ctx, backends[0]!, opts.action);
+    const lock = repo.config.object_lock;
+    if (lock && !opts.storage?.objectLock && !ctx.env.EBAK_S3_OBJECT_LOCK_DAYS) {
+      // The repository's own retention setting is only known once its config is read:
+      // continue on a backend that writes with it.
+      backends.push(await backendFor(ctx, location, { ...opts.storage, objectLock: lock }));
+      repo = repo.withBackend(backends[1]!);
+    }
     if (opts.index) await repo.loadIndex();
     if (opts.pool) pool = new WorkerPool();
-    return await fn(repo, pool, backend);
+    return await fn(repo, pool, backends[backends.length - 1]!);
   } finally {
     await pool?.close();
-    await backend.close();
+    for (const b of backends) await b.close();
   }
 }
 

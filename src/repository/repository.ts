@@ -73,13 +73,21 @@ export class Repository {
    * Creates a repository; K is generated here (or given, for the vault flow,
    * which must wrap K itself) and stored only wrapped.
    */
-  static async init(backend: Backend, envelopes: { kind: KeyKind; secret: string }[], givenKey?: Buffer): Promise<Repository> {
+  static async init(
+    backend: Backend,
+    envelopes: { kind: KeyKind; secret: string }[],
+    opts: { masterKey?: Buffer; objectLock?: RepoConfig['object_lock'] } = {},
+  ): Promise<Repository> {
+    const givenKey = opts.masterKey;
     if (await backend.isRepository()) throw new EbakError('ALREADY_EXISTS', `${backend.location} already holds an ebak repository`);
     await backend.create();
     const masterKey = givenKey ?? random(32);
     try {
       for (const e of envelopes) await saveKeyFile(backend, await createKeyFile(masterKey, e.kind, e.secret, hostMeta()));
-      const config: RepoConfig = { version: REPO_VERSION, id: random(32).toString('hex'), created: new Date().toISOString(), ...DEFAULT_CONFIG };
+      const config: RepoConfig = {
+        version: REPO_VERSION, id: random(32).toString('hex'), created: new Date().toISOString(), ...DEFAULT_CONFIG,
+        ...(opts.objectLock ? { object_lock: opts.objectLock } : {}),
+      };
       const keys = Repository.subKeys(masterKey);
       await backend.save({ type: 'config', name: 'config' }, encodeObject(keys.object, 'config', encodeConfig(config)));
       return new Repository(backend, keys, config);
@@ -97,6 +105,11 @@ export class Repository {
     } finally {
       masterKey.fill(0);
     }
+  }
+
+  /** The same open repository over another backend (same keys and config; the index is not carried over). */
+  withBackend(backend: Backend): Repository {
+    return new Repository(backend, this.keys, this.config);
   }
 
   /** Opens with K itself (the vault flow releases K's envelope; the caller unwraps it). */

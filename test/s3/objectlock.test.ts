@@ -52,3 +52,31 @@ it('init with Object Lock on an existing bucket whose service has none: one line
   assert.ok(!fx.proxy.requests.some((q) => q.method === 'PUT'), 'nothing written');
   assert.ok(r.stderr.includes('object-lock-enabled-for-bucket'), r.stderr);
 });
+
+it('the retention set at init is stored in the repository config and applied by later commands without any setting', async () => {
+  fx.proxy.reset();
+  const env = fx.env('configured/r', { EBAK_PASSWORD: 'configured' });
+  const init = await fx.run(['init', '--json', '--s3-object-lock-days', '3', '--s3-object-lock-mode', 'GOVERNANCE'], env);
+  assert.equal(init.code, 0, init.stderr);
+  const createBucket = fx.proxy.requests.map(classify).find((c) => c.kind === 'bucket' && c.rec.method === 'PUT');
+  assert.equal(createBucket?.rec.headers['x-amz-bucket-object-lock-enabled'], 'true');
+  const cfg = await fx.run(['cat', 'config'], env);
+  assert.deepEqual(JSON.parse(cfg.stdout).object_lock, { days: 3, mode: 'GOVERNANCE' });
+  const src = await makeSource(`${dir}/configured`, 1 << 20);
+  fx.proxy.reset();
+  const started = Date.now();
+  const b = await fx.run(['backup', src], env);
+  assert.equal(b.code, 0, b.stderr);
+  const locked = fx.proxy.requests.map(classify).filter((c) => c.cls === 'put' && (c.kind === 'data' || c.kind === 'snapshots'));
+  assert.ok(locked.length >= 2);
+  for (const p of locked) {
+    assert.equal(p.rec.headers['x-amz-object-lock-mode'], 'GOVERNANCE', p.key);
+    const until = Date.parse(p.rec.headers['x-amz-object-lock-retain-until-date'] as string);
+    assert.ok(Math.abs(until - (started + 3 * 86_400_000)) < 120_000, p.key);
+  }
+});
+
+it('Object Lock on a local repository is refused before anything is created', async () => {
+  const r = await fx.run(['init', `${dir}/local-lock`, '--s3-object-lock-days', '3'], { EBAK_PASSWORD: 'pw', PATH: process.env.PATH! });
+  assertFailed(r, 'Object Lock needs an S3 repository', 1);
+});

@@ -6,6 +6,9 @@ import { initWithVault } from '../../vault/client/device.js';
 import { backendFor } from '../session.js';
 import { passwordFromEnv, prompt } from '../secrets.js';
 import { EbakError } from '../../errors.js';
+import type { RepoConfig } from '../../repository/format/config.js';
+import { parseLocation } from '../../storage/location.js';
+import { checkObjectLock, type ObjectLockMode } from '../../storage/objectlock.js';
 
 export const OFFLINE_WARNING =
   'a password key can be guessed offline by anyone who obtains the repository files; the key vault (ebak init --vault) removes that weakness';
@@ -13,19 +16,27 @@ export const OFFLINE_WARNING =
 export const initCommand: Command = {
   name: 'init',
   summary: 'create a repository (shows a recovery key once)',
-  usage: 'ebak init [<repository>] [--no-password] [--vault <url> [--account <name>]]',
+  usage: 'ebak init [<repository>] [--no-password] [--vault <url> [--account <name>]] [--s3-object-lock-days N [--s3-object-lock-mode COMPLIANCE|GOVERNANCE]]',
   async run(argv, ctx) {
-    const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { 'no-password': { type: 'boolean' }, vault: { type: 'string' }, account: { type: 'string' } } });
+    const { positionals, values } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        'no-password': { type: 'boolean' }, vault: { type: 'string' }, account: { type: 'string' },
+        's3-object-lock-days': { type: 'string' }, 's3-object-lock-mode': { type: 'string' },
+      },
+    });
     const location = positionals[0] ?? ctx.globals.repo ?? ctx.env.EBAK_REPOSITORY;
     if (!location) throw new EbakError('USAGE', 'no repository given', { hint: 'ebak init <location>, or set EBAK_REPOSITORY' });
+    const objectLock = objectLockSetting(location, values['s3-object-lock-days'], values['s3-object-lock-mode']);
     if (values.vault !== undefined) return initVault(ctx, location, values.vault, values.account);
     const password = values['no-password'] ? undefined : await passwordFromEnv(ctx) ?? (await askPassword());
     const code = generateRecoveryCode();
     const envelopes: { kind: KeyKind; secret: string }[] = [{ kind: 'recovery', secret: code }];
     if (password) envelopes.push({ kind: 'password', secret: password });
-    const backend = await backendFor(ctx, location);
+    const backend = await backendFor(ctx, location, objectLock ? { objectLock } : {});
     try {
-      const repo = await Repository.init(backend, envelopes);
+      const repo = await Repository.init(backend, envelopes, objectLock ? { objectLock } : {});
       ctx.out.line(`created ebak repository ${repo.config.id.slice(0, 10)} at ${backend.location}`);
       ctx.out.line('');
       ctx.out.line('Recovery key (shown only now; store it offline, it opens the repository on its own):');
@@ -38,6 +49,16 @@ export const initCommand: Command = {
     return 0;
   },
 };
+
+/** The repository's Object Lock retention (stored in its config), validated before anything is created. */
+function objectLockSetting(location: string, days: string | undefined, mode: string | undefined): RepoConfig['object_lock'] {
+  if (days === undefined) {
+    if (mode !== undefined) throw new EbakError('USAGE', '--s3-object-lock-mode needs --s3-object-lock-days');
+    return undefined;
+  }
+  if (parseLocation(location).kind !== 's3') throw new EbakError('USAGE', 'Object Lock needs an S3 repository (s3:…)');
+  return checkObjectLock({ days: Number(days), ...(mode ? { mode: mode as ObjectLockMode } : {}) });
+}
 
 /** On a terminal, offer a password (empty: recovery key only). Elsewhere, none. */
 async function askPassword(): Promise<string | undefined> {

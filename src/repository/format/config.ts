@@ -4,6 +4,7 @@
  */
 import { validateParams } from '../../chunker/index.js';
 import { EbakError, isEbakError } from '../../errors.js';
+import { checkObjectLock, type ObjectLockMode } from '../../storage/objectlock.js';
 
 export const REPO_VERSION = 1;
 
@@ -15,6 +16,8 @@ export interface RepoConfig {
   compression_level: number;
   /** Target pack size in bytes; a pack may exceed it by one blob. */
   pack_size: number;
+  /** Optional: S3 Object Lock retention for data packs and snapshots (absent: no lock). */
+  object_lock?: { mode: ObjectLockMode; days: number };
 }
 
 export function encodeConfig(c: RepoConfig): Buffer {
@@ -34,6 +37,7 @@ export function decodeConfig(payload: Buffer): RepoConfig {
     throw new EbakError('CORRUPT', 'config: invalid fields');
   try {
     validateParams(c.chunker);
+    if (c.object_lock !== undefined) checkObjectLock(c.object_lock);
   } catch (e) {
     throw isEbakError(e) ? new EbakError('CORRUPT', `config: ${e.message}`) : e;
   }

@@ -144,7 +144,7 @@ export async function initWithVault(backend: Backend, url: string, password: str
   const masterKey = random(32);
   const recoveryCode = generateRecoveryCode();
   try {
-    const repo = await Repository.init(backend, [{ kind: 'recovery', secret: recoveryCode }], masterKey);
+    const repo = await Repository.init(backend, [{ kind: 'recovery', secret: recoveryCode }], { masterKey });
     const account = o.account ?? (await repositoryAccount(backend));
     const name = o.device ?? defaultDeviceName();
     const session = await client.register(account, password, masterKey, recoveryCode, name);
