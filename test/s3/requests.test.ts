@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RequestCounts } from '../../src/storage/accounting.js';
@@ -135,5 +135,23 @@ describe('--s3-data-storage-class', { concurrency: false }, () => {
     assert.deepEqual(sim.restoreRequests, [...deep], 'STANDARD_IA reads at once: no restore asked for it');
     assert.deepEqual(await fileDigests(join(out, 'src')), await fileDigests(src));
     assert.ok(fx.proxy.requests.map(classify).some((c) => c.cls === 'get' && dataPacks.has(c.key)));
+  });
+});
+
+describe('restore requests', () => {
+  it('a large file is read with one ranged GET per run of neighbouring blobs, not one per blob', async () => {
+    const src = join(dir, 'big-src');
+    await mkdir(src, { recursive: true });
+    await writeFile(join(src, 'big.bin'), randomBytes(40 << 20)); // ~35 blobs of ~1.2 MiB, in 2–3 packs
+    const env = await initRepo(fx, dir, 'runs/r');
+    assert.equal((await fx.run(['backup', src], env)).code, 0);
+    fx.proxy.reset();
+    const out = join(dir, 'runs-out');
+    const r = await fx.run(['restore', 'latest', '--target', out], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await fileDigests(join(out, 'big-src')), await fileDigests(src));
+    const ranged = fx.proxy.requests.filter((q) => q.method === 'GET' && q.headers.range !== undefined && classify(q).kind === 'data');
+    // 40 MiB in reads of at most 8 MiB, split where a pack ends (plus one tree read): one per blob would be ~35.
+    assert.ok(ranged.length >= 5 && ranged.length <= 12, `${ranged.length} ranged data GETs`);
   });
 });
