@@ -22,7 +22,8 @@ softhsm2-util --init-token --free --label vault --pin 1234 --so-pin 5678 >/dev/n
 
 step "ebak vault serve: the vault in a simulated Nitro enclave"
 ebak vault measure
-ebak vault serve --dir "$work/vault" --listen 127.0.0.1:0 > "$work/vault.log" 2>&1 &
+# Started directly, not through the ebak() function, so that $! is the server itself.
+"$PWD/bin/ebak" vault serve --dir "$work/vault" --listen 127.0.0.1:0 > "$work/vault.log" 2>&1 &
 vault_pid=$!
 trap 'kill $vault_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do grep -q 'listening on' "$work/vault.log" 2>/dev/null && break; sleep 0.1; done
