@@ -27,9 +27,13 @@ export function random(n: number): Buffer {
   return randomBytes(n);
 }
 
-/** AES-256-GCM: returns nonce ‖ ciphertext ‖ tag. */
-export function seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Buffer {
-  const nonce = randomBytes(NONCE_BYTES);
+/**
+ * AES-256-GCM: returns nonce ‖ ciphertext ‖ tag. The one AES-GCM in the
+ * program (repository objects, key envelopes, sealed vault records);
+ * `nonce` is passed only by the documented test vectors.
+ */
+export function seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, nonce: Uint8Array = randomBytes(NONCE_BYTES)): Buffer {
+  if (nonce.length !== NONCE_BYTES) throw new EbakError('USAGE', `an AES-GCM nonce is ${NONCE_BYTES} bytes`);
   const c = createCipheriv('aes-256-gcm', key, nonce);
   c.setAAD(aad);
   const body = c.update(plaintext);

@@ -85,6 +85,18 @@ export interface KeyWrapper {
   unwrap(blob: Uint8Array): Promise<Buffer>;
 }
 
+/**
+ * Monotonic counters held by the custodian: the vault's rollback guard. The
+ * host keeps the vault's sealed records and could hand back an older copy;
+ * the custodian remembers the newest version written for each record.
+ */
+export interface MonotonicCounters {
+  /** The newest version written for `id` (0: never written), read from the custodian, not from a cache. */
+  read(id: string): Promise<number>;
+  /** Records `value` (greater than the current one) durably before returning. */
+  advance(id: string, value: number): Promise<void>;
+}
+
 export interface RestoreReport {
   readonly restored: KeyVersion[];
 }
@@ -109,6 +121,8 @@ export interface Hsm extends KeyWrapper {
   /** One authenticated file holding every key, wrapped (see docs/hsm.md). */
   backup(): Promise<Uint8Array>;
   restore(file: Uint8Array): Promise<RestoreReport>;
+  /** The rollback guard (PKCS#11: token objects; KMS has none and says so). */
+  readonly counters: MonotonicCounters;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,7 @@
 /**
  * ebak's HSM layer: the vault's only route to long-term key material.
  * It owns the Hsm interface (hsm.ts), the PKCS#11 provider for SoftHSM2 and
- * AWS CloudHSM (pkcs11.ts, pkcs11/), the AWS KMS provider (kms.ts), key
+ * AWS CloudHSM (pkcs11.ts, pkcs11/), key
  * version lifecycle rules (lifecycle.ts), the key blob format (blob.ts), HSM
  * backup/restore (backup.ts) and the vault's sealing helper (seal.ts).
  * docs/hsm.md is the reference.
@@ -13,12 +13,10 @@ import type { Pkcs11Config } from './pkcs11.js';
 export * from './hsm.js';
 export { installClusterKey } from './backup.js';
 export type { ClusterKeyTarget } from './backup.js';
-export { KmsHsm } from './kms.js';
-export type { KmsConfig, KmsRecipient } from './kms.js';
 export { Pkcs11Hsm } from './pkcs11.js';
 export type { Pkcs11Config } from './pkcs11.js';
 export { encodeRecordAad, seal, unseal } from './seal.js';
-export type { RecordAad } from './seal.js';
+export type { RecordAad, SealOptions } from './seal.js';
 
 export const DEFAULT_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 

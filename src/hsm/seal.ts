@@ -4,12 +4,18 @@
  * the record in this process, with the record's id and version in the AAD so
  * a record cannot be swapped for another or for an older version of itself.
  *
- * Sealed record v1 (docs/hsm.md, "Sealed record"):
- *   0 4 magic "EBSR" | 4 1 version (1) | 5 2 w (u16 BE) | 7 w wrapped data key (key blob v1)
+ * Sealed record (docs/hsm.md, "Sealed record"):
+ *   0 4 magic "EBSR" | 4 1 version | 5 2 w (u16 BE) | 7 w wrapped data key (key blob v1)
  *   | 12 iv | ciphertext ‖ tag(16)
  *   AAD = bytes [0, 7+w) ‖ u16 BE len(id) ‖ id (UTF-8) ‖ u64 BE record version
+ * v1: the GCM key is the data key (whoever can use the HSM can open it).
+ * v2: the GCM key is HKDF-SHA-256(ikm = data key, salt = a 32-byte binding
+ *     key, info "ebak/v1/sealed-record-v2"): opening needs the HSM AND the
+ *     binding key. The vault binds to a key only the attested enclave holds
+ *     (src/vault/enclave), so a host that can use the HSM still opens nothing.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { deriveKey, open, seal as gcmSeal } from '../crypto/index.js';
 import { EbakError } from '../errors.js';
 import type { KeyWrapper } from './hsm.js';
 
@@ -18,8 +24,16 @@ export interface RecordAad {
   readonly version: number | bigint;
 }
 
+export interface SealOptions {
+  /** 32 bytes: seals format 2, which opens only with the same key. */
+  readonly bind?: Uint8Array;
+  /** Injectable only so tests can reproduce the documented vectors. */
+  readonly random?: (n: number) => Buffer;
+}
+
 const MAGIC = Buffer.from('EBSR', 'ascii');
-const FORMAT = 1;
+const UNBOUND = 1;
+const BOUND = 2;
 const DATA_KEY = 32;
 const IV = 12;
 const TAG = 16;
@@ -34,23 +48,28 @@ export function encodeRecordAad(aad: RecordAad): Buffer {
   return out;
 }
 
-/** `random` is injectable only so tests can reproduce the documented vector. */
-export async function seal(hsm: KeyWrapper, ring: string, record: Uint8Array, aad: RecordAad, random: (n: number) => Buffer = randomBytes): Promise<Buffer> {
+/** The GCM key of a record: the data key itself (v1) or bound to `bind` (v2). */
+function contentKey(dataKey: Buffer, bind: Uint8Array | undefined): Buffer {
+  if (bind === undefined) return Buffer.from(dataKey);
+  if (bind.length !== 32) throw new EbakError('USAGE', 'a sealed record binding key is 32 bytes');
+  return deriveKey(dataKey, 'sealed-record-v2', bind);
+}
+
+export async function seal(hsm: KeyWrapper, ring: string, record: Uint8Array, aad: RecordAad, options: SealOptions = {}): Promise<Buffer> {
+  const random = options.random ?? randomBytes;
   const dataKey = random(DATA_KEY);
+  const key = contentKey(dataKey, options.bind);
   try {
     const wrapped = await hsm.wrap(ring, dataKey);
     const head = Buffer.alloc(7);
     MAGIC.copy(head, 0);
-    head[4] = FORMAT;
+    head[4] = options.bind === undefined ? UNBOUND : BOUND;
     head.writeUInt16BE(wrapped.length, 5);
     const header = Buffer.concat([head, wrapped]);
-    const iv = random(IV);
-    const c = createCipheriv('aes-256-gcm', dataKey, iv);
-    c.setAAD(Buffer.concat([header, encodeRecordAad(aad)]));
-    const ct = Buffer.concat([c.update(record), c.final()]);
-    return Buffer.concat([header, iv, ct, c.getAuthTag()]);
+    return Buffer.concat([header, gcmSeal(key, record, Buffer.concat([header, encodeRecordAad(aad)]), random(IV))]);
   } finally {
     dataKey.fill(0);
+    key.fill(0);
   }
 }
 
@@ -58,11 +77,19 @@ function malformed(what: string): EbakError {
   return new EbakError('CORRUPT', `sealed record is malformed (${what}); it was truncated or is not an ebak sealed record`);
 }
 
-/** Returns the record; the caller zeroes it when it holds secrets. */
-export async function unseal(hsm: KeyWrapper, sealed: Uint8Array, aad: RecordAad): Promise<Buffer> {
+/**
+ * Returns the record; the caller zeroes it when it holds secrets. With
+ * `bind`, only format 2 under that key opens: an unbound (v1) record could
+ * have been made by anyone who can use the HSM, so it is refused.
+ */
+export async function unseal(hsm: KeyWrapper, sealed: Uint8Array, aad: RecordAad, options: Pick<SealOptions, 'bind'> = {}): Promise<Buffer> {
   const b = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
   if (b.length < 7 || !b.subarray(0, 4).equals(MAGIC)) throw malformed('bad magic');
-  if (b[4] !== FORMAT) throw new EbakError('UNSUPPORTED_VERSION', `sealed record format ${b[4]} is unknown to this build; upgrade ebak`);
+  const format = b[4];
+  if (format !== UNBOUND && format !== BOUND) throw new EbakError('UNSUPPORTED_VERSION', `sealed record format ${format} is unknown to this build; upgrade ebak`);
+  if ((format === BOUND) !== (options.bind !== undefined)) {
+    throw new EbakError('AUTH_FAILED', `sealed record ${JSON.stringify(aad.id)} is format ${format}, but the reader ${options.bind ? 'requires records bound to its enclave key' : 'has no binding key'}`);
+  }
   const w = b.readUInt16BE(5);
   const end = 7 + w;
   if (b.length < end + IV + TAG) throw malformed('truncated');
@@ -70,16 +97,16 @@ export async function unseal(hsm: KeyWrapper, sealed: Uint8Array, aad: RecordAad
   const dataKey = await hsm.unwrap(b.subarray(7, end));
   try {
     if (dataKey.length !== DATA_KEY) throw malformed('data key length');
-    const d = createDecipheriv('aes-256-gcm', dataKey, b.subarray(end, end + IV));
-    d.setAAD(Buffer.concat([b.subarray(0, end), encodeRecordAad(aad)]));
-    d.setAuthTag(b.subarray(b.length - TAG));
-    const record = d.update(b.subarray(end + IV, b.length - TAG));
+    const key = contentKey(dataKey, options.bind);
     try {
-      d.final();
-      return record;
+      return open(key, b.subarray(end), Buffer.concat([b.subarray(0, end), encodeRecordAad(aad)]), `sealed record ${JSON.stringify(aad.id)} v${aad.version}`);
     } catch (e) {
-      record.fill(0);
-      throw new EbakError('AUTH_FAILED', `sealed record ${JSON.stringify(aad.id)} v${aad.version} failed authentication: altered, or another record or version replayed in its place`, { cause: e });
+      if (e instanceof EbakError && e.code === 'AUTH_FAILED') {
+        throw new EbakError('AUTH_FAILED', `sealed record ${JSON.stringify(aad.id)} v${aad.version} failed authentication: altered, sealed by another vault, or another record or version replayed in its place`, { cause: e });
+      }
+      throw e;
+    } finally {
+      key.fill(0);
     }
   } finally {
     dataKey.fill(0);

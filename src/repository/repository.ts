@@ -76,20 +76,27 @@ export class Repository {
   static async init(
     backend: Backend,
     envelopes: { kind: KeyKind; secret: string }[],
-    opts: { masterKey?: Buffer; objectLock?: RepoConfig['object_lock'] } = {},
+    opts: {
+      masterKey?: Buffer;
+      objectLock?: RepoConfig['object_lock'];
+      /** Runs with the stored config object's bytes before anything is written (the vault registers there); throwing writes nothing. */
+      beforeWrite?: (config: Buffer) => Promise<void>;
+    } = {},
   ): Promise<Repository> {
     const givenKey = opts.masterKey;
     if (await backend.isRepository()) throw new EbakError('ALREADY_EXISTS', `${backend.location} already holds an ebak repository`);
-    await backend.create();
     const masterKey = givenKey ?? random(32);
     try {
-      for (const e of envelopes) await saveKeyFile(backend, await createKeyFile(masterKey, e.kind, e.secret, hostMeta()));
       const config: RepoConfig = {
         version: REPO_VERSION, id: random(32).toString('hex'), created: new Date().toISOString(), ...DEFAULT_CONFIG,
         ...(opts.objectLock ? { object_lock: opts.objectLock } : {}),
       };
       const keys = Repository.subKeys(masterKey);
-      await backend.save({ type: 'config', name: 'config' }, encodeObject(keys.object, 'config', encodeConfig(config)));
+      const stored = encodeObject(keys.object, 'config', encodeConfig(config));
+      await opts.beforeWrite?.(stored);
+      await backend.create();
+      for (const e of envelopes) await saveKeyFile(backend, await createKeyFile(masterKey, e.kind, e.secret, hostMeta()));
+      await backend.save({ type: 'config', name: 'config' }, stored);
       return new Repository(backend, keys, config);
     } finally {
       if (!givenKey) masterKey.fill(0);

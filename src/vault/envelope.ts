@@ -11,8 +11,8 @@
  * unlock secret = hex(HKDF-SHA-256(recovery code digits, info "ebak/v1/vault-unlock"));
  * the vault stores only SHA-256 of it (hex), to unlock a locked account.
  */
-import { createCipheriv, randomBytes } from 'node:crypto';
-import { deriveKey, open, sha256 } from '../crypto/index.js';
+import { randomBytes } from 'node:crypto';
+import { deriveKey, open, seal, sha256 } from '../crypto/index.js';
 import { EbakError } from '../errors.js';
 
 export const ENVELOPE_VERSION = 1;
@@ -30,10 +30,7 @@ export function wrapMasterKey(kind: EnvelopeKind, secret: Uint8Array, binding: s
   if (masterKey.length !== K_BYTES) throw new EbakError('USAGE', 'the master key must be 32 bytes');
   const kek = deriveKey(secret, `${kind}-envelope`);
   try {
-    const c = createCipheriv('aes-256-gcm', kek, nonce);
-    c.setAAD(aad(kind, binding));
-    const body = Buffer.concat([c.update(masterKey), c.final(), c.getAuthTag()]);
-    return Buffer.concat([Uint8Array.of(ENVELOPE_VERSION), nonce, body]).toString('base64url');
+    return Buffer.concat([Uint8Array.of(ENVELOPE_VERSION), seal(kek, masterKey, aad(kind, binding), nonce)]).toString('base64url');
   } finally {
     kek.fill(0);
   }

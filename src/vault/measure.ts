@@ -83,3 +83,22 @@ export function pcrsFromMeasurements(text: string, what: string): Record<number,
   if (![0, 1, 2].every((i) => /^[0-9a-f]{96}$/.test(out[i] ?? ''))) throw new EbakError('USAGE', `${what} must give PCR0, PCR1 and PCR2 as 96 hex digits`);
   return out;
 }
+
+/**
+ * The key policy that releases the vault's secrets to this build's enclave
+ * only (AWS KMS key-policy syntax; the simulated key service evaluates the
+ * same document): anyone may Encrypt (provisioning the HSM PIN), Decrypt and
+ * GenerateDataKey need a Recipient attestation with these PCRs (ImageSha384 is PCR0).
+ */
+export function vaultKeyPolicy(m: Measurements = vaultMeasurements()): unknown {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'Provisioning may encrypt', Effect: 'Allow', Principal: '*', Action: 'kms:Encrypt', Resource: '*' },
+      {
+        Sid: 'Only the attested ebak vault may decrypt', Effect: 'Allow', Principal: '*', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: '*',
+        Condition: { StringEqualsIgnoreCase: { 'kms:RecipientAttestation:ImageSha384': m.PCR0, 'kms:RecipientAttestation:PCR1': m.PCR1, 'kms:RecipientAttestation:PCR2': m.PCR2 } },
+      },
+    ],
+  };
+}

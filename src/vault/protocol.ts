@@ -15,12 +15,14 @@ export const MAX_BODY_BYTES = 16 * 1024;
 
 export type VaultErrorCode =
   | 'bad_request' // malformed JSON, unknown or ill-typed field (400)
-  | 'unauthorized' // no, expired, revoked or unknown device token (401)
+  | 'unauthorized' // no, expired, revoked or unknown device token or operator signature (401)
+  | 'step_up_required' // a dangerous change needs a fresh OPAQUE login (401)
   | 'login_failed' // the OPAQUE finish did not verify (401)
   | 'forbidden' // the account's policy refuses this action (403)
   | 'not_found' // no such account, device, login or endpoint (404)
   | 'method_not_allowed' // (405)
   | 'conflict' // the account already exists (409)
+  | 'quota' // the vault's registration quota is used up (403)
   | 'payload_too_large' // body over MAX_BODY_BYTES (413)
   | 'unsupported_media_type' // body not application/json (415)
   | 'locked' // the guess limit is reached; no more guesses are evaluated (423)
@@ -29,7 +31,7 @@ export type VaultErrorCode =
   | 'state_rollback'; // sealed state older than the HSM's counter: refused (503)
 
 export const HTTP_STATUS: Record<VaultErrorCode, number> = {
-  bad_request: 400, unauthorized: 401, login_failed: 401, forbidden: 403, not_found: 404,
+  bad_request: 400, unauthorized: 401, step_up_required: 401, login_failed: 401, forbidden: 403, quota: 403, not_found: 404,
   method_not_allowed: 405, conflict: 409, payload_too_large: 413, unsupported_media_type: 415,
   locked: 423, rate_limited: 429, internal: 500, state_rollback: 503,
 };
@@ -47,13 +49,18 @@ export class VaultRefusal extends Error {
   }
 }
 
+/**
+ * What a device says it will do with the key it asks for: recorded in the
+ * audit log, not enforced. Every action gets the same key (K opens the whole
+ * repository), so per-action "allow" flags would be no boundary and were
+ * removed; write-only devices and vault-decided deletion are the boundaries
+ * that come with their own keys (docs/security.md).
+ */
 export type Action = 'backup' | 'restore' | 'delete';
 export const ACTIONS: readonly Action[] = ['backup', 'restore', 'delete'];
 
 /** Per-account policy (docs/vault.md "Policy"). */
 export interface Policy {
-  /** Which actions this account's devices may ask keys for. */
-  allow: Record<Action, boolean>;
   /** Snapshots younger than this may not be deleted (clients enforce it against storage; the vault reports it). */
   retention_floor_days: number;
   /** Failed guesses before the account locks. */
@@ -65,7 +72,6 @@ export interface Policy {
 }
 
 export const DEFAULT_POLICY: Policy = {
-  allow: { backup: true, restore: true, delete: true },
   retention_floor_days: 0,
   guess_limit: 10,
   lockout: 'recovery',
@@ -73,9 +79,10 @@ export const DEFAULT_POLICY: Policy = {
 };
 
 // ---- request bodies ----
-export interface RegisterStartRequest { account: string; request: string }
-export interface RegisterStartResponse { response: string }
-export interface RegisterFinishRequest { account: string; record: string; envelope: string; unlock_hash: string; device: string }
+export interface RegisterStartRequest { account: string; request: string; invite?: string }
+/** `ticket`: sealed by the enclave, carries this registration's random credential identifier (RFC 9807). */
+export interface RegisterStartResponse { response: string; ticket: string }
+export interface RegisterFinishRequest { account: string; record: string; envelope: string; unlock_hash: string; device: string; ticket: string }
 export interface LoginStartRequest { account: string; request: string }
 export interface LoginStartResponse { login_id: string; response: string; tries_left: number }
 export interface LoginFinishRequest { login_id: string; request: string; device: string }
@@ -95,10 +102,18 @@ export interface DeviceKeyRequest { action: Action | 'read' }
 export interface DeviceKeyResponse { device_key: string; policy: Policy }
 export interface DeviceInfo { id: string; name: string; created: string; expires_at: string; revoked_at?: string; current: boolean }
 export interface DevicesResponse { devices: DeviceInfo[] }
-export interface RevokeRequest { device_id: string }
+export interface RevokeRequest { device_id: string; step_up?: string }
+export interface StepUpRequest { login_id: string; request: string }
+export interface StepUpResponse { step_up: string; expires_at: string }
 export interface UnlockRequest { account: string; unlock_secret: string }
-export interface PolicyRequest { policy: Partial<Omit<Policy, 'allow'>> & { allow?: Partial<Record<Action, boolean>> } }
-export interface StatusResponse { version: number; mode: 'simulated' | 'nitro'; module_id: string; pcrs: Record<string, string>; accounts: number; audit_seq: number }
+export interface PolicyRequest { policy: Partial<Policy>; step_up: string }
+/** Public: what the attestation document says anyway. */
+export interface StatusResponse { version: number; mode: 'simulated' | 'nitro'; module_id: string; pcrs: Record<string, string> }
+/** For the operator only (a signed request). */
+export interface OperatorStatusResponse extends StatusResponse { accounts: number; audit_seq: number; registration: 'open' | 'invite' }
+/** The audit head as the enclave knows it, signed by this boot's audit key. */
+export interface AuditHeadResponse { seq: number; hash: string; time: string; signing_key: string; sig: string }
+export interface AuditPage { entries: unknown[]; next?: number }
 
 // ---- strict readers ----
 type Json = Record<string, unknown>;
@@ -138,17 +153,24 @@ export const account = (b: Json) => str(b, 'account', 128, ACCOUNT);
 const opaqueMessage = (b: Json, name: string) => str(b, name, 2048, B64URL);
 const deviceName = (b: Json) => str(b, 'device', 64, /^[\x20-\x7e]+$/);
 
+const ticket = (b: Json, name: string) => str(b, name, 512, B64URL);
+
 export function readRegisterStart(b: Json): RegisterStartRequest {
-  only(b, ['account', 'request']);
-  return { account: account(b), request: opaqueMessage(b, 'request') };
+  only(b, ['account', 'request', 'invite']);
+  return { account: account(b), request: opaqueMessage(b, 'request'), ...('invite' in b ? { invite: str(b, 'invite', 1024, /^[A-Za-z0-9_.-]+$/) } : {}) };
 }
 
 export function readRegisterFinish(b: Json): RegisterFinishRequest {
-  only(b, ['account', 'record', 'envelope', 'unlock_hash', 'device']);
+  only(b, ['account', 'record', 'envelope', 'unlock_hash', 'device', 'ticket']);
   return {
     account: account(b), record: opaqueMessage(b, 'record'), envelope: str(b, 'envelope', 512, B64URL),
-    unlock_hash: str(b, 'unlock_hash', 64, /^[0-9a-f]{64}$/), device: deviceName(b),
+    unlock_hash: str(b, 'unlock_hash', 64, /^[0-9a-f]{64}$/), device: deviceName(b), ticket: ticket(b, 'ticket'),
   };
+}
+
+export function readStepUp(b: Json): StepUpRequest {
+  only(b, ['login_id', 'request']);
+  return { login_id: str(b, 'login_id', 32, ID), request: opaqueMessage(b, 'request') };
 }
 
 export function readLoginStart(b: Json): LoginStartRequest {
@@ -169,8 +191,8 @@ export function readDeviceKey(b: Json): DeviceKeyRequest {
 }
 
 export function readRevoke(b: Json): RevokeRequest {
-  only(b, ['device_id']);
-  return { device_id: str(b, 'device_id', 32, ID) };
+  only(b, ['device_id', 'step_up']);
+  return { device_id: str(b, 'device_id', 32, ID), ...('step_up' in b ? { step_up: ticket(b, 'step_up') } : {}) };
 }
 
 export function readUnlock(b: Json): UnlockRequest {
@@ -179,12 +201,13 @@ export function readUnlock(b: Json): UnlockRequest {
 }
 
 export function readPolicy(b: Json): PolicyRequest {
-  only(b, ['policy']);
+  only(b, ['policy', 'step_up']);
+  const stepUp = ticket(b, 'step_up');
   const p = b.policy;
   if (typeof p !== 'object' || p === null || Array.isArray(p)) throw bad('field "policy" must be an object');
   const q = p as Json;
-  only(q, ['allow', 'retention_floor_days', 'guess_limit', 'lockout', 'session_seconds']);
-  const out: PolicyRequest['policy'] = {};
+  only(q, ['retention_floor_days', 'guess_limit', 'lockout', 'session_seconds']);
+  const out: Partial<Policy> = {};
   const int = (name: string, min: number, max: number) => {
     const v = q[name];
     if (!Number.isSafeInteger(v) || (v as number) < min || (v as number) > max) throw bad(`policy.${name} must be an integer ${min}..${max}`);
@@ -197,18 +220,7 @@ export function readPolicy(b: Json): PolicyRequest {
     if (q.lockout !== 'permanent' && q.lockout !== 'recovery') throw bad('policy.lockout must be permanent or recovery');
     out.lockout = q.lockout;
   }
-  if ('allow' in q) {
-    const a = q.allow;
-    if (typeof a !== 'object' || a === null || Array.isArray(a)) throw bad('policy.allow must be an object');
-    only(a as Json, ACTIONS);
-    const allow: Partial<Record<Action, boolean>> = {};
-    for (const [k, v] of Object.entries(a as Json)) {
-      if (typeof v !== 'boolean') throw bad(`policy.allow.${k} must be true or false`);
-      allow[k as Action] = v;
-    }
-    out.allow = allow;
-  }
-  return { policy: out };
+  return { policy: out, step_up: stepUp };
 }
 
 /** A device token: "<account>.<device id>.<secret>" (the secret is 32 random bytes, base64url). */

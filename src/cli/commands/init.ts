@@ -16,20 +16,20 @@ export const OFFLINE_WARNING =
 export const initCommand: Command = {
   name: 'init',
   summary: 'create a repository (shows a recovery key once)',
-  usage: 'ebak init [<repository>] [--no-password] [--vault <url> [--account <name>]] [--s3-object-lock-days N [--s3-object-lock-mode COMPLIANCE|GOVERNANCE]]',
+  usage: 'ebak init [<repository>] [--no-password] [--vault <url> [--account <name>] [--vault-invite <token>]] [--s3-object-lock-days N [--s3-object-lock-mode COMPLIANCE|GOVERNANCE]]',
   async run(argv, ctx) {
     const { positionals, values } = parseArgs({
       args: argv,
       allowPositionals: true,
       options: {
-        'no-password': { type: 'boolean' }, vault: { type: 'string' }, account: { type: 'string' },
+        'no-password': { type: 'boolean' }, vault: { type: 'string' }, account: { type: 'string' }, 'vault-invite': { type: 'string' },
         's3-object-lock-days': { type: 'string' }, 's3-object-lock-mode': { type: 'string' },
       },
     });
     const location = positionals[0] ?? ctx.globals.repo ?? ctx.env.EBAK_REPOSITORY;
     if (!location) throw new EbakError('USAGE', 'no repository given', { hint: 'ebak init <location>, or set EBAK_REPOSITORY' });
     const objectLock = objectLockSetting(location, values['s3-object-lock-days'], values['s3-object-lock-mode']);
-    if (values.vault !== undefined) return initVault(ctx, location, values.vault, values.account);
+    if (values.vault !== undefined) return initVault(ctx, location, values.vault, values.account, values['vault-invite'] ?? ctx.env.EBAK_VAULT_INVITE);
     const password = values['no-password'] ? undefined : await passwordFromEnv(ctx) ?? (await askPassword());
     const code = generateRecoveryCode();
     const envelopes: { kind: KeyKind; secret: string }[] = [{ kind: 'recovery', secret: code }];
@@ -70,12 +70,12 @@ async function askPassword(): Promise<string | undefined> {
 }
 
 /** Vault mode: the password goes to the vault (OPAQUE), never into a repository key file. */
-async function initVault(ctx: Context, location: string, url: string, account: string | undefined): Promise<number> {
+async function initVault(ctx: Context, location: string, url: string, account: string | undefined, invite: string | undefined): Promise<number> {
   const password = (await passwordFromEnv(ctx)) ?? (await askPassword());
   if (!password) throw new EbakError('USAGE', 'ebak init --vault needs a password', { hint: 'set EBAK_PASSWORD or EBAK_PASSWORD_FILE, or run on a terminal' });
   const backend = await backendFor(ctx, location);
   try {
-    const r = await initWithVault(backend, url, password, ctx.env, { account });
+    const r = await initWithVault(backend, url, password, ctx.env, { account, invite });
     ctx.out.line(`created ebak repository ${r.id.slice(0, 10)} at ${backend.location}, key held by the vault ${url} (account ${r.account})`);
     ctx.out.line('');
     ctx.out.line('Recovery key (shown only now; store it offline, it opens the repository on its own):');

@@ -1,35 +1,36 @@
 /**
- * `ebak vault serve|measure|status|unlock|audit verify`, `ebak device
- * list|revoke` and `ebak audit`: thin layers over src/vault.
+ * `ebak vault serve|measure|status|unlock|invite|operator-key|provision-pin|audit verify`,
+ * `ebak device list|revoke` and `ebak audit`: thin layers over src/vault.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { createDevCa, loadDevCa, loadRoot, saveDevCa, SimulatedNsm } from '../../attestation/index.js';
+import { loadRoot } from '../../attestation/index.js';
 import { EbakError } from '../../errors.js';
-import { Pkcs11Hsm, pkcs11ConfigFrom, type AuditEvent } from '../../hsm/index.js';
 import { normalizeRecoveryCode } from '../../repository/format/keyfile.js';
-import { HEAD_ID, type AuditHead } from '../../vault/audit/log.js';
 import { verifyAuditLog } from '../../vault/audit/verify.js';
 import { deviceClient, loadDevice, repositoryAccount, trustFrom, type DeviceFile } from '../../vault/client/device.js';
 import { VaultClient } from '../../vault/client/client.js';
-import { pcrsFromMeasurements, vaultBundle, vaultMeasurements } from '../../vault/measure.js';
-import { NsmAttester } from '../../vault/nitro/nsm.js';
-import { startVault, type Attester } from '../../vault/server/index.js';
-import { TokenCounters } from '../../vault/state/monotonic.js';
-import { SealedState } from '../../vault/state/sealed.js';
-import { openStore } from '../../vault/state/store.js';
+import { pcrsFromMeasurements, vaultMeasurements } from '../../vault/measure.js';
+import { createInvitation, operatorPrivateKey } from '../../vault/operator.js';
+import { openStore } from '../../vault/state/open.js';
 import type { Command, Context } from '../command.js';
+import { passwordFromEnv, prompt } from '../secrets.js';
 import { backendFor } from '../session.js';
+import { HSM_PIN_CONTEXT, keyServiceFrom, serve, stateOf, type ServeFlags } from './vault-serve.js';
 
 const USAGE = [
-  'ebak vault serve [--dir <dir>] [--state <file|postgres://…>] [--listen <host:port>] [--mode simulated|nitro] [--guess-limit <n>] [--lockout permanent|recovery]',
+  'ebak vault serve [--dir <dir>] [--state <file|postgres://…>] [--listen <host:port>] [--mode simulated|nitro] [--devca <dir>]',
+  '                 --kms-key-id <id> [--kms-endpoint <url>] [--kms-region <r>] [--kms-ca <pem>] [--hsm-pin-kms <file>]',
+  '                 [--registration invite|open] [--operator-key <public pem>] [--max-accounts <n>] [--guess-limit <n>] [--lockout permanent|recovery]',
   'ebak vault measure',
-  'ebak vault status [--vault <url>]',
+  'ebak vault status [--vault <url>] [--operator-key-file <pem>]',
   'ebak vault unlock --vault <url> --account <name> --recovery-key-file <file>',
-  'ebak vault audit verify [--dir <dir>] [--state <…>] [--root <pem>] [--measurements <file>]',
-  '  HSM (serve, audit verify): --module/EBAK_HSM_MODULE --token/EBAK_HSM_TOKEN --pin-file/EBAK_HSM_PIN',
+  'ebak vault operator-key --out <file>                       (writes <file> (private, 0600) and <file>.pub)',
+  'ebak vault invite --operator-key-file <pem> [--uses <n>] [--expires-days <n>]',
+  'ebak vault provision-pin --pin-file <file> --out <file> --kms-key-id <id> [--kms-endpoint …]   (encrypts the HSM PIN for the enclave)',
+  'ebak vault audit verify [--dir <dir>] [--state <…>] [--root <pem>] [--measurements <file>] [--vault <url> --operator-key-file <pem>]',
+  '  HSM (serve): --module/EBAK_HSM_MODULE --token/EBAK_HSM_TOKEN, PIN from --hsm-pin-kms (simulated mode also --pin-file/EBAK_HSM_PIN)',
   '  client trust: --vault-root/EBAK_VAULT_ROOT --measurements/EBAK_VAULT_MEASUREMENTS --allow-debug',
 ].join('\n');
 
@@ -38,7 +39,10 @@ const OPTIONS = {
   'guess-limit': { type: 'string' }, lockout: { type: 'string' }, module: { type: 'string' }, token: { type: 'string' },
   'pin-file': { type: 'string' }, vault: { type: 'string' }, account: { type: 'string' }, 'recovery-key-file': { type: 'string' },
   root: { type: 'string' }, 'vault-root': { type: 'string' }, measurements: { type: 'string' }, 'allow-debug': { type: 'boolean' },
-  'nsm-helper': { type: 'string' },
+  'nsm-helper': { type: 'string' }, devca: { type: 'string' }, 'kms-endpoint': { type: 'string' }, 'kms-key-id': { type: 'string' },
+  'kms-region': { type: 'string' }, 'kms-ca': { type: 'string' }, 'hsm-pin-kms': { type: 'string' }, registration: { type: 'string' },
+  'operator-key': { type: 'string' }, 'operator-key-file': { type: 'string' }, 'max-accounts': { type: 'string' }, uses: { type: 'string' },
+  'expires-days': { type: 'string' }, out: { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parse>['values'];
@@ -51,71 +55,34 @@ function parse(argv: string[], usage: string) {
   }
 }
 
-const dirOf = (v: Values) => v.dir ?? 'ebak-vault';
-const stateOf = (v: Values) => v.state ?? join(dirOf(v), 'state.db');
-
-async function simulatedAttester(dir: string, ctx: Context): Promise<Attester> {
-  const caDir = join(dir, 'devca');
-  if (!existsSync(join(caDir, 'root.pem'))) {
-    await saveDevCa(createDevCa(), caDir);
-    ctx.out.warn(`created a development CA in ${caDir}; clients pin ${join(caDir, 'root.pem')} (EBAK_VAULT_ROOT)`);
-  }
-  return new SimulatedNsm(await loadDevCa(caDir), { bundle: vaultBundle() });
+async function readText(path: string, what: string): Promise<string> {
+  return readFile(path, 'utf8').catch((e) => { throw new EbakError('USAGE', `cannot read the ${what} ${path}`, { cause: e }); });
 }
 
-async function serve(v: Values, ctx: Context): Promise<unknown> {
-  const mode = v.mode ?? 'simulated';
-  if (mode !== 'simulated' && mode !== 'nitro') throw new EbakError('USAGE', '--mode is simulated or nitro');
-  const [host, port] = (v.listen ?? '127.0.0.1:8443').split(/:(?=\d+$)/);
-  if (!host || !port) throw new EbakError('USAGE', '--listen is <host>:<port>');
-  const limit = v['guess-limit'] === undefined ? undefined : Number(v['guess-limit']);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 100)) throw new EbakError('USAGE', '--guess-limit is 1..100');
-  if (v.lockout !== undefined && v.lockout !== 'permanent' && v.lockout !== 'recovery') throw new EbakError('USAGE', '--lockout is permanent or recovery');
-  await mkdir(dirOf(v), { recursive: true, mode: 0o700 });
-  const attester = mode === 'nitro' ? new NsmAttester(v['nsm-helper'] ?? '/usr/local/bin/nsm-attest') : await simulatedAttester(dirOf(v), ctx);
-  // HSM lifecycle events join the vault's audit log once it exists.
-  const early: AuditEvent[] = [];
-  let sink: ((e: AuditEvent) => Promise<unknown>) | undefined;
-  const hsm = await Pkcs11Hsm.open(pkcs11ConfigFrom({ module: v.module, token: v.token, pinFile: v['pin-file'] }, ctx.env), {
-    audit: async (e) => void (sink ? await sink(e) : early.push(e)),
-  });
-  const store = await openStore(stateOf(v));
-  const vault = await startVault({
-    hsm, store, attester, mode, host, port: Number(port),
-    policy: { ...(limit === undefined ? {} : { guess_limit: limit }), ...(v.lockout === undefined ? {} : { lockout: v.lockout as 'permanent' | 'recovery' }) },
-    log: (l) => ctx.out.warn(l),
-  });
-  sink = (e) => vault.service.audit.append(`hsm.${e.type}`, null, { ring: e.ring ?? null, version: e.version ?? null, detail: e.detail ?? null });
-  for (const e of early.splice(0)) await sink(e);
-  ctx.out.line(`vault (${mode}) listening on ${vault.url}`);
-  ctx.out.result({ url: vault.url, mode, state: stateOf(v) });
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  await vault.close();
-  await store.close();
-  await hsm.close();
-  return undefined;
-}
+const operatorKeyOf = async (v: Values) => (v['operator-key-file'] ? operatorPrivateKey(await readText(v['operator-key-file'], 'operator key file')) : undefined);
 
+const clientFor = (v: Values, ctx: Context) => VaultClient.connect(v.vault!, trustFrom({ root: v['vault-root'], measurements: v.measurements, allowDebug: v['allow-debug'] }, ctx.env).trust);
+
+/**
+ * Verifies the log in the state store: chain, signatures, each boot's
+ * attestation pinned to this build's measurements (or --measurements), and —
+ * with --vault and the operator key — that it reaches the enclave's own signed head.
+ */
 async function auditVerify(v: Values, ctx: Context): Promise<unknown> {
-  const rootFile = v.root ?? v['vault-root'] ?? ctx.env.EBAK_VAULT_ROOT ?? join(dirOf(v), 'devca', 'root.pem');
-  const root = loadRoot(await readFile(rootFile).catch((e) => { throw new EbakError('USAGE', `cannot read the root ${rootFile}`, { cause: e }); }));
-  const pcrs = v.measurements ? pcrsFromMeasurements(await readFile(v.measurements, 'utf8'), v.measurements) : undefined;
-  const store = await openStore(stateOf(v));
+  const rootFile = v.root ?? v['vault-root'] ?? ctx.env.EBAK_VAULT_ROOT;
+  if (!rootFile) throw new EbakError('USAGE', 'vault audit verify needs the attestation root (--root <pem>: the AWS Nitro root, or the dev CA root.pem in simulation)');
+  const root = loadRoot(await readText(rootFile, 'root'));
+  const mfile = v.measurements ?? ctx.env.EBAK_VAULT_MEASUREMENTS;
+  const own = vaultMeasurements();
+  const pcrs = mfile ? pcrsFromMeasurements(await readText(mfile, 'measurement file'), mfile) : { 0: own.PCR0, 1: own.PCR1, 2: own.PCR2 };
+  const key = await operatorKeyOf(v);
+  if (v.vault && !key) throw new EbakError('USAGE', '--vault needs --operator-key-file (the audit head is for the operator)');
+  const head = v.vault && key ? await (await clientFor(v, ctx)).auditHead(key) : undefined;
+  if (!head) ctx.out.warn("no --vault given: the chain and signatures are checked, but entries removed from the end can only be detected against the enclave's head");
+  const store = await openStore(stateOf(v as ServeFlags));
   try {
-    let head: AuditHead | undefined;
-    if (v.token ?? ctx.env.EBAK_HSM_TOKEN) {
-      const hsm = await Pkcs11Hsm.open(pkcs11ConfigFrom({ module: v.module, token: v.token, pinFile: v['pin-file'] }, ctx.env));
-      try {
-        head = (await new SealedState(store, hsm, new TokenCounters(hsm.token)).read<AuditHead>(HEAD_ID))?.value;
-      } finally {
-        await hsm.close();
-      }
-    } else ctx.out.warn('no HSM token given: the chain and signatures are checked, but entries removed from the end cannot be detected');
-    const report = verifyAuditLog(await store.audit(1), { root, ...(pcrs ? { pcrs } : {}), ...(head ? { head } : {}) });
-    ctx.out.line(`audit log OK: ${report.entries} entries, ${report.boots} attested boots, head ${report.head.seq} ${report.head.hash}${head ? ' (matches the sealed head)' : ''}`);
+    const report = verifyAuditLog(await store.audit(1), { root, pcrs, ...(head ? { head } : {}) });
+    ctx.out.line(`audit log OK: ${report.entries} entries, ${report.boots} attested boots, head ${report.head.seq} ${report.head.hash}${head ? " (the enclave's signed head)" : ''}`);
     return report;
   } finally {
     await store.close();
@@ -134,29 +101,74 @@ async function currentDevice(ctx: Context): Promise<DeviceFile> {
   }
 }
 
+async function writeOperatorKey(v: Values, ctx: Context): Promise<unknown> {
+  if (!v.out) throw new EbakError('USAGE', 'operator-key needs --out <file>', { hint: USAGE });
+  const pair = generateKeyPairSync('ed25519');
+  await writeFile(v.out, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { flag: 'wx', mode: 0o600 }).catch((e) => { throw new EbakError('USAGE', `cannot create ${v.out} (it must not exist)`, { cause: e }); });
+  const pub = pair.publicKey.export({ type: 'spki', format: 'pem' }) as string;
+  await writeFile(`${v.out}.pub`, pub, { mode: 0o644 });
+  ctx.out.line(`operator key written to ${v.out} (keep it offline); start the vault with --operator-key ${v.out}.pub`);
+  return { private_key_file: v.out, public_key_file: `${v.out}.pub` };
+}
+
+async function invite(v: Values, ctx: Context): Promise<unknown> {
+  const key = await operatorKeyOf(v);
+  if (!key) throw new EbakError('USAGE', 'invite needs --operator-key-file <pem>', { hint: USAGE });
+  const uses = Number(v.uses ?? 1);
+  const days = Number(v['expires-days'] ?? 7);
+  if (!Number.isInteger(uses) || uses < 1 || uses > 1_000_000) throw new EbakError('USAGE', '--uses is 1..1000000');
+  if (!(days > 0 && days <= 3650)) throw new EbakError('USAGE', '--expires-days is a number of days, at most 3650');
+  const exp = Date.now() + Math.round(days * 86_400_000);
+  const token = createInvitation(key, uses, exp);
+  ctx.out.line(token);
+  return { invite: token, uses, expires_at: new Date(exp).toISOString() };
+}
+
+async function provisionPin(v: Values, ctx: Context): Promise<unknown> {
+  if (!v['pin-file'] || !v.out) throw new EbakError('USAGE', 'provision-pin needs --pin-file and --out', { hint: USAGE });
+  const pin = Buffer.from((await readText(v['pin-file'], 'PIN file')).split('\n')[0]!.trimEnd(), 'utf8');
+  // Encrypt needs no attestation (anyone may encrypt to the key); only the attested enclave can decrypt.
+  const kms = keyServiceFrom(v as ServeFlags, ctx, { attest: () => { throw new EbakError('USAGE', 'provision-pin does not attest'); } } as never);
+  try {
+    await writeFile(v.out, await kms.encrypt(pin, { ...HSM_PIN_CONTEXT }), { mode: 0o600 });
+  } finally {
+    pin.fill(0);
+    kms.close();
+  }
+  ctx.out.line(`HSM PIN encrypted for the enclave in ${v.out}; start the vault with --hsm-pin-kms ${v.out} and remove the PIN from this host`);
+  return { out: v.out };
+}
+
 const VAULT_SUB: Record<string, (v: Values, ctx: Context, rest: string[]) => Promise<unknown>> = {
-  serve,
+  serve: async (v, ctx) => serve(v, ctx),
   measure: async (_v, ctx) => {
     const m = vaultMeasurements();
     ctx.out.line(JSON.stringify({ Measurements: m }, null, 2));
     return { Measurements: m };
   },
   status: async (v, ctx) => {
-    const client = v.vault
-      ? await VaultClient.connect(v.vault, trustFrom({ root: v['vault-root'], measurements: v.measurements, allowDebug: v['allow-debug'] }, ctx.env).trust)
-      : (await deviceClient(await currentDevice(ctx))).client;
+    const client = v.vault ? await clientFor(v, ctx) : (await deviceClient(await currentDevice(ctx))).client;
+    const key = await operatorKeyOf(v);
+    if (key) {
+      const s = await client.operatorStatus(key);
+      ctx.out.line(`vault ${client.url}: ${s.mode}, attested (module ${s.module_id}), ${s.accounts} accounts, audit entry ${s.audit_seq}, registration ${s.registration}`);
+      return { url: client.url, ...s };
+    }
     const s = await client.status();
-    ctx.out.line(`vault ${client.url}: ${s.mode}, attested (module ${s.module_id}), ${s.accounts} accounts, audit entry ${s.audit_seq}`);
+    ctx.out.line(`vault ${client.url}: ${s.mode}, attested (module ${s.module_id})`);
     return { url: client.url, ...s };
   },
   unlock: async (v, ctx) => {
-    if (!v.vault || !v.account || !v['recovery-key-file']) throw new EbakError('USAGE', 'unlock needs --vault, --account and --recovery-key-file', { hint: USAGE });
-    const digits = normalizeRecoveryCode((await readFile(v['recovery-key-file'], 'utf8')).split('\n')[0]!);
-    const client = await VaultClient.connect(v.vault, trustFrom({ root: v['vault-root'], measurements: v.measurements, allowDebug: v['allow-debug'] }, ctx.env).trust);
-    await client.unlock(v.account, digits);
+    const keyFile = v['recovery-key-file'] ?? ctx.globals.recoveryKeyFile ?? ctx.env.EBAK_RECOVERY_KEY_FILE;
+    if (!v.vault || !v.account || !keyFile) throw new EbakError('USAGE', 'unlock needs --vault, --account and --recovery-key-file', { hint: USAGE });
+    const digits = normalizeRecoveryCode((await readText(keyFile, 'recovery key file')).split('\n')[0]!);
+    await (await clientFor(v, ctx)).unlock(v.account, digits);
     ctx.out.line(`account ${v.account} unlocked`);
     return { account: v.account, unlocked: true };
   },
+  'operator-key': writeOperatorKey,
+  invite,
+  'provision-pin': provisionPin,
   audit: async (v, ctx, rest) => {
     if (rest[0] !== 'verify') throw new EbakError('USAGE', 'usage: ebak vault audit verify', { hint: USAGE });
     return auditVerify(v, ctx);
@@ -165,7 +177,7 @@ const VAULT_SUB: Record<string, (v: Values, ctx: Context, rest: string[]) => Pro
 
 export const vaultCommand: Command = {
   name: 'vault',
-  summary: 'run the key vault, print its measurements, check its status and audit log',
+  summary: 'run the key vault, print its measurements, check its status and audit log, invite accounts',
   usage: USAGE,
   async run(argv, ctx) {
     const { values, positionals } = parse(argv, USAGE);
@@ -178,7 +190,14 @@ export const vaultCommand: Command = {
   },
 };
 
-const DEVICE_USAGE = 'ebak device list | ebak device revoke <device id>';
+const DEVICE_USAGE = 'ebak device list | ebak device revoke <device id>   (revoking another device asks for the password: a fresh login)';
+
+/** The password for a step-up login (restic's order: --password-file, EBAK_PASSWORD_FILE, EBAK_PASSWORD, a prompt). */
+async function stepUpPassword(ctx: Context): Promise<string> {
+  const pw = (await passwordFromEnv(ctx)) ?? (process.stdin.isTTY ? await prompt('vault password (to confirm this change): ') : undefined);
+  if (!pw) throw new EbakError('USAGE', 'this change needs the password (a fresh login)', { hint: 'set EBAK_PASSWORD or EBAK_PASSWORD_FILE, or run on a terminal' });
+  return pw;
+}
 
 export const deviceCommand: Command = {
   name: 'device',
@@ -194,7 +213,8 @@ export const deviceCommand: Command = {
       for (const x of devices) ctx.out.line(`${x.id}  ${x.name.padEnd(20)} ${x.revoked_at ? `revoked ${x.revoked_at}` : `expires ${x.expires_at}`}${x.current ? '  (this device)' : ''}`);
       ctx.out.result({ devices });
     } else if (sub === 'revoke' && id) {
-      const device = await client.revoke(d.token, id);
+      const stepUp = id === d.device_id ? undefined : await client.stepUp(d.token, d.account, await stepUpPassword(ctx));
+      const device = await client.revoke(d.token, id, stepUp);
       ctx.out.line(`revoked ${device.id} (${device.name})`);
       ctx.out.result({ device });
     } else throw new EbakError('USAGE', `usage: ${DEVICE_USAGE}`);

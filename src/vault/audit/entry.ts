@@ -20,7 +20,7 @@ export const GENESIS = '0'.repeat(64);
 
 export type AuditType =
   | 'boot' | 'register' | 'login.attempt' | 'login.ok' | 'login.fail' | 'lockout' | 'unlock'
-  | 'key.release' | 'device.revoke' | 'policy.change' | 'admin' | `hsm.${string}`;
+  | 'key.release' | 'device.revoke' | 'policy.change' | 'step-up' | 'admin' | `hsm.${string}`;
 
 export interface AuditBody {
   v: number;
@@ -44,6 +44,15 @@ export function encodeBody(b: AuditBody): string {
 
 export function entryHash(body: string): Buffer {
   return createHash('sha256').update('ebak-vault-audit/v1\0').update(body, 'utf8').digest();
+}
+
+/**
+ * What the enclave signs when it states its audit head (GET /v1/audit/head):
+ * "ebak-vault-audit-head/v1\0" ‖ JSON {seq, hash, time}, Ed25519 under the
+ * current boot's key.
+ */
+export function headMessage(h: { seq: number; hash: string; time: string }): Buffer {
+  return Buffer.from(`ebak-vault-audit-head/v1\0${JSON.stringify({ seq: h.seq, hash: h.hash, time: h.time })}`, 'utf8');
 }
 
 /** What a boot entry's attestation user_data must be for signing key `spki`. */

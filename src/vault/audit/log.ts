@@ -7,7 +7,8 @@
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { EbakError } from '../../errors.js';
 import type { SealedState } from '../state/sealed.js';
-import { AUDIT_FORMAT, GENESIS, encodeBody, entryHash, type AuditBody, type AuditType, type StoredEntry } from './entry.js';
+import type { AuditHeadResponse } from '../protocol.js';
+import { AUDIT_FORMAT, GENESIS, encodeBody, entryHash, headMessage, type AuditBody, type AuditType, type StoredEntry } from './entry.js';
 
 export const HEAD_ID = 'audit/head';
 
@@ -47,7 +48,11 @@ export class AuditLog {
     await this.state.exclusive('audit/log', async () => {
       let head = await this.head();
       const sealed = head.seq;
-      for (const { seq, entry } of await this.state.store.audit(head.seq + 1)) {
+      const rows = await this.state.store.audit(Math.max(1, head.seq));
+      if (head.seq > 0 && (rows[0]?.seq !== head.seq || (JSON.parse(rows[0].entry.toString('utf8')) as StoredEntry).hash !== head.hash)) {
+        throw new EbakError('VAULT', `the audit log in the state store does not reach the sealed audit head (entry ${head.seq}): entries were removed or rewritten`, { hint: 'restore the state store from a backup; run `ebak vault audit verify`' });
+      }
+      for (const { seq, entry } of rows.filter((r) => r.seq > sealed)) {
         const e = JSON.parse(entry.toString('utf8')) as StoredEntry;
         const body = JSON.parse(e.body) as AuditBody;
         if (seq !== head.seq + 1 || body.prev !== head.hash) throw new EbakError('VAULT', `audit entry ${seq} does not follow the sealed audit head ${head.seq}; the log was tampered with`, { hint: 'run `ebak vault audit verify` and investigate' });
@@ -61,6 +66,13 @@ export class AuditLog {
 
   async head(): Promise<AuditHead> {
     return (await this.state.read<AuditHead>(HEAD_ID))?.value ?? { seq: 0, hash: GENESIS };
+  }
+
+  /** The sealed head as this enclave states it, signed by this boot's key (what `vault audit verify --vault` checks the log against). */
+  async signedHead(): Promise<AuditHeadResponse> {
+    const { seq, hash } = await this.head();
+    const h = { seq, hash, time: this.now().toISOString() };
+    return { ...h, signing_key: this.publicKey.toString('base64'), sig: sign(null, headMessage(h), this.privateKey).toString('base64') };
   }
 
   /**
@@ -96,14 +108,14 @@ export class AuditLog {
   private async commit(batch: readonly PendingAppend[]): Promise<AuditHead[]> {
     let head = await this.head();
     const first = head.seq + 1;
-    const rows: { seq: number; entry: Buffer }[] = [];
+    const rows: { seq: number; entry: Buffer; account: string | null }[] = [];
     const heads: AuditHead[] = [];
     for (const w of batch) {
       const seq = head.seq + 1;
       const body = encodeBody({ v: AUDIT_FORMAT, seq, time: this.now().toISOString(), type: w.type, account: w.account, detail: w.detail, prev: head.hash });
       const hash = entryHash(body);
       const stored: StoredEntry = { body, hash: hash.toString('hex'), sig: sign(null, hash, this.privateKey).toString('base64') };
-      rows.push({ seq, entry: Buffer.from(JSON.stringify(stored), 'utf8') });
+      rows.push({ seq, entry: Buffer.from(JSON.stringify(stored), 'utf8'), account: w.account });
       head = { seq, hash: stored.hash };
       heads.push(head);
     }

@@ -4,21 +4,24 @@
  * next one, its prev is the previous entry's hash, its hash is the hash of
  * its body, and its signature verifies under the key of the latest boot
  * entry, whose attestation document verifies against the pinned root (and
- * PCRs) and binds that key. With a trusted head (the sealed head read through
- * the HSM), the log must end exactly there: dropped tail entries are caught.
+ * PCRs) and binds that key. With a trusted head (the enclave's own, fetched
+ * over the attested channel and signed by its current boot key), the log must
+ * reach exactly there: dropped tail entries are caught. Entries after the head
+ * (appended after it was fetched) are not checked against it.
  */
 import { createPublicKey, verify, type X509Certificate } from 'node:crypto';
 import { verifyAttestation } from '../../attestation/index.js';
 import { EbakError } from '../../errors.js';
-import { AUDIT_FORMAT, GENESIS, auditKeyBinding, encodeBody, entryHash, type AuditBody, type StoredEntry } from './entry.js';
+import type { AuditHeadResponse } from '../protocol.js';
+import { AUDIT_FORMAT, GENESIS, auditKeyBinding, encodeBody, entryHash, headMessage, type AuditBody, type StoredEntry } from './entry.js';
 import type { AuditHead } from './log.js';
 
 export interface AuditVerifyOptions {
   root: X509Certificate;
   pcrs?: Readonly<Record<number, string>>;
   allowDebug?: boolean;
-  /** The trusted head; without it a truncated tail cannot be detected. */
-  head?: AuditHead;
+  /** The enclave's signed head; without it a truncated tail cannot be detected. */
+  head?: AuditHeadResponse;
 }
 
 export interface AuditVerifyReport {
@@ -46,8 +49,11 @@ function parse(seq: number, raw: Buffer): { stored: StoredEntry; body: AuditBody
 export function verifyAuditLog(rows: { seq: number; entry: Buffer }[], options: AuditVerifyOptions): AuditVerifyReport {
   let head: AuditHead = { seq: 0, hash: GENESIS };
   let key: ReturnType<typeof createPublicKey> | undefined;
+  let bootSpki = '';
   let boots = 0;
+  const upTo = options.head?.seq ?? Infinity;
   for (const { seq, entry } of rows) {
+    if (seq > upTo) break;
     const { stored, body } = parse(seq, entry);
     if (seq !== head.seq + 1 || body.seq !== seq) throw broken(seq, `expected entry ${head.seq + 1} (an entry is missing or out of order)`);
     if (body.prev !== head.hash) throw broken(seq, 'its prev does not match the previous entry (an entry was removed or edited)');
@@ -55,16 +61,25 @@ export function verifyAuditLog(rows: { seq: number; entry: Buffer }[], options: 
     if (hash.toString('hex') !== stored.hash) throw broken(seq, 'its hash does not match its body (the entry was edited)');
     if (body.type === 'boot') {
       key = bootKey(seq, body, options);
+      bootSpki = String(body.detail?.signing_key);
       boots++;
     }
     if (!key) throw broken(seq, 'no boot entry precedes it, so no attested key signs it');
     if (!verify(null, hash, key, Buffer.from(stored.sig, 'base64'))) throw broken(seq, 'its signature does not verify under the attested vault key');
     head = { seq, hash: stored.hash };
   }
-  if (options.head && (options.head.seq !== head.seq || options.head.hash !== head.hash)) {
-    throw new EbakError('AUTH_FAILED', `audit log ends at entry ${head.seq} but the vault's sealed head is entry ${options.head.seq}: entries were removed from the end`);
+  if (options.head) checkHead(options.head, head, key, bootSpki);
+  return { entries: Math.min(rows.length, head.seq), boots, head };
+}
+
+/** The enclave's head must be signed by the key of the log's latest boot, and the log must reach it. */
+function checkHead(trusted: AuditHeadResponse, head: AuditHead, key: ReturnType<typeof createPublicKey> | undefined, bootSpki: string): void {
+  if (trusted.seq !== head.seq || trusted.hash !== head.hash) {
+    throw new EbakError('AUTH_FAILED', `audit log ends at entry ${head.seq} but the vault's head is entry ${trusted.seq}: entries were removed from the end or rewritten`);
   }
-  return { entries: rows.length, boots, head };
+  if (!key || trusted.signing_key !== bootSpki || !verify(null, headMessage(trusted), key, Buffer.from(trusted.sig, 'base64'))) {
+    throw new EbakError('AUTH_FAILED', "the vault's audit head is not signed by the key of the log's latest attested boot");
+  }
 }
 
 /** The boot entry's signing key, once its attestation verifies and binds it. */

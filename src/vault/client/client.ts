@@ -3,11 +3,14 @@
  * channel, key envelopes, devices, policy, audit. The CLI commands are thin
  * layers over these calls; tests call them directly.
  */
+import type { KeyObject } from 'node:crypto';
 import * as opaque from '@serenity-kit/opaque';
 import { EbakError } from '../../errors.js';
 import { unlockHash, unlockSecret, unwrapMasterKey, wrapMasterKey } from '../envelope.js';
+import { operatorAuthorization } from '../operator.js';
 import type {
-  Action, DeviceInfo, DeviceKeyResponse, LoginStartResponse, Policy, PolicyRequest, SessionResponse, StatusResponse,
+  Action, AuditHeadResponse, AuditPage, DeviceInfo, DeviceKeyResponse, LoginStartResponse, OperatorStatusResponse, Policy,
+  RegisterStartResponse, SessionResponse, StatusResponse, StepUpResponse,
 } from '../protocol.js';
 import { AttestedChannel, VaultError, type VaultTrust } from './transport.js';
 
@@ -33,24 +36,34 @@ export class VaultClient {
     return this.channel.call('GET', '/v1/status');
   }
 
-  /** Registers `account`; the vault keeps K only inside an envelope it cannot open. */
-  async register(account: string, password: string, masterKey: Uint8Array, recoveryDigits: string, device: string): Promise<SessionResponse> {
+  /** Operator-only status (signed with the operator's key). */
+  operatorStatus(key: KeyObject): Promise<OperatorStatusResponse> {
+    return this.channel.call('GET', '/v1/operator/status', undefined, operatorAuthorization(key, 'GET', '/v1/operator/status'));
+  }
+
+  /** The enclave's audit head, signed by its current boot key (operator-only). */
+  auditHead(key: KeyObject): Promise<AuditHeadResponse> {
+    return this.channel.call('GET', '/v1/audit/head', undefined, operatorAuthorization(key, 'GET', '/v1/audit/head'));
+  }
+
+  /** Registers `account`; the vault keeps K only inside an envelope it cannot open. `invite`: the operator's invitation. */
+  async register(account: string, password: string, masterKey: Uint8Array, recoveryDigits: string, device: string, invite?: string): Promise<SessionResponse> {
     const start = opaque.client.startRegistration({ password });
-    const r = await this.channel.call<{ response: string }>('POST', '/v1/register/start', { account, request: start.registrationRequest });
+    const r = await this.channel.call<RegisterStartResponse>('POST', '/v1/register/start', { account, request: start.registrationRequest, ...(invite === undefined ? {} : { invite }) });
     const fin = opaque.client.finishRegistration({ password, registrationResponse: r.response, clientRegistrationState: start.clientRegistrationState });
     const exportKey = Buffer.from(fin.exportKey, 'base64url');
     try {
       return await this.channel.call<SessionResponse>('POST', '/v1/register/finish', {
         account, record: fin.registrationRecord, envelope: wrapMasterKey('vault', exportKey, account, masterKey),
-        unlock_hash: unlockHash(unlockSecret(recoveryDigits)), device,
+        unlock_hash: unlockHash(unlockSecret(recoveryDigits)), device, ticket: r.ticket,
       });
     } finally {
       exportKey.fill(0);
     }
   }
 
-  /** OPAQUE login; a wrong password is EbakError('WRONG_KEY') naming the tries left. */
-  async login(account: string, password: string, device: string): Promise<LoginResult> {
+  /** The first half of a login (a counted guess) and the client's finish; a wrong password is EbakError('WRONG_KEY') naming the tries left. */
+  private async authenticate(account: string, password: string): Promise<{ loginId: string; finish: string; exportKey: Buffer }> {
     const start = opaque.client.startLogin({ password });
     let ke2: LoginStartResponse;
     try {
@@ -66,9 +79,14 @@ export class VaultClient {
         hint: left === 0 ? 'the next attempt will be refused; unlock with `ebak vault unlock --recovery-key-file <file>`' : undefined,
       });
     }
-    const exportKey = Buffer.from(fin.exportKey, 'base64url');
+    return { loginId: ke2.login_id, finish: fin.finishLoginRequest, exportKey: Buffer.from(fin.exportKey, 'base64url') };
+  }
+
+  /** OPAQUE login: a new device session and K. */
+  async login(account: string, password: string, device: string): Promise<LoginResult> {
+    const { loginId, finish, exportKey } = await this.authenticate(account, password);
     try {
-      const session = await this.channel.call<SessionResponse>('POST', '/v1/login/finish', { login_id: ke2.login_id, request: fin.finishLoginRequest, device });
+      const session = await this.channel.call<SessionResponse>('POST', '/v1/login/finish', { login_id: loginId, request: finish, device });
       const masterKey = session.envelope === undefined ? undefined : unwrapMasterKey('vault', exportKey, account, session.envelope);
       if (!masterKey) throw new EbakError('CORRUPT', `the vault released a key envelope for ${account} that this password does not open; it was altered or belongs to another account`);
       return { session, masterKey };
@@ -85,16 +103,31 @@ export class VaultClient {
     return (await this.channel.call<{ devices: DeviceInfo[] }>('GET', '/v1/devices', undefined, token)).devices;
   }
 
-  async revoke(token: string, deviceId: string): Promise<DeviceInfo> {
-    return (await this.channel.call<{ device: DeviceInfo }>('POST', '/v1/devices/revoke', { device_id: deviceId }, token)).device;
+  /** A step-up grant for dangerous changes: a fresh login with the password, by this device (no new device is made). */
+  async stepUp(token: string, account: string, password: string): Promise<string> {
+    const { loginId, finish, exportKey } = await this.authenticate(account, password);
+    exportKey.fill(0);
+    return (await this.channel.call<StepUpResponse>('POST', '/v1/step-up', { login_id: loginId, request: finish }, token)).step_up;
   }
 
-  async setPolicy(token: string, policy: PolicyRequest['policy']): Promise<Policy> {
-    return (await this.channel.call<{ policy: Policy }>('POST', '/v1/policy', { policy }, token)).policy;
+  /** Revoking another device needs a step-up grant; this device's own does not. */
+  async revoke(token: string, deviceId: string, stepUp?: string): Promise<DeviceInfo> {
+    return (await this.channel.call<{ device: DeviceInfo }>('POST', '/v1/devices/revoke', { device_id: deviceId, ...(stepUp === undefined ? {} : { step_up: stepUp }) }, token)).device;
   }
 
+  async setPolicy(token: string, policy: Partial<Policy>, stepUp: string): Promise<Policy> {
+    return (await this.channel.call<{ policy: Policy }>('POST', '/v1/policy', { policy, step_up: stepUp }, token)).policy;
+  }
+
+  /** This account's audit events, every page. */
   async audit(token: string): Promise<unknown[]> {
-    return (await this.channel.call<{ entries: unknown[] }>('GET', '/v1/audit', undefined, token)).entries;
+    const all: unknown[] = [];
+    for (let after: number | undefined = 0; after !== undefined;) {
+      const page: AuditPage = await this.channel.call<AuditPage>('GET', `/v1/audit?after=${after}&limit=500`, undefined, token);
+      all.push(...page.entries);
+      after = page.next;
+    }
+    return all;
   }
 
   async unlock(account: string, recoveryDigits: string): Promise<void> {

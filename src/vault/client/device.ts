@@ -84,10 +84,14 @@ function readText(path: string, what: string): string {
   }
 }
 
-/** The vault account name of the repository at `backend` (see the header). */
-export async function repositoryAccount(backend: Backend): Promise<string> {
-  const config = await backend.load({ type: 'config', name: 'config' });
+/** The vault account name of a repository whose stored config object is `config` (see the header). */
+export function configAccount(config: Uint8Array): string {
   return `r-${sha256(config).toString('hex').slice(0, 40)}`;
+}
+
+/** The vault account name of the repository at `backend`. */
+export async function repositoryAccount(backend: Backend): Promise<string> {
+  return configAccount(await backend.load({ type: 'config', name: 'config' }));
 }
 
 function devicePath(env: NodeJS.ProcessEnv, account: string): string {
@@ -137,17 +141,28 @@ export interface VaultInitResult {
   deviceFile: string;
 }
 
-/** `ebak init --vault`: K made here, wrapped for the vault under the OPAQUE export key; a recovery envelope in the repository. */
-export async function initWithVault(backend: Backend, url: string, password: string, env: NodeJS.ProcessEnv, o: TrustFlags & { account?: string | undefined; device?: string | undefined }): Promise<VaultInitResult> {
+/**
+ * `ebak init --vault`: K made here, wrapped for the vault under the OPAQUE
+ * export key; a recovery envelope in the repository. The account registers
+ * BEFORE anything is written, so a refused registration (a taken name, no
+ * invitation) leaves no orphaned repository behind.
+ */
+export async function initWithVault(backend: Backend, url: string, password: string, env: NodeJS.ProcessEnv, o: TrustFlags & { account?: string | undefined; device?: string | undefined; invite?: string | undefined }): Promise<VaultInitResult> {
   const { trust, rootPem } = trustFrom(o, env);
   const client = await VaultClient.connect(url, trust); // refuse early: nothing is created if the vault is not the attested one
   const masterKey = random(32);
   const recoveryCode = generateRecoveryCode();
+  const name = o.device ?? defaultDeviceName();
   try {
-    const repo = await Repository.init(backend, [{ kind: 'recovery', secret: recoveryCode }], { masterKey });
-    const account = o.account ?? (await repositoryAccount(backend));
-    const name = o.device ?? defaultDeviceName();
-    const session = await client.register(account, password, masterKey, recoveryCode, name);
+    let registered: { account: string; session: SessionResponse } | undefined;
+    const repo = await Repository.init(backend, [{ kind: 'recovery', secret: recoveryCode }], {
+      masterKey,
+      beforeWrite: async (config) => {
+        const account = o.account ?? configAccount(config);
+        registered = { account, session: await client.register(account, password, masterKey, recoveryCode, name, o.invite) };
+      },
+    });
+    const { account, session } = registered!;
     const file = await saveDevice(env, deviceFile(client.url, session, masterKey, name, trust, rootPem));
     return { id: repo.config.id, account, recoveryCode, deviceFile: file };
   } finally {

@@ -3,7 +3,8 @@
  * attestation document with a fresh nonce and verifies it (src/attestation:
  * pinned root, pinned PCRs, nonce, freshness, debug rule); the document's
  * public_key must be that connection's certificate key. That SPKI is then
- * pinned: every later connection must present it, or nothing is sent.
+ * pinned: every later connection must present it, or (after the vault
+ * renewed its key) attest the new one first; until then nothing is sent.
  * Each request runs on its own freshly checked TLS 1.3 connection, so no
  * byte of a request is written before the peer's key was compared.
  */
@@ -53,22 +54,17 @@ export class AttestedChannel {
   /** TLS connections opened for requests (each one checked against the pin). */
   connections = 0;
 
-  private constructor(readonly url: URL, private readonly trust: VaultTrust, private readonly pinned: Buffer, readonly document: AttestationDocument) {
+  /** Attestations verified (1 at open; one more each time the vault's TLS key changed). */
+  attestations = 1;
+
+  private constructor(readonly url: URL, private readonly trust: VaultTrust, private pinned: Buffer, public document: AttestationDocument) {
     this.agent = new PinnedAgent(() => this.pinnedSocket());
   }
 
   /** Connects, verifies the vault's attestation and pins its TLS key. */
   static async open(url: string, trust: VaultTrust): Promise<AttestedChannel> {
     const u = parseVaultUrl(url);
-    const socket = await tlsConnect(u, trust);
-    const spki = spkiOf(socket);
-    const nonce = randomBytes(32);
-    const r = await exchange(u, { socket }, 'GET', `/v1/attestation?nonce=${nonce.toString('hex')}`);
-    if (r.status !== 200 || r.type !== 'application/cbor') throw new EbakError('ATTESTATION', `the vault at ${u.host} gave no attestation document (HTTP ${r.status})`, { hint: 'is this an ebak vault?' });
-    const doc = verifyAttestation(r.body, { root: trust.root, pcrs: trust.pcrs, nonce, allowDebug: trust.allowDebug ?? false, maxAgeSeconds: trust.maxAgeSeconds ?? 300, at: trust.now?.() ?? new Date() });
-    if (!doc.publicKey || !spki.equals(Buffer.from(doc.publicKey))) {
-      throw new AttestationError('signature', "the vault's TLS key is not the key its attestation document binds (public_key): the connection does not end in the attested vault");
-    }
+    const { spki, doc } = await attest(u, await tlsConnect(u, trust), trust);
     return new AttestedChannel(u, trust, spki, doc);
   }
 
@@ -88,14 +84,25 @@ export class AttestedChannel {
     this.agent.destroy();
   }
 
-  private async pinnedSocket(): Promise<TLSSocket> {
+  /**
+   * A connection whose key is the pinned one. A vault renews its TLS key
+   * before the certificate expires (and makes a new one when it restarts):
+   * a new key is attested on its own connection, before anything else is
+   * sent, then pinned; a key no valid attestation binds is refused.
+   */
+  private async pinnedSocket(reattested = false): Promise<TLSSocket> {
     this.connections++;
     const socket = await tlsConnect(this.url, this.trust);
-    if (!spkiOf(socket).equals(this.pinned)) {
+    if (spkiOf(socket).equals(this.pinned)) return socket;
+    if (reattested) {
       socket.destroy();
-      throw new AttestationError('signature', 'the vault presented a different TLS key than the attested one; refusing to send anything');
+      throw new AttestationError('signature', 'the vault presented a different TLS key than the one it just attested; refusing to send anything');
     }
-    return socket;
+    const { spki, doc } = await attest(this.url, socket, this.trust);
+    this.pinned = spki;
+    this.document = doc;
+    this.attestations++;
+    return this.pinnedSocket(true);
   }
 
   /** Raw bytes to any path (fuzz tests, diagnostics): a pinned connection of its own, closed after, no JSON encoding. */
@@ -110,6 +117,19 @@ export class AttestedChannel {
     if (r.status === 200) return json as T;
     throw refusal(r.status, json);
   }
+}
+
+/** Fetches and verifies an attestation document on `socket` (which it uses up); its public_key must be the socket's key. */
+async function attest(u: URL, socket: TLSSocket, trust: VaultTrust): Promise<{ spki: Buffer; doc: AttestationDocument }> {
+  const spki = spkiOf(socket);
+  const nonce = randomBytes(32);
+  const r = await exchange(u, { socket }, 'GET', `/v1/attestation?nonce=${nonce.toString('hex')}`);
+  if (r.status !== 200 || r.type !== 'application/cbor') throw new EbakError('ATTESTATION', `the vault at ${u.host} gave no attestation document (HTTP ${r.status})`, { hint: 'is this an ebak vault?' });
+  const doc = verifyAttestation(r.body, { root: trust.root, pcrs: trust.pcrs, nonce, allowDebug: trust.allowDebug ?? false, maxAgeSeconds: trust.maxAgeSeconds ?? 300, at: trust.now?.() ?? new Date() });
+  if (!doc.publicKey || !spki.equals(Buffer.from(doc.publicKey))) {
+    throw new AttestationError('signature', "the vault's TLS key is not the key its attestation document binds (public_key): the connection does not end in the attested vault");
+  }
+  return { spki, doc };
 }
 
 /** A vault refusal, as the client sees it: code 'VAULT' plus the vault's own code. */
@@ -207,7 +227,8 @@ function exchange(u: URL, via: Via, method: string, path: string, body?: unknown
       headers: {
         connection: 'agent' in via ? 'keep-alive' : 'close',
         ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        // A device token, or a whole operator authorization (operator.ts).
+        ...(token ? { authorization: token.startsWith('EbakOperator ') ? token : `Bearer ${token}` } : {}),
       },
     }, (res: IncomingMessage) => {
       answered = true;

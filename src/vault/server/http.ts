@@ -4,11 +4,14 @@
  * parsed strictly (protocol.ts). Every failure is answered with a 4xx/5xx and
  * a JSON ErrorBody; no request can throw past this layer.
  */
+import type { KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { checkOperatorAuthorization } from '../operator.js';
 import {
   HTTP_STATUS, MAX_BODY_BYTES, PROTOCOL_VERSION, VaultRefusal, parseBody, parseToken, readDeviceKey, readLoginFinish,
-  readLoginStart, readPolicy, readRegisterFinish, readRegisterStart, readRevoke, readUnlock, type ErrorBody, type StatusResponse,
+  readLoginStart, readPolicy, readRegisterFinish, readRegisterStart, readRevoke, readStepUp, readUnlock, type ErrorBody,
+  type OperatorStatusResponse, type StatusResponse,
 } from '../protocol.js';
 import { StateRollback } from '../state/sealed.js';
 import type { Caller, VaultService } from './service.js';
@@ -23,8 +26,12 @@ export interface Attester {
 export interface Front {
   service: VaultService;
   attester: Attester;
-  tls: TlsIdentity;
+  /** The current TLS identity (renewed before it expires, boot.ts). */
+  tls: () => TlsIdentity;
   mode: 'simulated' | 'nitro';
+  /** Checks operator-signed requests; none: operator endpoints are refused. */
+  operatorKey?: KeyObject | undefined;
+  now: () => Date;
   /** user_data of every attestation document: binds the audit signing key. */
   userData: Uint8Array;
   log: (line: string) => void;
@@ -38,17 +45,32 @@ const ok = (json: unknown): Reply => ({ status: 200, json });
 function routes(f: Front): Record<string, Handler> {
   const s = f.service;
   const auth = (req: IncomingMessage, caller: Caller) => s.authenticate(parseToken(req.headers.authorization), caller);
+  const operator = (req: IncomingMessage, url: URL) => {
+    if (!f.operatorKey) throw new VaultRefusal('forbidden', 'this vault was started without an operator key (--operator-key)');
+    if (!checkOperatorAuthorization(f.operatorKey, req.headers.authorization, req.method ?? '', url.pathname + url.search, f.now())) {
+      throw new VaultRefusal('unauthorized', 'an operator signature is required (Authorization: EbakOperator …, made by `ebak vault … --operator-key-file`)');
+    }
+  };
+  const status = (): StatusResponse => {
+    const pcrs: Record<string, string> = {};
+    for (const i of [0, 1, 2, 8]) if (f.attester.pcrs.has(i)) pcrs[`PCR${i}`] = Buffer.from(f.attester.pcrs.get(i)!).toString('hex');
+    return { version: PROTOCOL_VERSION, mode: f.mode, module_id: f.attester.moduleId, pcrs };
+  };
   return {
     'GET /v1/attestation': async (_req, url) => {
       const nonce = url.searchParams.get('nonce') ?? '';
       if (!/^([0-9a-f]{2}){8,64}$/.test(nonce)) throw new VaultRefusal('bad_request', 'nonce must be 16..128 hex digits');
-      return { status: 200, cbor: await f.attester.attest({ publicKey: f.tls.spki, userData: f.userData, nonce: Buffer.from(nonce, 'hex') }) };
+      return { status: 200, cbor: await f.attester.attest({ publicKey: f.tls().spki, userData: f.userData, nonce: Buffer.from(nonce, 'hex') }) };
     },
-    'GET /v1/status': async () => {
-      const pcrs: Record<string, string> = {};
-      for (const i of [0, 1, 2, 8]) if (f.attester.pcrs.has(i)) pcrs[`PCR${i}`] = Buffer.from(f.attester.pcrs.get(i)!).toString('hex');
-      const status: StatusResponse = { version: PROTOCOL_VERSION, mode: f.mode, module_id: f.attester.moduleId, pcrs, accounts: await s.accounts(), audit_seq: (await s.audit.head()).seq };
-      return ok(status);
+    'GET /v1/status': async () => ok(status()),
+    'GET /v1/operator/status': async (r, u) => {
+      operator(r, u);
+      const body: OperatorStatusResponse = { ...status(), accounts: await s.accounts(), audit_seq: (await s.audit.head()).seq, registration: s.registration };
+      return ok(body);
+    },
+    'GET /v1/audit/head': async (r, u) => {
+      operator(r, u);
+      return ok(await s.audit.signedHead());
     },
     'POST /v1/register/start': async (_r, _u, b, c) => ok(await s.registerStart(readRegisterStart(parseBody(b)), c)),
     'POST /v1/register/finish': async (_r, _u, b, c) => ok(await s.registerFinish(readRegisterFinish(parseBody(b)), c)),
@@ -65,21 +87,35 @@ function routes(f: Front): Record<string, Handler> {
     'GET /v1/devices': async (r, _u, _b, c) => ok({ devices: s.devices(await auth(r, c)) }),
     'POST /v1/devices/revoke': async (r, _u, b, c) => {
       const request = readRevoke(parseBody(b));
-      return ok({ device: await s.revoke(await auth(r, c), request.device_id) });
+      return ok({ device: await s.revoke(await auth(r, c), request.device_id, request.step_up) });
+    },
+    'POST /v1/step-up': async (r, _u, b, c) => {
+      const request = readStepUp(parseBody(b));
+      return ok(await s.stepUp(await auth(r, c), request, c));
     },
     'POST /v1/policy': async (r, _u, b, c) => {
       const request = readPolicy(parseBody(b));
       return ok({ policy: await s.setPolicy(await auth(r, c), request) });
     },
-    'GET /v1/audit': async (r, _u, _b, c) => ok({ entries: await s.accountEvents(await auth(r, c)) }),
+    'GET /v1/audit': async (r, u, _b, c) => {
+      const session = await auth(r, c);
+      return ok(await s.accountEvents(session, queryInt(u, 'after', 0), queryInt(u, 'limit', 100)));
+    },
   };
 }
 
 export const ROUTES = [
-  'GET /v1/attestation', 'GET /v1/status', 'POST /v1/register/start', 'POST /v1/register/finish', 'POST /v1/login/start',
-  'POST /v1/login/finish', 'POST /v1/unlock', 'POST /v1/device/key', 'GET /v1/devices', 'POST /v1/devices/revoke',
-  'POST /v1/policy', 'GET /v1/audit',
+  'GET /v1/attestation', 'GET /v1/status', 'GET /v1/operator/status', 'GET /v1/audit/head', 'POST /v1/register/start',
+  'POST /v1/register/finish', 'POST /v1/login/start', 'POST /v1/login/finish', 'POST /v1/unlock', 'POST /v1/device/key',
+  'GET /v1/devices', 'POST /v1/devices/revoke', 'POST /v1/step-up', 'POST /v1/policy', 'GET /v1/audit',
 ] as const;
+
+function queryInt(url: URL, name: string, fallback: number): number {
+  const v = url.searchParams.get(name);
+  if (v === null) return fallback;
+  if (!/^\d{1,15}$/.test(v)) throw new VaultRefusal('bad_request', `query parameter ${name} must be a non-negative integer`);
+  return Number(v);
+}
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -125,10 +161,13 @@ function errorReply(e: unknown, log: (line: string) => void): Reply {
 
 export function createFront(f: Front): Server {
   const table = routes(f);
-  const server = createServer({ key: f.tls.key, cert: f.tls.cert, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' }, (req, res) => {
+  const tls = f.tls();
+  const server = createServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' }, (req, res) => {
     void handle(req, res).catch((e) => send(res, errorReply(e, f.log)));
   });
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const caller = { address: req.socket.remoteAddress ?? 'unknown' };
+    f.service.limitAddress(caller); // every request, before any work
     const url = new URL(req.url ?? '/', 'https://vault.invalid');
     const key = `${req.method} ${url.pathname}`;
     const handler = table[key];
@@ -140,7 +179,7 @@ export function createFront(f: Front): Server {
       throw new VaultRefusal('unsupported_media_type', 'request bodies must be application/json');
     }
     const body = req.method === 'POST' ? await readBody(req) : Buffer.alloc(0);
-    send(res, await handler(req, url, body, { address: req.socket.remoteAddress ?? 'unknown' }));
+    send(res, await handler(req, url, body, caller));
   }
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;

@@ -1,11 +1,13 @@
 /** PostgreSQL state store (`--state postgres://…`), for vault replicas sharing one database. */
 import pg from 'pg';
 import { EbakError } from '../../errors.js';
-import type { StateStore, StoredRecord } from './store.js';
+import type { AuditRow, StateStore, StoredRecord } from './store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ebak_vault_records (id TEXT PRIMARY KEY, version BIGINT NOT NULL, sealed BYTEA NOT NULL);
 CREATE TABLE IF NOT EXISTS ebak_vault_audit (seq BIGINT PRIMARY KEY, entry BYTEA NOT NULL);
+ALTER TABLE ebak_vault_audit ADD COLUMN IF NOT EXISTS account TEXT;
+CREATE INDEX IF NOT EXISTS ebak_vault_audit_account ON ebak_vault_audit (account, seq);
 `;
 
 export class PostgresStore implements StateStore {
@@ -41,11 +43,11 @@ export class PostgresStore implements StateStore {
     return r.rows.map((row) => row.id);
   }
 
-  async appendAudit(entries: readonly { seq: number; entry: Buffer }[]): Promise<boolean> {
+  async appendAudit(entries: readonly (AuditRow & { account: string | null })[]): Promise<boolean> {
     // One multi-row INSERT is atomic: a seq that exists fails the whole statement (unique_violation).
-    const values = entries.map((_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ');
+    const values = entries.map((_, i) => `($${3 * i + 1}, $${3 * i + 2}, $${3 * i + 3})`).join(', ');
     try {
-      await this.pool.query(`INSERT INTO ebak_vault_audit (seq, entry) VALUES ${values}`, entries.flatMap((e) => [e.seq, e.entry]));
+      await this.pool.query(`INSERT INTO ebak_vault_audit (seq, entry, account) VALUES ${values}`, entries.flatMap((e) => [e.seq, e.entry, e.account]));
       return true;
     } catch (e) {
       if ((e as { code?: string }).code === '23505') return false;
@@ -53,8 +55,13 @@ export class PostgresStore implements StateStore {
     }
   }
 
-  async audit(from: number): Promise<{ seq: number; entry: Buffer }[]> {
+  async audit(from: number): Promise<AuditRow[]> {
     const r = await this.pool.query<{ seq: string; entry: Buffer }>('SELECT seq, entry FROM ebak_vault_audit WHERE seq >= $1 ORDER BY seq', [from]);
+    return r.rows.map((row) => ({ seq: Number(row.seq), entry: row.entry }));
+  }
+
+  async auditFor(account: string, after: number, limit: number): Promise<AuditRow[]> {
+    const r = await this.pool.query<{ seq: string; entry: Buffer }>('SELECT seq, entry FROM ebak_vault_audit WHERE account = $1 AND seq > $2 ORDER BY seq LIMIT $3', [account, after, limit]);
     return r.rows.map((row) => ({ seq: Number(row.seq), entry: row.entry }));
   }
 

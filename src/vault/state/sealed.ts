@@ -1,7 +1,11 @@
 /**
  * Sealed state: JSON records sealed by the HSM layer (src/hsm seal/unseal,
- * record id + version in the AAD), kept by the host's StateStore, each read
- * checked against the HSM's monotonic counter for that record.
+ * record id + version in the AAD) AND bound to the enclave's record key
+ * (sealed record v2: opening needs the HSM and a key only the attested
+ * enclave holds, src/vault/enclave), kept by the host's StateStore, each read
+ * checked against the HSM's monotonic counter for that record, read afresh
+ * from the token every time: another replica may have moved it on, and a
+ * cached value would accept a row the host rolled back meanwhile.
  *
  * Write order (per record, under a per-record lock): seal version n+1 → store
  * (compare-and-set on n) → advance the HSM counter to n+1 → return. So a
@@ -13,7 +17,7 @@
 import { EbakError } from '../../errors.js';
 import { seal, unseal } from '../../hsm/seal.js';
 import type { KeyWrapper } from '../../hsm/hsm.js';
-import type { MonotonicCounters } from './monotonic.js';
+import type { MonotonicCounters } from '../../hsm/hsm.js';
 import type { StateStore } from './store.js';
 
 export const VAULT_RING = 'vault';
@@ -30,18 +34,24 @@ export class StateRollback extends EbakError {
 export class SealedState {
   private readonly locks = new Map<string, Promise<unknown>>();
 
-  constructor(readonly store: StateStore, private readonly hsm: KeyWrapper, private readonly counters: MonotonicCounters, private readonly ring = VAULT_RING) {}
+  constructor(
+    readonly store: StateStore,
+    private readonly hsm: KeyWrapper,
+    private readonly counters: MonotonicCounters,
+    /** The enclave's record key: records open only with it (sealed record v2). */
+    private readonly bind: Uint8Array,
+    private readonly ring = VAULT_RING,
+  ) {}
 
   /** The record's value and version, or undefined when it was never written. */
   async read<T>(id: string): Promise<{ value: T; version: number } | undefined> {
     const row = await this.store.get(id);
     const version = row?.version ?? 0;
-    let counter = await this.counters.read(id);
-    if (version > counter + 1) counter = await this.counters.read(id, true); // another replica moved on
+    const counter = await this.counters.read(id);
     if (version < counter) throw new StateRollback(id, row ? `stored version ${version} is older than the HSM counter ${counter}` : `the record is missing but the HSM counter is ${counter}`);
     if (version > counter + 1) throw new StateRollback(id, `stored version ${version} is newer than the HSM counter ${counter} allows`);
     if (!row) return undefined;
-    const plain = await unseal(this.hsm, row.sealed, { id, version });
+    const plain = await unseal(this.hsm, row.sealed, { id, version }, { bind: this.bind });
     try {
       const value = JSON.parse(plain.toString('utf8')) as T;
       if (version === counter + 1) await this.counters.advance(id, version);
@@ -58,7 +68,7 @@ export class SealedState {
         const cur = await this.read<T>(id);
         const next = await fn(cur?.value);
         const version = (cur?.version ?? 0) + 1;
-        const sealed = await seal(this.hsm, this.ring, Buffer.from(JSON.stringify(next), 'utf8'), { id, version });
+        const sealed = await seal(this.hsm, this.ring, Buffer.from(JSON.stringify(next), 'utf8'), { id, version }, { bind: this.bind });
         if (await this.store.put(id, version, sealed, cur?.version)) {
           await this.counters.advance(id, version);
           return next;

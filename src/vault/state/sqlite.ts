@@ -1,11 +1,18 @@
-/** The default state store: one SQLite file (better-sqlite3, WAL, synchronous FULL so a put is durable when it returns). */
+/**
+ * The default state store: one SQLite file (better-sqlite3, WAL, synchronous
+ * FULL so a put is durable when it returns). The file and its -wal/-shm
+ * companions are 0600: they hold nothing readable without the enclave, but
+ * the host's other users have no business with them either.
+ */
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { EbakError } from '../../errors.js';
-import type { StateStore, StoredRecord } from './store.js';
+import type { AuditRow, StateStore, StoredRecord } from './store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY, version INTEGER NOT NULL, sealed BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, entry BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, entry BLOB NOT NULL, account TEXT);
+CREATE INDEX IF NOT EXISTS audit_account ON audit (account, seq);
 `;
 
 /** Prepared once per store: preparing on every call showed in the profile. */
@@ -15,30 +22,34 @@ function statements(db: Database.Database) {
     insert: db.prepare('INSERT OR IGNORE INTO records (id, version, sealed) VALUES (?, ?, ?)'),
     update: db.prepare('UPDATE records SET version = ?, sealed = ? WHERE id = ? AND version = ?'),
     list: db.prepare('SELECT id FROM records WHERE substr(id, 1, ?) = ? ORDER BY id'),
-    append: db.prepare('INSERT OR IGNORE INTO audit (seq, entry) VALUES (?, ?)'),
+    append: db.prepare('INSERT OR IGNORE INTO audit (seq, entry, account) VALUES (?, ?, ?)'),
     audit: db.prepare('SELECT seq, entry FROM audit WHERE seq >= ? ORDER BY seq'),
+    auditFor: db.prepare('SELECT seq, entry FROM audit WHERE account = ? AND seq > ? ORDER BY seq LIMIT ?'),
   };
 }
 
 export class SqliteStore implements StateStore {
   private readonly sql: ReturnType<typeof statements>;
-  private readonly appendBatch: (entries: readonly { seq: number; entry: Buffer }[]) => boolean;
+  private readonly appendBatch: (entries: readonly (AuditRow & { account: string | null })[]) => boolean;
 
   private constructor(private readonly db: Database.Database) {
     this.sql = statements(db);
     // One transaction (one synced commit) per batch; a seq that exists rolls the whole batch back.
-    this.appendBatch = db.transaction((entries: readonly { seq: number; entry: Buffer }[]) => {
-      for (const e of entries) if (this.sql.append.run(e.seq, e.entry).changes !== 1) throw new AuditCollision();
+    this.appendBatch = db.transaction((entries: readonly (AuditRow & { account: string | null })[]) => {
+      for (const e of entries) if (this.sql.append.run(e.seq, e.entry, e.account).changes !== 1) throw new AuditCollision();
       return true;
     });
   }
 
   static open(path: string): SqliteStore {
     try {
+      if (!existsSync(path)) closeSync(openSync(path, 'wx', 0o600));
       const db = new Database(path);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
+      migrate(db);
       db.exec(SCHEMA);
+      for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
       return new SqliteStore(db);
     } catch (e) {
       throw new EbakError('VAULT', `cannot open the vault state file ${path}: ${(e as Error).message}`, { cause: e, hint: 'check the path and its permissions' });
@@ -62,7 +73,7 @@ export class SqliteStore implements StateStore {
     return rows.map((r) => r.id);
   }
 
-  async appendAudit(entries: readonly { seq: number; entry: Buffer }[]): Promise<boolean> {
+  async appendAudit(entries: readonly (AuditRow & { account: string | null })[]): Promise<boolean> {
     try {
       return this.appendBatch(entries);
     } catch (e) {
@@ -71,8 +82,12 @@ export class SqliteStore implements StateStore {
     }
   }
 
-  async audit(from: number): Promise<{ seq: number; entry: Buffer }[]> {
-    return this.sql.audit.all(from) as { seq: number; entry: Buffer }[];
+  async audit(from: number): Promise<AuditRow[]> {
+    return this.sql.audit.all(from) as AuditRow[];
+  }
+
+  async auditFor(account: string, after: number, limit: number): Promise<AuditRow[]> {
+    return this.sql.auditFor.all(account, after, limit) as AuditRow[];
   }
 
   async close(): Promise<void> {
@@ -81,3 +96,20 @@ export class SqliteStore implements StateStore {
 }
 
 class AuditCollision extends Error {}
+
+/** Stores made before the account index: add the column and fill it from each entry's body. */
+function migrate(db: Database.Database): void {
+  const columns = db.prepare("SELECT name FROM pragma_table_info('audit')").all() as { name: string }[];
+  if (columns.length === 0 || columns.some((c) => c.name === 'account')) return;
+  db.exec('ALTER TABLE audit ADD COLUMN account TEXT');
+  const set = db.prepare('UPDATE audit SET account = ? WHERE seq = ?');
+  db.transaction(() => {
+    for (const row of db.prepare('SELECT seq, entry FROM audit').all() as AuditRow[]) set.run(auditAccount(row.entry), row.seq);
+  })();
+}
+
+/** The account an audit entry names (null for vault-wide events). */
+function auditAccount(entry: Buffer): string | null {
+  const body = JSON.parse((JSON.parse(entry.toString('utf8')) as { body: string }).body) as { account: string | null };
+  return body.account;
+}

@@ -3,8 +3,14 @@
  * sealed records plus the append-only audit table. The vault trusts nothing
  * it reads back: records are sealed (src/hsm seal, id + version in the AAD),
  * their versions are checked against the HSM's monotonic counters
- * (monotonic.ts), and audit entries are hash-chained and signed.
+ * (hsm/pkcs11/counters.ts), and audit entries are hash-chained and signed.
+ * Opening a store (a file or a postgres:// URL) is open.ts.
  */
+
+export interface AuditRow {
+  readonly seq: number;
+  readonly entry: Buffer;
+}
 
 export interface StoredRecord {
   readonly version: number;
@@ -24,19 +30,12 @@ export interface StateStore {
   /**
    * Appends audit entries (consecutive seqs) in one durable transaction:
    * all or none; false (nothing written) when any seq already exists.
+   * `account` (null for vault-wide events) is indexed for auditFor.
    */
-  appendAudit(entries: readonly { seq: number; entry: Buffer }[]): Promise<boolean>;
+  appendAudit(entries: readonly (AuditRow & { account: string | null })[]): Promise<boolean>;
   /** Audit entries with seq >= from, ascending. */
-  audit(from: number): Promise<{ seq: number; entry: Buffer }[]>;
+  audit(from: number): Promise<AuditRow[]>;
+  /** At most `limit` entries of `account` with seq > after, ascending (an index lookup). */
+  auditFor(account: string, after: number, limit: number): Promise<AuditRow[]>;
   close(): Promise<void>;
-}
-
-/** `--state`: a file path (SQLite) or a postgres:// URL. */
-export async function openStore(location: string): Promise<StateStore> {
-  if (/^postgres(ql)?:\/\//.test(location)) {
-    const { PostgresStore } = await import('./postgres.js');
-    return PostgresStore.open(location);
-  }
-  const { SqliteStore } = await import('./sqlite.js');
-  return SqliteStore.open(location);
 }

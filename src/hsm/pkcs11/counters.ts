@@ -10,16 +10,10 @@
  * destroys the old; after a crash between the two, the highest value wins.
  */
 import { EbakError } from '../../errors.js';
-import { ck } from '../../hsm/pkcs11/module.js';
-import type { Handle } from '../../hsm/pkcs11/module.js';
-import type { Token } from '../../hsm/pkcs11/token.js';
-
-export interface MonotonicCounters {
-  /** The newest version written for `id` (0: never written). */
-  read(id: string, fresh?: boolean): Promise<number>;
-  /** Records `value` (greater than the current one) durably before returning. */
-  advance(id: string, value: number): Promise<void>;
-}
+import type { MonotonicCounters } from '../hsm.js';
+import { ck } from './module.js';
+import type { Handle } from './module.js';
+import type { Token } from './token.js';
 
 export const APPLICATION = 'ebak-vault';
 
@@ -51,10 +45,9 @@ export class TokenCounters implements MonotonicCounters {
     return objects;
   }
 
-  async read(id: string, fresh = false): Promise<number> {
-    const cached = this.seen.get(id);
-    if (cached !== undefined && !fresh) return cached;
-    const value = Math.max(0, cached ?? 0, ...this.objects(id).map((o) => o.value));
+  /** Always from the token: another replica may have advanced it (the cached value is only a floor). */
+  async read(id: string): Promise<number> {
+    const value = Math.max(0, this.seen.get(id) ?? 0, ...this.objects(id).map((o) => o.value));
     this.seen.set(id, value);
     return value;
   }

@@ -1,0 +1,94 @@
+/**
+ * Device sessions: a device is created by a verified OPAQUE login (or the
+ * registration); its token is `<account>.<device id>.<secret>` and the vault
+ * keeps only SHA-256(secret). Authentication, key release to a live device,
+ * listing and revocation. Revoking another device is a dangerous change: it
+ * needs a step-up grant (a fresh OPAQUE login), so a stolen device token
+ * cannot lock the owner's devices out.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { VaultRefusal, type DeviceInfo, type DeviceKeyRequest, type DeviceKeyResponse, type Policy, type SessionResponse } from '../protocol.js';
+import { acctId, type AccountRecord, type Caller, type DeviceRecord, type Deps, type Session } from './records.js';
+import { requireStepUp } from './stepup.js';
+
+const MAX_DEVICES = 100;
+const hashHex = (s: string) => createHash('sha256').update(s).digest('hex');
+
+export interface NewDevice {
+  record: DeviceRecord;
+  secret: string;
+}
+
+export class Devices {
+  constructor(private readonly d: Deps) {}
+
+  create(name: string, policy: Policy): NewDevice {
+    const secret = randomBytes(32).toString('base64url');
+    const created = this.d.now();
+    return {
+      secret,
+      record: {
+        id: randomBytes(16).toString('hex'), name, token_hash: hashHex(secret), device_key: randomBytes(32).toString('base64url'),
+        created: created.toISOString(), expires_at: new Date(created.getTime() + policy.session_seconds * 1000).toISOString(),
+      },
+    };
+  }
+
+  /** Adds `device` to the account; revoked and expired devices stay listed, oldest dropped first when full. */
+  add(account: string, device: DeviceRecord): Promise<AccountRecord> {
+    return this.d.state.update<AccountRecord>(acctId(account), (cur) => {
+      if (!cur) throw new VaultRefusal('not_found', `no account ${account}`);
+      const t = this.d.now().getTime();
+      const live = cur.devices.filter((x) => x.revoked_at === undefined && Date.parse(x.expires_at) > t);
+      const dead = cur.devices.filter((x) => !live.includes(x));
+      const devices = [...dead.slice(Math.max(0, dead.length + live.length + 1 - MAX_DEVICES)), ...live, device];
+      if (devices.length > MAX_DEVICES) throw new VaultRefusal('forbidden', `account ${account} has ${MAX_DEVICES} live devices; revoke one first`);
+      return { ...cur, devices };
+    });
+  }
+
+  session(account: string, device: NewDevice, policy: Policy): SessionResponse {
+    return {
+      account, device_id: device.record.id, token: `${account}.${device.record.id}.${device.secret}`, expires_at: device.record.expires_at,
+      device_key: device.record.device_key, policy,
+    };
+  }
+
+  /** Known device, matching secret, not revoked, not expired; only then is the account's bucket charged. */
+  async authenticate(token: { account: string; deviceId: string; secret: string }, _caller: Caller): Promise<Session> {
+    const rec = await this.d.state.read<AccountRecord>(acctId(token.account));
+    const device = rec?.value.devices.find((x) => x.id === token.deviceId);
+    const ok = device !== undefined && timingSafeEqual(Buffer.from(device.token_hash, 'hex'), Buffer.from(hashHex(token.secret), 'hex'));
+    if (!rec || !device || !ok) throw new VaultRefusal('unauthorized', 'unknown device token; log in again with `ebak login`');
+    if (device.revoked_at !== undefined) throw new VaultRefusal('unauthorized', `this device was revoked at ${device.revoked_at}; log in again with \`ebak login\``);
+    if (Date.parse(device.expires_at) <= this.d.now().getTime()) throw new VaultRefusal('unauthorized', `this device's session expired at ${device.expires_at}; log in again with \`ebak login\``);
+    this.d.limits.account(token.account);
+    return { account: rec.value, device };
+  }
+
+  /** The device key, to a live device; the action it names is audited (it is not a boundary: see protocol.ts Action). */
+  async key(s: Session, req: DeviceKeyRequest): Promise<DeviceKeyResponse> {
+    await this.d.audit.append('key.release', s.account.account, { device: s.device.id, action: req.action });
+    return { device_key: s.device.device_key, policy: s.account.policy };
+  }
+
+  list(s: Session): DeviceInfo[] {
+    return s.account.devices.map((x) => ({
+      id: x.id, name: x.name, created: x.created, expires_at: x.expires_at, current: x.id === s.device.id,
+      ...(x.revoked_at === undefined ? {} : { revoked_at: x.revoked_at }),
+    }));
+  }
+
+  /** Revokes a device at once; another device than the caller's needs a step-up grant. */
+  async revoke(s: Session, deviceId: string, stepUp: string | undefined): Promise<DeviceInfo> {
+    const account = s.account.account;
+    if (deviceId !== s.device.id) requireStepUp(this.d, s, stepUp, 'revoking another device');
+    const at = this.d.now().toISOString();
+    const rec = await this.d.state.update<AccountRecord>(acctId(account), (cur) => {
+      if (!cur || !cur.devices.some((x) => x.id === deviceId)) throw new VaultRefusal('not_found', `no device ${deviceId} on account ${account}`);
+      return { ...cur, devices: cur.devices.map((x) => (x.id === deviceId && x.revoked_at === undefined ? { ...x, revoked_at: at } : x)) };
+    });
+    await this.d.audit.append('device.revoke', account, { device: deviceId, by: s.device.id, step_up: deviceId !== s.device.id });
+    return this.list({ account: rec, device: s.device }).find((x) => x.id === deviceId)!;
+  }
+}

@@ -1,0 +1,10 @@
+/** OPAQUE rejects malformed messages by throwing: that is the client's fault, a bad_request. */
+import { VaultRefusal } from '../protocol.js';
+
+export function opaqueCall<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch {
+    throw new VaultRefusal('bad_request', `the ${what} is not a valid OPAQUE message`);
+  }
+}
