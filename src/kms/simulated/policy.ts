@@ -86,7 +86,7 @@ function parseConditions(value: unknown, i: number): Condition[] {
 
 /** IAM action names are case-insensitive; `*` matches any run of characters, `?` one. */
 function actionPattern(action: string): RegExp {
-  if (!/^(\*|kms:[A-Za-z*?]+)$/.test(action)) malformed(`action ${JSON.stringify(action)} is not a kms: action`);
+  if (!/^(\*|kms:[A-Za-z*?]+)$/i.test(action)) malformed(`action ${JSON.stringify(action)} is not a kms: action`);
   const body = action.replace(/\*/g, '.*').replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 'i');
 }
