@@ -143,6 +143,7 @@ interface KtriParts {
 }
 
 function parseEnvelope(der: Uint8Array): KtriParts {
+  shape(berElementEnd(der, 0, 0) === der.length, 'bytes follow the ContentInfo');
   const info = parse(der, ContentInfo, 'ContentInfo');
   shape(info.contentType === OID.envelopedData, `content type ${info.contentType} is not envelopedData`);
   const env = parse(info.content, EnvelopedData, 'EnvelopedData');
@@ -185,6 +186,33 @@ function encryptedContent(e: EncryptedContent | undefined): Buffer {
   if (e?.value !== undefined) return Buffer.from(e.value.buffer);
   shape(e?.constructedValue !== undefined, 'the encrypted content is absent (detached content is not KMS)');
   return Buffer.concat(e.constructedValue.map((s) => Buffer.from(s.buffer)));
+}
+
+/**
+ * Where the BER element starting at `at` ends (X.690 §8.1): after its definite length, or, for an
+ * indefinite length, after the end-of-contents octets closing its elements. The schema parser
+ * ignores bytes after the outer element; this is how they are refused.
+ */
+function berElementEnd(b: Uint8Array, at: number, depth: number): number {
+  shape(at < b.length && depth <= 32, 'truncated or too deeply nested BER');
+  let i = at + 1;
+  if ((b[at]! & 0x1f) === 0x1f) while ((b[i++] ?? 0) & 0x80); // high tag number form
+  const first = b[i++];
+  shape(first !== undefined, 'truncated BER length');
+  if (first === 0x80) {
+    shape((b[at]! & 0x20) !== 0, 'indefinite length on a primitive element');
+    while (!(b[i] === 0 && b[i + 1] === 0)) i = berElementEnd(b, i, depth + 1);
+    return i + 2;
+  }
+  let length = first;
+  if (first & 0x80) {
+    const n = first & 0x7f;
+    shape(n >= 1 && n <= 4 && i + n <= b.length, 'bad BER length');
+    length = [...b.subarray(i, i + n)].reduce((acc, x) => acc * 256 + x, 0);
+    i += n;
+  }
+  shape(i + length <= b.length, 'truncated BER element');
+  return i + length;
 }
 
 function parse<T>(der: ArrayBuffer | Uint8Array | null | undefined, type: new () => T, what: string): T {

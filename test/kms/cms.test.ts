@@ -72,9 +72,11 @@ describe('refuses anything but the KMS shape', () => {
     assert.throws(() => openRecipientEnvelope(opensslEnvelope(plaintext, KMS_CIPHER, KMS_OAEP, [cert, second]), key()), { code: 'CORRUPT' }, 'two recipients');
   });
 
-  it('garbage, truncation and a foreign content type: CORRUPT', () => {
+  it('garbage, truncation, a foreign content type and trailing bytes: CORRUPT', () => {
     const good = sealRecipientEnvelope(plaintext, spki);
-    for (const bad of [Buffer.alloc(0), randomBytes(64), good.subarray(0, good.length - 20), Buffer.from([0x30, 0x03, 0x06, 0x01, 0x00])]) {
+    const ber = opensslEnvelope(plaintext, ['-stream', ...KMS_CIPHER], KMS_OAEP);
+    const trailing = [Buffer.concat([good, Buffer.of(0)]), Buffer.concat([ber, Buffer.of(0x04, 0x00)])];
+    for (const bad of [Buffer.alloc(0), randomBytes(64), good.subarray(0, good.length - 20), Buffer.from([0x30, 0x03, 0x06, 0x01, 0x00]), ...trailing]) {
       assert.throws(() => openRecipientEnvelope(bad, key()), { code: 'CORRUPT' });
     }
   });
@@ -88,5 +90,27 @@ describe('refuses anything but the KMS shape', () => {
     const encryptedKey = Buffer.from(good);
     encryptedKey[good.indexOf(Buffer.from([0x04, 0x82, 0x01, 0x00])) + 10]! ^= 1; // inside the 256-byte encryptedKey
     assert.throws(() => openRecipientEnvelope(encryptedKey, key()), { code: 'AUTH_FAILED' });
+  });
+});
+
+describe('byte flips', () => {
+  it('every single-bit flip of an envelope is refused with CORRUPT or AUTH_FAILED, or opens (CBC has no integrity)', () => {
+    const plaintext = Buffer.from('a secret that spans two AES blocks');
+    for (const envelope of [sealRecipientEnvelope(plaintext, spki), opensslEnvelope(plaintext, ['-stream', ...KMS_CIPHER], KMS_OAEP)]) {
+      const k = key();
+      let refused = 0;
+      for (let i = 0; i < envelope.length; i++) {
+        const bad = Buffer.from(envelope);
+        bad[i]! ^= 0x04;
+        try {
+          openRecipientEnvelope(bad, k);
+        } catch (e) {
+          assert.ok(['CORRUPT', 'AUTH_FAILED'].includes((e as { code?: string }).code ?? ''), `offset ${i}: ${String(e)}`);
+          refused++;
+        }
+      }
+      // What opens is the subjectKeyIdentifier (not compared), the IV and the first content block.
+      assert.ok(refused > envelope.length - 80, `${refused} of ${envelope.length} refused`);
+    }
   });
 });
