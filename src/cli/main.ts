@@ -12,6 +12,7 @@ import { diffCommand } from './commands/diff.js';
 import { hsmCommand } from './commands/hsm.js';
 import { initCommand } from './commands/init.js';
 import { keyCommand } from './commands/key.js';
+import { keyserviceCommand } from './commands/keyservice.js';
 import { lsCommand } from './commands/ls.js';
 import { restoreCommand } from './commands/restore.js';
 import { snapshotsCommand } from './commands/snapshots.js';
@@ -21,7 +22,7 @@ import { exitCodeFor, EXIT_FATAL } from './exit.js';
 import { TerminalOutput } from './output.js';
 import { VERSION } from '../version.js';
 
-const COMMANDS: Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, diffCommand, restoreCommand, catCommand, checkCommand, keyCommand, hsmCommand, attestationCommand, vaultCommand, loginCommand, deviceCommand, auditCommand];
+const COMMANDS: Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, diffCommand, restoreCommand, catCommand, checkCommand, keyCommand, hsmCommand, attestationCommand, vaultCommand, loginCommand, deviceCommand, auditCommand, keyserviceCommand];
 
 const GLOBAL_VALUE_FLAGS: Record<string, keyof GlobalOptions> = {
   '-r': 'repo',

@@ -14,7 +14,7 @@ import { openBackend, type OpenOptions } from '../../src/storage/open.js';
 import { collect, conformance, id, rejectsWith } from './conformance.js';
 import { S3Proxy, type Recorded } from './proxy.js';
 import { S3RVER_ENV, makeCert, startS3rver, type S3rver } from './s3server.js';
-import { verifySigV4 } from './sigv4.js';
+import { verifySigV4 } from '../../src/kms/simulated/sigv4.js';
 
 const MiB = 1024 * 1024;
 /** Small multipart settings so the conformance suite's large object goes up in 3 parts. */

@@ -1,20 +1,36 @@
 /**
- * Test helper: checks an AWS Signature Version 4 on a recorded request,
- * written from the specification (AWS "Create a signed AWS API request",
- * S3 flavour: paths are not double-encoded), independently of the SDK.
- * s3rver accepts any secret, so this is where signatures get checked.
+ * Checks an AWS Signature Version 4 on a received request, written from the
+ * specification (AWS "Create a signed AWS API request"), independently of the
+ * SDK. The simulated key service authenticates its callers with it, and the
+ * S3 tests check the SDK's signatures with it (s3rver accepts any secret).
+ * Paths are not double-encoded (S3's flavour); KMS requests go to "/", where
+ * both flavours agree.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { Recorded } from './proxy.js';
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** A request as it arrived: method, path and query exactly as received, headers, body. */
+export interface SignedRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+}
 
 const AUTH = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
 
-export function verifySigV4(r: Recorded, secret: string): boolean {
+/** The access key id the request claims to be signed with, if it carries a SigV4 authorization. */
+export function sigV4AccessKeyId(r: SignedRequest): string | undefined {
+  return AUTH.exec(String(r.headers.authorization ?? ''))?.[1];
+}
+
+export function verifySigV4(r: SignedRequest, secret: string): boolean {
   const m = AUTH.exec(String(r.headers.authorization ?? ''));
   if (!m) return false;
   const [, , date, region, service, signedHeaders, signature] = m as unknown as string[];
   const amzDate = String(r.headers['x-amz-date'] ?? '');
-  const payloadHash = String(r.headers['x-amz-content-sha256'] ?? '');
+  // Services other than S3 sign the body's hash without sending it as a header.
+  const payloadHash = String(r.headers['x-amz-content-sha256'] ?? sha256hex(r.body));
   // The payload hash must be of the bytes that arrived, or the signature covers nothing.
   if (payloadHash !== 'UNSIGNED-PAYLOAD' && payloadHash !== sha256hex(r.body)) return false;
   if (!amzDate.startsWith(date as string)) return false;
@@ -50,7 +66,7 @@ function canonicalQuery(q: string): string {
     .join('&');
 }
 
-function headerValue(r: Recorded, name: string): string {
+function headerValue(r: SignedRequest, name: string): string {
   const v = r.headers[name];
   return (Array.isArray(v) ? v.join(',') : String(v ?? '')).trim().replace(/\s+/g, ' ');
 }
