@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createDecipheriv } from 'node:crypto';
+import { createDecipheriv, hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { isEbakError } from '../../src/errors.js';
@@ -68,7 +68,7 @@ test('the documented sealed-record vector (token wraps under an imported KEK)', 
   };
   const draws = [Buffer.from(vector.dataKey, 'hex'), Buffer.from(vector.iv, 'hex')];
   const aad = { id: vector.id, version: vector.version };
-  const sealed = await seal(known, vector.ring, Buffer.from(vector.record, 'utf8'), aad, () => Buffer.from(draws.shift()!));
+  const sealed = await seal(known, vector.ring, Buffer.from(vector.record, 'utf8'), aad, { random: () => Buffer.from(draws.shift()!) });
   assert.equal(sealed.toString('hex'), vector.sealed);
   assert.equal((await unseal(known, Buffer.from(vector.sealed, 'hex'), aad)).toString('utf8'), vector.record);
   // Independent check with node:crypto alone (RFC 3394 unwrap, then GCM).
@@ -82,4 +82,36 @@ test('the documented sealed-record vector (token wraps under an imported KEK)', 
   g.setAuthTag(v.subarray(v.length - 16));
   assert.equal(Buffer.concat([g.update(v.subarray(19 + w, v.length - 16)), g.final()]).toString('utf8'), vector.record);
   hsm.token.destroy(kek);
+});
+
+test('sealed record v2: bound to a 32-byte key; the HSM alone opens nothing, and a v1 record is refused where a binding is required', async () => {
+  const bind = Buffer.alloc(32, 9);
+  const sealed = await seal(hsm, 'vault', Buffer.from('secret'), { id: 'r', version: 2 }, { bind });
+  assert.equal(sealed[4], 2);
+  assert.deepEqual(await unseal(hsm, sealed, { id: 'r', version: 2 }, { bind }), Buffer.from('secret'));
+  await assert.rejects(unseal(hsm, sealed, { id: 'r', version: 2 }), code('AUTH_FAILED'));
+  await assert.rejects(unseal(hsm, sealed, { id: 'r', version: 2 }, { bind: Buffer.alloc(32, 8) }), code('AUTH_FAILED'));
+  const v1 = await seal(hsm, 'vault', Buffer.from('forged by a PIN holder'), { id: 'r', version: 2 });
+  await assert.rejects(unseal(hsm, v1, { id: 'r', version: 2 }, { bind }), code('AUTH_FAILED'));
+});
+
+test('the documented sealed-record v2 vector, recomputed with node:crypto alone (HKDF, then GCM)', async () => {
+  const v2 = JSON.parse(readFileSync(new URL('../../../test/hsm/vectors/sealed-record-v2.json', import.meta.url), 'utf8')) as typeof vector & { bind: string };
+  const s = Buffer.from(v2.sealed, 'hex');
+  const w = s.readUInt16BE(5);
+  assert.equal(s[4], 2);
+  assert.deepEqual(s.subarray(7, 7 + w), Buffer.from(vector.sealed, 'hex').subarray(7, 7 + w), 'the same wrapped data key as the v1 vector');
+  const key = Buffer.from(hkdfSync('sha256', Buffer.from(v2.dataKey, 'hex'), Buffer.from(v2.bind, 'hex'), 'ebak/v1/sealed-record-v2', 32));
+  const aad = { id: v2.id, version: v2.version };
+  const g = createDecipheriv('aes-256-gcm', key, s.subarray(7 + w, 19 + w));
+  g.setAAD(Buffer.concat([s.subarray(0, 7 + w), encodeRecordAad(aad)]));
+  g.setAuthTag(s.subarray(s.length - 16));
+  assert.equal(Buffer.concat([g.update(s.subarray(19 + w, s.length - 16)), g.final()]).toString('utf8'), v2.record);
+  // The implementation produces the same bytes from the same draws, through a wrapper that returns the vector's wrapped key.
+  const wrapped = s.subarray(7, 7 + w);
+  const fixed: KeyWrapper = { wrap: async () => wrapped, unwrap: async () => Buffer.from(v2.dataKey, 'hex') };
+  const draws = [Buffer.from(v2.dataKey, 'hex'), Buffer.from(v2.iv, 'hex')];
+  const sealed = await seal(fixed, 'vault', Buffer.from(v2.record, 'utf8'), aad, { bind: Buffer.from(v2.bind, 'hex'), random: () => Buffer.from(draws.shift()!) });
+  assert.equal(sealed.toString('hex'), v2.sealed);
+  assert.equal((await unseal(fixed, s, aad, { bind: Buffer.from(v2.bind, 'hex') })).toString('utf8'), v2.record);
 });

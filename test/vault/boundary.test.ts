@@ -23,21 +23,67 @@ import { K, KS_CREDENTIALS, RECOVERY, lab, type Lab, type Running } from './help
 
 const PASSWORD = 'correct horse battery staple';
 
+// One lab per process: SoftHSM reads its configuration once.
+let l: Lab;
+before(async () => {
+  l = await lab();
+});
+after(() => l.cleanup());
+
+describe('vault trust boundary: registration cannot be harvested', () => {
+  let v: Running;
+  before(async () => {
+    await opaque.ready;
+    v = await l.start();
+  });
+  after(() => v.stop());
+
+  /** The OPRF evaluation of one blinded element: the first 32 bytes of a registration response or a KE2. */
+  const evaluated = (b64: string) => Buffer.from(b64, 'base64url').subarray(0, 32).toString('hex');
+
+  it('OPRF evaluations obtained before the owner registers match nothing the registered account answers', async () => {
+    const c = await v.client();
+    // The attacker blinds guesses and asks register/start for the victim's predictable name, uncounted.
+    const guesses = ['123456', 'password', PASSWORD];
+    const harvested = [];
+    for (const g of guesses) {
+      const start = opaque.client.startRegistration({ password: g });
+      const r = await c.channel.call<{ response: string }>('POST', '/v1/register/start', { account: 'victim', request: start.registrationRequest });
+      harvested.push({ blinded: start.registrationRequest, evaluation: evaluated(r.response) });
+    }
+    await c.register('victim', PASSWORD, K, RECOVERY, 'laptop');
+    // After registration, one counted login start per harvested element: the same blinded element, evaluated under the victim's key.
+    let matches = 0;
+    for (const h of harvested) {
+      const ke1 = Buffer.concat([Buffer.from(h.blinded, 'base64url'), Buffer.from(opaque.client.startLogin({ password: 'x' }).startLoginRequest, 'base64url').subarray(32)]);
+      const ke2 = await c.channel.call<{ response: string }>('POST', '/v1/login/start', { account: 'victim', request: ke1.toString('base64url') });
+      if (evaluated(ke2.response) === h.evaluation) matches++;
+    }
+    assert.equal(matches, 0, 'a harvested evaluation equals the registered key\'s: guesses could be checked offline');
+  });
+
+  it('register/finish needs the ticket of its own start: another account\'s ticket or an altered one is refused', async () => {
+    const c = await v.client();
+    const start = opaque.client.startRegistration({ password: 'pw' });
+    const r = await c.channel.call<{ response: string; ticket: string }>('POST', '/v1/register/start', { account: 'tom', request: start.registrationRequest });
+    const fin = opaque.client.finishRegistration({ password: 'pw', registrationResponse: r.response, clientRegistrationState: start.clientRegistrationState });
+    const body = { record: fin.registrationRecord, envelope: 'AQ', unlock_hash: '0'.repeat(64), device: 'd' };
+    for (const [account, ticket] of [['jerry', r.ticket], ['tom', r.ticket.slice(0, -2) + (r.ticket.endsWith('A') ? 'B' : 'A') + r.ticket.slice(-1)]]) {
+      await assert.rejects(c.channel.call('POST', '/v1/register/finish', { ...body, account, ticket }), (e) => e instanceof VaultError && e.vaultCode === 'forbidden');
+    }
+  });
+});
+
 describe('vault trust boundary: the host cannot guess offline', () => {
-  let l: Lab;
   let v: Running;
   let db: Database.Database;
   const row = (id: string) => db.prepare('SELECT version, sealed FROM records WHERE id = ?').get(id) as { version: number; sealed: Buffer };
   before(async () => {
-    l = await lab();
     v = await l.start();
     await (await v.client()).register('alice', PASSWORD, K, RECOVERY, 'laptop');
     db = new Database(join(l.dir, 'state.db'), { readonly: true });
   });
-  after(async () => {
-    db.close();
-    await l.cleanup();
-  });
+  after(() => db.close());
 
   it('with the state database, the token and its PIN, no sealed record opens: not the OPAQUE setup, not an account', async () => {
     const hsm = await Pkcs11Hsm.open(l.token.config('vault')); // the host's own session, with the PIN
@@ -86,7 +132,7 @@ describe('vault trust boundary: the host cannot guess offline', () => {
 /** KMS Decrypt without Recipient, as the host with the API credentials would send it. */
 async function decryptWithout(l: Lab, blob: Buffer, context: Record<string, string>): Promise<unknown> {
   const client = new KMSClient({
-    region: 'us-east-1', endpoint: l.keyService.url, credentials: (await import('./helpers.js')).KS_CREDENTIALS,
+    region: 'us-east-1', endpoint: l.keyService.url, credentials: KS_CREDENTIALS,
     requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca: l.keyService.ca }) }),
   });
   try {
@@ -96,48 +142,3 @@ async function decryptWithout(l: Lab, blob: Buffer, context: Record<string, stri
   }
 }
 
-describe('vault trust boundary: registration cannot be harvested', () => {
-  let l: Lab;
-  let v: Running;
-  before(async () => {
-    await opaque.ready;
-    l = await lab();
-    v = await l.start();
-  });
-  after(() => l.cleanup());
-
-  /** The OPRF evaluation of one blinded element: the first 32 bytes of a registration response or a KE2. */
-  const evaluated = (b64: string) => Buffer.from(b64, 'base64url').subarray(0, 32).toString('hex');
-
-  it('OPRF evaluations obtained before the owner registers match nothing the registered account answers', async () => {
-    const c = await v.client();
-    // The attacker blinds guesses and asks register/start for the victim's predictable name, uncounted.
-    const guesses = ['123456', 'password', PASSWORD];
-    const harvested = [];
-    for (const g of guesses) {
-      const start = opaque.client.startRegistration({ password: g });
-      const r = await c.channel.call<{ response: string }>('POST', '/v1/register/start', { account: 'victim', request: start.registrationRequest });
-      harvested.push({ blinded: start.registrationRequest, evaluation: evaluated(r.response) });
-    }
-    await c.register('victim', PASSWORD, K, RECOVERY, 'laptop');
-    // After registration, one counted login start per harvested element: the same blinded element, evaluated under the victim's key.
-    let matches = 0;
-    for (const h of harvested) {
-      const ke1 = Buffer.concat([Buffer.from(h.blinded, 'base64url'), Buffer.from(opaque.client.startLogin({ password: 'x' }).startLoginRequest, 'base64url').subarray(32)]);
-      const ke2 = await c.channel.call<{ response: string }>('POST', '/v1/login/start', { account: 'victim', request: ke1.toString('base64url') });
-      if (evaluated(ke2.response) === h.evaluation) matches++;
-    }
-    assert.equal(matches, 0, 'a harvested evaluation equals the registered key\'s: guesses could be checked offline');
-  });
-
-  it('register/finish needs the ticket of its own start: another account\'s ticket or an altered one is refused', async () => {
-    const c = await v.client();
-    const start = opaque.client.startRegistration({ password: 'pw' });
-    const r = await c.channel.call<{ response: string; ticket: string }>('POST', '/v1/register/start', { account: 'tom', request: start.registrationRequest });
-    const fin = opaque.client.finishRegistration({ password: 'pw', registrationResponse: r.response, clientRegistrationState: start.clientRegistrationState });
-    const body = { record: fin.registrationRecord, envelope: 'AQ', unlock_hash: '0'.repeat(64), device: 'd' };
-    for (const [account, ticket] of [['jerry', r.ticket], ['tom', r.ticket.slice(0, -2) + (r.ticket.endsWith('A') ? 'B' : 'A') + r.ticket.slice(-1)]]) {
-      await assert.rejects(c.channel.call('POST', '/v1/register/finish', { ...body, account, ticket }), (e) => e instanceof VaultError && e.vaultCode === 'forbidden');
-    }
-  });
-});

@@ -5,7 +5,7 @@
  * `ebak audit`, and `ebak vault audit verify`.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,34 +13,63 @@ import { after, before, describe, it } from 'node:test';
 import { assertFailed, ebak, startEbak } from '../cli/harness.js';
 import { PIN, softhsm, type SoftHsm } from '../hsm/softhsm.js';
 
+/** Starts a long-running ebak command and resolves with the URL it prints once listening. */
+async function serveChild(args: string[], env: Record<string, string>): Promise<{ url: string; stop: () => Promise<void> }> {
+  const serve = startEbak(args, env);
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    serve.child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on (https:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    void serve.done.then((r) => reject(new Error(`${args.slice(0, 2).join(' ')} exited: ${r.stderr}`)));
+  });
+  return { url, stop: async () => { serve.child.kill('SIGTERM'); await serve.done; } };
+}
+
 describe('vault CLI demo flow', () => {
   let dir: string;
   let token: SoftHsm;
   let url: string;
-  let stopServe: () => Promise<void>;
+  let stops: (() => Promise<void>)[];
   let env: Record<string, string>;
+  let invite: string;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ebak-vault-cli-'));
     token = softhsm(['vault']);
+    stops = [];
+    // The platform: a dev CA (the Nitro hypervisor) and a key service (KMS), each in its own directory.
+    const creds = { AWS_ACCESS_KEY_ID: 'AKIAEBAKCLITEST00001', AWS_SECRET_ACCESS_KEY: 'cli-test-secret' };
+    const policyFile = join(dir, 'key-policy.json');
+    const policy = await ebak(['vault', 'measure', '--key-policy', '--json'], {});
+    assert.equal(policy.code, 0, policy.stderr);
+    await writeFile(policyFile, policy.stdout);
+    const key = await ebak(['keyservice', 'create-key', '--dir', join(dir, 'kms'), '--policy', policyFile, '--json'], creds);
+    assert.equal(key.code, 0, key.stderr);
+    const keyId = (JSON.parse(key.stdout) as { KeyId: string }).KeyId;
+    // The dev CA is created by the first vault serve; the key service must pin its root, so make it first.
+    const devca = join(dir, 'devca');
+    const operatorKey = join(dir, 'operator.pem');
+    assert.equal((await ebak(['vault', 'operator-key', '--out', operatorKey], {})).code, 0);
     const hsmEnv = { SOFTHSM2_CONF: process.env.SOFTHSM2_CONF!, EBAK_HSM_TOKEN: 'vault', EBAK_HSM_PIN: PIN };
-    const serve = startEbak(['vault', 'serve', '--dir', join(dir, 'vault'), '--listen', '127.0.0.1:0', '--guess-limit', '5'], hsmEnv);
-    url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      serve.child.stdout!.on('data', (d) => {
-        out += d;
-        const m = /listening on (https:\/\/\S+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      void serve.done.then((r) => reject(new Error(`vault serve exited: ${r.stderr}`)));
-    });
-    stopServe = async () => {
-      serve.child.kill('SIGTERM');
-      await serve.done;
-    };
-    env = { ...hsmEnv, EBAK_VAULT_ROOT: join(dir, 'vault', 'devca', 'root.pem'), EBAK_REPOSITORY: join(dir, 'repo') };
+    const ca = await ebak(['vault', 'devca', '--devca', devca], {});
+    assert.equal(ca.code, 0, ca.stderr);
+    const ks = await serveChild(['keyservice', 'serve', '--dir', join(dir, 'kms'), '--listen', '127.0.0.1:0', '--root', join(devca, 'root.pem')], creds);
+    stops.push(ks.stop);
+    const vault = await serveChild([
+      'vault', 'serve', '--dir', join(dir, 'vault'), '--devca', devca, '--listen', '127.0.0.1:0', '--guess-limit', '5',
+      '--kms-endpoint', ks.url, '--kms-key-id', keyId, '--kms-ca', join(dir, 'kms', 'tls', 'cert.pem'), '--operator-key', `${operatorKey}.pub`,
+    ], { ...hsmEnv, ...creds });
+    stops.unshift(vault.stop);
+    url = vault.url;
+    env = { ...hsmEnv, EBAK_VAULT_ROOT: join(devca, 'root.pem'), EBAK_REPOSITORY: join(dir, 'repo') };
+    const inv = await ebak(['vault', 'invite', '--operator-key-file', operatorKey, '--uses', '2', '--json'], {});
+    assert.equal(inv.code, 0, inv.stderr);
+    invite = (JSON.parse(inv.stdout) as { invite: string }).invite;
   });
   after(async () => {
-    await stopServe?.();
+    for (const stop of stops ?? []) await stop();
     token?.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -50,7 +79,10 @@ describe('vault CLI demo flow', () => {
     await mkdir(src);
     await writeFile(join(src, 'a.txt'), 'vault-protected data\n');
     const first = { ...env, EBAK_CONFIG_DIR: join(dir, 'machine1'), EBAK_PASSWORD: 'correct horse battery' };
-    const init = await ebak(['init', '--vault', url, '--json'], first);
+    const uninvited = await ebak(['init', '--vault', url, '-r', join(dir, 'uninvited')], first);
+    assert.equal(uninvited.code, 1);
+    assert.equal(existsSync(join(dir, 'uninvited')), false, 'a refused registration leaves no repository behind');
+    const init = await ebak(['init', '--vault', url, '--vault-invite', invite, '--json'], first);
     assert.equal(init.code, 0, init.stderr);
     assert.match((JSON.parse(init.stdout) as { account: string }).account, /^r-[0-9a-f]{40}$/);
     const machine1 = { ...env, EBAK_CONFIG_DIR: join(dir, 'machine1') }; // no password: the device session opens it
@@ -72,7 +104,8 @@ describe('vault CLI demo flow', () => {
     const devices = (JSON.parse(list.stdout) as { devices: { id: string; name: string; current: boolean }[] }).devices;
     assert.equal(devices.length, 2);
     const old = devices.find((d) => !d.current)!;
-    assert.equal((await ebak(['device', 'revoke', old.id], machine2)).code, 0);
+    assertFailed(await ebak(['device', 'revoke', old.id], machine2), 'password', 1);
+    assert.equal((await ebak(['device', 'revoke', old.id], { ...machine2, EBAK_PASSWORD: 'correct horse battery' })).code, 0);
     assertFailed(await ebak(['snapshots'], machine1), 'revoked');
 
     const audit = await ebak(['audit', '--json'], machine2);
@@ -86,9 +119,16 @@ describe('vault CLI demo flow', () => {
     const measure = await ebak(['vault', 'measure', '--json'], env);
     const pcr0 = (JSON.parse(measure.stdout) as { Measurements: { PCR0: string } }).Measurements.PCR0;
     assert.equal((JSON.parse(status.stdout) as { pcrs: { PCR0: string } }).pcrs.PCR0, pcr0);
-    const verify = await ebak(['vault', 'audit', 'verify', '--dir', join(dir, 'vault'), '--json'], env);
+    const verify = await ebak(['vault', 'audit', 'verify', '--dir', join(dir, 'vault'), '--vault', url, '--operator-key-file', join(dir, 'operator.pem'), '--json'], env);
     assert.equal(verify.code, 0, verify.stderr);
     assert.ok((JSON.parse(verify.stdout) as { entries: number }).entries >= 8);
+    // Pinned to this build's measurements by default: a log whose boots attest another image fails without --measurements.
+    const other = join(dir, 'other-build.json');
+    await writeFile(other, JSON.stringify({ Measurements: { PCR0: 'ab'.repeat(48), PCR1: 'ab'.repeat(48), PCR2: 'ab'.repeat(48) } }));
+    assertFailed(await ebak(['vault', 'audit', 'verify', '--dir', join(dir, 'vault')], { ...env, EBAK_VAULT_MEASUREMENTS: other }), 'PCR0');
+    const operator = await ebak(['vault', 'status', '--vault', url, '--operator-key-file', join(dir, 'operator.pem'), '--json'], env);
+    assert.equal(operator.code, 0, operator.stderr);
+    assert.equal((JSON.parse(operator.stdout) as { accounts: number }).accounts, 1);
   });
 
   it('an unreachable vault and a mismatched PCR are one-line errors', async () => {

@@ -24,7 +24,7 @@ describe('vault fuzz', () => {
   let token: string;
   before(async () => {
     l = await lab();
-    v = await l.start({ accountRate: { burst: 10_000, perMinute: 60_000 }, addressRate: { burst: 10_000, perMinute: 60_000 } });
+    v = await l.start({ accountRate: { burst: 10_000, perMinute: 60_000 }, addressRate: { burst: 10_000, perMinute: 60_000 }, registerRate: { burst: 10_000, perMinute: 60_000 } });
     c = await v.client();
     const s = await c.register('fuzz', 'pw', K, RECOVERY, 'd');
     token = s.token;
@@ -32,13 +32,14 @@ describe('vault fuzz', () => {
     const ke1 = opaque.client.startLogin({ password: 'x' }).startLoginRequest;
     valid = {
       'POST /v1/register/start': { account: 'new1', request: opaque.client.startRegistration({ password: 'x' }).registrationRequest },
-      'POST /v1/register/finish': { account: 'new2', record: 'AAAA', envelope: 'AAAA', unlock_hash: '0'.repeat(64), device: 'd' },
+      'POST /v1/register/finish': { account: 'new2', record: 'AAAA', envelope: 'AAAA', unlock_hash: '0'.repeat(64), device: 'd', ticket: 'AAAA' },
       'POST /v1/login/start': { account: 'fuzz', request: ke1 },
       'POST /v1/login/finish': { login_id: '0'.repeat(32), request: 'AAAA', device: 'd' },
       'POST /v1/unlock': { account: 'fuzz', unlock_secret: '0'.repeat(64) },
       'POST /v1/device/key': { action: 'read' },
-      'POST /v1/devices/revoke': { device_id: '0'.repeat(32) },
-      'POST /v1/policy': { policy: { guess_limit: 10 } },
+      'POST /v1/devices/revoke': { device_id: '0'.repeat(32), step_up: 'AAAA' },
+      'POST /v1/step-up': { login_id: '0'.repeat(32), request: 'AAAA' },
+      'POST /v1/policy': { policy: { guess_limit: 10 }, step_up: 'AAAA' },
     };
   });
   after(() => l.cleanup());
@@ -76,6 +77,8 @@ describe('vault fuzz', () => {
     assert.equal((await send('POST', '/v1/login/start', Buffer.alloc(20_000, 0x20), false)).status, 413);
     assert.equal((await send('GET', '/v1/attestation?nonce=zz', undefined, false)).status, 400);
     assert.equal((await send('GET', '/v1/devices', undefined, false)).status, 401);
+    assert.equal((await send('GET', '/v1/operator/status', undefined, true)).status, 403, 'no operator key configured');
+    assert.equal((await send('GET', '/v1/audit?limit=-1', undefined, true)).status, 400);
     // Still serving, and the real account still logs in.
     assert.equal((await c.status()).mode, 'simulated');
     assert.deepEqual((await c.login('fuzz', 'pw', 'after-fuzz')).masterKey, K);

@@ -71,23 +71,24 @@ describe('vault core', () => {
     const c = await v.client();
     const a = await c.register('erin', 'pw', K, RECOVERY, 'phone');
     const b = (await c.login('erin', 'pw', 'desk')).session;
-    await c.revoke(b.token, a.device_id);
+    await c.revoke(b.token, a.device_id, await c.stepUp(b.token, 'erin', 'pw'));
     await assert.rejects(c.deviceKey(a.token, 'read'), (e) => e instanceof VaultError && e.vaultCode === 'unauthorized' && /revoked/.test(e.message));
     const forged = a.token.replace(/\.[^.]+$/, `.${'A'.repeat(43)}`);
     await assert.rejects(c.deviceKey(forged, 'read'), (e) => e instanceof VaultError && e.vaultCode === 'unauthorized');
     assert.ok((await c.devices(b.token)).find((d) => d.id === a.device_id)?.revoked_at);
   });
 
-  it('policy refuses actions explicitly, and tokens expire', async () => {
+  it('every key release is audited with the action the device names, and tokens expire', async () => {
     let offset = 0;
     const clock = () => new Date(Date.now() + offset);
     await v.stop();
     v = await l.start({ now: clock, policy: { session_seconds: 3600 } });
     const c = await v.client();
     const s = await c.register('fred', 'pw', K, RECOVERY, 'd');
-    await c.setPolicy(s.token, { allow: { delete: false } });
-    await assert.rejects(c.deviceKey(s.token, 'delete'), (e) => e instanceof VaultError && e.vaultCode === 'forbidden');
+    await c.deviceKey(s.token, 'delete');
     await c.deviceKey(s.token, 'backup');
+    const released = (await c.audit(s.token) as { type: string; detail: { action?: string } }[]).filter((e) => e.type === 'key.release').map((e) => e.detail.action);
+    assert.deepEqual(released, ['delete', 'backup']);
     offset = 3601_000;
     await assert.rejects(c.deviceKey(s.token, 'backup'), (e) => e instanceof VaultError && e.vaultCode === 'unauthorized' && /expired/.test(e.message));
   });

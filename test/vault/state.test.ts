@@ -64,13 +64,13 @@ describe('sealed state and audit', () => {
     const c = await v.client();
     const s = await c.register('carol', 'pw', K, RECOVERY, 'd');
     await c.revoke(s.token, s.device_id);
+    const head = await v.service.audit.signedHead();
     const rows = await v.store.audit(1);
-    const head = (await v.state.read<{ seq: number; hash: string }>(HEAD_ID))!.value;
     const opts = { root: l.ca.root.cert, pcrs: l.trust.pcrs, head };
     const report = verifyAuditLog(rows, opts);
     assert.equal(report.entries, rows.length);
     assert.equal(report.boots, 2);
-    assert.deepEqual(report.head, head);
+    assert.deepEqual(report.head, { seq: head.seq, hash: head.hash });
     const types = rows.map((r) => JSON.parse(JSON.parse(r.entry.toString()).body).type);
     assert.deepEqual(types.slice(0, 3), ['boot', 'register', 'login.attempt']);
     assert.deepEqual(types.slice(-2), ['register', 'device.revoke']);
@@ -81,6 +81,8 @@ describe('sealed state and audit', () => {
     assert.throws(() => verifyAuditLog(rows.filter((r) => r.seq !== 2), opts), (e) => isEbakError(e, 'AUTH_FAILED'));
     assert.throws(() => verifyAuditLog(rows.slice(0, -1), opts), (e) => isEbakError(e, 'AUTH_FAILED') && /removed from the end/.test(e.message));
     assert.throws(() => verifyAuditLog(rows, { ...opts, pcrs: { ...opts.pcrs, 0: '00'.repeat(48) } }), (e) => isEbakError(e, 'ATTESTATION'));
+    // A head not signed by the latest boot's key (a host's own) is refused.
+    assert.throws(() => verifyAuditLog(rows, { ...opts, head: { ...head, sig: Buffer.alloc(64).toString('base64') } }), (e) => isEbakError(e, 'AUTH_FAILED') && /not signed/.test(e.message));
   });
 
   it('audit group commit: concurrent appends are each stored once, chained and signed, with fewer head updates', async () => {
@@ -91,8 +93,8 @@ describe('sealed state and audit', () => {
     const rows = await v.store.audit(1);
     const mine = rows.filter((r) => r.seq > before).map((r) => JSON.parse(JSON.parse(r.entry.toString()).body) as { seq: number; detail: { i: number } });
     assert.deepEqual(mine.map((b) => b.detail.i), Array.from({ length: 200 }, (_, i) => i));
-    const head = (await v.state.read<{ seq: number; hash: string }>(HEAD_ID))!.value;
-    assert.deepEqual(head, heads.at(-1));
+    const head = await v.service.audit.signedHead();
+    assert.deepEqual({ seq: head.seq, hash: head.hash }, heads.at(-1));
     assert.equal(verifyAuditLog(rows, { root: l.ca.root.cert, pcrs: l.trust.pcrs, head }).entries, rows.length);
     const updates = row(HEAD_ID).version - headVersion;
     assert.ok(updates >= 1 && updates < 200, `200 appends advanced the sealed head ${updates} times`);

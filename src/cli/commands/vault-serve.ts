@@ -38,12 +38,19 @@ export const HSM_PIN_CONTEXT = { 'ebak:purpose': 'hsm-pin', 'ebak:format': '1' }
 export const dirOf = (v: ServeFlags) => v.dir ?? 'ebak-vault';
 export const stateOf = (v: ServeFlags) => v.state ?? join(dirOf(v), 'state.db');
 
-/** The simulated hypervisor: a dev CA in its own directory (never the vault's), created on first use. */
-async function simulatedAttester(dir: string, ctx: Context): Promise<Attester> {
+export const devcaOf = (v: ServeFlags) => v.devca ?? 'ebak-devca';
+
+/** The simulated hypervisor: a dev CA in its own directory (never the vault's), created on first use; its root.pem path. */
+export async function ensureDevCa(dir: string, ctx: Context): Promise<string> {
   if (!existsSync(join(dir, 'root.pem'))) {
     await saveDevCa(createDevCa(), dir);
     ctx.out.warn(`created a development CA in ${dir} (it stands in for the Nitro hypervisor); clients and the key service pin ${join(dir, 'root.pem')}`);
   }
+  return join(dir, 'root.pem');
+}
+
+async function simulatedAttester(dir: string, ctx: Context): Promise<Attester> {
+  await ensureDevCa(dir, ctx);
   return new SimulatedNsm(await loadDevCa(dir), { bundle: vaultBundle() });
 }
 
@@ -100,7 +107,7 @@ export async function serve(v: ServeFlags, ctx: Context): Promise<void> {
   const flags = policyFlags(v);
   const operatorKey = v['operator-key'] ? operatorPublicKey(await readFile(v['operator-key'], 'utf8')) : undefined;
   await mkdir(dirOf(v), { recursive: true, mode: 0o700 });
-  const attester = mode === 'nitro' ? new NsmAttester(v['nsm-helper'] ?? '/usr/local/bin/nsm-attest') : await simulatedAttester(v.devca ?? 'ebak-devca', ctx);
+  const attester = mode === 'nitro' ? new NsmAttester(v['nsm-helper'] ?? '/usr/local/bin/nsm-attest') : await simulatedAttester(devcaOf(v), ctx);
   const keyService = keyServiceFrom(v, ctx, attester);
   const pin = await hsmPin(v, ctx, mode, keyService);
   // HSM lifecycle events join the vault's audit log once it exists.

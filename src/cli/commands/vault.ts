@@ -11,19 +11,20 @@ import { normalizeRecoveryCode } from '../../repository/format/keyfile.js';
 import { verifyAuditLog } from '../../vault/audit/verify.js';
 import { deviceClient, loadDevice, repositoryAccount, trustFrom, type DeviceFile } from '../../vault/client/device.js';
 import { VaultClient } from '../../vault/client/client.js';
-import { pcrsFromMeasurements, vaultMeasurements } from '../../vault/measure.js';
+import { pcrsFromMeasurements, vaultKeyPolicy, vaultMeasurements } from '../../vault/measure.js';
 import { createInvitation, operatorPrivateKey } from '../../vault/operator.js';
 import { openStore } from '../../vault/state/open.js';
 import type { Command, Context } from '../command.js';
 import { passwordFromEnv, prompt } from '../secrets.js';
 import { backendFor } from '../session.js';
-import { HSM_PIN_CONTEXT, keyServiceFrom, serve, stateOf, type ServeFlags } from './vault-serve.js';
+import { devcaOf, ensureDevCa, HSM_PIN_CONTEXT, keyServiceFrom, serve, stateOf, type ServeFlags } from './vault-serve.js';
 
 const USAGE = [
   'ebak vault serve [--dir <dir>] [--state <file|postgres://…>] [--listen <host:port>] [--mode simulated|nitro] [--devca <dir>]',
   '                 --kms-key-id <id> [--kms-endpoint <url>] [--kms-region <r>] [--kms-ca <pem>] [--hsm-pin-kms <file>]',
   '                 [--registration invite|open] [--operator-key <public pem>] [--max-accounts <n>] [--guess-limit <n>] [--lockout permanent|recovery]',
-  'ebak vault measure',
+  'ebak vault devca [--devca <dir>]                          (simulation: the dev CA standing in for the Nitro hypervisor; prints its root)',
+  'ebak vault measure [--key-policy]                          (PCRs of this build, or the KMS key policy that releases the vault secrets to it)',
   'ebak vault status [--vault <url>] [--operator-key-file <pem>]',
   'ebak vault unlock --vault <url> --account <name> --recovery-key-file <file>',
   'ebak vault operator-key --out <file>                       (writes <file> (private, 0600) and <file>.pub)',
@@ -42,7 +43,7 @@ const OPTIONS = {
   'nsm-helper': { type: 'string' }, devca: { type: 'string' }, 'kms-endpoint': { type: 'string' }, 'kms-key-id': { type: 'string' },
   'kms-region': { type: 'string' }, 'kms-ca': { type: 'string' }, 'hsm-pin-kms': { type: 'string' }, registration: { type: 'string' },
   'operator-key': { type: 'string' }, 'operator-key-file': { type: 'string' }, 'max-accounts': { type: 'string' }, uses: { type: 'string' },
-  'expires-days': { type: 'string' }, out: { type: 'string' },
+  'expires-days': { type: 'string' }, out: { type: 'string' }, 'key-policy': { type: 'boolean' },
 } as const;
 
 type Values = ReturnType<typeof parse>['values'];
@@ -141,7 +142,12 @@ async function provisionPin(v: Values, ctx: Context): Promise<unknown> {
 
 const VAULT_SUB: Record<string, (v: Values, ctx: Context, rest: string[]) => Promise<unknown>> = {
   serve: async (v, ctx) => serve(v, ctx),
-  measure: async (_v, ctx) => {
+  measure: async (v, ctx) => {
+    if (v['key-policy']) {
+      const policy = vaultKeyPolicy();
+      ctx.out.line(JSON.stringify(policy, null, 2));
+      return policy;
+    }
     const m = vaultMeasurements();
     ctx.out.line(JSON.stringify({ Measurements: m }, null, 2));
     return { Measurements: m };
@@ -167,6 +173,11 @@ const VAULT_SUB: Record<string, (v: Values, ctx: Context, rest: string[]) => Pro
     return { account: v.account, unlocked: true };
   },
   'operator-key': writeOperatorKey,
+  devca: async (v, ctx) => {
+    const root = await ensureDevCa(devcaOf(v as ServeFlags), ctx);
+    ctx.out.line(root);
+    return { root };
+  },
   invite,
   'provision-pin': provisionPin,
   audit: async (v, ctx, rest) => {

@@ -66,8 +66,8 @@ export class TokenCounters implements MonotonicCounters {
     const old = this.objects(id);
     const current = Math.max(0, ...old.map((o) => o.value));
     if (value <= current) {
+      // Another replica already recorded a newer version (its compare-and-set came after ours): the counter never goes back.
       this.seen.set(id, Math.max(current, this.seen.get(id) ?? 0));
-      if (value < current) throw new EbakError('VAULT', `HSM counter for ${id} is already at ${current}; another vault replica wrote a newer version`);
       return;
     }
     this.store(id, value);

@@ -5,6 +5,7 @@
  * so a host that drops the newest entries or replays an older head is caught.
  */
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EbakError } from '../../errors.js';
 import type { SealedState } from '../state/sealed.js';
 import type { AuditHeadResponse } from '../protocol.js';
@@ -95,13 +96,29 @@ export class AuditLog {
       let batch: PendingAppend[] = [];
       try {
         // Taken once the lock is held, so every append queued until then joins this batch.
-        const heads = await this.state.exclusive('audit/log', () => this.commit(batch = this.queue.splice(0, MAX_BATCH)));
+        const heads = await this.state.exclusive('audit/log', () => this.commitRetrying(batch = this.queue.splice(0, MAX_BATCH)));
         batch.forEach((w, i) => w.resolve(heads[i]!));
       } catch (e) {
         for (const w of batch) w.reject(e);
       }
     }
     this.flushing = false;
+  }
+
+  /**
+   * Another replica on the same database appends too: when its entries took
+   * our seqs, it advances the sealed head past them shortly; chain after it.
+   * Entries that stay past the head for long are not a replica's: refused.
+   */
+  private async commitRetrying(batch: readonly PendingAppend[]): Promise<AuditHead[]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.commit(batch);
+      } catch (e) {
+        if (!(e instanceof AuditCollision) || attempt >= 40) throw e instanceof AuditCollision ? e.refusal() : e;
+        await sleep(Math.random() * Math.min(100, 2 ** attempt));
+      }
+    }
   }
 
   /** Chains, signs and stores `batch`, then advances the sealed head past its last entry. */
@@ -119,11 +136,19 @@ export class AuditLog {
       head = { seq, hash: stored.hash };
       heads.push(head);
     }
-    if (!(await this.state.store.appendAudit(rows))) {
-      throw new EbakError('VAULT', `audit entries ${first}..${head.seq} collide with entries already in the state store; the log and its head disagree`);
-    }
+    if (!(await this.state.store.appendAudit(rows))) throw new AuditCollision(first, head.seq);
     const last = head;
     await this.state.update<AuditHead>(HEAD_ID, () => last);
     return heads;
+  }
+}
+
+class AuditCollision extends Error {
+  constructor(readonly first: number, readonly last: number) {
+    super('audit seq collision');
+  }
+
+  refusal(): EbakError {
+    return new EbakError('VAULT', `audit entries ${this.first}..${this.last} collide with entries already in the state store; the log and its head disagree`);
   }
 }

@@ -2,8 +2,8 @@
  * `ebak vault audit verify`: proves the audit log is whole and signed.
  * Checks, for every entry in order: it parses (format v1), its seq is the
  * next one, its prev is the previous entry's hash, its hash is the hash of
- * its body, and its signature verifies under the key of the latest boot
- * entry, whose attestation document verifies against the pinned root (and
+ * its body, and its signature verifies under the key of a boot entry before
+ * it (replicas each boot with their own key), whose attestation document verifies against the pinned root (and
  * PCRs) and binds that key. With a trusted head (the enclave's own, fetched
  * over the attested channel and signed by its current boot key), the log must
  * reach exactly there: dropped tail entries are caught. Entries after the head
@@ -48,8 +48,8 @@ function parse(seq: number, raw: Buffer): { stored: StoredEntry; body: AuditBody
 
 export function verifyAuditLog(rows: { seq: number; entry: Buffer }[], options: AuditVerifyOptions): AuditVerifyReport {
   let head: AuditHead = { seq: 0, hash: GENESIS };
-  let key: ReturnType<typeof createPublicKey> | undefined;
-  let bootSpki = '';
+  // Every attested boot's key: replicas on one database interleave their entries, each signed by its own boot's key.
+  const keys = new Map<string, ReturnType<typeof createPublicKey>>();
   let boots = 0;
   const upTo = options.head?.seq ?? Infinity;
   for (const { seq, entry } of rows) {
@@ -60,25 +60,26 @@ export function verifyAuditLog(rows: { seq: number; entry: Buffer }[], options: 
     const hash = entryHash(stored.body);
     if (hash.toString('hex') !== stored.hash) throw broken(seq, 'its hash does not match its body (the entry was edited)');
     if (body.type === 'boot') {
-      key = bootKey(seq, body, options);
-      bootSpki = String(body.detail?.signing_key);
+      keys.set(String(body.detail?.signing_key), bootKey(seq, body, options));
       boots++;
     }
-    if (!key) throw broken(seq, 'no boot entry precedes it, so no attested key signs it');
-    if (!verify(null, hash, key, Buffer.from(stored.sig, 'base64'))) throw broken(seq, 'its signature does not verify under the attested vault key');
+    if (keys.size === 0) throw broken(seq, 'no boot entry precedes it, so no attested key signs it');
+    const sig = Buffer.from(stored.sig, 'base64');
+    if (![...keys.values()].some((k) => verify(null, hash, k, sig))) throw broken(seq, 'its signature does not verify under any attested vault key');
     head = { seq, hash: stored.hash };
   }
-  if (options.head) checkHead(options.head, head, key, bootSpki);
+  if (options.head) checkHead(options.head, head, keys);
   return { entries: Math.min(rows.length, head.seq), boots, head };
 }
 
-/** The enclave's head must be signed by the key of the log's latest boot, and the log must reach it. */
-function checkHead(trusted: AuditHeadResponse, head: AuditHead, key: ReturnType<typeof createPublicKey> | undefined, bootSpki: string): void {
+/** The enclave's head must be signed by the key of an attested boot in the log, and the log must reach it. */
+function checkHead(trusted: AuditHeadResponse, head: AuditHead, keys: ReadonlyMap<string, ReturnType<typeof createPublicKey>>): void {
   if (trusted.seq !== head.seq || trusted.hash !== head.hash) {
     throw new EbakError('AUTH_FAILED', `audit log ends at entry ${head.seq} but the vault's head is entry ${trusted.seq}: entries were removed from the end or rewritten`);
   }
-  if (!key || trusted.signing_key !== bootSpki || !verify(null, headMessage(trusted), key, Buffer.from(trusted.sig, 'base64'))) {
-    throw new EbakError('AUTH_FAILED', "the vault's audit head is not signed by the key of the log's latest attested boot");
+  const key = keys.get(trusted.signing_key);
+  if (!key || !verify(null, headMessage(trusted), key, Buffer.from(trusted.sig, 'base64'))) {
+    throw new EbakError('AUTH_FAILED', "the vault's audit head is not signed by the key of an attested boot in the log");
   }
 }
 

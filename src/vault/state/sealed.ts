@@ -14,6 +14,7 @@
  * (a crash between the store write and the counter: nothing was answered for
  * it yet, and the counter is moved forward). Anything older is a rollback.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EbakError } from '../../errors.js';
 import { seal, unseal } from '../../hsm/seal.js';
 import type { KeyWrapper } from '../../hsm/hsm.js';
@@ -45,9 +46,11 @@ export class SealedState {
 
   /** The record's value and version, or undefined when it was never written. */
   async read<T>(id: string): Promise<{ value: T; version: number } | undefined> {
+    // The counter first: writers store a version before they count it, so the row read after must be at least as new.
+    let counter = await this.counters.read(id);
     const row = await this.store.get(id);
     const version = row?.version ?? 0;
-    const counter = await this.counters.read(id);
+    if (version > counter + 1) counter = await this.counters.read(id); // other replicas wrote meanwhile
     if (version < counter) throw new StateRollback(id, row ? `stored version ${version} is older than the HSM counter ${counter}` : `the record is missing but the HSM counter is ${counter}`);
     if (version > counter + 1) throw new StateRollback(id, `stored version ${version} is newer than the HSM counter ${counter} allows`);
     if (!row) return undefined;
@@ -64,7 +67,9 @@ export class SealedState {
   /** Read-modify-write under a per-record lock; `fn` returns the new value (or throws to abort). */
   update<T>(id: string, fn: (current: T | undefined) => T | Promise<T>): Promise<T> {
     return this.exclusive(id, async () => {
-      for (let attempt = 0; attempt < 5; attempt++) {
+      // Another replica may win the compare-and-set; under a burst it can win several times in a row.
+      for (let attempt = 0; attempt < 32; attempt++) {
+        if (attempt > 0) await sleep(Math.random() * Math.min(50, 2 ** attempt));
         const cur = await this.read<T>(id);
         const next = await fn(cur?.value);
         const version = (cur?.version ?? 0) + 1;
