@@ -5,6 +5,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { connect } from 'node:tls';
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { createDevCa, SimulatedNsm } from '../../src/attestation/index.js';
 import { openRecipientEnvelope } from '../../src/kms/cms.js';
@@ -90,6 +91,23 @@ describe('refused', () => {
 
   it('a wrong SigV4 secret', async () => {
     await rejectsWith(f.client({ secret: 'not-the-secret' }).encrypt(Buffer.from('x'), CONTEXT), 'VAULT', 'InvalidSignatureException');
+  });
+
+  it('an unknown access key', async () => {
+    const sdk = new KMSClient({ region: 'us-east-1', endpoint: f.service.url, credentials: { ...CREDENTIALS, accessKeyId: 'AKIDOTHER' }, requestHandler: { httpsAgent: { ca: f.service.ca } } });
+    try {
+      await assert.rejects(sdk.send(new DecryptCommand({ CiphertextBlob: blob })), { name: 'UnrecognizedClientException' });
+    } finally {
+      sdk.destroy();
+    }
+  });
+
+  it('a TLS 1.2 client', async () => {
+    const { port } = new URL(f.service.url);
+    await assert.rejects(new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: Number(port), ca: f.service.ca, maxVersion: 'TLSv1.2' }, () => resolve(socket.end()));
+      socket.once('error', reject);
+    }));
   });
 
   it('an unreachable service is STORAGE, not a refusal', async () => {
