@@ -18,10 +18,10 @@ import { Cdc, chunkFile, gearTable } from '../chunker/index.js';
 import { EbakError, isEbakError } from '../errors.js';
 import { mapIoError } from '../storage/local.js';
 import { BlobType } from '../repository/format/pack.js';
-import { encodeSnapshot, type BackupSummary, type Snapshot } from '../repository/format/snapshot.js';
+import type { BackupSummary, Snapshot } from '../repository/format/snapshot.js';
 import { encodeTree, type TreeNode } from '../repository/format/tree.js';
-import { Packer } from '../repository/packer.js';
-import { hostMeta, type Repository } from '../repository/repository.js';
+import type { BlobIndex, BlobStore, BlobWriter, SnapshotStore, TreeLoader } from '../repository/api.js';
+import { hostMeta } from '../repository/repository.js';
 import type { WorkerPool } from '../repository/workers.js';
 import { compileExcludes, type Matcher } from './glob.js';
 import { Semaphore } from '../util/semaphore.js';
@@ -52,7 +52,10 @@ export interface BackupResult {
   summary: BackupSummary;
 }
 
-export async function backup(repo: Repository, pool: WorkerPool, opts: BackupOptions): Promise<BackupResult> {
+/** What a backup uses: snapshots (its parent, its result), trees, the index, and new blobs. */
+export type BackupTarget = SnapshotStore & TreeLoader & BlobIndex & BlobStore;
+
+export async function backup(repo: BackupTarget, pool: WorkerPool, opts: BackupOptions): Promise<BackupResult> {
   const paths = opts.paths.map((p) => resolve(p));
   if (paths.length === 0) throw new EbakError('USAGE', 'backup needs at least one path');
   const names = new Set(paths.map(rootName));
@@ -77,12 +80,12 @@ export async function backup(repo: Repository, pool: WorkerPool, opts: BackupOpt
     program_version: PROGRAM_VERSION,
     summary,
   };
-  const id = await repo.saveObject('snapshot', encodeSnapshot(snapshot));
+  const id = await repo.saveSnapshot(snapshot);
   return { id, snapshot, summary };
 }
 
 /** A damaged snapshot never blocks a backup: it is reported and not considered as a parent. */
-async function findParent(repo: Repository, explicit: string | undefined, host: string, paths: string[], warn: (m: string) => void) {
+async function findParent(repo: SnapshotStore, explicit: string | undefined, host: string, paths: string[], warn: (m: string) => void) {
   if (explicit) return repo.findSnapshot(explicit);
   const key = JSON.stringify([...paths].sort());
   const { snapshots: all, damaged } = await repo.readSnapshots();
@@ -91,15 +94,15 @@ async function findParent(repo: Repository, explicit: string | undefined, host: 
 }
 
 class Archiver {
-  readonly packer: Packer;
+  readonly packer: BlobWriter;
   private readonly cdc: Cdc;
   /** Files above the minimum chunk size each hold a chunker working buffer of up to 12 MiB. */
   private readonly bigFileSlots = new Semaphore(2);
   private readonly counts = { files_new: 0, files_changed: 0, files_unmodified: 0, dirs: 0, files_unreadable: 0, bytes_processed: 0, total_bytes: 0 };
 
-  constructor(private readonly repo: Repository, pool: WorkerPool, private readonly excluded: Matcher, private readonly opts: BackupOptions) {
-    this.packer = new Packer(repo, pool);
-    this.cdc = new Cdc(gearTable(repo.keys.gearSeed), repo.config.chunker);
+  constructor(private readonly repo: BackupTarget, pool: WorkerPool, private readonly excluded: Matcher, private readonly opts: BackupOptions) {
+    this.packer = repo.blobWriter(pool);
+    this.cdc = new Cdc(gearTable(repo.chunking.gearSeed), repo.chunking.params);
   }
 
   summary(): BackupSummary {
@@ -167,7 +170,7 @@ class Archiver {
   private async saveFile(path: string, st: BigIntStats, meta: Omit<TreeNode, 'type'>, prev: TreeNode | undefined): Promise<TreeNode | undefined> {
     const size = Number(st.size);
     this.counts.total_bytes += size;
-    if (prev?.type === 'file' && unchanged(prev, meta, size) && prev.content!.every((id) => this.repo.index.has(Buffer.from(id, 'hex')))) {
+    if (prev?.type === 'file' && unchanged(prev, meta, size) && prev.content!.every((id) => this.repo.hasBlob(Buffer.from(id, 'hex')))) {
       this.counts.files_unmodified++;
       this.files++;
       this.progress(size);
@@ -206,7 +209,7 @@ class Archiver {
     const content: string[] = [];
     try {
       for await (const chunk of chunks) {
-        const id = this.repo.blobId(chunk);
+        const id = this.packer.blobId(chunk);
         const length = chunk.length; // `add` transfers the chunk to a worker
         content.push(id.toString('hex'));
         await this.packer.add(BlobType.data, id, chunk);
@@ -221,7 +224,7 @@ class Archiver {
 
   private async saveTree(nodes: TreeNode[]): Promise<string> {
     const bytes = encodeTree(nodes);
-    const id = this.repo.blobId(bytes);
+    const id = this.packer.blobId(bytes);
     await this.packer.add(BlobType.tree, id, bytes);
     return id.toString('hex');
   }

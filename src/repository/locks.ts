@@ -1,13 +1,14 @@
 /**
  * Repository locks (docs/format.md, "Locks"): encrypted objects under
- * locks/. Backups take shared locks (many may run at once); operations that
- * delete data take an exclusive lock. A lock not refreshed for STALE_MS, or
- * held by a process that no longer exists on this host, is stale: it is
- * reported and ignored.
+ * locks/. Backup, restore and check take shared locks (many may run at
+ * once); operations that delete take an exclusive lock. A lock not
+ * refreshed for STALE_MS, or held by a process that no longer exists on
+ * this host, is stale: it is reported and ignored. Commands lock through
+ * `withLock`, the one place a lock is taken and released.
  */
 import { hostname } from 'node:os';
 import { EbakError, isEbakError } from '../errors.js';
-import { hostMeta, type Repository } from './repository.js';
+import type { Lock, Locker, LockMode } from './api.js';
 
 export const STALE_MS = 30 * 60 * 1000;
 const REFRESH_MS = 5 * 60 * 1000;
@@ -20,15 +21,37 @@ export interface LockInfo {
   exclusive: boolean;
 }
 
-export interface Lock {
-  release(): Promise<void>;
+/** The lock objects, as the repository stores them (encrypted, content-named). */
+export interface LockObjects {
+  listLocks(): Promise<string[]>;
+  loadLock(id: string): Promise<Buffer>;
+  saveLock(payload: Buffer): Promise<string>;
+  removeLock(id: string): Promise<void>;
 }
 
-export async function readLocks(repo: Repository): Promise<{ id: string; lock?: LockInfo; stale: boolean }[]> {
+/**
+ * Runs `fn` under a lock. When `fn` fails, its failure is what the user
+ * needs to see, not a failed unlock behind it (a lock left by a dead
+ * process is ignored as stale); after success a failed unlock is reported.
+ */
+export async function withLock<T>(locker: Locker, mode: LockMode, onStale: (msg: string) => void, fn: () => Promise<T>): Promise<T> {
+  const lock = await locker.lock(mode, onStale);
+  let result: T;
+  try {
+    result = await fn();
+  } catch (e) {
+    await lock.release().catch(() => undefined);
+    throw e;
+  }
+  await lock.release();
+  return result;
+}
+
+export async function readLocks(store: LockObjects): Promise<{ id: string; lock?: LockInfo; stale: boolean }[]> {
   const out = [];
-  for (const id of await repo.list('locks')) {
+  for (const id of await store.listLocks()) {
     try {
-      const lock = JSON.parse((await repo.loadObject('lock', id)).toString('utf8')) as LockInfo;
+      const lock = JSON.parse((await store.loadLock(id)).toString('utf8')) as LockInfo;
       out.push({ id, lock, stale: isStale(lock) });
     } catch (e) {
       if (!isEbakError(e)) throw e;
@@ -50,9 +73,10 @@ export function isStale(l: LockInfo, now = Date.now()): boolean {
 }
 
 /** Takes a lock; `onStale` hears about stale locks that were ignored. */
-export async function acquireLock(repo: Repository, exclusive: boolean, onStale: (msg: string) => void): Promise<Lock> {
+export async function acquireLock(store: LockObjects, mode: LockMode, meta: { hostname: string; username: string }, onStale: (msg: string) => void): Promise<Lock> {
+  const exclusive = mode === 'exclusive';
   const conflict = async () => {
-    for (const l of await readLocks(repo)) {
+    for (const l of await readLocks(store)) {
       if (l.stale) {
         onStale(`ignoring stale lock locks/${l.id}${l.lock ? ` (pid ${l.lock.pid} on ${l.lock.hostname}, ${l.lock.time})` : ''}`);
         continue;
@@ -62,19 +86,19 @@ export async function acquireLock(repo: Repository, exclusive: boolean, onStale:
     return undefined;
   };
   let mine = '';
-  const write = () => repo.saveObject('lock', Buffer.from(JSON.stringify({ time: new Date().toISOString(), ...hostMeta(), pid: process.pid, exclusive })));
+  const write = () => store.saveLock(Buffer.from(JSON.stringify({ time: new Date().toISOString(), ...meta, pid: process.pid, exclusive })));
   const held = await conflict();
   if (held) throw lockedError(held.lock!, held.id);
   mine = await write();
   // Re-check after writing: of two racing lockers at least one sees the other and backs off (possibly both: safe, retry later).
   const raced = await conflict();
   if (raced) {
-    await repo.backend.remove({ type: 'locks', name: mine });
+    await store.removeLock(mine);
     throw lockedError(raced.lock!, raced.id);
   }
   const timer = setInterval(() => {
     void write().then(async (next) => {
-      await repo.backend.remove({ type: 'locks', name: mine });
+      await store.removeLock(mine);
       mine = next;
     }).catch(() => undefined);
   }, REFRESH_MS);
@@ -82,7 +106,7 @@ export async function acquireLock(repo: Repository, exclusive: boolean, onStale:
   return {
     async release() {
       clearInterval(timer);
-      await repo.backend.remove({ type: 'locks', name: mine });
+      await store.removeLock(mine);
     },
   };
 }

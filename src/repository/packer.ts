@@ -17,8 +17,21 @@ import { random } from '../crypto/index.js';
 import { Semaphore } from '../util/semaphore.js';
 import { encodeIndex, type IndexedPack } from './format/indexfile.js';
 import { BlobType, encodeHeader, encodePrefix, KeySource, objectId, packKeyFor, PREFIX_BYTES, type BlobEntry } from './format/pack.js';
-import type { Repository } from './repository.js';
+import type { BlobWriter } from './api.js';
+import type { RepoConfig } from './format/config.js';
+import type { MasterIndex } from './masterindex.js';
 import type { WorkerPool } from './workers.js';
+
+/** What the packer needs of the repository: where packs and index files go, and the keys. */
+export interface PackSink {
+  readonly index: MasterIndex;
+  readonly config: RepoConfig;
+  /** The master key's pack subkey; each pack's key is derived from it and the pack's salt. */
+  readonly packMasterKey: Buffer;
+  blobId(data: Uint8Array): Buffer;
+  savePack(id: string, bytes: Buffer, kind: 'data' | 'tree'): Promise<void>;
+  saveIndex(payload: Buffer): Promise<string>;
+}
 
 interface OpenPack {
   kind: number;
@@ -43,7 +56,7 @@ export interface PackerStats {
 
 const PACKS_PER_INDEX = 32;
 
-export class Packer {
+export class Packer implements BlobWriter {
   readonly stats: PackerStats = { dataBlobs: 0, treeBlobs: 0, bytesStored: 0 };
   private open = new Map<number, OpenPack>();
   private pending = new Set<string>();
@@ -60,14 +73,18 @@ export class Packer {
   private spare: Buffer[] = [];
 
   constructor(
-    private readonly repo: Repository,
+    private readonly sink: PackSink,
     private readonly pool: WorkerPool,
     private readonly budget = 32 * 1024 * 1024,
   ) {}
 
+  blobId(data: Uint8Array): Buffer {
+    return this.sink.blobId(data);
+  }
+
   /** True when the blob is stored or already queued. */
   has(id: Buffer): boolean {
-    return this.repo.index.has(id) || this.pending.has(id.toString('hex'));
+    return this.sink.index.has(id) || this.pending.has(id.toString('hex'));
   }
 
   /**
@@ -104,19 +121,19 @@ export class Packer {
       const salt = random(32);
       const buf = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.packCapacity());
       encodePrefix(kind, KeySource.master, salt).copy(buf, 0);
-      p = { kind, salt, key: packKeyFor(this.repo.keys.pack, salt), buf, entries: [], size: PREFIX_BYTES, assignedBytes: 0, outstanding: 0, closing: false };
+      p = { kind, salt, key: packKeyFor(this.sink.packMasterKey, salt), buf, entries: [], size: PREFIX_BYTES, assignedBytes: 0, outstanding: 0, closing: false };
       this.open.set(kind, p);
     }
     p.assignedBytes += bytes;
     p.outstanding++;
     this.held += bytes;
-    if (p.assignedBytes >= this.repo.config.pack_size) this.close(p);
+    if (p.assignedBytes >= this.sink.config.pack_size) this.close(p);
     return p;
   }
 
   private async seal(pack: OpenPack, type: number, id: Buffer, data: Buffer): Promise<void> {
     const rawLength = data.length;
-    const { data: sealed, compressed } = await this.pool.seal(pack.key, type, id, data, this.repo.config.compression_level);
+    const { data: sealed, compressed } = await this.pool.seal(pack.key, type, id, data, this.sink.config.compression_level);
     pack.entries.push({ type, flags: compressed ? 1 : 0, id, offset: pack.size, length: sealed.length, rawLength });
     if (pack.size + sealed.length > pack.buf.length) pack.buf = grow(pack.buf, pack.size, pack.size + sealed.length);
     pack.size += sealed.copy(pack.buf, pack.size);
@@ -147,11 +164,11 @@ export class Packer {
       ? p.buf.subarray(0, p.size + header.copy(p.buf, p.size))
       : Buffer.concat([p.buf.subarray(0, p.size), header]); // a pack of very many tiny blobs
     const id = objectId(bytes);
-    await this.repo.backend.save({ type: 'data', name: id }, bytes, { packKind: p.kind === BlobType.tree ? 'tree' : 'data' });
+    await this.sink.savePack(id, bytes, p.kind === BlobType.tree ? 'tree' : 'data');
     if (p.buf.length === this.packCapacity()) this.spare.push(p.buf);
     p.buf = Buffer.alloc(0);
     this.stats.bytesStored += bytes.length;
-    this.repo.index.addPack({ id, salt: p.salt, kind: p.kind, keySource: KeySource.master }, p.entries);
+    this.sink.index.addPack({ id, salt: p.salt, kind: p.kind, keySource: KeySource.master }, p.entries);
     for (const e of p.entries) this.pending.delete(e.id.toString('hex'));
     this.unindexed.push({ id: Buffer.from(id, 'hex'), salt: p.salt, kind: p.kind, keySource: KeySource.master, blobs: p.entries });
     if (this.unindexed.length >= PACKS_PER_INDEX) await this.writeIndex();
@@ -159,7 +176,7 @@ export class Packer {
 
   /** The target, one maximal blob past it, and room for a typical header. */
   private packCapacity(): number {
-    return this.repo.config.pack_size + this.repo.config.chunker.max + 256 * 1024;
+    return this.sink.config.pack_size + this.sink.config.chunker.max + 256 * 1024;
   }
 
   private release(bytes: number): void {
@@ -184,7 +201,7 @@ export class Packer {
     const packs = this.unindexed.splice(0);
     const payload = encodeIndex({ packs, superseded: [] });
     try {
-      await this.repo.saveObject('index', payload);
+      await this.sink.saveIndex(payload);
     } catch (e) {
       this.unindexed.unshift(...packs);
       throw e;

@@ -3,31 +3,39 @@
  * and authenticated reads and writes of every object type. Everything read
  * from storage is checked here before anyone else sees it: object names
  * must equal the SHA-256 of the bytes, and every payload must authenticate.
+ * Its storage and keys are private: the archiver, restorer, checker and
+ * commands see it only through the narrow interfaces of api.ts.
  */
 import { hostname, userInfo } from 'node:os';
 import { deriveKey, hmacSha256, random, sha256 } from '../crypto/index.js';
 import { EbakError, isEbakError } from '../errors.js';
-import type { Backend, FileType, Handle } from '../storage/backend.js';
+import type { Backend, FileInfo, FileType, Handle } from '../storage/backend.js';
+import type {
+  BlobIndex, BlobStore, Chunking, IndexFiles, KeyLister, Lock, Locker, LockMode, PackStore, SnapshotEntry, SnapshotStore, TreeLoader,
+} from './api.js';
 import { openBlob } from './blob.js';
+import { PackBlobReader } from './blobreader.js';
 import { decodeConfig, encodeConfig, REPO_VERSION, type RepoConfig } from './format/config.js';
-import { decodeIndex } from './format/indexfile.js';
-import { createKeyFile, parseKeyFile, unwrapKeyFile, type KeyFile, type KeyKind } from './format/keyfile.js';
+import { decodeIndex, type IndexedPack } from './format/indexfile.js';
+import { createKeyFile, type KeyKind } from './format/keyfile.js';
 import { decodeObject, encodeObject, type ObjectTypeName } from './format/object.js';
 import { BlobType, packKeyFor } from './format/pack.js';
-import { decodeSnapshot, type Snapshot } from './format/snapshot.js';
+import { decodeSnapshot, encodeSnapshot, type Snapshot } from './format/snapshot.js';
 import { decodeTree, type TreeNode } from './format/tree.js';
-import { MasterIndex, type PackInfo } from './masterindex.js';
+import { keyToRemove, listKeys, saveKeyFile, unlock, type KeyListing, type Secret } from './keyring.js';
+import { acquireLock, type LockObjects } from './locks.js';
+import { MasterIndex, type BlobLocation, type PackInfo } from './masterindex.js';
+import { checkPackBytes } from './packcheck.js';
+import { Packer } from './packer.js';
+import type { WorkerPool } from './workers.js';
+
+export type { KeyListing, Secret } from './keyring.js';
 
 export interface SubKeys {
   blobId: Buffer;
   gearSeed: Buffer;
   pack: Buffer;
   object: Buffer;
-}
-
-export interface Secret {
-  password?: string;
-  recoveryCode?: string;
 }
 
 export const DEFAULT_CONFIG = {
@@ -54,11 +62,12 @@ function safeUser(): string {
   }
 }
 
-export class Repository {
-  readonly index = new MasterIndex();
-  private packKeys = new Map<string, Buffer>();
+export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobStore, IndexFiles, PackStore, KeyLister, Locker {
+  private readonly index = new MasterIndex();
+  private readonly packKeys = new Map<string, Buffer>();
 
-  private constructor(readonly backend: Backend, readonly keys: SubKeys, readonly config: RepoConfig) {}
+  /** `openedWith`: the key envelope this session unlocked (none when opened with K itself). */
+  private constructor(private readonly backend: Backend, private readonly keys: SubKeys, readonly config: RepoConfig, private readonly openedWith?: string) {}
 
   static subKeys(masterKey: Uint8Array): SubKeys {
     return {
@@ -106,30 +115,36 @@ export class Repository {
   /** Opens with a password or recovery code; tells a wrong secret from a damaged key file. */
   static async open(backend: Backend, secret: Secret): Promise<Repository> {
     await requireRepository(backend);
-    const masterKey = await unlock(backend, secret);
+    const { masterKey, keyId } = await unlock(backend, secret);
     try {
-      return await Repository.openWithMasterKey(backend, masterKey);
+      return await Repository.openWith(backend, masterKey, keyId);
     } finally {
       masterKey.fill(0);
     }
   }
 
-  /** The same open repository over another backend (same keys and config; the index is not carried over). */
-  withBackend(backend: Backend): Repository {
-    return new Repository(backend, this.keys, this.config);
-  }
-
   /** Opens with K itself (the vault flow releases K's envelope; the caller unwraps it). */
   static async openWithMasterKey(backend: Backend, masterKey: Uint8Array): Promise<Repository> {
+    return Repository.openWith(backend, masterKey, undefined);
+  }
+
+  private static async openWith(backend: Backend, masterKey: Uint8Array, keyId: string | undefined): Promise<Repository> {
     await requireRepository(backend);
     const keys = Repository.subKeys(masterKey);
     const raw = await backend.load({ type: 'config', name: 'config' });
-    return new Repository(backend, keys, decodeConfig(decodeObject(keys.object, 'config', raw, 'config')));
+    return new Repository(backend, keys, decodeConfig(decodeObject(keys.object, 'config', raw, 'config')), keyId);
   }
+
+  /** The same open repository over another backend (same keys and config; the index is not carried over). */
+  withBackend(backend: Backend): Repository {
+    return new Repository(backend, this.keys, this.config, this.openedWith);
+  }
+
+  // ---- Keys ----
 
   /** Adds a key envelope for the same master key (needs the current secret). */
   async addKey(current: Secret, kind: KeyKind, secret: string): Promise<string> {
-    const masterKey = await unlock(this.backend, current);
+    const { masterKey } = await unlock(this.backend, current);
     try {
       return await saveKeyFile(this.backend, await createKeyFile(masterKey, kind, secret, hostMeta()));
     } finally {
@@ -137,11 +152,72 @@ export class Repository {
     }
   }
 
+  listKeys(): Promise<KeyListing[]> {
+    return listKeys(this.backend);
+  }
+
+  /**
+   * Removes the one envelope `prefix` names; returns its id. Refuses the
+   * envelope this session opened with and the last intact one. Callers hold
+   * an exclusive lock.
+   */
+  async removeKey(prefix: string): Promise<string> {
+    const id = keyToRemove(await listKeys(this.backend), prefix, this.openedWith);
+    await this.backend.remove({ type: 'keys', name: id });
+    return id;
+  }
+
+  // ---- Locks ----
+
+  lock(mode: LockMode, onStale: (msg: string) => void): Promise<Lock> {
+    return acquireLock(this.lockObjects(), mode, hostMeta(), onStale);
+  }
+
+  private lockObjects(): LockObjects {
+    return {
+      listLocks: () => this.list('locks'),
+      loadLock: (id) => this.loadObject('lock', id),
+      saveLock: (payload) => this.saveObject('lock', payload),
+      removeLock: (id) => this.backend.remove({ type: 'locks', name: id }),
+    };
+  }
+
+  // ---- Blobs ----
+
   blobId(data: Uint8Array): Buffer {
     return hmacSha256(this.keys.blobId, data);
   }
 
-  packKey(pack: PackInfo): Buffer {
+  get chunking(): Chunking {
+    return { gearSeed: this.keys.gearSeed, params: this.config.chunker };
+  }
+
+  hasBlob(id: Uint8Array): boolean {
+    return this.index.has(id);
+  }
+
+  lookupBlob(id: Uint8Array): BlobLocation | undefined {
+    return this.index.lookup(id);
+  }
+
+  /** A packer writing new blobs through `pool` into this repository. */
+  blobWriter(pool: WorkerPool): Packer {
+    return new Packer({
+      index: this.index,
+      config: this.config,
+      packMasterKey: this.keys.pack,
+      blobId: (data) => this.blobId(data),
+      savePack: (id, bytes, packKind) => this.backend.save({ type: 'data', name: id }, bytes, { packKind }),
+      saveIndex: (payload) => this.saveObject('index', payload),
+    }, pool);
+  }
+
+  /** A reader of many blobs at once through `pool`, with at most eight ranged reads in flight. */
+  blobReader(pool: WorkerPool): PackBlobReader {
+    return new PackBlobReader({ backend: this.backend, index: this.index, blobKey: this.keys.blobId, packKey: (p) => this.packKey(p) }, pool);
+  }
+
+  private packKey(pack: PackInfo): Buffer {
     let k = this.packKeys.get(pack.id);
     if (!k) {
       k = packKeyFor(this.keys.pack, pack.salt);
@@ -150,58 +226,74 @@ export class Repository {
     return k;
   }
 
-  /** Loads an object and checks its name is the SHA-256 of its bytes. */
-  async loadVerified(h: Handle): Promise<Buffer> {
-    const bytes = await this.backend.load(h);
-    if (h.type !== 'config' && sha256(bytes).toString('hex') !== h.name)
-      throw new EbakError('AUTH_FAILED', `${describe(h)}: content does not match its name (altered or corrupted)`, { hint: 'run `ebak check` to list every damaged object' });
-    return bytes;
+  async loadTree(id: string): Promise<TreeNode[]> {
+    return decodeTree(await this.loadBlob(Buffer.from(id, 'hex'), BlobType.tree), `tree ${id.slice(0, 16)}`);
   }
 
-  async saveObject(type: Exclude<ObjectTypeName, 'config'>, payload: Buffer): Promise<string> {
-    const bytes = encodeObject(this.keys.object, type, payload);
-    const name = sha256(bytes).toString('hex');
-    await this.backend.save({ type: OBJECT_DIR[type], name }, bytes);
-    return name;
+  /** Reads and authenticates one blob on the calling thread (trees). */
+  private async loadBlob(id: Buffer, type: number): Promise<Buffer> {
+    const hex = id.toString('hex');
+    const loc = this.index.lookup(id);
+    if (!loc) throw new EbakError('NOT_FOUND', `blob ${hex} is not in the index (missing data; run \`ebak check\`)`);
+    if (loc.type !== type) throw new EbakError('CORRUPT', `blob ${hex} has type ${loc.type}, expected ${type}`);
+    const what = `blob ${hex.slice(0, 16)} in data/${loc.pack.id}`;
+    const sealed = await this.backend.load({ type: 'data', name: loc.pack.id }, { offset: loc.offset, length: loc.length });
+    return openBlob(this.packKey(loc.pack), this.keys.blobId, { type, flags: loc.flags, rawLength: loc.rawLength, id }, sealed, what);
   }
 
-  async loadObject(type: Exclude<ObjectTypeName, 'config'>, name: string): Promise<Buffer> {
-    const h = { type: OBJECT_DIR[type], name };
-    return decodeObject(this.keys.object, type, await this.loadVerified(h), describe(h));
-  }
-
-  async list(type: FileType): Promise<string[]> {
-    const names: string[] = [];
-    for await (const f of this.backend.list(type)) names.push(f.name);
-    return names;
-  }
+  // ---- Index and packs ----
 
   async loadIndex(): Promise<void> {
-    for (const name of await this.list('index')) this.addIndexFile(name, await this.loadObject('index', name));
+    for (const name of await this.listIndexFiles()) await this.loadIndexFile(name);
   }
 
-  addIndexFile(name: string, payload: Buffer): void {
-    for (const p of decodeIndex(payload, `index/${name}`).packs) {
-      this.index.addPack({ id: p.id.toString('hex'), salt: p.salt, kind: p.kind, keySource: p.keySource }, p.blobs);
-    }
+  listIndexFiles(): Promise<string[]> {
+    return this.list('index');
+  }
+
+  async loadIndexFile(name: string): Promise<IndexedPack[]> {
+    const { packs } = decodeIndex(await this.loadObject('index', name), `index/${name}`);
+    for (const p of packs) this.index.addPack({ id: p.id.toString('hex'), salt: p.salt, kind: p.kind, keySource: p.keySource }, p.blobs);
+    return packs;
+  }
+
+  indexedPacks(): readonly PackInfo[] {
+    return this.index.packs;
+  }
+
+  blobCount(): number {
+    return this.index.size;
+  }
+
+  async listPacks(): Promise<FileInfo[]> {
+    const out: FileInfo[] = [];
+    for await (const f of this.backend.list('data')) out.push(f);
+    return out;
+  }
+
+  async checkPack(id: string): Promise<string[]> {
+    return checkPackBytes(id, await this.backend.load({ type: 'data', name: id }), this.keys, this.index);
+  }
+
+  // ---- Snapshots ----
+
+  listSnapshots(): Promise<string[]> {
+    return this.list('snapshots');
   }
 
   async loadSnapshot(id: string): Promise<Snapshot> {
     return decodeSnapshot(await this.loadObject('snapshot', id), `snapshots/${id}`);
   }
 
-  /** All snapshots, oldest first; throws on the first damaged one ("latest" cannot be known then). */
-  async snapshots(): Promise<{ id: string; snapshot: Snapshot }[]> {
-    const { snapshots, damaged } = await this.readSnapshots();
-    if (damaged[0]) throw damaged[0];
-    return snapshots;
+  saveSnapshot(s: Snapshot): Promise<string> {
+    return this.saveObject('snapshot', encodeSnapshot(s));
   }
 
   /** Every readable snapshot, oldest first, and the errors of the damaged ones. */
-  async readSnapshots(): Promise<{ snapshots: { id: string; snapshot: Snapshot }[]; damaged: EbakError[] }> {
+  async readSnapshots(): Promise<{ snapshots: SnapshotEntry[]; damaged: EbakError[] }> {
     const snapshots = [];
     const damaged: EbakError[] = [];
-    for (const id of await this.list('snapshots')) {
+    for (const id of await this.listSnapshots()) {
       try {
         snapshots.push({ id, snapshot: await this.loadSnapshot(id) });
       } catch (e) {
@@ -213,85 +305,52 @@ export class Repository {
     return { snapshots, damaged };
   }
 
-  /** Resolves "latest", a full id or a unique prefix of at least 4 hex digits. */
-  async findSnapshot(ref: string): Promise<{ id: string; snapshot: Snapshot }> {
+  /** Resolves "latest" (throwing on the first damaged snapshot: "latest" cannot be known then), a full id or a unique prefix. */
+  async findSnapshot(ref: string): Promise<SnapshotEntry> {
     if (ref === 'latest') {
-      const all = await this.snapshots();
-      if (all.length === 0) throw new EbakError('NOT_FOUND', 'the repository has no snapshots yet');
-      return all[all.length - 1]!;
+      const { snapshots, damaged } = await this.readSnapshots();
+      if (damaged[0]) throw damaged[0];
+      if (snapshots.length === 0) throw new EbakError('NOT_FOUND', 'the repository has no snapshots yet');
+      return snapshots[snapshots.length - 1]!;
     }
     if (!/^[0-9a-f]{4,64}$/.test(ref)) throw new EbakError('USAGE', `${JSON.stringify(ref)} is not a snapshot id (give "latest" or at least 4 hex digits)`);
-    const matches = (await this.list('snapshots')).filter((n) => n.startsWith(ref));
+    const matches = (await this.listSnapshots()).filter((n) => n.startsWith(ref));
     if (matches.length === 0) throw new EbakError('NOT_FOUND', `no snapshot ${ref}`);
     if (matches.length > 1) throw new EbakError('USAGE', `snapshot prefix ${ref} is ambiguous (${matches.length} matches)`);
     return { id: matches[0]!, snapshot: await this.loadSnapshot(matches[0]!) };
   }
 
-  /** Reads and authenticates one blob on the calling thread (trees, small reads). */
-  async loadBlob(id: Buffer, type: number): Promise<Buffer> {
-    const hex = id.toString('hex');
-    const loc = this.index.lookup(id);
-    if (!loc) throw new EbakError('NOT_FOUND', `blob ${hex} is not in the index (missing data; run \`ebak check\`)`);
-    if (loc.type !== type) throw new EbakError('CORRUPT', `blob ${hex} has type ${loc.type}, expected ${type}`);
-    const what = `blob ${hex.slice(0, 16)} in data/${loc.pack.id}`;
-    const sealed = await this.backend.load({ type: 'data', name: loc.pack.id }, { offset: loc.offset, length: loc.length });
-    return openBlob(this.packKey(loc.pack), this.keys.blobId, { type, flags: loc.flags, rawLength: loc.rawLength, id }, sealed, what);
+  // ---- Encrypted objects ----
+
+  /** Loads an object and checks its name is the SHA-256 of its bytes. */
+  private async loadVerified(h: Handle): Promise<Buffer> {
+    const bytes = await this.backend.load(h);
+    if (h.type !== 'config' && sha256(bytes).toString('hex') !== h.name)
+      throw new EbakError('AUTH_FAILED', `${describe(h)}: content does not match its name (altered or corrupted)`, { hint: 'run `ebak check` to list every damaged object' });
+    return bytes;
   }
 
-  async loadTree(id: string): Promise<TreeNode[]> {
-    return decodeTree(await this.loadBlob(Buffer.from(id, 'hex'), BlobType.tree), `tree ${id.slice(0, 16)}`);
+  /** Encrypts and saves an object; returns its name (public for tests that write objects as another process would). */
+  async saveObject(type: Exclude<ObjectTypeName, 'config'>, payload: Buffer): Promise<string> {
+    const bytes = encodeObject(this.keys.object, type, payload);
+    const name = sha256(bytes).toString('hex');
+    await this.backend.save({ type: OBJECT_DIR[type], name }, bytes);
+    return name;
+  }
+
+  private async loadObject(type: Exclude<ObjectTypeName, 'config'>, name: string): Promise<Buffer> {
+    const h = { type: OBJECT_DIR[type], name };
+    return decodeObject(this.keys.object, type, await this.loadVerified(h), describe(h));
+  }
+
+  private async list(type: FileType): Promise<string[]> {
+    const names: string[] = [];
+    for await (const f of this.backend.list(type)) names.push(f.name);
+    return names;
   }
 }
 
 async function requireRepository(backend: Backend): Promise<void> {
   if (!(await backend.isRepository()))
     throw new EbakError('NO_REPOSITORY', `no ebak repository at ${backend.location}`, { hint: 'check the location, or create one with `ebak init`' });
-}
-
-async function saveKeyFile(backend: Backend, f: KeyFile): Promise<string> {
-  const bytes = Buffer.from(JSON.stringify(f, null, 2));
-  const name = sha256(bytes).toString('hex');
-  await backend.save({ type: 'keys', name }, bytes);
-  return name;
-}
-
-export interface KeyListing {
-  id: string;
-  file?: KeyFile;
-  damaged?: string;
-}
-
-/** Every key envelope, with the damaged ones named (name ≠ SHA-256, bad JSON). */
-export async function listKeys(backend: Backend): Promise<KeyListing[]> {
-  const out: KeyListing[] = [];
-  for await (const f of backend.list('keys')) {
-    const bytes = await backend.load({ type: 'keys', name: f.name });
-    if (sha256(bytes).toString('hex') !== f.name) {
-      out.push({ id: f.name, damaged: 'content does not match its name' });
-      continue;
-    }
-    try {
-      out.push({ id: f.name, file: parseKeyFile(bytes, `keys/${f.name}`) });
-    } catch (e) {
-      if (!isEbakError(e)) throw e;
-      out.push({ id: f.name, damaged: e.message });
-    }
-  }
-  return out;
-}
-
-async function unlock(backend: Backend, secret: Secret): Promise<Buffer> {
-  const kind: KeyKind = secret.recoveryCode !== undefined ? 'recovery' : 'password';
-  const value = secret.recoveryCode ?? secret.password;
-  if (value === undefined) throw new EbakError('USAGE', 'no password or recovery key given', { hint: 'set EBAK_PASSWORD / EBAK_PASSWORD_FILE or pass --recovery-key-file' });
-  const keys = await listKeys(backend);
-  for (const k of keys) {
-    if (k.file?.kind !== kind) continue;
-    const mk = await unwrapKeyFile(k.file, value, `keys/${k.id}`);
-    if (mk) return mk;
-  }
-  const damaged = keys.filter((k) => k.damaged);
-  if (damaged.length > 0)
-    throw new EbakError('AUTH_FAILED', `no key opened the repository, and keys/${damaged[0]!.id} is damaged (${damaged[0]!.damaged})`, { hint: 'try your recovery key; run `ebak check`' });
-  throw new EbakError('WRONG_KEY', kind === 'password' ? 'wrong password (no key in the repository opens with it)' : 'wrong recovery key (no key in the repository opens with it)');
 }

@@ -10,7 +10,6 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { acquireLock } from '../../src/repository/locks.js';
 import { Repository } from '../../src/repository/repository.js';
 import { openBackend } from '../../src/storage/open.js';
 import { assertFailed, ebak, errorLines, fileDigests, jsonError, newRepo, startEbak, tempDir } from './harness.js';
@@ -64,7 +63,7 @@ describe('opening a repository', () => {
     await writeFile(join(src, 'f'), 'x');
     const backend = await openBackend(env.EBAK_REPOSITORY, {});
     const repo = await Repository.open(backend, { password: env.EBAK_PASSWORD });
-    const lock = await acquireLock(repo, true, () => undefined);
+    const lock = await repo.lock('exclusive', () => undefined);
     try {
       const r = await ebak(['backup', src], env);
       assertFailed(r, `pid ${process.pid}`, 11);

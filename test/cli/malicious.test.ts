@@ -14,8 +14,7 @@ import { join, relative } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { sha256 } from '../../src/crypto/index.js';
 import { BlobType } from '../../src/repository/format/pack.js';
-import { encodeSnapshot } from '../../src/repository/format/snapshot.js';
-import { Packer } from '../../src/repository/packer.js';
+import type { BlobWriter } from '../../src/repository/api.js';
 import { Repository } from '../../src/repository/repository.js';
 import { WorkerPool } from '../../src/repository/workers.js';
 import { openBackend } from '../../src/storage/open.js';
@@ -33,14 +32,14 @@ let env: Record<string, string>;
 
 /** Writes blobs and trees the way an attacker holding the key would: any bytes, sealed for real. */
 class Crafter {
-  private constructor(private readonly repo: Repository, private packer: Packer, private readonly pool: WorkerPool, private readonly close: () => Promise<void>) {}
+  private constructor(private readonly repo: Repository, private packer: BlobWriter, private readonly pool: WorkerPool, private readonly close: () => Promise<void>) {}
 
   static async open(location: string, password: string): Promise<Crafter> {
     const backend = await openBackend(location, {});
     const repo = await Repository.open(backend, { password });
     await repo.loadIndex();
     const pool = new WorkerPool(1);
-    return new Crafter(repo, new Packer(repo, pool), pool, () => backend.close());
+    return new Crafter(repo, repo.blobWriter(pool), pool, () => backend.close());
   }
 
   async blob(type: number, bytes: Buffer): Promise<string> {
@@ -62,10 +61,10 @@ class Crafter {
   /** Seals everything and writes a snapshot of `tree`; returns the snapshot id. */
   async snapshot(tree: string): Promise<string> {
     await this.packer.finish();
-    this.packer = new Packer(this.repo, this.pool);
-    return this.repo.saveObject('snapshot', encodeSnapshot({
+    this.packer = this.repo.blobWriter(this.pool);
+    return this.repo.saveSnapshot({
       version: 1, time: new Date().toISOString(), hostname: 'evil', username: 'evil', paths: ['/x'], tags: [], excludes: [], tree, program_version: 'crafted',
-    }));
+    });
   }
 
   async done(): Promise<void> {

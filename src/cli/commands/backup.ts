@@ -4,7 +4,7 @@ import { scan, type ScanTotal } from '../../archiver/scan.js';
 import { EbakError } from '../../errors.js';
 import { parseLocation } from '../../storage/location.js';
 import { DATA_STORAGE_CLASSES, type DataStorageClass } from '../../storage/s3.js';
-import { acquireLock } from '../../repository/locks.js';
+import { withLock } from '../../repository/locks.js';
 import type { Command } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
 import { repoLocation, withRepo } from '../session.js';
@@ -37,27 +37,17 @@ export const backupCommand: Command = {
     let total: ScanTotal | undefined;
     if (process.stderr.isTTY && !ctx.out.json) void scan(positionals, values.exclude).then((t) => (total = t));
     return withRepo(ctx, { index: true, pool: true, storage, action: 'backup' }, async (repo, pool, backend) => {
-      const lock = await acquireLock(repo, false, (m) => ctx.out.warn(m));
-      let res: Awaited<ReturnType<typeof backup>>;
-      try {
-        res = await backup(repo, pool!, {
-          paths: positionals,
-          tags: values.tag ?? [],
-          excludes: values.exclude ?? [],
-          ...(values.host ? { hostname: values.host } : {}),
-          ...(time ? { time } : {}),
-          ...(values.parent ? { parent: values.parent } : {}),
-          onWarning: (m) => ctx.out.warn(m),
-          onProgress: (p) => ctx.out.progress(progressLine(p, total, Date.now() - started)),
-        });
-      } catch (e) {
-        // The backup's own failure is what the user needs to see, not a failed
-        // unlock behind it (a lock left by a dead process is ignored as stale).
-        await lock.release().catch(() => undefined);
-        throw e;
-      }
       // Released before the summary, so its request counts include the unlock.
-      await lock.release();
+      const res = await withLock(repo, 'shared', (m) => ctx.out.warn(m), () => backup(repo, pool!, {
+        paths: positionals,
+        tags: values.tag ?? [],
+        excludes: values.exclude ?? [],
+        ...(values.host ? { hostname: values.host } : {}),
+        ...(time ? { time } : {}),
+        ...(values.parent ? { parent: values.parent } : {}),
+        onWarning: (m) => ctx.out.warn(m),
+        onProgress: (p) => ctx.out.progress(progressLine(p, total, Date.now() - started)),
+      }));
       const s = res.summary;
       const secs = (Date.now() - started) / 1000;
       ctx.out.line(`Files: ${s.files_new} new, ${s.files_changed} changed, ${s.files_unmodified} unmodified${s.files_unreadable ? `, ${s.files_unreadable} unreadable` : ''}`);

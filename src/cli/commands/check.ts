@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { check } from '../../checker/index.js';
 import { EbakError } from '../../errors.js';
+import { withLock } from '../../repository/locks.js';
 import type { Command } from '../command.js';
 import { withRepo } from '../session.js';
 
@@ -11,7 +12,7 @@ export const checkCommand: Command = {
   async run(argv, ctx) {
     const { values } = parseArgs({ args: argv, options: { 'read-data': { type: 'boolean' } } });
     return withRepo(ctx, {}, async (repo) => {
-      const res = await check(repo, { readData: Boolean(values['read-data']), onProgress: (m) => ctx.out.progress(m) });
+      const res = await withLock(repo, 'shared', (m) => ctx.out.warn(m), () => check(repo, { readData: Boolean(values['read-data']), onProgress: (m) => ctx.out.progress(m) }));
       for (const w of res.warnings) ctx.out.warn(w);
       for (const e of res.errors) ctx.out.line(`error: ${e}`);
       ctx.out.line(`${res.snapshots} snapshots, ${res.packs} packs, ${res.blobs} blobs: ${res.errors.length ? `${res.errors.length} errors` : 'no errors'}`);

@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { EbakError } from '../../errors.js';
+import type { TreeLoader } from '../../repository/api.js';
 import type { TreeNode } from '../../repository/format/tree.js';
-import type { Repository } from '../../repository/repository.js';
+import { walk } from '../../walker/index.js';
 import type { Command } from '../command.js';
 import { withRepo } from '../session.js';
 
@@ -29,21 +30,26 @@ export const diffCommand: Command = {
   },
 };
 
-/** Walks both trees together, descending only where subtree ids differ. */
-async function diffTrees(repo: Repository, a: string | undefined, b: string | undefined, base: string, out: Change[]): Promise<void> {
+/**
+ * Compares two trees side by side, descending only where subtree ids
+ * differ; below an entry only one side has, the walker lists every node.
+ */
+async function diffTrees(trees: TreeLoader, a: string, b: string, base: string, out: Change[]): Promise<void> {
   if (a === b) return;
-  const na = new Map((a ? await repo.loadTree(a) : []).map((n) => [n.name, n]));
-  const nb = new Map((b ? await repo.loadTree(b) : []).map((n) => [n.name, n]));
+  const na = new Map((await trees.loadTree(a)).map((n) => [n.name, n]));
+  const nb = new Map((await trees.loadTree(b)).map((n) => [n.name, n]));
   const names = [...new Set([...na.keys(), ...nb.keys()])].sort();
   for (const name of names) {
     const x = na.get(name);
     const y = nb.get(name);
     const path = `${base}/${name}`;
     if (!x || !y) {
-      out.push({ path, change: x ? 'removed' : 'added' });
-      if ((x ?? y)!.type === 'dir') await diffTrees(repo, x?.subtree, y?.subtree, path, out);
+      const change = x ? 'removed' : 'added';
+      out.push({ path, change });
+      const only = (x ?? y)!;
+      if (only.type === 'dir') await walk(trees, only.subtree!, { node: (p) => void out.push({ path: p, change }) }, path);
     } else if (x.type === 'dir' && y.type === 'dir') {
-      await diffTrees(repo, x.subtree, y.subtree, path, out);
+      await diffTrees(trees, x.subtree!, y.subtree!, path, out);
     } else if (differs(x, y)) out.push({ path, change: 'modified' });
   }
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { EbakError } from '../../errors.js';
-import { listKeys } from '../../repository/repository.js';
+import { listKeys } from '../../repository/keyring.js';
+import { withLock } from '../../repository/locks.js';
 import { formatRecoveryCode, generateRecoveryCode } from '../../repository/format/keyfile.js';
 import type { Command } from '../command.js';
 import { prompt } from '../secrets.js';
@@ -36,13 +37,9 @@ export const keyCommand: Command = {
     }
     if (sub === 'remove' && id) {
       return withRepo(ctx, {}, async (repo) => {
-        const keys = await listKeys(repo.backend);
-        const matches = keys.filter((k) => k.id.startsWith(id));
-        if (matches.length !== 1) throw new EbakError(matches.length ? 'USAGE' : 'NOT_FOUND', `key ${id}: ${matches.length ? 'ambiguous' : 'no such key'}`);
-        if (keys.filter((k) => k.file && k.id !== matches[0]!.id).length === 0) throw new EbakError('USAGE', 'refusing to remove the last intact key: the repository would be unreadable');
-        await repo.backend.remove({ type: 'keys', name: matches[0]!.id });
-        ctx.out.line(`removed key ${matches[0]!.id.slice(0, 8)}`);
-        ctx.out.result({ removed: matches[0]!.id });
+        const removed = await withLock(repo, 'exclusive', (m) => ctx.out.warn(m), () => repo.removeKey(id));
+        ctx.out.line(`removed key ${removed.slice(0, 8)}`);
+        ctx.out.result({ removed });
         return 0;
       });
     }

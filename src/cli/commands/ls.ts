@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import { EbakError } from '../../errors.js';
-import type { TreeNode } from '../../repository/format/tree.js';
-import type { Repository } from '../../repository/repository.js';
+import { walk } from '../../walker/index.js';
 import type { Command } from '../command.js';
 import { withRepo } from '../session.js';
 
@@ -16,26 +15,20 @@ export const lsCommand: Command = {
     return withRepo(ctx, { index: true }, async (repo) => {
       const { snapshot } = await repo.findSnapshot(positionals[0]!);
       const entries: object[] = [];
-      for await (const { path, node } of walk(repo, snapshot.tree, '')) {
-        if (prefix && path !== prefix && !path.startsWith(prefix + '/')) continue;
-        ctx.out.line(path);
-        entries.push({ path, type: node.type, size: node.size, mode: node.mode, mtime: nsToIso(node.mtime), ...(node.target ? { target: node.target } : {}) });
-      }
+      await walk(repo, snapshot.tree, {
+        node(path, node) {
+          // Directories on the way to the prefix are walked, not listed; others outside it are not read.
+          if (prefix && path !== prefix && !path.startsWith(prefix + '/')) return prefix.startsWith(path + '/') ? undefined : 'skip';
+          ctx.out.line(path);
+          entries.push({ path, type: node.type, size: node.size, mode: node.mode, mtime: nsToIso(node.mtime), ...(node.target ? { target: node.target } : {}) });
+        },
+      });
       ctx.out.result(entries);
       return 0;
     });
   },
 };
 
-/** Depth-first walk of a tree, yielding each entry with its path ("/a/b"). Skips subtrees outside nothing. */
-export async function* walk(repo: Repository, treeId: string, base: string): AsyncGenerator<{ path: string; node: TreeNode }> {
-  for (const node of await repo.loadTree(treeId)) {
-    const path = `${base}/${node.name}`;
-    yield { path, node };
-    if (node.type === 'dir') yield* walk(repo, node.subtree!, path);
-  }
-}
-
-export function nsToIso(ns: string): string {
+function nsToIso(ns: string): string {
   return new Date(Number(BigInt(ns) / 1_000_000n)).toISOString();
 }

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { EbakError } from '../../errors.js';
+import { withLock } from '../../repository/locks.js';
 import { restore } from '../../restorer/index.js';
 import type { Command } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
@@ -26,14 +27,17 @@ export const restoreCommand: Command = {
     restoreSettings(archiveRestore);
     const started = Date.now();
     return withRepo(ctx, { index: true, pool: true, action: 'restore', storage: { archiveRestore } }, async (repo, pool) => {
-      const { id, snapshot } = await repo.findSnapshot(positionals[0]!);
-      const r = await restore(repo, pool!, snapshot, {
-        target: values.target!,
-        ...(values.include ? { includes: values.include } : {}),
-        allowOutsideSymlinks: Boolean(values['allow-outside-symlinks']),
-        onWarning: (m) => ctx.out.warn(m),
-        onPrepare: (ready, total) => ctx.out.progress(`waiting for S3 to restore archived data packs: ${ready} of ${total} ready`),
-        onProgress: (p) => ctx.out.progress(`${p.files} files, ${formatBytes(p.bytes)}, ${formatRate(p.bytes, Date.now() - started)}`),
+      const { id, r } = await withLock(repo, 'shared', (m) => ctx.out.warn(m), async () => {
+        const { id, snapshot } = await repo.findSnapshot(positionals[0]!);
+        const r = await restore(repo, repo.blobReader(pool!), snapshot, {
+          target: values.target!,
+          ...(values.include ? { includes: values.include } : {}),
+          allowOutsideSymlinks: Boolean(values['allow-outside-symlinks']),
+          onWarning: (m) => ctx.out.warn(m),
+          onPrepare: (ready, total) => ctx.out.progress(`waiting for S3 to restore archived data packs: ${ready} of ${total} ready`),
+          onProgress: (p) => ctx.out.progress(`${p.files} files, ${formatBytes(p.bytes)}, ${formatRate(p.bytes, Date.now() - started)}`),
+        });
+        return { id, r };
       });
       const ms = Date.now() - started;
       ctx.out.line(`restored snapshot ${id.slice(0, 8)} to ${values.target}: ${r.files} files, ${r.dirs} dirs, ${r.symlinks} symlinks, ${formatBytes(r.bytes)} in ${(ms / 1000).toFixed(2)}s (${formatRate(r.bytes, ms)})${r.errors ? `, ${r.errors} errors` : ''}`);

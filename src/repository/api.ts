@@ -1,0 +1,138 @@
+/**
+ * The repository's narrow interfaces (restic's `internal/restic`): the
+ * archiver, restorer, checker and the commands each take only the ones they
+ * use, never the concrete Repository, so they cannot reach storage or keys
+ * behind the repository's checks, and a test or a new key source (a
+ * write-only device) can stand in for any one of them. `Repository`
+ * implements them all.
+ */
+import type { EbakError } from '../errors.js';
+import type { FileInfo } from '../storage/backend.js';
+import type { IndexedPack } from './format/indexfile.js';
+import type { Snapshot } from './format/snapshot.js';
+import type { TreeNode } from './format/tree.js';
+import type { KeyListing } from './keyring.js';
+import type { BlobLocation, PackInfo } from './masterindex.js';
+import type { PackerStats } from './packer.js';
+import type { WorkerPool } from './workers.js';
+
+export type { BlobLocation, PackInfo } from './masterindex.js';
+
+export interface SnapshotEntry {
+  id: string;
+  snapshot: Snapshot;
+}
+
+/** Snapshots: listed, loaded (authenticated), resolved from a reference, saved. */
+export interface SnapshotStore {
+  /** Every snapshot id (any order). */
+  listSnapshots(): Promise<string[]>;
+  loadSnapshot(id: string): Promise<Snapshot>;
+  /** Every readable snapshot, oldest first, and the errors of the damaged ones. */
+  readSnapshots(): Promise<{ snapshots: SnapshotEntry[]; damaged: EbakError[] }>;
+  /** Resolves "latest", a full id or a unique prefix of at least 4 hex digits. */
+  findSnapshot(ref: string): Promise<SnapshotEntry>;
+  /** Saves a snapshot; returns its id. */
+  saveSnapshot(s: Snapshot): Promise<string>;
+}
+
+/** Loads a tree blob by id, authenticated and validated (single-component names, sorted). */
+export interface TreeLoader {
+  loadTree(id: string): Promise<TreeNode[]>;
+}
+
+/** Where the loaded index says blobs are. */
+export interface BlobIndex {
+  hasBlob(id: Uint8Array): boolean;
+  lookupBlob(id: Uint8Array): BlobLocation | undefined;
+}
+
+export interface LocatedBlob {
+  id: Buffer;
+  loc: BlobLocation;
+}
+
+/** Reads blobs through the worker pool (restic's `LoadBlobsFromPack`). */
+export interface BlobReader extends BlobIndex {
+  /**
+   * Present exactly when the storage has archive tiers: makes the named
+   * data packs readable before they are read, and returns once all are
+   * (the wait may be hours); `onProgress` hears how many are ready.
+   */
+  prepareRead?(packIds: readonly string[], onProgress?: (ready: number, total: number) => void): Promise<void>;
+  /**
+   * Reads, authenticates and decompresses `blobs` (each must be of `type`).
+   * Neighbouring blobs of one pack are fetched with one ranged read;
+   * `onBlob(i, plain)` receives each blob (by its position in `blobs`) as it
+   * is ready. After the first failure no further read starts; the promise
+   * rejects with that failure once every read in flight has settled.
+   */
+  readBlobs(type: number, blobs: readonly LocatedBlob[], onBlob: (i: number, plain: Buffer) => void): Promise<void>;
+}
+
+/** Stores new blobs into packs (the Packer); what it has accepted is durable after `finish`. */
+export interface BlobWriter {
+  /** The keyed id of a blob's plaintext. */
+  blobId(data: Uint8Array): Buffer;
+  /** True when the blob is stored or already queued. */
+  has(id: Buffer): boolean;
+  /** Queues a blob unless known; `data` is transferred to a worker: the caller must not use it afterwards. */
+  add(type: number, id: Buffer, data: Buffer): Promise<boolean>;
+  /** Saves every open pack and the remaining index. */
+  finish(): Promise<void>;
+  readonly stats: PackerStats;
+}
+
+/** Content-defined chunking keyed for this repository: the gear seed and the chunk sizes. */
+export interface Chunking {
+  readonly gearSeed: Buffer;
+  readonly params: { min: number; avg: number; max: number };
+}
+
+/** What a backup writes through: a blob writer on a worker pool, and the repository's chunking. */
+export interface BlobStore {
+  readonly chunking: Chunking;
+  blobWriter(pool: WorkerPool): BlobWriter;
+}
+
+/** The index files themselves (for check), as opposed to the merged index. */
+export interface IndexFiles {
+  listIndexFiles(): Promise<string[]>;
+  /** Loads, authenticates and merges one index file; returns its packs. */
+  loadIndexFile(name: string): Promise<IndexedPack[]>;
+  /** Every pack the merged index names. */
+  indexedPacks(): readonly PackInfo[];
+  /** How many blobs the merged index holds. */
+  blobCount(): number;
+}
+
+/** The stored data packs (for check). */
+export interface PackStore {
+  listPacks(): Promise<FileInfo[]>;
+  /**
+   * Downloads one pack and verifies it whole: its name is its SHA-256, its
+   * header and every blob authenticate, and the index agrees with the header.
+   * Returns the problems found; throws an EbakError when it cannot be read.
+   */
+  checkPack(id: string): Promise<string[]>;
+}
+
+/** The key envelopes, readable without any secret. */
+export interface KeyLister {
+  listKeys(): Promise<KeyListing[]>;
+}
+
+export type LockMode = 'shared' | 'exclusive';
+
+/** A held lock; refreshed in the background until released. */
+export interface Lock {
+  release(): Promise<void>;
+}
+
+/**
+ * Repository locks: any number of shared holders, or one exclusive holder
+ * (for operations that delete). `onStale` hears about stale locks ignored.
+ */
+export interface Locker {
+  lock(mode: LockMode, onStale: (msg: string) => void): Promise<Lock>;
+}

@@ -1,0 +1,97 @@
+/**
+ * Reading many blobs at once (restic's `LoadBlobsFromPack`): neighbouring
+ * blobs of one pack are fetched with one ranged read (on S3, one GET instead
+ * of one per blob), then each is authenticated and decompressed on its own
+ * in a worker thread. At most READS ranged reads are in flight per reader,
+ * and each is at most MAX_RUN_BYTES, which bounds memory.
+ */
+import { EbakError } from '../errors.js';
+import type { Backend } from '../storage/backend.js';
+import { Semaphore } from '../util/semaphore.js';
+import { settleAll } from '../util/settle.js';
+import type { BlobReader, LocatedBlob } from './api.js';
+import { BlobType } from './format/pack.js';
+import type { BlobLocation, MasterIndex, PackInfo } from './masterindex.js';
+import type { WorkerPool } from './workers.js';
+
+/** Largest single ranged read: bounds memory (READS in flight) while saving requests. */
+const MAX_RUN_BYTES = 8 * 1024 * 1024;
+const READS = 8;
+
+/** A blob with its place in the caller's list. */
+interface Placed extends LocatedBlob {
+  i: number;
+}
+
+/** What the reader needs of the repository: storage, the index and the keys that open blobs. */
+export interface BlobSource {
+  backend: Backend;
+  index: MasterIndex;
+  blobKey: Buffer;
+  packKey(pack: PackInfo): Buffer;
+}
+
+export class PackBlobReader implements BlobReader {
+  private readonly reads = new Semaphore(READS);
+  readonly prepareRead?: BlobReader['prepareRead'];
+
+  constructor(private readonly src: BlobSource, private readonly pool: WorkerPool) {
+    const prepare = src.backend.prepareRead?.bind(src.backend);
+    if (prepare) this.prepareRead = (ids, onProgress) => prepare(ids.map((name) => ({ type: 'data', name })), onProgress);
+  }
+
+  hasBlob(id: Uint8Array): boolean {
+    return this.src.index.has(id);
+  }
+
+  lookupBlob(id: Uint8Array): BlobLocation | undefined {
+    return this.src.index.lookup(id);
+  }
+
+  async readBlobs(type: number, blobs: readonly LocatedBlob[], onBlob: (i: number, plain: Buffer) => void): Promise<void> {
+    let failed = false; // once one read fails, the rest is not read
+    await settleAll(runsOf(blobs).map((run) => this.reads.run(async () => {
+      if (failed) return;
+      const plains = await this.readRun(type, run).catch((e) => { failed = true; throw e; });
+      plains.forEach((plain, k) => onBlob(run[k]!.i, plain));
+    })));
+  }
+
+  /** One ranged read for a run of neighbouring blobs; each is then authenticated on its own. */
+  private async readRun(type: number, run: Placed[]): Promise<Buffer[]> {
+    for (const { id, loc } of run) if (loc.type !== type) throw new EbakError('CORRUPT', `blob ${id.toString('hex').slice(0, 16)} is not a ${typeName(type)} blob`);
+    const first = run[0]!.loc;
+    const last = run[run.length - 1]!.loc;
+    const range = await this.src.backend.load({ type: 'data', name: first.pack.id }, { offset: first.offset, length: last.offset + last.length - first.offset });
+    return Promise.all(run.map(({ id, loc }) => {
+      // Each blob gets its own buffer so it can be transferred to a worker.
+      const sealed = Buffer.allocUnsafeSlow(loc.length);
+      range.copy(sealed, 0, loc.offset - first.offset, loc.offset - first.offset + loc.length);
+      const what = `blob ${id.toString('hex').slice(0, 16)} in data/${loc.pack.id}`;
+      return this.pool.open(this.src.packKey(loc.pack), this.src.blobKey, { type: loc.type, flags: loc.flags, rawLength: loc.rawLength, id }, sealed, what);
+    }));
+  }
+}
+
+function typeName(type: number): string {
+  return type === BlobType.tree ? 'tree' : 'data';
+}
+
+/**
+ * Groups blobs into runs that lie back to back in one pack. Blobs reach a
+ * pack in the order workers finish them, not in file order, so the grouping
+ * sorts by position in the pack; each blob keeps its place in the caller's list.
+ */
+function runsOf(blobs: readonly LocatedBlob[]): Placed[][] {
+  const placed = blobs.map((b, i) => ({ ...b, i }));
+  placed.sort((x, y) => x.loc.pack.id.localeCompare(y.loc.pack.id) || x.loc.offset - y.loc.offset);
+  const runs: Placed[][] = [];
+  for (const b of placed) {
+    const run = runs[runs.length - 1];
+    const prev = run?.[run.length - 1]?.loc;
+    const adjacent = prev && prev.pack.id === b.loc.pack.id && prev.offset + prev.length === b.loc.offset;
+    if (run && adjacent && b.loc.offset + b.loc.length - run[0]!.loc.offset <= MAX_RUN_BYTES) run.push(b);
+    else runs.push([b]);
+  }
+  return runs;
+}

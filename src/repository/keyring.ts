@@ -1,0 +1,81 @@
+/**
+ * The key envelopes under keys/: plaintext JSON named by the SHA-256 of
+ * their bytes (docs/format.md, "Key files"). Listing needs no secret, so a
+ * damaged envelope is told apart from a wrong password before any
+ * decryption; unlocking tries every envelope of the secret's kind and
+ * remembers which one opened, so that one is never removed by its own session.
+ */
+import { sha256 } from '../crypto/index.js';
+import { EbakError, isEbakError } from '../errors.js';
+import type { Backend } from '../storage/backend.js';
+import { parseKeyFile, unwrapKeyFile, type KeyFile, type KeyKind } from './format/keyfile.js';
+
+export interface Secret {
+  password?: string;
+  recoveryCode?: string;
+}
+
+export interface KeyListing {
+  id: string;
+  file?: KeyFile;
+  damaged?: string;
+}
+
+export async function saveKeyFile(backend: Backend, f: KeyFile): Promise<string> {
+  const bytes = Buffer.from(JSON.stringify(f, null, 2));
+  const name = sha256(bytes).toString('hex');
+  await backend.save({ type: 'keys', name }, bytes);
+  return name;
+}
+
+/** Every key envelope, with the damaged ones named (name ≠ SHA-256, bad JSON). */
+export async function listKeys(backend: Backend): Promise<KeyListing[]> {
+  const out: KeyListing[] = [];
+  for await (const f of backend.list('keys')) {
+    const bytes = await backend.load({ type: 'keys', name: f.name });
+    if (sha256(bytes).toString('hex') !== f.name) {
+      out.push({ id: f.name, damaged: 'content does not match its name' });
+      continue;
+    }
+    try {
+      out.push({ id: f.name, file: parseKeyFile(bytes, `keys/${f.name}`) });
+    } catch (e) {
+      if (!isEbakError(e)) throw e;
+      out.push({ id: f.name, damaged: e.message });
+    }
+  }
+  return out;
+}
+
+/** The master key and the envelope that opened it; tells a wrong secret from a damaged key file. */
+export async function unlock(backend: Backend, secret: Secret): Promise<{ masterKey: Buffer; keyId: string }> {
+  const kind: KeyKind = secret.recoveryCode !== undefined ? 'recovery' : 'password';
+  const value = secret.recoveryCode ?? secret.password;
+  if (value === undefined) throw new EbakError('USAGE', 'no password or recovery key given', { hint: 'set EBAK_PASSWORD / EBAK_PASSWORD_FILE or pass --recovery-key-file' });
+  const keys = await listKeys(backend);
+  for (const k of keys) {
+    if (k.file?.kind !== kind) continue;
+    const masterKey = await unwrapKeyFile(k.file, value, `keys/${k.id}`);
+    if (masterKey) return { masterKey, keyId: k.id };
+  }
+  const damaged = keys.filter((k) => k.damaged);
+  if (damaged.length > 0)
+    throw new EbakError('AUTH_FAILED', `no key opened the repository, and keys/${damaged[0]!.id} is damaged (${damaged[0]!.damaged})`, { hint: 'try your recovery key; run `ebak check`' });
+  throw new EbakError('WRONG_KEY', kind === 'password' ? 'wrong password (no key in the repository opens with it)' : 'wrong recovery key (no key in the repository opens with it)');
+}
+
+/**
+ * The one envelope `prefix` names, if removing it is safe: not the envelope
+ * this session opened the repository with (`inUse`), and not the last intact one.
+ */
+export function keyToRemove(keys: readonly KeyListing[], prefix: string, inUse: string | undefined): string {
+  const matches = keys.filter((k) => k.id.startsWith(prefix));
+  if (matches.length !== 1) throw new EbakError(matches.length ? 'USAGE' : 'NOT_FOUND', `key ${prefix}: ${matches.length ? 'ambiguous' : 'no such key'}`);
+  const id = matches[0]!.id;
+  if (id === inUse)
+    throw new EbakError('USAGE', `refusing to remove key ${id.slice(0, 8)}: this command opened the repository with it`, {
+      hint: 'open the repository with another key (another password or --recovery-key-file) to remove this one',
+    });
+  if (keys.filter((k) => k.file && k.id !== id).length === 0) throw new EbakError('USAGE', 'refusing to remove the last intact key: the repository would be unreadable');
+  return id;
+}

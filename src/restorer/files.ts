@@ -1,0 +1,32 @@
+/**
+ * A file's contents from its blobs. Every blob is located and the sizes
+ * agree before the file is even created; blobs are then fetched and opened
+ * concurrently (workers authenticate and decompress, neighbours in one pack
+ * come in one ranged read) and each is written at its offset as soon as it
+ * is ready.
+ */
+import { EbakError } from '../errors.js';
+import type { BlobReader, LocatedBlob } from '../repository/api.js';
+import { BlobType } from '../repository/format/pack.js';
+import type { TreeNode } from '../repository/format/tree.js';
+import { writeTargetFile } from './target.js';
+
+/** Writes the file `n` at `path`; `onData` hears of every blob's bytes once written. */
+export async function restoreContents(blobs: BlobReader, path: string, n: TreeNode, onData: (bytes: number) => void): Promise<void> {
+  const located: LocatedBlob[] = n.content!.map((hex) => {
+    const loc = blobs.lookupBlob(Buffer.from(hex, 'hex'));
+    if (!loc) throw new EbakError('NOT_FOUND', `${path}: data blob ${hex.slice(0, 16)} is missing from the repository (run \`ebak check\`)`);
+    return { id: Buffer.from(hex, 'hex'), loc };
+  });
+  const offsets: number[] = [];
+  let size = 0;
+  for (const b of located) {
+    offsets.push(size);
+    size += b.loc.rawLength;
+  }
+  if (size !== n.size) throw new EbakError('CORRUPT', `${path}: its blobs hold ${size} bytes but the snapshot records ${n.size}`);
+  await writeTargetFile(path, n, size, (write) => blobs.readBlobs(BlobType.data, located, (i, plain) => {
+    write(plain, offsets[i]!);
+    onData(plain.length);
+  }));
+}

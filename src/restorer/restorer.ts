@@ -1,0 +1,115 @@
+/**
+ * The write pass of a restore: directories in order (each one's own mode
+ * and times set after its children), symlinks checked, files written
+ * concurrently. Failures of one entry's repository data or metadata are
+ * counted and reported, and the restore goes on; anything else (disk full,
+ * an unsafe path) stops it.
+ */
+import { link } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isEbakError, type ErrorCode } from '../errors.js';
+import type { BlobReader, TreeLoader } from '../repository/api.js';
+import type { TreeNode } from '../repository/format/tree.js';
+import { mapIoError } from '../storage/local.js';
+import { Semaphore } from '../util/semaphore.js';
+import { settleAll } from '../util/settle.js';
+import { restoreContents } from './files.js';
+import { HardLinks } from './hardlinks.js';
+import type { RestoreOptions, RestoreResult } from './index.js';
+import { createSymlink, staysInside } from './symlinks.js';
+import { makeDir, setDirMeta } from './target.js';
+
+/** Failures of one file's repository data: reported per file, the restore goes on. */
+const DATA_ERRORS = new Set<ErrorCode>(['AUTH_FAILED', 'CORRUPT', 'NOT_FOUND']);
+
+export class Restorer {
+  readonly result: RestoreResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0, errors: 0 };
+  private readonly files = new Semaphore(8);
+  private readonly hardlinks = new HardLinks();
+
+  constructor(
+    private readonly trees: TreeLoader,
+    private readonly blobs: BlobReader,
+    private readonly root: string,
+    private readonly wanted: (rel: string) => boolean,
+    private readonly opts: RestoreOptions,
+  ) {}
+
+  /** Restores a directory's entries; its own mode and times are set after its children. */
+  async restoreDir(treeId: string, dir: string, rel: string): Promise<void> {
+    const nodes = await this.trees.loadTree(treeId);
+    const files: Promise<void>[] = [];
+    try {
+      for (const n of nodes) {
+        const path = join(dir, n.name);
+        const nodeRel = `${rel}/${n.name}`;
+        if (!this.wanted(nodeRel)) continue;
+        if (n.type === 'dir') {
+          await makeDir(path);
+          await this.restoreDir(n.subtree!, path, nodeRel);
+          await setDirMeta(path, n).catch((e: Error) => this.error(e.message));
+          this.result.dirs++;
+        } else if (n.type === 'symlink') {
+          await this.restoreSymlink(path, n);
+        } else {
+          const file = this.files.run(() => this.restoreFile(path, n));
+          file.catch(() => undefined); // observed now; settleAll below reports it
+          files.push(file);
+        }
+      }
+    } finally {
+      // Files run while later subdirectories are restored: settle every one
+      // (a rejection left unobserved during those awaits would crash the process).
+      await settleAll(files);
+    }
+  }
+
+  private async restoreSymlink(path: string, n: TreeNode): Promise<void> {
+    if (!this.opts.allowOutsideSymlinks && !staysInside(this.root, path, n.target!)) {
+      this.error(`${path}: refusing symlink to ${JSON.stringify(n.target)}, which could point outside the restore target (use --allow-outside-symlinks to restore it)`);
+      return;
+    }
+    try {
+      await createSymlink(path, n);
+      this.result.symlinks++;
+    } catch (e) {
+      this.error((e as Error).message);
+    }
+  }
+
+  private async restoreFile(path: string, n: TreeNode): Promise<void> {
+    if (n.links <= 1) {
+      await this.writeFileOrReport(path, n);
+      return;
+    }
+    const existing = await this.hardlinks.linkOrWrite(n, path, () => this.writeFileOrReport(path, n));
+    if (existing) {
+      await link(existing, path).catch((e) => this.error(mapIoError(e, `hard link ${path}`).message));
+      this.result.files++;
+    }
+  }
+
+  /**
+   * Writes one file. Damaged or missing repository data is reported for
+   * this file and the restore goes on (exit code 3); anything else stops it.
+   */
+  private async writeFileOrReport(path: string, n: TreeNode): Promise<boolean> {
+    try {
+      await restoreContents(this.blobs, path, n, (bytes) => {
+        this.result.bytes += bytes;
+        this.opts.onProgress?.({ files: this.result.files, bytes: this.result.bytes });
+      });
+      this.result.files++;
+      return true;
+    } catch (e) {
+      if (!isEbakError(e) || !DATA_ERRORS.has(e.code)) throw e;
+      this.error(e.message.startsWith(path) ? e.message : `${path}: ${e.message}`);
+      return false;
+    }
+  }
+
+  private error(msg: string): void {
+    this.result.errors++;
+    this.opts.onWarning?.(msg);
+  }
+}
