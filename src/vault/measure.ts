@@ -1,6 +1,6 @@
 /**
  * The simulated PCR0 input: the vault's built code bundle. Starting at the
- * compiled server entry (dist/src/vault/server/index.js), it follows every
+ * compiled enclave application (dist/src/vault/enclave/app.js), it follows every
  * relative import through dist/, and records each package the closure
  * imports by name and installed version. The bundle is, in path order,
  * "file:<path relative to dist>\0<length>\0<bytes>" per file and
@@ -25,8 +25,8 @@ function packageName(spec: string): string {
   return spec.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!;
 }
 
-/** The bundle bytes for the vault entry `entry` (default: the server). */
-export function vaultBundle(entry = join(HERE, 'server/index.js')): Buffer {
+/** The bundle bytes for the vault entry `entry` (default: the enclave application). */
+export function vaultBundle(entry = join(HERE, 'enclave/app.js')): Buffer {
   const files = new Map<string, Buffer>();
   const packages = new Set<string>();
   const visit = (path: string): void => {

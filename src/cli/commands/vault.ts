@@ -17,7 +17,9 @@ import { openStore } from '../../vault/state/open.js';
 import type { Command, Context } from '../command.js';
 import { passwordFromEnv, prompt } from '../secrets.js';
 import { backendFor } from '../session.js';
-import { devcaOf, ensureDevCa, HSM_PIN_CONTEXT, keyServiceFrom, serve, stateOf, type ServeFlags } from './vault-serve.js';
+import { RecipientKms } from '../../kms/client.js';
+import { HSM_PIN_CONTEXT } from '../../vault/enclave/app.js';
+import { devcaOf, ensureDevCa, kmsOptions, serve, stateOf, type ServeFlags } from './vault-serve.js';
 
 const USAGE = [
   'ebak vault serve [--dir <dir>] [--state <file|postgres://…>] [--listen <host:port>] [--mode simulated|nitro] [--devca <dir>]',
@@ -129,7 +131,7 @@ async function provisionPin(v: Values, ctx: Context): Promise<unknown> {
   if (!v['pin-file'] || !v.out) throw new EbakError('USAGE', 'provision-pin needs --pin-file and --out', { hint: USAGE });
   const pin = Buffer.from((await readText(v['pin-file'], 'PIN file')).split('\n')[0]!.trimEnd(), 'utf8');
   // Encrypt needs no attestation (anyone may encrypt to the key); only the attested enclave can decrypt.
-  const kms = keyServiceFrom(v as ServeFlags, ctx, { attest: () => { throw new EbakError('USAGE', 'provision-pin does not attest'); } } as never);
+  const kms = new RecipientKms({ ...kmsOptions(v as ServeFlags, ctx), attester: { attest: () => { throw new EbakError('USAGE', 'provision-pin only encrypts; it never attests'); } } });
   try {
     await writeFile(v.out, await kms.encrypt(pin, { ...HSM_PIN_CONTEXT }), { mode: 0o600 });
   } finally {

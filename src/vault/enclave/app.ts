@@ -1,0 +1,91 @@
+/**
+ * The enclave application: what runs inside the enclave image, assembled
+ * from typed options (the CLI's `vault serve` only parses flags into them).
+ * This module is the entry of the vault's measurement (measure.ts), so PCR0
+ * covers every file the enclave runs: the key service client and its CMS
+ * opening, the HSM provider and its counters, the sealed state, the service.
+ *
+ * Boot order, so nothing secret is ever read from the host's environment in
+ * nitro mode:
+ *   1. the attester (Nitro: the NSM; simulated: a dev CA standing in for the
+ *      Nitro hypervisor's signing key);
+ *   2. the key service client (AWS KMS, or the simulated key service: the
+ *      same Recipient protocol), which releases secrets to this attestation only;
+ *   3. the HSM PIN: decrypted by the key service from a provisioned blob
+ *      (in nitro mode the only way);
+ *   4. the state store and the vault itself (server/boot.ts).
+ */
+import type { KeyObject } from 'node:crypto';
+import { loadDevCa, SimulatedNsm } from '../../attestation/index.js';
+import { EbakError } from '../../errors.js';
+import { Pkcs11Hsm, type AuditEvent, type Pkcs11Config } from '../../hsm/index.js';
+import { RecipientKms, type KmsClientOptions } from '../../kms/client.js';
+import { vaultBundle } from '../measure.js';
+import { NsmAttester } from '../nitro/nsm.js';
+import { startVault, type Attester, type RunningVault } from '../server/index.js';
+import type { ServiceOptions } from '../server/service.js';
+import { openStore } from '../state/open.js';
+
+export const HSM_PIN_CONTEXT = { 'ebak:purpose': 'hsm-pin', 'ebak:format': '1' } as const;
+
+export interface EnclaveAppOptions extends ServiceOptions {
+  mode: 'simulated' | 'nitro';
+  /** simulated: the dev CA directory; nitro: the NSM helper's path. */
+  attestation: { devca: string } | { nsmHelper: string };
+  kms: Omit<KmsClientOptions, 'attester'>;
+  /** The PKCS#11 module and token; the PIN is given (simulated only) or decrypted from `pinBlob`. */
+  hsm: Omit<Pkcs11Config, 'pin'> & { pin?: string; pinBlob?: Uint8Array };
+  state: string;
+  host: string;
+  port: number;
+  operatorKey?: KeyObject;
+  log: (line: string) => void;
+}
+
+export interface EnclaveApp {
+  vault: RunningVault;
+  close(): Promise<void>;
+}
+
+async function attesterFor(o: EnclaveAppOptions): Promise<Attester> {
+  if ('nsmHelper' in o.attestation) return new NsmAttester(o.attestation.nsmHelper);
+  return new SimulatedNsm(await loadDevCa(o.attestation.devca), { bundle: vaultBundle() });
+}
+
+async function hsmPin(o: EnclaveAppOptions, kms: RecipientKms): Promise<string> {
+  if (o.hsm.pinBlob) {
+    const pin = await kms.decrypt(o.hsm.pinBlob, { ...HSM_PIN_CONTEXT });
+    try {
+      return pin.toString('utf8');
+    } finally {
+      pin.fill(0);
+    }
+  }
+  if (o.mode === 'nitro') throw new EbakError('USAGE', 'in nitro mode the HSM PIN comes only from the key service (a blob made by `ebak vault provision-pin`)', { hint: 'a PIN in the host environment lets the host use the HSM' });
+  if (o.hsm.pin === undefined) throw new EbakError('USAGE', 'no HSM PIN given; set EBAK_HSM_PIN, pass --pin-file, or provision it with `ebak vault provision-pin` and pass --hsm-pin-kms');
+  return o.hsm.pin;
+}
+
+export async function bootEnclave(o: EnclaveAppOptions): Promise<EnclaveApp> {
+  const attester = await attesterFor(o);
+  const keyService = new RecipientKms({ ...o.kms, attester });
+  // HSM lifecycle events join the vault's audit log once it exists.
+  const early: AuditEvent[] = [];
+  let sink: ((e: AuditEvent) => Promise<unknown>) | undefined;
+  const hsm = await Pkcs11Hsm.open({ module: o.hsm.module, token: o.hsm.token, pin: await hsmPin(o, keyService) }, {
+    audit: async (e) => void (sink ? await sink(e) : early.push(e)),
+  });
+  const store = await openStore(o.state);
+  const vault = await startVault({ ...o, hsm, store, attester, keyService });
+  sink = (e) => vault.service.audit.append(`hsm.${e.type}`, null, { ring: e.ring ?? null, version: e.version ?? null, detail: e.detail ?? null });
+  for (const e of early.splice(0)) await sink(e);
+  return {
+    vault,
+    close: async () => {
+      await vault.close();
+      await store.close();
+      await hsm.close();
+      keyService.close();
+    },
+  };
+}
