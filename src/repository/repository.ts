@@ -7,7 +7,7 @@
 import { hostname, userInfo } from 'node:os';
 import { deriveKey, hmacSha256, random, sha256 } from '../crypto/index.js';
 import { EbakError, isEbakError } from '../errors.js';
-import type { Backend, FileType, Handle } from '../storage/backend.js';
+import { describe, type Backend, type FileType, type Handle } from '../storage/backend.js';
 import { openBlob } from './blob.js';
 import { decodeConfig, encodeConfig, REPO_VERSION, type RepoConfig } from './format/config.js';
 import { decodeIndex } from './format/indexfile.js';
@@ -37,10 +37,6 @@ export const DEFAULT_CONFIG = {
 };
 
 const OBJECT_DIR: Record<Exclude<ObjectTypeName, 'config'>, FileType> = { index: 'index', snapshot: 'snapshots', lock: 'locks' };
-
-export function describe(h: Handle): string {
-  return h.type === 'config' ? 'config' : `${h.type}/${h.name}`;
-}
 
 export function hostMeta(): { hostname: string; username: string } {
   return { hostname: hostname(), username: safeUser() };

@@ -11,7 +11,7 @@ import { closeSync, constants, fchmodSync, fchownSync, ftruncateSync, futimesSyn
 import { chown, lchown, link, lstat, lutimes, mkdir, symlink, utimes, chmod } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { EbakError, isEbakError, type ErrorCode } from '../errors.js';
-import { mapIoError } from '../storage/local.js';
+import { mapIoError } from '../util/fs.js';
 import { BlobType } from '../repository/format/pack.js';
 import type { Snapshot } from '../repository/format/snapshot.js';
 import type { TreeNode } from '../repository/format/tree.js';
