@@ -16,7 +16,7 @@ import { open } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { Cdc, chunkFile, gearTable } from '../chunker/index.js';
 import { EbakError, isEbakError } from '../errors.js';
-import { mapIoError } from '../storage/local.js';
+import { mapIoError } from '../util/fs.js';
 import { BlobType } from '../repository/format/pack.js';
 import type { BackupSummary, Snapshot } from '../repository/format/snapshot.js';
 import { encodeTree, type TreeNode } from '../repository/format/tree.js';

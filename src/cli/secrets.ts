@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { EbakError } from '../errors.js';
-import { mapIoError } from '../storage/local.js';
+import { mapIoError } from '../util/fs.js';
 import { normalizeRecoveryCode } from '../repository/format/keyfile.js';
 import type { Secret } from '../repository/repository.js';
 import type { Context } from './command.js';

@@ -1,8 +1,14 @@
-/** Opening the repository a command works on, from the global options and environment. */
+/**
+ * Opening the repository a command works on, from the global options and
+ * environment. The one place that reads the storage settings from the
+ * environment (EBAK_S3_*): the storage layer receives them typed.
+ */
 import { EbakError } from '../errors.js';
 import { Repository } from '../repository/repository.js';
 import { WorkerPool } from '../repository/workers.js';
+import { parseLocation } from '../storage/location.js';
 import { openBackend, type OpenedBackend, type OpenOptions } from '../storage/open.js';
+import type { ArchiveRestoreOptions, ObjectLockMode, ObjectLockOptions } from '../storage/s3/index.js';
 import { deviceMasterKey } from '../vault/client/device.js';
 import type { Action } from '../vault/protocol.js';
 import type { Context } from './command.js';
@@ -15,7 +21,38 @@ export function repoLocation(ctx: Context): string {
 }
 
 export async function backendFor(ctx: Context, location = repoLocation(ctx), storage: OpenOptions = {}): Promise<OpenedBackend> {
-  return openBackend(location, ctx.env, storage);
+  return openBackend(location, ctx.env, storageOptions(ctx.env, location, storage));
+}
+
+/**
+ * `given` completed from the environment, for S3 locations only (a local
+ * directory ignores these variables): restore waits from
+ * EBAK_S3_RESTORE_POLL_SECONDS / EBAK_S3_RESTORE_TIMEOUT under what the flags
+ * gave, Object Lock from EBAK_S3_OBJECT_LOCK_DAYS / _MODE unless given.
+ */
+function storageOptions(env: NodeJS.ProcessEnv, location: string, given: OpenOptions): OpenOptions {
+  if (parseLocation(location).kind !== 's3') return given;
+  const objectLock = given.objectLock ?? lockEnv(env);
+  return { ...given, archiveRestore: { ...restoreEnv(env), ...given.archiveRestore }, ...(objectLock ? { objectLock } : {}) };
+}
+
+function lockEnv(env: NodeJS.ProcessEnv): ObjectLockOptions | undefined {
+  const days = env.EBAK_S3_OBJECT_LOCK_DAYS;
+  if (days === undefined || days === '') return undefined;
+  return { days: Number(days), ...(env.EBAK_S3_OBJECT_LOCK_MODE ? { mode: env.EBAK_S3_OBJECT_LOCK_MODE as ObjectLockMode } : {}) };
+}
+
+function restoreEnv(env: NodeJS.ProcessEnv): ArchiveRestoreOptions {
+  const seconds = (name: 'EBAK_S3_RESTORE_POLL_SECONDS' | 'EBAK_S3_RESTORE_TIMEOUT'): number | undefined => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new EbakError('USAGE', `${name} must be a non-negative number of seconds, got ${JSON.stringify(v)}`);
+    return n * 1000;
+  };
+  const pollMs = seconds('EBAK_S3_RESTORE_POLL_SECONDS');
+  const timeoutMs = seconds('EBAK_S3_RESTORE_TIMEOUT');
+  return { ...(pollMs === undefined ? {} : { pollMs }), ...(timeoutMs === undefined ? {} : { timeoutMs }) };
 }
 
 /**
@@ -25,23 +62,20 @@ export async function backendFor(ctx: Context, location = repoLocation(ctx), sto
  */
 export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: boolean; storage?: OpenOptions; action?: Action }, fn: (repo: Repository, pool: WorkerPool | undefined, backend: OpenedBackend) => Promise<T>): Promise<T> {
   const location = repoLocation(ctx);
-  const backends = [await backendFor(ctx, location, opts.storage)];
+  const storage = storageOptions(ctx.env, location, opts.storage ?? {});
+  const backend = await openBackend(location, ctx.env, storage);
   let pool: WorkerPool | undefined;
   try {
-    let repo = await open(ctx, backends[0]!, opts.action);
+    const repo = await open(ctx, backend, opts.action);
+    // The repository's own retention is known once its config is read; a flag or the environment overrides it.
     const lock = repo.config.object_lock;
-    if (lock && !opts.storage?.objectLock && !ctx.env.EBAK_S3_OBJECT_LOCK_DAYS) {
-      // The repository's own retention setting is only known once its config is read:
-      // continue on a backend that writes with it.
-      backends.push(await backendFor(ctx, location, { ...opts.storage, objectLock: lock }));
-      repo = repo.withBackend(backends[1]!);
-    }
+    if (lock && !storage.objectLock) backend.setObjectLock(lock);
     if (opts.index) await repo.loadIndex();
     if (opts.pool) pool = new WorkerPool();
-    return await fn(repo, pool, backends[backends.length - 1]!);
+    return await fn(repo, pool, backend);
   } finally {
     await pool?.close();
-    for (const b of backends) await b.close();
+    await backend.close();
   }
 }
 

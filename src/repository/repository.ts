@@ -9,7 +9,7 @@
 import { hostname, userInfo } from 'node:os';
 import { deriveKey, hmacSha256, random, sha256 } from '../crypto/index.js';
 import { EbakError, isEbakError } from '../errors.js';
-import type { Backend, FileInfo, FileType, Handle } from '../storage/backend.js';
+import { describe, type Backend, type FileInfo, type FileType, type Handle } from '../storage/backend.js';
 import type {
   BlobIndex, BlobStore, Chunking, IndexFiles, KeyLister, Lock, Locker, LockMode, PackStore, SnapshotEntry, SnapshotStore, TreeLoader,
 } from './api.js';
@@ -45,10 +45,6 @@ export const DEFAULT_CONFIG = {
 };
 
 const OBJECT_DIR: Record<Exclude<ObjectTypeName, 'config'>, FileType> = { index: 'index', snapshot: 'snapshots', lock: 'locks' };
-
-export function describe(h: Handle): string {
-  return h.type === 'config' ? 'config' : `${h.type}/${h.name}`;
-}
 
 export function hostMeta(): { hostname: string; username: string } {
   return { hostname: hostname(), username: safeUser() };

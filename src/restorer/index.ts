@@ -15,7 +15,7 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { BlobReader, TreeLoader } from '../repository/api.js';
 import type { Snapshot } from '../repository/format/snapshot.js';
-import { mapIoError } from '../storage/local.js';
+import { mapIoError } from '../util/fs.js';
 import { includedPaths, planReads } from './plan.js';
 import { Restorer } from './restorer.js';
 

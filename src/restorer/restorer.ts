@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { isEbakError, type ErrorCode } from '../errors.js';
 import type { BlobReader, TreeLoader } from '../repository/api.js';
 import type { TreeNode } from '../repository/format/tree.js';
-import { mapIoError } from '../storage/local.js';
+import { mapIoError } from '../util/fs.js';
 import { Semaphore } from '../util/semaphore.js';
 import { settleAll } from '../util/settle.js';
 import { restoreContents } from './files.js';

@@ -7,7 +7,7 @@
 import { lchown, lutimes, symlink } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { TreeNode } from '../repository/format/tree.js';
-import { mapIoError } from '../storage/local.js';
+import { mapIoError } from '../util/fs.js';
 import { isRoot, nsToDate } from './target.js';
 
 /** Creates the link with its owner (as root) and times. */

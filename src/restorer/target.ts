@@ -8,7 +8,7 @@ import { closeSync, constants, fchmodSync, fchownSync, ftruncateSync, futimesSyn
 import { chmod, chown, lstat, mkdir, utimes } from 'node:fs/promises';
 import { EbakError, isEbakError } from '../errors.js';
 import type { TreeNode } from '../repository/format/tree.js';
-import { mapIoError } from '../storage/local.js';
+import { mapIoError } from '../util/fs.js';
 
 /** Only root may give restored entries their recorded owners. */
 export const isRoot = process.getuid?.() === 0;

@@ -10,6 +10,7 @@
  * bytes; bytesDown counts the bytes of each successful load.
  */
 import type { Backend, ByteRange, FileInfo, FileType, Handle, SaveOptions } from './backend.js';
+import { ForwardingBackend, type Operation } from './forward.js';
 
 export interface RequestCounts {
   readonly put: number;
@@ -36,48 +37,32 @@ export class RequestCounter {
   }
 }
 
-export class AccountingBackend implements Backend {
-  readonly location: string;
-  /** Not counted here: only S3 has it, and S3 counts its own requests. */
-  readonly prepareRead?: Backend['prepareRead'];
+/** The billing class of each single-request operation. */
+const CLASS: Record<Operation, keyof RequestCounts> = { create: 'put', isRepository: 'head', save: 'put', load: 'get', stat: 'head', remove: 'delete' };
 
-  constructor(private readonly inner: Backend, readonly counter = new RequestCounter()) {
-    this.location = inner.location;
-    this.prepareRead = inner.prepareRead?.bind(inner);
+/** prepareRead is forwarded uncounted: only S3 has it, and S3 counts its own requests. */
+export class AccountingBackend extends ForwardingBackend {
+  constructor(inner: Backend, readonly counter = new RequestCounter()) {
+    super(inner);
   }
 
-  create(): Promise<void> {
-    this.counter.add('put');
-    return this.inner.create();
+  protected override forward<T>(op: Operation, run: () => Promise<T>): Promise<T> {
+    this.counter.add(CLASS[op]);
+    return run();
   }
-  isRepository(): Promise<boolean> {
-    this.counter.add('head');
-    return this.inner.isRepository();
-  }
-  save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
-    this.counter.add('put');
+
+  override save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
     this.counter.add('bytesUp', data.byteLength);
-    return this.inner.save(h, data, opts);
+    return super.save(h, data, opts);
   }
-  async load(h: Handle, range?: ByteRange): Promise<Buffer> {
-    this.counter.add('get');
-    const buf = await this.inner.load(h, range);
+
+  override async load(h: Handle, range?: ByteRange): Promise<Buffer> {
+    const buf = await super.load(h, range);
     this.counter.add('bytesDown', buf.length);
     return buf;
   }
-  stat(h: Handle): Promise<FileInfo> {
-    this.counter.add('head');
-    return this.inner.stat(h);
-  }
-  remove(h: Handle): Promise<void> {
-    this.counter.add('delete');
-    return this.inner.remove(h);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
 
-  async *list(type: FileType): AsyncIterable<FileInfo> {
+  override async *list(type: FileType): AsyncIterable<FileInfo> {
     this.counter.add('list');
     let n = 0;
     for await (const fi of this.inner.list(type)) {

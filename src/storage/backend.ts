@@ -2,11 +2,15 @@
  * The storage contract. Every backend (local directory, S3, ...) implements
  * `Backend`; the repository never depends on a concrete backend. Retries,
  * concurrency limits and request accounting are wrappers around any Backend
- * (see retry.ts, limit.ts, accounting.ts), never code inside one backend.
+ * (retry.ts, limit.ts, accounting.ts, on the forwarding base in forward.ts),
+ * never code inside one backend. A backend declares what it can do beyond
+ * the common operations in `capabilities`; test/storage/conformance.ts pins
+ * this contract for every backend.
  *
  * Backends store opaque bytes under (type, name). They do not authenticate
  * anything: the repository authenticates every object it reads back.
  */
+import { EbakError } from '../errors.js';
 
 /** The top-level folders of a repository (docs/format.md, "Layout"). */
 export type FileType = 'config' | 'keys' | 'snapshots' | 'index' | 'data' | 'locks';
@@ -17,6 +21,16 @@ export interface Handle {
   readonly type: FileType;
   /** Lower-case hex object id, or "config" for the config file. */
   readonly name: string;
+}
+
+/** Object names are hex ids (8-128 digits); anything else could escape the repository's layout. USAGE otherwise. */
+export function checkName(name: string): void {
+  if (!/^[0-9a-f]{8,128}$/.test(name)) throw new EbakError('USAGE', `invalid object name ${JSON.stringify(name)}`);
+}
+
+/** The handle as errors name it: `config`, `data/<id>`, ... */
+export function describe(h: Handle): string {
+  return h.type === 'config' ? 'config' : `${h.type}/${h.name}`;
 }
 
 export interface SaveOptions {
@@ -38,9 +52,37 @@ export interface FileInfo {
   readonly size: number;
 }
 
+/**
+ * What a backend can do beyond the operations every backend has, so that a
+ * caller asks up front instead of learning it from a failed request. Fixed
+ * for the life of a backend; wrappers report their backend's.
+ */
+export interface Capabilities {
+  /**
+   * Objects other than locks can never be deleted: `remove` of any other type
+   * fails with STORAGE (not retryable) and the object stays. Whatever deletes
+   * (prune, key removal) must refuse before it starts. An append-only server
+   * or a write-only device's storage says true; local and S3 say false.
+   */
+  readonly appendOnly: boolean;
+  /**
+   * Data packs and snapshots may be under retention (S3 Object Lock, set by
+   * ebak or by anyone else on the bucket): `remove` of one fails with
+   * STORAGE, naming its retain-until date, and deletes nothing. The backend
+   * can also write them locked (the S3 backend's `objectLock` option).
+   */
+  readonly objectLock: boolean;
+  /** `save` honours `SaveOptions.packKind`: data packs may go to a colder, cheaper storage class. */
+  readonly storageClasses: boolean;
+  /** Objects may sit in archive storage and need `prepareRead` before a load; true exactly when `prepareRead` is defined. */
+  readonly archiveRestore: boolean;
+}
+
 export interface Backend {
   /** Human-readable location with any credentials removed (safe to print). */
   readonly location: string;
+
+  readonly capabilities: Capabilities;
 
   /** Creates the container (directory tree, bucket). Idempotent. */
   create(): Promise<void>;
@@ -79,7 +121,10 @@ export interface Backend {
    */
   prepareRead?(handles: readonly Handle[], onProgress?: (ready: number, total: number) => void): Promise<void>;
 
-  /** Deletes the object. Deleting a missing object is not an error. */
+  /**
+   * Deletes the object. Deleting a missing object is not an error. Refused
+   * (STORAGE) as `capabilities.appendOnly` and `capabilities.objectLock` say.
+   */
   remove(h: Handle): Promise<void>;
 
   /** Releases connections and file handles. */

@@ -4,40 +4,20 @@
  * request sleeping in backoff does not hold a slot.
  */
 import { Semaphore } from '../util/semaphore.js';
-import type { Backend, ByteRange, FileInfo, FileType, Handle, SaveOptions } from './backend.js';
+import type { Backend, FileInfo, FileType } from './backend.js';
+import { ForwardingBackend, type Operation } from './forward.js';
 
-export class LimitBackend implements Backend {
-  readonly location: string;
+export class LimitBackend extends ForwardingBackend {
   private readonly sem: Semaphore;
-  /** Holds no slot: it may wait hours, and bounds its own requests. */
-  readonly prepareRead?: Backend['prepareRead'];
 
-  constructor(private readonly inner: Backend, connections: number) {
-    this.location = inner.location;
-    this.prepareRead = inner.prepareRead?.bind(inner);
+  /** prepareRead is forwarded as is and holds no slot: it may wait hours, and bounds its own requests. */
+  constructor(inner: Backend, connections: number) {
+    super(inner);
     this.sem = new Semaphore(connections);
   }
 
-  create(): Promise<void> {
-    return this.sem.run(() => this.inner.create());
-  }
-  isRepository(): Promise<boolean> {
-    return this.sem.run(() => this.inner.isRepository());
-  }
-  save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
-    return this.sem.run(() => this.inner.save(h, data, opts));
-  }
-  load(h: Handle, range?: ByteRange): Promise<Buffer> {
-    return this.sem.run(() => this.inner.load(h, range));
-  }
-  stat(h: Handle): Promise<FileInfo> {
-    return this.sem.run(() => this.inner.stat(h));
-  }
-  remove(h: Handle): Promise<void> {
-    return this.sem.run(() => this.inner.remove(h));
-  }
-  close(): Promise<void> {
-    return this.inner.close();
+  protected override forward<T>(_op: Operation, run: () => Promise<T>): Promise<T> {
+    return this.sem.run(run);
   }
 
   /**
@@ -45,7 +25,7 @@ export class LimitBackend implements Backend {
    * most), never while the caller works on an entry: a caller that loads
    * objects inside a listing loop cannot deadlock the limit.
    */
-  async *list(type: FileType): AsyncIterable<FileInfo> {
+  override async *list(type: FileType): AsyncIterable<FileInfo> {
     const it = this.inner.list(type)[Symbol.asyncIterator]();
     try {
       for (;;) {

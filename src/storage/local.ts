@@ -12,11 +12,12 @@ import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { EbakError } from '../errors.js';
-import type { Backend, ByteRange, FileInfo, FileType, Handle } from './backend.js';
-import { FILE_TYPES } from './backend.js';
+import { mapIoError, wrapIo } from '../util/fs.js';
+import { checkName, describe, FILE_TYPES, type Backend, type ByteRange, type Capabilities, type FileInfo, type FileType, type Handle } from './backend.js';
 
 export class LocalBackend implements Backend {
   readonly location: string;
+  readonly capabilities: Capabilities = { appendOnly: false, objectLock: false, storageClasses: false, archiveRestore: false };
 
   constructor(readonly root: string) {
     this.location = root;
@@ -129,38 +130,11 @@ export class LocalBackend implements Backend {
   async close(): Promise<void> {}
 }
 
-/** Object names are hex ids; anything else could escape the repository directory. */
-export function checkName(name: string): void {
-  if (!/^[0-9a-f]{8,128}$/.test(name)) throw new EbakError('USAGE', `invalid object name ${JSON.stringify(name)}`);
-}
-
-export function describe(h: Handle): string {
-  return h.type === 'config' ? 'config' : `${h.type}/${h.name}`;
-}
-
 async function openForRead(path: string, h: Handle) {
   try {
     return await open(path, 'r');
   } catch (e) {
     throw mapIoError(e, describe(h));
-  }
-}
-
-export function mapIoError(e: unknown, what: string): EbakError {
-  if (e instanceof EbakError) return e;
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return new EbakError('NOT_FOUND', `${what} does not exist`, { cause: e });
-  if (code === 'ENOSPC' || code === 'EDQUOT')
-    return new EbakError('NO_SPACE', `${what}: no space left on device`, { cause: e, hint: 'free some space and run the command again; nothing was lost' });
-  if (code === 'EACCES' || code === 'EPERM') return new EbakError('IO', `${what}: permission denied`, { cause: e });
-  return new EbakError('IO', `${what}: ${(e as Error).message}`, { cause: e });
-}
-
-async function wrapIo<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    throw mapIoError(e, what);
   }
 }
 

@@ -20,6 +20,8 @@ export type Location =
       readonly prefix: string;
     };
 
+export type S3Location = Extract<Location, { kind: 's3' }>;
+
 export function parseLocation(location: string): Location {
   if (location === '') throw new EbakError('USAGE', 'empty repository location', { hint: 'give a directory path or s3:https://HOST/BUCKET[/PREFIX]' });
   if (!location.startsWith('s3:')) return { kind: 'local', path: location };

@@ -1,7 +1,8 @@
 /**
  * src/storage owns where repository objects live: the Backend contract
- * (backend.ts), the local directory and S3 backends, location strings, and
- * the retry / concurrency-limit / request-accounting wrappers.
+ * (backend.ts), the local directory and S3 (s3/) backends, location strings,
+ * and the retry / concurrency-limit / request-accounting wrappers on their
+ * forwarding base (forward.ts).
  *
  * Entry point: openBackend turns a location string into a ready Backend,
  * stacked as  retry → limit → accounting → backend  (outermost first):
@@ -9,6 +10,9 @@
  * accounting innermost so every attempt is counted. For S3 the backend
  * itself counts, per HTTP request (a multipart save is several requests);
  * a local directory is counted per operation by the accounting wrapper.
+ *
+ * Storage reads no environment: every setting arrives typed in OpenOptions,
+ * and `env` carries only the AWS tools' own variables for the S3 client.
  */
 import type { Backend } from './backend.js';
 import { AccountingBackend, RequestCounter, type RequestCounts } from './accounting.js';
@@ -16,7 +20,7 @@ import { LimitBackend } from './limit.js';
 import { LocalBackend } from './local.js';
 import { parseLocation } from './location.js';
 import { RetryBackend, type RetryOptions } from './retry.js';
-import { openS3, type S3Options } from './s3.js';
+import { openS3, S3Backend, type AwsEnv, type ObjectLockOptions, type S3Options } from './s3/index.js';
 
 export interface OpenOptions extends S3Options {
   /** Operations in flight at once (default 8 for S3, 4 for a local directory). */
@@ -27,12 +31,24 @@ export interface OpenOptions extends S3Options {
 export interface OpenedBackend extends Backend {
   /** Requests and bytes so far, for the backup summary. */
   requests(): RequestCounts;
+  /**
+   * Object Lock retention for the data packs and snapshots saved from now
+   * on, for a caller that learns it once the repository config is read (the
+   * `objectLock` option, late). Validated at once (USAGE). Backends without
+   * the objectLock capability (a local directory) ignore it.
+   */
+  setObjectLock(o: ObjectLockOptions): void;
 }
 
-export async function openBackend(location: string, env: NodeJS.ProcessEnv, opts: OpenOptions = {}): Promise<OpenedBackend> {
+export async function openBackend(location: string, env: AwsEnv, opts: OpenOptions = {}): Promise<OpenedBackend> {
   const loc = parseLocation(location);
   const counter = new RequestCounter();
   const counted = loc.kind === 'local' ? new AccountingBackend(new LocalBackend(loc.path), counter) : await openS3(loc, env, opts, counter);
   const limited = new LimitBackend(counted, opts.connections ?? (loc.kind === 'local' ? 4 : 8));
-  return Object.assign(new RetryBackend(limited, opts.retry), { requests: () => counter.snapshot() });
+  return Object.assign(new RetryBackend(limited, opts.retry), {
+    requests: () => counter.snapshot(),
+    setObjectLock: (o: ObjectLockOptions) => {
+      if (counted instanceof S3Backend) counted.setObjectLock(o);
+    },
+  });
 }

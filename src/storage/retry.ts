@@ -10,7 +10,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EbakError } from '../errors.js';
-import type { Backend, ByteRange, FileInfo, FileType, Handle, SaveOptions } from './backend.js';
+import type { Backend, FileInfo, FileType } from './backend.js';
+import { ForwardingBackend, type Operation } from './forward.js';
 
 export interface RetryOptions {
   /** Total attempts per operation, the first included (default 6). */
@@ -35,47 +36,29 @@ export function isRetryable(e: unknown): e is EbakError {
   return e instanceof EbakError && (e as unknown as Record<symbol, unknown>)[RETRYABLE] === true;
 }
 
-export class RetryBackend implements Backend {
-  readonly location: string;
+export class RetryBackend extends ForwardingBackend {
   private readonly attempts: number;
   private readonly baseMs: number;
   private readonly maxMs: number;
-  /** Retried whole: it is idempotent (a restore already asked for is not asked again). */
-  readonly prepareRead?: Backend['prepareRead'];
 
-  constructor(private readonly inner: Backend, private readonly opts: RetryOptions = {}) {
-    this.location = inner.location;
-    const prepare = inner.prepareRead?.bind(inner);
-    if (prepare) this.prepareRead = (hs, onProgress) => this.run(() => prepare(hs, onProgress));
+  constructor(inner: Backend, private readonly opts: RetryOptions = {}) {
+    super(inner);
     this.attempts = Math.max(1, opts.attempts ?? 6);
     this.baseMs = opts.baseDelayMs ?? 200;
     this.maxMs = opts.maxDelayMs ?? 10_000;
   }
 
-  create(): Promise<void> {
-    return this.run(() => this.inner.create());
+  protected override forward<T>(_op: Operation, run: () => Promise<T>): Promise<T> {
+    return this.run(run);
   }
-  isRepository(): Promise<boolean> {
-    return this.run(() => this.inner.isRepository());
-  }
-  save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
-    return this.run(() => this.inner.save(h, data, opts));
-  }
-  load(h: Handle, range?: ByteRange): Promise<Buffer> {
-    return this.run(() => this.inner.load(h, range));
-  }
-  stat(h: Handle): Promise<FileInfo> {
-    return this.run(() => this.inner.stat(h));
-  }
-  remove(h: Handle): Promise<void> {
-    return this.run(() => this.inner.remove(h));
-  }
-  close(): Promise<void> {
-    return this.inner.close();
+
+  /** Retried whole: it is idempotent (a restore already asked for is not asked again). */
+  protected override prepare(run: () => Promise<void>): Promise<void> {
+    return this.run(run);
   }
 
   /** A listing that fails midway starts over and skips the names it already gave. */
-  async *list(type: FileType): AsyncIterable<FileInfo> {
+  override async *list(type: FileType): AsyncIterable<FileInfo> {
     const seen = new Set<string>();
     for (let attempt = 1; ; attempt++) {
       try {

@@ -11,7 +11,7 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { requestClass } from '../../src/storage/s3.js';
+import { requestClass } from '../../src/storage/s3/index.js';
 import { ebak, type RunResult } from '../cli/harness.js';
 import { S3Proxy, type Recorded } from '../storage/proxy.js';
 import { S3RVER_ENV, startS3rver, type S3rver } from '../storage/s3server.js';

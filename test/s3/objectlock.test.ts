@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { assertFailed, tempDir } from '../cli/harness.js';
+import { assertFailed, jsonError, tempDir } from '../cli/harness.js';
 import { classify, initRepo, makeSource, startFixture, type S3Fixture } from './fixture.js';
 
 const dir = await tempDir('ebak-s3-lock-');
@@ -79,4 +79,15 @@ it('the retention set at init is stored in the repository config and applied by 
 it('Object Lock on a local repository is refused before anything is created', async () => {
   const r = await fx.run(['init', `${dir}/local-lock`, '--s3-object-lock-days', '3'], { EBAK_PASSWORD: 'pw', PATH: process.env.PATH! });
   assertFailed(r, 'Object Lock needs an S3 repository', 1);
+});
+
+it('a bad EBAK_S3_OBJECT_LOCK_DAYS / _MODE is refused (USAGE) before any request', async () => {
+  fx.proxy.reset();
+  const bad: Record<string, string>[] = [{ EBAK_S3_OBJECT_LOCK_DAYS: '0' }, { EBAK_S3_OBJECT_LOCK_DAYS: 'x' }, { EBAK_S3_OBJECT_LOCK_DAYS: '7', EBAK_S3_OBJECT_LOCK_MODE: 'FOREVER' }];
+  for (const lock of bad) {
+    const r = await fx.run(['init', '--json'], fx.env('locked/bad', lock));
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(jsonError(r).code, 'USAGE');
+  }
+  assert.equal(fx.proxy.requests.length, 0);
 });

@@ -3,7 +3,7 @@
  * exactly these tests against a real medium. They pin the contract of
  * src/storage/backend.ts: round trips per type, ranges, NOT_FOUND, CORRUPT
  * ranges beyond the end, idempotent saves and deletes, listing with more
- * than 1,000 objects (S3's page size).
+ * than 1,000 objects (S3's page size), and the declared capabilities.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -52,6 +52,13 @@ export function conformance(name: string, open: () => Promise<Backend>, opts: Co
       await b.create();
     });
     after(async () => b.close());
+
+    it('declares its capabilities: exactly the contract\'s flags, archiveRestore exactly when prepareRead exists', () => {
+      const c = b.capabilities;
+      assert.deepEqual(Object.keys(c).sort(), ['appendOnly', 'archiveRestore', 'objectLock', 'storageClasses']);
+      for (const v of Object.values(c)) assert.equal(typeof v, 'boolean');
+      assert.equal(c.archiveRestore, typeof b.prepareRead === 'function');
+    });
 
     it('create is idempotent; a container without config is no repository', async () => {
       await b.create();
@@ -126,6 +133,18 @@ export function conformance(name: string, open: () => Promise<Backend>, opts: Co
       await b.remove(h);
       await rejectsWith(b.load(h), 'NOT_FOUND');
       assert.ok(!(await collect(b.list('locks'))).some((fi) => fi.name === h.name));
+    });
+
+    it('remove of other types deletes unless the backend is append-only, which refuses (STORAGE) and keeps the object', async () => {
+      const h: Handle = { type: 'index', name: id() };
+      await b.save(h, randomBytes(10));
+      if (b.capabilities.appendOnly) {
+        await rejectsWith(b.remove(h), 'STORAGE');
+        assert.equal((await b.stat(h)).size, 10);
+      } else {
+        await b.remove(h);
+        await rejectsWith(b.stat(h), 'NOT_FOUND');
+      }
     });
 
     it('refuses object names that are not hex ids (USAGE)', async () => {

@@ -11,6 +11,7 @@ import { after, before, beforeEach, it } from 'node:test';
 import { EbakError } from '../../src/errors.js';
 import type { FileType } from '../../src/storage/backend.js';
 import { openBackend, type OpenedBackend } from '../../src/storage/open.js';
+import type { ObjectLockOptions } from '../../src/storage/s3/index.js';
 import { id, rejectsWith } from './conformance.js';
 import { S3Proxy, type Fault, type Recorded } from './proxy.js';
 import { S3RVER_ENV, startS3rver, type S3rver } from './s3server.js';
@@ -31,9 +32,9 @@ after(async () => {
 });
 beforeEach(() => proxy.reset());
 
-/** A backend on `bucket` through the proxy; Object Lock from the environment as the CLI gives it. */
-async function open(bucket: string, lock: Record<string, string> = { EBAK_S3_OBJECT_LOCK_DAYS: '30' }): Promise<OpenedBackend> {
-  const b = await openBackend(`s3:${proxy.endpoint}/${bucket}`, { ...S3RVER_ENV, AWS_CA_BUNDLE: server.tls.certFile, ...lock }, { retry: { attempts: 2, baseDelayMs: 1 }, multipartThresholdBytes: 5 << 20, partBytes: 5 << 20 });
+/** A backend on `bucket` through the proxy, with Object Lock as a typed option (the CLI reads it from the config or the environment). */
+async function open(bucket: string, objectLock: ObjectLockOptions = { days: 30 }): Promise<OpenedBackend> {
+  const b = await openBackend(`s3:${proxy.endpoint}/${bucket}`, { ...S3RVER_ENV, AWS_CA_BUNDLE: server.tls.certFile }, { retry: { attempts: 2, baseDelayMs: 1 }, multipartThresholdBytes: 5 << 20, partBytes: 5 << 20, objectLock });
   opened.push(b);
   return b;
 }
@@ -66,7 +67,7 @@ it('an existing bucket: Object Lock enabled passes; none, a default retention ru
 });
 
 it('data packs and snapshots are written locked for N days (single PUT and multipart); locks, index, keys and config are not', async () => {
-  const b = await open('lock-new', { EBAK_S3_OBJECT_LOCK_DAYS: '30', EBAK_S3_OBJECT_LOCK_MODE: 'GOVERNANCE' });
+  const b = await open('lock-new', { days: 30, mode: 'GOVERNANCE' });
   const started = Date.now();
   const types: FileType[] = ['data', 'snapshots', 'locks', 'index', 'keys'];
   for (const type of types) await b.save({ type, name: id() }, randomBytes(100));
@@ -121,7 +122,7 @@ it('a bucket without Object Lock refusing the lock headers is one STORAGE line s
 });
 
 it('a bad lock setting is refused before any request', async () => {
-  const bad: Record<string, string>[] = [{ EBAK_S3_OBJECT_LOCK_DAYS: '0' }, { EBAK_S3_OBJECT_LOCK_DAYS: 'x' }, { EBAK_S3_OBJECT_LOCK_DAYS: '7', EBAK_S3_OBJECT_LOCK_MODE: 'FOREVER' }];
+  const bad = [{ days: 0 }, { days: Number('x') }, { days: 7, mode: 'FOREVER' as ObjectLockOptions['mode'] }];
   for (const lock of bad) await assert.rejects(open('lock-new', lock), (e: unknown) => e instanceof EbakError && e.code === 'USAGE');
   assert.equal(proxy.requests.length, 0);
 });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { EbakError } from '../../src/errors.js';
-import { readiness, restoreSettings } from '../../src/storage/thaw.js';
+import { readiness, restoreSettings } from '../../src/storage/s3/thaw.js';
 
 it('readiness: archive classes need a finished restore; other classes read at once', () => {
   const cases: [Parameters<typeof readiness>[0], ReturnType<typeof readiness>][] = [

@@ -38,6 +38,9 @@ class Flaky implements Backend {
   get location() {
     return this.inner.location;
   }
+  get capabilities() {
+    return this.inner.capabilities;
+  }
   private async gate<T>(fn: () => Promise<T>): Promise<T> {
     this.calls++;
     this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
@@ -138,6 +141,13 @@ it('accounting: classes, bytes, failed attempts and one LIST per started page of
   assert.deepEqual(snap, { put: 2, get: 1, list: 2, delete: 1, head: 2, bytesUp: 600, bytesDown: 120 });
   await acc.stat({ type: 'data', name: names[0] as string });
   assert.equal(snap.head, 2, 'a snapshot does not change afterwards');
+});
+
+it('capabilities: every wrapper reports its backend\'s', () => {
+  const odd: Backend = Object.create(local, { capabilities: { value: { appendOnly: true, objectLock: true, storageClasses: true, archiveRestore: false } } });
+  for (const inner of [local, odd])
+    for (const wrap of [(b: Backend) => new RetryBackend(b), (b: Backend) => new LimitBackend(b, 1), (b: Backend) => new AccountingBackend(b)])
+      assert.deepEqual(wrap(inner).capabilities, inner.capabilities);
 });
 
 it('prepareRead: every wrapper has it exactly when its backend does; retry repeats it, the limit holds no slot for it', async () => {

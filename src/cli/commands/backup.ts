@@ -3,7 +3,7 @@ import { backup } from '../../archiver/index.js';
 import { scan, type ScanTotal } from '../../archiver/scan.js';
 import { EbakError } from '../../errors.js';
 import { parseLocation } from '../../storage/location.js';
-import { DATA_STORAGE_CLASSES, type DataStorageClass } from '../../storage/s3.js';
+import { DATA_STORAGE_CLASSES, type DataStorageClass } from '../../storage/s3/index.js';
 import { withLock } from '../../repository/locks.js';
 import type { Command } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';

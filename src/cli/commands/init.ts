@@ -8,7 +8,7 @@ import { passwordFromEnv, prompt } from '../secrets.js';
 import { EbakError } from '../../errors.js';
 import type { RepoConfig } from '../../repository/format/config.js';
 import { parseLocation } from '../../storage/location.js';
-import { checkObjectLock, type ObjectLockMode } from '../../storage/objectlock.js';
+import { checkObjectLock, type ObjectLockMode } from '../../storage/s3/index.js';
 
 export const OFFLINE_WARNING =
   'a password key can be guessed offline by anyone who obtains the repository files; the key vault (ebak init --vault) removes that weakness';

@@ -6,7 +6,7 @@ import type { Command } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
 import { formatBytes, formatRate } from '../format.js';
 import { withRepo } from '../session.js';
-import { restoreSettings, type RestoreTier } from '../../storage/thaw.js';
+import { restoreSettings, type RestoreTier } from '../../storage/s3/index.js';
 
 export const restoreCommand: Command = {
   name: 'restore',

@@ -8,9 +8,15 @@
  * of every command, and index files are replaced by repacking, so they stay
  * unlocked. That is also why the bucket must NOT have a default retention
  * rule: S3 would apply it to every object, lock files included.
+ *
+ * The retention comes to the backend as a typed option (ObjectLockOptions);
+ * where it comes from (the repository config, a flag, the environment) is
+ * the caller's business.
  */
-import { EbakError } from '../errors.js';
-import type { Handle } from './backend.js';
+import { GetObjectLockConfigurationCommand, type S3Client } from '@aws-sdk/client-s3';
+import { EbakError, isEbakError } from '../../errors.js';
+import type { Handle } from '../backend.js';
+import { errorName, httpStatus } from './errors.js';
 
 export type ObjectLockMode = 'COMPLIANCE' | 'GOVERNANCE';
 export const OBJECT_LOCK_MODES: readonly ObjectLockMode[] = ['COMPLIANCE', 'GOVERNANCE'];
@@ -53,4 +59,33 @@ export function refuseLockedDelete(what: string, s: LockState, now = Date.now())
     throw new EbakError('STORAGE', `${what}: refused, the object is under S3 Object Lock (${s.mode ?? 'retention'}) until ${s.retainUntil.toISOString()}`, {
       hint: 'locked objects cannot be deleted before their retain-until date; nothing was deleted',
     });
+}
+
+const LOCK_HINT = 'create the bucket with Object Lock (aws s3api create-bucket --object-lock-enabled-for-bucket) or enable it on a versioned bucket, without a default retention rule';
+
+/**
+ * An existing bucket must have Object Lock enabled and no default retention
+ * rule (S3 would lock every object with it, lock files included). USAGE
+ * otherwise; `mapped` classifies any other failure of the request.
+ */
+export async function checkBucketLock(client: S3Client, bucket: string, what: string, mapped: (e: unknown) => EbakError): Promise<void> {
+  let enabled: string | undefined;
+  let rule: unknown;
+  try {
+    const r = await client.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }));
+    enabled = r.ObjectLockConfiguration?.ObjectLockEnabled;
+    rule = r.ObjectLockConfiguration?.Rule?.DefaultRetention;
+  } catch (e) {
+    const status = httpStatus(e);
+    if (errorName(e) !== 'ObjectLockConfigurationNotFoundError' && status !== 501 && status !== 405) throw mapped(e);
+    if (status === 501 || status === 405) throw new EbakError('USAGE', `${what}: the storage service does not support S3 Object Lock`, { cause: e, hint: LOCK_HINT });
+  }
+  if (enabled !== 'Enabled') throw new EbakError('USAGE', `${what}: bucket ${bucket} has no Object Lock enabled`, { hint: LOCK_HINT });
+  if (rule) throw new EbakError('USAGE', `${what}: bucket ${bucket} has a default retention rule, which would also lock ebak's lock files`, { hint: 'remove the rule (ebak sets retention on data packs and snapshots itself)' });
+}
+
+/** S3 answers 400 InvalidRequest to lock headers on a bucket without Object Lock: that failure of a locked write, said plainly. */
+export function lockRefusal(e: unknown, what: string, bucket: string): EbakError | undefined {
+  if (!(isEbakError(e) && errorName(e.cause) === 'InvalidRequest' && /object lock/i.test(String((e.cause as Error).message)))) return undefined;
+  return new EbakError('STORAGE', `${what}: bucket ${bucket} has no Object Lock enabled`, { cause: e, hint: LOCK_HINT });
 }

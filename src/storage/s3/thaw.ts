@@ -12,10 +12,10 @@
  * ThawOps interface, so the S3 backend owns the requests and their errors.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EbakError } from '../errors.js';
-import type { Handle } from './backend.js';
-import { isRetryable } from './retry.js';
-import { Semaphore } from '../util/semaphore.js';
+import { EbakError } from '../../errors.js';
+import { Semaphore } from '../../util/semaphore.js';
+import type { Handle } from '../backend.js';
+import { isRetryable } from '../retry.js';
 
 export type RestoreTier = 'Expedited' | 'Standard' | 'Bulk';
 export const RESTORE_TIERS: readonly RestoreTier[] = ['Expedited', 'Standard', 'Bulk'];

@@ -1,0 +1,344 @@
+/**
+ * The S3 Backend (@aws-sdk/client-s3, any S3 endpoint, path-style for custom
+ * ones), over a client built by client.ts.
+ *
+ * Keys follow the local layout under an optional prefix: `<prefix>/config`,
+ * `<prefix>/keys/<id>`, `<prefix>/data/<2 hex>/<id>`, ...
+ *
+ * This class does no retrying; it classifies failures (errors.ts) and marks
+ * the transient ones `retryable` for the retry wrapper (retry.ts). Every
+ * upload carries x-amz-checksum-sha256, computed here over a Buffer body, so
+ * S3 refuses bytes corrupted in transit. Object Lock (objectlock.ts) and
+ * archive restores (thaw.ts) are options of this backend, given typed.
+ */
+import { createHash } from 'node:crypto';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  RestoreObjectCommand,
+  UploadPartCommand,
+  type BucketLocationConstraint,
+  type CompletedPart,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { EbakError, isEbakError } from '../../errors.js';
+import { Semaphore } from '../../util/semaphore.js';
+import { checkName, describe, type Backend, type ByteRange, type Capabilities, type FileInfo, type FileType, type Handle, type SaveOptions } from '../backend.js';
+import { formatLocation, type S3Location } from '../location.js';
+import { retryable } from '../retry.js';
+import { errorName, mapS3Error } from './errors.js';
+import { checkBucketLock, checkObjectLock, isLockedType, lockParams, lockRefusal, refuseLockedDelete, type LockState, type ObjectLockOptions } from './objectlock.js';
+import { restoreSettings, thaw, type ArchiveRestoreOptions, type RestoreTier } from './thaw.js';
+
+export type DataStorageClass = 'STANDARD_IA' | 'GLACIER_IR' | 'GLACIER' | 'DEEP_ARCHIVE';
+export const DATA_STORAGE_CLASSES: readonly DataStorageClass[] = ['STANDARD_IA', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'];
+
+const MiB = 1024 * 1024;
+/** S3's smallest allowed part (all but the last). */
+const MIN_PART = 5 * MiB;
+
+export interface S3BackendOptions {
+  /** Storage class of data packs (`packKind: 'data'`); everything else is STANDARD. */
+  readonly dataStorageClass?: DataStorageClass;
+  /**
+   * Objects larger than this go up in parts (default 32 MiB). Above the
+   * largest pack (16 MiB target + one 8 MiB blob + header): at 16 MiB most
+   * packs went up as create + 2 parts + complete, 4 billed requests, not 1.
+   */
+  readonly multipartThresholdBytes?: number;
+  /** Part size of multipart uploads (default 8 MiB, at least 5 MiB). */
+  readonly partBytes?: number;
+  /** Parts of one object uploaded at once (default 4). */
+  readonly partConcurrency?: number;
+  /** How prepareRead restores archived (GLACIER, DEEP_ARCHIVE) objects (thaw.ts). */
+  readonly archiveRestore?: ArchiveRestoreOptions;
+  /** Object Lock retention for data packs and snapshots (objectlock.ts); the bucket must have Object Lock enabled. */
+  readonly objectLock?: ObjectLockOptions;
+}
+
+/** What PutObject and CreateMultipartUpload of one object share. */
+type UploadParams = { Bucket: string; Key: string; StorageClass: 'STANDARD' | DataStorageClass } & Partial<ReturnType<typeof lockParams>>;
+
+export class S3Backend implements Backend {
+  readonly location: string;
+  /** Object Lock: S3 refuses to delete a locked object whoever locked it, so this holds with or without `objectLock`. */
+  readonly capabilities: Capabilities = { appendOnly: false, objectLock: true, storageClasses: true, archiveRestore: true };
+  private readonly bucket: string;
+  private readonly prefix: string;
+  private readonly threshold: number;
+  private readonly partBytes: number;
+  private readonly partConcurrency: number;
+  private readonly thawing: ReturnType<typeof restoreSettings>;
+  private lock: Required<ObjectLockOptions> | undefined;
+
+  constructor(private readonly client: S3Client, loc: S3Location, private readonly region: string | undefined, private readonly opts: S3BackendOptions = {}) {
+    this.location = formatLocation(loc);
+    this.bucket = loc.bucket;
+    this.prefix = loc.prefix;
+    this.threshold = opts.multipartThresholdBytes ?? 32 * MiB;
+    this.partBytes = opts.partBytes ?? 8 * MiB;
+    this.partConcurrency = opts.partConcurrency ?? 4;
+    this.thawing = restoreSettings(opts.archiveRestore);
+    if (opts.objectLock) this.setObjectLock(opts.objectLock);
+    if (this.partBytes < MIN_PART) throw new EbakError('USAGE', `S3 part size must be at least 5 MiB, got ${this.partBytes} bytes`);
+    if (opts.dataStorageClass !== undefined && !DATA_STORAGE_CLASSES.includes(opts.dataStorageClass))
+      throw new EbakError('USAGE', `unknown S3 data storage class ${JSON.stringify(opts.dataStorageClass)}`, { hint: `use one of ${DATA_STORAGE_CLASSES.join(', ')}` });
+  }
+
+  /**
+   * Sets the retention of the data packs and snapshots saved from now on:
+   * the `objectLock` option, for a caller that learns it only after opening
+   * (it is stored in the repository config). Validated (USAGE) at once.
+   */
+  setObjectLock(o: ObjectLockOptions): void {
+    this.lock = checkObjectLock(o);
+  }
+
+  async create(): Promise<void> {
+    try {
+      await this.send('check bucket', (c) => c.send(new HeadBucketCommand({ Bucket: this.bucket })));
+      if (this.lock) await this.checkBucketLock();
+      return;
+    } catch (e) {
+      if (!isEbakError(e, 'NOT_FOUND') && !isEbakError(e, 'NO_REPOSITORY')) throw e;
+    }
+    // us-east-1 is the default and must not be named (S3 answers InvalidLocationConstraint).
+    const constraint = this.region && this.region !== 'us-east-1' ? { LocationConstraint: this.region as BucketLocationConstraint } : undefined;
+    try {
+      // Object Lock can be turned on when the bucket is created (S3 then enables versioning too).
+      const lock = this.lock ? { ObjectLockEnabledForBucket: true } : {};
+      await this.send('create bucket', (c) => c.send(new CreateBucketCommand({ Bucket: this.bucket, CreateBucketConfiguration: constraint, ...lock })));
+    } catch (e) {
+      // Another process created it between our check and our create.
+      if (!(isEbakError(e) && errorName(e.cause) === 'BucketAlreadyOwnedByYou')) throw e;
+    }
+  }
+
+  async isRepository(): Promise<boolean> {
+    try {
+      await this.stat({ type: 'config', name: 'config' });
+      return true;
+    } catch (e) {
+      if (isEbakError(e, 'NOT_FOUND') || isEbakError(e, 'NO_REPOSITORY')) return false;
+      throw e;
+    }
+  }
+
+  async save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
+    const body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const what = `write ${describe(h)}`;
+    const locked = this.lock && isLockedType(h) ? lockParams(this.lock) : {};
+    const common: UploadParams = { Bucket: this.bucket, Key: this.key(h), StorageClass: this.storageClass(h, opts), ...locked };
+    try {
+      await this.upload(what, common, body);
+    } catch (e) {
+      throw (this.lock && lockRefusal(e, `${what} on ${this.location}`, this.bucket)) || e;
+    }
+  }
+
+  private async upload(what: string, common: UploadParams, body: Buffer): Promise<void> {
+    if (body.length <= this.threshold) {
+      await this.send(what, (c) => c.send(new PutObjectCommand({ ...common, Body: body, ContentLength: body.length, ChecksumSHA256: sha256(body) })));
+      return;
+    }
+    const { UploadId } = await this.send(what, (c) => c.send(new CreateMultipartUploadCommand({ ...common, ChecksumAlgorithm: 'SHA256' })));
+    if (!UploadId) throw retryable(new EbakError('STORAGE', `${what} on ${this.location}: no upload id in the answer to CreateMultipartUpload`));
+    const ref = { Bucket: this.bucket, Key: common.Key, UploadId };
+    try {
+      const parts = await this.uploadParts(what, ref, body);
+      await this.send(what, (c) => c.send(new CompleteMultipartUploadCommand({ ...ref, MultipartUpload: { Parts: parts } })));
+    } catch (e) {
+      // Best effort: an upload left behind costs storage until a lifecycle rule removes it.
+      await this.send(what, (c) => c.send(new AbortMultipartUploadCommand(ref))).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async load(h: Handle, range?: ByteRange): Promise<Buffer> {
+    if (range) checkRange(range);
+    if (range?.length === 0) {
+      await this.stat(h);
+      return Buffer.alloc(0);
+    }
+    const what = `read ${describe(h)}`;
+    const Range = range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined;
+    try {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(h), Range }));
+      if (!r.Body) throw retryable(new EbakError('STORAGE', `${what} on ${this.location}: response had no body`));
+      let body = Buffer.from(await r.Body.transformToByteArray());
+      if (r.ContentLength !== undefined && body.length !== r.ContentLength)
+        throw retryable(new EbakError('STORAGE', `${what} on ${this.location}: got ${body.length} of ${r.ContentLength} bytes`));
+      if (!range) return body;
+      // HTTP lets a server send more than asked (the whole object without
+      // Content-Range; s3rver answers bytes=0-0 with all bytes): cut our range out.
+      const start = r.ContentRange === undefined ? 0 : Number(/^bytes (\d+)-/.exec(r.ContentRange)?.[1] ?? NaN);
+      if (!(start <= range.offset)) throw new EbakError('STORAGE', `${what} on ${this.location}: server answered range ${r.ContentRange}, not ${Range}`);
+      body = body.subarray(range.offset - start, range.offset - start + range.length);
+      // S3 answers a range that starts inside the object but ends past it with the shorter tail.
+      if (body.length !== range.length) throw beyondEnd(h, range);
+      return body;
+    } catch (e) {
+      throw this.mapped(e, what); // a 416 maps to CORRUPT
+    }
+  }
+
+  async stat(h: Handle): Promise<FileInfo> {
+    const r = await this.send(`stat ${describe(h)}`, (c) => c.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(h) })));
+    return { name: h.name, size: r.ContentLength ?? 0 };
+  }
+
+  async *list(type: FileType): AsyncIterable<FileInfo> {
+    if (type === 'config') {
+      if (await this.isRepository()) yield await this.stat({ type, name: 'config' });
+      return;
+    }
+    const dir = this.join(`${type}/`);
+    let token: string | undefined;
+    do {
+      const r = await this.send(`list ${type}`, (c) => c.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: dir, ContinuationToken: token })));
+      for (const o of r.Contents ?? []) {
+        const name = entryName(type, (o.Key ?? '').slice(dir.length));
+        if (name !== undefined) yield { name, size: o.Size ?? 0 };
+      }
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  /**
+   * A data pack or snapshot still under Object Lock retention is refused
+   * before the DELETE (on a versioned S3 bucket a DELETE would "succeed" by
+   * hiding the object behind a delete marker while its bytes stay locked).
+   */
+  async remove(h: Handle): Promise<void> {
+    if (isLockedType(h)) {
+      let state: LockState;
+      try {
+        state = await this.lockState(h);
+      } catch (e) {
+        if (isEbakError(e, 'NOT_FOUND')) return;
+        throw e;
+      }
+      refuseLockedDelete(`delete ${describe(h)} on ${this.location}`, state);
+    }
+    await this.send(`delete ${describe(h)}`, (c) => c.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(h) })));
+  }
+
+  /**
+   * Archived objects among `handles` are restored (RestoreObject) and waited
+   * for (thaw.ts); costs one HEAD per handle when none is archived.
+   */
+  async prepareRead(handles: readonly Handle[], onProgress?: (ready: number, total: number) => void): Promise<void> {
+    await thaw({ head: (h) => this.archiveState(h), requestRestore: (h, days, tier) => this.requestRestore(h, days, tier) }, handles, this.thawing, onProgress);
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+
+  private async archiveState(h: Handle): Promise<{ storageClass?: string; restore?: string }> {
+    const r = await this.send(`stat ${describe(h)}`, (c) => c.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(h) })));
+    return { storageClass: r.StorageClass, restore: r.Restore };
+  }
+
+  private async lockState(h: Handle): Promise<LockState> {
+    const r = await this.send(`stat ${describe(h)}`, (c) => c.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(h) })));
+    return { mode: r.ObjectLockMode, retainUntil: r.ObjectLockRetainUntilDate, legalHold: r.ObjectLockLegalHoldStatus };
+  }
+
+  private checkBucketLock(): Promise<void> {
+    const what = `check Object Lock of bucket ${this.bucket} on ${this.location}`;
+    return checkBucketLock(this.client, this.bucket, what, (e) => this.mapped(e, what));
+  }
+
+  private async requestRestore(h: Handle, Days: number, Tier: RestoreTier): Promise<void> {
+    const what = `restore ${describe(h)} from archive`;
+    try {
+      await this.client.send(new RestoreObjectCommand({ Bucket: this.bucket, Key: this.key(h), RestoreRequest: { Days, GlacierJobParameters: { Tier } } }));
+    } catch (e) {
+      if (errorName(e) === 'RestoreAlreadyInProgress') return; // another run asked first: wait for it
+      throw this.mapped(e, what);
+    }
+  }
+
+  private key(h: Handle): string {
+    if (h.type === 'config') return this.join('config');
+    checkName(h.name);
+    return this.join(h.type === 'data' ? `data/${h.name.slice(0, 2)}/${h.name}` : `${h.type}/${h.name}`);
+  }
+
+  private join(rel: string): string {
+    return this.prefix === '' ? rel : `${this.prefix}/${rel}`;
+  }
+
+  private storageClass(h: Handle, opts?: SaveOptions): 'STANDARD' | DataStorageClass {
+    return h.type === 'data' && opts?.packKind === 'data' ? (this.opts.dataStorageClass ?? 'STANDARD') : 'STANDARD';
+  }
+
+  /** Uploads every part (at most partConcurrency at once) and waits for all before reporting a failure. */
+  private async uploadParts(what: string, ref: { Bucket: string; Key: string; UploadId: string }, body: Buffer): Promise<CompletedPart[]> {
+    const sem = new Semaphore(this.partConcurrency);
+    const offsets: number[] = [];
+    for (let o = 0; o < body.length; o += this.partBytes) offsets.push(o);
+    const results = await Promise.allSettled(
+      offsets.map((o, i) =>
+        sem.run(async (): Promise<CompletedPart> => {
+          const part = body.subarray(o, o + this.partBytes);
+          const sum = sha256(part);
+          const r = await this.send(what, (c) => c.send(new UploadPartCommand({ ...ref, PartNumber: i + 1, Body: part, ContentLength: part.length, ChecksumSHA256: sum })));
+          return { PartNumber: i + 1, ETag: r.ETag, ChecksumSHA256: sum };
+        }),
+      ),
+    );
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return results.map((r) => (r as PromiseFulfilledResult<CompletedPart>).value);
+  }
+
+  /** Runs one SDK call and turns any failure into a classified EbakError. */
+  private async send<T>(what: string, call: (c: S3Client) => Promise<T>): Promise<T> {
+    try {
+      return await call(this.client);
+    } catch (e) {
+      throw this.mapped(e, what);
+    }
+  }
+
+  private mapped(e: unknown, what: string): EbakError {
+    return mapS3Error(e, what, this.location, this.bucket);
+  }
+}
+
+/** Names under `<type>/` that are ebak objects; anything else in the bucket is ignored. */
+function entryName(type: FileType, rel: string): string | undefined {
+  const parts = rel.split('/');
+  const name = parts[parts.length - 1] ?? '';
+  const shapeOk = type === 'data' ? parts.length === 2 && name.startsWith(parts[0] ?? '-') : parts.length === 1;
+  if (!shapeOk) return undefined;
+  try {
+    checkName(name);
+    return name;
+  } catch {
+    return undefined;
+  }
+}
+
+function sha256(b: Buffer): string {
+  return createHash('sha256').update(b).digest('base64');
+}
+
+function checkRange(r: ByteRange): void {
+  if (!Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.length) || r.offset < 0 || r.length < 0)
+    throw new EbakError('USAGE', `invalid byte range ${r.offset}+${r.length}`);
+}
+
+function beyondEnd(h: Handle, r: ByteRange): EbakError {
+  return new EbakError('CORRUPT', `${describe(h)}: range ${r.offset}+${r.length} lies beyond the end of the object`);
+}

@@ -1,0 +1,28 @@
+/**
+ * The S3 backend, by duty: backend.ts (the Backend), client.ts (the SDK
+ * client from typed options and the AWS variables), errors.ts (failures
+ * into EbakError codes, transient ones retryable), metering.ts (requests
+ * counted as S3 bills them), objectlock.ts (WORM retention), thaw.ts
+ * (restores from archive storage). This file opens one and exports what
+ * callers outside src/storage/s3 use.
+ */
+import type { RequestCounter } from '../accounting.js';
+import type { S3Location } from '../location.js';
+import { S3Backend, type S3BackendOptions } from './backend.js';
+import { createClient, type AwsEnv, type ClientOptions } from './client.js';
+import { meter } from './metering.js';
+
+export { DATA_STORAGE_CLASSES, S3Backend, type DataStorageClass } from './backend.js';
+export type { AwsEnv } from './client.js';
+export { requestClass } from './metering.js';
+export { checkObjectLock, OBJECT_LOCK_MODES, type ObjectLockMode, type ObjectLockOptions } from './objectlock.js';
+export { restoreSettings, RESTORE_TIERS, type ArchiveRestoreOptions, type RestoreTier } from './thaw.js';
+
+export interface S3Options extends S3BackendOptions, ClientOptions {}
+
+/** An S3 backend at `loc`; with `counter`, every HTTP request it sends is counted there. */
+export async function openS3(loc: S3Location, env: AwsEnv, opts: S3Options = {}, counter?: RequestCounter): Promise<S3Backend> {
+  const { client, region } = await createClient(loc, env, opts);
+  if (counter) meter(client, counter);
+  return new S3Backend(client, loc, region, opts);
+}

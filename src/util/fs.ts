@@ -1,0 +1,27 @@
+/**
+ * File-system failures as typed errors, for every module that touches the
+ * local file system (the local backend, archiver, restorer, secret files):
+ * one mapping of Node's errno codes to EbakError codes, so "missing", "disk
+ * full" and "permission denied" read and exit the same everywhere.
+ */
+import { EbakError } from '../errors.js';
+
+/** `what` names the path or the operation; the message starts with it. */
+export function mapIoError(e: unknown, what: string): EbakError {
+  if (e instanceof EbakError) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new EbakError('NOT_FOUND', `${what} does not exist`, { cause: e });
+  if (code === 'ENOSPC' || code === 'EDQUOT')
+    return new EbakError('NO_SPACE', `${what}: no space left on device`, { cause: e, hint: 'free some space and run the command again; nothing was lost' });
+  if (code === 'EACCES' || code === 'EPERM') return new EbakError('IO', `${what}: permission denied`, { cause: e });
+  return new EbakError('IO', `${what}: ${(e as Error).message}`, { cause: e });
+}
+
+/** Runs `fn` and maps whatever it throws with mapIoError. */
+export async function wrapIo<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw mapIoError(e, what);
+  }
+}
