@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createDevCa, SimulatedNsm } from '../../src/attestation/index.js';
 import { RecipientKms } from '../../src/kms/client.js';
-import { ebak, errorLines, startEbak } from '../cli/harness.js';
+import { ebak, errorLines } from '../cli/harness.js';
+import { startServer } from '../cli/server.js';
 import { BUNDLE, CREDENTIALS, attestedPolicy, rejectsWith } from './helpers.js';
 
 const ENV = { AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey };
@@ -30,16 +31,8 @@ describe('ebak keyservice', () => {
     const plain = await ebak(['keyservice', 'create-key', '--dir', join(dir, 'ks')]);
     assert.match(plain.stdout, /^[0-9a-f-]{36}\n$/);
 
-    const serve = startEbak(['keyservice', 'serve', '--dir', join(dir, 'ks'), '--listen', '127.0.0.1:0', '--root', join(dir, 'root.pem')], ENV);
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      serve.child.stdout!.on('data', (d) => {
-        out += d;
-        const m = /listening on (https:\/\/\S+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      void serve.done.then((r) => reject(new Error(`keyservice serve exited: ${r.stderr}`)));
-    });
+    const serve = await startServer(['keyservice', 'serve', '--dir', join(dir, 'ks'), '--listen', '127.0.0.1:0', '--root', join(dir, 'root.pem')], ENV);
+    const url = serve.url;
     const client = (attester = enclave) => new RecipientKms({
       keyId: Arn, region: 'us-east-1', endpoint: url, ca: readFileSync(join(dir, 'ks', 'tls', 'cert.pem')), credentials: CREDENTIALS, attester,
     });
@@ -52,8 +45,7 @@ describe('ebak keyservice', () => {
     } finally {
       kms.close();
       other.close();
-      serve.child.kill('SIGTERM');
-      assert.equal((await serve.done).code, 0);
+      assert.equal((await serve.stop()).code, 0);
     }
   });
 

@@ -10,29 +10,15 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { assertFailed, ebak, startEbak } from '../cli/harness.js';
+import { assertFailed, ebak } from '../cli/harness.js';
+import { startServer } from '../cli/server.js';
 import { PIN, softhsm, type SoftHsm } from '../hsm/softhsm.js';
-
-/** Starts a long-running ebak command and resolves with the URL it prints once listening. */
-async function serveChild(args: string[], env: Record<string, string>): Promise<{ url: string; stop: () => Promise<void> }> {
-  const serve = startEbak(args, env);
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    serve.child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on (https:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    void serve.done.then((r) => reject(new Error(`${args.slice(0, 2).join(' ')} exited: ${r.stderr}`)));
-  });
-  return { url, stop: async () => { serve.child.kill('SIGTERM'); await serve.done; } };
-}
 
 describe('vault CLI demo flow', () => {
   let dir: string;
   let token: SoftHsm;
   let url: string;
-  let stops: (() => Promise<void>)[];
+  let stops: (() => Promise<unknown>)[];
   let env: Record<string, string>;
   let invite: string;
   before(async () => {
@@ -55,9 +41,9 @@ describe('vault CLI demo flow', () => {
     const hsmEnv = { SOFTHSM2_CONF: process.env.SOFTHSM2_CONF!, EBAK_HSM_TOKEN: 'vault', EBAK_HSM_PIN: PIN };
     const ca = await ebak(['vault', 'devca', '--devca', devca], {});
     assert.equal(ca.code, 0, ca.stderr);
-    const ks = await serveChild(['keyservice', 'serve', '--dir', join(dir, 'kms'), '--listen', '127.0.0.1:0', '--root', join(devca, 'root.pem')], creds);
+    const ks = await startServer(['keyservice', 'serve', '--dir', join(dir, 'kms'), '--listen', '127.0.0.1:0', '--root', join(devca, 'root.pem')], creds);
     stops.push(ks.stop);
-    const vault = await serveChild([
+    const vault = await startServer([
       'vault', 'serve', '--dir', join(dir, 'vault'), '--devca', devca, '--listen', '127.0.0.1:0', '--guess-limit', '5',
       '--kms-endpoint', ks.url, '--kms-key-id', keyId, '--kms-ca', join(dir, 'kms', 'tls', 'cert.pem'), '--operator-key', `${operatorKey}.pub`,
     ], { ...hsmEnv, ...creds });
