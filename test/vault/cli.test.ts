@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { assertFailed, ebak } from '../cli/harness.js';
 import { startServer } from '../cli/server.js';
+import { startPlatform } from './platform.js';
 import { PIN, softhsm, type SoftHsm } from '../hsm/softhsm.js';
 
 describe('vault CLI demo flow', () => {
@@ -25,31 +26,18 @@ describe('vault CLI demo flow', () => {
     dir = mkdtempSync(join(tmpdir(), 'ebak-vault-cli-'));
     token = softhsm(['vault']);
     stops = [];
-    // The platform: a dev CA (the Nitro hypervisor) and a key service (KMS), each in its own directory.
-    const creds = { AWS_ACCESS_KEY_ID: 'AKIAEBAKCLITEST00001', AWS_SECRET_ACCESS_KEY: 'cli-test-secret' };
-    const policyFile = join(dir, 'key-policy.json');
-    const policy = await ebak(['vault', 'measure', '--key-policy', '--json'], {});
-    assert.equal(policy.code, 0, policy.stderr);
-    await writeFile(policyFile, policy.stdout);
-    const key = await ebak(['keyservice', 'create-key', '--dir', join(dir, 'kms'), '--policy', policyFile, '--json'], creds);
-    assert.equal(key.code, 0, key.stderr);
-    const keyId = (JSON.parse(key.stdout) as { KeyId: string }).KeyId;
-    // The dev CA is created by the first vault serve; the key service must pin its root, so make it first.
-    const devca = join(dir, 'devca');
+    const platform = await startPlatform(dir);
+    stops.push(platform.keyService.stop);
     const operatorKey = join(dir, 'operator.pem');
     assert.equal((await ebak(['vault', 'operator-key', '--out', operatorKey], {})).code, 0);
     const hsmEnv = { SOFTHSM2_CONF: process.env.SOFTHSM2_CONF!, EBAK_HSM_TOKEN: 'vault', EBAK_HSM_PIN: PIN };
-    const ca = await ebak(['vault', 'devca', '--devca', devca], {});
-    assert.equal(ca.code, 0, ca.stderr);
-    const ks = await startServer(['keyservice', 'serve', '--dir', join(dir, 'kms'), '--listen', '127.0.0.1:0', '--root', join(devca, 'root.pem')], creds);
-    stops.push(ks.stop);
     const vault = await startServer([
-      'vault', 'serve', '--dir', join(dir, 'vault'), '--devca', devca, '--listen', '127.0.0.1:0', '--guess-limit', '5',
-      '--kms-endpoint', ks.url, '--kms-key-id', keyId, '--kms-ca', join(dir, 'kms', 'tls', 'cert.pem'), '--operator-key', `${operatorKey}.pub`,
-    ], { ...hsmEnv, ...creds });
+      'vault', 'serve', '--dir', join(dir, 'vault'), '--devca', platform.devca, '--listen', '127.0.0.1:0', '--guess-limit', '5',
+      ...platform.kmsFlags, '--operator-key', `${operatorKey}.pub`,
+    ], { ...hsmEnv, ...platform.credentials });
     stops.unshift(vault.stop);
     url = vault.url;
-    env = { ...hsmEnv, EBAK_VAULT_ROOT: join(devca, 'root.pem'), EBAK_REPOSITORY: join(dir, 'repo') };
+    env = { ...hsmEnv, EBAK_VAULT_ROOT: platform.root, EBAK_REPOSITORY: join(dir, 'repo') };
     const inv = await ebak(['vault', 'invite', '--operator-key-file', operatorKey, '--uses', '2', '--json'], {});
     assert.equal(inv.code, 0, inv.stderr);
     invite = (JSON.parse(inv.stdout) as { invite: string }).invite;

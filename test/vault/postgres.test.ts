@@ -1,36 +1,12 @@
 /** The vault on PostgreSQL (a real throwaway server): core flow, durable counter across a restart, rollback detection. */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import * as opaque from '@serenity-kit/opaque';
 import { VaultError } from '../../src/vault/client/transport.js';
 import { openStore } from '../../src/vault/state/open.js';
 import { K, RECOVERY, lab, type Lab, type Running } from './helpers.js';
-
-const BIN = '/usr/lib/postgresql/15/bin';
-const PORT = 55400 + (process.pid % 500);
-
-function startPostgres(): { url: string; stop: () => void } {
-  const d = mkdtempSync(join(tmpdir(), 'ebak-pg-'));
-  mkdirSync(join(d, 'sock'));
-  const pgUser = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-  const pgGroup = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
-  for (const p of [d, join(d, 'sock')]) chownSync(p, pgUser, pgGroup);
-  const as = (args: string[]) => execFileSync('runuser', ['-u', 'postgres', '--', ...args], { cwd: '/tmp', stdio: 'ignore' });
-  as([`${BIN}/initdb`, '-D', join(d, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8']);
-  as([`${BIN}/pg_ctl`, '-D', join(d, 'data'), '-l', join(d, 'server.log'), '-w', '-o', `-p ${PORT} -k ${join(d, 'sock')} -c listen_addresses=127.0.0.1 -c fsync=on`, 'start']);
-  return {
-    url: `postgres://postgres@127.0.0.1:${PORT}/postgres`,
-    stop: () => {
-      as([`${BIN}/pg_ctl`, '-D', join(d, 'data'), '-m', 'fast', '-w', 'stop']);
-      rmSync(d, { recursive: true, force: true });
-    },
-  };
-}
+import { startPostgres } from './platform.js';
 
 async function guess(v: Running, account: string): Promise<{ tries_left: number }> {
   await opaque.ready;
