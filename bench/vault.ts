@@ -18,7 +18,7 @@ const pct = (xs: number[], p: number) => xs.slice().sort((a, b) => a - b)[Math.m
 
 const l = await lab();
 try {
-  const v = await l.start({ policy: { guess_limit: 100 }, accountRate: { burst: 1e9, perMinute: 1e9 }, addressRate: { burst: 1e9, perMinute: 1e9 } });
+  const v = await l.start({ policy: { guess_limit: 100 }, accountRate: { burst: 1e9, perMinute: 1e9 }, addressRate: { burst: 1e9, perMinute: 1e9 }, registerRate: { burst: 1e9, perMinute: 1e9 } });
   const c = await v.client();
   await opaque.ready;
   const accounts = Array.from({ length: 64 }, (_, i) => `bench${i}`);
