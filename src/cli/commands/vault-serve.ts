@@ -85,6 +85,7 @@ export async function serve(v: ServeFlags, ctx: Context): Promise<void> {
   const [host, port] = (v.listen ?? '127.0.0.1:8443').split(/:(?=\d+$)/);
   if (!host || !port) throw new EbakError('USAGE', '--listen is <host>:<port>');
   const operatorKey = v['operator-key'] ? operatorPublicKey(await readFile(v['operator-key'], 'utf8')) : undefined;
+  if (!operatorKey && v.registration !== 'open') ctx.out.warn('registration is by invitation and no --operator-key was given: nobody can register (pass --operator-key, or --registration open)');
   await mkdir(dirOf(v), { recursive: true, mode: 0o700 });
   if (mode === 'simulated') await ensureDevCa(devcaOf(v), ctx);
   const app = await bootEnclave({

@@ -3,8 +3,12 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { VaultRefusal, type UnlockRequest } from '../protocol.js';
 import { acctId, ctrId, type AccountRecord, type Caller, type CounterRecord, type Deps } from './records.js';
 
+/**
+ * Not charged to the account's rate bucket: a refused unlock is an
+ * unauthenticated call (and a 212-bit recovery key is not guessable), so
+ * a flood of them must not lock the owner out of logging in.
+ */
 export async function unlock(d: Deps, req: UnlockRequest, caller: Caller): Promise<void> {
-  d.limits.account(req.account);
   const rec = await d.state.read<AccountRecord>(acctId(req.account));
   if (!rec) throw new VaultRefusal('forbidden', 'the recovery key does not match this account');
   const account = rec.value;
