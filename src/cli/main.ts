@@ -14,6 +14,7 @@ import { initCommand } from './commands/init.js';
 import { keyCommand } from './commands/key.js';
 import { keyserviceCommand } from './commands/keyservice.js';
 import { lsCommand } from './commands/ls.js';
+import { repairCommand } from './commands/repair.js';
 import { restoreCommand } from './commands/restore.js';
 import { snapshotsCommand } from './commands/snapshots.js';
 import { loginCommand } from './commands/login.js';
@@ -22,7 +23,7 @@ import { exitCodeFor, EXIT_FATAL } from './exit.js';
 import { TerminalOutput } from './output.js';
 import { VERSION } from '../version.js';
 
-const COMMANDS: Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, diffCommand, restoreCommand, catCommand, checkCommand, keyCommand, hsmCommand, attestationCommand, vaultCommand, loginCommand, deviceCommand, auditCommand, keyserviceCommand];
+const COMMANDS: Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, diffCommand, restoreCommand, catCommand, checkCommand, repairCommand, keyCommand, hsmCommand, attestationCommand, vaultCommand, loginCommand, deviceCommand, auditCommand, keyserviceCommand];
 
 const GLOBAL_VALUE_FLAGS: Record<string, keyof GlobalOptions> = {
   '-r': 'repo',

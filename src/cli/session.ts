@@ -70,6 +70,7 @@ export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: 
     // The repository's own retention is known once its config is read; a flag or the environment overrides it.
     const lock = repo.config.object_lock;
     if (lock && !storage.objectLock) backend.setObjectLock(lock);
+    repo.setWarningSink((m) => ctx.out.warn(m));
     if (opts.index) await repo.loadIndex();
     if (opts.pool) pool = new WorkerPool();
     return await fn(repo, pool, backend);

@@ -16,10 +16,10 @@ import type {
 import { openBlob } from './blob.js';
 import { PackBlobReader } from './blobreader.js';
 import { decodeConfig, encodeConfig, REPO_VERSION, type RepoConfig } from './format/config.js';
-import { decodeIndex, type IndexedPack } from './format/indexfile.js';
+import { decodeIndex, encodeIndex, type IndexedPack } from './format/indexfile.js';
 import { createKeyFile, type KeyKind } from './format/keyfile.js';
 import { decodeObject, encodeObject, type ObjectTypeName } from './format/object.js';
-import { BlobType, packKeyFor } from './format/pack.js';
+import { BlobType, decodePack, packKeyFor } from './format/pack.js';
 import { decodeSnapshot, encodeSnapshot, type Snapshot } from './format/snapshot.js';
 import { decodeTree, type TreeNode } from './format/tree.js';
 import { keyToRemove, listKeys, saveKeyFile, unlock, type KeyListing, type Secret } from './keyring.js';
@@ -61,6 +61,10 @@ function safeUser(): string {
 export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobStore, IndexFiles, PackStore, KeyLister, Locker {
   private readonly index = new MasterIndex();
   private readonly packKeys = new Map<string, Buffer>();
+  /** Where a damaged object that is read around is reported (the CLI prints each as a warning). */
+  private warn: (message: string) => void = () => {};
+  /** Packs loadIndex indexed from their own headers (no readable index covered them). */
+  private fromHeaders: IndexedPack[] = [];
 
   /** `openedWith`: the key envelope this session unlocked (none when opened with K itself). */
   private constructor(private readonly backend: Backend, private readonly keys: SubKeys, readonly config: RepoConfig, private readonly openedWith?: string) {}
@@ -239,8 +243,66 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
 
   // ---- Index and packs ----
 
-  async loadIndex(): Promise<void> {
-    for (const name of await this.listIndexFiles()) await this.loadIndexFile(name);
+  /** Damage reports (objects read around instead of failing the command) go to `sink`. */
+  setWarningSink(sink: (message: string) => void): void {
+    this.warn = sink;
+  }
+
+  /**
+   * Loads every readable index file. A damaged one is skipped and named, and
+   * the packs no readable index covers (it may have been their only index:
+   * the only way to their data) are indexed from their own authenticated
+   * headers, so one bad index never blocks a backup, ls or restore. Returns
+   * the damaged files' names.
+   */
+  async loadIndex(): Promise<string[]> {
+    const damaged: string[] = [];
+    for (const name of await this.listIndexFiles()) {
+      try {
+        await this.loadIndexFile(name);
+      } catch (e) {
+        if (!isEbakError(e) || !isDamage(e)) throw e;
+        damaged.push(name);
+        this.warn(`index/${name} is damaged and was skipped: ${e.message}`);
+      }
+    }
+    if (damaged.length > 0) {
+      this.fromHeaders = await this.indexFromHeaders();
+      this.warn(`${this.fromHeaders.length} pack(s) no readable index covers were read from their own headers; run \`ebak repair index\` to write a new index`);
+    }
+    return damaged;
+  }
+
+  /** The packs in storage no loaded index covers, indexed from their headers (a damaged pack is named and left out). */
+  private async indexFromHeaders(): Promise<IndexedPack[]> {
+    const read: IndexedPack[] = [];
+    for (const f of await this.listPacks()) {
+      if (this.index.hasPack(f.name)) continue;
+      try {
+        const { prefix, entries } = decodePack(this.keys.pack, await this.loadVerified({ type: 'data', name: f.name }), `data/${f.name}`);
+        const pack = { id: Buffer.from(f.name, 'hex'), salt: prefix.salt, kind: prefix.kind, keySource: prefix.keySource, blobs: entries };
+        this.index.addPack({ id: f.name, salt: pack.salt, kind: pack.kind, keySource: pack.keySource }, entries);
+        read.push(pack);
+      } catch (e) {
+        if (!isEbakError(e) || !isDamage(e)) throw e;
+        this.warn(`data/${f.name} is damaged; its blobs stay unreadable: ${e.message}`);
+      }
+    }
+    return read;
+  }
+
+  /**
+   * `ebak repair index` (restic's `repair index`): writes one new index file
+   * for every pack no readable index covers (read from its header), then
+   * removes the damaged index files. Under the caller's exclusive lock.
+   */
+  async repairIndex(): Promise<{ written: string | undefined; packs: number; removed: string[] }> {
+    const damaged = await this.loadIndex();
+    // What loadIndex already read from headers, and any pack an interrupted backup left unindexed.
+    const packs = [...this.fromHeaders, ...(await this.indexFromHeaders())];
+    const written = packs.length > 0 ? await this.saveObject('index', encodeIndex({ packs, superseded: [] })) : undefined;
+    for (const name of damaged) await this.backend.remove({ type: 'index', name });
+    return { written, packs: packs.length, removed: damaged };
   }
 
   listIndexFiles(): Promise<string[]> {
@@ -301,12 +363,16 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     return { snapshots, damaged };
   }
 
-  /** Resolves "latest" (throwing on the first damaged snapshot: "latest" cannot be known then), a full id or a unique prefix. */
+  /**
+   * Resolves "latest" (the newest readable snapshot: damaged ones are named
+   * as warnings and skipped, as restic does, so one bad old snapshot never
+   * blocks every restore), a full id or a unique prefix.
+   */
   async findSnapshot(ref: string): Promise<SnapshotEntry> {
     if (ref === 'latest') {
       const { snapshots, damaged } = await this.readSnapshots();
-      if (damaged[0]) throw damaged[0];
-      if (snapshots.length === 0) throw new EbakError('NOT_FOUND', 'the repository has no snapshots yet');
+      for (const e of damaged) this.warn(`${e.message}; skipped when choosing "latest"`);
+      if (snapshots.length === 0) throw damaged[0] ?? new EbakError('NOT_FOUND', 'the repository has no snapshots yet');
       return snapshots[snapshots.length - 1]!;
     }
     if (!/^[0-9a-f]{4,64}$/.test(ref)) throw new EbakError('USAGE', `${JSON.stringify(ref)} is not a snapshot id (give "latest" or at least 4 hex digits)`);
@@ -349,4 +415,13 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
 async function requireRepository(backend: Backend): Promise<void> {
   if (!(await backend.isRepository()))
     throw new EbakError('NO_REPOSITORY', `no ebak repository at ${backend.location}`, { hint: 'check the location, or create one with `ebak init`' });
+}
+
+/**
+ * An object that failed authentication or parsing: read around it, never
+ * trusted. A version this build does not know is not damage (a newer ebak
+ * wrote it): that stops the command, and repair never removes it.
+ */
+function isDamage(e: EbakError): boolean {
+  return e.code === 'AUTH_FAILED' || e.code === 'CORRUPT';
 }

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
+import { EXIT_PARTIAL } from '../exit.js';
 import { withRepo } from '../session.js';
 
 export const snapshotsCommand: Command = {
@@ -15,9 +16,10 @@ export const snapshotsCommand: Command = {
       );
       for (const { id, snapshot: s } of list) ctx.out.line(`${id.slice(0, 8)}  ${s.time}  ${s.hostname}  ${s.tags.join(',') || '-'}  ${s.paths.join(' ')}`);
       ctx.out.line(`${list.length} snapshot${list.length === 1 ? '' : 's'}`);
-      if (damaged[0]) throw damaged[0]; // the intact ones are listed above; the command still fails
+      // The intact ones are listed; each damaged one is named, and the exit code says the list is incomplete.
+      for (const e of damaged) ctx.out.warn(e.message);
       ctx.out.result(list.map(({ id, snapshot: s }) => ({ ...s, id, short_id: id.slice(0, 8) })));
-      return 0;
+      return damaged.length > 0 ? EXIT_PARTIAL : 0;
     });
   },
 };
