@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { it } from 'node:test';
-import { assertFailed, ebak, flipBit, newRepo, repoFiles, tempDir } from './harness.js';
+import { ebak, flipBit, newRepo, repoFiles, tempDir } from './harness.js';
 
 it('a damaged snapshot is reported but blocks neither backup nor the listing of the others', async () => {
   const dir = await tempDir();
@@ -19,6 +19,7 @@ it('a damaged snapshot is reported but blocks neither backup nor the listing of 
   assert.equal(b.code, 0, b.stderr);
   assert.match(b.stderr, new RegExp(`warning: snapshots/${basename(damaged!)}.*not used as a parent`));
   const list = await ebak(['snapshots'], env);
-  assertFailed(list, `snapshots/${basename(damaged!)}`, 1);
+  assert.equal(list.code, 3, 'listed, but incomplete');
+  assert.ok(list.stderr.includes(`snapshots/${basename(damaged!)}`), list.stderr);
   assert.match(list.stdout, /^1 snapshot$/m, 'the intact snapshot is still listed');
 });
