@@ -79,6 +79,25 @@ export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: 
   }
 }
 
+/**
+ * Runs `fn` with a signal the first SIGINT aborts: the operation stops
+ * cleanly and fails with CANCELLED. A second SIGINT ends the process at once
+ * (the handler is gone by then).
+ */
+export async function interruptible<T>(ctx: Context, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const stop = () => {
+    ctx.out.warn('cancelling (press Ctrl-C again to stop at once)');
+    ac.abort();
+  };
+  process.once('SIGINT', stop);
+  try {
+    return await fn(ac.signal);
+  } finally {
+    process.off('SIGINT', stop);
+  }
+}
+
 /** The repository at `backend`, opened by the first identity (src/keys/open.ts) that unwraps its key. */
 function open(ctx: Context, backend: OpenedBackend, action: Action | undefined): Promise<Repository> {
   const recoveryKeyGiven = Boolean(ctx.globals.recoveryKeyFile ?? ctx.env.EBAK_RECOVERY_KEY_FILE);
