@@ -20,7 +20,8 @@ export type ErrorCode =
   | 'HSM' // the hardware security module failed or refused
   | 'ATTESTATION' // an attestation document failed verification
   | 'VAULT' // the key vault refused or failed
-  | 'NOT_IMPLEMENTED'; // a feature this build does not have
+  | 'NOT_IMPLEMENTED' // a feature this build does not have
+  | 'CANCELLED'; // the operation was cancelled (SIGINT, an aborted AbortSignal)
 
 export class EbakError extends Error {
   readonly code: ErrorCode;

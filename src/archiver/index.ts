@@ -10,6 +10,10 @@
  * snapshot. Files whose (size, mtime, ctime, inode) match the parent
  * snapshot are not read again. Unreadable files are skipped with a warning
  * and counted; the snapshot is still made (exit code 3 in the CLI).
+ *
+ * Cancellation: `signal` is checked between entries and between chunks; an
+ * aborted backup waits for the pack writes in flight, indexes the packs
+ * saved and writes no snapshot, so the repository stays consistent.
  */
 import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -39,6 +43,8 @@ export interface BackupOptions {
   parent?: string;
   onWarning?: (msg: string) => void;
   onProgress?: (p: Progress) => void;
+  /** Aborting it stops the backup (rejecting with the signal's reason); no snapshot is written. */
+  signal?: AbortSignal;
 }
 
 export interface Progress {
@@ -64,8 +70,7 @@ export async function backup(repo: BackupTarget, pool: WorkerPool, opts: BackupO
   const parent = await findParent(repo, opts.parent, host, paths, (m) => opts.onWarning?.(m));
   const a = new Archiver(repo, pool, compileExcludes(opts.excludes ?? []), opts);
   const rootParent = parent ? await repo.loadTree(parent.snapshot.tree) : [];
-  const tree = await a.saveRoot(paths, rootParent);
-  await a.packer.finish();
+  const tree = await a.store(paths, rootParent);
   const summary = a.summary();
   const snapshot: Snapshot = {
     version: 1,
@@ -110,7 +115,22 @@ class Archiver {
     return { ...this.counts, data_blobs_added: s.dataBlobs, tree_blobs_added: s.treeBlobs, data_added: s.bytesStored };
   }
 
-  async saveRoot(paths: string[], parentNodes: TreeNode[]): Promise<string> {
+  /** The root tree, every blob stored and indexed; when cancelled, the writes in flight settle first. */
+  async store(paths: string[], parentNodes: TreeNode[]): Promise<string> {
+    const signal = this.opts.signal;
+    try {
+      const tree = await this.saveRoot(paths, parentNodes);
+      signal?.throwIfAborted();
+      await this.packer.finish();
+      signal?.throwIfAborted();
+      return tree;
+    } catch (e) {
+      if (signal?.aborted) await this.packer.abandon();
+      throw e;
+    }
+  }
+
+  private async saveRoot(paths: string[], parentNodes: TreeNode[]): Promise<string> {
     const byName = new Map(parentNodes.map((n) => [n.name, n]));
     const nodes = await this.saveEntries(paths.map((p) => ({ path: p, name: rootName(p) })), byName);
     if (nodes.length === 0) throw new EbakError('IO', 'none of the backup paths could be read');
@@ -133,38 +153,58 @@ class Archiver {
     return this.saveTree(await this.saveEntries(names.map((name) => ({ path: `${dir === '/' ? '' : dir}/${name}`, name })), byName));
   }
 
-  /** Directories are walked in order; large files run concurrently, bounded by bigFileSlots. */
+  /**
+   * Directories are walked in order; large files run concurrently, bounded
+   * by bigFileSlots. When the walk stops (cancelled, a fatal error), the
+   * files in flight settle before it is reported, so none is left running.
+   */
   private async saveEntries(entries: { path: string; name: string }[], parents: Map<string, TreeNode>): Promise<TreeNode[]> {
     const pending: Promise<TreeNode | undefined>[] = [];
-    for (const { path, name } of entries) {
-      if (this.excluded(path)) continue;
-      let st: BigIntStats;
-      try {
-        st = lstatSync(path, { bigint: true });
-      } catch (e) {
-        this.unreadable(path, e);
-        continue;
+    try {
+      for (const { path, name } of entries) {
+        this.opts.signal?.throwIfAborted();
+        const node = this.saveEntry(path, name, parents);
+        if (!node) continue;
+        pending.push(node.saved);
+        if (node.dir) await node.saved;
       }
-      const prev = parents.get(name);
-      const meta = nodeMeta(name, st);
-      if (st.isDirectory()) {
-        this.counts.dirs++;
-        pending.push(this.saveDir(path, prev?.type === 'dir' ? prev.subtree : undefined).then((subtree) => ({ ...meta, type: 'dir', subtree })));
-      } else if (st.isFile()) {
-        const big = Number(st.size) > this.cdc.params.min;
-        pending.push(big ? this.bigFileSlots.run(() => this.saveFile(path, st, meta, prev)) : this.saveFile(path, st, meta, prev));
-      } else if (st.isSymbolicLink()) {
-        try {
-          pending.push(Promise.resolve({ ...meta, type: 'symlink' as const, target: readlinkSync(path) }));
-        } catch (e) {
-          this.unreadable(path, e);
-        }
-      } else {
-        this.warn(`${path}: skipping special file (device, socket or FIFO)`);
-      }
-      if (st.isDirectory()) await pending[pending.length - 1];
+    } catch (e) {
+      await Promise.allSettled(pending);
+      throw e;
     }
     return (await Promise.all(pending)).filter((n): n is TreeNode => n !== undefined);
+  }
+
+  /** Starts saving one entry; undefined when it is excluded, unreadable or a special file. */
+  private saveEntry(path: string, name: string, parents: Map<string, TreeNode>): { saved: Promise<TreeNode | undefined>; dir: boolean } | undefined {
+    if (this.excluded(path)) return undefined;
+    let st: BigIntStats;
+    try {
+      st = lstatSync(path, { bigint: true });
+    } catch (e) {
+      this.unreadable(path, e);
+      return undefined;
+    }
+    const prev = parents.get(name);
+    const meta = nodeMeta(name, st);
+    if (st.isDirectory()) {
+      this.counts.dirs++;
+      return { saved: this.saveDir(path, prev?.type === 'dir' ? prev.subtree : undefined).then((subtree) => ({ ...meta, type: 'dir', subtree })), dir: true };
+    }
+    if (st.isFile()) {
+      const big = Number(st.size) > this.cdc.params.min;
+      return { saved: big ? this.bigFileSlots.run(() => this.saveFile(path, st, meta, prev)) : this.saveFile(path, st, meta, prev), dir: false };
+    }
+    if (st.isSymbolicLink()) {
+      try {
+        return { saved: Promise.resolve({ ...meta, type: 'symlink' as const, target: readlinkSync(path) }), dir: false };
+      } catch (e) {
+        this.unreadable(path, e);
+        return undefined;
+      }
+    }
+    this.warn(`${path}: skipping special file (device, socket or FIFO)`);
+    return undefined;
   }
 
   private async saveFile(path: string, st: BigIntStats, meta: Omit<TreeNode, 'type'>, prev: TreeNode | undefined): Promise<TreeNode | undefined> {
@@ -180,7 +220,7 @@ class Archiver {
     try {
       content = await this.chunkAndStore(path, size);
     } catch (e) {
-      if (isEbakError(e) && e.code !== 'IO') throw e; // storage or disk-full: fatal
+      if (this.opts.signal?.aborted || (isEbakError(e) && e.code !== 'IO')) throw e; // cancelled, storage or disk-full: fatal
       this.unreadable(path, e);
       return undefined;
     }
@@ -209,6 +249,7 @@ class Archiver {
     const content: string[] = [];
     try {
       for await (const chunk of chunks) {
+        this.opts.signal?.throwIfAborted();
         const id = this.packer.blobId(chunk);
         const length = chunk.length; // `add` transfers the chunk to a worker
         content.push(id.toString('hex'));
@@ -217,7 +258,7 @@ class Archiver {
         this.progress(length);
       }
     } catch (e) {
-      throw isEbakError(e) ? e : mapIoError(e, path);
+      throw isEbakError(e) || this.opts.signal?.aborted ? e : mapIoError(e, path);
     }
     return content;
   }

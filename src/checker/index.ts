@@ -6,6 +6,7 @@
  * also downloads every pack, checks its name is its SHA-256, authenticates
  * its header and every blob, and checks the index agrees with the header.
  * Problems are collected, each naming the object, never thrown one by one.
+ * An aborted `signal` stops it between objects (rejecting with its reason).
  */
 import { isEbakError } from '../errors.js';
 import type { BlobIndex, IndexFiles, KeyLister, PackStore, SnapshotStore, TreeLoader } from '../repository/api.js';
@@ -25,9 +26,16 @@ export interface CheckResult {
 
 type Attempt = <T>(fn: () => Promise<T>) => Promise<T | undefined>;
 
-export async function check(repo: Checkable, opts: { readData?: boolean; onProgress?: (msg: string) => void } = {}): Promise<CheckResult> {
+export interface CheckOptions {
+  readData?: boolean;
+  onProgress?: (msg: string) => void;
+  signal?: AbortSignal;
+}
+
+export async function check(repo: Checkable, opts: CheckOptions = {}): Promise<CheckResult> {
   const res: CheckResult = { errors: [], warnings: [], snapshots: 0, packs: 0, blobs: 0 };
   const attempt: Attempt = async (fn) => {
+    opts.signal?.throwIfAborted();
     try {
       return await fn();
     } catch (e) {
@@ -44,9 +52,9 @@ export async function check(repo: Checkable, opts: { readData?: boolean; onProgr
     const snap = await attempt(() => repo.loadSnapshot(name));
     if (!snap) continue;
     res.snapshots++;
-    await checkTrees(repo, snap.tree, `snapshots/${name}`, seen, res);
+    await checkTrees(repo, snap.tree, `snapshots/${name}`, seen, res, opts.signal);
   }
-  if (opts.readData) await readData(repo, stored, res, opts.onProgress);
+  if (opts.readData) await readData(repo, stored, res, opts);
   return res;
 }
 
@@ -73,9 +81,10 @@ async function checkPacks(repo: Checkable, res: CheckResult, attempt: Attempt): 
 }
 
 /** Every tree under `treeId` authenticates, and every data blob its files need is indexed (shared trees are read once). */
-async function checkTrees(repo: Checkable, treeId: string, where: string, seen: Set<string>, res: CheckResult): Promise<void> {
+async function checkTrees(repo: Checkable, treeId: string, where: string, seen: Set<string>, res: CheckResult, signal: AbortSignal | undefined): Promise<void> {
   await walk(repo, treeId, {
     tree(id) {
+      signal?.throwIfAborted();
       if (seen.has(id)) return 'skip';
       seen.add(id);
     },
@@ -90,10 +99,11 @@ async function checkTrees(repo: Checkable, treeId: string, where: string, seen: 
   }, where);
 }
 
-async function readData(repo: PackStore, stored: string[], res: CheckResult, onProgress?: (msg: string) => void): Promise<void> {
+async function readData(repo: PackStore, stored: string[], res: CheckResult, opts: CheckOptions): Promise<void> {
   let done = 0;
   for (const id of stored) {
-    onProgress?.(`reading packs ${++done}/${stored.length}`);
+    opts.signal?.throwIfAborted();
+    opts.onProgress?.(`reading packs ${++done}/${stored.length}`);
     try {
       res.errors.push(...(await repo.checkPack(id)));
     } catch (e) {

@@ -4,12 +4,12 @@
  * environment (EBAK_S3_*): the storage layer receives them typed.
  */
 import { EbakError } from '../errors.js';
-import { Repository } from '../repository/repository.js';
+import { identitiesFor, openRepository } from '../keys/index.js';
+import type { Repository } from '../repository/repository.js';
 import { WorkerPool } from '../repository/workers.js';
 import { parseLocation } from '../storage/location.js';
 import { openBackend, type OpenedBackend, type OpenOptions } from '../storage/open.js';
 import type { ArchiveRestoreOptions, ObjectLockMode, ObjectLockOptions } from '../storage/s3/index.js';
-import { deviceMasterKey } from '../vault/client/device.js';
 import type { Action } from '../vault/protocol.js';
 import type { Context } from './command.js';
 import { secretFor } from './secrets.js';
@@ -81,20 +81,26 @@ export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: 
 }
 
 /**
- * A recovery key given on the command line wins; otherwise a vault device
- * session for this repository (written by `ebak init --vault` / `ebak login`)
- * opens it; otherwise the password or recovery key.
+ * Runs `fn` with a signal the first SIGINT aborts: the operation stops
+ * cleanly and fails with CANCELLED. A second SIGINT ends the process at once
+ * (the handler is gone by then).
  */
-async function open(ctx: Context, backend: OpenedBackend, action: Action | undefined): Promise<Repository> {
-  if (!(ctx.globals.recoveryKeyFile ?? ctx.env.EBAK_RECOVERY_KEY_FILE)) {
-    const k = await deviceMasterKey(backend, ctx.env, action);
-    if (k) {
-      try {
-        return await Repository.openWithMasterKey(backend, k);
-      } finally {
-        k.fill(0);
-      }
-    }
+export async function interruptible<T>(ctx: Context, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const stop = () => {
+    ctx.out.warn('cancelling (press Ctrl-C again to stop at once)');
+    ac.abort();
+  };
+  process.once('SIGINT', stop);
+  try {
+    return await fn(ac.signal);
+  } finally {
+    process.off('SIGINT', stop);
   }
-  return Repository.open(backend, await secretFor(ctx));
+}
+
+/** The repository at `backend`, opened by the first identity (src/keys/open.ts) that unwraps its key. */
+function open(ctx: Context, backend: OpenedBackend, action: Action | undefined): Promise<Repository> {
+  const recoveryKeyGiven = Boolean(ctx.globals.recoveryKeyFile ?? ctx.env.EBAK_RECOVERY_KEY_FILE);
+  return openRepository(backend, identitiesFor({ recoveryKeyGiven, env: ctx.env, action, secret: () => secretFor(ctx) }));
 }

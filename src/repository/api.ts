@@ -80,6 +80,8 @@ export interface BlobWriter {
   add(type: number, id: Buffer, data: Buffer): Promise<boolean>;
   /** Saves every open pack and the remaining index. */
   finish(): Promise<void>;
+  /** After a cancellation: accepts nothing more, waits for the writes in flight, indexes the packs saved. */
+  abandon(): Promise<void>;
   readonly stats: PackerStats;
 }
 

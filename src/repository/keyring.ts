@@ -15,6 +15,11 @@ export interface Secret {
   recoveryCode?: string;
 }
 
+/** Wraps K into a key file (src/keys: password and recovery recipients). */
+export interface KeyFileRecipient {
+  wrap(masterKey: Uint8Array): Promise<KeyFile>;
+}
+
 export interface KeyListing {
   id: string;
   file?: KeyFile;

@@ -12,8 +12,14 @@
  * Durability order (what makes a kill -9 safe): a pack is saved before any
  * index file names it; index files are saved before the snapshot that needs
  * them. A crash leaves, at worst, packs nobody references.
+ *
+ * Keys and sealing come from outside: a `PackKeys` provider names each
+ * pack's key source and key (the master key's pack subkey today; a write-only
+ * device's per-pack data key next, a new source rather than a new format),
+ * and a `BlobSealer` (the worker pool) compresses and seals the blobs.
  */
 import { random } from '../crypto/index.js';
+import { EbakError } from '../errors.js';
 import { Semaphore } from '../util/semaphore.js';
 import { encodeIndex, type IndexedPack } from './format/indexfile.js';
 import { BlobType, encodeHeader, encodePrefix, KeySource, objectId, packKeyFor, PREFIX_BYTES, type BlobEntry } from './format/pack.js';
@@ -22,12 +28,25 @@ import type { RepoConfig } from './format/config.js';
 import type { MasterIndex } from './masterindex.js';
 import type { WorkerPool } from './workers.js';
 
-/** What the packer needs of the repository: where packs and index files go, and the keys. */
+/** Where a new pack's key comes from: the key-source byte its prefix and index entry carry, and the key for its salt. */
+export interface PackKeys {
+  readonly source: number;
+  keyFor(salt: Buffer): Buffer;
+}
+
+/** Pack keys derived from the master key's pack subkey and each pack's salt (key source 0, docs/format.md). */
+export function masterPackKeys(packMasterKey: Buffer): PackKeys {
+  return { source: KeySource.master, keyFor: (salt) => packKeyFor(packMasterKey, salt) };
+}
+
+/** Compresses (when it helps) and seals one blob under a pack key; `data` is transferred. */
+export type BlobSealer = Pick<WorkerPool, 'seal'>;
+
+/** What the packer needs of the repository: where packs and index files go, and the pack keys. */
 export interface PackSink {
   readonly index: MasterIndex;
   readonly config: RepoConfig;
-  /** The master key's pack subkey; each pack's key is derived from it and the pack's salt. */
-  readonly packMasterKey: Buffer;
+  readonly packKeys: PackKeys;
   blobId(data: Uint8Array): Buffer;
   savePack(id: string, bytes: Buffer, kind: 'data' | 'tree'): Promise<void>;
   saveIndex(payload: Buffer): Promise<string>;
@@ -66,6 +85,7 @@ export class Packer implements BlobWriter {
   private saves = new Semaphore(2);
   private unindexed: IndexedPack[] = [];
   private failure: unknown;
+  private abandoned = false;
   /**
    * Pack buffers are reused: allocating and freeing 24 MiB buffers leaves the
    * C allocator holding freed memory (peak RSS grew by ~100 MiB without this).
@@ -74,7 +94,7 @@ export class Packer implements BlobWriter {
 
   constructor(
     private readonly sink: PackSink,
-    private readonly pool: WorkerPool,
+    private readonly sealer: BlobSealer,
     private readonly budget = 32 * 1024 * 1024,
   ) {}
 
@@ -95,7 +115,7 @@ export class Packer implements BlobWriter {
     this.throwIfFailed();
     if (this.has(id)) return false;
     this.pending.add(id.toString('hex'));
-    while (this.failure === undefined && this.held > 0 && this.held + data.length > this.budget) await new Promise<void>((r) => this.waiters.push(r));
+    while (this.failure === undefined && !this.abandoned && this.held > 0 && this.held + data.length > this.budget) await new Promise<void>((r) => this.waiters.push(r));
     this.throwIfFailed();
     const pack = this.assign(type, data.length);
     this.track(this.seal(pack, type, id, data));
@@ -110,6 +130,20 @@ export class Packer implements BlobWriter {
     await this.writeIndex();
   }
 
+  /**
+   * Stops after a cancellation: no further blob is accepted and no open pack
+   * saved; returns once the seals and saves in flight have settled, and
+   * indexes the packs that were saved, so the stored index agrees with the
+   * loaded one (a later backup in this process may reuse those blobs).
+   */
+  async abandon(): Promise<void> {
+    this.abandoned = true;
+    this.open.clear();
+    this.waiters.splice(0).forEach((w) => w());
+    while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
+    await this.writeIndex();
+  }
+
   private async drain(): Promise<void> {
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
     this.throwIfFailed();
@@ -120,8 +154,8 @@ export class Packer implements BlobWriter {
     if (!p) {
       const salt = random(32);
       const buf = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.packCapacity());
-      encodePrefix(kind, KeySource.master, salt).copy(buf, 0);
-      p = { kind, salt, key: packKeyFor(this.sink.packMasterKey, salt), buf, entries: [], size: PREFIX_BYTES, assignedBytes: 0, outstanding: 0, closing: false };
+      encodePrefix(kind, this.sink.packKeys.source, salt).copy(buf, 0);
+      p = { kind, salt, key: this.sink.packKeys.keyFor(salt), buf, entries: [], size: PREFIX_BYTES, assignedBytes: 0, outstanding: 0, closing: false };
       this.open.set(kind, p);
     }
     p.assignedBytes += bytes;
@@ -133,14 +167,14 @@ export class Packer implements BlobWriter {
 
   private async seal(pack: OpenPack, type: number, id: Buffer, data: Buffer): Promise<void> {
     const rawLength = data.length;
-    const { data: sealed, compressed } = await this.pool.seal(pack.key, type, id, data, this.sink.config.compression_level);
+    const { data: sealed, compressed } = await this.sealer.seal(pack.key, type, id, data, this.sink.config.compression_level);
     pack.entries.push({ type, flags: compressed ? 1 : 0, id, offset: pack.size, length: sealed.length, rawLength });
     if (pack.size + sealed.length > pack.buf.length) pack.buf = grow(pack.buf, pack.size, pack.size + sealed.length);
     pack.size += sealed.copy(pack.buf, pack.size);
     pack.outstanding--;
     if (type === BlobType.tree) this.stats.treeBlobs++;
     else this.stats.dataBlobs++;
-    if (pack.closing && pack.outstanding === 0) this.track(this.save(pack));
+    if (pack.closing && pack.outstanding === 0 && !this.abandoned) this.track(this.save(pack));
   }
 
   /** No new blobs go to `p`; it is saved once its last blob has arrived. */
@@ -168,9 +202,10 @@ export class Packer implements BlobWriter {
     if (p.buf.length === this.packCapacity()) this.spare.push(p.buf);
     p.buf = Buffer.alloc(0);
     this.stats.bytesStored += bytes.length;
-    this.sink.index.addPack({ id, salt: p.salt, kind: p.kind, keySource: KeySource.master }, p.entries);
+    const keySource = this.sink.packKeys.source;
+    this.sink.index.addPack({ id, salt: p.salt, kind: p.kind, keySource }, p.entries);
     for (const e of p.entries) this.pending.delete(e.id.toString('hex'));
-    this.unindexed.push({ id: Buffer.from(id, 'hex'), salt: p.salt, kind: p.kind, keySource: KeySource.master, blobs: p.entries });
+    this.unindexed.push({ id: Buffer.from(id, 'hex'), salt: p.salt, kind: p.kind, keySource, blobs: p.entries });
     if (this.unindexed.length >= PACKS_PER_INDEX) await this.writeIndex();
   }
 
@@ -194,6 +229,7 @@ export class Packer implements BlobWriter {
 
   private throwIfFailed(): void {
     if (this.failure !== undefined) throw this.failure;
+    if (this.abandoned) throw new EbakError('CANCELLED', 'the backup was cancelled');
   }
 
   private async writeIndex(): Promise<void> {

@@ -22,11 +22,11 @@ import { decodeObject, encodeObject, type ObjectTypeName } from './format/object
 import { BlobType, decodePack, packKeyFor } from './format/pack.js';
 import { decodeSnapshot, encodeSnapshot, type Snapshot } from './format/snapshot.js';
 import { decodeTree, type TreeNode } from './format/tree.js';
-import { keyToRemove, listKeys, saveKeyFile, unlock, type KeyListing, type Secret } from './keyring.js';
+import { keyToRemove, listKeys, saveKeyFile, unlock, type KeyFileRecipient, type KeyListing, type Secret } from './keyring.js';
 import { acquireLock, type LockObjects } from './locks.js';
 import { MasterIndex, type BlobLocation, type PackInfo } from './masterindex.js';
 import { checkPackBytes } from './packcheck.js';
-import { Packer } from './packer.js';
+import { masterPackKeys, Packer } from './packer.js';
 import type { WorkerPool } from './workers.js';
 
 export type { KeyListing, Secret } from './keyring.js';
@@ -80,11 +80,12 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
 
   /**
    * Creates a repository; K is generated here (or given, for the vault flow,
-   * which must wrap K itself) and stored only wrapped.
+   * which must wrap K itself) and stored only wrapped, one key file per
+   * recipient (src/keys).
    */
   static async init(
     backend: Backend,
-    envelopes: { kind: KeyKind; secret: string }[],
+    recipients: readonly KeyFileRecipient[],
     opts: {
       masterKey?: Buffer;
       objectLock?: RepoConfig['object_lock'];
@@ -104,7 +105,7 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
       const stored = encodeObject(keys.object, 'config', encodeConfig(config));
       await opts.beforeWrite?.(stored);
       await backend.create();
-      for (const e of envelopes) await saveKeyFile(backend, await createKeyFile(masterKey, e.kind, e.secret, hostMeta()));
+      for (const r of recipients) await saveKeyFile(backend, await r.wrap(masterKey));
       await backend.save({ type: 'config', name: 'config' }, stored);
       return new Repository(backend, keys, config);
     } finally {
@@ -123,9 +124,12 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     }
   }
 
-  /** Opens with K itself (the vault flow releases K's envelope; the caller unwraps it). */
-  static async openWithMasterKey(backend: Backend, masterKey: Uint8Array): Promise<Repository> {
-    return Repository.openWith(backend, masterKey, undefined);
+  /**
+   * Opens with K itself, unwrapped by an identity (src/keys); `keyId` names
+   * the key file it came from, which `removeKey` then refuses to remove.
+   */
+  static async openWithMasterKey(backend: Backend, masterKey: Uint8Array, keyId?: string): Promise<Repository> {
+    return Repository.openWith(backend, masterKey, keyId);
   }
 
   private static async openWith(backend: Backend, masterKey: Uint8Array, keyId: string | undefined): Promise<Repository> {
@@ -205,7 +209,7 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     return new Packer({
       index: this.index,
       config: this.config,
-      packMasterKey: this.keys.pack,
+      packKeys: masterPackKeys(this.keys.pack),
       blobId: (data) => this.blobId(data),
       savePack: (id, bytes, packKind) => this.backend.save({ type: 'data', name: id }, bytes, { packKind }),
       saveIndex: (payload) => this.saveObject('index', payload),
@@ -412,7 +416,8 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
   }
 }
 
-async function requireRepository(backend: Backend): Promise<void> {
+/** NO_REPOSITORY unless `backend` holds an ebak repository. */
+export async function requireRepository(backend: Backend): Promise<void> {
   if (!(await backend.isRepository()))
     throw new EbakError('NO_REPOSITORY', `no ebak repository at ${backend.location}`, { hint: 'check the location, or create one with `ebak init`' });
 }

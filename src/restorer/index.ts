@@ -28,6 +28,8 @@ export interface RestoreOptions {
   onProgress?: (p: { files: number; bytes: number }) => void;
   /** While archived data packs are being made readable (BlobReader.prepareRead). */
   onPrepare?: (ready: number, total: number) => void;
+  /** Aborting it stops the restore between entries (rejecting with the signal's reason) once the files in flight settle. */
+  signal?: AbortSignal;
 }
 
 export interface RestoreResult {
@@ -47,6 +49,7 @@ export async function restore(trees: TreeLoader, blobs: BlobReader, snapshot: Sn
     const plan = await planReads(trees, blobs, snapshot.tree, wanted);
     await blobs.prepareRead(plan.packs, opts.onPrepare);
     trees = plan.trees;
+    opts.signal?.throwIfAborted();
   }
   const r = new Restorer(trees, blobs, root, wanted, opts);
   await r.restoreDir(snapshot.tree, root, '');

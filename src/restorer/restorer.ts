@@ -41,6 +41,7 @@ export class Restorer {
     const files: Promise<void>[] = [];
     try {
       for (const n of nodes) {
+        this.opts.signal?.throwIfAborted();
         const path = join(dir, n.name);
         const nodeRel = `${rel}/${n.name}`;
         if (!this.wanted(nodeRel)) continue;
@@ -78,6 +79,7 @@ export class Restorer {
   }
 
   private async restoreFile(path: string, n: TreeNode): Promise<void> {
+    this.opts.signal?.throwIfAborted(); // it may have waited for a slot
     if (n.links <= 1) {
       await this.writeFileOrReport(path, n);
       return;

@@ -1,13 +1,12 @@
 import { parseArgs } from 'node:util';
-import { backup } from '../../archiver/index.js';
 import { scan, type ScanTotal } from '../../archiver/scan.js';
 import { EbakError } from '../../errors.js';
 import { parseLocation } from '../../storage/location.js';
 import { DATA_STORAGE_CLASSES, type DataStorageClass } from '../../storage/s3/index.js';
-import { withLock } from '../../repository/locks.js';
+import { backup, type BackupEvent } from '../../operations/index.js';
 import type { Command } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
-import { repoLocation, withRepo } from '../session.js';
+import { interruptible, repoLocation, withRepo } from '../session.js';
 import { formatBytes, formatRate } from '../format.js';
 
 export const backupCommand: Command = {
@@ -38,15 +37,16 @@ export const backupCommand: Command = {
     if (process.stderr.isTTY && !ctx.out.json) void scan(positionals, values.exclude).then((t) => (total = t));
     return withRepo(ctx, { index: true, pool: true, storage, action: 'backup' }, async (repo, pool, backend) => {
       // Released before the summary, so its request counts include the unlock.
-      const res = await withLock(repo, 'shared', (m) => ctx.out.warn(m), () => backup(repo, pool!, {
+      const onEvent = (e: BackupEvent) => (e.type === 'warning' ? ctx.out.warn(e.message) : ctx.out.progress(progressLine(e, total, Date.now() - started)));
+      const res = await interruptible(ctx, (signal) => backup(repo, pool!, {
         paths: positionals,
         tags: values.tag ?? [],
         excludes: values.exclude ?? [],
         ...(values.host ? { hostname: values.host } : {}),
         ...(time ? { time } : {}),
         ...(values.parent ? { parent: values.parent } : {}),
-        onWarning: (m) => ctx.out.warn(m),
-        onProgress: (p) => ctx.out.progress(progressLine(p, total, Date.now() - started)),
+        signal,
+        onEvent,
       }));
       const s = res.summary;
       const secs = (Date.now() - started) / 1000;

@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
-import { check } from '../../checker/index.js';
 import { EbakError } from '../../errors.js';
-import { withLock } from '../../repository/locks.js';
+import { check } from '../../operations/index.js';
 import type { Command } from '../command.js';
-import { withRepo } from '../session.js';
+import { interruptible, withRepo } from '../session.js';
 
 export const checkCommand: Command = {
   name: 'check',
@@ -12,7 +11,11 @@ export const checkCommand: Command = {
   async run(argv, ctx) {
     const { values } = parseArgs({ args: argv, options: { 'read-data': { type: 'boolean' } } });
     return withRepo(ctx, {}, async (repo) => {
-      const res = await withLock(repo, 'shared', (m) => ctx.out.warn(m), () => check(repo, { readData: Boolean(values['read-data']), onProgress: (m) => ctx.out.progress(m) }));
+      const res = await interruptible(ctx, (signal) => check(repo, {
+        readData: Boolean(values['read-data']),
+        signal,
+        onEvent: (e) => (e.type === 'warning' ? ctx.out.warn(e.message) : ctx.out.progress(e.message)),
+      }));
       for (const w of res.warnings) ctx.out.warn(w);
       for (const e of res.errors) ctx.out.line(`error: ${e}`);
       ctx.out.line(`${res.snapshots} snapshots, ${res.packs} packs, ${res.blobs} blobs: ${res.errors.length ? `${res.errors.length} errors` : 'no errors'}`);

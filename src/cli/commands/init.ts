@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { Repository } from '../../repository/repository.js';
-import { formatRecoveryCode, generateRecoveryCode, type KeyKind } from '../../repository/format/keyfile.js';
+import { formatRecoveryCode, generateRecoveryCode } from '../../repository/format/keyfile.js';
 import type { Command, Context } from '../command.js';
-import { initWithVault } from '../../vault/client/device.js';
+import { initVaultRepository, passwordRecipient, recoveryRecipient } from '../../keys/index.js';
 import { backendFor } from '../session.js';
 import { passwordFromEnv, prompt } from '../secrets.js';
 import { EbakError } from '../../errors.js';
@@ -32,11 +32,10 @@ export const initCommand: Command = {
     if (values.vault !== undefined) return initVault(ctx, location, values.vault, values.account, values['vault-invite'] ?? ctx.env.EBAK_VAULT_INVITE);
     const password = values['no-password'] ? undefined : await passwordFromEnv(ctx) ?? (await askPassword());
     const code = generateRecoveryCode();
-    const envelopes: { kind: KeyKind; secret: string }[] = [{ kind: 'recovery', secret: code }];
-    if (password) envelopes.push({ kind: 'password', secret: password });
+    const recipients = [recoveryRecipient(code), ...(password ? [passwordRecipient(password)] : [])];
     const backend = await backendFor(ctx, location, objectLock ? { objectLock } : {});
     try {
-      const repo = await Repository.init(backend, envelopes, objectLock ? { objectLock } : {});
+      const repo = await Repository.init(backend, recipients, objectLock ? { objectLock } : {});
       ctx.out.line(`created ebak repository ${repo.config.id.slice(0, 10)} at ${backend.location}`);
       ctx.out.line('');
       ctx.out.line('Recovery key (shown only now; store it offline, it opens the repository on its own):');
@@ -75,7 +74,7 @@ async function initVault(ctx: Context, location: string, url: string, account: s
   if (!password) throw new EbakError('USAGE', 'ebak init --vault needs a password', { hint: 'set EBAK_PASSWORD or EBAK_PASSWORD_FILE, or run on a terminal' });
   const backend = await backendFor(ctx, location);
   try {
-    const r = await initWithVault(backend, url, password, ctx.env, { account, invite });
+    const r = await initVaultRepository(backend, url, password, ctx.env, { account, invite });
     ctx.out.line(`created ebak repository ${r.id.slice(0, 10)} at ${backend.location}, key held by the vault ${url} (account ${r.account})`);
     ctx.out.line('');
     ctx.out.line('Recovery key (shown only now; store it offline, it opens the repository on its own):');

@@ -1,10 +1,10 @@
 /**
  * `ebak login`: on a new machine, recover access to a vault-backed repository
- * with only its location and the password (OPAQUE; src/vault/client).
+ * with only its location and the password (OPAQUE; src/keys/vault.ts).
  */
 import { parseArgs } from 'node:util';
 import { EbakError } from '../../errors.js';
-import { loginWithVault } from '../../vault/client/device.js';
+import { loginVault } from '../../keys/index.js';
 import type { Command } from '../command.js';
 import { passwordFromEnv, prompt } from '../secrets.js';
 import { backendFor } from '../session.js';
@@ -26,7 +26,7 @@ export const loginCommand: Command = {
     if (!password) throw new EbakError('USAGE', 'no password given', { hint: 'set EBAK_PASSWORD or EBAK_PASSWORD_FILE' });
     const backend = await backendFor(ctx);
     try {
-      const r = await loginWithVault(backend, url, password, ctx.env, { account: values.account, device: values.device, root: values['vault-root'], measurements: values.measurements, allowDebug: values['allow-debug'] });
+      const r = await loginVault(backend, url, password, ctx.env, { account: values.account, device: values.device, root: values['vault-root'], measurements: values.measurements, allowDebug: values['allow-debug'] });
       ctx.out.line(`logged in to ${url} as ${r.account}; device ${r.session.device_id} (session until ${r.session.expires_at}) saved in ${r.deviceFile}`);
       ctx.out.result({ account: r.account, device_id: r.session.device_id, expires_at: r.session.expires_at, device_file: r.deviceFile });
     } finally {

@@ -1,11 +1,10 @@
 import { parseArgs } from 'node:util';
 import { EbakError } from '../../errors.js';
-import { withLock } from '../../repository/locks.js';
-import { restore } from '../../restorer/index.js';
+import { restore, type RestoreEvent } from '../../operations/index.js';
 import type { Command } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
 import { formatBytes, formatRate } from '../format.js';
-import { withRepo } from '../session.js';
+import { interruptible, withRepo } from '../session.js';
 import { restoreSettings, type RestoreTier } from '../../storage/s3/index.js';
 
 export const restoreCommand: Command = {
@@ -27,18 +26,19 @@ export const restoreCommand: Command = {
     restoreSettings(archiveRestore);
     const started = Date.now();
     return withRepo(ctx, { index: true, pool: true, action: 'restore', storage: { archiveRestore } }, async (repo, pool) => {
-      const { id, r } = await withLock(repo, 'shared', (m) => ctx.out.warn(m), async () => {
-        const { id, snapshot } = await repo.findSnapshot(positionals[0]!);
-        const r = await restore(repo, repo.blobReader(pool!), snapshot, {
-          target: values.target!,
-          ...(values.include ? { includes: values.include } : {}),
-          allowOutsideSymlinks: Boolean(values['allow-outside-symlinks']),
-          onWarning: (m) => ctx.out.warn(m),
-          onPrepare: (ready, total) => ctx.out.progress(`waiting for S3 to restore archived data packs: ${ready} of ${total} ready`),
-          onProgress: (p) => ctx.out.progress(`${p.files} files, ${formatBytes(p.bytes)}, ${formatRate(p.bytes, Date.now() - started)}`),
-        });
-        return { id, r };
-      });
+      const onEvent = (e: RestoreEvent) => {
+        if (e.type === 'warning') ctx.out.warn(e.message);
+        else if (e.type === 'prepare') ctx.out.progress(`waiting for S3 to restore archived data packs: ${e.ready} of ${e.total} ready`);
+        else ctx.out.progress(`${e.files} files, ${formatBytes(e.bytes)}, ${formatRate(e.bytes, Date.now() - started)}`);
+      };
+      const { id, ...r } = await interruptible(ctx, (signal) => restore(repo, repo.blobReader(pool!), {
+        snapshot: positionals[0]!,
+        target: values.target!,
+        ...(values.include ? { includes: values.include } : {}),
+        allowOutsideSymlinks: Boolean(values['allow-outside-symlinks']),
+        signal,
+        onEvent,
+      }));
       const ms = Date.now() - started;
       ctx.out.line(`restored snapshot ${id.slice(0, 8)} to ${values.target}: ${r.files} files, ${r.dirs} dirs, ${r.symlinks} symlinks, ${formatBytes(r.bytes)} in ${(ms / 1000).toFixed(2)}s (${formatRate(r.bytes, ms)})${r.errors ? `, ${r.errors} errors` : ''}`);
       ctx.out.result({ snapshot_id: id, ...r, total_duration: ms / 1000 });

@@ -1,7 +1,7 @@
 /**
- * This machine's vault device files and the client-side vault flows the CLI
- * uses: `init --vault`, `login`, and opening a repository through a device
- * session (what `withRepo` calls).
+ * This machine's vault device files and the client-side vault flows: `init
+ * --vault`, `login`, and K through a device session. They handle K only:
+ * creating or opening the repository with it is the caller's (src/keys).
  *
  * Device file v1: $EBAK_CONFIG_DIR (default ~/.config/ebak) / devices /
  * <account>.json, mode 0600: {format, vault, account, device_id, device_name,
@@ -20,10 +20,8 @@ import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { awsNitroRootG1, loadRoot } from '../../attestation/index.js';
-import { random, sha256 } from '../../crypto/index.js';
+import { sha256 } from '../../crypto/index.js';
 import { EbakError } from '../../errors.js';
-import { Repository } from '../../repository/repository.js';
-import { generateRecoveryCode } from '../../repository/format/keyfile.js';
 import type { Backend } from '../../storage/backend.js';
 import { unwrapMasterKey, wrapMasterKey } from '../envelope.js';
 import { pcrsFromMeasurements, vaultMeasurements } from '../measure.js';
@@ -141,44 +139,49 @@ export interface VaultInitResult {
   deviceFile: string;
 }
 
-/**
- * `ebak init --vault`: K made here, wrapped for the vault under the OPAQUE
- * export key; a recovery envelope in the repository. The account registers
- * BEFORE anything is written, so a refused registration (a taken name, no
- * invitation) leaves no orphaned repository behind.
- */
-export async function initWithVault(backend: Backend, url: string, password: string, env: NodeJS.ProcessEnv, o: TrustFlags & { account?: string | undefined; device?: string | undefined; invite?: string | undefined }): Promise<VaultInitResult> {
-  const { trust, rootPem } = trustFrom(o, env);
-  const client = await VaultClient.connect(url, trust); // refuse early: nothing is created if the vault is not the attested one
-  const masterKey = random(32);
-  const recoveryCode = generateRecoveryCode();
-  const name = o.device ?? defaultDeviceName();
-  try {
-    let registered: { account: string; session: SessionResponse } | undefined;
-    const repo = await Repository.init(backend, [{ kind: 'recovery', secret: recoveryCode }], {
-      masterKey,
-      beforeWrite: async (config) => {
-        const account = o.account ?? configAccount(config);
-        registered = { account, session: await client.register(account, password, masterKey, recoveryCode, name, o.invite) };
-      },
-    });
-    const { account, session } = registered!;
-    const file = await saveDevice(env, deviceFile(client.url, session, masterKey, name, trust, rootPem));
-    return { id: repo.config.id, account, recoveryCode, deviceFile: file };
-  } finally {
-    masterKey.fill(0);
-  }
+export type InitVaultOptions = TrustFlags & { account?: string | undefined; device?: string | undefined; invite?: string | undefined };
+export type LoginOptions = TrustFlags & { account?: string | undefined; device?: string | undefined };
+
+export interface VaultLogin {
+  account: string;
+  deviceFile: string;
+  session: SessionResponse;
 }
 
-/** `ebak login`: OPAQUE login with only the password; checks the released K opens the repository, then saves the device. */
-export async function loginWithVault(backend: Backend, url: string, password: string, env: NodeJS.ProcessEnv, o: TrustFlags & { account?: string | undefined; device?: string | undefined }): Promise<{ account: string; deviceFile: string; session: SessionResponse }> {
+/**
+ * `ebak init --vault`: K (made by the caller) wrapped for the vault under
+ * the OPAQUE export key. `create(register)` creates the repository and
+ * returns its id; it must call `register` with the stored config object's
+ * bytes BEFORE writing anything, so a refused registration (a taken name,
+ * no invitation) leaves no orphaned repository behind.
+ */
+export async function initWithVault(
+  url: string, password: string, env: NodeJS.ProcessEnv, o: InitVaultOptions,
+  keys: { masterKey: Uint8Array; recoveryCode: string },
+  create: (register: (config: Buffer) => Promise<void>) => Promise<string>,
+): Promise<VaultInitResult> {
+  const { trust, rootPem } = trustFrom(o, env);
+  const client = await VaultClient.connect(url, trust); // refuse early: nothing is created if the vault is not the attested one
+  const name = o.device ?? defaultDeviceName();
+  let registered: { account: string; session: SessionResponse } | undefined;
+  const id = await create(async (config) => {
+    const account = o.account ?? configAccount(config);
+    registered = { account, session: await client.register(account, password, keys.masterKey, keys.recoveryCode, name, o.invite) };
+  });
+  const { account, session } = registered!;
+  const file = await saveDevice(env, deviceFile(client.url, session, keys.masterKey, name, trust, rootPem));
+  return { id, account, recoveryCode: keys.recoveryCode, deviceFile: file };
+}
+
+/** `ebak login`: OPAQUE login with only the password; `verify` checks the released K opens the repository, then the device is saved. */
+export async function loginWithVault(backend: Backend, url: string, password: string, env: NodeJS.ProcessEnv, o: LoginOptions, verify: (masterKey: Buffer) => Promise<void>): Promise<VaultLogin> {
   const { trust, rootPem } = trustFrom(o, env);
   const account = o.account ?? (await repositoryAccount(backend));
   const client = await VaultClient.connect(url, trust);
   const name = o.device ?? defaultDeviceName();
   const { session, masterKey } = await client.login(account, password, name);
   try {
-    await Repository.openWithMasterKey(backend, masterKey); // the config authenticates under K: the right repository
+    await verify(masterKey);
     return { account, session, deviceFile: await saveDevice(env, deviceFile(client.url, session, masterKey, name, trust, rootPem)) };
   } finally {
     masterKey.fill(0);

@@ -1,0 +1,19 @@
+/**
+ * A vault device session as an identity: this machine's device file for the
+ * repository (written by `ebak init --vault` or `ebak login`) plus the device
+ * key the vault releases to its live token unwrap K (vault/client/device.ts).
+ */
+import type { Backend } from '../storage/backend.js';
+import { deviceMasterKey } from '../vault/client/device.js';
+import type { Action } from '../vault/protocol.js';
+import type { Identity } from './index.js';
+
+/** `action` tells the vault what the command will do, so its per-account policy can refuse it. */
+export function deviceIdentity(env: NodeJS.ProcessEnv, action: Action | 'read' = 'read'): Identity {
+  return {
+    async unwrap(backend: Backend) {
+      const masterKey = await deviceMasterKey(backend, env, action);
+      return masterKey && { masterKey };
+    },
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * Key custody, age-style: one concept for who can open a repository's
+ * master key K and what a key is wrapped to.
+ *
+ * - An `Identity` unwraps K from what it holds: a password or recovery key
+ *   opens a key file under keys/ (keyfile.ts), a vault device session asks
+ *   the vault for this machine's device key (device.ts).
+ * - A `Recipient` is what a key is wrapped to: password and recovery key
+ *   files today; next, a repository public key to which write-only devices
+ *   wrap their per-pack keys (a new recipient and pack-key source, not a new
+ *   repository format).
+ *
+ * The byte formats stay with their layers (repository/format/keyfile.ts,
+ * vault/envelope.ts). This folder decides which identity opens a repository
+ * (open.ts) and composes the vault flows with the repository (vault.ts), so
+ * the vault client never sees a Repository.
+ */
+import type { KeyFile, KeyKind } from '../repository/format/keyfile.js';
+import type { Backend } from '../storage/backend.js';
+
+/** K, and the key file it came from (none for a device session). The caller zeroes `masterKey`. */
+export interface Unwrapped {
+  masterKey: Buffer;
+  keyId?: string;
+}
+
+export interface Identity {
+  /**
+   * K of the repository at `backend`; undefined when this identity holds
+   * nothing for it (no device session here), so the next one is tried; an
+   * EbakError when it should open it and cannot (a wrong password).
+   */
+  unwrap(backend: Backend): Promise<Unwrapped | undefined>;
+}
+
+/** Wraps a key into a stanza of its kind (a key file for password and recovery recipients). */
+export interface Recipient<Kind extends string = KeyKind, Stanza = KeyFile> {
+  readonly kind: Kind;
+  wrap(key: Uint8Array): Promise<Stanza>;
+}
+
+export { keyFileIdentity, passwordIdentity, passwordRecipient, recoveryIdentity, recoveryRecipient } from './keyfile.js';
+export { deviceIdentity } from './device.js';
+export { identitiesFor, openRepository, type IdentityChoice } from './open.js';
+export { initVaultRepository, loginVault } from './vault.js';

@@ -1,0 +1,44 @@
+/**
+ * Which identity opens a repository, in the one order every command uses: a
+ * recovery key given explicitly wins; otherwise this machine's vault device
+ * session for the repository; otherwise the password (or recovery key) of
+ * a key file.
+ */
+import { EbakError } from '../errors.js';
+import type { Secret } from '../repository/keyring.js';
+import { Repository } from '../repository/repository.js';
+import type { Backend } from '../storage/backend.js';
+import type { Action } from '../vault/protocol.js';
+import { deviceIdentity } from './device.js';
+import type { Identity } from './index.js';
+import { keyFileIdentity } from './keyfile.js';
+
+export interface IdentityChoice {
+  /** A recovery key was given (flag or environment): it is used, not a device session. */
+  recoveryKeyGiven: boolean;
+  /** Where device files live (EBAK_CONFIG_DIR, HOME). */
+  env: NodeJS.ProcessEnv;
+  /** What the command will do, for the vault's policy. */
+  action?: Action | undefined;
+  /** The password or recovery key; asked for only when no device session opened the repository. */
+  secret: () => Promise<Secret>;
+}
+
+export function identitiesFor(c: IdentityChoice): Identity[] {
+  const keyFile = keyFileIdentity(c.secret);
+  return c.recoveryKeyGiven ? [keyFile] : [deviceIdentity(c.env, c.action), keyFile];
+}
+
+/** Opens the repository at `backend` with the first identity that unwraps its K. */
+export async function openRepository(backend: Backend, identities: readonly Identity[]): Promise<Repository> {
+  for (const identity of identities) {
+    const u = await identity.unwrap(backend);
+    if (!u) continue;
+    try {
+      return await Repository.openWithMasterKey(backend, u.masterKey, u.keyId);
+    } finally {
+      u.masterKey.fill(0);
+    }
+  }
+  throw new EbakError('WRONG_KEY', 'nothing this machine holds opens the repository', { hint: 'set EBAK_PASSWORD, pass --recovery-key-file, or run `ebak login`' });
+}

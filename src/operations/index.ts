@@ -1,0 +1,12 @@
+/**
+ * The operations a user (the CLI today; a daemon or a web console next)
+ * runs on an opened repository, as plain async functions: typed options in,
+ * a typed result out, progress and warnings as events, cancellation by an
+ * AbortSignal (a cancelled operation rejects with EbakError 'CANCELLED').
+ * Each takes the repository lock it needs, so no caller can forget it.
+ * One operation per file; operation.ts holds what they share.
+ */
+export { backup, type BackupEvent, type BackupOperationOptions, type BackupRepository } from './backup.js';
+export { check, type CheckEvent, type CheckOperationOptions, type CheckRepository } from './check.js';
+export { restore, type RestoreEvent, type RestoreOperationOptions, type RestoreOperationResult, type RestoreRepository } from './restore.js';
+export type { OperationOptions, WarningEvent } from './operation.js';
