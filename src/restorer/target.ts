@@ -74,8 +74,10 @@ function writeAll(fd: number, data: Buffer, at: number, path: string): void {
   }
 }
 
-/** Nanosecond timestamps → seconds with the sub-second part (utimes takes fractional seconds). */
-export function nsToDate(ns: string): number {
+/** Nanosecond timestamps → what utimes takes: fractional seconds, or a Date before 1970. */
+export function nsToDate(ns: string): number | Date {
   const v = BigInt(ns);
+  // Node takes a negative number of seconds as "now"; a Date before 1970 it takes as given (to the millisecond).
+  if (v < 0n) return new Date(Number(v / 1_000_000n));
   return Number(v / 1_000_000_000n) + Number(v % 1_000_000_000n) / 1e9;
 }
