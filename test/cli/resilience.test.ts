@@ -19,6 +19,6 @@ it('a damaged snapshot is reported but blocks neither backup nor the listing of 
   assert.equal(b.code, 0, b.stderr);
   assert.match(b.stderr, new RegExp(`warning: snapshots/${basename(damaged!)}.*not used as a parent`));
   const list = await ebak(['snapshots'], env);
-  assertFailed(list, `snapshots/${basename(damaged!)}`, 1);
+  assertFailed(list, 1, `snapshots/${basename(damaged!)}`);
   assert.match(list.stdout, /^1 snapshot$/m, 'the intact snapshot is still listed');
 });
