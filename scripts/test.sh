@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command. On a fresh Debian machine (run as root) it
-# installs everything the tests need, builds, and runs every test file.
-# Usage: scripts/test.sh [test-file-pattern]   e.g. scripts/test.sh hsm
+# installs everything the tests need, builds, and runs the test files.
+# Usage: scripts/test.sh [test-file-pattern]          every test file (CI), or those matching, e.g. scripts/test.sh hsm
+#        scripts/test.sh --unit [test-file-pattern]   the fast tier only (test/structure/unit-tier.txt; under 30 s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,8 +11,15 @@ need_debian softhsm2-util:softhsm2 socat:socat /usr/lib/postgresql/15/bin/initdb
 
 scripts/setup.sh
 
+tier=all
+if [ "${1:-}" = "--unit" ]; then tier=unit; shift; fi
 pattern="${1:-}"
-mapfile -t files < <(find dist/test -name '*.test.js' | sort | grep -- "$pattern")
-if [ ${#files[@]} -eq 0 ]; then echo "test.sh: no test files match '$pattern'" >&2; exit 1; fi
-echo "running ${#files[@]} test files"
+if [ "$tier" = unit ]; then
+  # test/x/y.test.ts in the list -> dist/test/x/y.test.js
+  mapfile -t files < <(grep -v '^#' test/structure/unit-tier.txt | grep . | sed 's#^test/#dist/test/#; s#\.ts$#.js#' | sort | grep -- "$pattern")
+else
+  mapfile -t files < <(find dist/test -name '*.test.js' | sort | grep -- "$pattern")
+fi
+if [ ${#files[@]} -eq 0 ]; then echo "test.sh: no $tier-tier test files match '$pattern'" >&2; exit 1; fi
+echo "running ${#files[@]} test files ($tier tier)"
 exec node --test --test-concurrency=2 "${files[@]}"

@@ -2,6 +2,12 @@
  * Typed errors for the whole program. Every failure a user can act on is an
  * EbakError with a stable `code`; tests assert the code, never the text.
  * The CLI maps codes to exit codes in exactly one place (src/cli/exit.ts).
+ *
+ * One hierarchy (as jose's src/util/errors.ts): layers that need more detail
+ * subclass EbakError and keep a code from this union, e.g. AttestationError
+ * (src/attestation/errors.ts: which check failed) and VaultError
+ * (src/vault/client/transport.ts: the vault's own code, tries left). The
+ * vault server's VaultRefusal is a wire-protocol value, not a program error.
  */
 export type ErrorCode =
   | 'USAGE' // bad command line
@@ -17,11 +23,14 @@ export type ErrorCode =
   | 'NO_SPACE' // the disk is full
   | 'IO' // any other local I/O failure
   | 'STORAGE' // a storage backend failed after its retries
+  | 'STORAGE_UNREACHABLE' // the storage endpoint could not be reached (refused, no route, no DNS name, timed out)
   | 'HSM' // the hardware security module failed or refused
   | 'ATTESTATION' // an attestation document failed verification
-  | 'VAULT' // the key vault refused or failed
-  | 'NOT_IMPLEMENTED' // a feature this build does not have
-  | 'CANCELLED'; // the operation was cancelled (SIGINT, an aborted AbortSignal)
+  | 'VAULT' // the key vault failed or could not be reached
+  | 'VAULT_REFUSED' // the key vault answered with a refusal (not authorized, revoked, policy, rate limit, ...)
+  | 'ACCOUNT_LOCKED' // the vault account reached its guess limit; no more guesses are evaluated
+  | 'CANCELLED' // the operation was cancelled (an AbortSignal fired)
+  | 'NOT_IMPLEMENTED'; // a feature this build does not have
 
 export class EbakError extends Error {
   readonly code: ErrorCode;

@@ -19,7 +19,7 @@ import { restoreCommand } from './commands/restore.js';
 import { snapshotsCommand } from './commands/snapshots.js';
 import { loginCommand } from './commands/login.js';
 import { auditCommand, deviceCommand, vaultCommand } from './commands/vault.js';
-import { exitCodeFor, EXIT_FATAL } from './exit.js';
+import { exitCodeFor, exitHelp, EXIT_FATAL } from './exit.js';
 import { TerminalOutput } from './output.js';
 import { VERSION } from '../version.js';
 
@@ -61,8 +61,7 @@ function usage(): string {
     ...lines,
     '',
     'environment: EBAK_REPOSITORY, EBAK_PASSWORD, EBAK_PASSWORD_FILE, EBAK_RECOVERY_KEY_FILE',
-    'exit codes: 0 ok, 1 error, 3 snapshot made but some files unreadable (or restore incomplete),',
-    '            10 no repository, 11 repository locked, 12 wrong password or recovery key',
+    ...exitHelp(),
   ].join('\n');
 }
 
@@ -109,9 +108,10 @@ function report(e: unknown, json: boolean): number {
   return exitCodeFor(err.code);
 }
 
-/** Node's own errors (parseArgs, I/O) become one line too. */
+/** Node's own errors (parseArgs, an aborted AbortSignal, I/O) become one line too. */
 function toEbakError(e: unknown): EbakError {
   const code = (e as { code?: string })?.code ?? '';
   if (code.startsWith('ERR_PARSE_ARGS')) return new EbakError('USAGE', (e as Error).message);
+  if (code === 'ABORT_ERR' || (e as Error)?.name === 'AbortError') return new EbakError('CANCELLED', 'the operation was cancelled', { cause: e });
   return new EbakError('IO', `unexpected error: ${(e as Error)?.message ?? String(e)}`, { hint: 'set EBAK_DEBUG=1 for a stack trace and report it' });
 }

@@ -88,7 +88,7 @@ export class RetryBackend extends ForwardingBackend {
   private async backoff(e: unknown, attempt: number): Promise<void> {
     if (!isRetryable(e)) throw e;
     if (attempt >= this.attempts)
-      throw new EbakError('STORAGE', `${e.message} (gave up after ${attempt} attempts)`, {
+      throw new EbakError(e.code, `${e.message} (gave up after ${attempt} attempts)`, {
         cause: e,
         hint: e.hint ?? 'check the network and the storage service, then run the command again; nothing was lost',
       });

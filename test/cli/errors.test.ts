@@ -12,17 +12,16 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Repository } from '../../src/repository/repository.js';
 import { openBackend } from '../../src/storage/open.js';
-import { assertFailed, ebak, errorLines, fileDigests, jsonError, newRepo, startEbak, tempDir } from './harness.js';
+import { assertCode, assertFailed, ebak, errorLines, fileDigests, newRepo, startEbak, tempDir } from './harness.js';
 
 describe('opening a repository', () => {
   it('a wrong password exits 12 with one line', async () => {
     const dir = await tempDir();
     const { env } = await newRepo(dir);
     const bad = { ...env, EBAK_PASSWORD: 'wrong' };
-    assertFailed(await ebak(['snapshots'], bad), 'wrong password', 12);
+    assertFailed(await ebak(['snapshots'], bad), 12);
     const j = await ebak(['snapshots', '--json'], bad);
-    assert.equal(j.code, 12);
-    assert.equal(jsonError(j).code, 'WRONG_KEY');
+    assertCode(j, 12, 'WRONG_KEY');
     assert.equal(j.stdout, '', 'nothing on stdout');
   });
 
@@ -31,8 +30,8 @@ describe('opening a repository', () => {
     await mkdir(join(dir, 'empty'));
     for (const repo of [join(dir, 'nope', 'repo'), join(dir, 'empty')]) {
       const env = { EBAK_REPOSITORY: repo, EBAK_PASSWORD: 'x' };
-      assertFailed(await ebak(['snapshots'], env), repo, 10);
-      assert.equal(jsonError(await ebak(['check', '--json'], env)).code, 'NO_REPOSITORY');
+      assertFailed(await ebak(['snapshots'], env), 10, repo);
+      assertCode(await ebak(['check', '--json'], env), 10, 'NO_REPOSITORY');
     }
     assert.deepEqual(await readdir(join(dir, 'empty')), [], 'opening created nothing');
   });
@@ -42,8 +41,8 @@ describe('opening a repository', () => {
     const { env } = await newRepo(dir);
     const repo = env.EBAK_REPOSITORY;
     const before = { config: await readFile(join(repo, 'config')), keys: (await readdir(join(repo, 'keys'))).sort() };
-    assertFailed(await ebak(['init'], env), 'already holds an ebak repository', 1);
-    assert.equal(jsonError(await ebak(['init', '--json'], env)).code, 'ALREADY_EXISTS');
+    assertFailed(await ebak(['init'], env), 1);
+    assertCode(await ebak(['init', '--json'], env), 1, 'ALREADY_EXISTS');
     assert.deepEqual(await readFile(join(repo, 'config')), before.config);
     assert.deepEqual((await readdir(join(repo, 'keys'))).sort(), before.keys);
     assert.equal((await ebak(['snapshots'], env)).code, 0, 'the old password still opens it');
@@ -52,7 +51,8 @@ describe('opening a repository', () => {
   it('no password and no terminal is a usage error, not a hang', async () => {
     const dir = await tempDir();
     const { env } = await newRepo(dir);
-    assertFailed(await ebak(['snapshots'], { EBAK_REPOSITORY: env.EBAK_REPOSITORY }), 'no password', 1);
+    assertFailed(await ebak(['snapshots'], { EBAK_REPOSITORY: env.EBAK_REPOSITORY }), 1);
+    assertCode(await ebak(['snapshots', '--json'], { EBAK_REPOSITORY: env.EBAK_REPOSITORY }), 1, 'USAGE');
   });
 
   it('an exclusive lock held by a live process makes backup exit 11 naming it', async () => {
@@ -66,8 +66,8 @@ describe('opening a repository', () => {
     const lock = await repo.lock('exclusive', () => undefined);
     try {
       const r = await ebak(['backup', src], env);
-      assertFailed(r, `pid ${process.pid}`, 11);
-      assert.equal(jsonError(await ebak(['backup', src, '--json'], env)).code, 'LOCKED');
+      assertFailed(r, 11, `pid ${process.pid}`);
+      assertCode(await ebak(['backup', src, '--json'], env), 11, 'LOCKED');
     } finally {
       await lock.release();
       await backend.close();
@@ -80,20 +80,21 @@ describe('command line', () => {
   it('an unknown command or flag exits 1 with one line', async () => {
     const dir = await tempDir();
     const { env } = await newRepo(dir);
-    assertFailed(await ebak(['bakcup', '/tmp'], env), 'bakcup', 1);
-    assertFailed(await ebak(['backup', '--bogus', '/tmp'], env), '--bogus', 1);
-    assertFailed(await ebak(['restore', 'latest'], env), '--target', 1);
-    assert.equal(jsonError(await ebak(['snapshots', '--frobnicate', '--json'], env)).code, 'USAGE');
+    assertFailed(await ebak(['bakcup', '/tmp'], env), 1, 'bakcup');
+    assertFailed(await ebak(['backup', '--bogus', '/tmp'], env), 1, '--bogus');
+    assertFailed(await ebak(['restore', 'latest'], env), 1, '--target');
+    assertCode(await ebak(['snapshots', '--frobnicate', '--json'], env), 1, 'USAGE');
   });
 
   it('restore of a snapshot that does not exist names it and creates nothing', async () => {
     const dir = await tempDir();
     const { env } = await newRepo(dir);
     const target = join(dir, 'out');
-    assertFailed(await ebak(['restore', 'deadbeef', '--target', target], env), 'deadbeef', 1);
-    assert.equal(jsonError(await ebak(['restore', 'deadbeef', '--target', target, '--json'], env)).code, 'NOT_FOUND');
-    assertFailed(await ebak(['restore', 'latest', '--target', target], env), 'no snapshots', 1);
-    assertFailed(await ebak(['restore', '../etc', '--target', target], env), '../etc', 1);
+    assertFailed(await ebak(['restore', 'deadbeef', '--target', target], env), 1, 'deadbeef');
+    assertCode(await ebak(['restore', 'deadbeef', '--target', target, '--json'], env), 1, 'NOT_FOUND');
+    assertFailed(await ebak(['restore', 'latest', '--target', target], env), 1);
+    assertCode(await ebak(['restore', 'latest', '--target', target, '--json'], env), 1, 'NOT_FOUND');
+    assertFailed(await ebak(['restore', '../etc', '--target', target], env), 1, '../etc');
     await assert.rejects(stat(target), { code: 'ENOENT' });
   });
 });
@@ -154,8 +155,8 @@ async function fullDisk(dir: string, mnt: string): Promise<void> {
     await writeFile(join(src, 'random.bin'), randomBytes(10 << 20));
     await writeFile(join(src, 'note.txt'), 'note\n');
     const r = await ebak(['backup', src], env);
-    assertFailed(r, 'space', 1);
-    assert.equal(jsonError(await ebak(['backup', src, '--json'], env)).code, 'NO_SPACE');
+    assertFailed(r, 1);
+    assertCode(await ebak(['backup', src, '--json'], env), 1, 'NO_SPACE');
     assert.equal(JSON.parse((await ebak(['snapshots', '--json'], env)).stdout).length, 0, 'no snapshot from a failed backup');
     execFileSync('mount', ['-o', 'remount,size=64m', mnt]);
     const c = await ebak(['check', '--read-data'], env);

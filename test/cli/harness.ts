@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
+import type { ErrorCode } from '../../src/errors.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BIN = join(ROOT, 'bin/ebak');
@@ -91,16 +92,17 @@ export async function packKind(path: string): Promise<number> {
 }
 
 /**
- * Asserts a failed command: the exit code (any non-zero when omitted), exactly
- * one `ebak: ` line naming `names`, and no internal error leaking through.
+ * Asserts a failed command: the exit code (README "Exit codes"), exactly one
+ * `ebak: ` line, and no internal error leaking through. `names` is for what
+ * the line must name (a file, a pid, a flag), never for telling error kinds
+ * apart: the exit code and the --json `code` (assertCode) do that.
  */
-export function assertFailed(r: RunResult, names: string, exit?: number): void {
+export function assertFailed(r: RunResult, exit: number, names?: string): void {
   const ctx = `stdout: ${r.stdout}\nstderr: ${r.stderr}`;
-  if (exit === undefined) assert.notEqual(r.code, 0, ctx);
-  else assert.equal(r.code, exit, ctx);
+  assert.equal(r.code, exit, ctx);
   const lines = errorLines(r.stderr);
   assert.equal(lines.length, 1, ctx);
-  assert.ok(lines[0]!.includes(names), `error line should name ${names}: ${ctx}`);
+  if (names !== undefined) assert.ok(lines[0]!.includes(names), `error line should name ${names}: ${ctx}`);
   assert.ok(!/unexpected error|TypeError|RangeError|at .*\.js:\d+/.test(r.stderr), ctx);
 }
 
@@ -109,6 +111,12 @@ export function jsonError(r: RunResult): { code: string; message: string } {
   const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('{'));
   assert.equal(lines.length, 1, r.stderr);
   return (JSON.parse(lines[0]!) as { error: { code: string; message: string } }).error;
+}
+
+/** Asserts a failed --json command: the exit code, and the error `code` (src/errors.ts). */
+export function assertCode(r: RunResult, exit: number, code: ErrorCode): void {
+  assert.equal(r.code, exit, r.stderr);
+  assert.equal(jsonError(r).code, code);
 }
 
 /** Relative path → sha256 of every regular file (symlinks as "-> target") under `root`. */

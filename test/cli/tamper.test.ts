@@ -104,7 +104,7 @@ describe('one flipped bit', () => {
       const [, at] = positions((await stat(pack)).size).find(([w]) => w === where)!;
       await flipBit(pack, at);
       const c = await ebak(['check', '--read-data'], env);
-      assertFailed(c, `data/${id(pack)}`, 1);
+      assertFailed(c, 1, `data/${id(pack)}`);
       assert.equal(jsonError(await ebak(['check', '--read-data', '--json'], env)).code, 'CORRUPT');
       const r = await ebak(['restore', 'latest', '--target', out], env);
       await assertRestoreHonest(r, out, `data/${id(pack)}`);
@@ -116,12 +116,12 @@ describe('one flipped bit', () => {
       const pack = (await packs(repo, 1))[0]!;
       const [, at] = positions((await stat(pack)).size).find(([w]) => w === where)!;
       await flipBit(pack, at);
-      assertFailed(await ebak(['check', '--read-data'], env), `data/${id(pack)}`, 1);
+      assertFailed(await ebak(['check', '--read-data'], env), 1, `data/${id(pack)}`);
       // Without --read-data, check reads every tree blob (not pack prefixes or headers).
-      if (where === 'middle') assertFailed(await ebak(['check'], env), `data/${id(pack)}`, 1);
+      if (where === 'middle') assertFailed(await ebak(['check'], env), 1, `data/${id(pack)}`);
       const ls = await ebak(['ls', 'latest'], env);
       if (ls.code === 0) assert.equal(ls.stdout, fx.lsLatest);
-      else assertFailed(ls, `data/${id(pack)}`, 1);
+      else assertFailed(ls, 1, `data/${id(pack)}`);
       await assertRestoreHonest(await ebak(['restore', 'latest', '--target', out], env), out, `data/${id(pack)}`);
     });
 
@@ -131,7 +131,7 @@ describe('one flipped bit', () => {
       const [, at] = positions((await stat(index)).size).find(([w]) => w === where)!;
       await flipBit(index, at);
       const name = `index/${id(index)}`;
-      assertFailed(await ebak(['check'], env), name, 1);
+      assertFailed(await ebak(['check'], env), 1, name);
       const ls = await ebak(['ls', 'latest'], env);
       assert.equal(ls.code, 0, ls.stderr);
       assert.equal(ls.stdout, fx.lsLatest);
@@ -154,7 +154,7 @@ describe('one flipped bit', () => {
       const [, at] = positions((await stat(snap)).size).find(([w]) => w === where)!;
       await flipBit(snap, at);
       const name = `snapshots/${id(snap)}`;
-      assertFailed(await ebak(['check'], env), name, 1);
+      assertFailed(await ebak(['check'], env), 1, name);
       const list = await ebak(['snapshots'], env);
       assert.equal(list.code, 3, list.stderr);
       assert.ok(list.stderr.includes(name) && list.stdout.includes('1 snapshot'), list.stdout + list.stderr);
@@ -176,11 +176,11 @@ describe('one flipped bit', () => {
       await flipBit(key, at);
       const name = `keys/${id(key)}`;
       const s = await ebak(['snapshots'], pwEnv);
-      assertFailed(s, name, 1);
+      assertFailed(s, 1, name);
       assert.equal(jsonError(await ebak(['snapshots', '--json'], pwEnv)).code, 'AUTH_FAILED');
       // The recovery key still opens; check reports the damaged envelope.
       assert.equal((await ebak(['snapshots'], env)).code, 0);
-      assertFailed(await ebak(['check'], env), name, 1);
+      assertFailed(await ebak(['check'], env), 1, name);
     });
 
     it(`in the config (${where}): every command names it`, async () => {
@@ -189,7 +189,7 @@ describe('one flipped bit', () => {
       const [, at] = positions((await stat(config)).size).find(([w]) => w === where)!;
       await flipBit(config, at);
       for (const args of [['snapshots'], ['ls', 'latest'], ['restore', 'latest', '--target', out], ['check'], ['backup', join(fx.dir, 'src')]])
-        assertFailed(await ebak(args, env), 'config', 1);
+        assertFailed(await ebak(args, env), 1, 'config');
       assert.equal(jsonError(await ebak(['check', '--json'], env)).code, 'AUTH_FAILED');
     });
   }
@@ -212,13 +212,13 @@ describe('altered and renamed to match (storage recomputes the SHA-256 name)', (
     const r = await ebak(['snapshots'], env);
     assert.ok(r.code === 3 && r.stderr.includes(name), r.stderr);
     assert.match(r.stderr, /authentication failed/);
-    assertFailed(await ebak(['check'], env), name, 1);
+    assertFailed(await ebak(['check'], env), 1, name);
   });
 
   it('an index file fails authentication under its new name (check fails; ls reads around it and names it)', async () => {
     const { repo, env } = await copy();
     const name = `index/${await alterAndRename((await repoFiles(repo, 'index'))[0]!)}`;
-    assertFailed(await ebak(['check'], env), name, 1);
+    assertFailed(await ebak(['check'], env), 1, name);
     const r = await ebak(['ls', 'latest'], env);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.stderr.includes(name) && /authentication failed/.test(r.stderr), r.stderr);
@@ -230,8 +230,8 @@ describe('damaged packs', () => {
     const { repo, env, out } = await copy();
     const pack = await largest(await packs(repo, 0));
     await truncate(pack, (await stat(pack)).size >> 1);
-    assertFailed(await ebak(['check'], env), `data/${id(pack)}`, 1);
-    assertFailed(await ebak(['check', '--read-data'], env), `data/${id(pack)}`, 1);
+    assertFailed(await ebak(['check'], env), 1, `data/${id(pack)}`);
+    assertFailed(await ebak(['check', '--read-data'], env), 1, `data/${id(pack)}`);
     const r = await ebak(['restore', 'latest', '--target', out], env);
     assert.notEqual(r.code, 0);
     await assertRestoreHonest(r, out, `data/${id(pack)}`);
@@ -242,7 +242,7 @@ describe('damaged packs', () => {
     const pack = await largest(await packs(repo, 0));
     await rm(pack);
     const c = await ebak(['check'], env);
-    assertFailed(c, `data/${id(pack)}`, 1);
+    assertFailed(c, 1, `data/${id(pack)}`);
     assert.match(c.stderr, /missing/);
     const r = await ebak(['restore', 'latest', '--target', out], env);
     assert.notEqual(r.code, 0);
@@ -255,7 +255,7 @@ describe('damaged packs', () => {
     const other = randomBytes(32).toString('hex');
     await rename(pack, join(repo, 'data', other.slice(0, 2), other));
     const c = await ebak(['check', '--read-data'], env);
-    assertFailed(c, `data/${id(pack)}`, 1);
+    assertFailed(c, 1, `data/${id(pack)}`);
     assert.match(c.stdout, new RegExp(`data/${other}: content does not match its name`));
     await assertRestoreHonest(await ebak(['restore', 'latest', '--target', out], env), out, `data/${id(pack)}`);
   });
@@ -267,10 +267,10 @@ describe('damaged packs', () => {
     const [a, b] = [await readFile(data), await readFile(tree)];
     await writeFile(data, b);
     await writeFile(tree, a);
-    assertFailed(await ebak(['check', '--read-data'], env), 'data/', 1);
+    assertFailed(await ebak(['check', '--read-data'], env), 1, 'data/');
     // Either pack may be reported first (index order follows random pack ids); one of them must be.
     const plain = await ebak(['check'], env);
-    assertFailed(plain, 'data/', 1);
+    assertFailed(plain, 1, 'data/');
     assert.ok([id(tree), id(data)].some((p) => plain.stderr.includes(`data/${p}`)), plain.stderr);
     await assertRestoreHonest(await ebak(['restore', 'latest', '--target', out], env), out, 'data/');
   });
@@ -281,7 +281,7 @@ it('a snapshot file holding another snapshot\'s bytes is refused by name', async
   const [s1, s2] = await repoFiles(repo, 'snapshots');
   await writeFile(s1!, await readFile(s2!));
   const name = `snapshots/${id(s1!)}`;
-  for (const args of [['ls', id(s1!)], ['restore', id(s1!), '--target', out], ['check']]) assertFailed(await ebak(args, env), name, 1);
+  for (const args of [['ls', id(s1!)], ['restore', id(s1!), '--target', out], ['check']]) assertFailed(await ebak(args, env), 1, name);
   const list = await ebak(['snapshots'], env);
   assert.ok(list.code === 3 && list.stderr.includes(name), list.stderr);
 });

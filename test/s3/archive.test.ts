@@ -43,7 +43,7 @@ it('archived data packs: ls works; check --read-data names the archive; restore 
 
   const packId = [...archived][0]!.split('/').pop()!;
   const r = await fx.run(['restore', 'latest', '--target', join(dir, 'out')], env);
-  assertFailed(r, 'does not implement', 1);
+  assertFailed(r, 1, 'does not implement');
   assert.ok(r.stderr.includes(`restore data/${packId} from archive`), r.stderr);
   const asked = fx.proxy.requests.filter((q) => q.method === 'POST' && q.url.includes('restore'));
   assert.equal(asked.length, 1, 'a 501 is not retried');

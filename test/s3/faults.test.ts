@@ -83,7 +83,7 @@ describe('faults through the CLI', { concurrency: false }, () => {
     };
     const failed = await fx.run(['backup', src], env);
     fx.proxy.fault = undefined;
-    assertFailed(failed, 'gave up after 6 attempts');
+    assertFailed(failed, 1, 'gave up after 6 attempts');
     assert.match(failed.stderr, /^hint: /m);
     const c = await fx.run(['check', '--json'], env);
     assert.equal(c.code, 0, c.stdout + c.stderr);

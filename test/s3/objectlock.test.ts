@@ -48,7 +48,7 @@ it('init creates the bucket with Object Lock; backup locks data packs and snapsh
 it('init with Object Lock on an existing bucket whose service has none: one line, nothing written', async () => {
   fx.proxy.reset();
   const r = await fx.run(['init'], fx.env('locked/second', LOCK));
-  assertFailed(r, 'does not support S3 Object Lock', 1);
+  assertFailed(r, 1, 'does not support S3 Object Lock');
   assert.ok(!fx.proxy.requests.some((q) => q.method === 'PUT'), 'nothing written');
   assert.ok(r.stderr.includes('object-lock-enabled-for-bucket'), r.stderr);
 });
@@ -78,7 +78,7 @@ it('the retention set at init is stored in the repository config and applied by 
 
 it('Object Lock on a local repository is refused before anything is created', async () => {
   const r = await fx.run(['init', `${dir}/local-lock`, '--s3-object-lock-days', '3'], { EBAK_PASSWORD: 'pw', PATH: process.env.PATH! });
-  assertFailed(r, 'Object Lock needs an S3 repository', 1);
+  assertFailed(r, 1, 'Object Lock needs an S3 repository');
 });
 
 it('a bad EBAK_S3_OBJECT_LOCK_DAYS / _MODE is refused (USAGE) before any request', async () => {

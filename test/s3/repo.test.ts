@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { Repository } from '../../src/repository/repository.js';
 import { normalizeRecoveryCode } from '../../src/repository/format/keyfile.js';
 import { openBackend } from '../../src/storage/open.js';
-import { assertFailed, fileDigests, jsonError, tempDir } from '../cli/harness.js';
+import { assertCode, assertFailed, fileDigests, tempDir } from '../cli/harness.js';
 import { S3RVER_ENV } from '../storage/s3server.js';
 import { SECRET, deleteObject, getObject, initRepo, listKeys, makeSource, packKindOf, putObject, startFixture, type S3Fixture } from './fixture.js';
 
@@ -57,7 +57,7 @@ describe('repository commands on S3', { concurrency: false }, () => {
     assert.ok(keys.includes(`${PREFIX}/config`), keys.join(' '));
     assert.equal(keys.filter((k) => k.startsWith(`${PREFIX}/keys/`)).length, 1);
     assert.ok(keys.every((k) => k.startsWith(`${PREFIX}/`)), 'nothing outside the prefix');
-    assertFailed(await fx.run(['init'], env), 'already holds', 1);
+    assertFailed(await fx.run(['init'], env), 1, 'already holds');
   });
 
   it('backs up, then an unchanged re-backup reads nothing', async () => {
@@ -90,7 +90,7 @@ describe('repository commands on S3', { concurrency: false }, () => {
 
   it('a stale lock does not block a backup; a live exclusive one does', async () => {
     const live = await writeLock({ time: new Date().toISOString(), hostname: 'other-host', pid: 4242, exclusive: true });
-    assertFailed(await fx.run(['backup', src], env), `locks/${live}`, 11);
+    assertFailed(await fx.run(['backup', src], env), 11, `locks/${live}`);
     await deleteObject(fx, BUCKET, `${PREFIX}/locks/${live}`);
     const stale = await writeLock({ time: new Date(Date.now() - 2 * 3600_000).toISOString(), hostname: 'other-host', pid: 4242, exclusive: true });
     const packsBefore = new Set(await listKeys(fx, BUCKET, `${PREFIX}/data/`));
@@ -131,28 +131,29 @@ describe('repository commands on S3', { concurrency: false }, () => {
   it('a missing bucket: one line, exit 10, for every command that reads', async () => {
     const e = { ...env, EBAK_REPOSITORY: `s3:${fx.proxy.endpoint}/no-such-bucket/x` };
     for (const args of [['snapshots'], ['check'], ['restore', 'latest', '--target', join(dir, 'nowhere')], ['backup', src]])
-      assertFailed(await fx.run(args, e), 'no ebak repository', 10);
-    assert.equal(jsonError(await fx.run(['snapshots', '--json'], e)).code, 'NO_REPOSITORY');
+      assertFailed(await fx.run(args, e), 10);
+    assertCode(await fx.run(['snapshots', '--json'], e), 10, 'NO_REPOSITORY');
   });
 
   it('an unknown access key: one line naming access denied, not retried', async () => {
     fx.proxy.reset();
     const r = await fx.run(['snapshots'], { ...env, AWS_ACCESS_KEY_ID: 'AKIAEBAKWRONGKEY0000' });
-    assertFailed(r, 'access denied');
+    assertFailed(r, 1, 'access denied');
     assert.match(r.stderr, /hint: .*AWS_ACCESS_KEY_ID/);
     assert.equal(fx.proxy.requests.length, 1, 'a refused credential is not retried');
   });
 
-  it('an unreachable endpoint: one line, non-zero, after the retry budget', async () => {
+  it('an unreachable endpoint: one line, exit 23, after the retry budget', async () => {
     const r = await fx.run(['snapshots'], { ...env, EBAK_REPOSITORY: 's3:https://127.0.0.1:9/bucket' });
-    assertFailed(r, 'gave up after 6 attempts');
+    assertFailed(r, 23, 'gave up after 6 attempts');
     assert.match(r.stderr, /ECONNREFUSED/);
+    assertCode(await fx.run(['snapshots', '--json'], { ...env, EBAK_REPOSITORY: 's3:https://127.0.0.1:9/bucket' }), 23, 'STORAGE_UNREACHABLE');
   });
 
   it('an untrusted certificate: one line with a hint naming the CA variables', async () => {
     const { NODE_EXTRA_CA_CERTS: _, ...noCa } = env;
     const r = await fx.run(['snapshots'], noCa);
-    assertFailed(r, 'TLS failure');
+    assertFailed(r, 1, 'TLS failure');
     assert.match(r.stderr, /NODE_EXTRA_CA_CERTS/);
     const viaBundle = await fx.run(['snapshots'], { ...noCa, AWS_CA_BUNDLE: fx.server.tls.certFile });
     assert.equal(viaBundle.code, 0, viaBundle.stderr);

@@ -78,7 +78,7 @@ describe('--s3-data-storage-class', { concurrency: false }, () => {
     fx.proxy.reset();
     const r = await fx.run(['backup', src, '--s3-data-storage-class', 'ICE', '--json'], env);
     assert.equal(jsonError(r).code, 'USAGE');
-    assertFailed(await fx.run(['backup', src, '--s3-data-storage-class', 'GLACIER'], { ...env, EBAK_REPOSITORY: join(dir, 'local') }), 'only to S3', 1);
+    assertFailed(await fx.run(['backup', src, '--s3-data-storage-class', 'GLACIER'], { ...env, EBAK_REPOSITORY: join(dir, 'local') }), 1, 'only to S3');
     assert.equal(fx.proxy.requests.length, 0);
   });
 

@@ -92,7 +92,7 @@ it('out of time: one line saying how many packs are still archived, exit 1, no d
   const sim = archiveAll(Infinity);
   const out = join(dir, 'out-timeout');
   const r = await fx.run(['restore', 'latest', '--target', out], { ...env, EBAK_S3_RESTORE_POLL_SECONDS: '0.05', EBAK_S3_RESTORE_TIMEOUT: '0.3' });
-  assertFailed(r, '2 of 2 archived data packs are still being restored', 1);
+  assertFailed(r, 1, '2 of 2 archived data packs are still being restored');
   assert.equal(sim.restoreRequests.length, 2);
   assert.deepEqual(archivedGets(sim), []);
 
@@ -111,6 +111,6 @@ it('bad restore flags are refused before any request', async () => {
     [['--s3-restore-tier', 'Fast'], 'S3 restore tier'],
     [['--s3-restore-days', '0'], 'S3 restore days'],
   ];
-  for (const [flags, names] of cases) assertFailed(await fx.run(['restore', 'latest', '--target', join(dir, 'never'), ...flags], env), names, 1);
+  for (const [flags, names] of cases) assertFailed(await fx.run(['restore', 'latest', '--target', join(dir, 'never'), ...flags], env), 1, names);
   assert.equal(fx.proxy.requests.length, 0);
 });

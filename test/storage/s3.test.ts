@@ -183,12 +183,12 @@ describe('s3: one-line errors', () => {
     await b.close();
   });
 
-  it('an unreachable endpoint is STORAGE after the retry budget', async () => {
+  it('an unreachable endpoint is STORAGE_UNREACHABLE after the retry budget', async () => {
     const port = await closedPort();
     const retries: number[] = [];
     const b = await open(`s3:https://127.0.0.1:${port}/${freshBucket()}`, {}, { retry: { attempts: 3, baseDelayMs: 5, onRetry: (i) => retries.push(i.attempt) } });
     const e = await b.stat({ type: 'keys', name: id() }).catch((x: unknown) => x);
-    assertOneLineNoSecret(e, 'STORAGE');
+    assertOneLineNoSecret(e, 'STORAGE_UNREACHABLE');
     assert.match((e as EbakError).message, /gave up after 3 attempts/);
     assert.deepEqual(retries, [1, 2]);
     await b.close();

@@ -10,7 +10,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { assertFailed, ebak } from '../cli/harness.js';
+import { assertCode, assertFailed, ebak } from '../cli/harness.js';
 import { startServer } from '../cli/server.js';
 import { startPlatform } from './platform.js';
 import { PIN, softhsm, type SoftHsm } from '../hsm/softhsm.js';
@@ -54,7 +54,7 @@ describe('vault CLI demo flow', () => {
     await writeFile(join(src, 'a.txt'), 'vault-protected data\n');
     const first = { ...env, EBAK_CONFIG_DIR: join(dir, 'machine1'), EBAK_PASSWORD: 'correct horse battery' };
     const uninvited = await ebak(['init', '--vault', url, '-r', join(dir, 'uninvited')], first);
-    assert.equal(uninvited.code, 1);
+    assertFailed(uninvited, 20);
     assert.equal(existsSync(join(dir, 'uninvited')), false, 'a refused registration leaves no repository behind');
     const init = await ebak(['init', '--vault', url, '--vault-invite', invite, '--json'], first);
     assert.equal(init.code, 0, init.stderr);
@@ -65,7 +65,7 @@ describe('vault CLI demo flow', () => {
 
     const machine2 = { ...env, EBAK_CONFIG_DIR: join(dir, 'machine2') };
     const wrong = await ebak(['login', '--vault', url], { ...machine2, EBAK_PASSWORD: 'wrong' });
-    assertFailed(wrong, '4 tries left', 12);
+    assertFailed(wrong, 12, '4 tries left');
     const login = await ebak(['login', '--vault', url, '--device', 'new-laptop'], { ...machine2, EBAK_PASSWORD: 'correct horse battery' });
     assert.equal(login.code, 0, login.stderr);
     const restore = await ebak(['restore', 'latest', '--target', join(dir, 'out')], machine2);
@@ -78,9 +78,10 @@ describe('vault CLI demo flow', () => {
     const devices = (JSON.parse(list.stdout) as { devices: { id: string; name: string; current: boolean }[] }).devices;
     assert.equal(devices.length, 2);
     const old = devices.find((d) => !d.current)!;
-    assertFailed(await ebak(['device', 'revoke', old.id], machine2), 'password', 1);
+    assertFailed(await ebak(['device', 'revoke', old.id], machine2), 1, 'password');
     assert.equal((await ebak(['device', 'revoke', old.id], { ...machine2, EBAK_PASSWORD: 'correct horse battery' })).code, 0);
-    assertFailed(await ebak(['snapshots'], machine1), 'revoked');
+    assertFailed(await ebak(['snapshots'], machine1), 20, 'revoked');
+    assertCode(await ebak(['snapshots', '--json'], machine1), 20, 'VAULT_REFUSED');
 
     const audit = await ebak(['audit', '--json'], machine2);
     const types = (JSON.parse(audit.stdout) as { entries: { type: string }[] }).entries.map((e) => e.type);
@@ -99,16 +100,18 @@ describe('vault CLI demo flow', () => {
     // Pinned to this build's measurements by default: a log whose boots attest another image fails without --measurements.
     const other = join(dir, 'other-build.json');
     await writeFile(other, JSON.stringify({ Measurements: { PCR0: 'ab'.repeat(48), PCR1: 'ab'.repeat(48), PCR2: 'ab'.repeat(48) } }));
-    assertFailed(await ebak(['vault', 'audit', 'verify', '--dir', join(dir, 'vault')], { ...env, EBAK_VAULT_MEASUREMENTS: other }), 'PCR0');
+    assertFailed(await ebak(['vault', 'audit', 'verify', '--dir', join(dir, 'vault')], { ...env, EBAK_VAULT_MEASUREMENTS: other }), 22, 'PCR0');
     const operator = await ebak(['vault', 'status', '--vault', url, '--operator-key-file', join(dir, 'operator.pem'), '--json'], env);
     assert.equal(operator.code, 0, operator.stderr);
     assert.equal((JSON.parse(operator.stdout) as { accounts: number }).accounts, 1);
   });
 
   it('an unreachable vault and a mismatched PCR are one-line errors', async () => {
-    assertFailed(await ebak(['vault', 'status', '--vault', 'https://127.0.0.1:1'], env), 'unreachable');
+    assertFailed(await ebak(['vault', 'status', '--vault', 'https://127.0.0.1:1'], env), 1, 'unreachable');
+    assertCode(await ebak(['vault', 'status', '--vault', 'https://127.0.0.1:1', '--json'], env), 1, 'VAULT');
     const bad = join(dir, 'bad-measurements.json');
     await writeFile(bad, JSON.stringify({ Measurements: { PCR0: 'ab'.repeat(48), PCR1: 'ab'.repeat(48), PCR2: 'ab'.repeat(48) } }));
-    assertFailed(await ebak(['vault', 'status', '--vault', url], { ...env, EBAK_VAULT_MEASUREMENTS: bad }), 'PCR0');
+    assertFailed(await ebak(['vault', 'status', '--vault', url], { ...env, EBAK_VAULT_MEASUREMENTS: bad }), 22, 'PCR0');
+    assertCode(await ebak(['vault', 'status', '--vault', url, '--json'], { ...env, EBAK_VAULT_MEASUREMENTS: bad }), 22, 'ATTESTATION');
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Classification of S3 failures: every SDK, HTTP and socket failure becomes
  * one EbakError with a stable code (NO_REPOSITORY, NOT_FOUND, CORRUPT,
- * USAGE, STORAGE) and a one-line message naming what was being done where.
+ * USAGE, STORAGE, STORAGE_UNREACHABLE) and a one-line message naming what
+ * was being done where.
  * The transient ones (throttling, 5xx, connection resets, timeouts) are
  * marked `retryable` for the retry wrapper; everything else is permanent.
  */
@@ -11,6 +12,8 @@ import { retryable } from '../retry.js';
 const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'CredentialsProviderError', 'InvalidClientTokenId']);
 const THROTTLE_ERRORS = new Set(['SlowDown', 'ServiceUnavailable', 'InternalError', 'RequestTimeout', 'Throttling', 'ThrottlingException', 'RequestTimeTooSkewed', 'TimeoutError']);
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET']);
+/** The network failures that mean the endpoint was not reached at all (STORAGE_UNREACHABLE, not a dropped connection). */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|EPROTO/;
 const CREDENTIAL_HINT = 'check the S3 credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE) and the bucket policy';
 
@@ -42,7 +45,7 @@ export function mapS3Error(e: unknown, what: string, location: string, bucket: s
   if (/region is missing/i.test(detail))
     return new EbakError('USAGE', `${at}: no AWS region configured`, { cause: e, hint: 'set AWS_REGION or a region in the AWS profile' });
   if (THROTTLE_ERRORS.has(name) || (status !== undefined && status >= 500) || NETWORK_CODES.has(code))
-    return retryable(new EbakError('STORAGE', `${at}: ${detail}`, { cause: e, hint: 'check the network and the storage service, then run the command again; nothing was lost' }));
+    return retryable(new EbakError(UNREACHABLE_CODES.has(code) ? 'STORAGE_UNREACHABLE' : 'STORAGE', `${at}: ${detail}`, { cause: e, hint: 'check the network and the storage service, then run the command again; nothing was lost' }));
   return new EbakError('STORAGE', `${at}: ${detail}`, { cause: e });
 }
 

@@ -110,7 +110,7 @@ export class AttestedChannel {
     return exchange(this.url, { socket: await this.pinnedSocket() }, method, path, body, token, true);
   }
 
-  /** POST/GET expecting JSON 200; a refusal becomes EbakError('VAULT') carrying the vault's code. */
+  /** POST/GET expecting JSON 200; a refusal becomes a VaultError carrying the vault's code. */
   async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, token?: string): Promise<T> {
     const r = await this.request(method, path, body, token);
     const json = parseJson(r.body);
@@ -132,10 +132,14 @@ async function attest(u: URL, socket: TLSSocket, trust: VaultTrust): Promise<{ s
   return { spki, doc };
 }
 
-/** A vault refusal, as the client sees it: code 'VAULT' plus the vault's own code. */
+/**
+ * A vault refusal, as the client sees it: the vault's own code, and as the
+ * ErrorCode ACCOUNT_LOCKED for a reached guess limit, VAULT for the vault's
+ * own failure (`internal`), VAULT_REFUSED for every other refusal.
+ */
 export class VaultError extends EbakError {
   constructor(readonly vaultCode: string, message: string, readonly triesLeft?: number, hint?: string) {
-    super('VAULT', message, hint === undefined ? undefined : { hint });
+    super(vaultCode === 'locked' ? 'ACCOUNT_LOCKED' : vaultCode === 'internal' ? 'VAULT' : 'VAULT_REFUSED', message, hint === undefined ? undefined : { hint });
   }
 }
 
