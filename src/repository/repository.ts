@@ -5,6 +5,9 @@
  * must equal the SHA-256 of the bytes, and every payload must authenticate.
  * Its storage and keys are private: the archiver, restorer, checker and
  * commands see it only through the narrow interfaces of api.ts.
+ * (Over 400 lines because it is the one implementation of all of them; the
+ * parts with logic of their own live beside it: keyring, blobreader,
+ * packcheck, locks, packer.)
  */
 import { hostname, userInfo } from 'node:os';
 import { deriveKey, hmacSha256, random, sha256 } from '../crypto/index.js';

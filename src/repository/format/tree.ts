@@ -81,7 +81,7 @@ export function checkName(name: string, what: string): void {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const DIGITS = /^[0-9]{1,25}$/;
-/** Times are signed: a file dated before 1970 (restic restores 1960 timestamps) is a negative count of nanoseconds. */
+/** mtime is signed: a file dated before 1970 (restic restores 1960 timestamps) is a negative count of nanoseconds. */
 const SIGNED_DIGITS = /^-?[0-9]{1,25}$/;
 
 function checkNode(raw: unknown, what: string): TreeNode {
@@ -93,8 +93,9 @@ function checkNode(raw: unknown, what: string): TreeNode {
   if (n.type !== 'file' && n.type !== 'dir' && n.type !== 'symlink') throw bad('type');
   for (const f of ['mode', 'uid', 'gid', 'links'] as const) if (!Number.isSafeInteger(n[f]) || (n[f] as number) < 0) throw bad(f);
   if ((n.mode as number) > 0o7777) throw bad('mode');
-  for (const f of ['mtime', 'ctime'] as const) if (typeof n[f] !== 'string' || !SIGNED_DIGITS.test(n[f] as string)) throw bad(f);
-  for (const f of ['inode', 'dev'] as const) if (typeof n[f] !== 'string' || !DIGITS.test(n[f] as string)) throw bad(f);
+  if (typeof n.mtime !== 'string' || !SIGNED_DIGITS.test(n.mtime)) throw bad('mtime');
+  // ctime is the kernel's own change time (no call sets it), so it stays unsigned.
+  for (const f of ['ctime', 'inode', 'dev'] as const) if (typeof n[f] !== 'string' || !DIGITS.test(n[f] as string)) throw bad(f);
   const node = n as unknown as TreeNode;
   if (n.type === 'file') {
     if (!Number.isSafeInteger(n.size) || (n.size as number) < 0) throw bad('size');
