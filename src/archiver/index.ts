@@ -11,11 +11,19 @@
  * snapshot are not read again. Unreadable files are skipped with a warning
  * and counted; the snapshot is still made (exit code 3 in the CLI).
  *
+ * A live source never breaks a backup: a file that vanishes, is replaced
+ * (by a directory, a link, a FIFO) or cannot be read between the walk and
+ * its open is a SourceError — skipped, named, counted — while repository,
+ * storage and disk-full errors stay fatal. Files open with O_NONBLOCK (a
+ * FIFO swapped in never blocks the backup) and are checked with fstat to be
+ * the regular file the walk saw. A file that grows or shrinks while it is
+ * read is recorded with the bytes that were read, and named in a warning.
+ *
  * Cancellation: `signal` is checked between entries and between chunks; an
  * aborted backup waits for the pack writes in flight, indexes the packs
  * saved and writes no snapshot, so the repository stays consistent.
  */
-import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { Cdc, chunkFile, gearTable } from '../chunker/index.js';
@@ -216,51 +224,52 @@ class Archiver {
       this.progress(size);
       return { ...meta, type: 'file', size, content: prev.content! };
     }
-    let content: string[];
+    let stored: { content: string[]; bytes: number };
     try {
-      content = await this.chunkAndStore(path, size);
+      stored = await this.chunkAndStore(path, size);
     } catch (e) {
-      if (this.opts.signal?.aborted || (isEbakError(e) && e.code !== 'IO')) throw e; // cancelled, storage or disk-full: fatal
-      this.unreadable(path, e);
+      if (!(e instanceof SourceError) || this.opts.signal?.aborted) throw e; // cancelled, storage or disk-full: fatal
+      this.unreadable(path, e.error);
       return undefined;
     }
+    if (stored.bytes !== size) this.warn(`${path}: changed size while it was read (${size} bytes at the walk, ${stored.bytes} read); the snapshot records what was read`);
     if (prev) this.counts.files_changed++;
     else this.counts.files_new++;
     this.files++;
-    return { ...meta, type: 'file', size, content };
+    return { ...meta, type: 'file', size: stored.bytes, content: stored.content };
   }
 
-  private async chunkAndStore(path: string, size: number): Promise<string[]> {
-    if (size <= this.cdc.params.min) return this.storeChunks(path, readSmallSync(path, size));
+  private async chunkAndStore(path: string, size: number): Promise<{ content: string[]; bytes: number }> {
+    if (size <= this.cdc.params.min) return this.storeChunks(readSmallSync(path, size));
     let fh;
     try {
-      fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      fh = await open(path, OPEN_FLAGS);
+      stillRegular(path, (await fh.stat()).isFile());
     } catch (e) {
-      throw mapIoError(e, path);
+      await fh?.close();
+      throw sourceError(e, path);
     }
     try {
-      return await this.storeChunks(path, chunkFile(fh, this.cdc));
+      return await this.storeChunks(readingSource(path, chunkFile(fh, this.cdc)));
     } finally {
       await fh.close();
     }
   }
 
-  private async storeChunks(path: string, chunks: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<string[]> {
+  private async storeChunks(chunks: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<{ content: string[]; bytes: number }> {
     const content: string[] = [];
-    try {
-      for await (const chunk of chunks) {
-        this.opts.signal?.throwIfAborted();
-        const id = this.packer.blobId(chunk);
-        const length = chunk.length; // `add` transfers the chunk to a worker
-        content.push(id.toString('hex'));
-        await this.packer.add(BlobType.data, id, chunk);
-        this.counts.bytes_processed += length;
-        this.progress(length);
-      }
-    } catch (e) {
-      throw isEbakError(e) || this.opts.signal?.aborted ? e : mapIoError(e, path);
+    let bytes = 0;
+    for await (const chunk of chunks) {
+      this.opts.signal?.throwIfAborted();
+      const id = this.packer.blobId(chunk);
+      const length = chunk.length; // `add` transfers the chunk to a worker
+      content.push(id.toString('hex'));
+      await this.packer.add(BlobType.data, id, chunk);
+      bytes += length;
+      this.counts.bytes_processed += length;
+      this.progress(length);
     }
-    return content;
+    return { content, bytes };
   }
 
   private async saveTree(nodes: TreeNode[]): Promise<string> {
@@ -288,15 +297,43 @@ class Archiver {
   }
 }
 
+/** Reading the source failed (the file vanished, changed type, or cannot be read): skip it, never the backup. */
+class SourceError extends Error {
+  constructor(readonly error: EbakError) {
+    super(error.message);
+  }
+}
+
+function sourceError(e: unknown, path: string): SourceError {
+  return e instanceof SourceError ? e : new SourceError(mapIoError(e, path));
+}
+
+/** O_NONBLOCK: opening a FIFO swapped in for the file returns at once (fstat then refuses it). */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+function stillRegular(path: string, isFile: boolean): void {
+  if (!isFile) throw new SourceError(new EbakError('IO', `${path}: changed since the walk (no longer a regular file); skipped`));
+}
+
+/** The chunks of an open file, with read failures marked as the source's (the consumer's own errors pass through). */
+async function* readingSource(path: string, chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of chunks) yield chunk;
+  } catch (e) {
+    throw sourceError(e, path);
+  }
+}
+
 /** A file no larger than the minimum chunk is one chunk: read it exactly, no working buffer. */
 function readSmallSync(path: string, size: number): Buffer[] {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    fd = openSync(path, OPEN_FLAGS);
   } catch (e) {
-    throw mapIoError(e, path);
+    throw sourceError(e, path);
   }
   try {
+    stillRegular(path, fstatSync(fd).isFile());
     if (size === 0) return [];
     const buf = Buffer.allocUnsafeSlow(size);
     let done = 0;
@@ -307,7 +344,7 @@ function readSmallSync(path: string, size: number): Buffer[] {
     }
     return [done === size ? buf : buf.subarray(0, done)];
   } catch (e) {
-    throw mapIoError(e, path);
+    throw sourceError(e, path);
   } finally {
     closeSync(fd);
   }
