@@ -11,11 +11,10 @@
  * write pass), files.ts (a file's contents from its blobs), target.ts
  * (writes into the target), symlinks.ts (link safety), hardlinks.ts.
  */
-import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { BlobReader, TreeLoader } from '../repository/api.js';
 import type { Snapshot } from '../repository/format/snapshot.js';
-import { mapIoError } from '../util/fs.js';
+import { makeDirs } from '../util/fs.js';
 import { includedPaths, planReads } from './plan.js';
 import { Restorer } from './restorer.js';
 
@@ -42,7 +41,7 @@ export interface RestoreResult {
 
 export async function restore(trees: TreeLoader, blobs: BlobReader, snapshot: Snapshot, opts: RestoreOptions): Promise<RestoreResult> {
   const root = resolve(opts.target);
-  await mkdir(root, { recursive: true }).catch((e) => { throw mapIoError(e, `create ${root}`); });
+  await makeDirs(root);
   const wanted = includedPaths(opts.includes);
   // Archive storage: every pack this restore reads made readable first (waits may be hours).
   if (blobs.prepareRead) {

@@ -8,11 +8,11 @@
  * leaves either the whole object or none (never a partial one).
  */
 import { closeSync, constants, openSync, readSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { EbakError } from '../errors.js';
-import { mapIoError, wrapIo } from '../util/fs.js';
+import { makeDirs, mapIoError, wrapIo } from '../util/fs.js';
 import { checkName, describe, FILE_TYPES, type Backend, type ByteRange, type Capabilities, type FileInfo, type FileType, type Handle } from './backend.js';
 
 export class LocalBackend implements Backend {
@@ -25,9 +25,9 @@ export class LocalBackend implements Backend {
 
   async create(): Promise<void> {
     await wrapIo(`create repository directory ${this.root}`, async () => {
-      for (const t of FILE_TYPES) if (t !== 'config') await mkdir(join(this.root, t), { recursive: true, mode: 0o700 });
+      for (const t of FILE_TYPES) if (t !== 'config') await makeDirs(join(this.root, t), 0o700);
       const hex = '0123456789abcdef';
-      for (const a of hex) for (const b of hex) await mkdir(join(this.root, 'data', a + b), { recursive: true, mode: 0o700 });
+      for (const a of hex) for (const b of hex) await makeDirs(join(this.root, 'data', a + b), 0o700);
     });
   }
 

@@ -4,6 +4,8 @@
  * one mapping of Node's errno codes to EbakError codes, so "missing", "disk
  * full" and "permission denied" read and exit the same everywhere.
  */
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { EbakError } from '../errors.js';
 
 /** `what` names the path or the operation; the message starts with it. */
@@ -23,5 +25,32 @@ export async function wrapIo<T>(what: string, fn: () => Promise<T>): Promise<T> 
     return await fn();
   } catch (e) {
     throw mapIoError(e, what);
+  }
+}
+
+/**
+ * `mkdir -p`, written out: Node's own `{ recursive: true }` loops forever
+ * where a parent exists but refuses children with ENOENT (/proc, some FUSE
+ * mounts: `ebak init -r /proc/x` spun at full CPU). Each level is tried
+ * once; a failure is a typed error naming `path`.
+ */
+export async function makeDirs(path: string, mode = 0o777): Promise<void> {
+  try {
+    await mkdir(path, { mode });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if ((await stat(path)).isDirectory()) return;
+      throw new EbakError('IO', `${path} exists and is not a directory`, { cause: e });
+    }
+    const parent = dirname(path);
+    if (code !== 'ENOENT' || parent === path) throw mapIoError(e, `create ${path}`);
+    await makeDirs(parent, mode);
+    await mkdir(path, { mode }).catch((again: unknown) => {
+      const why = (again as NodeJS.ErrnoException).code;
+      if (why === 'EEXIST') return;
+      if (why === 'ENOENT') throw new EbakError('IO', `cannot create ${path}: ${parent} does not accept new directories`, { cause: again });
+      throw mapIoError(again, `create ${path}`);
+    });
   }
 }

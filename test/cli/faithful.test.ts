@@ -34,4 +34,19 @@ describe('faithful backups', () => {
     const c = await ebak(['check', '--read-data'], env);
     assert.equal(c.code, 0, c.stdout + c.stderr);
   });
+
+  it('a target or repository under a directory that refuses new entries (/proc) is one error line, at once (Node\'s recursive mkdir spins there)', async () => {
+    const dir = await tempDir();
+    const init = await ebak(['init', '-r', '/proc/ebak-nope/repo'], { EBAK_PASSWORD: 'pw' });
+    assert.equal(init.code, 1, init.stderr);
+    assert.match(init.stderr, /proc/);
+    const src = join(dir, 'src');
+    await mkdir(src);
+    await writeFile(join(src, 'f'), 'x');
+    const { env } = await newRepo(dir);
+    assert.equal((await ebak(['backup', src], env)).code, 0);
+    const r = await ebak(['restore', 'latest', '--target', '/proc/ebak-nope/out'], env);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /does not accept new directories/);
+  });
 });
