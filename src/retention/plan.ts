@@ -71,13 +71,18 @@ export function isEmptyFilter(f: SnapshotFilter): boolean {
   return !f.hosts?.length && !f.tags?.length && !f.paths?.length;
 }
 
+/** Refuses a policy with no rule: it would remove every snapshot (restic refuses it too). */
+export function requirePolicy(policy: ForgetPolicy): void {
+  if (isEmptyPolicy(policy))
+    throw new EbakError('USAGE', 'no policy was specified, no snapshots will be removed', { hint: 'give --keep-* rules, or the ids of the snapshots to forget' });
+}
+
 /**
  * Filters, groups and decides. Groups come in the order of their keys (as
  * JSON), snapshots within a group newest first.
  */
 export function planForget<T extends Describable>(snapshots: readonly T[], policy: ForgetPolicy, select: { filter?: SnapshotFilter; groupBy?: GroupBy } & PolicyOptions = {}): ForgetGroup<T>[] {
-  if (isEmptyPolicy(policy))
-    throw new EbakError('USAGE', 'no policy was specified, no snapshots will be removed', { hint: 'give --keep-* rules, or the ids of the snapshots to forget' });
+  requirePolicy(policy);
   const groups = groupSnapshots(snapshots.filter((s) => matchesFilter(s, select.filter ?? {})), select.groupBy ?? DEFAULT_GROUP_BY);
   return groups.map(({ key, snapshots: members }) => {
     const decisions = applyPolicy(members, policy, select);
