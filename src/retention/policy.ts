@@ -89,23 +89,24 @@ export function applyPolicy<T extends PolicySnapshot>(list: readonly T[], policy
     if (withinAll !== undefined && ms > withinAll) reasons.push(`within ${formatDuration(policy.within!)}`);
     for (const b of counted) {
       if (b.left === 0 || b.left < -1) continue;
-      const reason = newBucket(b, b.of(wall, nr), oldest);
-      if (reason === undefined) continue;
+      const prefix = newBucket(b, b.of(wall, nr), oldest);
+      if (prefix === undefined) continue;
       if (b.left > 0) b.left--;
-      reasons.push(`${reason}${b.name} snapshot`);
+      reasons.push(`${prefix}${b.name} snapshot`);
     }
     for (const b of within) {
       if (b.cutoff === undefined || !(ms > b.cutoff)) continue;
-      const reason = newBucket(b, b.of(wall, nr), oldest);
-      if (reason !== undefined) reasons.push(`${reason}${b.name} within ${formatDuration(b.duration)}`);
+      const prefix = newBucket(b, b.of(wall, nr), oldest);
+      if (prefix !== undefined) reasons.push(`${prefix}${b.name} within ${formatDuration(b.duration)}`);
     }
     return { snapshot, keep: reasons.length > 0, reasons };
   });
 }
 
 /**
- * Moves a bucket rule on to `value`: a new bucket value keeps the snapshot
- * (""), and so does reaching the oldest snapshot ("oldest "). Undefined: not kept.
+ * Moves a bucket rule on to `value`. Returns the reason's prefix when the
+ * rule keeps the snapshot: "" for a new bucket, "oldest " for the group's
+ * oldest snapshot in a bucket already kept; undefined when it does not.
  */
 function newBucket(b: { last: number | undefined }, value: number, oldest: boolean): string | undefined {
   if (value !== b.last) {
