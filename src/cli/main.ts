@@ -9,6 +9,7 @@ import { backupCommand } from './commands/backup.js';
 import { catCommand } from './commands/cat.js';
 import { checkCommand } from './commands/check.js';
 import { diffCommand } from './commands/diff.js';
+import { forgetCommand } from './commands/forget.js';
 import { hsmCommand } from './commands/hsm.js';
 import { initCommand } from './commands/init.js';
 import { keyCommand } from './commands/key.js';
@@ -23,7 +24,7 @@ import { exitCodeFor, exitHelp, EXIT_FATAL } from './exit.js';
 import { TerminalOutput } from './output.js';
 import { VERSION } from '../version.js';
 
-const COMMANDS: Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, diffCommand, restoreCommand, catCommand, checkCommand, repairCommand, keyCommand, hsmCommand, attestationCommand, vaultCommand, loginCommand, deviceCommand, auditCommand, keyserviceCommand];
+const COMMANDS: Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, diffCommand, restoreCommand, catCommand, checkCommand, forgetCommand, repairCommand, keyCommand, hsmCommand, attestationCommand, vaultCommand, loginCommand, deviceCommand, auditCommand, keyserviceCommand];
 
 const GLOBAL_VALUE_FLAGS: Record<string, keyof GlobalOptions> = {
   '-r': 'repo',

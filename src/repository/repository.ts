@@ -354,6 +354,12 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     return this.saveObject('snapshot', encodeSnapshot(s));
   }
 
+  /** Deletes one snapshot object; the data it used stays until prune. Callers hold an exclusive lock. */
+  async removeSnapshot(id: string): Promise<void> {
+    if (!/^[0-9a-f]{64}$/.test(id)) throw new EbakError('USAGE', `${JSON.stringify(id)} is not a full snapshot id`);
+    await this.backend.remove({ type: 'snapshots', name: id });
+  }
+
   /** Every readable snapshot, oldest first, and the errors of the damaged ones. */
   async readSnapshots(): Promise<{ snapshots: SnapshotEntry[]; damaged: EbakError[] }> {
     const snapshots = [];

@@ -1,0 +1,132 @@
+/**
+ * `ebak forget`: removes snapshots, named by id or chosen by a keep policy
+ * decided as restic decides (src/retention; docs/retention.md). Only the
+ * snapshot objects go: the data they used stays until prune. Everything is
+ * checked before anything is deleted: flags, ids (each must resolve), the
+ * policy (restic refuses an empty one and one that keeps nothing of a
+ * group). Deleting runs under an exclusive lock; a dry run only reads, under
+ * a shared one. `--json` prints restic's `forget --json` shape.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { EbakError } from '../../errors.js';
+import type { SnapshotEntry } from '../../repository/api.js';
+import type { Snapshot } from '../../repository/format/snapshot.js';
+import { withLock } from '../../repository/locks.js';
+import type { Repository } from '../../repository/repository.js';
+import { parseDuration } from '../../retention/duration.js';
+import { describeKey, isEmptyFilter, parseGroupBy, parseTagList, planForget, requirePolicy, type ForgetGroup, type GroupBy, type SnapshotFilter } from '../../retention/plan.js';
+import { isEmptyPolicy, type CountRule, type ForgetPolicy, type WithinRule } from '../../retention/policy.js';
+import type { Command, Output } from '../command.js';
+import { withRepo } from '../session.js';
+
+const COUNT_FLAGS: Record<string, CountRule> = {
+  'keep-last': 'last', 'keep-hourly': 'hourly', 'keep-daily': 'daily', 'keep-weekly': 'weekly', 'keep-monthly': 'monthly', 'keep-yearly': 'yearly',
+};
+const DURATION_FLAGS: Record<string, WithinRule | 'within'> = {
+  'keep-within': 'within', 'keep-within-hourly': 'withinHourly', 'keep-within-daily': 'withinDaily', 'keep-within-weekly': 'withinWeekly',
+  'keep-within-monthly': 'withinMonthly', 'keep-within-yearly': 'withinYearly',
+};
+const OPTIONS = {
+  ...Object.fromEntries([...Object.keys(COUNT_FLAGS), ...Object.keys(DURATION_FLAGS), 'group-by'].map((f) => [f, { type: 'string' as const }])),
+  ...Object.fromEntries(['keep-tag', 'host', 'tag', 'path'].map((f) => [f, { type: 'string' as const, multiple: true as const }])),
+  'dry-run': { type: 'boolean' as const },
+  prune: { type: 'boolean' as const },
+};
+
+interface ForgetRequest {
+  ids: string[];
+  policy: ForgetPolicy;
+  filter: SnapshotFilter;
+  groupBy?: GroupBy;
+  dryRun: boolean;
+}
+
+type Entry = Snapshot & { id: string };
+
+export const forgetCommand: Command = {
+  name: 'forget',
+  summary: 'remove snapshots, by id or by a keep policy (their data stays until prune)',
+  usage: 'ebak forget [snapshot-id...] [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-yearly N] ' +
+    '[--keep-within DURATION] [--keep-within-{hourly,daily,weekly,monthly,yearly} DURATION] [--keep-tag TAG[,TAG]] [--host H] [--tag T[,T]] [--path P] ' +
+    '[--group-by host,paths,tags] [--dry-run] [--prune] [--json]   (N: a count or unlimited/-1; DURATION: e.g. 1y2m3d4h)',
+  async run(argv, ctx) {
+    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+    const req = request(values as Record<string, string | string[] | boolean | undefined>, positionals);
+    if (values.prune) throw new EbakError('NOT_IMPLEMENTED', 'forget --prune: prune is not built yet; nothing was forgotten', { hint: 'run forget without --prune; the data stays until prune exists' });
+    return withRepo(ctx, {}, (repo) => withLock(repo, req.dryRun ? 'shared' : 'exclusive', (m) => ctx.out.warn(m), () => forget(repo, req, ctx.out)));
+  },
+};
+
+/** The flags as a request, every problem found before the repository is opened. */
+function request(values: Record<string, string | string[] | boolean | undefined>, ids: string[]): ForgetRequest {
+  const policy: ForgetPolicy = {};
+  for (const [flag, rule] of Object.entries(COUNT_FLAGS)) if (values[flag] !== undefined) policy[rule] = parseCount(flag, values[flag] as string);
+  for (const [flag, rule] of Object.entries(DURATION_FLAGS)) if (values[flag] !== undefined) policy[rule] = parseDuration(values[flag] as string, `--${flag}`);
+  if (values['keep-tag']) policy.tags = (values['keep-tag'] as string[]).map(parseTagList);
+  const filter: SnapshotFilter = {
+    hosts: (values.host as string[] | undefined) ?? [],
+    tags: ((values.tag as string[] | undefined) ?? []).map(parseTagList),
+    paths: ((values.path as string[] | undefined) ?? []).map((p) => resolve(p)),
+  };
+  const groupBy = values['group-by'] === undefined ? undefined : parseGroupBy(values['group-by'] as string);
+  if (ids.length === 0) requirePolicy(policy);
+  else if (!isEmptyPolicy(policy) || !isEmptyFilter(filter) || groupBy)
+    throw new EbakError('USAGE', 'forget takes snapshot ids or a policy (with --host/--tag/--path/--group-by), not both', { hint: forgetCommand.usage });
+  return { ids, policy, filter, ...(groupBy ? { groupBy } : {}), dryRun: values['dry-run'] === true };
+}
+
+/** restic's counts: a whole number, or "unlimited" (also -1) for every bucket. */
+function parseCount(flag: string, text: string): number {
+  if (text === 'unlimited' || text === '-1') return -1;
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n)) throw new EbakError('USAGE', `--${flag} ${JSON.stringify(text)} is not a count`, { hint: 'give a whole number, or unlimited' });
+  return n;
+}
+
+async function forget(repo: Repository, req: ForgetRequest, out: Output): Promise<number> {
+  const groups = req.ids.length ? await named(repo, req.ids) : await decide(repo, req);
+  for (const g of groups) printGroup(out, g);
+  const doomed = groups.flatMap((g) => g.decisions.filter((d) => !d.keep).map((d) => d.snapshot.id));
+  if (!req.dryRun) for (const id of doomed) await repo.removeSnapshot(id);
+  out.line(`${req.dryRun ? 'would remove' : 'removed'} ${doomed.length} snapshot${doomed.length === 1 ? '' : 's'}${doomed.length && !req.dryRun ? ' (their data stays until prune)' : ''}`);
+  out.result(req.ids.length ? [] : groups.map(jsonGroup));
+  return 0;
+}
+
+/** Snapshots named on the command line: every one must resolve before any is removed. */
+async function named(repo: Repository, refs: string[]): Promise<ForgetGroup<Entry>[]> {
+  const found = new Map<string, SnapshotEntry>();
+  for (const ref of refs) {
+    const e = await repo.findSnapshot(ref);
+    found.set(e.id, e);
+  }
+  const decisions = [...found.values()].map(({ id, snapshot }) => ({ snapshot: { ...snapshot, id }, keep: false, reasons: [] }));
+  return [{ key: { hostname: '', paths: null, tags: null }, decisions }];
+}
+
+async function decide(repo: Repository, req: ForgetRequest): Promise<ForgetGroup<Entry>[]> {
+  const { snapshots, damaged } = await repo.readSnapshots();
+  // A snapshot that cannot be read might be the newest of its group: deciding without it could remove the wrong ones.
+  if (damaged[0]) throw damaged[0];
+  return planForget(snapshots.map(({ id, snapshot }) => ({ ...snapshot, id })), req.policy, { filter: req.filter, ...(req.groupBy ? { groupBy: req.groupBy } : {}) });
+}
+
+function printGroup(out: Output, g: ForgetGroup<Entry>): void {
+  if (g.key.hostname || g.key.paths || g.key.tags) out.line(`snapshots for ${describeKey(g.key)}:`);
+  for (const { snapshot: s, keep, reasons } of g.decisions)
+    out.line(`  ${keep ? 'keep  ' : 'remove'}  ${s.id.slice(0, 8)}  ${s.time}  ${s.hostname}  ${s.tags.join(',') || '-'}  ${s.paths.join(' ')}${keep ? `  (${reasons.join(', ')})` : ''}`);
+}
+
+/** restic's ForgetGroup: lists are null when empty, as Go encodes them. */
+function jsonGroup(g: ForgetGroup<Entry>) {
+  const view = (s: Entry) => ({ ...s, short_id: s.id.slice(0, 8) });
+  const orNull = <T>(l: T[]) => (l.length ? l : null);
+  const kept = g.decisions.filter((d) => d.keep);
+  return {
+    tags: g.key.tags, host: g.key.hostname, paths: g.key.paths,
+    keep: orNull(kept.map((d) => view(d.snapshot))),
+    remove: orNull(g.decisions.filter((d) => !d.keep).map((d) => view(d.snapshot))),
+    reasons: orNull(kept.map((d) => ({ snapshot: view(d.snapshot), matches: d.reasons }))),
+  };
+}
