@@ -4,6 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AttestationError, type AttestationCheck } from '../../src/attestation/index.js';
+export { prng } from '../prng.js';
 
 /** test/fixtures/nitro, found from the compiled dist/test/attestation. */
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'nitro');
@@ -69,14 +70,3 @@ export function offsetOf(hay: Uint8Array, needle: Uint8Array): number {
   return i;
 }
 
-/** mulberry32: a small seeded PRNG so a failing fuzz case can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -21,6 +21,7 @@ import { parseDuration } from '../../src/retention/duration.js';
 import { parseGroupBy, parseTagList, planForget, type GroupBy, type SnapshotFilter } from '../../src/retention/plan.js';
 import type { ForgetPolicy } from '../../src/retention/policy.js';
 import { tempDir } from '../cli/harness.js';
+import { prng } from '../prng.js';
 
 const ZONE = 'America/New_York';
 const SEED = Number(process.env.EBAK_FORGET_SEED ?? 20240310);
@@ -59,17 +60,6 @@ const RUNS: Run[] = [
   { args: ['--tag', 'a', '--tag', 'b,c', '--keep-weekly', '2'], policy: { weekly: 2 }, filter: { tags: [['a'], ['b', 'c']] } },
 ];
 
-/** A small deterministic generator (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Planned {
   ms: number;
