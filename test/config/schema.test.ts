@@ -5,15 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { DEFAULT_MAX_AGE_SECONDS } from '../../src/attestation/index.js';
 import { COMMANDS } from '../../src/cli/main.js';
 import { environment, FLAGS, GLOBAL, globalFlags, ownFlags, parseFlags, parseGlobals, s3Environment, VARIABLES } from '../../src/config/index.js';
 import { isEbakError, type EbakError } from '../../src/errors.js';
 import { DEFAULT_MODULE } from '../../src/hsm/index.js';
-import { ROOT } from '../cli/harness.js';
 
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const usage = (e: unknown): e is EbakError => isEbakError(e, 'USAGE');
 const caught = (fn: () => unknown): EbakError => {
   try {
