@@ -27,10 +27,15 @@ interface Parse {
 
 const isFlag = (token: string) => token.startsWith('-') && token !== '-';
 
-/** The flags of `command` in `argv` (global flags are main.ts's, taken out before), each absent one from its variable in `env`. */
-export function parseFlags(command: string, argv: readonly string[], env: NodeJS.ProcessEnv = {}): ParsedFlags {
+/**
+ * The flags of `command` in `argv` (global flags are main.ts's, taken out
+ * before), each absent one from its variable in `env`. A command taking no
+ * arguments says `{ positionals: false }`.
+ */
+export function parseFlags(command: string, argv: readonly string[], env: NodeJS.ProcessEnv = {}, opts: { positionals?: false } = {}): ParsedFlags {
   const p = newParse(ownFlags(command));
   scan(p, argv, (token) => void (isFlag(token) ? p.problems.push(`unknown flag ${token.split('=')[0]} for ebak ${command}`) : p.out.positionals.push(token)), true);
+  if (opts.positionals === false && p.out.positionals.length > 0) p.problems.push(`ebak ${command} takes no argument ${JSON.stringify(p.out.positionals[0])}`);
   fromEnvironment(p, env);
   if (p.problems.length > 0) throw problemsError(p.problems, `run \`ebak ${command} --help\``);
   return p.out;

@@ -103,6 +103,7 @@ describe('parseFlags', () => {
     }
     caught(() => parseFlags('device', ['list', '--guess-limit', '5'])); // device takes none of vault's flags
     caught(() => parseFlags('check', ['--read-data=yes']));
+    caught(() => parseFlags('check', ['extra'], {}, { positionals: false }));
   });
 
   it('fills an absent flag from its variable; the flag wins; a boolean variable is on at 1', () => {

@@ -9,7 +9,7 @@ export const checkCommand: Command = {
   summary: 'verify the repository (add --read-data to read every pack)',
   usage: 'ebak check [--read-data]',
   async run(argv, ctx) {
-    const { switches } = parseFlags('check', argv, ctx.env);
+    const { switches } = parseFlags('check', argv, ctx.env, { positionals: false });
     return withRepo(ctx, {}, async (repo) => {
       const res = await interruptible(ctx, (signal) => check(repo, {
         readData: switches['read-data'] === true,

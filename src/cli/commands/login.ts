@@ -16,8 +16,7 @@ export const loginCommand: Command = {
   summary: 'log in to the key vault with the password (new machine), saving a device session',
   usage: USAGE,
   async run(argv, ctx) {
-    const { values, switches, positionals } = parseFlags('login', argv, ctx.env);
-    if (positionals.length > 0) throw new EbakError('USAGE', `unexpected argument ${JSON.stringify(positionals[0])}`, { hint: USAGE });
+    const { values, switches } = parseFlags('login', argv, ctx.env, { positionals: false });
     const url = values.vault;
     if (!url) throw new EbakError('USAGE', 'no vault given', { hint: USAGE });
     const password = (await passwordFromEnv(ctx)) ?? (process.stdin.isTTY ? await prompt('vault password: ') : undefined);

@@ -8,7 +8,7 @@ export const snapshotsCommand: Command = {
   summary: 'list snapshots',
   usage: 'ebak snapshots [--tag t] [--host h]',
   async run(argv, ctx) {
-    const { values, lists } = parseFlags('snapshots', argv, ctx.env);
+    const { values, lists } = parseFlags('snapshots', argv, ctx.env, { positionals: false });
     return withRepo(ctx, {}, async (repo) => {
       const { snapshots, damaged } = await repo.readSnapshots();
       const list = snapshots.filter(
