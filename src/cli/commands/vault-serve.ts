@@ -53,13 +53,10 @@ export function kmsOptions(v: ServeFlags, ctx: Context): Omit<KmsClientOptions, 
   };
 }
 
+/** The vault's policy flags (their values are checked by the schema, src/config/schema.ts). */
 function policyFlags(v: ServeFlags) {
   const limit = v['guess-limit'] === undefined ? undefined : Number(v['guess-limit']);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 100)) throw new EbakError('USAGE', '--guess-limit is 1..100');
-  if (v.lockout !== undefined && v.lockout !== 'permanent' && v.lockout !== 'recovery') throw new EbakError('USAGE', '--lockout is permanent or recovery');
-  if (v.registration !== undefined && v.registration !== 'open' && v.registration !== 'invite') throw new EbakError('USAGE', '--registration is open or invite');
   const max = v['max-accounts'] === undefined ? undefined : Number(v['max-accounts']);
-  if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new EbakError('USAGE', '--max-accounts is a positive integer');
   return {
     policy: { ...(limit === undefined ? {} : { guess_limit: limit }), ...(v.lockout === undefined ? {} : { lockout: v.lockout as 'permanent' | 'recovery' }) },
     ...(v.registration ? { registration: v.registration as 'open' | 'invite' } : {}),
@@ -82,8 +79,7 @@ function hsmOptions(v: ServeFlags, ctx: Context, mode: 'simulated' | 'nitro') {
 }
 
 export async function serve(v: ServeFlags, ctx: Context): Promise<void> {
-  const mode = v.mode ?? 'simulated';
-  if (mode !== 'simulated' && mode !== 'nitro') throw new EbakError('USAGE', '--mode is simulated or nitro');
+  const mode = (v.mode ?? 'simulated') as 'simulated' | 'nitro'; // checked by the schema
   const [host, port] = (v.listen ?? '127.0.0.1:8443').split(/:(?=\d+$)/);
   if (!host || !port) throw new EbakError('USAGE', '--listen is <host>:<port>');
   const operatorKey = v['operator-key'] ? operatorPublicKey(await readFile(v['operator-key'], 'utf8')) : undefined;
