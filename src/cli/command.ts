@@ -1,7 +1,8 @@
 /**
  * The shape of a CLI command. `src/cli/main.ts` parses global flags, finds the
- * command by name and calls `run`; commands parse their own arguments with
- * node:util parseArgs, do their work through library functions, and report
+ * command by name and calls `run`; commands parse their own arguments against
+ * the one option schema (src/config: parseFlags, which also fills a flag from
+ * its environment variable), do their work through library functions, and report
  * through `ctx.out`. Commands throw EbakError; only main.ts prints errors and
  * sets the exit code (src/cli/exit.ts).
  */
@@ -27,6 +28,7 @@ export interface GlobalOptions {
 
 export interface Context {
   readonly out: Output;
+  /** The process environment: read only through src/config (parseFlags, environment). */
   readonly env: NodeJS.ProcessEnv;
   readonly globals: GlobalOptions;
 }

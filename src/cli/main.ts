@@ -1,6 +1,7 @@
 /**
- * The ebak command line: parses global options, dispatches to a command,
- * and is the only place that prints errors and chooses the exit code.
+ * The ebak command line: parses global options (src/config), dispatches to a
+ * command, prints the help generated from the schema, and is the only place
+ * that prints errors and chooses the exit code.
  */
 import { EbakError, isEbakError } from '../errors.js';
 import type { Command, GlobalOptions } from './command.js';
@@ -22,48 +23,17 @@ import { loginCommand } from './commands/login.js';
 import { auditCommand, deviceCommand, vaultCommand } from './commands/vault.js';
 import { exitCodeFor, exitHelp, EXIT_FATAL } from './exit.js';
 import { TerminalOutput } from './output.js';
+import { commandHelp, environment, mainHelp, parseGlobals } from '../config/index.js';
 import { VERSION } from '../version.js';
 
-const COMMANDS: Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, diffCommand, restoreCommand, catCommand, checkCommand, forgetCommand, repairCommand, keyCommand, hsmCommand, attestationCommand, vaultCommand, loginCommand, deviceCommand, auditCommand, keyserviceCommand];
+/** Every command, in the order `ebak help` lists them. */
+export const COMMANDS: readonly Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, diffCommand, restoreCommand, catCommand, checkCommand, forgetCommand, repairCommand, keyCommand, hsmCommand, attestationCommand, vaultCommand, loginCommand, deviceCommand, auditCommand, keyserviceCommand];
 
-const GLOBAL_VALUE_FLAGS: Record<string, keyof GlobalOptions> = {
-  '-r': 'repo',
-  '--repo': 'repo',
-  '--password-file': 'passwordFile',
-  '--recovery-key-file': 'recoveryKeyFile',
-};
-
-/** Pulls global options out of argv wherever they appear; the rest goes to the command. */
+/** The global flags (src/config/schema.ts) wherever they stand; the rest goes to the command. */
 export function splitGlobals(argv: string[]): { globals: GlobalOptions; json: boolean; help: boolean; rest: string[] } {
-  const globals: Record<string, string> = {};
-  const rest: string[] = [];
-  let json = false;
-  let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    if (flag === '--json') json = true;
-    else if (flag === '--help' || flag === '-h') help = true;
-    else if (flag in GLOBAL_VALUE_FLAGS) {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new EbakError('USAGE', `${flag} needs a value`);
-      globals[GLOBAL_VALUE_FLAGS[flag]!] = v;
-    } else rest.push(a);
-  }
-  return { globals, json, help, rest };
-}
-
-function usage(): string {
-  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`);
-  return [
-    'usage: ebak [-r <repository>] [--json] <command> [options]    (ebak --version)',
-    '',
-    'commands:',
-    ...lines,
-    '',
-    'environment: EBAK_REPOSITORY, EBAK_PASSWORD, EBAK_PASSWORD_FILE, EBAK_RECOVERY_KEY_FILE',
-    ...exitHelp(),
-  ].join('\n');
+  const { values, switches, rest } = parseGlobals(argv);
+  const globals = { repo: values.repo, passwordFile: values['password-file'], recoveryKeyFile: values['recovery-key-file'] };
+  return { globals, json: switches.json === true, help: switches.help === true, rest };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -80,16 +50,15 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(json ? `${JSON.stringify({ version: VERSION, node: process.version })}\n` : `ebak ${VERSION} (node ${process.version})\n`);
       return 0;
     }
+    if (name === 'help') return help(args[0]);
+    if (name?.startsWith('-')) throw new EbakError('USAGE', `unknown flag ${name.split('=')[0]}`, { hint: 'run `ebak --help`' });
     const cmd = COMMANDS.find((c) => c.name === name);
     if (!name || (parsed.help && !cmd)) {
-      process.stdout.write(usage() + '\n');
+      process.stdout.write(mainHelp(COMMANDS, exitHelp()) + '\n');
       return name || parsed.help ? 0 : EXIT_FATAL;
     }
-    if (!cmd) throw new EbakError('USAGE', `unknown command ${JSON.stringify(name)}`, { hint: 'run `ebak --help` for the list' });
-    if (parsed.help) {
-      process.stdout.write(`usage: ${cmd.usage}\n${cmd.summary}\n`);
-      return 0;
-    }
+    if (!cmd) throw unknownCommand(name);
+    if (parsed.help) return help(cmd.name);
     const out = new TerminalOutput(json);
     try {
       return await cmd.run(args, { out, env: process.env, globals: parsed.globals });
@@ -101,18 +70,27 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** `ebak help [<command>]`: generated from the schema (src/config/help.ts). */
+function help(name: string | undefined): number {
+  const cmd = name === undefined ? undefined : COMMANDS.find((c) => c.name === name);
+  if (name !== undefined && !cmd) throw unknownCommand(name);
+  process.stdout.write(`${cmd ? commandHelp(cmd, exitHelp()) : mainHelp(COMMANDS, exitHelp())}\n`);
+  return 0;
+}
+
+const unknownCommand = (name: string) => new EbakError('USAGE', `unknown command ${JSON.stringify(name)}`, { hint: 'run `ebak --help` for the list' });
+
 function report(e: unknown, json: boolean): number {
   const err = isEbakError(e) ? e : toEbakError(e);
   if (json) process.stderr.write(JSON.stringify({ error: { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) } }) + '\n');
   else process.stderr.write(`ebak: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
-  if (!isEbakError(e) && process.env.EBAK_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
+  if (!isEbakError(e) && environment(process.env).debug) process.stderr.write(`${(e as Error)?.stack}\n`);
   return exitCodeFor(err.code);
 }
 
-/** Node's own errors (parseArgs, an aborted AbortSignal, I/O) become one line too. */
+/** Node's own errors (an aborted AbortSignal, I/O) become one line too. */
 function toEbakError(e: unknown): EbakError {
   const code = (e as { code?: string })?.code ?? '';
-  if (code.startsWith('ERR_PARSE_ARGS')) return new EbakError('USAGE', (e as Error).message);
   if (code === 'ABORT_ERR' || (e as Error)?.name === 'AbortError') return new EbakError('CANCELLED', 'the operation was cancelled', { cause: e });
   return new EbakError('IO', `unexpected error: ${(e as Error)?.message ?? String(e)}`, { hint: 'set EBAK_DEBUG=1 for a stack trace and report it' });
 }

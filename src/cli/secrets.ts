@@ -2,8 +2,10 @@
  * Where passwords and recovery keys come from, in restic's order:
  * --password-file, EBAK_PASSWORD_FILE, EBAK_PASSWORD, then a prompt on a TTY.
  * A recovery key comes from --recovery-key-file (or EBAK_RECOVERY_KEY_FILE).
+ * The variables are read through src/config/environment.ts.
  */
 import { readFile } from 'node:fs/promises';
+import { environment } from '../config/index.js';
 import { EbakError } from '../errors.js';
 import { mapIoError } from '../util/fs.js';
 import { normalizeRecoveryCode } from '../repository/format/keyfile.js';
@@ -17,14 +19,15 @@ async function firstLine(path: string): Promise<string> {
 
 /** The password from flags or the environment, or undefined. */
 export async function passwordFromEnv(ctx: Context): Promise<string | undefined> {
-  const file = ctx.globals.passwordFile ?? ctx.env.EBAK_PASSWORD_FILE;
+  const e = environment(ctx.env);
+  const file = ctx.globals.passwordFile ?? e.passwordFile;
   if (file) return firstLine(file);
-  return ctx.env.EBAK_PASSWORD || undefined;
+  return e.password;
 }
 
 /** The secret that opens an existing repository. */
 export async function secretFor(ctx: Context): Promise<Secret> {
-  const rk = ctx.globals.recoveryKeyFile ?? ctx.env.EBAK_RECOVERY_KEY_FILE;
+  const rk = ctx.globals.recoveryKeyFile ?? environment(ctx.env).recoveryKeyFile;
   if (rk) return { recoveryCode: normalizeRecoveryCode(await firstLine(rk)) };
   const pw = await passwordFromEnv(ctx);
   if (pw !== undefined) return { password: pw };

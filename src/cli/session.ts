@@ -1,21 +1,21 @@
 /**
  * Opening the repository a command works on, from the global options and
- * environment. The one place that reads the storage settings from the
- * environment (EBAK_S3_*): the storage layer receives them typed.
+ * the environment as src/config reads it (EBAK_REPOSITORY, EBAK_S3_*): the
+ * storage layer receives its settings typed.
  */
+import { environment, s3Environment } from '../config/index.js';
 import { EbakError } from '../errors.js';
 import { identitiesFor, openRepository } from '../keys/index.js';
 import type { Repository } from '../repository/repository.js';
 import { WorkerPool } from '../repository/workers.js';
 import { parseLocation } from '../storage/location.js';
 import { openBackend, type OpenedBackend, type OpenOptions } from '../storage/open.js';
-import type { ArchiveRestoreOptions, ObjectLockMode, ObjectLockOptions } from '../storage/s3/index.js';
 import type { Action } from '../vault/protocol.js';
 import type { Context } from './command.js';
 import { secretFor } from './secrets.js';
 
 export function repoLocation(ctx: Context): string {
-  const loc = ctx.globals.repo ?? ctx.env.EBAK_REPOSITORY;
+  const loc = ctx.globals.repo ?? environment(ctx.env).repository;
   if (!loc) throw new EbakError('USAGE', 'no repository given', { hint: 'pass -r <location> or set EBAK_REPOSITORY' });
   return loc;
 }
@@ -26,33 +26,14 @@ export async function backendFor(ctx: Context, location = repoLocation(ctx), sto
 
 /**
  * `given` completed from the environment, for S3 locations only (a local
- * directory ignores these variables): restore waits from
- * EBAK_S3_RESTORE_POLL_SECONDS / EBAK_S3_RESTORE_TIMEOUT under what the flags
- * gave, Object Lock from EBAK_S3_OBJECT_LOCK_DAYS / _MODE unless given.
+ * directory ignores these variables): restore waits under what the flags
+ * gave, Object Lock unless given (src/config/environment.ts reads them).
  */
 function storageOptions(env: NodeJS.ProcessEnv, location: string, given: OpenOptions): OpenOptions {
   if (parseLocation(location).kind !== 's3') return given;
-  const objectLock = given.objectLock ?? lockEnv(env);
-  return { ...given, archiveRestore: { ...restoreEnv(env), ...given.archiveRestore }, ...(objectLock ? { objectLock } : {}) };
-}
-
-function lockEnv(env: NodeJS.ProcessEnv): ObjectLockOptions | undefined {
-  const days = env.EBAK_S3_OBJECT_LOCK_DAYS;
-  if (days === undefined || days === '') return undefined;
-  return { days: Number(days), ...(env.EBAK_S3_OBJECT_LOCK_MODE ? { mode: env.EBAK_S3_OBJECT_LOCK_MODE as ObjectLockMode } : {}) };
-}
-
-function restoreEnv(env: NodeJS.ProcessEnv): ArchiveRestoreOptions {
-  const seconds = (name: 'EBAK_S3_RESTORE_POLL_SECONDS' | 'EBAK_S3_RESTORE_TIMEOUT'): number | undefined => {
-    const v = env[name];
-    if (v === undefined || v === '') return undefined;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new EbakError('USAGE', `${name} must be a non-negative number of seconds, got ${JSON.stringify(v)}`);
-    return n * 1000;
-  };
-  const pollMs = seconds('EBAK_S3_RESTORE_POLL_SECONDS');
-  const timeoutMs = seconds('EBAK_S3_RESTORE_TIMEOUT');
-  return { ...(pollMs === undefined ? {} : { pollMs }), ...(timeoutMs === undefined ? {} : { timeoutMs }) };
+  const s3 = s3Environment(env);
+  const objectLock = given.objectLock ?? s3.objectLock;
+  return { ...given, archiveRestore: { ...s3.archiveRestore, ...given.archiveRestore }, ...(objectLock ? { objectLock } : {}) };
 }
 
 /**
@@ -101,6 +82,7 @@ export async function interruptible<T>(ctx: Context, fn: (signal: AbortSignal) =
 
 /** The repository at `backend`, opened by the first identity (src/keys/open.ts) that unwraps its key. */
 function open(ctx: Context, backend: OpenedBackend, action: Action | undefined): Promise<Repository> {
-  const recoveryKeyGiven = Boolean(ctx.globals.recoveryKeyFile ?? ctx.env.EBAK_RECOVERY_KEY_FILE);
-  return openRepository(backend, identitiesFor({ recoveryKeyGiven, env: ctx.env, action, secret: () => secretFor(ctx) }));
+  const e = environment(ctx.env);
+  const recoveryKeyGiven = Boolean(ctx.globals.recoveryKeyFile ?? e.recoveryKeyFile);
+  return openRepository(backend, identitiesFor({ recoveryKeyGiven, configDir: e.configDir, action, secret: () => secretFor(ctx) }));
 }

@@ -20,10 +20,13 @@ export type { RecordAad, SealOptions } from './seal.js';
 
 export const DEFAULT_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 
-export interface Pkcs11Flags {
+/** The token to open, as the CLI gathered it from flags and environment (src/config). */
+export interface Pkcs11Options {
   readonly module?: string | undefined;
   readonly token?: string | undefined;
+  /** A file whose first line is the PIN; wins over `pin`. */
   readonly pinFile?: string | undefined;
+  readonly pin?: string | undefined;
 }
 
 /** Reads a PIN file: first line, trailing whitespace dropped. */
@@ -35,12 +38,12 @@ export function readPinFile(path: string): string {
   }
 }
 
-/** Flags win over environment: --module/EBAK_HSM_MODULE, --token/EBAK_HSM_TOKEN, --pin-file/EBAK_HSM_PIN. */
-export function pkcs11ConfigFrom(flags: Pkcs11Flags, env: NodeJS.ProcessEnv): Pkcs11Config {
-  const module = flags.module ?? env.EBAK_HSM_MODULE ?? DEFAULT_MODULE;
-  const token = flags.token ?? env.EBAK_HSM_TOKEN;
+/** The PKCS#11 configuration of `o`: the module defaults to SoftHSM's, a token and a PIN are required. */
+export function pkcs11ConfigFrom(o: Pkcs11Options): Pkcs11Config {
+  const module = o.module ?? DEFAULT_MODULE;
+  const token = o.token;
   if (token === undefined || token === '') throw new EbakError('USAGE', 'no HSM token given; pass --token <label> or set EBAK_HSM_TOKEN');
-  const pin = flags.pinFile !== undefined ? readPinFile(flags.pinFile) : env.EBAK_HSM_PIN;
+  const pin = o.pinFile !== undefined ? readPinFile(o.pinFile) : o.pin;
   if (pin === undefined || pin === '') throw new EbakError('USAGE', 'no HSM PIN given; set EBAK_HSM_PIN or pass --pin-file <file>');
   return { module, token, pin };
 }

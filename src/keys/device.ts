@@ -9,10 +9,10 @@ import type { Action } from '../vault/protocol.js';
 import type { Identity } from './index.js';
 
 /** `action` tells the vault what the command will do, so its per-account policy can refuse it. */
-export function deviceIdentity(env: NodeJS.ProcessEnv, action: Action | 'read' = 'read'): Identity {
+export function deviceIdentity(configDir: string, action: Action | 'read' = 'read'): Identity {
   return {
     async unwrap(backend: Backend) {
-      const masterKey = await deviceMasterKey(backend, env, action);
+      const masterKey = await deviceMasterKey(backend, configDir, action);
       return masterKey && { masterKey };
     },
   };

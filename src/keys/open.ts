@@ -17,7 +17,7 @@ export interface IdentityChoice {
   /** A recovery key was given (flag or environment): it is used, not a device session. */
   recoveryKeyGiven: boolean;
   /** Where device files live (EBAK_CONFIG_DIR, HOME). */
-  env: NodeJS.ProcessEnv;
+  configDir: string;
   /** What the command will do, for the vault's policy. */
   action?: Action | undefined;
   /** The password or recovery key; asked for only when no device session opened the repository. */
@@ -26,7 +26,7 @@ export interface IdentityChoice {
 
 export function identitiesFor(c: IdentityChoice): Identity[] {
   const keyFile = keyFileIdentity(c.secret);
-  return c.recoveryKeyGiven ? [keyFile] : [deviceIdentity(c.env, c.action), keyFile];
+  return c.recoveryKeyGiven ? [keyFile] : [deviceIdentity(c.configDir, c.action), keyFile];
 }
 
 /** Opens the repository at `backend` with the first identity that unwraps its K. */

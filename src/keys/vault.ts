@@ -14,11 +14,11 @@ import { recoveryRecipient } from './keyfile.js';
  * `ebak init --vault`: K made here and registered with the vault before
  * anything is written; the repository holds only a recovery key file.
  */
-export async function initVaultRepository(backend: Backend, url: string, password: string, env: NodeJS.ProcessEnv, o: InitVaultOptions): Promise<VaultInitResult> {
+export async function initVaultRepository(backend: Backend, url: string, password: string, configDir: string, o: InitVaultOptions): Promise<VaultInitResult> {
   const masterKey = random(32);
   const recoveryCode = generateRecoveryCode();
   try {
-    return await initWithVault(url, password, env, o, { masterKey, recoveryCode }, async (register) => {
+    return await initWithVault(url, password, configDir, o, { masterKey, recoveryCode }, async (register) => {
       const repo = await Repository.init(backend, [recoveryRecipient(recoveryCode)], { masterKey, beforeWrite: register });
       return repo.config.id;
     });
@@ -28,8 +28,8 @@ export async function initVaultRepository(backend: Backend, url: string, passwor
 }
 
 /** `ebak login`: the released K must open the repository (its config authenticates under K) before the device is saved. */
-export function loginVault(backend: Backend, url: string, password: string, env: NodeJS.ProcessEnv, o: LoginOptions): Promise<VaultLogin> {
-  return loginWithVault(backend, url, password, env, o, async (masterKey) => {
+export function loginVault(backend: Backend, url: string, password: string, configDir: string, o: LoginOptions): Promise<VaultLogin> {
+  return loginWithVault(backend, url, password, configDir, o, async (masterKey) => {
     await Repository.openWithMasterKey(backend, masterKey);
   });
 }

@@ -20,7 +20,7 @@ import { tempDir } from '../cli/harness.js';
 
 const dir = await tempDir('ebak-keys-');
 const code = generateRecoveryCode();
-const env = { EBAK_CONFIG_DIR: join(dir, 'config') }; // no device files
+const configDir = join(dir, 'config'); // no device files
 const rejectsWith = (p: Promise<unknown>, c: ErrorCode) => assert.rejects(p, (e) => isEbakError(e, c));
 let backend: OpenedBackend;
 let id: string;
@@ -50,16 +50,16 @@ describe('keys', () => {
     await rejectsWith(openRepository(backend, [passwordIdentity('nope')]), 'WRONG_KEY');
     const empty = await openBackend(join(dir, 'none'), {});
     await rejectsWith(openRepository(empty, [passwordIdentity('pw')]), 'NO_REPOSITORY');
-    await rejectsWith(openRepository(backend, [deviceIdentity(env)]), 'WRONG_KEY');
+    await rejectsWith(openRepository(backend, [deviceIdentity(configDir)]), 'WRONG_KEY');
   });
 
   it('without a device session the password opens it, asked for once; a given recovery key skips the device', async () => {
-    assert.equal(await deviceIdentity(env).unwrap(backend), undefined);
+    assert.equal(await deviceIdentity(configDir).unwrap(backend), undefined);
     let asked = 0;
     const secret = async () => (asked++, { password: 'pw' });
-    assert.equal(identitiesFor({ recoveryKeyGiven: false, env, secret }).length, 2);
-    assert.equal(identitiesFor({ recoveryKeyGiven: true, env, secret }).length, 1);
-    assert.equal((await openRepository(backend, identitiesFor({ recoveryKeyGiven: false, env, secret }))).config.id, id);
+    assert.equal(identitiesFor({ recoveryKeyGiven: false, configDir, secret }).length, 2);
+    assert.equal(identitiesFor({ recoveryKeyGiven: true, configDir, secret }).length, 1);
+    assert.equal((await openRepository(backend, identitiesFor({ recoveryKeyGiven: false, configDir, secret }))).config.id, id);
     assert.equal(asked, 1);
   });
 });

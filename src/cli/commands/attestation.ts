@@ -3,8 +3,8 @@
  * attestation document offline and prints its decoded fields as JSON.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { documentToJson, loadRoot, verifyAttestation, DEFAULT_MAX_AGE_SECONDS } from '../../attestation/index.js';
+import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import type { Command, Context } from '../command.js';
 
@@ -25,7 +25,7 @@ export const attestationCommand: Command = {
 };
 
 async function verifyFile(argv: string[]) {
-  const { values, positionals } = parse(argv);
+  const { values, lists, switches, positionals } = parseFlags('attestation', argv);
   if (positionals.length !== 1) throw usage('give exactly one document file');
   if (values.root === undefined) throw usage('--root <pem> is required (the AWS Nitro root G1 or the dev CA root)');
   const root = loadRoot(await readInput(values.root));
@@ -33,30 +33,10 @@ async function verifyFile(argv: string[]) {
     root,
     ...(values.at === undefined ? {} : { at: parseTime(values.at) }),
     ...(values.nonce === undefined ? {} : { nonce: parseHex(values.nonce, '--nonce') }),
-    pcrs: Object.fromEntries((values['expect-pcr'] ?? []).map(parsePcr)),
-    allowDebug: values['allow-debug'] === true,
+    pcrs: Object.fromEntries((lists['expect-pcr'] ?? []).map(parsePcr)),
+    allowDebug: switches['allow-debug'] === true,
     maxAgeSeconds: values['max-age'] === undefined ? DEFAULT_MAX_AGE_SECONDS : parseSeconds(values['max-age']),
   });
-}
-
-function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        root: { type: 'string' },
-        at: { type: 'string' },
-        nonce: { type: 'string' },
-        'expect-pcr': { type: 'string', multiple: true },
-        'allow-debug': { type: 'boolean' },
-        'max-age': { type: 'string' },
-      },
-    });
-  } catch (e) {
-    throw usage((e as Error).message.split('\n')[0]!);
-  }
 }
 
 async function readInput(path: string): Promise<Buffer> {

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../../config/index.js';
 import { scan, type ScanTotal } from '../../archiver/scan.js';
 import { EbakError } from '../../errors.js';
 import { parseLocation } from '../../storage/location.js';
@@ -14,34 +14,22 @@ export const backupCommand: Command = {
   summary: 'back up files and directories into a new snapshot',
   usage: 'ebak backup <path>... [--tag t]... [--exclude glob]... [--host h] [--time ISO] [--parent id] [--s3-data-storage-class STANDARD_IA|GLACIER_IR|GLACIER|DEEP_ARCHIVE]',
   async run(argv, ctx) {
-    const { positionals, values } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        tag: { type: 'string', multiple: true },
-        exclude: { type: 'string', multiple: true },
-        host: { type: 'string' },
-        time: { type: 'string' },
-        parent: { type: 'string' },
-        's3-data-storage-class': { type: 'string' },
-      },
-    });
+    const { positionals, values, lists } = parseFlags('backup', argv, ctx.env);
     if (positionals.length === 0) throw new EbakError('USAGE', 'backup needs at least one path', { hint: backupCommand.usage });
-    const time = values.time === undefined ? undefined : new Date(values.time);
-    if (time && Number.isNaN(time.getTime())) throw new EbakError('USAGE', `--time ${JSON.stringify(values.time)} is not an ISO 8601 time`);
+    const time = values.time === undefined ? undefined : new Date(values.time); // checked by the schema
     const storageClass = values['s3-data-storage-class'];
     if (storageClass !== undefined) checkStorageClass(storageClass, repoLocation(ctx));
     const storage = storageClass === undefined ? {} : { dataStorageClass: storageClass as DataStorageClass };
     const started = Date.now();
     let total: ScanTotal | undefined;
-    if (process.stderr.isTTY && !ctx.out.json) void scan(positionals, values.exclude).then((t) => (total = t));
+    if (process.stderr.isTTY && !ctx.out.json) void scan(positionals, lists.exclude).then((t) => (total = t));
     return withRepo(ctx, { index: true, pool: true, storage, action: 'backup' }, async (repo, pool, backend) => {
       // Released before the summary, so its request counts include the unlock.
       const onEvent = (e: BackupEvent) => (e.type === 'warning' ? ctx.out.warn(e.message) : ctx.out.progress(progressLine(e, total, Date.now() - started)));
       const res = await interruptible(ctx, (signal) => backup(repo, pool!, {
         paths: positionals,
-        tags: values.tag ?? [],
-        excludes: values.exclude ?? [],
+        tags: lists.tag ?? [],
+        excludes: lists.exclude ?? [],
         ...(values.host ? { hostname: values.host } : {}),
         ...(time ? { time } : {}),
         ...(values.parent ? { parent: values.parent } : {}),

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import type { Command } from '../command.js';
 import { withRepo } from '../session.js';
@@ -8,7 +8,7 @@ export const catCommand: Command = {
   summary: 'print the decrypted config or a snapshot (for debugging)',
   usage: 'ebak cat config | ebak cat snapshot <id>',
   async run(argv, ctx) {
-    const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+    const { positionals } = parseFlags('cat', argv, ctx.env);
     const [what, id] = positionals;
     if (what !== 'config' && !(what === 'snapshot' && id)) throw new EbakError('USAGE', 'cat needs "config" or "snapshot <id>"', { hint: catCommand.usage });
     return withRepo(ctx, {}, async (repo) => {

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { check } from '../../operations/index.js';
 import type { Command } from '../command.js';
@@ -9,10 +9,10 @@ export const checkCommand: Command = {
   summary: 'verify the repository (add --read-data to read every pack)',
   usage: 'ebak check [--read-data]',
   async run(argv, ctx) {
-    const { values } = parseArgs({ args: argv, options: { 'read-data': { type: 'boolean' } } });
+    const { switches } = parseFlags('check', argv, ctx.env, { positionals: false });
     return withRepo(ctx, {}, async (repo) => {
       const res = await interruptible(ctx, (signal) => check(repo, {
-        readData: Boolean(values['read-data']),
+        readData: switches['read-data'] === true,
         signal,
         onEvent: (e) => (e.type === 'warning' ? ctx.out.warn(e.message) : ctx.out.progress(e.message)),
       }));

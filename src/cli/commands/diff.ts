@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import type { TreeLoader } from '../../repository/api.js';
 import type { TreeNode } from '../../repository/format/tree.js';
@@ -16,7 +16,7 @@ export const diffCommand: Command = {
   summary: 'show what changed between two snapshots',
   usage: 'ebak diff <snapshot-a> <snapshot-b>',
   async run(argv, ctx) {
-    const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+    const { positionals } = parseFlags('diff', argv, ctx.env);
     if (positionals.length !== 2) throw new EbakError('USAGE', 'diff needs two snapshots', { hint: diffCommand.usage });
     return withRepo(ctx, { index: true }, async (repo) => {
       const a = await repo.findSnapshot(positionals[0]!);

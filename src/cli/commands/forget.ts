@@ -8,7 +8,7 @@
  * a shared one. `--json` prints restic's `forget --json` shape.
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import type { SnapshotEntry } from '../../repository/api.js';
 import type { Snapshot } from '../../repository/format/snapshot.js';
@@ -27,13 +27,6 @@ const DURATION_FLAGS: Record<string, WithinRule | 'within'> = {
   'keep-within': 'within', 'keep-within-hourly': 'withinHourly', 'keep-within-daily': 'withinDaily', 'keep-within-weekly': 'withinWeekly',
   'keep-within-monthly': 'withinMonthly', 'keep-within-yearly': 'withinYearly',
 };
-const OPTIONS = {
-  ...Object.fromEntries([...Object.keys(COUNT_FLAGS), ...Object.keys(DURATION_FLAGS), 'group-by'].map((f) => [f, { type: 'string' as const }])),
-  ...Object.fromEntries(['keep-tag', 'host', 'tag', 'path'].map((f) => [f, { type: 'string' as const, multiple: true as const }])),
-  'dry-run': { type: 'boolean' as const },
-  prune: { type: 'boolean' as const },
-};
-
 interface ForgetRequest {
   ids: string[];
   policy: ForgetPolicy;
@@ -51,8 +44,9 @@ export const forgetCommand: Command = {
     '[--keep-within DURATION] [--keep-within-{hourly,daily,weekly,monthly,yearly} DURATION] [--keep-tag TAG[,TAG]] [--host H] [--tag T[,T]] [--path P] ' +
     '[--group-by host,paths,tags] [--dry-run] [--prune] [--json]   (N: a count or unlimited/-1; DURATION: e.g. 1y2m3d4h)',
   async run(argv, ctx) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
-    const req = request(values as Record<string, string | string[] | boolean | undefined>, positionals);
+    const { values: strings, lists, switches, positionals } = parseFlags('forget', argv, ctx.env);
+    const values = { ...strings, ...lists, ...switches };
+    const req = request(values, positionals);
     if (values.prune) throw new EbakError('NOT_IMPLEMENTED', 'forget --prune: prune is not built yet; nothing was forgotten', { hint: 'run forget without --prune; the data stays until prune exists' });
     return withRepo(ctx, {}, (repo) => withLock(repo, req.dryRun ? 'shared' : 'exclusive', (m) => ctx.out.warn(m), () => forget(repo, req, ctx.out)));
   },

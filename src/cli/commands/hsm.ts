@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { environment, parseFlags, type ParsedFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { installClusterKey, Pkcs11Hsm, pkcs11ConfigFrom } from '../../hsm/index.js';
 import type { KeyPurpose, KeyVersion } from '../../hsm/index.js';
@@ -22,31 +22,7 @@ const USAGE = [
   '  token options: --module <so> (EBAK_HSM_MODULE) --token <label> (EBAK_HSM_TOKEN) --pin-file <f> (or EBAK_HSM_PIN)',
 ].join('\n');
 
-const OPTIONS = {
-  module: { type: 'string' },
-  token: { type: 'string' },
-  'pin-file': { type: 'string' },
-  ring: { type: 'string' },
-  purpose: { type: 'string' },
-  version: { type: 'string' },
-  reason: { type: 'string' },
-  destroy: { type: 'boolean' },
-  out: { type: 'string' },
-  in: { type: 'string' },
-  'cluster-key-file': { type: 'string' },
-  'new-cluster-key-file': { type: 'string' },
-  'so-pin-file': { type: 'string' },
-} as const;
-
-type Values = ReturnType<typeof parse>['values'];
-
-function parse(argv: string[]) {
-  try {
-    return parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
-  } catch (e) {
-    throw usage((e as Error).message.split('\n')[0]!);
-  }
-}
+type Values = ParsedFlags['values'];
 
 function usage(why: string): EbakError {
   return new EbakError('USAGE', `${why}; usage: ebak hsm ${USAGE.split('\n')[0]!.slice(9)}`, { hint: USAGE });
@@ -58,15 +34,14 @@ function need(values: Values, name: 'ring' | 'version' | 'reason' | 'out' | 'in'
   return v;
 }
 
-const SUBCOMMANDS: Record<string, (v: Values, ctx: Context) => Promise<unknown>> = {
+const SUBCOMMANDS: Record<string, (v: Values, ctx: Context, switches: ParsedFlags['switches']) => Promise<unknown>> = {
   init: async (v, ctx) => {
     const cluster = await provisionCluster(v, ctx);
     if (v.ring === undefined) {
       if (cluster === undefined) throw usage('give --ring and/or a cluster key file');
       return { cluster };
     }
-    const purpose = (v.purpose ?? 'wrap') as KeyPurpose;
-    if (purpose !== 'wrap' && purpose !== 'encrypt') throw usage('--purpose is wrap or encrypt');
+    const purpose = (v.purpose ?? 'wrap') as KeyPurpose; // checked by the schema
     const key = await withHsm(v, ctx, (h) => h.createRing(v.ring!, purpose));
     ctx.out.line(`created ${describe(key)}`);
     return { ...(cluster === undefined ? {} : { cluster }), key };
@@ -82,13 +57,12 @@ const SUBCOMMANDS: Record<string, (v: Values, ctx: Context) => Promise<unknown>>
     ctx.out.line(`rotated: ${describe(key)}`);
     return { key };
   },
-  revoke: async (v, ctx) => {
-    const version = Number(need(v, 'version'));
-    if (!Number.isInteger(version) || version < 1) throw usage('--version is a positive integer');
+  revoke: async (v, ctx, switches) => {
+    const version = Number(need(v, 'version')); // a positive integer: checked by the schema
     const ring = need(v, 'ring');
     const key = await withHsm(v, ctx, async (h) => {
       const revoked = await h.revoke(ring, version, need(v, 'reason'));
-      return v.destroy === true ? h.destroy(ring, version) : revoked;
+      return switches.destroy === true ? h.destroy(ring, version) : revoked;
     });
     ctx.out.line(`${key.state}: ${describe(key)}`);
     return { key };
@@ -115,18 +89,18 @@ export const hsmCommand: Command = {
   summary: 'manage HSM key rings, rotation, revocation and HSM backups',
   usage: USAGE,
   async run(argv, ctx) {
-    const { values, positionals } = parse(argv);
+    const { values, switches, positionals } = parseFlags('hsm', argv, ctx.env);
     const [sub, ...extra] = positionals;
     const run = sub === undefined ? undefined : SUBCOMMANDS[sub];
     if (run === undefined) throw usage(`unknown hsm subcommand ${sub === undefined ? '(none)' : `"${sub}"`}`);
     if (extra.length > 0) throw usage(`unexpected argument "${extra[0]}"`);
-    ctx.out.result(await run(values, ctx));
+    ctx.out.result(await run(values, ctx, switches));
     return 0;
   },
 };
 
 async function withHsm<T>(v: Values, ctx: Context, use: (h: Pkcs11Hsm) => Promise<T>): Promise<T> {
-  const hsm = await Pkcs11Hsm.open(pkcs11ConfigFrom({ module: v.module, token: v.token, pinFile: v['pin-file'] }, ctx.env), {
+  const hsm = await Pkcs11Hsm.open(pkcs11ConfigFrom({ module: v.module, token: v.token, pinFile: v['pin-file'], pin: environment(ctx.env).hsmPin }), {
     audit: (e) => ctx.out.warn(`audit: ${e.type}${e.ring === undefined ? '' : ` ${e.ring} v${e.version}`}${e.detail === undefined ? '' : ` (${e.detail})`}`),
   });
   try {
@@ -149,7 +123,7 @@ async function provisionCluster(v: Values, ctx: Context): Promise<string | undef
   if (from !== undefined && fresh !== undefined) throw usage('give one of --cluster-key-file and --new-cluster-key-file');
   if (v['so-pin-file'] === undefined) throw usage('installing a cluster key needs --so-pin-file (the token security officer PIN)');
   // Same module/token resolution as every subcommand, with the SO PIN file as the PIN.
-  const config = pkcs11ConfigFrom({ module: v.module, token: v.token, pinFile: v['so-pin-file'] }, ctx.env);
+  const config = pkcs11ConfigFrom({ module: v.module, token: v.token, pinFile: v['so-pin-file'], pin: environment(ctx.env).hsmPin });
   const kbk = from !== undefined ? await readFile(from) : randomBytes(32);
   try {
     if (fresh !== undefined) await writeFile(fresh, kbk, { mode: 0o600, flag: 'wx' });

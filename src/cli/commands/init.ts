@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { environment, parseFlags } from '../../config/index.js';
 import { Repository } from '../../repository/repository.js';
 import { formatRecoveryCode, generateRecoveryCode } from '../../repository/format/keyfile.js';
 import type { Command, Context } from '../command.js';
@@ -18,19 +18,12 @@ export const initCommand: Command = {
   summary: 'create a repository (shows a recovery key once)',
   usage: 'ebak init [<repository>] [--no-password] [--vault <url> [--account <name>] [--vault-invite <token>]] [--s3-object-lock-days N [--s3-object-lock-mode COMPLIANCE|GOVERNANCE]]',
   async run(argv, ctx) {
-    const { positionals, values } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        'no-password': { type: 'boolean' }, vault: { type: 'string' }, account: { type: 'string' }, 'vault-invite': { type: 'string' },
-        's3-object-lock-days': { type: 'string' }, 's3-object-lock-mode': { type: 'string' },
-      },
-    });
-    const location = positionals[0] ?? ctx.globals.repo ?? ctx.env.EBAK_REPOSITORY;
+    const { positionals, values, switches } = parseFlags('init', argv, ctx.env);
+    const location = positionals[0] ?? ctx.globals.repo ?? environment(ctx.env).repository;
     if (!location) throw new EbakError('USAGE', 'no repository given', { hint: 'ebak init <location>, or set EBAK_REPOSITORY' });
     const objectLock = objectLockSetting(location, values['s3-object-lock-days'], values['s3-object-lock-mode']);
-    if (values.vault !== undefined) return initVault(ctx, location, values.vault, values.account, values['vault-invite'] ?? ctx.env.EBAK_VAULT_INVITE);
-    const password = values['no-password'] ? undefined : await passwordFromEnv(ctx) ?? (await askPassword());
+    if (values.vault !== undefined) return initVault(ctx, location, values.vault, values.account, values['vault-invite']);
+    const password = switches['no-password'] ? undefined : await passwordFromEnv(ctx) ?? (await askPassword());
     const code = generateRecoveryCode();
     const recipients = [recoveryRecipient(code), ...(password ? [passwordRecipient(password)] : [])];
     const backend = await backendFor(ctx, location, objectLock ? { objectLock } : {});
@@ -74,7 +67,8 @@ async function initVault(ctx: Context, location: string, url: string, account: s
   if (!password) throw new EbakError('USAGE', 'ebak init --vault needs a password', { hint: 'set EBAK_PASSWORD or EBAK_PASSWORD_FILE, or run on a terminal' });
   const backend = await backendFor(ctx, location);
   try {
-    const r = await initVaultRepository(backend, url, password, ctx.env, { account, invite });
+    const { configDir, vaultTrust } = environment(ctx.env);
+    const r = await initVaultRepository(backend, url, password, configDir, { ...vaultTrust, account, invite });
     ctx.out.line(`created ebak repository ${r.id.slice(0, 10)} at ${backend.location}, key held by the vault ${url} (account ${r.account})`);
     ctx.out.line('');
     ctx.out.line('Recovery key (shown only now; store it offline, it opens the repository on its own):');

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { listKeys } from '../../repository/keyring.js';
 import { withLock } from '../../repository/locks.js';
@@ -14,13 +14,13 @@ export const keyCommand: Command = {
   summary: 'manage key envelopes: list, add (password or recovery), remove',
   usage: 'ebak key list | ebak key add [--recovery] [--new-password-file f] | ebak key remove <id>',
   async run(argv, ctx) {
-    const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { recovery: { type: 'boolean' }, 'new-password-file': { type: 'string' } } });
+    const { positionals, values, switches } = parseFlags('key', argv, ctx.env);
     const [sub, id] = positionals;
     if (sub === 'list') return list(ctx);
     if (sub === 'add') {
       return withRepo(ctx, {}, async (repo) => {
         const current = await secretFor(ctx);
-        if (values.recovery) {
+        if (switches.recovery) {
           const code = generateRecoveryCode();
           const kid = await repo.addKey(current, 'recovery', code);
           ctx.out.line(`added recovery key ${kid.slice(0, 8)}:\n  ${formatRecoveryCode(code)}`);

@@ -6,8 +6,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadRoot } from '../../attestation/index.js';
+import { parseFlags, type ParsedFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { createKey, startKeyService } from '../../kms/simulated/index.js';
 import type { Command, Context } from '../command.js';
@@ -20,17 +20,7 @@ const USAGE = [
   '         callers sign with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, which the service takes from its environment',
 ].join('\n');
 
-const OPTIONS = { dir: { type: 'string' }, listen: { type: 'string' }, root: { type: 'string' }, policy: { type: 'string' } } as const;
-
-type Values = ReturnType<typeof parse>['values'];
-
-function parse(argv: string[]) {
-  try {
-    return parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
-  } catch (e) {
-    throw new EbakError('USAGE', (e as Error).message.split('\n')[0]!, { hint: USAGE });
-  }
-}
+type Values = ParsedFlags['values'];
 
 async function readText(file: string, what: string): Promise<string> {
   return readFile(file, 'utf8').catch((e) => { throw new EbakError('USAGE', `cannot read the ${what} ${file}`, { cause: e }); });
@@ -77,7 +67,7 @@ export const keyserviceCommand: Command = {
   summary: 'run the simulated attestation-gated key service (AWS KMS with Recipient), create its keys',
   usage: USAGE,
   async run(argv, ctx) {
-    const { values, positionals } = parse(argv);
+    const { values, positionals } = parseFlags('keyservice', argv, ctx.env);
     const [sub, ...rest] = positionals;
     const fn = sub === undefined ? undefined : SUB[sub];
     if (!fn || rest.length > 0) throw new EbakError('USAGE', `unknown keyservice subcommand ${sub === undefined ? '(none)' : JSON.stringify(positionals.join(' '))}`, { hint: USAGE });

@@ -2,7 +2,7 @@
  * `ebak login`: on a new machine, recover access to a vault-backed repository
  * with only its location and the password (OPAQUE; src/keys/vault.ts).
  */
-import { parseArgs } from 'node:util';
+import { environment, parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { loginVault } from '../../keys/index.js';
 import type { Command } from '../command.js';
@@ -16,17 +16,14 @@ export const loginCommand: Command = {
   summary: 'log in to the key vault with the password (new machine), saving a device session',
   usage: USAGE,
   async run(argv, ctx) {
-    const { values } = parseArgs({
-      args: argv, strict: true,
-      options: { vault: { type: 'string' }, account: { type: 'string' }, device: { type: 'string' }, 'vault-root': { type: 'string' }, measurements: { type: 'string' }, 'allow-debug': { type: 'boolean' } },
-    });
-    const url = values.vault ?? ctx.env.EBAK_VAULT;
+    const { values, switches } = parseFlags('login', argv, ctx.env, { positionals: false });
+    const url = values.vault;
     if (!url) throw new EbakError('USAGE', 'no vault given', { hint: USAGE });
     const password = (await passwordFromEnv(ctx)) ?? (process.stdin.isTTY ? await prompt('vault password: ') : undefined);
     if (!password) throw new EbakError('USAGE', 'no password given', { hint: 'set EBAK_PASSWORD or EBAK_PASSWORD_FILE' });
     const backend = await backendFor(ctx);
     try {
-      const r = await loginVault(backend, url, password, ctx.env, { account: values.account, device: values.device, root: values['vault-root'], measurements: values.measurements, allowDebug: values['allow-debug'] });
+      const r = await loginVault(backend, url, password, environment(ctx.env).configDir, { account: values.account, device: values.device, root: values['vault-root'], measurements: values.measurements, allowDebug: switches['allow-debug'] });
       ctx.out.line(`logged in to ${url} as ${r.account}; device ${r.session.device_id} (session until ${r.session.expires_at}) saved in ${r.deviceFile}`);
       ctx.out.result({ account: r.account, device_id: r.session.device_id, expires_at: r.session.expires_at, device_file: r.deviceFile });
     } finally {

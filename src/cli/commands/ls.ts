@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { walk } from '../../walker/index.js';
 import type { Command } from '../command.js';
@@ -9,7 +9,7 @@ export const lsCommand: Command = {
   summary: 'list the files in a snapshot',
   usage: 'ebak ls <snapshot|latest> [path]',
   async run(argv, ctx) {
-    const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+    const { positionals } = parseFlags('ls', argv, ctx.env);
     if (!positionals[0]) throw new EbakError('USAGE', 'ls needs a snapshot', { hint: lsCommand.usage });
     const prefix = positionals[1] ? '/' + positionals[1].split('/').filter(Boolean).join('/') : '';
     return withRepo(ctx, { index: true }, async (repo) => {

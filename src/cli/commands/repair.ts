@@ -4,7 +4,7 @@
  * damaged index files are removed, under an exclusive lock. Data is never
  * deleted. (`repair snapshots` is not built yet: the command says so.)
  */
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { withLock } from '../../repository/locks.js';
 import type { Command } from '../command.js';
@@ -17,7 +17,7 @@ export const repairCommand: Command = {
   summary: 'rebuild the index from pack headers (repair index)',
   usage: USAGE,
   async run(argv, ctx) {
-    const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+    const { positionals } = parseFlags('repair', argv, ctx.env);
     if (positionals[0] === 'snapshots') throw new EbakError('NOT_IMPLEMENTED', '`ebak repair snapshots` is not built yet', { hint: 'restore what a damaged snapshot still reaches with `ebak restore`; a later release rewrites damaged snapshots' });
     if (positionals[0] !== 'index' || positionals.length !== 1) throw new EbakError('USAGE', `usage: ${USAGE}`);
     return withRepo(ctx, {}, async (repo) => {

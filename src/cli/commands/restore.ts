@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { restore, type RestoreEvent } from '../../operations/index.js';
 import type { Command } from '../command.js';
@@ -12,11 +12,7 @@ export const restoreCommand: Command = {
   summary: 'restore a snapshot into a directory',
   usage: 'ebak restore <snapshot|latest> --target <dir> [--include <path>]... [--allow-outside-symlinks] [--s3-restore-days N] [--s3-restore-tier Expedited|Standard|Bulk]',
   async run(argv, ctx) {
-    const { positionals, values } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { target: { type: 'string', short: 't' }, include: { type: 'string', multiple: true }, 'allow-outside-symlinks': { type: 'boolean' }, 's3-restore-days': { type: 'string' }, 's3-restore-tier': { type: 'string' } },
-    });
+    const { positionals, values, lists, switches } = parseFlags('restore', argv, ctx.env);
     if (!positionals[0] || !values.target) throw new EbakError('USAGE', 'restore needs a snapshot and --target', { hint: restoreCommand.usage });
     // For packs in S3 archive storage (GLACIER, DEEP_ARCHIVE); checked before any request.
     const archiveRestore = {
@@ -34,8 +30,8 @@ export const restoreCommand: Command = {
       const { id, ...r } = await interruptible(ctx, (signal) => restore(repo, repo.blobReader(pool!), {
         snapshot: positionals[0]!,
         target: values.target!,
-        ...(values.include ? { includes: values.include } : {}),
-        allowOutsideSymlinks: Boolean(values['allow-outside-symlinks']),
+        ...(lists.include ? { includes: lists.include } : {}),
+        allowOutsideSymlinks: switches['allow-outside-symlinks'] === true,
         signal,
         onEvent,
       }));

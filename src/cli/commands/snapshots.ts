@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../../config/index.js';
 import type { Command } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
 import { withRepo } from '../session.js';
@@ -8,11 +8,11 @@ export const snapshotsCommand: Command = {
   summary: 'list snapshots',
   usage: 'ebak snapshots [--tag t] [--host h]',
   async run(argv, ctx) {
-    const { values } = parseArgs({ args: argv, options: { tag: { type: 'string', multiple: true }, host: { type: 'string' } } });
+    const { values, lists } = parseFlags('snapshots', argv, ctx.env, { positionals: false });
     return withRepo(ctx, {}, async (repo) => {
       const { snapshots, damaged } = await repo.readSnapshots();
       const list = snapshots.filter(
-        ({ snapshot: s }) => (!values.host || s.hostname === values.host) && (values.tag ?? []).every((t) => s.tags.includes(t)),
+        ({ snapshot: s }) => (!values.host || s.hostname === values.host) && (lists.tag ?? []).every((t) => s.tags.includes(t)),
       );
       for (const { id, snapshot: s } of list) ctx.out.line(`${id.slice(0, 8)}  ${s.time}  ${s.hostname}  ${s.tags.join(',') || '-'}  ${s.paths.join(' ')}`);
       ctx.out.line(`${list.length} snapshot${list.length === 1 ? '' : 's'}`);

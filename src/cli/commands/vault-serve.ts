@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDevCa, saveDevCa } from '../../attestation/index.js';
+import { environment } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { pkcs11ConfigFrom } from '../../hsm/index.js';
 import type { KmsClientOptions } from '../../kms/client.js';
@@ -37,12 +38,12 @@ export async function ensureDevCa(dir: string, ctx: Context): Promise<string> {
   return join(dir, 'root.pem');
 }
 
-/** The key service connection, from flags and the AWS credential variables. */
+/** The key service connection, from flags (filled from EBAK_KMS_* by src/config) and the AWS credential variables. */
 export function kmsOptions(v: ServeFlags, ctx: Context): Omit<KmsClientOptions, 'attester'> {
-  const keyId = v['kms-key-id'] ?? ctx.env.EBAK_KMS_KEY_ID;
+  const keyId = v['kms-key-id'];
   if (!keyId) throw new EbakError('USAGE', 'the vault needs a key service key: pass --kms-key-id (AWS KMS, or `ebak keyservice create-key` in simulation)');
-  const endpoint = v['kms-endpoint'] ?? ctx.env.EBAK_KMS_ENDPOINT;
-  const caFile = v['kms-ca'] ?? ctx.env.EBAK_KMS_CA;
+  const endpoint = v['kms-endpoint'];
+  const caFile = v['kms-ca'];
   const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = ctx.env;
   return {
     keyId, region: v['kms-region'] ?? ctx.env.AWS_REGION ?? 'us-east-1',
@@ -52,13 +53,10 @@ export function kmsOptions(v: ServeFlags, ctx: Context): Omit<KmsClientOptions, 
   };
 }
 
+/** The vault's policy flags (their values are checked by the schema, src/config/schema.ts). */
 function policyFlags(v: ServeFlags) {
   const limit = v['guess-limit'] === undefined ? undefined : Number(v['guess-limit']);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 100)) throw new EbakError('USAGE', '--guess-limit is 1..100');
-  if (v.lockout !== undefined && v.lockout !== 'permanent' && v.lockout !== 'recovery') throw new EbakError('USAGE', '--lockout is permanent or recovery');
-  if (v.registration !== undefined && v.registration !== 'open' && v.registration !== 'invite') throw new EbakError('USAGE', '--registration is open or invite');
   const max = v['max-accounts'] === undefined ? undefined : Number(v['max-accounts']);
-  if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new EbakError('USAGE', '--max-accounts is a positive integer');
   return {
     policy: { ...(limit === undefined ? {} : { guess_limit: limit }), ...(v.lockout === undefined ? {} : { lockout: v.lockout as 'permanent' | 'recovery' }) },
     ...(v.registration ? { registration: v.registration as 'open' | 'invite' } : {}),
@@ -68,20 +66,20 @@ function policyFlags(v: ServeFlags) {
 
 /** Module and token from flags/environment; the PIN only in simulated mode (nitro: from the key service). */
 function hsmOptions(v: ServeFlags, ctx: Context, mode: 'simulated' | 'nitro') {
-  if (mode === 'nitro' && (v['pin-file'] || ctx.env.EBAK_HSM_PIN)) {
+  const { hsmPin } = environment(ctx.env);
+  if (mode === 'nitro' && (v['pin-file'] || hsmPin)) {
     throw new EbakError('USAGE', 'in nitro mode the HSM PIN must not be on the host (--pin-file or EBAK_HSM_PIN): provision it with `ebak vault provision-pin` and pass --hsm-pin-kms');
   }
-  const blobFile = v['hsm-pin-kms'] ?? ctx.env.EBAK_HSM_PIN_KMS;
+  const blobFile = v['hsm-pin-kms'];
   const pinBlob = blobFile ? readFileSync(blobFile) : undefined;
   const fromKms = pinBlob !== undefined || mode === 'nitro';
   // When the key service provides the PIN, none is read from the host ('-' only satisfies the reader of module and token).
-  const { module, token, pin } = pkcs11ConfigFrom({ module: v.module, token: v.token, pinFile: fromKms ? undefined : v['pin-file'] }, fromKms ? { ...ctx.env, EBAK_HSM_PIN: '-' } : ctx.env);
+  const { module, token, pin } = pkcs11ConfigFrom(fromKms ? { module: v.module, token: v.token, pin: '-' } : { module: v.module, token: v.token, pinFile: v['pin-file'], pin: hsmPin });
   return { module, token, ...(pinBlob ? { pinBlob } : fromKms ? {} : { pin }) };
 }
 
 export async function serve(v: ServeFlags, ctx: Context): Promise<void> {
-  const mode = v.mode ?? 'simulated';
-  if (mode !== 'simulated' && mode !== 'nitro') throw new EbakError('USAGE', '--mode is simulated or nitro');
+  const mode = (v.mode ?? 'simulated') as 'simulated' | 'nitro'; // checked by the schema
   const [host, port] = (v.listen ?? '127.0.0.1:8443').split(/:(?=\d+$)/);
   if (!host || !port) throw new EbakError('USAGE', '--listen is <host>:<port>');
   const operatorKey = v['operator-key'] ? operatorPublicKey(await readFile(v['operator-key'], 'utf8')) : undefined;

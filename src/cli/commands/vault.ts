@@ -4,8 +4,8 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { loadRoot } from '../../attestation/index.js';
+import { environment, parseFlags, type ParsedFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { normalizeRecoveryCode } from '../../repository/format/keyfile.js';
 import { verifyAuditLog } from '../../vault/audit/verify.js';
@@ -37,26 +37,8 @@ const USAGE = [
   '  client trust: --vault-root/EBAK_VAULT_ROOT --measurements/EBAK_VAULT_MEASUREMENTS --allow-debug',
 ].join('\n');
 
-const OPTIONS = {
-  dir: { type: 'string' }, state: { type: 'string' }, listen: { type: 'string' }, mode: { type: 'string' },
-  'guess-limit': { type: 'string' }, lockout: { type: 'string' }, module: { type: 'string' }, token: { type: 'string' },
-  'pin-file': { type: 'string' }, vault: { type: 'string' }, account: { type: 'string' }, 'recovery-key-file': { type: 'string' },
-  root: { type: 'string' }, 'vault-root': { type: 'string' }, measurements: { type: 'string' }, 'allow-debug': { type: 'boolean' },
-  'nsm-helper': { type: 'string' }, devca: { type: 'string' }, 'kms-endpoint': { type: 'string' }, 'kms-key-id': { type: 'string' },
-  'kms-region': { type: 'string' }, 'kms-ca': { type: 'string' }, 'hsm-pin-kms': { type: 'string' }, registration: { type: 'string' },
-  'operator-key': { type: 'string' }, 'operator-key-file': { type: 'string' }, 'max-accounts': { type: 'string' }, uses: { type: 'string' },
-  'expires-days': { type: 'string' }, out: { type: 'string' }, 'key-policy': { type: 'boolean' },
-} as const;
-
-type Values = ReturnType<typeof parse>['values'];
-
-function parse(argv: string[], usage: string) {
-  try {
-    return parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
-  } catch (e) {
-    throw new EbakError('USAGE', (e as Error).message.split('\n')[0]!, { hint: usage });
-  }
-}
+type Values = ParsedFlags['values'];
+type Switches = ParsedFlags['switches'];
 
 async function readText(path: string, what: string): Promise<string> {
   return readFile(path, 'utf8').catch((e) => { throw new EbakError('USAGE', `cannot read the ${what} ${path}`, { cause: e }); });
@@ -64,23 +46,23 @@ async function readText(path: string, what: string): Promise<string> {
 
 const operatorKeyOf = async (v: Values) => (v['operator-key-file'] ? operatorPrivateKey(await readText(v['operator-key-file'], 'operator key file')) : undefined);
 
-const clientFor = (v: Values, ctx: Context) => VaultClient.connect(v.vault!, trustFrom({ root: v['vault-root'], measurements: v.measurements, allowDebug: v['allow-debug'] }, ctx.env).trust);
+const clientFor = (v: Values, s: Switches) => VaultClient.connect(v.vault!, trustFrom({ root: v['vault-root'], measurements: v.measurements, allowDebug: s['allow-debug'] }).trust);
 
 /**
  * Verifies the log in the state store: chain, signatures, each boot's
  * attestation pinned to this build's measurements (or --measurements), and —
  * with --vault and the operator key — that it reaches the enclave's own signed head.
  */
-async function auditVerify(v: Values, ctx: Context): Promise<unknown> {
-  const rootFile = v.root ?? v['vault-root'] ?? ctx.env.EBAK_VAULT_ROOT;
+async function auditVerify(v: Values, s: Switches, ctx: Context): Promise<unknown> {
+  const rootFile = v.root ?? v['vault-root'];
   if (!rootFile) throw new EbakError('USAGE', 'vault audit verify needs the attestation root (--root <pem>: the AWS Nitro root, or the dev CA root.pem in simulation)');
   const root = loadRoot(await readText(rootFile, 'root'));
-  const mfile = v.measurements ?? ctx.env.EBAK_VAULT_MEASUREMENTS;
+  const mfile = v.measurements;
   const own = vaultMeasurements();
   const pcrs = mfile ? pcrsFromMeasurements(await readText(mfile, 'measurement file'), mfile) : { 0: own.PCR0, 1: own.PCR1, 2: own.PCR2 };
   const key = await operatorKeyOf(v);
   if (v.vault && !key) throw new EbakError('USAGE', '--vault needs --operator-key-file (the audit head is for the operator)');
-  const head = v.vault && key ? await (await clientFor(v, ctx)).auditHead(key) : undefined;
+  const head = v.vault && key ? await (await clientFor(v, s)).auditHead(key) : undefined;
   if (!head) ctx.out.warn("no --vault given: the chain and signatures are checked, but entries removed from the end can only be detected against the enclave's head");
   const store = await openStore(stateOf(v as ServeFlags));
   try {
@@ -96,7 +78,7 @@ async function currentDevice(ctx: Context): Promise<DeviceFile> {
   const backend = await backendFor(ctx);
   try {
     const account = await repositoryAccount(backend).catch((e) => { throw new EbakError('NO_REPOSITORY', `no ebak repository at ${backend.location}`, { cause: e }); });
-    const d = await loadDevice(ctx.env, account);
+    const d = await loadDevice(environment(ctx.env).configDir, account);
     if (!d) throw new EbakError('USAGE', `this machine has no vault session for ${backend.location}`, { hint: 'run `ebak login`' });
     return d;
   } finally {
@@ -117,10 +99,8 @@ async function writeOperatorKey(v: Values, ctx: Context): Promise<unknown> {
 async function invite(v: Values, ctx: Context): Promise<unknown> {
   const key = await operatorKeyOf(v);
   if (!key) throw new EbakError('USAGE', 'invite needs --operator-key-file <pem>', { hint: USAGE });
-  const uses = Number(v.uses ?? 1);
+  const uses = Number(v.uses ?? 1); // both checked by the schema
   const days = Number(v['expires-days'] ?? 7);
-  if (!Number.isInteger(uses) || uses < 1 || uses > 1_000_000) throw new EbakError('USAGE', '--uses is 1..1000000');
-  if (!(days > 0 && days <= 3650)) throw new EbakError('USAGE', '--expires-days is a number of days, at most 3650');
   const exp = Date.now() + Math.round(days * 86_400_000);
   const token = createInvitation(key, uses, exp);
   ctx.out.line(token);
@@ -142,10 +122,10 @@ async function provisionPin(v: Values, ctx: Context): Promise<unknown> {
   return { out: v.out };
 }
 
-const VAULT_SUB: Record<string, (v: Values, ctx: Context, rest: string[]) => Promise<unknown>> = {
+const VAULT_SUB: Record<string, (v: Values, ctx: Context, rest: string[], s: Switches) => Promise<unknown>> = {
   serve: async (v, ctx) => serve(v, ctx),
-  measure: async (v, ctx) => {
-    if (v['key-policy']) {
+  measure: async (_v, ctx, _rest, s) => {
+    if (s['key-policy']) {
       const policy = vaultKeyPolicy();
       ctx.out.line(JSON.stringify(policy, null, 2));
       return policy;
@@ -154,8 +134,8 @@ const VAULT_SUB: Record<string, (v: Values, ctx: Context, rest: string[]) => Pro
     ctx.out.line(JSON.stringify({ Measurements: m }, null, 2));
     return { Measurements: m };
   },
-  status: async (v, ctx) => {
-    const client = v.vault ? await clientFor(v, ctx) : (await deviceClient(await currentDevice(ctx))).client;
+  status: async (v, ctx, _rest, sw) => {
+    const client = v.vault ? await clientFor(v, sw) : (await deviceClient(await currentDevice(ctx))).client;
     const key = await operatorKeyOf(v);
     if (key) {
       const s = await client.operatorStatus(key);
@@ -166,11 +146,12 @@ const VAULT_SUB: Record<string, (v: Values, ctx: Context, rest: string[]) => Pro
     ctx.out.line(`vault ${client.url}: ${s.mode}, attested (module ${s.module_id})`);
     return { url: client.url, ...s };
   },
-  unlock: async (v, ctx) => {
-    const keyFile = v['recovery-key-file'] ?? ctx.globals.recoveryKeyFile ?? ctx.env.EBAK_RECOVERY_KEY_FILE;
+  unlock: async (v, ctx, _rest, s) => {
+    // --recovery-key-file is a global flag (main.ts takes it out wherever it stands).
+    const keyFile = ctx.globals.recoveryKeyFile ?? environment(ctx.env).recoveryKeyFile;
     if (!v.vault || !v.account || !keyFile) throw new EbakError('USAGE', 'unlock needs --vault, --account and --recovery-key-file', { hint: USAGE });
     const digits = normalizeRecoveryCode((await readText(keyFile, 'recovery key file')).split('\n')[0]!);
-    await (await clientFor(v, ctx)).unlock(v.account, digits);
+    await (await clientFor(v, s)).unlock(v.account, digits);
     ctx.out.line(`account ${v.account} unlocked`);
     return { account: v.account, unlocked: true };
   },
@@ -182,9 +163,9 @@ const VAULT_SUB: Record<string, (v: Values, ctx: Context, rest: string[]) => Pro
   },
   invite,
   'provision-pin': provisionPin,
-  audit: async (v, ctx, rest) => {
+  audit: async (v, ctx, rest, s) => {
     if (rest[0] !== 'verify') throw new EbakError('USAGE', 'usage: ebak vault audit verify', { hint: USAGE });
-    return auditVerify(v, ctx);
+    return auditVerify(v, s, ctx);
   },
 };
 
@@ -193,11 +174,11 @@ export const vaultCommand: Command = {
   summary: 'run the key vault, print its measurements, check its status and audit log, invite accounts',
   usage: USAGE,
   async run(argv, ctx) {
-    const { values, positionals } = parse(argv, USAGE);
+    const { values, switches, positionals } = parseFlags('vault', argv, ctx.env);
     const [sub, ...rest] = positionals;
     const fn = sub === undefined ? undefined : VAULT_SUB[sub];
     if (!fn) throw new EbakError('USAGE', `unknown vault subcommand ${sub === undefined ? '(none)' : JSON.stringify(sub)}`, { hint: USAGE });
-    const result = await fn(values, ctx, rest);
+    const result = await fn(values, ctx, rest, switches);
     if (sub !== 'serve') ctx.out.result(result);
     return 0;
   },
@@ -217,7 +198,7 @@ export const deviceCommand: Command = {
   summary: "list or revoke this repository's vault devices",
   usage: DEVICE_USAGE,
   async run(argv, ctx) {
-    const { positionals } = parse(argv, DEVICE_USAGE);
+    const { positionals } = parseFlags('device', argv, ctx.env);
     const [sub, id] = positionals;
     const d = await currentDevice(ctx);
     const { client } = await deviceClient(d);
@@ -240,7 +221,7 @@ export const auditCommand: Command = {
   summary: "show the vault's audit events for this repository's account",
   usage: 'ebak audit',
   async run(argv, ctx) {
-    parse(argv, 'ebak audit');
+    parseFlags('audit', argv, ctx.env);
     const d = await currentDevice(ctx);
     const { client } = await deviceClient(d);
     const entries = (await client.audit(d.token)) as { seq: number; time: string; type: string; detail: unknown }[];

@@ -3,7 +3,8 @@
  * --vault`, `login`, and K through a device session. They handle K only:
  * creating or opening the repository with it is the caller's (src/keys).
  *
- * Device file v1: $EBAK_CONFIG_DIR (default ~/.config/ebak) / devices /
+ * Device file v1: <config dir> (the CLI's EBAK_CONFIG_DIR, default
+ * ~/.config/ebak; src/config/environment.ts) / devices /
  * <account>.json, mode 0600: {format, vault, account, device_id, device_name,
  * token, expires_at, wrapped_key (device envelope: K under the device key
  * the vault holds), root_pem, pcrs, allow_debug}. The file alone opens
@@ -16,7 +17,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { homedir, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { awsNitroRootG1, loadRoot } from '../../attestation/index.js';
@@ -51,21 +52,17 @@ export interface TrustFlags {
   allowDebug?: boolean | undefined;
 }
 
-export function configDir(env: NodeJS.ProcessEnv): string {
-  return env.EBAK_CONFIG_DIR || join(env.HOME || homedir(), '.config', 'ebak');
-}
-
 /**
- * Trust anchors: --vault-root/EBAK_VAULT_ROOT (default the AWS Nitro root),
- * --measurements/EBAK_VAULT_MEASUREMENTS (default: this build's own vault
- * measurement, i.e. the vault this client ships with), --allow-debug.
+ * Trust anchors (the CLI gathers them from --vault-root/EBAK_VAULT_ROOT,
+ * --measurements/EBAK_VAULT_MEASUREMENTS, --allow-debug/EBAK_VAULT_ALLOW_DEBUG):
+ * the root defaults to the AWS Nitro root, the measurements to this build's
+ * own vault measurement, i.e. the vault this client ships with.
  */
-export function trustFrom(flags: TrustFlags, env: NodeJS.ProcessEnv): { trust: VaultTrust; rootPem: string } {
-  const rootFile = flags.root ?? env.EBAK_VAULT_ROOT;
-  const root = rootFile ? loadRoot(readText(rootFile, 'vault root')) : awsNitroRootG1();
-  const mfile = flags.measurements ?? env.EBAK_VAULT_MEASUREMENTS;
+export function trustFrom(flags: TrustFlags): { trust: VaultTrust; rootPem: string } {
+  const root = flags.root ? loadRoot(readText(flags.root, 'vault root')) : awsNitroRootG1();
+  const mfile = flags.measurements;
   const pcrs = mfile ? pcrsFromMeasurements(readText(mfile, 'measurement file'), mfile) : ownPcrs();
-  const allowDebug = flags.allowDebug === true || env.EBAK_VAULT_ALLOW_DEBUG === '1';
+  const allowDebug = flags.allowDebug === true;
   return { trust: { root, pcrs, allowDebug }, rootPem: root.toString() };
 }
 
@@ -92,26 +89,26 @@ export async function repositoryAccount(backend: Backend): Promise<string> {
   return configAccount(await backend.load({ type: 'config', name: 'config' }));
 }
 
-function devicePath(env: NodeJS.ProcessEnv, account: string): string {
-  return join(configDir(env), 'devices', `${account}.json`);
+function devicePath(configDir: string, account: string): string {
+  return join(configDir, 'devices', `${account}.json`);
 }
 
-export async function loadDevice(env: NodeJS.ProcessEnv, account: string): Promise<DeviceFile | undefined> {
+export async function loadDevice(configDir: string, account: string): Promise<DeviceFile | undefined> {
   let text: string;
   try {
-    text = await readFile(devicePath(env, account), 'utf8');
+    text = await readFile(devicePath(configDir, account), 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new EbakError('IO', `cannot read device file ${devicePath(env, account)}`, { cause: e });
+    throw new EbakError('IO', `cannot read device file ${devicePath(configDir, account)}`, { cause: e });
   }
   const d = JSON.parse(text) as DeviceFile;
-  if (d.format !== DEVICE_FORMAT) throw new EbakError('UNSUPPORTED_VERSION', `device file ${devicePath(env, account)} has format ${d.format}; upgrade ebak or run \`ebak login\` again`);
+  if (d.format !== DEVICE_FORMAT) throw new EbakError('UNSUPPORTED_VERSION', `device file ${devicePath(configDir, account)} has format ${d.format}; upgrade ebak or run \`ebak login\` again`);
   return d;
 }
 
-async function saveDevice(env: NodeJS.ProcessEnv, d: DeviceFile): Promise<string> {
-  const path = devicePath(env, d.account);
-  await mkdir(join(configDir(env), 'devices'), { recursive: true, mode: 0o700 });
+async function saveDevice(configDir: string, d: DeviceFile): Promise<string> {
+  const path = devicePath(configDir, d.account);
+  await mkdir(join(configDir, 'devices'), { recursive: true, mode: 0o700 });
   await writeFile(`${path}.tmp`, JSON.stringify(d, null, 2), { mode: 0o600 });
   await chmod(`${path}.tmp`, 0o600);
   await rename(`${path}.tmp`, path);
@@ -156,11 +153,11 @@ export interface VaultLogin {
  * no invitation) leaves no orphaned repository behind.
  */
 export async function initWithVault(
-  url: string, password: string, env: NodeJS.ProcessEnv, o: InitVaultOptions,
+  url: string, password: string, configDir: string, o: InitVaultOptions,
   keys: { masterKey: Uint8Array; recoveryCode: string },
   create: (register: (config: Buffer) => Promise<void>) => Promise<string>,
 ): Promise<VaultInitResult> {
-  const { trust, rootPem } = trustFrom(o, env);
+  const { trust, rootPem } = trustFrom(o);
   const client = await VaultClient.connect(url, trust); // refuse early: nothing is created if the vault is not the attested one
   const name = o.device ?? defaultDeviceName();
   let registered: { account: string; session: SessionResponse } | undefined;
@@ -169,34 +166,34 @@ export async function initWithVault(
     registered = { account, session: await client.register(account, password, keys.masterKey, keys.recoveryCode, name, o.invite) };
   });
   const { account, session } = registered!;
-  const file = await saveDevice(env, deviceFile(client.url, session, keys.masterKey, name, trust, rootPem));
+  const file = await saveDevice(configDir, deviceFile(client.url, session, keys.masterKey, name, trust, rootPem));
   return { id, account, recoveryCode: keys.recoveryCode, deviceFile: file };
 }
 
 /** `ebak login`: OPAQUE login with only the password; `verify` checks the released K opens the repository, then the device is saved. */
-export async function loginWithVault(backend: Backend, url: string, password: string, env: NodeJS.ProcessEnv, o: LoginOptions, verify: (masterKey: Buffer) => Promise<void>): Promise<VaultLogin> {
-  const { trust, rootPem } = trustFrom(o, env);
+export async function loginWithVault(backend: Backend, url: string, password: string, configDir: string, o: LoginOptions, verify: (masterKey: Buffer) => Promise<void>): Promise<VaultLogin> {
+  const { trust, rootPem } = trustFrom(o);
   const account = o.account ?? (await repositoryAccount(backend));
   const client = await VaultClient.connect(url, trust);
   const name = o.device ?? defaultDeviceName();
   const { session, masterKey } = await client.login(account, password, name);
   try {
     await verify(masterKey);
-    return { account, session, deviceFile: await saveDevice(env, deviceFile(client.url, session, masterKey, name, trust, rootPem)) };
+    return { account, session, deviceFile: await saveDevice(configDir, deviceFile(client.url, session, masterKey, name, trust, rootPem)) };
   } finally {
     masterKey.fill(0);
   }
 }
 
 /** K for `backend` through this machine's device session, or undefined when there is no device file for it. */
-export async function deviceMasterKey(backend: Backend, env: NodeJS.ProcessEnv, action: Action | 'read' = 'read'): Promise<Buffer | undefined> {
+export async function deviceMasterKey(backend: Backend, configDir: string, action: Action | 'read' = 'read'): Promise<Buffer | undefined> {
   let account: string;
   try {
     account = await repositoryAccount(backend);
   } catch {
     return undefined; // no repository here: the normal path reports it
   }
-  const d = await loadDevice(env, account);
+  const d = await loadDevice(configDir, account);
   if (!d) return undefined;
   const { client } = await deviceClient(d);
   const { device_key } = await client.deviceKey(d.token, action);

@@ -1,0 +1,19 @@
+/**
+ * Checks of single flag values for the schema (src/config/schema.ts): each
+ * returns the problem as one sentence naming the flag, or undefined. They
+ * only judge the text; the command converts it (Number, new Date) when used.
+ */
+type Check = (value: string) => string | undefined;
+
+const integerIn = (flag: string, min: number, max: number): Check => (v) => {
+  const n = Number(v);
+  return Number.isInteger(n) && n >= min && n <= max ? undefined : `${flag} is ${min}..${max}`;
+};
+
+export const checks = {
+  isoTime: (v: string): string | undefined => (Number.isNaN(new Date(v).getTime()) ? `--time ${JSON.stringify(v)} is not an ISO 8601 time` : undefined),
+  oneOf: (flag: string, allowed: readonly string[]): Check => (v) => (allowed.includes(v) ? undefined : `${flag} is ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}`),
+  integerIn,
+  positiveInteger: (flag: string): Check => (v) => (Number.isInteger(Number(v)) && Number(v) >= 1 ? undefined : `${flag} is a positive integer`),
+  daysUpTo: (flag: string, max: number): Check => (v) => (Number(v) > 0 && Number(v) <= max ? undefined : `${flag} is a number of days, at most ${max}`),
+};

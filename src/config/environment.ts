@@ -1,0 +1,69 @@
+/**
+ * The one reader of ebak's environment variables (listed in
+ * src/config/schema.ts) besides the flag parser, which fills a flag from its
+ * variable. It turns them into typed settings for the layers below — the
+ * storage, HSM and vault code never read `process.env` themselves — and
+ * reports every bad value at once. (The AWS_* variables are AWS's own
+ * convention; the S3 and KMS clients receive them as a typed AwsEnv.)
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { ArchiveRestoreOptions, ObjectLockMode, ObjectLockOptions } from '../storage/s3/index.js';
+import { problemsError } from './problems.js';
+
+/** The variables no flag stands for, and the global flags' variables (main.ts parses the flags). */
+export interface Environment {
+  readonly repository: string | undefined;
+  readonly password: string | undefined;
+  readonly passwordFile: string | undefined;
+  readonly recoveryKeyFile: string | undefined;
+  /** The HSM user PIN itself (--pin-file names a file instead). */
+  readonly hsmPin: string | undefined;
+  /** Where this machine's vault device sessions live. */
+  readonly configDir: string;
+  /** The trust in a vault for commands without the trust flags (init --vault; login and vault take the flags). */
+  readonly vaultTrust: { readonly root: string | undefined; readonly measurements: string | undefined; readonly allowDebug: boolean };
+  readonly debug: boolean;
+}
+
+export function environment(env: NodeJS.ProcessEnv): Environment {
+  return {
+    repository: env.EBAK_REPOSITORY,
+    // An empty password is no password (restic's rule).
+    password: env.EBAK_PASSWORD || undefined,
+    passwordFile: env.EBAK_PASSWORD_FILE,
+    recoveryKeyFile: env.EBAK_RECOVERY_KEY_FILE,
+    hsmPin: env.EBAK_HSM_PIN,
+    configDir: env.EBAK_CONFIG_DIR || join(env.HOME || homedir(), '.config', 'ebak'),
+    vaultTrust: { root: env.EBAK_VAULT_ROOT, measurements: env.EBAK_VAULT_MEASUREMENTS, allowDebug: env.EBAK_VAULT_ALLOW_DEBUG === '1' },
+    debug: Boolean(env.EBAK_DEBUG),
+  };
+}
+
+/** The S3 settings of the environment: how restores of archived packs wait, and Object Lock retention. */
+export interface S3Environment {
+  readonly archiveRestore: ArchiveRestoreOptions;
+  readonly objectLock: ObjectLockOptions | undefined;
+}
+
+/** Reads EBAK_S3_*; every bad value is reported together. */
+export function s3Environment(env: NodeJS.ProcessEnv): S3Environment {
+  const problems: string[] = [];
+  const ms = (name: 'EBAK_S3_RESTORE_POLL_SECONDS' | 'EBAK_S3_RESTORE_TIMEOUT'): number | undefined => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (Number.isFinite(n) && n >= 0) return n * 1000;
+    problems.push(`${name} must be a non-negative number of seconds, got ${JSON.stringify(v)}`);
+    return undefined;
+  };
+  const pollMs = ms('EBAK_S3_RESTORE_POLL_SECONDS');
+  const timeoutMs = ms('EBAK_S3_RESTORE_TIMEOUT');
+  if (problems.length > 0) throw problemsError(problems, 'see `ebak --help`, "environment"');
+  const days = env.EBAK_S3_OBJECT_LOCK_DAYS;
+  const mode = env.EBAK_S3_OBJECT_LOCK_MODE;
+  return {
+    archiveRestore: { ...(pollMs === undefined ? {} : { pollMs }), ...(timeoutMs === undefined ? {} : { timeoutMs }) },
+    objectLock: days === undefined || days === '' ? undefined : { days: Number(days), ...(mode ? { mode: mode as ObjectLockMode } : {}) },
+  };
+}

@@ -1,0 +1,186 @@
+/**
+ * The one table of ebak's options: every flag (its name, short form, type,
+ * environment variable, default, check and help text, and the commands that
+ * take it) and every EBAK_* environment variable. The parser
+ * (src/config/flags.ts), the environment reader (src/config/environment.ts)
+ * and the generated help (src/config/help.ts) all read this table, so a flag
+ * cannot exist without a description, and the help cannot drift from what
+ * the commands accept. Commands keep their own files; they name their flags
+ * here by the command name in `commands` ('*' is a global flag).
+ *
+ * Every default that another module owns as a constant (the SoftHSM module,
+ * the attestation age) is written here as help text, and test/config checks
+ * the two agree.
+ */
+import { checks } from './checks.js';
+
+export interface FlagSpec {
+  /** The long name, without the leading `--`. */
+  readonly name: string;
+  readonly short?: string;
+  readonly type: 'string' | 'boolean';
+  /** May be given more than once (the value is the list). */
+  readonly multiple?: boolean;
+  /** The placeholder shown in help (`--target <dir>`). */
+  readonly arg?: string;
+  /** The EBAK_* variable used when the flag is absent (a boolean is set by the value 1). */
+  readonly env?: string;
+  /** What applies when neither flag nor variable is given (for help; the command applies it). */
+  readonly default?: string;
+  /** Returns the problem with a given value, or undefined when it is fine. */
+  readonly check?: (value: string) => string | undefined;
+  readonly help: string;
+  /** The commands taking the flag; '*' for a global flag, parsed before the command. */
+  readonly commands: readonly string[];
+}
+
+export interface VariableSpec {
+  readonly name: string;
+  readonly help: string;
+  /** The flag that wins over the variable, when there is one. */
+  readonly flag?: string;
+  readonly default?: string;
+}
+
+const string = (name: string, arg: string, help: string, commands: readonly string[], more: Partial<FlagSpec> = {}): FlagSpec => ({ name, type: 'string', arg, help, commands, ...more });
+const boolean = (name: string, help: string, commands: readonly string[], more: Partial<FlagSpec> = {}): FlagSpec => ({ name, type: 'boolean', help, commands, ...more });
+
+export const GLOBAL = '*';
+const G = [GLOBAL];
+
+export const FLAGS: readonly FlagSpec[] = [
+  // Global: valid before or after any command.
+  string('repo', 'location', 'the repository: a directory, or s3:<bucket>/<prefix>, or s3:https://<host>/<bucket>/<prefix>', G, { short: 'r', env: 'EBAK_REPOSITORY' }),
+  string('password-file', 'file', 'read the repository password from the first line of this file', G, { env: 'EBAK_PASSWORD_FILE' }),
+  string('recovery-key-file', 'file', 'open the repository with the recovery key in this file (vault unlock: the key that unlocks the account)', G, { env: 'EBAK_RECOVERY_KEY_FILE' }),
+  boolean('json', 'print one JSON document on stdout; errors as JSON on stderr', G),
+  boolean('help', 'show the help of ebak or of the command', G, { short: 'h' }),
+
+  // init
+  boolean('no-password', 'create the repository with a recovery key only (no password key)', ['init']),
+  string('vault', 'url', 'keep the repository key in this key vault (the password logs in; no password key file)', ['init']),
+  string('account', 'name', 'the vault account (default: derived from the repository)', ['init', 'login']),
+  string('vault-invite', 'token', 'the invitation from the vault operator (a vault with registration by invitation)', ['init'], { env: 'EBAK_VAULT_INVITE' }),
+  string('s3-object-lock-days', 'N', 'S3 Object Lock: keep every object written for N days (S3 only; stored in the repository config)', ['init']),
+  string('s3-object-lock-mode', 'mode', 'S3 Object Lock mode, COMPLIANCE or GOVERNANCE (needs --s3-object-lock-days)', ['init'], { default: 'COMPLIANCE' }),
+
+  // backup, snapshots
+  string('tag', 'tag', 'tag the snapshot', ['backup'], { multiple: true }),
+  string('exclude', 'glob', 'leave out paths matching the glob', ['backup'], { multiple: true }),
+  string('host', 'name', 'the hostname recorded in the snapshot', ['backup'], { default: 'this machine' }),
+  string('time', 'ISO 8601', 'the snapshot time', ['backup'], { default: 'now', check: checks.isoTime }),
+  string('parent', 'id', 'the snapshot whose unchanged files are reused', ['backup'], { default: 'the latest of the same host and paths' }),
+  string('s3-data-storage-class', 'class', 'S3 storage class of the data packs: STANDARD_IA, GLACIER_IR, GLACIER or DEEP_ARCHIVE (S3 only)', ['backup']),
+  string('tag', 'tag', 'list only snapshots with this tag (all must match)', ['snapshots'], { multiple: true }),
+  string('host', 'name', 'list only snapshots of this host', ['snapshots']),
+
+  // forget (restic's flags and meanings)
+  ...(['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const).map((r) => string(`keep-${r}`, 'N', r === 'last' ? 'keep the N newest snapshots (unlimited or -1: all)' : `keep the newest snapshot of each of the last N ${r === 'daily' ? 'days' : r.replace(/ly$/, 's')} (unlimited or -1: all)`, ['forget'])),
+  string('keep-within', 'duration', 'keep every snapshot newer than the newest minus this duration (e.g. 1y2m3d4h)', ['forget']),
+  ...(['hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const).map((r) => string(`keep-within-${r}`, 'duration', `keep the newest ${r} snapshot within this duration of the newest`, ['forget'])),
+  string('keep-tag', 'tag[,tag]', 'keep snapshots with these tags (all of one list; any list)', ['forget'], { multiple: true }),
+  string('host', 'name', 'only snapshots of this host', ['forget'], { multiple: true }),
+  string('tag', 'tag[,tag]', 'only snapshots with these tags', ['forget'], { multiple: true }),
+  string('path', 'path', 'only snapshots of this path', ['forget'], { multiple: true }),
+  string('group-by', 'host,paths,tags', 'apply the policy per group of these fields', ['forget'], { default: 'host,paths' }),
+  boolean('dry-run', 'list what would be kept and removed, and why; remove nothing', ['forget']),
+  boolean('prune', 'also prune (not built yet: refused before anything is removed)', ['forget']),
+
+  // restore, check, key
+  string('target', 'dir', 'the directory to restore into (required)', ['restore'], { short: 't' }),
+  string('include', 'path', 'restore only this path of the snapshot', ['restore'], { multiple: true }),
+  boolean('allow-outside-symlinks', 'restore symlinks that point outside the target', ['restore']),
+  string('s3-restore-days', 'N', 'days S3 keeps a restored copy of archived packs (GLACIER, DEEP_ARCHIVE)', ['restore']),
+  string('s3-restore-tier', 'tier', 'S3 archive retrieval tier: Expedited, Standard or Bulk', ['restore']),
+  boolean('read-data', 'also read and authenticate every pack', ['check']),
+  boolean('recovery', 'add a new recovery key instead of a password', ['key']),
+  string('new-password-file', 'file', 'read the new password from the first line of this file', ['key']),
+
+  // hsm (and the HSM of vault serve)
+  string('module', 'so', 'the PKCS#11 library', ['hsm', 'vault'], { env: 'EBAK_HSM_MODULE', default: '/usr/lib/softhsm/libsofthsm2.so' }),
+  string('token', 'label', 'the HSM token label', ['hsm', 'vault'], { env: 'EBAK_HSM_TOKEN' }),
+  string('pin-file', 'file', 'read the HSM user PIN from this file (instead of EBAK_HSM_PIN)', ['hsm', 'vault']),
+  string('ring', 'name', 'the key ring', ['hsm']),
+  string('purpose', 'purpose', 'what the ring\'s keys do: wrap or encrypt', ['hsm'], { default: 'wrap', check: checks.oneOf('--purpose', ['wrap', 'encrypt']) }),
+  string('version', 'n', 'the key version to revoke', ['hsm'], { check: checks.positiveInteger('--version') }),
+  string('reason', 'text', 'why the key version is revoked (recorded)', ['hsm']),
+  boolean('destroy', 'also destroy the revoked key version', ['hsm']),
+  string('out', 'file', 'where hsm backup writes the backup', ['hsm']),
+  string('in', 'file', 'the backup hsm restore reads', ['hsm']),
+  string('cluster-key-file', 'file', 'install the cluster key-backup key from this file (every further token of the cluster)', ['hsm']),
+  string('new-cluster-key-file', 'file', 'create a new cluster key-backup key in this new file (the first token)', ['hsm']),
+  string('so-pin-file', 'file', 'read the token security officer PIN from this file (installing a cluster key)', ['hsm']),
+
+  // attestation verify
+  string('root', 'pem', 'the attestation root (the AWS Nitro root G1, or the dev CA root) (required)', ['attestation']),
+  string('at', 'ISO time', 'verify as of this time', ['attestation'], { default: 'now' }),
+  string('nonce', 'hex', 'the nonce the document must carry', ['attestation']),
+  string('expect-pcr', 'i=hex', 'a PCR value the document must have', ['attestation'], { multiple: true }),
+  boolean('allow-debug', 'accept a debug-mode enclave (its PCRs are zero)', ['attestation']),
+  string('max-age', 'seconds', 'the oldest document accepted', ['attestation'], { default: '300' }),
+
+  // vault
+  string('dir', 'dir', 'the vault directory (state, logs)', ['vault'], { default: 'ebak-vault' }),
+  string('state', 'file|postgres://…', 'the vault state store', ['vault'], { default: '<dir>/state.db' }),
+  string('listen', 'host:port', 'the address vault serve listens on', ['vault'], { default: '127.0.0.1:8443' }),
+  string('mode', 'mode', 'simulated (dev CA) or nitro (an AWS Nitro enclave)', ['vault'], { default: 'simulated', check: checks.oneOf('--mode', ['simulated', 'nitro']) }),
+  string('guess-limit', 'n', 'wrong passwords an account may try before it locks (1..100)', ['vault'], { check: checks.integerIn('--guess-limit', 1, 100) }),
+  string('lockout', 'kind', 'what a locked account needs: permanent or recovery', ['vault'], { check: checks.oneOf('--lockout', ['permanent', 'recovery']) }),
+  string('registration', 'kind', 'who may register: invite or open', ['vault'], { default: 'invite', check: checks.oneOf('--registration', ['open', 'invite']) }),
+  string('operator-key', 'public pem', 'the operator\'s public key (signs invitations, reads the status)', ['vault']),
+  string('operator-key-file', 'pem', 'the operator\'s private key (status, invite, audit verify)', ['vault']),
+  string('max-accounts', 'n', 'the most accounts the vault holds', ['vault'], { check: checks.positiveInteger('--max-accounts') }),
+  string('nsm-helper', 'path', 'the Nitro attestation helper (nitro mode)', ['vault'], { default: '/usr/local/bin/nsm-attest' }),
+  string('devca', 'dir', 'the dev CA standing in for the Nitro hypervisor (simulated mode)', ['vault'], { default: 'ebak-devca' }),
+  string('kms-key-id', 'id', 'the key service key that releases the vault secrets', ['vault'], { env: 'EBAK_KMS_KEY_ID' }),
+  string('kms-endpoint', 'url', 'the key service endpoint', ['vault'], { env: 'EBAK_KMS_ENDPOINT', default: 'AWS KMS of the region' }),
+  string('kms-region', 'region', 'the key service region', ['vault'], { default: 'AWS_REGION, else us-east-1' }),
+  string('kms-ca', 'pem', 'a CA the key service certificate chains to', ['vault'], { env: 'EBAK_KMS_CA' }),
+  string('hsm-pin-kms', 'file', 'the HSM PIN encrypted for the enclave (made by vault provision-pin)', ['vault'], { env: 'EBAK_HSM_PIN_KMS' }),
+  string('vault', 'url', 'the vault (status, unlock, audit verify)', ['vault']),
+  string('account', 'name', 'the account to unlock', ['vault']),
+  string('root', 'pem', 'the attestation root the audit log\'s boots chain to (audit verify)', ['vault']),
+  string('uses', 'n', 'how many registrations the invitation allows (1..1000000)', ['vault'], { default: '1', check: checks.integerIn('--uses', 1, 1_000_000) }),
+  string('expires-days', 'n', 'days until the invitation expires (at most 3650)', ['vault'], { default: '7', check: checks.daysUpTo('--expires-days', 3650) }),
+  string('out', 'file', 'where operator-key and provision-pin write', ['vault']),
+  boolean('key-policy', 'print the KMS key policy that releases the vault secrets to this build (measure)', ['vault']),
+
+  // The client's trust in a vault (login, vault status/unlock/audit verify).
+  string('vault', 'url', 'the vault to log in to', ['login'], { env: 'EBAK_VAULT' }),
+  string('device', 'name', 'the name of this device in the vault', ['login'], { default: 'this hostname' }),
+  string('vault-root', 'pem', 'the attestation root the vault must chain to', ['login', 'vault'], { env: 'EBAK_VAULT_ROOT', default: 'the AWS Nitro root G1' }),
+  string('measurements', 'file', 'the vault measurements (PCRs) to pin', ['login', 'vault'], { env: 'EBAK_VAULT_MEASUREMENTS', default: "this build's own vault" }),
+  boolean('allow-debug', 'trust a debug-mode vault enclave (testing only)', ['login', 'vault'], { env: 'EBAK_VAULT_ALLOW_DEBUG' }),
+
+  // keyservice
+  string('dir', 'dir', 'the key service directory (keys, TLS certificate)', ['keyservice']),
+  string('listen', 'host:port', 'the address keyservice serve listens on', ['keyservice'], { default: '127.0.0.1:8444' }),
+  string('root', 'pem', 'the attestation root Recipient documents must chain to (serve)', ['keyservice']),
+  string('policy', 'file', 'the key policy of keys created without one', ['keyservice']),
+];
+
+/** Environment variables no flag stands for (those that stand behind a flag are listed from FLAGS). */
+const ENV_ONLY: readonly VariableSpec[] = [
+  { name: 'EBAK_PASSWORD', help: 'the repository (or vault) password' },
+  { name: 'EBAK_CONFIG_DIR', help: "this machine's vault device sessions", default: '~/.config/ebak' },
+  { name: 'EBAK_HSM_PIN', help: 'the HSM user PIN', flag: '--pin-file' },
+  { name: 'EBAK_S3_OBJECT_LOCK_DAYS', help: 'S3 Object Lock retention of objects written (S3 only; overrides the repository config)' },
+  { name: 'EBAK_S3_OBJECT_LOCK_MODE', help: 'S3 Object Lock mode with EBAK_S3_OBJECT_LOCK_DAYS: COMPLIANCE or GOVERNANCE' },
+  { name: 'EBAK_S3_RESTORE_POLL_SECONDS', help: 'seconds between checks while S3 restores archived packs' },
+  { name: 'EBAK_S3_RESTORE_TIMEOUT', help: 'seconds one run waits for S3 to restore archived packs' },
+  { name: 'EBAK_DEBUG', help: 'print a stack trace on an unexpected error' },
+];
+
+/** Every EBAK_* variable: those behind flags (once each), then the environment-only ones. */
+export const VARIABLES: readonly VariableSpec[] = [
+  ...[...new Map(FLAGS.filter((f) => f.env !== undefined).map((f) => [f.env!, { name: f.env!, help: f.help, flag: `--${f.name}`, ...(f.default ? { default: f.default } : {}) }])).values()],
+  ...ENV_ONLY,
+];
+
+/** The flags of `command` itself (no global ones). */
+export function ownFlags(command: string): FlagSpec[] {
+  return FLAGS.filter((f) => f.commands.includes(command));
+}
+
+/** The global flags. */
+export const globalFlags = (): FlagSpec[] => ownFlags(GLOBAL);

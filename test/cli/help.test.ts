@@ -1,0 +1,83 @@
+/**
+ * The generated help and the one-line flag errors, through the real CLI:
+ * `ebak help`, `ebak --help`, `ebak help <command>` and `ebak <command> --help`
+ * for every command list every flag of the schema; unknown flags (global or
+ * not) are one line with a hint; `vault unlock --recovery-key-file` reaches
+ * the vault.
+ */
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { COMMANDS } from '../../src/cli/main.js';
+import { EXITS } from '../../src/cli/exit.js';
+import { globalFlags, ownFlags, VARIABLES } from '../../src/config/index.js';
+import { formatRecoveryCode, generateRecoveryCode } from '../../src/repository/format/keyfile.js';
+import { assertCode, assertFailed, ebak, errorLines, jsonError, tempDir } from './harness.js';
+
+function assertLists(stdout: string, flags: readonly string[], what: string): void {
+  for (const f of flags) assert.ok(stdout.includes(f), `${what} lists ${f}`);
+}
+
+describe('generated help', () => {
+  it('ebak help and ebak --help list every command, global flag, variable and exit code', async () => {
+    for (const argv of [['help'], ['--help'], ['-h']]) {
+      const r = await ebak(argv);
+      assert.equal(r.code, 0, r.stderr);
+      assertLists(r.stdout, COMMANDS.map((c) => `  ${c.name} `), argv[0]!);
+      assertLists(r.stdout, globalFlags().map((f) => `--${f.name}`), argv[0]!);
+      assertLists(r.stdout, VARIABLES.map((v) => v.name), argv[0]!);
+      assertLists(r.stdout, EXITS.map((e) => `${e.exit} ${e.meaning}`), argv[0]!);
+    }
+  });
+
+  it('every command has help listing each of its flags, with variable and default', async () => {
+    for (const c of COMMANDS) {
+      const flags = ownFlags(c.name);
+      const expected = [`usage: ${c.usage.split('\n')[0]}`, ...flags.map((f) => `--${f.name}`), ...flags.flatMap((f) => (f.env ? [f.env] : [])), ...flags.flatMap((f) => (f.default ? [f.default] : [])), '24 cancelled'];
+      for (const argv of [[c.name, '--help'], ['help', c.name]]) {
+        const r = await ebak(argv);
+        assert.equal(r.code, 0, `${argv.join(' ')}: ${r.stderr}`);
+        assertLists(r.stdout, expected, argv.join(' '));
+      }
+    }
+  });
+
+  it('help of a command that does not exist is a usage error', async () => {
+    assertCode(await ebak(['help', 'bakcup', '--json']), 1, 'USAGE');
+  });
+});
+
+describe('flag errors', () => {
+  it('an unknown flag is one line naming it and a hint to the command help', async () => {
+    const r = await ebak(['snapshots', '--bogus', '-r', '/nonexistent']);
+    assertFailed(r, 1, '--bogus');
+    assert.ok(r.stderr.includes('hint: run `ebak snapshots --help`'), r.stderr);
+    assert.ok(!r.stderr.includes('as in') && !r.stderr.includes('To specify'), r.stderr);
+  });
+
+  it('an unknown global flag is named as a flag, not a command', async () => {
+    const r = await ebak(['--quiet', 'snapshots']);
+    assertFailed(r, 1, '--quiet');
+    assert.ok(!r.stderr.includes('unknown command'), r.stderr);
+    assertCode(await ebak(['--quiet', '--json']), 1, 'USAGE');
+  });
+
+  it('several bad values are reported together, as one line and a hint', async () => {
+    const r = await ebak(['vault', 'serve', '--guess-limit', '500', '--registration', 'closed', '--max-accounts', '-3']);
+    assert.equal(r.code, 1);
+    assert.equal(errorLines(r.stderr).length, 1, r.stderr);
+    for (const f of ['--guess-limit', '--registration', '--max-accounts']) assert.ok(r.stderr.includes(f), r.stderr);
+    assertCode(await ebak(['backup', '/tmp', '--time', 'yesterday', '--json']), 1, 'USAGE');
+  });
+
+  it('vault unlock takes --recovery-key-file after the subcommand and goes on to the vault', async () => {
+    const dir = await tempDir();
+    const key = join(dir, 'recovery');
+    await writeFile(key, `${formatRecoveryCode(generateRecoveryCode())}\n`);
+    const r = await ebak(['vault', 'unlock', '--vault', 'https://127.0.0.1:1', '--account', 'a', '--recovery-key-file', key, '--json']);
+    assert.equal(r.code === 0, false);
+    assert.notEqual(jsonError(r).code, 'USAGE', r.stderr);
+    assertCode(await ebak(['vault', 'unlock', '--vault', 'https://127.0.0.1:1', '--account', 'a', '--json']), 1, 'USAGE');
+  });
+});
