@@ -91,13 +91,17 @@ async function checkTrees(repo: Checkable, treeId: string, where: string, seen: 
     node(path, n) {
       if (n.type !== 'file') return;
       let bytes = 0;
+      let missing = false;
       for (const hex of n.content!) {
         const loc = repo.lookupBlob(Buffer.from(hex, 'hex'));
-        if (!loc) res.errors.push(`${path}: data blob ${hex.slice(0, 16)} is missing`);
-        else bytes += loc.rawLength;
+        if (loc) bytes += loc.rawLength;
+        else {
+          missing = true;
+          res.errors.push(`${path}: data blob ${hex.slice(0, 16)} is missing`);
+        }
       }
       // A size that disagrees with the blobs would make the restore refuse the file: say so now.
-      if (bytes !== n.size && n.content!.every((hex) => repo.hasBlob(Buffer.from(hex, 'hex')))) res.errors.push(`${path}: the snapshot records ${n.size} bytes but its blobs hold ${bytes}`);
+      if (!missing && bytes !== n.size) res.errors.push(`${path}: the snapshot records ${n.size} bytes but its blobs hold ${bytes}`);
     },
     treeError(_id, _path, e) {
       if (!isEbakError(e)) throw e;

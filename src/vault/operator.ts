@@ -27,22 +27,21 @@ const REQUEST_LABEL = 'ebak-vault-operator/v1\0';
 export const OPERATOR_SKEW_MS = 5 * 60 * 1000;
 
 export function operatorPublicKey(pem: string): KeyObject {
-  try {
-    const key = createPublicKey(pem);
-    if (key.asymmetricKeyType !== 'ed25519') throw new Error(`a ${key.asymmetricKeyType} key`);
-    return key;
-  } catch (e) {
-    throw new EbakError('USAGE', `the operator public key is not an Ed25519 public key in PEM (${(e as Error).message})`, { cause: e });
-  }
+  return ed25519(() => createPublicKey(pem), 'the operator public key is not an Ed25519 public key in PEM');
 }
 
 export function operatorPrivateKey(pem: string): KeyObject {
+  return ed25519(() => createPrivateKey(pem), 'the operator key file is not an Ed25519 private key in PEM');
+}
+
+/** The key `load` makes, when it loads and is Ed25519; otherwise a USAGE error saying `what`. */
+function ed25519(load: () => KeyObject, what: string): KeyObject {
   try {
-    const key = createPrivateKey(pem);
+    const key = load();
     if (key.asymmetricKeyType !== 'ed25519') throw new Error(`a ${key.asymmetricKeyType} key`);
     return key;
   } catch (e) {
-    throw new EbakError('USAGE', `the operator key file is not an Ed25519 private key in PEM (${(e as Error).message})`, { cause: e });
+    throw new EbakError('USAGE', `${what} (${(e as Error).message})`, { cause: e });
   }
 }
 
