@@ -3,7 +3,10 @@
  *   s3:https://HOST[:PORT]/BUCKET[/PREFIX]   any S3 endpoint, path-style addressing
  *   s3:http://HOST[:PORT]/BUCKET[/PREFIX]    plain HTTP, for local servers
  *   s3:BUCKET[/PREFIX]                       AWS itself, region from the AWS configuration
- *   anything else                            a local directory path
+ *   s3:s3[.REGION].amazonaws.com/BUCKET[/PREFIX]   restic's spelling of AWS itself
+ *   local:PATH, or anything else             a local directory path
+ * The other backends restic has (sftp:, rest:, b2:, ...) are refused by name:
+ * taken as a directory, `sftp:host:/x` would silently back up to ./sftp:host:/x.
  * Credentials never belong in a location: one given inside the URL is refused
  * (and never echoed), so `location` strings are always safe to print.
  */
@@ -24,11 +27,32 @@ export type S3Location = Extract<Location, { kind: 's3' }>;
 
 export function parseLocation(location: string): Location {
   if (location === '') throw new EbakError('USAGE', 'empty repository location', { hint: 'give a directory path or s3:https://HOST/BUCKET[/PREFIX]' });
+  if (location.startsWith('local:')) return { kind: 'local', path: location.slice('local:'.length) };
+  const scheme = /^([a-z0-9]+):/.exec(location)?.[1];
+  if (scheme !== undefined && UNSUPPORTED.has(scheme))
+    throw usage(`the ${scheme} backend is not supported by ebak`, 'ebak stores repositories in a local directory or on S3 (s3:…); a path that starts like this needs ./ in front');
   if (!location.startsWith('s3:')) return { kind: 'local', path: location };
   const rest = location.slice(3);
   if (/^https?:\/\//i.test(rest)) return parseEndpoint(rest);
   if (rest.includes('://')) throw usage(`unsupported scheme in S3 location ${JSON.stringify(safe(location))}`);
-  return { kind: 's3', ...splitBucket(rest) };
+  return awsHost(rest) ?? { kind: 's3', ...splitBucket(rest) };
+}
+
+/** restic's other backends, and the URL schemes users try. */
+const UNSUPPORTED = new Set(['sftp', 'rest', 'b2', 'rclone', 'azure', 'gs', 'swift', 'smb', 'ftp', 'http', 'https']);
+
+/**
+ * restic writes AWS as `s3:s3.amazonaws.com/bucket`: the global host means
+ * AWS with the configured region, a regional host is that region's endpoint.
+ * A host with a port (minio.local:9000) is not a bucket name either: the
+ * error says how to write it.
+ */
+function awsHost(rest: string): Location | undefined {
+  const [host = '', ...path] = rest.split('/');
+  if (host === 's3.amazonaws.com') return { kind: 's3', ...splitBucket(path.join('/')) };
+  if (/^s3[.-][a-z0-9-]+\.amazonaws\.com$/.test(host)) return { kind: 's3', endpoint: `https://${host}`, ...splitBucket(path.join('/')) };
+  if (host.includes(':')) throw usage(`${JSON.stringify(safe(host))} is not an S3 bucket name`, `for a server of your own, write s3:https://${safe(rest)}`);
+  return undefined;
 }
 
 /** The location as printed: canonical form, no credentials. */

@@ -48,6 +48,14 @@ describe('opening a repository', () => {
     assert.equal((await ebak(['snapshots'], env)).code, 0, 'the old password still opens it');
   });
 
+  it("a backend ebak does not have is refused by name, and no directory of that name appears", async () => {
+    const dir = await tempDir();
+    const env = { EBAK_PASSWORD: 'pw' };
+    const r = await ebak(['init', '-r', 'sftp:user@host:/x'], env, { cwd: dir });
+    assertFailed(r, 1, 'sftp');
+    assert.deepEqual(await readdir(dir), [], 'nothing created in the working directory');
+  });
+
   it('no password and no terminal is a usage error, not a hang', async () => {
     const dir = await tempDir();
     const { env } = await newRepo(dir);

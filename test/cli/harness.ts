@@ -18,9 +18,10 @@ export interface RunResult {
   stderr: string;
 }
 
-export function ebak(args: string[], env: Record<string, string | undefined> = {}): Promise<RunResult> {
+export function ebak(args: string[], env: Record<string, string | undefined> = {}, opts: { cwd?: string } = {}): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
+      ...opts,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
