@@ -79,12 +79,17 @@ export const FLAGS: readonly FlagSpec[] = [
   string('keep-within', 'duration', 'keep every snapshot newer than the newest minus this duration (e.g. 1y2m3d4h)', ['forget']),
   ...(['hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const).map((r) => string(`keep-within-${r}`, 'duration', `keep the newest ${r} snapshot within this duration of the newest`, ['forget'])),
   string('keep-tag', 'tag[,tag]', 'keep snapshots with these tags (all of one list; any list)', ['forget'], { multiple: true }),
-  string('host', 'name', 'only snapshots of this host', ['forget'], { multiple: true }),
-  string('tag', 'tag[,tag]', 'only snapshots with these tags', ['forget'], { multiple: true }),
-  string('path', 'path', 'only snapshots of this path', ['forget'], { multiple: true }),
+  string('host', 'name', 'only snapshots of this host', ['forget', 'tag'], { multiple: true }),
+  string('tag', 'tag[,tag]', 'only snapshots with these tags', ['forget', 'tag'], { multiple: true }),
+  string('path', 'path', 'only snapshots of this path', ['forget', 'tag'], { multiple: true }),
   string('group-by', 'host,paths,tags', 'apply the policy per group of these fields', ['forget'], { default: 'host,paths' }),
   boolean('dry-run', 'list what would be kept and removed, and why; remove nothing', ['forget']),
   boolean('prune', 'also prune (not built yet: refused before anything is removed)', ['forget']),
+
+  // tag (restic's)
+  string('add', 'tag[,tag]', 'add these tags', ['tag'], { multiple: true }),
+  string('remove', 'tag[,tag]', 'remove these tags', ['tag'], { multiple: true }),
+  string('set', 'tag[,tag]', 'replace the tags with these (given empty: no tags)', ['tag'], { multiple: true }),
 
   // restore, check, key
   string('target', 'dir', 'the directory to restore into (required)', ['restore'], { short: 't' }),

@@ -31,12 +31,19 @@ export interface Snapshot {
   excludes: string[];
   tree: string;
   parent?: string;
+  /** Set when the snapshot was rewritten (`ebak tag`): the id it had first, as restic's `original`. */
+  original?: string;
   program_version: string;
   summary?: BackupSummary;
 }
 
+/** The documented field order (docs/format.md), whatever order the object was built in. */
+const FIELDS: readonly (keyof Snapshot)[] = ['version', 'time', 'hostname', 'username', 'paths', 'tags', 'excludes', 'tree', 'parent', 'original', 'program_version', 'summary'];
+
 export function encodeSnapshot(s: Snapshot): Buffer {
-  return Buffer.from(JSON.stringify(s));
+  const ordered: Record<string, unknown> = {};
+  for (const f of FIELDS) if (s[f] !== undefined) ordered[f] = s[f];
+  return Buffer.from(JSON.stringify(ordered));
 }
 
 export function decodeSnapshot(payload: Buffer, what: string): Snapshot {
@@ -52,9 +59,13 @@ export function decodeSnapshot(payload: Buffer, what: string): Snapshot {
     typeof s.hostname === 'string' && typeof s.username === 'string' &&
     isStrings(s.paths) && isStrings(s.tags) && isStrings(s.excludes) &&
     typeof s.tree === 'string' && /^[0-9a-f]{64}$/.test(s.tree) &&
-    (s.parent === undefined || (typeof s.parent === 'string' && /^[0-9a-f]{64}$/.test(s.parent)));
+    optionalId(s.parent) && optionalId(s.original);
   if (!ok) throw new EbakError(s?.version !== SNAPSHOT_VERSION ? 'UNSUPPORTED_VERSION' : 'CORRUPT', `${what}: not a valid version ${SNAPSHOT_VERSION} snapshot`);
   return s;
+}
+
+function optionalId(v: unknown): boolean {
+  return v === undefined || (typeof v === 'string' && /^[0-9a-f]{64}$/.test(v));
 }
 
 function isStrings(v: unknown): v is string[] {

@@ -1,0 +1,64 @@
+/**
+ * `ebak tag`: changes the tags of snapshots, restic's command. A snapshot is
+ * an immutable, content-named object, so a changed one is written anew (its
+ * `original` field keeps the first id, as restic's does) and the old object
+ * removed after: a crash in between leaves both, never neither. Runs under
+ * an exclusive lock, as forget does, because it removes snapshot objects.
+ */
+import { parseFlags } from '../../config/index.js';
+import { EbakError } from '../../errors.js';
+import type { SnapshotEntry } from '../../repository/api.js';
+import { withLock } from '../../repository/locks.js';
+import type { Repository } from '../../repository/repository.js';
+import { parseTagList } from '../../retention/plan.js';
+import type { Command } from '../command.js';
+import { selectSnapshots, snapshotFilter } from '../select.js';
+import { withRepo } from '../session.js';
+
+interface TagChange {
+  add: string[];
+  remove: string[];
+  set?: string[];
+}
+
+export const tagCommand: Command = {
+  name: 'tag',
+  summary: 'add, remove or set the tags of snapshots',
+  usage: 'ebak tag [snapshot-id...] (--add T[,T] | --remove T[,T] | --set T[,T]) [--host H] [--tag T[,T]] [--path P] [--json]',
+  async run(argv, ctx) {
+    const { lists, positionals } = parseFlags('tag', argv, ctx.env);
+    const change = tagChange(lists);
+    const filter = snapshotFilter(lists);
+    return withRepo(ctx, {}, (repo) => withLock(repo, 'exclusive', (m) => ctx.out.warn(m), async () => {
+      const { entries, damaged } = await selectSnapshots(repo, positionals, filter);
+      for (const e of damaged) ctx.out.warn(`${e.message}; left as it is`);
+      const changed: { old_snapshot_id: string; new_snapshot_id: string }[] = [];
+      for (const e of entries) {
+        const id = await retag(repo, e, change);
+        if (id) changed.push({ old_snapshot_id: e.id, new_snapshot_id: id });
+      }
+      for (const c of changed) ctx.out.line(`${c.old_snapshot_id.slice(0, 8)} → ${c.new_snapshot_id.slice(0, 8)}`);
+      ctx.out.line(`modified ${changed.length} snapshot${changed.length === 1 ? '' : 's'}`);
+      ctx.out.result({ changed, changed_snapshots: changed.length });
+      return 0;
+    }));
+  },
+};
+
+/** restic's rules: --set alone, or --add and/or --remove; at least one of them. */
+function tagChange(lists: Record<string, string[] | undefined>): TagChange {
+  const list = (flag: string) => (lists[flag] ?? []).flatMap(parseTagList).filter((t) => t !== '');
+  const change: TagChange = { add: list('add'), remove: list('remove'), ...(lists.set ? { set: list('set') } : {}) };
+  if (change.set && (change.add.length || change.remove.length)) throw new EbakError('USAGE', '--set cannot be combined with --add or --remove', { hint: tagCommand.usage });
+  if (!change.set && !change.add.length && !change.remove.length) throw new EbakError('USAGE', 'tag needs --add, --remove or --set', { hint: tagCommand.usage });
+  return change;
+}
+
+/** Writes the snapshot with its new tags and removes the old object; undefined when the tags stay as they were. */
+async function retag(repo: Repository, { id, snapshot }: SnapshotEntry, change: TagChange): Promise<string | undefined> {
+  const tags = change.set ?? [...new Set([...snapshot.tags, ...change.add])].filter((t) => !change.remove.includes(t));
+  if (tags.length === snapshot.tags.length && tags.every((t, i) => t === snapshot.tags[i])) return undefined;
+  const newId = await repo.saveSnapshot({ ...snapshot, tags, original: snapshot.original ?? id });
+  await repo.removeSnapshot(id);
+  return newId;
+}
