@@ -8,7 +8,7 @@ export type Matcher = (absPath: string) => boolean;
 
 export function compileExcludes(patterns: readonly string[]): Matcher {
   const tests = patterns.map((p) => {
-    const re = new RegExp(`^${toRegex(p)}$`);
+    const re = globRegex(p);
     return p.includes('/') ? (path: string) => re.test(path) || prefixMatches(re, path) : (path: string) => path.split('/').some((c) => re.test(c));
   });
   return (path) => tests.some((t) => t(path));
@@ -18,6 +18,11 @@ function prefixMatches(re: RegExp, path: string): boolean {
   // "/a/b" also excludes everything under it.
   for (let i = path.indexOf('/', 1); i > 0; i = path.indexOf('/', i + 1)) if (re.test(path.slice(0, i))) return true;
   return false;
+}
+
+/** One glob as an anchored regular expression (`*`, `?` within a component, `**` across). */
+export function globRegex(glob: string, flags = ''): RegExp {
+  return new RegExp(`^${toRegex(glob)}$`, flags);
 }
 
 function toRegex(glob: string): string {

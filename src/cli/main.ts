@@ -10,6 +10,7 @@ import { backupCommand } from './commands/backup.js';
 import { catCommand } from './commands/cat.js';
 import { checkCommand } from './commands/check.js';
 import { diffCommand } from './commands/diff.js';
+import { findCommand } from './commands/find.js';
 import { forgetCommand } from './commands/forget.js';
 import { hsmCommand } from './commands/hsm.js';
 import { initCommand } from './commands/init.js';
@@ -28,7 +29,7 @@ import { commandHelp, environment, mainHelp, parseGlobals } from '../config/inde
 import { VERSION } from '../version.js';
 
 /** Every command, in the order `ebak help` lists them. */
-export const COMMANDS: readonly Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, diffCommand, restoreCommand, catCommand, checkCommand, forgetCommand, tagCommand, repairCommand, keyCommand, hsmCommand, attestationCommand, vaultCommand, loginCommand, deviceCommand, auditCommand, keyserviceCommand];
+export const COMMANDS: readonly Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, findCommand, diffCommand, restoreCommand, catCommand, checkCommand, forgetCommand, tagCommand, repairCommand, keyCommand, hsmCommand, attestationCommand, vaultCommand, loginCommand, deviceCommand, auditCommand, keyserviceCommand];
 
 /** The global flags (src/config/schema.ts) wherever they stand; the rest goes to the command. */
 export function splitGlobals(argv: string[]): { globals: GlobalOptions; json: boolean; help: boolean; rest: string[] } {

@@ -79,9 +79,9 @@ export const FLAGS: readonly FlagSpec[] = [
   string('keep-within', 'duration', 'keep every snapshot newer than the newest minus this duration (e.g. 1y2m3d4h)', ['forget']),
   ...(['hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const).map((r) => string(`keep-within-${r}`, 'duration', `keep the newest ${r} snapshot within this duration of the newest`, ['forget'])),
   string('keep-tag', 'tag[,tag]', 'keep snapshots with these tags (all of one list; any list)', ['forget'], { multiple: true }),
-  string('host', 'name', 'only snapshots of this host', ['forget', 'tag'], { multiple: true }),
-  string('tag', 'tag[,tag]', 'only snapshots with these tags', ['forget', 'tag'], { multiple: true }),
-  string('path', 'path', 'only snapshots of this path', ['forget', 'tag'], { multiple: true }),
+  string('host', 'name', 'only snapshots of this host', ['forget', 'tag', 'find'], { multiple: true }),
+  string('tag', 'tag[,tag]', 'only snapshots with these tags', ['forget', 'tag', 'find'], { multiple: true }),
+  string('path', 'path', 'only snapshots of this path', ['forget', 'tag', 'find'], { multiple: true }),
   string('group-by', 'host,paths,tags', 'apply the policy per group of these fields', ['forget'], { default: 'host,paths' }),
   boolean('dry-run', 'list what would be kept and removed, and why; remove nothing', ['forget']),
   boolean('prune', 'also prune (not built yet: refused before anything is removed)', ['forget']),
@@ -90,6 +90,13 @@ export const FLAGS: readonly FlagSpec[] = [
   string('add', 'tag[,tag]', 'add these tags', ['tag'], { multiple: true }),
   string('remove', 'tag[,tag]', 'remove these tags', ['tag'], { multiple: true }),
   string('set', 'tag[,tag]', 'replace the tags with these (given empty: no tags)', ['tag'], { multiple: true }),
+
+  // find (restic's)
+  string('snapshot', 'id', 'search only this snapshot (or latest)', ['find'], { short: 's', multiple: true }),
+  boolean('ignore-case', 'match the patterns ignoring case', ['find'], { short: 'i' }),
+  boolean('long', 'print each match as ls -l does', ['find'], { short: 'l' }),
+  string('oldest', 'time', 'only entries modified at or after this time', ['find']),
+  string('newest', 'time', 'only entries modified at or before this time', ['find']),
 
   // restore, check, key
   string('target', 'dir', 'the directory to restore into (required)', ['restore'], { short: 't' }),
