@@ -79,9 +79,9 @@ export const FLAGS: readonly FlagSpec[] = [
   string('keep-within', 'duration', 'keep every snapshot newer than the newest minus this duration (e.g. 1y2m3d4h)', ['forget']),
   ...(['hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const).map((r) => string(`keep-within-${r}`, 'duration', `keep the newest ${r} snapshot within this duration of the newest`, ['forget'])),
   string('keep-tag', 'tag[,tag]', 'keep snapshots with these tags (all of one list; any list)', ['forget'], { multiple: true }),
-  string('host', 'name', 'only snapshots of this host', ['forget', 'tag', 'find'], { multiple: true }),
-  string('tag', 'tag[,tag]', 'only snapshots with these tags', ['forget', 'tag', 'find'], { multiple: true }),
-  string('path', 'path', 'only snapshots of this path', ['forget', 'tag', 'find'], { multiple: true }),
+  string('host', 'name', 'only snapshots of this host', ['forget', 'tag', 'find', 'stats'], { multiple: true }),
+  string('tag', 'tag[,tag]', 'only snapshots with these tags', ['forget', 'tag', 'find', 'stats'], { multiple: true }),
+  string('path', 'path', 'only snapshots of this path', ['forget', 'tag', 'find', 'stats'], { multiple: true }),
   string('group-by', 'host,paths,tags', 'apply the policy per group of these fields', ['forget'], { default: 'host,paths' }),
   boolean('dry-run', 'list what would be kept and removed, and why; remove nothing', ['forget']),
   boolean('prune', 'also prune (not built yet: refused before anything is removed)', ['forget']),
@@ -97,6 +97,9 @@ export const FLAGS: readonly FlagSpec[] = [
   boolean('long', 'print each match as ls -l does', ['find'], { short: 'l' }),
   string('oldest', 'time', 'only entries modified at or after this time', ['find']),
   string('newest', 'time', 'only entries modified at or before this time', ['find']),
+
+  // stats (restic's)
+  string('mode', 'mode', 'what to count: restore-size, files-by-contents, raw-data or blobs-per-file', ['stats'], { default: 'restore-size', check: checks.oneOf('--mode', ['restore-size', 'files-by-contents', 'raw-data', 'blobs-per-file']) }),
 
   // restore, check, key
   string('target', 'dir', 'the directory to restore into (required)', ['restore'], { short: 't' }),
