@@ -86,3 +86,23 @@ describe('ebak tag', () => {
     assert.deepEqual(await stored(env), before);
   });
 });
+
+describe('ebak snapshots, restic\'s selection and grouping', () => {
+  it('--latest N per host and paths, --group-by in restic\'s JSON groups, ids and --compact', async () => {
+    const r = await ebak(['snapshots', '--latest', '1', '--json'], env);
+    assert.equal(r.code, 0, r.stderr);
+    const latest = JSON.parse(r.stdout) as Listed[];
+    assert.deepEqual(latest.map((s) => s.hostname).sort(), ['alpha', 'beta'], 'the newest of each host');
+    const g = await ebak(['snapshots', '--group-by', 'host', '--json'], env);
+    const groups = JSON.parse(g.stdout) as { group_key: { hostname: string; paths: null; tags: null }; snapshots: Listed[] }[];
+    assert.deepEqual(groups.map((x) => [x.group_key.hostname, x.group_key.paths, x.snapshots.length]), [['alpha', null, 2], ['beta', null, 1]]);
+    const one = await ebak(['snapshots', ids[2]!.slice(0, 8), '--json'], env);
+    assert.deepEqual((JSON.parse(one.stdout) as Listed[]).map((s) => s.id), [ids[2]]);
+    const compact = await ebak(['snapshots', '--compact', '--host', 'beta'], env);
+    assert.equal(compact.code, 0, compact.stderr);
+    assert.match(compact.stdout, /^[0-9a-f]{8} {2}\S+ {2}beta {2}\S+\n1 snapshot\n$/);
+    const full = await ebak(['snapshots', '--host', 'beta'], env);
+    assert.match(full.stdout, / \d+ B\n1 snapshot\n$/, 'the size column');
+    assertFailed(await ebak(['snapshots', '--latest', '0'], env), 1, '--latest');
+  });
+});
