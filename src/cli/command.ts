@@ -22,7 +22,9 @@ export interface Output {
 /** Options valid before or after any command (parsed once by main.ts). */
 export interface GlobalOptions {
   readonly repo?: string;
+  readonly repositoryFile?: string;
   readonly passwordFile?: string;
+  readonly passwordCommand?: string;
   readonly recoveryKeyFile?: string;
 }
 

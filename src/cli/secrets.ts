@@ -1,10 +1,16 @@
 /**
  * Where passwords and recovery keys come from, in restic's order:
- * --password-file, EBAK_PASSWORD_FILE, EBAK_PASSWORD, then a prompt on a TTY.
+ * --password-file or --password-command (not both), then
+ * EBAK_PASSWORD_FILE or EBAK_PASSWORD_COMMAND, then EBAK_PASSWORD, then a
+ * prompt on a TTY. Each source gives its first line; an empty one is refused
+ * (it would make, or try, an empty password).
  * A recovery key comes from --recovery-key-file (or EBAK_RECOVERY_KEY_FILE).
  * The variables are read through src/config/environment.ts.
  */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { environment } from '../config/index.js';
 import { EbakError } from '../errors.js';
 import { mapIoError } from '../util/fs.js';
@@ -17,12 +23,45 @@ async function firstLine(path: string): Promise<string> {
   return text.split(/\r?\n/)[0]!;
 }
 
+/** For the few settings read before anything is async (the repository location). */
+export function firstLineSync(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw mapIoError(e, path);
+  }
+  const line = text.split(/\r?\n/)[0]!;
+  if (line === '') throw new EbakError('USAGE', `${path}: the first line is empty`);
+  return line;
+}
+
 /** The password from flags or the environment, or undefined. */
 export async function passwordFromEnv(ctx: Context): Promise<string | undefined> {
+  const g = ctx.globals;
+  if (g.passwordFile !== undefined && g.passwordCommand !== undefined) throw new EbakError('USAGE', '--password-file and --password-command are mutually exclusive');
   const e = environment(ctx.env);
-  const file = ctx.globals.passwordFile ?? e.passwordFile;
-  if (file) return firstLine(file);
+  const file = g.passwordFile ?? (g.passwordCommand === undefined ? e.passwordFile : undefined);
+  const command = g.passwordCommand ?? (file === undefined ? e.passwordCommand : undefined);
+  if (file !== undefined) return nonEmpty(await firstLine(file), file);
+  if (command !== undefined) return nonEmpty(await commandLine(command), `--password-command ${JSON.stringify(command)}`);
   return e.password;
+}
+
+function nonEmpty(password: string, from: string): string {
+  if (password === '') throw new EbakError('USAGE', `${from} gave an empty password`, { hint: 'an empty password is never used' });
+  return password;
+}
+
+/** The first line a shell command prints; a failing command is an error naming it, never an empty password. */
+async function commandLine(command: string): Promise<string> {
+  try {
+    const { stdout } = await promisify(execFile)('/bin/sh', ['-c', command], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    return stdout.split(/\r?\n/)[0]!;
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    throw new EbakError('USAGE', `--password-command ${JSON.stringify(command)} failed${typeof code === 'number' ? ` (exit ${code})` : ''}`);
+  }
 }
 
 /** The secret that opens an existing repository. */

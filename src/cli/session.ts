@@ -12,11 +12,20 @@ import { parseLocation } from '../storage/location.js';
 import { openBackend, type OpenedBackend, type OpenOptions } from '../storage/open.js';
 import type { Action } from '../vault/protocol.js';
 import type { Context } from './command.js';
-import { secretFor } from './secrets.js';
+import { firstLineSync, secretFor } from './secrets.js';
+
+/** The repository location, restic's way: -r or --repository-file, else EBAK_REPOSITORY or EBAK_REPOSITORY_FILE. */
+export function givenLocation(ctx: Context): string | undefined {
+  const g = ctx.globals;
+  if (g.repo !== undefined && g.repositoryFile !== undefined) throw new EbakError('USAGE', '-r and --repository-file are mutually exclusive');
+  if (g.repo !== undefined || g.repositoryFile !== undefined) return g.repo ?? firstLineSync(g.repositoryFile!);
+  const e = environment(ctx.env);
+  return e.repository ?? (e.repositoryFile === undefined ? undefined : firstLineSync(e.repositoryFile));
+}
 
 export function repoLocation(ctx: Context): string {
-  const loc = ctx.globals.repo ?? environment(ctx.env).repository;
-  if (!loc) throw new EbakError('USAGE', 'no repository given', { hint: 'pass -r <location> or set EBAK_REPOSITORY' });
+  const loc = givenLocation(ctx);
+  if (!loc) throw new EbakError('USAGE', 'no repository given', { hint: 'pass -r <location> or --repository-file <file>, or set EBAK_REPOSITORY' });
   return loc;
 }
 

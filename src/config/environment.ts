@@ -14,8 +14,10 @@ import { problemsError } from './problems.js';
 /** The variables no flag stands for, and the global flags' variables (main.ts parses the flags). */
 export interface Environment {
   readonly repository: string | undefined;
+  readonly repositoryFile: string | undefined;
   readonly password: string | undefined;
   readonly passwordFile: string | undefined;
+  readonly passwordCommand: string | undefined;
   readonly recoveryKeyFile: string | undefined;
   /** The HSM user PIN itself (--pin-file names a file instead). */
   readonly hsmPin: string | undefined;
@@ -28,10 +30,12 @@ export interface Environment {
 
 export function environment(env: NodeJS.ProcessEnv): Environment {
   return {
-    repository: env.EBAK_REPOSITORY,
+    repository: env.EBAK_REPOSITORY || undefined,
+    repositoryFile: env.EBAK_REPOSITORY_FILE || undefined,
     // An empty password is no password (restic's rule).
     password: env.EBAK_PASSWORD || undefined,
-    passwordFile: env.EBAK_PASSWORD_FILE,
+    passwordFile: env.EBAK_PASSWORD_FILE || undefined,
+    passwordCommand: env.EBAK_PASSWORD_COMMAND || undefined,
     recoveryKeyFile: env.EBAK_RECOVERY_KEY_FILE,
     hsmPin: env.EBAK_HSM_PIN,
     configDir: env.EBAK_CONFIG_DIR || join(env.HOME || homedir(), '.config', 'ebak'),

@@ -51,7 +51,9 @@ const G = [GLOBAL];
 export const FLAGS: readonly FlagSpec[] = [
   // Global: valid before or after any command.
   string('repo', 'location', 'the repository: a directory, or s3:<bucket>/<prefix>, or s3:https://<host>/<bucket>/<prefix>', G, { short: 'r', env: 'EBAK_REPOSITORY' }),
+  string('repository-file', 'file', 'read the repository location from the first line of this file', G, { env: 'EBAK_REPOSITORY_FILE' }),
   string('password-file', 'file', 'read the repository password from the first line of this file', G, { env: 'EBAK_PASSWORD_FILE' }),
+  string('password-command', 'command', 'run this shell command and read the password from the first line it prints', G, { env: 'EBAK_PASSWORD_COMMAND' }),
   string('recovery-key-file', 'file', 'open the repository with the recovery key in this file (vault unlock: the key that unlocks the account)', G, { env: 'EBAK_RECOVERY_KEY_FILE' }),
   boolean('json', 'print one JSON document on stdout; errors as JSON on stderr', G),
   boolean('help', 'show the help of ebak or of the command', G, { short: 'h' }),

@@ -3,7 +3,7 @@ import { Repository } from '../../repository/repository.js';
 import { formatRecoveryCode, generateRecoveryCode } from '../../repository/format/keyfile.js';
 import type { Command, Context } from '../command.js';
 import { initVaultRepository, passwordRecipient, recoveryRecipient } from '../../keys/index.js';
-import { backendFor } from '../session.js';
+import { backendFor, givenLocation } from '../session.js';
 import { passwordFromEnv, prompt } from '../secrets.js';
 import { EbakError } from '../../errors.js';
 import type { RepoConfig } from '../../repository/format/config.js';
@@ -19,7 +19,7 @@ export const initCommand: Command = {
   usage: 'ebak init [<repository>] [--no-password] [--vault <url> [--account <name>] [--vault-invite <token>]] [--s3-object-lock-days N [--s3-object-lock-mode COMPLIANCE|GOVERNANCE]]',
   async run(argv, ctx) {
     const { positionals, values, switches } = parseFlags('init', argv, ctx.env);
-    const location = positionals[0] ?? ctx.globals.repo ?? environment(ctx.env).repository;
+    const location = positionals[0] ?? givenLocation(ctx);
     if (!location) throw new EbakError('USAGE', 'no repository given', { hint: 'ebak init <location>, or set EBAK_REPOSITORY' });
     const objectLock = objectLockSetting(location, values['s3-object-lock-days'], values['s3-object-lock-mode']);
     if (values.vault !== undefined) return initVault(ctx, location, values.vault, values.account, values['vault-invite']);
