@@ -21,8 +21,8 @@ await writeFile(join(src, 'sub', 'f.bin'), content);
 const b = await ebak(['backup', src, '--json'], env);
 assert.equal(b.code, 0, b.stderr);
 const snapshotId = (JSON.parse(b.stdout) as { snapshot_id: string }).snapshot_id;
-/** The source's path in the snapshot (its full path, or its base name in repositories of older builds). */
-const base = (JSON.parse((await ebak(['cat', 'snapshot', snapshotId], env)).stdout) as { paths: string[] }).paths[0]!;
+/** The source's path in the snapshot's tree, as `ls` shows it (the full path, or the base name in older builds). */
+const base = (await ebak(['ls', snapshotId], env)).stdout.split('\n').find((l) => l.endsWith('/sub/f.bin'))!.slice(0, -'/sub/f.bin'.length);
 
 async function cat(args: string[]): Promise<string> {
   const r = await ebak(['cat', ...args], env);
