@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source scripts/lib.sh
-need_debian softhsm2-util:softhsm2 socat:socat /usr/lib/postgresql/15/bin/initdb:postgresql restic:restic openssl:openssl
+need_debian softhsm2-util:softhsm2 socat:socat /usr/lib/postgresql/15/bin/initdb:postgresql restic:restic openssl:openssl zsh:zsh fish:fish groff:groff
 
 scripts/setup.sh
 

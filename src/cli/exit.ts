@@ -30,8 +30,13 @@ export function exitCodeFor(code: ErrorCode | undefined): number {
 }
 
 /** The exit codes for `ebak --help`, wrapped to lines of at most `width`. */
+/** Every exit code and its meaning, in order (help, man page). */
+export function exitCodes(): [number, string][] {
+  return [[0, 'ok'], [1, 'error'], [EXIT_PARTIAL, 'snapshot made but some files unreadable (or restore incomplete)'], ...EXITS.map((e): [number, string] => [e.exit, e.meaning])];
+}
+
 export function exitHelp(width = 100): string[] {
-  const items = ['0 ok', '1 error', `${EXIT_PARTIAL} snapshot made but some files unreadable (or restore incomplete)`, ...EXITS.map((e) => `${e.exit} ${e.meaning}`)];
+  const items = exitCodes().map(([code, meaning]) => `${code} ${meaning}`);
   const lines = ['exit codes:'];
   for (const [i, item] of items.entries()) {
     const text = `${item}${i < items.length - 1 ? ',' : ''}`;

@@ -12,6 +12,7 @@ import { checkCommand } from './commands/check.js';
 import { diffCommand } from './commands/diff.js';
 import { findCommand } from './commands/find.js';
 import { forgetCommand } from './commands/forget.js';
+import { generateCommand } from './commands/generate.js';
 import { hsmCommand } from './commands/hsm.js';
 import { initCommand } from './commands/init.js';
 import { keyCommand } from './commands/key.js';
@@ -30,7 +31,7 @@ import { commandHelp, environment, mainHelp, parseGlobals } from '../config/inde
 import { VERSION } from '../version.js';
 
 /** Every command, in the order `ebak help` lists them. */
-export const COMMANDS: readonly Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, findCommand, diffCommand, restoreCommand, catCommand, statsCommand, checkCommand, forgetCommand, tagCommand, repairCommand, keyCommand, hsmCommand, attestationCommand, vaultCommand, loginCommand, deviceCommand, auditCommand, keyserviceCommand];
+export const COMMANDS: readonly Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, findCommand, diffCommand, restoreCommand, catCommand, statsCommand, checkCommand, forgetCommand, tagCommand, repairCommand, keyCommand, hsmCommand, attestationCommand, vaultCommand, loginCommand, deviceCommand, auditCommand, keyserviceCommand, generateCommand];
 
 /** The global flags (src/config/schema.ts) wherever they stand; the rest goes to the command. */
 export function splitGlobals(argv: string[]): { globals: GlobalOptions; json: boolean; help: boolean; rest: string[] } {
@@ -67,7 +68,7 @@ export async function main(argv: string[]): Promise<number> {
     if (parsed.help) return help(cmd.name);
     const out = new TerminalOutput(json);
     try {
-      return await cmd.run(args, { out, env: process.env, globals: parsed.globals });
+      return await cmd.run(args, { out, env: process.env, globals: parsed.globals, commands: COMMANDS });
     } finally {
       out.clearProgress();
     }

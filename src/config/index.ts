@@ -10,4 +10,5 @@ export { FLAGS, VARIABLES, GLOBAL, ownFlags, globalFlags, type FlagSpec, type Va
 export { parseFlags, parseGlobals, type ParsedFlags } from './flags.js';
 export { environment, s3Environment, type Environment, type S3Environment } from './environment.js';
 export { commandHelp, mainHelp, type HelpCommand } from './help.js';
+export { bashCompletion, fishCompletion, manPage, zshCompletion } from './completion.js';
 export { problemsError } from './problems.js';

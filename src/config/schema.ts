@@ -103,6 +103,12 @@ export const FLAGS: readonly FlagSpec[] = [
   // stats (restic's)
   string('mode', 'mode', 'what to count: restore-size, files-by-contents, raw-data or blobs-per-file', ['stats'], { default: 'restore-size', check: checks.oneOf('--mode', ['restore-size', 'files-by-contents', 'raw-data', 'blobs-per-file']) }),
 
+  // generate (restic's)
+  string('bash-completion', 'file', 'write the bash completion to this file (- for stdout)', ['generate']),
+  string('zsh-completion', 'file', 'write the zsh completion to this file (- for stdout)', ['generate']),
+  string('fish-completion', 'file', 'write the fish completion to this file (- for stdout)', ['generate']),
+  string('man', 'dir', 'write man pages (ebak.1, ebak-<command>.1) into this directory', ['generate']),
+
   // restore, check, key
   string('target', 'dir', 'the directory to restore into (required)', ['restore'], { short: 't' }),
   string('include', 'path', 'restore only this path of the snapshot', ['restore'], { multiple: true }),

@@ -1,0 +1,40 @@
+/**
+ * `ebak generate`: shell completions and man pages from the option schema,
+ * restic's command and flags (`-` writes a completion to stdout).
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { bashCompletion, fishCompletion, manPage, parseFlags, zshCompletion } from '../../config/index.js';
+import { EbakError } from '../../errors.js';
+import { makeDirs, mapIoError } from '../../util/fs.js';
+import { VERSION } from '../../version.js';
+import type { Command } from '../command.js';
+import { exitCodes } from '../exit.js';
+
+export const generateCommand: Command = {
+  name: 'generate',
+  summary: 'write shell completions (bash, zsh, fish) and man pages',
+  usage: 'ebak generate [--bash-completion FILE] [--zsh-completion FILE] [--fish-completion FILE] [--man DIR]   (FILE "-": stdout)',
+  async run(argv, ctx) {
+    const { values } = parseFlags('generate', argv, ctx.env, { positionals: false });
+    const outputs: [string | undefined, () => string][] = [
+      [values['bash-completion'], () => bashCompletion(ctx.commands)],
+      [values['zsh-completion'], () => zshCompletion(ctx.commands)],
+      [values['fish-completion'], () => fishCompletion(ctx.commands)],
+    ];
+    if (outputs.every(([file]) => file === undefined) && values.man === undefined) throw new EbakError('USAGE', 'generate needs at least one of --bash-completion, --zsh-completion, --fish-completion, --man', { hint: generateCommand.usage });
+    for (const [file, text] of outputs) if (file !== undefined) await write(file, text());
+    if (values.man !== undefined) {
+      await makeDirs(values.man);
+      const pages: [string, string][] = [['ebak.1', manPage(ctx.commands, undefined, VERSION, exitCodes())], ...ctx.commands.map((c): [string, string] => [`ebak-${c.name}.1`, manPage(ctx.commands, c, VERSION, exitCodes())])];
+      for (const [name, page] of pages) await write(join(values.man, name), page);
+      ctx.out.line(`wrote ${pages.length} man pages to ${values.man}`);
+    }
+    return 0;
+  },
+};
+
+async function write(file: string, text: string): Promise<void> {
+  if (file === '-') process.stdout.write(text);
+  else await writeFile(file, text).catch((e) => { throw mapIoError(e, file); });
+}
