@@ -79,7 +79,8 @@ describe('vault CLI demo flow', () => {
     assert.equal(devices.length, 2);
     const old = devices.find((d) => !d.current)!;
     assertFailed(await ebak(['device', 'revoke', old.id], machine2), 1, 'password');
-    assert.equal((await ebak(['device', 'revoke', old.id], { ...machine2, EBAK_PASSWORD: 'correct horse battery' })).code, 0);
+    assertFailed(await ebak(['device', 'revoke', 'zz'], { ...machine2, EBAK_PASSWORD: 'correct horse battery' }), 1, 'no device');
+    assert.equal((await ebak(['device', 'revoke', old.id.slice(0, 6)], { ...machine2, EBAK_PASSWORD: 'correct horse battery' })).code, 0, 'a prefix, as list prints it');
     assertFailed(await ebak(['snapshots'], machine1), 20, 'revoked');
     assertCode(await ebak(['snapshots', '--json'], machine1), 20, 'VAULT_REFUSED');
 

@@ -11,6 +11,7 @@ import { normalizeRecoveryCode } from '../../repository/format/keyfile.js';
 import { verifyAuditLog } from '../../vault/audit/verify.js';
 import { deviceClient, loadDevice, repositoryAccount, trustFrom, type DeviceFile } from '../../vault/client/device.js';
 import { VaultClient } from '../../vault/client/client.js';
+import type { DeviceInfo } from '../../vault/protocol.js';
 import { pcrsFromMeasurements, vaultKeyPolicy, vaultMeasurements } from '../../vault/measure.js';
 import { createInvitation, operatorPrivateKey } from '../../vault/operator.js';
 import { openStore } from '../../vault/state/open.js';
@@ -184,7 +185,7 @@ export const vaultCommand: Command = {
   },
 };
 
-const DEVICE_USAGE = 'ebak device list | ebak device revoke <device id>   (revoking another device asks for the password: a fresh login)';
+const DEVICE_USAGE = 'ebak device list | ebak device revoke <device id or unique prefix>   (revoking another device asks for the password: a fresh login)';
 
 /** The password for a step-up login (restic's order: --password-file, EBAK_PASSWORD_FILE, EBAK_PASSWORD, a prompt). */
 async function stepUpPassword(ctx: Context): Promise<string> {
@@ -204,17 +205,27 @@ export const deviceCommand: Command = {
     const { client } = await deviceClient(d);
     if (sub === 'list') {
       const devices = await client.devices(d.token);
-      for (const x of devices) ctx.out.line(`${x.id}  ${x.name.padEnd(20)} ${x.revoked_at ? `revoked ${x.revoked_at}` : `expires ${x.expires_at}`}${x.current ? '  (this device)' : ''}`);
+      // Devices are often named after the same host: the id and the creation time tell them apart.
+      for (const x of devices) ctx.out.line(`${x.id}  ${x.name.padEnd(20)} created ${x.created}  ${x.revoked_at ? `revoked ${x.revoked_at}` : `expires ${x.expires_at}`}${x.current ? '  (this device)' : ''}`);
       ctx.out.result({ devices });
     } else if (sub === 'revoke' && id) {
-      const stepUp = id === d.device_id ? undefined : await client.stepUp(d.token, d.account, await stepUpPassword(ctx));
-      const device = await client.revoke(d.token, id, stepUp);
+      const target = resolveDevice(await client.devices(d.token), id);
+      const stepUp = target === d.device_id ? undefined : await client.stepUp(d.token, d.account, await stepUpPassword(ctx));
+      const device = await client.revoke(d.token, target, stepUp);
       ctx.out.line(`revoked ${device.id} (${device.name})`);
       ctx.out.result({ device });
     } else throw new EbakError('USAGE', `usage: ${DEVICE_USAGE}`);
     return 0;
   },
 };
+
+/** A device id, or a unique prefix of one (as `device list` prints them). */
+function resolveDevice(devices: DeviceInfo[], ref: string): string {
+  const matches = devices.filter((x) => x.id.startsWith(ref));
+  if (matches.length === 1) return matches[0]!.id;
+  if (matches.length === 0) throw new EbakError('NOT_FOUND', `no device ${JSON.stringify(ref)} on this account`, { hint: 'run `ebak device list`' });
+  throw new EbakError('USAGE', `device prefix ${JSON.stringify(ref)} is ambiguous (${matches.length} devices)`, { hint: 'give more of the id' });
+}
 
 export const auditCommand: Command = {
   name: 'audit',
