@@ -70,7 +70,7 @@ export async function secretFor(ctx: Context): Promise<Secret> {
   if (rk) return { recoveryCode: normalizeRecoveryCode(await firstLine(rk)) };
   const pw = await passwordFromEnv(ctx);
   if (pw !== undefined) return { password: pw };
-  if (!process.stdin.isTTY) throw new EbakError('USAGE', 'no password given', { hint: 'set EBAK_PASSWORD or EBAK_PASSWORD_FILE, or pass --recovery-key-file' });
+  if (!process.stdin.isTTY) throw new EbakError('USAGE', 'no password given', { hint: 'set EBAK_PASSWORD or EBAK_PASSWORD_FILE, or pass --recovery-key-file; for a repository kept in a key vault, run `ebak login` first' });
   return { password: await prompt('enter password for repository: ') };
 }
 

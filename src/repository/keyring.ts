@@ -66,7 +66,11 @@ export async function unlock(backend: Backend, secret: Secret): Promise<{ master
   const damaged = keys.filter((k) => k.damaged);
   if (damaged.length > 0)
     throw new EbakError('AUTH_FAILED', `no key opened the repository, and keys/${damaged[0]!.id} is damaged (${damaged[0]!.damaged})`, { hint: 'try your recovery key; run `ebak check`' });
-  throw new EbakError('WRONG_KEY', kind === 'password' ? 'wrong password (no key in the repository opens with it)' : 'wrong recovery key (no key in the repository opens with it)');
+  throw new EbakError('WRONG_KEY', kind === 'password' ? 'wrong password (no key in the repository opens with it)' : 'wrong recovery key (no key in the repository opens with it)', {
+    hint: kind === 'password'
+      ? 'check EBAK_PASSWORD / --password-file; the recovery key opens it too (--recovery-key-file); a repository kept in a key vault opens after `ebak login`'
+      : 'check the 64 digits; `ebak key list` shows which keys the repository has',
+  });
 }
 
 /**
