@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'VAULT_REFUSED' // the key vault answered with a refusal (not authorized, revoked, policy, rate limit, ...)
   | 'ACCOUNT_LOCKED' // the vault account reached its guess limit; no more guesses are evaluated
   | 'CANCELLED' // the operation was cancelled (an AbortSignal fired)
+  | 'INTERRUPTED' // the user pressed Ctrl-C (SIGINT): the operation stopped cleanly, its locks released
   | 'NOT_IMPLEMENTED'; // a feature this build does not have
 
 export class EbakError extends Error {

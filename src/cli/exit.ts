@@ -1,8 +1,8 @@
 /**
  * The one map from error codes to exit codes (documented in README.md,
  * "Exit codes", which test/structure/exit-codes.test.ts keeps equal to it).
- * restic's numbers where restic has one (0, 1, 3, 10, 11, 12; 130 is SIGINT
- * ending the process); ebak's own from 20 up, clear of restic's.
+ * restic's numbers where restic has one (0, 1, 3, 10, 11, 12, and 130 for
+ * Ctrl-C); ebak's own from 20 up, clear of restic's.
  */
 import type { ErrorCode } from '../errors.js';
 
@@ -21,6 +21,7 @@ export const EXITS: readonly { readonly code: ErrorCode; readonly exit: number; 
   { code: 'ATTESTATION', exit: 22, meaning: 'attestation failed' },
   { code: 'STORAGE_UNREACHABLE', exit: 23, meaning: 'storage unreachable' },
   { code: 'CANCELLED', exit: 24, meaning: 'cancelled' },
+  { code: 'INTERRUPTED', exit: 130, meaning: 'interrupted (Ctrl-C)' },
 ];
 
 const BY_CODE = new Map<ErrorCode, number>(EXITS.map((e) => [e.code, e.exit]));

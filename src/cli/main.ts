@@ -26,6 +26,7 @@ import { tagCommand } from './commands/tag.js';
 import { loginCommand } from './commands/login.js';
 import { auditCommand, deviceCommand, vaultCommand } from './commands/vault.js';
 import { exitCodeFor, exitHelp, EXIT_FATAL } from './exit.js';
+import { handleInterrupts } from './interrupt.js';
 import { TerminalOutput } from './output.js';
 import { commandHelp, environment, mainHelp, parseGlobals } from '../config/index.js';
 import { VERSION } from '../version.js';
@@ -48,6 +49,7 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
   });
+  handleInterrupts();
   let json = argv.includes('--json');
   try {
     const parsed = splitGlobals(argv);

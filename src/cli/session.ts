@@ -12,6 +12,7 @@ import { parseLocation } from '../storage/location.js';
 import { openBackend, type OpenedBackend, type OpenOptions } from '../storage/open.js';
 import type { Action } from '../vault/protocol.js';
 import type { Context } from './command.js';
+import { interruptible as cancellable } from './interrupt.js';
 import { firstLineSync, secretFor } from './secrets.js';
 
 /** The repository location, restic's way: -r or --repository-file, else EBAK_REPOSITORY or EBAK_REPOSITORY_FILE. */
@@ -70,23 +71,9 @@ export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: 
   }
 }
 
-/**
- * Runs `fn` with a signal the first SIGINT aborts: the operation stops
- * cleanly and fails with CANCELLED. A second SIGINT ends the process at once
- * (the handler is gone by then).
- */
-export async function interruptible<T>(ctx: Context, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const ac = new AbortController();
-  const stop = () => {
-    ctx.out.warn('cancelling (press Ctrl-C again to stop at once)');
-    ac.abort();
-  };
-  process.once('SIGINT', stop);
-  try {
-    return await fn(ac.signal);
-  } finally {
-    process.off('SIGINT', stop);
-  }
+/** Runs `fn` with a signal the first Ctrl-C aborts (src/cli/interrupt.ts). */
+export function interruptible<T>(ctx: Context, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  return cancellable((m) => ctx.out.warn(m), fn);
 }
 
 /** The repository at `backend`, opened by the first identity (src/keys/open.ts) that unwraps its key. */

@@ -72,12 +72,25 @@ export function isStale(l: LockInfo, now = Date.now()): boolean {
   }
 }
 
-/** Takes a lock; `onStale` hears about stale locks that were ignored. */
+/**
+ * The release of every lock this process holds, so an interrupted command
+ * (Ctrl-C: src/cli/interrupt.ts) removes its locks before it exits.
+ */
+const heldLocks = new Set<Lock>();
+
+export async function releaseHeldLocks(): Promise<void> {
+  await Promise.allSettled([...heldLocks].map((l) => l.release()));
+}
+
+/** Takes a lock; `onStale` hears about stale locks that were ignored (each once). */
 export async function acquireLock(store: LockObjects, mode: LockMode, meta: { hostname: string; username: string }, onStale: (msg: string) => void): Promise<Lock> {
   const exclusive = mode === 'exclusive';
+  const warned = new Set<string>();
   const conflict = async () => {
     for (const l of await readLocks(store)) {
       if (l.stale) {
+        if (warned.has(l.id)) continue;
+        warned.add(l.id);
         onStale(`ignoring stale lock locks/${l.id}${l.lock ? ` (pid ${l.lock.pid} on ${l.lock.hostname}, ${l.lock.time})` : ''}`);
         continue;
       }
@@ -103,12 +116,15 @@ export async function acquireLock(store: LockObjects, mode: LockMode, meta: { ho
     }).catch(() => undefined);
   }, REFRESH_MS);
   timer.unref();
-  return {
+  const lock: Lock = {
     async release() {
+      if (!heldLocks.delete(lock)) return; // released already (by the interrupt handler, or twice)
       clearInterval(timer);
       await store.removeLock(mine);
     },
   };
+  heldLocks.add(lock);
+  return lock;
 }
 
 function lockedError(l: LockInfo, id: string): EbakError {
