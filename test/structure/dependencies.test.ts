@@ -17,7 +17,9 @@ const sourceFiles = () => filesUnder(SRC);
 
 /** Module → the modules directly below it. A module may import anything reachable from it. */
 const LAYERS: Record<string, readonly string[]> = {
-  cli: ['operations', 'keys', 'archiver', 'restorer', 'checker', 'walker', 'vault', 'config'],
+  cli: ['plans', 'operations', 'keys', 'archiver', 'restorer', 'checker', 'walker', 'vault', 'config'],
+  // Backup plans and the daemon (#18): schedules and plan files over the operations they run.
+  plans: ['operations'],
   config: ['storage'],
   operations: ['archiver', 'restorer', 'checker', 'walker', 'retention'],
   // Issue 13's key custody (identities over key files and vault device sessions) and forget's policy, on their branches.
