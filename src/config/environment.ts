@@ -44,6 +44,21 @@ export function environment(env: NodeJS.ProcessEnv): Environment {
   };
 }
 
+/**
+ * The environment as seen for a second repository (`copy --from-repo`):
+ * restic's EBAK_FROM_* names stand for the ordinary ones, and the current
+ * repository's location and secrets are not visible at all, so neither
+ * side's password can open the other by accident.
+ */
+export function sourceEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env };
+  for (const name of ['REPOSITORY', 'REPOSITORY_FILE', 'PASSWORD', 'PASSWORD_FILE', 'PASSWORD_COMMAND', 'RECOVERY_KEY_FILE']) {
+    out[`EBAK_${name}`] = env[`EBAK_FROM_${name}`];
+    delete out[`EBAK_FROM_${name}`];
+  }
+  return out;
+}
+
 /** The S3 settings of the environment: how restores of archived packs wait, and Object Lock retention. */
 export interface S3Environment {
   readonly archiveRestore: ArchiveRestoreOptions;

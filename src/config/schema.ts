@@ -81,9 +81,9 @@ export const FLAGS: readonly FlagSpec[] = [
   string('keep-within', 'duration', 'keep every snapshot newer than the newest minus this duration (e.g. 1y2m3d4h)', ['forget']),
   ...(['hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const).map((r) => string(`keep-within-${r}`, 'duration', `keep the newest ${r} snapshot within this duration of the newest`, ['forget'])),
   string('keep-tag', 'tag[,tag]', 'keep snapshots with these tags (all of one list; any list)', ['forget'], { multiple: true }),
-  string('host', 'name', 'only snapshots of this host', ['forget', 'tag', 'find', 'stats', 'snapshots'], { multiple: true }),
-  string('tag', 'tag[,tag]', 'only snapshots with these tags', ['forget', 'tag', 'find', 'stats', 'snapshots'], { multiple: true }),
-  string('path', 'path', 'only snapshots of this path', ['forget', 'tag', 'find', 'stats', 'snapshots'], { multiple: true }),
+  string('host', 'name', 'only snapshots of this host', ['forget', 'tag', 'find', 'stats', 'snapshots', 'copy'], { multiple: true }),
+  string('tag', 'tag[,tag]', 'only snapshots with these tags', ['forget', 'tag', 'find', 'stats', 'snapshots', 'copy'], { multiple: true }),
+  string('path', 'path', 'only snapshots of this path', ['forget', 'tag', 'find', 'stats', 'snapshots', 'copy'], { multiple: true }),
   string('group-by', 'host,paths,tags', 'forget: apply the policy per group of these fields; snapshots: list per group', ['forget', 'snapshots'], { default: 'host,paths' }),
   boolean('dry-run', 'list what would be kept and removed, and why; remove nothing', ['forget']),
   boolean('prune', 'also prune (not built yet: refused before anything is removed)', ['forget']),
@@ -108,6 +108,12 @@ export const FLAGS: readonly FlagSpec[] = [
   string('zsh-completion', 'file', 'write the zsh completion to this file (- for stdout)', ['generate']),
   string('fish-completion', 'file', 'write the fish completion to this file (- for stdout)', ['generate']),
   string('man', 'dir', 'write man pages (ebak.1, ebak-<command>.1) into this directory', ['generate']),
+
+  // copy (restic's)
+  string('from-repo', 'location', 'copy: the repository to copy snapshots from', ['copy'], { env: 'EBAK_FROM_REPOSITORY' }),
+  string('from-repository-file', 'file', 'copy: read the source repository location from this file', ['copy'], { env: 'EBAK_FROM_REPOSITORY_FILE' }),
+  string('from-password-file', 'file', 'copy: read the source repository password from this file', ['copy'], { env: 'EBAK_FROM_PASSWORD_FILE' }),
+  string('from-password-command', 'command', 'copy: read the source repository password from this command', ['copy'], { env: 'EBAK_FROM_PASSWORD_COMMAND' }),
 
   // restore, check, key
   string('target', 'dir', 'the directory to restore into (required)', ['restore'], { short: 't' }),
@@ -191,6 +197,8 @@ const ENV_ONLY: readonly VariableSpec[] = [
   { name: 'EBAK_S3_OBJECT_LOCK_MODE', help: 'S3 Object Lock mode with EBAK_S3_OBJECT_LOCK_DAYS: COMPLIANCE or GOVERNANCE' },
   { name: 'EBAK_S3_RESTORE_POLL_SECONDS', help: 'seconds between checks while S3 restores archived packs' },
   { name: 'EBAK_S3_RESTORE_TIMEOUT', help: 'seconds one run waits for S3 to restore archived packs' },
+  { name: 'EBAK_FROM_PASSWORD', help: 'copy: the source repository\'s password' },
+  { name: 'EBAK_FROM_RECOVERY_KEY_FILE', help: 'copy: a recovery key file for the source repository' },
   { name: 'EBAK_DEBUG', help: 'print a stack trace on an unexpected error' },
 ];
 

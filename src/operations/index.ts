@@ -7,6 +7,7 @@
  * One operation per file; operation.ts holds what they share.
  */
 export { backup, type BackupEvent, type BackupOperationOptions, type BackupRepository } from './backup.js';
+export { copySnapshots, type CopyEvent, type CopyResult, type CopySource, type CopyTarget } from './copy.js';
 export { check, type CheckEvent, type CheckOperationOptions, type CheckRepository } from './check.js';
 export { restore, type RestoreEvent, type RestoreOperationOptions, type RestoreOperationResult, type RestoreRepository } from './restore.js';
 export type { OperationOptions, WarningEvent } from './operation.js';

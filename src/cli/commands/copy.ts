@@ -1,0 +1,53 @@
+/**
+ * `ebak copy --from-repo LOCATION [snapshot-id...]` (restic's command):
+ * snapshots of another repository rebuilt in this one, uploading only the
+ * blobs this one lacks (src/operations/copy.ts). The source opens as any
+ * repository does, with its own password (--from-password-file,
+ * --from-password-command, EBAK_FROM_PASSWORD) or this machine's vault
+ * device session for it.
+ */
+import { parseFlags, sourceEnvironment } from '../../config/index.js';
+import { EbakError } from '../../errors.js';
+import { copySnapshots } from '../../operations/index.js';
+import type { Command, Context } from '../command.js';
+import { EXIT_PARTIAL } from '../exit.js';
+import { selectSnapshots, snapshotFilter } from '../select.js';
+import { interruptible, withRepo } from '../session.js';
+
+export const copyCommand: Command = {
+  name: 'copy',
+  summary: 'copy snapshots from another repository (only the missing data is uploaded)',
+  usage: 'ebak copy --from-repo LOCATION [--from-password-file F | --from-password-command C] [snapshot-id...] [--host H] [--tag T[,T]] [--path P] [--json]',
+  async run(argv, ctx) {
+    const { positionals, values, lists } = parseFlags('copy', argv, ctx.env);
+    const from = sourceContext(ctx, values);
+    return withRepo(from, { index: true, pool: true, action: 'restore' }, (source, pool) => withRepo(ctx, { index: true, action: 'backup' }, async (target) => {
+      const { entries, damaged } = await selectSnapshots(source, positionals, snapshotFilter(lists));
+      for (const e of damaged) ctx.out.warn(`${e.message}; not copied`);
+      const r = await interruptible(ctx, (signal) => copySnapshots(source, source.blobReader(pool!), target, pool!, entries, {
+        signal,
+        onEvent: (e) => (e.type === 'warning' ? ctx.out.warn(e.message) : ctx.out.line(e.type === 'copied' ? `copied ${e.from.slice(0, 8)} → ${e.to.slice(0, 8)}` : `skipped ${e.id.slice(0, 8)}: already here as ${e.to.slice(0, 8)}`)),
+      }));
+      ctx.out.line(`${r.copied.length} snapshot${r.copied.length === 1 ? '' : 's'} copied, ${r.skipped} already present, ${r.blobsAdded} blobs uploaded`);
+      ctx.out.result({ copied: r.copied.map((c) => ({ source_snapshot_id: c.from, snapshot_id: c.to })), skipped: r.skipped, blobs_added: r.blobsAdded });
+      return damaged.length > 0 ? EXIT_PARTIAL : 0;
+    }));
+  },
+};
+
+/** The context the source repository opens in: its own location and secrets, none of this repository's. */
+function sourceContext(ctx: Context, values: Record<string, string | undefined>): Context {
+  const env = sourceEnvironment(ctx.env);
+  const repo = values['from-repo'];
+  if (repo === undefined && values['from-repository-file'] === undefined && env.EBAK_REPOSITORY === undefined && env.EBAK_REPOSITORY_FILE === undefined)
+    throw new EbakError('USAGE', 'copy needs --from-repo, the repository to copy from', { hint: 'pass --from-repo <location> (or set EBAK_FROM_REPOSITORY)' });
+  return {
+    ...ctx, env,
+    globals: {
+      ...(repo !== undefined ? { repo } : {}),
+      ...(values['from-repository-file'] !== undefined ? { repositoryFile: values['from-repository-file'] } : {}),
+      ...(values['from-password-file'] !== undefined ? { passwordFile: values['from-password-file'] } : {}),
+      ...(values['from-password-command'] !== undefined ? { passwordCommand: values['from-password-command'] } : {}),
+    },
+  };
+}
