@@ -69,3 +69,14 @@ describe('plan files', () => {
     assert.throws(() => validatePlanFile({ plans: [{ ...good.plans[1], window: { complete_within: '10s' } }] }, () => undefined, 'f'), /complete_within: is shorter than any backup/);
   });
 });
+
+describe('plan files in YAML', () => {
+  it('reads a plan file and names the line of each problem, YAML errors included', async () => {
+    const { parsePlanFile } = await import('../../src/plans/planfile.js');
+    const f = parsePlanFile(['plans:', '  - name: home', '    repository: /srv/repo', '    sources: [/home]', '    schedule: "@daily"', '    retention:', '      keep-daily: 7', ''].join('\n'), 'p.yaml');
+    assert.equal(f.plans[0]!.retention?.daily, 7);
+    assert.throws(() => parsePlanFile(['plans:', '  - name: home', '    repository: /srv/repo', '    sources: [/home]', '    schedule: "0 0 * * *"', '    colour: blue', ''].join('\n'), 'p.yaml'), /^EbakError: p\.yaml: line 6: plans\[0\]\.colour: unknown field/);
+    assert.throws(() => parsePlanFile(['plans:', '  - name: home', '    schedule: @daily', ''].join('\n'), 'p.yaml'), (e) => isEbakError(e, 'USAGE') && /line 3/.test(e.message) && /quoted/.test(e.hint ?? ''));
+    assert.throws(() => parsePlanFile(['plans:', '  - name: a', '    name: b', ''].join('\n'), 'p.yaml'), /line 3/, 'duplicate keys');
+  });
+});
