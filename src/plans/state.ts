@@ -1,0 +1,102 @@
+/**
+ * What the daemon and `ebak plan run` remember (docs/plans.md, "State
+ * file"): per plan, the last schedule slot it was due and its recent runs,
+ * in one JSON file written whole to a temporary name and renamed, so a
+ * crash leaves the old state or the new, never half of one. It is plain
+ * metadata (times, outcomes, byte counts): no secret, no file names.
+ */
+import { readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { EbakError } from '../errors.js';
+import { makeDirs } from '../util/fs.js';
+import type { ScheduleMemory } from './scheduler.js';
+
+export const STATE_VERSION = 1;
+/** Runs kept per plan: enough for `plan status` to answer "did every run of the last week succeed". */
+const KEEP_RUNS = 200;
+
+export interface RunRecord {
+  scheduled: string;
+  started: string;
+  ms: number;
+  ok: boolean;
+  error?: string;
+  snapshot?: string;
+  bytes_added?: number;
+  forgotten?: number;
+  copies?: { repository: string; copied: number; error?: string }[];
+  /** A restore drill (restore_test): what it restored and how fast. */
+  drill?: { snapshot: string; files: number; bytes: number; ms: number; verified: boolean };
+}
+
+interface PlanState {
+  last_due?: string;
+  runs: RunRecord[];
+}
+
+interface StateDoc {
+  version: number;
+  plans: Record<string, PlanState>;
+}
+
+export class PlanStateFile implements ScheduleMemory {
+  private constructor(private readonly path: string, private readonly doc: StateDoc) {}
+
+  /** Opens (or starts) the state file; an unknown version is refused, never overwritten. */
+  static open(path: string): PlanStateFile {
+    let text: string | undefined;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new EbakError('IO', `${path}: ${(e as Error).message}`);
+    }
+    if (text === undefined) return new PlanStateFile(path, { version: STATE_VERSION, plans: {} });
+    let doc: StateDoc;
+    try {
+      doc = JSON.parse(text) as StateDoc;
+    } catch {
+      throw new EbakError('CORRUPT', `${path}: the plan state is not valid JSON`, { hint: 'move it away; the next run starts a new one' });
+    }
+    if (doc.version !== STATE_VERSION) throw new EbakError('UNSUPPORTED_VERSION', `${path}: plan state version ${String(doc.version)} is not supported by this ebak`);
+    return new PlanStateFile(path, doc);
+  }
+
+  lastDue(plan: string): number | undefined {
+    const t = this.doc.plans[plan]?.last_due;
+    return t === undefined ? undefined : Date.parse(t);
+  }
+
+  setLastDue(plan: string, at: number): void {
+    this.entry(plan).last_due = new Date(at).toISOString();
+    void this.save();
+  }
+
+  runs(plan: string): readonly RunRecord[] {
+    return this.doc.plans[plan]?.runs ?? [];
+  }
+
+  async record(plan: string, run: RunRecord): Promise<void> {
+    const e = this.entry(plan);
+    e.runs.push(run);
+    e.runs.splice(0, Math.max(0, e.runs.length - KEEP_RUNS));
+    await this.save();
+  }
+
+  private entry(plan: string): PlanState {
+    return (this.doc.plans[plan] ??= { runs: [] });
+  }
+
+  private writing: Promise<void> = Promise.resolve();
+
+  /** Writes are serialised: each one writes the whole document as it is when its turn comes. */
+  save(): Promise<void> {
+    this.writing = this.writing.then(async () => {
+      await makeDirs(dirname(this.path));
+      const tmp = join(dirname(this.path), `.plans-state.${process.pid}.tmp`);
+      await writeFile(tmp, JSON.stringify(this.doc, null, 1), { mode: 0o600 });
+      await rename(tmp, this.path);
+    });
+    return this.writing;
+  }
+}
