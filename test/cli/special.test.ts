@@ -44,6 +44,9 @@ describe('names as bytes', () => {
     assert.deepEqual(await readlink(join(got, 'link'), { encoding: 'buffer' }), b('t\xfe'));
     const c = await ebak(['check', '--read-data'], env);
     assert.equal(c.code, 0, c.stdout + c.stderr);
+    const again = await ebak(['backup', src], env); // each name finds its own entry in the parent
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /Files: 0 new, 0 changed, 3 unmodified/);
   });
 });
 
