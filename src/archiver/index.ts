@@ -19,6 +19,11 @@
  * the regular file the walk saw. A file that grows or shrinks while it is
  * read is recorded with the bytes that were read, and named in a warning.
  *
+ * Names and link targets are bytes (readdir and readlink as Buffers, paths
+ * as Buffers to every fs call), so a name that is not UTF-8 is read and
+ * stored as it is; text is only for messages and exclude patterns. FIFOs,
+ * devices and sockets are recorded (type, and rdev for devices) and counted.
+ *
  * Cancellation: `signal` is checked between entries and between chunks; an
  * aborted backup waits for the pack writes in flight, indexes the packs
  * saved and writes no snapshot, so the repository stays consistent.
@@ -31,7 +36,7 @@ import { EbakError, isEbakError } from '../errors.js';
 import { mapIoError } from '../util/fs.js';
 import { BlobType } from '../repository/format/pack.js';
 import type { BackupSummary, Snapshot } from '../repository/format/snapshot.js';
-import { encodeTree, type TreeNode } from '../repository/format/tree.js';
+import { encodeTree, fromBytes, nameKey, type NodeType, type TreeNode } from '../repository/format/tree.js';
 import type { BlobIndex, BlobStore, BlobWriter, SnapshotStore, TreeLoader } from '../repository/api.js';
 import { hostMeta } from '../repository/repository.js';
 import type { WorkerPool } from '../repository/workers.js';
@@ -139,16 +144,16 @@ class Archiver {
   }
 
   private async saveRoot(paths: string[], parentNodes: TreeNode[]): Promise<string> {
-    const byName = new Map(parentNodes.map((n) => [n.name, n]));
+    const byName = byNameKey(parentNodes);
     const nodes = await this.saveEntries(paths.map((p) => ({ path: p, name: rootName(p) })), byName);
     if (nodes.length === 0) throw new EbakError('IO', 'none of the backup paths could be read');
     return this.saveTree(nodes);
   }
 
-  private async saveDir(dir: string, parentTree: string | undefined): Promise<string> {
-    let names: string[];
+  private async saveDir(dir: Buffer, parentTree: string | undefined): Promise<string> {
+    let names: Buffer[];
     try {
-      names = readdirSync(dir);
+      names = readdirSync(dir, { encoding: 'buffer' });
     } catch (e) {
       this.unreadable(dir, e);
       names = [];
@@ -157,8 +162,8 @@ class Archiver {
       this.warn(`${dir}: cannot read its tree in the parent snapshot (${e.message}); reading all its files`);
       return [];
     }) : [];
-    const byName = new Map(parentNodes.map((n) => [n.name, n]));
-    return this.saveTree(await this.saveEntries(names.map((name) => ({ path: `${dir === '/' ? '' : dir}/${name}`, name })), byName));
+    const base = dir.equals(SLASH) ? Buffer.alloc(0) : dir;
+    return this.saveTree(await this.saveEntries(names.map((name) => ({ path: Buffer.concat([base, SLASH, name]), name })), byNameKey(parentNodes)));
   }
 
   /**
@@ -166,12 +171,12 @@ class Archiver {
    * by bigFileSlots. When the walk stops (cancelled, a fatal error), the
    * files in flight settle before it is reported, so none is left running.
    */
-  private async saveEntries(entries: { path: string; name: string }[], parents: Map<string, TreeNode>): Promise<TreeNode[]> {
+  private async saveEntries(entries: { path: string | Buffer; name: string | Buffer }[], parents: Map<string, TreeNode>): Promise<TreeNode[]> {
     const pending: Promise<TreeNode | undefined>[] = [];
     try {
       for (const { path, name } of entries) {
         this.opts.signal?.throwIfAborted();
-        const node = this.saveEntry(path, name, parents);
+        const node = this.saveEntry(asBytes(path), asBytes(name), parents);
         if (!node) continue;
         pending.push(node.saved);
         if (node.dir) await node.saved;
@@ -183,9 +188,9 @@ class Archiver {
     return (await Promise.all(pending)).filter((n): n is TreeNode => n !== undefined);
   }
 
-  /** Starts saving one entry; undefined when it is excluded, unreadable or a special file. */
-  private saveEntry(path: string, name: string, parents: Map<string, TreeNode>): { saved: Promise<TreeNode | undefined>; dir: boolean } | undefined {
-    if (this.excluded(path)) return undefined;
+  /** Starts saving one entry; undefined when it is excluded or unreadable. */
+  private saveEntry(path: Buffer, name: Buffer, parents: Map<string, TreeNode>): { saved: Promise<TreeNode | undefined>; dir: boolean } | undefined {
+    if (this.excluded(path.toString())) return undefined;
     let st: BigIntStats;
     try {
       st = lstatSync(path, { bigint: true });
@@ -193,7 +198,7 @@ class Archiver {
       this.unreadable(path, e);
       return undefined;
     }
-    const prev = parents.get(name);
+    const prev = parents.get(name.toString('latin1'));
     const meta = nodeMeta(name, st);
     if (st.isDirectory()) {
       this.counts.dirs++;
@@ -205,17 +210,28 @@ class Archiver {
     }
     if (st.isSymbolicLink()) {
       try {
-        return { saved: Promise.resolve({ ...meta, type: 'symlink' as const, target: readlinkSync(path) }), dir: false };
+        const target = fromBytes(readlinkSync(path, { encoding: 'buffer' }));
+        return { saved: Promise.resolve({ ...meta, type: 'symlink' as const, target: target.text, ...(target.raw ? { rawTarget: target.raw } : {}) }), dir: false };
       } catch (e) {
         this.unreadable(path, e);
         return undefined;
       }
     }
-    this.warn(`${path}: skipping special file (device, socket or FIFO)`);
-    return undefined;
+    return { saved: Promise.resolve(this.saveSpecial(st, meta, prev)), dir: false };
   }
 
-  private async saveFile(path: string, st: BigIntStats, meta: Omit<TreeNode, 'type'>, prev: TreeNode | undefined): Promise<TreeNode | undefined> {
+  /** A FIFO, device or socket: its type (and a device's rdev) is all there is to store. */
+  private saveSpecial(st: BigIntStats, meta: Omit<TreeNode, 'type'>, prev: TreeNode | undefined): TreeNode {
+    const type: NodeType = st.isFIFO() ? 'fifo' : st.isCharacterDevice() ? 'chardev' : st.isBlockDevice() ? 'blockdev' : 'socket';
+    const node: TreeNode = { ...meta, type, ...(type === 'chardev' || type === 'blockdev' ? { rdev: st.rdev.toString() } : {}) };
+    if (!prev) this.counts.files_new++;
+    else if (prev.type === type && prev.rdev === node.rdev && unchanged(prev, meta, undefined)) this.counts.files_unmodified++;
+    else this.counts.files_changed++;
+    this.files++;
+    return node;
+  }
+
+  private async saveFile(path: Buffer, st: BigIntStats, meta: Omit<TreeNode, 'type'>, prev: TreeNode | undefined): Promise<TreeNode | undefined> {
     const size = Number(st.size);
     this.counts.total_bytes += size;
     if (prev?.type === 'file' && unchanged(prev, meta, size) && prev.content!.every((id) => this.repo.hasBlob(Buffer.from(id, 'hex')))) {
@@ -239,7 +255,7 @@ class Archiver {
     return { ...meta, type: 'file', size: stored.bytes, content: stored.content };
   }
 
-  private async chunkAndStore(path: string, size: number): Promise<{ content: string[]; bytes: number }> {
+  private async chunkAndStore(path: Buffer, size: number): Promise<{ content: string[]; bytes: number }> {
     if (size <= this.cdc.params.min) return this.storeChunks(readSmallSync(path, size));
     let fh;
     try {
@@ -286,10 +302,10 @@ class Archiver {
     this.opts.onProgress?.({ files: this.files, bytes: this.bytes });
   }
 
-  private unreadable(path: string, e: unknown): void {
+  private unreadable(path: string | Buffer, e: unknown): void {
     this.counts.files_unreadable++;
     // Errors from mapIoError(e, path) already start with the path.
-    this.warn(isEbakError(e) ? e.message : mapIoError(e, path).message);
+    this.warn(isEbakError(e) ? e.message : mapIoError(e, path.toString()).message);
   }
 
   private warn(msg: string): void {
@@ -304,19 +320,19 @@ class SourceError extends Error {
   }
 }
 
-function sourceError(e: unknown, path: string): SourceError {
-  return e instanceof SourceError ? e : new SourceError(mapIoError(e, path));
+function sourceError(e: unknown, path: Buffer): SourceError {
+  return e instanceof SourceError ? e : new SourceError(mapIoError(e, path.toString()));
 }
 
 /** O_NONBLOCK: opening a FIFO swapped in for the file returns at once (fstat then refuses it). */
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
-function stillRegular(path: string, isFile: boolean): void {
+function stillRegular(path: Buffer, isFile: boolean): void {
   if (!isFile) throw new SourceError(new EbakError('IO', `${path}: changed since the walk (no longer a regular file); skipped`));
 }
 
 /** The chunks of an open file, with read failures marked as the source's (the consumer's own errors pass through). */
-async function* readingSource(path: string, chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+async function* readingSource(path: Buffer, chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   try {
     for await (const chunk of chunks) yield chunk;
   } catch (e) {
@@ -325,7 +341,7 @@ async function* readingSource(path: string, chunks: AsyncIterable<Buffer>): Asyn
 }
 
 /** A file no larger than the minimum chunk is one chunk: read it exactly, no working buffer. */
-function readSmallSync(path: string, size: number): Buffer[] {
+function readSmallSync(path: Buffer, size: number): Buffer[] {
   let fd: number;
   try {
     fd = openSync(path, OPEN_FLAGS);
@@ -355,9 +371,19 @@ function rootName(path: string): string {
   return basename(path) || 'root';
 }
 
-function nodeMeta(name: string, st: BigIntStats): Omit<TreeNode, 'type'> {
+const SLASH = Buffer.from('/');
+const asBytes = (p: string | Buffer): Buffer => (typeof p === 'string' ? Buffer.from(p) : p);
+
+/** Parent-snapshot nodes by their exact name bytes. */
+function byNameKey(nodes: TreeNode[]): Map<string, TreeNode> {
+  return new Map(nodes.map((n) => [nameKey(n), n]));
+}
+
+function nodeMeta(name: Buffer, st: BigIntStats): Omit<TreeNode, 'type'> {
+  const text = fromBytes(name);
   return {
-    name,
+    name: text.text,
+    ...(text.raw ? { rawName: text.raw } : {}),
     mode: Number(st.mode & 0o7777n),
     uid: Number(st.uid),
     gid: Number(st.gid),
@@ -369,6 +395,6 @@ function nodeMeta(name: string, st: BigIntStats): Omit<TreeNode, 'type'> {
   };
 }
 
-function unchanged(prev: TreeNode, now: Omit<TreeNode, 'type'>, size: number): boolean {
+function unchanged(prev: TreeNode, now: Omit<TreeNode, 'type'>, size: number | undefined): boolean {
   return prev.size === size && prev.mtime === now.mtime && prev.ctime === now.ctime && prev.inode === now.inode;
 }

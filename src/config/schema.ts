@@ -118,7 +118,7 @@ export const FLAGS: readonly FlagSpec[] = [
   // restore, check, key
   string('target', 'dir', 'the directory to restore into (required)', ['restore'], { short: 't' }),
   string('include', 'path', 'restore only this path of the snapshot', ['restore'], { multiple: true }),
-  boolean('allow-outside-symlinks', 'restore symlinks that point outside the target', ['restore']),
+  boolean('allow-outside-symlinks', 'deprecated, no effect (symlinks are always restored as recorded)', ['restore']),
   string('s3-restore-days', 'N', 'days S3 keeps a restored copy of archived packs (GLACIER, DEEP_ARCHIVE)', ['restore']),
   string('s3-restore-tier', 'tier', 'S3 archive retrieval tier: Expedited, Standard or Bulk', ['restore']),
   boolean('read-data', 'also read and authenticate every pack', ['check']),

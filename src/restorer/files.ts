@@ -12,7 +12,7 @@ import type { TreeNode } from '../repository/format/tree.js';
 import { writeTargetFile } from './target.js';
 
 /** Writes the file `n` at `path`; `onData` hears of every blob's bytes once written. */
-export async function restoreContents(blobs: BlobReader, path: string, n: TreeNode, onData: (bytes: number) => void): Promise<void> {
+export async function restoreContents(blobs: BlobReader, path: Buffer, n: TreeNode, onData: (bytes: number) => void): Promise<void> {
   const located: LocatedBlob[] = n.content!.map((hex) => {
     const loc = blobs.lookupBlob(Buffer.from(hex, 'hex'));
     if (!loc) throw new EbakError('NOT_FOUND', `${path}: data blob ${hex.slice(0, 16)} is missing from the repository (run \`ebak check\`)`);

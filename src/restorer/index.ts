@@ -2,14 +2,14 @@
  * Restore: recreates a snapshot's tree under a target directory. Safety
  * rules (docs/format.md, "Restore safety"): names are single components
  * (checked when trees are decoded); nothing is ever written through a
- * symlink (files open with O_NOFOLLOW, directories are checked with lstat);
- * symlinks whose target would resolve outside the restore target are
- * refused unless the caller allows them. Every blob is authenticated and its
+ * symlink (files open with O_NOFOLLOW, directories are checked with lstat),
+ * so symlinks are restored as they were recorded, wherever they point. Every blob is authenticated and its
  * id re-checked (in a worker thread) before a byte of it is written.
  *
  * By duty: plan.ts (included paths, packs to prepare), restorer.ts (the
  * write pass), files.ts (a file's contents from its blobs), target.ts
- * (writes into the target), symlinks.ts (link safety), hardlinks.ts.
+ * (writes into the target), symlinks.ts, hardlinks.ts, special.ts (FIFOs,
+ * devices).
  */
 import { resolve } from 'node:path';
 import type { BlobReader, TreeLoader } from '../repository/api.js';
@@ -22,7 +22,6 @@ export interface RestoreOptions {
   target: string;
   /** Snapshot paths ("/work/a.txt", as `ebak ls` prints them) to restore; default all. */
   includes?: string[];
-  allowOutsideSymlinks?: boolean;
   onWarning?: (msg: string) => void;
   onProgress?: (p: { files: number; bytes: number }) => void;
   /** While archived data packs are being made readable (BlobReader.prepareRead). */
@@ -51,6 +50,6 @@ export async function restore(trees: TreeLoader, blobs: BlobReader, snapshot: Sn
     opts.signal?.throwIfAborted();
   }
   const r = new Restorer(trees, blobs, root, wanted, opts);
-  await r.restoreDir(snapshot.tree, root, '');
+  await r.restoreDir(snapshot.tree, Buffer.from(root), '');
   return r.result;
 }

@@ -1,12 +1,11 @@
 /**
  * The write pass of a restore: directories in order (each one's own mode
- * and times set after its children), symlinks checked, files written
- * concurrently. Failures of one entry's repository data or metadata are
+ * and times set after its children), symlinks and special files in place,
+ * files written concurrently. Failures of one entry's repository data or metadata are
  * counted and reported, and the restore goes on; anything else (disk full,
  * an unsafe path) stops it.
  */
 import { link } from 'node:fs/promises';
-import { join } from 'node:path';
 import { isEbakError, type ErrorCode } from '../errors.js';
 import type { BlobReader, TreeLoader } from '../repository/api.js';
 import type { TreeNode } from '../repository/format/tree.js';
@@ -16,8 +15,9 @@ import { settleAll } from '../util/settle.js';
 import { restoreContents } from './files.js';
 import { HardLinks } from './hardlinks.js';
 import type { RestoreOptions, RestoreResult } from './index.js';
-import { createSymlink, staysInside } from './symlinks.js';
-import { makeDir, setDirMeta } from './target.js';
+import { restoreSpecial } from './special.js';
+import { createSymlink } from './symlinks.js';
+import { childPath, makeDir, setDirMeta } from './target.js';
 
 /** Failures of one file's repository data: reported per file, the restore goes on. */
 const DATA_ERRORS = new Set<ErrorCode>(['AUTH_FAILED', 'CORRUPT', 'NOT_FOUND']);
@@ -36,13 +36,13 @@ export class Restorer {
   ) {}
 
   /** Restores a directory's entries; its own mode and times are set after its children. */
-  async restoreDir(treeId: string, dir: string, rel: string): Promise<void> {
+  async restoreDir(treeId: string, dir: Buffer, rel: string): Promise<void> {
     const nodes = await this.trees.loadTree(treeId);
     const files: Promise<void>[] = [];
     try {
       for (const n of nodes) {
         this.opts.signal?.throwIfAborted();
-        const path = join(dir, n.name);
+        const path = childPath(dir, n);
         const nodeRel = `${rel}/${n.name}`;
         if (!this.wanted(nodeRel)) continue;
         if (n.type === 'dir') {
@@ -52,6 +52,8 @@ export class Restorer {
           this.result.dirs++;
         } else if (n.type === 'symlink') {
           await this.restoreSymlink(path, n);
+        } else if (n.type !== 'file') {
+          await this.restoreSpecial(path, n);
         } else {
           const file = this.files.run(() => this.restoreFile(path, n));
           file.catch(() => undefined); // observed now; settleAll below reports it
@@ -65,11 +67,7 @@ export class Restorer {
     }
   }
 
-  private async restoreSymlink(path: string, n: TreeNode): Promise<void> {
-    if (!this.opts.allowOutsideSymlinks && !staysInside(this.root, path, n.target!)) {
-      this.error(`${path}: refusing symlink to ${JSON.stringify(n.target)}, which could point outside the restore target (use --allow-outside-symlinks to restore it)`);
-      return;
-    }
+  private async restoreSymlink(path: Buffer, n: TreeNode): Promise<void> {
     try {
       await createSymlink(path, n);
       this.result.symlinks++;
@@ -78,7 +76,16 @@ export class Restorer {
     }
   }
 
-  private async restoreFile(path: string, n: TreeNode): Promise<void> {
+  /** A FIFO or device (counted as a file, as restic does); a socket is left out. */
+  private async restoreSpecial(path: Buffer, n: TreeNode): Promise<void> {
+    try {
+      if (await restoreSpecial(this.root, path, n)) this.result.files++;
+    } catch (e) {
+      this.error((e as Error).message);
+    }
+  }
+
+  private async restoreFile(path: Buffer, n: TreeNode): Promise<void> {
     this.opts.signal?.throwIfAborted(); // it may have waited for a slot
     if (n.links <= 1) {
       await this.writeFileOrReport(path, n);
@@ -95,7 +102,7 @@ export class Restorer {
    * Writes one file. Damaged or missing repository data is reported for
    * this file and the restore goes on (exit code 3); anything else stops it.
    */
-  private async writeFileOrReport(path: string, n: TreeNode): Promise<boolean> {
+  private async writeFileOrReport(path: Buffer, n: TreeNode): Promise<boolean> {
     try {
       await restoreContents(this.blobs, path, n, (bytes) => {
         this.result.bytes += bytes;
@@ -105,7 +112,7 @@ export class Restorer {
       return true;
     } catch (e) {
       if (!isEbakError(e) || !DATA_ERRORS.has(e.code)) throw e;
-      this.error(e.message.startsWith(path) ? e.message : `${path}: ${e.message}`);
+      this.error(e.message.startsWith(`${path}`) ? e.message : `${path}: ${e.message}`);
       return false;
     }
   }

@@ -3,18 +3,34 @@
  * created or checked with lstat, files open with O_NOFOLLOW. File system
  * calls on files are synchronous: writes land in the page cache, and a libuv
  * round trip per call would cost more than the call (20,000 small files).
+ *
+ * Paths are Buffers: names are bytes (docs/format.md, "Tree"), and a name
+ * that is not UTF-8 must reach the file system as it was recorded. setuid
+ * and setgid bits are given back only by root (as tar does).
  */
 import { closeSync, constants, fchmodSync, fchownSync, ftruncateSync, futimesSync, openSync, rmSync, writeSync } from 'node:fs';
 import { chmod, chown, lstat, mkdir, utimes } from 'node:fs/promises';
 import { EbakError, isEbakError } from '../errors.js';
-import type { TreeNode } from '../repository/format/tree.js';
+import { nameBytes, type TreeNode } from '../repository/format/tree.js';
 import { mapIoError } from '../util/fs.js';
 
 /** Only root may give restored entries their recorded owners. */
 export const isRoot = process.getuid?.() === 0;
 
+const SLASH = Buffer.from('/');
+
+/** The path of entry `n` inside directory `dir`, with the name's exact bytes. */
+export function childPath(dir: Buffer, n: TreeNode): Buffer {
+  return Buffer.concat([dir, SLASH, nameBytes(n)]);
+}
+
+/** The mode to give a restored entry: without setuid/setgid unless restoring as root. */
+export function restoredMode(mode: number): number {
+  return isRoot ? mode : mode & ~0o6000;
+}
+
 /** Creates a directory, or accepts an existing one; anything else in its place (a symlink included) is refused. */
-export async function makeDir(path: string): Promise<void> {
+export async function makeDir(path: Buffer): Promise<void> {
   try {
     await mkdir(path, { mode: 0o700 });
   } catch (e) {
@@ -25,10 +41,10 @@ export async function makeDir(path: string): Promise<void> {
 }
 
 /** A directory's owner, mode and times (set after its children, which would change its times). */
-export async function setDirMeta(path: string, n: TreeNode): Promise<void> {
+export async function setDirMeta(path: Buffer, n: TreeNode): Promise<void> {
   try {
     if (isRoot) await chown(path, n.uid, n.gid);
-    await chmod(path, n.mode);
+    await chmod(path, restoredMode(n.mode));
     await utimes(path, nsToDate(n.mtime), nsToDate(n.mtime));
   } catch (e) {
     throw mapIoError(e, `set metadata of ${path}`);
@@ -40,13 +56,13 @@ export async function setDirMeta(path: string, n: TreeNode): Promise<void> {
  * the `write` it is given. A file that cannot be completed is removed, so a
  * file on disk is always complete (and, as its blobs are, authentic).
  */
-export async function writeTargetFile(path: string, n: TreeNode, size: number, fill: (write: (data: Buffer, at: number) => void) => Promise<void>): Promise<void> {
+export async function writeTargetFile(path: Buffer, n: TreeNode, size: number, fill: (write: (data: Buffer, at: number) => void) => Promise<void>): Promise<void> {
   const fd = openTarget(path);
   try {
     await fill((data, at) => writeAll(fd, data, at, path));
     ftruncateSync(fd, size);
     if (isRoot) fchownSync(fd, n.uid, n.gid);
-    fchmodSync(fd, n.mode);
+    fchmodSync(fd, restoredMode(n.mode));
     futimesSync(fd, nsToDate(n.mtime), nsToDate(n.mtime));
   } catch (e) {
     closeSync(fd);
@@ -57,7 +73,7 @@ export async function writeTargetFile(path: string, n: TreeNode, size: number, f
 }
 
 /** Creates (or truncates) a regular file, refusing to follow a symlink at its place. */
-function openTarget(path: string): number {
+function openTarget(path: Buffer): number {
   try {
     return openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
   } catch (e) {
@@ -66,7 +82,7 @@ function openTarget(path: string): number {
   }
 }
 
-function writeAll(fd: number, data: Buffer, at: number, path: string): void {
+function writeAll(fd: number, data: Buffer, at: number, path: Buffer): void {
   for (let done = 0; done < data.length; ) {
     const n = writeSync(fd, data, done, data.length - done, at + done);
     if (n === 0) throw new EbakError('IO', `${path}: write made no progress`);

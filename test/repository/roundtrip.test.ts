@@ -16,7 +16,7 @@ import { decodeTree, encodeTree } from '../../src/repository/format/tree.js';
 import { Repository } from '../../src/repository/repository.js';
 import {
   applyEdits, keyFileOutcome, loadVectors, MASTER_HEX, objectOutcome, outcomeSync, packOutcome,
-  type Edit, type IndexFileVectors, type KeyFileVectors, type ObjectVector, type PackVector, type PayloadFileVectors, type TreeFileVectors,
+  type Edit, type IndexFileVectors, type KeyFileVectors, type ObjectVector, type PackVector, type PayloadFileVectors, type TreeFileVectors, type TreeV2FileVectors,
 } from './vector-kit.js';
 
 const master = Buffer.from(MASTER_HEX, 'hex');
@@ -37,7 +37,7 @@ test('round trip: index payloads', () => {
 
 test('round trip: trees (canonical bytes in, the same bytes out)', () => {
   assert.equal(trees.valid.length, 3);
-  for (const v of trees.valid) assert.equal(encodeTree(decodeTree(Buffer.from(v.bytes), v.name)).toString(), v.bytes, v.name);
+  for (const v of trees.valid) assert.equal(encodeTree(decodeTree(Buffer.from(v.bytes), v.name), 1).toString(), v.bytes, v.name);
 });
 
 test('round trip: snapshots and configs', () => {
@@ -183,6 +183,26 @@ test('fuzz: payload parsers (index, tree, snapshot, config) throw only EbakError
     for (const m of mutants(bytes, 0xeba4 + i, 300)) if (outcomeSync(() => parse(m)) !== 'ok') refused++; // other exceptions propagate
   }
   assert.ok(refused > parsers.length * 100, `only ${refused} mutants refused`);
+});
+
+test('fuzz: the version-2 tree parser throws only EbakErrors; what it accepts encodes and decodes back to the same nodes (seed 0x7e2)', () => {
+  const v2 = loadVectors<TreeV2FileVectors>('trees-v2.json');
+  assert.equal(v2.valid.length, 4);
+  let refused = 0;
+  for (const [i, v] of v2.valid.entries()) {
+    for (const m of mutants(Buffer.from(v.bytes), 0x7e2 + i, 300)) {
+      let nodes;
+      try {
+        nodes = decodeTree(m, 'fuzz');
+      } catch (e) {
+        assert.ok(e instanceof EbakError, String(e));
+        refused++;
+        continue;
+      }
+      assert.deepEqual(decodeTree(encodeTree(nodes), 'fuzz'), nodes);
+    }
+  }
+  assert.ok(refused > 300, `only ${refused} mutants refused`);
 });
 
 test('fuzz: every single-bit flip of the recovery key file either fails or leaves the authenticated fields intact', async () => {

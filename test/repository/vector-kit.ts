@@ -96,6 +96,19 @@ export interface TreeFileVectors {
   invalid: { name: string; json: string; expect: Outcome }[];
 }
 
+/**
+ * trees.json is frozen as format 1 wrote it. One of its invalid trees,
+ * "version 2", recorded that a format-1 reader refused version 2; since
+ * format 2 that document is the empty version-2 tree (trees-v2.json).
+ */
+export const SUPERSEDED_TREE_VECTORS = new Set(['version 2']);
+
+/** trees-v2.json: `names` are the hex of each entry's name bytes, in tree order. */
+export interface TreeV2FileVectors {
+  valid: { name: string; bytes: string; blobId: string; names: string[] }[];
+  invalid: { name: string; json: string; expect: Outcome }[];
+}
+
 export interface PayloadFileVectors {
   config: { name: string; json: string; expect: Outcome }[];
   snapshot: { name: string; json: string; expect: Outcome }[];

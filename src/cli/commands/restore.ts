@@ -20,6 +20,7 @@ export const restoreCommand: Command = {
       ...(values['s3-restore-tier'] === undefined ? {} : { tier: values['s3-restore-tier'] as RestoreTier }),
     };
     restoreSettings(archiveRestore);
+    if (switches['allow-outside-symlinks']) ctx.out.warn('--allow-outside-symlinks is deprecated and has no effect: symlinks are always restored as recorded');
     const started = Date.now();
     return withRepo(ctx, { index: true, pool: true, action: 'restore', storage: { archiveRestore } }, async (repo, pool) => {
       const onEvent = (e: RestoreEvent) => {
@@ -31,7 +32,6 @@ export const restoreCommand: Command = {
         snapshot: positionals[0]!,
         target: values.target!,
         ...(lists.include ? { includes: lists.include } : {}),
-        allowOutsideSymlinks: switches['allow-outside-symlinks'] === true,
         signal,
         onEvent,
       }));

@@ -1,21 +1,43 @@
 /**
  * Tree blobs (docs/format.md, "Tree"): one directory's entries as JSON,
  * serialised deterministically (fixed field order, entries sorted by the
- * UTF-8 bytes of their names), so the same directory always gives the same
- * blob id and unchanged directories deduplicate.
+ * bytes of their names), so the same directory always gives the same blob id
+ * and unchanged directories deduplicate.
+ *
+ * Names and symlink targets are bytes, as the file system has them: one that
+ * is valid UTF-8 is a JSON string (ordinary trees stay readable), one that is
+ * not is stored as base64 in a `_raw` field, never through U+FFFD. Version 2
+ * adds those, special files (FIFOs, devices, sockets) and extended
+ * attributes; version-1 trees are still read.
  *
  * Trees come from storage, so decodeTree validates everything a restore will
  * act on: names that could leave the target directory are refused here,
  * once, for every consumer.
  */
+import { isUtf8 } from 'node:buffer';
 import { EbakError } from '../../errors.js';
 
-export const TREE_VERSION = 1;
+/** The version new trees are written in. */
+export const TREE_VERSION = 2;
+export type TreeVersion = 1 | 2;
 
-export type NodeType = 'file' | 'dir' | 'symlink';
+export type NodeType = 'file' | 'dir' | 'symlink' | 'fifo' | 'chardev' | 'blockdev' | 'socket';
+const TYPES: Record<TreeVersion, readonly NodeType[]> = {
+  1: ['file', 'dir', 'symlink'],
+  2: ['file', 'dir', 'symlink', 'fifo', 'chardev', 'blockdev', 'socket'],
+};
+
+/** One extended attribute (ACLs and file capabilities are ones too): name and value as bytes. */
+export interface Xattr {
+  name: Buffer;
+  value: Buffer;
+}
 
 export interface TreeNode {
+  /** The name as text: exact unless `rawName` is set, then its bytes decoded with U+FFFD (for display only). */
   name: string;
+  /** The name's bytes, when they are not valid UTF-8. */
+  rawName?: Buffer;
   type: NodeType;
   /** Permission and special bits (mode & 0o7777). */
   mode: number;
@@ -30,25 +52,61 @@ export interface TreeNode {
   size?: number;
   content?: string[];
   subtree?: string;
+  /** Symlinks: the target as text, exact unless `rawTarget` is set (as for names). */
   target?: string;
+  rawTarget?: Buffer;
+  /** Character and block devices: st_rdev, decimal. */
+  rdev?: string;
+  /** Sorted by name bytes; absent when there are none. */
+  xattrs?: Xattr[];
 }
 
-export function encodeTree(nodes: readonly TreeNode[]): Buffer {
-  const sorted = [...nodes].sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
-  return Buffer.from(JSON.stringify({ version: TREE_VERSION, nodes: sorted.map(canonical) }));
+/** Bytes as the two fields a node carries: the text, and the bytes themselves when they are not UTF-8. */
+export function fromBytes(bytes: Buffer): { text: string; raw?: Buffer } {
+  return isUtf8(bytes) ? { text: bytes.toString('utf8') } : { text: bytes.toString('utf8'), raw: bytes };
+}
+
+export function nameBytes(n: TreeNode): Buffer {
+  return n.rawName ?? Buffer.from(n.name);
+}
+
+export function targetBytes(n: TreeNode): Buffer {
+  return n.rawTarget ?? Buffer.from(n.target ?? '');
+}
+
+/** A key that tells two names apart exactly (`a\xff` from `a\uFFFD`), for maps keyed by name. */
+export function nameKey(n: TreeNode): string {
+  return nameBytes(n).toString('latin1');
+}
+
+export function encodeTree(nodes: readonly TreeNode[], version: TreeVersion = TREE_VERSION): Buffer {
+  const sorted = [...nodes].sort((a, b) => Buffer.compare(nameBytes(a), nameBytes(b)));
+  return Buffer.from(JSON.stringify({ version, nodes: sorted.map((n) => wire(n, version)) }));
 }
 
 /** Fixed field order; absent optional fields are omitted. */
-function canonical(n: TreeNode): TreeNode {
-  const out: TreeNode = {
-    name: n.name, type: n.type, mode: n.mode, uid: n.uid, gid: n.gid,
+function wire(n: TreeNode, version: TreeVersion): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    ...bytesField('name', nameBytes(n)), type: n.type, mode: n.mode, uid: n.uid, gid: n.gid,
     mtime: n.mtime, ctime: n.ctime, inode: n.inode, dev: n.dev, links: n.links,
   };
   if (n.size !== undefined) out.size = n.size;
   if (n.content !== undefined) out.content = n.content;
   if (n.subtree !== undefined) out.subtree = n.subtree;
-  if (n.target !== undefined) out.target = n.target;
+  if (n.target !== undefined) Object.assign(out, bytesField('target', targetBytes(n)));
+  if (n.rdev !== undefined) out.rdev = n.rdev;
+  if (n.xattrs?.length) out.xattrs = sortXattrs(n.xattrs).map((x) => ({ ...bytesField('name', x.name), value: x.value.toString('base64') }));
+  if (version === 1 && (!TYPES[1].includes(n.type) || 'name_raw' in out || 'target_raw' in out || 'rdev' in out || 'xattrs' in out))
+    throw new EbakError('UNSUPPORTED_VERSION', `tree version 1 cannot hold the entry ${JSON.stringify(n.name)}`);
   return out;
+}
+
+function bytesField(key: string, bytes: Buffer): Record<string, string> {
+  return isUtf8(bytes) ? { [key]: bytes.toString('utf8') } : { [`${key}_raw`]: bytes.toString('base64') };
+}
+
+function sortXattrs(xs: readonly Xattr[]): Xattr[] {
+  return [...xs].sort((a, b) => Buffer.compare(a.name, b.name));
 }
 
 export function decodeTree(payload: Buffer, what: string): TreeNode[] {
@@ -59,24 +117,26 @@ export function decodeTree(payload: Buffer, what: string): TreeNode[] {
     throw new EbakError('CORRUPT', `${what}: tree is not valid JSON`);
   }
   const d = doc as { version?: unknown; nodes?: unknown };
-  if (typeof d === 'object' && d !== null && typeof d.version === 'number' && d.version !== TREE_VERSION)
+  if (typeof d === 'object' && d !== null && typeof d.version === 'number' && d.version !== 1 && d.version !== 2)
     throw new EbakError('UNSUPPORTED_VERSION', `${what}: tree version ${d.version} is not supported by this ebak`);
-  if (typeof d !== 'object' || d === null || d.version !== TREE_VERSION || !Array.isArray(d.nodes))
-    throw new EbakError('CORRUPT', `${what}: not a version ${TREE_VERSION} tree`);
+  if (typeof d !== 'object' || d === null || (d.version !== 1 && d.version !== 2) || !Array.isArray(d.nodes))
+    throw new EbakError('CORRUPT', `${what}: not a version 1 or ${TREE_VERSION} tree`);
+  const version = d.version;
   let prev: Buffer | undefined;
   return d.nodes.map((raw: unknown) => {
-    const n = checkNode(raw, what);
-    const nameBytes = Buffer.from(n.name);
-    if (prev && Buffer.compare(prev, nameBytes) >= 0) throw new EbakError('CORRUPT', `${what}: entries unsorted or duplicated at ${JSON.stringify(n.name)}`);
-    prev = nameBytes;
+    const n = readNode(raw, what, version);
+    const bytes = nameBytes(n);
+    if (prev && Buffer.compare(prev, bytes) >= 0) throw new EbakError('CORRUPT', `${what}: entries unsorted or duplicated at ${JSON.stringify(n.name)}`);
+    prev = bytes;
     return n;
   });
 }
 
 /** A name is one path component: never empty, ".", "..", nor containing "/" or NUL. */
-export function checkName(name: string, what: string): void {
-  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0'))
-    throw new EbakError('UNSAFE_PATH', `${what}: refusing entry name ${JSON.stringify(name)} (it could escape the restore target)`);
+export function checkName(name: Buffer, what: string): void {
+  const s = name.toString('latin1');
+  if (s === '' || s === '.' || s === '..' || s.includes('/') || s.includes('\0'))
+    throw new EbakError('UNSAFE_PATH', `${what}: refusing entry name ${JSON.stringify(name.toString('utf8'))} (it could escape the restore target)`);
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -84,24 +144,95 @@ const DIGITS = /^[0-9]{1,25}$/;
 /** mtime is signed: a file dated before 1970 (restic restores 1960 timestamps) is a negative count of nanoseconds. */
 const SIGNED_DIGITS = /^-?[0-9]{1,25}$/;
 
-function checkNode(raw: unknown, what: string): TreeNode {
-  const n = raw as Record<string, unknown>;
-  const bad = (field: string) => new EbakError('CORRUPT', `${what}: invalid field "${field}" in tree entry`);
+type Fields = Record<string, unknown>;
+type Bad = (field: string) => EbakError;
+
+function readNode(raw: unknown, what: string, version: TreeVersion): TreeNode {
+  const n = raw as Fields;
+  const bad: Bad = (field) => new EbakError('CORRUPT', `${what}: invalid field "${field}" in tree entry`);
   if (typeof n !== 'object' || n === null) throw bad('node');
-  if (typeof n.name !== 'string') throw bad('name');
-  checkName(n.name, what);
-  if (n.type !== 'file' && n.type !== 'dir' && n.type !== 'symlink') throw bad('type');
+  const name = readBytes(n, 'name', version, bad);
+  checkName(name.raw ?? Buffer.from(name.text), what);
+  if (!TYPES[version].includes(n.type as NodeType)) throw bad('type');
   for (const f of ['mode', 'uid', 'gid', 'links'] as const) if (!Number.isSafeInteger(n[f]) || (n[f] as number) < 0) throw bad(f);
   if ((n.mode as number) > 0o7777) throw bad('mode');
   if (typeof n.mtime !== 'string' || !SIGNED_DIGITS.test(n.mtime)) throw bad('mtime');
   // ctime is the kernel's own change time (no call sets it), so it stays unsigned.
   for (const f of ['ctime', 'inode', 'dev'] as const) if (typeof n[f] !== 'string' || !DIGITS.test(n[f] as string)) throw bad(f);
-  const node = n as unknown as TreeNode;
-  if (n.type === 'file') {
+  const node: TreeNode = {
+    name: name.text, ...(name.raw ? { rawName: name.raw } : {}), type: n.type as NodeType,
+    mode: n.mode as number, uid: n.uid as number, gid: n.gid as number,
+    mtime: n.mtime, ctime: n.ctime as string, inode: n.inode as string, dev: n.dev as string, links: n.links as number,
+  };
+  readTypeFields(n, node, version, bad);
+  if (version === 2 && n.xattrs !== undefined) node.xattrs = readXattrs(n.xattrs, bad);
+  return node;
+}
+
+/** The fields that belong to one type (and their absence on every other). */
+function readTypeFields(n: Fields, node: TreeNode, version: TreeVersion, bad: Bad): void {
+  const t = node.type;
+  if (t === 'file') {
     if (!Number.isSafeInteger(n.size) || (n.size as number) < 0) throw bad('size');
     if (!Array.isArray(n.content) || !n.content.every((c) => typeof c === 'string' && HEX64.test(c))) throw bad('content');
+    node.size = n.size as number;
+    node.content = n.content as string[];
   } else if (n.size !== undefined || n.content !== undefined) throw bad('content');
-  if (n.type === 'dir' ? typeof n.subtree !== 'string' || !HEX64.test(n.subtree) : n.subtree !== undefined) throw bad('subtree');
-  if (n.type === 'symlink' ? typeof n.target !== 'string' || n.target === '' || n.target.includes('\0') : n.target !== undefined) throw bad('target');
-  return node;
+  if (t === 'dir') {
+    if (typeof n.subtree !== 'string' || !HEX64.test(n.subtree)) throw bad('subtree');
+    node.subtree = n.subtree;
+  } else if (n.subtree !== undefined) throw bad('subtree');
+  if (t === 'symlink') {
+    const target = readBytes(n, 'target', version, bad);
+    const bytes = target.raw ?? Buffer.from(target.text);
+    if (bytes.length === 0 || bytes.includes(0)) throw bad('target');
+    node.target = target.text;
+    if (target.raw) node.rawTarget = target.raw;
+  } else if (n.target !== undefined || (version === 2 && n.target_raw !== undefined)) throw bad('target');
+  if (version === 1) return;
+  if (t === 'chardev' || t === 'blockdev') {
+    if (typeof n.rdev !== 'string' || !DIGITS.test(n.rdev)) throw bad('rdev');
+    node.rdev = n.rdev;
+  } else if (n.rdev !== undefined) throw bad('rdev');
+}
+
+/**
+ * A name or target. Version 1 has only the string. Version 2 has exactly one
+ * of the string (well-formed, so its UTF-8 bytes are exact) and `<key>_raw`,
+ * canonical base64 of bytes that are not valid UTF-8 (else the string is the
+ * one encoding, so each name has exactly one).
+ */
+function readBytes(n: Fields, key: string, version: TreeVersion, bad: Bad): { text: string; raw?: Buffer } {
+  const text = n[key];
+  const raw = version === 2 ? n[`${key}_raw`] : undefined;
+  if (raw === undefined) {
+    if (typeof text !== 'string' || (version === 2 && Buffer.from(text).toString('utf8') !== text)) throw bad(key);
+    return { text };
+  }
+  const bytes = text === undefined ? canonicalBase64(raw) : undefined;
+  if (!bytes || isUtf8(bytes)) throw bad(`${key}_raw`);
+  return fromBytes(bytes);
+}
+
+function canonicalBase64(v: unknown): Buffer | undefined {
+  if (typeof v !== 'string') return undefined;
+  const b = Buffer.from(v, 'base64');
+  return b.toString('base64') === v ? b : undefined;
+}
+
+/** A non-empty list, strictly sorted by name bytes; names non-empty without NUL, values any bytes. */
+function readXattrs(v: unknown, bad: Bad): Xattr[] {
+  if (!Array.isArray(v) || v.length === 0) throw bad('xattrs');
+  let prev: Buffer | undefined;
+  return v.map((x: unknown) => {
+    if (typeof x !== 'object' || x === null) throw bad('xattrs');
+    const f = x as Fields;
+    const n = readBytes(f, 'name', 2, () => bad('xattrs'));
+    const name = n.raw ?? Buffer.from(n.text);
+    const value = canonicalBase64(f.value);
+    if (name.length === 0 || name.includes(0) || !value) throw bad('xattrs');
+    if (prev && Buffer.compare(prev, name) >= 0) throw bad('xattrs');
+    prev = name;
+    return { name, value };
+  });
 }
