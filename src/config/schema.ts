@@ -115,6 +115,12 @@ export const FLAGS: readonly FlagSpec[] = [
   string('from-password-file', 'file', 'copy: read the source repository password from this file', ['copy'], { env: 'EBAK_FROM_PASSWORD_FILE' }),
   string('from-password-command', 'command', 'copy: read the source repository password from this command', ['copy'], { env: 'EBAK_FROM_PASSWORD_COMMAND' }),
 
+  // plan, daemon (#18)
+  string('plans', 'file', 'the plan file (YAML)', ['plan', 'daemon'], { env: 'EBAK_PLANS', default: '~/.config/ebak/plans.yaml' }),
+  string('state', 'file', 'where plan runs are recorded', ['plan', 'daemon'], { env: 'EBAK_PLAN_STATE', default: '~/.config/ebak/plan-state.json' }),
+  string('days', 'N', 'plan status: the days whose schedule slots are checked (RPO)', ['plan'], { default: '7' }),
+  string('listen', 'host:port', 'daemon: serve /healthz and /metrics here (default: the plan file\'s daemon.listen; none: no listener)', ['daemon']),
+
   // restore, check, key
   string('target', 'dir', 'the directory to restore into (required)', ['restore'], { short: 't' }),
   string('include', 'path', 'restore only this path of the snapshot', ['restore'], { multiple: true }),

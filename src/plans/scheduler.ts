@@ -57,6 +57,12 @@ export class Scheduler {
     for (const p of plans) this.due.set(p.name, p.schedule.next(memory.lastDue(p.name) ?? now) ?? Infinity);
   }
 
+  /** When the plan next runs (ms), or undefined when never. */
+  nextRun(plan: string): number | undefined {
+    const t = this.due.get(plan);
+    return t === undefined || t === Infinity ? undefined : t;
+  }
+
   /** Until `signal` aborts: sleeps to the next due plan, starts every plan due. Resolves once running plans have stopped. */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {

@@ -1,0 +1,64 @@
+/**
+ * What plans report: `ebak plan status` (per plan: last run, outcome,
+ * duration, next run, last restore drill, and whether every schedule slot of
+ * the last N days had a successful run — the auditor's RPO question) and the
+ * daemon's Prometheus metrics, both computed from the state file.
+ */
+import type { Plan } from './plan.js';
+import type { RunRecord } from './state.js';
+
+export interface PlanStatus {
+  plan: string;
+  schedule: string;
+  next_run: string | null;
+  last_run: RunRecord | null;
+  last_success: string | null;
+  last_drill: (NonNullable<RunRecord['drill']> & { at: string }) | null;
+  /** Schedule slots in the last `days` days, and how many had a successful run (RPO met when equal). */
+  rpo: { days: number; slots: number; met: number; ok: boolean };
+}
+
+const DAY = 86_400_000;
+
+export function planStatus(plan: Plan, runs: readonly RunRecord[], now: number, days: number, nextRun: number | undefined = plan.schedule.next(now)): PlanStatus {
+  const last = runs.at(-1) ?? null;
+  const success = [...runs].reverse().find((r) => r.ok && !r.drill);
+  const drill = [...runs].reverse().find((r) => r.drill);
+  const okSlots = new Set(runs.filter((r) => r.ok).map((r) => Date.parse(r.scheduled)));
+  let slots = 0;
+  let met = 0;
+  // Slots before the first recorded run do not count: the plan did not exist yet.
+  const first = runs.length ? Date.parse(runs[0]!.scheduled) : now;
+  for (let t = plan.schedule.next(Math.max(now - days * DAY, first - 1)); t !== undefined && t <= now && slots < 100_000; t = plan.schedule.next(t)) {
+    slots++;
+    if (okSlots.has(t)) met++;
+  }
+  return {
+    plan: plan.name, schedule: plan.schedule.text,
+    next_run: nextRun === undefined ? null : new Date(nextRun).toISOString(),
+    last_run: last, last_success: success?.started ?? null,
+    last_drill: drill?.drill ? { ...drill.drill, at: drill.started } : null,
+    rpo: { days, slots, met, ok: met === slots },
+  };
+}
+
+/** The Prometheus text exposition format (version 0.0.4). */
+export function metrics(statuses: readonly PlanStatus[], runs: ReadonlyMap<string, readonly RunRecord[]>): string {
+  const out: string[] = [];
+  const gauge = (name: string, help: string, type: 'gauge' | 'counter', value: (s: PlanStatus) => number | undefined) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const s of statuses) {
+      const v = value(s);
+      if (v !== undefined && Number.isFinite(v)) out.push(`${name}{plan="${s.plan.replace(/["\\\n]/g, '_')}"} ${v}`);
+    }
+  };
+  const seconds = (iso: string | null | undefined) => (iso ? Date.parse(iso) / 1000 : undefined);
+  gauge('ebak_plan_last_success_timestamp_seconds', 'When the last successful run of the plan started.', 'gauge', (s) => seconds(s.last_success));
+  gauge('ebak_plan_last_run_duration_seconds', 'How long the last run took.', 'gauge', (s) => (s.last_run ? s.last_run.ms / 1000 : undefined));
+  gauge('ebak_plan_last_run_bytes_added', 'Bytes the last run added to the repository.', 'gauge', (s) => s.last_run?.bytes_added);
+  gauge('ebak_plan_runs_total', 'Runs recorded for the plan.', 'counter', (s) => runs.get(s.plan)?.length ?? 0);
+  gauge('ebak_plan_failures_total', 'Failed runs recorded for the plan.', 'counter', (s) => runs.get(s.plan)?.filter((r) => !r.ok).length ?? 0);
+  gauge('ebak_plan_next_run_timestamp_seconds', 'When the plan runs next.', 'gauge', (s) => seconds(s.next_run));
+  gauge('ebak_plan_last_drill_timestamp_seconds', 'When the last restore drill ran.', 'gauge', (s) => seconds(s.last_drill?.at));
+  return out.join('\n') + '\n';
+}
