@@ -35,7 +35,7 @@ import { encodeTree, type TreeNode } from '../repository/format/tree.js';
 import type { BlobIndex, BlobStore, BlobWriter, SnapshotStore, TreeLoader } from '../repository/api.js';
 import { hostMeta } from '../repository/repository.js';
 import type { WorkerPool } from '../repository/workers.js';
-import { compileExcludes, type Matcher } from './glob.js';
+import { compileExcludes, type Matcher } from '../util/glob.js';
 import { Semaphore } from '../util/semaphore.js';
 import { VERSION } from '../version.js';
 

@@ -5,7 +5,7 @@
  */
 import { lstat, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { compileExcludes } from './glob.js';
+import { compileExcludes } from '../util/glob.js';
 
 export interface ScanTotal {
   files: number;

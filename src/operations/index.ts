@@ -8,5 +8,5 @@
  */
 export { backup, type BackupEvent, type BackupOperationOptions, type BackupRepository } from './backup.js';
 export { check, type CheckEvent, type CheckOperationOptions, type CheckRepository } from './check.js';
-export { restore, type RestoreEvent, type RestoreOperationOptions, type RestoreOperationResult, type RestoreRepository } from './restore.js';
+export { restore, type OverwriteMode, type RestoreEvent, type RestoreResult, type RestoreOperationOptions, type RestoreOperationResult, type RestoreRepository } from './restore.js';
 export type { OperationOptions, WarningEvent } from './operation.js';
