@@ -6,12 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { chmod, link, lstat, mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { ebak, newRepo, startEbak, tempDir, type RunResult } from './harness.js';
 
 /** The snapshot path of the backed-up directory `src`. */
-const inSnapshot = (src: string): string => `/${basename(src)}`;
+const inSnapshot = (src: string): string => src;
 /** Where the restore puts the backed-up directory `src` inside `target`. */
 const restoredAt = (target: string, src: string): string => join(target, inSnapshot(src));
 
