@@ -93,7 +93,7 @@ export const FLAGS: readonly FlagSpec[] = [
   string('target', 'dir', 'the directory to restore into (required)', ['restore'], { short: 't' }),
   string('include', 'glob', 'restore only paths matching the glob (a full snapshot path, e.g. /home/u/work/src, or a name pattern such as *.txt), with the directories leading to them', ['restore'], { multiple: true, check: checks.pattern('--include') }),
   boolean('allow-outside-symlinks', 'restore symlinks that point outside the target', ['restore']),
-  string('overwrite', 'mode', 'what to do with an entry already in the target: always replace it, if-changed (size or mtime differ, or the content), if-newer (its mtime is older than the snapshot\'s), never', ['restore'], { default: 'always', check: checks.oneOf('--overwrite', OVERWRITE_MODES) }),
+  string('overwrite', 'mode', 'an entry already in the target: always (replace what differs; a file\'s content is read to tell), if-changed (trust a file of the same size and mtime), if-newer (replace only what is older than the snapshot\'s), never (keep it)', ['restore'], { default: 'always', check: checks.oneOf('--overwrite', OVERWRITE_MODES) }),
   boolean('delete', 'remove entries in the target that are not in the snapshot (only under the restored paths)', ['restore']),
   boolean('dry-run', 'say what the restore would do; write nothing (with --verbose: each entry)', ['restore']),
   boolean('verbose', 'list every entry restored, skipped, replaced or deleted', ['restore'], { short: 'v' }),
