@@ -28,9 +28,9 @@
  * aborted backup waits for the pack writes in flight, indexes the packs
  * saved and writes no snapshot, so the repository stays consistent.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync, type BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Cdc, chunkFile, gearTable } from '../chunker/index.js';
 import { EbakError, isEbakError } from '../errors.js';
 import { mapIoError } from '../util/fs.js';
@@ -40,7 +40,8 @@ import { encodeTree, fromBytes, nameKey, type NodeType, type TreeNode } from '..
 import type { BlobIndex, BlobStore, BlobWriter, SnapshotStore, TreeLoader } from '../repository/api.js';
 import { hostMeta } from '../repository/repository.js';
 import type { WorkerPool } from '../repository/workers.js';
-import { compileExcludes, type Matcher } from './glob.js';
+import { compileExcludes, type Matcher } from '../util/glob.js';
+import { legacyEntries, sourceTree, type SourceTree } from './root.js';
 import { Semaphore } from '../util/semaphore.js';
 import { VERSION } from '../version.js';
 
@@ -77,13 +78,11 @@ export type BackupTarget = SnapshotStore & TreeLoader & BlobIndex & BlobStore;
 export async function backup(repo: BackupTarget, pool: WorkerPool, opts: BackupOptions): Promise<BackupResult> {
   const paths = opts.paths.map((p) => resolve(p));
   if (paths.length === 0) throw new EbakError('USAGE', 'backup needs at least one path');
-  const names = new Set(paths.map(rootName));
-  if (names.size !== paths.length) throw new EbakError('USAGE', 'two backup paths have the same base name; back them up in separate snapshots');
+  const source = sourceTree(paths);
   const host = opts.hostname ?? hostMeta().hostname;
   const parent = await findParent(repo, opts.parent, host, paths, (m) => opts.onWarning?.(m));
   const a = new Archiver(repo, pool, compileExcludes(opts.excludes ?? []), opts);
-  const rootParent = parent ? await repo.loadTree(parent.snapshot.tree) : [];
-  const tree = await a.store(paths, rootParent);
+  const tree = await a.store(source, parent?.snapshot);
   const summary = a.summary();
   const snapshot: Snapshot = {
     version: 1,
@@ -129,10 +128,10 @@ class Archiver {
   }
 
   /** The root tree, every blob stored and indexed; when cancelled, the writes in flight settle first. */
-  async store(paths: string[], parentNodes: TreeNode[]): Promise<string> {
+  async store(source: SourceTree | true, parent: Snapshot | undefined): Promise<string> {
     const signal = this.opts.signal;
     try {
-      const tree = await this.saveRoot(paths, parentNodes);
+      const tree = await this.saveRoot(source, parent);
       signal?.throwIfAborted();
       await this.packer.finish();
       signal?.throwIfAborted();
@@ -143,11 +142,49 @@ class Archiver {
     }
   }
 
-  private async saveRoot(paths: string[], parentNodes: TreeNode[]): Promise<string> {
-    const byName = byNameKey(parentNodes);
-    const nodes = await this.saveEntries(paths.map((p) => ({ path: p, name: rootName(p) })), byName);
+  /** The root tree (root.ts): the directories down to each backup path, or the tree of "/" itself. */
+  private async saveRoot(source: SourceTree | true, parent: Snapshot | undefined): Promise<string> {
+    if (source === true) return this.saveDir(SLASH, parent?.tree);
+    const parentNodes = await this.parentTree('/', parent?.tree);
+    const legacy = parent && legacyEntries(parent.paths, parentNodes);
+    const nodes = await this.saveLevel('', source, byNameKey(parentNodes), legacy && byNameKey([...legacy.values()]));
     if (nodes.length === 0) throw new EbakError('IO', 'none of the backup paths could be read');
     return this.saveTree(nodes);
+  }
+
+  /** One level of the source tree; a parent of the previous build (`legacy`) matches backup paths by base name. */
+  private async saveLevel(dir: string, level: SourceTree, parents: Map<string, TreeNode>, legacy: Map<string, TreeNode> | undefined): Promise<TreeNode[]> {
+    const nodes: TreeNode[] = [];
+    for (const [name, next] of level) {
+      const path = `${dir}/${name}`;
+      // Source paths are the user's text; their bytes name the entries (parents are keyed by name bytes).
+      const node = next === true ? await this.saveEntry(Buffer.from(path), Buffer.from(name), legacy ?? parents)?.saved : await this.saveOnTheWay(path, name, next, parents.get(Buffer.from(name).toString('latin1')), legacy);
+      if (node) nodes.push(node);
+    }
+    return nodes;
+  }
+
+  /** A directory on the way to backup paths: its real metadata (stat: /tmp may be a link), only the entries leading to them. */
+  private async saveOnTheWay(path: string, name: string, level: SourceTree, prev: TreeNode | undefined, legacy: Map<string, TreeNode> | undefined): Promise<TreeNode | undefined> {
+    let st: BigIntStats;
+    try {
+      st = statSync(path, { bigint: true });
+    } catch (e) {
+      this.unreadable(path, e);
+      return undefined;
+    }
+    const parentNodes = await this.parentTree(path, prev?.type === 'dir' ? prev.subtree : undefined);
+    const children = await this.saveLevel(path, level, byNameKey(parentNodes), legacy);
+    if (children.length === 0) return undefined;
+    return { ...nodeMeta(Buffer.from(name), st), type: 'dir', subtree: await this.saveTree(children) };
+  }
+
+  /** The entries of a directory in the parent snapshot; none (so every file is read) when it has none or cannot be read. */
+  private async parentTree(dir: string | Buffer, id: string | undefined): Promise<TreeNode[]> {
+    return id ? this.repo.loadTree(id).catch((e: Error) => {
+      this.warn(`${dir}: cannot read its tree in the parent snapshot (${e.message}); reading all its files`);
+      return [];
+    }) : [];
   }
 
   private async saveDir(dir: Buffer, parentTree: string | undefined): Promise<string> {
@@ -158,10 +195,7 @@ class Archiver {
       this.unreadable(dir, e);
       names = [];
     }
-    const parentNodes = parentTree ? await this.repo.loadTree(parentTree).catch((e: Error) => {
-      this.warn(`${dir}: cannot read its tree in the parent snapshot (${e.message}); reading all its files`);
-      return [];
-    }) : [];
+    const parentNodes = await this.parentTree(dir, parentTree);
     const base = dir.equals(SLASH) ? Buffer.alloc(0) : dir;
     return this.saveTree(await this.saveEntries(names.map((name) => ({ path: Buffer.concat([base, SLASH, name]), name })), byNameKey(parentNodes)));
   }
@@ -364,11 +398,6 @@ function readSmallSync(path: Buffer, size: number): Buffer[] {
   } finally {
     closeSync(fd);
   }
-}
-
-/** The top-level entry name of a backup path: its base name, or "root" for "/". */
-function rootName(path: string): string {
-  return basename(path) || 'root';
 }
 
 const SLASH = Buffer.from('/');

@@ -6,7 +6,7 @@
  */
 import { lstat, readdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { compileExcludes } from './glob.js';
+import { compileExcludes } from '../util/glob.js';
 
 const SLASH = Buffer.from('/');
 

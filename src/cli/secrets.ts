@@ -18,7 +18,8 @@ import { normalizeRecoveryCode } from '../repository/format/keyfile.js';
 import type { Secret } from '../repository/repository.js';
 import type { Context } from './command.js';
 
-async function firstLine(path: string): Promise<string> {
+/** The first line of a secret file; a missing or unreadable file is a typed error naming it. */
+export async function firstLine(path: string): Promise<string> {
   const text = await readFile(path, 'utf8').catch((e) => { throw mapIoError(e, path); });
   return text.split(/\r?\n/)[0]!;
 }

@@ -15,5 +15,7 @@ export const checks = {
   oneOf: (flag: string, allowed: readonly string[]): Check => (v) => (allowed.includes(v) ? undefined : `${flag} is ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}`),
   integerIn,
   positiveInteger: (flag: string): Check => (v) => (Number.isInteger(Number(v)) && Number(v) >= 1 ? undefined : `${flag} is a positive integer`),
+  /** A glob pattern (--exclude, --include): an empty one would match nothing, or everything. */
+  pattern: (flag: string): Check => (v) => (v.trim() === '' ? `${flag} needs a pattern, not an empty string` : undefined),
   daysUpTo: (flag: string, max: number): Check => (v) => (Number(v) > 0 && Number(v) <= max ? undefined : `${flag} is a number of days, at most ${max}`),
 };

@@ -14,6 +14,9 @@
  */
 import { checks } from './checks.js';
 
+/** restic 0.17's restore --overwrite modes (src/restorer/overwrite.ts applies them). */
+export const OVERWRITE_MODES = ['always', 'if-changed', 'if-newer', 'never'] as const;
+
 export interface FlagSpec {
   /** The long name, without the leading `--`. */
   readonly name: string;
@@ -68,7 +71,7 @@ export const FLAGS: readonly FlagSpec[] = [
 
   // backup, snapshots
   string('tag', 'tag', 'tag the snapshot', ['backup'], { multiple: true }),
-  string('exclude', 'glob', 'leave out paths matching the glob', ['backup'], { multiple: true }),
+  string('exclude', 'glob', 'leave out paths matching the glob', ['backup', 'restore'], { multiple: true, check: checks.pattern('--exclude') }),
   string('host', 'name', 'the hostname recorded in the snapshot', ['backup'], { default: 'this machine' }),
   string('time', 'ISO 8601', 'the snapshot time', ['backup'], { default: 'now', check: checks.isoTime }),
   string('parent', 'id', 'the snapshot whose unchanged files are reused', ['backup'], { default: 'the latest of the same host and paths' }),
@@ -123,8 +126,13 @@ export const FLAGS: readonly FlagSpec[] = [
 
   // restore, check, key
   string('target', 'dir', 'the directory to restore into (required)', ['restore'], { short: 't' }),
-  string('include', 'path', 'restore only this path of the snapshot', ['restore'], { multiple: true }),
+  string('include', 'glob', 'restore only paths matching the glob (a full snapshot path, e.g. /home/u/work/src, or a name pattern such as *.txt), with the directories leading to them', ['restore'], { multiple: true, check: checks.pattern('--include') }),
   boolean('allow-outside-symlinks', 'deprecated, no effect (symlinks are always restored as recorded)', ['restore']),
+  string('overwrite', 'mode', 'an entry already in the target: always (replace what differs; a file\'s content is read to tell), if-changed (trust a file of the same size and mtime), if-newer (replace only what is older than the snapshot\'s), never (keep it)', ['restore'], { default: 'always', check: checks.oneOf('--overwrite', OVERWRITE_MODES) }),
+  boolean('delete', 'remove entries in the target that are not in the snapshot (only under the restored paths)', ['restore']),
+  boolean('dry-run', 'say what the restore would do; write nothing (with --verbose: each entry)', ['restore']),
+  boolean('verbose', 'list every entry restored, skipped, replaced or deleted', ['restore'], { short: 'v' }),
+  boolean('verify', 'read every restored file back and compare it with the snapshot (a mismatch is an error, exit 3)', ['restore']),
   string('s3-restore-days', 'N', 'days S3 keeps a restored copy of archived packs (GLACIER, DEEP_ARCHIVE)', ['restore']),
   string('s3-restore-tier', 'tier', 'S3 archive retrieval tier: Expedited, Standard or Bulk', ['restore']),
   boolean('read-data', 'also read and authenticate every pack', ['check']),

@@ -6,24 +6,50 @@
  * so symlinks are restored as they were recorded, wherever they point. Every blob is authenticated and its
  * id re-checked (in a worker thread) before a byte of it is written.
  *
+ * Run again into the same target, it finishes and leaves the target as a
+ * fresh restore would (--overwrite, --delete; --dry-run says what it would
+ * do; --verify reads every file back).
+ *
  * By duty: plan.ts (included paths, packs to prepare), restorer.ts (the
- * write pass), files.ts (a file's contents from its blobs), target.ts
+ * write pass), overwrite.ts (what to do with an entry already there),
+ * replace.ts (replacing it atomically), verify.ts (a file read back against
+ * its blobs), files.ts (a file's contents from its blobs), target.ts
  * (writes into the target), symlinks.ts, hardlinks.ts, special.ts (FIFOs,
  * devices).
  */
 import { resolve } from 'node:path';
 import type { BlobReader, TreeLoader } from '../repository/api.js';
+import type { BlobHasher } from './verify.js';
 import type { Snapshot } from '../repository/format/snapshot.js';
 import { makeDirs } from '../util/fs.js';
-import { includedPaths, planReads } from './plan.js';
+import { EbakError } from '../errors.js';
+import type { OverwriteMode } from './overwrite.js';
+import { planReads, RestoreFilter } from './plan.js';
 import { Restorer } from './restorer.js';
+
+export type { OverwriteMode } from './overwrite.js';
+export type { BlobHasher } from './verify.js';
+
+/** What happened to one entry (reported with --verbose; a dry run says what would). */
+export type RestoreAction = 'restored' | 'updated' | 'unchanged' | 'skipped' | 'deleted';
 
 export interface RestoreOptions {
   target: string;
-  /** Snapshot paths ("/work/a.txt", as `ebak ls` prints them) to restore; default all. */
+  /** Globs of snapshot paths ("/home/u/work/src", "*.txt") to restore; default all. */
   includes?: string[];
+  /** Globs of snapshot paths to leave out (restic: not together with includes). */
+  excludes?: string[];
+  /** What to do with an entry already in the target (overwrite.ts); default "always". */
+  overwrite?: OverwriteMode;
+  /** Remove entries in the target that the snapshot lacks, within the restored paths. */
+  delete?: boolean;
+  /** Decide and report everything; write nothing. */
+  dryRun?: boolean;
+  /** Read every restored file back and compare it with the snapshot's blob ids. */
+  verify?: boolean;
   onWarning?: (msg: string) => void;
   onProgress?: (p: { files: number; bytes: number }) => void;
+  onAction?: (action: RestoreAction, path: string) => void;
   /** While archived data packs are being made readable (BlobReader.prepareRead). */
   onPrepare?: (ready: number, total: number) => void;
   /** Aborting it stops the restore between entries (rejecting with the signal's reason) once the files in flight settle. */
@@ -31,25 +57,40 @@ export interface RestoreOptions {
 }
 
 export interface RestoreResult {
+  /** Files written (in a dry run: that would be). */
   files: number;
   dirs: number;
   symlinks: number;
   bytes: number;
+  /** Entries refused or failed, each reported (exit code 3). */
   errors: number;
+  /** Files already in the target as the snapshot has them. */
+  unchanged: number;
+  /** Entries left as they were (--overwrite never or if-newer). */
+  skipped: number;
+  /** Entries removed (--delete). */
+  deleted: number;
+  /** Files read back and found equal (--verify). */
+  verified: number;
 }
 
-export async function restore(trees: TreeLoader, blobs: BlobReader, snapshot: Snapshot, opts: RestoreOptions): Promise<RestoreResult> {
+/** `repo` loads the trees and gives the keyed blob ids (--verify, --overwrite always read files back); `blobs` reads the data. */
+export async function restore(repo: TreeLoader & BlobHasher, blobs: BlobReader, snapshot: Snapshot, opts: RestoreOptions): Promise<RestoreResult> {
+  let trees: TreeLoader = repo;
+  if (opts.includes?.length && opts.excludes?.length) throw new EbakError('USAGE', 'include and exclude patterns are mutually exclusive (as in restic)');
   const root = resolve(opts.target);
-  await makeDirs(root);
-  const wanted = includedPaths(opts.includes);
+  if (!opts.dryRun) await makeDirs(root);
+  const filter = new RestoreFilter(opts.includes, opts.excludes);
   // Archive storage: every pack this restore reads made readable first (waits may be hours).
-  if (blobs.prepareRead) {
-    const plan = await planReads(trees, blobs, snapshot.tree, wanted);
+  if (blobs.prepareRead && !opts.dryRun) {
+    const plan = await planReads(trees, blobs, snapshot.tree, filter);
     await blobs.prepareRead(plan.packs, opts.onPrepare);
     trees = plan.trees;
     opts.signal?.throwIfAborted();
   }
-  const r = new Restorer(trees, blobs, root, wanted, opts);
+  const r = new Restorer(trees, blobs, repo, root, filter, opts);
   await r.restoreDir(snapshot.tree, Buffer.from(root), '');
+  // As restic, a pattern that matches nothing is no error (exit 0); it is named.
+  for (const p of filter.unmatched()) opts.onWarning?.(`--include ${JSON.stringify(p)} matches nothing in the snapshot`);
   return r.result;
 }

@@ -1,18 +1,55 @@
 /**
- * Restore planning: which paths a restore includes, and which data packs
+ * Restore planning: which paths a restore includes (RestoreFilter), and which data packs
  * the included files need (so archive storage can make them readable before
  * the first read). The trees read while planning are kept and handed to the
  * write pass once each, so planning costs no second read.
  */
 import type { BlobIndex, TreeLoader } from '../repository/api.js';
 import type { TreeNode } from '../repository/format/tree.js';
+import { compileExcludes, compilePattern, type Matcher, type Pattern } from '../util/glob.js';
 import { walk } from '../walker/index.js';
 
-/** Snapshot paths ("/work/a.txt") to restore; everything when `includes` is not given. */
-export function includedPaths(includes: string[] | undefined): (rel: string) => boolean {
-  const paths = includes?.map((p) => '/' + p.split('/').filter(Boolean).join('/'));
-  // Included if it lies on the way to, or under, an include path.
-  return (rel) => !paths || paths.some((inc) => inc === rel || inc.startsWith(rel + '/') || rel.startsWith(inc + '/'));
+/**
+ * Which snapshot paths ("/home/u/work/a.txt") a restore takes: those an
+ * include pattern matches (all when none is given), and the directories
+ * leading to them, less those an exclude pattern matches (restic: include
+ * and exclude are not given together). Patterns are globs (src/util/glob.ts).
+ */
+export class RestoreFilter {
+  private readonly includes: { text: string; pattern: Pattern; hit: boolean }[];
+  private readonly excluded: Matcher;
+
+  constructor(includes: readonly string[] = [], excludes: readonly string[] = []) {
+    this.includes = includes.map((text) => ({ text, pattern: compilePattern(text), hit: false }));
+    this.excluded = compileExcludes(excludes);
+  }
+
+  /** Whether the restore writes the entry at `rel` (a directory: or walks into it); records the includes it meets. */
+  visits(rel: string, isDir: boolean): boolean {
+    if (this.excluded(rel)) return false;
+    if (this.includes.length === 0) return true;
+    if (this.selects(rel)) return true;
+    return isDir && this.includes.some((i) => i.pattern.mayContain(rel));
+  }
+
+  /** Whether an entry at `rel` that the snapshot lacks is in what is restored (so --delete removes it). */
+  covers(rel: string): boolean {
+    return !this.excluded(rel) && (this.includes.length === 0 || this.includes.some((i) => i.pattern.matches(rel)));
+  }
+
+  /** The include patterns that matched nothing. */
+  unmatched(): string[] {
+    return this.includes.filter((i) => !i.hit).map((i) => i.text);
+  }
+
+  private selects(rel: string): boolean {
+    let any = false;
+    for (const i of this.includes) {
+      if (!i.pattern.matches(rel)) continue;
+      i.hit = any = true;
+    }
+    return any;
+  }
 }
 
 /**
@@ -20,7 +57,7 @@ export function includedPaths(includes: string[] | undefined): (rel: string) => 
  * the index are reported when their file is written), and a tree loader
  * that serves each tree read here once before reading again.
  */
-export async function planReads(trees: TreeLoader, index: BlobIndex, rootId: string, wanted: (rel: string) => boolean): Promise<{ packs: string[]; trees: TreeLoader }> {
+export async function planReads(trees: TreeLoader, index: BlobIndex, rootId: string, filter: RestoreFilter): Promise<{ packs: string[]; trees: TreeLoader }> {
   const loaded = new Map<string, TreeNode[]>();
   const keeping: TreeLoader = {
     async loadTree(id) {
@@ -32,7 +69,7 @@ export async function planReads(trees: TreeLoader, index: BlobIndex, rootId: str
   const packs = new Set<string>();
   await walk(keeping, rootId, {
     node(path, n) {
-      if (!wanted(path)) return 'skip';
+      if (!filter.visits(path, n.type === 'dir')) return 'skip';
       for (const hex of n.content ?? []) {
         const loc = index.lookupBlob(Buffer.from(hex, 'hex'));
         if (loc) packs.add(loc.pack.id);

@@ -1,41 +1,58 @@
 /**
  * The write pass of a restore: directories in order (each one's own mode
  * and times set after its children), symlinks and special files in place,
- * files written concurrently. Failures of one entry's repository data or metadata are
- * counted and reported, and the restore goes on; anything else (disk full,
- * an unsafe path) stops it.
+ * files written concurrently. Paths are bytes (names need not be UTF-8);
+ * `rel` is the snapshot path as text, for filters and messages. What the
+ * target already holds is merged, kept, replaced or skipped as --overwrite
+ * says (overwrite.ts), so a restore run again into a target finishes and
+ * leaves it as a fresh restore would; with --delete, entries the snapshot
+ * lacks are removed (only what the filter covers). A dry run decides the
+ * same and writes nothing. Failures of one entry's repository data or
+ * metadata are counted and reported, and the restore goes on; anything else
+ * (disk full, an unsafe path) stops it.
  */
+import { readdirSync, type BigIntStats } from 'node:fs';
 import { link } from 'node:fs/promises';
 import { isEbakError, type ErrorCode } from '../errors.js';
 import type { BlobReader, TreeLoader } from '../repository/api.js';
-import type { TreeNode } from '../repository/format/tree.js';
+import { nameKey, type TreeNode } from '../repository/format/tree.js';
 import { mapIoError } from '../util/fs.js';
 import { Semaphore } from '../util/semaphore.js';
 import { settleAll } from '../util/settle.js';
 import { restoreContents } from './files.js';
 import { HardLinks } from './hardlinks.js';
-import type { RestoreOptions, RestoreResult } from './index.js';
+import type { RestoreAction, RestoreOptions, RestoreResult } from './index.js';
+import { decide, type Decision } from './overwrite.js';
+import type { RestoreFilter } from './plan.js';
+import { entryAt, openUp, refreshFileMeta, removeEntry, replaceEntry, sameInode } from './replace.js';
 import { restoreSpecial } from './special.js';
 import { createSymlink } from './symlinks.js';
 import { childPath, makeDir, setDirMeta } from './target.js';
+import { sameContent, type BlobHasher } from './verify.js';
 
 /** Failures of one file's repository data: reported per file, the restore goes on. */
 const DATA_ERRORS = new Set<ErrorCode>(['AUTH_FAILED', 'CORRUPT', 'NOT_FOUND']);
 
+const REPORTED: Partial<Record<Decision, RestoreAction>> = { create: 'restored', replace: 'updated', keep: 'unchanged', skip: 'skipped' };
+
 export class Restorer {
-  readonly result: RestoreResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0, errors: 0 };
+  readonly result: RestoreResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0, errors: 0, unchanged: 0, skipped: 0, deleted: 0, verified: 0 };
   private readonly files = new Semaphore(8);
   private readonly hardlinks = new HardLinks();
+  private readonly dryRun: boolean;
 
   constructor(
     private readonly trees: TreeLoader,
     private readonly blobs: BlobReader,
+    private readonly hasher: BlobHasher,
     private readonly root: string,
-    private readonly wanted: (rel: string) => boolean,
+    private readonly filter: RestoreFilter,
     private readonly opts: RestoreOptions,
-  ) {}
+  ) {
+    this.dryRun = opts.dryRun === true;
+  }
 
-  /** Restores a directory's entries; its own mode and times are set after its children. */
+  /** Restores a directory's entries (its own mode and times are the caller's); then, with --delete, removes what the snapshot lacks. */
   async restoreDir(treeId: string, dir: Buffer, rel: string): Promise<void> {
     const nodes = await this.trees.loadTree(treeId);
     const files: Promise<void>[] = [];
@@ -44,18 +61,12 @@ export class Restorer {
         this.opts.signal?.throwIfAborted();
         const path = childPath(dir, n);
         const nodeRel = `${rel}/${n.name}`;
-        if (!this.wanted(nodeRel)) continue;
-        if (n.type === 'dir') {
-          await makeDir(path);
-          await this.restoreDir(n.subtree!, path, nodeRel);
-          await setDirMeta(path, n).catch((e: Error) => this.error(e.message));
-          this.result.dirs++;
-        } else if (n.type === 'symlink') {
-          await this.restoreSymlink(path, n);
-        } else if (n.type !== 'file') {
-          await this.restoreSpecial(path, n);
-        } else {
-          const file = this.files.run(() => this.restoreFile(path, n));
+        if (!this.filter.visits(nodeRel, n.type === 'dir')) continue;
+        if (n.type === 'dir') await this.restoreSubdir(path, nodeRel, n);
+        else if (n.type === 'symlink') await this.restoreSymlink(path, nodeRel, n);
+        else if (n.type !== 'file') await this.restoreSpecial(path, nodeRel, n);
+        else {
+          const file = this.files.run(() => this.restoreFile(path, nodeRel, n));
           file.catch(() => undefined); // observed now; settleAll below reports it
           files.push(file);
         }
@@ -65,49 +76,117 @@ export class Restorer {
       // (a rejection left unobserved during those awaits would crash the process).
       await settleAll(files);
     }
+    if (this.opts.delete) this.deleteExtra(dir, rel, nodes);
   }
 
-  private async restoreSymlink(path: Buffer, n: TreeNode): Promise<void> {
+  private async restoreSubdir(path: Buffer, rel: string, n: TreeNode): Promise<void> {
+    const { decision, there } = this.decide(path, n);
+    if (decision === 'skip') return this.report('skip', rel);
+    if (!this.dryRun) {
+      if (decision === 'merge') await openUp(path, there!);
+      else {
+        if (decision === 'replace') removeEntry(path);
+        await makeDir(path);
+      }
+    }
+    this.report(decision, rel);
+    await this.restoreDir(n.subtree!, path, rel);
+    if (!this.dryRun) await setDirMeta(path, n).catch((e: Error) => this.error(e.message));
+    this.result.dirs++;
+  }
+
+  /** Restored as recorded (absolute or pointing out of the target, as restic, borg and tar do); never written through. */
+  private async restoreSymlink(path: Buffer, rel: string, n: TreeNode): Promise<void> {
+    const { decision, there } = this.decide(path, n);
+    if (decision === 'skip') return this.report('skip', rel);
     try {
-      await createSymlink(path, n);
+      if (!this.dryRun) await (there ? replaceEntry(path, there, (at) => createSymlink(at, n)) : createSymlink(path, n));
       this.result.symlinks++;
+      this.report(decision, rel);
     } catch (e) {
       this.error((e as Error).message);
     }
   }
 
-  /** A FIFO or device (counted as a file, as restic does); a socket is left out. */
-  private async restoreSpecial(path: Buffer, n: TreeNode): Promise<void> {
+  /** A FIFO or device (counted as a file, as restic does); a socket is left out. special.ts renames it into place over what is there. */
+  private async restoreSpecial(path: Buffer, rel: string, n: TreeNode): Promise<void> {
+    const { decision, there } = this.decide(path, n);
+    if (decision === 'skip') return this.report('skip', rel);
     try {
-      if (await restoreSpecial(this.root, path, n)) this.result.files++;
+      if (this.dryRun) this.result.files++;
+      else {
+        if (there?.isDirectory()) removeEntry(path);
+        if (await restoreSpecial(this.root, path, n)) this.result.files++;
+      }
+      this.report(there ? 'replace' : 'create', rel);
     } catch (e) {
       this.error((e as Error).message);
     }
   }
 
-  private async restoreFile(path: Buffer, n: TreeNode): Promise<void> {
+  private async restoreFile(path: Buffer, rel: string, n: TreeNode): Promise<void> {
     this.opts.signal?.throwIfAborted(); // it may have waited for a slot
     if (n.links <= 1) {
-      await this.writeFileOrReport(path, n);
+      await this.placeFile(path, rel, n);
       return;
     }
-    const existing = await this.hardlinks.linkOrWrite(n, path, () => this.writeFileOrReport(path, n));
-    if (existing) {
-      await link(existing, path).catch((e) => this.error(mapIoError(e, `hard link ${path}`).message));
+    const existing = await this.hardlinks.linkOrWrite(n, path, () => this.placeFile(path, rel, n));
+    if (existing) await this.placeLink(existing, path, rel, n);
+  }
+
+  /** Puts the file in place as --overwrite decides; true when `path` then holds it. */
+  private async placeFile(path: Buffer, rel: string, n: TreeNode): Promise<boolean> {
+    const { decision, there } = this.decide(path, n);
+    if (decision === 'skip') {
+      this.report('skip', rel);
+      return false;
+    }
+    if (decision === 'keep' && (this.dryRun || refreshFileMeta(path, n))) {
+      this.result.unchanged++;
+      this.report('keep', rel);
+      return this.verified(path, n);
+    }
+    if (this.dryRun) {
       this.result.files++;
+      this.result.bytes += n.size ?? 0;
+      this.report(decision, rel);
+      return true;
+    }
+    if (!(await this.writeFileOrReport(path, n, there))) return false;
+    this.report(there ? 'replace' : 'create', rel);
+    return this.verified(path, n);
+  }
+
+  /** A later name of a hard-linked file: linked to the first, unless it already is. */
+  private async placeLink(existing: Buffer, path: Buffer, rel: string, n: TreeNode): Promise<void> {
+    const there = entryAt(path);
+    if (there && sameInode(there, entryAt(existing))) {
+      this.result.unchanged++;
+      return this.report('keep', rel);
+    }
+    const decision = there ? decide(path, n, there, this.opts.overwrite ?? 'always', () => false) : 'create';
+    if (decision === 'skip') return this.report('skip', rel);
+    try {
+      if (!this.dryRun) await (there ? replaceEntry(path, there, (at) => link(existing, at)) : link(existing, path));
+      this.result.files++;
+      this.report(there ? 'replace' : 'create', rel);
+    } catch (e) {
+      this.error(mapIoError(e, `hard link ${path}`).message);
     }
   }
 
   /**
-   * Writes one file. Damaged or missing repository data is reported for
-   * this file and the restore goes on (exit code 3); anything else stops it.
+   * Writes one file (over `there`, what the target holds, if anything). Damaged or missing
+   * repository data is reported for this file and the restore goes on (exit code 3); anything else stops it.
    */
-  private async writeFileOrReport(path: Buffer, n: TreeNode): Promise<boolean> {
+  private async writeFileOrReport(path: Buffer, n: TreeNode, there: BigIntStats | undefined): Promise<boolean> {
+    const onData = (bytes: number) => {
+      this.result.bytes += bytes;
+      this.opts.onProgress?.({ files: this.result.files, bytes: this.result.bytes });
+    };
     try {
-      await restoreContents(this.blobs, path, n, (bytes) => {
-        this.result.bytes += bytes;
-        this.opts.onProgress?.({ files: this.result.files, bytes: this.result.bytes });
-      });
+      const write = (at: Buffer) => restoreContents(this.blobs, path, n, onData, at);
+      await (there ? replaceEntry(path, there, write) : write(path));
       this.result.files++;
       return true;
     } catch (e) {
@@ -115,6 +194,46 @@ export class Restorer {
       this.error(e.message.startsWith(`${path}`) ? e.message : `${path}: ${e.message}`);
       return false;
     }
+  }
+
+  /** With --verify, reads the file back against the snapshot (a mismatch is an error); true when it holds the file. */
+  private verified(path: Buffer, n: TreeNode): boolean {
+    if (!this.opts.verify || this.dryRun) return true;
+    if (sameContent(this.hasher, this.blobs, path, n)) {
+      this.result.verified++;
+      return true;
+    }
+    this.error(`${path}: its content read back differs from the snapshot (--verify)`);
+    return false;
+  }
+
+  /** --delete: entries of `dir` the snapshot lacks, within what the restore covers (names compared as bytes). */
+  private deleteExtra(dir: Buffer, rel: string, nodes: readonly TreeNode[]): void {
+    let names: Buffer[];
+    try {
+      names = readdirSync(dir, { encoding: 'buffer' });
+    } catch {
+      return; // a dry run's directory not made, or one skipped
+    }
+    const inSnapshot = new Set(nodes.map(nameKey));
+    for (const name of names) {
+      const childRel = `${rel}/${name.toString()}`;
+      if (inSnapshot.has(name.toString('latin1')) || !this.filter.covers(childRel)) continue;
+      if (!this.dryRun) removeEntry(Buffer.concat([dir, Buffer.from('/'), name]));
+      this.result.deleted++;
+      this.opts.onAction?.('deleted', childRel);
+    }
+  }
+
+  private decide(path: Buffer, n: TreeNode): { decision: Decision; there: BigIntStats | undefined } {
+    const there = entryAt(path);
+    return { decision: decide(path, n, there, this.opts.overwrite ?? 'always', () => sameContent(this.hasher, this.blobs, path, n)), there };
+  }
+
+  private report(decision: Decision, rel: string): void {
+    const action = REPORTED[decision];
+    if (decision === 'skip') this.result.skipped++;
+    if (action) this.opts.onAction?.(action, rel);
   }
 
   private error(msg: string): void {

@@ -52,9 +52,9 @@ describe('backup and restore', () => {
     assert.equal(summary.files_new, 7);
     const r = await ebak(['restore', 'latest', '--target', join(dir, 'out')], env);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(await manifest(join(dir, 'out', 'src')), await manifest(src));
-    const hl = await stat(join(dir, 'out', 'src', 'hardlink.txt'));
-    assert.equal(hl.ino, (await stat(join(dir, 'out', 'src', 'hello.txt'))).ino, 'hard links stay linked');
+    assert.deepEqual(await manifest(join(dir, 'out', src)), await manifest(src));
+    const hl = await stat(join(dir, 'out', src, 'hardlink.txt'));
+    assert.equal(hl.ino, (await stat(join(dir, 'out', src, 'hello.txt'))).ino, 'hard links stay linked');
     const c = await ebak(['check', '--read-data'], env);
     assert.equal(c.code, 0, c.stdout + c.stderr);
   });
@@ -83,9 +83,9 @@ describe('backup and restore', () => {
     assert.equal(snaps[2].parent, snaps[1].id);
     const diff = JSON.parse((await ebak(['diff', snaps[1].id, snaps[2].id, '--json'], env)).stdout);
     assert.deepEqual(diff, [
-      { path: '/src/copy.bin', change: 'added' },
-      { path: '/src/hardlink.txt', change: 'modified' },
-      { path: '/src/hello.txt', change: 'modified' },
+      { path: `${src}/copy.bin`, change: 'added' },
+      { path: `${src}/hardlink.txt`, change: 'modified' },
+      { path: `${src}/hello.txt`, change: 'modified' },
     ]);
   });
 
@@ -95,13 +95,13 @@ describe('backup and restore', () => {
     await makeTree(src);
     const { env } = await newRepo(dir);
     await ebak(['backup', src], env);
-    const r = await ebak(['restore', 'latest', '--target', join(dir, 'part'), '--include', '/src/d0/d1'], env);
+    const r = await ebak(['restore', 'latest', '--target', join(dir, 'part'), '--include', `${src}/d0/d1`], env);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(await readdir(join(dir, 'part', 'src')), ['d0']);
-    assert.equal(await readFile(join(dir, 'part', 'src', ...Array.from({ length: 30 }, (_, i) => `d${i}`), 'leaf'), 'utf8'), 'deep');
-    const ls = JSON.parse((await ebak(['ls', 'latest', '/src/d0/d1/d2', '--json'], env)).stdout) as { path: string }[];
-    assert.equal(ls[0]!.path, '/src/d0/d1/d2');
-    assert.ok(ls.every((e) => e.path.startsWith('/src/d0/d1/d2')));
+    assert.deepEqual(await readdir(join(dir, 'part', src)), ['d0']);
+    assert.equal(await readFile(join(dir, 'part', src, ...Array.from({ length: 30 }, (_, i) => `d${i}`), 'leaf'), 'utf8'), 'deep');
+    const ls = JSON.parse((await ebak(['ls', 'latest', `${src}/d0/d1/d2`, '--json'], env)).stdout) as { path: string }[];
+    assert.equal(ls[0]!.path, `${src}/d0/d1/d2`);
+    assert.ok(ls.every((e) => e.path.startsWith(`${src}/d0/d1/d2`)));
     assert.equal(ls.length, 29);
   });
 

@@ -60,7 +60,7 @@ it('survives kill -9 at several points of a backup', { timeout: 120_000 }, async
     const snaps = JSON.parse((await ebak(['snapshots', '--json'], env)).stdout) as unknown[];
     if (process.env.EBAK_TEST_VERBOSE) console.log(JSON.stringify(trigger), { finished: k.finished, snapshots: snaps.length, packs: (await repoFiles(repo, 'data')).length, indexes: (await repoFiles(repo, 'index')).length });
     assert.ok(snaps.length === complete || (snaps.length === complete + 1 && !k.finished), `${snaps.length} snapshots after ${complete} complete backups`);
-    if (snaps.length > complete) assert.equal((await ebak(['ls', 'latest'], env)).stdout.split('\n').filter(Boolean).length, FILES + 1);
+    if (snaps.length > complete) assert.equal((await ebak(['ls', 'latest', src], env)).stdout.split('\n').filter(Boolean).length, FILES + 1);
     else interrupted++;
     complete = snaps.length;
   }
@@ -75,8 +75,8 @@ it('survives kill -9 at several points of a backup', { timeout: 120_000 }, async
   const out = join(dir, 'out');
   const r = await ebak(['restore', 'latest', '--target', out], env);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(await fileDigests(join(out, 'src')), await fileDigests(src));
-  assert.equal((await readdir(join(out, 'src'))).length, FILES);
+  assert.deepEqual(await fileDigests(join(out, src)), await fileDigests(src));
+  assert.equal((await readdir(join(out, src))).length, FILES);
   const c = await ebak(['check', '--read-data'], env);
   assert.equal(c.code, 0, c.stdout + c.stderr);
 });

@@ -135,7 +135,7 @@ describe('unreadable source files', () => {
     assert.equal(snaps[0]!.id, summary.snapshot_id);
     const out = join(dir, 'out');
     assert.equal((await ebak(['restore', 'latest', '--target', out], env)).code, 0);
-    const restored = await fileDigests(out);
+    const restored = await fileDigests(join(out, dir));
     assert.ok(restored.has('src/readable.txt'));
     assert.ok(!restored.has('src/secret.txt') && !restored.has('src/closed-dir/inside.txt'));
   });
@@ -176,5 +176,5 @@ async function fullDisk(dir: string, mnt: string): Promise<void> {
     assert.equal(b.code, 0, b.stderr);
     const out = join(dir, 'out');
     assert.equal((await ebak(['restore', 'latest', '--target', out], env)).code, 0);
-    assert.deepEqual(await fileDigests(out), await fileDigests(dir, 'src'));
+    assert.deepEqual(await fileDigests(join(out, dir)), await fileDigests(dir, 'src'));
 }

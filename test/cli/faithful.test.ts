@@ -28,9 +28,9 @@ describe('faithful backups', () => {
     const out = join(dir, 'out');
     const r = await ebak(['restore', 'latest', '--target', out], env);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal((await stat(join(out, 'src', 'old-dir', '1960.txt'))).mtime.getTime(), then.getTime());
-    assert.equal((await stat(join(out, 'src', 'old-dir'))).mtime.getTime(), then.getTime());
-    assert.equal((await stat(join(out, 'src', 'old-dir', 'sibling.txt'))).size, 7);
+    assert.equal((await stat(join(out, src, 'old-dir', '1960.txt'))).mtime.getTime(), then.getTime());
+    assert.equal((await stat(join(out, src, 'old-dir'))).mtime.getTime(), then.getTime());
+    assert.equal((await stat(join(out, src, 'old-dir', 'sibling.txt'))).size, 7);
     const c = await ebak(['check', '--read-data'], env);
     assert.equal(c.code, 0, c.stdout + c.stderr);
   });

@@ -153,7 +153,7 @@ describe('ebak forget', () => {
       const out = join(fx.dir, `restore-${t.slice(0, 13)}`);
       const res = await ebak(['restore', fx.ids.get(t)!, '--target', out], fx.env);
       assert.equal(res.code, 0, res.stderr);
-      assert.deepEqual(await fileDigests(join(out, 'src')), fx.digests.get(t), `snapshot of ${t} restores byte-identical`);
+      assert.deepEqual(await fileDigests(join(out, fx.dir, 'src')), fx.digests.get(t), `snapshot of ${t} restores byte-identical`);
     }
   });
 

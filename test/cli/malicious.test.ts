@@ -277,7 +277,7 @@ describe('a repository altered by someone without the key (storage only)', () =>
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /warning: .*\/src\/f: blob [0-9a-f]+ in data\/[0-9a-f]{64}: authentication failed/);
     assert.equal(errorLines(r.stderr).length, 0);
-    await assert.rejects(stat(join(base, `garbage-out${n}`, 'src', 'f')), { code: 'ENOENT' });
+    await assert.rejects(stat(join(base, `garbage-out${n}`, base, 'victim', 'src', 'f')), { code: 'ENOENT' });
   });
 
   it('fake key files: garbage is reported by check; another repository\'s key does not open this one', async () => {

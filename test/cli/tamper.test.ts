@@ -66,7 +66,7 @@ async function largest(paths: string[]): Promise<string> {
  * object; whatever files it left are byte-identical to the source.
  */
 async function assertRestoreHonest(r: RunResult, out: string, names: string): Promise<void> {
-  const got = await fileDigests(out).catch(() => new Map<string, string>());
+  const got = await fileDigests(join(out, fx.dir)).catch(() => new Map<string, string>());
   for (const [p, h] of got) assert.equal(h, fx.expected.get(p), `${p} was restored with wrong content; ${r.stderr}`);
   if (r.code === 0) assert.deepEqual(got, fx.expected, 'a clean exit means a complete restore');
   else assert.ok(r.stderr.includes(names), `the restore error should name ${names}: ${r.stderr}`);
@@ -92,7 +92,7 @@ before(async () => {
   assert.equal(ls.code, 0, ls.stderr);
   const latestId = (JSON.parse(second.stdout) as { snapshot_id: string }).snapshot_id;
   fx = { dir, pristine: env.EBAK_REPOSITORY, recoveryFile, expected: await fileDigests(dir, 'src'), lsLatest: ls.stdout, expectedOlder, lsOlder, latestId };
-  // fileDigests keys are relative to `dir`; the restore puts the tree under <target>/src.
+  // fileDigests keys are relative to `dir`; the restore puts the tree under <target><dir>/src (full paths).
   assert.equal(fx.expected.size, 3);
 });
 
@@ -165,7 +165,7 @@ describe('one flipped bit', () => {
       assert.ok(ls.stderr.includes(name), ls.stderr);
       const r = await ebak(['restore', 'latest', '--target', out], env);
       assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(await fileDigests(out), newest ? fx.expectedOlder : fx.expected);
+      assert.deepEqual(await fileDigests(join(out, fx.dir)), newest ? fx.expectedOlder : fx.expected);
     });
 
     it(`in the password key file (${where}): the password no longer opens and names it; check names it`, async () => {

@@ -69,7 +69,7 @@ describe('faults through the CLI', { concurrency: false }, () => {
     fx.proxy.fault = undefined;
     assert.equal(r.code, 0, r.stderr);
     assert.ok(f.injected() >= 5, `only ${f.injected()} faults injected`);
-    assert.deepEqual(await fileDigests(join(out, 'src')), await fileDigests(src));
+    assert.deepEqual(await fileDigests(join(out, src)), await fileDigests(src));
   });
 
   it('a backup whose retries run out: one line, non-zero; then check passes and the next backup works', async () => {
@@ -94,7 +94,7 @@ describe('faults through the CLI', { concurrency: false }, () => {
     const out = join(dir, 'restore-after');
     const r = await fx.run(['restore', 'latest', '--target', out], env);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(await fileDigests(join(out, 'src')), await fileDigests(src));
+    assert.deepEqual(await fileDigests(join(out, src)), await fileDigests(src));
     assert.equal((await fx.run(['check', '--read-data'], env)).code, 0);
   });
 });

@@ -79,7 +79,7 @@ describe('repository commands on S3', { concurrency: false }, () => {
     const out = join(dir, 'restore1');
     const r = await fx.run(['restore', 'latest', '--target', out], env);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(await fileDigests(join(out, 'src')), await fileDigests(src));
+    assert.deepEqual(await fileDigests(join(out, src)), await fileDigests(src));
     const c = await fx.run(['check', '--read-data', '--json'], env);
     assert.equal(c.code, 0, c.stderr);
     const res = JSON.parse(c.stdout) as { ok: boolean; packs: number; snapshots: number };
@@ -121,7 +121,7 @@ describe('repository commands on S3', { concurrency: false }, () => {
     const complaints = r.stderr.split('\n').filter((l) => l.includes(id));
     assert.equal(complaints.length, 1, r.stderr);
     assert.ok(complaints[0]!.includes('late.bin'), r.stderr);
-    const got = await fileDigests(join(out, 'src'));
+    const got = await fileDigests(join(out, src));
     const want = await fileDigests(src);
     assert.equal(got.has('late.bin'), false, 'the damaged file is not left behind');
     want.delete('late.bin');

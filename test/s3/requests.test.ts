@@ -133,7 +133,7 @@ describe('--s3-data-storage-class', { concurrency: false }, () => {
     fx.proxy.fault = undefined;
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(sim.restoreRequests, [...deep], 'STANDARD_IA reads at once: no restore asked for it');
-    assert.deepEqual(await fileDigests(join(out, 'src')), await fileDigests(src));
+    assert.deepEqual(await fileDigests(join(out, src)), await fileDigests(src));
     assert.ok(fx.proxy.requests.map(classify).some((c) => c.cls === 'get' && dataPacks.has(c.key)));
   });
 });
@@ -149,7 +149,7 @@ describe('restore requests', () => {
     const out = join(dir, 'runs-out');
     const r = await fx.run(['restore', 'latest', '--target', out], env);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(await fileDigests(join(out, 'big-src')), await fileDigests(src));
+    assert.deepEqual(await fileDigests(join(out, src)), await fileDigests(src));
     const ranged = fx.proxy.requests.filter((q) => q.method === 'GET' && q.headers.range !== undefined && classify(q).kind === 'data');
     // 40 MiB in reads of at most 8 MiB, split where a pack ends (plus one tree read): one per blob would be ~35.
     assert.ok(ranged.length >= 5 && ranged.length <= 12, `${ranged.length} ranged data GETs`);

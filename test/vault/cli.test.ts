@@ -70,7 +70,7 @@ describe('vault CLI demo flow', () => {
     assert.equal(login.code, 0, login.stderr);
     const restore = await ebak(['restore', 'latest', '--target', join(dir, 'out')], machine2);
     assert.equal(restore.code, 0, restore.stderr);
-    assert.equal(await readFile(join(dir, 'out', 'src', 'a.txt'), 'utf8'), 'vault-protected data\n');
+    assert.equal(await readFile(join(dir, 'out', src, 'a.txt'), 'utf8'), 'vault-protected data\n');
 
     // The new machine revokes the first one: its session stops working at once.
     const list = await ebak(['device', 'list', '--json'], machine2);

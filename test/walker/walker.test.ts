@@ -14,7 +14,10 @@ import { usedBlobs, walk } from '../../src/walker/index.js';
 import { ebak, newRepo, tempDir } from '../cli/harness.js';
 
 let repo: Repository;
+/** The tree holding the backed-up `src` (snapshots hold full paths: it lies under the temporary directory's components). */
 let root: string;
+/** The snapshot's own root tree. */
+let snapshotRoot: string;
 let close: () => Promise<void>;
 const dir = await tempDir('ebak-walker-');
 
@@ -30,7 +33,9 @@ before(async () => {
   const backend = await openBackend(env.EBAK_REPOSITORY!, {});
   repo = await Repository.open(backend, { password: env.EBAK_PASSWORD! });
   await repo.loadIndex();
-  root = (await repo.findSnapshot('latest')).snapshot.tree;
+  snapshotRoot = (await repo.findSnapshot('latest')).snapshot.tree;
+  root = snapshotRoot;
+  for (const name of dir.split('/').filter(Boolean)) root = (await repo.loadTree(root)).find((n) => n.name === name)!.subtree!;
   close = () => backend.close();
 });
 after(() => close());
@@ -73,11 +78,11 @@ describe('walk', () => {
 describe('usedBlobs', () => {
   it('collects every tree and data blob the snapshot uses: all a fresh repository holds', async () => {
     const used = usedBlobs();
-    await walk(repo, root, used);
+    await walk(repo, snapshotRoot, used);
     assert.equal(used.blobs.size, repo.blobCount());
     for (const id of used.blobs) assert.ok(repo.hasBlob(Buffer.from(id, 'hex')), id);
     const trees: string[] = [];
-    await walk(repo, root, { ...usedBlobs(new Set(used.blobs)), node: (p) => void trees.push(p) });
+    await walk(repo, snapshotRoot, { ...usedBlobs(new Set(used.blobs)), node: (p) => void trees.push(p) });
     assert.deepEqual(trees, [], 'trees already collected are not read again');
   });
 });

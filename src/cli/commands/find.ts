@@ -8,7 +8,7 @@
  */
 import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
-import { globRegex } from '../../archiver/glob.js';
+import { globRegex } from '../../util/glob.js';
 import type { TreeNode } from '../../repository/format/tree.js';
 import { walk } from '../../walker/index.js';
 import type { Command } from '../command.js';

@@ -4,9 +4,8 @@ import { listKeys } from '../../repository/keyring.js';
 import { withLock } from '../../repository/locks.js';
 import { formatRecoveryCode, generateRecoveryCode } from '../../repository/format/keyfile.js';
 import type { Command } from '../command.js';
-import { prompt } from '../secrets.js';
+import { firstLine, prompt, secretFor } from '../secrets.js';
 import { backendFor, withRepo } from '../session.js';
-import { secretFor } from '../secrets.js';
 import { OFFLINE_WARNING } from './init.js';
 
 export const keyCommand: Command = {
@@ -61,7 +60,11 @@ async function list(ctx: Parameters<Command['run']>[1]): Promise<number> {
 }
 
 async function newPassword(file: string | undefined): Promise<string> {
-  if (file) return (await import('node:fs/promises')).readFile(file, 'utf8').then((t) => t.split(/\r?\n/)[0]!);
+  if (file) {
+    const pw = await firstLine(file);
+    if (pw === '') throw new EbakError('USAGE', `${file}: the new password is empty; no key added`);
+    return pw;
+  }
   if (!process.stdin.isTTY) throw new EbakError('USAGE', 'key add needs --new-password-file when not on a terminal');
   const a = await prompt('new password: ');
   if (!a || (await prompt('repeat the new password: ')) !== a) throw new EbakError('USAGE', 'the passwords are empty or differ; no key added');

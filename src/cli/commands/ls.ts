@@ -23,6 +23,8 @@ export const lsCommand: Command = {
           entries.push({ path, type: node.type, size: node.size, mode: node.mode, mtime: nsToIso(node.mtime), ...(node.target ? { target: node.target } : {}) });
         },
       });
+      // As restic, a path that matches nothing is no error (exit 0); it is named.
+      if (prefix && entries.length === 0) ctx.out.warn(`${prefix} matches nothing in snapshot ${positionals[0]} (ebak snapshots shows its paths)`);
       ctx.out.result(entries);
       return 0;
     });

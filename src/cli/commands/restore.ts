@@ -1,6 +1,6 @@
 import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
-import { restore, type RestoreEvent } from '../../operations/index.js';
+import { restore, type OverwriteMode, type RestoreEvent, type RestoreResult } from '../../operations/index.js';
 import type { Command } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
 import { formatBytes, formatRate } from '../format.js';
@@ -10,7 +10,7 @@ import { restoreSettings, type RestoreTier } from '../../storage/s3/index.js';
 export const restoreCommand: Command = {
   name: 'restore',
   summary: 'restore a snapshot into a directory',
-  usage: 'ebak restore <snapshot|latest> --target <dir> [--include <path>]... [--allow-outside-symlinks] [--s3-restore-days N] [--s3-restore-tier Expedited|Standard|Bulk]',
+  usage: 'ebak restore <snapshot|latest> --target <dir> [--include <glob>]... | [--exclude <glob>]... [--overwrite always|if-changed|if-newer|never] [--delete] [--dry-run] [-v] [--verify] [--allow-outside-symlinks] [--s3-restore-days N] [--s3-restore-tier Expedited|Standard|Bulk]',
   async run(argv, ctx) {
     const { positionals, values, lists, switches } = parseFlags('restore', argv, ctx.env);
     if (!positionals[0] || !values.target) throw new EbakError('USAGE', 'restore needs a snapshot and --target', { hint: restoreCommand.usage });
@@ -21,10 +21,14 @@ export const restoreCommand: Command = {
     };
     restoreSettings(archiveRestore);
     if (switches['allow-outside-symlinks']) ctx.out.warn('--allow-outside-symlinks is deprecated and has no effect: symlinks are always restored as recorded');
+    const dryRun = switches['dry-run'] === true;
     const started = Date.now();
     return withRepo(ctx, { index: true, pool: true, action: 'restore', storage: { archiveRestore } }, async (repo, pool) => {
       const onEvent = (e: RestoreEvent) => {
         if (e.type === 'warning') ctx.out.warn(e.message);
+        else if (e.type === 'action') {
+          if (switches.verbose) ctx.out.line(`${dryRun ? 'would be ' : ''}${e.action} ${e.path}`);
+        }
         else if (e.type === 'prepare') ctx.out.progress(`waiting for S3 to restore archived data packs: ${e.ready} of ${e.total} ready`);
         else ctx.out.progress(`${e.files} files, ${formatBytes(e.bytes)}, ${formatRate(e.bytes, Date.now() - started)}`);
       };
@@ -32,13 +36,24 @@ export const restoreCommand: Command = {
         snapshot: positionals[0]!,
         target: values.target!,
         ...(lists.include ? { includes: lists.include } : {}),
+        ...(lists.exclude ? { excludes: lists.exclude } : {}),
+        overwrite: (values.overwrite ?? 'always') as OverwriteMode, // checked by the schema
+        delete: switches.delete === true,
+        dryRun,
+        verify: switches.verify === true,
         signal,
         onEvent,
       }));
       const ms = Date.now() - started;
-      ctx.out.line(`restored snapshot ${id.slice(0, 8)} to ${values.target}: ${r.files} files, ${r.dirs} dirs, ${r.symlinks} symlinks, ${formatBytes(r.bytes)} in ${(ms / 1000).toFixed(2)}s (${formatRate(r.bytes, ms)})${r.errors ? `, ${r.errors} errors` : ''}`);
-      ctx.out.result({ snapshot_id: id, ...r, total_duration: ms / 1000 });
+      ctx.out.line(`${dryRun ? 'dry run, nothing written: would restore' : 'restored'} snapshot ${id.slice(0, 8)} to ${values.target}: ${r.files} files, ${r.dirs} dirs, ${r.symlinks} symlinks, ${formatBytes(r.bytes)} in ${(ms / 1000).toFixed(2)}s (${formatRate(r.bytes, ms)})${counts(r)}`);
+      ctx.out.result({ snapshot_id: id, ...r, dry_run: dryRun, total_duration: ms / 1000 });
       return r.errors > 0 ? EXIT_PARTIAL : 0;
     });
   },
 };
+
+/** The counts a plain first restore does not have, when not zero. */
+function counts(r: RestoreResult): string {
+  const parts = [[r.unchanged, 'unchanged'], [r.skipped, 'skipped'], [r.deleted, 'deleted'], [r.verified, 'verified'], [r.errors, 'errors']] as const;
+  return parts.filter(([n]) => n > 0).map(([n, what]) => `, ${n} ${what}`).join('');
+}
