@@ -16,9 +16,11 @@ import { initCommand } from './commands/init.js';
 import { keyCommand } from './commands/key.js';
 import { keyserviceCommand } from './commands/keyservice.js';
 import { lsCommand } from './commands/ls.js';
+import { pruneCommand } from './commands/prune.js';
 import { repairCommand } from './commands/repair.js';
 import { restoreCommand } from './commands/restore.js';
 import { snapshotsCommand } from './commands/snapshots.js';
+import { unlockCommand } from './commands/unlock.js';
 import { loginCommand } from './commands/login.js';
 import { auditCommand, deviceCommand, vaultCommand } from './commands/vault.js';
 import { exitCodeFor, exitHelp, EXIT_FATAL } from './exit.js';
@@ -27,7 +29,7 @@ import { commandHelp, environment, mainHelp, parseGlobals } from '../config/inde
 import { VERSION } from '../version.js';
 
 /** Every command, in the order `ebak help` lists them. */
-export const COMMANDS: readonly Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, diffCommand, restoreCommand, catCommand, checkCommand, forgetCommand, repairCommand, keyCommand, hsmCommand, attestationCommand, vaultCommand, loginCommand, deviceCommand, auditCommand, keyserviceCommand];
+export const COMMANDS: readonly Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, diffCommand, restoreCommand, catCommand, checkCommand, forgetCommand, pruneCommand, unlockCommand, repairCommand, keyCommand, hsmCommand, attestationCommand, vaultCommand, loginCommand, deviceCommand, auditCommand, keyserviceCommand];
 
 /** The global flags (src/config/schema.ts) wherever they stand; the rest goes to the command. */
 export function splitGlobals(argv: string[]): { globals: GlobalOptions; json: boolean; help: boolean; rest: string[] } {

@@ -8,5 +8,6 @@
  */
 export { backup, type BackupEvent, type BackupOperationOptions, type BackupRepository } from './backup.js';
 export { check, type CheckEvent, type CheckOperationOptions, type CheckRepository } from './check.js';
+export { prune, type PruneEvent, type PruneOptions, type PruneResult } from './prune.js';
 export { restore, type RestoreEvent, type RestoreOperationOptions, type RestoreOperationResult, type RestoreRepository } from './restore.js';
 export type { OperationOptions, WarningEvent } from './operation.js';
