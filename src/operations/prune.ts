@@ -60,6 +60,8 @@ interface Inventory {
   plan: PrunePlan<IndexedPack>;
   /** Every index file read (current and superseded): phase 1's file replaces them. */
   replaces: string[];
+  /** How many of them are current. */
+  currentFiles: number;
   /** The snapshots the plan was made from. */
   seen: Set<string>;
   unreadable: string[];
@@ -80,7 +82,7 @@ async function pruneLocked(repo: PruneStore, pool: WorkerPool, opts: PruneOption
   const toDelete = ids('mark', 'marked');
   const toRepack = ids('repack');
   const marks = toDelete.length + toRepack.length;
-  if (opts.dryRun) return { dryRun: true, ...base, toDelete, toRepack, marked: marks, deleted: [], pending: 0, indexWritten: [] };
+  if (opts.dryRun || unchanged(inv)) return { dryRun: opts.dryRun, ...base, toDelete, toRepack, marked: marks, deleted: [], pending: 0, indexWritten: [] };
   say('repacking');
   await repack(repo, pool, inv.plan, opts.signal);
   const now = Math.floor((opts.now ?? Date.now)() / 1000);
@@ -90,6 +92,11 @@ async function pruneLocked(repo: PruneStore, pool: WorkerPool, opts: PruneOption
   for (const old of inv.replaces) await repo.removeIndexFile(old);
   const phase2 = await deleteRipe(repo, lock, { name, file }, inv.seen, say, opts.signal);
   return { dryRun: false, ...base, toDelete, toRepack, marked: marks, ...phase2, recovered: base.recovered + phase2.recovered, indexWritten: [name, ...phase2.indexWritten] };
+}
+
+/** Nothing to mark, repack, recover, drop or index, and no index file left over: the index stays as it is. */
+function unchanged(inv: Inventory): boolean {
+  return inv.plan.decisions.every((d) => (d.action === 'keep' || d.action === 'archived') && d.plan.indexed) && inv.replaces.length === inv.currentFiles;
 }
 
 /** Deleting needs storage that deletes; Object Lock retention (extended by prune, later) is not handled yet. */
@@ -118,7 +125,7 @@ async function inventory(repo: PruneStore, opts: PruneOptions, say: (m: string) 
   const plan = planPrune({ packs, stored, used, maxUnused: opts.maxUnused, maxRepackBytes: opts.maxRepackBytes });
   if (plan.missing.length)
     throw new EbakError('CORRUPT', `${plan.missing.length} blob(s) the snapshots need are in no stored pack (first: ${plan.missing[0]!.slice(0, 16)}); nothing was deleted`, { hint: 'run `ebak check` to see what is damaged' });
-  return { plan, replaces: [...state.current.map((c) => c.name), ...state.superseded], seen, unreadable };
+  return { plan, replaces: [...state.current.map((c) => c.name), ...state.superseded], currentFiles: state.current.length, seen, unreadable };
 }
 
 /**
@@ -200,12 +207,13 @@ async function deleteRipe(repo: PruneStore, lock: Lock, current: { name: string;
   await repo.refreshIndex(); // trees of snapshots written meanwhile are in index files written meanwhile
   const used = await usedBy(repo, seen, signal);
   const next = deletingIndex(current.file, current.name, ripe, used);
-  const name = await repo.saveIndexFile(next.file);
+  const empty = next.file.packs.length === 0 && next.file.marked.length === 0;
+  const name = empty ? undefined : await repo.saveIndexFile(next.file);
   await repo.removeIndexFile(current.name);
   say(`removing ${next.doomed.length} packs`);
   for (const id of next.doomed) {
     signal?.throwIfAborted();
     await repo.removePack(id);
   }
-  return { deleted: next.doomed, pending: next.file.marked.length, recovered: next.recovered, indexWritten: [name] };
+  return { deleted: next.doomed, pending: next.file.marked.length, recovered: next.recovered, indexWritten: name ? [name] : [] };
 }
