@@ -7,7 +7,7 @@
  * group). Deleting runs under an exclusive lock; a dry run only reads, under
  * a shared one. `--json` prints restic's `forget --json` shape. `--prune`
  * runs prune (with its defaults; a dry run with --dry-run) once the
- * exclusive lock is released.
+ * exclusive lock is released, when snapshots were removed (as restic).
  */
 import { resolve } from 'node:path';
 import { parseFlags } from '../../config/index.js';
@@ -52,9 +52,10 @@ export const forgetCommand: Command = {
     const values = { ...strings, ...lists, ...switches };
     const req = request(values, positionals);
     return withRepo(ctx, { pool: values.prune === true }, async (repo, pool) => {
-      const code = await withLock(repo, req.dryRun ? 'shared' : 'exclusive', (m) => ctx.out.warn(m), () => forget(repo, req, ctx.out));
-      if (pool) await runPrune(ctx, repo, pool, { maxUnused: parseMaxUnused(DEFAULT_MAX_UNUSED), maxRepackBytes: Infinity, dryRun: req.dryRun });
-      return code;
+      const removed = await withLock(repo, req.dryRun ? 'shared' : 'exclusive', (m) => ctx.out.warn(m), () => forget(repo, req, ctx.out));
+      // As restic: prune only when snapshots were (or, in a dry run, would be) removed.
+      if (pool && removed > 0) await runPrune(ctx, repo, pool, { maxUnused: parseMaxUnused(DEFAULT_MAX_UNUSED), maxRepackBytes: Infinity, dryRun: req.dryRun });
+      return 0;
     });
   },
 };
@@ -85,6 +86,7 @@ function parseCount(flag: string, text: string): number {
   return n;
 }
 
+/** Removes (or, in a dry run, lists) the snapshots; returns how many. */
 async function forget(repo: Repository, req: ForgetRequest, out: Output): Promise<number> {
   const groups = req.ids.length ? await named(repo, req.ids) : await decide(repo, req);
   for (const g of groups) printGroup(out, g);
@@ -92,7 +94,7 @@ async function forget(repo: Repository, req: ForgetRequest, out: Output): Promis
   if (!req.dryRun) for (const id of doomed) await repo.removeSnapshot(id);
   out.line(`${req.dryRun ? 'would remove' : 'removed'} ${doomed.length} snapshot${doomed.length === 1 ? '' : 's'}${doomed.length && !req.dryRun ? ' (their data stays until prune)' : ''}`);
   out.result(req.ids.length ? [] : groups.map(jsonGroup));
-  return 0;
+  return doomed.length;
 }
 
 /** Snapshots named on the command line: every one must resolve before any is removed. */
