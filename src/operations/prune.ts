@@ -108,6 +108,9 @@ function refuseUnsafe(repo: PruneStore): void {
 
 /** Everything the plan needs, read under the lock: index files, stored packs, what the snapshots use. */
 async function inventory(repo: PruneStore, opts: PruneOptions, say: (m: string) => void): Promise<Inventory> {
+  // Snapshots first: a snapshot is saved after its index files and packs, so each one listed
+  // here finds its data in the index files and packs listed after it.
+  const snapshots = await readAll(repo);
   say('loading index files');
   const state = await repo.readIndexState();
   if (state.damaged[0]) throw new EbakError('CORRUPT', `index/${state.damaged[0]} is damaged: prune needs every index file; nothing was deleted`, { hint: 'run `ebak repair index`, then prune again' });
@@ -115,7 +118,7 @@ async function inventory(repo: PruneStore, opts: PruneOptions, say: (m: string) 
   const stored = new Map((await repo.listPacks()).map((f): [string, FileInfo] => [f.name, f]));
   say('finding the data in use');
   const seen = new Set<string>();
-  const used = await usedBy(repo, seen, opts.signal);
+  const used = await usedBy(repo, snapshots, seen, opts.signal);
   const packs: PlanPack<IndexedPack>[] = [];
   for (const { file } of state.current) {
     for (const pack of file.packs) packs.push({ pack, indexed: true });
@@ -128,15 +131,21 @@ async function inventory(repo: PruneStore, opts: PruneOptions, say: (m: string) 
   return { plan, replaces: [...state.current.map((c) => c.name), ...state.superseded], currentFiles: state.current.length, seen, unreadable };
 }
 
-/**
- * The blobs the snapshots not in `seen` use (each is added to `seen`). A
- * snapshot or tree that cannot be read stops prune: what it needs is unknown.
- */
-async function usedBy(repo: PruneStore, seen: Set<string>, signal: AbortSignal | undefined): Promise<Set<string>> {
+/** Every snapshot; a damaged one stops prune: what it needs is unknown. */
+async function readAll(repo: PruneStore): Promise<SnapshotEntry[]> {
   const { snapshots, damaged } = await repo.readSnapshots();
   if (damaged[0]) throw new EbakError(damaged[0].code, `${damaged[0].message}; prune cannot know what it needs, nothing was deleted`, { hint: 'run `ebak check`; forget the damaged snapshot by id to prune' });
+  return snapshots;
+}
+
+/**
+ * The blobs `snapshots` not in `seen` use (each is added to `seen`); the
+ * loaded index must be at least as new as the snapshot listing. A tree
+ * that cannot be read stops prune.
+ */
+async function usedBy(repo: PruneStore, snapshots: readonly SnapshotEntry[], seen: Set<string>, signal: AbortSignal | undefined): Promise<Set<string>> {
   const visitor = usedBlobs();
-  for (const { id, snapshot } of snapshots.filter((s: SnapshotEntry) => !seen.has(s.id))) {
+  for (const { id, snapshot } of snapshots.filter((s) => !seen.has(s.id))) {
     signal?.throwIfAborted();
     seen.add(id);
     await walk(repo, snapshot.tree, visitor);
@@ -204,8 +213,9 @@ async function deleteRipe(repo: PruneStore, lock: Lock, current: { name: string;
   const starts = (await repo.otherLocks(lock)).map((l) => (l.started ? Date.parse(l.started) / 1000 : -Infinity));
   const ripe = ripeMarks(marked, starts);
   if (ripe.length === 0) return { deleted: [], pending: marked.length, recovered: 0, indexWritten: [] };
-  await repo.refreshIndex(); // trees of snapshots written meanwhile are in index files written meanwhile
-  const used = await usedBy(repo, seen, signal);
+  const snapshots = await readAll(repo);
+  await repo.refreshIndex(); // the trees of snapshots written meanwhile are in index files written before them
+  const used = await usedBy(repo, snapshots, seen, signal);
   const next = deletingIndex(current.file, current.name, ripe, used);
   const empty = next.file.packs.length === 0 && next.file.marked.length === 0;
   const name = empty ? undefined : await repo.saveIndexFile(next.file);

@@ -298,6 +298,20 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
    * the damaged files' names.
    */
   async loadIndex(): Promise<string[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.loadIndexOnce();
+      } catch (e) {
+        // A prune replaced an index file between the listing and the read; it saves the
+        // replacement first, so the next listing finds it (docs/format.md, "Deleting data").
+        if (!isEbakError(e, 'NOT_FOUND') || attempt >= 5) throw e;
+        this.index.clear();
+        this.fromHeaders = [];
+      }
+    }
+  }
+
+  private async loadIndexOnce(): Promise<string[]> {
     const damaged: string[] = [];
     const names = await this.listIndexFiles();
     this.indexNames = new Set(names);
@@ -326,21 +340,23 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
   async refreshIndex(): Promise<void> {
     if (!this.indexNames) return;
     const names = await this.listIndexFiles();
-    if ([...this.indexNames].some((n) => !names.includes(n))) {
-      this.index.clear();
-      this.fromHeaders = [];
-      await this.loadIndex();
-      return;
-    }
+    if ([...this.indexNames].some((n) => !names.includes(n))) return this.reloadIndex();
     for (const name of names.filter((n) => !this.indexNames!.has(n))) {
       this.indexNames.add(name);
       try {
         await this.loadIndexFile(name);
       } catch (e) {
+        if (isEbakError(e, 'NOT_FOUND')) return this.reloadIndex(); // replaced by a prune meanwhile
         if (!isEbakError(e) || !isDamage(e)) throw e;
         this.warn(`index/${name} is damaged and was skipped: ${e.message}`);
       }
     }
+  }
+
+  private async reloadIndex(): Promise<void> {
+    this.index.clear();
+    this.fromHeaders = [];
+    await this.loadIndex();
   }
 
   /** The packs in storage no loaded index covers, indexed from their headers (a damaged pack is named and left out). */
