@@ -74,7 +74,7 @@ async function checkPacks(repo: Checkable, res: CheckResult, attempt: Attempt): 
     if (size === undefined) res.errors.push(`data/${p.id}: pack is in the index but missing from storage`);
     else if (size !== expectedSize.get(p.id)) res.errors.push(`data/${p.id}: pack is ${size} bytes, but its index says ${expectedSize.get(p.id)} (truncated or altered)`);
   }
-  for (const id of stored.keys()) if (!indexed.has(id)) res.warnings.push(`data/${id}: pack is not in any readable index (left by an interrupted backup, or its index is damaged): \`ebak repair index\` indexes it from its own header; it may hold the only copy of data, so never delete it by hand`);
+  for (const id of stored.keys()) if (!indexed.has(id)) res.warnings.push(`data/${id}: pack is not in any readable index (left by an interrupted backup or prune, or its index is damaged): \`ebak prune\` indexes it from its own header and removes it once no snapshot needs it (\`ebak repair index\` only indexes it); it may hold the only copy of data, so never delete it by hand`);
   res.packs = stored.size;
   res.blobs = repo.blobCount();
   return [...stored.keys()];

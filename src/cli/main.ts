@@ -20,11 +20,13 @@ import { initCommand } from './commands/init.js';
 import { keyCommand } from './commands/key.js';
 import { keyserviceCommand } from './commands/keyservice.js';
 import { lsCommand } from './commands/ls.js';
+import { pruneCommand } from './commands/prune.js';
 import { repairCommand } from './commands/repair.js';
 import { restoreCommand } from './commands/restore.js';
 import { snapshotsCommand } from './commands/snapshots.js';
 import { statsCommand } from './commands/stats.js';
 import { tagCommand } from './commands/tag.js';
+import { unlockCommand } from './commands/unlock.js';
 import { loginCommand } from './commands/login.js';
 import { auditCommand, deviceCommand, vaultCommand } from './commands/vault.js';
 import { exitCodeFor, exitHelp, EXIT_FATAL } from './exit.js';
@@ -34,7 +36,7 @@ import { commandHelp, environment, mainHelp, parseGlobals } from '../config/inde
 import { VERSION } from '../version.js';
 
 /** Every command, in the order `ebak help` lists them. */
-export const COMMANDS: readonly Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, findCommand, diffCommand, restoreCommand, catCommand, statsCommand, checkCommand, forgetCommand, tagCommand, copyCommand, planCommand, daemonCommand, repairCommand, keyCommand, hsmCommand, attestationCommand, vaultCommand, loginCommand, deviceCommand, auditCommand, keyserviceCommand, generateCommand];
+export const COMMANDS: readonly Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, findCommand, diffCommand, restoreCommand, catCommand, statsCommand, checkCommand, forgetCommand, pruneCommand, unlockCommand, tagCommand, copyCommand, planCommand, daemonCommand, repairCommand, keyCommand, hsmCommand, attestationCommand, vaultCommand, loginCommand, deviceCommand, auditCommand, keyserviceCommand, generateCommand];
 
 /** The global flags (src/config/schema.ts) wherever they stand; the rest goes to the command. */
 export function splitGlobals(argv: string[]): { globals: GlobalOptions; json: boolean; help: boolean; rest: string[] } {

@@ -89,7 +89,13 @@ export const FLAGS: readonly FlagSpec[] = [
   string('path', 'path', 'only snapshots of this path', ['forget', 'tag', 'find', 'stats', 'snapshots', 'copy'], { multiple: true }),
   string('group-by', 'host,paths,tags', 'forget: apply the policy per group of these fields; snapshots: list per group', ['forget', 'snapshots'], { default: 'host,paths' }),
   boolean('dry-run', 'list what would be kept and removed, and why; remove nothing', ['forget']),
-  boolean('prune', 'also prune (not built yet: refused before anything is removed)', ['forget']),
+  boolean('prune', 'after forgetting, prune (ebak prune with its defaults; under --json only the forget document is printed)', ['forget']),
+
+  // prune, unlock (restic's flags and meanings)
+  string('max-unused', 'PERCENT|SIZE', 'tolerate this much unused space: a share (5%), a size (e.g. 500m) or unlimited', ['prune'], { default: '5%' }),
+  string('max-repack-size', 'SIZE', 'repack at most this many bytes (e.g. 2g)', ['prune'], { default: 'unlimited' }),
+  boolean('dry-run', 'print the plan (packs to delete and to repack, bytes freed); change nothing', ['prune']),
+  boolean('remove-all', 'remove every lock, not only stale ones (only when no ebak runs on the repository)', ['unlock']),
 
   // tag (restic's)
   string('add', 'tag[,tag]', 'add these tags', ['tag'], { multiple: true }),

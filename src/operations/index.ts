@@ -10,5 +10,6 @@ export { backup, type BackupEvent, type BackupOperationOptions, type BackupRepos
 export { copySnapshots, type CopyEvent, type CopyResult, type CopySource, type CopyTarget } from './copy.js';
 export { forget, type ForgetEntry, type ForgetOptions, type ForgetRepository } from './forget.js';
 export { check, type CheckEvent, type CheckOperationOptions, type CheckRepository } from './check.js';
+export { prune, type PruneEvent, type PruneOptions, type PruneResult } from './prune.js';
 export { restore, type OverwriteMode, type RestoreEvent, type RestoreResult, type RestoreOperationOptions, type RestoreOperationResult, type RestoreRepository } from './restore.js';
 export type { OperationOptions, WarningEvent } from './operation.js';

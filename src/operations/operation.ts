@@ -4,7 +4,7 @@
  * restorer and checker only call `signal.throwIfAborted()`).
  */
 import { EbakError } from '../errors.js';
-import type { Locker, LockMode } from '../repository/api.js';
+import type { Lock, Locker, LockMode } from '../repository/api.js';
 import { withLock } from '../repository/locks.js';
 
 export interface OperationOptions<Event> {
@@ -24,7 +24,7 @@ export interface WarningEvent {
  * Runs `fn` under a `mode` lock of `repo`; once `signal` is aborted, any
  * failure of `fn` (or an abort before it starts) is reported as CANCELLED.
  */
-export async function runLocked<T, E>(repo: Locker, mode: LockMode, what: string, opts: OperationOptions<E | WarningEvent>, fn: () => Promise<T>): Promise<T> {
+export async function runLocked<T, E>(repo: Locker, mode: LockMode, what: string, opts: OperationOptions<E | WarningEvent>, fn: (lock: Lock) => Promise<T>): Promise<T> {
   const signal = opts.signal;
   try {
     signal?.throwIfAborted();

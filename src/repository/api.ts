@@ -7,11 +7,13 @@
  * implements them all.
  */
 import type { EbakError } from '../errors.js';
-import type { FileInfo } from '../storage/backend.js';
-import type { IndexedPack } from './format/indexfile.js';
+import type { Capabilities, FileInfo } from '../storage/backend.js';
+import type { RepoConfig } from './format/config.js';
+import type { IndexedPack, IndexFile } from './format/indexfile.js';
 import type { Snapshot } from './format/snapshot.js';
 import type { TreeNode } from './format/tree.js';
 import type { KeyListing } from './keyring.js';
+import type { LockInfo } from './locks.js';
 import type { BlobLocation, PackInfo } from './masterindex.js';
 import type { PackerStats } from './packer.js';
 import type { WorkerPool } from './workers.js';
@@ -124,17 +126,55 @@ export interface KeyLister {
   listKeys(): Promise<KeyListing[]>;
 }
 
-export type LockMode = 'shared' | 'exclusive';
+/** 'prune': excludes exclusive holders and other prunes, not shared holders. */
+export type LockMode = 'shared' | 'exclusive' | 'prune';
 
 /** A held lock; refreshed in the background until released. */
 export interface Lock {
+  /** The lock object's current name (it changes at each refresh). */
+  id(): string;
   release(): Promise<void>;
 }
 
 /**
- * Repository locks: any number of shared holders, or one exclusive holder
- * (for operations that delete). `onStale` hears about stale locks ignored.
+ * Repository locks: any number of shared holders (with at most one prune),
+ * or one exclusive holder (for operations that delete snapshots or keys).
+ * `onStale` hears about stale locks ignored.
  */
 export interface Locker {
   lock(mode: LockMode, onStale: (msg: string) => void): Promise<Lock>;
+}
+
+/** The index files as prune reads them (readers ignore superseded ones; prune removes them). */
+export interface IndexState {
+  /** Readable index files no readable one supersedes. */
+  current: { name: string; file: IndexFile }[];
+  /** Readable index files another supersedes (left by an interrupted prune). */
+  superseded: string[];
+  /** Index files that failed authentication or parsing. */
+  damaged: string[];
+}
+
+/** What prune reads and writes (src/operations/prune.ts; docs/format.md, "Deleting data"). */
+export interface PruneStore extends SnapshotStore, TreeLoader, Locker {
+  readonly config: RepoConfig;
+  /** What the storage allows (prune refuses append-only storage before it starts). */
+  readonly storage: Capabilities;
+  /** Loads the merged index (trees are read through it); returns the damaged index files. */
+  loadIndex(): Promise<string[]>;
+  /** Brings the loaded index up to date with the index files stored now. */
+  refreshIndex(): Promise<void>;
+  readIndexState(): Promise<IndexState>;
+  /** The stored data packs. */
+  listPacks(): Promise<FileInfo[]>;
+  /** A pack's authenticated header, as an index entry (for packs no index covers). */
+  readPackHeader(id: string): Promise<IndexedPack>;
+  blobReader(pool: WorkerPool): BlobReader;
+  /** A writer storing every blob given to it, known or not (repacking). */
+  repackWriter(pool: WorkerPool): BlobWriter;
+  saveIndexFile(file: IndexFile): Promise<string>;
+  removeIndexFile(name: string): Promise<void>;
+  removePack(id: string): Promise<void>;
+  /** The live locks of other holders, read now. */
+  otherLocks(mine: Lock): Promise<LockInfo[]>;
 }

@@ -1,7 +1,11 @@
 /**
  * Repository locks (docs/format.md, "Locks"): encrypted objects under
  * locks/. Backup, restore and check take shared locks (many may run at
- * once); operations that delete take an exclusive lock. A lock not
+ * once); operations that delete take an exclusive lock; prune takes a
+ * prune lock, which excludes exclusive holders and other prunes but not
+ * shared holders (its deletions wait for them instead: docs/format.md,
+ * "Deleting data"). A lock carries the time its holder first took it
+ * (`started`, kept across refreshes), which prune compares with its marks. A lock not
  * refreshed for STALE_MS, or held by a process that no longer exists on
  * this host, is stale: it is reported and ignored. Commands lock through
  * `withLock`, the one place a lock is taken and released.
@@ -19,6 +23,16 @@ export interface LockInfo {
   username: string;
   pid: number;
   exclusive: boolean;
+  /** When the holder took the lock (refreshes keep it); absent in locks of earlier writers. */
+  started?: string;
+  /** A prune lock (exclusive is then false, so earlier readers see a shared lock). */
+  prune?: boolean;
+}
+
+/** Whether a lock held in `mode` conflicts with the live lock `other`. */
+function conflicts(mode: LockMode, other: LockInfo): boolean {
+  if (mode === 'exclusive' || other.exclusive) return true;
+  return mode === 'prune' && other.prune === true;
 }
 
 /** The lock objects, as the repository stores them (encrypted, content-named). */
@@ -34,11 +48,11 @@ export interface LockObjects {
  * needs to see, not a failed unlock behind it (a lock left by a dead
  * process is ignored as stale); after success a failed unlock is reported.
  */
-export async function withLock<T>(locker: Locker, mode: LockMode, onStale: (msg: string) => void, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(locker: Locker, mode: LockMode, onStale: (msg: string) => void, fn: (lock: Lock) => Promise<T>): Promise<T> {
   const lock = await locker.lock(mode, onStale);
   let result: T;
   try {
-    result = await fn();
+    result = await fn(lock);
   } catch (e) {
     await lock.release().catch(() => undefined);
     throw e;
@@ -84,7 +98,6 @@ export async function releaseHeldLocks(): Promise<void> {
 
 /** Takes a lock; `onStale` hears about stale locks that were ignored (each once). */
 export async function acquireLock(store: LockObjects, mode: LockMode, meta: { hostname: string; username: string }, onStale: (msg: string) => void): Promise<Lock> {
-  const exclusive = mode === 'exclusive';
   const warned = new Set<string>();
   const conflict = async () => {
     for (const l of await readLocks(store)) {
@@ -94,12 +107,14 @@ export async function acquireLock(store: LockObjects, mode: LockMode, meta: { ho
         onStale(`ignoring stale lock locks/${l.id}${l.lock ? ` (pid ${l.lock.pid} on ${l.lock.hostname}, ${l.lock.time})` : ''}`);
         continue;
       }
-      if (l.id !== mine && (exclusive || l.lock!.exclusive)) return l;
+      if (l.id !== mine && conflicts(mode, l.lock!)) return l;
     }
     return undefined;
   };
   let mine = '';
-  const write = () => store.saveLock(Buffer.from(JSON.stringify({ time: new Date().toISOString(), ...meta, pid: process.pid, exclusive })));
+  const started = new Date().toISOString();
+  const kind = mode === 'prune' ? { exclusive: false, prune: true } : { exclusive: mode === 'exclusive' };
+  const write = () => store.saveLock(Buffer.from(JSON.stringify({ time: new Date().toISOString(), ...meta, pid: process.pid, ...kind, started })));
   const held = await conflict();
   if (held) throw lockedError(held.lock!, held.id);
   mine = await write();
@@ -117,6 +132,7 @@ export async function acquireLock(store: LockObjects, mode: LockMode, meta: { ho
   }, REFRESH_MS);
   timer.unref();
   const lock: Lock = {
+    id: () => mine,
     async release() {
       if (!heldLocks.delete(lock)) return; // released already (by the interrupt handler, or twice)
       clearInterval(timer);
@@ -127,8 +143,27 @@ export async function acquireLock(store: LockObjects, mode: LockMode, meta: { ho
   return lock;
 }
 
+/** The live locks other than `mine` (stale ones are ignored, as by every locker). */
+export async function otherLiveLocks(store: LockObjects, mine: Lock): Promise<LockInfo[]> {
+  return (await readLocks(store)).filter((l) => !l.stale && l.id !== mine.id()).map((l) => l.lock!);
+}
+
+/**
+ * `ebak unlock` (restic's): removes the stale locks, or with `all` every
+ * lock; returns the ids removed.
+ */
+export async function removeLocks(store: LockObjects, all: boolean): Promise<string[]> {
+  const removed: string[] = [];
+  for (const l of await readLocks(store)) {
+    if (!all && !l.stale) continue;
+    await store.removeLock(l.id);
+    removed.push(l.id);
+  }
+  return removed;
+}
+
 function lockedError(l: LockInfo, id: string): EbakError {
-  return new EbakError('LOCKED', `repository is locked ${l.exclusive ? 'exclusively' : ''} by pid ${l.pid} on ${l.hostname} since ${l.time} (locks/${id})`.replace('  ', ' '), {
+  return new EbakError('LOCKED', `repository is locked ${l.exclusive ? 'exclusively' : l.prune ? 'for a prune' : ''} by pid ${l.pid} on ${l.hostname} since ${l.time} (locks/${id})`.replace('  ', ' '), {
     hint: 'wait for that operation to finish; a lock left by a crash expires after 30 minutes',
   });
 }

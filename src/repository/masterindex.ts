@@ -5,6 +5,12 @@
  * 32 (id) + 4×4 (pack, offset, length, rawLength) + 1 (type/flags) + 8..16
  * (Int32 hash slots, load 0.25–0.5) = 57 bytes per blob just before the
  * arrays double, 114 just after (measured, docs/format.md).
+ *
+ * A pack prune marked for deletion (docs/format.md, "Deleting data") stays
+ * readable (`lookup` finds its blobs) but never counts as a copy a backup
+ * may deduplicate against (`has` is false for a blob found only there), and
+ * a mark in any index wins over a live listing in another: a backup must
+ * re-write such a blob, not lean on a pack that a later prune deletes.
  */
 import type { BlobEntry } from './format/pack.js';
 
@@ -35,6 +41,7 @@ export class MasterIndex {
   private count = 0;
   readonly packs: PackInfo[] = [];
   private packByHex = new Map<string, number>();
+  private marked = new Set<number>();
 
   get size(): number {
     return this.count;
@@ -44,27 +51,68 @@ export class MasterIndex {
     return this.packByHex.has(id);
   }
 
-  /** Adds a pack and its blobs. A blob already known (in another pack) keeps its first location. */
-  addPack(pack: PackInfo, blobs: readonly BlobEntry[]): void {
-    if (this.packByHex.has(pack.id)) return;
+  /** Forgets everything (a reload in place: readers and writers holding this index see the new one). */
+  clear(): void {
+    this.ids = Buffer.alloc(0);
+    this.packOf = new Uint32Array(0);
+    this.offsets = new Uint32Array(0);
+    this.lengths = new Uint32Array(0);
+    this.rawLengths = new Uint32Array(0);
+    this.typeFlags = new Uint8Array(0);
+    this.slots = new Int32Array(16);
+    this.count = 0;
+    this.packs.length = 0;
+    this.packByHex.clear();
+    this.marked.clear();
+  }
+
+  /** True when the pack is marked for deletion. */
+  isMarked(id: string): boolean {
+    const p = this.packByHex.get(id);
+    return p !== undefined && this.marked.has(p);
+  }
+
+  /**
+   * Adds a pack and its blobs (`marked`: pending deletion). A blob already
+   * known keeps its first location, unless that one is in a marked pack and
+   * this one is not. A pack already known is only marked, when `marked`.
+   */
+  addPack(pack: PackInfo, blobs: readonly BlobEntry[], marked = false): void {
+    const known = this.packByHex.get(pack.id);
+    if (known !== undefined) {
+      if (marked) this.marked.add(known);
+      return;
+    }
     const p = this.packs.push(pack) - 1;
     this.packByHex.set(pack.id, p);
+    if (marked) this.marked.add(p);
     for (const b of blobs) {
-      if (this.find(b.id) >= 0) continue;
-      this.ensureCapacity(this.count + 1);
-      const i = this.count++;
-      b.id.copy(this.ids, i * 32);
-      this.packOf[i] = p;
-      this.offsets[i] = b.offset;
-      this.lengths[i] = b.length;
-      this.rawLengths[i] = b.rawLength;
-      this.typeFlags[i] = (b.type << 4) | b.flags;
-      this.insertSlot(i);
+      const i = this.find(b.id);
+      if (i >= 0 && (marked || !this.marked.has(this.packOf[i]!))) continue;
+      this.place(i >= 0 ? i : this.append(b.id), p, b);
     }
   }
 
+  /** True when a blob has a copy in a pack not marked for deletion (what a backup may deduplicate against). */
   has(id: Uint8Array): boolean {
-    return this.find(id) >= 0;
+    const i = this.find(id);
+    return i >= 0 && !this.marked.has(this.packOf[i]!);
+  }
+
+  private append(id: Buffer): number {
+    this.ensureCapacity(this.count + 1);
+    const i = this.count++;
+    id.copy(this.ids, i * 32);
+    this.insertSlot(i);
+    return i;
+  }
+
+  private place(i: number, p: number, b: BlobEntry): void {
+    this.packOf[i] = p;
+    this.offsets[i] = b.offset;
+    this.lengths[i] = b.length;
+    this.rawLengths[i] = b.rawLength;
+    this.typeFlags[i] = (b.type << 4) | b.flags;
   }
 
   lookup(id: Uint8Array): BlobLocation | undefined {

@@ -7,26 +7,26 @@
  * commands see it only through the narrow interfaces of api.ts.
  * (Over 400 lines because it is the one implementation of all of them; the
  * parts with logic of their own live beside it: keyring, blobreader,
- * packcheck, locks, packer.)
+ * packcheck, locks, packer; prune's planning is src/retention/prune*.ts.)
  */
 import { hostname, userInfo } from 'node:os';
 import { deriveKey, hmacSha256, random, sha256 } from '../crypto/index.js';
 import { EbakError, isEbakError } from '../errors.js';
-import { describe, type Backend, type FileInfo, type FileType, type Handle } from '../storage/backend.js';
+import { describe, type Backend, type Capabilities, type FileInfo, type FileType, type Handle } from '../storage/backend.js';
 import type {
-  BlobIndex, BlobStore, Chunking, IndexFiles, KeyLister, Lock, Locker, LockMode, PackStore, SnapshotEntry, SnapshotStore, TreeLoader,
+  BlobIndex, BlobStore, Chunking, IndexFiles, IndexState, KeyLister, Lock, Locker, LockMode, PackStore, PruneStore, SnapshotEntry, SnapshotStore, TreeLoader,
 } from './api.js';
 import { openBlob } from './blob.js';
 import { PackBlobReader } from './blobreader.js';
 import { decodeConfig, encodeConfig, REPO_VERSION, type RepoConfig } from './format/config.js';
-import { decodeIndex, encodeIndex, type IndexedPack } from './format/indexfile.js';
+import { decodeIndex, encodeIndex, type IndexedPack, type IndexFile } from './format/indexfile.js';
 import { createKeyFile, type KeyKind } from './format/keyfile.js';
 import { decodeObject, encodeObject, type ObjectTypeName } from './format/object.js';
 import { BlobType, decodePack, packKeyFor } from './format/pack.js';
 import { decodeSnapshot, encodeSnapshot, type Snapshot } from './format/snapshot.js';
 import { decodeTree, type TreeNode } from './format/tree.js';
 import { keyToRemove, listKeys, saveKeyFile, unlock, type KeyFileRecipient, type KeyListing, type Secret } from './keyring.js';
-import { acquireLock, type LockObjects } from './locks.js';
+import { acquireLock, otherLiveLocks, removeLocks, type LockInfo, type LockObjects } from './locks.js';
 import { MasterIndex, type BlobLocation, type PackInfo } from './masterindex.js';
 import { checkPackBytes } from './packcheck.js';
 import { masterPackKeys, Packer } from './packer.js';
@@ -61,13 +61,15 @@ function safeUser(): string {
   }
 }
 
-export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobStore, IndexFiles, PackStore, KeyLister, Locker {
+export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobStore, IndexFiles, PackStore, KeyLister, Locker, PruneStore {
   private readonly index = new MasterIndex();
   private readonly packKeys = new Map<string, Buffer>();
   /** Where a damaged object that is read around is reported (the CLI prints each as a warning). */
   private warn: (message: string) => void = () => {};
   /** Packs loadIndex indexed from their own headers (no readable index covered them). */
   private fromHeaders: IndexedPack[] = [];
+  /** The index files loadIndex read (undefined until it runs): what a lock re-checks. */
+  private indexNames: Set<string> | undefined;
 
   /** `openedWith`: the key envelope this session unlocked (none when opened with K itself). */
   private constructor(private readonly backend: Backend, private readonly keys: SubKeys, readonly config: RepoConfig, private readonly openedWith?: string) {}
@@ -176,8 +178,32 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
 
   // ---- Locks ----
 
-  lock(mode: LockMode, onStale: (msg: string) => void): Promise<Lock> {
-    return acquireLock(this.lockObjects(), mode, hostMeta(), onStale);
+  /**
+   * Takes a lock, then brings a loaded index up to date: the index a command
+   * loaded before it held the lock may predate a prune's marks, and a
+   * backup must not deduplicate against a pack marked for deletion
+   * (docs/format.md, "Deleting data": this re-read is what makes the
+   * lock-age rule sufficient).
+   */
+  async lock(mode: LockMode, onStale: (msg: string) => void): Promise<Lock> {
+    const lock = await acquireLock(this.lockObjects(), mode, hostMeta(), onStale);
+    try {
+      await this.refreshIndex();
+    } catch (e) {
+      await lock.release().catch(() => undefined);
+      throw e;
+    }
+    return lock;
+  }
+
+  /** The live locks of other holders. */
+  otherLocks(mine: Lock): Promise<LockInfo[]> {
+    return otherLiveLocks(this.lockObjects(), mine);
+  }
+
+  /** Removes stale locks (`all`: every lock); returns their ids. */
+  removeLocks(all: boolean): Promise<string[]> {
+    return removeLocks(this.lockObjects(), all);
   }
 
   private lockObjects(): LockObjects {
@@ -209,8 +235,17 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
 
   /** A packer writing new blobs through `pool` into this repository. */
   blobWriter(pool: WorkerPool): Packer {
+    return this.packer(this.index, pool);
+  }
+
+  /** A writer that stores every blob it is given (repacking copies blobs the index already knows). */
+  repackWriter(pool: WorkerPool): Packer {
+    return this.packer(new MasterIndex(), pool);
+  }
+
+  private packer(index: MasterIndex, pool: WorkerPool): Packer {
     return new Packer({
-      index: this.index,
+      index,
       config: this.config,
       packKeys: masterPackKeys(this.keys.pack),
       blobId: (data) => this.blobId(data),
@@ -263,8 +298,24 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
    * the damaged files' names.
    */
   async loadIndex(): Promise<string[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.loadIndexOnce();
+      } catch (e) {
+        // A prune replaced an index file between the listing and the read; it saves the
+        // replacement first, so the next listing finds it (docs/format.md, "Deleting data").
+        if (!isEbakError(e, 'NOT_FOUND') || attempt >= 5) throw e;
+        this.index.clear();
+        this.fromHeaders = [];
+      }
+    }
+  }
+
+  private async loadIndexOnce(): Promise<string[]> {
     const damaged: string[] = [];
-    for (const name of await this.listIndexFiles()) {
+    const names = await this.listIndexFiles();
+    this.indexNames = new Set(names);
+    for (const name of names) {
       try {
         await this.loadIndexFile(name);
       } catch (e) {
@@ -280,15 +331,42 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     return damaged;
   }
 
+  /**
+   * After a lock is taken (and by prune before its deletions): index files
+   * that appeared since loadIndex are added (a mark in one wins over a live
+   * listing); if one it read is gone (a prune rewrote the index), the whole
+   * index is read again. Nothing to do before loadIndex ran.
+   */
+  async refreshIndex(): Promise<void> {
+    if (!this.indexNames) return;
+    const names = await this.listIndexFiles();
+    if ([...this.indexNames].some((n) => !names.includes(n))) return this.reloadIndex();
+    for (const name of names.filter((n) => !this.indexNames!.has(n))) {
+      this.indexNames.add(name);
+      try {
+        await this.loadIndexFile(name);
+      } catch (e) {
+        if (isEbakError(e, 'NOT_FOUND')) return this.reloadIndex(); // replaced by a prune meanwhile
+        if (!isEbakError(e) || !isDamage(e)) throw e;
+        this.warn(`index/${name} is damaged and was skipped: ${e.message}`);
+      }
+    }
+  }
+
+  private async reloadIndex(): Promise<void> {
+    this.index.clear();
+    this.fromHeaders = [];
+    await this.loadIndex();
+  }
+
   /** The packs in storage no loaded index covers, indexed from their headers (a damaged pack is named and left out). */
   private async indexFromHeaders(): Promise<IndexedPack[]> {
     const read: IndexedPack[] = [];
     for (const f of await this.listPacks()) {
       if (this.index.hasPack(f.name)) continue;
       try {
-        const { prefix, entries } = decodePack(this.keys.pack, await this.loadVerified({ type: 'data', name: f.name }), `data/${f.name}`);
-        const pack = { id: Buffer.from(f.name, 'hex'), salt: prefix.salt, kind: prefix.kind, keySource: prefix.keySource, blobs: entries };
-        this.index.addPack({ id: f.name, salt: pack.salt, kind: pack.kind, keySource: pack.keySource }, entries);
+        const pack = await this.readPackHeader(f.name);
+        this.index.addPack({ id: f.name, salt: pack.salt, kind: pack.kind, keySource: pack.keySource }, pack.blobs);
         read.push(pack);
       } catch (e) {
         if (!isEbakError(e) || !isDamage(e)) throw e;
@@ -316,10 +394,53 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     return this.list('index');
   }
 
+  /** Loads, authenticates and merges one index file; returns its packs, those marked for deletion included. */
   async loadIndexFile(name: string): Promise<IndexedPack[]> {
-    const { packs } = decodeIndex(await this.loadObject('index', name), `index/${name}`);
-    for (const p of packs) this.index.addPack({ id: p.id.toString('hex'), salt: p.salt, kind: p.kind, keySource: p.keySource }, p.blobs);
-    return packs;
+    const { packs, marked = [] } = decodeIndex(await this.loadObject('index', name), `index/${name}`);
+    const info = (p: IndexedPack) => ({ id: p.id.toString('hex'), salt: p.salt, kind: p.kind, keySource: p.keySource });
+    for (const p of packs) this.index.addPack(info(p), p.blobs);
+    for (const p of marked) this.index.addPack(info(p), p.blobs, true);
+    return [...packs, ...marked];
+  }
+
+  // ---- Prune (docs/format.md, "Deleting data"; src/operations/prune.ts) ----
+
+  get storage(): Capabilities {
+    return this.backend.capabilities;
+  }
+
+  /** Every index file decoded, split into current ones, superseded ones (left by an interrupted prune) and damaged ones. */
+  async readIndexState(): Promise<IndexState> {
+    const read: { name: string; file: IndexFile }[] = [];
+    const damaged: string[] = [];
+    for (const name of await this.listIndexFiles()) {
+      try {
+        read.push({ name, file: decodeIndex(await this.loadObject('index', name), `index/${name}`) });
+      } catch (e) {
+        if (!isEbakError(e) || !isDamage(e)) throw e;
+        damaged.push(name);
+      }
+    }
+    const replaced = new Set(read.flatMap((r) => r.file.superseded.map((b) => b.toString('hex'))));
+    return { current: read.filter((r) => !replaced.has(r.name)), superseded: read.filter((r) => replaced.has(r.name)).map((r) => r.name), damaged };
+  }
+
+  /** Reads a pack's authenticated header: its index entry. */
+  async readPackHeader(id: string): Promise<IndexedPack> {
+    const { prefix, entries } = decodePack(this.keys.pack, await this.loadVerified({ type: 'data', name: id }), `data/${id}`);
+    return { id: Buffer.from(id, 'hex'), salt: prefix.salt, kind: prefix.kind, keySource: prefix.keySource, blobs: entries };
+  }
+
+  saveIndexFile(file: IndexFile): Promise<string> {
+    return this.saveObject('index', encodeIndex(file));
+  }
+
+  removeIndexFile(name: string): Promise<void> {
+    return this.backend.remove({ type: 'index', name });
+  }
+
+  removePack(id: string): Promise<void> {
+    return this.backend.remove({ type: 'data', name: id });
   }
 
   indexedPacks(): readonly PackInfo[] {

@@ -50,6 +50,8 @@ export interface ByteRange {
 export interface FileInfo {
   readonly name: string;
   readonly size: number;
+  /** The storage class, when the backend has classes and the listing says (S3: "GLACIER", ...). */
+  readonly storageClass?: string;
 }
 
 /**

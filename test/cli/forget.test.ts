@@ -4,7 +4,7 @@
  * ones, `check` passes and every kept snapshot restores byte-identical.
  * Dry runs delete nothing and print restic's JSON shape; the process's TZ
  * decides the buckets; named ids are removed only when all resolve; bad
- * input, --prune and a lock held by another process fail with one line and
+ * input (with or without --prune) and a lock held by another process fail with one line and
  * delete nothing.
  */
 import assert from 'node:assert/strict';
@@ -104,15 +104,16 @@ describe('ebak forget', () => {
       [[idAt(0), '--keep-last', '1'], 'USAGE'],
       [[idAt(0), '--host', 'x'], 'USAGE'],
       [['nothex'], 'USAGE'],
-      [['--keep-last', '1', '--prune'], 'NOT_IMPLEMENTED'],
-      [[idAt(0), '--prune'], 'NOT_IMPLEMENTED'],
+      // With --prune, bad input is refused before anything is forgotten or pruned.
+      [['--keep-last', 'x', '--prune'], 'USAGE'],
+      [['nothex', '--prune'], 'USAGE'],
     ];
     for (const [args, code] of cases) {
       const r = await ebak(['forget', ...args, '--json'], fx.env);
       assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(jsonError(r).code, code, args.join(' '));
     }
-    for (const args of [[], ['--keep-last', '1', '--prune']]) {
+    for (const args of [[], ['--keep-last', 'x', '--prune']]) {
       const r = await ebak(['forget', ...args], fx.env);
       assert.equal(r.code, 1, r.stderr);
       assert.equal(errorLines(r.stderr).length, 1, r.stderr);

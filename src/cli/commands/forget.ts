@@ -5,7 +5,9 @@
  * checked before anything is deleted: flags, ids (each must resolve), the
  * policy (restic refuses an empty one and one that keeps nothing of a
  * group). Deleting runs under an exclusive lock; a dry run only reads, under
- * a shared one. `--json` prints restic's `forget --json` shape.
+ * a shared one. `--json` prints restic's `forget --json` shape. `--prune`
+ * runs prune (with its defaults; a dry run with --dry-run) once the
+ * exclusive lock is released, when snapshots were removed (as restic).
  */
 import { resolve } from 'node:path';
 import { parseFlags } from '../../config/index.js';
@@ -17,8 +19,10 @@ import type { Repository } from '../../repository/repository.js';
 import { parseDuration } from '../../retention/duration.js';
 import { describeKey, isEmptyFilter, parseGroupBy, parseTagList, planForget, requirePolicy, type ForgetGroup, type GroupBy, type SnapshotFilter } from '../../retention/plan.js';
 import { isEmptyPolicy, type CountRule, type ForgetPolicy, type WithinRule } from '../../retention/policy.js';
+import { DEFAULT_MAX_UNUSED, parseMaxUnused } from '../../retention/prune-options.js';
 import type { Command, Output } from '../command.js';
 import { withRepo } from '../session.js';
+import { runPrune } from './prune.js';
 
 const COUNT_FLAGS: Record<string, CountRule> = {
   'keep-last': 'last', 'keep-hourly': 'hourly', 'keep-daily': 'daily', 'keep-weekly': 'weekly', 'keep-monthly': 'monthly', 'keep-yearly': 'yearly',
@@ -47,8 +51,12 @@ export const forgetCommand: Command = {
     const { values: strings, lists, switches, positionals } = parseFlags('forget', argv, ctx.env);
     const values = { ...strings, ...lists, ...switches };
     const req = request(values, positionals);
-    if (values.prune) throw new EbakError('NOT_IMPLEMENTED', 'forget --prune: prune is not built yet; nothing was forgotten', { hint: 'run forget without --prune; the data stays until prune exists' });
-    return withRepo(ctx, {}, (repo) => withLock(repo, req.dryRun ? 'shared' : 'exclusive', (m) => ctx.out.warn(m), () => forget(repo, req, ctx.out)));
+    return withRepo(ctx, { pool: values.prune === true }, async (repo, pool) => {
+      const removed = await withLock(repo, req.dryRun ? 'shared' : 'exclusive', (m) => ctx.out.warn(m), () => forget(repo, req, ctx.out));
+      // As restic: prune only when snapshots were (or, in a dry run, would be) removed.
+      if (pool && removed > 0) await runPrune(ctx, repo, pool, { maxUnused: parseMaxUnused(DEFAULT_MAX_UNUSED), maxRepackBytes: Infinity, dryRun: req.dryRun });
+      return 0;
+    });
   },
 };
 
@@ -78,6 +86,7 @@ function parseCount(flag: string, text: string): number {
   return n;
 }
 
+/** Removes (or, in a dry run, lists) the snapshots; returns how many. */
 async function forget(repo: Repository, req: ForgetRequest, out: Output): Promise<number> {
   const groups = req.ids.length ? await named(repo, req.ids) : await decide(repo, req);
   for (const g of groups) printGroup(out, g);
@@ -85,7 +94,7 @@ async function forget(repo: Repository, req: ForgetRequest, out: Output): Promis
   if (!req.dryRun) for (const id of doomed) await repo.removeSnapshot(id);
   out.line(`${req.dryRun ? 'would remove' : 'removed'} ${doomed.length} snapshot${doomed.length === 1 ? '' : 's'}${doomed.length && !req.dryRun ? ' (their data stays until prune)' : ''}`);
   out.result(req.ids.length ? [] : groups.map(jsonGroup));
-  return 0;
+  return doomed.length;
 }
 
 /** Snapshots named on the command line: every one must resolve before any is removed. */

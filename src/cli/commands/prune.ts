@@ -1,0 +1,94 @@
+/**
+ * `ebak prune` (restic's command, two-phase: docs/format.md, "Deleting
+ * data"): deletes the packs no snapshot needs and repacks the partly used
+ * ones beyond `--max-unused`, under a prune lock that backups run beside.
+ * Prints restic's summary; `--dry-run` prints the plan and changes nothing.
+ * `runPrune` is also what `forget --prune` runs.
+ */
+import { parseFlags } from '../../config/index.js';
+import { prune, type PruneResult } from '../../operations/index.js';
+import type { Repository } from '../../repository/repository.js';
+import type { WorkerPool } from '../../repository/workers.js';
+import { DEFAULT_MAX_UNUSED, parseMaxUnused, parseSize } from '../../retention/prune-options.js';
+import type { MaxUnused, PruneStats } from '../../retention/prune-plan.js';
+import type { Command, Context, Output } from '../command.js';
+import { formatBytes } from '../format.js';
+import { interruptible, withRepo } from '../session.js';
+
+export interface PruneRequest {
+  maxUnused: MaxUnused;
+  maxRepackBytes: number;
+  dryRun: boolean;
+}
+
+export const pruneCommand: Command = {
+  name: 'prune',
+  summary: 'delete the data no snapshot needs (backups may run meanwhile)',
+  usage: 'ebak prune [--max-unused PERCENT|SIZE|unlimited] [--max-repack-size SIZE] [--dry-run] [--json]',
+  async run(argv, ctx) {
+    const { values, switches } = parseFlags('prune', argv, ctx.env, { positionals: false });
+    const req: PruneRequest = {
+      maxUnused: parseMaxUnused(values['max-unused'] ?? DEFAULT_MAX_UNUSED),
+      maxRepackBytes: values['max-repack-size'] === undefined ? Infinity : parseSize(values['max-repack-size'], '--max-repack-size'),
+      dryRun: switches['dry-run'] === true,
+    };
+    return withRepo(ctx, { pool: true, action: 'delete' }, async (repo, pool) => {
+      const res = await runPrune(ctx, repo, pool!, req);
+      ctx.out.result(jsonResult(res));
+      return 0;
+    });
+  },
+};
+
+/** Runs prune on an open repository and prints its summary. */
+export async function runPrune(ctx: Context, repo: Repository, pool: WorkerPool, req: PruneRequest): Promise<PruneResult> {
+  const res = await interruptible(ctx, (signal) => prune(repo, pool, {
+    ...req,
+    signal,
+    onEvent: (e) => (e.type === 'warning' ? ctx.out.warn(e.message) : ctx.out.progress(e.message)),
+  }));
+  printSummary(ctx.out, res.stats);
+  printOutcome(ctx.out, res);
+  return res;
+}
+
+function printSummary(out: Output, s: PruneStats): void {
+  const row = (label: string, t: { blobs: number; bytes: number }) => out.line(`${label.padEnd(22)}${String(t.blobs).padStart(8)} blobs / ${formatBytes(t.bytes)}`);
+  row('to repack:', s.toRepack);
+  row('this removes:', s.repackRemoves);
+  row('to delete:', s.toDelete);
+  row('total prune:', { blobs: s.repackRemoves.blobs + s.toDelete.blobs, bytes: s.freed });
+  row('remaining:', s.remaining);
+  const share = s.remaining.bytes ? (100 * s.unusedAfter) / s.remaining.bytes : 0;
+  out.line(`unused size after prune: ${formatBytes(s.unusedAfter)} (${share.toFixed(2)}% of remaining size)`);
+  out.line('');
+  const count = (label: string, n: number, unit = '') => out.line(`${label.padEnd(22)}${String(n).padStart(8)}${unit}`);
+  count('totally used packs:', s.packs.used);
+  count('partly used packs:', s.packs.partlyUsed);
+  count('unused packs:', s.packs.unused);
+  out.line('');
+  count('to keep:', s.packs.keep, ' packs');
+  count('to repack:', s.packs.repack, ' packs');
+  count('to delete:', s.packs.delete, ' packs');
+}
+
+function printOutcome(out: Output, r: PruneResult): void {
+  if (r.archived.length) out.line(`left alone: ${r.archived.length} packs in an archive storage class (GLACIER, DEEP_ARCHIVE): prune neither repacks nor deletes them`);
+  if (r.unreadable.length) out.line(`left alone: ${r.unreadable.length} packs no index covers whose header cannot be read (see \`ebak check\`)`);
+  if (r.dryRun) {
+    out.line(`would free ${formatBytes(r.stats.freed)}; nothing was changed (dry run)`);
+    return;
+  }
+  if (r.recovered) out.line(`recovered ${r.recovered} packs marked for deletion that a snapshot needs again`);
+  out.line(`removed ${r.deleted.length} packs`);
+  if (r.pending) out.line(`${r.pending} packs are marked for deletion: another operation that started before the mark still runs; the next prune deletes them`);
+  out.line('done');
+}
+
+function jsonResult(r: PruneResult) {
+  return {
+    message_type: 'summary', dry_run: r.dryRun, ...r.stats,
+    packs_to_delete: r.toDelete, packs_to_repack: r.toRepack, packs_deleted: r.deleted, packs_pending_deletion: r.pending,
+    packs_recovered: r.recovered, packs_archived: r.archived, packs_unreadable: r.unreadable, index_written: r.indexWritten,
+  };
+}

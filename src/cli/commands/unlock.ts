@@ -1,0 +1,24 @@
+/**
+ * `ebak unlock` (restic's command): removes stale locks, those not
+ * refreshed for 30 minutes or held by a process gone from this host; with
+ * `--remove-all`, every lock (only when no ebak runs on the repository).
+ */
+import { parseFlags } from '../../config/index.js';
+import type { Command } from '../command.js';
+import { withRepo } from '../session.js';
+
+export const unlockCommand: Command = {
+  name: 'unlock',
+  summary: 'remove stale locks (--remove-all: every lock)',
+  usage: 'ebak unlock [--remove-all]',
+  async run(argv, ctx) {
+    const { switches } = parseFlags('unlock', argv, ctx.env, { positionals: false });
+    return withRepo(ctx, {}, async (repo) => {
+      const removed = await repo.removeLocks(switches['remove-all'] === true);
+      for (const id of removed) ctx.out.line(`removed lock locks/${id}`);
+      ctx.out.line(`successfully removed ${removed.length} lock${removed.length === 1 ? '' : 's'}`);
+      ctx.out.result({ removed });
+      return 0;
+    });
+  },
+};

@@ -1,0 +1,203 @@
+/**
+ * Prune's plan (docs/format.md, "Deleting data"; restic's prune decisions):
+ * given every pack the index knows (live, marked for deletion, or read from
+ * the header of a pack no index covers), the stored packs and the blobs the
+ * snapshots need, decide each pack's fate. One copy of each needed blob is
+ * its keeper; a pack without keepers is marked, a pack of keepers only is
+ * kept, and a partly used pack is repacked while the unused space left
+ * exceeds `--max-unused` and the repacked bytes stay under
+ * `--max-repack-size` (restic's rule: the most unused first). Marked packs a
+ * snapshot needs again are recovered (live again); packs in an archive
+ * storage class are left alone. Pure: no storage, no clock.
+ */
+
+/** What the plan needs of an index entry (the repository's IndexedPack has this shape). */
+export interface PackEntry {
+  readonly id: Buffer;
+  readonly blobs: readonly { readonly id: Buffer; readonly length: number }[];
+}
+
+/** restic's `--max-unused`: a share of the repository, a size, or unlimited. */
+export type MaxUnused = { percent: number } | { bytes: number } | 'unlimited';
+
+export interface PlanPack<P extends PackEntry = PackEntry> {
+  readonly pack: P;
+  /** Unix seconds it was marked for deletion, when it is. */
+  readonly markedAt?: number;
+  /** False for a pack no index covered (read from its own header). */
+  readonly indexed: boolean;
+}
+
+export interface StoredPack {
+  readonly size: number;
+  readonly storageClass?: string;
+}
+
+export interface PlanInput<P extends PackEntry = PackEntry> {
+  readonly packs: readonly PlanPack<P>[];
+  readonly stored: ReadonlyMap<string, StoredPack>;
+  /** Blob ids (hex) the snapshots need. */
+  readonly used: ReadonlySet<string>;
+  readonly maxUnused: MaxUnused;
+  readonly maxRepackBytes: number;
+}
+
+/**
+ * keep: stays live. repack: its needed blobs are copied, then it is marked.
+ * mark: nothing needs it; marked. marked: already marked, still unneeded.
+ * recover: marked, but needed again: live again. archived: in an archive
+ * storage class, left as it is. drop: indexed but not stored (nothing needs
+ * it): left out of the new index.
+ */
+export type PackAction = 'keep' | 'repack' | 'mark' | 'marked' | 'recover' | 'archived' | 'drop';
+
+export interface PackDecision<P extends PackEntry = PackEntry> {
+  readonly id: string;
+  action: PackAction;
+  readonly plan: PlanPack<P>;
+  /** Stored size (0 when not stored). */
+  readonly size: number;
+  usedBlobs: number;
+  usedBytes: number;
+  unusedBlobs: number;
+  unusedBytes: number;
+}
+
+export interface PrunePlan<P extends PackEntry = PackEntry> {
+  readonly decisions: PackDecision<P>[];
+  /** Needed blob ids with no stored copy: prune refuses (check names them). */
+  readonly missing: string[];
+  /** Per repacked pack id, the blob ids to copy out of it. */
+  readonly copy: ReadonlyMap<string, Set<string>>;
+}
+
+/** GLACIER and DEEP_ARCHIVE need a restore before a read: prune never repacks or deletes their packs. */
+export const ARCHIVE_CLASSES: ReadonlySet<string> = new Set(['GLACIER', 'DEEP_ARCHIVE']);
+
+export function planPrune<P extends PackEntry>(input: PlanInput<P>): PrunePlan<P> {
+  const keeper = chooseKeepers(input);
+  const missing = [...input.used].filter((id) => !keeper.has(id));
+  const decisions = input.packs.map((p) => measure(p, input.stored, keeper));
+  chooseRepacks(decisions, input);
+  const copy = new Map<string, Set<string>>();
+  for (const d of decisions) {
+    if (d.action !== 'repack') continue;
+    copy.set(d.id, new Set(d.plan.pack.blobs.map((b) => b.id.toString('hex')).filter((b) => keeper.get(b) === d.id)));
+  }
+  return { decisions, missing, copy };
+}
+
+/** Which stored pack holds the copy of each needed blob that is kept: archived first (they cannot move), then live, then marked. */
+function chooseKeepers(input: PlanInput): Map<string, string> {
+  const rank = (p: PlanPack) => (isArchived(p, input.stored) ? 0 : p.markedAt !== undefined ? 2 : 1);
+  const ordered = input.packs.map((p, i) => ({ p, i })).sort((a, b) => rank(a.p) - rank(b.p) || a.i - b.i);
+  const keeper = new Map<string, string>();
+  for (const { p } of ordered) {
+    const id = p.pack.id.toString('hex');
+    if (!input.stored.has(id)) continue;
+    for (const b of p.pack.blobs) {
+      const hex = b.id.toString('hex');
+      if (input.used.has(hex) && !keeper.has(hex)) keeper.set(hex, id);
+    }
+  }
+  return keeper;
+}
+
+function isArchived(p: PlanPack, stored: ReadonlyMap<string, StoredPack>): boolean {
+  return ARCHIVE_CLASSES.has(stored.get(p.pack.id.toString('hex'))?.storageClass ?? 'STANDARD');
+}
+
+function measure<P extends PackEntry>(p: PlanPack<P>, stored: ReadonlyMap<string, StoredPack>, keeper: ReadonlyMap<string, string>): PackDecision<P> {
+  const id = p.pack.id.toString('hex');
+  const d: PackDecision<P> = { id, action: 'keep', plan: p, size: stored.get(id)?.size ?? 0, usedBlobs: 0, usedBytes: 0, unusedBlobs: 0, unusedBytes: 0 };
+  for (const b of p.pack.blobs) {
+    if (keeper.get(b.id.toString('hex')) === id) {
+      d.usedBlobs++;
+      d.usedBytes += b.length;
+    } else {
+      d.unusedBlobs++;
+      d.unusedBytes += b.length;
+    }
+  }
+  return { ...d, action: firstAction(p, d, stored) };
+}
+
+/** Every action but the repack choice, which weighs the packs against each other. */
+function firstAction(p: PlanPack, d: PackDecision, stored: ReadonlyMap<string, StoredPack>): PackAction {
+  if (!stored.has(d.id)) return 'drop';
+  if (isArchived(p, stored)) return 'archived';
+  if (p.markedAt !== undefined) return d.usedBlobs > 0 ? 'recover' : 'marked';
+  if (d.usedBlobs === 0) return 'mark';
+  return 'keep';
+}
+
+/** restic's choice: partly used packs, the largest unused share first, while too much unused would remain. */
+function chooseRepacks(decisions: PackDecision[], input: PlanInput): void {
+  const staying = decisions.filter((d) => d.action === 'keep' || d.action === 'recover' || d.action === 'archived');
+  const used = staying.reduce((n, d) => n + d.usedBytes, 0);
+  let unused = staying.reduce((n, d) => n + d.unusedBytes, 0);
+  const limit = unusedLimit(input.maxUnused, used);
+  const candidates = decisions.filter((d) => d.action === 'keep' && d.unusedBlobs > 0)
+    .sort((a, b) => b.unusedBytes / (b.usedBytes + b.unusedBytes) - a.unusedBytes / (a.usedBytes + a.unusedBytes) || (a.id < b.id ? -1 : 1));
+  let repacked = 0;
+  for (const d of candidates) {
+    const bytes = d.usedBytes + d.unusedBytes;
+    if (unused <= limit || repacked + bytes > input.maxRepackBytes) continue;
+    d.action = 'repack';
+    unused -= d.unusedBytes;
+    repacked += bytes;
+  }
+}
+
+/** restic: p% means unused / (used + unused) ≤ p, that is unused ≤ used · p / (100 − p). */
+export function unusedLimit(max: MaxUnused, usedBytes: number): number {
+  if (max === 'unlimited') return Infinity;
+  if ('bytes' in max) return max.bytes;
+  return (usedBytes * max.percent) / (100 - max.percent);
+}
+
+/** The summary restic prints, from the decisions. */
+export interface PruneStats {
+  toRepack: { blobs: number; bytes: number };
+  repackRemoves: { blobs: number; bytes: number };
+  toDelete: { blobs: number; bytes: number };
+  remaining: { blobs: number; bytes: number };
+  unusedAfter: number;
+  /** Stored bytes the plan frees: deleted packs whole, repacked packs but for what is copied out. */
+  freed: number;
+  packs: { used: number; partlyUsed: number; unused: number; keep: number; repack: number; delete: number; archived: number };
+}
+
+export function pruneStats(plan: PrunePlan): PruneStats {
+  const s: PruneStats = {
+    toRepack: { blobs: 0, bytes: 0 }, repackRemoves: { blobs: 0, bytes: 0 }, toDelete: { blobs: 0, bytes: 0 }, remaining: { blobs: 0, bytes: 0 }, unusedAfter: 0, freed: 0,
+    packs: { used: 0, partlyUsed: 0, unused: 0, keep: 0, repack: 0, delete: 0, archived: 0 },
+  };
+  for (const d of plan.decisions) {
+    if (d.action === 'drop') continue;
+    if (d.usedBlobs === 0) s.packs.unused++;
+    else if (d.unusedBlobs === 0) s.packs.used++;
+    else s.packs.partlyUsed++;
+    if (d.action === 'repack') {
+      s.packs.repack++;
+      add(s.toRepack, d.usedBlobs, d.usedBytes);
+      add(s.repackRemoves, d.unusedBlobs, d.unusedBytes);
+      add(s.remaining, d.usedBlobs, d.usedBytes);
+      s.freed += d.size - d.usedBytes;
+    } else if (d.action === 'mark' || d.action === 'marked') {
+      s.packs.delete++;
+      add(s.toDelete, d.unusedBlobs, d.size);
+      s.freed += d.size;
+    } else {
+      s.packs[d.action === 'archived' ? 'archived' : 'keep']++;
+      add(s.remaining, d.usedBlobs + d.unusedBlobs, d.usedBytes + d.unusedBytes);
+      s.unusedAfter += d.unusedBytes;
+    }
+  }
+  return s;
+}
+
+function add(t: { blobs: number; bytes: number }, blobs: number, bytes: number): void {
+  t.blobs += blobs;
+  t.bytes += bytes;
+}

@@ -1,0 +1,82 @@
+/**
+ * kill -9 during prune, at seeded kill points: a prune process
+ * (prune-killer.ts) SIGKILLs itself just before or just after its k-th
+ * write or delete in storage, for every k of a prune that deletes, repacks
+ * and rewrites the index, in an order the seed shuffles (the seed is
+ * printed; EBAK_TEST_SEED replays it). After each kill `check --read-data`
+ * finds no error and every kept snapshot restores byte-identical; then the
+ * next prune finishes the job: afterwards check warns of nothing (no pack
+ * left unindexed, no mark left) and a further prune plans nothing.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { cp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { prune } from '../../src/operations/index.js';
+import { prng } from '../prng.js';
+import { ebak, ROOT } from './harness.js';
+import { assertWhole, history, snapshotIds, withRepository } from './prune-fixture.js';
+
+const KILLER = join(ROOT, 'dist/test/cli/prune-killer.js');
+const SEED = Number(process.env.EBAK_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const OPTS = { maxUnused: { percent: 5 }, maxRepackBytes: Infinity };
+
+/** Runs the killer; returns how it ended: killed, or finished with its count of writes and deletes. */
+function runKiller(repo: string, key: Buffer, k: number, when: 'before' | 'after'): Promise<{ killed: boolean; mutations: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [KILLER, repo, key.toString('hex'), String(k), when], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (signal === 'SIGKILL') resolve({ killed: true, mutations: 0, stderr: err });
+      else if (code === 0) resolve({ killed: false, mutations: Number(out.trim()), stderr: err });
+      else reject(new Error(`prune failed on its own (exit ${code}): ${err}`));
+    });
+  });
+}
+
+function shuffled<T>(items: T[], rnd: () => number): T[] {
+  const a = [...items];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+it(`survives kill -9 at every write and delete of a prune (seed ${SEED})`, { timeout: 1_800_000 }, async () => {
+  console.log(`prune crash test: seed ${SEED} (replay with EBAK_TEST_SEED=${SEED})`);
+  const h = await history({ backups: 6, files: 24, fileBytes: 64 * 1024, changes: 8, seed: SEED }); // six index files and about eight packs to remove: 30+ kill points whatever the seed
+  assert.equal((await ebak(['forget', '--keep-last', '2'], h.env)).code, 0);
+  const kept = await snapshotIds(h.env);
+  for (const id of h.digests.keys()) if (!kept.includes(id)) h.digests.delete(id);
+  const template = h.env.EBAK_REPOSITORY!;
+  const work = join(h.dir, 'work');
+  const fresh = async () => {
+    await rm(work, { recursive: true, force: true });
+    await cp(template, work, { recursive: true });
+  };
+  await fresh();
+  const { mutations } = await runKiller(work, h.key, 0, 'before');
+  const points = shuffled(Array.from({ length: mutations }, (_, i) => i + 1).flatMap((k) => [{ k, when: 'before' as const }, { k, when: 'after' as const }]), prng(SEED));
+  assert.ok(points.length >= 30, `${points.length} kill points (a prune of ${mutations} writes and deletes)`);
+  console.log(`prune crash test: ${points.length} kill points over ${mutations} writes and deletes`);
+  let killed = 0;
+  for (const { k, when } of points) {
+    const at = `seed ${SEED}, killed ${when} write/delete ${k} of ${mutations}`;
+    await fresh();
+    const r = await runKiller(work, h.key, k, when);
+    if (r.killed) killed++;
+    await assertWhole({ location: work, key: h.key, dir: h.dir, digests: h.digests }, `${at}: after the kill`);
+    const next = await withRepository(work, h.key, (repo, pool) => prune(repo, pool, { ...OPTS, dryRun: false }));
+    assert.equal(next.pending, 0, `${at}: the next prune deletes every mark`);
+    await assertWhole({ location: work, key: h.key, dir: h.dir, digests: h.digests }, `${at}: after the next prune`, true);
+    const plan = await withRepository(work, h.key, (repo, pool) => prune(repo, pool, { ...OPTS, dryRun: true }));
+    assert.deepEqual([plan.toDelete, plan.toRepack], [[], []], `${at}: nothing is left to prune`);
+  }
+  assert.ok(killed >= 30, `${killed} prunes were really killed`);
+});
