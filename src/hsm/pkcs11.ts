@@ -12,12 +12,13 @@ import { BLOB_KIND, encodeBlob, encodeHeader, parseBlob } from './blob.js';
 import type { ParsedBlob } from './blob.js';
 import { readBackup, writeBackup } from './backup.js';
 import { checkRingName, DEFAULT_POLICY } from './hsm.js';
-import type { AuditEvent, Hsm, HsmOptions, KeyPolicy, KeyPurpose, KeyVersion, MonotonicCounters, RestoreReport } from './hsm.js';
+import type { AuditEvent, Hsm, HsmOptions, KeyPolicy, KeyPurpose, KeyVersion, LegacyCounters, RestoreReport, RollbackRegister } from './hsm.js';
 import { checkUse, currentOf, decodeMeta, encodeMeta, newMeta, withCurrent } from './lifecycle.js';
 import type { KeyMeta, Use } from './lifecycle.js';
 import { acquireModule, ck, findSlot, openSession, releaseModule, requireMechanisms } from './pkcs11/module.js';
 import type { Handle } from './pkcs11/module.js';
 import { TokenCounters } from './pkcs11/counters.js';
+import { TokenRegister } from './pkcs11/register.js';
 import { APPLICATION, keyLabel, longTermKey, Token, usage } from './pkcs11/token.js';
 
 type Template = ReturnType<typeof longTermKey>;
@@ -57,9 +58,11 @@ export class Pkcs11Hsm implements Hsm {
     private readonly options: HsmOptions,
   ) {
     this.counters = new TokenCounters(token);
+    this.register = new TokenRegister(token);
   }
 
-  readonly counters: MonotonicCounters;
+  readonly counters: LegacyCounters;
+  readonly register: RollbackRegister;
 
   /** Opens and logs in; fails with a one-line EbakError('HSM') naming the fix. */
   static async open(config: Pkcs11Config, options: HsmOptions = {}): Promise<Pkcs11Hsm> {

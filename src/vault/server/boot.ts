@@ -58,7 +58,7 @@ export async function startVault(o: VaultOptions): Promise<RunningVault> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   await ensureRing(o.hsm);
   const keys = await unlockEnclave(o.store, o.keyService);
-  const state = new SealedState(o.store, o.hsm, o.hsm.counters, keys.records);
+  const state = await SealedState.open(o.store, o.hsm, keys.records);
   const audit = new AuditLog(state, now);
   const service = await VaultService.create(state, audit, keys, o);
   const lifetime = o.tlsLifetimeSeconds ?? 7 * 24 * 3600;
