@@ -129,6 +129,20 @@ export interface LegacyCounters extends MonotonicCounters {
   clear(): Promise<void>;
 }
 
+export interface SessionOptions {
+  /** Sessions (worker threads); default 2. */
+  readonly size?: number;
+  /** Tests: a slow HSM, every call blocks its session's thread this long first. */
+  readonly delayMs?: number;
+}
+
+/** What the vault's sealed state needs of the custodian, served off the event loop (PKCS#11: pkcs11/pool.ts). */
+export interface HsmSessions extends KeyWrapper {
+  readonly register: RollbackRegister;
+  readonly counters: LegacyCounters;
+  close(): Promise<void>;
+}
+
 export interface RestoreReport {
   readonly restored: KeyVersion[];
 }
@@ -157,6 +171,8 @@ export interface Hsm extends KeyWrapper {
   readonly counters: LegacyCounters;
   /** The rollback guard: one register for the whole vault (PKCS#11: one token object). */
   readonly register: RollbackRegister;
+  /** A pool of further sessions on the same token whose calls do not block the event loop. */
+  sessions(options?: SessionOptions): Promise<HsmSessions>;
   close(): Promise<void>;
 }
 

@@ -12,12 +12,13 @@ import { BLOB_KIND, encodeBlob, encodeHeader, parseBlob } from './blob.js';
 import type { ParsedBlob } from './blob.js';
 import { readBackup, writeBackup } from './backup.js';
 import { checkRingName, DEFAULT_POLICY } from './hsm.js';
-import type { AuditEvent, Hsm, HsmOptions, KeyPolicy, KeyPurpose, KeyVersion, LegacyCounters, RestoreReport, RollbackRegister } from './hsm.js';
+import type { AuditEvent, Hsm, HsmOptions, HsmSessions, KeyPolicy, KeyPurpose, KeyVersion, LegacyCounters, RestoreReport, RollbackRegister, SessionOptions } from './hsm.js';
 import { checkUse, currentOf, decodeMeta, encodeMeta, newMeta, withCurrent } from './lifecycle.js';
 import type { KeyMeta, Use } from './lifecycle.js';
 import { acquireModule, ck, findSlot, openSession, releaseModule, requireMechanisms } from './pkcs11/module.js';
 import type { Handle } from './pkcs11/module.js';
 import { TokenCounters } from './pkcs11/counters.js';
+import { SessionPool } from './pkcs11/pool.js';
 import { TokenRegister } from './pkcs11/register.js';
 import { APPLICATION, keyLabel, longTermKey, Token, usage } from './pkcs11/token.js';
 
@@ -342,6 +343,10 @@ export class Pkcs11Hsm implements Hsm {
     }
     await this.audit({ type: 'backup.restore', detail: `${entries.length} key versions` });
     return { restored: withCurrent(metas) };
+  }
+
+  sessions(options?: SessionOptions): Promise<HsmSessions> {
+    return SessionPool.open(this.config, options);
   }
 
   async close(): Promise<void> {
