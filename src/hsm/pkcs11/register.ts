@@ -12,12 +12,15 @@
  * PKCS#11 has no compare-and-set and SoftHSM refuses to modify CKA_VALUE, so
  * advancing checks the current value, creates the new object, looks again
  * (another writer of the same epoch with another hash is a fork: ours is
- * withdrawn and the advance fails), then destroys the older objects. After a
- * crash between create and destroy the highest epoch wins.
+ * withdrawn and the advance fails), then destroys the objects more than
+ * KEEP epochs older. The newest epoch is the value; the few older copies let
+ * a replica whose root another replica registered first (and built on) see
+ * that its root was registered. At most KEEP + a few objects, whatever the
+ * number of records.
  */
 import { EbakError } from '../../errors.js';
 import type { GuardValue, RollbackRegister } from '../hsm.js';
-import { ck } from './module.js';
+import { ck, ckr } from './module.js';
 import type { Handle } from './module.js';
 import type { Token } from './token.js';
 
@@ -26,6 +29,8 @@ const LABEL = 'ebak-vault:root';
 const MAGIC = Buffer.from('EBVG', 'ascii');
 const FORMAT = 1;
 export const GUARD_VALUE_BYTES = 45;
+/** Older values kept beside the newest. */
+const KEEP = 4;
 
 export function encodeGuardValue(g: GuardValue): Buffer {
   if (g.hash.length !== 32) throw new EbakError('USAGE', 'a guard value hash is 32 bytes');
@@ -55,10 +60,18 @@ export class TokenRegister implements RollbackRegister {
   constructor(private readonly token: Token) {}
 
   private copies(): Copy[] {
-    return this.token.find([
+    const found = this.token.find([
       { type: ck.CKA_CLASS, value: ck.CKO_DATA },
       { type: ck.CKA_APPLICATION, value: REGISTER_APPLICATION },
-    ]).map((handle) => ({ handle, value: decodeGuardValue(this.token.attr(handle, ck.CKA_VALUE)) }));
+    ]);
+    return found.flatMap((handle) => {
+      try {
+        return [{ handle, value: decodeGuardValue(this.token.attr(handle, ck.CKA_VALUE)) }];
+      } catch (e) {
+        if (ckr(e) === ck.CKR_OBJECT_HANDLE_INVALID) return []; // another replica removed an old copy meanwhile
+        throw e;
+      }
+    });
   }
 
   /** The newest copy's value; two newest copies that disagree are a fork (two writers of one epoch). */
@@ -76,8 +89,9 @@ export class TokenRegister implements RollbackRegister {
   }
 
   async advance(from: readonly (GuardValue | undefined)[], next: GuardValue): Promise<boolean> {
-    const current = this.newest(this.copies());
-    if (sameGuard(current, next)) return true;
+    const copies = this.copies();
+    const current = this.newest(copies);
+    if (copies.some((c) => sameGuard(c.value, next))) return true; // recorded already (by another replica that built on it)
     if (!from.some((f) => sameGuard(f, current)) || (current !== undefined && next.epoch <= current.epoch)) return false;
     const mine = this.store(next);
     const after = this.copies();
@@ -85,7 +99,7 @@ export class TokenRegister implements RollbackRegister {
       this.token.destroy(mine);
       return false;
     }
-    for (const c of after) if (c.value.epoch < next.epoch) this.destroyQuietly(c.handle);
+    for (const c of after) if (c.value.epoch <= next.epoch - KEEP) this.destroyQuietly(c.handle);
     return true;
   }
 

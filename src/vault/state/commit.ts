@@ -61,11 +61,25 @@ export class GroupCommit {
     this.flushing = false;
   }
 
+  /** Keeps the store at most one batch ahead of the register: an adopted view another writer (or a crash) left unregistered is registered before a batch is stored on it. */
+  private async confirmView(): Promise<boolean> {
+    const view = this.guard.view;
+    if (this.guard.from.length === 1) return true;
+    if (!(await this.guard.register.advance(this.guard.from, { epoch: view.root.epoch, hash: view.hash }))) return false; // moved on past it: a fresh view first
+    this.guard.advanced(view);
+    return true;
+  }
+
   private async commit(batch: Waiting[]): Promise<void> {
     // A write computed from a version the view has since moved past (another replica's batch) is stale.
     const live = batch.filter((w) => (this.guard.entry(w.id)?.version ?? 0) === w.base);
     for (const w of batch) if (!live.includes(w)) w.resolve(false);
     if (live.length === 0) return;
+    if (!(await this.confirmView())) {
+      this.guard.invalidate();
+      for (const w of live) w.resolve(false);
+      return;
+    }
     const { view, puts } = successor(this.guard, live);
     if (!(await this.guard.store.putAll(puts))) {
       this.guard.invalidate();
