@@ -59,19 +59,24 @@ interface Copy {
 export class TokenRegister implements RollbackRegister {
   constructor(private readonly token: Token) {}
 
-  private copies(): Copy[] {
+  /**
+   * Every copy's value. Another replica creating or destroying a copy between
+   * the search and the read makes a handle invalid or its value unreadable
+   * for a moment: the search is made again, and only a value that stays
+   * malformed is an error.
+   */
+  private copies(attempts = 4): Copy[] {
     const found = this.token.find([
       { type: ck.CKA_CLASS, value: ck.CKO_DATA },
       { type: ck.CKA_APPLICATION, value: REGISTER_APPLICATION },
     ]);
-    return found.flatMap((handle) => {
-      try {
-        return [{ handle, value: decodeGuardValue(this.token.attr(handle, ck.CKA_VALUE)) }];
-      } catch (e) {
-        if (ckr(e) === ck.CKR_OBJECT_HANDLE_INVALID) return []; // another replica removed an old copy meanwhile
-        throw e;
-      }
-    });
+    try {
+      return found.map((handle) => ({ handle, value: decodeGuardValue(this.token.attr(handle, ck.CKA_VALUE)) }));
+    } catch (e) {
+      const racing = ckr(e) === ck.CKR_OBJECT_HANDLE_INVALID || (e instanceof EbakError && e.code === 'HSM');
+      if (!racing || attempts <= 1) throw e;
+      return this.copies(attempts - 1);
+    }
   }
 
   /** The newest copy's value; two newest copies that disagree are a fork (two writers of one epoch). */
