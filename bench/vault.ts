@@ -1,45 +1,61 @@
 /**
- * Vault figures (node dist/bench/vault.js [seconds]): attestation
- * verification time; the time for 64 clients to open their pinned TLS
- * connections at once; then login/start throughput and p50/p99 latency with
- * 64 concurrent clients on those kept-alive connections (each start = OPAQUE
- * KE2 + sealed counter write + HSM counter + signed audit entry, group
- * committed); full logins (client Argon2 finish included) per second with 2
- * in flight.
- * Real parts: SoftHSM2 token, SQLite file, TLS on 127.0.0.1.
+ * Vault figures (node dist/bench/vault.js [seconds] [clients]), measured
+ * against `ebak vault serve` started as an operator would: its own process,
+ * real TLS, a SoftHSM2 token, a SQLite file, the simulated platform (dev CA,
+ * key service) through the real CLI, rate limits raised by flags. Prints:
+ * attestation verification time; the time for the clients to open their
+ * pinned TLS connections at once; login/start throughput and p50/p99 latency
+ * with `clients` (default 64) concurrent clients on kept-alive connections
+ * (each start = OPAQUE KE2 + guess counter durable in the store and under
+ * the HSM register + signed audit entry, group committed); full logins
+ * (client Argon2 finish included) per second with 2 in flight.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as opaque from '@serenity-kit/opaque';
-import { verifyAttestation } from '../src/attestation/index.js';
-import { K, RECOVERY, lab } from '../test/vault/helpers.js';
+import { loadRoot, verifyAttestation } from '../src/attestation/index.js';
+import { VaultClient } from '../src/vault/client/client.js';
+import { vaultMeasurements } from '../src/vault/measure.js';
+import { startServer } from '../test/cli/server.js';
+import { PIN, softhsm } from '../test/hsm/softhsm.js';
+import { K, RECOVERY } from '../test/vault/helpers.js';
+import { startPlatform } from '../test/vault/platform.js';
 
 const seconds = Number(process.argv[2] ?? 10);
+const clients = Number(process.argv[3] ?? 64);
 const pct = (xs: number[], p: number) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-const l = await lab();
+const dir = mkdtempSync(join(tmpdir(), 'ebak-bench-'));
+const token = softhsm(['vault']);
+const platform = await startPlatform(dir);
+const env = { SOFTHSM2_CONF: process.env.SOFTHSM2_CONF!, EBAK_HSM_TOKEN: 'vault', EBAK_HSM_PIN: PIN, ...platform.credentials };
+const serve = await startServer(['vault', 'serve', '--dir', join(dir, 'vault'), '--devca', platform.devca, '--listen', '127.0.0.1:0', '--registration', 'open',
+  '--guess-limit', '100', '--rate-per-address', '1000000', '--rate-per-account', '1000000', '--rate-register', '1000000', ...platform.kmsFlags], env);
 try {
-  const v = await l.start({ policy: { guess_limit: 100 }, accountRate: { burst: 1e9, perMinute: 1e9 }, addressRate: { burst: 1e9, perMinute: 1e9 }, registerRate: { burst: 1e9, perMinute: 1e9 } });
-  const c = await v.client();
+  const m = vaultMeasurements();
+  const trust = { root: loadRoot(readFileSync(platform.root, 'utf8')), pcrs: { 0: m.PCR0, 1: m.PCR1, 2: m.PCR2 } };
+  const c = await VaultClient.connect(serve.url, trust);
   await opaque.ready;
-  const accounts = Array.from({ length: 64 }, (_, i) => `bench${i}`);
+  const accounts = Array.from({ length: clients }, (_, i) => `bench${i}`);
   for (const a of accounts) await c.register(a, 'pw', K, RECOVERY, 'd');
 
   const doc = await (await c.channel.request('GET', `/v1/attestation?nonce=${'00'.repeat(32)}`)).body;
   const tv: number[] = [];
   for (let i = 0; i < 50; i++) {
     const t = performance.now();
-    verifyAttestation(doc, { root: l.ca.root.cert, pcrs: l.trust.pcrs });
+    verifyAttestation(doc, trust);
     tv.push(performance.now() - t);
   }
   console.log(`attestation verification: p50 ${pct(tv, 50).toFixed(2)} ms, p99 ${pct(tv, 99).toFixed(2)} ms`);
 
-  // Connection setup apart from steady state: a TLS handshake needs more event-loop turns than a request, so
-  // handshakes made while 60 connections are busy finish last and would dominate the window's tail.
+  // Connection setup apart from steady state: handshakes made while the other connections are busy would dominate the window's tail.
   const t1 = performance.now();
   await Promise.all(accounts.map(() => c.status()));
-  console.log(`64 pinned TLS connections opened at once: ${(performance.now() - t1).toFixed(0)} ms (${c.channel.connections} connections)`);
+  console.log(`${clients} pinned TLS connections opened at once: ${(performance.now() - t1).toFixed(0)} ms (${c.channel.connections} connections)`);
 
-  // 64 concurrent clients, each looping login/start on its own account (counter reset by unlock every 90 tries).
+  // Concurrent clients, each looping login/start on its own account (counter reset by unlock every 90 tries).
   const lat: number[] = [];
   const end = performance.now() + seconds * 1000;
   await Promise.all(accounts.map(async (a) => {
@@ -51,7 +67,7 @@ try {
       lat.push(performance.now() - t);
     }
   }));
-  console.log(`login/start at 64 concurrent clients: ${(lat.length / seconds).toFixed(0)}/s, p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms (${lat.length} requests)`);
+  console.log(`login/start at ${clients} concurrent clients: ${(lat.length / seconds).toFixed(0)}/s, p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms (${lat.length} requests)`);
 
   const full: number[] = [];
   const t0 = performance.now();
@@ -63,6 +79,10 @@ try {
     }
   }));
   console.log(`full logins (client OPAQUE finish included), 2 in flight: ${(full.length / ((performance.now() - t0) / 1000)).toFixed(2)}/s, p50 ${pct(full, 50).toFixed(0)} ms`);
+  c.channel.close();
 } finally {
-  await l.cleanup();
+  await serve.stop();
+  await platform.keyService.stop();
+  token.cleanup();
+  rmSync(dir, { recursive: true, force: true });
 }

@@ -97,6 +97,52 @@ export interface MonotonicCounters {
   advance(id: string, value: number): Promise<void>;
 }
 
+/** The value of a rollback register: an epoch and the hash of what it guards (the vault's version map root). */
+export interface GuardValue {
+  readonly epoch: number;
+  /** 32 bytes. */
+  readonly hash: Buffer;
+}
+
+/**
+ * One register held by the custodian for the whole vault (docs/vault.md,
+ * "Rollback guard at scale"): the newest (epoch, root hash) of the sealed
+ * version map. A constant number of custodian objects however many records
+ * the vault keeps, and one custodian write per group commit.
+ */
+export interface RollbackRegister {
+  /** The current value read from the custodian (undefined: never written); throws when two copies of the newest epoch disagree. */
+  read(): Promise<GuardValue | undefined>;
+  /**
+   * Writes `next` only if the current value is one of `from` (undefined in it:
+   * the register may be empty) or already is `next`; durable when it returns
+   * true. False: someone else moved it, nothing of ours was recorded.
+   */
+  advance(from: readonly (GuardValue | undefined)[], next: GuardValue): Promise<boolean>;
+}
+
+/** The per-record counters of the layout before the version map, kept only to migrate from them. */
+export interface LegacyCounters extends MonotonicCounters {
+  /** Every record id that has a counter, with its value. */
+  all(): Promise<Map<string, number>>;
+  /** Removes every per-record counter object (after the migration is durable). */
+  clear(): Promise<void>;
+}
+
+export interface SessionOptions {
+  /** Sessions (worker threads); default 2. */
+  readonly size?: number;
+  /** Tests: a slow HSM, every call blocks its session's thread this long first. */
+  readonly delayMs?: number;
+}
+
+/** What the vault's sealed state needs of the custodian, served off the event loop (PKCS#11: pkcs11/pool.ts). */
+export interface HsmSessions extends KeyWrapper {
+  readonly register: RollbackRegister;
+  readonly counters: LegacyCounters;
+  close(): Promise<void>;
+}
+
 export interface RestoreReport {
   readonly restored: KeyVersion[];
 }
@@ -121,8 +167,12 @@ export interface Hsm extends KeyWrapper {
   /** One authenticated file holding every key, wrapped (see docs/hsm.md). */
   backup(): Promise<Uint8Array>;
   restore(file: Uint8Array): Promise<RestoreReport>;
-  /** The rollback guard (PKCS#11: token objects; KMS has none and says so). */
-  readonly counters: MonotonicCounters;
+  /** Per-record counters: the rollback guard before the version map, read only to migrate (PKCS#11: token objects). */
+  readonly counters: LegacyCounters;
+  /** The rollback guard: one register for the whole vault (PKCS#11: one token object). */
+  readonly register: RollbackRegister;
+  /** A pool of further sessions on the same token whose calls do not block the event loop. */
+  sessions(options?: SessionOptions): Promise<HsmSessions>;
   close(): Promise<void>;
 }
 

@@ -12,12 +12,14 @@ import { BLOB_KIND, encodeBlob, encodeHeader, parseBlob } from './blob.js';
 import type { ParsedBlob } from './blob.js';
 import { readBackup, writeBackup } from './backup.js';
 import { checkRingName, DEFAULT_POLICY } from './hsm.js';
-import type { AuditEvent, Hsm, HsmOptions, KeyPolicy, KeyPurpose, KeyVersion, MonotonicCounters, RestoreReport } from './hsm.js';
+import type { AuditEvent, Hsm, HsmOptions, HsmSessions, KeyPolicy, KeyPurpose, KeyVersion, LegacyCounters, RestoreReport, RollbackRegister, SessionOptions } from './hsm.js';
 import { checkUse, currentOf, decodeMeta, encodeMeta, newMeta, withCurrent } from './lifecycle.js';
 import type { KeyMeta, Use } from './lifecycle.js';
 import { acquireModule, ck, findSlot, openSession, releaseModule, requireMechanisms } from './pkcs11/module.js';
 import type { Handle } from './pkcs11/module.js';
 import { TokenCounters } from './pkcs11/counters.js';
+import { SessionPool } from './pkcs11/pool.js';
+import { TokenRegister } from './pkcs11/register.js';
 import { APPLICATION, keyLabel, longTermKey, Token, usage } from './pkcs11/token.js';
 
 type Template = ReturnType<typeof longTermKey>;
@@ -57,9 +59,11 @@ export class Pkcs11Hsm implements Hsm {
     private readonly options: HsmOptions,
   ) {
     this.counters = new TokenCounters(token);
+    this.register = new TokenRegister(token);
   }
 
-  readonly counters: MonotonicCounters;
+  readonly counters: LegacyCounters;
+  readonly register: RollbackRegister;
 
   /** Opens and logs in; fails with a one-line EbakError('HSM') naming the fix. */
   static async open(config: Pkcs11Config, options: HsmOptions = {}): Promise<Pkcs11Hsm> {
@@ -339,6 +343,10 @@ export class Pkcs11Hsm implements Hsm {
     }
     await this.audit({ type: 'backup.restore', detail: `${entries.length} key versions` });
     return { restored: withCurrent(metas) };
+  }
+
+  sessions(options?: SessionOptions): Promise<HsmSessions> {
+    return SessionPool.open(this.config, options);
   }
 
   async close(): Promise<void> {

@@ -23,6 +23,7 @@ export interface ServeFlags {
   'pin-file'?: string | undefined; 'nsm-helper'?: string | undefined; devca?: string | undefined;
   'kms-endpoint'?: string | undefined; 'kms-key-id'?: string | undefined; 'kms-region'?: string | undefined; 'kms-ca'?: string | undefined;
   'hsm-pin-kms'?: string | undefined; registration?: string | undefined; 'operator-key'?: string | undefined; 'max-accounts'?: string | undefined;
+  'rate-per-address'?: string | undefined; 'rate-per-account'?: string | undefined; 'rate-register'?: string | undefined;
 }
 
 export const dirOf = (v: ServeFlags) => v.dir ?? 'ebak-vault';
@@ -64,6 +65,15 @@ function policyFlags(v: ServeFlags) {
   };
 }
 
+/** Rate limits the operator raised (per minute, burst the same); unset ones keep the vault's defaults (server/limits.ts). */
+function rateFlags(v: ServeFlags) {
+  const rate = (flag: string | undefined) => (flag === undefined ? undefined : { burst: Number(flag), perMinute: Number(flag) });
+  const address = rate(v['rate-per-address']);
+  const account = rate(v['rate-per-account']);
+  const register = rate(v['rate-register']);
+  return { ...(address ? { addressRate: address } : {}), ...(account ? { accountRate: account } : {}), ...(register ? { registerRate: register } : {}) };
+}
+
 /** Module and token from flags/environment; the PIN only in simulated mode (nitro: from the key service). */
 function hsmOptions(v: ServeFlags, ctx: Context, mode: 'simulated' | 'nitro') {
   const { hsmPin } = environment(ctx.env);
@@ -87,7 +97,7 @@ export async function serve(v: ServeFlags, ctx: Context): Promise<void> {
   await mkdir(dirOf(v), { recursive: true, mode: 0o700 });
   if (mode === 'simulated') await ensureDevCa(devcaOf(v), ctx);
   const app = await bootEnclave({
-    mode, host, port: Number(port), state: stateOf(v), ...policyFlags(v), ...(operatorKey ? { operatorKey } : {}),
+    mode, host, port: Number(port), state: stateOf(v), ...policyFlags(v), ...rateFlags(v), ...(operatorKey ? { operatorKey } : {}),
     attestation: mode === 'nitro' ? { nsmHelper: v['nsm-helper'] ?? '/usr/local/bin/nsm-attest' } : { devca: devcaOf(v) },
     kms: kmsOptions(v, ctx), hsm: hsmOptions(v, ctx, mode), log: (l) => ctx.out.warn(l),
   });

@@ -1,8 +1,11 @@
 /**
  * Monotonic counters kept in the HSM token, one per sealed record: the
- * rollback guard. The host stores sealed records and could hand back an older
- * copy (whose id and version still authenticate); the token remembers the
- * newest version the vault wrote, so an older one is refused.
+ * rollback guard of the layout before the version map (register.ts guards
+ * the vault now; docs/vault.md "Rollback guard at scale"). The vault reads
+ * them once, to migrate a vault of the old layout, then clears them. The
+ * host stores sealed records and could hand back an older copy (whose id and
+ * version still authenticate); the token remembers the newest version the
+ * vault wrote, so an older one is refused.
  *
  * One private CKO_DATA object per record (CKA_APPLICATION "ebak-vault",
  * CKA_LABEL "ebak-vault:<record id>", CKA_VALUE = u64 BE version). SoftHSM
@@ -10,14 +13,14 @@
  * destroys the old; after a crash between the two, the highest value wins.
  */
 import { EbakError } from '../../errors.js';
-import type { MonotonicCounters } from '../hsm.js';
+import type { LegacyCounters } from '../hsm.js';
 import { ck } from './module.js';
 import type { Handle } from './module.js';
 import type { Token } from './token.js';
 
 export const APPLICATION = 'ebak-vault';
 
-export class TokenCounters implements MonotonicCounters {
+export class TokenCounters implements LegacyCounters {
   /** Enclave memory is trusted: a value seen once never goes back. */
   private readonly seen = new Map<string, number>();
   /**
@@ -43,6 +46,27 @@ export class TokenCounters implements MonotonicCounters {
     if (objects.length === 1) this.current.set(id, objects[0]!);
     else this.current.delete(id);
     return objects;
+  }
+
+  private everything(): Handle[] {
+    return this.token.find([{ type: ck.CKA_CLASS, value: ck.CKO_DATA }, { type: ck.CKA_APPLICATION, value: APPLICATION }]);
+  }
+
+  async all(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const handle of this.everything()) {
+      const id = this.token.attr(handle, ck.CKA_LABEL).toString('utf8').slice(APPLICATION.length + 1);
+      const v = this.token.attr(handle, ck.CKA_VALUE);
+      if (v.length !== 8) throw new EbakError('HSM', `HSM counter for ${id} is malformed; restore the token from backup`);
+      out.set(id, Math.max(out.get(id) ?? 0, Number(v.readBigUInt64BE(0))));
+    }
+    return out;
+  }
+
+  async clear(): Promise<void> {
+    for (const handle of this.everything()) this.token.destroy(handle);
+    this.seen.clear();
+    this.current.clear();
   }
 
   /** Always from the token: another replica may have advanced it (the cached value is only a floor). */

@@ -1,10 +1,13 @@
 /**
  * Loading a PKCS#11 module, finding a token by label, logging in, and turning
  * Cryptoki return codes into one-line EbakErrors that name the fix. A module
- * is C_Initialize'd once per process and finalized when its last user closes
- * (Cryptoki state is per process, not per handle).
+ * is C_Initialize'd once per process, with OS locking (the session pool's
+ * worker threads call it at once, pool.ts), and finalized when the main
+ * thread's last user closes (Cryptoki state is per process, not per handle
+ * or thread: a worker only closes its session).
  */
 import { existsSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import pkcs11js from 'pkcs11js';
 import { EbakError } from '../../errors.js';
 
@@ -56,7 +59,7 @@ export function acquireModule(path: string): P11 {
     throw new EbakError('HSM', `cannot load PKCS#11 module ${path} (${ckrName(e)}); pass the path of a PKCS#11 library with --module / EBAK_HSM_MODULE`, { cause: e });
   }
   try {
-    p11.C_Initialize();
+    p11.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
   } catch (e) {
     if (ckr(e) !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
       p11.close();
@@ -71,6 +74,7 @@ export function releaseModule(path: string): void {
   const have = loaded.get(path);
   if (have === undefined || --have.refs > 0) return;
   loaded.delete(path);
+  if (!isMainThread) return;
   try {
     have.p11.C_Finalize();
   } finally {

@@ -11,7 +11,8 @@ import type { KeyObject } from 'node:crypto';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { EbakError } from '../../errors.js';
-import type { Hsm } from '../../hsm/index.js';
+import type { Hsm, HsmSessions, SessionOptions } from '../../hsm/index.js';
+import type { EnclaveKeys } from '../enclave/keys.js';
 import { AuditLog } from '../audit/log.js';
 import { auditKeyBinding } from '../audit/entry.js';
 import { unlockEnclave, type KeyService } from '../enclave/root.js';
@@ -24,6 +25,8 @@ import { createTlsIdentity, type TlsIdentity } from './tls.js';
 export interface VaultOptions extends ServiceOptions {
   store: StateStore;
   hsm: Hsm;
+  /** The HSM session pool the sealed state uses, off the event loop (default: 2 sessions). */
+  hsmSessions?: SessionOptions;
   attester: Attester;
   /** Releases the enclave root secret to this enclave's attestation only. */
   keyService: KeyService;
@@ -58,7 +61,17 @@ export async function startVault(o: VaultOptions): Promise<RunningVault> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   await ensureRing(o.hsm);
   const keys = await unlockEnclave(o.store, o.keyService);
-  const state = new SealedState(o.store, o.hsm, o.hsm.counters, keys.records);
+  const sessions = await o.hsm.sessions(o.hsmSessions);
+  try {
+    return await serveOn(o, keys, sessions, now, log);
+  } catch (e) {
+    await sessions.close();
+    throw e;
+  }
+}
+
+async function serveOn(o: VaultOptions, keys: EnclaveKeys, sessions: HsmSessions, now: () => Date, log: (l: string) => void): Promise<RunningVault> {
+  const state = await SealedState.open(o.store, sessions, keys.records);
   const audit = new AuditLog(state, now);
   const service = await VaultService.create(state, audit, keys, o);
   const lifetime = o.tlsLifetimeSeconds ?? 7 * 24 * 3600;
@@ -84,6 +97,7 @@ export async function startVault(o: VaultOptions): Promise<RunningVault> {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await Promise.all(service.sweep());
+      await sessions.close();
     },
   };
 }

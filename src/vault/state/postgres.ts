@@ -1,7 +1,7 @@
 /** PostgreSQL state store (`--state postgres://…`), for vault replicas sharing one database. */
 import pg from 'pg';
 import { EbakError } from '../../errors.js';
-import type { AuditRow, StateStore, StoredRecord } from './store.js';
+import type { AuditRow, Put, StateStore, StoredRecord } from './store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ebak_vault_records (id TEXT PRIMARY KEY, version BIGINT NOT NULL, sealed BYTEA NOT NULL);
@@ -32,10 +32,27 @@ export class PostgresStore implements StateStore {
   }
 
   async put(id: string, version: number, sealed: Buffer, previous: number | undefined): Promise<boolean> {
-    const r = previous === undefined
-      ? await this.pool.query('INSERT INTO ebak_vault_records (id, version, sealed) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [id, version, sealed])
-      : await this.pool.query('UPDATE ebak_vault_records SET version = $2, sealed = $3 WHERE id = $1 AND version = $4', [id, version, sealed, previous]);
-    return r.rowCount === 1;
+    return putOne(this.pool, { id, version, sealed, previous });
+  }
+
+  async putAll(puts: readonly Put[]): Promise<boolean> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      for (const p of puts) {
+        if (!(await putOne(client, p))) {
+          await client.query('ROLLBACK');
+          return false;
+        }
+      }
+      await client.query('COMMIT');
+      return true;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -68,4 +85,14 @@ export class PostgresStore implements StateStore {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/** One compare-and-set write (a concurrent writer's UPDATE waits for the row lock, then finds the version moved). */
+async function putOne(db: pg.Pool | pg.PoolClient, p: Put): Promise<boolean> {
+  const r = p.previous === 'any'
+    ? await db.query('INSERT INTO ebak_vault_records (id, version, sealed) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, sealed = EXCLUDED.sealed', [p.id, p.version, p.sealed])
+    : p.previous === undefined
+      ? await db.query('INSERT INTO ebak_vault_records (id, version, sealed) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [p.id, p.version, p.sealed])
+      : await db.query('UPDATE ebak_vault_records SET version = $2, sealed = $3 WHERE id = $1 AND version = $4', [p.id, p.version, p.sealed, p.previous]);
+  return r.rowCount === 1;
 }

@@ -2,63 +2,86 @@
  * Sealed state: JSON records sealed by the HSM layer (src/hsm seal/unseal,
  * record id + version in the AAD) AND bound to the enclave's record key
  * (sealed record v2: opening needs the HSM and a key only the attested
- * enclave holds, src/vault/enclave), kept by the host's StateStore, each read
- * checked against the HSM's monotonic counter for that record, read afresh
- * from the token every time: another replica may have moved it on, and a
- * cached value would accept a row the host rolled back meanwhile.
+ * enclave holds, src/vault/enclave), kept by the host's StateStore. Every
+ * record's newest version and the hash of that exact copy are in the
+ * version map (versionmap.ts), whose root one HSM register pins (guard.ts;
+ * docs/vault.md "Rollback guard at scale"): a constant number of HSM
+ * objects, one HSM write per group commit (commit.ts).
  *
- * Write order (per record, under a per-record lock): seal version n+1 → store
- * (compare-and-set on n) → advance the HSM counter to n+1 → return. So a
- * caller that answers a client after `update` returns (the login response)
- * has both copies durable. A read accepts version == counter, or counter + 1
- * (a crash between the store write and the counter: nothing was answered for
- * it yet, and the counter is moved forward). Anything older is a rollback.
+ * Read: the view is made fresh first (a register read that began after the
+ * call, shared by every read in that window: another replica may have moved
+ * the map on), then the row must be exactly the version and copy the map
+ * holds. Older, missing, or another copy of the same version → rollback.
+ * Write (per record, under a per-record lock): seal version n+1 → queue it
+ * for the next batch → the batch's store transaction (root, rows, shards)
+ * and register write → return. So a caller that answers a client after
+ * `update` returns (the login response) has its write durable in both.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sha256 } from '../../crypto/index.js';
 import { EbakError } from '../../errors.js';
 import { seal, unseal } from '../../hsm/seal.js';
 import type { KeyWrapper } from '../../hsm/hsm.js';
-import type { MonotonicCounters } from '../../hsm/hsm.js';
+import { GroupCommit } from './commit.js';
+import type { VersionGuard } from './guard.js';
+import { openGuard, type GuardCustodian } from './migrate.js';
+import { StateRollback } from './rollback.js';
 import type { StateStore } from './store.js';
+import { mapKey } from './versionmap.js';
 
+export { StateRollback } from './rollback.js';
 export const VAULT_RING = 'vault';
 
-/** The host handed back an older or deleted record: the vault refuses to use it. */
-export class StateRollback extends EbakError {
-  constructor(readonly recordId: string, detail: string) {
-    super('VAULT', `sealed state rollback detected for ${recordId}: ${detail}; the host replayed old state`, {
-      hint: 'restore the newest state database; the vault will not serve this record until then',
-    });
-  }
+interface Current<T> {
+  value: T | undefined;
+  /** The version-map version (0: never written). */
+  version: number;
+  /** The row version the store holds (its compare-and-set). */
+  stored: number | undefined;
 }
 
 export class SealedState {
   private readonly locks = new Map<string, Promise<unknown>>();
+  readonly commits: GroupCommit;
 
-  constructor(
+  private constructor(
     readonly store: StateStore,
     private readonly hsm: KeyWrapper,
-    private readonly counters: MonotonicCounters,
-    /** The enclave's record key: records open only with it (sealed record v2). */
+    private readonly guard: VersionGuard,
     private readonly bind: Uint8Array,
-    private readonly ring = VAULT_RING,
-  ) {}
+    private readonly ring: string,
+  ) {
+    this.commits = new GroupCommit(guard);
+  }
+
+  /** Opens the rollback guard (migrating a per-record-counter vault once); `bind` is the enclave's record key. */
+  static async open(store: StateStore, hsm: KeyWrapper & GuardCustodian, bind: Uint8Array, ring = VAULT_RING): Promise<SealedState> {
+    return new SealedState(store, hsm, await openGuard(store, hsm, mapKey(bind)), bind, ring);
+  }
 
   /** The record's value and version, or undefined when it was never written. */
   async read<T>(id: string): Promise<{ value: T; version: number } | undefined> {
-    // The counter first: writers store a version before they count it, so the row read after must be at least as new.
-    let counter = await this.counters.read(id);
+    await this.guard.fresh();
+    const cur = await this.current<T>(id);
+    return cur.value === undefined ? undefined : { value: cur.value, version: cur.version };
+  }
+
+  /** The row checked against the view: exactly the version and copy the map holds. */
+  private async current<T>(id: string, again = true): Promise<Current<T>> {
+    const e = this.guard.entry(id);
     const row = await this.store.get(id);
-    const version = row?.version ?? 0;
-    if (version > counter + 1) counter = await this.counters.read(id); // other replicas wrote meanwhile
-    if (version < counter) throw new StateRollback(id, row ? `stored version ${version} is older than the HSM counter ${counter}` : `the record is missing but the HSM counter is ${counter}`);
-    if (version > counter + 1) throw new StateRollback(id, `stored version ${version} is newer than the HSM counter ${counter} allows`);
-    if (!row) return undefined;
-    const plain = await unseal(this.hsm, row.sealed, { id, version }, { bind: this.bind });
+    if (e === undefined) return { value: undefined, version: 0, stored: row?.version }; // a row no batch committed is not the record
+    if (!row) throw new StateRollback(id, `the record is missing but the version map holds version ${e.version}`);
+    if (row.version < e.version) throw new StateRollback(id, `stored version ${row.version} is older than the version map's ${e.version}`);
+    if (row.version > e.version) {
+      if (!again) throw new StateRollback(id, `stored version ${row.version} is newer than the version map allows (${e.version})`);
+      await this.guard.forceReload(); // another replica's batch, stored and not yet under the register
+      return this.current<T>(id, false);
+    }
+    const plain = await unseal(this.hsm, row.sealed, { id, version: row.version }, { bind: this.bind });
     try {
-      const value = JSON.parse(plain.toString('utf8')) as T;
-      if (version === counter + 1) await this.counters.advance(id, version);
-      return { value, version };
+      if (!sha256(row.sealed).equals(e.hash)) throw new StateRollback(id, `the stored copy of version ${row.version} is not the one the version map holds`);
+      return { value: JSON.parse(plain.toString('utf8')) as T, version: row.version, stored: row.version };
     } finally {
       plain.fill(0);
     }
@@ -67,17 +90,17 @@ export class SealedState {
   /** Read-modify-write under a per-record lock; `fn` returns the new value (or throws to abort). */
   update<T>(id: string, fn: (current: T | undefined) => T | Promise<T>): Promise<T> {
     return this.exclusive(id, async () => {
-      // Another replica may win the compare-and-set; under a burst it can win several times in a row.
+      // Another replica may win the batch; under a burst it can win several times in a row.
       for (let attempt = 0; attempt < 32; attempt++) {
-        if (attempt > 0) await sleep(Math.random() * Math.min(50, 2 ** attempt));
-        const cur = await this.read<T>(id);
-        const next = await fn(cur?.value);
-        const version = (cur?.version ?? 0) + 1;
-        const sealed = await seal(this.hsm, this.ring, Buffer.from(JSON.stringify(next), 'utf8'), { id, version }, { bind: this.bind });
-        if (await this.store.put(id, version, sealed, cur?.version)) {
-          await this.counters.advance(id, version);
-          return next;
+        if (attempt > 0) {
+          await sleep(Math.random() * Math.min(50, 2 ** attempt));
+          await this.guard.fresh();
         }
+        const cur = await this.current<T>(id);
+        const next = await fn(cur.value);
+        const version = Math.max(cur.version, cur.stored ?? 0) + 1;
+        const sealed = await seal(this.hsm, this.ring, Buffer.from(JSON.stringify(next), 'utf8'), { id, version }, { bind: this.bind });
+        if (await this.commits.write({ id, version, sealed, stored: cur.stored, base: cur.version })) return next;
       }
       throw new EbakError('VAULT', `record ${id} is being changed by another vault replica; retry`);
     });

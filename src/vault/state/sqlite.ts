@@ -7,7 +7,7 @@
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { EbakError } from '../../errors.js';
-import type { AuditRow, StateStore, StoredRecord } from './store.js';
+import type { AuditRow, Put, StateStore, StoredRecord } from './store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY, version INTEGER NOT NULL, sealed BLOB NOT NULL);
@@ -21,6 +21,7 @@ function statements(db: Database.Database) {
     get: db.prepare('SELECT version, sealed FROM records WHERE id = ?'),
     insert: db.prepare('INSERT OR IGNORE INTO records (id, version, sealed) VALUES (?, ?, ?)'),
     update: db.prepare('UPDATE records SET version = ?, sealed = ? WHERE id = ? AND version = ?'),
+    upsert: db.prepare('INSERT OR REPLACE INTO records (id, version, sealed) VALUES (?, ?, ?)'),
     list: db.prepare('SELECT id FROM records WHERE substr(id, 1, ?) = ? ORDER BY id'),
     append: db.prepare('INSERT OR IGNORE INTO audit (seq, entry, account) VALUES (?, ?, ?)'),
     audit: db.prepare('SELECT seq, entry FROM audit WHERE seq >= ? ORDER BY seq'),
@@ -31,12 +32,17 @@ function statements(db: Database.Database) {
 export class SqliteStore implements StateStore {
   private readonly sql: ReturnType<typeof statements>;
   private readonly appendBatch: (entries: readonly (AuditRow & { account: string | null })[]) => boolean;
+  private readonly putBatch: (puts: readonly Put[]) => boolean;
 
   private constructor(private readonly db: Database.Database) {
     this.sql = statements(db);
     // One transaction (one synced commit) per batch; a seq that exists rolls the whole batch back.
     this.appendBatch = db.transaction((entries: readonly (AuditRow & { account: string | null })[]) => {
-      for (const e of entries) if (this.sql.append.run(e.seq, e.entry, e.account).changes !== 1) throw new AuditCollision();
+      for (const e of entries) if (this.sql.append.run(e.seq, e.entry, e.account).changes !== 1) throw new Collision();
+      return true;
+    });
+    this.putBatch = db.transaction((puts: readonly Put[]) => {
+      for (const p of puts) if (!this.putOne(p.id, p.version, p.sealed, p.previous)) throw new Collision();
       return true;
     });
   }
@@ -62,10 +68,23 @@ export class SqliteStore implements StateStore {
   }
 
   async put(id: string, version: number, sealed: Buffer, previous: number | undefined): Promise<boolean> {
-    const r = previous === undefined
-      ? this.sql.insert.run(id, version, sealed)
-      : this.sql.update.run(version, sealed, id, previous);
+    return this.putOne(id, version, sealed, previous);
+  }
+
+  private putOne(id: string, version: number, sealed: Buffer, previous: Put['previous']): boolean {
+    const r = previous === 'any' ? this.sql.upsert.run(id, version, sealed)
+      : previous === undefined ? this.sql.insert.run(id, version, sealed)
+        : this.sql.update.run(version, sealed, id, previous);
     return r.changes === 1;
+  }
+
+  async putAll(puts: readonly Put[]): Promise<boolean> {
+    try {
+      return this.putBatch(puts);
+    } catch (e) {
+      if (e instanceof Collision) return false;
+      throw e;
+    }
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -77,7 +96,7 @@ export class SqliteStore implements StateStore {
     try {
       return this.appendBatch(entries);
     } catch (e) {
-      if (e instanceof AuditCollision) return false;
+      if (e instanceof Collision) return false;
       throw e;
     }
   }
@@ -95,7 +114,8 @@ export class SqliteStore implements StateStore {
   }
 }
 
-class AuditCollision extends Error {}
+/** A compare-and-set or an audit seq failed inside a transaction: it rolls back. */
+class Collision extends Error {}
 
 /** Stores made before the account index: add the column and fill it from each entry's body. */
 function migrate(db: Database.Database): void {

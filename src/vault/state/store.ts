@@ -2,8 +2,9 @@
  * The host's side of the vault's state: an untrusted key-value store of
  * sealed records plus the append-only audit table. The vault trusts nothing
  * it reads back: records are sealed (src/hsm seal, id + version in the AAD),
- * their versions are checked against the HSM's monotonic counters
- * (hsm/pkcs11/counters.ts), and audit entries are hash-chained and signed.
+ * their versions and hashes are checked against the version map
+ * (versionmap.ts, rows "vmap/…") whose root the HSM's rollback register
+ * pins (hsm/pkcs11/register.ts), and audit entries are hash-chained and signed.
  * Opening a store (a file or a postgres:// URL) is open.ts.
  */
 
@@ -17,6 +18,14 @@ export interface StoredRecord {
   readonly sealed: Buffer;
 }
 
+export interface Put {
+  readonly id: string;
+  readonly version: number;
+  readonly sealed: Buffer;
+  /** The stored version this replaces: undefined, the row must not exist; 'any', whatever is there. */
+  readonly previous: number | undefined | 'any';
+}
+
 export interface StateStore {
   get(id: string): Promise<StoredRecord | undefined>;
   /**
@@ -25,6 +34,12 @@ export interface StateStore {
    * got there first (compare-and-set, for vault replicas sharing a database).
    */
   put(id: string, version: number, sealed: Buffer, previous: number | undefined): Promise<boolean>;
+  /**
+   * All of `puts` in one durable transaction, or none: false (nothing
+   * written) when any compare-and-set fails. Rows are written in the order
+   * given (the vault puts the version map root first, so writers queue on it).
+   */
+  putAll(puts: readonly Put[]): Promise<boolean>;
   /** Ids with this prefix, sorted. */
   list(prefix: string): Promise<string[]>;
   /**

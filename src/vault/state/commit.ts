@@ -1,0 +1,125 @@
+/**
+ * Group commit of sealed record writes under the version map (guard.ts):
+ * writes that arrive while a batch is being made durable queue, and the next
+ * batch takes all of them: one store transaction (the new root first, then
+ * the rows, then the shards they touched) and one HSM register write. A
+ * write's promise settles only after the register write covering it
+ * returned, so no caller answers a client before its write is durable in
+ * both places. False for a write: another writer got there first (retry on
+ * a fresh view).
+ */
+import { sha256 } from '../../crypto/index.js';
+import { EbakError } from '../../errors.js';
+import type { VersionGuard, View } from './guard.js';
+import type { Put } from './store.js';
+import { ROOT_ID, encodeRoot, encodeShard, shardId, shardOf, type Entry } from './versionmap.js';
+
+export interface RecordWrite {
+  readonly id: string;
+  readonly version: number;
+  readonly sealed: Buffer;
+  /** The row version the store holds now (its compare-and-set). */
+  readonly stored: number | undefined;
+  /** The version-map version this write was computed from (0: none). */
+  readonly base: number;
+}
+
+interface Waiting extends RecordWrite {
+  resolve(ok: boolean): void;
+  reject(e: unknown): void;
+}
+
+/** Writes per batch: bounds one transaction. */
+const MAX_BATCH = 256;
+
+export class GroupCommit {
+  private readonly queue: Waiting[] = [];
+  private flushing = false;
+  /** Batches made durable (for tests and figures). */
+  batches = 0;
+
+  constructor(private readonly guard: VersionGuard) {}
+
+  write(w: RecordWrite): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ...w, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      try {
+        await this.guard.serial(() => this.commit(batch));
+      } catch (e) {
+        this.guard.invalidate();
+        for (const w of batch) w.reject(e);
+      }
+    }
+    this.flushing = false;
+  }
+
+  /** Keeps the store at most one batch ahead of the register: an adopted view another writer (or a crash) left unregistered is registered before a batch is stored on it. */
+  private async confirmView(): Promise<boolean> {
+    const view = this.guard.view;
+    if (this.guard.from.length === 1) return true;
+    if (!(await this.guard.register.advance(this.guard.from, { epoch: view.root.epoch, hash: view.hash }))) return false; // moved on past it: a fresh view first
+    this.guard.advanced(view);
+    return true;
+  }
+
+  private async commit(batch: Waiting[]): Promise<void> {
+    // A write computed from a version the view has since moved past (another replica's batch) is stale.
+    const live = batch.filter((w) => (this.guard.entry(w.id)?.version ?? 0) === w.base);
+    for (const w of batch) if (!live.includes(w)) w.resolve(false);
+    if (live.length === 0) return;
+    if (!(await this.confirmView())) {
+      this.guard.invalidate();
+      for (const w of live) w.resolve(false);
+      return;
+    }
+    const { view, puts } = successor(this.guard, live);
+    if (!(await this.guard.store.putAll(puts))) {
+      this.guard.invalidate();
+      for (const w of live) w.resolve(false);
+      return;
+    }
+    if (!(await this.guard.register.advance(this.guard.from, { epoch: view.root.epoch, hash: view.hash }))) {
+      throw new EbakError('VAULT', 'another writer moved the HSM rollback register past this batch; nothing of it was answered; retry');
+    }
+    this.guard.advanced(view);
+    this.batches++;
+    for (const w of live) w.resolve(true);
+  }
+}
+
+/** The view after `writes` and the store puts that make it: root first (writers queue on its row), rows, shards. */
+function successor(guard: VersionGuard, writes: readonly RecordWrite[]): { view: View; puts: Put[] } {
+  const base = guard.view;
+  const epoch = base.root.epoch + 1;
+  const shards = new Map(base.shards);
+  const touched = new Map<number, Map<string, Entry>>();
+  for (const w of writes) {
+    const k = shardOf(w.id);
+    let m = touched.get(k);
+    if (m === undefined) touched.set(k, m = new Map(shards.get(k)));
+    m.set(w.id, { version: w.version, hash: sha256(w.sealed) });
+  }
+  const digests = base.root.digests.slice();
+  const shardPuts: Put[] = [];
+  for (const [k, m] of [...touched].sort((a, b) => a[0] - b[0])) {
+    const bytes = encodeShard(k, m);
+    shards.set(k, m);
+    digests[k] = sha256(bytes);
+    shardPuts.push({ id: shardId(k), version: epoch, sealed: bytes, previous: 'any' });
+  }
+  const root = { epoch, prev: base.hash, digests };
+  const rootBytes = encodeRoot(root, guard.key);
+  const rows = [...writes].sort((a, b) => (a.id < b.id ? -1 : 1)).map((w): Put => ({ id: w.id, version: w.version, sealed: w.sealed, previous: w.stored }));
+  return {
+    view: { root, hash: sha256(rootBytes), shards },
+    puts: [{ id: ROOT_ID, version: epoch, sealed: rootBytes, previous: base.root.epoch }, ...rows, ...shardPuts],
+  };
+}

@@ -1,0 +1,171 @@
+/**
+ * The rollback guard at scale (docs/vault.md "Rollback guard at scale"): the
+ * enclave's trusted view of the version map (versionmap.ts) and the one HSM
+ * register that pins its root. Reads are checked against the view; the view
+ * is made fresh by reading the register once per batch window (fresh():
+ * every caller waits for a register read that started after it asked, so it
+ * sees every write any replica had answered); writes are group-committed
+ * (commit.ts) into one store transaction and one register write.
+ *
+ * A stored root is adopted when it is the register's (same epoch and hash),
+ * or its direct successor (epoch + 1, `prev` = the register's hash, MAC by
+ * this vault): a batch stored and not yet under the register, in flight on
+ * another replica or left by a crash, none of whose callers was answered;
+ * the next register write covers it. Anything older is a rollback; further
+ * ahead is waited for briefly (another replica's register write), then a
+ * rollback too.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sha256 } from '../../crypto/index.js';
+import { EbakError } from '../../errors.js';
+import type { GuardValue, RollbackRegister } from '../../hsm/hsm.js';
+import { sameGuard } from '../../hsm/pkcs11/register.js';
+import { StateRollback } from './rollback.js';
+import type { StateStore } from './store.js';
+import { EMPTY_DIGESTS, ROOT_ID, decodeRoot, decodeShard, shardId, shardOf, type Entry, type Root } from './versionmap.js';
+
+export interface View {
+  readonly root: Root;
+  readonly hash: Buffer;
+  readonly shards: ReadonlyMap<number, ReadonlyMap<string, Entry>>;
+}
+
+const AHEAD_WAITS = 20;
+
+export class VersionGuard {
+  private current!: View;
+  /** Register values the next write may replace: the register's, and the stored successor the view adopted. */
+  private accepted: GuardValue[] = [];
+  private mustReload = false;
+  private checking: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly store: StateStore, readonly register: RollbackRegister, readonly key: Buffer) {}
+
+  get view(): View {
+    return this.current;
+  }
+
+  get from(): readonly GuardValue[] {
+    return this.accepted;
+  }
+
+  entry(id: string): Entry | undefined {
+    return this.current.shards.get(shardOf(id))?.get(id);
+  }
+
+  /** Installs the view a durable batch made (commit.ts); the register now holds its root. */
+  advanced(view: View): void {
+    this.current = view;
+    this.accepted = [{ epoch: view.root.epoch, hash: view.hash }];
+  }
+
+  /** A batch failed after or instead of its store write: the next freshness check reads the store again. */
+  invalidate(): void {
+    this.mustReload = true;
+  }
+
+  /** Runs `fn` with no reload or batch of this process in flight. */
+  serial<R>(fn: () => Promise<R>): Promise<R> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Resolves after a register read that began after this call, with the view at least as new as it. */
+  fresh(): Promise<void> {
+    if (this.checking === undefined) return this.startCheck();
+    this.queued ??= this.checking.then(() => this.followUp(), () => this.followUp());
+    return this.queued;
+  }
+
+  private followUp(): Promise<void> {
+    this.queued = undefined;
+    return this.startCheck();
+  }
+
+  private startCheck(): Promise<void> {
+    const p = this.check().finally(() => {
+      if (this.checking === p) this.checking = undefined;
+    });
+    this.checking = p;
+    return p;
+  }
+
+  private async check(): Promise<void> {
+    const g = await this.readRegister();
+    if (!this.covers(g)) await this.serial(() => this.reload(g));
+  }
+
+  /** Reads the store's root again (a row newer than the view was seen). */
+  forceReload(): Promise<void> {
+    return this.serial(() => {
+      this.mustReload = true;
+      return this.reload();
+    });
+  }
+
+  private async readRegister(): Promise<GuardValue> {
+    const g = await this.register.read();
+    if (g === undefined) throw new StateRollback(ROOT_ID, 'the HSM rollback register is gone');
+    return g;
+  }
+
+  private covers(g: GuardValue): boolean {
+    if (this.mustReload) return false;
+    const v = this.current;
+    return v !== undefined && (sameGuard(g, { epoch: v.root.epoch, hash: v.hash }) || (v.root.epoch === g.epoch + 1 && v.root.prev.equals(g.hash)));
+  }
+
+  /** Call under serial(): makes the view cover the register (`given`, or read now). */
+  async reload(given?: GuardValue): Promise<void> {
+    for (let attempt = 0; attempt < AHEAD_WAITS; attempt++) {
+      const g = attempt === 0 && given !== undefined ? given : await this.readRegister();
+      if (this.covers(g) || (await this.adopt(g))) {
+        this.mustReload = false;
+        return;
+      }
+      await sleep(5 * (attempt + 1));
+    }
+    throw new StateRollback(ROOT_ID, 'the stored version map is further ahead than the HSM register allows');
+  }
+
+  /** Adopts the stored root when it is `g`'s or its direct successor; false when it is further ahead. */
+  private async adopt(g: GuardValue): Promise<boolean> {
+    const row = await this.store.get(ROOT_ID);
+    if (!row) throw new StateRollback(ROOT_ID, `the version map is missing but the HSM register is at epoch ${g.epoch}`);
+    const root = decodeRoot(row.sealed, this.key);
+    if (root.epoch !== row.version) throw new EbakError('CORRUPT', `the vault version map root says epoch ${root.epoch} but is stored as ${row.version}; restore the state store from backup`);
+    const value = { epoch: root.epoch, hash: sha256(row.sealed) };
+    const successor = root.epoch === g.epoch + 1 && root.prev.equals(g.hash);
+    if (!sameGuard(value, g) && !successor) {
+      if (root.epoch <= g.epoch) throw new StateRollback(ROOT_ID, `the stored version map (epoch ${root.epoch}) is not the one the HSM register holds (epoch ${g.epoch})`);
+      return false;
+    }
+    if (this.current !== undefined && root.epoch < this.current.root.epoch) {
+      throw new StateRollback(ROOT_ID, `the stored version map (epoch ${root.epoch}) is older than the one this vault already saw (${this.current.root.epoch})`);
+    }
+    this.current = { root, hash: value.hash, shards: await this.shards(root) };
+    this.accepted = successor ? [g, value] : [g];
+    return true;
+  }
+
+  /** The shards `root` names: reused where the digest is unchanged, else read and checked against it. */
+  private async shards(root: Root): Promise<Map<number, ReadonlyMap<string, Entry>>> {
+    const old = this.current;
+    const out = new Map<number, ReadonlyMap<string, Entry>>();
+    await Promise.all(root.digests.map(async (digest, k) => {
+      if (old !== undefined && old.root.digests[k]!.equals(digest)) {
+        const same = old.shards.get(k);
+        if (same !== undefined) out.set(k, same);
+        return;
+      }
+      if (digest.equals(EMPTY_DIGESTS[k]!)) return;
+      const row = await this.store.get(shardId(k));
+      if (!row || !sha256(row.sealed).equals(digest)) throw new StateRollback(shardId(k), 'the stored shard is not the one the version map root holds');
+      out.set(k, decodeShard(k, row.sealed));
+    }));
+    return out;
+  }
+}
