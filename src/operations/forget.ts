@@ -14,6 +14,8 @@ export type ForgetRepository = SnapshotStore & Locker & { removeSnapshot(id: str
 export type ForgetEntry = Snapshot & { id: string };
 
 export interface ForgetOptions extends OperationOptions<WarningEvent> {
+  /** Snapshots named by id or prefix: each must resolve before any is removed (the policy is then not used). */
+  ids?: readonly string[];
   policy: ForgetPolicy;
   filter?: SnapshotFilter;
   groupBy?: GroupBy;
@@ -22,9 +24,7 @@ export interface ForgetOptions extends OperationOptions<WarningEvent> {
 
 export function forget(repo: ForgetRepository, opts: ForgetOptions): Promise<{ groups: ForgetGroup<ForgetEntry>[]; removed: string[] }> {
   return runLocked(repo, opts.dryRun ? 'shared' : 'exclusive', 'forget', opts, async () => {
-    const { snapshots, damaged } = await repo.readSnapshots();
-    if (damaged[0]) throw damaged[0];
-    const groups = planForget(snapshots.map(({ id, snapshot }) => ({ ...snapshot, id })), opts.policy, { filter: opts.filter ?? {}, ...(opts.groupBy ? { groupBy: opts.groupBy } : {}) });
+    const groups = opts.ids?.length ? await named(repo, opts.ids) : await decide(repo, opts);
     const removed = groups.flatMap((g) => g.decisions.filter((d) => !d.keep).map((d) => d.snapshot.id));
     if (!opts.dryRun) for (const id of removed) {
       opts.signal?.throwIfAborted();
@@ -32,4 +32,21 @@ export function forget(repo: ForgetRepository, opts: ForgetOptions): Promise<{ g
     }
     return { groups, removed };
   });
+}
+
+/** Snapshots named on the command line: every one must resolve before any is removed. */
+async function named(repo: SnapshotStore, refs: readonly string[]): Promise<ForgetGroup<ForgetEntry>[]> {
+  const found = new Map<string, ForgetEntry>();
+  for (const ref of refs) {
+    const { id, snapshot } = await repo.findSnapshot(ref);
+    found.set(id, { ...snapshot, id });
+  }
+  return [{ key: { hostname: '', paths: null, tags: null }, decisions: [...found.values()].map((snapshot) => ({ snapshot, keep: false, reasons: [] })) }];
+}
+
+async function decide(repo: SnapshotStore, opts: ForgetOptions): Promise<ForgetGroup<ForgetEntry>[]> {
+  const { snapshots, damaged } = await repo.readSnapshots();
+  // A snapshot that cannot be read might be the newest of its group: deciding without it could remove the wrong ones.
+  if (damaged[0]) throw damaged[0];
+  return planForget(snapshots.map(({ id, snapshot }) => ({ ...snapshot, id })), opts.policy, { filter: opts.filter ?? {}, ...(opts.groupBy ? { groupBy: opts.groupBy } : {}) });
 }

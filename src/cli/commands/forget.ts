@@ -12,14 +12,13 @@
 import { resolve } from 'node:path';
 import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
-import type { SnapshotEntry } from '../../repository/api.js';
 import type { Snapshot } from '../../repository/format/snapshot.js';
-import { withLock } from '../../repository/locks.js';
 import type { Repository } from '../../repository/repository.js';
 import { parseDuration } from '../../retention/duration.js';
-import { describeKey, isEmptyFilter, parseGroupBy, parseTagList, planForget, requirePolicy, type ForgetGroup, type GroupBy, type SnapshotFilter } from '../../retention/plan.js';
+import { describeKey, isEmptyFilter, parseGroupBy, parseTagList, requirePolicy, type ForgetGroup, type GroupBy, type SnapshotFilter } from '../../retention/plan.js';
 import { isEmptyPolicy, type CountRule, type ForgetPolicy, type WithinRule } from '../../retention/policy.js';
 import { DEFAULT_MAX_UNUSED, parseMaxUnused } from '../../retention/prune-options.js';
+import { forget as forgetSnapshots } from '../../operations/index.js';
 import type { Command, Output } from '../command.js';
 import { withRepo } from '../session.js';
 import { runPrune } from './prune.js';
@@ -52,7 +51,7 @@ export const forgetCommand: Command = {
     const values = { ...strings, ...lists, ...switches };
     const req = request(values, positionals);
     return withRepo(ctx, { pool: values.prune === true }, async (repo, pool) => {
-      const removed = await withLock(repo, req.dryRun ? 'shared' : 'exclusive', (m) => ctx.out.warn(m), () => forget(repo, req, ctx.out));
+      const removed = await forget(repo, req, ctx.out);
       // As restic: prune only when snapshots were (or, in a dry run, would be) removed.
       if (pool && removed > 0) await runPrune(ctx, repo, pool, { maxUnused: parseMaxUnused(DEFAULT_MAX_UNUSED), maxRepackBytes: Infinity, dryRun: req.dryRun });
       return 0;
@@ -86,33 +85,13 @@ function parseCount(flag: string, text: string): number {
   return n;
 }
 
-/** Removes (or, in a dry run, lists) the snapshots; returns how many. */
+/** Removes (or, in a dry run, lists) the snapshots (src/operations/forget.ts); returns how many. */
 async function forget(repo: Repository, req: ForgetRequest, out: Output): Promise<number> {
-  const groups = req.ids.length ? await named(repo, req.ids) : await decide(repo, req);
+  const { groups, removed } = await forgetSnapshots(repo, { ...req, onEvent: (e) => out.warn(e.message) });
   for (const g of groups) printGroup(out, g);
-  const doomed = groups.flatMap((g) => g.decisions.filter((d) => !d.keep).map((d) => d.snapshot.id));
-  if (!req.dryRun) for (const id of doomed) await repo.removeSnapshot(id);
-  out.line(`${req.dryRun ? 'would remove' : 'removed'} ${doomed.length} snapshot${doomed.length === 1 ? '' : 's'}${doomed.length && !req.dryRun ? ' (their data stays until prune)' : ''}`);
+  out.line(`${req.dryRun ? 'would remove' : 'removed'} ${removed.length} snapshot${removed.length === 1 ? '' : 's'}${removed.length && !req.dryRun ? ' (their data stays until prune)' : ''}`);
   out.result(req.ids.length ? [] : groups.map(jsonGroup));
-  return doomed.length;
-}
-
-/** Snapshots named on the command line: every one must resolve before any is removed. */
-async function named(repo: Repository, refs: string[]): Promise<ForgetGroup<Entry>[]> {
-  const found = new Map<string, SnapshotEntry>();
-  for (const ref of refs) {
-    const e = await repo.findSnapshot(ref);
-    found.set(e.id, e);
-  }
-  const decisions = [...found.values()].map(({ id, snapshot }) => ({ snapshot: { ...snapshot, id }, keep: false, reasons: [] }));
-  return [{ key: { hostname: '', paths: null, tags: null }, decisions }];
-}
-
-async function decide(repo: Repository, req: ForgetRequest): Promise<ForgetGroup<Entry>[]> {
-  const { snapshots, damaged } = await repo.readSnapshots();
-  // A snapshot that cannot be read might be the newest of its group: deciding without it could remove the wrong ones.
-  if (damaged[0]) throw damaged[0];
-  return planForget(snapshots.map(({ id, snapshot }) => ({ ...snapshot, id })), req.policy, { filter: req.filter, ...(req.groupBy ? { groupBy: req.groupBy } : {}) });
+  return removed.length;
 }
 
 function printGroup(out: Output, g: ForgetGroup<Entry>): void {
