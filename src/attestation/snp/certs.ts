@@ -10,6 +10,7 @@ import { X509Certificate } from 'node:crypto';
 import { AttestationError, ensure } from '../errors.js';
 import { decodeSmallInteger, readTlv } from '../der.js';
 import { extensionValues } from '../x509.js';
+import { linkage, readCertificates, validAt } from '../chain.js';
 import { AMD_ARK_SHA256, productInName, type Product, type Tcb } from './product.js';
 import type { SigningKey } from './report.js';
 
@@ -33,17 +34,6 @@ export interface SnpKeyChain {
   kind: Exclude<SigningKey, 'none'>;
 }
 
-/** Every certificate in a PEM file, or the one certificate of a DER file. */
-export function readCertificates(bytes: Uint8Array, label: string): X509Certificate[] {
-  const text = Buffer.from(bytes).toString('latin1');
-  const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
-  try {
-    return pems ? pems.map((p) => new X509Certificate(p)) : [new X509Certificate(bytes)];
-  } catch (e) {
-    throw new AttestationError('chain', `${label} is not a valid X.509 certificate`, { cause: e });
-  }
-}
-
 const cn = (name: string) => /(?:^|\n)CN=([^\n]*)/.exec(name)?.[1] ?? '';
 
 /**
@@ -64,11 +54,11 @@ export function verifySnpChain(keyCert: Uint8Array, chain: Uint8Array, at: numbe
   ensure(product !== null, 'product', `the ARK "${cn(ark.subject)}" names no known product`);
   ensure(ark.fingerprint256 === AMD_ARK_SHA256[product], 'root', `the ARK is not AMD's pinned ARK-${product}`);
   ensure(productInName(cn(ask.subject)) === product, 'product', `the ASK "${cn(ask.subject)}" is not a ${product} key`);
-  link(ark, ark, 'the ARK', 'itself');
-  link(ask, ark, 'the ASK', 'the ARK');
-  link(key, ask, 'the VCEK/VLEK', 'the ASK');
+  linkage(ark, ark, 'the ARK', 'the ARK', 1);
+  linkage(ask, ark, 'the ASK', 'the ARK', 0);
+  linkage(key, ask, 'the VCEK/VLEK', 'the ASK', 0);
   const kind = keyKind(key, ask);
-  for (const [cert, label] of [[key, kind], [ask, 'the ASK'], [ark, 'the ARK']] as const) validAt(cert, at, label);
+  for (const [cert, label] of [[key, kind], [ask, 'the ASK'], [ark, 'the ARK']] as const) validAt(cert, at, 0, label);
   return { key, ask, ark, product, kind };
 }
 
@@ -78,18 +68,6 @@ function keyKind(key: X509Certificate, ask: X509Certificate): 'VCEK' | 'VLEK' {
   const kind = name === 'SEV-VCEK' ? 'VCEK' : 'VLEK';
   ensure(cn(ask.subject).startsWith('SEV-VLEK-') === (kind === 'VLEK'), 'key', `a ${kind} must be signed by the ${kind === 'VLEK' ? 'ASVK' : 'ASK'}`);
   return kind;
-}
-
-function link(child: X509Certificate, parent: X509Certificate, childLabel: string, parentLabel: string): void {
-  ensure(parent.ca, 'chain', `${parentLabel} is not a CA (basicConstraints)`);
-  const ok = guard(() => child.checkIssued(parent) && child.verify(parent.publicKey), `${childLabel} cannot be checked`);
-  ensure(ok, 'chain', `${childLabel} was not issued and signed by ${parentLabel}`);
-}
-
-function validAt(cert: X509Certificate, t: number, label: string): void {
-  const from = Date.parse(cert.validFrom);
-  const to = Date.parse(cert.validTo);
-  ensure(t >= from && t <= to, 'validity', `${label} is valid ${new Date(from).toISOString()} to ${new Date(to).toISOString()}, not at ${new Date(t).toISOString()}`);
 }
 
 /** The AMD extensions of a VCEK/VLEK: product name, the TCB it was issued for and (VCEK) the chip id. */
@@ -115,7 +93,7 @@ export function keyExtensions(key: X509Certificate, product: Product): KeyExtens
     const tcb: Tcb = { bl: spl(AMD_OID.blSpl), tee: spl(AMD_OID.teeSpl), snp: spl(AMD_OID.snpSpl), ucode: spl(AMD_OID.ucodeSpl) };
     if (product === 'Turin') tcb.fmc = spl(AMD_OID.fmcSpl);
     return { productName: text(AMD_OID.productName), tcb, hwId: hwId(ext.get(AMD_OID.hwId)), cspId: text(AMD_OID.cspId) };
-  }, 'the key certificate has malformed AMD extensions', 'key');
+  }, 'the key certificate has malformed AMD extensions');
 }
 
 /** hwID is the raw chip id as the extnValue: 64 bytes (Milan, Genoa) or 8 (Turin). */
@@ -125,11 +103,11 @@ function hwId(value: Uint8Array | undefined): Uint8Array | null {
   return value;
 }
 
-function guard<T>(fn: () => T, detail: string, check: 'chain' | 'key' = 'chain'): T {
+function guard<T>(fn: () => T, detail: string): T {
   try {
     return fn();
   } catch (e) {
     if (e instanceof AttestationError) throw e;
-    throw new AttestationError(check, detail, { cause: e });
+    throw new AttestationError('key', detail, { cause: e });
   }
 }
