@@ -67,6 +67,7 @@ describe('real SEV-SNP reports', () => {
           failsWith(() => verifySnpReport(flip(v.bytes, at), snpOptions(v)), 'signature');
         }
         failsWith(() => verifySnpReport(flip(v.bytes, OFFSET.signatureR + 60), snpOptions(v)), 'signature'); // non-zero padding
+        for (const at of [0x330, 0x49f]) failsWith(() => verifySnpReport(flip(v.bytes, at), snpOptions(v)), 'signature'); // unsigned reserved bytes
       });
 
       it('rejects wrong lengths', () => {

@@ -25,6 +25,8 @@ export const OFFSET = {
 } as const;
 /** r and s are 72 bytes each, little-endian, zero above the 48 bytes P-384 uses. */
 export const SIGNATURE_COMPONENT_SIZE = 72;
+/** The rest of the 512-byte SIGNATURE field is reserved: unsigned, so it must be zero or the report is malleable. */
+const SIGNATURE_RESERVED = 0x2a0 + 2 * SIGNATURE_COMPONENT_SIZE;
 
 /** KEY_SEL / SIGNING_KEY in FLAGS bits 2..4. */
 export type SigningKey = 'VCEK' | 'VLEK' | 'none';
@@ -75,6 +77,7 @@ export function parseSnpReport(bytes: Uint8Array): SnpReport {
   ensure(SUPPORTED_VERSIONS.includes(version), 'report', `report version ${version} is not one of ${SUPPORTED_VERSIONS.join(', ')}`);
   const signatureAlgo = b.readUInt32LE(OFFSET.signatureAlgo);
   ensure(signatureAlgo === ECDSA_P384_SHA384, 'algorithm', `signature algorithm ${signatureAlgo} is not ECDSA P-384/SHA-384 (1)`);
+  ensure(b.subarray(SIGNATURE_RESERVED).every((x) => x === 0), 'signature', 'the reserved bytes after the signature are not zero');
   const flags = b.readUInt32LE(OFFSET.flags);
   const field = (offset: number, size: number) => Uint8Array.from(b.subarray(offset, offset + size));
   const v5 = version >= 5;
