@@ -53,11 +53,11 @@ export function verifySnpReport(bytes: Uint8Array, options: SnpVerifyOptions): V
   const report = parseSnpReport(bytes);
   ensure(report.signingKey !== 'none', 'key', 'the report is unsigned (signing key selector 7)');
   const chain = verifySnpChain(options.cert, options.chain, at);
-  checkProduct(report, chain);
+  const ext = keyExtensions(chain.key, chain.product);
+  checkProduct(report, chain, ext.productName);
   ensure(chain.kind === report.signingKey, 'key', `the report is signed with a ${report.signingKey}, the certificate is a ${chain.kind}`);
   checkSignature(report, chain);
   const reportedTcb = decodeTcb(report.reportedTcb, chain.product);
-  const ext = keyExtensions(chain.key, chain.product);
   checkKeyBinding(report, chain, reportedTcb, ext.tcb, ext.hwId);
   checkPolicy(report.policy, options);
   if (options.minTcb) checkMinTcb(reportedTcb, options.minTcb);
@@ -67,10 +67,9 @@ export function verifySnpReport(bytes: Uint8Array, options: SnpVerifyOptions): V
 }
 
 /** The report's CPUID (version 3+), the ASK/ARK and the key's productName must name one product. */
-function checkProduct(report: SnpReport, chain: SnpKeyChain): void {
+function checkProduct(report: SnpReport, chain: SnpKeyChain, name: string | null): void {
   const fromCpuid = productOfCpuid(report.cpuid);
   ensure(fromCpuid === null || fromCpuid === chain.product, 'product', `the report's CPUID names ${fromCpuid}, the chain is ${chain.product}'s`);
-  const name = keyExtensions(chain.key, chain.product).productName;
   ensure(name === null || productInName(name) === chain.product, 'product', `the key certificate is for "${name}", the chain is ${chain.product}'s`);
 }
 
