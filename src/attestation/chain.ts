@@ -1,6 +1,8 @@
 /**
  * Certificate chain checks: leaf → cabundle → pinned root, with node:crypto's
  * X509Certificate (OpenSSL) doing the signature and name/key-id linkage work.
+ * linkage() and validAt() are shared with the SEV-SNP and TPM chains; OpenSSL
+ * verifies RSA-PSS signatures (AMD's ASK/ARK) as it does ECDSA ones.
  */
 import { X509Certificate } from 'node:crypto';
 import type { AttestationDocument } from './document.js';
@@ -27,6 +29,17 @@ export function verifyChain(doc: AttestationDocument, root: X509Certificate, at:
   return certs[certs.length - 1]!;
 }
 
+/** Every certificate in a PEM file, or the one certificate of a DER file. */
+export function readCertificates(bytes: Uint8Array, label: string): X509Certificate[] {
+  const text = Buffer.from(bytes).toString('latin1');
+  const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  try {
+    return pems ? pems.map((p) => new X509Certificate(p)) : [new X509Certificate(bytes)];
+  } catch (e) {
+    throw new AttestationError('chain', `${label} is not a valid X.509 certificate`, { cause: e });
+  }
+}
+
 function parse(der: Uint8Array, label: string): X509Certificate {
   try {
     return new X509Certificate(der);
@@ -36,7 +49,7 @@ function parse(der: Uint8Array, label: string): X509Certificate {
 }
 
 /** `child` was issued and signed by `parent`, a CA allowing `casBelow` intermediates under it. */
-function linkage(child: X509Certificate, parent: X509Certificate, childLabel: string, parentLabel: string, casBelow: number): void {
+export function linkage(child: X509Certificate, parent: X509Certificate, childLabel: string, parentLabel: string, casBelow: number): void {
   ensure(parent.ca, 'chain', `${parentLabel} is not a CA (basicConstraints)`);
   const pathLen = guard(() => pathLenConstraint(parent.raw), `${parentLabel} has malformed extensions`);
   ensure(pathLen === undefined || casBelow <= pathLen, 'chain', `${parentLabel} allows ${pathLen} CAs below it, the chain has ${casBelow}`);
@@ -45,7 +58,7 @@ function linkage(child: X509Certificate, parent: X509Certificate, childLabel: st
   ensure(guard(() => child.verify(parent.publicKey), `${childLabel} cannot be verified`), 'chain', `${childLabel}'s signature does not verify with ${parentLabel}'s key`);
 }
 
-function validAt(cert: X509Certificate, t: number, skewMs: number, label: string): void {
+export function validAt(cert: X509Certificate, t: number, skewMs: number, label: string): void {
   const from = Date.parse(cert.validFrom);
   const to = Date.parse(cert.validTo);
   ensure(Number.isFinite(from) && Number.isFinite(to), 'chain', `${label} has unreadable validity dates`);

@@ -1,7 +1,7 @@
 /**
  * A small, strict DER writer for the X.509 structures the development CA
  * issues (ITU-T X.690 §10: definite, minimal lengths; minimal INTEGERs; SET OF
- * sorted), and a reader just large enough to find one extension in a
+ * sorted), and a reader just large enough to find extensions in a
  * certificate that node:crypto has already parsed.
  */
 const TAG = {
@@ -122,6 +122,31 @@ export function children(content: Uint8Array): Tlv[] {
     pos = t.end;
   }
   return out;
+}
+
+/** The dotted form of an OBJECT IDENTIFIER's content octets (§8.19). */
+export function decodeOid(content: Uint8Array): string {
+  if (content.length === 0 || (content[content.length - 1]! & 0x80)) throw new RangeError('DER OID truncated');
+  const arcs: bigint[] = [];
+  let value = 0n;
+  for (const byte of content) {
+    value = (value << 7n) | BigInt(byte & 0x7f);
+    if (!(byte & 0x80)) {
+      arcs.push(value);
+      value = 0n;
+    }
+  }
+  const first = arcs.shift()!;
+  const head = first < 80n ? [first / 40n, first % 40n] : [2n, first - 80n];
+  return [...head, ...arcs].join('.');
+}
+
+/** A non-negative INTEGER's value (at most 6 bytes: SPL values, pathLen). */
+export function decodeSmallInteger(t: Tlv): number {
+  if (t.tag !== TAG.INTEGER || t.content.length === 0 || t.content.length > 6 || (t.content[0]! & 0x80)) {
+    throw new RangeError('DER INTEGER not a small non-negative value');
+  }
+  return t.content.reduce((n, b) => n * 256 + b, 0);
 }
 
 export { TAG };

@@ -1,5 +1,7 @@
 /**
- * Attestation: owns the AWS Nitro Enclaves attestation document — its strict
+ * Attestation: SEV-SNP reports (snp/) and TPM 2.0 quotes (tpm/), each with
+ * its own parser and offline verifier, beside the AWS Nitro Enclaves
+ * attestation document — its strict
  * parser and encoder (document.ts), the client-side verifier (verify.ts:
  * COSE ES384 signature, chain to a pinned root, PCRs, nonce, freshness, the
  * debug rule), the pinned roots (roots.ts), and the simulated platform used in
@@ -13,3 +15,5 @@ export { awsNitroRootG1, loadRoot, AWS_NITRO_ROOT_G1_SHA256 } from './roots.js';
 export { createDevCa, issueLeaf, saveDevCa, loadDevCa, type DevCa, type Leaf } from './devca.js';
 export { SimulatedNsm, measure, signPayload, type Measurements, type AttestRequest, type SimulatedNsmOptions } from './simulate.js';
 export { documentToJson } from './json.js';
+export * from './snp/index.js';
+export * from './tpm/index.js';

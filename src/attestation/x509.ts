@@ -1,11 +1,11 @@
 /**
  * X.509 v3 certificates for the development CA (RFC 5280), ECDSA P-384 with
  * SHA-384, built with the DER writer and signed by node:crypto; and reading
- * the one field node:crypto's X509Certificate does not expose (pathLen).
+ * what node:crypto's X509Certificate does not expose (extensions, pathLen).
  */
 import { createHash, randomBytes, sign, type KeyObject } from 'node:crypto';
 import {
-  TAG, bitString, boolean, children, explicit, implicitPrimitive, integer, namedBits, octetString, oid,
+  TAG, bitString, boolean, children, decodeOid, explicit, implicitPrimitive, integer, namedBits, octetString, oid,
   printableString, readTlv, sequence, set, time, utf8String,
 } from './der.js';
 
@@ -90,23 +90,32 @@ function serialNumber(): bigint {
 }
 
 /**
+ * The extensions of a certificate node:crypto has parsed: dotted OID → the
+ * extnValue OCTET STRING's content. Throws RangeError on malformed DER.
+ */
+export function extensionValues(der: Uint8Array): Map<string, Uint8Array> {
+  const tbs = children(readTlv(der, 0).content)[0]!;
+  const wrapped = children(tbs.content).find((t) => t.tag === 0xa3);
+  const out = new Map<string, Uint8Array>();
+  if (!wrapped) return out;
+  for (const ext of children(readTlv(wrapped.content, 0).content)) {
+    const [id, ...rest] = children(ext.content);
+    const value = rest[rest.length - 1];
+    if (!id || id.tag !== TAG.OID || value?.tag !== TAG.OCTET_STRING) throw new RangeError('malformed extension');
+    out.set(decodeOid(id.content), value.content);
+  }
+  return out;
+}
+
+/**
  * basicConstraints pathLenConstraint of a certificate node:crypto has parsed,
  * or undefined when absent (no limit). Throws RangeError on malformed DER.
  */
 export function pathLenConstraint(der: Uint8Array): number | undefined {
-  const tbs = children(readTlv(der, 0).content)[0]!;
-  const wrapped = children(tbs.content).find((t) => t.tag === 0xa3);
-  if (!wrapped) return undefined;
-  const wanted = readTlv(oid(OID.basicConstraints), 0).content;
-  for (const ext of children(readTlv(wrapped.content, 0).content)) {
-    const [id, ...rest] = children(ext.content);
-    if (!id || id.tag !== TAG.OID || Buffer.compare(id.content, wanted) !== 0) continue;
-    const value = rest[rest.length - 1]!;
-    const fields = children(readTlv(value.content, 0).content);
-    const limit = fields.find((f) => f.tag === TAG.INTEGER);
-    if (!limit) return undefined;
-    if (limit.content.length > 2 || (limit.content[0]! & 0x80)) throw new RangeError('pathLenConstraint out of range');
-    return limit.content.reduce((n, b) => n * 256 + b, 0);
-  }
-  return undefined;
+  const value = extensionValues(der).get(OID.basicConstraints);
+  if (!value) return undefined;
+  const limit = children(readTlv(value, 0).content).find((f) => f.tag === TAG.INTEGER);
+  if (!limit) return undefined;
+  if (limit.content.length > 2 || (limit.content[0]! & 0x80)) throw new RangeError('pathLenConstraint out of range');
+  return limit.content.reduce((n, b) => n * 256 + b, 0);
 }

@@ -161,12 +161,21 @@ export const FLAGS: readonly FlagSpec[] = [
   string('so-pin-file', 'file', 'read the token security officer PIN from this file (installing a cluster key)', ['hsm']),
 
   // attestation verify
-  string('root', 'pem', 'the attestation root (the AWS Nitro root G1, or the dev CA root) (required)', ['attestation']),
+  string('platform', 'platform', 'the document format: nitro, sev-snp or tpm', ['attestation'], { default: 'recognised from the bytes', check: checks.oneOf('--platform', ['nitro', 'sev-snp', 'tpm']) }),
+  string('root', 'pem', 'the attestation root (the AWS Nitro root G1, or the dev CA root) (nitro, required)', ['attestation']),
   string('at', 'ISO time', 'verify as of this time', ['attestation'], { default: 'now' }),
-  string('nonce', 'hex', 'the nonce the document must carry', ['attestation']),
-  string('expect-pcr', 'i=hex', 'a PCR value the document must have', ['attestation'], { multiple: true }),
-  boolean('allow-debug', 'accept a debug-mode enclave (its PCRs are zero)', ['attestation']),
-  string('max-age', 'seconds', 'the oldest document accepted', ['attestation'], { default: '300' }),
+  string('nonce', 'hex', 'the nonce the document (nitro) or quote (tpm, required) must carry', ['attestation']),
+  string('expect-pcr', 'i=hex', 'a PCR value the document or quote must have', ['attestation'], { multiple: true }),
+  boolean('allow-debug', 'accept a debug-mode enclave or guest (nitro: its PCRs are zero; sev-snp: its policy allows debugging)', ['attestation']),
+  string('max-age', 'seconds', 'the oldest document accepted (nitro)', ['attestation'], { default: '300' }),
+  string('cert', 'der|pem', 'the VCEK or VLEK certificate that signed the report (sev-snp, required)', ['attestation']),
+  string('chain', 'pem', 'sev-snp: the ASK and ARK; tpm: the provider CA the AK certificate chains to (required)', ['attestation']),
+  string('expect-measurement', 'hex', 'the launch measurement the report must have (sev-snp)', ['attestation']),
+  string('report-data', 'hex', 'the report_data the report must have, zero-padded to 64 bytes (sev-snp)', ['attestation']),
+  string('min-tcb', 'BL/TEE/SNP/UCODE', 'the lowest reported TCB accepted (sev-snp)', ['attestation']),
+  string('signature', 'file', 'the quote signature: TPMT_SIGNATURE, DER ECDSA or raw RSA (tpm, required)', ['attestation']),
+  string('ak-cert', 'der|pem', 'the attestation key certificate (tpm, required)', ['attestation']),
+  string('event-log', 'file', 'a TCG crypto-agile event log to replay against the quote (tpm)', ['attestation']),
 
   // vault
   string('dir', 'dir', 'the vault directory (state, logs)', ['vault'], { default: 'ebak-vault' }),
