@@ -24,6 +24,8 @@ export interface GlobalOptions {
   readonly repo?: string;
   readonly passwordFile?: string;
   readonly recoveryKeyFile?: string;
+  readonly cacheDir?: string;
+  readonly noCache?: boolean;
 }
 
 export interface Context {

@@ -32,7 +32,7 @@ export const COMMANDS: readonly Command[] = [initCommand, backupCommand, snapsho
 /** The global flags (src/config/schema.ts) wherever they stand; the rest goes to the command. */
 export function splitGlobals(argv: string[]): { globals: GlobalOptions; json: boolean; help: boolean; rest: string[] } {
   const { values, switches, rest } = parseGlobals(argv);
-  const globals = { repo: values.repo, passwordFile: values['password-file'], recoveryKeyFile: values['recovery-key-file'] };
+  const globals = { repo: values.repo, passwordFile: values['password-file'], recoveryKeyFile: values['recovery-key-file'], cacheDir: values['cache-dir'], noCache: switches['no-cache'] === true };
   return { globals, json: switches.json === true, help: switches.help === true, rest };
 }
 
