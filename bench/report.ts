@@ -125,7 +125,7 @@ export function renderMarkdown(r: Results): string {
   lines.push('', 'Settings:');
   for (const t of r.tools) {
     const status = t.ok ? '' : ` — FAILED: ${t.error ?? 'see table'}`;
-    const gets = t.rebackupGets === undefined ? '' : `; GET requests in an unchanged re-backup: ${t.rebackupGets}`;
+    const gets = t.rebackupGets === undefined ? '' : `; GET requests (listings included) in an unchanged re-backup: ${t.rebackupGets}`;
     lines.push(`- ${t.tool} (${t.version ?? 'version unknown'}): ${t.settings}; snapshots after run: ${t.snapshots ?? '–'}${gets}${status}`);
   }
   lines.push('', 'Ratios ebak / restic (throughput > 1: ebak faster; RSS and size < 1: ebak smaller):', '');
