@@ -12,15 +12,16 @@
  * pack number × 4 + type × 2 + compressed (type and flags are closed sets of
  * one bit each in format version 1), offset, length, rawLength. That is
  * 30 + 16 = 46 bytes per blob, exactly sized (no spare capacity), and
- * 256 KiB of directory. Blobs added since the last merge sit in a small
- * unsorted tail with full ids and an open-addressing table; when the tail
- * holds more than 1/64 of the blobs (at least 4,096) it is sorted and merged
- * into a new run: block copies between the tail's insertion points, so a
- * merge costs one pass over the run. During a merge the old and the new run
- * exist together (transiently twice the run).
+ * 256 KiB of directory per run. The newest blobs sit in a small unsorted
+ * tail (full ids, an open-addressing table); every 8,192 blobs the tail is
+ * sorted and merged into a second run, `recent`, and `recent` into the big
+ * run once it holds 1/8 as many: a merge block-copies the old run between
+ * the insertion points (one pass) into a new exact-size run. During a merge
+ * the old and the new run exist together (transiently twice the run), and
+ * the C allocator may keep the freed run's pages (docs/benchmarks.md).
  *
  * Packs are columns too: id 32 + salt 32 + kind 1 + key source 1 bytes per
- * pack and a table of pack numbers, about 80 bytes per pack; `PackInfo`
+ * pack and a table of pack numbers, 70–100 bytes per pack; `PackInfo`
  * records are made when asked for.
  */
 import { EbakError } from '../errors.js';
