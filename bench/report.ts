@@ -35,9 +35,13 @@ export interface ToolResult {
   readonly settings: string;
   readonly snapshots?: number;
   readonly phases: PhaseResult[];
+  /** S3 runs: GET requests the server saw during one more unchanged re-backup (untimed, through a counting proxy). */
+  readonly rebackupGets?: number;
 }
 
 export interface Results {
+  /** Which run: the generated corpus, the real-file corpus, or the real-file corpus on S3. */
+  readonly label?: string;
   readonly date: string;
   readonly host: { cpu: string; cores: number; memoryGiB: number; kernel: string; node: string };
   readonly benchDir: string;
@@ -101,7 +105,7 @@ function phaseRow(t: ToolResult, p: PhaseResult): string {
 export function renderMarkdown(r: Results): string {
   const c = r.corpus;
   const lines = [
-    `# ebak side-by-side benchmark (${r.date})`,
+    `# ebak side-by-side benchmark${r.label ? `: ${r.label}` : ''} (${r.date})`,
     '',
     `Machine: ${r.host.cpu}, ${r.host.cores} cores, ${r.host.memoryGiB} GiB, Linux ${r.host.kernel}, Node ${r.host.node}.`,
     `Corpus: ${c.files} files, ${mib(c.bytes)} MiB (scale ${c.scale}, seed "${c.seed}", digest ${c.digest.slice(0, 16)}):`,
@@ -121,7 +125,8 @@ export function renderMarkdown(r: Results): string {
   lines.push('', 'Settings:');
   for (const t of r.tools) {
     const status = t.ok ? '' : ` — FAILED: ${t.error ?? 'see table'}`;
-    lines.push(`- ${t.tool} (${t.version ?? 'version unknown'}): ${t.settings}; snapshots after run: ${t.snapshots ?? '–'}${status}`);
+    const gets = t.rebackupGets === undefined ? '' : `; GET requests (listings included) in an unchanged re-backup: ${t.rebackupGets}`;
+    lines.push(`- ${t.tool} (${t.version ?? 'version unknown'}): ${t.settings}; snapshots after run: ${t.snapshots ?? '–'}${gets}${status}`);
   }
   lines.push('', 'Ratios ebak / restic (throughput > 1: ebak faster; RSS and size < 1: ebak smaller):', '');
   if (!r.ratios) {

@@ -28,6 +28,15 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', 
 /** A throwaway password: these repositories exist for minutes and hold generated data. */
 const PASSWORD = 'ebak-bench-password';
 
+/** An S3-protocol server the tools use instead of a local directory (bench/run.ts: s3rver over TLS on loopback). */
+export interface Remote {
+  readonly endpoint: string;
+  readonly caFile: string;
+  readonly env: Readonly<Record<string, string>>;
+  /** Where the server keeps a bucket on disk (for the repository size). */
+  bucketDir(bucket: string): string;
+}
+
 export interface Tool {
   readonly name: ToolName;
   /** The settings used, as printed in the report. */
@@ -80,15 +89,22 @@ async function sourceVersion(repoRoot: string): Promise<string> {
   return `ebak ${pkg.version ?? '?'} (${commit})`;
 }
 
-function ebak(repoRoot: string, state: string): Tool {
+/** The repository location and its size on disk: a folder of `state`, or a bucket of the remote. */
+function place(name: ToolName, state: string, remote: Remote | undefined): { location: string; disk: string } {
+  if (!remote) return { location: join(state, 'repo'), disk: join(state, 'repo') };
+  return { location: `s3:${remote.endpoint}/bench-${name}/repo`, disk: remote.bucketDir(`bench-${name}`) };
+}
+
+function ebak(repoRoot: string, state: string, remote?: Remote): Tool {
   const bin = join(repoRoot, 'bin', 'ebak');
-  const repo = join(state, 'repo');
-  const env = { ...baseEnv(state), EBAK_REPOSITORY: repo, EBAK_PASSWORD: PASSWORD };
+  const { location: repo, disk } = place('ebak', state, remote);
+  const s3 = remote ? { ...remote.env, NODE_EXTRA_CA_CERTS: remote.caFile } : {};
+  const env = { ...baseEnv(state), ...s3, EBAK_REPOSITORY: repo, EBAK_PASSWORD: PASSWORD };
   const opts = { cwd: state, env };
   return {
     name: 'ebak',
-    settings: 'defaults (FastCDC ~1 MiB avg, zstd, AES-256-GCM), local directory repository, password key',
-    repo,
+    settings: `defaults (FastCDC ~1 MiB avg, zstd, AES-256-GCM, local metadata cache), ${remote ? 'S3 repository' : 'local directory repository'}, password key`,
+    repo: disk,
     cacheDir: join(state, 'xdg-cache'),
     env,
     async version() {
@@ -110,24 +126,26 @@ function ebak(repoRoot: string, state: string): Tool {
   };
 }
 
-function restic(state: string): Tool {
-  const repo = join(state, 'repo');
-  const env = { ...baseEnv(state), RESTIC_PASSWORD: PASSWORD, RESTIC_REPOSITORY: repo };
+function restic(state: string, remote?: Remote): Tool {
+  const { location, disk } = place('restic', state, remote);
+  const repo = location;
+  const cacert = remote ? ['--cacert', remote.caFile] : [];
+  const env = { ...baseEnv(state), ...remote?.env, RESTIC_PASSWORD: PASSWORD, RESTIC_REPOSITORY: repo };
   const opts = { cwd: state, env };
   return {
     name: 'restic',
-    settings: 'repository v2 (restic 0.14 default), compression auto (zstd fastest), default chunker (~1 MiB avg)',
-    repo,
+    settings: `repository v2 (restic 0.14 default), compression auto (zstd fastest), default chunker (~1 MiB avg), ${remote ? 'S3 repository' : 'local directory repository'}`,
+    repo: disk,
     cacheDir: join(state, 'xdg-cache'),
     env,
     version: async () => firstLine(await run(['restic', 'version'], opts)),
     async init() {
-      await run(['restic', 'init', '--repo', repo], opts);
+      await run(['restic', 'init', ...cacert, '--repo', repo], opts);
     },
-    backupArgv: () => ['restic', 'backup', '--repo', repo, 'corpus'],
-    restore: (target) => ({ argv: ['restic', 'restore', 'latest', '--repo', repo, '--target', target], cwd: state }),
+    backupArgv: () => ['restic', 'backup', ...cacert, '--repo', repo, 'corpus'],
+    restore: (target) => ({ argv: ['restic', 'restore', 'latest', ...cacert, '--repo', repo, '--target', target], cwd: state }),
     async snapshotCount() {
-      return countListed(await run(['restic', 'snapshots', '--json', '--repo', repo], opts), 'snapshots');
+      return countListed(await run(['restic', 'snapshots', '--json', ...cacert, '--repo', repo], opts), 'snapshots');
     },
   };
 }
@@ -164,13 +182,15 @@ function borg(state: string): Tool {
   };
 }
 
-export function makeTool(name: ToolName, state: string, repoRoot = REPO_ROOT): Tool {
+/** The tool keeping its state in `state`; with `remote`, its repository is a bucket there (ebak and restic only). */
+export function makeTool(name: ToolName, state: string, remote?: Remote, repoRoot = REPO_ROOT): Tool {
   switch (name) {
     case 'ebak':
-      return ebak(repoRoot, state);
+      return ebak(repoRoot, state, remote);
     case 'restic':
-      return restic(state);
+      return restic(state, remote);
     case 'borg':
+      if (remote) throw new Error('borg has no S3 backend');
       return borg(state);
   }
 }

@@ -26,6 +26,8 @@ export interface GlobalOptions {
   readonly passwordFile?: string;
   readonly passwordCommand?: string;
   readonly recoveryKeyFile?: string;
+  readonly cacheDir?: string;
+  readonly noCache?: boolean;
 }
 
 export interface Context {

@@ -47,13 +47,24 @@ function storageOptions(env: NodeJS.ProcessEnv, location: string, given: OpenOpt
 }
 
 /**
+ * The local metadata cache's folder (--cache-dir, EBAK_CACHE_DIR, else the
+ * XDG cache), or undefined under --no-cache / EBAK_NO_CACHE=1.
+ */
+function cacheDir(ctx: Context): string | undefined {
+  const e = environment(ctx.env);
+  return ctx.globals.noCache || e.cacheDir === undefined ? undefined : (ctx.globals.cacheDir ?? e.cacheDir);
+}
+
+/**
  * Runs `fn` with the opened repository (index loaded when asked) and closes
  * everything after. `action` tells a vault what the command will do, so its
- * per-account policy can refuse it.
+ * per-account policy can refuse it. `cache: false` reads everything from
+ * storage (check and repair look at what storage holds, as restic's check).
  */
-export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: boolean; storage?: OpenOptions; action?: Action }, fn: (repo: Repository, pool: WorkerPool | undefined, backend: OpenedBackend) => Promise<T>): Promise<T> {
+export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: boolean; storage?: OpenOptions; action?: Action; cache?: false }, fn: (repo: Repository, pool: WorkerPool | undefined, backend: OpenedBackend) => Promise<T>): Promise<T> {
   const location = repoLocation(ctx);
-  const storage = storageOptions(ctx.env, location, opts.storage ?? {});
+  const dir = opts.cache === false ? undefined : cacheDir(ctx);
+  const storage = { ...storageOptions(ctx.env, location, opts.storage ?? {}), ...(dir === undefined ? {} : { cacheDir: dir }) };
   const backend = await openBackend(location, ctx.env, storage);
   let pool: WorkerPool | undefined;
   try {
@@ -61,6 +72,7 @@ export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: 
     // The repository's own retention is known once its config is read; a flag or the environment overrides it.
     const lock = repo.config.object_lock;
     if (lock && !storage.objectLock) backend.setObjectLock(lock);
+    await backend.useCache(repo.config.id);
     repo.setWarningSink((m) => ctx.out.warn(m));
     if (opts.index) await repo.loadIndex();
     if (opts.pool) pool = new WorkerPool();

@@ -23,6 +23,8 @@ export interface Environment {
   readonly hsmPin: string | undefined;
   /** Where this machine's vault device sessions live. */
   readonly configDir: string;
+  /** The local metadata cache (--cache-dir wins), or undefined under EBAK_NO_CACHE=1. */
+  readonly cacheDir: string | undefined;
   /** The trust in a vault for commands without the trust flags (init --vault; login and vault take the flags). */
   readonly vaultTrust: { readonly root: string | undefined; readonly measurements: string | undefined; readonly allowDebug: boolean };
   readonly debug: boolean;
@@ -39,6 +41,7 @@ export function environment(env: NodeJS.ProcessEnv): Environment {
     recoveryKeyFile: env.EBAK_RECOVERY_KEY_FILE,
     hsmPin: env.EBAK_HSM_PIN,
     configDir: env.EBAK_CONFIG_DIR || join(env.HOME || homedir(), '.config', 'ebak'),
+    cacheDir: env.EBAK_NO_CACHE === '1' ? undefined : env.EBAK_CACHE_DIR || join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'ebak'),
     vaultTrust: { root: env.EBAK_VAULT_ROOT, measurements: env.EBAK_VAULT_MEASUREMENTS, allowDebug: env.EBAK_VAULT_ALLOW_DEBUG === '1' },
     debug: Boolean(env.EBAK_DEBUG),
   };

@@ -6,8 +6,20 @@
  * reached its target size closes once all its blobs have arrived, and is
  * saved while newer blobs fill the next one.
  *
+ * Randomised assembly (restic 0.18, against the chunk-size fingerprinting
+ * of eprint 2025/532; docs/chunker.md says what it buys): each kind has two
+ * packs open side by side and every blob goes to one of them by a coin
+ * flip, so a pack's size is the sum of a random subset of the chunks queued
+ * meanwhile, not of a run of one file's consecutive chunks. At the end, two
+ * open packs that fit in one are made one (the smaller one's blobs are
+ * re-encrypted under the larger one's key; compression is kept), so a small
+ * backup does not split a file's few chunks across two packs and reveal
+ * their sizes. The coin is injected: tests pass a fixed one.
+ *
  * Memory: `add` waits while more than `budget` bytes are held between
- * queueing and their pack's save, so it stays flat whatever the input size.
+ * queueing and their pack's save, so it stays flat whatever the input size;
+ * when nothing is being saved that would free room, the fullest open pack
+ * closes early.
  *
  * Durability order (what makes a kill -9 safe): a pack is saved before any
  * index file names it; index files are saved before the snapshot that needs
@@ -18,11 +30,12 @@
  * device's per-pack data key next, a new source rather than a new format),
  * and a `BlobSealer` (the worker pool) compresses and seals the blobs.
  */
-import { random } from '../crypto/index.js';
+import { open as openSealed, random } from '../crypto/index.js';
 import { EbakError } from '../errors.js';
 import { Semaphore } from '../util/semaphore.js';
 import { encodeIndex, type IndexedPack } from './format/indexfile.js';
-import { BlobType, encodeHeader, encodePrefix, KeySource, objectId, packKeyFor, PREFIX_BYTES, type BlobEntry } from './format/pack.js';
+import { sealBlob } from './blob.js';
+import { blobAad, BlobType, encodeHeader, encodePrefix, FLAG_ZSTD, KeySource, objectId, packKeyFor, PREFIX_BYTES, type BlobEntry } from './format/pack.js';
 import type { BlobWriter } from './api.js';
 import type { RepoConfig } from './format/config.js';
 import type { MasterIndex } from './masterindex.js';
@@ -74,10 +87,19 @@ export interface PackerStats {
 }
 
 const PACKS_PER_INDEX = 32;
+/** Packs of one kind open side by side. */
+const SLOTS = 2;
+
+/** Which of `SLOTS` open packs the next blob goes to: a fair coin from the CSPRNG. */
+export type PackChooser = () => number;
+const randomSlot: PackChooser = () => random(1)[0]! % SLOTS;
 
 export class Packer implements BlobWriter {
   readonly stats: PackerStats = { dataBlobs: 0, treeBlobs: 0, bytesStored: 0 };
-  private open = new Map<number, OpenPack>();
+  /** Per kind, the packs taking blobs (a slot is empty once its pack closed). */
+  private open = new Map<number, (OpenPack | undefined)[]>();
+  /** Packs closed and not yet saved: their save will free room in the budget. */
+  private closing = 0;
   private pending = new Set<string>();
   private held = 0;
   private waiters: (() => void)[] = [];
@@ -96,6 +118,7 @@ export class Packer implements BlobWriter {
     private readonly sink: PackSink,
     private readonly sealer: BlobSealer,
     private readonly budget = 32 * 1024 * 1024,
+    private readonly choose: PackChooser = randomSlot,
   ) {}
 
   blobId(data: Uint8Array): Buffer {
@@ -115,7 +138,10 @@ export class Packer implements BlobWriter {
     this.throwIfFailed();
     if (this.has(id)) return false;
     this.pending.add(id.toString('hex'));
-    while (this.failure === undefined && !this.abandoned && this.held > 0 && this.held + data.length > this.budget) await new Promise<void>((r) => this.waiters.push(r));
+    while (this.failure === undefined && !this.abandoned && this.held > 0 && this.held + data.length > this.budget) {
+      if (this.closing === 0) this.close(this.fullestOpen()!);
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
     this.throwIfFailed();
     const pack = this.assign(type, data.length);
     this.track(this.seal(pack, type, id, data));
@@ -125,7 +151,8 @@ export class Packer implements BlobWriter {
   /** Closes every open pack, waits for all saves, writes the remaining index. */
   async finish(): Promise<void> {
     await this.drain();
-    for (const p of [...this.open.values()]) this.close(p);
+    for (const slots of this.open.values()) this.foldSmall(slots);
+    for (const p of this.openPacks()) this.close(p);
     await this.drain();
     await this.writeIndex();
   }
@@ -150,14 +177,9 @@ export class Packer implements BlobWriter {
   }
 
   private assign(kind: number, bytes: number): OpenPack {
-    let p = this.open.get(kind);
-    if (!p) {
-      const salt = random(32);
-      const buf = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.packCapacity());
-      encodePrefix(kind, this.sink.packKeys.source, salt).copy(buf, 0);
-      p = { kind, salt, key: this.sink.packKeys.keyFor(salt), buf, entries: [], size: PREFIX_BYTES, assignedBytes: 0, outstanding: 0, closing: false };
-      this.open.set(kind, p);
-    }
+    const slots = this.open.get(kind) ?? this.open.set(kind, new Array(SLOTS).fill(undefined)).get(kind)!;
+    const slot = this.choose();
+    const p = (slots[slot] ??= this.newPack(kind));
     p.assignedBytes += bytes;
     p.outstanding++;
     this.held += bytes;
@@ -168,19 +190,63 @@ export class Packer implements BlobWriter {
   private async seal(pack: OpenPack, type: number, id: Buffer, data: Buffer): Promise<void> {
     const rawLength = data.length;
     const { data: sealed, compressed } = await this.sealer.seal(pack.key, type, id, data, this.sink.config.compression_level);
-    pack.entries.push({ type, flags: compressed ? 1 : 0, id, offset: pack.size, length: sealed.length, rawLength });
-    if (pack.size + sealed.length > pack.buf.length) pack.buf = grow(pack.buf, pack.size, pack.size + sealed.length);
-    pack.size += sealed.copy(pack.buf, pack.size);
+    this.append(pack, { type, flags: compressed ? FLAG_ZSTD : 0, id, rawLength }, sealed);
     pack.outstanding--;
     if (type === BlobType.tree) this.stats.treeBlobs++;
     else this.stats.dataBlobs++;
     if (pack.closing && pack.outstanding === 0 && !this.abandoned) this.track(this.save(pack));
   }
 
+  private newPack(kind: number): OpenPack {
+    const salt = random(32);
+    const buf = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.packCapacity());
+    encodePrefix(kind, this.sink.packKeys.source, salt).copy(buf, 0);
+    return { kind, salt, key: this.sink.packKeys.keyFor(salt), buf, entries: [], size: PREFIX_BYTES, assignedBytes: 0, outstanding: 0, closing: false };
+  }
+
+  private openPacks(): OpenPack[] {
+    return [...this.open.values()].flatMap((slots) => slots.filter((p): p is OpenPack => p !== undefined));
+  }
+
+  private fullestOpen(): OpenPack | undefined {
+    return this.openPacks().sort((a, b) => b.assignedBytes - a.assignedBytes)[0];
+  }
+
+  /**
+   * At the end: two open packs of a kind that fit in one pack (target plus
+   * one largest chunk, as large as a pack gets anyway) become one. Every
+   * blob has arrived (finish drained the seals): the smaller pack's blobs are
+   * opened under its key and sealed under the larger one's, the compressed
+   * body kept, so no pack of a small backup holds only a few of one file's chunks.
+   */
+  private foldSmall(slots: (OpenPack | undefined)[]): void {
+    const [a, b] = slots;
+    if (!a || !b || a.size + b.size - PREFIX_BYTES > this.sink.config.pack_size + this.sink.config.chunker.max) return;
+    const [into, from] = a.size >= b.size ? [a, b] : [b, a];
+    for (const e of from.entries) {
+      const aad = blobAad(e.type, e.flags, e.rawLength, e.id);
+      const body = openSealed(from.key, from.buf.subarray(e.offset, e.offset + e.length), aad, `blob ${e.id.toString('hex').slice(0, 16)}`);
+      this.append(into, e, sealBlob(into.key, e.type, e.id, e.rawLength, body, (e.flags & FLAG_ZSTD) !== 0));
+    }
+    into.assignedBytes += from.assignedBytes;
+    if (from.buf.length === this.packCapacity()) this.spare.push(from.buf);
+    slots[slots.indexOf(from)] = undefined;
+  }
+
+  /** Copies a sealed blob into the pack at its current end, recording its entry. */
+  private append(pack: OpenPack, e: Omit<BlobEntry, 'offset' | 'length'>, sealed: Buffer): void {
+    pack.entries.push({ ...e, offset: pack.size, length: sealed.length });
+    if (pack.size + sealed.length > pack.buf.length) pack.buf = grow(pack.buf, pack.size, pack.size + sealed.length);
+    pack.size += sealed.copy(pack.buf, pack.size);
+  }
+
   /** No new blobs go to `p`; it is saved once its last blob has arrived. */
   private close(p: OpenPack): void {
-    if (this.open.get(p.kind) === p) this.open.delete(p.kind);
+    const slots = this.open.get(p.kind);
+    const slot = slots?.indexOf(p) ?? -1;
+    if (slot >= 0) slots![slot] = undefined;
     p.closing = true;
+    this.closing++;
     if (p.outstanding === 0) this.track(this.save(p));
   }
 
@@ -188,6 +254,7 @@ export class Packer implements BlobWriter {
     try {
       await this.saves.run(() => this.store(p));
     } finally {
+      this.closing--;
       this.release(p.assignedBytes);
     }
   }

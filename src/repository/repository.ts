@@ -279,7 +279,8 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     if (!loc) throw new EbakError('NOT_FOUND', `blob ${hex} is not in the index (missing data; run \`ebak check\`)`);
     if (loc.type !== type) throw new EbakError('CORRUPT', `blob ${hex} has type ${loc.type}, expected ${type}`);
     const what = `blob ${hex.slice(0, 16)} in data/${loc.pack.id}`;
-    const sealed = await this.backend.load({ type: 'data', name: loc.pack.id }, { offset: loc.offset, length: loc.length });
+    const packKind = loc.pack.kind === BlobType.tree ? 'tree' : 'data';
+    const sealed = await this.backend.load({ type: 'data', name: loc.pack.id, packKind }, { offset: loc.offset, length: loc.length });
     return openBlob(this.packKey(loc.pack), this.keys.blobId, { type, flags: loc.flags, rawLength: loc.rawLength, id }, sealed, what);
   }
 

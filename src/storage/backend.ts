@@ -21,6 +21,8 @@ export interface Handle {
   readonly type: FileType;
   /** Lower-case hex object id, or "config" for the config file. */
   readonly name: string;
+  /** For a `data` load, when the caller knows it: "tree" names a tree pack, which the local cache keeps (cache.ts). Backends ignore it. */
+  readonly packKind?: 'data' | 'tree';
 }
 
 /** Object names are hex ids (8-128 digits); anything else could escape the repository's layout. USAGE otherwise. */

@@ -5,9 +5,10 @@
  * forwarding base (forward.ts).
  *
  * Entry point: openBackend turns a location string into a ready Backend,
- * stacked as  retry → limit → accounting → backend  (outermost first):
- * retries outside the limit so a request sleeping in backoff holds no slot,
- * accounting innermost so every attempt is counted. For S3 the backend
+ * stacked as  cache → retry → limit → accounting → backend  (outermost
+ * first): the local metadata cache (cache.ts) outermost so a hit costs no
+ * request, slot or retry; retries outside the limit so a request sleeping
+ * in backoff holds no slot; accounting innermost so every attempt is counted. For S3 the backend
  * itself counts, per HTTP request (a multipart save is several requests);
  * a local directory is counted per operation by the accounting wrapper.
  *
@@ -16,6 +17,7 @@
  */
 import type { Backend } from './backend.js';
 import { AccountingBackend, RequestCounter, type RequestCounts } from './accounting.js';
+import { CacheBackend } from './cache.js';
 import { LimitBackend } from './limit.js';
 import { LocalBackend } from './local.js';
 import { parseLocation } from './location.js';
@@ -26,6 +28,8 @@ export interface OpenOptions extends S3Options {
   /** Operations in flight at once (default 8 for S3, 4 for a local directory). */
   readonly connections?: number;
   readonly retry?: RetryOptions;
+  /** The local metadata cache's folder (cache.ts); none: no cache. It is used once `useCache` names the repository. */
+  readonly cacheDir?: string;
 }
 
 export interface OpenedBackend extends Backend {
@@ -38,6 +42,12 @@ export interface OpenedBackend extends Backend {
    * the objectLock capability (a local directory) ignore it.
    */
   setObjectLock(o: ObjectLockOptions): void;
+  /**
+   * Keeps the repository's snapshots, index and tree packs in
+   * `cacheDir`/<repoId> from now on, for a caller that learns the id once the
+   * config is read. Without a `cacheDir` it does nothing.
+   */
+  useCache(repoId: string): Promise<void>;
 }
 
 export async function openBackend(location: string, env: AwsEnv, opts: OpenOptions = {}): Promise<OpenedBackend> {
@@ -45,8 +55,12 @@ export async function openBackend(location: string, env: AwsEnv, opts: OpenOptio
   const counter = new RequestCounter();
   const counted = loc.kind === 'local' ? new AccountingBackend(new LocalBackend(loc.path), counter) : await openS3(loc, env, opts, counter);
   const limited = new LimitBackend(counted, opts.connections ?? (loc.kind === 'local' ? 4 : 8));
-  return Object.assign(new RetryBackend(limited, opts.retry), {
+  const cache = new CacheBackend(new RetryBackend(limited, opts.retry));
+  return Object.assign(cache, {
     requests: () => counter.snapshot(),
+    useCache: async (repoId: string) => {
+      if (opts.cacheDir !== undefined) await cache.attach(opts.cacheDir, repoId);
+    },
     setObjectLock: (o: ObjectLockOptions) => {
       if (counted instanceof S3Backend) counted.setObjectLock(o);
     },

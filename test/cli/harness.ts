@@ -12,6 +12,13 @@ import type { ErrorCode } from '../../src/errors.js';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BIN = join(ROOT, 'bin/ebak');
 
+/**
+ * Every run's environment before the test's own: no local metadata cache
+ * unless a test turns it on (EBAK_NO_CACHE: ''), so runs write nothing to
+ * the user's ~/.cache and read every object from the repository.
+ */
+const BASE_ENV = { PATH: process.env.PATH, HOME: process.env.HOME, EBAK_NO_CACHE: '1' };
+
 export interface RunResult {
   code: number;
   stdout: string;
@@ -22,7 +29,7 @@ export function ebak(args: string[], env: Record<string, string | undefined> = {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       ...opts,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
+      env: { ...BASE_ENV, ...env } as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -60,7 +67,7 @@ export function errorLines(stderr: string): string[] {
 export function startEbak(args: string[], env: Record<string, string | undefined> = {}, prefix: string[] = []): { child: ChildProcess; done: Promise<RunResult> } {
   const [cmd, ...pre] = prefix.length ? prefix : [process.execPath];
   const argv = prefix.length ? [...pre, process.execPath, BIN, ...args] : [BIN, ...args];
-  const child = spawn(cmd!, argv, { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd!, argv, { env: { ...BASE_ENV, ...env } as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));

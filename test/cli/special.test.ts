@@ -36,7 +36,7 @@ describe('names as bytes', () => {
     const out = join(dir, 'out');
     const r = await ebak(['restore', 'latest', '--target', out], env);
     assert.equal(r.code, 0, r.stderr);
-    const got = join(out, 'src');
+    const got = join(out, src); // snapshots hold the full source path
     assert.deepEqual(await names(got), ['a\xef\xbf\xbd', 'a\xff', 'd\xfe', 'link'].sort());
     assert.equal(await readFile(under(got, b('a\xff')), 'utf8'), 'invalid\n');
     assert.equal(await readFile(join(got, 'a\uFFFD'), 'utf8'), 'valid\n');
@@ -95,7 +95,7 @@ describe('special files and setuid bits', () => {
     const out = join(dir, 'out-root');
     const r = await ebak(['restore', 'latest', '--target', out], env);
     assert.equal(r.code, 0, r.stderr);
-    const got = join(out, 'src');
+    const got = join(out, src); // snapshots hold the full source path
     assert.deepEqual(await names(got), ['fifo', 'loop', 'null', 'shared', 'suid']);
     const fifo = await lstat(join(got, 'fifo'));
     assert.ok(fifo.isFIFO());
@@ -122,7 +122,7 @@ describe('special files and setuid bits', () => {
     execFileSync('chown', ['-R', '0:0', repo]);
     assert.equal(r.code, 3, r.stderr);
     assert.equal(r.stderr.split('\n').filter((l) => l.includes('warning')).length, 2, r.stderr); // null and loop
-    const got = join(target, 'src');
+    const got = join(target, src);
     assert.deepEqual(await names(got), ['fifo', 'shared', 'suid']);
     assert.ok((await lstat(join(got, 'fifo'))).isFIFO());
     assert.equal((await lstat(join(got, 'suid'))).mode & 0o7777, 0o755);

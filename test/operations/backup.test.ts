@@ -56,7 +56,8 @@ describe('operations', () => {
       signal: ac.signal,
       onEvent: (e) => {
         events.push(e.type);
-        if (e.type === 'progress' && e.bytes >= 20 * MiB && !ac.signal.aborted) {
+        // Past 32 MiB: the blobs go to two 16 MiB packs side by side (packer.ts), so one has closed and been saved.
+        if (e.type === 'progress' && e.bytes >= 36 * MiB && !ac.signal.aborted) {
           filesAtAbort = e.files;
           abortedAt = Date.now();
           ac.abort();

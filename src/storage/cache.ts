@@ -1,0 +1,163 @@
+/**
+ * The local metadata cache (restic's internal/backend/cache): a wrapper
+ * around any Backend that keeps snapshots, index files and tree packs on
+ * local disk, so what every run reads again (the index, the snapshot list,
+ * the parent snapshot's trees) is downloaded once per machine, not once per
+ * run: an unchanged re-backup against S3 then GETs only keys and config.
+ *
+ * What is kept: objects of type `snapshots` and `index`, and `data` packs
+ * named as tree packs (`SaveOptions.packKind` on save, `Handle.packKind` on
+ * load). Saves are written through. A load that misses fetches the whole
+ * object once (a ranged read of a tree blob included) and later ranges are
+ * read from the cached file.
+ *
+ * The cache holds the bytes the backend holds (ciphertext: nothing in it is
+ * readable without the key), and it is verified on read: object names are
+ * the SHA-256 of their bytes, so a cached file that does not hash to its
+ * name is discarded and fetched again. A file is hashed once per process;
+ * ranges of it are then read without hashing (every blob read is still
+ * authenticated by the repository). Objects removed through the cache, and
+ * objects a complete listing shows gone from the backend, are dropped.
+ *
+ * The cache is an optimisation: a cache read or write that fails falls back
+ * to the backend and never fails a command. It is idle until `attach` names
+ * the repository's folder: the repository id is inside the encrypted config,
+ * known once the repository is open (restic's UseCache). Layout in
+ * docs/format.md, "Local cache".
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EbakError, isEbakError } from '../errors.js';
+import { checkName, describe, type ByteRange, type FileInfo, type FileType, type Handle, type SaveOptions } from './backend.js';
+import { ForwardingBackend } from './forward.js';
+
+/** The file that tells backup tools a folder is a cache (https://bford.info/cachedir/). */
+const TAG = 'CACHEDIR.TAG';
+const TAG_TEXT = 'Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by ebak.\n';
+
+/** The types whose objects may be cached; `data` only for tree packs. */
+const CACHED_TYPES: ReadonlySet<FileType> = new Set(['snapshots', 'index', 'data']);
+
+function isMetadata(type: FileType, packKind: 'data' | 'tree' | undefined): boolean {
+  return type === 'snapshots' || type === 'index' || (type === 'data' && packKind === 'tree');
+}
+
+export class CacheBackend extends ForwardingBackend {
+  private dir: string | undefined;
+  /** Cached files hashed in this process and found to match their names. */
+  private readonly verified = new Set<string>();
+
+  /** Caches from now on under `root`/`repoId` (a hex id), and tags `root` as a cache. */
+  async attach(root: string, repoId: string): Promise<void> {
+    checkName(repoId);
+    this.dir = join(root, repoId);
+    await mkdir(root, { recursive: true }).then(() => writeFile(join(root, TAG), TAG_TEXT, { flag: 'wx' })).catch(() => {});
+  }
+
+  override async save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
+    await super.save(h, data, opts);
+    const path = this.pathOf(h, opts?.packKind);
+    if (path !== undefined) await this.store(path, h, data);
+  }
+
+  override async load(h: Handle, range?: ByteRange): Promise<Buffer> {
+    const path = this.pathOf(h, h.packKind);
+    if (path === undefined) return super.load(h, range);
+    const hit = await this.readCached(path, h, range);
+    if (hit !== undefined) return hit;
+    const bytes = await super.load(h);
+    await this.store(path, h, bytes);
+    return range ? within(bytes, range, h) : bytes;
+  }
+
+  override async remove(h: Handle): Promise<void> {
+    await super.remove(h);
+    const path = this.pathOf(h, 'tree');
+    if (path !== undefined) await this.drop(path);
+  }
+
+  /** A listing that runs to its end also drops the cached files of objects no longer in the backend. */
+  override async *list(type: FileType): AsyncIterable<FileInfo> {
+    if (this.dir === undefined || !CACHED_TYPES.has(type)) return yield* super.list(type);
+    const present = new Set<string>();
+    for await (const f of super.list(type)) {
+      present.add(f.name);
+      yield f;
+    }
+    await this.expire(join(this.dir, type), present);
+  }
+
+  private pathOf(h: Handle, packKind: 'data' | 'tree' | undefined): string | undefined {
+    return this.dir !== undefined && isMetadata(h.type, packKind) ? join(this.dir, h.type, h.name) : undefined;
+  }
+
+  /** The cached bytes (or range), or undefined on a miss; a file that does not hash to its name is removed. */
+  private async readCached(path: string, h: Handle, range: ByteRange | undefined): Promise<Buffer | undefined> {
+    try {
+      if (range && this.verified.has(path)) return readRange(path, range, h);
+      const bytes = await readFile(path);
+      if (!this.verified.has(path) && !matchesName(bytes, h.name)) {
+        await this.drop(path);
+        return undefined;
+      }
+      this.verified.add(path);
+      return range ? within(bytes, range, h) : bytes;
+    } catch (e) {
+      if (isEbakError(e)) throw e;
+      return undefined;
+    }
+  }
+
+  /** Writes `data` atomically (temporary file, then rename) when it hashes to its name; failures are ignored. */
+  private async store(path: string, h: Handle, data: Uint8Array): Promise<void> {
+    if (!matchesName(data, h.name)) return;
+    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await mkdir(join(path, '..'), { recursive: true });
+      await writeFile(tmp, data);
+      await rename(tmp, path);
+      this.verified.add(path);
+    } catch {
+      await rm(tmp, { force: true }).catch(() => {});
+    }
+  }
+
+  private async drop(path: string): Promise<void> {
+    this.verified.delete(path);
+    await rm(path, { force: true }).catch(() => {});
+  }
+
+  private async expire(dir: string, present: ReadonlySet<string>): Promise<void> {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const n of names) if (!present.has(n)) await this.drop(join(dir, n));
+  }
+}
+
+function matchesName(data: Uint8Array, name: string): boolean {
+  return createHash('sha256').update(data).digest('hex') === name;
+}
+
+/** `range` of `bytes`; CORRUPT when it lies beyond the end, as the Backend contract says. */
+function within(bytes: Buffer, range: ByteRange, h: Handle): Buffer {
+  if (range.offset + range.length > bytes.length) throw beyondEnd(h);
+  return bytes.subarray(range.offset, range.offset + range.length);
+}
+
+/** One synchronous ranged read (a tree blob: a libuv round trip would cost more than the read). */
+function readRange(path: string, range: ByteRange, h: Handle): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(range.length);
+    const n = readSync(fd, buf, 0, range.length, range.offset);
+    if (n !== range.length) throw beyondEnd(h);
+    return buf;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function beyondEnd(h: Handle): EbakError {
+  return new EbakError('CORRUPT', `${describe(h)}: the range read lies beyond the object's end`);
+}

@@ -1,0 +1,112 @@
+/**
+ * The packer's randomised assembly (src/repository/packer.ts), with the real
+ * worker pool sealing and a real local directory holding the packs, each
+ * pack then authenticated as a reader would (decodePack, openBlob). The coin
+ * is injected: with a fixed coin packs hold runs of consecutive blobs, as
+ * before; with a fair one two packs fill side by side; at the end two small
+ * packs become one; a small budget with four open packs does not stall.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { hmacSha256 } from '../../src/crypto/index.js';
+import { openBlob } from '../../src/repository/blob.js';
+import { BlobType, decodePack, packKeyFor, type BlobEntry } from '../../src/repository/format/pack.js';
+import { MasterIndex } from '../../src/repository/masterindex.js';
+import { masterPackKeys, Packer, type PackChooser } from '../../src/repository/packer.js';
+import { WorkerPool } from '../../src/repository/workers.js';
+import { LocalBackend } from '../../src/storage/local.js';
+import { tempDir } from '../cli/harness.js';
+
+const KiB = 1024;
+const packMaster = randomBytes(32);
+const blobKey = randomBytes(32);
+const dir = await tempDir('ebak-packer-');
+let pool: WorkerPool;
+before(() => {
+  pool = new WorkerPool();
+});
+after(() => pool.close());
+
+interface Run {
+  /** Each saved pack's blob ids, in pack order, as the pack's own header lists them. */
+  packs: string[][];
+  index: MasterIndex;
+  ids: string[];
+}
+
+/** Queues `count` blobs of `bytes` random bytes (incompressible) through a packer with this coin; every pack is read back and authenticated. */
+async function pack(name: string, count: number, bytes: number, choose?: PackChooser, budget?: number): Promise<Run> {
+  const storage = new LocalBackend(`${dir}/${name}`);
+  await storage.create();
+  const index = new MasterIndex();
+  const config = { version: 1, id: 'ab'.repeat(32), created: '', chunker: { min: 16 * KiB, avg: 32 * KiB, max: 64 * KiB }, compression_level: 3, pack_size: 256 * KiB };
+  const saved: string[] = [];
+  const packer = new Packer({
+    index, config, packKeys: masterPackKeys(packMaster),
+    blobId: (d) => hmacSha256(blobKey, d),
+    savePack: async (id, b) => {
+      saved.push(id);
+      await storage.save({ type: 'data', name: id }, b);
+    },
+    saveIndex: async () => 'ignored',
+  }, pool, budget, choose);
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const data = randomBytes(bytes);
+    const id = packer.blobId(data);
+    ids.push(id.toString('hex'));
+    await packer.add(BlobType.data, id, data);
+  }
+  await packer.finish();
+  const packs: string[][] = [];
+  for (const name of saved) {
+    const bytesOf = await storage.load({ type: 'data', name });
+    const { prefix, entries } = decodePack(packMaster, bytesOf, name);
+    assert.equal(createHash('sha256').update(bytesOf).digest('hex'), name);
+    for (const e of entries) openAll(bytesOf, packKeyFor(packMaster, prefix.salt), e);
+    packs.push(entries.map((e) => e.id.toString('hex')));
+  }
+  return { packs, index, ids };
+}
+
+function openAll(packBytes: Buffer, key: Buffer, e: BlobEntry): void {
+  const plain = openBlob(key, blobKey, e, packBytes.subarray(e.offset, e.offset + e.length), 'blob');
+  assert.equal(plain.length, e.rawLength);
+}
+
+/** True when the pack's blobs are consecutive in the order they were queued. */
+const isRun = (pack: string[], ids: string[]) => pack.every((id, k) => k === 0 || ids.indexOf(id) === ids.indexOf(pack[k - 1]!) + 1);
+
+describe('randomised pack assembly', () => {
+  it('with a fixed coin, each pack is a run of consecutive blobs (the deterministic order of before)', async () => {
+    const r = await pack('fixed', 24, 40 * KiB, () => 0);
+    assert.ok(r.packs.length >= 3);
+    const sorted = r.packs.map((p) => [...p].sort((a, b) => r.ids.indexOf(a) - r.ids.indexOf(b)));
+    for (const p of sorted) assert.ok(isRun(p, r.ids));
+    assert.deepEqual(sorted.flat(), r.ids);
+  });
+
+  it('with a fair coin, two packs fill side by side: packs are not runs of the queue, and every blob is stored once and indexed', async () => {
+    const r = await pack('fair', 48, 40 * KiB);
+    assert.ok(r.packs.length >= 5);
+    const runs = r.packs.map((p) => [...p].sort((a, b) => r.ids.indexOf(a) - r.ids.indexOf(b))).filter((p) => isRun(p, r.ids));
+    assert.ok(runs.length < r.packs.length, 'some pack holds blobs queued apart');
+    assert.deepEqual(r.packs.flat().sort(), [...r.ids].sort());
+    for (const id of r.ids) assert.ok(r.index.has(Buffer.from(id, 'hex')));
+  });
+
+  it('at the end, two small open packs become one, every blob sealed under its key', async () => {
+    let flip = 0;
+    const r = await pack('fold', 5, 20 * KiB, () => flip++ % 2);
+    assert.equal(r.packs.length, 1);
+    assert.deepEqual([...r.packs[0]!].sort(), [...r.ids].sort());
+    for (const id of r.ids) assert.equal(r.index.lookup(Buffer.from(id, 'hex'))!.pack.id, r.index.packs[0]!.id);
+  });
+
+  it('a budget smaller than the open packs hold closes the fullest early instead of waiting for ever', async () => {
+    let flip = 0;
+    const r = await pack('budget', 30, 40 * KiB, () => flip++ % 2, 200 * KiB);
+    assert.deepEqual(r.packs.flat().sort(), [...r.ids].sort());
+  });
+});
