@@ -37,13 +37,9 @@ export interface Snapshot {
   summary?: BackupSummary;
 }
 
-/** The documented field order (docs/format.md), whatever order the object was built in. */
-const FIELDS: readonly (keyof Snapshot)[] = ['version', 'time', 'hostname', 'username', 'paths', 'tags', 'excludes', 'tree', 'parent', 'original', 'program_version', 'summary'];
-
 export function encodeSnapshot(s: Snapshot): Buffer {
-  const ordered: Record<string, unknown> = {};
-  for (const f of FIELDS) if (s[f] !== undefined) ordered[f] = s[f];
-  return Buffer.from(JSON.stringify(ordered));
+  // The object's own field order: decode → encode gives back the stored bytes (the vectors hold one with `parent` last).
+  return Buffer.from(JSON.stringify(s));
 }
 
 export function decodeSnapshot(payload: Buffer, what: string): Snapshot {
