@@ -107,7 +107,7 @@ export class Restorer {
       await restoreContents(this.blobs, path, n, (bytes) => {
         this.result.bytes += bytes;
         this.opts.onProgress?.({ files: this.result.files, bytes: this.result.bytes });
-      });
+      }, (msg) => this.error(msg));
       this.result.files++;
       return true;
     } catch (e) {
