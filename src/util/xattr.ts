@@ -21,7 +21,12 @@
 import { isUtf8 } from 'node:buffer';
 import { closeSync, constants, openSync } from 'node:fs';
 import { getAttributeSync, listAttributesSync, setAttributeSync } from '@napi-rs/xattr';
-import type { Xattr } from '../repository/format/tree.js';
+
+/** One attribute, name and value as bytes: the shape of the tree's Xattr (util imports nothing above it). */
+export interface Xattr {
+  name: Buffer;
+  value: Buffer;
+}
 
 export interface XattrsRead {
   /** Sorted by name bytes. */
