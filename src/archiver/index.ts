@@ -24,6 +24,11 @@
  * stored as it is; text is only for messages and exclude patterns. FIFOs,
  * devices and sockets are recorded (type, and rdev for devices) and counted.
  *
+ * Extended attributes of files and directories are recorded (src/util/xattr.ts;
+ * ACLs and file capabilities among them) and are part of "unchanged"; one
+ * that cannot be read is a warning, never a skipped file. Symlinks' own
+ * attributes and those of FIFOs and devices are not read (docs/format.md).
+ *
  * Cancellation: `signal` is checked between entries and between chunks; an
  * aborted backup waits for the pack writes in flight, indexes the packs
  * saved and writes no snapshot, so the repository stays consistent.
@@ -34,6 +39,7 @@ import { resolve } from 'node:path';
 import { Cdc, chunkFile, gearTable } from '../chunker/index.js';
 import { EbakError, isEbakError } from '../errors.js';
 import { mapIoError } from '../util/fs.js';
+import { readXattrs, sameXattrs } from '../util/xattr.js';
 import { BlobType } from '../repository/format/pack.js';
 import type { BackupSummary, Snapshot } from '../repository/format/snapshot.js';
 import { encodeTree, fromBytes, nameKey, type NodeType, type TreeNode } from '../repository/format/tree.js';
@@ -234,6 +240,7 @@ class Archiver {
     }
     const prev = parents.get(name.toString('latin1'));
     const meta = nodeMeta(name, st);
+    if (st.isDirectory() || st.isFile()) this.addXattrs(path, st.isDirectory(), meta);
     if (st.isDirectory()) {
       this.counts.dirs++;
       return { saved: this.saveDir(path, prev?.type === 'dir' ? prev.subtree : undefined).then((subtree) => ({ ...meta, type: 'dir', subtree })), dir: true };
@@ -252,6 +259,13 @@ class Archiver {
       }
     }
     return { saved: Promise.resolve(this.saveSpecial(st, meta, prev)), dir: false };
+  }
+
+  /** The entry's extended attributes into `meta` (none: no field); what cannot be read is warned about. */
+  private addXattrs(path: Buffer, isDir: boolean, meta: Omit<TreeNode, 'type'>): void {
+    const { xattrs, problems } = readXattrs(path, isDir);
+    for (const p of problems) this.warn(p);
+    if (xattrs.length) meta.xattrs = xattrs;
   }
 
   /** A FIFO, device or socket: its type (and a device's rdev) is all there is to store. */
@@ -425,5 +439,5 @@ function nodeMeta(name: Buffer, st: BigIntStats): Omit<TreeNode, 'type'> {
 }
 
 function unchanged(prev: TreeNode, now: Omit<TreeNode, 'type'>, size: number | undefined): boolean {
-  return prev.size === size && prev.mtime === now.mtime && prev.ctime === now.ctime && prev.inode === now.inode;
+  return prev.size === size && prev.mtime === now.mtime && prev.ctime === now.ctime && prev.inode === now.inode && sameXattrs(prev.xattrs, now.xattrs);
 }

@@ -13,9 +13,10 @@ import { writeTargetFile } from './target.js';
 
 /**
  * Writes the file `n` of `path` (at `at`: a temporary name when it replaces an entry there);
- * `onData` hears of every blob's bytes once written.
+ * `onData` hears of every blob's bytes once written, `onProblem` of each
+ * extended attribute not set (the file stays).
  */
-export async function restoreContents(blobs: BlobReader, path: Buffer, n: TreeNode, onData: (bytes: number) => void, at = path): Promise<void> {
+export async function restoreContents(blobs: BlobReader, path: Buffer, n: TreeNode, onData: (bytes: number) => void, onProblem: (msg: string) => void, at = path): Promise<void> {
   const located: LocatedBlob[] = n.content!.map((hex) => {
     const loc = blobs.lookupBlob(Buffer.from(hex, 'hex'));
     if (!loc) throw new EbakError('NOT_FOUND', `${path}: data blob ${hex.slice(0, 16)} is missing from the repository (run \`ebak check\`)`);
@@ -28,8 +29,9 @@ export async function restoreContents(blobs: BlobReader, path: Buffer, n: TreeNo
     size += b.loc.rawLength;
   }
   if (size !== n.size) throw new EbakError('CORRUPT', `${path}: its blobs hold ${size} bytes but the snapshot records ${n.size}`);
-  await writeTargetFile(at, n, size, (write) => blobs.readBlobs(BlobType.data, located, (i, plain) => {
+  const problems = await writeTargetFile(at, n, size, (write) => blobs.readBlobs(BlobType.data, located, (i, plain) => {
     write(plain, offsets[i]!);
     onData(plain.length);
   }));
+  for (const p of problems) onProblem(p);
 }

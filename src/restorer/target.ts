@@ -7,12 +7,18 @@
  * Paths are Buffers: names are bytes (docs/format.md, "Tree"), and a name
  * that is not UTF-8 must reach the file system as it was recorded. setuid
  * and setgid bits are given back only by root (as tar does).
+ *
+ * Extended attributes are set after the owner (a chown clears a file
+ * capability) and mode, before the times; `security.*` and `trusted.*` only
+ * by root (src/util/xattr.ts). One not set is a problem reported for the
+ * entry, never a reason to remove the file or stop the restore.
  */
 import { closeSync, constants, fchmodSync, fchownSync, ftruncateSync, futimesSync, openSync, rmSync, writeSync } from 'node:fs';
 import { chmod, chown, lstat, mkdir, utimes } from 'node:fs/promises';
 import { EbakError, isEbakError } from '../errors.js';
 import { nameBytes, type TreeNode } from '../repository/format/tree.js';
 import { mapIoError } from '../util/fs.js';
+import { writeXattrs } from '../util/xattr.js';
 
 /** Only root may give restored entries their recorded owners. */
 export const isRoot = process.getuid?.() === 0;
@@ -40,29 +46,43 @@ export async function makeDir(path: Buffer): Promise<void> {
   }
 }
 
-/** A directory's owner, mode and times (set after its children, which would change its times). */
+/**
+ * A directory's owner, mode, extended attributes and times (set after its
+ * children, which would change its times); attributes not set are one IO
+ * error, thrown once the times are set.
+ */
 export async function setDirMeta(path: Buffer, n: TreeNode): Promise<void> {
+  let problems: string[];
   try {
     if (isRoot) await chown(path, n.uid, n.gid);
     await chmod(path, restoredMode(n.mode));
+    problems = restoreXattrs(path, true, n);
     await utimes(path, nsToDate(n.mtime), nsToDate(n.mtime));
   } catch (e) {
     throw mapIoError(e, `set metadata of ${path}`);
   }
+  if (problems.length) throw new EbakError('IO', problems.join('; '));
+}
+
+function restoreXattrs(path: Buffer, isDir: boolean, n: TreeNode): string[] {
+  return n.xattrs ? writeXattrs(path, isDir, n.xattrs, isRoot) : [];
 }
 
 /**
  * Writes a regular file of `size` bytes: `fill` writes its contents through
  * the `write` it is given. A file that cannot be completed is removed, so a
  * file on disk is always complete (and, as its blobs are, authentic).
+ * Returns the extended attributes that could not be set, as messages.
  */
-export async function writeTargetFile(path: Buffer, n: TreeNode, size: number, fill: (write: (data: Buffer, at: number) => void) => Promise<void>): Promise<void> {
+export async function writeTargetFile(path: Buffer, n: TreeNode, size: number, fill: (write: (data: Buffer, at: number) => void) => Promise<void>): Promise<string[]> {
   const fd = openTarget(path);
+  let problems: string[];
   try {
     await fill((data, at) => writeAll(fd, data, at, path));
     ftruncateSync(fd, size);
     if (isRoot) fchownSync(fd, n.uid, n.gid);
     fchmodSync(fd, restoredMode(n.mode));
+    problems = restoreXattrs(path, false, n);
     futimesSync(fd, nsToDate(n.mtime), nsToDate(n.mtime));
   } catch (e) {
     closeSync(fd);
@@ -70,6 +90,7 @@ export async function writeTargetFile(path: Buffer, n: TreeNode, size: number, f
     throw isEbakError(e) ? e : mapIoError(e, `write ${path}`);
   }
   closeSync(fd);
+  return problems;
 }
 
 /** Creates (or truncates) a regular file, refusing to follow a symlink at its place. */
