@@ -115,7 +115,7 @@ export async function assertWhole(h: Pick<History, 'dir' | 'key' | 'digests'> & 
     for (const id of ids) {
       const out = join(h.dir, `restore-${id.slice(0, 8)}`);
       await restore(repo, repo.blobReader(pool), { snapshot: id, target: out });
-      assert.deepEqual(await fileDigests(join(out, 'src')), h.digests.get(id), `${what}: snapshot ${id.slice(0, 8)} restores byte-identical`);
+      assert.deepEqual(await fileDigests(join(out, h.dir, 'src')), h.digests.get(id), `${what}: snapshot ${id.slice(0, 8)} restores byte-identical`);
       await rm(out, { recursive: true });
     }
     return ids;

@@ -53,7 +53,7 @@ describe('ebak tag', () => {
     const target = join(dir, 'restored');
     const rr = await ebak(['restore', now.id, '--target', target], env);
     assert.equal(rr.code, 0, rr.stderr);
-    assert.deepEqual(await fileDigests(join(target, 'src')), await fileDigests(src));
+    assert.deepEqual(await fileDigests(join(target, src)), await fileDigests(src));
     ids[0] = now.id;
     // Tagging again keeps the first id as original.
     const again = await ebak(['tag', now.id, '--remove', 'audit', '--json'], env);

@@ -91,7 +91,7 @@ describe('extended attributes', () => {
     const out = join(dir, 'out');
     const r = await ebak(['restore', 'latest', '--target', out], env);
     assert.equal(r.code, 0, r.stderr);
-    const got = join(out, 'src');
+    const got = join(out, src); // snapshots hold the full source path
     const tool = xattrsOf(Buffer.from(join(got, 'tool')));
     assert.deepEqual(tool.map(([n]) => n), ['security.capability', 'system.posix_acl_access', 'user.binary', 'user.empty']);
     assert.deepEqual(tool, xattrsOf(Buffer.from(join(src, 'tool'))));
@@ -163,7 +163,7 @@ describe('extended attributes', () => {
     const r = await ebak(['restore', 'latest', '--target', out], e);
     assert.equal(r.code, 3, r.stderr);
     assert.equal(r.stderr.split('\n').filter((l) => l.includes('warning') && l.includes('user.big')).length, 2, r.stderr);
-    assert.equal(await readFile(join(out, 'src', 'big'), 'utf8'), 'big\n');
-    for (const name of ['big', 'sub']) assert.deepEqual(xattrsOf(Buffer.from(join(out, 'src', name)), name === 'sub'), [['user.small', BINARY.toString('hex')]]);
+    assert.equal(await readFile(join(out, s, 'big'), 'utf8'), 'big\n');
+    for (const name of ['big', 'sub']) assert.deepEqual(xattrsOf(Buffer.from(join(out, s, name)), name === 'sub'), [['user.small', BINARY.toString('hex')]]);
   });
 });

@@ -109,7 +109,7 @@ describe('local metadata cache on S3', { concurrency: false }, () => {
     const out = join(dir, 'out');
     const r = await fx.run(['restore', 'latest', '--target', out], { ...env, ...cached });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(await fileDigests(join(out, 'src')), await fileDigests(src));
+    assert.deepEqual(await fileDigests(join(out, src)), await fileDigests(src));
     const treePacks = await readdir(join(await repoCache(cacheDir), 'data'));
     const dataGets = fx.proxy.requests.map(classify).filter((c) => c.cls === 'get' && c.kind === 'data');
     assert.ok(dataGets.length >= 1, 'file contents were read from the server');

@@ -100,7 +100,7 @@ describe('vault on PostgreSQL', () => {
       const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => guess(i % 2 ? a : b, 'sam')));
       const ok = results.filter((r) => r.status === 'fulfilled').length;
       assert.equal(ok, 10, JSON.stringify(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.message.slice(0, 120))));
-      assert.ok(results.every((r) => r.status === 'fulfilled' || (r.reason instanceof VaultError && r.reason.vaultCode === 'locked')), 'every other guess is refused as locked');
+      assert.ok(results.every((r) => r.status === 'fulfilled' || (r.reason instanceof VaultError && r.reason.vaultCode === 'locked')), `every other guess is refused as locked: ${JSON.stringify(results.filter((r) => r.status === 'rejected' && !(r.reason instanceof VaultError && r.reason.vaultCode === 'locked')).map((r) => String((r as PromiseRejectedResult).reason).slice(0, 200)))}`);
     } finally {
       await b.stop();
     }

@@ -1,19 +1,14 @@
 /**
- * `ebak plan validate|list|run|status` and `ebak daemon` (docs/plans.md):
- * plan files read and validated once (src/plans), one run now through the
- * same runner the daemon uses (src/cli/planrun.ts), status from the state
- * file, and the daemon: the scheduler on the system clock, one JSON line per
- * event on stdout, health and Prometheus metrics on a local address, a
- * clean stop on SIGTERM or Ctrl-C.
+ * `ebak plan validate|list|run|status` (docs/plans.md): plan files read and
+ * validated once (src/plans), one run now through the same runner the
+ * daemon uses (src/cli/planrun.ts), status from the state file.
  */
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { environment, parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import type { Plan, PlanFile } from '../../plans/plan.js';
 import { readPlanFile } from '../../plans/planfile.js';
-import { metrics, planStatus } from '../../plans/report.js';
-import { Scheduler, systemClock, type SchedulerEvent } from '../../plans/scheduler.js';
+import { planStatus } from '../../plans/report.js';
 import { PlanStateFile } from '../../plans/state.js';
 import type { Command, Context } from '../command.js';
 import { runPlan } from '../planrun.js';
@@ -26,7 +21,7 @@ interface Opened {
   state: PlanStateFile;
 }
 
-async function openPlans(ctx: Context, values: Record<string, string | undefined>, file = values.plans ?? join(environment(ctx.env).configDir, 'plans.yaml')): Promise<Opened> {
+export async function openPlans(ctx: Context, values: Record<string, string | undefined>, file = values.plans ?? join(environment(ctx.env).configDir, 'plans.yaml')): Promise<Opened> {
   return { file: await readPlanFile(file), state: PlanStateFile.open(values.state ?? join(environment(ctx.env).configDir, 'plan-state.json')) };
 }
 
@@ -75,65 +70,4 @@ function status(ctx: Context, plans: readonly Plan[], state: PlanStateFile, days
   }
   ctx.out.result(all);
   return all.every((s) => s.rpo.ok) ? 0 : 3;
-}
-
-export const daemonCommand: Command = {
-  name: 'daemon',
-  summary: 'run every plan on its schedule (JSON log lines, health and Prometheus metrics)',
-  usage: 'ebak daemon [--plans FILE] [--listen HOST:PORT] [--state FILE]',
-  async run(argv, ctx) {
-    const { values } = parseFlags('daemon', argv, ctx.env, { positionals: false });
-    const { file, state } = await openPlans(ctx, values);
-    const log = (e: object) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...e }) + '\n');
-    const scheduler = new Scheduler(file.plans, async (plan, signal, scheduled) => {
-      const r = await runPlan(ctx, plan, state, signal, scheduled);
-      if (!r.ok) throw new EbakError('IO', r.error ?? 'failed');
-    }, systemClock, state, (e: SchedulerEvent) => log(e));
-    const listen = values.listen ?? file.daemon.listen;
-    const server = listen === undefined ? undefined : await serveMetrics(listen, () => {
-      const statuses = file.plans.map((p) => planStatus(p, state.runs(p.name), Date.now(), 7, scheduler.nextRun(p.name)));
-      return metrics(statuses, new Map(file.plans.map((p) => [p.name, state.runs(p.name)])));
-    });
-    log({ event: 'daemon.start', plans: file.plans.map((p) => p.name), ...(server ? { listen: address(server) } : {}) });
-    try {
-      await interruptible(ctx, async (signal) => {
-        const stop = new AbortController();
-        const onTerm = () => stop.abort();
-        process.once('SIGTERM', onTerm);
-        signal.addEventListener('abort', onTerm, { once: true });
-        try {
-          await scheduler.run(stop.signal);
-        } finally {
-          process.off('SIGTERM', onTerm);
-        }
-      });
-    } finally {
-      server?.close();
-      server?.closeAllConnections(); // a scraper's kept-alive connection must not keep the daemon alive
-      await state.save();
-      log({ event: 'daemon.stop' });
-    }
-    return 0;
-  },
-};
-
-/** /healthz and /metrics on a local address (the daemon's only listener; no secrets, no control). */
-function serveMetrics(listen: string, render: () => string): Promise<Server> {
-  const i = listen.lastIndexOf(':');
-  const host = listen.slice(0, i) || '127.0.0.1';
-  const port = Number(listen.slice(i + 1));
-  const server = createServer((req, res) => {
-    if (req.url === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-    if (req.url === '/metrics') return void res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(render());
-    res.writeHead(404).end();
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', (e) => reject(new EbakError('IO', `daemon cannot listen on ${listen}: ${e.message}`)));
-    server.listen(port, host, () => resolve(server));
-  });
-}
-
-function address(s: Server): string {
-  const a = s.address();
-  return typeof a === 'object' && a ? `${a.address}:${a.port}` : String(a);
 }

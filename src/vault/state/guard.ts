@@ -146,9 +146,23 @@ export class VersionGuard {
     if (this.current !== undefined && root.epoch < this.current.root.epoch) {
       throw new StateRollback(ROOT_ID, `the stored version map (epoch ${root.epoch}) is older than the one this vault already saw (${this.current.root.epoch})`);
     }
-    this.current = { root, hash: value.hash, shards: await this.shards(root) };
+    let shards: Map<number, ReadonlyMap<string, Entry>>;
+    try {
+      shards = await this.shards(root);
+    } catch (e) {
+      // Root and shards are separate rows: another replica may have stored a newer batch between the two reads.
+      // Only a shard that disagrees with a root still in place is a rollback; otherwise read again (the caller retries).
+      if (e instanceof StateRollback && !(await this.rootUnchanged(value.hash))) return false;
+      throw e;
+    }
+    this.current = { root, hash: value.hash, shards };
     this.accepted = successor ? [g, value] : [g];
     return true;
+  }
+
+  private async rootUnchanged(hash: Buffer): Promise<boolean> {
+    const now = await this.store.get(ROOT_ID);
+    return now ? sha256(now.sealed).equals(hash) : false;
   }
 
   /** The shards `root` names: reused where the digest is unchanged, else read and checked against it. */
