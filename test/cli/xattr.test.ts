@@ -117,7 +117,7 @@ describe('extended attributes', () => {
     const r = await startEbak(['restore', 'latest', '--target', target], { ...env, HOME: home }, asNobody).done;
     execFileSync('chown', ['-R', '0:0', repo]);
     assert.equal(r.code, 0, r.stderr);
-    const tool = xattrsOf(Buffer.from(join(target, 'src', 'tool')));
+    const tool = xattrsOf(Buffer.from(join(target, src, 'tool')));
     assert.deepEqual(tool.map(([n]) => n), ['system.posix_acl_access', 'user.binary', 'user.empty']);
   });
 
