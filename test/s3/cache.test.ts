@@ -63,17 +63,20 @@ describe('local metadata cache on S3', { concurrency: false }, () => {
   it('holds the stored bytes of snapshots, index files and tree packs, and nothing else', async () => {
     const repo = await repoCache(cacheDir);
     const stored = new Set(await listKeys(fx, BUCKET, 'r/'));
-    let files = 0;
+    const files: Record<string, number> = {};
     for (const type of await readdir(repo)) {
       assert.ok(['snapshots', 'index', 'data'].includes(type), type);
       for (const name of await readdir(join(repo, type))) {
         const key = [...stored].find((k) => k.startsWith(`r/${type}/`) && k.endsWith(name))!;
         assert.ok(key, `${type}/${name} is in the bucket`);
         assert.deepEqual(await readFile(join(repo, type, name)), await getObject(fx, BUCKET, key));
-        files++;
+        files[type] = (files[type] ?? 0) + 1;
       }
     }
-    assert.equal(files, 2 + 1 + 1, 'the snapshots of the two cached runs (not the --no-cache one), the index file, the tree pack');
+    // The snapshots of the two cached runs (not the --no-cache one); the index files and tree packs they wrote
+    // (how many depends on how the randomised packer spread the trees).
+    assert.equal(files.snapshots, 2);
+    assert.ok((files.index ?? 0) >= 1 && (files.data ?? 0) >= 1, JSON.stringify(files));
   });
 
   it('a fresh cache fills on its first run: the next re-backup makes at most 10 GETs', async () => {
