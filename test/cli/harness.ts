@@ -1,8 +1,8 @@
 /** Runs the real CLI (bin/ebak) as a child process, in throwaway directories. */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cp, lstat, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { chown, cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,4 +143,26 @@ export async function fileDigests(root: string, rel = ''): Promise<Map<string, s
 /** Copies a whole directory tree (a pristine repository, for one tamper case). */
 export function copyTree(from: string, to: string): Promise<void> {
   return cp(from, to, { recursive: true, verbatimSymlinks: true });
+}
+
+/** The uid and gid of `nobody`, for restores that must behave as an unprivileged user's. */
+export const NOBODY = 65534;
+
+/**
+ * Restores the latest snapshot as `nobody` (setpriv) into `<dir>/out-nobody`: the repository is lent
+ * to nobody for the run and given back to root after. Returns the result and the target.
+ */
+export async function restoreAsNobody(env: Record<string, string>, dir: string): Promise<{ r: RunResult; target: string }> {
+  const repo = env.EBAK_REPOSITORY!;
+  execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, repo]);
+  const home = join(dir, 'home');
+  const target = join(dir, 'out-nobody');
+  for (const d of [home, target]) {
+    await mkdir(d);
+    await chown(d, NOBODY, NOBODY);
+  }
+  const asNobody = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
+  const r = await startEbak(['restore', 'latest', '--target', target], { ...env, HOME: home }, asNobody).done;
+  execFileSync('chown', ['-R', '0:0', repo]);
+  return { r, target };
 }

@@ -6,14 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmod, chown, lstat, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { scan } from '../../src/archiver/scan.js';
-import { ebak, newRepo, startEbak, tempDir } from './harness.js';
+import { ebak, newRepo, restoreAsNobody, tempDir } from './harness.js';
 
-const NOBODY = 65534;
 const b = (s: string) => Buffer.from(s, 'latin1');
 const under = (dir: string, name: Buffer) => Buffer.concat([Buffer.from(dir + '/'), name]);
 const names = async (dir: string) => (await readdir(dir, { encoding: 'buffer' })).map((n) => n.toString('latin1')).sort();
@@ -109,17 +108,7 @@ describe('special files and setuid bits', () => {
   });
 
   it('not as root: FIFOs are made, devices reported (exit 3), setuid/setgid cleared (as tar does)', async () => {
-    const repo = env.EBAK_REPOSITORY!;
-    execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, repo]);
-    const home = join(dir, 'home');
-    await mkdir(home);
-    await chown(home, NOBODY, NOBODY);
-    const target = join(dir, 'out-nobody');
-    await mkdir(target);
-    await chown(target, NOBODY, NOBODY);
-    const asNobody = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
-    const r = await startEbak(['restore', 'latest', '--target', target], { ...env, HOME: home }, asNobody).done;
-    execFileSync('chown', ['-R', '0:0', repo]);
+    const { r, target } = await restoreAsNobody(env, dir);
     assert.equal(r.code, 3, r.stderr);
     assert.equal(r.stderr.split('\n').filter((l) => l.includes('warning')).length, 2, r.stderr); // null and loop
     const got = join(target, src);

@@ -8,14 +8,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { chmod, chown, lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setAttributeSync } from '@napi-rs/xattr';
 import { readXattrs } from '../../src/util/xattr.js';
-import { ebak, newRepo, startEbak, tempDir } from './harness.js';
+import { ebak, newRepo, restoreAsNobody, tempDir } from './harness.js';
 
-const NOBODY = 65534;
 const UNDEFINED_ID = 0xffffffff;
 
 /** A POSIX ACL as the kernel stores it (version 2, then tag, perm, id per entry): owner rw, user 1000 r, group r, mask r, other none. */
@@ -105,17 +104,7 @@ describe('extended attributes', () => {
   });
 
   it('not as root: ACLs and user.* are set, security.* is left out without an error (as setuid bits are)', async () => {
-    const repo = env.EBAK_REPOSITORY!;
-    execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, repo]);
-    const home = join(dir, 'home');
-    await mkdir(home);
-    await chown(home, NOBODY, NOBODY);
-    const target = join(dir, 'out-nobody');
-    await mkdir(target);
-    await chown(target, NOBODY, NOBODY);
-    const asNobody = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
-    const r = await startEbak(['restore', 'latest', '--target', target], { ...env, HOME: home }, asNobody).done;
-    execFileSync('chown', ['-R', '0:0', repo]);
+    const { r, target } = await restoreAsNobody(env, dir);
     assert.equal(r.code, 0, r.stderr);
     const tool = xattrsOf(Buffer.from(join(target, src, 'tool')));
     assert.deepEqual(tool.map(([n]) => n), ['system.posix_acl_access', 'user.binary', 'user.empty']);
