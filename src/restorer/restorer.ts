@@ -52,8 +52,11 @@ export class Restorer {
     this.dryRun = opts.dryRun === true;
   }
 
-  /** Restores a directory's entries (its own mode and times are the caller's); then, with --delete, removes what the snapshot lacks. */
-  async restoreDir(treeId: string, dir: Buffer, rel: string): Promise<void> {
+  /**
+   * Restores a directory's entries (its own mode and times are the caller's); then, with --delete, removes what the snapshot lacks.
+   * `fresh`: this restore just made the directory, so nothing is in it and no entry needs looking at first (one lstat per entry saved).
+   */
+  async restoreDir(treeId: string, dir: Buffer, rel: string, fresh = false): Promise<void> {
     const nodes = await this.trees.loadTree(treeId);
     const files: Promise<void>[] = [];
     try {
@@ -62,11 +65,11 @@ export class Restorer {
         const path = childPath(dir, n);
         const nodeRel = `${rel}/${n.name}`;
         if (!this.filter.visits(nodeRel, n.type === 'dir')) continue;
-        if (n.type === 'dir') await this.restoreSubdir(path, nodeRel, n);
-        else if (n.type === 'symlink') await this.restoreSymlink(path, nodeRel, n);
-        else if (n.type !== 'file') await this.restoreSpecial(path, nodeRel, n);
+        if (n.type === 'dir') await this.restoreSubdir(path, nodeRel, n, fresh);
+        else if (n.type === 'symlink') await this.restoreSymlink(path, nodeRel, n, fresh);
+        else if (n.type !== 'file') await this.restoreSpecial(path, nodeRel, n, fresh);
         else {
-          const file = this.files.run(() => this.restoreFile(path, nodeRel, n));
+          const file = this.files.run(() => this.restoreFile(path, nodeRel, n, fresh));
           file.catch(() => undefined); // observed now; settleAll below reports it
           files.push(file);
         }
@@ -76,11 +79,11 @@ export class Restorer {
       // (a rejection left unobserved during those awaits would crash the process).
       await settleAll(files);
     }
-    if (this.opts.delete) this.deleteExtra(dir, rel, nodes);
+    if (this.opts.delete && !fresh) this.deleteExtra(dir, rel, nodes);
   }
 
-  private async restoreSubdir(path: Buffer, rel: string, n: TreeNode): Promise<void> {
-    const { decision, there } = this.decide(path, n);
+  private async restoreSubdir(path: Buffer, rel: string, n: TreeNode, fresh: boolean): Promise<void> {
+    const { decision, there } = this.decide(path, n, fresh);
     if (decision === 'skip') return this.report('skip', rel);
     if (!this.dryRun) {
       if (decision === 'merge') await openUp(path, there!);
@@ -90,14 +93,14 @@ export class Restorer {
       }
     }
     this.report(decision, rel);
-    await this.restoreDir(n.subtree!, path, rel);
+    await this.restoreDir(n.subtree!, path, rel, decision === 'create' && !this.dryRun);
     if (!this.dryRun) await setDirMeta(path, n).catch((e: Error) => this.error(e.message));
     this.result.dirs++;
   }
 
   /** Restored as recorded (absolute or pointing out of the target, as restic, borg and tar do); never written through. */
-  private async restoreSymlink(path: Buffer, rel: string, n: TreeNode): Promise<void> {
-    const { decision, there } = this.decide(path, n);
+  private async restoreSymlink(path: Buffer, rel: string, n: TreeNode, fresh: boolean): Promise<void> {
+    const { decision, there } = this.decide(path, n, fresh);
     if (decision === 'skip') return this.report('skip', rel);
     try {
       if (!this.dryRun) await (there ? replaceEntry(path, there, (at) => createSymlink(at, n)) : createSymlink(path, n));
@@ -109,8 +112,8 @@ export class Restorer {
   }
 
   /** A FIFO or device (counted as a file, as restic does); a socket is left out. special.ts renames it into place over what is there. */
-  private async restoreSpecial(path: Buffer, rel: string, n: TreeNode): Promise<void> {
-    const { decision, there } = this.decide(path, n);
+  private async restoreSpecial(path: Buffer, rel: string, n: TreeNode, fresh: boolean): Promise<void> {
+    const { decision, there } = this.decide(path, n, fresh);
     if (decision === 'skip') return this.report('skip', rel);
     try {
       if (this.dryRun) this.result.files++;
@@ -124,19 +127,19 @@ export class Restorer {
     }
   }
 
-  private async restoreFile(path: Buffer, rel: string, n: TreeNode): Promise<void> {
+  private async restoreFile(path: Buffer, rel: string, n: TreeNode, fresh: boolean): Promise<void> {
     this.opts.signal?.throwIfAborted(); // it may have waited for a slot
     if (n.links <= 1) {
-      await this.placeFile(path, rel, n);
+      await this.placeFile(path, rel, n, fresh);
       return;
     }
-    const existing = await this.hardlinks.linkOrWrite(n, path, () => this.placeFile(path, rel, n));
+    const existing = await this.hardlinks.linkOrWrite(n, path, () => this.placeFile(path, rel, n, fresh));
     if (existing) await this.placeLink(existing, path, rel, n);
   }
 
   /** Puts the file in place as --overwrite decides; true when `path` then holds it. */
-  private async placeFile(path: Buffer, rel: string, n: TreeNode): Promise<boolean> {
-    const { decision, there } = this.decide(path, n);
+  private async placeFile(path: Buffer, rel: string, n: TreeNode, fresh: boolean): Promise<boolean> {
+    const { decision, there } = this.decide(path, n, fresh);
     if (decision === 'skip') {
       this.report('skip', rel);
       return false;
@@ -225,7 +228,8 @@ export class Restorer {
     }
   }
 
-  private decide(path: Buffer, n: TreeNode): { decision: Decision; there: BigIntStats | undefined } {
+  private decide(path: Buffer, n: TreeNode, fresh: boolean): { decision: Decision; there: BigIntStats | undefined } {
+    if (fresh) return { decision: 'create', there: undefined };
     const there = entryAt(path);
     return { decision: decide(path, n, there, this.opts.overwrite ?? 'always', () => sameContent(this.hasher, this.blobs, path, n)), there };
   }
