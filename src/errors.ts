@@ -30,6 +30,8 @@ export type ErrorCode =
   | 'VAULT_REFUSED' // the key vault answered with a refusal (not authorized, revoked, policy, rate limit, ...)
   | 'ACCOUNT_LOCKED' // the vault account reached its guess limit; no more guesses are evaluated
   | 'CANCELLED' // the operation was cancelled (an AbortSignal fired)
+  | 'WRITE_ONLY' // the credential may only add backups: reading, deleting and key changes are refused
+  | 'ROLLBACK' // the storage is older than the vault's repository head (a snapshot missing, an old index replayed, the store rolled back)
   | 'INTERRUPTED' // the user pressed Ctrl-C (SIGINT): the operation stopped cleanly, its locks released
   | 'NOT_IMPLEMENTED'; // a feature this build does not have
 

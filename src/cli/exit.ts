@@ -21,6 +21,8 @@ export const EXITS: readonly { readonly code: ErrorCode; readonly exit: number; 
   { code: 'ATTESTATION', exit: 22, meaning: 'attestation failed' },
   { code: 'STORAGE_UNREACHABLE', exit: 23, meaning: 'storage unreachable' },
   { code: 'CANCELLED', exit: 24, meaning: 'cancelled' },
+  { code: 'WRITE_ONLY', exit: 25, meaning: 'credential is write-only' },
+  { code: 'ROLLBACK', exit: 26, meaning: 'storage rolled back (older than the repository head)' },
   { code: 'INTERRUPTED', exit: 130, meaning: 'interrupted (Ctrl-C)' },
 ];
 
