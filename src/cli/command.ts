@@ -35,8 +35,6 @@ export interface Context {
   /** The process environment: read only through src/config (parseFlags, environment). */
   readonly env: NodeJS.ProcessEnv;
   readonly globals: GlobalOptions;
-  /** Every command (for the ones that describe the others: generate). */
-  readonly commands: readonly Command[];
 }
 
 export interface Command {

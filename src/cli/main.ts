@@ -4,40 +4,13 @@
  * that prints errors and chooses the exit code.
  */
 import { EbakError, isEbakError } from '../errors.js';
-import type { Command, GlobalOptions } from './command.js';
-import { attestationCommand } from './commands/attestation.js';
-import { backupCommand } from './commands/backup.js';
-import { catCommand } from './commands/cat.js';
-import { checkCommand } from './commands/check.js';
-import { copyCommand } from './commands/copy.js';
-import { diffCommand } from './commands/diff.js';
-import { findCommand } from './commands/find.js';
-import { forgetCommand } from './commands/forget.js';
-import { generateCommand } from './commands/generate.js';
-import { daemonCommand } from './commands/daemon.js';
-import { planCommand } from './commands/plan.js';
-import { hsmCommand } from './commands/hsm.js';
-import { initCommand } from './commands/init.js';
-import { keyCommand } from './commands/key.js';
-import { keyserviceCommand } from './commands/keyservice.js';
-import { lsCommand } from './commands/ls.js';
-import { pruneCommand } from './commands/prune.js';
-import { repairCommand } from './commands/repair.js';
-import { restoreCommand } from './commands/restore.js';
-import { snapshotsCommand } from './commands/snapshots.js';
-import { statsCommand } from './commands/stats.js';
-import { tagCommand } from './commands/tag.js';
-import { unlockCommand } from './commands/unlock.js';
-import { loginCommand } from './commands/login.js';
-import { auditCommand, deviceCommand, vaultCommand } from './commands/vault.js';
+import type { GlobalOptions } from './command.js';
 import { exitCodeFor, exitHelp, EXIT_FATAL } from './exit.js';
 import { handleInterrupts } from './interrupt.js';
 import { TerminalOutput } from './output.js';
+import { loadCommand, loadCommands } from './registry.js';
 import { commandHelp, environment, mainHelp, parseGlobals } from '../config/index.js';
 import { VERSION } from '../version.js';
-
-/** Every command, in the order `ebak help` lists them. */
-export const COMMANDS: readonly Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, findCommand, diffCommand, restoreCommand, catCommand, statsCommand, checkCommand, forgetCommand, pruneCommand, unlockCommand, tagCommand, copyCommand, planCommand, daemonCommand, repairCommand, keyCommand, hsmCommand, attestationCommand, vaultCommand, loginCommand, deviceCommand, auditCommand, keyserviceCommand, generateCommand];
 
 /** The global flags (src/config/schema.ts) wherever they stand; the rest goes to the command. */
 export function splitGlobals(argv: string[]): { globals: GlobalOptions; json: boolean; help: boolean; rest: string[] } {
@@ -65,18 +38,18 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(json ? `${JSON.stringify({ version: VERSION, node: process.version })}\n` : `ebak ${VERSION} (node ${process.version})\n`);
       return 0;
     }
-    if (name === 'help') return help(args[0]);
+    if (name === 'help') return await help(args[0]);
     if (name?.startsWith('-')) throw new EbakError('USAGE', `unknown flag ${name.split('=')[0]}`, { hint: 'run `ebak --help`' });
-    const cmd = COMMANDS.find((c) => c.name === name);
+    const cmd = name === undefined ? undefined : await loadCommand(name);
     if (!name || (parsed.help && !cmd)) {
-      process.stdout.write(mainHelp(COMMANDS, exitHelp()) + '\n');
+      process.stdout.write(mainHelp(await loadCommands(), exitHelp()) + '\n');
       return name || parsed.help ? 0 : EXIT_FATAL;
     }
     if (!cmd) throw unknownCommand(name);
-    if (parsed.help) return help(cmd.name);
+    if (parsed.help) return await help(cmd.name);
     const out = new TerminalOutput(json);
     try {
-      return await cmd.run(args, { out, env: process.env, globals: parsed.globals, commands: COMMANDS });
+      return await cmd.run(args, { out, env: process.env, globals: parsed.globals });
     } finally {
       out.clearProgress();
     }
@@ -86,10 +59,10 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** `ebak help [<command>]`: generated from the schema (src/config/help.ts). */
-function help(name: string | undefined): number {
-  const cmd = name === undefined ? undefined : COMMANDS.find((c) => c.name === name);
+async function help(name: string | undefined): Promise<number> {
+  const cmd = name === undefined ? undefined : await loadCommand(name);
   if (name !== undefined && !cmd) throw unknownCommand(name);
-  process.stdout.write(`${cmd ? commandHelp(cmd, exitHelp()) : mainHelp(COMMANDS, exitHelp())}\n`);
+  process.stdout.write(`${cmd ? commandHelp(cmd, exitHelp()) : mainHelp(await loadCommands(), exitHelp())}\n`);
   return 0;
 }
 

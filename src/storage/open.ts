@@ -22,7 +22,7 @@ import { LimitBackend } from './limit.js';
 import { LocalBackend } from './local.js';
 import { parseLocation } from './location.js';
 import { RetryBackend, type RetryOptions } from './retry.js';
-import { openS3, S3Backend, type AwsEnv, type ObjectLockOptions, type S3Options } from './s3/index.js';
+import { openS3, type AwsEnv, type ObjectLockOptions, type S3Backend, type S3Options } from './s3/index.js';
 
 export interface OpenOptions extends S3Options {
   /** Operations in flight at once (default 8 for S3, 4 for a local directory). */
@@ -62,7 +62,7 @@ export async function openBackend(location: string, env: AwsEnv, opts: OpenOptio
       if (opts.cacheDir !== undefined) await cache.attach(opts.cacheDir, repoId);
     },
     setObjectLock: (o: ObjectLockOptions) => {
-      if (counted instanceof S3Backend) counted.setObjectLock(o);
+      if (loc.kind === 's3') (counted as S3Backend).setObjectLock(o);
     },
   });
 }

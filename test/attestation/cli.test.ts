@@ -19,7 +19,6 @@ function context() {
   const ctx: Context = {
     env: {},
     globals: {},
-    commands: [],
     out: { json: false, line: (t) => lines.push(t), result: (r) => results.push(r), warn: () => {}, progress: () => {} },
   };
   return { ctx, lines, results };

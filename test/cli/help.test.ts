@@ -9,11 +9,13 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { COMMANDS } from '../../src/cli/main.js';
+import { loadCommands } from '../../src/cli/registry.js';
 import { EXITS } from '../../src/cli/exit.js';
 import { globalFlags, ownFlags, VARIABLES } from '../../src/config/index.js';
 import { formatRecoveryCode, generateRecoveryCode } from '../../src/repository/format/keyfile.js';
 import { assertCode, assertFailed, ebak, errorLines, jsonError, tempDir } from './harness.js';
+
+const COMMANDS = await loadCommands();
 
 function assertLists(stdout: string, flags: readonly string[], what: string): void {
   for (const f of flags) assert.ok(stdout.includes(f), `${what} lists ${f}`);

@@ -9,10 +9,12 @@ import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_MAX_AGE_SECONDS } from '../../src/attestation/index.js';
-import { COMMANDS } from '../../src/cli/main.js';
+import { loadCommands } from '../../src/cli/registry.js';
 import { environment, FLAGS, GLOBAL, globalFlags, ownFlags, parseFlags, parseGlobals, s3Environment, VARIABLES } from '../../src/config/index.js';
 import { isEbakError, type EbakError } from '../../src/errors.js';
 import { DEFAULT_MODULE } from '../../src/hsm/index.js';
+
+const COMMANDS = await loadCommands();
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const usage = (e: unknown): e is EbakError => isEbakError(e, 'USAGE');

@@ -17,7 +17,6 @@ function ctx(token: string) {
   const c: Context = {
     env: { EBAK_HSM_MODULE: MODULE, EBAK_HSM_TOKEN: token, EBAK_HSM_PIN: PIN },
     globals: {},
-    commands: [],
     out: { json: true, line: () => {}, result: (v) => results.push(v), warn: () => {}, progress: () => {} },
   };
   return { c, results };

@@ -10,6 +10,7 @@ import { makeDirs, mapIoError } from '../../util/fs.js';
 import { VERSION } from '../../version.js';
 import type { Command } from '../command.js';
 import { exitCodes } from '../exit.js';
+import { loadCommands } from '../registry.js';
 
 export const generateCommand: Command = {
   name: 'generate',
@@ -17,16 +18,17 @@ export const generateCommand: Command = {
   usage: 'ebak generate [--bash-completion FILE] [--zsh-completion FILE] [--fish-completion FILE] [--man DIR]   (FILE "-": stdout)',
   async run(argv, ctx) {
     const { values } = parseFlags('generate', argv, ctx.env, { positionals: false });
+    const commands = await loadCommands();
     const outputs: [string | undefined, () => string][] = [
-      [values['bash-completion'], () => bashCompletion(ctx.commands)],
-      [values['zsh-completion'], () => zshCompletion(ctx.commands)],
-      [values['fish-completion'], () => fishCompletion(ctx.commands)],
+      [values['bash-completion'], () => bashCompletion(commands)],
+      [values['zsh-completion'], () => zshCompletion(commands)],
+      [values['fish-completion'], () => fishCompletion(commands)],
     ];
     if (outputs.every(([file]) => file === undefined) && values.man === undefined) throw new EbakError('USAGE', 'generate needs at least one of --bash-completion, --zsh-completion, --fish-completion, --man', { hint: generateCommand.usage });
     for (const [file, text] of outputs) if (file !== undefined) await write(file, text());
     if (values.man !== undefined) {
       await makeDirs(values.man);
-      const pages: [string, string][] = [['ebak.1', manPage(ctx.commands, undefined, VERSION, exitCodes())], ...ctx.commands.map((c): [string, string] => [`ebak-${c.name}.1`, manPage(ctx.commands, c, VERSION, exitCodes())])];
+      const pages: [string, string][] = [['ebak.1', manPage(commands, undefined, VERSION, exitCodes())], ...commands.map((c): [string, string] => [`ebak-${c.name}.1`, manPage(commands, c, VERSION, exitCodes())])];
       for (const [name, page] of pages) await write(join(values.man, name), page);
       ctx.out.line(`wrote ${pages.length} man pages to ${values.man}`);
     }

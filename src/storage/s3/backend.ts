@@ -19,6 +19,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  GetObjectLockConfigurationCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -36,10 +37,9 @@ import { formatLocation, type S3Location } from '../location.js';
 import { retryable } from '../retry.js';
 import { errorName, mapS3Error } from './errors.js';
 import { checkBucketLock, checkObjectLock, isLockedType, lockParams, lockRefusal, refuseLockedDelete, type LockState, type ObjectLockOptions } from './objectlock.js';
+import { DATA_STORAGE_CLASSES, type DataStorageClass } from './classes.js';
 import { restoreSettings, thaw, type ArchiveRestoreOptions, type RestoreTier } from './thaw.js';
 
-export type DataStorageClass = 'STANDARD_IA' | 'GLACIER_IR' | 'GLACIER' | 'DEEP_ARCHIVE';
-export const DATA_STORAGE_CLASSES: readonly DataStorageClass[] = ['STANDARD_IA', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'];
 
 const MiB = 1024 * 1024;
 /** S3's smallest allowed part (all but the last). */
@@ -255,7 +255,11 @@ export class S3Backend implements Backend {
 
   private checkBucketLock(): Promise<void> {
     const what = `check Object Lock of bucket ${this.bucket} on ${this.location}`;
-    return checkBucketLock(this.client, this.bucket, what, (e) => this.mapped(e, what));
+    const fetch = async () => {
+      const r = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.bucket }));
+      return { enabled: r.ObjectLockConfiguration?.ObjectLockEnabled, rule: r.ObjectLockConfiguration?.Rule?.DefaultRetention };
+    };
+    return checkBucketLock(fetch, this.bucket, what, (e) => this.mapped(e, what));
   }
 
   private async requestRestore(h: Handle, Days: number, Tier: RestoreTier): Promise<void> {

@@ -5,14 +5,18 @@
  * counted as S3 bills them), objectlock.ts (WORM retention), thaw.ts
  * (restores from archive storage). This file opens one and exports what
  * callers outside src/storage/s3 use.
+ *
+ * The AWS SDK takes ~150 ms to load, more than a local `ebak snapshots`
+ * takes in all: only `openS3` loads it (the backend, client and metering
+ * modules), so a command on a local repository never does.
  */
 import type { RequestCounter } from '../accounting.js';
 import type { S3Location } from '../location.js';
-import { S3Backend, type S3BackendOptions } from './backend.js';
-import { createClient, type AwsEnv, type ClientOptions } from './client.js';
-import { meter } from './metering.js';
+import type { S3Backend, S3BackendOptions } from './backend.js';
+import type { AwsEnv, ClientOptions } from './client.js';
 
-export { DATA_STORAGE_CLASSES, S3Backend, type DataStorageClass } from './backend.js';
+export type { S3Backend } from './backend.js';
+export { DATA_STORAGE_CLASSES, type DataStorageClass } from './classes.js';
 export type { AwsEnv } from './client.js';
 export { requestClass } from './metering.js';
 export { checkObjectLock, OBJECT_LOCK_MODES, type ObjectLockMode, type ObjectLockOptions } from './objectlock.js';
@@ -22,6 +26,7 @@ export interface S3Options extends S3BackendOptions, ClientOptions {}
 
 /** An S3 backend at `loc`; with `counter`, every HTTP request it sends is counted there. */
 export async function openS3(loc: S3Location, env: AwsEnv, opts: S3Options = {}, counter?: RequestCounter): Promise<S3Backend> {
+  const [{ S3Backend }, { createClient }, { meter }] = await Promise.all([import('./backend.js'), import('./client.js'), import('./metering.js')]);
   const { client, region } = await createClient(loc, env, opts);
   if (counter) meter(client, counter);
   return new S3Backend(client, loc, region, opts);

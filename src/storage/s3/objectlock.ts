@@ -13,7 +13,6 @@
  * where it comes from (the repository config, a flag, the environment) is
  * the caller's business.
  */
-import { GetObjectLockConfigurationCommand, type S3Client } from '@aws-sdk/client-s3';
 import { EbakError, isEbakError } from '../../errors.js';
 import type { Handle } from '../backend.js';
 import { errorName, httpStatus } from './errors.js';
@@ -68,20 +67,23 @@ const LOCK_HINT = 'create the bucket with Object Lock (aws s3api create-bucket -
  * rule (S3 would lock every object with it, lock files included). USAGE
  * otherwise; `mapped` classifies any other failure of the request.
  */
-export async function checkBucketLock(client: S3Client, bucket: string, what: string, mapped: (e: unknown) => EbakError): Promise<void> {
-  let enabled: string | undefined;
-  let rule: unknown;
+/** What GetObjectLockConfiguration says about a bucket (fetched by the backend, which holds the SDK). */
+export interface BucketLockConfig {
+  readonly enabled?: string;
+  readonly rule?: unknown;
+}
+
+export async function checkBucketLock(fetch: () => Promise<BucketLockConfig>, bucket: string, what: string, mapped: (e: unknown) => EbakError): Promise<void> {
+  let config: BucketLockConfig = {};
   try {
-    const r = await client.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }));
-    enabled = r.ObjectLockConfiguration?.ObjectLockEnabled;
-    rule = r.ObjectLockConfiguration?.Rule?.DefaultRetention;
+    config = await fetch();
   } catch (e) {
     const status = httpStatus(e);
     if (errorName(e) !== 'ObjectLockConfigurationNotFoundError' && status !== 501 && status !== 405) throw mapped(e);
     if (status === 501 || status === 405) throw new EbakError('USAGE', `${what}: the storage service does not support S3 Object Lock`, { cause: e, hint: LOCK_HINT });
   }
-  if (enabled !== 'Enabled') throw new EbakError('USAGE', `${what}: bucket ${bucket} has no Object Lock enabled`, { hint: LOCK_HINT });
-  if (rule) throw new EbakError('USAGE', `${what}: bucket ${bucket} has a default retention rule, which would also lock ebak's lock files`, { hint: 'remove the rule (ebak sets retention on data packs and snapshots itself)' });
+  if (config.enabled !== 'Enabled') throw new EbakError('USAGE', `${what}: bucket ${bucket} has no Object Lock enabled`, { hint: LOCK_HINT });
+  if (config.rule) throw new EbakError('USAGE', `${what}: bucket ${bucket} has a default retention rule, which would also lock ebak's lock files`, { hint: 'remove the rule (ebak sets retention on data packs and snapshots itself)' });
 }
 
 /** S3 answers 400 InvalidRequest to lock headers on a bucket without Object Lock: that failure of a locked write, said plainly. */
