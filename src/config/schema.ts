@@ -140,6 +140,7 @@ export const FLAGS: readonly FlagSpec[] = [
   boolean('delete', 'remove entries in the target that are not in the snapshot (only under the restored paths)', ['restore']),
   boolean('dry-run', 'say what the restore would do; write nothing (with --verbose: each entry)', ['restore']),
   boolean('verbose', 'list every entry restored, skipped, replaced or deleted', ['restore'], { short: 'v' }),
+  boolean('sparse', 'restore all-zero stretches of files as holes (sparse files stay sparse)', ['restore']),
   boolean('verify', 'read every restored file back and compare it with the snapshot (a mismatch is an error, exit 3)', ['restore']),
   string('s3-restore-days', 'N', 'days S3 keeps a restored copy of archived packs (GLACIER, DEEP_ARCHIVE)', ['restore']),
   string('s3-restore-tier', 'tier', 'S3 archive retrieval tier: Expedited, Standard or Bulk', ['restore']),

@@ -10,7 +10,7 @@
  * packcheck, locks, packer; prune's planning is src/retention/prune*.ts.)
  */
 import { hostname, userInfo } from 'node:os';
-import { deriveKey, hmacSha256, random, sha256 } from '../crypto/index.js';
+import { deriveKey, random, sha256 } from '../crypto/index.js';
 import { EbakError, isEbakError } from '../errors.js';
 import { describe, type Backend, type Capabilities, type FileInfo, type FileType, type Handle } from '../storage/backend.js';
 import type {
@@ -27,6 +27,7 @@ import { decodeSnapshot, encodeSnapshot, type Snapshot } from './format/snapshot
 import { decodeTree, type TreeNode } from './format/tree.js';
 import { keyToRemove, listKeys, saveKeyFile, unlock, type KeyFileRecipient, type KeyListing, type Secret } from './keyring.js';
 import { acquireLock, otherLiveLocks, removeLocks, type LockInfo, type LockObjects } from './locks.js';
+import { BlobIds } from './blobid.js';
 import { MasterIndex, type BlobLocation, type PackInfo } from './masterindex.js';
 import { checkPackBytes } from './packcheck.js';
 import { masterPackKeys, Packer } from './packer.js';
@@ -63,6 +64,7 @@ function safeUser(): string {
 
 export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobStore, IndexFiles, PackStore, KeyLister, Locker, PruneStore {
   private readonly index = new MasterIndex();
+  private readonly blobIds: BlobIds;
   private readonly packKeys = new Map<string, Buffer>();
   /** Where a damaged object that is read around is reported (the CLI prints each as a warning). */
   private warn: (message: string) => void = () => {};
@@ -72,7 +74,9 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
   private indexNames: Set<string> | undefined;
 
   /** `openedWith`: the key envelope this session unlocked (none when opened with K itself). */
-  private constructor(private readonly backend: Backend, private readonly keys: SubKeys, readonly config: RepoConfig, private readonly openedWith?: string) {}
+  private constructor(private readonly backend: Backend, private readonly keys: SubKeys, readonly config: RepoConfig, private readonly openedWith?: string) {
+    this.blobIds = new BlobIds(keys.blobId);
+  }
 
   static subKeys(masterKey: Uint8Array): SubKeys {
     return {
@@ -218,7 +222,7 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
   // ---- Blobs ----
 
   blobId(data: Uint8Array): Buffer {
-    return hmacSha256(this.keys.blobId, data);
+    return this.blobIds.id(data);
   }
 
   get chunking(): Chunking {

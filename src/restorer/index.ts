@@ -47,6 +47,8 @@ export interface RestoreOptions {
   dryRun?: boolean;
   /** Read every restored file back and compare it with the snapshot's blob ids. */
   verify?: boolean;
+  /** Leave all-zero blobs unwritten, as holes (restic's --sparse): a sparse file restores sparse. */
+  sparse?: boolean;
   onWarning?: (msg: string) => void;
   onProgress?: (p: { files: number; bytes: number }) => void;
   onAction?: (action: RestoreAction, path: string) => void;

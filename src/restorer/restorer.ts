@@ -188,7 +188,7 @@ export class Restorer {
       this.opts.onProgress?.({ files: this.result.files, bytes: this.result.bytes });
     };
     try {
-      const write = (at: Buffer) => restoreContents(this.blobs, path, n, onData, (msg) => this.error(msg), at);
+      const write = (at: Buffer) => restoreContents(this.blobs, path, n, onData, (msg) => this.error(msg), at, this.opts.sparse);
       await (there ? replaceEntry(path, there, write) : write(path));
       this.result.files++;
       return true;

@@ -10,7 +10,7 @@ import { restoreSettings, type RestoreTier } from '../../storage/s3/index.js';
 export const restoreCommand: Command = {
   name: 'restore',
   summary: 'restore a snapshot into a directory',
-  usage: 'ebak restore <snapshot|latest> --target <dir> [--include <glob>]... | [--exclude <glob>]... [--overwrite always|if-changed|if-newer|never] [--delete] [--dry-run] [-v] [--verify] [--allow-outside-symlinks] [--s3-restore-days N] [--s3-restore-tier Expedited|Standard|Bulk]',
+  usage: 'ebak restore <snapshot|latest> --target <dir> [--include <glob>]... | [--exclude <glob>]... [--overwrite always|if-changed|if-newer|never] [--delete] [--dry-run] [-v] [--verify] [--sparse] [--allow-outside-symlinks] [--s3-restore-days N] [--s3-restore-tier Expedited|Standard|Bulk]',
   async run(argv, ctx) {
     const { positionals, values, lists, switches } = parseFlags('restore', argv, ctx.env);
     if (!positionals[0] || !values.target) throw new EbakError('USAGE', 'restore needs a snapshot and --target', { hint: restoreCommand.usage });
@@ -41,6 +41,7 @@ export const restoreCommand: Command = {
         delete: switches.delete === true,
         dryRun,
         verify: switches.verify === true,
+        sparse: switches.sparse === true,
         signal,
         onEvent,
       }));
