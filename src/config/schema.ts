@@ -86,9 +86,9 @@ export const FLAGS: readonly FlagSpec[] = [
   string('keep-within', 'duration', 'keep every snapshot newer than the newest minus this duration (e.g. 1y2m3d4h)', ['forget']),
   ...(['hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const).map((r) => string(`keep-within-${r}`, 'duration', `keep the newest ${r} snapshot within this duration of the newest`, ['forget'])),
   string('keep-tag', 'tag[,tag]', 'keep snapshots with these tags (all of one list; any list)', ['forget'], { multiple: true }),
-  string('host', 'name', 'only snapshots of this host', ['forget', 'tag', 'find', 'stats', 'snapshots', 'copy'], { multiple: true }),
-  string('tag', 'tag[,tag]', 'only snapshots with these tags', ['forget', 'tag', 'find', 'stats', 'snapshots', 'copy'], { multiple: true }),
-  string('path', 'path', 'only snapshots of this path', ['forget', 'tag', 'find', 'stats', 'snapshots', 'copy'], { multiple: true }),
+  string('host', 'name', 'only snapshots of this host', ['forget', 'tag', 'find', 'stats', 'snapshots', 'copy', 'repair'], { multiple: true }),
+  string('tag', 'tag[,tag]', 'only snapshots with these tags', ['forget', 'tag', 'find', 'stats', 'snapshots', 'copy', 'repair'], { multiple: true }),
+  string('path', 'path', 'only snapshots of this path', ['forget', 'tag', 'find', 'stats', 'snapshots', 'copy', 'repair'], { multiple: true }),
   string('group-by', 'host,paths,tags', 'forget: apply the policy per group of these fields; snapshots: list per group', ['forget', 'snapshots'], { default: 'host,paths' }),
   boolean('dry-run', 'list what would be kept and removed, and why; remove nothing', ['forget']),
   boolean('prune', 'after forgetting, prune (ebak prune with its defaults; under --json only the forget document is printed)', ['forget']),
@@ -97,6 +97,8 @@ export const FLAGS: readonly FlagSpec[] = [
   string('max-unused', 'PERCENT|SIZE', 'tolerate this much unused space: a share (5%), a size (e.g. 500m) or unlimited', ['prune'], { default: '5%' }),
   string('max-repack-size', 'SIZE', 'repack at most this many bytes (e.g. 2g)', ['prune'], { default: 'unlimited' }),
   boolean('dry-run', 'print the plan (packs to delete and to repack, bytes freed); change nothing', ['prune']),
+  boolean('forget', 'repair snapshots: remove each damaged snapshot once its repaired copy is saved', ['repair']),
+  boolean('dry-run', 'repair snapshots: say what would be repaired; write and remove nothing', ['repair'], { short: 'n' }),
   boolean('remove-all', 'remove every lock, not only stale ones (only when no ebak runs on the repository)', ['unlock']),
 
   // tag (restic's)

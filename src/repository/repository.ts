@@ -386,13 +386,36 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
    * for every pack no readable index covers (read from its header), then
    * removes the damaged index files. Under the caller's exclusive lock.
    */
-  async repairIndex(): Promise<{ written: string | undefined; packs: number; removed: string[] }> {
+  async repairIndex(): Promise<{ written: string | undefined; packs: number; removed: string[]; missing: string[]; rewritten: string[] }> {
     const damaged = await this.loadIndex();
     // What loadIndex already read from headers, and any pack an interrupted backup left unindexed.
     const packs = [...this.fromHeaders, ...(await this.indexFromHeaders())];
     const written = packs.length > 0 ? await this.saveObject('index', encodeIndex({ packs, superseded: [] })) : undefined;
     for (const name of damaged) await this.backend.remove({ type: 'index', name });
-    return { written, packs: packs.length, removed: damaged };
+    return { written, packs: packs.length, removed: damaged, ...(await this.dropMissingPacks()) };
+  }
+
+  /**
+   * Index files that name packs the storage no longer has are rewritten
+   * without them (as restic's repair index drops them), so `repair
+   * snapshots` and `check` see what is lost instead of failing on it. The
+   * new file supersedes the old one before the old one is removed, so a
+   * crash in between leaves what prune already cleans up.
+   */
+  private async dropMissingPacks(): Promise<{ missing: string[]; rewritten: string[] }> {
+    const present = new Set((await this.listPacks()).map((f) => f.name));
+    const missing = new Set<string>();
+    const rewritten: string[] = [];
+    for (const { name, file } of (await this.readIndexState()).current) {
+      const gone = file.packs.filter((p) => !present.has(p.id.toString('hex')));
+      if (gone.length === 0) continue;
+      for (const p of gone) missing.add(p.id.toString('hex'));
+      const packs = file.packs.filter((p) => present.has(p.id.toString('hex')));
+      await this.saveIndexFile({ packs, superseded: [Buffer.from(name, 'hex')], ...(file.marked ? { marked: file.marked } : {}) });
+      await this.removeIndexFile(name);
+      rewritten.push(name);
+    }
+    return { missing: [...missing], rewritten };
   }
 
   listIndexFiles(): Promise<string[]> {
