@@ -28,6 +28,8 @@ export interface GlobalOptions {
   readonly recoveryKeyFile?: string;
   readonly cacheDir?: string;
   readonly noCache?: boolean;
+  /** --retry-lock: a duration ("5m"), parsed where the repository is opened. */
+  readonly retryLock?: string;
 }
 
 export interface Context {

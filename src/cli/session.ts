@@ -10,6 +10,7 @@ import type { Repository } from '../repository/repository.js';
 import { WorkerPool } from '../repository/workers.js';
 import { parseLocation } from '../storage/location.js';
 import { openBackend, type OpenedBackend, type OpenOptions } from '../storage/open.js';
+import { parseElapsed } from '../plans/elapsed.js';
 import type { Action } from '../vault/protocol.js';
 import type { Context } from './command.js';
 import { interruptible as cancellable } from './interrupt.js';
@@ -63,6 +64,7 @@ function cacheDir(ctx: Context): string | undefined {
  */
 export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: boolean; storage?: OpenOptions; action?: Action; cache?: false }, fn: (repo: Repository, pool: WorkerPool | undefined, backend: OpenedBackend) => Promise<T>): Promise<T> {
   const location = repoLocation(ctx);
+  const retryMs = ctx.globals.retryLock === undefined ? 0 : parseElapsed(ctx.globals.retryLock, '--retry-lock');
   const dir = opts.cache === false ? undefined : cacheDir(ctx);
   const storage = { ...storageOptions(ctx.env, location, opts.storage ?? {}), ...(dir === undefined ? {} : { cacheDir: dir }) };
   const backend = await openBackend(location, ctx.env, storage);
@@ -74,6 +76,7 @@ export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: 
     if (lock && !storage.objectLock) backend.setObjectLock(lock);
     await backend.useCache(repo.config.id);
     repo.setWarningSink((m) => ctx.out.warn(m));
+    repo.retryLocksFor(retryMs);
     if (opts.index) await repo.loadIndex();
     if (opts.pool) pool = new WorkerPool();
     return await fn(repo, pool, backend);

@@ -9,6 +9,7 @@
  * parts with logic of their own live beside it: keyring, blobreader,
  * packcheck, locks, packer; prune's planning is src/retention/prune*.ts.)
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname, userInfo } from 'node:os';
 import { deriveKey, random, sha256 } from '../crypto/index.js';
 import { EbakError, isEbakError } from '../errors.js';
@@ -65,6 +66,7 @@ function safeUser(): string {
 export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobStore, IndexFiles, PackStore, KeyLister, Locker, PruneStore {
   private readonly index = new MasterIndex();
   private readonly blobIds: BlobIds;
+  private lockRetryMs = 0;
   private readonly packKeys = new Map<string, Buffer>();
   /** Where a damaged object that is read around is reported (the CLI prints each as a warning). */
   private warn: (message: string) => void = () => {};
@@ -190,7 +192,7 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
    * lock-age rule sufficient).
    */
   async lock(mode: LockMode, onStale: (msg: string) => void): Promise<Lock> {
-    const lock = await acquireLock(this.lockObjects(), mode, hostMeta(), onStale);
+    const lock = await this.acquire(mode, onStale);
     try {
       await this.refreshIndex();
     } catch (e) {
@@ -198,6 +200,28 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
       throw e;
     }
     return lock;
+  }
+
+  /**
+   * restic's --retry-lock: while another process holds a conflicting lock,
+   * try again (after 1 s, 2 s, 4 s … at most 1 min apart) until `ms` have
+   * passed; then the LOCKED error stands. 0 (the default): no retry.
+   */
+  retryLocksFor(ms: number): void {
+    this.lockRetryMs = ms;
+  }
+
+  private async acquire(mode: LockMode, onStale: (msg: string) => void): Promise<Lock> {
+    const deadline = Date.now() + this.lockRetryMs;
+    for (let wait = 1000; ; wait = Math.min(wait * 2, 60_000)) {
+      try {
+        return await acquireLock(this.lockObjects(), mode, hostMeta(), onStale);
+      } catch (e) {
+        const left = deadline - Date.now();
+        if (!isEbakError(e, 'LOCKED') || left <= 0) throw e;
+        await sleep(Math.min(wait, left));
+      }
+    }
   }
 
   /** The live locks of other holders. */

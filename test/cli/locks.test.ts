@@ -115,3 +115,27 @@ describe('key remove', () => {
     assert.deepEqual(await readdir(join(env.EBAK_REPOSITORY!, 'locks')), [], 'the refused removal released its lock');
   });
 });
+
+describe('--retry-lock (restic\'s)', () => {
+  it('waits while a conflicting lock is held and runs once it is released; gives up with exit 11 after the duration; a bad duration is a usage error', async () => {
+    const { env } = await repoWithSnapshot(1);
+    const started = Date.now();
+    const waited = await whileLocked(env, 'exclusive', async () => {
+      const run = startEbak(['check', '--retry-lock', '30s'], env);
+      await new Promise((r) => setTimeout(r, 2500));
+      return run;
+    }).then((run) => run.done);
+    assert.equal(waited.code, 0, waited.stderr);
+    assert.ok(Date.now() - started >= 2500, 'check ran only after the lock was released');
+
+    const t0 = Date.now();
+    const gaveUp = await whileLocked(env, 'exclusive', () => ebak(['check', '--retry-lock', '2s', '--json'], env));
+    assert.equal(gaveUp.code, 11, gaveUp.stderr);
+    assert.equal(jsonError(gaveUp).code, 'LOCKED');
+    assert.ok(Date.now() - t0 >= 2000, `gave up after ${Date.now() - t0} ms, before the 2 s`);
+
+    const bad = await ebak(['check', '--retry-lock', 'soon', '--json'], env);
+    assert.equal(bad.code, 1);
+    assert.equal(jsonError(bad).code, 'USAGE');
+  });
+});
