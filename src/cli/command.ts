@@ -30,6 +30,8 @@ export interface GlobalOptions {
   readonly noCache?: boolean;
   /** --retry-lock: a duration ("5m"), parsed where the repository is opened. */
   readonly retryLock?: string;
+  /** --no-lock: read-only commands take no lock (a repository on read-only storage). */
+  readonly noLock?: boolean;
 }
 
 export interface Context {

@@ -18,7 +18,7 @@ export function splitGlobals(argv: string[]): { globals: GlobalOptions; json: bo
   const globals = {
     repo: values.repo, repositoryFile: values['repository-file'],
     passwordFile: values['password-file'], passwordCommand: values['password-command'], recoveryKeyFile: values['recovery-key-file'],
-    cacheDir: values['cache-dir'], noCache: switches['no-cache'] === true, retryLock: values['retry-lock'],
+    cacheDir: values['cache-dir'], noCache: switches['no-cache'] === true, retryLock: values['retry-lock'], noLock: switches['no-lock'] === true,
   };
   return { globals, json: switches.json === true, help: switches.help === true, rest };
 }

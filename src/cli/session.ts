@@ -62,9 +62,10 @@ function cacheDir(ctx: Context): string | undefined {
  * per-account policy can refuse it. `cache: false` reads everything from
  * storage (check and repair look at what storage holds, as restic's check).
  */
-export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: boolean; storage?: OpenOptions; action?: Action; cache?: false }, fn: (repo: Repository, pool: WorkerPool | undefined, backend: OpenedBackend) => Promise<T>): Promise<T> {
+export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: boolean; storage?: OpenOptions; action?: Action; cache?: false; readOnly?: true }, fn: (repo: Repository, pool: WorkerPool | undefined, backend: OpenedBackend) => Promise<T>): Promise<T> {
   const location = repoLocation(ctx);
   const retryMs = ctx.globals.retryLock === undefined ? 0 : parseElapsed(ctx.globals.retryLock, '--retry-lock');
+  if (ctx.globals.noLock && !opts.readOnly) throw new EbakError('USAGE', '--no-lock is only for commands that only read (snapshots, ls, find, diff, cat, stats, restore, check)', { hint: 'a command that writes or deletes must lock the repository' });
   const dir = opts.cache === false ? undefined : cacheDir(ctx);
   const storage = { ...storageOptions(ctx.env, location, opts.storage ?? {}), ...(dir === undefined ? {} : { cacheDir: dir }) };
   const backend = await openBackend(location, ctx.env, storage);
@@ -77,6 +78,7 @@ export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: 
     await backend.useCache(repo.config.id);
     repo.setWarningSink((m) => ctx.out.warn(m));
     repo.retryLocksFor(retryMs);
+    if (ctx.globals.noLock) repo.skipSharedLocks();
     if (opts.index) await repo.loadIndex();
     if (opts.pool) pool = new WorkerPool();
     return await fn(repo, pool, backend);

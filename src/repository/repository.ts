@@ -43,6 +43,9 @@ export interface SubKeys {
   object: Buffer;
 }
 
+/** What --no-lock hands a reading command instead of a lock: nothing written, nothing to release. */
+const NO_LOCK: Lock = { id: () => '', release: async () => {} };
+
 export const DEFAULT_CONFIG = {
   chunker: { min: 512 * 1024, avg: 1024 * 1024, max: 8 * 1024 * 1024 },
   compression_level: 3,
@@ -67,6 +70,7 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
   private readonly index = new MasterIndex();
   private readonly blobIds: BlobIds;
   private lockRetryMs = 0;
+  private noSharedLocks = false;
   private readonly packKeys = new Map<string, Buffer>();
   /** Where a damaged object that is read around is reported (the CLI prints each as a warning). */
   private warn: (message: string) => void = () => {};
@@ -211,7 +215,17 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     this.lockRetryMs = ms;
   }
 
+  /**
+   * restic's --no-lock: shared locks (what reading commands take) are not
+   * written, so a repository on read-only storage can be read. Exclusive and
+   * prune locks are still taken.
+   */
+  skipSharedLocks(): void {
+    this.noSharedLocks = true;
+  }
+
   private async acquire(mode: LockMode, onStale: (msg: string) => void): Promise<Lock> {
+    if (mode === 'shared' && this.noSharedLocks) return NO_LOCK;
     const deadline = Date.now() + this.lockRetryMs;
     for (let wait = 1000; ; wait = Math.min(wait * 2, 60_000)) {
       try {

@@ -139,3 +139,24 @@ describe('--retry-lock (restic\'s)', () => {
     assert.equal(jsonError(bad).code, 'USAGE');
   });
 });
+
+describe('--no-lock (restic\'s)', () => {
+  it('reading commands run without writing a lock, even beside an exclusive one; a command that writes refuses it', async () => {
+    const { dir, env } = await repoWithSnapshot(8);
+    for (const args of [['restore', 'latest', '--target', join(dir, 'out')], ['check', '--read-data'], ['snapshots'], ['ls', 'latest']]) {
+      const r = await lockSeenDuring([...args, '--no-lock'], env);
+      assert.equal(r.code, 0, `${args[0]}: ${r.stderr}`);
+      assert.equal(r.seen, false, `${args[0]} --no-lock wrote a lock object`);
+    }
+    await whileLocked(env, 'exclusive', async () => {
+      const r = await ebak(['check', '--no-lock'], env);
+      assert.equal(r.code, 0, r.stderr);
+    });
+    for (const args of [['backup', join(dir, 'src')], ['forget', '--keep-last', '1'], ['prune']]) {
+      const r = await ebak([...args, '--no-lock', '--json'], env);
+      assert.equal(r.code, 1, `${args[0]}: ${r.stderr}`);
+      assert.equal(jsonError(r).code, 'USAGE');
+    }
+    assert.equal((await repoFiles(env.EBAK_REPOSITORY!, 'snapshots')).length, 1, 'nothing was written or removed');
+  });
+});

@@ -28,7 +28,7 @@ export const catCommand: Command = {
     if (what === 'masterkey') throw new EbakError('USAGE', 'ebak does not print the repository key', { hint: 'the key stays inside ebak (or the vault); back up the recovery key instead' });
     if (what === undefined || !(what === 'config' ? id === undefined : id !== undefined && what in OBJECTS)) throw new EbakError('USAGE', 'cat needs an object type (and for all but config, an id)', { hint: USAGE });
     const bytes = what === 'blob' || what === 'pack';
-    return withRepo(ctx, { index: what !== 'config' && what !== 'key', pool: what === 'blob' }, async (repo, pool, backend) => {
+    return withRepo(ctx, { index: what !== 'config' && what !== 'key', pool: what === 'blob', readOnly: true }, async (repo, pool, backend) => {
       const value = await OBJECTS[what]!({ repo, pool, backend, ctx }, id ?? '');
       process.stdout.write(bytes ? (value as Buffer) : JSON.stringify(value, null, 2) + '\n');
       return 0;

@@ -10,7 +10,7 @@ export const checkCommand: Command = {
   usage: 'ebak check [--read-data]',
   async run(argv, ctx) {
     const { switches } = parseFlags('check', argv, ctx.env, { positionals: false });
-    return withRepo(ctx, { cache: false }, async (repo) => {
+    return withRepo(ctx, { cache: false, readOnly: true }, async (repo) => {
       const res = await interruptible(ctx, (signal) => check(repo, {
         readData: switches['read-data'] === true,
         signal,

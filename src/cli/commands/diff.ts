@@ -18,7 +18,7 @@ export const diffCommand: Command = {
   async run(argv, ctx) {
     const { positionals } = parseFlags('diff', argv, ctx.env);
     if (positionals.length !== 2) throw new EbakError('USAGE', 'diff needs two snapshots', { hint: diffCommand.usage });
-    return withRepo(ctx, { index: true }, async (repo) => {
+    return withRepo(ctx, { index: true, readOnly: true }, async (repo) => {
       const a = await repo.findSnapshot(positionals[0]!);
       const b = await repo.findSnapshot(positionals[1]!);
       const changes: Change[] = [];

@@ -27,7 +27,7 @@ export const findCommand: Command = {
     const { positionals, values, lists, switches } = parseFlags('find', argv, ctx.env);
     if (positionals.length === 0) throw new EbakError('USAGE', 'find needs at least one pattern', { hint: findCommand.usage });
     const match = matcher(positionals, switches['ignore-case'] === true, values.oldest, values.newest);
-    return withRepo(ctx, { index: true }, async (repo) => {
+    return withRepo(ctx, { index: true, readOnly: true }, async (repo) => {
       const { entries, damaged } = await selectSnapshots(repo, lists.snapshot ?? [], snapshotFilter(lists));
       for (const e of damaged) ctx.out.warn(`${e.message}; not searched`);
       const results: object[] = [];

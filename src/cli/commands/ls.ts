@@ -12,7 +12,7 @@ export const lsCommand: Command = {
     const { positionals } = parseFlags('ls', argv, ctx.env);
     if (!positionals[0]) throw new EbakError('USAGE', 'ls needs a snapshot', { hint: lsCommand.usage });
     const prefix = positionals[1] ? '/' + positionals[1].split('/').filter(Boolean).join('/') : '';
-    return withRepo(ctx, { index: true }, async (repo) => {
+    return withRepo(ctx, { index: true, readOnly: true }, async (repo) => {
       const { snapshot } = await repo.findSnapshot(positionals[0]!);
       const entries: object[] = [];
       await walk(repo, snapshot.tree, {

@@ -23,7 +23,7 @@ export const restoreCommand: Command = {
     if (switches['allow-outside-symlinks']) ctx.out.warn('--allow-outside-symlinks is deprecated and has no effect: symlinks are always restored as recorded');
     const dryRun = switches['dry-run'] === true;
     const started = Date.now();
-    return withRepo(ctx, { index: true, pool: true, action: 'restore', storage: { archiveRestore } }, async (repo, pool) => {
+    return withRepo(ctx, { index: true, pool: true, action: 'restore', storage: { archiveRestore }, readOnly: true }, async (repo, pool) => {
       const onEvent = (e: RestoreEvent) => {
         if (e.type === 'warning') ctx.out.warn(e.message);
         else if (e.type === 'action') {

@@ -27,7 +27,7 @@ export const snapshotsCommand: Command = {
     const latest = values.latest === undefined ? undefined : count(values.latest);
     const explicit = values['group-by'] === undefined ? undefined : parseGroupBy(values['group-by']);
     const groupBy = explicit ?? (latest !== undefined ? DEFAULT_GROUP_BY : undefined);
-    return withRepo(ctx, {}, async (repo) => {
+    return withRepo(ctx, { readOnly: true }, async (repo) => {
       const { entries, damaged } = await selectSnapshots(repo, positionals, snapshotFilter(lists));
       const all = entries.map(({ id, snapshot }) => ({ ...snapshot, id }));
       const groups = groupBy ? groupSnapshots(all, groupBy) : [{ key: undefined, snapshots: all }];

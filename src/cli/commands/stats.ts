@@ -38,7 +38,7 @@ export const statsCommand: Command = {
   async run(argv, ctx) {
     const { positionals, values, lists } = parseFlags('stats', argv, ctx.env);
     const mode = (values.mode ?? 'restore-size') as Mode; // checked against the schema's list
-    return withRepo(ctx, { index: true }, async (repo) => {
+    return withRepo(ctx, { index: true, readOnly: true }, async (repo) => {
       const { entries, damaged } = await selectSnapshots(repo, positionals, snapshotFilter(lists));
       for (const e of damaged) ctx.out.warn(`${e.message}; not counted`);
       const stats = mode === 'raw-data' ? await rawData(repo, repo, entries) : await byFiles(repo, entries, mode);
