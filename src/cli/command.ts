@@ -32,6 +32,9 @@ export interface GlobalOptions {
   readonly retryLock?: string;
   /** --no-lock: read-only commands take no lock (a repository on read-only storage). */
   readonly noLock?: boolean;
+  /** --limit-upload / --limit-download, in KiB/s (checked by the schema). */
+  readonly limitUpload?: string;
+  readonly limitDownload?: string;
 }
 
 export interface Context {

@@ -19,6 +19,7 @@ export function splitGlobals(argv: string[]): { globals: GlobalOptions; json: bo
     repo: values.repo, repositoryFile: values['repository-file'],
     passwordFile: values['password-file'], passwordCommand: values['password-command'], recoveryKeyFile: values['recovery-key-file'],
     cacheDir: values['cache-dir'], noCache: switches['no-cache'] === true, retryLock: values['retry-lock'], noLock: switches['no-lock'] === true,
+    limitUpload: values['limit-upload'], limitDownload: values['limit-download'],
   };
   return { globals, json: switches.json === true, help: switches.help === true, rest };
 }

@@ -32,7 +32,14 @@ export function repoLocation(ctx: Context): string {
 }
 
 export async function backendFor(ctx: Context, location = repoLocation(ctx), storage: OpenOptions = {}): Promise<OpenedBackend> {
-  return openBackend(location, ctx.env, storageOptions(ctx.env, location, storage));
+  return openBackend(location, ctx.env, { ...storageOptions(ctx.env, location, storage), ...bandwidth(ctx) });
+}
+
+/** --limit-upload / --limit-download (KiB/s, as restic) in bytes per second. */
+function bandwidth(ctx: Context): OpenOptions {
+  const kib = (v: string | undefined) => (v === undefined ? undefined : Number(v) * 1024);
+  const [up, down] = [kib(ctx.globals.limitUpload), kib(ctx.globals.limitDownload)];
+  return { ...(up ? { limitUpload: up } : {}), ...(down ? { limitDownload: down } : {}) };
 }
 
 /**
@@ -67,7 +74,7 @@ export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: 
   const retryMs = ctx.globals.retryLock === undefined ? 0 : parseElapsed(ctx.globals.retryLock, '--retry-lock');
   if (ctx.globals.noLock && !opts.readOnly) throw new EbakError('USAGE', '--no-lock is only for commands that only read (snapshots, ls, find, diff, cat, stats, restore, check)', { hint: 'a command that writes or deletes must lock the repository' });
   const dir = opts.cache === false ? undefined : cacheDir(ctx);
-  const storage = { ...storageOptions(ctx.env, location, opts.storage ?? {}), ...(dir === undefined ? {} : { cacheDir: dir }) };
+  const storage = { ...storageOptions(ctx.env, location, opts.storage ?? {}), ...bandwidth(ctx), ...(dir === undefined ? {} : { cacheDir: dir }) };
   const backend = await openBackend(location, ctx.env, storage);
   let pool: WorkerPool | undefined;
   try {

@@ -60,6 +60,8 @@ export const FLAGS: readonly FlagSpec[] = [
   string('recovery-key-file', 'file', 'open the repository with the recovery key in this file (vault unlock: the key that unlocks the account)', G, { env: 'EBAK_RECOVERY_KEY_FILE' }),
   string('cache-dir', 'dir', 'keep snapshots, index files and tree packs (encrypted, verified on read) in this local cache', G, { env: 'EBAK_CACHE_DIR', default: '$XDG_CACHE_HOME/ebak, else ~/.cache/ebak' }),
   string('retry-lock', 'duration', 'when the repository is locked, retry for up to this long (e.g. 30s, 5m) before giving up (exit 11)', G),
+  string('limit-upload', 'KiB/s', 'upload at most this many KiB per second (restic\'s unit)', G, { check: checks.positiveInteger('--limit-upload') }),
+  string('limit-download', 'KiB/s', 'download at most this many KiB per second', G, { check: checks.positiveInteger('--limit-download') }),
   boolean('no-lock', 'take no lock (read-only commands only: a repository on read-only storage; a concurrent prune may then make the read fail)', G),
   boolean('no-cache', 'read everything from the repository; keep no local cache (check and repair never use it)', G, { env: 'EBAK_NO_CACHE' }),
   boolean('json', 'print one JSON document on stdout; errors as JSON on stderr', G),

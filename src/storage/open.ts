@@ -5,10 +5,11 @@
  * forwarding base (forward.ts).
  *
  * Entry point: openBackend turns a location string into a ready Backend,
- * stacked as  cache → retry → limit → accounting → backend  (outermost
+ * stacked as  cache → retry → rate → limit → accounting → backend  (outermost
  * first): the local metadata cache (cache.ts) outermost so a hit costs no
  * request, slot or retry; retries outside the limit so a request sleeping
- * in backoff holds no slot; accounting innermost so every attempt is counted. For S3 the backend
+ * in backoff holds no slot; the bandwidth limit (rate.ts) inside the
+ * retries, so a retried transfer is paid for again; accounting innermost so every attempt is counted. For S3 the backend
  * itself counts, per HTTP request (a multipart save is several requests);
  * a local directory is counted per operation by the accounting wrapper.
  *
@@ -21,6 +22,7 @@ import { CacheBackend } from './cache.js';
 import { LimitBackend } from './limit.js';
 import { LocalBackend } from './local.js';
 import { parseLocation } from './location.js';
+import { Pace, RateBackend } from './rate.js';
 import { RetryBackend, type RetryOptions } from './retry.js';
 import { openS3, type AwsEnv, type ObjectLockOptions, type S3Backend, type S3Options } from './s3/index.js';
 
@@ -30,6 +32,9 @@ export interface OpenOptions extends S3Options {
   readonly retry?: RetryOptions;
   /** The local metadata cache's folder (cache.ts); none: no cache. It is used once `useCache` names the repository. */
   readonly cacheDir?: string;
+  /** Bandwidth limits in bytes per second (rate.ts); none: unlimited. */
+  readonly limitUpload?: number;
+  readonly limitDownload?: number;
 }
 
 export interface OpenedBackend extends Backend {
@@ -55,7 +60,8 @@ export async function openBackend(location: string, env: AwsEnv, opts: OpenOptio
   const counter = new RequestCounter();
   const counted = loc.kind === 'local' ? new AccountingBackend(new LocalBackend(loc.path), counter) : await openS3(loc, env, opts, counter);
   const limited = new LimitBackend(counted, opts.connections ?? (loc.kind === 'local' ? 4 : 8));
-  const cache = new CacheBackend(new RetryBackend(limited, opts.retry));
+  const paced = opts.limitUpload || opts.limitDownload ? new RateBackend(limited, pace(opts.limitUpload), pace(opts.limitDownload)) : limited;
+  const cache = new CacheBackend(new RetryBackend(paced, opts.retry));
   return Object.assign(cache, {
     requests: () => counter.snapshot(),
     useCache: async (repoId: string) => {
@@ -66,3 +72,5 @@ export async function openBackend(location: string, env: AwsEnv, opts: OpenOptio
     },
   });
 }
+
+const pace = (bytesPerSecond: number | undefined) => (bytesPerSecond ? new Pace(bytesPerSecond) : undefined);

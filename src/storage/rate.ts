@@ -1,0 +1,39 @@
+/**
+ * Bandwidth limits (restic's --limit-upload / --limit-download): every save
+ * and every load waits for its bytes on a virtual link of the given speed,
+ * so the average over the run never exceeds it whatever the concurrency.
+ * Placed inside the retry wrapper, so a retried request is paid for again.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Backend, ByteRange, Handle, SaveOptions } from './backend.js';
+import { ForwardingBackend } from './forward.js';
+
+/** A link of `bytesPerSecond`: each transfer is given the next free slot of its length, and waits for its end. */
+export class Pace {
+  private free = 0;
+
+  constructor(private readonly bytesPerSecond: number) {}
+
+  async take(bytes: number): Promise<void> {
+    const now = Date.now();
+    this.free = Math.max(now, this.free) + (bytes / this.bytesPerSecond) * 1000;
+    if (this.free > now) await sleep(this.free - now);
+  }
+}
+
+export class RateBackend extends ForwardingBackend {
+  constructor(inner: Backend, private readonly up: Pace | undefined, private readonly down: Pace | undefined) {
+    super(inner);
+  }
+
+  override async save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
+    await this.up?.take(data.byteLength);
+    return super.save(h, data, opts);
+  }
+
+  override async load(h: Handle, range?: ByteRange): Promise<Buffer> {
+    const b = await super.load(h, range);
+    await this.down?.take(b.length);
+    return b;
+  }
+}
