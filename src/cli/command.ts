@@ -35,6 +35,9 @@ export interface GlobalOptions {
   /** --limit-upload / --limit-download, in KiB/s (checked by the schema). */
   readonly limitUpload?: string;
   readonly limitDownload?: string;
+  /** --compression and --pack-size (checked by the schema). */
+  readonly compression?: string;
+  readonly packSize?: string;
 }
 
 export interface Context {

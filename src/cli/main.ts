@@ -20,6 +20,7 @@ export function splitGlobals(argv: string[]): { globals: GlobalOptions; json: bo
     passwordFile: values['password-file'], passwordCommand: values['password-command'], recoveryKeyFile: values['recovery-key-file'],
     cacheDir: values['cache-dir'], noCache: switches['no-cache'] === true, retryLock: values['retry-lock'], noLock: switches['no-lock'] === true,
     limitUpload: values['limit-upload'], limitDownload: values['limit-download'],
+    compression: values.compression, packSize: values['pack-size'],
   };
   return { globals, json: switches.json === true, help: switches.help === true, rest };
 }

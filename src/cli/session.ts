@@ -35,6 +35,18 @@ export async function backendFor(ctx: Context, location = repoLocation(ctx), sto
   return openBackend(location, ctx.env, { ...storageOptions(ctx.env, location, storage), ...bandwidth(ctx) });
 }
 
+/** zstd levels of restic's --compression names (auto: the repository's own level). */
+const LEVELS: Record<string, number> = { off: 0, fastest: 1, better: 9, max: 19 };
+
+/** --compression and --pack-size (MiB) as the repository's writing settings. */
+function writing(ctx: Context): { compression_level?: number; pack_size?: number } {
+  const { compression, packSize } = ctx.globals;
+  return {
+    ...(compression !== undefined && compression !== 'auto' ? { compression_level: LEVELS[compression]! } : {}),
+    ...(packSize !== undefined ? { pack_size: Number(packSize) * 1024 * 1024 } : {}),
+  };
+}
+
 /** --limit-upload / --limit-download (KiB/s, as restic) in bytes per second. */
 function bandwidth(ctx: Context): OpenOptions {
   const kib = (v: string | undefined) => (v === undefined ? undefined : Number(v) * 1024);
@@ -86,6 +98,7 @@ export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: 
     repo.setWarningSink((m) => ctx.out.warn(m));
     repo.retryLocksFor(retryMs);
     if (ctx.globals.noLock) repo.skipSharedLocks();
+    repo.setWriting(writing(ctx));
     if (opts.index) await repo.loadIndex();
     if (opts.pool) pool = new WorkerPool();
     return await fn(repo, pool, backend);

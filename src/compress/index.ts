@@ -17,12 +17,13 @@ let scratch = Buffer.alloc(0);
 let dctx: Binding.DCtx | undefined;
 
 /**
- * Compressed bytes, or undefined when compression does not shrink the input.
+ * Compressed bytes, or undefined when compression does not shrink the input
+ * (or `level` is 0: --compression off).
  * The result is a view into a per-thread buffer that the next call reuses:
  * consume it (seal, copy) before calling again.
  */
 export function compressIfSmaller(data: Uint8Array, level: number): Buffer | undefined {
-  if (data.length < 64) return undefined;
+  if (data.length < 64 || level <= 0) return undefined;
   cctx ??= new CCtx();
   if (scratch.length < data.length) scratch = Buffer.allocUnsafeSlow(data.length);
   const dst = scratch.subarray(0, data.length - 1);

@@ -62,6 +62,8 @@ export const FLAGS: readonly FlagSpec[] = [
   string('retry-lock', 'duration', 'when the repository is locked, retry for up to this long (e.g. 30s, 5m) before giving up (exit 11)', G),
   string('limit-upload', 'KiB/s', 'upload at most this many KiB per second (restic\'s unit)', G, { check: checks.positiveInteger('--limit-upload') }),
   string('limit-download', 'KiB/s', 'download at most this many KiB per second', G, { check: checks.positiveInteger('--limit-download') }),
+  string('compression', 'mode', 'compression of what this run writes: auto (the repository\'s level), off, fastest, better or max', G, { default: 'auto', check: checks.oneOf('--compression', ['auto', 'off', 'fastest', 'better', 'max']) }),
+  string('pack-size', 'MiB', 'target size of the packs this run writes, 4 to 128 MiB (restic\'s range)', G, { check: checks.integerIn('--pack-size', 4, 128) }),
   boolean('no-lock', 'take no lock (read-only commands only: a repository on read-only storage; a concurrent prune may then make the read fail)', G),
   boolean('no-cache', 'read everything from the repository; keep no local cache (check and repair never use it)', G, { env: 'EBAK_NO_CACHE' }),
   boolean('json', 'print one JSON document on stdout; errors as JSON on stderr', G),

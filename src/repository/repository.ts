@@ -71,6 +71,8 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
   private readonly blobIds: BlobIds;
   private lockRetryMs = 0;
   private noSharedLocks = false;
+  /** This run's --compression / --pack-size, over the config's. */
+  private writing: Partial<Pick<RepoConfig, 'compression_level' | 'pack_size'>> = {};
   private readonly packKeys = new Map<string, Buffer>();
   /** Where a damaged object that is read around is reported (the CLI prints each as a warning). */
   private warn: (message: string) => void = () => {};
@@ -275,6 +277,15 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     return this.index.lookup(id);
   }
 
+  /**
+   * restic's --compression and --pack-size for what this run writes: the
+   * zstd level (0: none) and the target pack size. Readers need neither (a
+   * blob says whether it is compressed; a pack's size is in its index entry).
+   */
+  setWriting(o: Partial<Pick<RepoConfig, 'compression_level' | 'pack_size'>>): void {
+    this.writing = o;
+  }
+
   /** A packer writing new blobs through `pool` into this repository. */
   blobWriter(pool: WorkerPool): Packer {
     return this.packer(this.index, pool);
@@ -288,7 +299,7 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
   private packer(index: MasterIndex, pool: WorkerPool): Packer {
     return new Packer({
       index,
-      config: this.config,
+      config: { ...this.config, ...this.writing },
       packKeys: masterPackKeys(this.keys.pack),
       blobId: (data) => this.blobId(data),
       savePack: (id, bytes, packKind) => this.backend.save({ type: 'data', name: id }, bytes, { packKind }),
