@@ -129,6 +129,7 @@ export const FLAGS: readonly FlagSpec[] = [
   // plan, daemon (#18)
   string('plans', 'file', 'the plan file (YAML)', ['plan', 'daemon'], { env: 'EBAK_PLANS', default: '~/.config/ebak/plans.yaml' }),
   string('state', 'file', 'where plan runs are recorded', ['plan', 'daemon'], { env: 'EBAK_PLAN_STATE', default: '~/.config/ebak/plan-state.json' }),
+  boolean('drill', 'plan run: run the plan\'s restore drill now (restore its latest snapshot, or restore_test.sample of its files, into a scratch directory and verify every byte) instead of its backup', ['plan']),
   string('days', 'N', 'plan status: the days whose schedule slots are checked (RPO)', ['plan'], { default: '7' }),
   string('listen', 'host:port', 'daemon: serve /healthz and /metrics here (default: the plan file\'s daemon.listen; none: no listener)', ['daemon']),
 
