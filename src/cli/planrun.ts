@@ -37,7 +37,8 @@ export async function runJob(ctx: Context, plan: Plan, state: PlanStateFile, sig
     record.error = (e as Error).message;
   }
   record.ms = Date.now() - started;
-  await state.record(plan.name, record);
+  // A drill cut short (the daemon stopping) measured nothing: the last drill that ran stays the one reported.
+  if (!(job === 'drill' && signal.aborted)) await state.record(plan.name, record);
   return record;
 }
 
