@@ -33,7 +33,10 @@ export interface DrillResult extends DrillRecord {
 }
 
 export async function drill(repo: RestoreRepository, blobs: BlobReader, opts: DrillOptions): Promise<DrillResult> {
-  const latest = (await repo.readSnapshots()).snapshots.filter((e) => e.snapshot.tags.includes(opts.tag)).at(-1);
+  const { snapshots, damaged } = await repo.readSnapshots();
+  // An unreadable snapshot may be the plan's latest: a restore test cannot pass over it.
+  if (damaged.length > 0) throw damaged[0]!;
+  const latest = snapshots.filter((e) => e.snapshot.tags.includes(opts.tag)).at(-1);
   if (!latest) throw new EbakError('NOT_FOUND', `no snapshot tagged ${opts.tag} to drill yet`);
   const includes = opts.sample === undefined ? undefined : await sampleFiles(repo, latest.snapshot.tree, opts.sample, opts.seed);
   const scratch = await mkdtemp(join(tmpdir(), 'ebak-drill-'));

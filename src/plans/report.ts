@@ -11,6 +11,8 @@ export interface PlanStatus {
   plan: string;
   schedule: string;
   next_run: string | null;
+  /** When the restore drill runs next (null: the plan has no restore_test). */
+  next_drill: string | null;
   /** The last backup run (drills are in last_drill). */
   last_run: RunRecord | null;
   last_success: string | null;
@@ -22,7 +24,17 @@ export interface PlanStatus {
 
 const DAY = 86_400_000;
 
-export function planStatus(plan: Plan, runs: readonly RunRecord[], now: number, days: number, nextRun: number | undefined = plan.schedule.next(now)): PlanStatus {
+/** The scheduler's next times (the daemon knows them); without them, the schedules' next slots from now. */
+export interface NextRuns {
+  run?: number | undefined;
+  drill?: number | undefined;
+}
+
+const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());
+
+export function planStatus(plan: Plan, runs: readonly RunRecord[], now: number, days: number, next: NextRuns = {}): PlanStatus {
+  const nextRun = 'run' in next ? next.run : plan.schedule.next(now);
+  const nextDrill = 'drill' in next ? next.drill : plan.restoreTest?.schedule.next(now);
   const backups = runs.filter((r) => !r.drill);
   const last = backups.at(-1) ?? null;
   const success = [...backups].reverse().find((r) => r.ok);
@@ -38,7 +50,7 @@ export function planStatus(plan: Plan, runs: readonly RunRecord[], now: number, 
   }
   return {
     plan: plan.name, schedule: plan.schedule.text,
-    next_run: nextRun === undefined ? null : new Date(nextRun).toISOString(),
+    next_run: iso(nextRun), next_drill: iso(nextDrill),
     last_run: last, last_success: success?.started ?? null,
     last_drill: drill?.drill ? { ...drill.drill, at: drill.started, ...(drill.error ? { error: drill.error } : {}) } : null,
     rpo: { days, slots, met, ok: met === slots },
@@ -63,6 +75,7 @@ export function metrics(statuses: readonly PlanStatus[], runs: ReadonlyMap<strin
   gauge('ebak_plan_failures_total', 'Failed runs (backups and drills) recorded for the plan.', 'counter', (s) => runs.get(s.plan)?.filter((r) => !r.ok).length ?? 0);
   gauge('ebak_plan_next_run_timestamp_seconds', 'When the plan runs next.', 'gauge', (s) => seconds(s.next_run));
   gauge('ebak_plan_last_drill_timestamp_seconds', 'When the last restore drill ran.', 'gauge', (s) => seconds(s.last_drill?.at));
+  gauge('ebak_plan_next_drill_timestamp_seconds', 'When the plan\'s restore drill runs next.', 'gauge', (s) => seconds(s.next_drill));
   gauge('ebak_plan_last_drill_success', 'Whether the last restore drill read every file back equal to the snapshot (1) or not (0).', 'gauge', (s) => (s.last_drill ? Number(s.last_drill.verified) : undefined));
   gauge('ebak_plan_last_drill_restore_seconds', 'How long the last restore drill took to restore (RTO).', 'gauge', (s) => (s.last_drill?.snapshot ? s.last_drill.ms / 1000 : undefined));
   gauge('ebak_plan_last_drill_bytes', 'Bytes the last restore drill restored.', 'gauge', (s) => (s.last_drill?.snapshot ? s.last_drill.bytes : undefined));

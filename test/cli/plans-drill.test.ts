@@ -4,7 +4,7 @@
  * into a scratch directory under the temp dir, verifies every byte, records
  * files, bytes, time and the verdict in the state file (plan status), and
  * removes the scratch copy; against a repository with a damaged data pack
- * it fails, naming the file.
+ * it fails, naming the file; an unreadable snapshot fails it too.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -117,5 +117,19 @@ describe('restore drills', () => {
     const full = (JSON.parse(st.stdout) as Status[]).find((s) => s.plan === 'full')!;
     assert.equal(full.last_drill!.verified, false);
     assert.ok(full.last_drill!.error!.includes('big.bin'));
+  });
+
+  it('an unreadable snapshot fails the drill (it may be the plan\'s latest)', async () => {
+    const damaged = join(dir, 'damaged-snapshot');
+    await copyTree(join(dir, 'main'), damaged);
+    const snap = (await repoFiles(join(damaged, 'repo'), 'snapshots'))[0]!;
+    await flipBit(snap, 40);
+    const file = join(dir, 'damaged-snapshot.yaml');
+    await writeFile(file, planFile(join(damaged, 'repo')));
+    const r = await run('full', ['--drill'], file, join(dir, 'damaged-snapshot-state.json'));
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.record.ok, false);
+    assert.ok(r.record.error!.includes(snap.split('/').at(-1)!.slice(0, 8)), r.record.error);
+    assert.deepEqual(await readdir(scratchRoot), []);
   });
 });

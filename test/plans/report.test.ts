@@ -31,6 +31,10 @@ describe('plan reports with drills', () => {
     assert.equal(s.last_success, at(T0 + 2 * H));
     assert.deepEqual(s.last_drill, { snapshot: 'ab', files: 4, bytes: 2048, ms: 2000, verified: false, at: at(T0 + 2 * H + 60_000), error: 'drill: /s/x: authentication failed' });
     assert.deepEqual(s.rpo, { days: 1, slots: 2, met: 2, ok: true });
+    assert.equal(s.next_drill, null, 'no restore_test');
+    const drilled = { ...plan, restoreTest: { schedule: parseSchedule('@daily', 'restore_test.schedule', 'UTC') } };
+    assert.equal(planStatus(drilled, runs, T0 + 3 * H, 1).next_drill, '2024-03-02T00:00:00.000Z');
+    assert.equal(planStatus(drilled, runs, T0 + 3 * H, 1, { run: T0 + 4 * H, drill: T0 + 5 * H }).next_drill, at(T0 + 5 * H), 'the daemon\'s own times');
     // A drill that ran at a backup slot does not stand for the backup.
     const missed = planStatus(plan, [backup(T0 + H), drill(T0 + 2 * H, true)], T0 + 2 * H + 60_000, 1);
     assert.deepEqual(missed.rpo, { days: 1, slots: 2, met: 1, ok: false });

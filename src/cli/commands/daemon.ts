@@ -26,7 +26,7 @@ export const daemonCommand: Command = {
     }, systemClock, state, (e: SchedulerEvent) => log(e));
     const listen = values.listen ?? file.daemon.listen;
     const server = listen === undefined ? undefined : await serveMetrics(listen, () => {
-      const statuses = file.plans.map((p) => planStatus(p, state.runs(p.name), Date.now(), 7, scheduler.nextRun(p.name)));
+      const statuses = file.plans.map((p) => planStatus(p, state.runs(p.name), Date.now(), 7, { run: scheduler.nextRun(p.name), drill: scheduler.nextRun(p.name, 'drill') }));
       return metrics(statuses, new Map(file.plans.map((p) => [p.name, state.runs(p.name)])));
     });
     log({ event: 'daemon.start', plans: file.plans.map((p) => p.name), ...(server ? { listen: address(server) } : {}) });

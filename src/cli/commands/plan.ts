@@ -78,7 +78,7 @@ function status(ctx: Context, plans: readonly Plan[], state: PlanStateFile, days
   const all = plans.map((p) => planStatus(p, state.runs(p.name), Date.now(), days));
   for (const s of all) {
     const last = s.last_run ? `${s.last_run.ok ? 'ok' : 'FAILED'} ${s.last_run.started} (${(s.last_run.ms / 1000).toFixed(1)} s)` : 'never run';
-    ctx.out.line(`${s.plan.padEnd(20)} last ${last}; next ${s.next_run ?? 'never'}; RPO ${s.rpo.ok ? 'met' : 'MISSED'} (${s.rpo.met}/${s.rpo.slots} slots in ${days} d); drill ${s.last_drill ? `${s.last_drill.at}: ${drillLine(s.last_drill)}` : 'never'}`);
+    ctx.out.line(`${s.plan.padEnd(20)} last ${last}; next ${s.next_run ?? 'never'}; RPO ${s.rpo.ok ? 'met' : 'MISSED'} (${s.rpo.met}/${s.rpo.slots} slots in ${days} d); drill ${s.last_drill ? `${s.last_drill.at}: ${drillLine(s.last_drill)}` : 'never'}${s.next_drill ? `, next ${s.next_drill}` : ''}`);
   }
   ctx.out.result(all);
   return all.every((s) => s.rpo.ok) ? 0 : 3;
