@@ -4,14 +4,16 @@
  * into a scratch directory under the temp dir, verifies every byte, records
  * files, bytes, time and the verdict in the state file (plan status), and
  * removes the scratch copy; against a repository with a damaged data pack
- * it fails, naming the file; an unreadable snapshot fails it too.
+ * it fails, naming the file; an unreadable snapshot fails it too; SIGTERM
+ * cancels it, the scratch copy removed.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { copyTree, ebak, flipBit, newRepo, packKind, repoFiles, tempDir } from './harness.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { copyTree, ebak, flipBit, newRepo, packKind, repoFiles, startEbak, tempDir } from './harness.js';
 
 const dir = await tempDir('ebak-drill-test-');
 const repo = (await newRepo(join(dir, 'main'), 'drill pw')).env.EBAK_REPOSITORY;
@@ -131,5 +133,26 @@ describe('restore drills', () => {
     assert.equal(r.record.ok, false);
     assert.ok(r.record.error!.includes(snap.split('/').at(-1)!.slice(0, 8)), r.record.error);
     assert.deepEqual(await readdir(scratchRoot), []);
+  });
+
+  it('SIGTERM during a drill cancels it and removes the scratch copy', async () => {
+    const big = join(dir, 'bigsrc');
+    await mkdir(big);
+    for (let i = 0; i < 4; i++) await writeFile(join(big, `part${i}.bin`), randomBytes(8 << 20));
+    const file = join(dir, 'big.yaml');
+    await writeFile(file, planFile(repo).replaceAll(`[${src}]`, `[${big}]`).replaceAll('name: full', 'name: big'));
+    assert.equal((await run('big', [], file)).code, 0);
+    const d = startEbak(['plan', 'run', 'big', '--drill', '--plans', file, '--json'], env);
+    let seen = false;
+    for (let i = 0; i < 3000 && !seen && d.child.exitCode === null; i++) {
+      seen = (await readdir(scratchRoot)).some((n) => n.startsWith('ebak-drill-'));
+      if (!seen) await sleep(5);
+    }
+    assert.ok(seen, 'the drill made its scratch directory');
+    d.child.kill('SIGTERM');
+    const r = await d.done;
+    assert.equal(r.code, 1, r.stderr);
+    assert.match((JSON.parse(r.stdout) as Run).error!, /cancel/);
+    assert.deepEqual(await readdir(scratchRoot), [], 'the scratch copy is removed');
   });
 });
