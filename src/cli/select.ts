@@ -59,14 +59,19 @@ export function parseAtTime(text: string): number {
  * paths (snapshots of several would make "the" snapshot a guess: the filter
  * narrows them).
  */
-export async function selectOne(repo: SnapshotStore, ref: string | undefined, at: string | undefined, filter: SnapshotFilter): Promise<SnapshotEntry> {
+export async function selectOne(repo: SnapshotStore, ref: string | undefined, at: string | undefined, filter: SnapshotFilter, warn: (m: string) => void): Promise<SnapshotEntry> {
   if (at !== undefined && ref !== undefined) throw new EbakError('USAGE', `--at and a snapshot (${JSON.stringify(ref)}) are mutually exclusive: give one`);
   if (at === undefined) {
     if (ref === undefined) throw new EbakError('USAGE', 'give a snapshot (an id, or "latest") or --at <time>');
-    return isEmptyFilter(filter) ? repo.findSnapshot(ref) : (await selectSnapshots(repo, [ref], filter)).entries[0]!;
+    if (isEmptyFilter(filter)) return repo.findSnapshot(ref);
+    const { entries, damaged } = await selectSnapshots(repo, [ref], filter);
+    for (const e of damaged) warn(`${e.message}; skipped when choosing "${ref}"`);
+    return entries[0]!;
   }
   const until = parseAtTime(at);
-  const before = (await repo.readSnapshots()).snapshots.filter((e) => matchesFilter(e.snapshot, filter) && Date.parse(e.snapshot.time) <= until);
+  const { snapshots, damaged } = await repo.readSnapshots();
+  for (const e of damaged) warn(`${e.message}; skipped when choosing the snapshot at ${at}`);
+  const before = snapshots.filter((e) => matchesFilter(e.snapshot, filter) && Date.parse(e.snapshot.time) <= until);
   if (before.length === 0) throw new EbakError('NOT_FOUND', `no snapshot${isEmptyFilter(filter) ? '' : ' matching --host/--tag/--path'} at or before ${new Date(until).toISOString()}`);
   const groups = new Set(before.map((e) => groupOf(e.snapshot)));
   if (groups.size > 1) throw new EbakError('USAGE', `--at: snapshots of ${groups.size} hosts or sets of paths were taken by then (${[...groups].slice(0, 3).join('; ')})`, { hint: 'narrow with --host and --path' });

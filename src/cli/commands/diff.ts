@@ -22,7 +22,7 @@ export const diffCommand: Command = {
     const wanted = values.at === undefined ? 2 : 1;
     if (positionals.length !== wanted) throw new EbakError('USAGE', values.at === undefined ? 'diff needs two snapshots' : 'diff --at needs one snapshot (the one compared with the snapshot at that time)', { hint: diffCommand.usage });
     return withRepo(ctx, { index: true }, async (repo) => {
-      const a = await selectOne(repo, wanted === 2 ? positionals[0] : undefined, values.at, snapshotFilter(lists));
+      const a = await selectOne(repo, wanted === 2 ? positionals[0] : undefined, values.at, snapshotFilter(lists), (m) => ctx.out.warn(m));
       const b = await repo.findSnapshot(positionals.at(-1)!);
       const changes: Change[] = [];
       await diffTrees(repo, a.snapshot.tree, b.snapshot.tree, '', changes);

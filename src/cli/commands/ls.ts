@@ -16,7 +16,7 @@ export const lsCommand: Command = {
     if (!ref && values.at === undefined) throw new EbakError('USAGE', 'ls needs a snapshot (or --at)', { hint: lsCommand.usage });
     const prefix = under ? '/' + under.split('/').filter(Boolean).join('/') : '';
     return withRepo(ctx, { index: true }, async (repo) => {
-      const { snapshot } = await selectOne(repo, ref, values.at, snapshotFilter(lists));
+      const { snapshot } = await selectOne(repo, ref, values.at, snapshotFilter(lists), (m) => ctx.out.warn(m));
       const entries: object[] = [];
       await walk(repo, snapshot.tree, {
         node(path, node) {

@@ -28,7 +28,7 @@ export const restoreCommand: Command = {
     return withRepo(ctx, { index: true, pool: true, action: 'restore', storage: { archiveRestore } }, async (repo, pool) => {
       // A plain reference is resolved by the operation, under its lock; --at and the filter choose here.
       const filter = snapshotFilter(lists);
-      const snapshot = values.at === undefined && isEmptyFilter(filter) ? positionals[0]! : (await selectOne(repo, positionals[0], values.at, filter)).id;
+      const snapshot = values.at === undefined && isEmptyFilter(filter) ? positionals[0]! : (await selectOne(repo, positionals[0], values.at, filter, (m) => ctx.out.warn(m))).id;
       const onEvent = (e: RestoreEvent) => {
         if (e.type === 'warning') ctx.out.warn(e.message);
         else if (e.type === 'action') {
