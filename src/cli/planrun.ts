@@ -73,7 +73,7 @@ async function runDrill(ctx: Context, plan: Plan, record: RunRecord, signal: Abo
   record.drill = measured;
   record.snapshot = measured.snapshot;
   record.ok = measured.verified;
-  if (!record.ok) record.error = `drill: ${firstBad ?? 'a file did not restore whole'}`;
+  if (!record.ok) record.error = firstBad ?? 'a file did not restore whole';
 }
 
 /**
