@@ -4,14 +4,17 @@
  * to its own snapshots only, then each copy brought up to date and its own
  * retention applied. Each step opens its repository as any command does,
  * with the plan's location and secrets; a failing copy is recorded and the
- * others still run. The outcome is recorded in the plan state file.
+ * others still run. A restore drill (restore_test, `plan run --drill`) is
+ * the plan's other job. Each outcome is recorded in the plan state file.
  */
 import { copySnapshots, backup, forget } from '../operations/index.js';
 import type { ForgetPolicy } from '../retention/policy.js';
 import type { Credentials, Plan } from '../plans/plan.js';
+import { drill } from '../plans/drill.js';
+import type { Job } from '../plans/scheduler.js';
 import type { PlanStateFile, RunRecord } from '../plans/state.js';
 import type { Context } from './command.js';
-import { withRepo } from './session.js';
+import { interruptible, withRepo } from './session.js';
 
 /** The tag that marks a plan's snapshots: its retention touches nothing else. */
 export const planTag = (plan: Plan) => `plan:${plan.name}`;
@@ -24,30 +27,71 @@ export function contextFor(ctx: Context, c: Credentials): Context {
   };
 }
 
-export async function runPlan(ctx: Context, plan: Plan, state: PlanStateFile, signal: AbortSignal, scheduled: number): Promise<RunRecord> {
+/** One job of a plan, timed and recorded in the state file whatever its outcome. */
+export async function runJob(ctx: Context, plan: Plan, state: PlanStateFile, signal: AbortSignal, scheduled: number, job: Job): Promise<RunRecord> {
   const started = Date.now();
   const record: RunRecord = { scheduled: new Date(scheduled).toISOString(), started: new Date(started).toISOString(), ms: 0, ok: false };
-  const warn = (m: string) => ctx.out.warn(`plan ${plan.name}: ${m}`);
   try {
-    const own = contextFor(ctx, plan);
-    const made = await withRepo(own, { index: true, pool: true, action: 'backup' }, (repo, pool) => backup(repo, pool!, {
-      paths: plan.sources, tags: [...plan.tags, planTag(plan)], excludes: plan.excludes, signal,
-      onEvent: (e) => void (e.type === 'warning' && warn(e.message)),
-    }));
-    record.snapshot = made.id;
-    record.bytes_added = made.summary.data_added;
-    if (plan.retention) record.forgotten = await applyRetention(own, plan, plan.retention, signal);
-    if (plan.coldAfterDays !== undefined) warn('cold_after_days is not built yet: data packs stay in their storage class');
-    record.copies = [];
-    for (const copy of plan.copies) record.copies.push(await runCopy(ctx, plan, copy, signal));
-    record.ok = record.copies.every((c) => c.error === undefined);
-    if (!record.ok) record.error = 'a copy failed';
+    await (job === 'drill' ? runDrill : runBackup)(ctx, plan, record, signal);
   } catch (e) {
     record.error = (e as Error).message;
   }
   record.ms = Date.now() - started;
-  await state.record(plan.name, record);
+  // A drill cut short (the daemon stopping) measured nothing: the last drill that ran stays the one reported.
+  if (!(job === 'drill' && signal.aborted)) await state.record(plan.name, record);
   return record;
+}
+
+async function runBackup(ctx: Context, plan: Plan, record: RunRecord, signal: AbortSignal): Promise<void> {
+  const warn = (m: string) => ctx.out.warn(`plan ${plan.name}: ${m}`);
+  const own = contextFor(ctx, plan);
+  const made = await withRepo(own, { index: true, pool: true, action: 'backup' }, (repo, pool) => backup(repo, pool!, {
+    paths: plan.sources, tags: [...plan.tags, planTag(plan)], excludes: plan.excludes, signal,
+    onEvent: (e) => void (e.type === 'warning' && warn(e.message)),
+  }));
+  record.snapshot = made.id;
+  record.bytes_added = made.summary.data_added;
+  if (plan.retention) record.forgotten = await applyRetention(own, plan, plan.retention, signal);
+  if (plan.coldAfterDays !== undefined) warn('cold_after_days is not built yet: data packs stay in their storage class');
+  record.copies = [];
+  for (const copy of plan.copies) record.copies.push(await runCopy(ctx, plan, copy, signal));
+  record.ok = record.copies.every((c) => c.error === undefined);
+  if (!record.ok) record.error = 'a copy failed';
+}
+
+/**
+ * The restore drill: the plan's latest snapshot (or restore_test.sample of
+ * its files, drawn with the slot's time as the seed, so a drill can be
+ * repeated) restored and verified in a scratch directory (src/plans/drill.ts).
+ */
+async function runDrill(ctx: Context, plan: Plan, record: RunRecord, signal: AbortSignal): Promise<void> {
+  record.drill = { snapshot: '', files: 0, bytes: 0, ms: 0, verified: false };
+  const sample = plan.restoreTest?.sample;
+  const { firstBad, ...measured } = await withRepo(contextFor(ctx, plan), { index: true, pool: true, action: 'restore' }, (repo, pool) => drill(repo, repo.blobReader(pool!), {
+    tag: planTag(plan), seed: `${plan.name}@${record.scheduled}`, signal, ...(sample === undefined ? {} : { sample }),
+  }));
+  record.drill = measured;
+  record.snapshot = measured.snapshot;
+  record.ok = measured.verified;
+  if (!record.ok) record.error = firstBad ?? 'a file did not restore whole';
+}
+
+/**
+ * `fn` with a signal that Ctrl-C (as every command) and SIGTERM (a service
+ * manager stopping the daemon or a drill) abort: the job stops cleanly, its
+ * scratch copy removed, its state recorded.
+ */
+export function untilStopped<T>(ctx: Context, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  return interruptible(ctx, async (interrupted) => {
+    const term = new AbortController();
+    const onTerm = () => term.abort();
+    process.once('SIGTERM', onTerm);
+    try {
+      return await fn(AbortSignal.any([interrupted, term.signal]));
+    } finally {
+      process.off('SIGTERM', onTerm);
+    }
+  });
 }
 
 async function applyRetention(c: Context, plan: Plan, policy: ForgetPolicy, signal: AbortSignal): Promise<number> {

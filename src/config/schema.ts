@@ -92,9 +92,9 @@ export const FLAGS: readonly FlagSpec[] = [
   string('keep-within', 'duration', 'keep every snapshot newer than the newest minus this duration (e.g. 1y2m3d4h)', ['forget']),
   ...(['hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const).map((r) => string(`keep-within-${r}`, 'duration', `keep the newest ${r} snapshot within this duration of the newest`, ['forget'])),
   string('keep-tag', 'tag[,tag]', 'keep snapshots with these tags (all of one list; any list)', ['forget'], { multiple: true }),
-  string('host', 'name', 'only snapshots of this host', ['forget', 'tag', 'find', 'stats', 'snapshots', 'copy', 'repair'], { multiple: true }),
-  string('tag', 'tag[,tag]', 'only snapshots with these tags', ['forget', 'tag', 'find', 'stats', 'snapshots', 'copy', 'repair'], { multiple: true }),
-  string('path', 'path', 'only snapshots of this path', ['forget', 'tag', 'find', 'stats', 'snapshots', 'copy', 'repair'], { multiple: true }),
+  string('host', 'name', 'only snapshots of this host', ['forget', 'tag', 'find', 'stats', 'snapshots', 'copy', 'restore', 'ls', 'diff', 'repair'], { multiple: true }),
+  string('tag', 'tag[,tag]', 'only snapshots with these tags', ['forget', 'tag', 'find', 'stats', 'snapshots', 'copy', 'restore', 'ls', 'diff', 'repair'], { multiple: true }),
+  string('path', 'path', 'only snapshots of this path', ['forget', 'tag', 'find', 'stats', 'snapshots', 'copy', 'restore', 'ls', 'diff', 'repair'], { multiple: true }),
   string('group-by', 'host,paths,tags', 'forget: apply the policy per group of these fields; snapshots: list per group', ['forget', 'snapshots'], { default: 'host,paths' }),
   boolean('dry-run', 'list what would be kept and removed, and why; remove nothing', ['forget']),
   boolean('prune', 'after forgetting, prune (ebak prune with its defaults; under --json only the forget document is printed)', ['forget']),
@@ -137,10 +137,12 @@ export const FLAGS: readonly FlagSpec[] = [
   // plan, daemon (#18)
   string('plans', 'file', 'the plan file (YAML)', ['plan', 'daemon'], { env: 'EBAK_PLANS', default: '~/.config/ebak/plans.yaml' }),
   string('state', 'file', 'where plan runs are recorded', ['plan', 'daemon'], { env: 'EBAK_PLAN_STATE', default: '~/.config/ebak/plan-state.json' }),
+  boolean('drill', 'plan run: run the plan\'s restore drill now (restore its latest snapshot, or restore_test.sample of its files, into a scratch directory and verify every byte) instead of its backup', ['plan']),
   string('days', 'N', 'plan status: the days whose schedule slots are checked (RPO)', ['plan'], { default: '7' }),
   string('listen', 'host:port', 'daemon: serve /healthz and /metrics here (default: the plan file\'s daemon.listen; none: no listener)', ['daemon']),
 
   // restore, check, key
+  string('at', 'ISO time', 'point-in-time: the newest snapshot taken at or before this time, all of one host and set of paths (--host, --path narrow them); not with a snapshot id', ['restore', 'ls', 'diff']),
   string('target', 'dir', 'the directory to restore into (required)', ['restore'], { short: 't' }),
   string('include', 'glob', 'restore only paths matching the glob (a full snapshot path, e.g. /home/u/work/src, or a name pattern such as *.txt), with the directories leading to them', ['restore'], { multiple: true, check: checks.pattern('--include') }),
   boolean('allow-outside-symlinks', 'deprecated, no effect (symlinks are always restored as recorded)', ['restore']),

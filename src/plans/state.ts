@@ -10,7 +10,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EbakError } from '../errors.js';
 import { makeDirs } from '../util/fs.js';
-import type { ScheduleMemory } from './scheduler.js';
+import type { Job, ScheduleMemory } from './scheduler.js';
 
 export const STATE_VERSION = 1;
 /** Runs kept per plan: enough for `plan status` to answer "did every run of the last week succeed". */
@@ -26,12 +26,23 @@ export interface RunRecord {
   bytes_added?: number;
   forgotten?: number;
   copies?: { repository: string; copied: number; error?: string }[];
-  /** A restore drill (restore_test): what it restored and how fast. */
-  drill?: { snapshot: string; files: number; bytes: number; ms: number; verified: boolean };
+  /** A restore drill (restore_test): what it restored and verified, and how fast (ms: the restore time, RTO). */
+  drill?: DrillRecord;
+}
+
+export interface DrillRecord {
+  /** The snapshot restored ("" when the plan has none yet). */
+  snapshot: string;
+  files: number;
+  bytes: number;
+  ms: number;
+  /** Every restored file read back equal to the snapshot, and no blob unreadable. */
+  verified: boolean;
 }
 
 interface PlanState {
   last_due?: string;
+  last_drill_due?: string;
   runs: RunRecord[];
 }
 
@@ -39,6 +50,8 @@ interface StateDoc {
   version: number;
   plans: Record<string, PlanState>;
 }
+
+const DUE = { backup: 'last_due', drill: 'last_drill_due' } as const satisfies Record<Job, keyof PlanState>;
 
 export class PlanStateFile implements ScheduleMemory {
   private constructor(private readonly path: string, private readonly doc: StateDoc) {}
@@ -62,13 +75,13 @@ export class PlanStateFile implements ScheduleMemory {
     return new PlanStateFile(path, doc);
   }
 
-  lastDue(plan: string): number | undefined {
-    const t = this.doc.plans[plan]?.last_due;
+  lastDue(plan: string, job: Job): number | undefined {
+    const t = this.doc.plans[plan]?.[DUE[job]];
     return t === undefined ? undefined : Date.parse(t);
   }
 
-  setLastDue(plan: string, at: number): void {
-    this.entry(plan).last_due = new Date(at).toISOString();
+  setLastDue(plan: string, at: number, job: Job): void {
+    this.entry(plan)[DUE[job]] = new Date(at).toISOString();
     void this.save();
   }
 

@@ -2,13 +2,14 @@
  * The scheduler (src/plans/scheduler.ts) on an injected clock: plans run at
  * their slots, never two runs of one plan at once, a run that cannot start
  * inside its window is skipped, one that overruns is cancelled, and after
- * downtime a missed schedule runs once.
+ * downtime a missed schedule runs once. A plan's restore drill runs on its
+ * own schedule and never beside the plan's backup.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseSchedule } from '../../src/plans/cron.js';
 import type { Plan } from '../../src/plans/plan.js';
-import { Scheduler, type Clock, type ScheduleMemory, type SchedulerEvent } from '../../src/plans/scheduler.js';
+import { Scheduler, type Clock, type Job, type ScheduleMemory, type SchedulerEvent } from '../../src/plans/scheduler.js';
 
 /** Time moves only when the test says so; sleepers wake in deadline order. */
 class FakeClock implements Clock {
@@ -49,7 +50,12 @@ function plan(name: string, schedule: string, window: Plan['window'] = {}): Plan
 
 function memory(initial: Record<string, number> = {}): ScheduleMemory & { seen: Record<string, number> } {
   const seen = { ...initial };
-  return { seen, lastDue: (p) => seen[p], setLastDue: (p, at) => void (seen[p] = at) };
+  const key = (p: string, job: Job) => (job === 'drill' ? `${p} drill` : p);
+  return { seen, lastDue: (p, job) => seen[key(p, job)], setLastDue: (p, at, job) => void (seen[key(p, job)] = at) };
+}
+
+function withDrill(p: Plan, schedule: string): Plan {
+  return { ...p, restoreTest: { schedule: parseSchedule(schedule, 'restore_test.schedule', 'UTC') } };
 }
 
 const T0 = Date.parse('2024-03-01T00:00:00Z');
@@ -136,5 +142,53 @@ describe('scheduler', () => {
     stop.abort();
     await loop;
     assert.ok(stopped);
+  });
+
+  it('runs a plan\'s restore drill on its own schedule, remembered apart from the backup\'s', async () => {
+    const clock = new FakeClock(T0);
+    const ran: [Job, number][] = [];
+    const events: SchedulerEvent[] = [];
+    const mem = memory();
+    const s = new Scheduler([withDrill(plan('a', '@every 10m'), '@every 25m')], async (_p, _s, at, job) => void ran.push([job, (at - T0) / MIN]), clock, mem, (e) => events.push(e));
+    const stop = new AbortController();
+    const loop = s.run(stop.signal);
+    await clock.advance(T0 + 60 * MIN);
+    stop.abort();
+    await loop;
+    assert.deepEqual(ran.filter(([j]) => j === 'drill').map(([, m]) => m), [25, 50]);
+    assert.deepEqual(ran.filter(([j]) => j === 'backup').map(([, m]) => m), [10, 20, 30, 40, 50, 60]);
+    assert.ok(events.filter((e) => e.drill).length === 4 && events.filter((e) => e.drill).every((e) => e.event !== 'run.skipped'));
+    assert.equal(mem.seen['a drill'], T0 + 50 * MIN);
+    assert.equal(mem.seen.a, T0 + 60 * MIN);
+    assert.equal(s.nextRun('a', 'drill'), T0 + 75 * MIN);
+  });
+
+  it('a drill due while the backup runs waits for it (never side by side), and the other way round', async () => {
+    const clock = new FakeClock(T0);
+    const events: SchedulerEvent[] = [];
+    let running = 0;
+    let most = 0;
+    const release: (() => void)[] = [];
+    const job = () => new Promise<void>((r) => {
+      most = Math.max(most, ++running);
+      release.push(() => { running--; r(); });
+    });
+    const s = new Scheduler([withDrill(plan('a', '0 * * * *'), '0 * * * *')], job, clock, memory(), (e) => events.push(e));
+    const stop = new AbortController();
+    const loop = s.run(stop.signal);
+    await clock.advance(T0 + 60 * MIN);
+    assert.deepEqual(events.map((e) => [e.event, e.drill ?? false]), [['run.start', false]], 'the drill waits');
+    release.shift()!();
+    await clock.advance(T0 + 61 * MIN);
+    assert.deepEqual(events.map((e) => [e.event, e.drill ?? false]), [['run.start', false], ['run.end', false], ['run.start', true]]);
+    await clock.advance(T0 + 120 * MIN); // both due again: the drill still runs, so the backup waits and the drill is skipped
+    assert.deepEqual(events.slice(3).map((e) => [e.event, e.drill ?? false]), [['run.skipped', true]]);
+    release.shift()!();
+    await clock.advance(T0 + 121 * MIN);
+    assert.deepEqual(events.slice(4).map((e) => [e.event, e.drill ?? false]), [['run.end', true], ['run.start', false]]);
+    assert.equal(most, 1, 'one job of the plan at a time');
+    release.shift()!();
+    stop.abort();
+    await loop;
   });
 });

@@ -9,8 +9,7 @@ import { EbakError } from '../../errors.js';
 import { metrics, planStatus } from '../../plans/report.js';
 import { Scheduler, systemClock, type SchedulerEvent } from '../../plans/scheduler.js';
 import type { Command } from '../command.js';
-import { runPlan } from '../planrun.js';
-import { interruptible } from '../session.js';
+import { runJob, untilStopped } from '../planrun.js';
 import { openPlans } from './plan.js';
 
 export const daemonCommand: Command = {
@@ -21,28 +20,18 @@ export const daemonCommand: Command = {
     const { values } = parseFlags('daemon', argv, ctx.env, { positionals: false });
     const { file, state } = await openPlans(ctx, values);
     const log = (e: object) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...e }) + '\n');
-    const scheduler = new Scheduler(file.plans, async (plan, signal, scheduled) => {
-      const r = await runPlan(ctx, plan, state, signal, scheduled);
+    const scheduler = new Scheduler(file.plans, async (plan, signal, scheduled, job) => {
+      const r = await runJob(ctx, plan, state, signal, scheduled, job);
       if (!r.ok) throw new EbakError('IO', r.error ?? 'failed');
     }, systemClock, state, (e: SchedulerEvent) => log(e));
     const listen = values.listen ?? file.daemon.listen;
     const server = listen === undefined ? undefined : await serveMetrics(listen, () => {
-      const statuses = file.plans.map((p) => planStatus(p, state.runs(p.name), Date.now(), 7, scheduler.nextRun(p.name)));
+      const statuses = file.plans.map((p) => planStatus(p, state.runs(p.name), Date.now(), 7, { run: scheduler.nextRun(p.name), drill: scheduler.nextRun(p.name, 'drill') }));
       return metrics(statuses, new Map(file.plans.map((p) => [p.name, state.runs(p.name)])));
     });
     log({ event: 'daemon.start', plans: file.plans.map((p) => p.name), ...(server ? { listen: address(server) } : {}) });
     try {
-      await interruptible(ctx, async (signal) => {
-        const stop = new AbortController();
-        const onTerm = () => stop.abort();
-        process.once('SIGTERM', onTerm);
-        signal.addEventListener('abort', onTerm, { once: true });
-        try {
-          await scheduler.run(stop.signal);
-        } finally {
-          process.off('SIGTERM', onTerm);
-        }
-      });
+      await untilStopped(ctx, (signal) => scheduler.run(signal));
     } finally {
       server?.close();
       server?.closeAllConnections(); // a scraper's kept-alive connection must not keep the daemon alive

@@ -4,6 +4,7 @@ import type { TreeLoader } from '../../repository/api.js';
 import type { TreeNode } from '../../repository/format/tree.js';
 import { walk } from '../../walker/index.js';
 import type { Command } from '../command.js';
+import { selectOne, snapshotFilter } from '../select.js';
 import { withRepo } from '../session.js';
 
 interface Change {
@@ -14,13 +15,15 @@ interface Change {
 export const diffCommand: Command = {
   name: 'diff',
   summary: 'show what changed between two snapshots',
-  usage: 'ebak diff <snapshot-a> <snapshot-b>',
+  usage: 'ebak diff <snapshot-a> <snapshot-b> | diff --at <time> [--host H] [--path P] <snapshot-b>',
   async run(argv, ctx) {
-    const { positionals } = parseFlags('diff', argv, ctx.env);
-    if (positionals.length !== 2) throw new EbakError('USAGE', 'diff needs two snapshots', { hint: diffCommand.usage });
+    const { positionals, values, lists } = parseFlags('diff', argv, ctx.env);
+    // --at stands for the first snapshot: what changed between then and snapshot-b.
+    const wanted = values.at === undefined ? 2 : 1;
+    if (positionals.length !== wanted) throw new EbakError('USAGE', values.at === undefined ? 'diff needs two snapshots' : 'diff --at needs one snapshot (the one compared with the snapshot at that time)', { hint: diffCommand.usage });
     return withRepo(ctx, { index: true, readOnly: true }, async (repo) => {
-      const a = await repo.findSnapshot(positionals[0]!);
-      const b = await repo.findSnapshot(positionals[1]!);
+      const a = await selectOne(repo, wanted === 2 ? positionals[0] : undefined, values.at, snapshotFilter(lists), (m) => ctx.out.warn(m));
+      const b = await repo.findSnapshot(positionals.at(-1)!);
       const changes: Change[] = [];
       await diffTrees(repo, a.snapshot.tree, b.snapshot.tree, '', changes);
       for (const c of changes) ctx.out.line(`${c.change === 'added' ? '+' : c.change === 'removed' ? '-' : 'M'}    ${c.path}`);

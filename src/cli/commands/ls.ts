@@ -2,18 +2,21 @@ import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { walk } from '../../walker/index.js';
 import type { Command } from '../command.js';
+import { selectOne, snapshotFilter } from '../select.js';
 import { withRepo } from '../session.js';
 
 export const lsCommand: Command = {
   name: 'ls',
   summary: 'list the files in a snapshot',
-  usage: 'ebak ls <snapshot|latest> [path]',
+  usage: 'ebak ls <snapshot|latest> [path] | ls --at <time> [--host H] [--path P] [path]',
   async run(argv, ctx) {
-    const { positionals } = parseFlags('ls', argv, ctx.env);
-    if (!positionals[0]) throw new EbakError('USAGE', 'ls needs a snapshot', { hint: lsCommand.usage });
-    const prefix = positionals[1] ? '/' + positionals[1].split('/').filter(Boolean).join('/') : '';
+    const { positionals, values, lists } = parseFlags('ls', argv, ctx.env);
+    // With --at the snapshot is chosen by time and the one argument is the path (two arguments: a snapshot too, refused).
+    const [ref, under] = values.at === undefined || positionals.length > 1 ? positionals : [undefined, ...positionals];
+    if (!ref && values.at === undefined) throw new EbakError('USAGE', 'ls needs a snapshot (or --at)', { hint: lsCommand.usage });
+    const prefix = under ? '/' + under.split('/').filter(Boolean).join('/') : '';
     return withRepo(ctx, { index: true, readOnly: true }, async (repo) => {
-      const { snapshot } = await repo.findSnapshot(positionals[0]!);
+      const { snapshot } = await selectOne(repo, ref, values.at, snapshotFilter(lists), (m) => ctx.out.warn(m));
       const entries: object[] = [];
       await walk(repo, snapshot.tree, {
         node(path, node) {
@@ -24,7 +27,7 @@ export const lsCommand: Command = {
         },
       });
       // As restic, a path that matches nothing is no error (exit 0); it is named.
-      if (prefix && entries.length === 0) ctx.out.warn(`${prefix} matches nothing in snapshot ${positionals[0]} (ebak snapshots shows its paths)`);
+      if (prefix && entries.length === 0) ctx.out.warn(`${prefix} matches nothing in snapshot ${ref ?? `at ${values.at}`} (ebak snapshots shows its paths)`);
       ctx.out.result(entries);
       return 0;
     });

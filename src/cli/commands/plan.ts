@@ -1,7 +1,8 @@
 /**
  * `ebak plan validate|list|run|status` (docs/plans.md): plan files read and
- * validated once (src/plans), one run now through the same runner the
- * daemon uses (src/cli/planrun.ts), status from the state file.
+ * validated once (src/plans), one run (or, with --drill, one restore
+ * drill) now through the same runner the daemon uses (src/cli/planrun.ts),
+ * status from the state file.
  */
 import { join } from 'node:path';
 import { environment, parseFlags } from '../../config/index.js';
@@ -9,12 +10,12 @@ import { EbakError } from '../../errors.js';
 import type { Plan, PlanFile } from '../../plans/plan.js';
 import { readPlanFile } from '../../plans/planfile.js';
 import { planStatus } from '../../plans/report.js';
-import { PlanStateFile } from '../../plans/state.js';
+import { PlanStateFile, type DrillRecord, type RunRecord } from '../../plans/state.js';
+import { formatBytes, formatRate } from '../format.js';
 import type { Command, Context } from '../command.js';
-import { runPlan } from '../planrun.js';
-import { interruptible } from '../session.js';
+import { runJob, untilStopped } from '../planrun.js';
 
-const USAGE = 'ebak plan validate FILE | plan list [--plans FILE] | plan run NAME [--plans FILE] | plan status [--plans FILE] [--days N] [--json]';
+const USAGE = 'ebak plan validate FILE | plan list [--plans FILE] | plan run NAME [--drill] [--plans FILE] | plan status [--plans FILE] [--days N] [--json]';
 
 interface Opened {
   file: PlanFile;
@@ -30,7 +31,7 @@ export const planCommand: Command = {
   summary: 'backup plans: validate a plan file, list its plans, run one now, show their status',
   usage: USAGE,
   async run(argv, ctx) {
-    const { positionals, values } = parseFlags('plan', argv, ctx.env);
+    const { positionals, values, switches } = parseFlags('plan', argv, ctx.env);
     const [sub, arg] = positionals;
     if (sub === 'validate') {
       if (!arg) throw new EbakError('USAGE', 'plan validate needs a plan file', { hint: USAGE });
@@ -45,14 +46,25 @@ export const planCommand: Command = {
     if (sub === 'run') {
       const plan = file.plans.find((p) => p.name === arg);
       if (!plan) throw new EbakError('NOT_FOUND', arg ? `no plan ${JSON.stringify(arg)} in the plan file` : 'plan run needs a plan name', { hint: `the plans: ${file.plans.map((p) => p.name).join(', ')}` });
-      const r = await interruptible(ctx, (signal) => runPlan(ctx, plan, state, signal, Date.now()));
-      ctx.out.line(`plan ${plan.name}: ${r.ok ? 'ok' : `failed: ${r.error}`} in ${(r.ms / 1000).toFixed(1)} s${r.snapshot ? `, snapshot ${r.snapshot.slice(0, 8)}` : ''}${r.forgotten ? `, ${r.forgotten} forgotten` : ''}`);
+      const job = switches.drill ? 'drill' : 'backup';
+      const r = await untilStopped(ctx, (signal) => runJob(ctx, plan, state, signal, Date.now(), job));
+      ctx.out.line(`plan ${plan.name}: ${job === 'drill' ? 'drill ' : ''}${r.ok ? 'ok' : `failed: ${r.error}`} in ${(r.ms / 1000).toFixed(1)} s${summary(r)}`);
       ctx.out.result(r);
       return r.ok ? 0 : 1;
     }
     throw new EbakError('USAGE', `unknown plan subcommand ${sub === undefined ? '(none)' : JSON.stringify(sub)}`, { hint: USAGE });
   },
 };
+
+function summary(r: RunRecord): string {
+  if (r.drill) return r.drill.snapshot ? `, snapshot ${r.drill.snapshot.slice(0, 8)}: ${drillLine(r.drill)}` : '';
+  return `${r.snapshot ? `, snapshot ${r.snapshot.slice(0, 8)}` : ''}${r.forgotten ? `, ${r.forgotten} forgotten` : ''}`;
+}
+
+/** What a drill restored, how fast (RTO, throughput), and whether it read back whole. */
+function drillLine(d: DrillRecord): string {
+  return `${d.files} files, ${formatBytes(d.bytes)} restored in ${(d.ms / 1000).toFixed(2)} s (${formatRate(d.bytes, d.ms)}), ${d.verified ? 'verified' : 'NOT verified'}`;
+}
 
 function list(ctx: Context, plans: readonly Plan[]): number {
   const now = Date.now();
@@ -66,7 +78,7 @@ function status(ctx: Context, plans: readonly Plan[], state: PlanStateFile, days
   const all = plans.map((p) => planStatus(p, state.runs(p.name), Date.now(), days));
   for (const s of all) {
     const last = s.last_run ? `${s.last_run.ok ? 'ok' : 'FAILED'} ${s.last_run.started} (${(s.last_run.ms / 1000).toFixed(1)} s)` : 'never run';
-    ctx.out.line(`${s.plan.padEnd(20)} last ${last}; next ${s.next_run ?? 'never'}; RPO ${s.rpo.ok ? 'met' : 'MISSED'} (${s.rpo.met}/${s.rpo.slots} slots in ${days} d); drill ${s.last_drill ? s.last_drill.at : 'never'}`);
+    ctx.out.line(`${s.plan.padEnd(20)} last ${last}; next ${s.next_run ?? 'never'}; RPO ${s.rpo.ok ? 'met' : 'MISSED'} (${s.rpo.met}/${s.rpo.slots} slots in ${days} d); drill ${s.last_drill ? `${s.last_drill.at}: ${drillLine(s.last_drill)}` : 'never'}${s.next_drill ? `, next ${s.next_drill}` : ''}`);
   }
   ctx.out.result(all);
   return all.every((s) => s.rpo.ok) ? 0 : 3;

@@ -4,16 +4,18 @@ import { restore, type OverwriteMode, type RestoreEvent, type RestoreResult } fr
 import type { Command } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
 import { formatBytes, formatRate } from '../format.js';
+import { isEmptyFilter } from '../../retention/plan.js';
+import { selectOne, snapshotFilter } from '../select.js';
 import { interruptible, withRepo } from '../session.js';
 import { restoreSettings, type RestoreTier } from '../../storage/s3/index.js';
 
 export const restoreCommand: Command = {
   name: 'restore',
   summary: 'restore a snapshot into a directory',
-  usage: 'ebak restore <snapshot|latest> --target <dir> [--include <glob>]... | [--exclude <glob>]... [--overwrite always|if-changed|if-newer|never] [--delete] [--dry-run] [-v] [--verify] [--sparse] [--allow-outside-symlinks] [--s3-restore-days N] [--s3-restore-tier Expedited|Standard|Bulk]',
+  usage: 'ebak restore <snapshot|latest> | --at <time> [--host H] [--path P] --target <dir> [--include <glob>]... | [--exclude <glob>]... [--overwrite always|if-changed|if-newer|never] [--delete] [--dry-run] [-v] [--verify] [--sparse] [--allow-outside-symlinks] [--s3-restore-days N] [--s3-restore-tier Expedited|Standard|Bulk]',
   async run(argv, ctx) {
     const { positionals, values, lists, switches } = parseFlags('restore', argv, ctx.env);
-    if (!positionals[0] || !values.target) throw new EbakError('USAGE', 'restore needs a snapshot and --target', { hint: restoreCommand.usage });
+    if ((!positionals[0] && values.at === undefined) || !values.target) throw new EbakError('USAGE', 'restore needs a snapshot (or --at) and --target', { hint: restoreCommand.usage });
     // For packs in S3 archive storage (GLACIER, DEEP_ARCHIVE); checked before any request.
     const archiveRestore = {
       ...(values['s3-restore-days'] === undefined ? {} : { days: Number(values['s3-restore-days']) }),
@@ -24,6 +26,9 @@ export const restoreCommand: Command = {
     const dryRun = switches['dry-run'] === true;
     const started = Date.now();
     return withRepo(ctx, { index: true, pool: true, action: 'restore', storage: { archiveRestore }, readOnly: true }, async (repo, pool) => {
+      // A plain reference is resolved by the operation, under its lock; --at and the filter choose here.
+      const filter = snapshotFilter(lists);
+      const snapshot = values.at === undefined && isEmptyFilter(filter) ? positionals[0]! : (await selectOne(repo, positionals[0], values.at, filter, (m) => ctx.out.warn(m))).id;
       const onEvent = (e: RestoreEvent) => {
         if (e.type === 'warning') ctx.out.warn(e.message);
         else if (e.type === 'action') {
@@ -33,7 +38,7 @@ export const restoreCommand: Command = {
         else ctx.out.progress(`${e.files} files, ${formatBytes(e.bytes)}, ${formatRate(e.bytes, Date.now() - started)}`);
       };
       const { id, ...r } = await interruptible(ctx, (signal) => restore(repo, repo.blobReader(pool!), {
-        snapshot: positionals[0]!,
+        snapshot,
         target: values.target!,
         ...(lists.include ? { includes: lists.include } : {}),
         ...(lists.exclude ? { excludes: lists.exclude } : {}),
