@@ -110,8 +110,8 @@ export async function backup(repo: BackupTarget, pool: WorkerPool, opts: BackupO
   const source = opts.stdin ? undefined : sourceTree(targets);
   const paths = targets.map((t) => t.toString()); // text for the snapshot (a name that is not UTF-8 shows U+FFFD, as in restic's JSON)
   const host = opts.hostname ?? hostMeta().hostname;
-  const parent = opts.force || opts.stdin ? undefined : await findParent(repo, opts.parent, host, paths, (m) => opts.onWarning?.(m));
   const warn = (m: string) => opts.onWarning?.(m);
+  const parent = opts.force || opts.stdin ? undefined : await findParent(repo, opts.parent, host, paths, warn);
   const a = new Archiver(repo, pool, new Selection({ ...opts.select, excludes: [...(opts.excludes ?? []), ...(opts.select?.excludes ?? [])] }, warn), opts);
   const tree = source ? await a.store(source, parent?.snapshot) : await a.storeStream(opts.stdin!, time);
   const summary = a.summary();
