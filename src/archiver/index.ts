@@ -180,6 +180,7 @@ class Archiver {
 
   private async storeStreamFile(source: AsyncIterable<Uint8Array>): Promise<{ content: string[]; bytes: number }> {
     const stored = await this.storeChunks(chunkStream(source, this.cdc));
+    this.opts.signal?.throwIfAborted(); // a stream cut short by a cancellation is no file
     this.counts.files_new++;
     this.counts.total_bytes += stored.bytes;
     this.files++;

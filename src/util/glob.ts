@@ -23,14 +23,15 @@ export interface Pattern {
 
 /** One pattern. */
 export function compilePattern(pattern: string): Pattern {
-  const p = pattern.length > 1 ? pattern.replace(/\/+$/, '') : pattern;
+  // filepath.Clean's trailing "/"; a leading "**/" adds nothing to a pattern that may start anywhere.
+  const p = (pattern.length > 1 ? pattern.replace(/\/+$/, '') : pattern).replace(/^(\*\*\/)+(?=.)/, '');
   if (!p.includes('/')) {
     const re = globRegex(p);
     return { matches: (path) => path.split('/').some((c) => re.test(c)), mayContain: () => true };
   }
   if (!p.startsWith('/')) {
     // Relative, as restic reads it: the components may start anywhere below the root.
-    const re = globRegex(`**/${p}`);
+    const re = new RegExp(`^.*/${toRegex(p)}$`);
     return { matches: (path) => re.test(path) || prefixMatches(re, path), mayContain: () => true };
   }
   const re = globRegex(p);

@@ -45,7 +45,7 @@ export const backupCommand: Command = {
       const onEvent = (e: BackupEvent) => (e.type === 'warning' ? ctx.out.warn(e.message) : ctx.out.progress(progressLine(e, total, Date.now() - started)));
       const res = await interruptible(ctx, (signal) => backup(repo, pool!, {
         paths: input.paths,
-        ...(input.stream ? { stdin: input.stream } : {}),
+        ...(input.stream ? { stdin: input.stream(signal) } : {}),
         tags: lists.tag ?? [],
         excludes: lists.exclude ?? [],
         select,
@@ -98,7 +98,8 @@ function checkedPatterns(patterns: string[], what: string): string[] {
 
 interface Sources {
   paths: SourcePath[];
-  stream?: StreamSource;
+  /** The stream, made when the backup starts; Ctrl-C ends it (so a silent command or an idle stdin never holds the backup up). */
+  stream?: (signal: AbortSignal) => StreamSource;
   /** Listed paths that do not exist (each warned about): the exit code is 3. */
   missing: number;
 }
@@ -114,7 +115,8 @@ function sources({ positionals, values, lists, switches }: ParsedFlags, warn: (m
     if (!fromCommand && positionals.length > 0) throw new EbakError('USAGE', `--stdin backs up standard input: it takes no paths (${JSON.stringify(positionals[0])} given)`);
     if (fromCommand && positionals.length === 0) throw new EbakError('USAGE', '--stdin-from-command needs the command to run', { hint: 'ebak backup --stdin-from-command -- pg_dump mydb' });
     const name = values['stdin-filename'] ?? 'stdin';
-    return { paths: [], missing: 0, stream: { name, source: fromCommand ? commandOutput(positionals, warn) : process.stdin } };
+    const stream = (signal: AbortSignal): StreamSource => ({ name, source: fromCommand ? commandOutput(positionals, warn, signal) : untilAborted(process.stdin, signal) });
+    return { paths: [], missing: 0, stream };
   }
   const fromLists = listed ? readFilesFrom(lists3, warn) : { paths: [], missing: 0 };
   const paths = [...fromLists.paths, ...positionals];
@@ -130,9 +132,9 @@ function sources({ positionals, values, lists, switches }: ParsedFlags, warn: (m
  * its stderr lines are warnings, and a command that fails (exit status not
  * 0, a signal, not found) fails the backup, so no snapshot is saved.
  */
-async function* commandOutput(argv: string[], warn: (m: string) => void): AsyncGenerator<Uint8Array> {
+async function* commandOutput(argv: string[], warn: (m: string) => void, signal: AbortSignal): AsyncGenerator<Uint8Array> {
   const [cmd, ...args] = argv as [string, ...string[]];
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], signal });
   const exited = new Promise<string | undefined>((res, rej) => {
     child.on('error', (e) => rej(new EbakError('IO', `--stdin-from-command: cannot run ${cmd}: ${e.message}`, { cause: e })));
     child.on('close', (code, signal) => res(code === 0 ? undefined : signal ? `killed by ${signal}` : `exit status ${code}`));
@@ -146,8 +148,19 @@ async function* commandOutput(argv: string[], warn: (m: string) => void): AsyncG
   } finally {
     if (!done) child.kill();
   }
+  if (signal.aborted) return; // killed by Ctrl-C: the backup reports its own cancellation
   const failed = await exited;
   if (failed) throw new EbakError('IO', `--stdin-from-command: ${cmd} failed (${failed}); no snapshot saved`);
+}
+
+/** The stream's bytes until Ctrl-C, which ends it (the backup then reports its cancellation). */
+async function* untilAborted(stream: NodeJS.ReadStream, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  signal.addEventListener('abort', () => stream.destroy(), { once: true });
+  try {
+    yield* stream;
+  } catch (e) {
+    if (!signal.aborted) throw e;
+  }
 }
 
 /** "files, bytes, rate", plus percent and ETA once the size scan has finished. */
