@@ -224,6 +224,8 @@ describe('backup: input that is refused, in one line each', () => {
     const src = join(dir, 'src');
     const bad = join(dir, 'bad-pattern');
     await writeFile(bad, 'ok\n[unclosed\n');
+    const unset = join(dir, 'unset-variable');
+    await writeFile(unset, '$EBAK_TEST_UNSET\n');
     const noNul = join(dir, 'no-nul');
     await writeFile(noNul, `${src}/f`);
     const missingOnly = join(dir, 'missing-only');
@@ -231,6 +233,7 @@ describe('backup: input that is refused, in one line each', () => {
     const cases = [
       ['--exclude-file', join(dir, 'no-such-file'), src],
       ['--exclude-file', bad, src],
+      ['--exclude-file', unset, src],
       ['--iexclude', '', src],
       ['--exclude', 'a[', src],
       ['--exclude-larger-than', '12 MB', src],

@@ -88,9 +88,10 @@ function selectOptions({ values, lists, switches }: ParsedFlags, env: NodeJS.Pro
   };
 }
 
+/** A pattern file's patterns, each one checked: an empty one (an unset $VAR) would leave out everything. */
 function checkedPatterns(patterns: string[], what: string): string[] {
   for (const p of patterns) {
-    const problem = patternProblem(p);
+    const problem = p.trim() === '' ? 'a pattern is empty (after $VAR expansion)' : patternProblem(p);
     if (problem !== undefined) throw new EbakError('USAGE', `${what}: ${problem}`);
   }
   return patterns;
