@@ -83,9 +83,14 @@ function selectOptions({ values, lists, switches }: ParsedFlags, env: NodeJS.Pro
     excludes: fromFiles('exclude-file'),
     iexcludes: [...(lists.iexclude ?? []), ...fromFiles('iexclude-file')],
     ifPresent: [...(lists['exclude-if-present'] ?? []), ...(switches['exclude-caches'] ? [CACHEDIR_TAG] : [])],
-    ...(values['exclude-larger-than'] === undefined ? {} : { largerThan: parseSize(values['exclude-larger-than'], '--exclude-larger-than') }),
+    ...(values['exclude-larger-than'] === undefined ? {} : { largerThan: sizeLimit(values['exclude-larger-than']) }),
     oneFileSystem: switches['one-file-system'] === true,
   };
+}
+
+/** restic's ParseBytes: prune's sizes, and a "b" suffix for bytes. */
+function sizeLimit(text: string): number {
+  return parseSize(text.replace(/(?<=\d)b$/i, ''), '--exclude-larger-than');
 }
 
 /** A pattern file's patterns, each one checked: an empty one (an unset $VAR) would leave out everything. */
