@@ -143,7 +143,7 @@ async function* commandOutput(argv: string[], warn: (m: string) => void, signal:
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], signal });
   const exited = new Promise<string | undefined>((res, rej) => {
     child.on('error', (e) => rej(new EbakError('IO', `--stdin-from-command: cannot run ${cmd}: ${e.message}`, { cause: e })));
-    child.on('close', (code, signal) => res(code === 0 ? undefined : signal ? `killed by ${signal}` : `exit status ${code}`));
+    child.on('close', (code, killedBy) => res(code === 0 ? undefined : killedBy ? `killed by ${killedBy}` : `exit status ${code}`));
   });
   exited.catch(() => undefined); // awaited below; the stream's own end comes first
   createInterface({ input: child.stderr }).on('line', (l) => warn(`${cmd}: ${l}`));
