@@ -10,12 +10,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { assertCode, BIN, ebak, newRepo, tempDir, type RunResult } from './harness.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { assertCode, BIN, ebak, newRepo, repoFiles, startEbak, tempDir, type RunResult } from './harness.js';
 
 const HAS_RESTIC = spawnSync('restic', ['version']).status === 0;
 
@@ -304,6 +305,24 @@ describe('backup --stdin and --stdin-from-command', () => {
     const missing = await ebak(['backup', '--stdin-from-command', '--json', '--', join(dir, 'no-such-command')], env);
     assert.equal(missing.code, 1, missing.stderr);
     assert.equal(await snapshotCount(env), 1);
+  });
+
+  it('Ctrl-C while the command is silent stops the backup cleanly: exit 130, the command killed, no lock, no snapshot', async () => {
+    const dir = await tempDir();
+    const { env } = await newRepo(dir);
+    const pidFile = join(dir, 'pid');
+    const run = startEbak(['backup', '--stdin-from-command', '--', 'sh', '-c', `echo $$ > ${pidFile}; exec sleep 120`], env);
+    // The command runs once the backup holds its lock and reads the stream.
+    for (let i = 0; !(existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n')); i++) {
+      assert.ok(i < 1200, 'the backup never ran the command');
+      await sleep(50);
+    }
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    assert.equal(r.code, 130, r.stderr);
+    assert.throws(() => process.kill(Number(readFileSync(pidFile, 'utf8')), 0), { code: 'ESRCH' }, 'the command is gone');
+    assert.deepEqual(await repoFiles(env.EBAK_REPOSITORY!, 'locks'), []);
+    assert.equal(await snapshotCount(env), 0);
   });
 });
 
