@@ -29,6 +29,12 @@
  * that cannot be read is a warning, never a skipped file. Symlinks' own
  * attributes and those of FIFOs and devices are not read (docs/format.md).
  *
+ * What is left out (patterns, sizes, tag files, other file systems) is
+ * exclude.ts's Selection. --stdin backs up one stream as one file
+ * (stdin.ts); --dry-run stores through a writer that keeps nothing
+ * (dryrun.ts); --skip-if-unchanged saves no snapshot whose tree is the
+ * parent's; --force uses no parent (every file is read).
+ *
  * Cancellation: `signal` is checked between entries and between chunks; an
  * aborted backup waits for the pack writes in flight, indexes the packs
  * saved and writes no snapshot, so the repository stays consistent.
@@ -46,21 +52,35 @@ import { encodeTree, fromBytes, nameKey, type NodeType, type TreeNode } from '..
 import type { BlobIndex, BlobStore, BlobWriter, SnapshotStore, TreeLoader } from '../repository/api.js';
 import { hostMeta } from '../repository/repository.js';
 import type { WorkerPool } from '../repository/workers.js';
-import { compileExcludes, type Matcher } from '../util/glob.js';
+import { Selection, type SelectOptions, type Verdict } from './exclude.js';
+import { DryRunWriter } from './dryrun.js';
 import { legacyEntries, sourceTree, type SourceTree } from './root.js';
+import { chunkStream, saveStream, type StreamSource } from './stdin.js';
 import { Semaphore } from '../util/semaphore.js';
 import { VERSION } from '../version.js';
 
 export const PROGRAM_VERSION = `ebak ${VERSION}`;
 
 export interface BackupOptions {
-  paths: string[];
+  /** Text, or bytes for a name that is not UTF-8 (--files-from-raw); relative ones are taken from the working directory. */
+  paths: (string | Buffer)[];
   tags?: string[];
+  /** --exclude patterns (recorded in the snapshot, as restic's). */
   excludes?: string[];
+  /** Everything else that leaves entries out (exclude.ts); its `excludes` are added to the ones above. */
+  select?: SelectOptions;
   hostname?: string;
   time?: Date;
   /** Parent snapshot id; default: the latest with the same host and paths. */
   parent?: string;
+  /** Use no parent: read every file again (restic's --force). */
+  force?: boolean;
+  /** Store nothing: no pack, index or snapshot is written; the summary says what would be added. */
+  dryRun?: boolean;
+  /** Save no snapshot when the root tree equals the parent's (restic 0.17's --skip-if-unchanged). */
+  skipIfUnchanged?: boolean;
+  /** Back up this stream as the one file of the snapshot instead of `paths` (restic's --stdin); no parent is used. */
+  stdin?: StreamSource;
   onWarning?: (msg: string) => void;
   onProgress?: (p: Progress) => void;
   /** Aborting it stops the backup (rejecting with the signal's reason); no snapshot is written. */
@@ -73,7 +93,9 @@ export interface Progress {
 }
 
 export interface BackupResult {
+  /** The snapshot saved; "" when none was (`skipped` says why). */
   id: string;
+  skipped?: 'dry-run' | 'unchanged';
   snapshot: Snapshot;
   summary: BackupSummary;
 }
@@ -82,17 +104,20 @@ export interface BackupResult {
 export type BackupTarget = SnapshotStore & TreeLoader & BlobIndex & BlobStore;
 
 export async function backup(repo: BackupTarget, pool: WorkerPool, opts: BackupOptions): Promise<BackupResult> {
-  const paths = opts.paths.map((p) => resolve(p));
-  if (paths.length === 0) throw new EbakError('USAGE', 'backup needs at least one path');
-  const source = sourceTree(paths);
+  const time = opts.time ?? new Date();
+  const targets = opts.stdin ? [Buffer.from(`/${opts.stdin.name.split('/').filter(Boolean).join('/')}`)] : opts.paths.map(absolute);
+  if (targets.length === 0) throw new EbakError('USAGE', 'backup needs at least one path');
+  const source = opts.stdin ? undefined : sourceTree(targets);
+  const paths = targets.map((t) => t.toString()); // text for the snapshot (a name that is not UTF-8 shows U+FFFD, as in restic's JSON)
   const host = opts.hostname ?? hostMeta().hostname;
-  const parent = await findParent(repo, opts.parent, host, paths, (m) => opts.onWarning?.(m));
-  const a = new Archiver(repo, pool, compileExcludes(opts.excludes ?? []), opts);
-  const tree = await a.store(source, parent?.snapshot);
+  const warn = (m: string) => opts.onWarning?.(m);
+  const parent = opts.force || opts.stdin ? undefined : await findParent(repo, opts.parent, host, paths, warn);
+  const a = new Archiver(repo, pool, new Selection({ ...opts.select, excludes: [...(opts.excludes ?? []), ...(opts.select?.excludes ?? [])] }, warn), opts);
+  const tree = source ? await a.store(source, parent?.snapshot) : await a.storeStream(opts.stdin!, time);
   const summary = a.summary();
   const snapshot: Snapshot = {
     version: 1,
-    time: (opts.time ?? new Date()).toISOString(),
+    time: time.toISOString(),
     hostname: host,
     username: hostMeta().username,
     paths,
@@ -103,8 +128,18 @@ export async function backup(repo: BackupTarget, pool: WorkerPool, opts: BackupO
     program_version: PROGRAM_VERSION,
     summary,
   };
+  if (opts.dryRun) return { id: '', skipped: 'dry-run', snapshot, summary };
+  if (opts.skipIfUnchanged && parent?.snapshot.tree === tree) return { id: '', skipped: 'unchanged', snapshot, summary };
   const id = await repo.saveSnapshot(snapshot);
   return { id, snapshot, summary };
+}
+
+/** The absolute, normalised bytes of a backup path. */
+function absolute(p: string | Buffer): Buffer {
+  if (typeof p === 'string') return Buffer.from(resolve(p));
+  // normalize and resolve only read "/" and "."; latin1 carries every other byte through unchanged.
+  const abs = p[0] === 0x2f ? p : Buffer.concat([Buffer.from(process.cwd()), SLASH, p]);
+  return latin1(resolve(abs.toString('latin1')));
 }
 
 /** A damaged snapshot never blocks a backup: it is reported and not considered as a parent. */
@@ -123,8 +158,8 @@ class Archiver {
   private readonly bigFileSlots = new Semaphore(2);
   private readonly counts = { files_new: 0, files_changed: 0, files_unmodified: 0, dirs: 0, files_unreadable: 0, bytes_processed: 0, total_bytes: 0 };
 
-  constructor(private readonly repo: BackupTarget, pool: WorkerPool, private readonly excluded: Matcher, private readonly opts: BackupOptions) {
-    this.packer = repo.blobWriter(pool);
+  constructor(private readonly repo: BackupTarget, pool: WorkerPool, private readonly selection: Selection, private readonly opts: BackupOptions) {
+    this.packer = opts.dryRun ? new DryRunWriter(repo.blobWriter(pool)) : repo.blobWriter(pool);
     this.cdc = new Cdc(gearTable(repo.chunking.gearSeed), repo.chunking.params);
   }
 
@@ -134,10 +169,28 @@ class Archiver {
   }
 
   /** The root tree, every blob stored and indexed; when cancelled, the writes in flight settle first. */
-  async store(source: SourceTree | true, parent: Snapshot | undefined): Promise<string> {
+  store(source: SourceTree | true, parent: Snapshot | undefined): Promise<string> {
+    return this.storing(() => this.saveRoot(source, parent));
+  }
+
+  /** The root tree of a snapshot holding one file, read from `stream` (stdin.ts). */
+  storeStream(stream: StreamSource, time: Date): Promise<string> {
+    return this.storing(() => saveStream(stream, time, { storeFile: (source) => this.storeStreamFile(source), saveTree: (n) => this.saveTree(n) }));
+  }
+
+  private async storeStreamFile(source: AsyncIterable<Uint8Array>): Promise<{ content: string[]; bytes: number }> {
+    const stored = await this.storeChunks(chunkStream(source, this.cdc));
+    this.opts.signal?.throwIfAborted(); // a stream cut short by a cancellation is no file
+    this.counts.files_new++;
+    this.counts.total_bytes += stored.bytes;
+    this.files++;
+    return stored;
+  }
+
+  private async storing(save: () => Promise<string>): Promise<string> {
     const signal = this.opts.signal;
     try {
-      const tree = await this.saveRoot(source, parent);
+      const tree = await save();
       signal?.throwIfAborted();
       await this.packer.finish();
       signal?.throwIfAborted();
@@ -150,7 +203,7 @@ class Archiver {
 
   /** The root tree (root.ts): the directories down to each backup path, or the tree of "/" itself. */
   private async saveRoot(source: SourceTree | true, parent: Snapshot | undefined): Promise<string> {
-    if (source === true) return this.saveDir(SLASH, parent?.tree);
+    if (source === true) return this.saveDir(SLASH, parent?.tree, lstatSync(SLASH, { bigint: true }).dev);
     const parentNodes = await this.parentTree('/', parent?.tree);
     const legacy = parent && legacyEntries(parent.paths, parentNodes);
     const nodes = await this.saveLevel('', source, byNameKey(parentNodes), legacy && byNameKey([...legacy.values()]));
@@ -163,8 +216,8 @@ class Archiver {
     const nodes: TreeNode[] = [];
     for (const [name, next] of level) {
       const path = `${dir}/${name}`;
-      // Source paths are the user's text; their bytes name the entries (parents are keyed by name bytes).
-      const node = next === true ? await this.saveEntry(Buffer.from(path), Buffer.from(name), legacy ?? parents)?.saved : await this.saveOnTheWay(path, name, next, parents.get(Buffer.from(name).toString('latin1')), legacy);
+      // The source tree is keyed by name bytes as latin1 text (root.ts), as parents are.
+      const node = next === true ? await this.saveTarget(latin1(dir || '/'), latin1(name), legacy ?? parents) : await this.saveOnTheWay(path, name, next, parents.get(name), legacy);
       if (node) nodes.push(node);
     }
     return nodes;
@@ -174,15 +227,15 @@ class Archiver {
   private async saveOnTheWay(path: string, name: string, level: SourceTree, prev: TreeNode | undefined, legacy: Map<string, TreeNode> | undefined): Promise<TreeNode | undefined> {
     let st: BigIntStats;
     try {
-      st = statSync(path, { bigint: true });
+      st = statSync(latin1(path), { bigint: true });
     } catch (e) {
-      this.unreadable(path, e);
+      this.unreadable(latin1(path), e);
       return undefined;
     }
-    const parentNodes = await this.parentTree(path, prev?.type === 'dir' ? prev.subtree : undefined);
+    const parentNodes = await this.parentTree(latin1(path), prev?.type === 'dir' ? prev.subtree : undefined);
     const children = await this.saveLevel(path, level, byNameKey(parentNodes), legacy);
     if (children.length === 0) return undefined;
-    return { ...nodeMeta(Buffer.from(name), st), type: 'dir', subtree: await this.saveTree(children) };
+    return { ...nodeMeta(latin1(name), st), type: 'dir', subtree: await this.saveTree(children) };
   }
 
   /** The entries of a directory in the parent snapshot; none (so every file is read) when it has none or cannot be read. */
@@ -193,17 +246,23 @@ class Archiver {
     }) : [];
   }
 
-  private async saveDir(dir: Buffer, parentTree: string | undefined): Promise<string> {
-    let names: Buffer[];
+  /** A backup path `name` in directory `dir`: left out when a tag file there says so (exclude.ts). */
+  private saveTarget(dir: Buffer, name: Buffer, parents: Map<string, TreeNode>): Promise<TreeNode | undefined> | undefined {
+    if (this.selection.names(dir, [name]).length === 0) return undefined;
+    return this.saveEntry(Buffer.concat([dir.equals(SLASH) ? Buffer.alloc(0) : dir, SLASH, name]), name, parents, undefined)?.saved;
+  }
+
+  /** A directory's tree: its entries on device `dev` (for -x), none when it is a mount point not to be entered. */
+  private async saveDir(dir: Buffer, parentTree: string | undefined, dev: bigint, enter = true): Promise<string> {
+    let names: Buffer[] = [];
     try {
-      names = readdirSync(dir, { encoding: 'buffer' });
+      if (enter) names = this.selection.names(dir, readdirSync(dir, { encoding: 'buffer' }));
     } catch (e) {
       this.unreadable(dir, e);
-      names = [];
     }
-    const parentNodes = await this.parentTree(dir, parentTree);
+    const parentNodes = enter ? await this.parentTree(dir, parentTree) : [];
     const base = dir.equals(SLASH) ? Buffer.alloc(0) : dir;
-    return this.saveTree(await this.saveEntries(names.map((name) => ({ path: Buffer.concat([base, SLASH, name]), name })), byNameKey(parentNodes)));
+    return this.saveTree(await this.saveEntries(names.map((name) => ({ path: Buffer.concat([base, SLASH, name]), name })), byNameKey(parentNodes), dev));
   }
 
   /**
@@ -211,12 +270,12 @@ class Archiver {
    * by bigFileSlots. When the walk stops (cancelled, a fatal error), the
    * files in flight settle before it is reported, so none is left running.
    */
-  private async saveEntries(entries: { path: string | Buffer; name: string | Buffer }[], parents: Map<string, TreeNode>): Promise<TreeNode[]> {
+  private async saveEntries(entries: { path: Buffer; name: Buffer }[], parents: Map<string, TreeNode>, dev: bigint): Promise<TreeNode[]> {
     const pending: Promise<TreeNode | undefined>[] = [];
     try {
       for (const { path, name } of entries) {
         this.opts.signal?.throwIfAborted();
-        const node = this.saveEntry(asBytes(path), asBytes(name), parents);
+        const node = this.saveEntry(path, name, parents, dev);
         if (!node) continue;
         pending.push(node.saved);
         if (node.dir) await node.saved;
@@ -228,9 +287,9 @@ class Archiver {
     return (await Promise.all(pending)).filter((n): n is TreeNode => n !== undefined);
   }
 
-  /** Starts saving one entry; undefined when it is excluded or unreadable. */
-  private saveEntry(path: Buffer, name: Buffer, parents: Map<string, TreeNode>): { saved: Promise<TreeNode | undefined>; dir: boolean } | undefined {
-    if (this.excluded(path.toString())) return undefined;
+  /** Starts saving one entry (in a directory on device `parentDev`); undefined when it is excluded or unreadable. */
+  private saveEntry(path: Buffer, name: Buffer, parents: Map<string, TreeNode>, parentDev: bigint | undefined): { saved: Promise<TreeNode | undefined>; dir: boolean } | undefined {
+    if (this.selection.byName(path.toString())) return undefined;
     let st: BigIntStats;
     try {
       st = lstatSync(path, { bigint: true });
@@ -238,12 +297,15 @@ class Archiver {
       this.unreadable(path, e);
       return undefined;
     }
+    const verdict: Verdict = this.selection.byStat(st, parentDev);
+    if (verdict === 'skip') return undefined;
     const prev = parents.get(name.toString('latin1'));
     const meta = nodeMeta(name, st);
     if (st.isDirectory() || st.isFile()) this.addXattrs(path, st.isDirectory(), meta);
     if (st.isDirectory()) {
       this.counts.dirs++;
-      return { saved: this.saveDir(path, prev?.type === 'dir' ? prev.subtree : undefined).then((subtree) => ({ ...meta, type: 'dir', subtree })), dir: true };
+      const subtree = this.saveDir(path, prev?.type === 'dir' ? prev.subtree : undefined, st.dev, verdict !== 'mountpoint');
+      return { saved: subtree.then((id) => ({ ...meta, type: 'dir', subtree: id })), dir: true };
     }
     if (st.isFile()) {
       const big = Number(st.size) > this.cdc.params.min;
@@ -415,7 +477,7 @@ function readSmallSync(path: Buffer, size: number): Buffer[] {
 }
 
 const SLASH = Buffer.from('/');
-const asBytes = (p: string | Buffer): Buffer => (typeof p === 'string' ? Buffer.from(p) : p);
+const latin1 = (text: string): Buffer => Buffer.from(text, 'latin1');
 
 /** Parent-snapshot nodes by their exact name bytes. */
 function byNameKey(nodes: TreeNode[]): Map<string, TreeNode> {

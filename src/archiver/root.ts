@@ -10,15 +10,20 @@
 import { EbakError } from '../errors.js';
 import type { TreeNode } from '../repository/format/tree.js';
 
-/** Path components down to each backup path: `true` marks a backup path, a map the directories on the way. */
+/**
+ * Path components down to each backup path: `true` marks a backup path, a
+ * map the directories on the way. Names are their bytes as latin1 text (one
+ * character a byte), so a name that is not UTF-8 keeps its bytes.
+ */
 export type SourceTree = Map<string, SourceTree | true>;
 
-/** The backup paths (absolute, resolved) as a tree; `true` when "/" itself is backed up. A path inside another is refused. */
-export function sourceTree(paths: readonly string[]): SourceTree | true {
-  const unique = [...new Set(paths)].sort();
+/** The backup paths (absolute, resolved bytes) as a tree; `true` when "/" itself is backed up. A path inside another is refused. */
+export function sourceTree(targets: readonly Buffer[]): SourceTree | true {
+  const unique = [...new Set(targets.map((t) => t.toString('latin1')))].sort();
+  const text = (p: string) => Buffer.from(p, 'latin1').toString();
   for (const [i, p] of unique.entries()) {
     const outer = unique.slice(0, i).find((q) => q === '/' || p.startsWith(q + '/'));
-    if (outer) throw new EbakError('USAGE', `backup path ${p} lies inside ${outer}, which already holds it; give ${outer} alone`);
+    if (outer) throw new EbakError('USAGE', `backup path ${text(p)} lies inside ${text(outer)}, which already holds it; give ${text(outer)} alone`);
   }
   if (unique[0] === '/') return true;
   const root: SourceTree = new Map();

@@ -1,8 +1,12 @@
-import type { FileHandle } from 'node:fs/promises';
 import { EbakError } from '../errors.js';
 import type { Cdc } from './cdc.js';
 
 export const DEFAULT_READ_SIZE = 4 * 1024 * 1024;
+
+/** What chunkFile reads through: a FileHandle, or a stream adapter reading the same way (backup --stdin). */
+export interface ChunkSource {
+  read(buffer: Uint8Array, offset: number, length: number, position: null): Promise<{ bytesRead: number }>;
+}
 
 /**
  * Reads a file through `handle` (from its current position) and yields each chunk
@@ -12,7 +16,7 @@ export const DEFAULT_READ_SIZE = 4 * 1024 * 1024;
  * chunk being yielded, whatever the file size. Do not close `handle` before the generator has finished or been
  * returned: a read may be in flight.
  */
-export async function* chunkFile(handle: FileHandle, cdc: Cdc, opts?: { readSize?: number }): AsyncGenerator<Buffer> {
+export async function* chunkFile(handle: ChunkSource, cdc: Cdc, opts?: { readSize?: number }): AsyncGenerator<Buffer> {
   const readSize = opts?.readSize ?? DEFAULT_READ_SIZE;
   if (!Number.isSafeInteger(readSize) || readSize < 1) throw new EbakError('USAGE', `chunkFile readSize must be a positive integer, got ${String(readSize)}`);
   const reader = new Reader(handle, cdc.params.max + readSize, readSize);
@@ -60,7 +64,7 @@ class Reader {
   private pending: Promise<number> | null = null;
 
   constructor(
-    private readonly handle: FileHandle,
+    private readonly handle: ChunkSource,
     private readonly capacity: number,
     private readonly readSize: number,
   ) {

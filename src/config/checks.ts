@@ -3,6 +3,8 @@
  * returns the problem as one sentence naming the flag, or undefined. They
  * only judge the text; the command converts it (Number, new Date) when used.
  */
+import { patternProblem } from '../util/glob.js';
+
 type Check = (value: string) => string | undefined;
 
 const integerIn = (flag: string, min: number, max: number): Check => (v) => {
@@ -15,7 +17,13 @@ export const checks = {
   oneOf: (flag: string, allowed: readonly string[]): Check => (v) => (allowed.includes(v) ? undefined : `${flag} is ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}`),
   integerIn,
   positiveInteger: (flag: string): Check => (v) => (Number.isInteger(Number(v)) && Number(v) >= 1 ? undefined : `${flag} is a positive integer`),
-  /** A glob pattern (--exclude, --include): an empty one would match nothing, or everything. */
-  pattern: (flag: string): Check => (v) => (v.trim() === '' ? `${flag} needs a pattern, not an empty string` : undefined),
+  /** A glob pattern (--exclude, --include): an empty one would match nothing, or everything; a malformed one nothing. */
+  pattern: (flag: string): Check => (v) => {
+    if (v.trim() === '') return `${flag} needs a pattern, not an empty string`;
+    const problem = patternProblem(v);
+    return problem === undefined ? undefined : `${flag}: ${problem}`;
+  },
+  /** --exclude-if-present FILE[:HEADER] (restic's): the file name must be given. */
+  tagFile: (flag: string): Check => (v) => (v.split(':', 1)[0] === '' ? `${flag} needs a file name (FILE or FILE:HEADER)` : undefined),
   daysUpTo: (flag: string, max: number): Check => (v) => (Number(v) > 0 && Number(v) <= max ? undefined : `${flag} is a number of days, at most ${max}`),
 };

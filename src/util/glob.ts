@@ -1,10 +1,17 @@
 /**
- * Path patterns, restic-style, for backup excludes and restore includes and
- * excludes: a pattern without "/" matches any path component (`*.tmp`,
- * `node_modules`); a pattern with "/" matches the whole absolute path from
- * its start, and everything under a path it matches. `*` and `?` stay
- * within one component, `**` crosses components.
+ * Path patterns, restic-style (internal/filter, Go's filepath.Match), for
+ * backup excludes and restore includes and excludes: a pattern without "/"
+ * matches any path component (`*.tmp`, `node_modules`); a pattern starting
+ * with "/" matches the whole absolute path from its start; any other
+ * pattern with "/" (`src/gen`) matches a run of components anywhere; each
+ * matches everything under a path it matches. `*` and `?` stay within one
+ * component, `**` crosses components, `[a-z]` / `[^0-9]` are character
+ * classes, and `\` takes the next character literally. A trailing "/" is
+ * dropped, as filepath.Clean does. A malformed pattern (an unclosed `[`, a
+ * trailing `\`) is a USAGE error (patternProblem names it up front).
  */
+import { EbakError } from '../errors.js';
+
 export type Matcher = (absPath: string) => boolean;
 
 export interface Pattern {
@@ -15,11 +22,19 @@ export interface Pattern {
 }
 
 /** One pattern. */
-export function compilePattern(p: string): Pattern {
-  const re = globRegex(p);
+export function compilePattern(pattern: string): Pattern {
+  // filepath.Clean's trailing "/"; a leading "**/" adds nothing to a pattern that may start anywhere.
+  const p = (pattern.length > 1 ? pattern.replace(/\/+$/, '') : pattern).replace(/^(\*\*\/)+(?=.)/, '');
   if (!p.includes('/')) {
+    const re = globRegex(p);
     return { matches: (path) => path.split('/').some((c) => re.test(c)), mayContain: () => true };
   }
+  if (!p.startsWith('/')) {
+    // Relative, as restic reads it: the components may start anywhere below the root.
+    const re = new RegExp(`^.*/${toRegex(p)}$`);
+    return { matches: (path) => re.test(path) || prefixMatches(re, path), mayContain: () => true };
+  }
+  const re = globRegex(p);
   const parts = p.split('/').filter(Boolean).map((c) => (c.includes('**') ? undefined : globRegex(c)));
   return {
     matches: (path) => re.test(path) || prefixMatches(re, path),
@@ -55,6 +70,16 @@ export function globRegex(glob: string, flags = ''): RegExp {
   return new RegExp(`^${toRegex(glob)}$`, flags);
 }
 
+/** The problem with a pattern (malformed), or undefined when it compiles. */
+export function patternProblem(glob: string): string | undefined {
+  try {
+    toRegex(glob);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
 function toRegex(glob: string): string {
   let out = '';
   for (let i = 0; i < glob.length; i++) {
@@ -64,7 +89,42 @@ function toRegex(glob: string): string {
       i++;
     } else if (c === '*') out += '[^/]*';
     else if (c === '?') out += '[^/]';
-    else out += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+    else if (c === '[') {
+      const cls = charClass(glob, i);
+      out += cls.regex;
+      i = cls.end;
+    } else if (c === '\\') {
+      if (i + 1 >= glob.length) throw badPattern(glob, 'ends with a lone \\');
+      out += literal(glob[++i]!);
+    } else out += literal(c);
   }
   return out;
+}
+
+const literal = (c: string): string => c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+
+/** The class opening at glob[start] ("[^" negates, "\\" escapes, must not be empty), never matching "/". */
+function charClass(glob: string, start: number): { regex: string; end: number } {
+  let i = start + 1;
+  const negate = glob[i] === '^';
+  if (negate) i++;
+  let body = '';
+  for (let first = true; ; first = false) {
+    if (i >= glob.length) throw badPattern(glob, 'has an unclosed [');
+    let c = glob[i]!;
+    if (c === ']') {
+      if (first) throw badPattern(glob, 'has an empty []');
+      break;
+    }
+    const escaped = c === '\\';
+    if (escaped) c = glob[++i] ?? '';
+    if (c === '') throw badPattern(glob, 'has an unclosed [');
+    body += c === '-' && !escaped && !first && glob[i + 1] !== ']' ? '-' : literal(c);
+    i++;
+  }
+  return { regex: negate ? `[^/${body}]` : `(?!/)[${body}]`, end: i };
+}
+
+function badPattern(glob: string, why: string): EbakError {
+  return new EbakError('USAGE', `pattern ${JSON.stringify(glob)} ${why}`);
 }

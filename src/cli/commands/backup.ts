@@ -1,6 +1,21 @@
-import { parseFlags } from '../../config/index.js';
+/**
+ * ebak backup: restic's flags read into the backup operation's options.
+ * What is backed up comes from the paths, the --files-from lists
+ * (archiver/sources.ts) or a stream (--stdin, or --stdin-from-command's
+ * command output); what is left out is archiver/exclude.ts's Selection,
+ * built here from the flags. A listed path that is missing, like an
+ * unreadable file, makes the exit code 3.
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { parseFlags, type ParsedFlags } from '../../config/index.js';
 import { scan, type ScanTotal } from '../../archiver/scan.js';
+import { CACHEDIR_TAG, type SelectOptions } from '../../archiver/exclude.js';
+import { readFilesFrom, readPatternFile, type SourcePath } from '../../archiver/sources.js';
+import type { StreamSource } from '../../archiver/stdin.js';
 import { EbakError } from '../../errors.js';
+import { parseSize } from '../../retention/prune-options.js';
+import { patternProblem } from '../../util/glob.js';
 import { parseLocation } from '../../storage/location.js';
 import { DATA_STORAGE_CLASSES, type DataStorageClass } from '../../storage/s3/index.js';
 import { backup, type BackupEvent } from '../../operations/index.js';
@@ -12,24 +27,31 @@ import { formatBytes, formatRate } from '../format.js';
 export const backupCommand: Command = {
   name: 'backup',
   summary: 'back up files and directories into a new snapshot',
-  usage: 'ebak backup <path>... [--tag t]... [--exclude glob]... [--host h] [--time ISO] [--parent id] [--s3-data-storage-class STANDARD_IA|GLACIER_IR|GLACIER|DEEP_ARCHIVE]',
+  usage: 'ebak backup <path>... | --files-from f | --stdin | --stdin-from-command -- <command>... [--tag t]... [--exclude glob]... [--host h] [--time ISO] [--parent id] [--dry-run] [--skip-if-unchanged] [--s3-data-storage-class STANDARD_IA|GLACIER_IR|GLACIER|DEEP_ARCHIVE]',
   async run(argv, ctx) {
-    const { positionals, values, lists } = parseFlags('backup', argv, ctx.env);
-    if (positionals.length === 0) throw new EbakError('USAGE', 'backup needs at least one path', { hint: backupCommand.usage });
+    const flags = parseFlags('backup', argv, ctx.env);
+    const { values, lists, switches } = flags;
+    const select = selectOptions(flags, ctx.env);
+    const input = sources(flags, (m) => ctx.out.warn(m));
     const time = values.time === undefined ? undefined : new Date(values.time); // checked by the schema
     const storageClass = values['s3-data-storage-class'];
     if (storageClass !== undefined) checkStorageClass(storageClass, repoLocation(ctx));
     const storage = storageClass === undefined ? {} : { dataStorageClass: storageClass as DataStorageClass };
     const started = Date.now();
     let total: ScanTotal | undefined;
-    if (process.stderr.isTTY && !ctx.out.json) void scan(positionals, lists.exclude).then((t) => (total = t));
+    if (process.stderr.isTTY && !ctx.out.json && !input.stream) void scan(input.paths, select).then((t) => (total = t));
     return withRepo(ctx, { index: true, pool: true, storage, action: 'backup' }, async (repo, pool, backend) => {
       // Released before the summary, so its request counts include the unlock.
       const onEvent = (e: BackupEvent) => (e.type === 'warning' ? ctx.out.warn(e.message) : ctx.out.progress(progressLine(e, total, Date.now() - started)));
       const res = await interruptible(ctx, (signal) => backup(repo, pool!, {
-        paths: positionals,
+        paths: input.paths,
+        ...(input.stream ? { stdin: input.stream(signal) } : {}),
         tags: lists.tag ?? [],
         excludes: lists.exclude ?? [],
+        select,
+        force: switches.force === true,
+        dryRun: switches['dry-run'] === true,
+        skipIfUnchanged: switches['skip-if-unchanged'] === true,
         ...(values.host ? { hostname: values.host } : {}),
         ...(time ? { time } : {}),
         ...(values.parent ? { parent: values.parent } : {}),
@@ -40,13 +62,112 @@ export const backupCommand: Command = {
       const secs = (Date.now() - started) / 1000;
       ctx.out.line(`Files: ${s.files_new} new, ${s.files_changed} changed, ${s.files_unmodified} unmodified${s.files_unreadable ? `, ${s.files_unreadable} unreadable` : ''}`);
       ctx.out.line(`Dirs: ${s.dirs}`);
-      ctx.out.line(`Added to the repository: ${formatBytes(s.data_added)} (${formatBytes(s.bytes_processed)} read of ${formatBytes(s.total_bytes)})`);
-      ctx.out.line(`snapshot ${res.id.slice(0, 8)} saved in ${secs.toFixed(2)}s (${formatRate(s.total_bytes, secs * 1000)})`);
-      ctx.out.result({ message_type: 'summary', snapshot_id: res.id, ...s, total_duration: secs, requests: backend.requests() });
-      return s.files_unreadable > 0 ? EXIT_PARTIAL : 0;
+      ctx.out.line(`${res.skipped === 'dry-run' ? 'Would add' : 'Added'} to the repository: ${formatBytes(s.data_added)} (${formatBytes(s.bytes_processed)} read of ${formatBytes(s.total_bytes)})`);
+      ctx.out.line(`${outcome(res.id, res.skipped)} in ${secs.toFixed(2)}s (${formatRate(s.total_bytes, secs * 1000)})`);
+      ctx.out.result({ message_type: 'summary', ...(res.skipped === 'dry-run' ? { dry_run: true } : {}), ...(res.id ? { snapshot_id: res.id } : {}), ...s, total_duration: secs, requests: backend.requests() });
+      return s.files_unreadable > 0 || input.missing > 0 ? EXIT_PARTIAL : 0;
     });
   },
 };
+
+function outcome(id: string, skipped: 'dry-run' | 'unchanged' | undefined): string {
+  if (skipped === 'dry-run') return 'dry run: no snapshot saved, nothing written';
+  if (skipped === 'unchanged') return 'snapshot not saved: nothing changed since the parent snapshot (--skip-if-unchanged)';
+  return `snapshot ${id.slice(0, 8)} saved`;
+}
+
+/** What leaves entries out: patterns (given and from files), tag files, a size limit, other file systems. */
+function selectOptions({ values, lists, switches }: ParsedFlags, env: NodeJS.ProcessEnv): SelectOptions {
+  const fromFiles = (flag: string): string[] => (lists[flag] ?? []).flatMap((file) => checkedPatterns(readPatternFile(file, `--${flag}`, env), `--${flag} ${file}`));
+  return {
+    excludes: fromFiles('exclude-file'),
+    iexcludes: [...(lists.iexclude ?? []), ...fromFiles('iexclude-file')],
+    ifPresent: [...(lists['exclude-if-present'] ?? []), ...(switches['exclude-caches'] ? [CACHEDIR_TAG] : [])],
+    ...(values['exclude-larger-than'] === undefined ? {} : { largerThan: sizeLimit(values['exclude-larger-than']) }),
+    oneFileSystem: switches['one-file-system'] === true,
+  };
+}
+
+/** restic's ParseBytes: prune's sizes, and a "b" suffix for bytes. */
+function sizeLimit(text: string): number {
+  return parseSize(text.replace(/(?<=\d)b$/i, ''), '--exclude-larger-than');
+}
+
+/** A pattern file's patterns, each one checked: an empty one (an unset $VAR) would leave out everything. */
+function checkedPatterns(patterns: string[], what: string): string[] {
+  for (const p of patterns) {
+    const problem = p.trim() === '' ? 'a pattern is empty (after $VAR expansion)' : patternProblem(p);
+    if (problem !== undefined) throw new EbakError('USAGE', `${what}: ${problem}`);
+  }
+  return patterns;
+}
+
+interface Sources {
+  paths: SourcePath[];
+  /** The stream, made when the backup starts; Ctrl-C ends it (so a silent command or an idle stdin never holds the backup up). */
+  stream?: (signal: AbortSignal) => StreamSource;
+  /** Listed paths that do not exist (each warned about): the exit code is 3. */
+  missing: number;
+}
+
+/** The paths to back up (arguments and --files-from lists), or the stream of --stdin / --stdin-from-command. */
+function sources({ positionals, values, lists, switches }: ParsedFlags, warn: (m: string) => void): Sources {
+  const lists3 = { filesFrom: lists['files-from'], verbatim: lists['files-from-verbatim'], raw: lists['files-from-raw'] };
+  const listed = Object.values(lists3).some((l) => l !== undefined);
+  const fromCommand = switches['stdin-from-command'] === true;
+  if (switches.stdin || fromCommand) {
+    const flag = fromCommand ? '--stdin-from-command' : '--stdin';
+    if (listed) throw new EbakError('USAGE', `${flag} and --files-from cannot be used together`);
+    if (!fromCommand && positionals.length > 0) throw new EbakError('USAGE', `--stdin backs up standard input: it takes no paths (${JSON.stringify(positionals[0])} given)`);
+    if (fromCommand && positionals.length === 0) throw new EbakError('USAGE', '--stdin-from-command needs the command to run', { hint: 'ebak backup --stdin-from-command -- pg_dump mydb' });
+    const name = values['stdin-filename'] ?? 'stdin';
+    const stream = (signal: AbortSignal): StreamSource => ({ name, source: fromCommand ? commandOutput(positionals, warn, signal) : untilAborted(process.stdin, signal) });
+    return { paths: [], missing: 0, stream };
+  }
+  const fromLists = listed ? readFilesFrom(lists3, warn) : { paths: [], missing: 0 };
+  const paths = [...fromLists.paths, ...positionals];
+  if (paths.length === 0) {
+    if (listed) throw new EbakError('USAGE', 'nothing to back up: the --files-from lists name no existing path');
+    throw new EbakError('USAGE', 'backup needs at least one path', { hint: backupCommand.usage });
+  }
+  return { paths, missing: fromLists.missing };
+}
+
+/**
+ * The standard output of `argv` run as a command (restic's commandReader):
+ * its stderr lines are warnings, and a command that fails (exit status not
+ * 0, a signal, not found) fails the backup, so no snapshot is saved.
+ */
+async function* commandOutput(argv: string[], warn: (m: string) => void, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  const [cmd, ...args] = argv as [string, ...string[]];
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], signal });
+  const exited = new Promise<string | undefined>((res, rej) => {
+    child.on('error', (e) => rej(new EbakError('IO', `--stdin-from-command: cannot run ${cmd}: ${e.message}`, { cause: e })));
+    child.on('close', (code, killedBy) => res(code === 0 ? undefined : killedBy ? `killed by ${killedBy}` : `exit status ${code}`));
+  });
+  exited.catch(() => undefined); // awaited below; the stream's own end comes first
+  createInterface({ input: child.stderr }).on('line', (l) => warn(`${cmd}: ${l}`));
+  let done = false;
+  try {
+    yield* child.stdout;
+    done = true;
+  } finally {
+    if (!done) child.kill();
+  }
+  if (signal.aborted) return; // killed by Ctrl-C: the backup reports its own cancellation
+  const failed = await exited;
+  if (failed) throw new EbakError('IO', `--stdin-from-command: ${cmd} failed (${failed}); no snapshot saved`);
+}
+
+/** The stream's bytes until Ctrl-C, which ends it (the backup then reports its cancellation). */
+async function* untilAborted(stream: NodeJS.ReadStream, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  signal.addEventListener('abort', () => stream.destroy(), { once: true });
+  try {
+    yield* stream;
+  } catch (e) {
+    if (!signal.aborted) throw e;
+  }
+}
 
 /** "files, bytes, rate", plus percent and ETA once the size scan has finished. */
 function progressLine(p: { files: number; bytes: number }, total: ScanTotal | undefined, ms: number): string {
