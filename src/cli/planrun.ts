@@ -51,7 +51,7 @@ export async function runPlan(ctx: Context, plan: Plan, state: PlanStateFile, si
 }
 
 async function applyRetention(c: Context, plan: Plan, policy: ForgetPolicy, signal: AbortSignal): Promise<number> {
-  const { removed } = await withRepo(c, {}, (repo) => forget(repo, { policy, filter: { tags: [[planTag(plan)]] }, signal }));
+  const { removed } = await withRepo(c, {}, (repo, _pool, _backend, head) => forget(repo, { policy, filter: { tags: [[planTag(plan)]] }, signal, head }));
   return removed.length;
 }
 

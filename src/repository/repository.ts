@@ -14,7 +14,7 @@ import { deriveKey, hmacSha256, random, sha256 } from '../crypto/index.js';
 import { EbakError, isEbakError } from '../errors.js';
 import { describe, type Backend, type Capabilities, type FileInfo, type FileType, type Handle } from '../storage/backend.js';
 import type {
-  BlobIndex, BlobStore, Chunking, IndexFiles, IndexState, KeyLister, Lock, Locker, LockMode, PackStore, PruneStore, SnapshotEntry, SnapshotStore, TreeLoader,
+  BlobIndex, BlobStore, Chunking, HeadRecorder, IndexFiles, IndexState, KeyLister, Lock, Locker, LockMode, PackStore, PruneStore, SnapshotEntry, SnapshotStore, TreeLoader,
 } from './api.js';
 import { openBlob } from './blob.js';
 import { PackBlobReader } from './blobreader.js';
@@ -66,6 +66,7 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
   private readonly packKeys = new Map<string, Buffer>();
   /** Where a damaged object that is read around is reported (the CLI prints each as a warning). */
   private warn: (message: string) => void = () => {};
+  private stored: (kind: 'snapshot' | 'index', name: string) => void = () => {};
   /** Packs loadIndex indexed from their own headers (no readable index covered them). */
   private fromHeaders: IndexedPack[] = [];
   /** The index files loadIndex read (undefined until it runs): what a lock re-checks. */
@@ -291,6 +292,11 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     this.warn = sink;
   }
 
+  /** Every snapshot and index file this repository stores is told to `sink` once it is durable (a vault's head journal). */
+  setStoredSink(sink: (kind: 'snapshot' | 'index', name: string) => void): void {
+    this.stored = sink;
+  }
+
   /**
    * Loads every readable index file. A damaged one is skipped and named, and
    * the packs no readable index covers (it may have been their only index:
@@ -380,14 +386,17 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
   /**
    * `ebak repair index` (restic's `repair index`): writes one new index file
    * for every pack no readable index covers (read from its header), then
-   * removes the damaged index files. Under the caller's exclusive lock.
+   * removes the damaged index files (announced to `head` before and after,
+   * in vault mode). Under the caller's exclusive lock.
    */
-  async repairIndex(): Promise<{ written: string | undefined; packs: number; removed: string[] }> {
+  async repairIndex(head?: HeadRecorder): Promise<{ written: string | undefined; packs: number; removed: string[] }> {
     const damaged = await this.loadIndex();
     // What loadIndex already read from headers, and any pack an interrupted backup left unindexed.
     const packs = [...this.fromHeaders, ...(await this.indexFromHeaders())];
     const written = packs.length > 0 ? await this.saveObject('index', encodeIndex({ packs, superseded: [] })) : undefined;
+    await head?.removing({ indexes: damaged });
     for (const name of damaged) await this.backend.remove({ type: 'index', name });
+    await head?.removed({ indexes: damaged });
     return { written, packs: packs.length, removed: damaged };
   }
 
@@ -532,6 +541,7 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     const bytes = encodeObject(this.keys.object, type, payload);
     const name = sha256(bytes).toString('hex');
     await this.backend.save({ type: OBJECT_DIR[type], name }, bytes);
+    if (type === 'snapshot' || type === 'index') this.stored(type, name);
     return name;
   }
 

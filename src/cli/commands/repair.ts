@@ -20,8 +20,8 @@ export const repairCommand: Command = {
     const { positionals } = parseFlags('repair', argv, ctx.env);
     if (positionals[0] === 'snapshots') throw new EbakError('NOT_IMPLEMENTED', '`ebak repair snapshots` is not built yet', { hint: 'restore what a damaged snapshot still reaches with `ebak restore`; a later release rewrites damaged snapshots' });
     if (positionals[0] !== 'index' || positionals.length !== 1) throw new EbakError('USAGE', `usage: ${USAGE}`);
-    return withRepo(ctx, { cache: false }, async (repo) => {
-      const r = await withLock(repo, 'exclusive', (m) => ctx.out.warn(m), () => repo.repairIndex());
+    return withRepo(ctx, { cache: false }, async (repo, _pool, _backend, head) => {
+      const r = await withLock(repo, 'exclusive', (m) => ctx.out.warn(m), () => repo.repairIndex(head));
       ctx.out.line(r.written
         ? `indexed ${r.packs} pack(s) from their headers into index/${r.written.slice(0, 10)}; removed ${r.removed.length} damaged index file(s)`
         : `every pack is indexed; removed ${r.removed.length} damaged index file(s)`);
