@@ -21,7 +21,11 @@ import type { HeadState } from '../vault/protocol.js';
 export class VaultHead implements HeadRecorder {
   private readonly journal = { snapshot: new Set<string>(), index: new Set<string>() };
 
-  constructor(private readonly client: HeadClient, private readonly state: HeadState) {}
+  private readonly pendingNames: { snapshots: string[]; indexes: string[] };
+
+  constructor(private readonly client: HeadClient, state: HeadState) {
+    this.pendingNames = { snapshots: [...state.pending_snapshots], indexes: [...state.pending_indexes] };
+  }
 
   /** The repository saved object `name` of `kind` (posted by the next flush). */
   stored(kind: 'snapshot' | 'index', name: string): void {
@@ -47,13 +51,17 @@ export class VaultHead implements HeadRecorder {
   }
 
   pending(): Required<HeadNames> {
-    return { snapshots: this.state.pending_snapshots, indexes: this.state.pending_indexes };
+    return { snapshots: [...this.pendingNames.snapshots], indexes: [...this.pendingNames.indexes] };
   }
 
   private async post(n: HeadNames, pending: boolean): Promise<void> {
     const remove_snapshots = [...(n.snapshots ?? [])];
     const remove_indexes = [...(n.indexes ?? [])];
-    if (remove_snapshots.length + remove_indexes.length > 0) await this.client.post({ remove_snapshots, remove_indexes, ...(pending ? { pending } : {}) });
+    if (remove_snapshots.length + remove_indexes.length === 0) return;
+    await this.client.post({ remove_snapshots, remove_indexes, ...(pending ? { pending } : {}) });
+    if (pending) return;
+    this.pendingNames.snapshots = this.pendingNames.snapshots.filter((x) => !remove_snapshots.includes(x));
+    this.pendingNames.indexes = this.pendingNames.indexes.filter((x) => !remove_indexes.includes(x));
   }
 }
 

@@ -115,7 +115,7 @@ export async function postHead(d: Deps, s: Session, delta: HeadDeltaRequest): Pr
       return r.next;
     });
     const digest = response(account, rec).digest;
-    await d.audit.append('head.update', account, { device: s.device.id, seq: rec.seq, digest, pending: delta.pending === true, ...counts });
+    await d.audit.append('head.update', account, { device: s.device.id, seq: rec.seq, digest, ...counts });
     return { seq: rec.seq, digest };
   } catch (e) {
     if (!(e instanceof Unchanged)) throw e;
