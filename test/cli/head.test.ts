@@ -17,7 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { PIN, softhsm, type SoftHsm } from '../hsm/softhsm.js';
 import { deleteObject, getObject, listKeys, putObject, startFixture, type S3Fixture } from '../s3/fixture.js';
 import { startPlatform } from '../vault/platform.js';
-import { assertCode, assertFailed, ebak, fileDigests, newRepo, ROOT, type RunResult } from './harness.js';
+import { assertCode, assertFailed, ebak, fileDigests, flipBit, newRepo, ROOT, type RunResult } from './harness.js';
 import { startServer } from './server.js';
 
 const ROLLBACK = 26;
@@ -176,6 +176,25 @@ describe('repository head (vault mode)', { timeout: 600_000 }, () => {
     const check = await ok(['check'], env);
     assert.doesNotMatch(check.stderr, /rolled back|missing/);
     assert.equal((await snapshotIds(env)).length, 2);
+  });
+
+  it('every writer posts what it stores and deletes: tag, copy into a vault repository, repair index', async () => {
+    const repo = join(dir, 'writers');
+    const env = await vaultRepo(repo);
+    await ok(['backup', await source('writers', 1)], env);
+    await ok(['tag', '--add', 'kept', 'latest'], env);
+    const local = join(dir, 'writers-from');
+    await mkdir(local);
+    const from = (await newRepo(local)).env;
+    await ok(['backup', await source('writers-from', 1)], from);
+    await ok(['copy', '--from-repo', from.EBAK_REPOSITORY!], { ...env, EBAK_FROM_PASSWORD: from.EBAK_PASSWORD! });
+    const [damaged] = await readdir(join(repo, 'index'));
+    await flipBit(join(repo, 'index', damaged!), -1);
+    await ok(['repair', 'index'], env);
+    const r = await ok(['snapshots', '--json'], env);
+    assert.doesNotMatch(r.stderr, /does not know/, 'the head knows every object');
+    assert.equal((JSON.parse(r.stdout) as unknown[]).length, 2);
+    assert.equal((await ok(['check'], env)).code, 0);
   });
 
   it('local mode cannot tell: a rolled-back or thinned repository opens as it is (docs/security.md)', async () => {
