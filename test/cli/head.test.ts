@@ -195,6 +195,15 @@ describe('repository head (vault mode)', { timeout: 600_000 }, () => {
     assert.doesNotMatch(r.stderr, /does not know/, 'the head knows every object');
     assert.equal((JSON.parse(r.stdout) as unknown[]).length, 2);
     assert.equal((await ok(['check'], env)).code, 0);
+    // One audit entry per head change, with counts and the head's digest, never the names.
+    const audit = JSON.parse((await ok(['audit', '--json'], env)).stdout) as { entries: { type: string; detail: Record<string, unknown> }[] };
+    const changes = audit.entries.filter((e) => e.type === 'head.update');
+    assert.ok(changes.length >= 4, 'backup, tag (pending, removed, addition), copy, repair');
+    const stored = [...(await readdir(join(repo, 'index'))), ...(await readdir(join(repo, 'snapshots')))];
+    for (const { detail } of changes) {
+      assert.deepEqual(Object.keys(detail).sort(), ['added', 'device', 'digest', 'ignored', 'pending', 'removed', 'seq']);
+      assert.ok(!stored.some((name) => JSON.stringify(detail).includes(name)));
+    }
   });
 
   it('local mode cannot tell: a rolled-back or thinned repository opens as it is (docs/security.md)', async () => {
