@@ -95,7 +95,7 @@ export function untilStopped<T>(ctx: Context, fn: (signal: AbortSignal) => Promi
 }
 
 async function applyRetention(c: Context, plan: Plan, policy: ForgetPolicy, signal: AbortSignal): Promise<number> {
-  const { removed } = await withRepo(c, {}, (repo) => forget(repo, { policy, filter: { tags: [[planTag(plan)]] }, signal }));
+  const { removed } = await withRepo(c, {}, (repo, _pool, _backend, head) => forget(repo, { policy, filter: { tags: [[planTag(plan)]] }, signal, head }));
   return removed.length;
 }
 

@@ -5,7 +5,8 @@
  */
 import { environment, s3Environment } from '../config/index.js';
 import { EbakError } from '../errors.js';
-import { identitiesFor, openRepository } from '../keys/index.js';
+import { checkHead, identitiesFor, openSession, type OpenedRepository, type VaultHead } from '../keys/index.js';
+import type { HeadRecorder } from '../repository/api.js';
 import type { Repository } from '../repository/repository.js';
 import { WorkerPool } from '../repository/workers.js';
 import { parseLocation } from '../storage/location.js';
@@ -80,8 +81,14 @@ function cacheDir(ctx: Context): string | undefined {
  * everything after. `action` tells a vault what the command will do, so its
  * per-account policy can refuse it. `cache: false` reads everything from
  * storage (check and repair look at what storage holds, as restic's check).
+ * Opened through a vault device session, storage is first checked against
+ * the vault's repository head, and `head` (else undefined) is what deleting
+ * writers post to; what the command stored is posted to it at the end.
  */
-export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: boolean; storage?: OpenOptions; action?: Action; cache?: false; readOnly?: true }, fn: (repo: Repository, pool: WorkerPool | undefined, backend: OpenedBackend) => Promise<T>): Promise<T> {
+export async function withRepo<T>(
+  ctx: Context, opts: { index?: boolean; pool?: boolean; storage?: OpenOptions; action?: Action; cache?: false; readOnly?: true },
+  fn: (repo: Repository, pool: WorkerPool | undefined, backend: OpenedBackend, head: HeadRecorder | undefined) => Promise<T>,
+): Promise<T> {
   const location = repoLocation(ctx);
   const retryMs = ctx.globals.retryLock === undefined ? 0 : parseElapsed(ctx.globals.retryLock, '--retry-lock');
   if (ctx.globals.noLock && !opts.readOnly) throw new EbakError('USAGE', '--no-lock is only for commands that only read (snapshots, ls, find, diff, cat, stats, restore, check)', { hint: 'a command that writes or deletes must lock the repository' });
@@ -89,8 +96,11 @@ export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: 
   const storage = { ...storageOptions(ctx.env, location, opts.storage ?? {}), ...bandwidth(ctx), ...(dir === undefined ? {} : { cacheDir: dir }) };
   const backend = await openBackend(location, ctx.env, storage);
   let pool: WorkerPool | undefined;
+  let head: VaultHead | undefined;
   try {
-    const repo = await open(ctx, backend, opts.action);
+    const opened = await open(ctx, backend, opts.action);
+    const repo = opened.repository;
+    head = opened.head && (await headChecked(ctx, repo, opened.head, backend));
     // The repository's own retention is known once its config is read; a flag or the environment overrides it.
     const lock = repo.config.object_lock;
     if (lock && !storage.objectLock) backend.setObjectLock(lock);
@@ -101,11 +111,23 @@ export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: 
     repo.setWriting(writing(ctx));
     if (opts.index) await repo.loadIndex();
     if (opts.pool) pool = new WorkerPool();
-    return await fn(repo, pool, backend);
+    const result = await fn(repo, pool, backend, head);
+    await head?.flush();
+    return result;
+  } catch (e) {
+    await head?.flush().catch(() => undefined); // what was stored before the failure is durable: tell the head
+    throw e;
   } finally {
     await pool?.close();
     await backend.close();
   }
+}
+
+/** Storage checked against the vault's repository head (src/keys/head.ts): ROLLBACK, or the head, fed every object the repository stores. */
+async function headChecked(ctx: Context, repo: Repository, client: NonNullable<OpenedRepository['head']>, backend: OpenedBackend): Promise<VaultHead> {
+  const head = await checkHead(client, backend, (m) => ctx.out.warn(m));
+  repo.setStoredSink((kind, name) => head.stored(kind, name));
+  return head;
 }
 
 /** Runs `fn` with a signal the first Ctrl-C aborts (src/cli/interrupt.ts). */
@@ -114,8 +136,8 @@ export function interruptible<T>(ctx: Context, fn: (signal: AbortSignal) => Prom
 }
 
 /** The repository at `backend`, opened by the first identity (src/keys/open.ts) that unwraps its key. */
-function open(ctx: Context, backend: OpenedBackend, action: Action | undefined): Promise<Repository> {
+function open(ctx: Context, backend: OpenedBackend, action: Action | undefined): Promise<OpenedRepository> {
   const e = environment(ctx.env);
   const recoveryKeyGiven = Boolean(ctx.globals.recoveryKeyFile ?? e.recoveryKeyFile);
-  return openRepository(backend, identitiesFor({ recoveryKeyGiven, configDir: e.configDir, action, secret: () => secretFor(ctx) }));
+  return openSession(backend, identitiesFor({ recoveryKeyGiven, configDir: e.configDir, action, secret: () => secretFor(ctx) }));
 }

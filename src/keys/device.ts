@@ -2,9 +2,11 @@
  * A vault device session as an identity: this machine's device file for the
  * repository (written by `ebak init --vault` or `ebak login`) plus the device
  * key the vault releases to its live token unwrap K (vault/client/device.ts).
+ * It also hands over the session's repository head client (head.ts checks
+ * storage against it).
  */
 import type { Backend } from '../storage/backend.js';
-import { deviceMasterKey } from '../vault/client/device.js';
+import { deviceSession } from '../vault/client/device.js';
 import type { Action } from '../vault/protocol.js';
 import type { Identity } from './index.js';
 
@@ -12,8 +14,7 @@ import type { Identity } from './index.js';
 export function deviceIdentity(configDir: string, action: Action | 'read' = 'read'): Identity {
   return {
     async unwrap(backend: Backend) {
-      const masterKey = await deviceMasterKey(backend, configDir, action);
-      return masterKey && { masterKey };
+      return deviceSession(backend, configDir, action);
     },
   };
 }

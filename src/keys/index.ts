@@ -12,16 +12,20 @@
  *
  * The byte formats stay with their layers (repository/format/keyfile.ts,
  * vault/envelope.ts). This folder decides which identity opens a repository
- * (open.ts) and composes the vault flows with the repository (vault.ts), so
- * the vault client never sees a Repository.
+ * (open.ts) and composes the vault flows with the repository (vault.ts,
+ * and head.ts for the repository head), so the vault client never sees a
+ * Repository.
  */
 import type { KeyFile, KeyKind } from '../repository/format/keyfile.js';
 import type { Backend } from '../storage/backend.js';
+import type { HeadClient } from '../vault/client/head.js';
 
 /** K, and the key file it came from (none for a device session). The caller zeroes `masterKey`. */
 export interface Unwrapped {
   masterKey: Buffer;
   keyId?: string;
+  /** A vault device session's repository head (head.ts checks storage against it). */
+  head?: HeadClient;
 }
 
 export interface Identity {
@@ -41,5 +45,6 @@ export interface Recipient<Kind extends string = KeyKind, Stanza = KeyFile> {
 
 export { keyFileIdentity, passwordIdentity, passwordRecipient, recoveryIdentity, recoveryRecipient } from './keyfile.js';
 export { deviceIdentity } from './device.js';
-export { identitiesFor, openRepository, type IdentityChoice } from './open.js';
+export { identitiesFor, openRepository, openSession, type IdentityChoice, type OpenedRepository } from './open.js';
+export { checkHead, type VaultHead } from './head.js';
 export { initVaultRepository, loginVault } from './vault.js';

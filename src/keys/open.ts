@@ -8,6 +8,7 @@ import { EbakError } from '../errors.js';
 import type { Secret } from '../repository/keyring.js';
 import { Repository } from '../repository/repository.js';
 import type { Backend } from '../storage/backend.js';
+import type { HeadClient } from '../vault/client/head.js';
 import type { Action } from '../vault/protocol.js';
 import { deviceIdentity } from './device.js';
 import type { Identity } from './index.js';
@@ -29,13 +30,25 @@ export function identitiesFor(c: IdentityChoice): Identity[] {
   return c.recoveryKeyGiven ? [keyFile] : [deviceIdentity(c.configDir, c.action), keyFile];
 }
 
+export interface OpenedRepository {
+  repository: Repository;
+  /** Present when a vault device session opened it: its repository head. */
+  head?: HeadClient;
+}
+
 /** Opens the repository at `backend` with the first identity that unwraps its K. */
 export async function openRepository(backend: Backend, identities: readonly Identity[]): Promise<Repository> {
+  return (await openSession(backend, identities)).repository;
+}
+
+/** As openRepository, keeping a device session's repository head (the CLI checks storage against it). */
+export async function openSession(backend: Backend, identities: readonly Identity[]): Promise<OpenedRepository> {
   for (const identity of identities) {
     const u = await identity.unwrap(backend);
     if (!u) continue;
     try {
-      return await Repository.openWithMasterKey(backend, u.masterKey, u.keyId);
+      const repository = await Repository.openWithMasterKey(backend, u.masterKey, u.keyId);
+      return u.head ? { repository, head: u.head } : { repository };
     } finally {
       u.masterKey.fill(0);
     }

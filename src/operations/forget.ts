@@ -4,13 +4,14 @@
  * decides (src/retention); a damaged snapshot stops it before anything is
  * removed, since it might be the newest of its group.
  */
-import type { Locker, SnapshotStore } from '../repository/api.js';
+import type { HeadRecorder, Locker, SnapshotStore } from '../repository/api.js';
 import type { Snapshot } from '../repository/format/snapshot.js';
 import { planForget, type ForgetGroup, type GroupBy, type SnapshotFilter } from '../retention/plan.js';
 import type { ForgetPolicy } from '../retention/policy.js';
+import { finishPending, removeRecorded, type Deleter } from './head.js';
 import { runLocked, type OperationOptions, type WarningEvent } from './operation.js';
 
-export type ForgetRepository = SnapshotStore & Locker & { removeSnapshot(id: string): Promise<void> };
+export type ForgetRepository = SnapshotStore & Locker & Deleter;
 export type ForgetEntry = Snapshot & { id: string };
 
 export interface ForgetOptions extends OperationOptions<WarningEvent> {
@@ -20,15 +21,17 @@ export interface ForgetOptions extends OperationOptions<WarningEvent> {
   filter?: SnapshotFilter;
   groupBy?: GroupBy;
   dryRun?: boolean;
+  /** The repository head to post removals to (vault mode). */
+  head?: HeadRecorder | undefined;
 }
 
 export function forget(repo: ForgetRepository, opts: ForgetOptions): Promise<{ groups: ForgetGroup<ForgetEntry>[]; removed: string[] }> {
   return runLocked(repo, opts.dryRun ? 'shared' : 'exclusive', 'forget', opts, async () => {
     const groups = opts.ids?.length ? await named(repo, opts.ids) : await decide(repo, opts);
     const removed = groups.flatMap((g) => g.decisions.filter((d) => !d.keep).map((d) => d.snapshot.id));
-    if (!opts.dryRun) for (const id of removed) {
-      opts.signal?.throwIfAborted();
-      await repo.removeSnapshot(id);
+    if (!opts.dryRun) {
+      await finishPending(opts.head, repo);
+      await removeRecorded(opts.head, 'snapshots', removed, (id) => repo.removeSnapshot(id), opts.signal);
     }
     return { groups, removed };
   });

@@ -12,4 +12,5 @@ export { forget, type ForgetEntry, type ForgetOptions, type ForgetRepository } f
 export { check, type CheckEvent, type CheckOperationOptions, type CheckRepository } from './check.js';
 export { prune, type PruneEvent, type PruneOptions, type PruneResult } from './prune.js';
 export { restore, type OverwriteMode, type RestoreEvent, type RestoreResult, type RestoreOperationOptions, type RestoreOperationResult, type RestoreRepository } from './restore.js';
+export { finishPending, removeRecorded, type Deleter } from './head.js';
 export type { OperationOptions, WarningEvent } from './operation.js';

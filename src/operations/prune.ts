@@ -10,10 +10,11 @@
  * prune does it: it writes an index without the ripe marks (recovering any
  * a snapshot written meanwhile needs), removes phase 1's file, and only then
  * deletes the packs. Every step leaves a repository `check` accepts, so a
- * prune killed anywhere is finished by the next one.
+ * prune killed anywhere is finished by the next one. With a repository head
+ * (vault mode) index removals are posted in two steps (head.ts).
  */
 import { EbakError, isEbakError } from '../errors.js';
-import type { Lock, PruneStore, SnapshotEntry } from '../repository/api.js';
+import type { HeadRecorder, Lock, PruneStore, SnapshotEntry } from '../repository/api.js';
 import type { FileInfo } from '../storage/backend.js';
 import type { IndexedPack, IndexFile, MarkedPack } from '../repository/format/indexfile.js';
 import { BlobType } from '../repository/format/pack.js';
@@ -21,6 +22,7 @@ import type { WorkerPool } from '../repository/workers.js';
 import { deletingIndex, markingIndex, ripeMarks } from '../retention/prune-index.js';
 import { planPrune, pruneStats, type MaxUnused, type PlanPack, type PrunePlan, type PruneStats } from '../retention/prune-plan.js';
 import { usedBlobs, walk } from '../walker/index.js';
+import { finishPending, removeRecorded } from './head.js';
 import { runLocked, type OperationOptions, type WarningEvent } from './operation.js';
 
 export type PruneEvent = { type: 'progress'; message: string } | WarningEvent;
@@ -32,6 +34,8 @@ export interface PruneOptions extends OperationOptions<PruneEvent> {
   dryRun: boolean;
   /** The clock (ms), for tests. */
   now?: () => number;
+  /** The repository head to post index removals to (vault mode; packs are not in it). */
+  head?: HeadRecorder | undefined;
 }
 
 export interface PruneResult {
@@ -73,6 +77,7 @@ export function prune(repo: PruneStore, pool: WorkerPool, opts: PruneOptions): P
 
 async function pruneLocked(repo: PruneStore, pool: WorkerPool, opts: PruneOptions, lock: Lock): Promise<PruneResult> {
   refuseUnsafe(repo);
+  if (!opts.dryRun) await finishPending(opts.head, repo);
   const say = (message: string) => opts.onEvent?.({ type: 'progress', message });
   const inv = await inventory(repo, opts, say);
   const stats = pruneStats(inv.plan);
@@ -89,8 +94,8 @@ async function pruneLocked(repo: PruneStore, pool: WorkerPool, opts: PruneOption
   const file = markingIndex(inv.plan, inv.replaces, now);
   const name = await repo.saveIndexFile(file);
   say('removing the replaced index files');
-  for (const old of inv.replaces) await repo.removeIndexFile(old);
-  const phase2 = await deleteRipe(repo, lock, { name, file }, inv.seen, say, opts.signal);
+  await removeRecorded(opts.head, 'indexes', inv.replaces, (old) => repo.removeIndexFile(old));
+  const phase2 = await deleteRipe(repo, lock, { name, file }, inv.seen, say, opts);
   return { dryRun: false, ...base, toDelete, toRepack, marked: marks, ...phase2, recovered: base.recovered + phase2.recovered, indexWritten: [name, ...phase2.indexWritten] };
 }
 
@@ -208,7 +213,8 @@ async function repack(repo: PruneStore, pool: WorkerPool, plan: PrunePlan<Indexe
  * blob of a marked pack before they saw the mark): a mark they need is
  * recovered instead.
  */
-async function deleteRipe(repo: PruneStore, lock: Lock, current: { name: string; file: IndexFile }, seen: Set<string>, say: (m: string) => void, signal: AbortSignal | undefined) {
+async function deleteRipe(repo: PruneStore, lock: Lock, current: { name: string; file: IndexFile }, seen: Set<string>, say: (m: string) => void, opts: PruneOptions) {
+  const signal = opts.signal;
   const marked: MarkedPack[] = current.file.marked ?? [];
   const starts = (await repo.otherLocks(lock)).map((l) => (l.started ? Date.parse(l.started) / 1000 : -Infinity));
   const ripe = ripeMarks(marked, starts);
@@ -219,7 +225,7 @@ async function deleteRipe(repo: PruneStore, lock: Lock, current: { name: string;
   const next = deletingIndex(current.file, current.name, ripe, used);
   const empty = next.file.packs.length === 0 && next.file.marked.length === 0;
   const name = empty ? undefined : await repo.saveIndexFile(next.file);
-  await repo.removeIndexFile(current.name);
+  await removeRecorded(opts.head, 'indexes', [current.name], (n) => repo.removeIndexFile(n));
   say(`removing ${next.doomed.length} packs`);
   for (const id of next.doomed) {
     signal?.throwIfAborted();

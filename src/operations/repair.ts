@@ -14,10 +14,11 @@
  * Exclusive lock (nothing may add or remove blobs meanwhile); a dry run
  * writes nothing and takes a shared lock.
  */
-import type { BlobIndex, BlobStore, BlobWriter, Locker, SnapshotEntry, SnapshotStore, TreeLoader } from '../repository/api.js';
+import type { BlobIndex, BlobStore, BlobWriter, HeadRecorder, Locker, SnapshotEntry, SnapshotStore, TreeLoader } from '../repository/api.js';
 import { BlobType } from '../repository/format/pack.js';
 import { encodeTree, type TreeNode } from '../repository/format/tree.js';
 import type { WorkerPool } from '../repository/workers.js';
+import { removeRecorded } from './head.js';
 import { runLocked, type OperationOptions, type WarningEvent } from './operation.js';
 
 type Hasher = { blobId(data: Uint8Array): Buffer };
@@ -37,6 +38,8 @@ export interface RepairSnapshotsOptions extends OperationOptions<RepairEvent> {
   forget?: boolean;
   /** Say what would be done; write and remove nothing. */
   dryRun?: boolean;
+  /** The repository head to post removals to (vault mode). */
+  head?: HeadRecorder | undefined;
 }
 
 export interface RepairSnapshotsResult {
@@ -73,7 +76,7 @@ export function repairSnapshots(repo: RepairRepository, pool: WorkerPool, snapsh
         result.repaired.push({ from: id, to });
         opts.onEvent?.({ type: 'saved', from: id, to });
         if (opts.forget) {
-          await repo.removeSnapshot(id);
+          await removeRecorded(opts.head, 'snapshots', [id], (x) => repo.removeSnapshot(x), opts.signal);
           result.removed.push(id);
           opts.onEvent?.({ type: 'removed', id });
         }

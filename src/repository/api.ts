@@ -38,6 +38,29 @@ export interface SnapshotStore {
   saveSnapshot(s: Snapshot): Promise<string>;
 }
 
+/** Names of snapshot objects and index files. */
+export interface HeadNames {
+  snapshots?: readonly string[];
+  indexes?: readonly string[];
+}
+
+/**
+ * A record of the repository's snapshots and index files kept outside its
+ * storage (a vault's repository head, docs/vault.md), for the writers that
+ * delete them: a removal is announced before the delete and confirmed
+ * after, so a crash between the two is never taken for a rollback.
+ * (Additions are posted by whoever composed it, after the objects are
+ * stored.) Absent in local mode: there is nothing to tell.
+ */
+export interface HeadRecorder {
+  /** Before deleting `names`: they become pending. */
+  removing(names: HeadNames): Promise<void>;
+  /** After deleting them: removed for good (a copy put back later is a replay). */
+  removed(names: HeadNames): Promise<void>;
+  /** Names a removal that did not finish left pending: a command that may delete finishes them. */
+  pending(): Required<HeadNames>;
+}
+
 /** Loads a tree blob by id, authenticated and validated (single-component names, sorted). */
 export interface TreeLoader {
   loadTree(id: string): Promise<TreeNode[]>;
@@ -174,6 +197,8 @@ export interface PruneStore extends SnapshotStore, TreeLoader, Locker {
   repackWriter(pool: WorkerPool): BlobWriter;
   saveIndexFile(file: IndexFile): Promise<string>;
   removeIndexFile(name: string): Promise<void>;
+  /** (Only to finish a removal a crashed forget left pending in a repository head.) */
+  removeSnapshot(id: string): Promise<void>;
   removePack(id: string): Promise<void>;
   /** The live locks of other holders, read now. */
   otherLocks(mine: Lock): Promise<LockInfo[]>;

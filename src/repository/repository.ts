@@ -15,7 +15,7 @@ import { deriveKey, random, sha256 } from '../crypto/index.js';
 import { EbakError, isEbakError } from '../errors.js';
 import { describe, type Backend, type Capabilities, type FileInfo, type FileType, type Handle } from '../storage/backend.js';
 import type {
-  BlobIndex, BlobStore, Chunking, IndexFiles, IndexState, KeyLister, Lock, Locker, LockMode, PackStore, PruneStore, SnapshotEntry, SnapshotStore, TreeLoader,
+  BlobIndex, BlobStore, Chunking, HeadRecorder, IndexFiles, IndexState, KeyLister, Lock, Locker, LockMode, PackStore, PruneStore, SnapshotEntry, SnapshotStore, TreeLoader,
 } from './api.js';
 import { openBlob } from './blob.js';
 import { PackBlobReader } from './blobreader.js';
@@ -76,6 +76,7 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
   private readonly packKeys = new Map<string, Buffer>();
   /** Where a damaged object that is read around is reported (the CLI prints each as a warning). */
   private warn: (message: string) => void = () => {};
+  private stored: (kind: 'snapshot' | 'index', name: string) => void = () => {};
   /** Packs loadIndex indexed from their own headers (no readable index covered them). */
   private fromHeaders: IndexedPack[] = [];
   /** The index files loadIndex read (undefined until it runs): what a lock re-checks. */
@@ -344,6 +345,11 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     this.warn = sink;
   }
 
+  /** Every snapshot and index file this repository stores is told to `sink` once it is durable (a vault's head journal). */
+  setStoredSink(sink: (kind: 'snapshot' | 'index', name: string) => void): void {
+    this.stored = sink;
+  }
+
   /**
    * Loads every readable index file. A damaged one is skipped and named, and
    * the packs no readable index covers (it may have been their only index:
@@ -433,25 +439,29 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
   /**
    * `ebak repair index` (restic's `repair index`): writes one new index file
    * for every pack no readable index covers (read from its header), then
-   * removes the damaged index files. Under the caller's exclusive lock.
+   * removes the damaged index files (announced to `head` before and after,
+   * in vault mode). Under the caller's exclusive lock.
    */
-  async repairIndex(): Promise<{ written: string | undefined; packs: number; removed: string[]; missing: string[]; rewritten: string[] }> {
+  async repairIndex(head?: HeadRecorder): Promise<{ written: string | undefined; packs: number; removed: string[]; missing: string[]; rewritten: string[] }> {
     const damaged = await this.loadIndex();
     // What loadIndex already read from headers, and any pack an interrupted backup left unindexed.
     const packs = [...this.fromHeaders, ...(await this.indexFromHeaders())];
     const written = packs.length > 0 ? await this.saveObject('index', encodeIndex({ packs, superseded: [] })) : undefined;
+    await head?.removing({ indexes: damaged });
     for (const name of damaged) await this.backend.remove({ type: 'index', name });
-    return { written, packs: packs.length, removed: damaged, ...(await this.dropMissingPacks()) };
+    await head?.removed({ indexes: damaged });
+    return { written, packs: packs.length, removed: damaged, ...(await this.dropMissingPacks(head)) };
   }
 
   /**
    * Index files that name packs the storage no longer has are rewritten
    * without them (as restic's repair index drops them), so `repair
-   * snapshots` and `check` see what is lost instead of failing on it. The
-   * new file supersedes the old one before the old one is removed, so a
-   * crash in between leaves what prune already cleans up.
+   * snapshots` and `check` see what is lost instead of failing on it. Each
+   * new file supersedes its old one and is saved before the old ones are
+   * removed (announced to `head` before and after, in vault mode), so a crash
+   * in between leaves what prune already cleans up.
    */
-  private async dropMissingPacks(): Promise<{ missing: string[]; rewritten: string[] }> {
+  private async dropMissingPacks(head: HeadRecorder | undefined): Promise<{ missing: string[]; rewritten: string[] }> {
     const present = new Set((await this.listPacks()).map((f) => f.name));
     const missing = new Set<string>();
     const rewritten: string[] = [];
@@ -461,9 +471,12 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
       for (const p of gone) missing.add(p.id.toString('hex'));
       const packs = file.packs.filter((p) => present.has(p.id.toString('hex')));
       await this.saveIndexFile({ packs, superseded: [Buffer.from(name, 'hex')], ...(file.marked ? { marked: file.marked } : {}) });
-      await this.removeIndexFile(name);
       rewritten.push(name);
     }
+    if (rewritten.length === 0) return { missing: [], rewritten };
+    await head?.removing({ indexes: rewritten });
+    for (const name of rewritten) await this.removeIndexFile(name);
+    await head?.removed({ indexes: rewritten });
     return { missing: [...missing], rewritten };
   }
 
@@ -608,6 +621,7 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     const bytes = encodeObject(this.keys.object, type, payload);
     const name = sha256(bytes).toString('hex');
     await this.backend.save({ type: OBJECT_DIR[type], name }, bytes);
+    if (type === 'snapshot' || type === 'index') this.stored(type, name);
     return name;
   }
 

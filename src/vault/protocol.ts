@@ -9,9 +9,15 @@
  * `bad_request` (HTTP 400), never an exception that escapes.
  */
 
+import { createHash } from 'node:crypto';
+
 export const PROTOCOL_VERSION = 1;
-/** No request body is larger (OPAQUE messages are < 1 KiB). */
+/** No request body is larger (OPAQUE messages are < 1 KiB), except a head delta's. */
 export const MAX_BODY_BYTES = 16 * 1024;
+/** `POST /v1/head` only: a prune may remove hundreds of index files; a client chunks past MAX_HEAD_NAMES. */
+export const MAX_HEAD_BODY_BYTES = 1024 * 1024;
+/** Names in one head delta, all lists together (10,000 × 67 bytes fits MAX_HEAD_BODY_BYTES). */
+export const MAX_HEAD_NAMES = 10_000;
 
 export type VaultErrorCode =
   | 'bad_request' // malformed JSON, unknown or ill-typed field (400)
@@ -114,6 +120,42 @@ export interface OperatorStatusResponse extends StatusResponse { accounts: numbe
 /** The audit head as the enclave knows it, signed by this boot's audit key. */
 export interface AuditHeadResponse { seq: number; hash: string; time: string; signing_key: string; sig: string }
 export interface AuditPage { entries: unknown[]; next?: number }
+
+/**
+ * A repository's head (docs/vault.md "Repository head"): the live snapshot
+ * ids and index file names, those being removed (pending) and the removed
+ * ones (tombstones, the newest 10,000 of each kind). Names are 64 hex digits.
+ */
+export interface HeadState {
+  seq: number;
+  snapshots: string[];
+  indexes: string[];
+  pending_snapshots: string[];
+  pending_indexes: string[];
+  removed_snapshots: string[];
+  removed_indexes: string[];
+}
+/** GET /v1/head; `digest`: headDigest, what the audit log quotes. */
+export interface HeadResponse extends HeadState { digest: string }
+/** POST /v1/head: additions (after the objects are stored), removals (pending: before deleting; else after). */
+export interface HeadDeltaRequest {
+  add_snapshots?: string[];
+  add_indexes?: string[];
+  remove_snapshots?: string[];
+  remove_indexes?: string[];
+  pending?: boolean;
+}
+export interface HeadPostResponse { seq: number; digest: string }
+export const HEAD_LISTS = ['add_snapshots', 'add_indexes', 'remove_snapshots', 'remove_indexes'] as const;
+
+/**
+ * SHA-256("ebak-vault-head/v1\0" ‖ JSON [account, seq, the six sets sorted]),
+ * hex: one value naming a head, quoted by the audit log and checked by the client.
+ */
+export function headDigest(account: string, h: HeadState): string {
+  const sets = [h.snapshots, h.indexes, h.pending_snapshots, h.pending_indexes, h.removed_snapshots, h.removed_indexes].map((l) => [...l].sort());
+  return createHash('sha256').update(`ebak-vault-head/v1\0${JSON.stringify([account, h.seq, ...sets])}`, 'utf8').digest('hex');
+}
 
 // ---- strict readers ----
 type Json = Record<string, unknown>;
@@ -221,6 +263,36 @@ export function readPolicy(b: Json): PolicyRequest {
     out.lockout = q.lockout;
   }
   return { policy: out, step_up: stepUp };
+}
+
+const OBJECT_NAME = /^[0-9a-f]{64}$/;
+
+function nameList(b: Json, field: string): string[] | undefined {
+  if (!(field in b)) return undefined;
+  const v = b[field];
+  if (!Array.isArray(v) || v.length > MAX_HEAD_NAMES) throw bad(`field "${field}" must be a list of at most ${MAX_HEAD_NAMES} names`);
+  if (!v.every((n) => typeof n === 'string' && OBJECT_NAME.test(n))) throw bad(`field "${field}" must hold object names (64 hex digits)`);
+  if (new Set(v).size !== v.length) throw bad(`field "${field}" names an object twice`);
+  return v as string[];
+}
+
+/** A head delta: at least one name; `pending` marks removals as under way and carries no additions. */
+export function readHeadDelta(b: Json): HeadDeltaRequest {
+  only(b, [...HEAD_LISTS, 'pending']);
+  const out: HeadDeltaRequest = {};
+  for (const field of HEAD_LISTS) {
+    const list = nameList(b, field);
+    if (list) out[field] = list;
+  }
+  const count = HEAD_LISTS.reduce((n, f) => n + (out[f]?.length ?? 0), 0);
+  if (count === 0) throw bad('a head delta names no object');
+  if (count > MAX_HEAD_NAMES) throw bad(`a head delta names at most ${MAX_HEAD_NAMES} objects; send several`);
+  if ('pending' in b) {
+    if (typeof b.pending !== 'boolean') throw bad('field "pending" must be true or false');
+    if (b.pending && (out.add_snapshots?.length || out.add_indexes?.length)) throw bad('a pending delta marks removals only');
+    out.pending = b.pending;
+  }
+  return out;
 }
 
 /** A device token: "<account>.<device id>.<secret>" (the secret is 32 random bytes, base64url). */

@@ -12,6 +12,7 @@
 import { resolve } from 'node:path';
 import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
+import type { HeadRecorder } from '../../repository/api.js';
 import type { Snapshot } from '../../repository/format/snapshot.js';
 import type { Repository } from '../../repository/repository.js';
 import { parseDuration } from '../../retention/duration.js';
@@ -50,10 +51,10 @@ export const forgetCommand: Command = {
     const { values: strings, lists, switches, positionals } = parseFlags('forget', argv, ctx.env);
     const values = { ...strings, ...lists, ...switches };
     const req = request(values, positionals);
-    return withRepo(ctx, { pool: values.prune === true }, async (repo, pool) => {
-      const removed = await forget(repo, req, ctx.out);
+    return withRepo(ctx, { pool: values.prune === true }, async (repo, pool, _backend, head) => {
+      const removed = await forget(repo, { ...req, head }, ctx.out);
       // As restic: prune only when snapshots were (or, in a dry run, would be) removed.
-      if (pool && removed > 0) await runPrune(ctx, repo, pool, { maxUnused: parseMaxUnused(DEFAULT_MAX_UNUSED), maxRepackBytes: Infinity, dryRun: req.dryRun });
+      if (pool && removed > 0) await runPrune(ctx, repo, pool, { maxUnused: parseMaxUnused(DEFAULT_MAX_UNUSED), maxRepackBytes: Infinity, dryRun: req.dryRun, head });
       return 0;
     });
   },
@@ -86,7 +87,7 @@ function parseCount(flag: string, text: string): number {
 }
 
 /** Removes (or, in a dry run, lists) the snapshots (src/operations/forget.ts); returns how many. */
-async function forget(repo: Repository, req: ForgetRequest, out: Output): Promise<number> {
+async function forget(repo: Repository, req: ForgetRequest & { head: HeadRecorder | undefined }, out: Output): Promise<number> {
   const { groups, removed } = await forgetSnapshots(repo, { ...req, onEvent: (e) => out.warn(e.message) });
   for (const g of groups) printGroup(out, g);
   out.line(`${req.dryRun ? 'would remove' : 'removed'} ${removed.length} snapshot${removed.length === 1 ? '' : 's'}${removed.length && !req.dryRun ? ' (their data stays until prune)' : ''}`);

@@ -7,6 +7,7 @@
  */
 import { parseFlags } from '../../config/index.js';
 import { prune, type PruneResult } from '../../operations/index.js';
+import type { HeadRecorder } from '../../repository/api.js';
 import type { Repository } from '../../repository/repository.js';
 import type { WorkerPool } from '../../repository/workers.js';
 import { DEFAULT_MAX_UNUSED, parseMaxUnused, parseSize } from '../../retention/prune-options.js';
@@ -19,6 +20,7 @@ export interface PruneRequest {
   maxUnused: MaxUnused;
   maxRepackBytes: number;
   dryRun: boolean;
+  head?: HeadRecorder | undefined;
 }
 
 export const pruneCommand: Command = {
@@ -32,8 +34,8 @@ export const pruneCommand: Command = {
       maxRepackBytes: values['max-repack-size'] === undefined ? Infinity : parseSize(values['max-repack-size'], '--max-repack-size'),
       dryRun: switches['dry-run'] === true,
     };
-    return withRepo(ctx, { pool: true, action: 'delete' }, async (repo, pool) => {
-      const res = await runPrune(ctx, repo, pool!, req);
+    return withRepo(ctx, { pool: true, action: 'delete' }, async (repo, pool, _backend, head) => {
+      const res = await runPrune(ctx, repo, pool!, { ...req, head });
       ctx.out.result(jsonResult(res));
       return 0;
     });

@@ -31,8 +31,8 @@ export const repairCommand: Command = {
 };
 
 function repairIndex(ctx: Context): Promise<number> {
-  return withRepo(ctx, { cache: false }, async (repo) => {
-    const r = await withLock(repo, 'exclusive', (m) => ctx.out.warn(m), () => repo.repairIndex());
+  return withRepo(ctx, { cache: false }, async (repo, _pool, _backend, head) => {
+    const r = await withLock(repo, 'exclusive', (m) => ctx.out.warn(m), () => repo.repairIndex(head));
     ctx.out.line(r.written
       ? `indexed ${r.packs} pack(s) from their headers into index/${r.written.slice(0, 10)}; removed ${r.removed.length} damaged index file(s)`
       : `every pack is indexed; removed ${r.removed.length} damaged index file(s)`);
@@ -43,10 +43,10 @@ function repairIndex(ctx: Context): Promise<number> {
 }
 
 function repairSnapshotsCommand(ctx: Context, ids: string[], lists: Record<string, string[] | undefined>, forget: boolean, dryRun: boolean): Promise<number> {
-  return withRepo(ctx, { index: true, pool: true, cache: false, action: forget ? 'delete' : 'backup' }, async (repo, pool) => {
+  return withRepo(ctx, { index: true, pool: true, cache: false, action: forget ? 'delete' : 'backup' }, async (repo, pool, _backend, head) => {
     const { entries, damaged } = await selectSnapshots(repo, ids, snapshotFilter(lists));
     for (const e of damaged) ctx.out.warn(`${e.message}; it cannot be repaired (its snapshot object is damaged)`);
-    const r = await repairSnapshots(repo, pool!, entries, { forget, dryRun, onEvent: (e) => report(ctx, e) });
+    const r = await repairSnapshots(repo, pool!, entries, { forget, dryRun, head, onEvent: (e) => report(ctx, e) });
     const verb = dryRun ? 'would modify' : 'modified';
     ctx.out.line(`${verb} ${r.repaired.length} snapshot${r.repaired.length === 1 ? '' : 's'}; ${r.unchanged} had nothing to repair${r.unrepairable.length ? `; ${r.unrepairable.length} cannot be repaired (root tree unreadable)` : ''}`);
     if (r.repaired.length && !forget && !dryRun) ctx.out.line(`the damaged snapshots are still there: remove them with \`ebak forget ${r.repaired.map((x) => x.from.slice(0, 8)).join(' ')}\` (or rerun with --forget)`);

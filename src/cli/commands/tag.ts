@@ -1,12 +1,14 @@
 /**
  * `ebak tag`: changes the tags of snapshots, restic's command. A snapshot is
  * an immutable, content-named object, so a changed one is written anew (its
- * `original` field keeps the first id, as restic's does) and the old object
- * removed after: a crash in between leaves both, never neither. Runs under
+ * `original` field keeps the first id, as restic's does) and the old objects
+ * removed after all are written (in two steps posted to a vault's repository
+ * head): a crash in between leaves both, never neither. Runs under
  * an exclusive lock, as forget does, because it removes snapshot objects.
  */
 import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
+import { removeRecorded } from '../../operations/index.js';
 import type { SnapshotEntry } from '../../repository/api.js';
 import { withLock } from '../../repository/locks.js';
 import type { Repository } from '../../repository/repository.js';
@@ -29,7 +31,7 @@ export const tagCommand: Command = {
     const { lists, positionals } = parseFlags('tag', argv, ctx.env);
     const change = tagChange(lists);
     const filter = snapshotFilter(lists);
-    return withRepo(ctx, {}, (repo) => withLock(repo, 'exclusive', (m) => ctx.out.warn(m), async () => {
+    return withRepo(ctx, {}, (repo, _pool, _backend, head) => withLock(repo, 'exclusive', (m) => ctx.out.warn(m), async () => {
       const { entries, damaged } = await selectSnapshots(repo, positionals, filter);
       for (const e of damaged) ctx.out.warn(`${e.message}; left as it is`);
       const changed: { old_snapshot_id: string; new_snapshot_id: string }[] = [];
@@ -37,6 +39,7 @@ export const tagCommand: Command = {
         const id = await retag(repo, e, change);
         if (id) changed.push({ old_snapshot_id: e.id, new_snapshot_id: id });
       }
+      await removeRecorded(head, 'snapshots', changed.map((c) => c.old_snapshot_id), (old) => repo.removeSnapshot(old));
       for (const c of changed) ctx.out.line(`${c.old_snapshot_id.slice(0, 8)} → ${c.new_snapshot_id.slice(0, 8)}`);
       ctx.out.line(`modified ${changed.length} snapshot${changed.length === 1 ? '' : 's'}`);
       ctx.out.result({ changed, changed_snapshots: changed.length });
@@ -54,11 +57,10 @@ function tagChange(lists: Record<string, string[] | undefined>): TagChange {
   return change;
 }
 
-/** Writes the snapshot with its new tags and removes the old object; undefined when the tags stay as they were. */
+/** Writes the snapshot with its new tags (the old object is removed after all are written); undefined when the tags stay as they were. */
 async function retag(repo: Repository, { id, snapshot }: SnapshotEntry, change: TagChange): Promise<string | undefined> {
   const tags = change.set ?? [...new Set([...snapshot.tags, ...change.add])].filter((t) => !change.remove.includes(t));
   if (tags.length === snapshot.tags.length && tags.every((t, i) => t === snapshot.tags[i])) return undefined;
   const newId = await repo.saveSnapshot({ ...snapshot, tags, original: snapshot.original ?? id });
-  await repo.removeSnapshot(id);
   return newId;
 }

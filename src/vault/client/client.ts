@@ -9,7 +9,7 @@ import { EbakError } from '../../errors.js';
 import { unlockHash, unlockSecret, unwrapMasterKey, wrapMasterKey } from '../envelope.js';
 import { operatorAuthorization } from '../operator.js';
 import type {
-  Action, AuditHeadResponse, AuditPage, DeviceInfo, DeviceKeyResponse, LoginStartResponse, OperatorStatusResponse, Policy,
+  Action, AuditHeadResponse, AuditPage, DeviceInfo, DeviceKeyResponse, HeadDeltaRequest, HeadPostResponse, HeadResponse, LoginStartResponse, OperatorStatusResponse, Policy,
   RegisterStartResponse, SessionResponse, StatusResponse, StepUpResponse,
 } from '../protocol.js';
 import { AttestedChannel, VaultError, type VaultTrust } from './transport.js';
@@ -128,6 +128,15 @@ export class VaultClient {
       after = page.next;
     }
     return all;
+  }
+
+  /** The repository head of the token's account (client/head.ts checks and uses it). */
+  head(token: string): Promise<HeadResponse> {
+    return this.channel.call('GET', '/v1/head', undefined, token);
+  }
+
+  postHead(token: string, delta: HeadDeltaRequest): Promise<HeadPostResponse> {
+    return this.channel.call('POST', '/v1/head', delta, token);
   }
 
   async unlock(account: string, recoveryDigits: string): Promise<void> {

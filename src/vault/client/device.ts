@@ -28,6 +28,7 @@ import { unwrapMasterKey, wrapMasterKey } from '../envelope.js';
 import { pcrsFromMeasurements, vaultMeasurements } from '../measure.js';
 import type { Action, SessionResponse } from '../protocol.js';
 import { VaultClient } from './client.js';
+import { HeadClient } from './head.js';
 import type { VaultTrust } from './transport.js';
 
 export const DEVICE_FORMAT = 1;
@@ -185,8 +186,14 @@ export async function loginWithVault(backend: Backend, url: string, password: st
   }
 }
 
+/** What a device session gives: K, and the repository head's client on the same attested channel. */
+export interface DeviceSession {
+  masterKey: Buffer;
+  head: HeadClient;
+}
+
 /** K for `backend` through this machine's device session, or undefined when there is no device file for it. */
-export async function deviceMasterKey(backend: Backend, configDir: string, action: Action | 'read' = 'read'): Promise<Buffer | undefined> {
+export async function deviceSession(backend: Backend, configDir: string, action: Action | 'read' = 'read'): Promise<DeviceSession | undefined> {
   let account: string;
   try {
     account = await repositoryAccount(backend);
@@ -201,7 +208,7 @@ export async function deviceMasterKey(backend: Backend, configDir: string, actio
   try {
     const k = unwrapMasterKey('device', key, `${d.account}\0${d.device_id}`, d.wrapped_key);
     if (!k) throw new EbakError('WRONG_KEY', `the vault's device key does not open this machine's key for ${d.account}`, { hint: 'run `ebak login` again' });
-    return k;
+    return { masterKey: k, head: new HeadClient(client, d.token, d.account) };
   } finally {
     key.fill(0);
   }

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkOperatorAuthorization } from '../operator.js';
 import {
-  HTTP_STATUS, MAX_BODY_BYTES, PROTOCOL_VERSION, VaultRefusal, parseBody, parseToken, readDeviceKey, readLoginFinish,
+  HTTP_STATUS, MAX_BODY_BYTES, MAX_HEAD_BODY_BYTES, PROTOCOL_VERSION, VaultRefusal, parseBody, parseToken, readDeviceKey, readHeadDelta, readLoginFinish,
   readLoginStart, readPolicy, readRegisterFinish, readRegisterStart, readRevoke, readStepUp, readUnlock, type ErrorBody,
   type OperatorStatusResponse, type StatusResponse,
 } from '../protocol.js';
@@ -97,6 +97,11 @@ function routes(f: Front): Record<string, Handler> {
       const request = readPolicy(parseBody(b));
       return ok({ policy: await s.setPolicy(await auth(r, c), request) });
     },
+    'GET /v1/head': async (r, _u, _b, c) => ok(await s.head(await auth(r, c))),
+    'POST /v1/head': async (r, _u, b, c) => {
+      const delta = readHeadDelta(parseBody(b));
+      return ok(await s.postHead(await auth(r, c), delta));
+    },
     'GET /v1/audit': async (r, u, _b, c) => {
       const session = await auth(r, c);
       return ok(await s.accountEvents(session, queryInt(u, 'after', 0), queryInt(u, 'limit', 100)));
@@ -107,8 +112,11 @@ function routes(f: Front): Record<string, Handler> {
 export const ROUTES = [
   'GET /v1/attestation', 'GET /v1/status', 'GET /v1/operator/status', 'GET /v1/audit/head', 'POST /v1/register/start',
   'POST /v1/register/finish', 'POST /v1/login/start', 'POST /v1/login/finish', 'POST /v1/unlock', 'POST /v1/device/key',
-  'GET /v1/devices', 'POST /v1/devices/revoke', 'POST /v1/step-up', 'POST /v1/policy', 'GET /v1/audit',
+  'GET /v1/devices', 'POST /v1/devices/revoke', 'POST /v1/step-up', 'POST /v1/policy', 'GET /v1/head', 'POST /v1/head', 'GET /v1/audit',
 ] as const;
+
+/** Body limits: a head delta may carry up to MAX_HEAD_NAMES names; every other body is small. */
+const bodyLimit = (route: string) => (route === 'POST /v1/head' ? MAX_HEAD_BODY_BYTES : MAX_BODY_BYTES);
 
 function queryInt(url: URL, name: string, fallback: number): number {
   const v = url.searchParams.get(name);
@@ -117,16 +125,16 @@ function queryInt(url: URL, name: string, fallback: number): number {
   return Number(v);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > MAX_BODY_BYTES) return reject(new VaultRefusal('payload_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`));
+    if (declared > limit) return reject(new VaultRefusal('payload_too_large', `request bodies are limited to ${limit} bytes`));
     const parts: Buffer[] = [];
     let size = 0;
     req.on('data', (d: Buffer) => {
       size += d.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new VaultRefusal('payload_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`));
+      if (size > limit) {
+        reject(new VaultRefusal('payload_too_large', `request bodies are limited to ${limit} bytes`));
         req.pause();
       } else parts.push(d);
     });
@@ -178,7 +186,7 @@ export function createFront(f: Front): Server {
     if (req.method === 'POST' && !/^application\/json(;|$)/.test(req.headers['content-type'] ?? '')) {
       throw new VaultRefusal('unsupported_media_type', 'request bodies must be application/json');
     }
-    const body = req.method === 'POST' ? await readBody(req) : Buffer.alloc(0);
+    const body = req.method === 'POST' ? await readBody(req, bodyLimit(key)) : Buffer.alloc(0);
     send(res, await handler(req, url, body, caller));
   }
   server.headersTimeout = 10_000;

@@ -7,6 +7,7 @@
  *   ctr/<account>    CounterRecord    failed guesses since the last verified login
  *   invite/<id>      InviteRecord     uses of one operator invitation
  *   audit/head       AuditHead        (audit/log.ts)
+ *   head/<account>   HeadRecord       the repository's snapshot and index names (head.ts)
  */
 import type { EnclaveKeys } from '../enclave/keys.js';
 import type { AuditLog } from '../audit/log.js';

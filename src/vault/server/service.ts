@@ -3,16 +3,17 @@
  * (registration.ts), login and the guess counter (login.ts), devices and key
  * release (devices.ts), step-up grants (stepup.ts), policy (policy.ts),
  * recovery unlock (recovery.ts), the audit trail and its queries
- * (auditquery.ts). Every refusal is a VaultRefusal with an explicit code;
+ * (auditquery.ts), repository heads (head.ts). Every refusal is a VaultRefusal with an explicit code;
  * records are listed in records.ts.
  */
 import * as opaque from '@serenity-kit/opaque';
-import { DEFAULT_POLICY, type AuditPage, type DeviceInfo, type DeviceKeyRequest, type DeviceKeyResponse, type LoginFinishRequest, type LoginStartRequest, type LoginStartResponse, type Policy, type PolicyRequest, type RegisterFinishRequest, type RegisterStartRequest, type RegisterStartResponse, type SessionResponse, type StepUpRequest, type StepUpResponse, type UnlockRequest } from '../protocol.js';
+import { DEFAULT_POLICY, type AuditPage, type HeadDeltaRequest, type HeadPostResponse, type HeadResponse, type DeviceInfo, type DeviceKeyRequest, type DeviceKeyResponse, type LoginFinishRequest, type LoginStartRequest, type LoginStartResponse, type Policy, type PolicyRequest, type RegisterFinishRequest, type RegisterStartRequest, type RegisterStartResponse, type SessionResponse, type StepUpRequest, type StepUpResponse, type UnlockRequest } from '../protocol.js';
 import type { AuditLog } from '../audit/log.js';
 import type { EnclaveKeys } from '../enclave/keys.js';
 import type { SealedState } from '../state/sealed.js';
 import { accountEvents } from './auditquery.js';
 import { Devices } from './devices.js';
+import { postHead, readHead } from './head.js';
 import { Limits, type LimitOptions } from './limits.js';
 import { Logins } from './login.js';
 import { setPolicy } from './policy.js';
@@ -119,6 +120,14 @@ export class VaultService {
 
   accountEvents(s: Session, after = 0, limit = 100): Promise<AuditPage> {
     return accountEvents(this.d, s, after, limit);
+  }
+
+  head(s: Session): Promise<HeadResponse> {
+    return readHead(this.d, s);
+  }
+
+  postHead(s: Session, delta: HeadDeltaRequest): Promise<HeadPostResponse> {
+    return postHead(this.d, s, delta);
   }
 
   async accounts(): Promise<number> {

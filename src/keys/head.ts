@@ -1,0 +1,94 @@
+/**
+ * The vault's repository head composed with the repository's storage
+ * (docs/vault.md "Repository head"; the vault client handles names only and
+ * never sees storage or a Repository).
+ *
+ * - `checkHead`: what every command opened through a device session does
+ *   first: the head, storage's listing of snapshots/ and index/, and (when a
+ *   name seems missing) the head again; a name missing or replayed is
+ *   EbakError('ROLLBACK'); names the head does not know are one warning and
+ *   are adopted at the command's end.
+ * - `VaultHead`: the HeadRecorder the deleting writers post through (two
+ *   steps per removal), plus the journal of what the repository stored
+ *   (`stored`), posted by `flush` once the command is done.
+ */
+import { EbakError } from '../errors.js';
+import type { HeadNames, HeadRecorder } from '../repository/api.js';
+import type { Backend, FileType } from '../storage/backend.js';
+import { compareHead, rollbackMessage, type HeadClient, type HeadComparison } from '../vault/client/head.js';
+import type { HeadState } from '../vault/protocol.js';
+
+export class VaultHead implements HeadRecorder {
+  private readonly journal = { snapshot: new Set<string>(), index: new Set<string>() };
+
+  private readonly pendingNames: { snapshots: string[]; indexes: string[] };
+
+  constructor(private readonly client: HeadClient, state: HeadState) {
+    this.pendingNames = { snapshots: [...state.pending_snapshots], indexes: [...state.pending_indexes] };
+  }
+
+  /** The repository saved object `name` of `kind` (posted by the next flush). */
+  stored(kind: 'snapshot' | 'index', name: string): void {
+    this.journal[kind].add(name);
+  }
+
+  /** Posts every name stored since the last flush; all of them are durable in storage. */
+  async flush(): Promise<void> {
+    const add_snapshots = [...this.journal.snapshot];
+    const add_indexes = [...this.journal.index];
+    if (add_snapshots.length + add_indexes.length === 0) return;
+    await this.client.post({ add_snapshots, add_indexes });
+    for (const n of add_snapshots) this.journal.snapshot.delete(n);
+    for (const n of add_indexes) this.journal.index.delete(n);
+  }
+
+  removing(n: HeadNames): Promise<void> {
+    return this.post(n, true);
+  }
+
+  removed(n: HeadNames): Promise<void> {
+    return this.post(n, false);
+  }
+
+  pending(): Required<HeadNames> {
+    return { snapshots: [...this.pendingNames.snapshots], indexes: [...this.pendingNames.indexes] };
+  }
+
+  private async post(n: HeadNames, pending: boolean): Promise<void> {
+    const remove_snapshots = [...(n.snapshots ?? [])];
+    const remove_indexes = [...(n.indexes ?? [])];
+    if (remove_snapshots.length + remove_indexes.length === 0) return;
+    await this.client.post({ remove_snapshots, remove_indexes, ...(pending ? { pending } : {}) });
+    if (pending) return;
+    this.pendingNames.snapshots = this.pendingNames.snapshots.filter((x) => !remove_snapshots.includes(x));
+    this.pendingNames.indexes = this.pendingNames.indexes.filter((x) => !remove_indexes.includes(x));
+  }
+}
+
+/** Storage checked against the head (see the header); refuses with ROLLBACK, or returns the recorder. */
+export async function checkHead(client: HeadClient, backend: Backend, warn: (message: string) => void): Promise<VaultHead> {
+  const before = await client.fetch();
+  const listing = { snapshots: await names(backend, 'snapshots'), indexes: await names(backend, 'index') };
+  let found = compareHead(before, listing);
+  const after = found.missing.length > 0 ? await client.fetch() : before;
+  if (after !== before) found = compareHead(before, listing, after);
+  if (found.missing.length + found.replayed.length > 0) throw new EbakError('ROLLBACK', rollbackMessage(found, after.seq));
+  const head = new VaultHead(client, after);
+  if (found.unknown.length > 0) {
+    warn(unknownMessage(found.unknown));
+    for (const { kind, name } of found.unknown) head.stored(kind, name);
+  }
+  return head;
+}
+
+function unknownMessage(unknown: HeadComparison['unknown']): string {
+  const first = unknown[0]!;
+  return `${unknown.length} object(s) in storage the vault's repository head does not know (first: ${first.kind} ${first.name.slice(0, 16)}): ` +
+    'a backup stopped before telling the vault, or a writer outside it; they are added to the head';
+}
+
+async function names(backend: Backend, type: FileType): Promise<string[]> {
+  const out: string[] = [];
+  for await (const f of backend.list(type)) out.push(f.name);
+  return out;
+}

@@ -1,0 +1,101 @@
+/**
+ * The repository head, client side (docs/vault.md "Repository head"): fetch
+ * it (its digest checked), post deltas (chunked to the vault's limit), and
+ * compare it with what storage lists. It needs object names only, never
+ * their contents, so a credential that cannot read snapshots can post too.
+ *
+ * The comparison takes two heads, one fetched before the listing and one
+ * after, so that writers working meanwhile raise no alarm: an addition is
+ * posted after its object is stored, a removal is posted pending before its
+ * object is deleted. So a name live in both heads and absent from the
+ * listing was deleted behind the head's back, and a name removed in the
+ * first head and present in the listing was put back.
+ */
+import { EbakError } from '../../errors.js';
+import { HEAD_LISTS, MAX_HEAD_NAMES, headDigest, type HeadDeltaRequest, type HeadResponse, type HeadState } from '../protocol.js';
+import type { VaultClient } from './client.js';
+
+/** What storage holds now: the names under snapshots/ and index/. */
+export interface HeadListing {
+  snapshots: readonly string[];
+  indexes: readonly string[];
+}
+
+export interface HeadComparison {
+  /** Live in the head, absent from storage. */
+  missing: { kind: 'snapshot' | 'index'; name: string }[];
+  /** Removed in the head, present in storage. */
+  replayed: { kind: 'snapshot' | 'index'; name: string }[];
+  /** In storage, unknown to the head (a writer that crashed before posting, or one outside the vault). */
+  unknown: { kind: 'snapshot' | 'index'; name: string }[];
+}
+
+export class HeadClient {
+  constructor(private readonly client: VaultClient, private readonly token: string, readonly account: string) {}
+
+  /** The head, refused unless its digest is the one its contents give. */
+  async fetch(): Promise<HeadResponse> {
+    const h = await this.client.head(this.token);
+    if (headDigest(this.account, h) !== h.digest) throw new EbakError('VAULT', `the vault's repository head for ${this.account} does not match its own digest`);
+    return h;
+  }
+
+  /** Posts `delta` in as many requests as the vault's size limit needs; returns the last seq. */
+  async post(delta: HeadDeltaRequest): Promise<number> {
+    let seq = -1;
+    for (const part of chunks(delta)) seq = (await this.client.postHead(this.token, part)).seq;
+    return seq;
+  }
+}
+
+/** `delta` split into deltas of at most MAX_HEAD_NAMES names (none when it names nothing). */
+export function chunks(delta: HeadDeltaRequest): HeadDeltaRequest[] {
+  const out: HeadDeltaRequest[] = [];
+  let cur: HeadDeltaRequest = {};
+  let n = 0;
+  for (const field of HEAD_LISTS) {
+    for (const name of delta[field] ?? []) {
+      if (n === MAX_HEAD_NAMES) {
+        out.push(cur);
+        cur = {};
+        n = 0;
+      }
+      (cur[field] ??= []).push(name);
+      n++;
+    }
+  }
+  if (n > 0) out.push(cur);
+  return delta.pending ? out.map((d) => ({ ...d, pending: true })) : out;
+}
+
+/** Compares `listing` with the heads fetched before it and (when any name seemed missing) after it. */
+export function compareHead(before: HeadState, listing: HeadListing, after: HeadState = before): HeadComparison {
+  const out: HeadComparison = { missing: [], replayed: [], unknown: [] };
+  const kinds = [
+    { kind: 'snapshot' as const, stored: new Set(listing.snapshots), b: sets(before, 'snapshots'), a: sets(after, 'snapshots') },
+    { kind: 'index' as const, stored: new Set(listing.indexes), b: sets(before, 'indexes'), a: sets(after, 'indexes') },
+  ];
+  for (const { kind, stored, b, a } of kinds) {
+    for (const name of b.live) if (a.live.has(name) && !stored.has(name)) out.missing.push({ kind, name });
+    for (const name of stored) {
+      if (b.removed.has(name)) out.replayed.push({ kind, name });
+      else if (!a.live.has(name) && !a.pending.has(name) && !a.removed.has(name)) out.unknown.push({ kind, name });
+    }
+  }
+  return out;
+}
+
+function sets(h: HeadState, kind: 'snapshots' | 'indexes') {
+  return { live: new Set(h[kind]), pending: new Set(h[`pending_${kind}`]), removed: new Set(h[`removed_${kind}`]) };
+}
+
+/** The one line a ROLLBACK refusal says: what is missing or replayed, the first of each named. */
+export function rollbackMessage(c: HeadComparison, seq: number): string {
+  const part = (what: string, l: HeadComparison['missing']) => {
+    if (l.length === 0) return [];
+    const first = `${l[0]!.kind} ${l[0]!.name.slice(0, 16)}`;
+    return [`${l.length} object(s) ${what} (first: ${first})`];
+  };
+  const parts = [...part('missing from storage', c.missing), ...part('removed earlier and back in storage', c.replayed)];
+  return `the storage is older than the vault's repository head (seq ${seq}): ${parts.join('; ')}`;
+}
