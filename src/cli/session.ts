@@ -5,8 +5,10 @@
  */
 import { environment, s3Environment } from '../config/index.js';
 import { EbakError } from '../errors.js';
-import { identitiesFor, openRepository } from '../keys/index.js';
+import { identitiesFor, openForBackup, openRepository, type Identity } from '../keys/index.js';
+import type { RepoConfig } from '../repository/format/config.js';
 import type { Repository } from '../repository/repository.js';
+import type { WriteOnlyRepository } from '../repository/writeonly/repository.js';
 import { WorkerPool } from '../repository/workers.js';
 import { parseLocation } from '../storage/location.js';
 import { openBackend, type OpenedBackend, type OpenOptions } from '../storage/open.js';
@@ -55,20 +57,48 @@ function cacheDir(ctx: Context): string | undefined {
   return ctx.globals.noCache || e.cacheDir === undefined ? undefined : (ctx.globals.cacheDir ?? e.cacheDir);
 }
 
+/** Options of a command's session. */
+interface SessionOptions {
+  index?: boolean;
+  pool?: boolean;
+  storage?: OpenOptions;
+  action?: Action;
+  cache?: false;
+}
+
+/** What a session does with any opened repository, full key or write-only. */
+interface Opened {
+  readonly config: { id: string; object_lock?: RepoConfig['object_lock'] };
+  setWarningSink(sink: (message: string) => void): void;
+  loadIndex(): Promise<string[]>;
+}
+
 /**
  * Runs `fn` with the opened repository (index loaded when asked) and closes
  * everything after. `action` tells a vault what the command will do, so its
  * per-account policy can refuse it. `cache: false` reads everything from
  * storage (check and repair look at what storage holds, as restic's check).
+ * A write-only credential is refused here (WRITE_ONLY): only `withBackupRepo` takes one.
  */
-export async function withRepo<T>(ctx: Context, opts: { index?: boolean; pool?: boolean; storage?: OpenOptions; action?: Action; cache?: false }, fn: (repo: Repository, pool: WorkerPool | undefined, backend: OpenedBackend) => Promise<T>): Promise<T> {
+export function withRepo<T>(ctx: Context, opts: SessionOptions, fn: (repo: Repository, pool: WorkerPool | undefined, backend: OpenedBackend) => Promise<T>): Promise<T> {
+  return session(ctx, opts, openRepository, fn);
+}
+
+/** As withRepo, for `backup`: a write-only credential opens too, as a repository that can only back up. */
+export function withBackupRepo<T>(ctx: Context, opts: SessionOptions, fn: (repo: Repository | WriteOnlyRepository, pool: WorkerPool | undefined, backend: OpenedBackend) => Promise<T>): Promise<T> {
+  return session(ctx, opts, openForBackup, fn);
+}
+
+async function session<R extends Opened, T>(
+  ctx: Context, opts: SessionOptions, opener: (backend: OpenedBackend, identities: Identity[]) => Promise<R>, fn: (repo: R, pool: WorkerPool | undefined, backend: OpenedBackend) => Promise<T>,
+): Promise<T> {
   const location = repoLocation(ctx);
   const dir = opts.cache === false ? undefined : cacheDir(ctx);
   const storage = { ...storageOptions(ctx.env, location, opts.storage ?? {}), ...(dir === undefined ? {} : { cacheDir: dir }) };
   const backend = await openBackend(location, ctx.env, storage);
   let pool: WorkerPool | undefined;
   try {
-    const repo = await open(ctx, backend, opts.action);
+    const repo = await opener(backend, identities(ctx, opts.action));
     // The repository's own retention is known once its config is read; a flag or the environment overrides it.
     const lock = repo.config.object_lock;
     if (lock && !storage.objectLock) backend.setObjectLock(lock);
@@ -88,9 +118,9 @@ export function interruptible<T>(ctx: Context, fn: (signal: AbortSignal) => Prom
   return cancellable((m) => ctx.out.warn(m), fn);
 }
 
-/** The repository at `backend`, opened by the first identity (src/keys/open.ts) that unwraps its key. */
-function open(ctx: Context, backend: OpenedBackend, action: Action | undefined): Promise<Repository> {
+/** The identities that may open the repository, in the order src/keys/open.ts tries them. */
+function identities(ctx: Context, action: Action | undefined): Identity[] {
   const e = environment(ctx.env);
   const recoveryKeyGiven = Boolean(ctx.globals.recoveryKeyFile ?? e.recoveryKeyFile);
-  return openRepository(backend, identitiesFor({ recoveryKeyGiven, configDir: e.configDir, action, secret: () => secretFor(ctx) }));
+  return identitiesFor({ recoveryKeyGiven, configDir: e.configDir, action, secret: () => secretFor(ctx) });
 }

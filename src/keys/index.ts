@@ -6,9 +6,9 @@
  *   opens a key file under keys/ (keyfile.ts), a vault device session asks
  *   the vault for this machine's device key (device.ts).
  * - A `Recipient` is what a key is wrapped to: password and recovery key
- *   files today; next, a repository public key to which write-only devices
- *   wrap their per-pack keys (a new recipient and pack-key source, not a new
- *   repository format).
+ *   files. Write-only credentials seal their pack and object keys to the
+ *   repository public key (key source 1, repository/writeonly/); a password
+ *   may open such a credential instead of K, and then only backups run.
  *
  * The byte formats stay with their layers (repository/format/keyfile.ts,
  * vault/envelope.ts). This folder decides which identity opens a repository
@@ -17,12 +17,13 @@
  */
 import type { KeyFile, KeyKind } from '../repository/format/keyfile.js';
 import type { Backend } from '../storage/backend.js';
+import type { WriteOnlyCredential } from '../repository/writeonly/credential.js';
 
-/** K, and the key file it came from (none for a device session). The caller zeroes `masterKey`. */
-export interface Unwrapped {
-  masterKey: Buffer;
-  keyId?: string;
-}
+/**
+ * K and the key file it came from (none for a device session; the caller
+ * zeroes `masterKey`), or a write-only credential and its key file.
+ */
+export type Unwrapped = { masterKey: Buffer; keyId?: string } | { credential: WriteOnlyCredential; keyId: string };
 
 export interface Identity {
   /**
@@ -41,5 +42,5 @@ export interface Recipient<Kind extends string = KeyKind, Stanza = KeyFile> {
 
 export { keyFileIdentity, passwordIdentity, passwordRecipient, recoveryIdentity, recoveryRecipient } from './keyfile.js';
 export { deviceIdentity } from './device.js';
-export { identitiesFor, openRepository, type IdentityChoice } from './open.js';
+export { identitiesFor, openForBackup, openRepository, type IdentityChoice } from './open.js';
 export { initVaultRepository, loginVault } from './vault.js';

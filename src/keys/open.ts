@@ -2,11 +2,14 @@
  * Which identity opens a repository, in the one order every command uses: a
  * recovery key given explicitly wins; otherwise this machine's vault device
  * session for the repository; otherwise the password (or recovery key) of
- * a key file.
+ * a key file. A password may open a write-only credential instead of K:
+ * only `openForBackup` accepts one.
  */
 import { EbakError } from '../errors.js';
 import type { Secret } from '../repository/keyring.js';
 import { Repository } from '../repository/repository.js';
+import { writeOnlyRefusal } from '../repository/writeonly/credential.js';
+import { WriteOnlyRepository } from '../repository/writeonly/repository.js';
 import type { Backend } from '../storage/backend.js';
 import type { Action } from '../vault/protocol.js';
 import { deviceIdentity } from './device.js';
@@ -29,11 +32,23 @@ export function identitiesFor(c: IdentityChoice): Identity[] {
   return c.recoveryKeyGiven ? [keyFile] : [deviceIdentity(c.configDir, c.action), keyFile];
 }
 
-/** Opens the repository at `backend` with the first identity that unwraps its K. */
+/**
+ * Opens the repository at `backend` with the first identity that unwraps
+ * its K. This is where every command but backup opens a repository, so a
+ * write-only credential is refused here, once for all of them (WRITE_ONLY).
+ */
 export async function openRepository(backend: Backend, identities: readonly Identity[]): Promise<Repository> {
+  const opened = await openForBackup(backend, identities);
+  if (opened instanceof WriteOnlyRepository) throw writeOnlyRefusal();
+  return opened;
+}
+
+/** As openRepository, but a write-only credential opens too: as a repository that can only back up. */
+export async function openForBackup(backend: Backend, identities: readonly Identity[]): Promise<Repository | WriteOnlyRepository> {
   for (const identity of identities) {
     const u = await identity.unwrap(backend);
     if (!u) continue;
+    if ('credential' in u) return new WriteOnlyRepository(backend, u.credential);
     try {
       return await Repository.openWithMasterKey(backend, u.masterKey, u.keyId);
     } finally {
