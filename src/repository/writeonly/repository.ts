@@ -164,7 +164,11 @@ export class WriteOnlyRepository implements SnapshotStore, TreeLoader, BlobIndex
         for (const id of await this.list('locks')) if (await this.loadOwn('lock', id).catch(() => undefined)) own.push(id);
         return own;
       },
-      loadLock: async (id) => (await this.loadOwn('lock', id)) ?? Promise.reject(new EbakError('NOT_FOUND', `locks/${id} is not this credential's`)),
+      loadLock: async (id) => {
+        const payload = await this.loadOwn('lock', id);
+        if (!payload) throw new EbakError('NOT_FOUND', `locks/${id} is not this credential's`);
+        return payload;
+      },
       saveLock: (payload) => this.saveObject('lock', payload),
       removeLock: (id) => this.backend.remove({ type: 'locks', name: id }),
     };
