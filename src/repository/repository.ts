@@ -51,7 +51,8 @@ export const DEFAULT_CONFIG = {
   pack_size: 16 * 1024 * 1024,
 };
 
-const OBJECT_DIR: Record<Exclude<ObjectTypeName, 'config'>, FileType> = { index: 'index', snapshot: 'snapshots', lock: 'locks' };
+/** Where each type of encrypted object is stored. */
+export const OBJECT_DIR: Record<Exclude<ObjectTypeName, 'config'>, FileType> = { index: 'index', snapshot: 'snapshots', lock: 'locks' };
 
 export function hostMeta(): { hostname: string; username: string } {
   return { hostname: hostname(), username: safeUser() };

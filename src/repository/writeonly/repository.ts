@@ -25,11 +25,9 @@ import type { TreeNode } from '../format/tree.js';
 import { acquireLock, type LockObjects } from '../locks.js';
 import { MasterIndex, type BlobLocation } from '../masterindex.js';
 import { Packer } from '../packer.js';
-import { hostMeta } from '../repository.js';
+import { hostMeta, OBJECT_DIR } from '../repository.js';
 import type { WorkerPool } from '../workers.js';
 import { newPackKey, openOwnObject, sealObject, writeOnlyRefusal, type WriteOnlyCredential, type WriterConfig } from './credential.js';
-
-const OBJECT_DIR: Record<Exclude<ObjectTypeName, 'config'>, FileType> = { index: 'index', snapshot: 'snapshots', lock: 'locks' };
 
 export class WriteOnlyRepository implements SnapshotStore, TreeLoader, BlobIndex, BlobStore, Locker {
   private readonly index = new MasterIndex();
