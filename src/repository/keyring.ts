@@ -88,7 +88,8 @@ export async function unlock(backend: Backend, secret: Secret): Promise<Unlocked
 
 /**
  * The one envelope `prefix` names, if removing it is safe: not the envelope
- * this session opened the repository with (`inUse`), and not the last intact one.
+ * this session opened the repository with (`inUse`), and not the last intact one
+ * that opens K.
  */
 export function keyToRemove(keys: readonly KeyListing[], prefix: string, inUse: string | undefined): string {
   const matches = keys.filter((k) => k.id.startsWith(prefix));
@@ -98,6 +99,8 @@ export function keyToRemove(keys: readonly KeyListing[], prefix: string, inUse: 
     throw new EbakError('USAGE', `refusing to remove key ${id.slice(0, 8)}: this command opened the repository with it`, {
       hint: 'open the repository with another key (another password or --recovery-key-file) to remove this one',
     });
-  if (keys.filter((k) => k.file && k.id !== id).length === 0) throw new EbakError('USAGE', 'refusing to remove the last intact key: the repository would be unreadable');
+  // A write-only key file does not open K: it does not count as a key the repository stays readable with.
+  if (keys.filter((k) => k.file && k.file.kind !== 'write-only' && k.id !== id).length === 0)
+    throw new EbakError('USAGE', 'refusing to remove the last intact key: the repository would be unreadable');
   return id;
 }

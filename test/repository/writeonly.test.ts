@@ -19,7 +19,7 @@ import { decodeIndex, encodeIndex } from '../../src/repository/format/indexfile.
 import { parseKeyFile, unwrapKeyFile, wrapInKeyFile, type KeyFile } from '../../src/repository/format/keyfile.js';
 import { encodeObject, type ObjectTypeName } from '../../src/repository/format/object.js';
 import { BlobType, decodePack, KeySource } from '../../src/repository/format/pack.js';
-import { unlock } from '../../src/repository/keyring.js';
+import { keyToRemove, unlock } from '../../src/repository/keyring.js';
 import { withLock } from '../../src/repository/locks.js';
 import { MasterIndex } from '../../src/repository/masterindex.js';
 import { Packer } from '../../src/repository/packer.js';
@@ -130,6 +130,13 @@ describe('key files version 2 (kind "write-only")', () => {
     assert.equal(code({ ...f, kdf: { name: 'hkdf-sha256', salt: f.kdf.salt } }), 'CORRUPT');
     const lowered = parse({ ...f, kdf: { ...f.kdf, iterations: 2 } });
     assert.equal(await unwrapKeyFile(lowered, 'device pw', 'k'), undefined);
+  });
+
+  it('does not count as the key that keeps a repository readable (key remove refuses the last one that opens K)', () => {
+    const file = (kind: KeyFile['kind']) => ({ version: kind === 'write-only' ? 2 : 1, kind, created: '', hostname: '', username: '', kdf: { name: 'hkdf-sha256' as const, salt: '' }, data: '' });
+    const listing = [{ id: 'aaaa', file: file('recovery') }, { id: 'bbbb', file: file('write-only') }];
+    assert.equal(outcomeSync(() => keyToRemove(listing, 'aaaa', undefined)), 'USAGE');
+    assert.equal(keyToRemove(listing, 'bbbb', undefined), 'bbbb');
   });
 
   it('a damaged bundle is CORRUPT', () => {
