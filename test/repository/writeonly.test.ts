@@ -172,6 +172,12 @@ describe('a repository with a write-only credential', async () => {
     const again = new WriteOnlyRepository(backend, (unlocked as { credential: WriteOnlyCredential }).credential);
     await again.loadIndex();
     assert.ok(again.hasBlob(id));
+    await full.addWriteOnlyKey('other device pw');
+    const other = await unlock(backend, { password: 'other device pw' });
+    assert.ok('credential' in other);
+    const stranger = new WriteOnlyRepository(backend, other.credential);
+    await stranger.loadIndex();
+    assert.equal(stranger.hasBlob(id), false, 'another credential does not see (or deduplicate against) this one\'s blobs');
     await full.loadIndex();
     const loc = full.lookupBlob(id)!;
     assert.equal(loc.pack.keySource, KeySource.writeOnly);
