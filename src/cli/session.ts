@@ -5,9 +5,11 @@
  */
 import { environment, s3Environment } from '../config/index.js';
 import { EbakError } from '../errors.js';
-import { checkHead, identitiesFor, openSession, type OpenedRepository, type VaultHead } from '../keys/index.js';
+import { checkHead, identitiesFor, openBackupSession, openSession, type Identity, type OpenedRepository, type VaultHead } from '../keys/index.js';
 import type { HeadRecorder } from '../repository/api.js';
+import type { RepoConfig } from '../repository/format/config.js';
 import type { Repository } from '../repository/repository.js';
+import type { WriteOnlyRepository } from '../repository/writeonly/repository.js';
 import { WorkerPool } from '../repository/workers.js';
 import { parseLocation } from '../storage/location.js';
 import { openBackend, type OpenedBackend, type OpenOptions } from '../storage/open.js';
@@ -76,6 +78,33 @@ function cacheDir(ctx: Context): string | undefined {
   return ctx.globals.noCache || e.cacheDir === undefined ? undefined : (ctx.globals.cacheDir ?? e.cacheDir);
 }
 
+/** Options of a command's session. */
+interface SessionOptions {
+  index?: boolean;
+  pool?: boolean;
+  storage?: OpenOptions;
+  action?: Action;
+  cache?: false;
+  /** The command only reads: --no-lock is allowed. */
+  readOnly?: true;
+}
+
+/**
+ * What a session does with any opened repository, full key or write-only.
+ * The full key's repository also takes the run's lock, writing and head
+ * settings; a write-only one has none of them yet (local mode only; its
+ * packs use the credential's writer settings).
+ */
+interface Opened {
+  readonly config: { id: string; object_lock?: RepoConfig['object_lock'] };
+  setWarningSink(sink: (message: string) => void): void;
+  loadIndex(): Promise<string[]>;
+  retryLocksFor?(ms: number): void;
+  skipSharedLocks?(): void;
+  setWriting?(o: { compression_level?: number; pack_size?: number }): void;
+  setStoredSink?: Repository['setStoredSink'];
+}
+
 /**
  * Runs `fn` with the opened repository (index loaded when asked) and closes
  * everything after. `action` tells a vault what the command will do, so its
@@ -84,10 +113,21 @@ function cacheDir(ctx: Context): string | undefined {
  * Opened through a vault device session, storage is first checked against
  * the vault's repository head, and `head` (else undefined) is what deleting
  * writers post to; what the command stored is posted to it at the end.
+ * A write-only credential is refused here (WRITE_ONLY): only `withBackupRepo` takes one.
  */
-export async function withRepo<T>(
-  ctx: Context, opts: { index?: boolean; pool?: boolean; storage?: OpenOptions; action?: Action; cache?: false; readOnly?: true },
-  fn: (repo: Repository, pool: WorkerPool | undefined, backend: OpenedBackend, head: HeadRecorder | undefined) => Promise<T>,
+export function withRepo<T>(ctx: Context, opts: SessionOptions, fn: (repo: Repository, pool: WorkerPool | undefined, backend: OpenedBackend, head: HeadRecorder | undefined) => Promise<T>): Promise<T> {
+  return session(ctx, opts, openSession, fn);
+}
+
+/** As withRepo, for `backup`: a write-only credential opens too, as a repository that can only back up. */
+export function withBackupRepo<T>(ctx: Context, opts: SessionOptions, fn: (repo: Repository | WriteOnlyRepository, pool: WorkerPool | undefined, backend: OpenedBackend, head: HeadRecorder | undefined) => Promise<T>): Promise<T> {
+  return session(ctx, opts, openBackupSession, fn);
+}
+
+async function session<R extends Opened, T>(
+  ctx: Context, opts: SessionOptions,
+  opener: (backend: OpenedBackend, identities: Identity[]) => Promise<OpenedRepository<R>>,
+  fn: (repo: R, pool: WorkerPool | undefined, backend: OpenedBackend, head: HeadRecorder | undefined) => Promise<T>,
 ): Promise<T> {
   const location = repoLocation(ctx);
   const retryMs = ctx.globals.retryLock === undefined ? 0 : parseElapsed(ctx.globals.retryLock, '--retry-lock');
@@ -98,7 +138,7 @@ export async function withRepo<T>(
   let pool: WorkerPool | undefined;
   let head: VaultHead | undefined;
   try {
-    const opened = await open(ctx, backend, opts.action);
+    const opened = await opener(backend, identities(ctx, opts.action));
     const repo = opened.repository;
     head = opened.head && (await headChecked(ctx, repo, opened.head, backend));
     // The repository's own retention is known once its config is read; a flag or the environment overrides it.
@@ -106,9 +146,9 @@ export async function withRepo<T>(
     if (lock && !storage.objectLock) backend.setObjectLock(lock);
     await backend.useCache(repo.config.id);
     repo.setWarningSink((m) => ctx.out.warn(m));
-    repo.retryLocksFor(retryMs);
-    if (ctx.globals.noLock) repo.skipSharedLocks();
-    repo.setWriting(writing(ctx));
+    repo.retryLocksFor?.(retryMs);
+    if (ctx.globals.noLock) repo.skipSharedLocks?.();
+    repo.setWriting?.(writing(ctx));
     if (opts.index) await repo.loadIndex();
     if (opts.pool) pool = new WorkerPool();
     const result = await fn(repo, pool, backend, head);
@@ -124,9 +164,9 @@ export async function withRepo<T>(
 }
 
 /** Storage checked against the vault's repository head (src/keys/head.ts): ROLLBACK, or the head, fed every object the repository stores. */
-async function headChecked(ctx: Context, repo: Repository, client: NonNullable<OpenedRepository['head']>, backend: OpenedBackend): Promise<VaultHead> {
+async function headChecked(ctx: Context, repo: Opened, client: NonNullable<OpenedRepository['head']>, backend: OpenedBackend): Promise<VaultHead> {
   const head = await checkHead(client, backend, (m) => ctx.out.warn(m));
-  repo.setStoredSink((kind, name) => head.stored(kind, name));
+  repo.setStoredSink?.((kind, name) => head.stored(kind, name));
   return head;
 }
 
@@ -135,9 +175,9 @@ export function interruptible<T>(ctx: Context, fn: (signal: AbortSignal) => Prom
   return cancellable((m) => ctx.out.warn(m), fn);
 }
 
-/** The repository at `backend`, opened by the first identity (src/keys/open.ts) that unwraps its key. */
-function open(ctx: Context, backend: OpenedBackend, action: Action | undefined): Promise<OpenedRepository> {
+/** The identities that may open the repository, in the order src/keys/open.ts tries them. */
+function identities(ctx: Context, action: Action | undefined): Identity[] {
   const e = environment(ctx.env);
   const recoveryKeyGiven = Boolean(ctx.globals.recoveryKeyFile ?? e.recoveryKeyFile);
-  return openSession(backend, identitiesFor({ recoveryKeyGiven, configDir: e.configDir, action, secret: () => secretFor(ctx) }));
+  return identitiesFor({ recoveryKeyGiven, configDir: e.configDir, action, secret: () => secretFor(ctx) });
 }

@@ -172,6 +172,7 @@ export const FLAGS: readonly FlagSpec[] = [
   string('s3-restore-tier', 'tier', 'S3 archive retrieval tier: Expedited, Standard or Bulk', ['restore']),
   boolean('read-data', 'also read and authenticate every pack', ['check']),
   boolean('recovery', 'add a new recovery key instead of a password', ['key']),
+  boolean('write-only', 'add a write-only credential (its own password): it can run backup and nothing else', ['key']),
   string('new-password-file', 'file', 'read the new password from the first line of this file', ['key']),
 
   // hsm (and the HSM of vault serve)

@@ -6,9 +6,9 @@
  *   opens a key file under keys/ (keyfile.ts), a vault device session asks
  *   the vault for this machine's device key (device.ts).
  * - A `Recipient` is what a key is wrapped to: password and recovery key
- *   files today; next, a repository public key to which write-only devices
- *   wrap their per-pack keys (a new recipient and pack-key source, not a new
- *   repository format).
+ *   files. Write-only credentials seal their pack and object keys to the
+ *   repository public key (key source 1, repository/writeonly/); a password
+ *   may open such a credential instead of K, and then only backups run.
  *
  * The byte formats stay with their layers (repository/format/keyfile.ts,
  * vault/envelope.ts). This folder decides which identity opens a repository
@@ -18,15 +18,15 @@
  */
 import type { KeyFile, KeyKind } from '../repository/format/keyfile.js';
 import type { Backend } from '../storage/backend.js';
+import type { WriteOnlyCredential } from '../repository/writeonly/credential.js';
 import type { HeadClient } from '../vault/client/head.js';
 
-/** K, and the key file it came from (none for a device session). The caller zeroes `masterKey`. */
-export interface Unwrapped {
-  masterKey: Buffer;
-  keyId?: string;
-  /** A vault device session's repository head (head.ts checks storage against it). */
-  head?: HeadClient;
-}
+/**
+ * K and the key file it came from (none for a device session; the caller
+ * zeroes `masterKey`) and, for a vault device session, its repository head
+ * (head.ts checks storage against it); or a write-only credential and its key file.
+ */
+export type Unwrapped = { masterKey: Buffer; keyId?: string; head?: HeadClient } | { credential: WriteOnlyCredential; keyId: string };
 
 export interface Identity {
   /**
@@ -45,6 +45,6 @@ export interface Recipient<Kind extends string = KeyKind, Stanza = KeyFile> {
 
 export { keyFileIdentity, passwordIdentity, passwordRecipient, recoveryIdentity, recoveryRecipient } from './keyfile.js';
 export { deviceIdentity } from './device.js';
-export { identitiesFor, openRepository, openSession, type IdentityChoice, type OpenedRepository } from './open.js';
+export { identitiesFor, openBackupSession, openRepository, openSession, type IdentityChoice, type OpenedRepository } from './open.js';
 export { checkHead, type VaultHead } from './head.js';
 export { initVaultRepository, loginVault } from './vault.js';

@@ -2,11 +2,14 @@
  * Which identity opens a repository, in the one order every command uses: a
  * recovery key given explicitly wins; otherwise this machine's vault device
  * session for the repository; otherwise the password (or recovery key) of
- * a key file.
+ * a key file. A password may open a write-only credential instead of K:
+ * only `openForBackup` accepts one.
  */
 import { EbakError } from '../errors.js';
 import type { Secret } from '../repository/keyring.js';
 import { Repository } from '../repository/repository.js';
+import { writeOnlyRefusal } from '../repository/writeonly/credential.js';
+import { WriteOnlyRepository } from '../repository/writeonly/repository.js';
 import type { Backend } from '../storage/backend.js';
 import type { HeadClient } from '../vault/client/head.js';
 import type { Action } from '../vault/protocol.js';
@@ -30,8 +33,8 @@ export function identitiesFor(c: IdentityChoice): Identity[] {
   return c.recoveryKeyGiven ? [keyFile] : [deviceIdentity(c.configDir, c.action), keyFile];
 }
 
-export interface OpenedRepository {
-  repository: Repository;
+export interface OpenedRepository<R = Repository> {
+  repository: R;
   /** Present when a vault device session opened it: its repository head. */
   head?: HeadClient;
 }
@@ -41,11 +44,24 @@ export async function openRepository(backend: Backend, identities: readonly Iden
   return (await openSession(backend, identities)).repository;
 }
 
-/** As openRepository, keeping a device session's repository head (the CLI checks storage against it). */
+/**
+ * As openRepository, keeping a device session's repository head (the CLI
+ * checks storage against it). This is where every command but backup opens
+ * a repository, so a write-only credential is refused here, once for all of
+ * them (WRITE_ONLY).
+ */
 export async function openSession(backend: Backend, identities: readonly Identity[]): Promise<OpenedRepository> {
+  const opened = await openBackupSession(backend, identities);
+  if (opened.repository instanceof WriteOnlyRepository) throw writeOnlyRefusal();
+  return opened as OpenedRepository;
+}
+
+/** As openSession, but a write-only credential opens too: as a repository that can only back up. */
+export async function openBackupSession(backend: Backend, identities: readonly Identity[]): Promise<OpenedRepository<Repository | WriteOnlyRepository>> {
   for (const identity of identities) {
     const u = await identity.unwrap(backend);
     if (!u) continue;
+    if ('credential' in u) return { repository: new WriteOnlyRepository(backend, u.credential) };
     try {
       const repository = await Repository.openWithMasterKey(backend, u.masterKey, u.keyId);
       return u.head ? { repository, head: u.head } : { repository };

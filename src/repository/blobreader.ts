@@ -28,7 +28,8 @@ export interface BlobSource {
   backend: Backend;
   index: MasterIndex;
   blobKey: Buffer;
-  packKey(pack: PackInfo): Buffer;
+  /** A pack's key (async: key source 1 goes through HPKE the first time). */
+  packKey(pack: PackInfo): Promise<Buffer>;
 }
 
 export class PackBlobReader implements BlobReader {
@@ -63,12 +64,13 @@ export class PackBlobReader implements BlobReader {
     const first = run[0]!.loc;
     const last = run[run.length - 1]!.loc;
     const range = await this.src.backend.load({ type: 'data', name: first.pack.id }, { offset: first.offset, length: last.offset + last.length - first.offset });
+    const key = await this.src.packKey(first.pack);
     return Promise.all(run.map(({ id, loc }) => {
       // Each blob gets its own buffer so it can be transferred to a worker.
       const sealed = Buffer.allocUnsafeSlow(loc.length);
       range.copy(sealed, 0, loc.offset - first.offset, loc.offset - first.offset + loc.length);
       const what = `blob ${id.toString('hex').slice(0, 16)} in data/${loc.pack.id}`;
-      return this.pool.open(this.src.packKey(loc.pack), this.src.blobKey, { type: loc.type, flags: loc.flags, rawLength: loc.rawLength, id }, sealed, what);
+      return this.pool.open(key, this.src.blobKey, { type: loc.type, flags: loc.flags, rawLength: loc.rawLength, id }, sealed, what);
     }));
   }
 }

@@ -4,11 +4,15 @@
  * damaged envelope is told apart from a wrong password before any
  * decryption; unlocking tries every envelope of the secret's kind and
  * remembers which one opened, so that one is never removed by its own session.
+ * A password opens password key files (K) and write-only key files (a
+ * write-only credential, repository/writeonly/credential.ts); a recovery key
+ * opens recovery key files only.
  */
 import { sha256 } from '../crypto/index.js';
 import { EbakError, isEbakError } from '../errors.js';
 import type { Backend } from '../storage/backend.js';
-import { parseKeyFile, unwrapKeyFile, type KeyFile, type KeyKind } from './format/keyfile.js';
+import { parseKeyFile, unwrapKeyFile, type EnvelopeKind, type KeyFile } from './format/keyfile.js';
+import { decodeCredential, type WriteOnlyCredential } from './writeonly/credential.js';
 
 export interface Secret {
   password?: string;
@@ -52,16 +56,25 @@ export async function listKeys(backend: Backend): Promise<KeyListing[]> {
   return out;
 }
 
-/** The master key and the envelope that opened it; tells a wrong secret from a damaged key file. */
-export async function unlock(backend: Backend, secret: Secret): Promise<{ masterKey: Buffer; keyId: string }> {
-  const kind: KeyKind = secret.recoveryCode !== undefined ? 'recovery' : 'password';
+/** What a secret opened: K, or a write-only credential; and the envelope it came from. */
+export type Unlocked = { masterKey: Buffer; keyId: string } | { credential: WriteOnlyCredential; keyId: string };
+
+/** The envelope kinds each secret may open, tried in this order. */
+const KINDS_FOR: Record<'password' | 'recovery', readonly EnvelopeKind[]> = { password: ['password', 'write-only'], recovery: ['recovery'] };
+
+/** The master key (or a write-only credential) and the envelope that opened it; tells a wrong secret from a damaged key file. */
+export async function unlock(backend: Backend, secret: Secret): Promise<Unlocked> {
+  const kind = secret.recoveryCode !== undefined ? 'recovery' : 'password';
   const value = secret.recoveryCode ?? secret.password;
   if (value === undefined) throw new EbakError('USAGE', 'no password or recovery key given', { hint: 'set EBAK_PASSWORD / EBAK_PASSWORD_FILE or pass --recovery-key-file' });
   const keys = await listKeys(backend);
-  for (const k of keys) {
-    if (k.file?.kind !== kind) continue;
-    const masterKey = await unwrapKeyFile(k.file, value, `keys/${k.id}`);
-    if (masterKey) return { masterKey, keyId: k.id };
+  for (const envelope of KINDS_FOR[kind]) {
+    for (const k of keys) {
+      if (k.file?.kind !== envelope) continue;
+      const what = `keys/${k.id}`;
+      const opened = await unwrapKeyFile(k.file, value, what);
+      if (opened) return envelope === 'write-only' ? { credential: decodeCredential(opened, what), keyId: k.id } : { masterKey: opened, keyId: k.id };
+    }
   }
   const damaged = keys.filter((k) => k.damaged);
   if (damaged.length > 0)
@@ -75,7 +88,8 @@ export async function unlock(backend: Backend, secret: Secret): Promise<{ master
 
 /**
  * The one envelope `prefix` names, if removing it is safe: not the envelope
- * this session opened the repository with (`inUse`), and not the last intact one.
+ * this session opened the repository with (`inUse`), and not the last intact one
+ * that opens K.
  */
 export function keyToRemove(keys: readonly KeyListing[], prefix: string, inUse: string | undefined): string {
   const matches = keys.filter((k) => k.id.startsWith(prefix));
@@ -85,6 +99,8 @@ export function keyToRemove(keys: readonly KeyListing[], prefix: string, inUse: 
     throw new EbakError('USAGE', `refusing to remove key ${id.slice(0, 8)}: this command opened the repository with it`, {
       hint: 'open the repository with another key (another password or --recovery-key-file) to remove this one',
     });
-  if (keys.filter((k) => k.file && k.id !== id).length === 0) throw new EbakError('USAGE', 'refusing to remove the last intact key: the repository would be unreadable');
+  // A write-only key file does not open K: it does not count as a key the repository stays readable with.
+  if (keys.filter((k) => k.file && k.file.kind !== 'write-only' && k.id !== id).length === 0)
+    throw new EbakError('USAGE', 'refusing to remove the last intact key: the repository would be unreadable');
   return id;
 }

@@ -7,13 +7,12 @@
 import { sha256 } from '../crypto/index.js';
 import { isEbakError } from '../errors.js';
 import { openBlob } from './blob.js';
-import { decodePack, packKeyFor, type BlobEntry } from './format/pack.js';
+import { decodePack, type BlobEntry, type PackKeyOf } from './format/pack.js';
 import type { MasterIndex } from './masterindex.js';
 
-export function checkPackBytes(id: string, bytes: Buffer, keys: { pack: Buffer; blobId: Buffer }, index: MasterIndex): string[] {
+export async function checkPackBytes(id: string, bytes: Buffer, keys: { packKey: PackKeyOf; blobId: Buffer }, index: MasterIndex): Promise<string[]> {
   if (sha256(bytes).toString('hex') !== id) return [`data/${id}: content does not match its name (altered or corrupted)`];
-  const { prefix, entries } = decodePack(keys.pack, bytes, `data/${id}`);
-  const key = packKeyFor(keys.pack, prefix.salt);
+  const { key, entries } = await decodePack(keys.packKey, bytes, `data/${id}`);
   return entries.flatMap((e) => checkBlob(key, keys.blobId, id, bytes, e, index));
 }
 

@@ -26,9 +26,11 @@
  * them. A crash leaves, at worst, packs nobody references.
  *
  * Keys and sealing come from outside: a `PackKeys` provider names each
- * pack's key source and key (the master key's pack subkey today; a write-only
- * device's per-pack data key next, a new source rather than a new format),
- * and a `BlobSealer` (the worker pool) compresses and seals the blobs.
+ * pack's key source and makes each new pack's salt and key (from the master
+ * key's pack subkey, or sealed to the repository's public key by a
+ * write-only credential: async, so a key is made before the blob that opens
+ * a pack is assigned), and a `BlobSealer` (the worker pool) compresses and
+ * seals the blobs.
  */
 import { open as openSealed, random } from '../crypto/index.js';
 import { EbakError } from '../errors.js';
@@ -41,15 +43,28 @@ import type { RepoConfig } from './format/config.js';
 import type { MasterIndex } from './masterindex.js';
 import type { WorkerPool } from './workers.js';
 
-/** Where a new pack's key comes from: the key-source byte its prefix and index entry carry, and the key for its salt. */
-export interface PackKeys {
-  readonly source: number;
-  keyFor(salt: Buffer): Buffer;
+/** A new pack's salt (its prefix's 32-byte field) and key. */
+export interface PackKey {
+  salt: Buffer;
+  key: Buffer;
 }
 
-/** Pack keys derived from the master key's pack subkey and each pack's salt (key source 0, docs/format.md). */
+/** Where new packs' keys come from: the key-source byte their prefix and index entry carry, and a fresh salt and key per pack. */
+export interface PackKeys {
+  readonly source: number;
+  /** Synchronous for key source 0; a promise for key source 1 (HPKE). */
+  newKey(): PackKey | Promise<PackKey>;
+}
+
+/** Pack keys derived from the master key's pack subkey and a random salt per pack (key source 0, docs/format.md). */
 export function masterPackKeys(packMasterKey: Buffer): PackKeys {
-  return { source: KeySource.master, keyFor: (salt) => packKeyFor(packMasterKey, salt) };
+  return {
+    source: KeySource.master,
+    newKey: () => {
+      const salt = random(32);
+      return { salt, key: packKeyFor(packMasterKey, salt) };
+    },
+  };
 }
 
 /** Compresses (when it helps) and seals one blob under a pack key; `data` is transferred. */
@@ -58,7 +73,7 @@ export type BlobSealer = Pick<WorkerPool, 'seal'>;
 /** What the packer needs of the repository: where packs and index files go, and the pack keys. */
 export interface PackSink {
   readonly index: MasterIndex;
-  readonly config: RepoConfig;
+  readonly config: Pick<RepoConfig, 'chunker' | 'compression_level' | 'pack_size'>;
   readonly packKeys: PackKeys;
   blobId(data: Uint8Array): Buffer;
   savePack(id: string, bytes: Buffer, kind: 'data' | 'tree'): Promise<void>;
@@ -113,6 +128,8 @@ export class Packer implements BlobWriter {
    * C allocator holding freed memory (peak RSS grew by ~100 MiB without this).
    */
   private spare: Buffer[] = [];
+  /** Keys made for packs about to open (made before the blob that needs one is assigned). */
+  private spareKeys: PackKey[] = [];
 
   constructor(
     private readonly sink: PackSink,
@@ -143,7 +160,13 @@ export class Packer implements BlobWriter {
       await new Promise<void>((r) => this.waiters.push(r));
     }
     this.throwIfFailed();
-    const pack = this.assign(type, data.length);
+    const slot = this.choose();
+    while (!this.slotsOf(type)[slot] && this.spareKeys.length === 0) {
+      const k = this.sink.packKeys.newKey();
+      this.spareKeys.push(k instanceof Promise ? await k : k);
+    }
+    this.throwIfFailed();
+    const pack = this.assign(type, slot, data.length);
     this.track(this.seal(pack, type, id, data));
     return true;
   }
@@ -176,10 +199,14 @@ export class Packer implements BlobWriter {
     this.throwIfFailed();
   }
 
-  private assign(kind: number, bytes: number): OpenPack {
-    const slots = this.open.get(kind) ?? this.open.set(kind, new Array(SLOTS).fill(undefined)).get(kind)!;
-    const slot = this.choose();
-    const p = (slots[slot] ??= this.newPack(kind));
+  private slotsOf(kind: number): (OpenPack | undefined)[] {
+    return this.open.get(kind) ?? this.open.set(kind, new Array(SLOTS).fill(undefined)).get(kind)!;
+  }
+
+  /** Assigns a blob to the pack in `slot`, opening one (with a key made beforehand) when the slot is empty. */
+  private assign(kind: number, slot: number, bytes: number): OpenPack {
+    const slots = this.slotsOf(kind);
+    const p = (slots[slot] ??= this.newPack(kind, this.spareKeys.pop()!));
     p.assignedBytes += bytes;
     p.outstanding++;
     this.held += bytes;
@@ -197,11 +224,10 @@ export class Packer implements BlobWriter {
     if (pack.closing && pack.outstanding === 0 && !this.abandoned) this.track(this.save(pack));
   }
 
-  private newPack(kind: number): OpenPack {
-    const salt = random(32);
+  private newPack(kind: number, { salt, key }: PackKey): OpenPack {
     const buf = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.packCapacity());
     encodePrefix(kind, this.sink.packKeys.source, salt).copy(buf, 0);
-    return { kind, salt, key: this.sink.packKeys.keyFor(salt), buf, entries: [], size: PREFIX_BYTES, assignedBytes: 0, outstanding: 0, closing: false };
+    return { kind, salt, key, buf, entries: [], size: PREFIX_BYTES, assignedBytes: 0, outstanding: 0, closing: false };
   }
 
   private openPacks(): OpenPack[] {

@@ -21,18 +21,20 @@ import { openBlob } from './blob.js';
 import { PackBlobReader } from './blobreader.js';
 import { decodeConfig, encodeConfig, REPO_VERSION, type RepoConfig } from './format/config.js';
 import { decodeIndex, encodeIndex, type IndexedPack, type IndexFile } from './format/indexfile.js';
-import { createKeyFile, type KeyKind } from './format/keyfile.js';
+import { createKeyFile, wrapInKeyFile, type KeyKind } from './format/keyfile.js';
 import { decodeObject, encodeObject, type ObjectTypeName } from './format/object.js';
-import { BlobType, decodePack, packKeyFor } from './format/pack.js';
+import { BlobType, decodePack } from './format/pack.js';
 import { decodeSnapshot, encodeSnapshot, type Snapshot } from './format/snapshot.js';
 import { decodeTree, type TreeNode } from './format/tree.js';
-import { keyToRemove, listKeys, saveKeyFile, unlock, type KeyFileRecipient, type KeyListing, type Secret } from './keyring.js';
+import { keyToRemove, listKeys, saveKeyFile, unlock, type KeyFileRecipient, type KeyListing, type Secret, type Unlocked } from './keyring.js';
 import { acquireLock, otherLiveLocks, removeLocks, type LockInfo, type LockObjects } from './locks.js';
 import { BlobIds } from './blobid.js';
 import { MasterIndex, type BlobLocation, type PackInfo } from './masterindex.js';
 import { checkPackBytes } from './packcheck.js';
 import { masterPackKeys, Packer } from './packer.js';
 import type { WorkerPool } from './workers.js';
+import { encodeCredential, newCredential, writeOnlyRefusal } from './writeonly/credential.js';
+import { FullKeyReader } from './writeonly/reader.js';
 
 export type { KeyListing, Secret } from './keyring.js';
 
@@ -41,6 +43,8 @@ export interface SubKeys {
   gearSeed: Buffer;
   pack: Buffer;
   object: Buffer;
+  /** The seed of the repository key pair (key source 1: writeonly/reader.ts). */
+  writeOnly: Buffer;
 }
 
 /** What --no-lock hands a reading command instead of a lock: nothing written, nothing to release. */
@@ -52,7 +56,8 @@ export const DEFAULT_CONFIG = {
   pack_size: 16 * 1024 * 1024,
 };
 
-const OBJECT_DIR: Record<Exclude<ObjectTypeName, 'config'>, FileType> = { index: 'index', snapshot: 'snapshots', lock: 'locks' };
+/** Where each type of encrypted object is stored. */
+export const OBJECT_DIR: Record<Exclude<ObjectTypeName, 'config'>, FileType> = { index: 'index', snapshot: 'snapshots', lock: 'locks' };
 
 export function hostMeta(): { hostname: string; username: string } {
   return { hostname: hostname(), username: safeUser() };
@@ -74,6 +79,8 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
   /** This run's --compression / --pack-size, over the config's. */
   private writing: Partial<Pick<RepoConfig, 'compression_level' | 'pack_size'>> = {};
   private readonly packKeys = new Map<string, Buffer>();
+  /** Opens what either key source wrote (write-only credentials' packs and objects among them). */
+  private readonly reader: FullKeyReader;
   /** Where a damaged object that is read around is reported (the CLI prints each as a warning). */
   private warn: (message: string) => void = () => {};
   private stored: (kind: 'snapshot' | 'index', name: string) => void = () => {};
@@ -85,6 +92,7 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
   /** `openedWith`: the key envelope this session unlocked (none when opened with K itself). */
   private constructor(private readonly backend: Backend, private readonly keys: SubKeys, readonly config: RepoConfig, private readonly openedWith?: string) {
     this.blobIds = new BlobIds(keys.blobId);
+    this.reader = new FullKeyReader(keys, config.id);
   }
 
   static subKeys(masterKey: Uint8Array): SubKeys {
@@ -93,6 +101,7 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
       gearSeed: deriveKey(masterKey, 'gear'),
       pack: deriveKey(masterKey, 'pack'),
       object: deriveKey(masterKey, 'object'),
+      writeOnly: deriveKey(masterKey, 'write-only'),
     };
   }
 
@@ -134,7 +143,7 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
   /** Opens with a password or recovery code; tells a wrong secret from a damaged key file. */
   static async open(backend: Backend, secret: Secret): Promise<Repository> {
     await requireRepository(backend);
-    const { masterKey, keyId } = await unlock(backend, secret);
+    const { masterKey, keyId } = fullKey(await unlock(backend, secret));
     try {
       return await Repository.openWith(backend, masterKey, keyId);
     } finally {
@@ -166,12 +175,23 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
 
   /** Adds a key envelope for the same master key (needs the current secret). */
   async addKey(current: Secret, kind: KeyKind, secret: string): Promise<string> {
-    const { masterKey } = await unlock(this.backend, current);
+    const { masterKey } = fullKey(await unlock(this.backend, current));
     try {
       return await saveKeyFile(this.backend, await createKeyFile(masterKey, kind, secret, hostMeta()));
     } finally {
       masterKey.fill(0);
     }
+  }
+
+  /**
+   * Adds a write-only credential's key file under `password` (docs/format.md,
+   * "Write-only credentials"): the repository public key, the blob-id key,
+   * the gear seed, the writer's config values and a new device key. K is not
+   * needed: everything in it derives from the subkeys this session holds.
+   */
+  async addWriteOnlyKey(password: string): Promise<string> {
+    const credential = newCredential(this.config, this.keys, (await this.reader.keyPair()).publicKey);
+    return saveKeyFile(this.backend, await wrapInKeyFile(encodeCredential(credential), 'write-only', password, hostMeta()));
   }
 
   listKeys(): Promise<KeyListing[]> {
@@ -313,10 +333,11 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     return new PackBlobReader({ backend: this.backend, index: this.index, blobKey: this.keys.blobId, packKey: (p) => this.packKey(p) }, pool);
   }
 
-  private packKey(pack: PackInfo): Buffer {
+  /** A pack's key, derived once per pack (through HPKE for key source 1). */
+  private async packKey(pack: PackInfo): Promise<Buffer> {
     let k = this.packKeys.get(pack.id);
     if (!k) {
-      k = packKeyFor(this.keys.pack, pack.salt);
+      k = await this.reader.packKey(pack, `data/${pack.id}`);
       this.packKeys.set(pack.id, k);
     }
     return k;
@@ -335,7 +356,7 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     const what = `blob ${hex.slice(0, 16)} in data/${loc.pack.id}`;
     const packKind = loc.pack.kind === BlobType.tree ? 'tree' : 'data';
     const sealed = await this.backend.load({ type: 'data', name: loc.pack.id, packKind }, { offset: loc.offset, length: loc.length });
-    return openBlob(this.packKey(loc.pack), this.keys.blobId, { type, flags: loc.flags, rawLength: loc.rawLength, id }, sealed, what);
+    return openBlob(await this.packKey(loc.pack), this.keys.blobId, { type, flags: loc.flags, rawLength: loc.rawLength, id }, sealed, what);
   }
 
   // ---- Index and packs ----
@@ -517,7 +538,7 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
 
   /** Reads a pack's authenticated header: its index entry. */
   async readPackHeader(id: string): Promise<IndexedPack> {
-    const { prefix, entries } = decodePack(this.keys.pack, await this.loadVerified({ type: 'data', name: id }), `data/${id}`);
+    const { prefix, entries } = await decodePack(this.reader.packKey, await this.loadVerified({ type: 'data', name: id }), `data/${id}`);
     return { id: Buffer.from(id, 'hex'), salt: prefix.salt, kind: prefix.kind, keySource: prefix.keySource, blobs: entries };
   }
 
@@ -548,7 +569,7 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
   }
 
   async checkPack(id: string): Promise<string[]> {
-    return checkPackBytes(id, await this.backend.load({ type: 'data', name: id }), this.keys, this.index);
+    return checkPackBytes(id, await this.backend.load({ type: 'data', name: id }), { packKey: this.reader.packKey, blobId: this.keys.blobId }, this.index);
   }
 
   // ---- Snapshots ----
@@ -627,7 +648,7 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
 
   private async loadObject(type: Exclude<ObjectTypeName, 'config'>, name: string): Promise<Buffer> {
     const h = { type: OBJECT_DIR[type], name };
-    return decodeObject(this.keys.object, type, await this.loadVerified(h), describe(h));
+    return this.reader.openObject(type, await this.loadVerified(h), describe(h));
   }
 
   private async list(type: FileType): Promise<string[]> {
@@ -635,6 +656,12 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     for await (const f of this.backend.list(type)) names.push(f.name);
     return names;
   }
+}
+
+/** K from what a secret opened; a write-only credential opens nothing but backups (WRITE_ONLY). */
+function fullKey(u: Unlocked): { masterKey: Buffer; keyId: string } {
+  if ('credential' in u) throw writeOnlyRefusal();
+  return u;
 }
 
 /** NO_REPOSITORY unless `backend` holds an ebak repository. */

@@ -81,7 +81,9 @@ export async function repoListing(repo: string): Promise<string[]> {
 async function masterKey(env: Record<string, string>): Promise<Buffer> {
   const backend = await openBackend(env.EBAK_REPOSITORY!, {});
   try {
-    return (await unlock(backend, { password: env.EBAK_PASSWORD! })).masterKey;
+    const u = await unlock(backend, { password: env.EBAK_PASSWORD! });
+    if (!('masterKey' in u)) throw new Error('the fixture password opened a write-only credential');
+    return u.masterKey;
   } finally {
     await backend.close();
   }

@@ -22,8 +22,9 @@ import { BlobType, encodeHeader, encodePrefix, KeySource, objectId, packKeyFor, 
 import { encodeSnapshot, type Snapshot } from '../../src/repository/format/snapshot.js';
 import { encodeTree, type TreeNode } from '../../src/repository/format/tree.js';
 import { DEFAULT_CONFIG, Repository } from '../../src/repository/repository.js';
+import { FullKeyReader } from '../../src/repository/writeonly/reader.js';
 import {
-  applyEdits, keyFileOutcome, MASTER_HEX, mutateKeyFile, objectOutcome, outcomeSync, packOutcome, serialiseKeyFile, VECTOR_DIR,
+  applyEdits, keyFileOutcome, MASTER_HEX, REPOSITORY_ID_HEX, mutateKeyFile, objectOutcome, outcomeSync, packOutcome, serialiseKeyFile, VECTOR_DIR,
   type BlobVector, type IndexFileVectors, type IndexJson, type KeyFileVector, type KeyFileVectors, type ObjectVector,
   type PackVector, type PayloadFileVectors, type SubkeyFile, type TreeFileVectors, type TreeV2FileVectors, SUPERSEDED_TREE_VECTORS,
 } from './vector-kit.js';
@@ -35,6 +36,8 @@ import { decodeTree } from '../../src/repository/format/tree.js';
 const master = Buffer.from(MASTER_HEX, 'hex');
 const keys = Repository.subKeys(master);
 const otherKeys = Repository.subKeys(Buffer.alloc(32, 0xff));
+const reader = new FullKeyReader(keys, REPOSITORY_ID_HEX);
+const otherReader = new FullKeyReader(otherKeys, REPOSITORY_ID_HEX);
 const seq = (n: number, from: number) => Buffer.from(Array.from({ length: n }, (_, i) => (from + i) & 0xff));
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -132,7 +135,7 @@ function buildPack(kind: number, salt: Buffer, blobs: { type: number; data: Buff
   return { bytes: Buffer.concat(parts), entries };
 }
 
-function packVector(name: string, kind: number, salt: Buffer, blobs: { type: number; data: Buffer }[]): PackVector {
+async function packVector(name: string, kind: number, salt: Buffer, blobs: { type: number; data: Buffer }[]): Promise<PackVector> {
   const { bytes, entries } = buildPack(kind, salt, blobs);
   const headerStart = bytes.length - 4 - bytes.readUInt32LE(bytes.length - 4);
   const headerLen = bytes.length - 4 - headerStart;
@@ -140,7 +143,7 @@ function packVector(name: string, kind: number, salt: Buffer, blobs: { type: num
   const mutations: PackVector['mutations'] = [
     { name: 'magic byte flipped', edits: [{ op: 'xor', at: 0, mask: 0x20 }], stage: 'decodePack', expect: 'AUTH_FAILED' },
     { name: 'pack version 2', edits: [{ op: 'set', at: 4, value: 2 }], stage: 'decodePack', expect: 'UNSUPPORTED_VERSION' },
-    { name: 'key source 1 (reserved: wrapped per-pack key of a write-only device)', edits: [{ op: 'set', at: 5, value: 1 }], stage: 'decodePack', expect: 'UNSUPPORTED_VERSION' },
+    { name: 'key source 1 (a write-only credential\'s: the salt is read as an HPKE enc, whose key does not open the header)', edits: [{ op: 'set', at: 5, value: 1 }], stage: 'decodePack', expect: 'AUTH_FAILED' },
     { name: 'kind byte flipped 0<->1', edits: [{ op: 'xor', at: 6, mask: 0x01 }], stage: 'decodePack', expect: 'AUTH_FAILED' },
     { name: 'reserved byte set', edits: [{ op: 'set', at: 7, value: 1 }], stage: 'decodePack', expect: 'AUTH_FAILED' },
     { name: 'salt bit flipped', edits: [{ op: 'xor', at: 20, mask: 0x02 }], stage: 'decodePack', expect: 'AUTH_FAILED' },
@@ -168,10 +171,10 @@ function packVector(name: string, kind: number, salt: Buffer, blobs: { type: num
     mutations.push({ name: 'the first two blobs swapped', edits: [{ op: 'swap', a: [a.offset, a.length], b: [b.offset, b.length] }], stage: 'openBlob', expect: 'AUTH_FAILED' });
   }
   for (const m of mutations) {
-    const got = packOutcome(m.wrongKey ? otherKeys.pack : keys.pack, keys.blobId, applyEdits(bytes, m.edits));
+    const got = await packOutcome((m.wrongKey ? otherReader : reader).packKey, keys.blobId, applyEdits(bytes, m.edits));
     expectSame(`packs/${name}/${m.name}`, { stage: got.stage, expect: got.expect }, { stage: m.stage, expect: m.expect });
   }
-  const good = packOutcome(keys.pack, keys.blobId, bytes);
+  const good = await packOutcome(reader.packKey, keys.blobId, bytes);
   expectSame(`packs/${name}`, good.plaintexts.map(hex), blobs.map((b) => hex(b.data)));
   return {
     name, hex: hex(bytes), id: objectId(bytes), kind, keySource: KeySource.master, salt: hex(salt),
@@ -483,9 +486,9 @@ function flipBase64(b64: string, byte: number): string {
 }
 
 // ---------------------------------------------------------------- main
-const dataPack = packVector('data pack: a compressed and an incompressible blob', BlobType.data, seq(32, 0x40),
+const dataPack = await packVector('data pack: a compressed and an incompressible blob', BlobType.data, seq(32, 0x40),
   [{ type: BlobType.data, data: TEXT_BLOB }, { type: BlobType.data, data: RANDOM_BLOB }]);
-const treePack = packVector('tree pack: one tree blob', BlobType.tree, seq(32, 0x80), [{ type: BlobType.tree, data: encodeTree(TREE_NODES[1]!.nodes, 1) }]);
+const treePack = await packVector('tree pack: one tree blob', BlobType.tree, seq(32, 0x80), [{ type: BlobType.tree, data: encodeTree(TREE_NODES[1]!.nodes, 1) }]);
 
 const { file: indexFile, sample: indexPayload } = indexVectors([dataPack, treePack]);
 write('subkeys.json', subkeyVectors());

@@ -62,9 +62,9 @@ async function pack(name: string, count: number, bytes: number, choose?: PackCho
   const packs: string[][] = [];
   for (const name of saved) {
     const bytesOf = await storage.load({ type: 'data', name });
-    const { prefix, entries } = decodePack(packMaster, bytesOf, name);
+    const { key, entries } = await decodePack(async (p) => packKeyFor(packMaster, p.salt), bytesOf, name);
     assert.equal(createHash('sha256').update(bytesOf).digest('hex'), name);
-    for (const e of entries) openAll(bytesOf, packKeyFor(packMaster, prefix.salt), e);
+    for (const e of entries) openAll(bytesOf, key, e);
     packs.push(entries.map((e) => e.id.toString('hex')));
   }
   return { packs, index, ids };

@@ -10,17 +10,19 @@ import { decodeConfig, encodeConfig } from '../../src/repository/format/config.j
 import { decodeIndex, encodeIndex } from '../../src/repository/format/indexfile.js';
 import { parseKeyFile } from '../../src/repository/format/keyfile.js';
 import { decodeObject, encodeObject } from '../../src/repository/format/object.js';
-import { decodePack, encodeHeader, packKeyFor, PREFIX_BYTES } from '../../src/repository/format/pack.js';
+import { decodePack, encodeHeader, PREFIX_BYTES } from '../../src/repository/format/pack.js';
+import { FullKeyReader } from '../../src/repository/writeonly/reader.js';
 import { decodeSnapshot, encodeSnapshot } from '../../src/repository/format/snapshot.js';
 import { decodeTree, encodeTree } from '../../src/repository/format/tree.js';
 import { Repository } from '../../src/repository/repository.js';
 import {
-  applyEdits, keyFileOutcome, loadVectors, MASTER_HEX, objectOutcome, outcomeSync, packOutcome,
+  applyEdits, keyFileOutcome, loadVectors, MASTER_HEX, REPOSITORY_ID_HEX, objectOutcome, outcomeSync, packOutcome,
   type Edit, type IndexFileVectors, type KeyFileVectors, type ObjectVector, type PackVector, type PayloadFileVectors, type TreeFileVectors, type TreeV2FileVectors,
 } from './vector-kit.js';
 
 const master = Buffer.from(MASTER_HEX, 'hex');
 const keys = Repository.subKeys(master);
+const reader = new FullKeyReader(keys, REPOSITORY_ID_HEX);
 const unhex = (s: string) => Buffer.from(s, 'hex');
 const objects = loadVectors<{ objects: ObjectVector[] }>('objects.json').objects;
 const packs = loadVectors<{ packs: PackVector[] }>('packs.json').packs;
@@ -58,17 +60,16 @@ test('round trip: encrypted objects of every type (fresh salt and nonce, same pa
   }
 });
 
-test('round trip: pack headers (decode → encode → decode gives the same header plaintext)', () => {
+test('round trip: pack headers (decode → encode → decode gives the same header plaintext)', async () => {
   assert.equal(packs.length, 2);
   for (const v of packs) {
     const bytes = unhex(v.hex);
-    const { prefix, entries } = decodePack(keys.pack, bytes, v.name);
-    const key = packKeyFor(keys.pack, prefix.salt);
+    const { key, entries } = await decodePack(reader.packKey, bytes, v.name);
     const headerStart = bytes.length - 4 - bytes.readUInt32LE(bytes.length - 4);
     const rebuilt = Buffer.concat([bytes.subarray(0, headerStart), encodeHeader(key, bytes.subarray(0, PREFIX_BYTES), entries)]);
-    assert.deepEqual(decodePack(keys.pack, rebuilt, v.name).entries, entries);
+    assert.deepEqual((await decodePack(reader.packKey, rebuilt, v.name)).entries, entries);
     assert.deepEqual(headerPlaintext(key, rebuilt), headerPlaintext(key, bytes));
-    assert.equal(packOutcome(keys.pack, keys.blobId, rebuilt).expect, 'ok');
+    assert.equal((await packOutcome(reader.packKey, keys.blobId, rebuilt)).expect, 'ok');
   }
 });
 
@@ -141,31 +142,31 @@ test('fuzz: 2,000 seeded random edits of encrypted objects (seed 0xeba1)', () =>
   }
 });
 
-test('fuzz: every single-bit flip and truncation of each pack fails, at the header or at a blob', () => {
+test('fuzz: every single-bit flip and truncation of each pack fails, at the header or at a blob', async () => {
   for (const v of packs) {
     const all = exhaustive(unhex(v.hex));
     assert.equal(all.length, (v.hex.length / 2) * 9);
     for (const m of all) {
-      const got = packOutcome(keys.pack, keys.blobId, m);
+      const got = await packOutcome(reader.packKey, keys.blobId, m);
       assert.ok(FAILURE.has(got.expect) && got.plaintexts.length === 0, `${v.name}: a modified pack gave ${got.expect}`);
     }
   }
 });
 
-test('fuzz: 1,000 seeded random edits of packs (seed 0xeba2)', () => {
+test('fuzz: 1,000 seeded random edits of packs (seed 0xeba2)', async () => {
   for (const [i, v] of packs.entries()) {
-    for (const m of mutants(unhex(v.hex), 0xeba2 + i, 500)) assert.ok(FAILURE.has(packOutcome(keys.pack, keys.blobId, m).expect), v.name);
+    for (const m of mutants(unhex(v.hex), 0xeba2 + i, 500)) assert.ok(FAILURE.has((await packOutcome(reader.packKey, keys.blobId, m)).expect), v.name);
   }
 });
 
-test('fuzz: random garbage is never taken for an object or a pack', () => {
+test('fuzz: random garbage is never taken for an object or a pack', async () => {
   const r = rng(0xeba3);
   for (let i = 0; i < 500; i++) {
     const junk = Buffer.from(Array.from({ length: r(300) }, () => r(256)));
     if (i % 2) junk.write('EBKO\x01\x03', 'latin1'); // get past the magic and version checks
     assert.ok(FAILURE.has(objectOutcome(keys.object, 'snapshot', junk)));
     if (i % 2) junk.write('EBKP\x01\x00\x00', 'latin1');
-    assert.ok(FAILURE.has(packOutcome(keys.pack, keys.blobId, junk).expect));
+    assert.ok(FAILURE.has((await packOutcome(reader.packKey, keys.blobId, junk)).expect));
   }
 });
 

@@ -9,13 +9,16 @@ import { EbakError } from '../../src/errors.js';
 import { openBlob } from '../../src/repository/blob.js';
 import { parseKeyFile, unwrapKeyFile } from '../../src/repository/format/keyfile.js';
 import { decodeObject, type ObjectTypeName } from '../../src/repository/format/object.js';
-import { decodePack, packKeyFor } from '../../src/repository/format/pack.js';
+import { decodePack, type PackKeyOf } from '../../src/repository/format/pack.js';
 import type { TreeNode } from '../../src/repository/format/tree.js';
 
 export const VECTOR_DIR = new URL('../../../test/repository/vectors/', import.meta.url);
 
 /** The master key every vector derives from: bytes 0x00..0x1f. */
 export const MASTER_HEX = Buffer.from(Array.from({ length: 32 }, (_, i) => i)).toString('hex');
+
+/** The repository id of the vectors that need one (HPKE's info): bytes 0x20..0x3f. */
+export const REPOSITORY_ID_HEX = Buffer.from(Array.from({ length: 32 }, (_, i) => 0x20 + i)).toString('hex');
 
 /** One byte-level edit. Negative offsets count from the end. */
 export type Edit =
@@ -177,19 +180,18 @@ export function objectOutcome(objectKey: Buffer, type: ObjectTypeName, bytes: Bu
   return outcomeSync(() => decodeObject(objectKey, type, bytes, 'vector object'));
 }
 
-/** A pack read in full, as `ebak check --read-data` does: header first, then every blob it lists. */
-export function packOutcome(packMasterKey: Buffer, blobIdKey: Buffer, bytes: Buffer): { stage?: 'decodePack' | 'openBlob'; expect: Outcome; plaintexts: Buffer[] } {
-  let decoded: ReturnType<typeof decodePack>;
+/** A pack read in full, as `ebak check --read-data` does: header first (either key source: `keyOf`), then every blob it lists. */
+export async function packOutcome(keyOf: PackKeyOf, blobIdKey: Buffer, bytes: Buffer): Promise<{ stage?: 'decodePack' | 'openBlob'; expect: Outcome; plaintexts: Buffer[] }> {
+  let decoded: Awaited<ReturnType<typeof decodePack>>;
   try {
-    decoded = decodePack(packMasterKey, bytes, 'vector pack');
+    decoded = await decodePack(keyOf, bytes, 'vector pack');
   } catch (e) {
     return { stage: 'decodePack', expect: codeOf(e), plaintexts: [] };
   }
-  const key = packKeyFor(packMasterKey, decoded.prefix.salt);
   const plaintexts: Buffer[] = [];
   for (const e of decoded.entries) {
     try {
-      plaintexts.push(openBlob(key, blobIdKey, e, bytes.subarray(e.offset, e.offset + e.length), 'vector blob'));
+      plaintexts.push(openBlob(decoded.key, blobIdKey, e, bytes.subarray(e.offset, e.offset + e.length), 'vector blob'));
     } catch (err) {
       return { stage: 'openBlob', expect: codeOf(err), plaintexts: [] };
     }

@@ -21,7 +21,7 @@ import { DATA_STORAGE_CLASSES, type DataStorageClass } from '../../storage/s3/in
 import { backup, type BackupEvent } from '../../operations/index.js';
 import type { Command } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
-import { interruptible, repoLocation, withRepo } from '../session.js';
+import { interruptible, repoLocation, withBackupRepo } from '../session.js';
 import { formatBytes, formatRate } from '../format.js';
 
 export const backupCommand: Command = {
@@ -40,7 +40,7 @@ export const backupCommand: Command = {
     const started = Date.now();
     let total: ScanTotal | undefined;
     if (process.stderr.isTTY && !ctx.out.json && !input.stream) void scan(input.paths, select).then((t) => (total = t));
-    return withRepo(ctx, { index: true, pool: true, storage, action: 'backup' }, async (repo, pool, backend) => {
+    return withBackupRepo(ctx, { index: true, pool: true, storage, action: 'backup' }, async (repo, pool, backend) => {
       // Released before the summary, so its request counts include the unlock.
       const onEvent = (e: BackupEvent) => (e.type === 'warning' ? ctx.out.warn(e.message) : ctx.out.progress(progressLine(e, total, Date.now() - started)));
       const res = await interruptible(ctx, (signal) => backup(repo, pool!, {

@@ -3,6 +3,7 @@ import { EbakError } from '../../errors.js';
 import { listKeys } from '../../repository/keyring.js';
 import { withLock } from '../../repository/locks.js';
 import { formatRecoveryCode, generateRecoveryCode } from '../../repository/format/keyfile.js';
+import type { Repository } from '../../repository/repository.js';
 import type { Command } from '../command.js';
 import { firstLine, prompt, secretFor } from '../secrets.js';
 import { backendFor, withRepo } from '../session.js';
@@ -10,14 +11,15 @@ import { OFFLINE_WARNING } from './init.js';
 
 export const keyCommand: Command = {
   name: 'key',
-  summary: 'manage key envelopes: list, add (password or recovery), remove',
-  usage: 'ebak key list | ebak key add [--recovery] [--new-password-file f] | ebak key remove <id>',
+  summary: 'manage key envelopes: list, add (password, recovery or write-only), remove',
+  usage: 'ebak key list | ebak key add [--recovery | --write-only] [--new-password-file f] | ebak key remove <id>',
   async run(argv, ctx) {
     const { positionals, values, switches } = parseFlags('key', argv, ctx.env);
     const [sub, id] = positionals;
     if (sub === 'list') return list(ctx);
     if (sub === 'add') {
       return withRepo(ctx, {}, async (repo) => {
+        if (switches['write-only']) return addWriteOnly(repo, ctx, values['new-password-file'], switches.recovery);
         const current = await secretFor(ctx);
         if (switches.recovery) {
           const code = generateRecoveryCode();
@@ -57,6 +59,16 @@ async function list(ctx: Parameters<Command['run']>[1]): Promise<number> {
   } finally {
     await backend.close();
   }
+}
+
+/** `key add --write-only`: a credential with its own password that can run `backup` and nothing else. */
+async function addWriteOnly(repo: Repository, ctx: Parameters<Command['run']>[1], passwordFile: string | undefined, recovery: boolean | undefined): Promise<number> {
+  if (recovery) throw new EbakError('USAGE', '--write-only and --recovery are mutually exclusive');
+  const kid = await repo.addWriteOnlyKey(await newPassword(passwordFile));
+  ctx.out.line(`added write-only key ${kid.slice(0, 8)}: its password can run \`backup\` and nothing else`);
+  ctx.out.warn(OFFLINE_WARNING);
+  ctx.out.result({ id: kid, kind: 'write-only' });
+  return 0;
 }
 
 async function newPassword(file: string | undefined): Promise<string> {

@@ -9,7 +9,8 @@
  * Version 3 (written by prune only when it marks packs; docs/format.md,
  * "Deleting data") appends the packs pending deletion:
  *   ... | u32 markedCount | marked...   marked: u32 markedAt (Unix seconds) | pack
- * Version 2 is reserved for write-only devices' wrapped pack keys and refused.
+ * Version 2 was reserved for write-only devices and is refused: key source 1
+ * needed no index change (a pack's salt field holds its HPKE enc).
  */
 import { Reader, Writer } from './bytes.js';
 import { EbakError } from '../../errors.js';
@@ -80,7 +81,7 @@ export function decodeIndex(payload: Buffer, what: string): IndexFile {
 
 function readPack(r: Reader, what: string): IndexedPack {
   const p: IndexedPack = { id: Buffer.from(r.bytes(32)), salt: Buffer.from(r.bytes(32)), kind: r.u8(), keySource: r.u8(), blobs: [] };
-  if (p.keySource !== KeySource.master) throw new EbakError('UNSUPPORTED_VERSION', `${what}: pack key source ${p.keySource} is not supported by this ebak`);
+  if (p.keySource !== KeySource.master && p.keySource !== KeySource.writeOnly) throw new EbakError('UNSUPPORTED_VERSION', `${what}: pack key source ${p.keySource} is not supported by this ebak`);
   if (p.kind > 1) throw r.corrupt(`unknown pack kind ${p.kind}`);
   for (let m = r.count(46); m > 0; m--) {
     const b = { type: r.u8(), flags: r.u8(), id: Buffer.from(r.bytes(32)), offset: r.u32(), length: r.u32(), rawLength: r.u32() };

@@ -7,16 +7,24 @@
  * SHA-256 of its bytes, which lets a reader tell corruption from a wrong secret.
  *
  * kinds: "password" (Argon2id: offline-guessable, the CLI says so) and
- * "recovery" (a 64-digit code, ~212 bits: HKDF is enough). The vault kind
- * arrives with the vault issue.
+ * "recovery" (a 64-digit code, ~212 bits: HKDF is enough), both version 1
+ * and wrapping K. Version 2 is kind "write-only" only (Argon2id, as
+ * password): it wraps a write-only credential's bundle instead of K
+ * (repository/writeonly/credential.ts), so whoever opens it can back up
+ * and nothing else.
  */
 import { hashRaw } from '@node-rs/argon2';
 import { deriveKey, open, random, seal } from '../../crypto/index.js';
 import { EbakError } from '../../errors.js';
 
 export const KEYFILE_VERSION = 1;
+/** Key files of write-only credentials. */
+export const KEYFILE_VERSION_WRITE_ONLY = 2;
 
+/** Key files that wrap K. */
 export type KeyKind = 'password' | 'recovery';
+/** Every kind of key file: those that wrap K, and write-only credentials. */
+export type EnvelopeKind = KeyKind | 'write-only';
 
 export type Kdf =
   | { name: 'argon2id'; memory_kib: number; iterations: number; parallelism: number; salt: string }
@@ -24,7 +32,7 @@ export type Kdf =
 
 export interface KeyFile {
   version: number;
-  kind: KeyKind;
+  kind: EnvelopeKind;
   created: string;
   hostname: string;
   username: string;
@@ -53,17 +61,26 @@ async function kek(kdf: Kdf, secret: string): Promise<Buffer> {
   });
 }
 
-export async function createKeyFile(masterKey: Uint8Array, kind: KeyKind, secret: string, meta: { hostname: string; username: string }): Promise<KeyFile> {
+export function createKeyFile(masterKey: Uint8Array, kind: KeyKind, secret: string, meta: { hostname: string; username: string }): Promise<KeyFile> {
+  return wrapInKeyFile(masterKey, kind, secret, meta);
+}
+
+/** A key file of `kind` wrapping `secretBytes` (K, or a write-only credential's bundle) under a KEK from `secret`. */
+export async function wrapInKeyFile(secretBytes: Uint8Array, kind: EnvelopeKind, secret: string, meta: { hostname: string; username: string }): Promise<KeyFile> {
   const salt = random(16).toString('base64');
-  const kdf: Kdf = kind === 'password' ? { name: 'argon2id', ...ARGON2_DEFAULTS, salt } : { name: 'hkdf-sha256', salt };
-  const base = { version: KEYFILE_VERSION, kind, created: new Date().toISOString(), ...meta, kdf };
+  const kdf: Kdf = kind === 'recovery' ? { name: 'hkdf-sha256', salt } : { name: 'argon2id', ...ARGON2_DEFAULTS, salt };
+  const version = kind === 'write-only' ? KEYFILE_VERSION_WRITE_ONLY : KEYFILE_VERSION;
+  const base = { version, kind, created: new Date().toISOString(), ...meta, kdf };
   const k = await kek(kdf, secret);
   try {
-    return { ...base, data: seal(k, masterKey, aad(base)).toString('base64') };
+    return { ...base, data: seal(k, secretBytes, aad(base)).toString('base64') };
   } finally {
     k.fill(0);
   }
 }
+
+/** The kinds each known version holds; any other version, or a version 2 of another kind, is one this ebak does not know. */
+const KINDS: Record<number, readonly EnvelopeKind[]> = { [KEYFILE_VERSION]: ['password', 'recovery'], [KEYFILE_VERSION_WRITE_ONLY]: ['write-only'] };
 
 export function parseKeyFile(bytes: Buffer, what: string): KeyFile {
   let f: KeyFile;
@@ -72,25 +89,30 @@ export function parseKeyFile(bytes: Buffer, what: string): KeyFile {
   } catch {
     throw new EbakError('CORRUPT', `${what}: not valid JSON`);
   }
-  if (f?.version !== KEYFILE_VERSION) throw new EbakError('UNSUPPORTED_VERSION', `${what}: key file version ${f?.version} is not supported`);
+  const kinds = KINDS[f?.version];
+  if (!kinds || (f.version === KEYFILE_VERSION_WRITE_ONLY && !kinds.includes(f.kind)))
+    throw new EbakError('UNSUPPORTED_VERSION', `${what}: key file version ${f?.version} is not supported`);
   const k = f.kdf;
   const kdfOk =
     typeof k?.salt === 'string' &&
-    (k.name === 'hkdf-sha256' ||
+    ((k.name === 'hkdf-sha256' && f.kind !== 'write-only') ||
       (k.name === 'argon2id' && [k.memory_kib, k.iterations, k.parallelism].every((v) => Number.isSafeInteger(v) && v > 0) &&
         // Bounded so a key file planted by the storage cannot make each unlock cost minutes.
         k.memory_kib <= 1024 * 1024 && k.iterations <= 16 && k.parallelism <= 16));
-  if ((f.kind !== 'password' && f.kind !== 'recovery') || !kdfOk || typeof f.data !== 'string')
+  if (!kinds.includes(f.kind) || !kdfOk || typeof f.data !== 'string')
     throw new EbakError('CORRUPT', `${what}: invalid key file fields`);
   return f;
 }
 
-/** The master key, or undefined when `secret` is not this envelope's secret. */
+/**
+ * What the envelope wraps (K for version 1, a credential bundle for
+ * version 2), or undefined when `secret` is not this envelope's secret.
+ */
 export async function unwrapKeyFile(f: KeyFile, secret: string, what: string): Promise<Buffer | undefined> {
   const k = await kek(f.kdf, secret);
   try {
     const mk = open(k, Buffer.from(f.data, 'base64'), aad(f), what);
-    if (mk.length !== 32) throw new EbakError('CORRUPT', `${what}: wrapped key has the wrong length`);
+    if (f.kind !== 'write-only' && mk.length !== 32) throw new EbakError('CORRUPT', `${what}: wrapped key has the wrong length`);
     return mk;
   } catch (e) {
     if (e instanceof EbakError && e.code === 'AUTH_FAILED') return undefined;

@@ -5,14 +5,30 @@
  * key = HKDF(objectKey, salt, "ebak/v1/object"); AAD = the 23 header bytes
  * before the nonce, so the type (what the object claims to be) and the
  * compression flag are authenticated: a snapshot cannot pose as an index.
+ *
+ * Version 2 (written only by write-only credentials, docs/format.md,
+ * "Write-only credentials"):
+ *   magic | version=2 | type | flags | keySource=1 | enc[32] | deviceWrap[60] | nonce | ciphertext | tag
+ * objectKey = the HPKE export "object" of `enc` (format/hpke.ts), AAD = the
+ * 100 header bytes; deviceWrap = GCM(deviceKey, objectKey) under its own
+ * AAD, so the credential reopens its own objects and nothing else. Getting
+ * objectKey is the caller's (async, and different for each side); this file
+ * only lays out and checks the bytes.
  */
 import { compressIfSmaller, decompressBounded } from '../../compress/index.js';
-import { deriveKey, open, random, seal } from '../../crypto/index.js';
+import { deriveKey, NONCE_BYTES, open, random, seal, TAG_BYTES } from '../../crypto/index.js';
 import { EbakError } from '../../errors.js';
+import { ENC_BYTES } from './hpke.js';
 
 export const OBJECT_MAGIC = Buffer.from('EBKO');
 export const OBJECT_VERSION = 1;
+/** Objects sealed to the repository's public key (key source 1). */
+export const OBJECT_VERSION_SEALED = 2;
 const HEADER_BYTES = 23;
+const SEALED_KEY_SOURCE = 1;
+const WRAP_BYTES = 12 + 32 + 16;
+const SEALED_HEADER_BYTES = 8 + ENC_BYTES + WRAP_BYTES;
+const WRAP_AAD_LABEL = Buffer.from('ebak/v1/device-wrap');
 const FLAG_ZSTD = 1;
 /** Largest decompressed object a reader accepts (an index file is far smaller). */
 const MAX_OBJECT_BYTES = 512 * 1024 * 1024;
@@ -33,16 +49,85 @@ export function encodeObject(objectKey: Uint8Array, type: ObjectTypeName, payloa
   return Buffer.concat([header, seal(key, packed ?? payload, header)]);
 }
 
-/** Authenticates, then decrypts and decompresses. `what` names the object in errors. */
+/** Authenticates, then decrypts and decompresses a version 1 object. `what` names the object in errors. */
 export function decodeObject(objectKey: Uint8Array, type: ObjectTypeName, data: Buffer, what: string): Buffer {
-  if (data.length < HEADER_BYTES || !data.subarray(0, 4).equals(OBJECT_MAGIC))
-    throw new EbakError('AUTH_FAILED', `${what}: not an ebak object (bad magic; altered or corrupted)`);
-  if (data[4] !== OBJECT_VERSION)
-    throw new EbakError('UNSUPPORTED_VERSION', `${what}: object format version ${data[4]} is not supported by this ebak`);
-  if (data[5] !== ObjectType[type]) throw new EbakError('AUTH_FAILED', `${what}: object is not a ${type} (altered or misplaced)`);
+  if (objectVersion(data, type, what) !== OBJECT_VERSION)
+    throw new EbakError('UNSUPPORTED_VERSION', `${what}: object format version ${data[4]} is not supported here`);
   const header = data.subarray(0, HEADER_BYTES);
   const key = deriveKey(objectKey, 'object', header.subarray(7, 23));
-  const plain = open(key, data.subarray(HEADER_BYTES), header, what);
-  if (data[6]! & ~FLAG_ZSTD) throw new EbakError('CORRUPT', `${what}: unknown flags`);
-  return data[6]! & FLAG_ZSTD ? decompressBounded(plain, MAX_OBJECT_BYTES, what) : plain;
+  return unpack(open(key, data.subarray(HEADER_BYTES), header, what), data[6]!, what);
+}
+
+/**
+ * The checks before authentication, common to both versions: magic, a known
+ * version (returned), the expected type. The version says how to authenticate.
+ */
+export function objectVersion(data: Buffer, type: ObjectTypeName, what: string): number {
+  if (data.length < HEADER_BYTES || !data.subarray(0, 4).equals(OBJECT_MAGIC))
+    throw new EbakError('AUTH_FAILED', `${what}: not an ebak object (bad magic; altered or corrupted)`);
+  if (data[4] !== OBJECT_VERSION && data[4] !== OBJECT_VERSION_SEALED)
+    throw new EbakError('UNSUPPORTED_VERSION', `${what}: object format version ${data[4]} is not supported by this ebak`);
+  if (data[5] !== ObjectType[type]) throw new EbakError('AUTH_FAILED', `${what}: object is not a ${type} (altered or misplaced)`);
+  return data[4]!;
+}
+
+/** The parts of a version 2 header a reader needs to find its object key. */
+export interface SealedHeader {
+  enc: Buffer;
+  deviceWrap: Buffer;
+  /** magic … enc: what deviceWrap is bound to. */
+  wrapAad: Buffer;
+}
+
+/** A version 2 object's header, checked as far as it can be before its key is known. */
+export function sealedHeader(data: Buffer, type: ObjectTypeName, what: string): SealedHeader {
+  if (objectVersion(data, type, what) !== OBJECT_VERSION_SEALED) throw new EbakError('UNSUPPORTED_VERSION', `${what}: not a version 2 object`);
+  if (data[7] !== SEALED_KEY_SOURCE) throw new EbakError('UNSUPPORTED_VERSION', `${what}: object key source ${data[7]} is not supported by this ebak`);
+  if (data.length < SEALED_HEADER_BYTES + NONCE_BYTES + TAG_BYTES) throw new EbakError('AUTH_FAILED', `${what}: truncated`);
+  return {
+    enc: Buffer.from(data.subarray(8, 8 + ENC_BYTES)),
+    deviceWrap: Buffer.from(data.subarray(8 + ENC_BYTES, SEALED_HEADER_BYTES)),
+    wrapAad: wrapAad(data.subarray(0, 8 + ENC_BYTES)),
+  };
+}
+
+/** Version 2: the object key comes from HPKE (`enc`), and is also wrapped to the writer's device key. */
+export function encodeSealedObject(k: { objectKey: Uint8Array; enc: Uint8Array; deviceKey: Uint8Array }, type: ObjectTypeName, payload: Uint8Array): Buffer {
+  const packed = compressIfSmaller(payload, 3);
+  const head = Buffer.alloc(8 + ENC_BYTES);
+  OBJECT_MAGIC.copy(head, 0);
+  head[4] = OBJECT_VERSION_SEALED;
+  head[5] = ObjectType[type];
+  head[6] = packed !== undefined ? FLAG_ZSTD : 0;
+  head[7] = SEALED_KEY_SOURCE;
+  Buffer.from(k.enc).copy(head, 8);
+  const header = Buffer.concat([head, seal(k.deviceKey, k.objectKey, wrapAad(head))]);
+  return Buffer.concat([header, seal(k.objectKey, packed ?? payload, header)]);
+}
+
+/** Opens a version 2 object's body under its object key (AAD: the whole header). */
+export function openSealedObject(objectKey: Uint8Array, data: Buffer, what: string): Buffer {
+  const header = data.subarray(0, SEALED_HEADER_BYTES);
+  return unpack(open(objectKey, data.subarray(SEALED_HEADER_BYTES), header, what), data[6]!, what);
+}
+
+/** The object key a device wrapped for itself; undefined when `deviceKey` is not the writer's (not its own object). */
+export function unwrapObjectKey(deviceKey: Uint8Array, h: SealedHeader, what: string): Buffer | undefined {
+  try {
+    const key = open(deviceKey, h.deviceWrap, h.wrapAad, what);
+    return key.length === 32 ? key : undefined;
+  } catch (e) {
+    if (e instanceof EbakError && e.code === 'AUTH_FAILED') return undefined;
+    throw e;
+  }
+}
+
+function wrapAad(head: Uint8Array): Buffer {
+  return Buffer.concat([WRAP_AAD_LABEL, head]);
+}
+
+/** After authentication: the flags, then decompression. */
+function unpack(plain: Buffer, flags: number, what: string): Buffer {
+  if (flags & ~FLAG_ZSTD) throw new EbakError('CORRUPT', `${what}: unknown flags`);
+  return flags & FLAG_ZSTD ? decompressBounded(plain, MAX_OBJECT_BYTES, what) : plain;
 }

@@ -7,9 +7,11 @@
  *   header:  nonce[12] ‖ ciphertext ‖ tag[16]   (AAD = "ebak/v1/pack-header" ‖ prefix)
  *   trailer: header length, u32 little-endian
  *
- * The per-pack key is HKDF(packKey, salt, "ebak/v1/pack"). keySource says
- * where packKey comes from: 0 = derived from the master key. (Write-only
- * devices will add a value for a wrapped per-pack data key, not a new format.)
+ * keySource says where the per-pack key comes from: 0 = HKDF(packKey, salt,
+ * "ebak/v1/pack") from the master key; 1 = a write-only credential's: the
+ * salt field holds an HPKE `enc` to the repository's public key and the key
+ * is its export "pack" (format/hpke.ts). The reader is given the key of a
+ * prefix (`PackKeyOf`), so this file stays free of where keys come from.
  * Each blob's AAD binds its type, flags, plaintext length and id, so the
  * storage cannot swap, retype or resize blobs undetected.
  */
@@ -25,7 +27,7 @@ const HEADER_ENTRY_BYTES = 42;
 
 export const BlobType = { data: 0, tree: 1 } as const;
 export type BlobTypeName = keyof typeof BlobType;
-export const KeySource = { master: 0 } as const;
+export const KeySource = { master: 0, writeOnly: 1 } as const;
 export const FLAG_ZSTD = 1;
 
 export interface BlobEntry {
@@ -72,7 +74,7 @@ export interface PackPrefix {
 export function decodePrefix(p: Buffer, what: string): PackPrefix {
   if (p.length < PREFIX_BYTES || !p.subarray(0, 4).equals(PACK_MAGIC)) throw new EbakError('AUTH_FAILED', `${what}: not an ebak pack (bad magic)`);
   if (p[4] !== PACK_VERSION) throw new EbakError('UNSUPPORTED_VERSION', `${what}: pack version ${p[4]} is not supported`);
-  if (p[5] !== KeySource.master) throw new EbakError('UNSUPPORTED_VERSION', `${what}: pack key source ${p[5]} is not supported`);
+  if (p[5] !== KeySource.master && p[5] !== KeySource.writeOnly) throw new EbakError('UNSUPPORTED_VERSION', `${what}: pack key source ${p[5]} is not supported`);
   // The prefix is authenticated only later (as the header's AAD): a bad byte here means altered.
   if (p[6]! > 1) throw new EbakError('AUTH_FAILED', `${what}: unknown pack kind ${p[6]} (altered or corrupted)`);
   return { kind: p[6]!, keySource: p[5]!, salt: Buffer.from(p.subarray(8, PREFIX_BYTES)) };
@@ -98,14 +100,17 @@ export function packSize(blobs: readonly { length: number }[]): number {
   return PREFIX_BYTES + blobs.reduce((sum, b) => sum + b.length, 0) + 12 + 5 + HEADER_ENTRY_BYTES * blobs.length + 16 + 4;
 }
 
+/** The per-pack key of a pack with this prefix (key source 1 needs HPKE, so it is async). */
+export type PackKeyOf = (prefix: PackPrefix, what: string) => Promise<Buffer>;
+
 /** Parses and authenticates a whole pack's header; checks the blob layout fits the pack exactly. */
-export function decodePack(packMasterKey: Uint8Array, pack: Buffer, what: string): { prefix: PackPrefix; entries: BlobEntry[] } {
+export async function decodePack(keyOf: PackKeyOf, pack: Buffer, what: string): Promise<{ prefix: PackPrefix; key: Buffer; entries: BlobEntry[] }> {
   const prefix = decodePrefix(pack, what);
   if (pack.length < PREFIX_BYTES + 4) throw new EbakError('AUTH_FAILED', `${what}: truncated`);
   const headerLen = pack.readUInt32LE(pack.length - 4);
   const headerStart = pack.length - 4 - headerLen;
   if (headerStart < PREFIX_BYTES) throw new EbakError('AUTH_FAILED', `${what}: header length out of range (altered or truncated)`);
-  const key = packKeyFor(packMasterKey, prefix.salt);
+  const key = await keyOf(prefix, what);
   const aad = Buffer.concat([HEADER_AAD_LABEL, pack.subarray(0, PREFIX_BYTES)]);
   const r = new Reader(open(key, pack.subarray(headerStart, pack.length - 4), aad, `${what} header`), `${what} header`);
   if (r.u8() !== PACK_VERSION) throw new EbakError('UNSUPPORTED_VERSION', `${what}: pack header version is not supported`);
@@ -120,7 +125,7 @@ export function decodePack(packMasterKey: Uint8Array, pack: Buffer, what: string
   }
   r.end();
   if (offset !== headerStart) throw new EbakError('CORRUPT', `${what}: blobs do not fill the pack exactly`);
-  return { prefix, entries };
+  return { prefix, key, entries };
 }
 
 /** Blob types and flags are closed sets in version 1; anything else is refused, not guessed at. */

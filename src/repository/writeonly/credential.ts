@@ -1,0 +1,107 @@
+/**
+ * A write-only credential (docs/format.md, "Write-only credentials"): what
+ * a device that may only back up holds. A plain value, so that a key file
+ * (version 2, kind "write-only") wraps it today and a vault could release
+ * it to a device session later. It carries the repository's public key
+ * (to seal pack and object keys, format/hpke.ts), the blob-id key and gear
+ * seed (to chunk and name blobs as every other writer does, so the full
+ * key deduplicates against its data), the config values a writer needs
+ * (it cannot read the config, which is sealed under K), and a random
+ * device key that wraps each of its object keys for itself, so it can
+ * reopen its own index files and nothing else.
+ *
+ * Also the device side of key source 1: fresh pack keys, objects sealed to
+ * the repository, and the reopening of its own objects.
+ */
+import { random } from '../../crypto/index.js';
+import { EbakError } from '../../errors.js';
+import type { RepoConfig } from '../format/config.js';
+import { sealedKey } from '../format/hpke.js';
+import { encodeSealedObject, OBJECT_VERSION, objectVersion, openSealedObject, sealedHeader, unwrapObjectKey, type ObjectTypeName } from '../format/object.js';
+
+/** What a write-only writer needs of the config. */
+export type WriterConfig = Pick<RepoConfig, 'id' | 'chunker' | 'compression_level' | 'pack_size' | 'object_lock'>;
+
+export interface WriteOnlyCredential {
+  config: WriterConfig;
+  /** The repository's X25519 public key (32 bytes). */
+  publicKey: Buffer;
+  blobIdKey: Buffer;
+  gearSeed: Buffer;
+  /** 32 random bytes, made with the credential. */
+  deviceKey: Buffer;
+}
+
+/** The credential a full key makes: its config values and subkeys, the repository public key, a new device key. */
+export function newCredential(config: RepoConfig, keys: { blobId: Buffer; gearSeed: Buffer }, publicKey: Buffer): WriteOnlyCredential {
+  const { id, chunker, compression_level, pack_size, object_lock } = config;
+  return {
+    config: { id, chunker, compression_level, pack_size, ...(object_lock ? { object_lock } : {}) },
+    publicKey, blobIdKey: keys.blobId, gearSeed: keys.gearSeed, deviceKey: random(32),
+  };
+}
+
+/** The bundle's JSON, in this field order (docs/format.md). */
+export function encodeCredential(c: WriteOnlyCredential): Buffer {
+  const { id, chunker, compression_level, pack_size, object_lock } = c.config;
+  return Buffer.from(JSON.stringify({
+    repository_id: id, public_key: c.publicKey.toString('hex'), blob_id_key: c.blobIdKey.toString('hex'), gear_seed: c.gearSeed.toString('hex'),
+    chunker, compression_level, pack_size, ...(object_lock ? { object_lock } : {}), device_key: c.deviceKey.toString('hex'),
+  }));
+}
+
+interface Bundle {
+  repository_id: string; public_key: string; blob_id_key: string; gear_seed: string; device_key: string;
+  chunker: RepoConfig['chunker']; compression_level: number; pack_size: number; object_lock?: RepoConfig['object_lock'];
+}
+
+/** Parses an unwrapped bundle (authenticated by its key file's unwrap; checked all the same). */
+export function decodeCredential(bytes: Buffer, what: string): WriteOnlyCredential {
+  let b: Bundle;
+  try {
+    b = JSON.parse(bytes.toString('utf8')) as Bundle;
+  } catch {
+    throw new EbakError('CORRUPT', `${what}: the write-only credential is not valid JSON`);
+  }
+  const hex32 = [b?.repository_id, b?.public_key, b?.blob_id_key, b?.gear_seed, b?.device_key];
+  const ints = [b?.chunker?.min, b?.chunker?.avg, b?.chunker?.max, b?.compression_level, b?.pack_size];
+  if (!hex32.every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h)) || !ints.every((v) => Number.isSafeInteger(v) && (v as number) > 0))
+    throw new EbakError('CORRUPT', `${what}: invalid write-only credential fields`);
+  const { chunker, compression_level, pack_size, object_lock } = b;
+  return {
+    config: { id: b.repository_id, chunker, compression_level, pack_size, ...(object_lock ? { object_lock } : {}) },
+    publicKey: Buffer.from(b.public_key, 'hex'), blobIdKey: Buffer.from(b.blob_id_key, 'hex'),
+    gearSeed: Buffer.from(b.gear_seed, 'hex'), deviceKey: Buffer.from(b.device_key, 'hex'),
+  };
+}
+
+/** A new per-pack key: `salt` (the pack's salt field) is the HPKE enc. `ekm`: test vectors only. */
+export async function newPackKey(c: WriteOnlyCredential, ekm?: Uint8Array): Promise<{ salt: Buffer; key: Buffer }> {
+  const { enc, key } = await sealedKey(c.publicKey, c.config.id, 'pack', ekm);
+  return { salt: enc, key };
+}
+
+/** An object sealed to the repository (EBKO version 2) that this credential can reopen. */
+export async function sealObject(c: WriteOnlyCredential, type: ObjectTypeName, payload: Uint8Array, ekm?: Uint8Array): Promise<Buffer> {
+  const { enc, key } = await sealedKey(c.publicKey, c.config.id, 'object', ekm);
+  return encodeSealedObject({ objectKey: key, enc, deviceKey: c.deviceKey }, type, payload);
+}
+
+/**
+ * The payload of an object this credential wrote; undefined for anyone
+ * else's (a full key's version 1 object, another device's). Damage to its
+ * own objects is AUTH_FAILED or CORRUPT, as for any reader.
+ */
+export function openOwnObject(c: WriteOnlyCredential, type: ObjectTypeName, data: Buffer, what: string): Buffer | undefined {
+  if (objectVersion(data, type, what) === OBJECT_VERSION) return undefined;
+  const header = sealedHeader(data, type, what);
+  const key = unwrapObjectKey(c.deviceKey, header, what);
+  return key && openSealedObject(key, data, what);
+}
+
+/** The one refusal every command but backup meets when opened with a write-only credential. */
+export function writeOnlyRefusal(): EbakError {
+  return new EbakError('WRITE_ONLY', 'this credential is write-only: it can only run `backup`', {
+    hint: 'open the repository with a full key (its password or recovery key) for anything else',
+  });
+}

@@ -1,0 +1,202 @@
+/**
+ * A repository opened with a write-only credential: the narrow interfaces a
+ * backup needs (api.ts), and nothing else. New blobs go into key source 1
+ * packs, index files, the snapshot and its lock into EBKO version 2 objects
+ * (credential.ts); the full key reads all of them (reader.ts).
+ *
+ * What it can read is what it wrote: its blob index is the blobs of the
+ * index files it can reopen (its own, through its device key; every other
+ * one is skipped as not its own), so a backup deduplicates against its own
+ * earlier backups. It cannot read a pack (not even its own: it never holds
+ * the HPKE private key), so there is no parent snapshot and no tree to load:
+ * unchanged files are read again and deduplicate by blob id. Of locks it
+ * sees its own only (the full key's are sealed under K): its shared lock is
+ * what full-key prunes and exclusive commands see and respect.
+ */
+import { sha256 } from '../../crypto/index.js';
+import { BlobIds } from '../blobid.js';
+import { EbakError, isEbakError } from '../../errors.js';
+import type { Backend, FileType } from '../../storage/backend.js';
+import type { BlobIndex, BlobStore, Chunking, Lock, Locker, LockMode, SnapshotEntry, SnapshotStore, TreeLoader } from '../api.js';
+import { decodeIndex } from '../format/indexfile.js';
+import type { ObjectTypeName } from '../format/object.js';
+import { KeySource } from '../format/pack.js';
+import { encodeSnapshot, type Snapshot } from '../format/snapshot.js';
+import type { TreeNode } from '../format/tree.js';
+import { acquireLock, type LockObjects } from '../locks.js';
+import { MasterIndex, type BlobLocation } from '../masterindex.js';
+import { Packer } from '../packer.js';
+import { hostMeta, OBJECT_DIR } from '../repository.js';
+import type { WorkerPool } from '../workers.js';
+import { newPackKey, openOwnObject, sealObject, writeOnlyRefusal, type WriteOnlyCredential, type WriterConfig } from './credential.js';
+
+export class WriteOnlyRepository implements SnapshotStore, TreeLoader, BlobIndex, BlobStore, Locker {
+  private readonly index = new MasterIndex();
+  private warn: (message: string) => void = () => {};
+  /** The index files loadIndex found to be this credential's own (undefined until it runs). */
+  private ownIndex: Set<string> | undefined;
+
+  private readonly blobIds: BlobIds;
+
+  constructor(private readonly backend: Backend, private readonly credential: WriteOnlyCredential) {
+    this.blobIds = new BlobIds(credential.blobIdKey);
+  }
+
+  /** The config values the credential carries (it cannot read the stored config). */
+  get config(): WriterConfig {
+    return this.credential.config;
+  }
+
+  setWarningSink(sink: (message: string) => void): void {
+    this.warn = sink;
+  }
+
+  // ---- Blobs ----
+
+  blobId(data: Uint8Array): Buffer {
+    return this.blobIds.id(data);
+  }
+
+  get chunking(): Chunking {
+    return { gearSeed: this.credential.gearSeed, params: this.config.chunker };
+  }
+
+  hasBlob(id: Uint8Array): boolean {
+    return this.index.has(id);
+  }
+
+  lookupBlob(id: Uint8Array): BlobLocation | undefined {
+    return this.index.lookup(id);
+  }
+
+  blobWriter(pool: WorkerPool): Packer {
+    return new Packer({
+      index: this.index,
+      config: this.config,
+      packKeys: { source: KeySource.writeOnly, newKey: () => newPackKey(this.credential) },
+      blobId: (data) => this.blobId(data),
+      savePack: (id, bytes, packKind) => this.backend.save({ type: 'data', name: id }, bytes, { packKind }),
+      saveIndex: (payload) => this.saveObject('index', payload),
+    }, pool);
+  }
+
+  // ---- Index ----
+
+  /** Loads the index files this credential wrote; damaged ones are named and skipped. Returns their names. */
+  async loadIndex(): Promise<string[]> {
+    this.index.clear();
+    this.ownIndex = new Set();
+    const damaged: string[] = [];
+    for (const name of await this.list('index')) if (!(await this.addIndexFile(name))) damaged.push(name);
+    return damaged;
+  }
+
+  /** After the lock: its own index files added since; if one it read is gone (a full-key prune rewrote them), all again. */
+  private async refreshIndex(): Promise<void> {
+    if (!this.ownIndex) return;
+    const names = await this.list('index');
+    if ([...this.ownIndex].some((n) => !names.includes(n))) {
+      await this.loadIndex();
+      return;
+    }
+    for (const name of names) if (!this.ownIndex.has(name)) await this.addIndexFile(name);
+  }
+
+  /** Merges one index file if it is this credential's own; false when it is damaged (warned). */
+  private async addIndexFile(name: string): Promise<boolean> {
+    try {
+      const payload = await this.loadOwn('index', name);
+      if (!payload) return true;
+      const { packs } = decodeIndex(payload, `index/${name}`);
+      for (const p of packs) this.index.addPack({ id: p.id.toString('hex'), salt: p.salt, kind: p.kind, keySource: p.keySource }, p.blobs);
+      this.ownIndex!.add(name);
+      return true;
+    } catch (e) {
+      if (isEbakError(e, 'NOT_FOUND')) return true; // removed by a prune meanwhile: not needed
+      if (!isEbakError(e, 'AUTH_FAILED') && !isEbakError(e, 'CORRUPT')) throw e;
+      this.warn(`index/${name} is damaged and was skipped: ${e.message}`);
+      return false;
+    }
+  }
+
+  // ---- Snapshots: saved, never read (a parent needs trees, which it cannot read) ----
+
+  async listSnapshots(): Promise<string[]> {
+    throw writeOnlyRefusal();
+  }
+
+  async loadSnapshot(): Promise<Snapshot> {
+    throw writeOnlyRefusal();
+  }
+
+  /** No snapshot is readable to it, so a backup has no parent. */
+  async readSnapshots(): Promise<{ snapshots: SnapshotEntry[]; damaged: EbakError[] }> {
+    return { snapshots: [], damaged: [] };
+  }
+
+  async findSnapshot(): Promise<SnapshotEntry> {
+    throw writeOnlyRefusal();
+  }
+
+  saveSnapshot(s: Snapshot): Promise<string> {
+    return this.saveObject('snapshot', encodeSnapshot(s));
+  }
+
+  async loadTree(): Promise<TreeNode[]> {
+    throw writeOnlyRefusal();
+  }
+
+  // ---- Locks ----
+
+  async lock(mode: LockMode, onStale: (msg: string) => void): Promise<Lock> {
+    const lock = await acquireLock(this.lockObjects(), mode, hostMeta(), onStale);
+    try {
+      await this.refreshIndex();
+    } catch (e) {
+      await lock.release().catch(() => undefined);
+      throw e;
+    }
+    return lock;
+  }
+
+  /** Its own locks only: the others are sealed under K (and a full key's prune reads this one's). */
+  private lockObjects(): LockObjects {
+    return {
+      listLocks: async () => {
+        const own: string[] = [];
+        for (const id of await this.list('locks')) if (await this.loadOwn('lock', id).catch(() => undefined)) own.push(id);
+        return own;
+      },
+      loadLock: async (id) => {
+        const payload = await this.loadOwn('lock', id);
+        if (!payload) throw new EbakError('NOT_FOUND', `locks/${id} is not this credential's`);
+        return payload;
+      },
+      saveLock: (payload) => this.saveObject('lock', payload),
+      removeLock: (id) => this.backend.remove({ type: 'locks', name: id }),
+    };
+  }
+
+  // ---- Objects ----
+
+  private async saveObject(type: Exclude<ObjectTypeName, 'config'>, payload: Buffer): Promise<string> {
+    const bytes = await sealObject(this.credential, type, payload);
+    const name = sha256(bytes).toString('hex');
+    await this.backend.save({ type: OBJECT_DIR[type], name }, bytes);
+    return name;
+  }
+
+  /** An object's payload if this credential wrote it (name checked first), else undefined. */
+  private async loadOwn(type: Exclude<ObjectTypeName, 'config'>, name: string): Promise<Buffer | undefined> {
+    const bytes = await this.backend.load({ type: OBJECT_DIR[type], name });
+    const what = `${OBJECT_DIR[type]}/${name}`;
+    if (sha256(bytes).toString('hex') !== name) throw new EbakError('AUTH_FAILED', `${what}: content does not match its name (altered or corrupted)`);
+    return openOwnObject(this.credential, type, bytes, what);
+  }
+
+  private async list(type: FileType): Promise<string[]> {
+    const names: string[] = [];
+    for await (const f of this.backend.list(type)) names.push(f.name);
+    return names;
+  }
+}
