@@ -11,6 +11,7 @@ import { catCommand } from './commands/cat.js';
 import { checkCommand } from './commands/check.js';
 import { copyCommand } from './commands/copy.js';
 import { diffCommand } from './commands/diff.js';
+import { dumpCommand } from './commands/dump.js';
 import { findCommand } from './commands/find.js';
 import { forgetCommand } from './commands/forget.js';
 import { generateCommand } from './commands/generate.js';
@@ -37,7 +38,7 @@ import { commandHelp, environment, mainHelp, parseGlobals } from '../config/inde
 import { VERSION } from '../version.js';
 
 /** Every command, in the order `ebak help` lists them. */
-export const COMMANDS: readonly Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, findCommand, diffCommand, restoreCommand, catCommand, statsCommand, checkCommand, forgetCommand, pruneCommand, unlockCommand, tagCommand, copyCommand, planCommand, daemonCommand, repairCommand, keyCommand, hsmCommand, attestationCommand, vaultCommand, loginCommand, deviceCommand, auditCommand, keyserviceCommand, generateCommand];
+export const COMMANDS: readonly Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, findCommand, diffCommand, dumpCommand, restoreCommand, catCommand, statsCommand, checkCommand, forgetCommand, pruneCommand, unlockCommand, tagCommand, copyCommand, planCommand, daemonCommand, repairCommand, keyCommand, hsmCommand, attestationCommand, vaultCommand, loginCommand, deviceCommand, auditCommand, keyserviceCommand, generateCommand];
 
 /** The global flags (src/config/schema.ts) wherever they stand; the rest goes to the command. */
 export function splitGlobals(argv: string[]): { globals: GlobalOptions; json: boolean; help: boolean; rest: string[] } {

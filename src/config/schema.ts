@@ -114,6 +114,10 @@ export const FLAGS: readonly FlagSpec[] = [
   // stats (restic's)
   string('mode', 'mode', 'what to count: restore-size, files-by-contents, raw-data or blobs-per-file', ['stats'], { default: 'restore-size', check: checks.oneOf('--mode', ['restore-size', 'files-by-contents', 'raw-data', 'blobs-per-file']) }),
 
+  // dump (restic's)
+  string('archive', 'format', 'the archive format for a directory: tar (zip is not implemented)', ['dump'], { short: 'a', default: 'tar', check: checks.oneOf('--archive', ['tar', 'zip']) }),
+  string('target', 'file', 'write the file or the archive to this file instead of stdout', ['dump'], { short: 't' }),
+
   // generate (restic's)
   string('bash-completion', 'file', 'write the bash completion to this file (- for stdout)', ['generate']),
   string('zsh-completion', 'file', 'write the zsh completion to this file (- for stdout)', ['generate']),

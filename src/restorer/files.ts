@@ -6,7 +6,7 @@
  * is ready.
  */
 import { EbakError } from '../errors.js';
-import type { BlobReader, LocatedBlob } from '../repository/api.js';
+import type { BlobIndex, BlobReader, LocatedBlob } from '../repository/api.js';
 import { BlobType } from '../repository/format/pack.js';
 import type { TreeNode } from '../repository/format/tree.js';
 import { writeTargetFile } from './target.js';
@@ -17,21 +17,31 @@ import { writeTargetFile } from './target.js';
  * extended attribute not set (the file stays).
  */
 export async function restoreContents(blobs: BlobReader, path: Buffer, n: TreeNode, onData: (bytes: number) => void, onProblem: (msg: string) => void, at = path): Promise<void> {
-  const located: LocatedBlob[] = n.content!.map((hex) => {
-    const loc = blobs.lookupBlob(Buffer.from(hex, 'hex'));
-    if (!loc) throw new EbakError('NOT_FOUND', `${path}: data blob ${hex.slice(0, 16)} is missing from the repository (run \`ebak check\`)`);
-    return { id: Buffer.from(hex, 'hex'), loc };
-  });
+  const located = locateContent(blobs, path, n);
   const offsets: number[] = [];
   let size = 0;
   for (const b of located) {
     offsets.push(size);
     size += b.loc.rawLength;
   }
-  if (size !== n.size) throw new EbakError('CORRUPT', `${path}: its blobs hold ${size} bytes but the snapshot records ${n.size}`);
   const problems = await writeTargetFile(at, n, size, (write) => blobs.readBlobs(BlobType.data, located, (i, plain) => {
     write(plain, offsets[i]!);
     onData(plain.length);
   }));
   for (const p of problems) onProblem(p);
+}
+
+/**
+ * The file `n`'s blobs, each located in the index, checked to add up to the
+ * size the snapshot records (restore and dump read a file through this).
+ */
+export function locateContent(blobs: BlobIndex, path: Buffer | string, n: TreeNode): LocatedBlob[] {
+  const located: LocatedBlob[] = n.content!.map((hex) => {
+    const loc = blobs.lookupBlob(Buffer.from(hex, 'hex'));
+    if (!loc) throw new EbakError('NOT_FOUND', `${path}: data blob ${hex.slice(0, 16)} is missing from the repository (run \`ebak check\`)`);
+    return { id: Buffer.from(hex, 'hex'), loc };
+  });
+  const size = located.reduce((sum, b) => sum + b.loc.rawLength, 0);
+  if (size !== n.size) throw new EbakError('CORRUPT', `${path}: its blobs hold ${size} bytes but the snapshot records ${n.size}`);
+  return located;
 }
