@@ -47,6 +47,7 @@ export function splitGlobals(argv: string[]): { globals: GlobalOptions; json: bo
     repo: values.repo, repositoryFile: values['repository-file'],
     passwordFile: values['password-file'], passwordCommand: values['password-command'], recoveryKeyFile: values['recovery-key-file'],
     cacheDir: values['cache-dir'], noCache: switches['no-cache'] === true,
+    quiet: switches.quiet === true, verbose: switches.verbose === true,
   };
   return { globals, json: switches.json === true, help: switches.help === true, rest };
 }
@@ -75,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (!cmd) throw unknownCommand(name);
     if (parsed.help) return help(cmd.name);
-    const out = new TerminalOutput(json);
+    const out = new TerminalOutput(json, parsed.globals);
     try {
       return await cmd.run(args, { out, env: process.env, globals: parsed.globals, commands: COMMANDS });
     } finally {

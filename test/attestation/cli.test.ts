@@ -20,7 +20,7 @@ function context() {
     env: {},
     globals: {},
     commands: [],
-    out: { json: false, line: (t) => lines.push(t), result: (r) => results.push(r), warn: () => {}, progress: () => {} },
+    out: { json: false, quiet: false, verbose: false, line: (t) => lines.push(t), info: (t) => lines.push(t), detail: () => {}, result: (r) => results.push(r), record: () => {}, warn: () => {}, progress: () => {} },
   };
   return { ctx, lines, results };
 }
