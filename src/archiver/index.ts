@@ -63,6 +63,8 @@ export interface BackupOptions {
   parent?: string;
   onWarning?: (msg: string) => void;
   onProgress?: (p: Progress) => void;
+  /** Each file whose contents were read and stored (not an unmodified one reused from the parent). */
+  onFile?: (path: Buffer, status: 'new' | 'changed') => void;
   /** Aborting it stops the backup (rejecting with the signal's reason); no snapshot is written. */
   signal?: AbortSignal;
 }
@@ -300,6 +302,7 @@ class Archiver {
     if (prev) this.counts.files_changed++;
     else this.counts.files_new++;
     this.files++;
+    this.opts.onFile?.(path, prev ? 'changed' : 'new');
     return { ...meta, type: 'file', size: stored.bytes, content: stored.content };
   }
 
