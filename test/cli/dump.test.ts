@@ -4,15 +4,16 @@
  * system's `tar -x` turns into the very tree that was backed up (names with
  * spaces, a name that is not UTF-8, a name past ustar's 100 bytes, a
  * symlink, an empty directory, a FIFO, a 20 MiB file); a path not in the
- * snapshot, a symlink, zip and a tar to a terminal are refused with one line.
+ * snapshot, a symlink, zip and a tar to a terminal are refused with one line;
+ * a blob that fails authentication ends the output with an error.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { assertCode, assertFailed, BIN, ebak, newRepo, tempDir } from './harness.js';
+import { assertCode, assertFailed, BIN, ebak, flipBit, newRepo, repoFiles, tempDir } from './harness.js';
 
 const dir = await tempDir('ebak-dump-');
 const { env } = await newRepo(dir);
@@ -102,5 +103,17 @@ describe('ebak dump', () => {
     const tty = spawnSync('script', ['-qec', `${process.execPath} ${BIN} dump latest ${src} --json`, '/dev/null'], { env: { ...process.env, ...env, EBAK_NO_CACHE: '1' }, encoding: 'utf8' });
     assert.equal(tty.status, 1, tty.stdout);
     assert.match(tty.stdout, /"code":"USAGE"/);
+  });
+
+  // Last: it damages the repository.
+  it('stops at a blob that fails authentication, with an error, before writing its bytes', async () => {
+    const packs = await repoFiles(env.EBAK_REPOSITORY!, 'data');
+    const sizes = await Promise.all(packs.map(async (p) => (await stat(p)).size));
+    const largest = packs[sizes.indexOf(Math.max(...sizes))]!;
+    await flipBit(largest, Math.floor(Math.max(...sizes) / 2));
+    const r = await dumpBytes(['latest', join(src, 'sub', 'big.bin'), '--json']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /"code":"AUTH_FAILED"/);
+    assert.ok(r.stdout.length < big.length && r.stdout.equals(big.subarray(0, r.stdout.length)), 'what was written is the file\'s start');
   });
 });
