@@ -83,6 +83,8 @@ export interface BackupOptions {
   stdin?: StreamSource;
   onWarning?: (msg: string) => void;
   onProgress?: (p: Progress) => void;
+  /** Each file whose contents were read and stored (not an unmodified one reused from the parent). */
+  onFile?: (path: Buffer, status: 'new' | 'changed') => void;
   /** Aborting it stops the backup (rejecting with the signal's reason); no snapshot is written. */
   signal?: AbortSignal;
 }
@@ -362,6 +364,7 @@ class Archiver {
     if (prev) this.counts.files_changed++;
     else this.counts.files_new++;
     this.files++;
+    this.opts.onFile?.(path, prev ? 'changed' : 'new');
     return { ...meta, type: 'file', size: stored.bytes, content: stored.content };
   }
 

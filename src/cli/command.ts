@@ -9,10 +9,20 @@
 export interface Output {
   /** True when the user asked for --json: print one JSON document, no prose. */
   readonly json: boolean;
-  /** Human-readable line on stdout (suppressed under --json). */
+  /** --quiet: no progress and no informational lines (results, warnings and errors stay). */
+  readonly quiet: boolean;
+  /** --verbose: the commands that have more detail print it (detail()). */
+  readonly verbose: boolean;
+  /** Human-readable line on stdout (suppressed under --json): the command's result as prose. */
   line(text: string): void;
+  /** Informational line on stdout (suppressed under --json and --quiet). */
+  info(text: string): void;
+  /** Detail line on stdout, only under --verbose (suppressed under --json). */
+  detail(text: string): void;
   /** The command's machine-readable result (printed as JSON under --json). */
   result(value: unknown): void;
+  /** One line of a streamed result (NDJSON, as restic's `ls --json`): compact JSON under --json. */
+  record(value: unknown): void;
   /** Warning on stderr, one line (also under --json). */
   warn(text: string): void;
   /** Progress on a TTY only (stderr, overwritten in place). */
@@ -38,6 +48,8 @@ export interface GlobalOptions {
   /** --compression and --pack-size (checked by the schema). */
   readonly compression?: string;
   readonly packSize?: string;
+  readonly quiet?: boolean;
+  readonly verbose?: boolean;
 }
 
 export interface Context {

@@ -1,6 +1,6 @@
 /**
  * How a snapshot's entries are printed, for every command that lists them
- * (find; ls next): restic's `ls -l` line and restic's JSON node, so scripts
+ * (find, ls): restic's `ls -l` line and restic's JSON node, so scripts
  * written for restic read ours.
  */
 import type { TreeNode } from '../repository/format/tree.js';
@@ -11,7 +11,7 @@ export function nsToIso(ns: string): string {
   return new Date(Number(BigInt(ns) / 1_000_000n)).toISOString();
 }
 
-const TYPE_CHAR: Record<string, string> = { file: '-', dir: 'd', symlink: 'L' };
+const TYPE_CHAR: Record<string, string> = { file: '-', dir: 'd', symlink: 'L', fifo: 'p', chardev: 'c', blockdev: 'b', socket: 's' };
 
 /** `drwxr-xr-x  1000  1000  4.00 KiB 2024-01-01 10:00:00 /path` (restic's `ls -l`, uid and gid numeric). */
 export function longLine(path: string, n: TreeNode): string {

@@ -21,6 +21,7 @@ export function splitGlobals(argv: string[]): { globals: GlobalOptions; json: bo
     cacheDir: values['cache-dir'], noCache: switches['no-cache'] === true, retryLock: values['retry-lock'], noLock: switches['no-lock'] === true,
     limitUpload: values['limit-upload'], limitDownload: values['limit-download'],
     compression: values.compression, packSize: values['pack-size'],
+    quiet: switches.quiet === true, verbose: switches.verbose === true,
   };
   return { globals, json: switches.json === true, help: switches.help === true, rest };
 }
@@ -49,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (!cmd) throw unknownCommand(name);
     if (parsed.help) return await help(cmd.name);
-    const out = new TerminalOutput(json);
+    const out = new TerminalOutput(json, parsed.globals);
     try {
       return await cmd.run(args, { out, env: process.env, globals: parsed.globals });
     } finally {

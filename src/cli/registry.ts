@@ -14,6 +14,7 @@ const LOADERS: readonly (readonly [string, () => Promise<Command>])[] = [
   ['ls', async () => (await import('./commands/ls.js')).lsCommand],
   ['find', async () => (await import('./commands/find.js')).findCommand],
   ['diff', async () => (await import('./commands/diff.js')).diffCommand],
+  ['dump', async () => (await import('./commands/dump.js')).dumpCommand],
   ['restore', async () => (await import('./commands/restore.js')).restoreCommand],
   ['cat', async () => (await import('./commands/cat.js')).catCommand],
   ['stats', async () => (await import('./commands/stats.js')).statsCommand],

@@ -67,6 +67,8 @@ export const FLAGS: readonly FlagSpec[] = [
   boolean('no-lock', 'take no lock (read-only commands only: a repository on read-only storage; a concurrent prune may then make the read fail)', G),
   boolean('no-cache', 'read everything from the repository; keep no local cache (check and repair never use it)', G, { env: 'EBAK_NO_CACHE' }),
   boolean('json', 'print one JSON document on stdout; errors as JSON on stderr', G),
+  boolean('quiet', 'print no progress and no informational lines (results, warnings, errors and --json output stay)', G, { short: 'q' }),
+  boolean('verbose', 'print more detail where a command has it (backup: each new or changed file; restore: every entry restored, skipped, replaced or deleted)', G, { short: 'v' }),
   boolean('help', 'show the help of ebak or of the command', G, { short: 'h' }),
 
   // init
@@ -138,6 +140,17 @@ export const FLAGS: readonly FlagSpec[] = [
   // stats (restic's)
   string('mode', 'mode', 'what to count: restore-size, files-by-contents, raw-data or blobs-per-file', ['stats'], { default: 'restore-size', check: checks.oneOf('--mode', ['restore-size', 'files-by-contents', 'raw-data', 'blobs-per-file']) }),
 
+  // ls (restic's)
+  boolean('long', 'print each entry as ls -l does (mode, uid, gid, size, mtime)', ['ls'], { short: 'l' }),
+  boolean('recursive', 'with directories given: everything below them, not only the entries directly in them', ['ls']),
+
+  // diff (restic's)
+  boolean('metadata', 'also print entries whose metadata alone changed (mode, owner, times), marked U', ['diff']),
+
+  // dump (restic's)
+  string('archive', 'format', 'the archive format for a directory: tar (zip is not implemented)', ['dump'], { short: 'a', default: 'tar', check: checks.oneOf('--archive', ['tar', 'zip']) }),
+  string('target', 'file', 'write the file or the archive to this file instead of stdout', ['dump'], { short: 't' }),
+
   // generate (restic's)
   string('bash-completion', 'file', 'write the bash completion to this file (- for stdout)', ['generate']),
   string('zsh-completion', 'file', 'write the zsh completion to this file (- for stdout)', ['generate']),
@@ -165,7 +178,6 @@ export const FLAGS: readonly FlagSpec[] = [
   string('overwrite', 'mode', 'an entry already in the target: always (replace what differs; a file\'s content is read to tell), if-changed (trust a file of the same size and mtime), if-newer (replace only what is older than the snapshot\'s), never (keep it)', ['restore'], { default: 'always', check: checks.oneOf('--overwrite', OVERWRITE_MODES) }),
   boolean('delete', 'remove entries in the target that are not in the snapshot (only under the restored paths)', ['restore']),
   boolean('dry-run', 'say what the restore would do; write nothing (with --verbose: each entry)', ['restore']),
-  boolean('verbose', 'list every entry restored, skipped, replaced or deleted', ['restore'], { short: 'v' }),
   boolean('sparse', 'restore all-zero stretches of files as holes (sparse files stay sparse)', ['restore']),
   boolean('verify', 'read every restored file back and compare it with the snapshot (a mismatch is an error, exit 3)', ['restore']),
   string('s3-restore-days', 'N', 'days S3 keeps a restored copy of archived packs (GLACIER, DEEP_ARCHIVE)', ['restore']),

@@ -8,9 +8,10 @@ import type { Locker } from '../repository/api.js';
 import type { WorkerPool } from '../repository/workers.js';
 import { runLocked, type OperationOptions, type WarningEvent } from './operation.js';
 
-export type BackupEvent = ({ type: 'progress' } & Progress) | WarningEvent;
+/** `file`: a file whose contents were read and stored (the CLI's --verbose lists them, as restic's). */
+export type BackupEvent = ({ type: 'progress' } & Progress) | { type: 'file'; path: Buffer; status: 'new' | 'changed' } | WarningEvent;
 
-export type BackupOperationOptions = Omit<BackupOptions, 'onWarning' | 'onProgress' | 'signal'> & OperationOptions<BackupEvent>;
+export type BackupOperationOptions = Omit<BackupOptions, 'onWarning' | 'onProgress' | 'onFile' | 'signal'> & OperationOptions<BackupEvent>;
 
 export type BackupRepository = BackupTarget & Locker;
 
@@ -21,5 +22,6 @@ export function backup(repo: BackupRepository, pool: WorkerPool, opts: BackupOpe
     ...(signal ? { signal } : {}),
     onWarning: (message) => onEvent?.({ type: 'warning', message }),
     onProgress: (p) => onEvent?.({ type: 'progress', ...p }),
+    onFile: (path, status) => onEvent?.({ type: 'file', path, status }),
   }));
 }

@@ -199,6 +199,26 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
   }
 
   /**
+   * Replaces the password envelope this session opened with by one for
+   * `password` (restic's `key passwd`): the new envelope is saved first and
+   * the old one removed after, so a crash between leaves both, never none.
+   * Returns both ids. Callers hold an exclusive lock.
+   */
+  async replacePasswordKey(current: Secret, password: string): Promise<{ added: string; removed: string }> {
+    if (this.openedWith === undefined || current.password === undefined)
+      throw new EbakError('USAGE', 'this session did not open the repository with a password key, so there is no password to change', { hint: 'open it with its password (a recovery key or a vault device session has none to change); `ebak key add` adds a password key' });
+    const { masterKey, keyId } = fullKey(await unlock(this.backend, current));
+    try {
+      if (keyId !== this.openedWith) throw new EbakError('USAGE', `the password given opens key ${keyId.slice(0, 8)}, not the key this session opened`);
+      const added = await saveKeyFile(this.backend, await createKeyFile(masterKey, 'password', password, hostMeta()));
+      await this.backend.remove({ type: 'keys', name: keyId });
+      return { added, removed: keyId };
+    } finally {
+      masterKey.fill(0);
+    }
+  }
+
+  /**
    * Removes the one envelope `prefix` names; returns its id. Refuses the
    * envelope this session opened with and the last intact one. Callers hold
    * an exclusive lock.

@@ -8,7 +8,7 @@
  * given its size at the end; a hole reads as zeros).
  */
 import { EbakError } from '../errors.js';
-import type { BlobReader, LocatedBlob } from '../repository/api.js';
+import type { BlobIndex, BlobReader, LocatedBlob } from '../repository/api.js';
 import { BlobType } from '../repository/format/pack.js';
 import type { TreeNode } from '../repository/format/tree.js';
 import { isAllZero } from '../util/buffers.js';
@@ -20,18 +20,13 @@ import { writeTargetFile } from './target.js';
  * extended attribute not set (the file stays).
  */
 export async function restoreContents(blobs: BlobReader, path: Buffer, n: TreeNode, onData: (bytes: number) => void, onProblem: (msg: string) => void, at = path, sparse = false): Promise<void> {
-  const located: LocatedBlob[] = n.content!.map((hex) => {
-    const loc = blobs.lookupBlob(Buffer.from(hex, 'hex'));
-    if (!loc) throw new EbakError('NOT_FOUND', `${path}: data blob ${hex.slice(0, 16)} is missing from the repository (run \`ebak check\`)`);
-    return { id: Buffer.from(hex, 'hex'), loc };
-  });
+  const located = locateContent(blobs, path, n);
   const offsets: number[] = [];
   let size = 0;
   for (const b of located) {
     offsets.push(size);
     size += b.loc.rawLength;
   }
-  if (size !== n.size) throw new EbakError('CORRUPT', `${path}: its blobs hold ${size} bytes but the snapshot records ${n.size}`);
   const problems = await writeTargetFile(at, n, size, (write) => blobs.readBlobs(BlobType.data, located, (i, plain) => {
     if (sparse) writeSparse(write, plain, offsets[i]!);
     else write(plain, offsets[i]!);
@@ -57,4 +52,19 @@ function writeSparse(write: (data: Buffer, at: number) => void, data: Buffer, at
     off = end;
   }
   if (run >= 0) write(data.subarray(run), at + run);
+}
+
+/**
+ * The file `n`'s blobs, each located in the index, checked to add up to the
+ * size the snapshot records (restore and dump read a file through this).
+ */
+export function locateContent(blobs: BlobIndex, path: Buffer | string, n: TreeNode): LocatedBlob[] {
+  const located: LocatedBlob[] = n.content!.map((hex) => {
+    const loc = blobs.lookupBlob(Buffer.from(hex, 'hex'));
+    if (!loc) throw new EbakError('NOT_FOUND', `${path}: data blob ${hex.slice(0, 16)} is missing from the repository (run \`ebak check\`)`);
+    return { id: Buffer.from(hex, 'hex'), loc };
+  });
+  const size = located.reduce((sum, b) => sum + b.loc.rawLength, 0);
+  if (size !== n.size) throw new EbakError('CORRUPT', `${path}: its blobs hold ${size} bytes but the snapshot records ${n.size}`);
+  return located;
 }

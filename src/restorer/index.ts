@@ -15,7 +15,8 @@
  * replace.ts (replacing it atomically), verify.ts (a file read back against
  * its blobs), files.ts (a file's contents from its blobs), target.ts
  * (writes into the target), symlinks.ts, hardlinks.ts, special.ts (FIFOs,
- * devices).
+ * devices). `ebak dump` restores to a stream instead: dump.ts (a file's
+ * contents in order), tar.ts (a directory as a tar archive).
  */
 import { resolve } from 'node:path';
 import type { BlobReader, TreeLoader } from '../repository/api.js';

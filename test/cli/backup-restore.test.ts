@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, readlink, stat, symlink, utimes, writeFile, link, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ebak, newRepo, tempDir } from './harness.js';
+import { ebak, lsNodes, ndjson, newRepo, tempDir } from './harness.js';
 
 /** A tree with the awkward cases: empty file and dir, a file above the max chunk, symlinks, unicode, deep nesting. */
 async function makeTree(root: string): Promise<void> {
@@ -81,11 +81,11 @@ describe('backup and restore', () => {
     assert.equal(snaps.length, 3);
     for (const k of ['id', 'short_id', 'time', 'hostname', 'paths', 'tags', 'tree']) assert.ok(k in snaps[0], k);
     assert.equal(snaps[2].parent, snaps[1].id);
-    const diff = JSON.parse((await ebak(['diff', snaps[1].id, snaps[2].id, '--json'], env)).stdout);
-    assert.deepEqual(diff, [
-      { path: `${src}/copy.bin`, change: 'added' },
-      { path: `${src}/hardlink.txt`, change: 'modified' },
-      { path: `${src}/hello.txt`, change: 'modified' },
+    const diff = ndjson<{ message_type: string; path: string; modifier: string }>((await ebak(['diff', snaps[1].id, snaps[2].id, '--json'], env)).stdout);
+    assert.deepEqual(diff.filter((c) => c.message_type === 'change'), [
+      { message_type: 'change', path: `${src}/copy.bin`, modifier: '+' },
+      { message_type: 'change', path: `${src}/hardlink.txt`, modifier: 'M' },
+      { message_type: 'change', path: `${src}/hello.txt`, modifier: 'M' },
     ]);
   });
 
@@ -99,7 +99,7 @@ describe('backup and restore', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(await readdir(join(dir, 'part', src)), ['d0']);
     assert.equal(await readFile(join(dir, 'part', src, ...Array.from({ length: 30 }, (_, i) => `d${i}`), 'leaf'), 'utf8'), 'deep');
-    const ls = JSON.parse((await ebak(['ls', 'latest', `${src}/d0/d1/d2`, '--json'], env)).stdout) as { path: string }[];
+    const ls = lsNodes(await ebak(['ls', 'latest', `${src}/d0/d1/d2`, '--recursive', '--json'], env));
     assert.equal(ls[0]!.path, `${src}/d0/d1/d2`);
     assert.ok(ls.every((e) => e.path.startsWith(`${src}/d0/d1/d2`)));
     assert.equal(ls.length, 29);
@@ -115,7 +115,7 @@ describe('backup and restore', () => {
     const [s] = JSON.parse((await ebak(['snapshots', '--json'], env)).stdout);
     assert.equal(s.time, '2020-01-02T03:04:05.000Z');
     assert.equal(s.hostname, 'h1');
-    const ls = JSON.parse((await ebak(['ls', 'latest', '--json'], env)).stdout) as { path: string }[];
+    const ls = lsNodes(await ebak(['ls', 'latest', '--json'], env));
     assert.ok(!ls.some((e) => e.path.endsWith('.bin')));
     assert.ok(ls.some((e) => e.path.endsWith('hello.txt')));
   });

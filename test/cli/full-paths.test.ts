@@ -16,7 +16,7 @@ import { encodeTree } from '../../src/repository/format/tree.js';
 import { Repository } from '../../src/repository/repository.js';
 import { WorkerPool } from '../../src/repository/workers.js';
 import { openBackend } from '../../src/storage/open.js';
-import { ebak, fileDigests, newRepo, tempDir, type RunResult } from './harness.js';
+import { ebak, fileDigests, lsNodes, newRepo, tempDir, type RunResult } from './harness.js';
 
 const base = await tempDir('ebak-paths-');
 const home = join(base, 'home');
@@ -24,7 +24,7 @@ const work = join(home, 'u', 'work');
 const docs = join(home, 'u', 'docs');
 let env: Record<string, string>;
 
-const paths = (r: RunResult) => (JSON.parse(r.stdout) as { path: string }[]).map((e) => e.path);
+const paths = (r: RunResult) => lsNodes(r).map((e) => e.path);
 
 /** Writes, with the repository API, the snapshot the previous build made of `src`: its tree as a top-level entry named by its base name. */
 async function legacySnapshot(of: string, src: string): Promise<string> {
@@ -71,7 +71,7 @@ describe('full source paths', () => {
     const all = paths(await ebak(['ls', 'latest', '--json'], env));
     for (const p of [home, join(home, 'u'), work, join(work, 'src', 'main.ts'), join(docs, 'notes.md')]) assert.ok(all.includes(p), `${p} in ${all.join(' ')}`);
     assert.ok(!all.includes(join(home, 'not-backed-up')), 'only the entries on the way to the backup paths');
-    assert.deepEqual(paths(await ebak(['ls', 'latest', work, '--json'], env)), [work, join(work, 'README.md'), join(work, 'src'), join(work, 'src', 'main.ts')]);
+    assert.deepEqual(paths(await ebak(['ls', 'latest', work, '--recursive', '--json'], env)), [work, join(work, 'README.md'), join(work, 'src'), join(work, 'src', 'main.ts')]);
   });
 
   it('restores under the target at the full path, the directories on the way with their recorded metadata; --include takes the full path', async () => {

@@ -56,6 +56,16 @@ export async function newRepo(dir: string, password = 'correct horse'): Promise<
   return { env, recoveryKey: (JSON.parse(r.stdout) as { recovery_key: string }).recovery_key };
 }
 
+/** The lines of an NDJSON output (`ls --json`, `diff --json`), each parsed. */
+export function ndjson<T = Record<string, unknown>>(stdout: string): T[] {
+  return stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as T);
+}
+
+/** The node lines of `ls --json` (after its snapshot line). */
+export function lsNodes(r: RunResult): { path: string; type: string; struct_type: string }[] {
+  return ndjson<{ path: string; type: string; struct_type: string }>(r.stdout).filter((e) => e.struct_type === 'node');
+}
+
 /** Asserts one error line (plus an optional hint line) on stderr. */
 export function errorLines(stderr: string): string[] {
   return stderr.split('\n').filter((l) => l.startsWith('ebak: '));

@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { scan } from '../../src/archiver/scan.js';
-import { ebak, newRepo, restoreAsNobody, tempDir } from './harness.js';
+import { ebak, lsNodes, newRepo, restoreAsNobody, tempDir } from './harness.js';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
 const under = (dir: string, name: Buffer) => Buffer.concat([Buffer.from(dir + '/'), name]);
@@ -86,7 +86,7 @@ describe('special files and setuid bits', () => {
   it('ls shows each with its type', async () => {
     const ls = await ebak(['ls', '--json', 'latest'], env);
     assert.equal(ls.code, 0, ls.stderr);
-    const types = Object.fromEntries((JSON.parse(ls.stdout) as { path: string; type: string }[]).map((e) => [e.path.split('/').pop(), e.type]));
+    const types = Object.fromEntries(lsNodes(ls).map((e) => [e.path.split('/').pop(), e.type]));
     assert.deepEqual([types.fifo, types.null, types.loop, types.sock], ['fifo', 'chardev', 'blockdev', 'socket']);
   });
 

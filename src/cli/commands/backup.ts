@@ -42,7 +42,11 @@ export const backupCommand: Command = {
     if (process.stderr.isTTY && !ctx.out.json && !input.stream) void scan(input.paths, select).then((t) => (total = t));
     return withBackupRepo(ctx, { index: true, pool: true, storage, action: 'backup' }, async (repo, pool, backend) => {
       // Released before the summary, so its request counts include the unlock.
-      const onEvent = (e: BackupEvent) => (e.type === 'warning' ? ctx.out.warn(e.message) : ctx.out.progress(progressLine(e, total, Date.now() - started)));
+      const onEvent = (e: BackupEvent) => {
+        if (e.type === 'warning') ctx.out.warn(e.message);
+        else if (e.type === 'file') ctx.out.detail(`${e.status === 'new' ? 'new     ' : 'modified'}  ${e.path.toString()}`);
+        else ctx.out.progress(progressLine(e, total, Date.now() - started));
+      };
       const res = await interruptible(ctx, (signal) => backup(repo, pool!, {
         paths: input.paths,
         ...(input.stream ? { stdin: input.stream(signal) } : {}),
@@ -60,10 +64,10 @@ export const backupCommand: Command = {
       }));
       const s = res.summary;
       const secs = (Date.now() - started) / 1000;
-      ctx.out.line(`Files: ${s.files_new} new, ${s.files_changed} changed, ${s.files_unmodified} unmodified${s.files_unreadable ? `, ${s.files_unreadable} unreadable` : ''}`);
-      ctx.out.line(`Dirs: ${s.dirs}`);
-      ctx.out.line(`${res.skipped === 'dry-run' ? 'Would add' : 'Added'} to the repository: ${formatBytes(s.data_added)} (${formatBytes(s.bytes_processed)} read of ${formatBytes(s.total_bytes)})`);
-      ctx.out.line(`${outcome(res.id, res.skipped)} in ${secs.toFixed(2)}s (${formatRate(s.total_bytes, secs * 1000)})`);
+      ctx.out.info(`Files: ${s.files_new} new, ${s.files_changed} changed, ${s.files_unmodified} unmodified${s.files_unreadable ? `, ${s.files_unreadable} unreadable` : ''}`);
+      ctx.out.info(`Dirs: ${s.dirs}`);
+      ctx.out.info(`${res.skipped === 'dry-run' ? 'Would add' : 'Added'} to the repository: ${formatBytes(s.data_added)} (${formatBytes(s.bytes_processed)} read of ${formatBytes(s.total_bytes)})`);
+      ctx.out.info(`${outcome(res.id, res.skipped)} in ${secs.toFixed(2)}s (${formatRate(s.total_bytes, secs * 1000)})`);
       ctx.out.result({ message_type: 'summary', ...(res.skipped === 'dry-run' ? { dry_run: true } : {}), ...(res.id ? { snapshot_id: res.id } : {}), ...s, total_duration: secs, requests: backend.requests() });
       return s.files_unreadable > 0 || input.missing > 0 ? EXIT_PARTIAL : 0;
     });

@@ -1,62 +1,170 @@
+/**
+ * `ebak diff <a> <b>`, restic's command: what changed from snapshot a to b,
+ * one line an entry (`+` added, `-` removed, `M` contents changed, `T` type
+ * changed, `?` contents changed with every other field the same: bit rot;
+ * with `--metadata`, `U` for an entry whose metadata alone changed), then
+ * restic's totals: files, directories and other entries added and removed,
+ * and the data and tree blobs (with their bytes) only one side uses.
+ * `--json` is restic's NDJSON: one `change` line an entry, then the
+ * `statistics` line. A symlink whose target changed is `M` (its contents);
+ * restic shows that only under --metadata.
+ */
 import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
-import type { TreeLoader } from '../../repository/api.js';
-import type { TreeNode } from '../../repository/format/tree.js';
-import { walk } from '../../walker/index.js';
-import type { Command } from '../command.js';
+import type { BlobIndex, TreeLoader } from '../../repository/api.js';
+import { nameKey, type TreeNode } from '../../repository/format/tree.js';
+import type { Command, Output } from '../command.js';
+import { formatBytes } from '../format.js';
 import { selectOne, snapshotFilter } from '../select.js';
 import { withRepo } from '../session.js';
 
-interface Change {
-  path: string;
-  change: 'added' | 'removed' | 'modified';
+interface DiffStat {
+  files: number;
+  dirs: number;
+  others: number;
+  data_blobs: number;
+  tree_blobs: number;
+  bytes: number;
 }
+
+const emptyStat = (): DiffStat => ({ files: 0, dirs: 0, others: 0, data_blobs: 0, tree_blobs: 0, bytes: 0 });
 
 export const diffCommand: Command = {
   name: 'diff',
   summary: 'show what changed between two snapshots',
-  usage: 'ebak diff <snapshot-a> <snapshot-b> | diff --at <time> [--host H] [--path P] <snapshot-b>',
+  usage: 'ebak diff <snapshot-a> <snapshot-b> | diff --at <time> [--host H] [--path P] <snapshot-b>   [--metadata] [--json]',
   async run(argv, ctx) {
-    const { positionals, values, lists } = parseFlags('diff', argv, ctx.env);
+    const { positionals, switches, values, lists } = parseFlags('diff', argv, ctx.env);
     // --at stands for the first snapshot: what changed between then and snapshot-b.
     const wanted = values.at === undefined ? 2 : 1;
     if (positionals.length !== wanted) throw new EbakError('USAGE', values.at === undefined ? 'diff needs two snapshots' : 'diff --at needs one snapshot (the one compared with the snapshot at that time)', { hint: diffCommand.usage });
     return withRepo(ctx, { index: true, readOnly: true }, async (repo) => {
       const a = await selectOne(repo, wanted === 2 ? positionals[0] : undefined, values.at, snapshotFilter(lists), (m) => ctx.out.warn(m));
       const b = await repo.findSnapshot(positionals.at(-1)!);
-      const changes: Change[] = [];
-      await diffTrees(repo, a.snapshot.tree, b.snapshot.tree, '', changes);
-      for (const c of changes) ctx.out.line(`${c.change === 'added' ? '+' : c.change === 'removed' ? '-' : 'M'}    ${c.path}`);
-      ctx.out.result(changes);
+      ctx.out.info(`comparing snapshot ${a.id.slice(0, 8)} to ${b.id.slice(0, 8)}:\n`);
+      const c = new Comparer(repo, ctx.out, switches.metadata === true);
+      c.before.add(`t${a.snapshot.tree}`);
+      c.after.add(`t${b.snapshot.tree}`);
+      await c.diffTree(a.snapshot.tree, b.snapshot.tree, '');
+      const stats = { message_type: 'statistics', source_snapshot: wanted === 2 ? positionals[0]! : a.id, target_snapshot: positionals.at(-1)!, ...c.totals() };
+      ctx.out.record(stats);
+      printTotals(ctx.out, stats);
       return 0;
     });
   },
 };
 
-/**
- * Compares two trees side by side, descending only where subtree ids
- * differ; below an entry only one side has, the walker lists every node.
- */
-async function diffTrees(trees: TreeLoader, a: string, b: string, base: string, out: Change[]): Promise<void> {
-  if (a === b) return;
-  const na = new Map((await trees.loadTree(a)).map((n) => [n.name, n]));
-  const nb = new Map((await trees.loadTree(b)).map((n) => [n.name, n]));
-  const names = [...new Set([...na.keys(), ...nb.keys()])].sort();
-  for (const name of names) {
-    const x = na.get(name);
-    const y = nb.get(name);
-    const path = `${base}/${name}`;
-    if (!x || !y) {
-      const change = x ? 'removed' : 'added';
-      out.push({ path, change });
-      const only = (x ?? y)!;
-      if (only.type === 'dir') await walk(trees, only.subtree!, { node: (p) => void out.push({ path: p, change }) }, path);
-    } else if (x.type === 'dir' && y.type === 'dir') {
-      await diffTrees(trees, x.subtree!, y.subtree!, path, out);
-    } else if (differs(x, y)) out.push({ path, change: 'modified' });
+/** Walks two trees side by side (restic's Comparer), printing changes and collecting what the totals need. */
+class Comparer {
+  /** Blobs ("d<id>", "t<id>") of entries seen on each side, and inside subtrees both sides share. */
+  readonly before = new Set<string>();
+  readonly after = new Set<string>();
+  readonly common = new Set<string>();
+  readonly added = emptyStat();
+  readonly removed = emptyStat();
+  changedFiles = 0;
+
+  constructor(private readonly repo: TreeLoader & BlobIndex, private readonly out: Output, private readonly metadata: boolean) {}
+
+  async diffTree(a: string, b: string, base: string): Promise<void> {
+    const na = new Map((await this.repo.loadTree(a)).map((n) => [nameKey(n), n]));
+    const nb = new Map((await this.repo.loadTree(b)).map((n) => [nameKey(n), n]));
+    for (const key of [...new Set([...na.keys(), ...nb.keys()])].sort()) {
+      const x = na.get(key);
+      const y = nb.get(key);
+      if (x) addBlobs(this.before, x);
+      if (y) addBlobs(this.after, y);
+      if (x && y) await this.both(x, y, `${base}/${y.name}`);
+      else if (x) await this.only('-', x, `${base}/${x.name}`, this.removed, this.before);
+      else await this.only('+', y!, `${base}/${y!.name}`, this.added, this.after);
+    }
+  }
+
+  private async both(x: TreeNode, y: TreeNode, path: string): Promise<void> {
+    let mod = x.type === y.type ? '' : 'T';
+    if (contentsDiffer(x, y)) {
+      mod += x.type === 'file' && sameMetadata(x, y) ? 'M?' : 'M';
+      if (x.type === 'file') this.changedFiles++;
+    } else if (this.metadata && !sameMetadata(x, y)) mod += 'U';
+    if (mod !== '') this.change(mod, dirPath(path, y));
+    if (x.type !== 'dir' || y.type !== 'dir') return;
+    if (x.subtree === y.subtree) await this.collect(x.subtree!, this.common);
+    else await this.diffTree(x.subtree!, y.subtree!, path);
+  }
+
+  /** An entry only one side has, and everything below it. */
+  private async only(mod: '+' | '-', n: TreeNode, path: string, stat: DiffStat, blobs: Set<string>): Promise<void> {
+    this.change(mod, dirPath(path, n));
+    countNode(stat, n);
+    if (n.type !== 'dir') return;
+    for (const child of await this.repo.loadTree(n.subtree!)) {
+      addBlobs(blobs, child);
+      await this.only(mod, child, `${path}/${child.name}`, stat, blobs);
+    }
+  }
+
+  private async collect(tree: string, into: Set<string>): Promise<void> {
+    for (const n of await this.repo.loadTree(tree)) {
+      addBlobs(into, n);
+      if (n.type === 'dir') await this.collect(n.subtree!, into);
+    }
+  }
+
+  private change(modifier: string, path: string): void {
+    this.out.info(`${modifier.padEnd(5)}${path}`);
+    this.out.record({ message_type: 'change', path, modifier });
+  }
+
+  /** restic's totals: the blobs each side alone uses count as added or removed. */
+  totals(): { changed_files: number; added: DiffStat; removed: DiffStat } {
+    const shared = (k: string) => (this.before.has(k) && this.after.has(k)) || this.common.has(k);
+    this.countBlobs([...this.before].filter((k) => !shared(k)), this.removed);
+    this.countBlobs([...this.after].filter((k) => !shared(k)), this.added);
+    return { changed_files: this.changedFiles, added: this.added, removed: this.removed };
+  }
+
+  private countBlobs(keys: string[], stat: DiffStat): void {
+    for (const k of keys) {
+      if (k[0] === 'd') stat.data_blobs++;
+      else stat.tree_blobs++;
+      stat.bytes += this.repo.lookupBlob(Buffer.from(k.slice(1), 'hex'))?.rawLength ?? 0;
+    }
   }
 }
 
-function differs(x: TreeNode, y: TreeNode): boolean {
-  return x.type !== y.type || x.mode !== y.mode || x.target !== y.target || x.size !== y.size || JSON.stringify(x.content) !== JSON.stringify(y.content);
+function addBlobs(set: Set<string>, n: TreeNode): void {
+  for (const id of n.content ?? []) set.add(`d${id}`);
+  if (n.subtree) set.add(`t${n.subtree}`);
+}
+
+function countNode(stat: DiffStat, n: TreeNode): void {
+  if (n.type === 'file') stat.files++;
+  else if (n.type === 'dir') stat.dirs++;
+  else stat.others++;
+}
+
+const dirPath = (path: string, n: TreeNode) => (n.type === 'dir' ? `${path}/` : path);
+
+/** A file's blobs, or a symlink's target. */
+function contentsDiffer(x: TreeNode, y: TreeNode): boolean {
+  if (x.type === 'file' && y.type === 'file') return x.content!.join() !== y.content!.join();
+  return x.type === 'symlink' && y.type === 'symlink' && !(x.rawTarget ?? Buffer.from(x.target!)).equals(y.rawTarget ?? Buffer.from(y.target!));
+}
+
+/** Every field but the contents (a directory's subtree is its contents). */
+function sameMetadata(x: TreeNode, y: TreeNode): boolean {
+  const meta = (n: TreeNode) => JSON.stringify([n.type, n.mode, n.uid, n.gid, n.mtime, n.ctime, n.inode, n.dev, n.links, n.size, n.rdev, (n.xattrs ?? []).map((a) => [a.name.toString('base64'), a.value.toString('base64')])]);
+  return meta(x) === meta(y);
+}
+
+function printTotals(out: Output, s: { changed_files: number; added: DiffStat; removed: DiffStat }): void {
+  const pair = (label: string, added: number, removed: number) => `${label.padEnd(13)}${String(added).padStart(5)} new, ${String(removed).padStart(5)} removed`;
+  out.line('');
+  out.line(`${pair('Files:', s.added.files, s.removed.files)}, ${String(s.changed_files).padStart(5)} changed`);
+  out.line(pair('Dirs:', s.added.dirs, s.removed.dirs));
+  out.line(pair('Others:', s.added.others, s.removed.others));
+  out.line(pair('Data Blobs:', s.added.data_blobs, s.removed.data_blobs));
+  out.line(pair('Tree Blobs:', s.added.tree_blobs, s.removed.tree_blobs));
+  out.line(`  Added:   ${formatBytes(s.added.bytes)}`);
+  out.line(`  Removed: ${formatBytes(s.removed.bytes)}`);
 }

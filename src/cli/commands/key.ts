@@ -11,8 +11,8 @@ import { OFFLINE_WARNING } from './init.js';
 
 export const keyCommand: Command = {
   name: 'key',
-  summary: 'manage key envelopes: list, add (password, recovery or write-only), remove',
-  usage: 'ebak key list | ebak key add [--recovery | --write-only] [--new-password-file f] | ebak key remove <id>',
+  summary: 'manage key envelopes: list, add (password, recovery or write-only), passwd, remove',
+  usage: 'ebak key list | ebak key add [--recovery | --write-only] [--new-password-file f] | ebak key passwd [--new-password-file f] | ebak key remove <id>',
   async run(argv, ctx) {
     const { positionals, values, switches } = parseFlags('key', argv, ctx.env);
     const [sub, id] = positionals;
@@ -36,6 +36,7 @@ export const keyCommand: Command = {
         return 0;
       });
     }
+    if (sub === 'passwd') return passwd(ctx, values['new-password-file']);
     if (sub === 'remove' && id) {
       return withRepo(ctx, {}, async (repo) => {
         const removed = await withLock(repo, 'exclusive', (m) => ctx.out.warn(m), () => repo.removeKey(id));
@@ -44,7 +45,7 @@ export const keyCommand: Command = {
         return 0;
       });
     }
-    throw new EbakError('USAGE', 'key needs list, add or remove <id>', { hint: keyCommand.usage });
+    throw new EbakError('USAGE', 'key needs list, add, passwd or remove <id>', { hint: keyCommand.usage });
   },
 };
 
@@ -69,6 +70,24 @@ async function addWriteOnly(repo: Repository, ctx: Parameters<Command['run']>[1]
   ctx.out.warn(OFFLINE_WARNING);
   ctx.out.result({ id: kid, kind: 'write-only' });
   return 0;
+}
+
+/**
+ * `key passwd` (restic's): the password of the key this session opened
+ * changes, as a new key envelope saved before the old one is removed
+ * (Repository.replacePasswordKey), under an exclusive lock.
+ */
+async function passwd(ctx: Parameters<Command['run']>[1], file: string | undefined): Promise<number> {
+  return withRepo(ctx, {}, async (repo) => {
+    const current = await secretFor(ctx);
+    if (current.recoveryCode !== undefined)
+      throw new EbakError('USAGE', 'key passwd changes a password; this session opened the repository with the recovery key', { hint: 'open it with the password to change, or add a password key with `ebak key add`' });
+    const pw = await newPassword(file);
+    const { added, removed } = await withLock(repo, 'exclusive', (m) => ctx.out.warn(m), () => repo.replacePasswordKey(current, pw));
+    ctx.out.line(`saved new key as ${added.slice(0, 8)}, removed old key ${removed.slice(0, 8)}`);
+    ctx.out.result({ added, removed });
+    return 0;
+  });
 }
 
 async function newPassword(file: string | undefined): Promise<string> {

@@ -1,39 +1,63 @@
+/**
+ * `ebak ls <snapshot> [dir...]`, restic's command and semantics (0.17+):
+ * without a directory, every entry of the snapshot; with directories, each
+ * one and the entries directly in it, or with `--recursive` everything
+ * below it (the directories on the way are walked, not listed). `-l` prints
+ * restic's long line; `--json` is restic's NDJSON: a snapshot line
+ * (`struct_type: "snapshot"`), then one node line per entry.
+ */
 import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
+import type { Step } from '../../walker/index.js';
 import { walk } from '../../walker/index.js';
 import type { Command } from '../command.js';
+import { jsonNode, longLine } from '../listing.js';
 import { selectOne, snapshotFilter } from '../select.js';
 import { withRepo } from '../session.js';
 
 export const lsCommand: Command = {
   name: 'ls',
   summary: 'list the files in a snapshot',
-  usage: 'ebak ls <snapshot|latest> [path] | ls --at <time> [--host H] [--path P] [path]',
+  usage: 'ebak ls <snapshot|latest> [dir...] | ls --at <time> [--host H] [--path P] [dir...]   [-l] [--recursive] [--json]',
   async run(argv, ctx) {
-    const { positionals, values, lists } = parseFlags('ls', argv, ctx.env);
-    // With --at the snapshot is chosen by time and the one argument is the path (two arguments: a snapshot too, refused).
-    const [ref, under] = values.at === undefined || positionals.length > 1 ? positionals : [undefined, ...positionals];
+    const { positionals, switches, values, lists } = parseFlags('ls', argv, ctx.env);
+    // With --at the snapshot is chosen by time and the one argument is a directory (two arguments: a snapshot too, refused).
+    const [ref, ...rest] = values.at === undefined || positionals.length > 1 ? positionals : [undefined, ...positionals];
     if (!ref && values.at === undefined) throw new EbakError('USAGE', 'ls needs a snapshot (or --at)', { hint: lsCommand.usage });
-    const prefix = under ? '/' + under.split('/').filter(Boolean).join('/') : '';
+    const dirs = rest.map((p) => '/' + p!.split('/').filter(Boolean).join('/'));
+    const select = selector(dirs, switches.recursive === true);
     return withRepo(ctx, { index: true, readOnly: true }, async (repo) => {
-      const { snapshot } = await selectOne(repo, ref, values.at, snapshotFilter(lists), (m) => ctx.out.warn(m));
-      const entries: object[] = [];
+      const { id, snapshot } = await selectOne(repo, ref, values.at, snapshotFilter(lists), (m) => ctx.out.warn(m));
+      ctx.out.record({ ...snapshot, id, short_id: id.slice(0, 8), message_type: 'snapshot', struct_type: 'snapshot' });
+      let listed = 0;
       await walk(repo, snapshot.tree, {
         node(path, node) {
-          // Directories on the way to the prefix are walked, not listed; others outside it are not read.
-          if (prefix && path !== prefix && !path.startsWith(prefix + '/')) return prefix.startsWith(path + '/') ? undefined : 'skip';
-          ctx.out.line(path);
-          entries.push({ path, type: node.type, size: node.size, mode: node.mode, mtime: nsToIso(node.mtime), ...(node.target ? { target: node.target } : {}) });
+          const { list, step } = select(path, node.type === 'dir');
+          if (!list) return step;
+          listed++;
+          ctx.out.line(switches.long ? longLine(path, node) : path);
+          ctx.out.record({ ...jsonNode(path, node), message_type: 'node' });
+          return step;
         },
       });
-      // As restic, a path that matches nothing is no error (exit 0); it is named.
-      if (prefix && entries.length === 0) ctx.out.warn(`${prefix} matches nothing in snapshot ${ref ?? `at ${values.at}`} (ebak snapshots shows its paths)`);
-      ctx.out.result(entries);
+      // As restic, a directory that matches nothing is no error (exit 0); it is named.
+      if (dirs.length > 0 && listed === 0) ctx.out.warn(`${dirs.join(', ')} matches nothing in snapshot ${ref ?? `at ${values.at}`} (ebak snapshots shows its paths)`);
       return 0;
     });
   },
 };
 
-function nsToIso(ns: string): string {
-  return new Date(Number(BigInt(ns) / 1_000_000n)).toISOString();
+/**
+ * Whether the entry at `path` is listed, and whether the walk goes below it:
+ * an entry in (or at) a directory is listed; the walk descends into one
+ * that leads to a directory, or anywhere below one with `recursive`.
+ */
+function selector(dirs: readonly string[], recursive: boolean): (path: string, isDir: boolean) => { list: boolean; step: Step } {
+  const under = (path: string, dir: string) => path === dir || path.startsWith(dir === '/' ? '/' : dir + '/');
+  return (path, isDir) => {
+    if (dirs.length === 0) return { list: true, step: undefined };
+    const list = dirs.some((d) => under(path, d));
+    const descend = (list && recursive) || dirs.some((d) => under(d, path));
+    return { list, step: descend || !isDir ? undefined : 'skip' };
+  };
 }

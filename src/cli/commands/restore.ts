@@ -31,9 +31,7 @@ export const restoreCommand: Command = {
       const snapshot = values.at === undefined && isEmptyFilter(filter) ? positionals[0]! : (await selectOne(repo, positionals[0], values.at, filter, (m) => ctx.out.warn(m))).id;
       const onEvent = (e: RestoreEvent) => {
         if (e.type === 'warning') ctx.out.warn(e.message);
-        else if (e.type === 'action') {
-          if (switches.verbose) ctx.out.line(`${dryRun ? 'would be ' : ''}${e.action} ${e.path}`);
-        }
+        else if (e.type === 'action') ctx.out.detail(`${dryRun ? 'would be ' : ''}${e.action} ${e.path}`);
         else if (e.type === 'prepare') ctx.out.progress(`waiting for S3 to restore archived data packs: ${e.ready} of ${e.total} ready`);
         else ctx.out.progress(`${e.files} files, ${formatBytes(e.bytes)}, ${formatRate(e.bytes, Date.now() - started)}`);
       };
@@ -51,7 +49,7 @@ export const restoreCommand: Command = {
         onEvent,
       }));
       const ms = Date.now() - started;
-      ctx.out.line(`${dryRun ? 'dry run, nothing written: would restore' : 'restored'} snapshot ${id.slice(0, 8)} to ${values.target}: ${r.files} files, ${r.dirs} dirs, ${r.symlinks} symlinks, ${formatBytes(r.bytes)} in ${(ms / 1000).toFixed(2)}s (${formatRate(r.bytes, ms)})${counts(r)}`);
+      ctx.out.info(`${dryRun ? 'dry run, nothing written: would restore' : 'restored'} snapshot ${id.slice(0, 8)} to ${values.target}: ${r.files} files, ${r.dirs} dirs, ${r.symlinks} symlinks, ${formatBytes(r.bytes)} in ${(ms / 1000).toFixed(2)}s (${formatRate(r.bytes, ms)})${counts(r)}`);
       ctx.out.result({ snapshot_id: id, ...r, dry_run: dryRun, total_duration: ms / 1000 });
       return r.errors > 0 ? EXIT_PARTIAL : 0;
     });
