@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { assertCode, ebak, newRepo, tempDir } from './harness.js';
+import { assertCode, ebak, lsNodes, ndjson, newRepo, tempDir } from './harness.js';
 
 const dir = await tempDir('ebak-pitr-');
 const env = (await newRepo(join(dir, 'r'))).env;
@@ -50,10 +50,10 @@ describe('point-in-time (--at)', () => {
   it('ls --at and diff --at', async () => {
     const ls = await ebak(['ls', '--at', '2024-01-15T00:00:00Z', src, '--json'], env);
     assert.equal(ls.code, 0, ls.stderr);
-    assert.ok((JSON.parse(ls.stdout) as { path: string }[]).some((e) => e.path === join(src, 'a.txt')));
+    assert.ok(lsNodes(ls).some((e) => e.path === join(src, 'a.txt')));
     const d = await ebak(['diff', '--at', '2024-01-15T00:00:00Z', 'latest', '--json'], env);
     assert.equal(d.code, 0, d.stderr);
-    assert.deepEqual(JSON.parse(d.stdout), [{ path: join(src, 'a.txt'), change: 'modified' }]);
+    assert.deepEqual(ndjson(d.stdout).filter((e) => e.message_type === 'change'), [{ message_type: 'change', path: join(src, 'a.txt'), modifier: 'M' }]);
   });
 
   it('snapshots of another host by then: refused until --host narrows them', async () => {
