@@ -3,10 +3,12 @@
  * repository (written by `ebak init --vault` or `ebak login`) plus the device
  * key the vault releases to its live token unwrap K (vault/client/device.ts).
  * It also hands over the session's repository head client (head.ts checks
- * storage against it).
+ * storage against it). The vault client (OPAQUE, attested TLS) is loaded
+ * only when this machine has a device file for the repository, so a local
+ * repository's commands start without it.
  */
 import type { Backend } from '../storage/backend.js';
-import { deviceSession } from '../vault/client/device.js';
+import { findDevice } from '../vault/client/devicefile.js';
 import type { Action } from '../vault/protocol.js';
 import type { Identity } from './index.js';
 
@@ -14,7 +16,10 @@ import type { Identity } from './index.js';
 export function deviceIdentity(configDir: string, action: Action | 'read' = 'read'): Identity {
   return {
     async unwrap(backend: Backend) {
-      return deviceSession(backend, configDir, action);
+      const device = await findDevice(backend, configDir);
+      if (!device) return undefined;
+      const { deviceSession } = await import('../vault/client/device.js');
+      return deviceSession(device, action);
     },
   };
 }

@@ -7,7 +7,7 @@ import { random } from '../crypto/index.js';
 import { generateRecoveryCode } from '../repository/format/keyfile.js';
 import { Repository } from '../repository/repository.js';
 import type { Backend } from '../storage/backend.js';
-import { initWithVault, loginWithVault, type InitVaultOptions, type LoginOptions, type VaultInitResult, type VaultLogin } from '../vault/client/device.js';
+import type { InitVaultOptions, LoginOptions, VaultInitResult, VaultLogin } from '../vault/client/device.js';
 import { recoveryRecipient } from './keyfile.js';
 
 /**
@@ -15,6 +15,7 @@ import { recoveryRecipient } from './keyfile.js';
  * anything is written; the repository holds only a recovery key file.
  */
 export async function initVaultRepository(backend: Backend, url: string, password: string, configDir: string, o: InitVaultOptions): Promise<VaultInitResult> {
+  const { initWithVault } = await import('../vault/client/device.js'); // the vault client loads only for vault flows
   const masterKey = random(32);
   const recoveryCode = generateRecoveryCode();
   try {
@@ -28,7 +29,8 @@ export async function initVaultRepository(backend: Backend, url: string, passwor
 }
 
 /** `ebak login`: the released K must open the repository (its config authenticates under K) before the device is saved. */
-export function loginVault(backend: Backend, url: string, password: string, configDir: string, o: LoginOptions): Promise<VaultLogin> {
+export async function loginVault(backend: Backend, url: string, password: string, configDir: string, o: LoginOptions): Promise<VaultLogin> {
+  const { loginWithVault } = await import('../vault/client/device.js');
   return loginWithVault(backend, url, password, configDir, o, async (masterKey) => {
     await Repository.openWithMasterKey(backend, masterKey);
   });

@@ -16,12 +16,9 @@
  * machine needs only the repository location and the password.
  */
 import { readFileSync } from 'node:fs';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { awsNitroRootG1, loadRoot } from '../../attestation/index.js';
-import { sha256 } from '../../crypto/index.js';
 import { EbakError } from '../../errors.js';
 import type { Backend } from '../../storage/backend.js';
 import { unwrapMasterKey, wrapMasterKey } from '../envelope.js';
@@ -30,22 +27,10 @@ import type { Action, SessionResponse } from '../protocol.js';
 import { VaultClient } from './client.js';
 import { HeadClient } from './head.js';
 import type { VaultTrust } from './transport.js';
+import { configAccount, DEVICE_FORMAT, repositoryAccount, saveDevice, type DeviceFile } from './devicefile.js';
 
-export const DEVICE_FORMAT = 1;
+export { configAccount, findDevice, loadDevice, repositoryAccount, type DeviceFile } from './devicefile.js';
 
-export interface DeviceFile {
-  format: number;
-  vault: string;
-  account: string;
-  device_id: string;
-  device_name: string;
-  token: string;
-  expires_at: string;
-  wrapped_key: string;
-  root_pem: string;
-  pcrs: Record<number, string>;
-  allow_debug: boolean;
-}
 
 export interface TrustFlags {
   root?: string | undefined;
@@ -80,41 +65,8 @@ function readText(path: string, what: string): string {
   }
 }
 
-/** The vault account name of a repository whose stored config object is `config` (see the header). */
-export function configAccount(config: Uint8Array): string {
-  return `r-${sha256(config).toString('hex').slice(0, 40)}`;
-}
 
-/** The vault account name of the repository at `backend`. */
-export async function repositoryAccount(backend: Backend): Promise<string> {
-  return configAccount(await backend.load({ type: 'config', name: 'config' }));
-}
 
-function devicePath(configDir: string, account: string): string {
-  return join(configDir, 'devices', `${account}.json`);
-}
-
-export async function loadDevice(configDir: string, account: string): Promise<DeviceFile | undefined> {
-  let text: string;
-  try {
-    text = await readFile(devicePath(configDir, account), 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new EbakError('IO', `cannot read device file ${devicePath(configDir, account)}`, { cause: e });
-  }
-  const d = JSON.parse(text) as DeviceFile;
-  if (d.format !== DEVICE_FORMAT) throw new EbakError('UNSUPPORTED_VERSION', `device file ${devicePath(configDir, account)} has format ${d.format}; upgrade ebak or run \`ebak login\` again`);
-  return d;
-}
-
-async function saveDevice(configDir: string, d: DeviceFile): Promise<string> {
-  const path = devicePath(configDir, d.account);
-  await mkdir(join(configDir, 'devices'), { recursive: true, mode: 0o700 });
-  await writeFile(`${path}.tmp`, JSON.stringify(d, null, 2), { mode: 0o600 });
-  await chmod(`${path}.tmp`, 0o600);
-  await rename(`${path}.tmp`, path);
-  return path;
-}
 
 function deviceFile(url: string, s: SessionResponse, masterKey: Uint8Array, name: string, trust: VaultTrust, rootPem: string): DeviceFile {
   const deviceKey = Buffer.from(s.device_key, 'base64url');
@@ -192,16 +144,8 @@ export interface DeviceSession {
   head: HeadClient;
 }
 
-/** K for `backend` through this machine's device session, or undefined when there is no device file for it. */
-export async function deviceSession(backend: Backend, configDir: string, action: Action | 'read' = 'read'): Promise<DeviceSession | undefined> {
-  let account: string;
-  try {
-    account = await repositoryAccount(backend);
-  } catch {
-    return undefined; // no repository here: the normal path reports it
-  }
-  const d = await loadDevice(configDir, account);
-  if (!d) return undefined;
+/** K through this machine's device session `d` (found by findDevice), and the session's repository head. */
+export async function deviceSession(d: DeviceFile, action: Action | 'read' = 'read'): Promise<DeviceSession> {
   const { client } = await deviceClient(d);
   const { device_key } = await client.deviceKey(d.token, action);
   const key = Buffer.from(device_key, 'base64url');

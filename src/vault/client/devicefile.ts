@@ -1,0 +1,74 @@
+/**
+ * This machine's vault device files (format and layout: vault/client/device.ts's
+ * header) and the repository's vault account name: what every command needs
+ * to know whether a device session exists, without loading the vault client
+ * (OPAQUE, attested TLS), which only a session that exists needs.
+ */
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sha256 } from '../../crypto/index.js';
+import { EbakError } from '../../errors.js';
+import type { Backend } from '../../storage/backend.js';
+
+export const DEVICE_FORMAT = 1;
+
+export interface DeviceFile {
+  format: number;
+  vault: string;
+  account: string;
+  device_id: string;
+  device_name: string;
+  token: string;
+  expires_at: string;
+  wrapped_key: string;
+  root_pem: string;
+  pcrs: Record<number, string>;
+  allow_debug: boolean;
+}
+
+/** The vault account name of a repository whose stored config object is `config` (see the header). */
+export function configAccount(config: Uint8Array): string {
+  return `r-${sha256(config).toString('hex').slice(0, 40)}`;
+}
+
+/** The vault account name of the repository at `backend`. */
+export async function repositoryAccount(backend: Backend): Promise<string> {
+  return configAccount(await backend.load({ type: 'config', name: 'config' }));
+}
+
+function devicePath(configDir: string, account: string): string {
+  return join(configDir, 'devices', `${account}.json`);
+}
+
+export async function loadDevice(configDir: string, account: string): Promise<DeviceFile | undefined> {
+  let text: string;
+  try {
+    text = await readFile(devicePath(configDir, account), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new EbakError('IO', `cannot read device file ${devicePath(configDir, account)}`, { cause: e });
+  }
+  const d = JSON.parse(text) as DeviceFile;
+  if (d.format !== DEVICE_FORMAT) throw new EbakError('UNSUPPORTED_VERSION', `device file ${devicePath(configDir, account)} has format ${d.format}; upgrade ebak or run \`ebak login\` again`);
+  return d;
+}
+
+export async function saveDevice(configDir: string, d: DeviceFile): Promise<string> {
+  const path = devicePath(configDir, d.account);
+  await mkdir(join(configDir, 'devices'), { recursive: true, mode: 0o700 });
+  await writeFile(`${path}.tmp`, JSON.stringify(d, null, 2), { mode: 0o600 });
+  await chmod(`${path}.tmp`, 0o600);
+  await rename(`${path}.tmp`, path);
+  return path;
+}
+
+/** This machine's device file for the repository at `backend`, if there is one (and a repository). */
+export async function findDevice(backend: Backend, configDir: string): Promise<DeviceFile | undefined> {
+  let account: string;
+  try {
+    account = await repositoryAccount(backend);
+  } catch {
+    return undefined; // no repository here: the normal path reports it
+  }
+  return loadDevice(configDir, account);
+}
