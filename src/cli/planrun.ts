@@ -14,7 +14,7 @@ import { drill } from '../plans/drill.js';
 import type { Job } from '../plans/scheduler.js';
 import type { PlanStateFile, RunRecord } from '../plans/state.js';
 import type { Context } from './command.js';
-import { interruptible, withRepo } from './session.js';
+import { interruptible, withBackupRepo, withRepo } from './session.js';
 
 /** The tag that marks a plan's snapshots: its retention touches nothing else. */
 export const planTag = (plan: Plan) => `plan:${plan.name}`;
@@ -45,7 +45,8 @@ export async function runJob(ctx: Context, plan: Plan, state: PlanStateFile, sig
 async function runBackup(ctx: Context, plan: Plan, record: RunRecord, signal: AbortSignal): Promise<void> {
   const warn = (m: string) => ctx.out.warn(`plan ${plan.name}: ${m}`);
   const own = contextFor(ctx, plan);
-  const made = await withRepo(own, { index: true, pool: true, action: 'backup' }, (repo, pool) => backup(repo, pool!, {
+  // A write-only credential may run a plan's backup (its retention, drills and copies are then refused, WRITE_ONLY).
+  const made = await withBackupRepo(own, { index: true, pool: true, action: 'backup' }, (repo, pool) => backup(repo, pool!, {
     paths: plan.sources, tags: [...plan.tags, planTag(plan)], excludes: plan.excludes, signal,
     onEvent: (e) => void (e.type === 'warning' && warn(e.message)),
   }));

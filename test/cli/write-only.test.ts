@@ -104,3 +104,14 @@ describe('write-only credential (local mode)', () => {
     assert.ok(again.snapshot_id);
   });
 });
+
+describe('write-only credential in a plan', () => {
+  it('runs the plan\'s backup; the full key sees the snapshot', async () => {
+    const plans = join(dir, 'plans.yaml');
+    await writeFile(plans, ['plans:', '  - name: device', `    repository: ${full.EBAK_REPOSITORY}`, `    password_file: ${pwFile}`, `    sources: [${src}]`, '    schedule: "@daily"', '    timezone: UTC', ''].join('\n'));
+    const before = (JSON.parse((await ebak(['snapshots', '--json'], full)).stdout) as unknown[]).length;
+    const r = await ebak(['plan', 'run', 'device', '--plans', plans, '--state', join(dir, 'plan-state.json'), '--json'], { EBAK_CONFIG_DIR: join(dir, 'config') });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal((JSON.parse((await ebak(['snapshots', '--json'], full)).stdout) as unknown[]).length, before + 1);
+  });
+});
