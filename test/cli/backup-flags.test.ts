@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { assertCode, BIN, ebak, newRepo, repoFiles, startEbak, tempDir, type RunResult } from './harness.js';
+import { assertCode, BIN, ebak, lsNodes, newRepo, repoFiles, startEbak, tempDir, type RunResult } from './harness.js';
 
 const HAS_RESTIC = spawnSync('restic', ['version']).status === 0;
 
@@ -56,7 +56,7 @@ async function makeTree(src: string): Promise<void> {
 async function ebakPaths(env: Record<string, string>, src: string): Promise<string[]> {
   const r = await ebak(['ls', 'latest', '--json'], env);
   assert.equal(r.code, 0, r.stderr);
-  return relative((JSON.parse(r.stdout) as { path: string }[]).map((e) => e.path), src);
+  return relative(lsNodes(r).map((e) => e.path), src);
 }
 
 function relative(paths: string[], src: string): string[] {
@@ -287,7 +287,7 @@ describe('backup --stdin and --stdin-from-command', () => {
     const input = Buffer.from('dump\n');
     assert.equal((await ebakWithInput(['backup', '--stdin', '--stdin-filename', 'x/y.sql'], env, input)).code, 0);
     const theirs = resticBackup(resticRepo(join(dir, 'restic')), ['--stdin', '--stdin-filename', 'x/y.sql'], '', { input });
-    const ls = JSON.parse((await ebak(['ls', 'latest', '--json'], env)).stdout) as { path: string }[];
+    const ls = lsNodes(await ebak(['ls', 'latest', '--json'], env));
     assert.deepEqual(ls.map((e) => e.path).sort(), theirs.paths);
   });
 
