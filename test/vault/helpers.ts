@@ -70,7 +70,7 @@ export async function lab(): Promise<Lab> {
     async start(opts = {}) {
       const hsm = await Pkcs11Hsm.open(token.config('vault'));
       const store = opts.store ?? SqliteStore.open(join(dir, 'state.db'));
-      const v = await startVault({ hsm, store, attester: nsm, keyService: kms(), registration: 'open', log: () => {}, ...opts });
+      const v = await startVault({ hsm, store, attester: nsm, keyService: kms(), registration: 'open', log: (l: string) => { if (process.env.EBAK_TEST_VAULT_LOG) process.stderr.write(l + '\n'); }, ...opts });
       const r: Running = {
         ...v, hsm, store,
         client: () => VaultClient.connect(v.url, trust),

@@ -73,7 +73,7 @@ export class TokenRegister implements RollbackRegister {
     try {
       return found.map((handle) => ({ handle, value: decodeGuardValue(this.token.attr(handle, ck.CKA_VALUE)) }));
     } catch (e) {
-      const racing = ckr(e) === ck.CKR_OBJECT_HANDLE_INVALID || (e instanceof EbakError && e.code === 'HSM');
+      const racing = ckr(e) === ck.CKR_OBJECT_HANDLE_INVALID || racingWrite(e) || (e instanceof EbakError && e.code === 'HSM');
       if (!racing || attempts <= 1) throw e;
       return this.copies(attempts - 1);
     }
@@ -117,7 +117,25 @@ export class TokenRegister implements RollbackRegister {
     }
   }
 
+  /**
+   * SoftHSM's file store, written by two replicas' module instances at once,
+   * sometimes fails a create while the other rewrites the token's files
+   * (CKR_GENERAL_ERROR and kin, under 40 parallel logins on two replicas):
+   * the create is tried again a moment later, a few times. The fork check
+   * after it (advance) still decides whether the write counts.
+   */
   private store(value: GuardValue): Handle {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return this.create(value);
+      } catch (e) {
+        if (attempt >= 5 || !racingWrite(e)) throw e;
+        Atomics.wait(PAUSE, 0, 0, 5 * attempt);
+      }
+    }
+  }
+
+  private create(value: GuardValue): Handle {
     return this.token.create([
       { type: ck.CKA_CLASS, value: ck.CKO_DATA },
       { type: ck.CKA_TOKEN, value: true },
@@ -128,4 +146,13 @@ export class TokenRegister implements RollbackRegister {
       { type: ck.CKA_VALUE, value: encodeGuardValue(value) },
     ], 'storing the vault rollback register');
   }
+}
+
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+const RACING = new Set<number>([ck.CKR_GENERAL_ERROR, ck.CKR_TEMPLATE_INCONSISTENT, ck.CKR_ATTRIBUTE_VALUE_INVALID]);
+
+/** A failure SoftHSM gives while another module instance rewrites the same token files. */
+function racingWrite(e: unknown): boolean {
+  const code = ckr(e instanceof EbakError ? e.cause : e);
+  return code !== undefined && RACING.has(code);
 }
