@@ -63,7 +63,8 @@ describe('live source', () => {
   it('a file that shrinks or grows while it is read is recorded with what was read, named, and restores', async () => {
     const src = join(dir, 'grow-shrink');
     await mkdir(src);
-    await writeFile(join(src, 'a-shrinks.log'), randomBytes(24 * MiB));
+    const shrinking = randomBytes(24 * MiB); // kept: the backup may read past where the file is cut before the cut
+    await writeFile(join(src, 'a-shrinks.log'), shrinking);
     await writeFile(join(src, 'b-grows.log'), randomBytes(12 * MiB));
     const { warnings, out } = await backupWhile(src, () => {
       truncateSync(join(src, 'a-shrinks.log'), 3 * MiB);
@@ -71,10 +72,10 @@ describe('live source', () => {
     });
     assert.ok(warnings.some((w) => w.includes('a-shrinks.log') && /changed size/.test(w)), warnings.join('\n'));
     assert.ok(warnings.some((w) => w.includes('b-grows.log') && /changed size/.test(w)), warnings.join('\n'));
-    for (const f of ['a-shrinks.log', 'b-grows.log']) {
-      const restored = await readFile(join(out, src, f));
-      assert.deepEqual(restored, (await readFile(join(src, f))).subarray(0, restored.length), `${f} restores as read`);
-    }
+    const shrunk = await readFile(join(out, src, 'a-shrinks.log'));
+    assert.ok(shrunk.length >= 3 * MiB && shrunk.equals(shrinking.subarray(0, shrunk.length)), 'a-shrinks.log restores as read');
+    const grown = await readFile(join(out, src, 'b-grows.log'));
+    assert.deepEqual(grown, (await readFile(join(src, 'b-grows.log'))).subarray(0, grown.length), 'b-grows.log restores as read');
   });
 
   it('files deleted or replaced by a directory, a symlink or a FIFO after the walk are skipped and named; the rest is saved', async () => {
