@@ -7,7 +7,8 @@
  * fsyncs it, renames it into place and fsyncs the directory, so a crash
  * leaves either the whole object or none (never a partial one).
  */
-import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { constants, openSync, readSync } from 'node:fs';
+import { FdCache } from './fdcache.js';
 import { open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -18,6 +19,9 @@ import { checkName, describe, FILE_TYPES, type Backend, type ByteRange, type Cap
 export class LocalBackend implements Backend {
   readonly location: string;
   readonly capabilities: Capabilities = { appendOnly: false, objectLock: false, storageClasses: false, archiveRestore: false };
+
+  /** Pack files stay open between range reads: a restore reads a pack's blobs one file at a time. */
+  private readonly packFds = new FdCache((h) => openSync(this.path(h), 'r'));
 
   constructor(readonly root: string) {
     this.location = root;
@@ -80,7 +84,7 @@ export class LocalBackend implements Backend {
   private loadRange(h: Handle, range: ByteRange): Promise<Buffer> {
     let fd: number;
     try {
-      fd = openSync(this.path(h), 'r');
+      fd = this.packFds.open(h);
     } catch (e) {
       return Promise.reject(mapIoError(e, describe(h)));
     }
@@ -95,7 +99,7 @@ export class LocalBackend implements Backend {
     } catch (e) {
       return Promise.reject(mapIoError(e, describe(h)));
     } finally {
-      closeSync(fd);
+      this.packFds.release(h, fd);
     }
   }
 
@@ -124,10 +128,13 @@ export class LocalBackend implements Backend {
   }
 
   async remove(h: Handle): Promise<void> {
+    this.packFds.forget(h);
     await rm(this.path(h), { force: true });
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.packFds.closeAll();
+  }
 }
 
 async function openForRead(path: string, h: Handle) {
