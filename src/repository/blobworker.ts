@@ -7,7 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import { compressIfSmaller } from '../compress/index.js';
 import { isEbakError } from '../errors.js';
-import { ownsBuffer } from '../util/buffers.js';
+import { owned } from '../util/buffers.js';
 import { openBlob, sealBlob, type BlobRef } from './blob.js';
 
 export type WorkerRequest =
@@ -27,10 +27,11 @@ function handle(req: WorkerRequest): { data: Uint8Array; compressed: boolean } {
 parentPort?.on('message', (req: WorkerRequest) => {
   let reply: WorkerReply;
   try {
-    reply = { seq: req.seq, ok: true, ...handle(req) };
+    const { data, compressed } = handle(req);
+    reply = { seq: req.seq, ok: true, data: owned(data), compressed };
   } catch (e) {
     reply = { seq: req.seq, ok: false, code: isEbakError(e) ? e.code : 'IO', message: (e as Error).message };
   }
-  parentPort!.postMessage(reply, reply.ok && ownsBuffer(reply.data) ? [reply.data.buffer as ArrayBuffer] : []);
+  parentPort!.postMessage(reply, reply.ok ? [reply.data.buffer as ArrayBuffer] : []);
 });
 

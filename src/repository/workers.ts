@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { EbakError, type ErrorCode } from '../errors.js';
 import type { BlobRef } from './blob.js';
-import { ownsBuffer } from '../util/buffers.js';
+import { owned, ownsBuffer } from '../util/buffers.js';
 import type { WorkerReply, WorkerRequest } from './blobworker.js';
 
 interface Slot {
@@ -46,10 +46,8 @@ export class WorkerPool {
 
   /** Opens a blob; `sealed` is transferred. */
   async open(packKey: Buffer, blobKey: Buffer, ref: BlobRef, sealed: Buffer, what: string): Promise<Buffer> {
-    // An id decoded from hex is a view into Node's 8 KiB buffer pool, and a message would copy
-    // the whole pool: send an exact copy instead.
-    const id = new Uint8Array(ref.id);
-    return (await this.send({ op: 'open', packKey, blobKey, ref: { ...ref, id }, sealed, what }, sealed)).data;
+    // An id decoded from hex is a view into Node's buffer pool (util/buffers.ts `owned`).
+    return (await this.send({ op: 'open', packKey, blobKey, ref: { ...ref, id: owned(ref.id) }, sealed, what }, sealed)).data;
   }
 
   async close(): Promise<void> {

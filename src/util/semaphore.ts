@@ -11,15 +11,23 @@ export class Semaphore {
   }
 
   async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.free > 0) this.free--;
-    else await new Promise<void>((r) => this.waiting.push(r));
+    const release = await this.acquire();
     try {
       return await task();
     } finally {
+      release();
+    }
+  }
+
+  /** Takes a slot; the function returned gives it back (call it once). */
+  async acquire(): Promise<() => void> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((r) => this.waiting.push(r));
+    return () => {
       // Hand the slot straight to the next waiter, or return it.
       const next = this.waiting.shift();
       if (next) next();
       else this.free++;
-    }
+    };
   }
 }

@@ -33,15 +33,21 @@ interface Run {
   packs: string[][];
   index: MasterIndex;
   ids: string[];
+  /** How many index files the packer wrote. */
+  indexFiles: number;
 }
 
-/** Queues `count` blobs of `bytes` random bytes (incompressible) through a packer with this coin; every pack is read back and authenticated. */
-async function pack(name: string, count: number, bytes: number, choose?: PackChooser, budget?: number): Promise<Run> {
+/**
+ * Queues `count` blobs of `bytes` random bytes (incompressible) through a packer with this coin; every pack is read back and authenticated.
+ * `together`: all adds at once (as a directory of small files does), not one after another.
+ */
+async function pack(name: string, count: number, bytes: number, choose?: PackChooser, budget?: number, together = false): Promise<Run> {
   const storage = new LocalBackend(`${dir}/${name}`);
   await storage.create();
   const index = new MasterIndex();
   const config = { version: 1, id: 'ab'.repeat(32), created: '', chunker: { min: 16 * KiB, avg: 32 * KiB, max: 64 * KiB }, compression_level: 3, pack_size: 256 * KiB };
   const saved: string[] = [];
+  let indexFiles = 0;
   const packer = new Packer({
     index, config, packKeys: masterPackKeys(packMaster),
     blobId: (d) => hmacSha256(blobKey, d),
@@ -49,15 +55,19 @@ async function pack(name: string, count: number, bytes: number, choose?: PackCho
       saved.push(id);
       await storage.save({ type: 'data', name: id }, b);
     },
-    saveIndex: async () => 'ignored',
+    saveIndex: async () => `index ${++indexFiles}`,
   }, pool, budget, choose);
   const ids: string[] = [];
+  const adds: Promise<boolean>[] = [];
   for (let i = 0; i < count; i++) {
     const data = randomBytes(bytes);
     const id = packer.blobId(data);
     ids.push(id.toString('hex'));
-    await packer.add(BlobType.data, id, data);
+    const added = packer.add(BlobType.data, id, data);
+    if (together) adds.push(added);
+    else await added;
   }
+  await Promise.all(adds);
   await packer.finish();
   const packs: string[][] = [];
   for (const name of saved) {
@@ -67,7 +77,7 @@ async function pack(name: string, count: number, bytes: number, choose?: PackCho
     for (const e of entries) openAll(bytesOf, key, e);
     packs.push(entries.map((e) => e.id.toString('hex')));
   }
-  return { packs, index, ids };
+  return { packs, index, ids, indexFiles };
 }
 
 function openAll(packBytes: Buffer, key: Buffer, e: BlobEntry): void {
@@ -108,5 +118,14 @@ describe('randomised pack assembly', () => {
     let flip = 0;
     const r = await pack('budget', 30, 40 * KiB, () => flip++ % 2, 200 * KiB);
     assert.deepEqual(r.packs.flat().sort(), [...r.ids].sort());
+  });
+
+  it('many small blobs queued at once are all stored, and index files are written every 16,384 blobs, not only every 32 packs', async () => {
+    // 40,000 blobs of 64 bytes fill about 16 packs of 256 KiB: before, one index file at the end held them all in memory until then.
+    const r = await pack('small', 40_000, 64, undefined, undefined, true);
+    assert.deepEqual(r.packs.flat().sort(), [...r.ids].sort());
+    for (const id of r.ids) assert.ok(r.index.has(Buffer.from(id, 'hex')));
+    assert.ok(r.packs.length < 32, `${r.packs.length} packs`);
+    assert.ok(r.indexFiles >= 3, `${r.indexFiles} index files`);
   });
 });
