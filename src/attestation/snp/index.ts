@@ -8,7 +8,7 @@
  * docs/attestation.md ("SEV-SNP") lists every check.
  */
 export { parseSnpReport, REPORT_SIZE, SIGNED_SIZE, OFFSET, SUPPORTED_VERSIONS, type SnpReport, type SigningKey } from './report.js';
-export { AMD_ARK_SHA256, decodeTcb, formatTcb, PRODUCTS, type Product, type Tcb } from './product.js';
+export { AMD_ARK_SHA256, decodeTcb, formatTcb, parseTcb, PRODUCTS, type Product, type Tcb } from './product.js';
 export { AMD_OID, verifySnpChain, keyExtensions, type SnpKeyChain } from './certs.js';
 export { verifySnpReport, POLICY, type SnpVerifyOptions, type VerifiedSnpReport } from './verify.js';
 export { snpReportToJson } from './json.js';
