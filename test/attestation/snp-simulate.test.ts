@@ -16,7 +16,7 @@ import {
   type SnpVerifyOptions,
 } from '../../src/attestation/index.js';
 import { isEbakError } from '../../src/errors.js';
-import { failsWith, flip } from './helpers.js';
+import { failsWith, flip, prng } from './helpers.js';
 import { snpFile } from './snp-vectors.js';
 
 const chain = createDevSnpChain();
@@ -131,6 +131,18 @@ describe('SNP evidence (the vault binding)', () => {
     failsWith(() => parseSnpEvidence(flip(evidence, 7)), 'payload');
     failsWith(() => parseSnpEvidence(Buffer.concat([evidence, Buffer.of(0)])), 'payload');
     for (let n = 0; n < evidence.length; n += 97) failsWith(() => parseSnpEvidence(evidence.subarray(0, n)), 'payload');
+  });
+
+  it('fuzz: 300 seeded byte changes and cuts of the evidence end in an AttestationError, never another error', () => {
+    const seed = 2112;
+    const random = prng(seed);
+    for (let i = 0; i < 300; i++) {
+      const bytes = Uint8Array.from(evidence);
+      const at = Math.floor(random() * bytes.length);
+      bytes[at] = (bytes[at]! + 1 + Math.floor(random() * 255)) & 0xff;
+      const cut = i % 3 === 0 ? bytes.subarray(0, Math.floor(random() * bytes.length)) : bytes;
+      failsWith(() => verify(cut));
+    }
   });
 });
 
