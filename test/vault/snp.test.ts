@@ -1,8 +1,9 @@
 /**
  * The vault on SEV-SNP (simulated): `ebak vault serve --platform sev-snp`
  * answers SNP evidence signed by a dev VCEK chain; the CLI signs up, backs up,
- * logs in and restores through it under the SNP trust policy; a client that
- * accepts Nitro only, or pins another measurement, refuses it. In-process:
+ * logs in and restores through it under the SNP trust policy, and verifies its
+ * audit log's SNP boots; a client that accepts Nitro only, or pins another
+ * measurement, refuses it. In-process:
  * the debug rule, the minimum TCB and a Nitro vault refused by an SNP-only client.
  */
 import assert from 'node:assert/strict';
@@ -31,6 +32,7 @@ describe('a simulated SEV-SNP vault through the CLI', () => {
   let token: SoftHsm;
   let url: string;
   let chainPem: string;
+  let devRoot: string;
   let stops: (() => Promise<unknown>)[];
   let env: Record<string, string>;
   before(async () => {
@@ -39,6 +41,7 @@ describe('a simulated SEV-SNP vault through the CLI', () => {
     stops = [];
     const platform = await startPlatform(dir);
     stops.push(platform.keyService.stop);
+    devRoot = platform.root;
     const chain = await ebak(['vault', 'devca', '--platform', 'sev-snp', '--snp-devchain', join(dir, 'snp'), '--json'], {});
     assert.equal(chain.code, 0, chain.stderr);
     chainPem = (JSON.parse(chain.stdout) as { chain: string }).chain;
@@ -81,6 +84,15 @@ describe('a simulated SEV-SNP vault through the CLI', () => {
     const restore = await ebak(['restore', 'latest', '--target', join(dir, 'out')], machine2);
     assert.equal(restore.code, 0, restore.stderr);
     assert.equal(await readFile(join(dir, 'out', src, 'a.txt'), 'utf8'), 'kept by an SNP vault\n');
+  });
+
+  it("vault audit verify checks the SNP vault's boots by the SNP policy, and refuses them without it", async () => {
+    const args = ['vault', 'audit', 'verify', '--dir', join(dir, 'vault'), '--root', devRoot, '--json'];
+    const ok = await ebak([...args, '--vault-platform', 'sev-snp', '--snp-chain', chainPem], {});
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.ok((JSON.parse(ok.stdout) as { boots: number }).boots >= 1);
+    assertCode(await ebak(args, {}), 22, 'ATTESTATION');
+    assertCode(await ebak([...args, '--vault-platform', 'sev-snp', '--snp-chain', chainPem, '--snp-measurement', 'ab'.repeat(48)], {}), 22, 'ATTESTATION');
   });
 
   it('a client accepting both platforms connects; one pinned to Nitro only refuses, naming the platform', async () => {

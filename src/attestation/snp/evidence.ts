@@ -20,7 +20,9 @@ import { verifySnpReport, type SnpVerifyOptions, type VerifiedSnpReport } from '
 /** The HTTP content type of the evidence (the Nitro document stays application/cbor). */
 export const SNP_EVIDENCE_TYPE = 'application/vnd.ebak.sev-snp-evidence';
 export const SNP_EVIDENCE_VERSION = 1;
-const MAGIC = Buffer.from('EBAKSNP', 'latin1');
+/** The first bytes of every version: what tells SNP evidence from a Nitro document. */
+export const SNP_EVIDENCE_MAGIC: Buffer = Buffer.from('EBAKSNP', 'latin1');
+const MAGIC = SNP_EVIDENCE_MAGIC;
 const REPORT_DATA_LABEL = 'ebak/sev-snp-report-data/v1\0';
 /** Size limits of the fields, as the Nitro document's (public_key 1..1024, user_data and nonce 0..1024); a VCEK is ~1.3 KiB. */
 const LIMITS = { publicKey: [1, 1024], userData: [0, 1024], nonce: [0, 1024], vcek: [1, 4096] } as const;

@@ -14,4 +14,4 @@ export { verifySnpReport, POLICY, type SnpVerifyOptions, type VerifiedSnpReport 
 export { snpReportToJson } from './json.js';
 export { createDevSnpChain, issueVcek, saveDevSnpChain, loadDevSnpChain, DEV_TCB, type DevSnpChain, type DevSnpChainOptions } from './devchain.js';
 export { SimulatedSnp, signSnpReport, snpLaunchMeasurement, DEFAULT_POLICY, type SimulatedSnpOptions } from './simulate.js';
-export { SNP_EVIDENCE_TYPE, SNP_EVIDENCE_VERSION, encodeSnpEvidence, parseSnpEvidence, snpReportData, verifySnpEvidence, type SnpEvidence, type SnpEvidenceOptions } from './evidence.js';
+export { SNP_EVIDENCE_MAGIC, SNP_EVIDENCE_TYPE, SNP_EVIDENCE_VERSION, encodeSnpEvidence, parseSnpEvidence, snpReportData, verifySnpEvidence, type SnpEvidence, type SnpEvidenceOptions } from './evidence.js';

@@ -35,7 +35,7 @@ const USAGE = [
   'ebak vault operator-key --out <file>                       (writes <file> (private, 0600) and <file>.pub)',
   'ebak vault invite --operator-key-file <pem> [--uses <n>] [--expires-days <n>]',
   'ebak vault provision-pin --pin-file <file> --out <file> --kms-key-id <id> [--kms-endpoint …]   (encrypts the HSM PIN for the enclave)',
-  'ebak vault audit verify [--dir <dir>] [--state <…>] [--root <pem>] [--measurements <file>] [--vault <url> --operator-key-file <pem>]',
+  'ebak vault audit verify [--dir <dir>] [--state <…>] [--root <pem>] [--measurements <file>] [--vault-platform … --snp-chain <pem>] [--vault <url> --operator-key-file <pem>]',
   '  HSM (serve): --module/EBAK_HSM_MODULE --token/EBAK_HSM_TOKEN, PIN from --hsm-pin-kms (simulated mode also --pin-file/EBAK_HSM_PIN)',
   '  client trust: --vault-platform/EBAK_VAULT_PLATFORM (nitro, sev-snp or both; default nitro) --allow-debug/EBAK_VAULT_ALLOW_DEBUG',
   '    nitro:   --vault-root/EBAK_VAULT_ROOT --measurements/EBAK_VAULT_MEASUREMENTS',
@@ -61,7 +61,8 @@ const clientFor = (v: Values, s: Switches) => VaultClient.connect(v.vault!, trus
 
 /**
  * Verifies the log in the state store: chain, signatures, each boot's
- * attestation pinned to this build's measurements (or --measurements), and —
+ * attestation pinned to this build's measurements (or --measurements; on
+ * SEV-SNP the --snp-* policy), and —
  * with --vault and the operator key — that it reaches the enclave's own signed head.
  */
 async function auditVerify(v: Values, s: Switches, ctx: Context): Promise<unknown> {
@@ -71,13 +72,14 @@ async function auditVerify(v: Values, s: Switches, ctx: Context): Promise<unknow
   const mfile = v.measurements;
   const own = vaultMeasurements();
   const pcrs = mfile ? pcrsFromMeasurements(await readText(mfile, 'measurement file'), mfile) : { 0: own.PCR0, 1: own.PCR1, 2: own.PCR2 };
+  const { snp } = trustFrom({ ...trustFlags(v, s), root: rootFile }).trust;
   const key = await operatorKeyOf(v);
   if (v.vault && !key) throw new EbakError('USAGE', '--vault needs --operator-key-file (the audit head is for the operator)');
   const head = v.vault && key ? await (await clientFor(v, s)).auditHead(key) : undefined;
   if (!head) ctx.out.warn("no --vault given: the chain and signatures are checked, but entries removed from the end can only be detected against the enclave's head");
   const store = await openStore(stateOf(v as ServeFlags));
   try {
-    const report = verifyAuditLog(await store.audit(1), { root, pcrs, ...(head ? { head } : {}) });
+    const report = verifyAuditLog(await store.audit(1), { root, pcrs, ...(snp ? { snp } : {}), ...(head ? { head } : {}) });
     ctx.out.line(`audit log OK: ${report.entries} entries, ${report.boots} attested boots, head ${report.head.seq} ${report.head.hash}${head ? " (the enclave's signed head)" : ''}`);
     return report;
   } finally {
