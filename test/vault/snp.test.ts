@@ -136,6 +136,9 @@ describe('the SEV-SNP trust policy of the attested channel', () => {
     try {
       const c = await VaultClient.connect(v.url, trust);
       assert.equal(c.channel.document.platform, 'sev-snp');
+      const other = Buffer.from(measurement);
+      other[0]! ^= 1;
+      await assert.rejects(VaultClient.connect(v.url, { ...trust, snp: { ...trust.snp!, measurement: other } }), refusedBy('measurement'));
       assert.deepEqual(Buffer.from(c.channel.document.publicKey!), v.tlsSpki());
       c.channel.close();
     } finally {
