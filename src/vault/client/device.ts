@@ -60,7 +60,7 @@ export function trustFrom(flags: TrustFlags): { trust: VaultTrust; rootPem: stri
   const pcrs = mfile ? pcrsFromMeasurements(readText(mfile, 'measurement file'), mfile) : ownPcrs();
   const allowDebug = flags.allowDebug === true;
   const platforms = platformsOf(flags.platforms);
-  if (!platforms.includes('sev-snp')) return { trust: { root, pcrs, allowDebug, platforms }, rootPem: root.toString() };
+  if (!platforms.includes('sev-snp')) return { trust: { root, pcrs, allowDebug }, rootPem: root.toString() }; // nitro: the default, as before
   if (!flags.snpChain) throw new EbakError('USAGE', 'accepting sev-snp needs the ASK+ARK chain the vault must chain to (--snp-chain / EBAK_VAULT_SNP_CHAIN)');
   const snp = snpTrust(readText(flags.snpChain, 'SEV-SNP chain'), flags.snpMeasurement ?? vaultSnpMeasurement(), flags.snpMinTcb);
   return { trust: { root, pcrs, allowDebug, platforms, snp }, rootPem: root.toString() };
