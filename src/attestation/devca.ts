@@ -66,34 +66,41 @@ export function issueLeaf(ca: DevCa, moduleId: string, now: Date, lifetimeSecond
 
 /** Writes the CA as PEM files into `dir` (created 0700); refuses to overwrite an existing CA. */
 export async function saveDevCa(ca: DevCa, dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
   const pkcs8 = (k: KeyObject) => k.export({ type: 'pkcs8', format: 'pem' }) as string;
-  const files: [string, string, number][] = [
+  await writeNewFiles(dir, 'dev CA', [
     [FILES.rootKey, pkcs8(ca.root.key), 0o600],
     [FILES.intermediateKey, pkcs8(ca.intermediate.key), 0o600],
     [FILES.root, ca.root.cert.toString(), 0o644],
     [FILES.intermediate, ca.intermediate.cert.toString(), 0o644],
-  ];
+  ]);
+}
+
+/** Creates `dir` (0700) and writes each [file, text, mode], refusing to overwrite any (ALREADY_EXISTS). */
+export async function writeNewFiles(dir: string, what: string, files: ReadonlyArray<readonly [string, string, number]>): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   for (const [file, text, mode] of files) {
     try {
       await writeFile(join(dir, file), text, { flag: 'wx', mode });
     } catch (e) {
       const exists = (e as NodeJS.ErrnoException).code === 'EEXIST';
-      throw new EbakError(exists ? 'ALREADY_EXISTS' : 'IO', `cannot write dev CA file ${join(dir, file)}`, { cause: e, hint: exists ? 'load the existing CA or choose an empty directory' : undefined });
+      throw new EbakError(exists ? 'ALREADY_EXISTS' : 'IO', `cannot write ${what} file ${join(dir, file)}`, { cause: e, hint: exists ? `load the existing ${what} or choose an empty directory` : undefined });
     }
+  }
+}
+
+/** One file of a saved dev CA or chain (NOT_FOUND when missing). */
+export async function readDevFile(dir: string, file: string, what: string): Promise<string> {
+  try {
+    return await readFile(join(dir, file), 'utf8');
+  } catch (e) {
+    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new EbakError(missing ? 'NOT_FOUND' : 'IO', `cannot read ${what} file ${join(dir, file)}`, { cause: e });
   }
 }
 
 /** Reads a CA saved by saveDevCa and checks that its parts belong together. */
 export async function loadDevCa(dir: string): Promise<DevCa> {
-  const read = async (file: string) => {
-    try {
-      return await readFile(join(dir, file), 'utf8');
-    } catch (e) {
-      const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-      throw new EbakError(missing ? 'NOT_FOUND' : 'IO', `cannot read dev CA file ${join(dir, file)}`, { cause: e });
-    }
-  };
+  const read = (file: string) => readDevFile(dir, file, 'dev CA');
   try {
     const root = issuer(await read(FILES.root), await read(FILES.rootKey), ROOT_NAME);
     const intermediate = issuer(await read(FILES.intermediate), await read(FILES.intermediateKey), INTERMEDIATE_NAME);

@@ -16,6 +16,7 @@ export type AttestationCheck =
   | 'pcr' // a PCR differs from the pinned value
   | 'nonce' // the nonce differs from the one sent
   | 'freshness' // the document is too old or from the future
+  | 'platform' // the vault attests with a platform (nitro, sev-snp) the client does not accept
   // SEV-SNP reports (src/attestation/snp)
   | 'report' // SNP report length, version or a reserved value wrong
   | 'algorithm' // the report's signature algorithm is not ECDSA P-384/SHA-384

@@ -1,5 +1,6 @@
 /**
- * Attestation: SEV-SNP reports (snp/) and TPM 2.0 quotes (tpm/), each with
+ * Attestation: SEV-SNP reports (snp/: also a simulated SNP platform and the
+ * vault's SNP evidence) and TPM 2.0 quotes (tpm/), each with
  * its own parser and offline verifier, beside the AWS Nitro Enclaves
  * attestation document — its strict
  * parser and encoder (document.ts), the client-side verifier (verify.ts:

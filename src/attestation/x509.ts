@@ -1,12 +1,14 @@
 /**
- * X.509 v3 certificates for the development CA (RFC 5280), ECDSA P-384 with
- * SHA-384, built with the DER writer and signed by node:crypto; and reading
- * what node:crypto's X509Certificate does not expose (extensions, pathLen).
+ * X.509 v3 certificates for the development CAs (RFC 5280), built with the DER
+ * writer and signed by node:crypto: ECDSA P-384 with SHA-384 (the dev Nitro
+ * CA), or RSASSA-PSS SHA-384 by an RSA issuer (the dev SEV-SNP ARK and ASK, as
+ * AMD's); and reading what node:crypto's X509Certificate does not expose
+ * (extensions, pathLen).
  */
-import { createHash, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { constants, createHash, randomBytes, sign, type KeyObject } from 'node:crypto';
 import {
   TAG, bitString, boolean, children, decodeOid, explicit, implicitPrimitive, integer, namedBits, octetString, oid,
-  printableString, readTlv, sequence, set, time, utf8String,
+  printableString, readTlv, sequence, set, time, tlv, utf8String,
 } from './der.js';
 
 /** Distinguished name, as ordered attributes; C is PrintableString, the rest UTF8String. */
@@ -22,10 +24,15 @@ export interface CertificateSpec {
   notAfter: Date;
   /** A CA with an optional path length limit, or an end-entity (leaf). */
   ca: { pathLen?: number } | false;
+  /** More non-critical extensions, after the standard ones: dotted OID → extnValue content. */
+  extra?: ReadonlyArray<readonly [string, Uint8Array]>;
 }
 
 const OID = {
   ecdsaWithSha384: '1.2.840.10045.4.3.3',
+  rsassaPss: '1.2.840.113549.1.1.10',
+  mgf1: '1.2.840.113549.1.1.8',
+  sha384: '2.16.840.1.101.3.4.2.2',
   basicConstraints: '2.5.29.19',
   keyUsage: '2.5.29.15',
   subjectKeyId: '2.5.29.14',
@@ -36,8 +43,14 @@ const OID = {
 /** KeyUsage bits (RFC 5280 §4.2.1.3). */
 const KU = { digitalSignature: 0, keyCertSign: 5, cRLSign: 6 } as const;
 
+/** SHA-384 for RSA-PSS, salt 48: AMD's ARK/ASK parameters (RFC 4055 §3.1; hash parameters NULL, as AMD encodes them). */
+const PSS_SALT = 48;
+const SHA384_ID = sequence(oid(OID.sha384), tlv(TAG.NULL, new Uint8Array(0)));
+const PSS_ALGORITHM = sequence(oid(OID.rsassaPss), sequence(explicit(0, SHA384_ID), explicit(1, sequence(oid(OID.mgf1), SHA384_ID)), explicit(2, integer(BigInt(PSS_SALT)))));
+
 export function buildCertificate(spec: CertificateSpec): Uint8Array {
-  const algorithm = sequence(oid(OID.ecdsaWithSha384)); // §4.1.1.2: parameters absent for ECDSA
+  const rsa = spec.issuerKey.asymmetricKeyType === 'rsa';
+  const algorithm = rsa ? PSS_ALGORITHM : sequence(oid(OID.ecdsaWithSha384)); // §4.1.1.2: parameters absent for ECDSA
   const spki = spec.subjectKey.export({ type: 'spki', format: 'der' });
   const tbs = sequence(
     explicit(0, integer(2n)), // v3
@@ -49,7 +62,9 @@ export function buildCertificate(spec: CertificateSpec): Uint8Array {
     spki,
     explicit(3, sequence(...extensions(spec))),
   );
-  const signature = sign('sha384', tbs, spec.issuerKey); // DER ECDSA-Sig-Value, as X.509 wants
+  const signature = rsa
+    ? sign('sha384', tbs, { key: spec.issuerKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: PSS_SALT })
+    : sign('sha384', tbs, spec.issuerKey); // DER ECDSA-Sig-Value, as X.509 wants
   return sequence(tbs, algorithm, bitString(signature));
 }
 
@@ -68,6 +83,7 @@ function extensions(spec: CertificateSpec): Uint8Array[] {
     extension(OID.keyUsage, true, namedBits(usage)),
     extension(OID.subjectKeyId, false, octetString(keyIdentifier(spec.subjectKey))),
     extension(OID.authorityKeyId, false, sequence(implicitPrimitive(0, keyIdentifier(spec.issuerPublicKey)))),
+    ...(spec.extra ?? []).map(([id, value]) => extension(id, false, value)),
   ];
 }
 

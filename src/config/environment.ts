@@ -26,7 +26,10 @@ export interface Environment {
   /** The local metadata cache (--cache-dir wins), or undefined under EBAK_NO_CACHE=1. */
   readonly cacheDir: string | undefined;
   /** The trust in a vault for commands without the trust flags (init --vault; login and vault take the flags). */
-  readonly vaultTrust: { readonly root: string | undefined; readonly measurements: string | undefined; readonly allowDebug: boolean };
+  readonly vaultTrust: {
+    readonly root: string | undefined; readonly measurements: string | undefined; readonly allowDebug: boolean; readonly platforms: string | undefined;
+    readonly snpChain: string | undefined; readonly snpMeasurement: string | undefined; readonly snpMinTcb: string | undefined;
+  };
   readonly debug: boolean;
 }
 
@@ -42,7 +45,10 @@ export function environment(env: NodeJS.ProcessEnv): Environment {
     hsmPin: env.EBAK_HSM_PIN,
     configDir: env.EBAK_CONFIG_DIR || join(env.HOME || homedir(), '.config', 'ebak'),
     cacheDir: env.EBAK_NO_CACHE === '1' ? undefined : env.EBAK_CACHE_DIR || join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'ebak'),
-    vaultTrust: { root: env.EBAK_VAULT_ROOT, measurements: env.EBAK_VAULT_MEASUREMENTS, allowDebug: env.EBAK_VAULT_ALLOW_DEBUG === '1' },
+    vaultTrust: {
+      root: env.EBAK_VAULT_ROOT, measurements: env.EBAK_VAULT_MEASUREMENTS, allowDebug: env.EBAK_VAULT_ALLOW_DEBUG === '1', platforms: env.EBAK_VAULT_PLATFORM,
+      snpChain: env.EBAK_VAULT_SNP_CHAIN, snpMeasurement: env.EBAK_VAULT_SNP_MEASUREMENT, snpMinTcb: env.EBAK_VAULT_SNP_MIN_TCB,
+    },
     debug: Boolean(env.EBAK_DEBUG),
   };
 }

@@ -235,6 +235,8 @@ export const FLAGS: readonly FlagSpec[] = [
   string('rate-register', 'n', 'registrations a minute from one client address (also the burst)', ['vault'], { default: '2 (burst 20)', check: checks.positiveInteger('--rate-register') }),
   string('nsm-helper', 'path', 'the Nitro attestation helper (nitro mode)', ['vault'], { default: '/usr/local/bin/nsm-attest' }),
   string('devca', 'dir', 'the dev CA standing in for the Nitro hypervisor (simulated mode)', ['vault'], { default: 'ebak-devca' }),
+  string('platform', 'nitro|sev-snp', 'what the vault attests with (serve: sev-snp is simulated only), and whose measurement measure prints', ['vault'], { default: 'nitro', check: checks.oneOf('--platform', ['nitro', 'sev-snp']) }),
+  string('snp-devchain', 'dir', 'the dev ARK/ASK/VCEK chain standing in for AMD\'s (serve --platform sev-snp; devca --platform sev-snp)', ['vault'], { default: 'ebak-snp-devchain' }),
   string('kms-key-id', 'id', 'the key service key that releases the vault secrets', ['vault'], { env: 'EBAK_KMS_KEY_ID' }),
   string('kms-endpoint', 'url', 'the key service endpoint', ['vault'], { env: 'EBAK_KMS_ENDPOINT', default: 'AWS KMS of the region' }),
   string('kms-region', 'region', 'the key service region', ['vault'], { default: 'AWS_REGION, else us-east-1' }),
@@ -253,7 +255,11 @@ export const FLAGS: readonly FlagSpec[] = [
   string('device', 'name', 'the name of this device in the vault', ['login'], { default: 'this hostname' }),
   string('vault-root', 'pem', 'the attestation root the vault must chain to', ['login', 'vault'], { env: 'EBAK_VAULT_ROOT', default: 'the AWS Nitro root G1' }),
   string('measurements', 'file', 'the vault measurements (PCRs) to pin', ['login', 'vault'], { env: 'EBAK_VAULT_MEASUREMENTS', default: "this build's own vault" }),
-  boolean('allow-debug', 'trust a debug-mode vault enclave (testing only)', ['login', 'vault'], { env: 'EBAK_VAULT_ALLOW_DEBUG' }),
+  boolean('allow-debug', 'trust a debug-mode vault enclave or SEV-SNP guest (testing only)', ['login', 'vault'], { env: 'EBAK_VAULT_ALLOW_DEBUG' }),
+  string('vault-platform', 'list', 'the platforms the vault may attest with: nitro, sev-snp or both (comma-separated)', ['login', 'vault'], { env: 'EBAK_VAULT_PLATFORM', default: 'nitro' }),
+  string('snp-chain', 'pem', 'the ASK and ARK a SEV-SNP vault\'s VCEK must chain to (its ARK is pinned)', ['login', 'vault'], { env: 'EBAK_VAULT_SNP_CHAIN' }),
+  string('snp-measurement', 'hex', 'the SEV-SNP launch measurement to pin', ['login', 'vault'], { env: 'EBAK_VAULT_SNP_MEASUREMENT', default: "this build's own vault" }),
+  string('snp-min-tcb', 'BL/TEE/SNP/UCODE', 'the lowest TCB a SEV-SNP vault may report', ['login', 'vault'], { env: 'EBAK_VAULT_SNP_MIN_TCB' }),
 
   // keyservice
   string('dir', 'dir', 'the key service directory (keys, TLS certificate)', ['keyservice']),

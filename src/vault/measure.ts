@@ -6,13 +6,14 @@
  * "file:<path relative to dist>\0<length>\0<bytes>" per file and
  * "package:<name>@<version>\0" per package, so any changed vault file,
  * dependency file or package version changes PCR0. `ebak vault measure`
- * prints measure(bundle) the way `nitro-cli build-enclave` prints an image's.
+ * prints measure(bundle) the way `nitro-cli build-enclave` prints an image's,
+ * and with --platform sev-snp the simulated launch measurement of the same bundle.
  */
 import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { measure, type Measurements } from '../attestation/index.js';
+import { measure, snpLaunchMeasurement, type Measurements } from '../attestation/index.js';
 import { EbakError } from '../errors.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/src/vault
@@ -64,6 +65,11 @@ function packageVersion(name: string): string {
 
 export function vaultMeasurements(): Measurements {
   return measure(vaultBundle());
+}
+
+/** The simulated SEV-SNP launch measurement of this build's vault image, hex (attestation/snp/simulate.ts says how it stands in for AMD's). */
+export function vaultSnpMeasurement(): string {
+  return snpLaunchMeasurement(vaultBundle()).toString('hex');
 }
 
 /** Pinned PCRs from a measurement file (`ebak vault measure --json` or nitro-cli's output). */

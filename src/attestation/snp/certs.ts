@@ -38,11 +38,12 @@ const cn = (name: string) => /(?:^|\n)CN=([^\n]*)/.exec(name)?.[1] ?? '';
 
 /**
  * Orders and checks key ← ASK ← ARK: the ARK must be self-signed and one of
- * AMD's pinned roots (AMD_ARK_SHA256), the ASK of the
+ * AMD's pinned roots (AMD_ARK_SHA256) — or, when `roots` is given, byte for
+ * byte one of those (a development chain) — the ASK of the
  * same product, and the key of the kind its name says (SEV-VCEK / SEV-VLEK).
  * Every certificate must be valid at `at` (ms).
  */
-export function verifySnpChain(keyCert: Uint8Array, chain: Uint8Array, at: number): SnpKeyChain {
+export function verifySnpChain(keyCert: Uint8Array, chain: Uint8Array, at: number, roots?: readonly X509Certificate[]): SnpKeyChain {
   const keys = readCertificates(keyCert, 'the VCEK/VLEK certificate');
   const [key] = keys;
   ensure(key !== undefined, 'chain', 'the VCEK/VLEK file holds no certificate');
@@ -52,7 +53,8 @@ export function verifySnpChain(keyCert: Uint8Array, chain: Uint8Array, at: numbe
   ensure(ark !== undefined && ask !== undefined, 'chain', 'the chain must hold the ASK (or ASVK) and the self-signed ARK');
   const product = productInName(cn(ark.subject));
   ensure(product !== null, 'product', `the ARK "${cn(ark.subject)}" names no known product`);
-  ensure(ark.fingerprint256 === AMD_ARK_SHA256[product], 'root', `the ARK is not AMD's pinned ARK-${product}`);
+  const pinned = roots ? roots.some((r) => r.raw.equals(ark.raw)) : ark.fingerprint256 === AMD_ARK_SHA256[product];
+  ensure(pinned, 'root', `the ARK is not ${roots ? 'a pinned' : "AMD's pinned"} ARK-${product}`);
   ensure(productInName(cn(ask.subject)) === product, 'product', `the ASK "${cn(ask.subject)}" is not a ${product} key`);
   linkage(ark, ark, 'the ARK', 'the ARK', 1);
   linkage(ask, ark, 'the ASK', 'the ARK', 0);

@@ -3,6 +3,8 @@
  * each, how a product is named by the report's CPUID and the certificates,
  * and the product's TCB_VERSION layout (the SPL bytes differ on Turin).
  */
+import { EbakError } from '../../errors.js';
+
 export type Product = 'Milan' | 'Genoa' | 'Turin';
 export const PRODUCTS: readonly Product[] = ['Milan', 'Genoa', 'Turin'];
 
@@ -52,6 +54,14 @@ export function decodeTcb(value: bigint, product: Product): Tcb {
   const byte = (i: number) => Number((value >> BigInt(8 * i)) & 0xffn);
   if (product === 'Turin') return { fmc: byte(0), bl: byte(1), tee: byte(2), snp: byte(3), ucode: byte(7) };
   return { bl: byte(0), tee: byte(1), snp: byte(6), ucode: byte(7) };
+}
+
+/** A TCB written BL/TEE/SNP/UCODE (0..255 each), as --min-tcb takes it; USAGE otherwise. */
+export function parseTcb(text: string, flag = '--min-tcb'): Tcb {
+  const match = /^(\d{1,3})\/(\d{1,3})\/(\d{1,3})\/(\d{1,3})$/.exec(text);
+  const [bl, tee, snp, ucode] = (match ?? []).slice(1).map(Number);
+  if (!match || [bl, tee, snp, ucode].some((n) => n! > 255)) throw new EbakError('USAGE', `${flag} must be BL/TEE/SNP/UCODE (0..255 each), got "${text}"`);
+  return { bl: bl!, tee: tee!, snp: snp!, ucode: ucode! };
 }
 
 export const formatTcb = (t: Tcb) => `${t.bl}/${t.tee}/${t.snp}/${t.ucode}${t.fmc === undefined ? '' : ` fmc ${t.fmc}`}`;

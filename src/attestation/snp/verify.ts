@@ -4,7 +4,7 @@
  * of docs/attestation.md ("SEV-SNP") and the first failure throws
  * AttestationError(check).
  */
-import { timingSafeEqual, verify } from 'node:crypto';
+import { timingSafeEqual, verify, type X509Certificate } from 'node:crypto';
 import { EbakError } from '../../errors.js';
 import { AttestationError, ensure } from '../errors.js';
 import { keyExtensions, verifySnpChain, type SnpKeyChain } from './certs.js';
@@ -16,6 +16,8 @@ export interface SnpVerifyOptions {
   cert: Uint8Array;
   /** The ASK (or ASVK) and ARK, PEM. */
   chain: Uint8Array;
+  /** The ARKs to trust instead of AMD's pinned ones (a development chain: snp/devchain.ts). */
+  roots?: readonly X509Certificate[];
   /** The time to check the certificates at (default: now). */
   at?: Date;
   /** Accept a guest whose policy allows debugging (the host can read its memory). */
@@ -52,7 +54,7 @@ export function verifySnpReport(bytes: Uint8Array, options: SnpVerifyOptions): V
   if (!Number.isFinite(at)) throw new EbakError('USAGE', 'attestation check time is not a valid date');
   const report = parseSnpReport(bytes);
   ensure(report.signingKey !== 'none', 'key', 'the report is unsigned (signing key selector 7)');
-  const chain = verifySnpChain(options.cert, options.chain, at);
+  const chain = verifySnpChain(options.cert, options.chain, at, options.roots);
   const ext = keyExtensions(chain.key, chain.product);
   checkProduct(report, chain, ext.productName);
   ensure(chain.kind === report.signingKey, 'key', `the report is signed with a ${report.signingKey}, the certificate is a ${chain.kind}`);

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import {
   DEFAULT_MAX_AGE_SECONDS, documentToJson, loadRoot, looksLikeTpmsAttest, REPORT_SIZE, snpReportToJson, SUPPORTED_VERSIONS,
-  tpmQuoteToJson, verifyAttestation, verifySnpReport, verifyTpmQuote, type Tcb,
+  tpmQuoteToJson, verifyAttestation, verifySnpReport, verifyTpmQuote, parseTcb,
 } from '../../attestation/index.js';
 import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
@@ -122,13 +122,6 @@ function parsePcr(text: string): [number, Buffer] {
   const match = /^(\d{1,2})=([0-9a-fA-F]+)$/.exec(text);
   if (!match) throw usage(`--expect-pcr must be <index>=<hex>, got "${text}"`);
   return [Number(match[1]), parseHex(match[2]!, '--expect-pcr')];
-}
-
-function parseTcb(text: string): Tcb {
-  const match = /^(\d{1,3})\/(\d{1,3})\/(\d{1,3})\/(\d{1,3})$/.exec(text);
-  const [bl, tee, snp, ucode] = (match ?? []).slice(1).map(Number);
-  if (!match || [bl, tee, snp, ucode].some((n) => n! > 255)) throw usage(`--min-tcb must be BL/TEE/SNP/UCODE (0..255 each), got "${text}"`);
-  return { bl: bl!, tee: tee!, snp: snp!, ucode: ucode! };
 }
 
 function parseSeconds(text: string): number {

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createDevCa, saveDevCa } from '../../attestation/index.js';
+import { createDevCa, createDevSnpChain, saveDevCa, saveDevSnpChain } from '../../attestation/index.js';
 import { environment } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { pkcs11ConfigFrom } from '../../hsm/index.js';
@@ -24,11 +24,13 @@ export interface ServeFlags {
   'kms-endpoint'?: string | undefined; 'kms-key-id'?: string | undefined; 'kms-region'?: string | undefined; 'kms-ca'?: string | undefined;
   'hsm-pin-kms'?: string | undefined; registration?: string | undefined; 'operator-key'?: string | undefined; 'max-accounts'?: string | undefined;
   'rate-per-address'?: string | undefined; 'rate-per-account'?: string | undefined; 'rate-register'?: string | undefined;
+  platform?: string | undefined; 'snp-devchain'?: string | undefined;
 }
 
 export const dirOf = (v: ServeFlags) => v.dir ?? 'ebak-vault';
 export const stateOf = (v: ServeFlags) => v.state ?? join(dirOf(v), 'state.db');
 export const devcaOf = (v: ServeFlags) => v.devca ?? 'ebak-devca';
+export const snpDevchainOf = (v: ServeFlags) => v['snp-devchain'] ?? 'ebak-snp-devchain';
 
 /** The simulated hypervisor: a dev CA in its own directory (never the vault's), created on first use; its root.pem path. */
 export async function ensureDevCa(dir: string, ctx: Context): Promise<string> {
@@ -37,6 +39,15 @@ export async function ensureDevCa(dir: string, ctx: Context): Promise<string> {
     ctx.out.warn(`created a development CA in ${dir} (it stands in for the Nitro hypervisor); clients and the key service pin ${join(dir, 'root.pem')}`);
   }
   return join(dir, 'root.pem');
+}
+
+/** The simulated AMD key hierarchy: a dev ARK → ASK → VCEK in its own directory, created on first use; its chain.pem path (what clients pin). */
+export async function ensureDevSnpChain(dir: string, ctx: Context): Promise<string> {
+  if (!existsSync(join(dir, 'chain.pem'))) {
+    await saveDevSnpChain(createDevSnpChain(), dir);
+    ctx.out.warn(`created a development SEV-SNP chain in ${dir} (it stands in for AMD's ARK, ASK and the chip's VCEK); clients pin ${join(dir, 'chain.pem')} with --snp-chain`);
+  }
+  return join(dir, 'chain.pem');
 }
 
 /** The key service connection, from flags (filled from EBAK_KMS_* by src/config) and the AWS credential variables. */
@@ -90,19 +101,22 @@ function hsmOptions(v: ServeFlags, ctx: Context, mode: 'simulated' | 'nitro') {
 
 export async function serve(v: ServeFlags, ctx: Context): Promise<void> {
   const mode = (v.mode ?? 'simulated') as 'simulated' | 'nitro'; // checked by the schema
+  const platform = (v.platform ?? 'nitro') as 'nitro' | 'sev-snp';
+  if (platform === 'sev-snp' && mode === 'nitro') throw new EbakError('USAGE', 'a real SEV-SNP guest reads /dev/sev-guest, which is not built: --platform sev-snp runs with --mode simulated only');
   const [host, port] = (v.listen ?? '127.0.0.1:8443').split(/:(?=\d+$)/);
   if (!host || !port) throw new EbakError('USAGE', '--listen is <host>:<port>');
   const operatorKey = v['operator-key'] ? operatorPublicKey(await readFile(v['operator-key'], 'utf8')) : undefined;
   if (!operatorKey && v.registration !== 'open') ctx.out.warn('registration is by invitation and no --operator-key was given: nobody can register (pass --operator-key, or --registration open)');
   await mkdir(dirOf(v), { recursive: true, mode: 0o700 });
   if (mode === 'simulated') await ensureDevCa(devcaOf(v), ctx);
+  if (platform === 'sev-snp') await ensureDevSnpChain(snpDevchainOf(v), ctx);
   const app = await bootEnclave({
-    mode, host, port: Number(port), state: stateOf(v), ...policyFlags(v), ...rateFlags(v), ...(operatorKey ? { operatorKey } : {}),
-    attestation: mode === 'nitro' ? { nsmHelper: v['nsm-helper'] ?? '/usr/local/bin/nsm-attest' } : { devca: devcaOf(v) },
+    mode, platform, host, port: Number(port), state: stateOf(v), ...policyFlags(v), ...rateFlags(v), ...(operatorKey ? { operatorKey } : {}),
+    attestation: mode === 'nitro' ? { nsmHelper: v['nsm-helper'] ?? '/usr/local/bin/nsm-attest' } : { devca: devcaOf(v), snpDevchain: snpDevchainOf(v) },
     kms: kmsOptions(v, ctx), hsm: hsmOptions(v, ctx, mode), log: (l) => ctx.out.warn(l),
   });
-  ctx.out.line(`vault (${mode}) listening on ${app.vault.url}`);
-  ctx.out.result({ url: app.vault.url, mode, state: stateOf(v), registration: app.vault.service.registration });
+  ctx.out.line(`vault (${mode}${platform === 'nitro' ? '' : `, ${platform}`}) listening on ${app.vault.url}`);
+  ctx.out.result({ url: app.vault.url, mode, platform, state: stateOf(v), registration: app.vault.service.registration });
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

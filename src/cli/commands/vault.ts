@@ -9,10 +9,10 @@ import { environment, parseFlags, type ParsedFlags } from '../../config/index.js
 import { EbakError } from '../../errors.js';
 import { normalizeRecoveryCode } from '../../repository/format/keyfile.js';
 import { verifyAuditLog } from '../../vault/audit/verify.js';
-import { deviceClient, loadDevice, repositoryAccount, trustFrom, type DeviceFile } from '../../vault/client/device.js';
+import { deviceClient, loadDevice, repositoryAccount, trustFrom, type DeviceFile, type TrustFlags } from '../../vault/client/device.js';
 import { VaultClient } from '../../vault/client/client.js';
 import type { DeviceInfo } from '../../vault/protocol.js';
-import { pcrsFromMeasurements, vaultKeyPolicy, vaultMeasurements } from '../../vault/measure.js';
+import { pcrsFromMeasurements, vaultKeyPolicy, vaultMeasurements, vaultSnpMeasurement } from '../../vault/measure.js';
 import { createInvitation, operatorPrivateKey } from '../../vault/operator.js';
 import { openStore } from '../../vault/state/open.js';
 import type { Command, Context } from '../command.js';
@@ -20,22 +20,26 @@ import { passwordFromEnv, prompt } from '../secrets.js';
 import { backendFor } from '../session.js';
 import { RecipientKms } from '../../kms/client.js';
 import { HSM_PIN_CONTEXT } from '../../vault/enclave/app.js';
-import { devcaOf, ensureDevCa, kmsOptions, serve, stateOf, type ServeFlags } from './vault-serve.js';
+import { devcaOf, ensureDevCa, ensureDevSnpChain, kmsOptions, serve, snpDevchainOf, stateOf, type ServeFlags } from './vault-serve.js';
 
 const USAGE = [
   'ebak vault serve [--dir <dir>] [--state <file|postgres://…>] [--listen <host:port>] [--mode simulated|nitro] [--devca <dir>]',
+  '                 [--platform nitro|sev-snp] [--snp-devchain <dir>]   (sev-snp: simulated mode only; no /dev/sev-guest here)',
   '                 --kms-key-id <id> [--kms-endpoint <url>] [--kms-region <r>] [--kms-ca <pem>] [--hsm-pin-kms <file>]',
   '                 [--registration invite|open] [--operator-key <public pem>] [--max-accounts <n>] [--guess-limit <n>] [--lockout permanent|recovery]',
   'ebak vault devca [--devca <dir>]                          (simulation: the dev CA standing in for the Nitro hypervisor; prints its root)',
-  'ebak vault measure [--key-policy]                          (PCRs of this build, or the KMS key policy that releases the vault secrets to it)',
+  'ebak vault devca --platform sev-snp [--snp-devchain <dir>] (simulation: the dev ARK/ASK/VCEK standing in for AMD; prints chain.pem)',
+  'ebak vault measure [--key-policy] [--platform nitro|sev-snp] (PCRs of this build, its simulated SEV-SNP launch measurement, or the KMS key policy)',
   'ebak vault status [--vault <url>] [--operator-key-file <pem>]',
   'ebak vault unlock --vault <url> --account <name> --recovery-key-file <file>',
   'ebak vault operator-key --out <file>                       (writes <file> (private, 0600) and <file>.pub)',
   'ebak vault invite --operator-key-file <pem> [--uses <n>] [--expires-days <n>]',
   'ebak vault provision-pin --pin-file <file> --out <file> --kms-key-id <id> [--kms-endpoint …]   (encrypts the HSM PIN for the enclave)',
-  'ebak vault audit verify [--dir <dir>] [--state <…>] [--root <pem>] [--measurements <file>] [--vault <url> --operator-key-file <pem>]',
+  'ebak vault audit verify [--dir <dir>] [--state <…>] [--root <pem>] [--measurements <file>] [--vault-platform … --snp-chain <pem>] [--vault <url> --operator-key-file <pem>]',
   '  HSM (serve): --module/EBAK_HSM_MODULE --token/EBAK_HSM_TOKEN, PIN from --hsm-pin-kms (simulated mode also --pin-file/EBAK_HSM_PIN)',
-  '  client trust: --vault-root/EBAK_VAULT_ROOT --measurements/EBAK_VAULT_MEASUREMENTS --allow-debug',
+  '  client trust: --vault-platform/EBAK_VAULT_PLATFORM (nitro, sev-snp or both; default nitro) --allow-debug/EBAK_VAULT_ALLOW_DEBUG',
+  '    nitro:   --vault-root/EBAK_VAULT_ROOT --measurements/EBAK_VAULT_MEASUREMENTS',
+  '    sev-snp: --snp-chain/EBAK_VAULT_SNP_CHAIN (ASK+ARK pem) --snp-measurement/EBAK_VAULT_SNP_MEASUREMENT --snp-min-tcb/EBAK_VAULT_SNP_MIN_TCB',
 ].join('\n');
 
 type Values = ParsedFlags['values'];
@@ -47,11 +51,18 @@ async function readText(path: string, what: string): Promise<string> {
 
 const operatorKeyOf = async (v: Values) => (v['operator-key-file'] ? operatorPrivateKey(await readText(v['operator-key-file'], 'operator key file')) : undefined);
 
-const clientFor = (v: Values, s: Switches) => VaultClient.connect(v.vault!, trustFrom({ root: v['vault-root'], measurements: v.measurements, allowDebug: s['allow-debug'] }).trust);
+/** The client's trust flags (login and the vault commands that connect), as trustFrom takes them. */
+export const trustFlags = (v: Values, s: Switches): TrustFlags => ({
+  root: v['vault-root'], measurements: v.measurements, allowDebug: s['allow-debug'], platforms: v['vault-platform'],
+  snpChain: v['snp-chain'], snpMeasurement: v['snp-measurement'], snpMinTcb: v['snp-min-tcb'],
+});
+
+const clientFor = (v: Values, s: Switches) => VaultClient.connect(v.vault!, trustFrom(trustFlags(v, s)).trust);
 
 /**
  * Verifies the log in the state store: chain, signatures, each boot's
- * attestation pinned to this build's measurements (or --measurements), and —
+ * attestation pinned to this build's measurements (or --measurements; on
+ * SEV-SNP the --snp-* policy), and —
  * with --vault and the operator key — that it reaches the enclave's own signed head.
  */
 async function auditVerify(v: Values, s: Switches, ctx: Context): Promise<unknown> {
@@ -61,13 +72,14 @@ async function auditVerify(v: Values, s: Switches, ctx: Context): Promise<unknow
   const mfile = v.measurements;
   const own = vaultMeasurements();
   const pcrs = mfile ? pcrsFromMeasurements(await readText(mfile, 'measurement file'), mfile) : { 0: own.PCR0, 1: own.PCR1, 2: own.PCR2 };
+  const { snp } = trustFrom({ ...trustFlags(v, s), root: rootFile }).trust;
   const key = await operatorKeyOf(v);
   if (v.vault && !key) throw new EbakError('USAGE', '--vault needs --operator-key-file (the audit head is for the operator)');
   const head = v.vault && key ? await (await clientFor(v, s)).auditHead(key) : undefined;
   if (!head) ctx.out.warn("no --vault given: the chain and signatures are checked, but entries removed from the end can only be detected against the enclave's head");
   const store = await openStore(stateOf(v as ServeFlags));
   try {
-    const report = verifyAuditLog(await store.audit(1), { root, pcrs, ...(head ? { head } : {}) });
+    const report = verifyAuditLog(await store.audit(1), { root, pcrs, ...(snp ? { snp } : {}), ...(head ? { head } : {}) });
     ctx.out.line(`audit log OK: ${report.entries} entries, ${report.boots} attested boots, head ${report.head.seq} ${report.head.hash}${head ? " (the enclave's signed head)" : ''}`);
     return report;
   } finally {
@@ -125,11 +137,16 @@ async function provisionPin(v: Values, ctx: Context): Promise<unknown> {
 
 const VAULT_SUB: Record<string, (v: Values, ctx: Context, rest: string[], s: Switches) => Promise<unknown>> = {
   serve: async (v, ctx) => serve(v, ctx),
-  measure: async (_v, ctx, _rest, s) => {
+  measure: async (v, ctx, _rest, s) => {
     if (s['key-policy']) {
       const policy = vaultKeyPolicy();
       ctx.out.line(JSON.stringify(policy, null, 2));
       return policy;
+    }
+    if (v.platform === 'sev-snp') {
+      const measurement = vaultSnpMeasurement();
+      ctx.out.line(measurement);
+      return { platform: 'sev-snp', measurement };
     }
     const m = vaultMeasurements();
     ctx.out.line(JSON.stringify({ Measurements: m }, null, 2));
@@ -158,6 +175,11 @@ const VAULT_SUB: Record<string, (v: Values, ctx: Context, rest: string[], s: Swi
   },
   'operator-key': writeOperatorKey,
   devca: async (v, ctx) => {
+    if (v.platform === 'sev-snp') {
+      const chain = await ensureDevSnpChain(snpDevchainOf(v as ServeFlags), ctx);
+      ctx.out.line(chain);
+      return { chain };
+    }
     const root = await ensureDevCa(devcaOf(v as ServeFlags), ctx);
     ctx.out.line(root);
     return { root };

@@ -4,13 +4,14 @@
  * next one, its prev is the previous entry's hash, its hash is the hash of
  * its body, and its signature verifies under the key of a boot entry before
  * it (replicas each boot with their own key), whose attestation document verifies against the pinned root (and
- * PCRs) and binds that key. With a trusted head (the enclave's own, fetched
+ * PCRs) and binds that key (a SEV-SNP vault's boot holds SNP evidence: verified by the SNP policy). With a trusted head (the enclave's own, fetched
  * over the attested channel and signed by its current boot key), the log must
  * reach exactly there: dropped tail entries are caught. Entries after the head
  * (appended after it was fetched) are not checked against it.
  */
 import { createPublicKey, verify, type X509Certificate } from 'node:crypto';
-import { verifyAttestation } from '../../attestation/index.js';
+import { AttestationError, SNP_EVIDENCE_MAGIC, verifyAttestation, verifySnpEvidence } from '../../attestation/index.js';
+import type { SnpTrust } from '../client/transport.js';
 import { EbakError } from '../../errors.js';
 import type { AuditHeadResponse } from '../protocol.js';
 import { AUDIT_FORMAT, GENESIS, auditKeyBinding, encodeBody, entryHash, headMessage, type AuditBody, type StoredEntry } from './entry.js';
@@ -20,6 +21,8 @@ export interface AuditVerifyOptions {
   root: X509Certificate;
   pcrs?: Readonly<Record<number, string>>;
   allowDebug?: boolean;
+  /** The SEV-SNP policy for the boots of a vault on SEV-SNP; without it their evidence is refused. */
+  snp?: SnpTrust;
   /** The enclave's signed head; without it a truncated tail cannot be detected. */
   head?: AuditHeadResponse;
 }
@@ -88,9 +91,18 @@ function bootKey(seq: number, body: AuditBody, options: AuditVerifyOptions) {
   const d = body.detail ?? {};
   if (typeof d.signing_key !== 'string' || typeof d.attestation !== 'string') throw broken(seq, 'boot entry without signing key or attestation');
   const spki = Buffer.from(d.signing_key, 'base64');
-  const doc = verifyAttestation(Buffer.from(d.attestation, 'base64'), {
-    root: options.root, at: new Date(body.time), pcrs: options.pcrs ?? {}, allowDebug: options.allowDebug ?? false, maxAgeSeconds: 300,
-  });
-  if (!doc.userData || !auditKeyBinding(spki).equals(Buffer.from(doc.userData))) throw broken(seq, 'the boot attestation does not bind its signing key');
+  const userData = bootUserData(Buffer.from(d.attestation, 'base64'), new Date(body.time), options);
+  if (!userData || !auditKeyBinding(spki).equals(Buffer.from(userData))) throw broken(seq, 'the boot attestation does not bind its signing key');
   return createPublicKey({ key: spki, format: 'der', type: 'spki' });
+}
+
+/** The user_data a boot attestation vouches for: a Nitro document's, or (SEV-SNP) the evidence's, bound by its report. */
+function bootUserData(attestation: Buffer, at: Date, options: AuditVerifyOptions): Uint8Array | null {
+  if (!attestation.subarray(0, SNP_EVIDENCE_MAGIC.length).equals(SNP_EVIDENCE_MAGIC)) {
+    return verifyAttestation(attestation, { root: options.root, at, pcrs: options.pcrs ?? {}, allowDebug: options.allowDebug ?? false, maxAgeSeconds: 300 }).userData;
+  }
+  const snp = options.snp;
+  if (!snp) throw new AttestationError('platform', 'a boot of this log attests with sev-snp and no SEV-SNP policy was given', { hint: 'pass --vault-platform sev-snp --snp-chain <pem>' });
+  const { chain, roots, measurement, minTcb } = snp;
+  return verifySnpEvidence(attestation, { chain, roots, measurement, at, allowDebug: options.allowDebug ?? false, ...(minTcb ? { minTcb } : {}) }).evidence.userData;
 }

@@ -7,7 +7,8 @@
  * ~/.config/ebak; src/config/environment.ts) / devices /
  * <account>.json, mode 0600: {format, vault, account, device_id, device_name,
  * token, expires_at, wrapped_key (device envelope: K under the device key
- * the vault holds), root_pem, pcrs, allow_debug}. The file alone opens
+ * the vault holds), root_pem, pcrs, allow_debug, and when the operator
+ * accepted more than Nitro: platforms, snp {chain_pem, measurement, min_tcb?}}. The file alone opens
  * nothing: the vault releases the device key only to a live, unrevoked token.
  *
  * The vault account of a repository is derived from the repository itself:
@@ -18,15 +19,16 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { X509Certificate } from 'node:crypto';
-import { awsNitroRootG1, loadRoot } from '../../attestation/index.js';
+import { awsNitroRootG1, formatTcb, loadRoot, parseTcb } from '../../attestation/index.js';
 import { EbakError } from '../../errors.js';
 import type { Backend } from '../../storage/backend.js';
 import { unwrapMasterKey, wrapMasterKey } from '../envelope.js';
-import { pcrsFromMeasurements, vaultMeasurements } from '../measure.js';
+import { VAULT_PLATFORMS, type VaultPlatform } from '../enclave/attester.js';
+import { pcrsFromMeasurements, vaultMeasurements, vaultSnpMeasurement } from '../measure.js';
 import type { Action, SessionResponse } from '../protocol.js';
 import { VaultClient } from './client.js';
 import { HeadClient } from './head.js';
-import type { VaultTrust } from './transport.js';
+import type { SnpTrust, VaultTrust } from './transport.js';
 import { configAccount, DEVICE_FORMAT, repositoryAccount, saveDevice, type DeviceFile } from './devicefile.js';
 
 export { configAccount, findDevice, loadDevice, repositoryAccount, type DeviceFile } from './devicefile.js';
@@ -36,20 +38,54 @@ export interface TrustFlags {
   root?: string | undefined;
   measurements?: string | undefined;
   allowDebug?: boolean | undefined;
+  /** Comma-separated platforms the vault may attest with (default nitro). */
+  platforms?: string | undefined;
+  /** SEV-SNP: the ASK+ARK PEM file, the launch measurement (hex), the minimum TCB (BL/TEE/SNP/UCODE). */
+  snpChain?: string | undefined;
+  snpMeasurement?: string | undefined;
+  snpMinTcb?: string | undefined;
 }
 
 /**
  * Trust anchors (the CLI gathers them from --vault-root/EBAK_VAULT_ROOT,
- * --measurements/EBAK_VAULT_MEASUREMENTS, --allow-debug/EBAK_VAULT_ALLOW_DEBUG):
+ * --measurements/EBAK_VAULT_MEASUREMENTS, --allow-debug/EBAK_VAULT_ALLOW_DEBUG,
+ * --vault-platform/EBAK_VAULT_PLATFORM and the --snp-* flags/EBAK_VAULT_SNP_*):
  * the root defaults to the AWS Nitro root, the measurements to this build's
- * own vault measurement, i.e. the vault this client ships with.
+ * own vault measurement, i.e. the vault this client ships with; only Nitro
+ * is accepted unless the operator names sev-snp, whose chain must be given.
  */
 export function trustFrom(flags: TrustFlags): { trust: VaultTrust; rootPem: string } {
   const root = flags.root ? loadRoot(readText(flags.root, 'vault root')) : awsNitroRootG1();
   const mfile = flags.measurements;
   const pcrs = mfile ? pcrsFromMeasurements(readText(mfile, 'measurement file'), mfile) : ownPcrs();
   const allowDebug = flags.allowDebug === true;
-  return { trust: { root, pcrs, allowDebug }, rootPem: root.toString() };
+  const platforms = platformsOf(flags.platforms);
+  if (!platforms.includes('sev-snp')) return { trust: { root, pcrs, allowDebug }, rootPem: root.toString() }; // nitro: the default, as before
+  if (!flags.snpChain) throw new EbakError('USAGE', 'accepting sev-snp needs the ASK+ARK chain the vault must chain to (--snp-chain / EBAK_VAULT_SNP_CHAIN)');
+  const snp = snpTrust(readText(flags.snpChain, 'SEV-SNP chain'), flags.snpMeasurement ?? vaultSnpMeasurement(), flags.snpMinTcb);
+  return { trust: { root, pcrs, allowDebug, platforms, snp }, rootPem: root.toString() };
+}
+
+function platformsOf(list: string | undefined): VaultPlatform[] {
+  const names = (list ?? 'nitro').split(',').map((p) => p.trim());
+  const bad = names.find((p) => !(VAULT_PLATFORMS as readonly string[]).includes(p));
+  if (bad !== undefined) throw new EbakError('USAGE', `--vault-platform is a comma-separated list of ${VAULT_PLATFORMS.join(', ')}; got ${JSON.stringify(bad)}`);
+  return [...new Set(names as VaultPlatform[])];
+}
+
+/** The SEV-SNP policy from its written form (flags, or a device file). */
+function snpTrust(chainPem: string, measurement: string, minTcb: string | undefined): SnpTrust {
+  const blocks = chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  let certs: X509Certificate[];
+  try {
+    certs = blocks.map((b) => new X509Certificate(b));
+  } catch (e) {
+    throw new EbakError('USAGE', 'the SEV-SNP chain is not PEM certificates', { cause: e });
+  }
+  const roots = certs.filter((c) => c.subject === c.issuer);
+  if (certs.length < 2 || roots.length === 0) throw new EbakError('USAGE', 'the SEV-SNP chain must hold the ASK and the self-signed ARK (PEM)');
+  if (!/^[0-9a-fA-F]{96}$/.test(measurement)) throw new EbakError('USAGE', '--snp-measurement is the 48-byte launch measurement in hex (96 digits)');
+  return { chain: Buffer.from(chainPem), roots, measurement: Buffer.from(measurement, 'hex'), ...(minTcb === undefined ? {} : { minTcb: parseTcb(minTcb, '--snp-min-tcb') }) };
 }
 
 function ownPcrs(): Record<number, string> {
@@ -74,6 +110,8 @@ function deviceFile(url: string, s: SessionResponse, masterKey: Uint8Array, name
     return {
       format: DEVICE_FORMAT, vault: url, account: s.account, device_id: s.device_id, device_name: name, token: s.token, expires_at: s.expires_at,
       wrapped_key: wrapMasterKey('device', deviceKey, `${s.account}\0${s.device_id}`, masterKey), root_pem: rootPem, pcrs: { ...trust.pcrs }, allow_debug: trust.allowDebug ?? false,
+      ...(trust.platforms ? { platforms: [...trust.platforms] } : {}),
+      ...(trust.snp ? { snp: snpRecord(trust.snp) } : {}),
     };
   } finally {
     deviceKey.fill(0);
@@ -158,8 +196,14 @@ export async function deviceSession(d: DeviceFile, action: Action | 'read' = 're
   }
 }
 
+const snpRecord = (t: SnpTrust) => ({ chain_pem: Buffer.from(t.chain).toString('latin1'), measurement: Buffer.from(t.measurement).toString('hex'), ...(t.minTcb ? { min_tcb: formatTcb(t.minTcb) } : {}) });
+
 /** A connected client with the trust pinned in the device file. */
 export async function deviceClient(d: DeviceFile): Promise<{ client: VaultClient; device: DeviceFile }> {
-  const trust: VaultTrust = { root: new X509Certificate(d.root_pem), pcrs: d.pcrs, allowDebug: d.allow_debug };
+  const trust: VaultTrust = {
+    root: new X509Certificate(d.root_pem), pcrs: d.pcrs, allowDebug: d.allow_debug,
+    ...(d.platforms ? { platforms: d.platforms } : {}),
+    ...(d.snp ? { snp: snpTrust(d.snp.chain_pem, d.snp.measurement, d.snp.min_tcb) } : {}),
+  };
   return { client: await VaultClient.connect(d.vault, trust), device: d };
 }

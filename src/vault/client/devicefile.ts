@@ -24,6 +24,9 @@ export interface DeviceFile {
   root_pem: string;
   pcrs: Record<number, string>;
   allow_debug: boolean;
+  /** The platforms accepted at login (absent: nitro only) and the SEV-SNP policy (device.ts). */
+  platforms?: ('nitro' | 'sev-snp')[];
+  snp?: { chain_pem: string; measurement: string; min_tcb?: string };
 }
 
 /** The vault account name of a repository whose stored config object is `config` (see the header). */

@@ -1,8 +1,10 @@
 /**
  * The attested channel to the vault. The first TLS connection fetches an
- * attestation document with a fresh nonce and verifies it (src/attestation:
- * pinned root, pinned PCRs, nonce, freshness, debug rule); the document's
- * public_key must be that connection's certificate key. That SPKI is then
+ * attestation with a fresh nonce and verifies it by its platform's policy,
+ * if the client accepts that platform (src/attestation — Nitro: pinned root,
+ * pinned PCRs, nonce, freshness, debug rule; SEV-SNP: VCEK → pinned ASK/ARK,
+ * measurement, minimum TCB, debug rule, report_data binding, nonce); the
+ * attested public_key must be that connection's certificate key. That SPKI is then
  * pinned: every later connection must present it, or (after the vault
  * renewed its key) attest the new one first; until then nothing is sent.
  * Each request runs on its own freshly checked TLS 1.3 connection, so no
@@ -12,19 +14,50 @@ import { X509Certificate, randomBytes, type KeyObject } from 'node:crypto';
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { connect, type TLSSocket } from 'node:tls';
-import { AttestationError, verifyAttestation, type AttestationDocument } from '../../attestation/index.js';
+import {
+  AttestationError, SNP_EVIDENCE_TYPE, verifyAttestation, verifySnpEvidence, type AttestationDocument, type Tcb, type VerifiedSnpReport,
+} from '../../attestation/index.js';
 import { EbakError } from '../../errors.js';
+import type { VaultPlatform } from '../enclave/attester.js';
 import type { ErrorBody } from '../protocol.js';
 
+/** The trust in a vault: which platforms it may attest with, and each platform's policy. */
 export interface VaultTrust {
-  /** dev CA root in simulation, awsNitroRootG1() in production. */
+  /** Nitro: the dev CA root in simulation, awsNitroRootG1() in production. */
   root: X509Certificate;
-  /** PCR index → hex, from the measurement file that ships with the client. */
+  /** Nitro: PCR index → hex, from the measurement file that ships with the client. */
   pcrs: Readonly<Record<number, string>>;
+  /** Both platforms: accept a debug-mode enclave or guest (testing only). */
   allowDebug?: boolean;
   maxAgeSeconds?: number;
   now?: () => Date;
+  /** The platforms the operator accepts (default: nitro only). */
+  platforms?: readonly VaultPlatform[];
+  /** SEV-SNP's policy, needed when `platforms` holds sev-snp. */
+  snp?: SnpTrust;
 }
+
+export interface SnpTrust {
+  /** The ASK and ARK (PEM) the vault's VCEK must chain to; the ARK in it is the pinned root (AMD's, or a dev chain's). */
+  chain: Uint8Array;
+  /** The chain's self-signed ARK: the pinned root. */
+  roots: readonly X509Certificate[];
+  /** The launch measurement, 48 bytes. */
+  measurement: Uint8Array;
+  minTcb?: Tcb;
+}
+
+/** What a verified attestation said, on either platform. */
+export interface VaultAttestation {
+  platform: VaultPlatform;
+  /** The attested TLS key, DER SPKI. */
+  publicKey: Uint8Array | null;
+  nitro?: AttestationDocument;
+  snp?: VerifiedSnpReport;
+}
+
+/** The platform an attestation answer is in, by its content type (docs/vault.md, "Attested TLS"). */
+const PLATFORM_OF_TYPE: Readonly<Record<string, VaultPlatform>> = { 'application/cbor': 'nitro', [SNP_EVIDENCE_TYPE]: 'sev-snp' };
 
 export interface Response {
   status: number;
@@ -57,7 +90,7 @@ export class AttestedChannel {
   /** Attestations verified (1 at open; one more each time the vault's TLS key changed). */
   attestations = 1;
 
-  private constructor(readonly url: URL, private readonly trust: VaultTrust, private pinned: Buffer, public document: AttestationDocument) {
+  private constructor(readonly url: URL, private readonly trust: VaultTrust, private pinned: Buffer, public document: VaultAttestation) {
     this.agent = new PinnedAgent(() => this.pinnedSocket());
   }
 
@@ -119,17 +152,36 @@ export class AttestedChannel {
   }
 }
 
-/** Fetches and verifies an attestation document on `socket` (which it uses up); its public_key must be the socket's key. */
-async function attest(u: URL, socket: TLSSocket, trust: VaultTrust): Promise<{ spki: Buffer; doc: AttestationDocument }> {
+/** Fetches and verifies an attestation on `socket` (which it uses up); its public_key must be the socket's key. */
+async function attest(u: URL, socket: TLSSocket, trust: VaultTrust): Promise<{ spki: Buffer; doc: VaultAttestation }> {
   const spki = spkiOf(socket);
   const nonce = randomBytes(32);
   const r = await exchange(u, { socket }, 'GET', `/v1/attestation?nonce=${nonce.toString('hex')}`);
-  if (r.status !== 200 || r.type !== 'application/cbor') throw new EbakError('ATTESTATION', `the vault at ${u.host} gave no attestation document (HTTP ${r.status})`, { hint: 'is this an ebak vault?' });
-  const doc = verifyAttestation(r.body, { root: trust.root, pcrs: trust.pcrs, nonce, allowDebug: trust.allowDebug ?? false, maxAgeSeconds: trust.maxAgeSeconds ?? 300, at: trust.now?.() ?? new Date() });
+  const platform = r.status === 200 ? PLATFORM_OF_TYPE[r.type] : undefined;
+  if (!platform) throw new EbakError('ATTESTATION', `the vault at ${u.host} gave no attestation document (HTTP ${r.status})`, { hint: 'is this an ebak vault?' });
+  const accepted = trust.platforms ?? ['nitro'];
+  if (!accepted.includes(platform)) throw new AttestationError('platform', `the vault at ${u.host} attests with ${platform}, a platform this client does not accept (${accepted.join(', ')})`, { hint: 'accept it with --vault-platform / EBAK_VAULT_PLATFORM' });
+  const doc = platform === 'nitro' ? verifyNitro(r.body, nonce, trust) : verifySnp(r.body, nonce, trust);
   if (!doc.publicKey || !spki.equals(Buffer.from(doc.publicKey))) {
     throw new AttestationError('signature', "the vault's TLS key is not the key its attestation document binds (public_key): the connection does not end in the attested vault");
   }
   return { spki, doc };
+}
+
+function verifyNitro(body: Buffer, nonce: Buffer, trust: VaultTrust): VaultAttestation {
+  const doc = verifyAttestation(body, { root: trust.root, pcrs: trust.pcrs, nonce, allowDebug: trust.allowDebug ?? false, maxAgeSeconds: trust.maxAgeSeconds ?? 300, at: trust.now?.() ?? new Date() });
+  return { platform: 'nitro', publicKey: doc.publicKey, nitro: doc };
+}
+
+/** SNP reports carry no time: the nonce inside the report_data binding is their freshness. */
+function verifySnp(body: Buffer, nonce: Buffer, trust: VaultTrust): VaultAttestation {
+  const snp = trust.snp;
+  if (!snp) throw new EbakError('USAGE', 'the client accepts sev-snp but has no SEV-SNP policy (--snp-chain)');
+  const { evidence, verified } = verifySnpEvidence(body, {
+    chain: snp.chain, roots: snp.roots, measurement: snp.measurement, nonce, allowDebug: trust.allowDebug ?? false,
+    at: trust.now?.() ?? new Date(), ...(snp.minTcb ? { minTcb: snp.minTcb } : {}),
+  });
+  return { platform: 'sev-snp', publicKey: evidence.publicKey, snp: verified };
 }
 
 /**

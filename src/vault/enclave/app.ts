@@ -7,8 +7,9 @@
  *
  * Boot order, so nothing secret is ever read from the host's environment in
  * nitro mode:
- *   1. the attester (Nitro: the NSM; simulated: a dev CA standing in for the
- *      Nitro hypervisor's signing key);
+ *   1. the attesters (attester.ts: Nitro: the NSM; simulated: a dev CA standing
+ *      in for the Nitro hypervisor's signing key; SEV-SNP, simulated: a dev
+ *      ARK → ASK → VCEK chain standing in for AMD's);
  *   2. the key service client (AWS KMS, or the simulated key service: the
  *      same Recipient protocol), which releases secrets to this attestation only;
  *   3. the HSM PIN: decrypted by the key service from a provisioned blob
@@ -16,22 +17,22 @@
  *   4. the state store and the vault itself (server/boot.ts).
  */
 import type { KeyObject } from 'node:crypto';
-import { loadDevCa, SimulatedNsm } from '../../attestation/index.js';
 import { EbakError } from '../../errors.js';
 import { Pkcs11Hsm, type AuditEvent, type Pkcs11Config } from '../../hsm/index.js';
 import { RecipientKms, type KmsClientOptions } from '../../kms/client.js';
-import { vaultBundle } from '../measure.js';
-import { NsmAttester } from '../nitro/nsm.js';
-import { startVault, type Attester, type RunningVault } from '../server/index.js';
+import { startVault, type RunningVault } from '../server/index.js';
 import type { ServiceOptions } from '../server/service.js';
 import { openStore } from '../state/open.js';
+import { attestersFor, type AttestationSource, type VaultPlatform } from './attester.js';
 
 export const HSM_PIN_CONTEXT = { 'ebak:purpose': 'hsm-pin', 'ebak:format': '1' } as const;
 
 export interface EnclaveAppOptions extends ServiceOptions {
   mode: 'simulated' | 'nitro';
-  /** simulated: the dev CA directory; nitro: the NSM helper's path. */
-  attestation: { devca: string } | { nsmHelper: string };
+  /** What the vault attests with (default nitro); sev-snp is simulated only. */
+  platform?: VaultPlatform;
+  /** simulated: the dev CA directory (and the dev SEV-SNP chain's); nitro: the NSM helper's path. */
+  attestation: AttestationSource;
   kms: Omit<KmsClientOptions, 'attester'>;
   /** The PKCS#11 module and token; the PIN is given (simulated only) or decrypted from `pinBlob`. */
   hsm: Omit<Pkcs11Config, 'pin'> & { pin?: string; pinBlob?: Uint8Array };
@@ -45,11 +46,6 @@ export interface EnclaveAppOptions extends ServiceOptions {
 export interface EnclaveApp {
   vault: RunningVault;
   close(): Promise<void>;
-}
-
-async function attesterFor(o: EnclaveAppOptions): Promise<Attester> {
-  if ('nsmHelper' in o.attestation) return new NsmAttester(o.attestation.nsmHelper);
-  return new SimulatedNsm(await loadDevCa(o.attestation.devca), { bundle: vaultBundle() });
 }
 
 async function hsmPin(o: EnclaveAppOptions, kms: RecipientKms): Promise<string> {
@@ -67,8 +63,8 @@ async function hsmPin(o: EnclaveAppOptions, kms: RecipientKms): Promise<string> 
 }
 
 export async function bootEnclave(o: EnclaveAppOptions): Promise<EnclaveApp> {
-  const attester = await attesterFor(o);
-  const keyService = new RecipientKms({ ...o.kms, attester });
+  const { vault: attester, keyRelease } = await attestersFor(o.platform ?? 'nitro', o.attestation);
+  const keyService = new RecipientKms({ ...o.kms, attester: keyRelease });
   // HSM lifecycle events join the vault's audit log once it exists.
   const early: AuditEvent[] = [];
   let sink: ((e: AuditEvent) => Promise<unknown>) | undefined;

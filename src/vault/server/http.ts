@@ -20,6 +20,8 @@ import type { TlsIdentity } from './tls.js';
 export interface Attester {
   readonly moduleId: string;
   readonly pcrs: ReadonlyMap<number, Uint8Array>;
+  /** The content type of what attest() returns; absent: a Nitro document (application/cbor). SEV-SNP: enclave/attester.ts. */
+  readonly contentType?: string;
   attest(request: { publicKey?: Uint8Array; userData?: Uint8Array; nonce?: Uint8Array }): Uint8Array | Promise<Uint8Array>;
 }
 
@@ -37,7 +39,7 @@ export interface Front {
   log: (line: string) => void;
 }
 
-type Reply = { status: number; json?: unknown; cbor?: Uint8Array };
+type Reply = { status: number; json?: unknown; cbor?: Uint8Array; type?: string | undefined };
 type Handler = (req: IncomingMessage, url: URL, body: Buffer, caller: Caller) => Promise<Reply>;
 
 const ok = (json: unknown): Reply => ({ status: 200, json });
@@ -60,7 +62,7 @@ function routes(f: Front): Record<string, Handler> {
     'GET /v1/attestation': async (_req, url) => {
       const nonce = url.searchParams.get('nonce') ?? '';
       if (!/^([0-9a-f]{2}){8,64}$/.test(nonce)) throw new VaultRefusal('bad_request', 'nonce must be 16..128 hex digits');
-      return { status: 200, cbor: await f.attester.attest({ publicKey: f.tls().spki, userData: f.userData, nonce: Buffer.from(nonce, 'hex') }) };
+      return { status: 200, type: f.attester.contentType, cbor: await f.attester.attest({ publicKey: f.tls().spki, userData: f.userData, nonce: Buffer.from(nonce, 'hex') }) };
     },
     'GET /v1/status': async () => ok(status()),
     'GET /v1/operator/status': async (r, u) => {
@@ -147,7 +149,7 @@ function send(res: ServerResponse, reply: Reply): void {
   if (res.headersSent || res.destroyed) return;
   const body = reply.cbor ? Buffer.from(reply.cbor) : Buffer.from(JSON.stringify(reply.json));
   res.writeHead(reply.status, {
-    'content-type': reply.cbor ? 'application/cbor' : 'application/json',
+    'content-type': reply.cbor ? reply.type ?? 'application/cbor' : 'application/json',
     'content-length': body.length,
     'cache-control': 'no-store',
   });
