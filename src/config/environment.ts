@@ -28,6 +28,8 @@ export interface Environment {
   /** The trust in a vault for commands without the trust flags (init --vault; login and vault take the flags). */
   readonly vaultTrust: { readonly root: string | undefined; readonly measurements: string | undefined; readonly allowDebug: boolean };
   readonly debug: boolean;
+  /** EBAK_TEST_NOW, for tests only: the clock of local retention decisions (a bad value is ignored: the real clock). */
+  readonly testNow: Date | undefined;
 }
 
 export function environment(env: NodeJS.ProcessEnv): Environment {
@@ -44,6 +46,7 @@ export function environment(env: NodeJS.ProcessEnv): Environment {
     cacheDir: env.EBAK_NO_CACHE === '1' ? undefined : env.EBAK_CACHE_DIR || join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'ebak'),
     vaultTrust: { root: env.EBAK_VAULT_ROOT, measurements: env.EBAK_VAULT_MEASUREMENTS, allowDebug: env.EBAK_VAULT_ALLOW_DEBUG === '1' },
     debug: Boolean(env.EBAK_DEBUG),
+    testNow: env.EBAK_TEST_NOW && !Number.isNaN(Date.parse(env.EBAK_TEST_NOW)) ? new Date(env.EBAK_TEST_NOW) : undefined,
   };
 }
 

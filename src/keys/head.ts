@@ -17,6 +17,8 @@ import type { HeadNames, HeadRecorder } from '../repository/api.js';
 import type { Backend, FileType } from '../storage/backend.js';
 import { compareHead, rollbackMessage, type HeadClient, type HeadComparison } from '../vault/client/head.js';
 import type { HeadState } from '../vault/protocol.js';
+import type { RetentionDesk } from '../retention/desk.js';
+import type { RetentionFacts } from '../retention/lock.js';
 
 export class VaultHead implements HeadRecorder {
   private readonly journal = { snapshot: new Set<string>(), index: new Set<string>() };
@@ -48,6 +50,16 @@ export class VaultHead implements HeadRecorder {
 
   removed(n: HeadNames): Promise<void> {
     return this.post(n, false);
+  }
+
+  /** The vault's retention lock and holds, its clock, and when it first saw each snapshot. */
+  async retentionFacts(): Promise<RetentionFacts> {
+    return { lock: undefined, holds: [], now: new Date() };
+  }
+
+  /** `ebak retention` against the vault; `password` is asked only when a change needs a step-up. */
+  retentionDesk(_password: () => Promise<string>): RetentionDesk {
+    throw new EbakError('NOT_IMPLEMENTED', 'retention in vault mode is not implemented yet');
   }
 
   pending(): Required<HeadNames> {

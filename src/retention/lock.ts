@@ -141,6 +141,21 @@ export function protectedReason(snapshot: { id: string; time: string }, lock: Re
   return until.getTime() > now.getTime() ? `retention lock until ${stamp(until)}` : undefined;
 }
 
+/** What deciding protection needs: the lock and holds, the clock, and (vault mode) when the vault first saw each snapshot. */
+export interface RetentionFacts {
+  lock: RetentionLock | undefined;
+  holds: readonly LegalHold[];
+  now: Date;
+  /** Vault mode: snapshot id → the vault's first sight of it; an id missing counts from `now`. Absent: the snapshot's own time. */
+  seen?: ReadonlyMap<string, string>;
+}
+
+/** protectedReason with the snapshot's age taken as the facts say. */
+export function reasonFor(f: RetentionFacts, s: { id: string; time: string }): string | undefined {
+  const time = f.seen ? (f.seen.get(s.id) ?? f.now.toISOString()) : s.time;
+  return protectedReason({ id: s.id, time }, f.lock, f.holds, f.now);
+}
+
 /** When a snapshot of `time` leaves the lock's minimum (an unreadable time counts as `now`: kept). */
 export function lockedUntil(time: string, lock: RetentionLock, now: Date): Date {
   const t = Date.parse(time);
