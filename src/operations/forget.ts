@@ -7,8 +7,9 @@
  * A retention lock or legal hold (src/retention/lock.ts) protects a
  * snapshot: a policy run keeps it and says why (`protectedBy`); naming one
  * is refused (RETENTION) before anything is removed. The facts come from
- * the repository's own retention object (local mode), or from the vault
- * through the head, which also refuses the removal itself (vault mode).
+ * the repository's own retention object (local mode: a named one is refused
+ * here), or from the vault through the head (vault mode: the vault refuses
+ * the pending-removal post of a named one, so nothing is deleted).
  */
 import { EbakError } from '../errors.js';
 import type { HeadRecorder, Locker, RetentionObjects, SnapshotStore } from '../repository/api.js';
@@ -39,7 +40,8 @@ export interface ForgetOptions extends OperationOptions<WarningEvent> {
 export function forget(repo: ForgetRepository, opts: ForgetOptions): Promise<{ groups: ForgetGroup<ForgetEntry>[]; removed: string[] }> {
   return runLocked(repo, opts.dryRun ? 'shared' : 'exclusive', 'forget', opts, async () => {
     const facts = await (opts.head ?? localRetention(repo, opts.now ?? new Date())).retentionFacts();
-    const groups = opts.ids?.length ? await named(repo, opts.ids, facts) : protect(await decide(repo, opts), facts);
+    // Named snapshots: in vault mode the vault itself refuses a protected one (and audits it) when its removal is posted.
+    const groups = opts.ids?.length ? await named(repo, opts.ids, opts.head ? undefined : facts) : protect(await decide(repo, opts), facts);
     const removed = groups.flatMap((g) => g.decisions.filter((d) => !d.keep).map((d) => d.snapshot.id));
     if (!opts.dryRun) {
       await finishPending(opts.head, repo);
@@ -50,11 +52,11 @@ export function forget(repo: ForgetRepository, opts: ForgetOptions): Promise<{ g
 }
 
 /** Snapshots named on the command line: every one must resolve before any is removed. */
-async function named(repo: SnapshotStore, refs: readonly string[], facts: RetentionFacts): Promise<ForgetGroup<ForgetEntry>[]> {
+async function named(repo: SnapshotStore, refs: readonly string[], facts: RetentionFacts | undefined): Promise<ForgetGroup<ForgetEntry>[]> {
   const found = new Map<string, ForgetEntry>();
   for (const ref of refs) {
     const { id, snapshot } = await repo.findSnapshot(ref);
-    const reason = reasonFor(facts, { id, time: snapshot.time });
+    const reason = facts && reasonFor(facts, { id, time: snapshot.time });
     if (reason) throw new EbakError('RETENTION', `snapshot ${id.slice(0, 8)} is protected (${reason}): nothing was removed`, { hint: 'see `ebak retention show`' });
     found.set(id, { ...snapshot, id });
   }

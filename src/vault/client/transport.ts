@@ -13,7 +13,7 @@ import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { connect, type TLSSocket } from 'node:tls';
 import { AttestationError, verifyAttestation, type AttestationDocument } from '../../attestation/index.js';
-import { EbakError } from '../../errors.js';
+import { EbakError, type ErrorCode } from '../../errors.js';
 import type { ErrorBody } from '../protocol.js';
 
 export interface VaultTrust {
@@ -135,13 +135,17 @@ async function attest(u: URL, socket: TLSSocket, trust: VaultTrust): Promise<{ s
 /**
  * A vault refusal, as the client sees it: the vault's own code, and as the
  * ErrorCode ACCOUNT_LOCKED for a reached guess limit, VAULT for the vault's
- * own failure (`internal`), VAULT_REFUSED for every other refusal.
+ * own failure (`internal`), RETENTION for a retention lock's or legal hold's
+ * refusal (exit 1, as the same refusal in local mode), VAULT_REFUSED for
+ * every other refusal.
  */
 export class VaultError extends EbakError {
   constructor(readonly vaultCode: string, message: string, readonly triesLeft?: number, hint?: string) {
-    super(vaultCode === 'locked' ? 'ACCOUNT_LOCKED' : vaultCode === 'internal' ? 'VAULT' : 'VAULT_REFUSED', message, hint === undefined ? undefined : { hint });
+    super(CODES.get(vaultCode) ?? 'VAULT_REFUSED', message, hint === undefined ? undefined : { hint });
   }
 }
+
+const CODES = new Map<string, ErrorCode>([['locked', 'ACCOUNT_LOCKED'], ['internal', 'VAULT'], ['retention', 'RETENTION']]);
 
 function refusal(status: number, json: unknown): VaultError {
   const e = (json as ErrorBody | undefined)?.error;
