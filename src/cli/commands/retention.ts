@@ -13,7 +13,7 @@ import type { VaultHead } from '../../keys/index.js';
 import { localDesk } from '../../operations/retention.js';
 import type { Repository } from '../../repository/repository.js';
 import type { RetentionDesk, RetentionView } from '../../retention/desk.js';
-import { DEFAULT_CHANGEABLE_DAYS, isFrozen, stamp, type LockMode, type LockRequest } from '../../retention/lock.js';
+import { checkLockRequest, DEFAULT_CHANGEABLE_DAYS, isFrozen, stamp, type LockMode, type LockRequest } from '../../retention/lock.js';
 import type { Command, Context } from '../command.js';
 import { stepUpPassword } from '../secrets.js';
 import { withRepo } from '../session.js';
@@ -62,15 +62,17 @@ function lockRequest(f: ParsedFlags): LockRequest {
   const n = (name: string) => (f.values[name] === undefined ? undefined : Number(f.values[name]));
   const minDays = n('min-days');
   if (minDays === undefined) throw new EbakError('USAGE', 'retention lock needs --min-days N', { hint: USAGE });
-  const maxDays = n('max-days');
-  if (maxDays !== undefined && maxDays < minDays) throw new EbakError('USAGE', `--max-days ${maxDays} is below --min-days ${minDays}`);
-  return { mode: (f.values.mode ?? 'governance') as LockMode, minDays, maxDays, changeableForDays: n('changeable-for-days') ?? DEFAULT_CHANGEABLE_DAYS };
+  const req = { mode: (f.values.mode ?? 'governance') as LockMode, minDays, maxDays: n('max-days'), changeableForDays: n('changeable-for-days') ?? DEFAULT_CHANGEABLE_DAYS };
+  checkLockRequest(req); // --max-days below --min-days, before the repository (or the vault) is asked
+  return req;
 }
 
-/** A held snapshot by id or prefix: the hold may outlive the snapshot's own resolution (it is removed from holds, not storage). */
+/** A held snapshot by id or unique prefix, among the holds (its snapshot may be gone from storage). */
 async function fullId(d: RetentionDesk, ref: string): Promise<string> {
+  if (!/^[0-9a-f]{4,64}$/.test(ref)) throw new EbakError('USAGE', `${JSON.stringify(ref)} is not a snapshot id (at least 4 hex digits)`);
   const matches = (await d.show()).holds.filter((h) => h.snapshot.startsWith(ref));
-  if (matches.length !== 1 || !/^[0-9a-f]{4,64}$/.test(ref)) throw new EbakError(matches.length > 1 ? 'USAGE' : 'NOT_FOUND', `no single legal hold on a snapshot ${JSON.stringify(ref)}`);
+  if (matches.length === 0) throw new EbakError('NOT_FOUND', `no legal hold on a snapshot ${ref}`);
+  if (matches.length > 1) throw new EbakError('USAGE', `snapshot prefix ${ref} is ambiguous among the holds (${matches.length} matches)`);
   return matches[0]!.snapshot;
 }
 

@@ -102,7 +102,8 @@ function applyKind(k: Kind, add: readonly string[], remove: readonly string[], p
 
 /**
  * The head after `delta`, and what changed; `next` is undefined when nothing
- * did (no new seq). Pure: the unit tests drive it directly.
+ * did (no new seq). `at` (the vault's clock) is recorded as the first sight
+ * of each snapshot new to it. Pure given `at`: the unit tests drive it directly.
  */
 export function applyDelta(cur: HeadRecord, delta: HeadDeltaRequest, at = new Date().toISOString()): { next: HeadRecord | undefined; counts: DeltaCounts } {
   const pending = delta.pending === true;
