@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'ACCOUNT_LOCKED' // the vault account reached its guess limit; no more guesses are evaluated
   | 'CANCELLED' // the operation was cancelled (an AbortSignal fired)
   | 'WRITE_ONLY' // the credential may only add backups: reading, deleting and key changes are refused
+  | 'RETENTION' // a retention lock or legal hold refuses it (a protected snapshot named, a frozen compliance lock changed)
   | 'ROLLBACK' // the storage is older than the vault's repository head (a snapshot missing, an old index replayed, the store rolled back)
   | 'INTERRUPTED' // the user pressed Ctrl-C (SIGINT): the operation stopped cleanly, its locks released
   | 'NOT_IMPLEMENTED'; // a feature this build does not have

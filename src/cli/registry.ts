@@ -22,6 +22,7 @@ const LOADERS: readonly (readonly [string, () => Promise<Command>])[] = [
   ['forget', async () => (await import('./commands/forget.js')).forgetCommand],
   ['prune', async () => (await import('./commands/prune.js')).pruneCommand],
   ['unlock', async () => (await import('./commands/unlock.js')).unlockCommand],
+  ['retention', async () => (await import('./commands/retention.js')).retentionCommand],
   ['tag', async () => (await import('./commands/tag.js')).tagCommand],
   ['copy', async () => (await import('./commands/copy.js')).copyCommand],
   ['plan', async () => (await import('./commands/plan.js')).planCommand],

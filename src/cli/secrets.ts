@@ -104,3 +104,10 @@ export async function prompt(question: string): Promise<string> {
     process.stderr.write('\n');
   }
 }
+
+/** The password for a step-up login (restic's order: --password-file, EBAK_PASSWORD_FILE, EBAK_PASSWORD, a prompt). */
+export async function stepUpPassword(ctx: Context): Promise<string> {
+  const pw = (await passwordFromEnv(ctx)) ?? (process.stdin.isTTY ? await prompt('vault password (to confirm this change): ') : undefined);
+  if (!pw) throw new EbakError('USAGE', 'this change needs the password (a fresh login)', { hint: 'set EBAK_PASSWORD or EBAK_PASSWORD_FILE, or run on a terminal' });
+  return pw;
+}

@@ -115,7 +115,7 @@ interface Opened {
  * writers post to; what the command stored is posted to it at the end.
  * A write-only credential is refused here (WRITE_ONLY): only `withBackupRepo` takes one.
  */
-export function withRepo<T>(ctx: Context, opts: SessionOptions, fn: (repo: Repository, pool: WorkerPool | undefined, backend: OpenedBackend, head: HeadRecorder | undefined) => Promise<T>): Promise<T> {
+export function withRepo<T>(ctx: Context, opts: SessionOptions, fn: (repo: Repository, pool: WorkerPool | undefined, backend: OpenedBackend, head: VaultHead | undefined) => Promise<T>): Promise<T> {
   return session(ctx, opts, openSession, fn);
 }
 
@@ -127,7 +127,7 @@ export function withBackupRepo<T>(ctx: Context, opts: SessionOptions, fn: (repo:
 async function session<R extends Opened, T>(
   ctx: Context, opts: SessionOptions,
   opener: (backend: OpenedBackend, identities: Identity[]) => Promise<OpenedRepository<R>>,
-  fn: (repo: R, pool: WorkerPool | undefined, backend: OpenedBackend, head: HeadRecorder | undefined) => Promise<T>,
+  fn: (repo: R, pool: WorkerPool | undefined, backend: OpenedBackend, head: VaultHead | undefined) => Promise<T>,
 ): Promise<T> {
   const location = repoLocation(ctx);
   const retryMs = ctx.globals.retryLock === undefined ? 0 : parseElapsed(ctx.globals.retryLock, '--retry-lock');

@@ -31,6 +31,8 @@ export interface Environment {
     readonly snpChain: string | undefined; readonly snpMeasurement: string | undefined; readonly snpMinTcb: string | undefined;
   };
   readonly debug: boolean;
+  /** EBAK_TEST_NOW, for tests only: the clock of local retention decisions (a bad value is ignored: the real clock). */
+  readonly testNow: Date | undefined;
 }
 
 export function environment(env: NodeJS.ProcessEnv): Environment {
@@ -50,6 +52,7 @@ export function environment(env: NodeJS.ProcessEnv): Environment {
       snpChain: env.EBAK_VAULT_SNP_CHAIN, snpMeasurement: env.EBAK_VAULT_SNP_MEASUREMENT, snpMinTcb: env.EBAK_VAULT_SNP_MIN_TCB,
     },
     debug: Boolean(env.EBAK_DEBUG),
+    testNow: env.EBAK_TEST_NOW && !Number.isNaN(Date.parse(env.EBAK_TEST_NOW)) ? new Date(env.EBAK_TEST_NOW) : undefined,
   };
 }
 

@@ -125,6 +125,13 @@ export const FLAGS: readonly FlagSpec[] = [
   boolean('dry-run', 'repair snapshots: say what would be repaired; write and remove nothing', ['repair'], { short: 'n' }),
   boolean('remove-all', 'remove every lock, not only stale ones (only when no ebak runs on the repository)', ['unlock']),
 
+  // retention (issue 15; AWS Backup Vault Lock's MinRetentionDays, MaxRetentionDays, ChangeableForDays)
+  string('min-days', 'N', 'retention lock: snapshots younger than N days cannot be forgotten (required)', ['retention'], { check: checks.integerIn('--min-days', 1, 36500) }),
+  string('max-days', 'N', 'retention lock: check reports snapshots older than N days', ['retention'], { check: checks.integerIn('--max-days', 1, 36500) }),
+  string('mode', 'mode', 'retention lock: governance (an authorized user may change it) or compliance (after its changeable period nobody may remove or shorten it)', ['retention'], { default: 'governance', check: checks.oneOf('--mode', ['governance', 'compliance']) }),
+  string('changeable-for-days', 'D', 'retention lock: days a compliance lock can still be removed or shortened (0: frozen at once)', ['retention'], { default: '3', check: checks.integerIn('--changeable-for-days', 0, 36500) }),
+  string('reason', 'text', 'retention hold add: why the snapshot is held (required, recorded)', ['retention']),
+
   // tag (restic's)
   string('add', 'tag[,tag]', 'add these tags', ['tag'], { multiple: true }),
   string('remove', 'tag[,tag]', 'remove these tags', ['tag'], { multiple: true }),
@@ -280,6 +287,7 @@ const ENV_ONLY: readonly VariableSpec[] = [
   { name: 'EBAK_FROM_PASSWORD', help: 'copy: the source repository\'s password' },
   { name: 'EBAK_FROM_RECOVERY_KEY_FILE', help: 'copy: a recovery key file for the source repository' },
   { name: 'EBAK_DEBUG', help: 'print a stack trace on an unexpected error' },
+  { name: 'EBAK_TEST_NOW', help: 'tests only: the clock (ISO 8601) of local retention decisions (forget, check, retention); never set it otherwise' },
 ];
 
 /** Every EBAK_* variable: those behind flags (once each), then the environment-only ones. */

@@ -10,13 +10,17 @@
  *   are adopted at the command's end.
  * - `VaultHead`: the HeadRecorder the deleting writers post through (two
  *   steps per removal), plus the journal of what the repository stored
- *   (`stored`), posted by `flush` once the command is done.
+ *   (`stored`), posted by `flush` once the command is done; and the vault's
+ *   retention lock and holds (forget's facts, `ebak retention`'s desk): in
+ *   vault mode the vault refuses a protected snapshot's removal itself.
  */
 import { EbakError } from '../errors.js';
 import type { HeadNames, HeadRecorder } from '../repository/api.js';
 import type { Backend, FileType } from '../storage/backend.js';
 import { compareHead, rollbackMessage, type HeadClient, type HeadComparison } from '../vault/client/head.js';
-import type { HeadState } from '../vault/protocol.js';
+import type { HeadState, RetentionRequest, RetentionResponse } from '../vault/protocol.js';
+import type { RetentionDesk, RetentionView } from '../retention/desk.js';
+import type { RetentionFacts } from '../retention/lock.js';
 
 export class VaultHead implements HeadRecorder {
   private readonly journal = { snapshot: new Set<string>(), index: new Set<string>() };
@@ -48,6 +52,25 @@ export class VaultHead implements HeadRecorder {
 
   removed(n: HeadNames): Promise<void> {
     return this.post(n, false);
+  }
+
+  /** The vault's retention lock and holds, its clock, and when it first saw each snapshot (the age the vault counts). */
+  async retentionFacts(): Promise<RetentionFacts> {
+    const r = await this.client.retention();
+    return { lock: r.lock ?? undefined, holds: r.holds, now: new Date(r.now), seen: new Map(Object.entries(r.seen)) };
+  }
+
+  /** `ebak retention` against the vault, which applies the rules; `password` is asked only when it wants a step-up. */
+  retentionDesk(password: () => Promise<string>): RetentionDesk {
+    const view = (r: RetentionResponse): RetentionView => ({ lock: r.lock ?? undefined, holds: r.holds, enforcedBy: 'vault' });
+    const change = async (c: RetentionRequest) => view(await this.client.changeRetention(c, password));
+    return {
+      show: async () => view(await this.client.retention()),
+      lock: (q) => change({ op: 'lock', mode: q.mode, min_days: q.minDays, ...(q.maxDays === undefined ? {} : { max_days: q.maxDays }), changeable_for_days: q.changeableForDays }),
+      unlock: () => change({ op: 'unlock' }),
+      hold: (snapshot, reason) => change({ op: 'hold', snapshot, reason }),
+      release: (snapshot) => change({ op: 'release', snapshot }),
+    };
   }
 
   pending(): Required<HeadNames> {

@@ -168,6 +168,17 @@ export interface Locker {
   lock(mode: LockMode, onStale: (msg: string) => void): Promise<Lock>;
 }
 
+/**
+ * The local retention lock and holds (docs/format.md "Retention"), as
+ * object payloads: src/operations/retention.ts decodes them and keeps the
+ * newest. Several may exist after a crash between saving and removing.
+ */
+export interface RetentionObjects {
+  readRetentionObjects(): Promise<{ name: string; payload: Buffer }[]>;
+  saveRetentionObject(payload: Buffer): Promise<string>;
+  removeRetentionObject(name: string): Promise<void>;
+}
+
 /** The index files as prune reads them (readers ignore superseded ones; prune removes them). */
 export interface IndexState {
   /** Readable index files no readable one supersedes. */

@@ -57,7 +57,7 @@ export const DEFAULT_CONFIG = {
 };
 
 /** Where each type of encrypted object is stored. */
-export const OBJECT_DIR: Record<Exclude<ObjectTypeName, 'config'>, FileType> = { index: 'index', snapshot: 'snapshots', lock: 'locks' };
+export const OBJECT_DIR: Record<Exclude<ObjectTypeName, 'config'>, FileType> = { index: 'index', snapshot: 'snapshots', lock: 'locks', retention: 'retention' };
 
 export function hostMeta(): { hostname: string; username: string } {
   return { hostname: hostname(), username: safeUser() };
@@ -645,6 +645,30 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     if (matches.length === 0) throw new EbakError('NOT_FOUND', `no snapshot ${ref}`);
     if (matches.length > 1) throw new EbakError('USAGE', `snapshot prefix ${ref} is ambiguous (${matches.length} matches)`);
     return { id: matches[0]!, snapshot: await this.loadSnapshot(matches[0]!) };
+  }
+
+  // ---- Retention (the local lock and holds; src/operations/retention.ts reads the payloads) ----
+
+  /**
+   * Every retention object's payload. Version 1 objects only, as `config`:
+   * a version 2 object can be sealed by anyone holding the repository's
+   * public key (a write-only credential), and must not lift a lock.
+   */
+  async readRetentionObjects(): Promise<{ name: string; payload: Buffer }[]> {
+    const out = [];
+    for (const name of await this.list('retention')) {
+      const h = { type: 'retention' as const, name };
+      out.push({ name, payload: decodeObject(this.keys.object, 'retention', await this.loadVerified(h), describe(h)) });
+    }
+    return out;
+  }
+
+  saveRetentionObject(payload: Buffer): Promise<string> {
+    return this.saveObject('retention', payload);
+  }
+
+  removeRetentionObject(name: string): Promise<void> {
+    return this.backend.remove({ type: 'retention', name });
   }
 
   // ---- Encrypted objects ----

@@ -45,6 +45,8 @@ export interface Decision<T> {
   keep: boolean;
   /** The rules that keep it, in restic's words ("daily snapshot", "within 1y2m"); empty when removed. */
   reasons: string[];
+  /** Why a retention lock or legal hold keeps it although the policy alone would not (src/retention/lock.ts). */
+  protectedBy?: string;
 }
 
 export interface PolicyOptions {

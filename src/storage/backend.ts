@@ -13,9 +13,9 @@
 import { EbakError } from '../errors.js';
 
 /** The top-level folders of a repository (docs/format.md, "Layout"). */
-export type FileType = 'config' | 'keys' | 'snapshots' | 'index' | 'data' | 'locks';
+export type FileType = 'config' | 'keys' | 'snapshots' | 'index' | 'data' | 'locks' | 'retention';
 
-export const FILE_TYPES: readonly FileType[] = ['config', 'keys', 'snapshots', 'index', 'data', 'locks'];
+export const FILE_TYPES: readonly FileType[] = ['config', 'keys', 'snapshots', 'index', 'data', 'locks', 'retention'];
 
 export interface Handle {
   readonly type: FileType;

@@ -1,7 +1,8 @@
 /**
  * Local-directory backend: the default. Layout as docs/format.md says:
  * `config`, `keys/<id>`, `snapshots/<id>`, `index/<id>`, `locks/<id>`,
- * `data/<first 2 hex of id>/<id>`.
+ * `retention/<id>`, `data/<first 2 hex of id>/<id>` (a folder a repository
+ * made before its type existed is created by the first save into it).
  *
  * Atomicity: every save writes a temporary file in the same directory,
  * fsyncs it, renames it into place and fsyncs the directory, so a crash
@@ -9,7 +10,7 @@
  */
 import { constants, openSync, readSync } from 'node:fs';
 import { FdCache } from './fdcache.js';
-import { open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { EbakError } from '../errors.js';
@@ -51,7 +52,7 @@ export class LocalBackend implements Backend {
     const dir = final.slice(0, final.lastIndexOf('/'));
     const tmp = `${final}.tmp-${randomBytes(6).toString('hex')}`;
     await wrapIo(`write ${describe(h)}`, async () => {
-      const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      const fh = await openNew(tmp, h.type === 'retention' ? dir : undefined);
       try {
         await fh.writeFile(data);
         await fh.sync();
@@ -168,5 +169,19 @@ async function syncDir(dir: string): Promise<void> {
     await fh.sync();
   } finally {
     await fh.close();
+  }
+}
+
+/** Creates `tmp` for writing; `makeDir`, when given and missing, is made first (`retention/` of a repository older than that type). */
+async function openNew(tmp: string, makeDir: string | undefined) {
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
+  try {
+    return await open(tmp, flags, 0o600);
+  } catch (e) {
+    if (makeDir === undefined || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    await mkdir(makeDir, { mode: 0o700 }).catch((m: NodeJS.ErrnoException) => {
+      if (m.code !== 'EEXIST') throw m;
+    });
+    return open(tmp, flags, 0o600);
   }
 }

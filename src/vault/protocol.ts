@@ -10,6 +10,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import { LOCK_MODES, MAX_DAYS, MAX_REASON, type LegalHold, type LockMode, type RetentionLock } from '../retention/lock.js';
 
 export const PROTOCOL_VERSION = 1;
 /** No request body is larger (OPAQUE messages are < 1 KiB), except a head delta's. */
@@ -33,13 +34,14 @@ export type VaultErrorCode =
   | 'unsupported_media_type' // body not application/json (415)
   | 'locked' // the guess limit is reached; no more guesses are evaluated (423)
   | 'rate_limited' // too many requests for this account or address (429)
+  | 'retention' // a retention lock or legal hold refuses it: a protected snapshot's removal, a frozen compliance lock's change (409)
   | 'internal' // the vault failed (500); the request had no effect
   | 'state_rollback'; // sealed state older than the HSM's counter: refused (503)
 
 export const HTTP_STATUS: Record<VaultErrorCode, number> = {
   bad_request: 400, unauthorized: 401, step_up_required: 401, login_failed: 401, forbidden: 403, quota: 403, not_found: 404,
   method_not_allowed: 405, conflict: 409, payload_too_large: 413, unsupported_media_type: 415,
-  locked: 423, rate_limited: 429, internal: 500, state_rollback: 503,
+  locked: 423, rate_limited: 429, retention: 409, internal: 500, state_rollback: 503,
 };
 
 /** The body of every non-2xx answer. */
@@ -156,6 +158,24 @@ export function headDigest(account: string, h: HeadState): string {
   const sets = [h.snapshots, h.indexes, h.pending_snapshots, h.pending_indexes, h.removed_snapshots, h.removed_indexes].map((l) => [...l].sort());
   return createHash('sha256').update(`ebak-vault-head/v1\0${JSON.stringify([account, h.seq, ...sets])}`, 'utf8').digest('hex');
 }
+
+/**
+ * GET and POST /v1/retention (docs/vault.md "Retention lock"): the account's
+ * lock and holds, when the vault first saw each snapshot of the head, and the
+ * vault's clock, which decides.
+ */
+export interface RetentionResponse {
+  lock: RetentionLock | null;
+  holds: LegalHold[];
+  seen: Record<string, string>;
+  now: string;
+}
+/** One change per request; `step_up` where a change weakens protection (a governance change, a hold removed). */
+export type RetentionRequest =
+  | { op: 'lock'; mode: LockMode; min_days: number; max_days?: number; changeable_for_days: number; step_up?: string }
+  | { op: 'unlock'; step_up?: string }
+  | { op: 'hold'; snapshot: string; reason: string }
+  | { op: 'release'; snapshot: string; step_up?: string };
 
 // ---- strict readers ----
 type Json = Record<string, unknown>;
@@ -300,4 +320,34 @@ export function parseToken(header: string | undefined): { account: string; devic
   const m = /^Bearer ([A-Za-z0-9][A-Za-z0-9._@-]{0,127})\.([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$/.exec(header ?? '');
   if (!m) throw new VaultRefusal('unauthorized', 'a device token is required (Authorization: Bearer <token>); log in with `ebak login`');
   return { account: m[1]!, deviceId: m[2]!, secret: m[3]! };
+}
+
+/** A retention change: `op` says which fields it takes, each checked. */
+export function readRetentionChange(b: Json): RetentionRequest {
+  const stepUp = 'step_up' in b ? { step_up: ticket(b, 'step_up') } : {};
+  const days = (name: string, min: number) => {
+    const v = b[name];
+    if (!Number.isSafeInteger(v) || (v as number) < min || (v as number) > MAX_DAYS) throw bad(`field "${name}" must be an integer ${min}..${MAX_DAYS}`);
+    return v as number;
+  };
+  const snapshot = () => str(b, 'snapshot', 64, OBJECT_NAME);
+  switch (b.op) {
+    case 'lock': {
+      only(b, ['op', 'mode', 'min_days', 'max_days', 'changeable_for_days', 'step_up']);
+      if (!LOCK_MODES.includes(b.mode as LockMode)) throw bad('field "mode" must be governance or compliance');
+      const max = 'max_days' in b ? { max_days: days('max_days', 1) } : {};
+      return { op: 'lock', mode: b.mode as LockMode, min_days: days('min_days', 1), ...max, changeable_for_days: days('changeable_for_days', 0), ...stepUp };
+    }
+    case 'unlock':
+      only(b, ['op', 'step_up']);
+      return { op: 'unlock', ...stepUp };
+    case 'hold':
+      only(b, ['op', 'snapshot', 'reason']);
+      return { op: 'hold', snapshot: snapshot(), reason: str(b, 'reason', MAX_REASON) };
+    case 'release':
+      only(b, ['op', 'snapshot', 'step_up']);
+      return { op: 'release', snapshot: snapshot(), ...stepUp };
+    default:
+      throw bad('field "op" must be lock, unlock, hold or release');
+  }
 }

@@ -82,7 +82,7 @@ const LOCK = { time: '2026-01-02T03:04:05.678Z', hostname: 'h', username: 'u', p
 
 // ---------------------------------------------------------------- objects
 const OBJ = { magic: 0, version: 4, type: 5, flags: 6, salt: 7, nonce: 23, body: 35 };
-const TYPE_BYTE: Record<ObjectTypeName, number> = { config: 1, index: 2, snapshot: 3, lock: 4 };
+const TYPE_BYTE: Record<ObjectTypeName, number> = { config: 1, index: 2, snapshot: 3, lock: 4, retention: 5 };
 
 function objectVector(name: string, type: ObjectTypeName, payload: Buffer, other: ObjectTypeName): ObjectVector {
   const bytes = encodeObject(keys.object, type, payload);

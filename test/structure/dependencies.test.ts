@@ -34,7 +34,8 @@ const LAYERS: Record<string, readonly string[]> = {
   crypto: ['util'],
   compress: ['util'],
   chunker: ['util'],
-  vault: ['hsm', 'attestation', 'kms', 'crypto'],
+  // The vault decides deletion by the same retention rules the client applies (src/retention/lock.ts, pure).
+  vault: ['hsm', 'attestation', 'kms', 'crypto', 'retention'],
   kms: ['attestation'],
   hsm: ['crypto'],
   attestation: ['util'],

@@ -41,6 +41,7 @@ describe('vault fuzz', () => {
       'POST /v1/step-up': { login_id: '0'.repeat(32), request: 'AAAA' },
       'POST /v1/policy': { policy: { guess_limit: 10 }, step_up: 'AAAA' },
       'POST /v1/head': { add_snapshots: ['0'.repeat(64)], remove_indexes: ['1'.repeat(64)] },
+      'POST /v1/retention': { op: 'lock', mode: 'governance', min_days: 30, changeable_for_days: 3, step_up: 'AAAA' },
     };
   });
   after(() => l.cleanup());

@@ -1,6 +1,12 @@
-import { parseFlags } from '../../config/index.js';
+/**
+ * `ebak check`: the repository verified (src/operations/check.ts), then the
+ * retention lock's max-days report: a snapshot kept longer than --max-days
+ * is a warning line (exit 0, as check's other warnings; errors exit 1).
+ */
+import { environment, parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { check } from '../../operations/index.js';
+import { localRetention, overMaxDays } from '../../operations/retention.js';
 import type { Command } from '../command.js';
 import { interruptible, withRepo } from '../session.js';
 
@@ -10,12 +16,13 @@ export const checkCommand: Command = {
   usage: 'ebak check [--read-data]',
   async run(argv, ctx) {
     const { switches } = parseFlags('check', argv, ctx.env, { positionals: false });
-    return withRepo(ctx, { cache: false, readOnly: true }, async (repo) => {
+    return withRepo(ctx, { cache: false, readOnly: true }, async (repo, _pool, _backend, head) => {
       const res = await interruptible(ctx, (signal) => check(repo, {
         readData: switches['read-data'] === true,
         signal,
         onEvent: (e) => (e.type === 'warning' ? ctx.out.warn(e.message) : ctx.out.progress(e.message)),
       }));
+      res.warnings.push(...(await overMaxDays(repo, head ?? localRetention(repo, environment(ctx.env).testNow ?? new Date()))));
       for (const w of res.warnings) ctx.out.warn(w);
       for (const e of res.errors) ctx.out.line(`error: ${e}`);
       ctx.out.line(`${res.snapshots} snapshots, ${res.packs} packs, ${res.blobs} blobs: ${res.errors.length ? `${res.errors.length} errors` : 'no errors'}`);

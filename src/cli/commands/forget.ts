@@ -8,11 +8,13 @@
  * a shared one. `--json` prints restic's `forget --json` shape. `--prune`
  * runs prune (with its defaults; a dry run with --dry-run) once the
  * exclusive lock is released, when snapshots were removed (as restic).
+ * A retention lock or legal hold keeps what it protects ("kept: retention
+ * lock until DATE"); naming a protected snapshot is refused (RETENTION, exit 1).
  */
 import { resolve } from 'node:path';
-import { parseFlags } from '../../config/index.js';
+import { environment, parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
-import type { HeadRecorder } from '../../repository/api.js';
+import type { VaultHead } from '../../keys/index.js';
 import type { Snapshot } from '../../repository/format/snapshot.js';
 import type { Repository } from '../../repository/repository.js';
 import { parseDuration } from '../../retention/duration.js';
@@ -52,7 +54,7 @@ export const forgetCommand: Command = {
     const values = { ...strings, ...lists, ...switches };
     const req = request(values, positionals);
     return withRepo(ctx, { pool: values.prune === true }, async (repo, pool, _backend, head) => {
-      const removed = await forget(repo, { ...req, head }, ctx.out);
+      const removed = await forget(repo, { ...req, head, now: environment(ctx.env).testNow }, ctx.out);
       // As restic: prune only when snapshots were (or, in a dry run, would be) removed.
       if (pool && removed > 0) await runPrune(ctx, repo, pool, { maxUnused: parseMaxUnused(DEFAULT_MAX_UNUSED), maxRepackBytes: Infinity, dryRun: req.dryRun, head });
       return 0;
@@ -87,7 +89,7 @@ function parseCount(flag: string, text: string): number {
 }
 
 /** Removes (or, in a dry run, lists) the snapshots (src/operations/forget.ts); returns how many. */
-async function forget(repo: Repository, req: ForgetRequest & { head: HeadRecorder | undefined }, out: Output): Promise<number> {
+async function forget(repo: Repository, req: ForgetRequest & { head: VaultHead | undefined; now: Date | undefined }, out: Output): Promise<number> {
   const { groups, removed } = await forgetSnapshots(repo, { ...req, onEvent: (e) => out.warn(e.message) });
   for (const g of groups) printGroup(out, g);
   out.line(`${req.dryRun ? 'would remove' : 'removed'} ${removed.length} snapshot${removed.length === 1 ? '' : 's'}${removed.length && !req.dryRun ? ' (their data stays until prune)' : ''}`);
@@ -97,8 +99,10 @@ async function forget(repo: Repository, req: ForgetRequest & { head: HeadRecorde
 
 function printGroup(out: Output, g: ForgetGroup<Entry>): void {
   if (g.key.hostname || g.key.paths || g.key.tags) out.line(`snapshots for ${describeKey(g.key)}:`);
-  for (const { snapshot: s, keep, reasons } of g.decisions)
-    out.line(`  ${keep ? 'keep  ' : 'remove'}  ${s.id.slice(0, 8)}  ${s.time}  ${s.hostname}  ${s.tags.join(',') || '-'}  ${s.paths.join(' ')}${keep ? `  (${reasons.join(', ')})` : ''}`);
+  for (const { snapshot: s, keep, reasons, protectedBy } of g.decisions) {
+    const why = protectedBy ? `  (kept: ${protectedBy})` : keep ? `  (${reasons.join(', ')})` : '';
+    out.line(`  ${keep ? 'keep  ' : 'remove'}  ${s.id.slice(0, 8)}  ${s.time}  ${s.hostname}  ${s.tags.join(',') || '-'}  ${s.paths.join(' ')}${why}`);
+  }
 }
 
 /** restic's ForgetGroup: lists are null when empty, as Go encodes them. */
@@ -110,6 +114,6 @@ function jsonGroup(g: ForgetGroup<Entry>) {
     tags: g.key.tags, host: g.key.hostname, paths: g.key.paths,
     keep: orNull(kept.map((d) => view(d.snapshot))),
     remove: orNull(g.decisions.filter((d) => !d.keep).map((d) => view(d.snapshot))),
-    reasons: orNull(kept.map((d) => ({ snapshot: view(d.snapshot), matches: d.reasons }))),
+    reasons: orNull(kept.map((d) => ({ snapshot: view(d.snapshot), matches: d.protectedBy ? [`kept: ${d.protectedBy}`] : d.reasons }))),
   };
 }

@@ -16,7 +16,7 @@ import { pcrsFromMeasurements, vaultKeyPolicy, vaultMeasurements, vaultSnpMeasur
 import { createInvitation, operatorPrivateKey } from '../../vault/operator.js';
 import { openStore } from '../../vault/state/open.js';
 import type { Command, Context } from '../command.js';
-import { passwordFromEnv, prompt } from '../secrets.js';
+import { stepUpPassword } from '../secrets.js';
 import { backendFor } from '../session.js';
 import { RecipientKms } from '../../kms/client.js';
 import { HSM_PIN_CONTEXT } from '../../vault/enclave/app.js';
@@ -208,13 +208,6 @@ export const vaultCommand: Command = {
 };
 
 const DEVICE_USAGE = 'ebak device list | ebak device revoke <device id or unique prefix>   (revoking another device asks for the password: a fresh login)';
-
-/** The password for a step-up login (restic's order: --password-file, EBAK_PASSWORD_FILE, EBAK_PASSWORD, a prompt). */
-async function stepUpPassword(ctx: Context): Promise<string> {
-  const pw = (await passwordFromEnv(ctx)) ?? (process.stdin.isTTY ? await prompt('vault password (to confirm this change): ') : undefined);
-  if (!pw) throw new EbakError('USAGE', 'this change needs the password (a fresh login)', { hint: 'set EBAK_PASSWORD or EBAK_PASSWORD_FILE, or run on a terminal' });
-  return pw;
-}
 
 export const deviceCommand: Command = {
   name: 'device',

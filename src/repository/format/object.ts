@@ -1,5 +1,5 @@
 /**
- * Encrypted repository objects: config, index, snapshot and lock files
+ * Encrypted repository objects: config, index, snapshot, lock and retention files
  * (docs/format.md, "Encrypted object"). Layout:
  *   magic "EBKO" | version u8 | type u8 | flags u8 | salt[16] | nonce[12] | ciphertext | tag[16]
  * key = HKDF(objectKey, salt, "ebak/v1/object"); AAD = the 23 header bytes
@@ -33,7 +33,7 @@ const FLAG_ZSTD = 1;
 /** Largest decompressed object a reader accepts (an index file is far smaller). */
 const MAX_OBJECT_BYTES = 512 * 1024 * 1024;
 
-export const ObjectType = { config: 1, index: 2, snapshot: 3, lock: 4 } as const;
+export const ObjectType = { config: 1, index: 2, snapshot: 3, lock: 4, retention: 5 } as const;
 export type ObjectTypeName = keyof typeof ObjectType;
 
 export function encodeObject(objectKey: Uint8Array, type: ObjectTypeName, payload: Uint8Array): Buffer {

@@ -10,7 +10,7 @@ import { unlockHash, unlockSecret, unwrapMasterKey, wrapMasterKey } from '../env
 import { operatorAuthorization } from '../operator.js';
 import type {
   Action, AuditHeadResponse, AuditPage, DeviceInfo, DeviceKeyResponse, HeadDeltaRequest, HeadPostResponse, HeadResponse, LoginStartResponse, OperatorStatusResponse, Policy,
-  RegisterStartResponse, SessionResponse, StatusResponse, StepUpResponse,
+  RegisterStartResponse, RetentionRequest, RetentionResponse, SessionResponse, StatusResponse, StepUpResponse,
 } from '../protocol.js';
 import { AttestedChannel, VaultError, type VaultTrust } from './transport.js';
 
@@ -137,6 +137,16 @@ export class VaultClient {
 
   postHead(token: string, delta: HeadDeltaRequest): Promise<HeadPostResponse> {
     return this.channel.call('POST', '/v1/head', delta, token);
+  }
+
+  /** The account's retention lock and holds, the head's first sightings and the vault's clock. */
+  retention(token: string): Promise<RetentionResponse> {
+    return this.channel.call('GET', '/v1/retention', undefined, token);
+  }
+
+  /** One retention change; the vault applies the rules and refuses with `retention` or `step_up_required`. */
+  postRetention(token: string, change: RetentionRequest): Promise<RetentionResponse> {
+    return this.channel.call('POST', '/v1/retention', change, token);
   }
 
   async unlock(account: string, recoveryDigits: string): Promise<void> {

@@ -12,8 +12,9 @@
  * first head and present in the listing was put back.
  */
 import { EbakError } from '../../errors.js';
-import { HEAD_LISTS, MAX_HEAD_NAMES, headDigest, type HeadDeltaRequest, type HeadResponse, type HeadState } from '../protocol.js';
+import { HEAD_LISTS, MAX_HEAD_NAMES, headDigest, type HeadDeltaRequest, type HeadResponse, type HeadState, type RetentionRequest, type RetentionResponse } from '../protocol.js';
 import type { VaultClient } from './client.js';
+import { VaultError } from './transport.js';
 
 /** What storage holds now: the names under snapshots/ and index/. */
 export interface HeadListing {
@@ -38,6 +39,22 @@ export class HeadClient {
     const h = await this.client.head(this.token);
     if (headDigest(this.account, h) !== h.digest) throw new EbakError('VAULT', `the vault's repository head for ${this.account} does not match its own digest`);
     return h;
+  }
+
+  /** The account's retention lock and holds (GET /v1/retention). */
+  retention(): Promise<RetentionResponse> {
+    return this.client.retention(this.token);
+  }
+
+  /** One retention change; `password`, asked only when the vault wants a step-up, gets the grant and the change is sent again. */
+  async changeRetention(change: RetentionRequest, password: () => Promise<string>): Promise<RetentionResponse> {
+    try {
+      return await this.client.postRetention(this.token, change);
+    } catch (e) {
+      if (!(e instanceof VaultError) || e.vaultCode !== 'step_up_required') throw e;
+      const stepUp = await this.client.stepUp(this.token, this.account, await password());
+      return this.client.postRetention(this.token, { ...change, step_up: stepUp } as RetentionRequest);
+    }
   }
 
   /** Posts `delta` in as many requests as the vault's size limit needs; returns the last seq. */

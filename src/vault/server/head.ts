@@ -11,22 +11,52 @@
  * the same name twice): adding it again is ignored, which keeps a replay
  * detectable even if a writer listed the replayed object. Tombstones keep
  * the newest MAX_TOMBSTONES per kind; live and pending sets are capped.
+ *
+ * Format 2 adds `seen`: when the vault first saw each live or pending
+ * snapshot, the clock of retention locks (retention.ts refuses a delta that
+ * removes a protected snapshot). A format 1 head is migrated on first use:
+ * its snapshots count as first seen then, the conservative choice (none is
+ * older than that for a lock).
  */
 import { headDigest, VaultRefusal, type HeadDeltaRequest, type HeadPostResponse, type HeadResponse, type HeadState } from '../protocol.js';
 import type { Deps, Session } from './records.js';
+import { protectedRemoval } from './retention.js';
 
 export const MAX_TOMBSTONES = 10_000;
 export const MAX_LIVE = 20_000;
 
 export interface HeadRecord extends HeadState {
+  format: 2;
+  /** Snapshot id → ISO time the vault first saw it (live and pending snapshots only). */
+  seen: Record<string, string>;
+}
+
+/** Before retention (no `seen`). */
+export interface HeadRecordV1 extends HeadState {
   format: 1;
 }
 
 export const headId = (a: string) => `head/${a}`;
 
 export const emptyHead = (): HeadRecord => ({
-  format: 1, seq: 0, snapshots: [], indexes: [], pending_snapshots: [], pending_indexes: [], removed_snapshots: [], removed_indexes: [],
+  format: 2, seq: 0, snapshots: [], indexes: [], pending_snapshots: [], pending_indexes: [], removed_snapshots: [], removed_indexes: [], seen: {},
 });
+
+/** A format 1 head as format 2: each of its snapshots first seen `at` (the migration). The seq is unchanged: the sets are. */
+export function migrateHead(h: HeadRecord | HeadRecordV1, at: string): HeadRecord {
+  if (h.format === 2) return h;
+  const seen: Record<string, string> = {};
+  for (const id of [...h.snapshots, ...h.pending_snapshots]) seen[id] = at;
+  return { ...h, format: 2, seen };
+}
+
+/** The account's head, a format 1 record migrated and stored first (so its times stay those of the migration). */
+export async function currentHead(d: Deps, account: string): Promise<HeadRecord> {
+  const cur = (await d.state.read<HeadRecord | HeadRecordV1>(headId(account)))?.value;
+  if (!cur) return emptyHead();
+  if (cur.format === 2) return cur;
+  return d.state.update<HeadRecord | HeadRecordV1>(headId(account), (c) => migrateHead(c ?? emptyHead(), d.now().toISOString())) as Promise<HeadRecord>;
+}
 
 /** One kind's sets; `removed` in the order removed (oldest first, for trimming). */
 interface Kind {
@@ -72,9 +102,10 @@ function applyKind(k: Kind, add: readonly string[], remove: readonly string[], p
 
 /**
  * The head after `delta`, and what changed; `next` is undefined when nothing
- * did (no new seq). Pure: the unit tests drive it directly.
+ * did (no new seq). `at` (the vault's clock) is recorded as the first sight
+ * of each snapshot new to it. Pure given `at`: the unit tests drive it directly.
  */
-export function applyDelta(cur: HeadRecord, delta: HeadDeltaRequest): { next: HeadRecord | undefined; counts: DeltaCounts } {
+export function applyDelta(cur: HeadRecord, delta: HeadDeltaRequest, at = new Date().toISOString()): { next: HeadRecord | undefined; counts: DeltaCounts } {
   const pending = delta.pending === true;
   const counts: DeltaCounts = { added: 0, pending: 0, removed: 0, ignored: 0 };
   const snaps: Kind = { live: new Set(cur.snapshots), pending: new Set(cur.pending_snapshots), removed: [...cur.removed_snapshots] };
@@ -83,43 +114,64 @@ export function applyDelta(cur: HeadRecord, delta: HeadDeltaRequest): { next: He
   applyKind(idx, delta.add_indexes ?? [], delta.remove_indexes ?? [], pending, counts);
   if (counts.added + counts.pending + counts.removed === 0) return { next: undefined, counts };
   const sorted = (s: Set<string>) => [...s].sort();
+  const seen: Record<string, string> = {};
+  for (const id of [...snaps.live, ...snaps.pending].sort()) seen[id] = cur.seen[id] ?? at;
   return {
     counts,
     next: {
-      format: 1, seq: cur.seq + 1, snapshots: sorted(snaps.live), indexes: sorted(idx.live), pending_snapshots: sorted(snaps.pending),
-      pending_indexes: sorted(idx.pending), removed_snapshots: snaps.removed, removed_indexes: idx.removed,
+      format: 2, seq: cur.seq + 1, snapshots: sorted(snaps.live), indexes: sorted(idx.live), pending_snapshots: sorted(snaps.pending),
+      pending_indexes: sorted(idx.pending), removed_snapshots: snaps.removed, removed_indexes: idx.removed, seen,
     },
   };
 }
 
 function response(account: string, h: HeadRecord): HeadResponse {
-  const { format: _format, ...state } = h;
+  const { format: _format, seen: _seen, ...state } = h;
   return { ...state, digest: headDigest(account, state) };
 }
 
 /** `GET /v1/head`: the caller's repository head (seq 0 and empty sets before the first post). */
 export async function readHead(d: Deps, s: Session): Promise<HeadResponse> {
   const account = s.account.account;
-  return response(account, (await d.state.read<HeadRecord>(headId(account)))?.value ?? emptyHead());
+  return response(account, await currentHead(d, account));
 }
 
-/** `POST /v1/head`: applies a delta under the record's lock; one audit entry per change (counts, not names). */
+/**
+ * `POST /v1/head`: applies a delta under the record's lock; one audit entry
+ * per change (counts, not names). A delta removing a snapshot the retention
+ * lock or a legal hold protects is refused whole (`retention`) and audited.
+ */
 export async function postHead(d: Deps, s: Session, delta: HeadDeltaRequest): Promise<HeadPostResponse> {
   const account = s.account.account;
   let counts: DeltaCounts | undefined;
   try {
-    const rec = await d.state.update<HeadRecord>(headId(account), (cur) => {
-      const r = applyDelta(cur ?? emptyHead(), delta);
+    const rec = await d.state.update<HeadRecord | HeadRecordV1>(headId(account), async (stored) => {
+      const now = d.now();
+      const cur = migrateHead(stored ?? emptyHead(), now.toISOString());
+      const refused = await protectedRemoval(d, account, cur, delta, now);
+      if (refused) throw new Refused(refused.snapshot, refused.reason);
+      const r = applyDelta(cur, delta, now.toISOString());
       counts = r.counts;
-      if (!r.next) throw new Unchanged(cur ?? emptyHead());
+      if (!r.next) throw new Unchanged(cur);
       return r.next;
-    });
+    }) as HeadRecord;
     const digest = response(account, rec).digest;
     await d.audit.append('head.update', account, { device: s.device.id, seq: rec.seq, digest, ...counts });
     return { seq: rec.seq, digest };
   } catch (e) {
+    if (e instanceof Refused) {
+      await d.audit.append('retention.refuse', account, { device: s.device.id, snapshot: e.snapshot, reason: e.reason.startsWith('legal hold') ? 'legal hold' : 'retention lock' });
+      throw new VaultRefusal('retention', `snapshot ${e.snapshot.slice(0, 8)} is protected (${e.reason}): the vault refuses to remove it`);
+    }
     if (!(e instanceof Unchanged)) throw e;
     return { seq: e.head.seq, digest: response(account, e.head).digest };
+  }
+}
+
+/** Aborts an update that would remove a protected snapshot. */
+class Refused extends Error {
+  constructor(readonly snapshot: string, readonly reason: string) {
+    super('refused');
   }
 }
 

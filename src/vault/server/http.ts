@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkOperatorAuthorization } from '../operator.js';
 import {
   HTTP_STATUS, MAX_BODY_BYTES, MAX_HEAD_BODY_BYTES, PROTOCOL_VERSION, VaultRefusal, parseBody, parseToken, readDeviceKey, readHeadDelta, readLoginFinish,
-  readLoginStart, readPolicy, readRegisterFinish, readRegisterStart, readRevoke, readStepUp, readUnlock, type ErrorBody,
+  readLoginStart, readPolicy, readRegisterFinish, readRegisterStart, readRetentionChange, readRevoke, readStepUp, readUnlock, type ErrorBody,
   type OperatorStatusResponse, type StatusResponse,
 } from '../protocol.js';
 import { StateRollback } from '../state/sealed.js';
@@ -104,6 +104,11 @@ function routes(f: Front): Record<string, Handler> {
       const delta = readHeadDelta(parseBody(b));
       return ok(await s.postHead(await auth(r, c), delta));
     },
+    'GET /v1/retention': async (r, _u, _b, c) => ok(await s.retention(await auth(r, c))),
+    'POST /v1/retention': async (r, _u, b, c) => {
+      const change = readRetentionChange(parseBody(b));
+      return ok(await s.postRetention(await auth(r, c), change));
+    },
     'GET /v1/audit': async (r, u, _b, c) => {
       const session = await auth(r, c);
       return ok(await s.accountEvents(session, queryInt(u, 'after', 0), queryInt(u, 'limit', 100)));
@@ -115,6 +120,7 @@ export const ROUTES = [
   'GET /v1/attestation', 'GET /v1/status', 'GET /v1/operator/status', 'GET /v1/audit/head', 'POST /v1/register/start',
   'POST /v1/register/finish', 'POST /v1/login/start', 'POST /v1/login/finish', 'POST /v1/unlock', 'POST /v1/device/key',
   'GET /v1/devices', 'POST /v1/devices/revoke', 'POST /v1/step-up', 'POST /v1/policy', 'GET /v1/head', 'POST /v1/head', 'GET /v1/audit',
+  'GET /v1/retention', 'POST /v1/retention',
 ] as const;
 
 /** Body limits: a head delta may carry up to MAX_HEAD_NAMES names; every other body is small. */

@@ -3,11 +3,11 @@
  * (registration.ts), login and the guess counter (login.ts), devices and key
  * release (devices.ts), step-up grants (stepup.ts), policy (policy.ts),
  * recovery unlock (recovery.ts), the audit trail and its queries
- * (auditquery.ts), repository heads (head.ts). Every refusal is a VaultRefusal with an explicit code;
+ * (auditquery.ts), repository heads (head.ts), retention locks and holds (retention.ts). Every refusal is a VaultRefusal with an explicit code;
  * records are listed in records.ts.
  */
 import * as opaque from '@serenity-kit/opaque';
-import { DEFAULT_POLICY, type AuditPage, type HeadDeltaRequest, type HeadPostResponse, type HeadResponse, type DeviceInfo, type DeviceKeyRequest, type DeviceKeyResponse, type LoginFinishRequest, type LoginStartRequest, type LoginStartResponse, type Policy, type PolicyRequest, type RegisterFinishRequest, type RegisterStartRequest, type RegisterStartResponse, type SessionResponse, type StepUpRequest, type StepUpResponse, type UnlockRequest } from '../protocol.js';
+import { DEFAULT_POLICY, type AuditPage, type HeadDeltaRequest, type HeadPostResponse, type HeadResponse, type DeviceInfo, type DeviceKeyRequest, type DeviceKeyResponse, type LoginFinishRequest, type LoginStartRequest, type LoginStartResponse, type Policy, type PolicyRequest, type RegisterFinishRequest, type RegisterStartRequest, type RegisterStartResponse, type RetentionRequest, type RetentionResponse, type SessionResponse, type StepUpRequest, type StepUpResponse, type UnlockRequest } from '../protocol.js';
 import type { AuditLog } from '../audit/log.js';
 import type { EnclaveKeys } from '../enclave/keys.js';
 import type { SealedState } from '../state/sealed.js';
@@ -19,6 +19,7 @@ import { Logins } from './login.js';
 import { setPolicy } from './policy.js';
 import type { Caller, Deps, Session } from './records.js';
 import { unlock } from './recovery.js';
+import { postRetention, readRetention } from './retention.js';
 import { Registrations, type RegistrationOptions } from './registration.js';
 
 export type { Caller, Session } from './records.js';
@@ -128,6 +129,14 @@ export class VaultService {
 
   postHead(s: Session, delta: HeadDeltaRequest): Promise<HeadPostResponse> {
     return postHead(this.d, s, delta);
+  }
+
+  retention(s: Session): Promise<RetentionResponse> {
+    return readRetention(this.d, s);
+  }
+
+  postRetention(s: Session, req: RetentionRequest): Promise<RetentionResponse> {
+    return postRetention(this.d, s, req);
   }
 
   async accounts(): Promise<number> {
