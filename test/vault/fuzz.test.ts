@@ -41,6 +41,8 @@ describe('vault fuzz', () => {
       'POST /v1/step-up': { login_id: '0'.repeat(32), request: 'AAAA' },
       'POST /v1/policy': { policy: { guess_limit: 10 }, step_up: 'AAAA' },
       'POST /v1/head': { add_snapshots: ['0'.repeat(64)], remove_indexes: ['1'.repeat(64)] },
+      'POST /v1/devices/write-only': { device: 'w', credential: 'AAAA', step_up: 'AAAA' },
+      'POST /v1/enroll': {},
     };
   });
   after(() => l.cleanup());
