@@ -15,7 +15,7 @@ import { requireStepUp } from './stepup.js';
 import { requireFull } from './writeonly.js';
 
 const MAX_DEVICES = 100;
-const hashHex = (s: string) => createHash('sha256').update(s).digest('hex');
+export const hashHex = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export interface NewDevice {
   record: DeviceRecord;
@@ -106,7 +106,6 @@ export class Devices {
 }
 
 export const newSecret = () => randomBytes(32).toString('base64url');
-export { hashHex };
 
 /** A device as `device list` shows it. */
 export function info(x: DeviceRecord, current: string): DeviceInfo {
