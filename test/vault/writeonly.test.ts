@@ -147,7 +147,7 @@ describe('write-only vault devices', { timeout: 600_000 }, () => {
     await ok(['check', '--read-data'], full);
   });
 
-  it('the vault refuses a write-only session the K-release endpoint, head removals and account changes', async () => {
+  it('the vault refuses a write-only session the K-release endpoint, head removals, device, policy and step-up calls', async () => {
     const d = (await loadDevice(host.EBAK_CONFIG_DIR!, account))!;
     assert.equal(d.format, 2);
     const { client } = await deviceClient(d);
@@ -157,6 +157,9 @@ describe('write-only vault devices', { timeout: 600_000 }, () => {
     await assert.rejects(client.revoke(d.token, d.device_id), writeOnly);
     await assert.rejects(client.devices(d.token), writeOnly);
     await assert.rejects(client.audit(d.token), writeOnly);
+    await assert.rejects(client.setPolicy(d.token, { guess_limit: 3 }, 'AAAA'), writeOnly);
+    await assert.rejects(client.addWriteOnly(d.token, 'more', 'AAAA', 'AAAA'), writeOnly);
+    await assert.rejects(client.stepUp(d.token, account, PASSWORD), writeOnly, 'not even with the password');
     assert.ok((await client.credential(d.token)).credential, 'its sealed credential, and nothing else');
     assert.ok((await client.head(d.token)).snapshots.includes(backups[1]!.snapshot_id));
   });
