@@ -90,10 +90,9 @@ interface SessionOptions {
 }
 
 /**
- * What a session does with any opened repository, full key or write-only.
- * The full key's repository also takes the run's lock, writing and head
- * settings; a write-only one has none of them yet (local mode only; its
- * packs use the credential's writer settings).
+ * What a session does with any opened repository, full key or write-only:
+ * both take the run's lock retry, writing settings and head journal; only
+ * the full key's reads (--no-lock).
  */
 interface Opened {
   readonly config: { id: string; object_lock?: RepoConfig['object_lock'] };

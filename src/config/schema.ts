@@ -191,7 +191,7 @@ export const FLAGS: readonly FlagSpec[] = [
   string('s3-restore-tier', 'tier', 'S3 archive retrieval tier: Expedited, Standard or Bulk', ['restore']),
   boolean('read-data', 'also read and authenticate every pack', ['check']),
   boolean('recovery', 'add a new recovery key instead of a password', ['key']),
-  boolean('write-only', 'add a write-only credential (its own password): it can run backup and nothing else', ['key']),
+  boolean('write-only', 'add a write-only credential (key: its own password; device: a vault device enrolled with a one-time code): it can run backup and nothing else', ['key', 'device']),
   string('new-password-file', 'file', 'read the new password from the first line of this file', ['key']),
 
   // hsm (and the HSM of vault serve)
@@ -255,11 +255,14 @@ export const FLAGS: readonly FlagSpec[] = [
   string('uses', 'n', 'how many registrations the invitation allows (1..1000000)', ['vault'], { default: '1', check: checks.integerIn('--uses', 1, 1_000_000) }),
   string('expires-days', 'n', 'days until the invitation expires (at most 3650)', ['vault'], { default: '7', check: checks.daysUpTo('--expires-days', 3650) }),
   string('out', 'file', 'where operator-key and provision-pin write', ['vault']),
+  string('out', 'file', 'device add --write-only: write the one-time enrollment code to this file (mode 0600) instead of printing it', ['device']),
   boolean('key-policy', 'print the KMS key policy that releases the vault secrets to this build (measure)', ['vault']),
 
   // The client's trust in a vault (login, vault status/unlock/audit verify).
   string('vault', 'url', 'the vault to log in to', ['login'], { env: 'EBAK_VAULT' }),
   string('device', 'name', 'the name of this device in the vault', ['login'], { default: 'this hostname' }),
+  string('enroll', 'code', 'enroll this host as the write-only device whose one-time code `ebak device add --write-only` printed (no password)', ['login']),
+  string('enroll-file', 'file', 'as --enroll, reading the code from the first line of this file', ['login']),
   string('vault-root', 'pem', 'the attestation root the vault must chain to', ['login', 'vault'], { env: 'EBAK_VAULT_ROOT', default: 'the AWS Nitro root G1' }),
   string('measurements', 'file', 'the vault measurements (PCRs) to pin', ['login', 'vault'], { env: 'EBAK_VAULT_MEASUREMENTS', default: "this build's own vault" }),
   boolean('allow-debug', 'trust a debug-mode vault enclave or SEV-SNP guest (testing only)', ['login', 'vault'], { env: 'EBAK_VAULT_ALLOW_DEBUG' }),

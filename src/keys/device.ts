@@ -3,7 +3,8 @@
  * repository (written by `ebak init --vault` or `ebak login`) plus the device
  * key the vault releases to its live token unwrap K (vault/client/device.ts).
  * It also hands over the session's repository head client (head.ts checks
- * storage against it). The vault client (OPAQUE, attested TLS) is loaded
+ * storage against it). A write-only device's session unwraps its write-only
+ * credential instead (writeonly.ts), never K. The vault client (OPAQUE, attested TLS) is loaded
  * only when this machine has a device file for the repository, so a local
  * repository's commands start without it.
  */
@@ -11,6 +12,7 @@ import type { Backend } from '../storage/backend.js';
 import { findDevice } from '../vault/client/devicefile.js';
 import type { Action } from '../vault/protocol.js';
 import type { Identity } from './index.js';
+import { openCredential } from './writeonly.js';
 
 /** `action` tells the vault what the command will do, so its per-account policy can refuse it. */
 export function deviceIdentity(configDir: string, action: Action | 'read' = 'read'): Identity {
@@ -19,7 +21,8 @@ export function deviceIdentity(configDir: string, action: Action | 'read' = 'rea
       const device = await findDevice(backend, configDir);
       if (!device) return undefined;
       const { deviceSession } = await import('../vault/client/device.js');
-      return deviceSession(device, action);
+      const s = await deviceSession(device, action);
+      return 'sealedCredential' in s ? { credential: openCredential(s.sealedCredential), head: s.head } : s;
     },
   };
 }

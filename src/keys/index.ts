@@ -8,7 +8,8 @@
  * - A `Recipient` is what a key is wrapped to: password and recovery key
  *   files. Write-only credentials seal their pack and object keys to the
  *   repository public key (key source 1, repository/writeonly/); a password
- *   may open such a credential instead of K, and then only backups run.
+ *   or a write-only vault device (writeonly.ts) may open such a credential
+ *   instead of K, and then only backups run.
  *
  * The byte formats stay with their layers (repository/format/keyfile.ts,
  * vault/envelope.ts). This folder decides which identity opens a repository
@@ -24,9 +25,10 @@ import type { HeadClient } from '../vault/client/head.js';
 /**
  * K and the key file it came from (none for a device session; the caller
  * zeroes `masterKey`) and, for a vault device session, its repository head
- * (head.ts checks storage against it); or a write-only credential and its key file.
+ * (head.ts checks storage against it); or a write-only credential and its
+ * key file (local mode) or its device session's repository head (vault mode).
  */
-export type Unwrapped = { masterKey: Buffer; keyId?: string; head?: HeadClient } | { credential: WriteOnlyCredential; keyId: string };
+export type Unwrapped = { masterKey: Buffer; keyId?: string; head?: HeadClient } | { credential: WriteOnlyCredential; keyId?: string; head?: HeadClient };
 
 export interface Identity {
   /**
@@ -45,6 +47,7 @@ export interface Recipient<Kind extends string = KeyKind, Stanza = KeyFile> {
 
 export { keyFileIdentity, passwordIdentity, passwordRecipient, recoveryIdentity, recoveryRecipient } from './keyfile.js';
 export { deviceIdentity } from './device.js';
-export { identitiesFor, openBackupSession, openRepository, openSession, type IdentityChoice, type OpenedRepository } from './open.js';
+export { identitiesFor, openBackupSession, openRepository, openSession, opensWriteOnly, type IdentityChoice, type OpenedRepository } from './open.js';
 export { checkHead, type VaultHead } from './head.js';
 export { initVaultRepository, loginVault } from './vault.js';
+export { addWriteOnlyDevice, enrollWriteOnly } from './writeonly.js';

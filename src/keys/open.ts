@@ -2,15 +2,16 @@
  * Which identity opens a repository, in the one order every command uses: a
  * recovery key given explicitly wins; otherwise this machine's vault device
  * session for the repository; otherwise the password (or recovery key) of
- * a key file. A password may open a write-only credential instead of K:
- * only `openForBackup` accepts one.
+ * a key file. A password, or a write-only vault device, may open a
+ * write-only credential instead of K: only `openBackupSession` accepts one.
  */
 import { EbakError } from '../errors.js';
-import type { Secret } from '../repository/keyring.js';
+import { unlock, type Secret } from '../repository/keyring.js';
 import { Repository } from '../repository/repository.js';
 import { writeOnlyRefusal } from '../repository/writeonly/credential.js';
 import { WriteOnlyRepository } from '../repository/writeonly/repository.js';
 import type { Backend } from '../storage/backend.js';
+import { findDevice, WRITE_ONLY_DEVICE_FORMAT } from '../vault/client/devicefile.js';
 import type { HeadClient } from '../vault/client/head.js';
 import type { Action } from '../vault/protocol.js';
 import { deviceIdentity } from './device.js';
@@ -61,7 +62,10 @@ export async function openBackupSession(backend: Backend, identities: readonly I
   for (const identity of identities) {
     const u = await identity.unwrap(backend);
     if (!u) continue;
-    if ('credential' in u) return { repository: new WriteOnlyRepository(backend, u.credential) };
+    if ('credential' in u) {
+      const repository = new WriteOnlyRepository(backend, u.credential);
+      return u.head ? { repository, head: u.head } : { repository };
+    }
     try {
       const repository = await Repository.openWithMasterKey(backend, u.masterKey, u.keyId);
       return u.head ? { repository, head: u.head } : { repository };
@@ -70,4 +74,20 @@ export async function openBackupSession(backend: Backend, identities: readonly I
     }
   }
   throw new EbakError('WRONG_KEY', 'nothing this machine holds opens the repository', { hint: 'set EBAK_PASSWORD, pass --recovery-key-file, or run `ebak login`' });
+}
+
+/**
+ * Whether what this machine would open the repository with is a write-only
+ * credential: its vault device session, else `password` (a recovery key never
+ * opens one). `key list` reads no secret, but refuses a write-only one
+ * (WRITE_ONLY) as every other key command does; a password that opens
+ * nothing changes nothing (the listing needs none).
+ */
+export async function opensWriteOnly(backend: Backend, configDir: string, password: string | undefined): Promise<boolean> {
+  const device = await findDevice(backend, configDir);
+  if (device) return device.format === WRITE_ONLY_DEVICE_FORMAT;
+  if (password === undefined) return false;
+  const u = await unlock(backend, { password }).catch(() => undefined);
+  if (u && 'masterKey' in u) u.masterKey.fill(0);
+  return u !== undefined && 'credential' in u;
 }

@@ -11,6 +11,7 @@
  * `withLock`, the one place a lock is taken and released.
  */
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EbakError, isEbakError } from '../errors.js';
 import type { Lock, Locker, LockMode } from './api.js';
 
@@ -141,6 +142,24 @@ export async function acquireLock(store: LockObjects, mode: LockMode, meta: { ho
   };
   heldLocks.add(lock);
   return lock;
+}
+
+/**
+ * restic's --retry-lock around acquireLock: while another process holds a
+ * conflicting lock, try again (after 1 s, 2 s, 4 s … at most 1 min apart)
+ * until `retryMs` have passed; then the LOCKED error stands. 0: no retry.
+ */
+export async function acquireLockRetrying(store: LockObjects, mode: LockMode, meta: { hostname: string; username: string }, onStale: (msg: string) => void, retryMs: number): Promise<Lock> {
+  const deadline = Date.now() + retryMs;
+  for (let wait = 1000; ; wait = Math.min(wait * 2, 60_000)) {
+    try {
+      return await acquireLock(store, mode, meta, onStale);
+    } catch (e) {
+      const left = deadline - Date.now();
+      if (!isEbakError(e, 'LOCKED') || left <= 0) throw e;
+      await sleep(Math.min(wait, left));
+    }
+  }
 }
 
 /** The live locks other than `mine` (stale ones are ignored, as by every locker). */

@@ -9,7 +9,6 @@
  * parts with logic of their own live beside it: keyring, blobreader,
  * packcheck, locks, packer; prune's planning is src/retention/prune*.ts.)
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname, userInfo } from 'node:os';
 import { deriveKey, random, sha256 } from '../crypto/index.js';
 import { EbakError, isEbakError } from '../errors.js';
@@ -27,13 +26,13 @@ import { BlobType, decodePack } from './format/pack.js';
 import { decodeSnapshot, encodeSnapshot, type Snapshot } from './format/snapshot.js';
 import { decodeTree, type TreeNode } from './format/tree.js';
 import { keyToRemove, listKeys, saveKeyFile, unlock, type KeyFileRecipient, type KeyListing, type Secret, type Unlocked } from './keyring.js';
-import { acquireLock, otherLiveLocks, removeLocks, type LockInfo, type LockObjects } from './locks.js';
+import { acquireLockRetrying, otherLiveLocks, removeLocks, type LockInfo, type LockObjects } from './locks.js';
 import { BlobIds } from './blobid.js';
 import { MasterIndex, type BlobLocation, type PackInfo } from './masterindex.js';
 import { checkPackBytes } from './packcheck.js';
 import { masterPackKeys, Packer } from './packer.js';
 import type { WorkerPool } from './workers.js';
-import { encodeCredential, newCredential, writeOnlyRefusal } from './writeonly/credential.js';
+import { encodeCredential, newCredential, writeOnlyRefusal, type WriteOnlyCredential } from './writeonly/credential.js';
 import { FullKeyReader } from './writeonly/reader.js';
 
 export type { KeyListing, Secret } from './keyring.js';
@@ -190,8 +189,12 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
    * needed: everything in it derives from the subkeys this session holds.
    */
   async addWriteOnlyKey(password: string): Promise<string> {
-    const credential = newCredential(this.config, this.keys, (await this.reader.keyPair()).publicKey);
-    return saveKeyFile(this.backend, await wrapInKeyFile(encodeCredential(credential), 'write-only', password, hostMeta()));
+    return saveKeyFile(this.backend, await wrapInKeyFile(encodeCredential(await this.newWriteOnlyCredential()), 'write-only', password, hostMeta()));
+  }
+
+  /** A new write-only credential for this repository (a key file wraps it, or a vault holds it for a write-only device). */
+  async newWriteOnlyCredential(): Promise<WriteOnlyCredential> {
+    return newCredential(this.config, this.keys, (await this.reader.keyPair()).publicKey);
   }
 
   listKeys(): Promise<KeyListing[]> {
@@ -251,8 +254,7 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
 
   /**
    * restic's --retry-lock: while another process holds a conflicting lock,
-   * try again (after 1 s, 2 s, 4 s … at most 1 min apart) until `ms` have
-   * passed; then the LOCKED error stands. 0 (the default): no retry.
+   * try again until `ms` have passed (locks.ts acquireLockRetrying). 0 (the default): no retry.
    */
   retryLocksFor(ms: number): void {
     this.lockRetryMs = ms;
@@ -269,16 +271,7 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
 
   private async acquire(mode: LockMode, onStale: (msg: string) => void): Promise<Lock> {
     if (mode === 'shared' && this.noSharedLocks) return NO_LOCK;
-    const deadline = Date.now() + this.lockRetryMs;
-    for (let wait = 1000; ; wait = Math.min(wait * 2, 60_000)) {
-      try {
-        return await acquireLock(this.lockObjects(), mode, hostMeta(), onStale);
-      } catch (e) {
-        const left = deadline - Date.now();
-        if (!isEbakError(e, 'LOCKED') || left <= 0) throw e;
-        await sleep(Math.min(wait, left));
-      }
-    }
+    return acquireLockRetrying(this.lockObjects(), mode, hostMeta(), onStale, this.lockRetryMs);
   }
 
   /** The live locks of other holders. */

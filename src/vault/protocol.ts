@@ -36,12 +36,13 @@ export type VaultErrorCode =
   | 'rate_limited' // too many requests for this account or address (429)
   | 'retention' // a retention lock or legal hold refuses it: a protected snapshot's removal, a frozen compliance lock's change (409)
   | 'internal' // the vault failed (500); the request had no effect
-  | 'state_rollback'; // sealed state older than the HSM's counter: refused (503)
+  | 'state_rollback' // sealed state older than the HSM's counter: refused (503)
+  | 'write_only'; // a write-only device asked for what only a full device may do (403)
 
 export const HTTP_STATUS: Record<VaultErrorCode, number> = {
   bad_request: 400, unauthorized: 401, step_up_required: 401, login_failed: 401, forbidden: 403, quota: 403, not_found: 404,
   method_not_allowed: 405, conflict: 409, payload_too_large: 413, unsupported_media_type: 415,
-  locked: 423, rate_limited: 429, retention: 409, internal: 500, state_rollback: 503,
+  locked: 423, rate_limited: 429, retention: 409, internal: 500, state_rollback: 503, write_only: 403,
 };
 
 /** The body of every non-2xx answer. */
@@ -108,7 +109,8 @@ export interface SessionResponse {
 }
 export interface DeviceKeyRequest { action: Action | 'read' }
 export interface DeviceKeyResponse { device_key: string; policy: Policy }
-export interface DeviceInfo { id: string; name: string; created: string; expires_at: string; revoked_at?: string; current: boolean }
+/** `kind`: a full device opens K; a write-only device only backs up. `enrolled: false`: a write-only device whose host has not enrolled yet. */
+export interface DeviceInfo { id: string; name: string; kind: DeviceKind; created: string; expires_at: string; revoked_at?: string; current: boolean; enrolled?: false }
 export interface DevicesResponse { devices: DeviceInfo[] }
 export interface RevokeRequest { device_id: string; step_up?: string }
 export interface StepUpRequest { login_id: string; request: string }
@@ -313,6 +315,30 @@ export function readHeadDelta(b: Json): HeadDeltaRequest {
     out.pending = b.pending;
   }
   return out;
+}
+
+// ---- write-only devices (docs/vault.md "Write-only devices") ----
+export type DeviceKind = 'full' | 'write-only';
+/** The client-sealed credential the vault keeps for a write-only device (it cannot open it). */
+export const MAX_CREDENTIAL_CHARS = 4096;
+/** POST /v1/devices/write-only, by a full device with a step-up grant. */
+export interface AddWriteOnlyRequest { device: string; credential: string; step_up: string }
+/** `enrollment`: the one-time token (`<account>.<device id>.<secret>`) the new host enrolls with. */
+export interface AddWriteOnlyResponse { device: DeviceInfo; enrollment: string }
+/** POST /v1/enroll (Authorization: the enrollment token, good once): the device's session and its sealed credential. */
+export interface EnrollResponse { account: string; device_id: string; token: string; expires_at: string; credential: string }
+/** GET /v1/device/credential: to a write-only device session only. */
+export interface CredentialResponse { credential: string }
+
+export function readAddWriteOnly(b: Json): AddWriteOnlyRequest {
+  only(b, ['device', 'credential', 'step_up']);
+  return { device: deviceName(b), credential: str(b, 'credential', MAX_CREDENTIAL_CHARS, B64URL), step_up: ticket(b, 'step_up') };
+}
+
+/** An enrollment carries nothing in its body: the token says which device. */
+export function readEnroll(b: Json): Record<string, never> {
+  only(b, []);
+  return {};
 }
 
 /** A device token: "<account>.<device id>.<secret>" (the secret is 32 random bytes, base64url). */

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { assertCode, assertFailed, ebak, fileDigests, newRepo, tempDir } from './harness.js';
+import { assertCode, assertFailed, ebak, fileDigests, newRepo, repoFiles, tempDir } from './harness.js';
 
 interface Summary {
   snapshot_id: string;
@@ -69,7 +69,7 @@ describe('write-only credential (local mode)', () => {
     const commands = [
       ['restore', 'latest', '--target', target], ['ls', 'latest'], ['cat', 'config'], ['diff', 'latest', 'latest'], ['find', 'a.txt'],
       ['stats'], ['snapshots'], ['check'], ['tag', '--add', 't', 'latest'], ['forget', '--keep-last', '1'], ['prune'],
-      ['repair', 'index'], ['unlock'], ['key', 'add', '--new-password-file', pwFile], ['key', 'add', '--recovery'], ['key', 'remove', 'abcd'],
+      ['repair', 'index'], ['unlock'], ['key', 'list'], ['key', 'add', '--new-password-file', pwFile], ['key', 'add', '--recovery'], ['key', 'remove', 'abcd'],
       ['backup', src, '--parent', 'latest'],
     ];
     for (const args of commands) {
@@ -102,6 +102,23 @@ describe('write-only credential (local mode)', () => {
     assert.equal(check.code, 0, check.stderr + check.stdout);
     const again = await backup(device);
     assert.ok(again.snapshot_id);
+  });
+});
+
+describe('write-only credential and the global writing flags', () => {
+  it('--pack-size and --compression reach its packs; the full key still lists keys without a password', async () => {
+    // 10 MiB of distinct, very compressible lines: at the repository's level they would shrink tenfold, in one pack.
+    const lines = Array.from({ length: 400_000 }, (_, i) => `line ${i} of the write-only host\n`).join('');
+    await writeFile(join(src, 'more.txt'), lines);
+    const before = (await repoFiles(full.EBAK_REPOSITORY!, 'data')).length;
+    const r = await ebak(['backup', src, '--pack-size', '4', '--compression', 'off', '--json'], device);
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as Summary;
+    assert.ok(s.data_added >= lines.length * 0.95, `uncompressed: ${s.data_added} bytes stored of ${lines.length}`);
+    assert.ok((await repoFiles(full.EBAK_REPOSITORY!, 'data')).length - before >= 2, '4 MiB packs');
+    const list = await ebak(['key', 'list', '--json'], { EBAK_REPOSITORY: full.EBAK_REPOSITORY! });
+    assert.equal(list.code, 0, list.stderr);
+    assert.ok((JSON.parse(list.stdout) as { kind: string }[]).some((k) => k.kind === 'write-only'));
   });
 });
 

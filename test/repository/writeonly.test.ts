@@ -1,12 +1,14 @@
 /**
  * Write-only credentials below the CLI (docs/format.md, "Write-only
  * credentials"): EBKO version 2 objects as both sides read them, with every
- * header field, the device wrap, the enc and the body tampered; key files
+ * header field, the device wrap, the enc and the body tampered (damage to one
+ * of its own, told by its device marker, is reported, not "not mine"); key files
  * version 2; key source 1 packs written by the packer and read by the full
  * key; unlock and the refusal of a full-key open; the full key's view of a
  * credential's lock (what prune and exclusive commands respect).
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +19,8 @@ import { EbakError } from '../../src/errors.js';
 import { openBlob } from '../../src/repository/blob.js';
 import { decodeIndex, encodeIndex } from '../../src/repository/format/indexfile.js';
 import { parseKeyFile, unwrapKeyFile, wrapInKeyFile, type KeyFile } from '../../src/repository/format/keyfile.js';
-import { encodeObject, type ObjectTypeName } from '../../src/repository/format/object.js';
+import { sealedKey } from '../../src/repository/format/hpke.js';
+import { encodeObject, encodeSealedObject, type ObjectTypeName } from '../../src/repository/format/object.js';
 import { BlobType, decodePack, KeySource } from '../../src/repository/format/pack.js';
 import { keyToRemove, unlock } from '../../src/repository/keyring.js';
 import { withLock } from '../../src/repository/locks.js';
@@ -25,7 +28,7 @@ import { MasterIndex } from '../../src/repository/masterindex.js';
 import { Packer } from '../../src/repository/packer.js';
 import { DEFAULT_CONFIG, Repository } from '../../src/repository/repository.js';
 import { WorkerPool } from '../../src/repository/workers.js';
-import { decodeCredential, encodeCredential, newCredential, newPackKey, openOwnObject, sealObject, type WriteOnlyCredential } from '../../src/repository/writeonly/credential.js';
+import { decodeCredential, deviceMarker, encodeCredential, newCredential, newPackKey, openOwnObject, sealObject, type WriteOnlyCredential } from '../../src/repository/writeonly/credential.js';
 import { FullKeyReader } from '../../src/repository/writeonly/reader.js';
 import { WriteOnlyRepository } from '../../src/repository/writeonly/repository.js';
 import { LocalBackend } from '../../src/storage/local.js';
@@ -84,10 +87,12 @@ describe('EBKO version 2 (objects written by a write-only credential)', () => {
       ['version 3', edited(4, () => 3), { full: 'UNSUPPORTED_VERSION', own: 'UNSUPPORTED_VERSION' }],
       ['version 1 (read as the other layout)', edited(4, () => 1), { full: 'AUTH_FAILED', own: 'undefined' }],
       ['type', edited(5, () => 3), { full: 'AUTH_FAILED', own: 'AUTH_FAILED' }],
-      ['flags', edited(6, (b) => b ^ 1), { full: 'AUTH_FAILED', own: 'undefined' }],
+      ['flags', edited(6, (b) => b ^ 1), { full: 'AUTH_FAILED', own: 'AUTH_FAILED' }],
       ['key source 2', edited(7, () => 2), { full: 'UNSUPPORTED_VERSION', own: 'UNSUPPORTED_VERSION' }],
-      ['enc', edited(8, (b) => b ^ 1), { full: 'AUTH_FAILED', own: 'undefined' }],
-      ['device wrap', edited(60, (b) => b ^ 1), { full: 'AUTH_FAILED', own: 'undefined' }],
+      ['enc', edited(8, (b) => b ^ 1), { full: 'AUTH_FAILED', own: 'AUTH_FAILED' }],
+      ['device wrap', edited(60, (b) => b ^ 1), { full: 'AUTH_FAILED', own: 'AUTH_FAILED' }],
+      // Only the marker itself says whose it is: altered, the object is another writer's to this device.
+      ['device marker (the wrap nonce\'s first 4 bytes)', edited(40, (b) => b ^ 1), { full: 'AUTH_FAILED', own: 'undefined' }],
       ['body', edited(120, (b) => b ^ 1), { full: 'AUTH_FAILED', own: 'AUTH_FAILED' }],
       ['tag', edited(sealed.length - 1, (b) => b ^ 1), { full: 'AUTH_FAILED', own: 'AUTH_FAILED' }],
       ['cut to its header', sealed.subarray(0, 100), { full: 'AUTH_FAILED', own: 'AUTH_FAILED' }],
@@ -95,6 +100,17 @@ describe('EBKO version 2 (objects written by a write-only credential)', () => {
     ];
     for (const [name, bytes, want] of cases) assert.deepEqual(await bothSides(bytes), want, name);
     assert.deepEqual(await bothSides(sealed, 'index'), { full: 'AUTH_FAILED', own: 'AUTH_FAILED' }, 'read as another type');
+  });
+
+  it('its own objects carry its device marker; an unmarked one (an earlier build\'s) is its own only if its key wrap opens', async () => {
+    assert.deepEqual(sealed.subarray(40, 44), deviceMarker(credential));
+    assert.notDeepEqual(deviceMarker(otherDevice), deviceMarker(credential));
+    const { enc, key } = await sealedKey(credential.publicKey, config.id, 'object');
+    const unmarked = encodeSealedObject({ objectKey: key, enc, deviceKey: credential.deviceKey, wrapNonce: Buffer.alloc(12, 0xee) }, 'lock', payload);
+    assert.deepEqual(openOwnObject(credential, 'lock', unmarked, 'o'), payload);
+    const flipped = Buffer.from(unmarked);
+    flipped[6]! ^= 1;
+    assert.equal(openOwnObject(credential, 'lock', flipped, 'o'), undefined);
   });
 
   it('every single-bit flip fails for the full key, and never opens to other bytes for the credential', async () => {
@@ -155,6 +171,7 @@ describe('a repository with a write-only credential', async () => {
   await full.addWriteOnlyKey('device pw');
   const unlocked = await unlock(backend, { password: 'device pw' });
   const device = 'credential' in unlocked ? new WriteOnlyRepository(backend, unlocked.credential) : assert.fail('no credential');
+  const credential0 = () => (unlocked as { credential: WriteOnlyCredential }).credential;
 
   it('a password opens the write-only key file as a credential; a full-key open with it is WRITE_ONLY', async () => {
     assert.ok('masterKey' in (await unlock(backend, { password: 'full pw' })));
@@ -198,6 +215,49 @@ describe('a repository with a write-only credential', async () => {
         assert.equal(others[0]!.exclusive, false);
       });
     });
+  });
+
+  it('a damaged index file of its own (stored under its new hash) is named in a warning, not skipped as another writer\'s', async () => {
+    const names: string[] = [];
+    for await (const f of backend.list('index')) names.push(f.name);
+    const own = await Promise.all(names.map(async (n) => ({ n, bytes: await backend.load({ type: 'index', name: n }) })));
+    const mine = own.find(({ bytes }) => bytes[4] === 2 && openOwnObject(credential0(), 'index', bytes, 'o') !== undefined)!;
+    const bad = Buffer.from(mine.bytes);
+    bad[60]! ^= 1; // the device wrap
+    const badName = createHash('sha256').update(bad).digest('hex');
+    await backend.save({ type: 'index', name: badName }, bad);
+    const warnings: string[] = [];
+    const fresh = new WriteOnlyRepository(backend, credential0());
+    fresh.setWarningSink((m) => warnings.push(m));
+    try {
+      assert.deepEqual(await fresh.loadIndex(), [badName]);
+      assert.equal(warnings.length, 1);
+      assert.ok(warnings[0]!.includes(badName));
+    } finally {
+      await backend.remove({ type: 'index', name: badName });
+    }
+  });
+
+  it('takes --pack-size and --compression (setWriting) and --retry-lock (retryLocksFor) as the full key does', async () => {
+    const packs = async () => { let n = 0; for await (const _ of backend.list('data')) n++; return n; };
+    const before = await packs();
+    const small = new WriteOnlyRepository(backend, credential0());
+    small.setWriting({ pack_size: 4096, compression_level: 0 });
+    await small.loadIndex();
+    const w = small.blobWriter(pool);
+    for (let i = 0; i < 3; i++) {
+      const data = random(5000);
+      await w.add(BlobType.data, w.blobId(data), Buffer.from(data));
+    }
+    await w.finish();
+    assert.equal(await packs(), before + 3, 'one pack per blob past the 4 KiB target');
+    // It sees its own locks only (another process of the same credential holding one exclusively, here).
+    const held = await new WriteOnlyRepository(backend, credential0()).lock('exclusive', () => {});
+    await assert.rejects(small.lock('shared', () => {}), (e: EbakError) => e.code === 'LOCKED');
+    small.retryLocksFor(10_000);
+    setTimeout(() => void held.release(), 300);
+    const got = await small.lock('shared', () => {});
+    await got.release();
   });
 
   it('reads no snapshot, tree or parent: WRITE_ONLY', async () => {

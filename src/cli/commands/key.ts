@@ -1,11 +1,13 @@
-import { parseFlags } from '../../config/index.js';
+import { environment, parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
+import { opensWriteOnly } from '../../keys/index.js';
 import { listKeys } from '../../repository/keyring.js';
+import { writeOnlyRefusal } from '../../repository/writeonly/credential.js';
 import { withLock } from '../../repository/locks.js';
 import { formatRecoveryCode, generateRecoveryCode } from '../../repository/format/keyfile.js';
 import type { Repository } from '../../repository/repository.js';
 import type { Command } from '../command.js';
-import { firstLine, prompt, secretFor } from '../secrets.js';
+import { firstLine, passwordFromEnv, prompt, secretFor } from '../secrets.js';
 import { backendFor, withRepo } from '../session.js';
 import { OFFLINE_WARNING } from './init.js';
 
@@ -51,8 +53,12 @@ export const keyCommand: Command = {
 
 async function list(ctx: Parameters<Command['run']>[1]): Promise<number> {
   // Listing needs no secret: envelopes are readable without one, which is also what lets `check` name damaged keys.
+  // A write-only credential is refused all the same, as by every key command.
   const backend = await backendFor(ctx);
   try {
+    const e = environment(ctx.env);
+    const recovery = Boolean(ctx.globals.recoveryKeyFile ?? e.recoveryKeyFile);
+    if (!recovery && (await opensWriteOnly(backend, e.configDir, await passwordFromEnv(ctx)))) throw writeOnlyRefusal();
     const keys = await listKeys(backend);
     for (const k of keys) ctx.out.line(`${k.id.slice(0, 8)}  ${k.file ? `${k.file.kind}  ${k.file.created}  ${k.file.username}@${k.file.hostname}` : `DAMAGED: ${k.damaged}`}`);
     ctx.out.result(keys.map((k) => ({ id: k.id, ...(k.file ? { kind: k.file.kind, created: k.file.created, hostname: k.file.hostname, username: k.file.username } : { damaged: k.damaged }) })));

@@ -1,6 +1,7 @@
 /**
  * `ebak vault serve|measure|status|unlock|invite|operator-key|provision-pin|audit verify`,
- * `ebak device list|revoke` and `ebak audit`: thin layers over src/vault.
+ * `ebak device list|add --write-only|revoke` and `ebak audit`: thin layers over src/vault
+ * (and src/keys for adding a write-only device, which needs the repository's K).
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -10,6 +11,9 @@ import { EbakError } from '../../errors.js';
 import { normalizeRecoveryCode } from '../../repository/format/keyfile.js';
 import { verifyAuditLog } from '../../vault/audit/verify.js';
 import { deviceClient, loadDevice, repositoryAccount, trustFrom, type DeviceFile, type TrustFlags } from '../../vault/client/device.js';
+import { DEVICE_FORMAT } from '../../vault/client/devicefile.js';
+import { addWriteOnlyDevice } from '../../keys/index.js';
+import { writeOnlyRefusal } from '../../repository/writeonly/credential.js';
 import { VaultClient } from '../../vault/client/client.js';
 import type { DeviceInfo } from '../../vault/protocol.js';
 import { pcrsFromMeasurements, vaultKeyPolicy, vaultMeasurements, vaultSnpMeasurement } from '../../vault/measure.js';
@@ -17,7 +21,7 @@ import { createInvitation, operatorPrivateKey } from '../../vault/operator.js';
 import { openStore } from '../../vault/state/open.js';
 import type { Command, Context } from '../command.js';
 import { stepUpPassword } from '../secrets.js';
-import { backendFor } from '../session.js';
+import { backendFor, withRepo } from '../session.js';
 import { RecipientKms } from '../../kms/client.js';
 import { HSM_PIN_CONTEXT } from '../../vault/enclave/app.js';
 import { devcaOf, ensureDevCa, ensureDevSnpChain, kmsOptions, serve, snpDevchainOf, stateOf, type ServeFlags } from './vault-serve.js';
@@ -207,29 +211,60 @@ export const vaultCommand: Command = {
   },
 };
 
-const DEVICE_USAGE = 'ebak device list | ebak device revoke <device id or unique prefix>   (revoking another device asks for the password: a fresh login)';
+const DEVICE_USAGE = [
+  'ebak device list',
+  'ebak device add --write-only <name> [--out <file>]   (a device that can only back up: prints a one-time code for `ebak login --enroll` on its host; asks for the password)',
+  'ebak device revoke <device id or unique prefix>      (revoking another device asks for the password: a fresh login)',
+].join('\n');
+
+const kindOf = (x: DeviceInfo) => (x.kind === 'write-only' ? `write-only${x.enrolled === false ? ' (not enrolled)' : ''}` : 'full');
+
+async function listDevices(d: DeviceFile, ctx: Context): Promise<void> {
+  const { client } = await deviceClient(d);
+  const devices = await client.devices(d.token);
+  // Devices are often named after the same host: the id and the creation time tell them apart.
+  for (const x of devices) ctx.out.line(`${x.id}  ${x.name.padEnd(20)} ${kindOf(x).padEnd(25)} created ${x.created}  ${x.revoked_at ? `revoked ${x.revoked_at}` : `expires ${x.expires_at}`}${x.current ? '  (this device)' : ''}`);
+  ctx.out.result({ devices });
+}
+
+async function revokeDevice(d: DeviceFile, id: string, ctx: Context): Promise<void> {
+  const { client } = await deviceClient(d);
+  const target = resolveDevice(await client.devices(d.token), id);
+  const stepUp = target === d.device_id ? undefined : await client.stepUp(d.token, d.account, await stepUpPassword(ctx));
+  const device = await client.revoke(d.token, target, stepUp);
+  ctx.out.line(`revoked ${device.id} (${device.name})`);
+  ctx.out.result({ device });
+}
+
+/** `device add --write-only NAME`: the repository opened through this (full) device's session makes the credential. */
+async function addDevice(d: DeviceFile, name: string, out: string | undefined, ctx: Context): Promise<void> {
+  await withRepo(ctx, { action: 'backup' }, async (repo) => {
+    if (d.format !== DEVICE_FORMAT) throw writeOnlyRefusal();
+    const { device, code } = await addWriteOnlyDevice(repo, d, name, await stepUpPassword(ctx));
+    if (out !== undefined) {
+      await writeFile(out, `${code}\n`, { flag: 'wx', mode: 0o600 }).catch((e) => { throw new EbakError('USAGE', `cannot create ${out} (it must not exist)`, { cause: e }); });
+      ctx.out.line(`added write-only device ${device.id} (${device.name}); on its host run \`ebak login --enroll-file <copy of ${out}>\` (the code works once)`);
+    } else {
+      ctx.out.line(code);
+      ctx.out.warn(`added write-only device ${device.id} (${device.name}); on its host run \`ebak login --enroll <the code above>\` (it works once; keep it secret until then)`);
+    }
+    ctx.out.result({ device, ...(out === undefined ? { enrollment_code: code } : { out }) });
+  });
+}
 
 export const deviceCommand: Command = {
   name: 'device',
-  summary: "list or revoke this repository's vault devices",
+  summary: "list, add (write-only) or revoke this repository's vault devices",
   usage: DEVICE_USAGE,
   async run(argv, ctx) {
-    const { positionals } = parseFlags('device', argv, ctx.env);
-    const [sub, id] = positionals;
+    const { positionals, values, switches } = parseFlags('device', argv, ctx.env);
+    const [sub, arg] = positionals;
+    if (sub === 'add' && !switches['write-only']) throw new EbakError('USAGE', 'device add makes write-only devices (--write-only); a full device logs in with `ebak login`', { hint: DEVICE_USAGE });
+    if (sub !== 'list' && !(arg && (sub === 'add' || sub === 'revoke'))) throw new EbakError('USAGE', `usage: ${DEVICE_USAGE}`);
     const d = await currentDevice(ctx);
-    const { client } = await deviceClient(d);
-    if (sub === 'list') {
-      const devices = await client.devices(d.token);
-      // Devices are often named after the same host: the id and the creation time tell them apart.
-      for (const x of devices) ctx.out.line(`${x.id}  ${x.name.padEnd(20)} created ${x.created}  ${x.revoked_at ? `revoked ${x.revoked_at}` : `expires ${x.expires_at}`}${x.current ? '  (this device)' : ''}`);
-      ctx.out.result({ devices });
-    } else if (sub === 'revoke' && id) {
-      const target = resolveDevice(await client.devices(d.token), id);
-      const stepUp = target === d.device_id ? undefined : await client.stepUp(d.token, d.account, await stepUpPassword(ctx));
-      const device = await client.revoke(d.token, target, stepUp);
-      ctx.out.line(`revoked ${device.id} (${device.name})`);
-      ctx.out.result({ device });
-    } else throw new EbakError('USAGE', `usage: ${DEVICE_USAGE}`);
+    if (sub === 'list') await listDevices(d, ctx);
+    else if (sub === 'add') await addDevice(d, arg!, values.out, ctx);
+    else await revokeDevice(d, arg!, ctx);
     return 0;
   },
 };

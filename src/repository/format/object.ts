@@ -91,8 +91,12 @@ export function sealedHeader(data: Buffer, type: ObjectTypeName, what: string): 
   };
 }
 
-/** Version 2: the object key comes from HPKE (`enc`), and is also wrapped to the writer's device key. */
-export function encodeSealedObject(k: { objectKey: Uint8Array; enc: Uint8Array; deviceKey: Uint8Array }, type: ObjectTypeName, payload: Uint8Array): Buffer {
+/**
+ * Version 2: the object key comes from HPKE (`enc`), and is also wrapped to
+ * the writer's device key; `wrapNonce` (12 bytes, random unless given) is
+ * the wrap's GCM nonce (a credential marks its own objects in it).
+ */
+export function encodeSealedObject(k: { objectKey: Uint8Array; enc: Uint8Array; deviceKey: Uint8Array; wrapNonce?: Uint8Array }, type: ObjectTypeName, payload: Uint8Array): Buffer {
   const packed = compressIfSmaller(payload, 3);
   const head = Buffer.alloc(8 + ENC_BYTES);
   OBJECT_MAGIC.copy(head, 0);
@@ -101,7 +105,7 @@ export function encodeSealedObject(k: { objectKey: Uint8Array; enc: Uint8Array; 
   head[6] = packed !== undefined ? FLAG_ZSTD : 0;
   head[7] = SEALED_KEY_SOURCE;
   Buffer.from(k.enc).copy(head, 8);
-  const header = Buffer.concat([head, seal(k.deviceKey, k.objectKey, wrapAad(head))]);
+  const header = Buffer.concat([head, seal(k.deviceKey, k.objectKey, wrapAad(head), k.wrapNonce)]);
   return Buffer.concat([header, seal(k.objectKey, packed ?? payload, header)]);
 }
 

@@ -13,7 +13,7 @@
  * Also the device side of key source 1: fresh pack keys, objects sealed to
  * the repository, and the reopening of its own objects.
  */
-import { random } from '../../crypto/index.js';
+import { deriveKey, NONCE_BYTES, random } from '../../crypto/index.js';
 import { EbakError } from '../../errors.js';
 import type { RepoConfig } from '../format/config.js';
 import { sealedKey } from '../format/hpke.js';
@@ -81,21 +81,40 @@ export async function newPackKey(c: WriteOnlyCredential, ekm?: Uint8Array): Prom
   return { salt: enc, key };
 }
 
+/**
+ * The first 4 bytes of the device wrap's nonce in every object this
+ * credential seals: HKDF(deviceKey, "", "ebak/v1/device-marker")[0..4), so a
+ * reader tells "sealed by this device" from the header, before it
+ * authenticates anything (the other 8 bytes are random).
+ */
+export function deviceMarker(c: WriteOnlyCredential): Buffer {
+  return deriveKey(c.deviceKey, 'device-marker').subarray(0, MARKER_BYTES);
+}
+
+const MARKER_BYTES = 4;
+
 /** An object sealed to the repository (EBKO version 2) that this credential can reopen. */
 export async function sealObject(c: WriteOnlyCredential, type: ObjectTypeName, payload: Uint8Array, ekm?: Uint8Array): Promise<Buffer> {
   const { enc, key } = await sealedKey(c.publicKey, c.config.id, 'object', ekm);
-  return encodeSealedObject({ objectKey: key, enc, deviceKey: c.deviceKey }, type, payload);
+  const wrapNonce = Buffer.concat([deviceMarker(c), random(NONCE_BYTES - MARKER_BYTES)]);
+  return encodeSealedObject({ objectKey: key, enc, deviceKey: c.deviceKey, wrapNonce }, type, payload);
 }
 
 /**
  * The payload of an object this credential wrote; undefined for anyone
- * else's (a full key's version 1 object, another device's). Damage to its
- * own objects is AUTH_FAILED or CORRUPT, as for any reader.
+ * else's (a full key's version 1 object, another device's). Whether it is
+ * its own is read from the header first (deviceMarker): one of its own that
+ * fails authentication, in its key wrap or its body, is damage (AUTH_FAILED
+ * or CORRUPT, as for any reader), never "not mine". An object without the
+ * marker (another writer's, or its own from before the marker) is its own
+ * only if its key wrap opens.
  */
 export function openOwnObject(c: WriteOnlyCredential, type: ObjectTypeName, data: Buffer, what: string): Buffer | undefined {
   if (objectVersion(data, type, what) === OBJECT_VERSION) return undefined;
   const header = sealedHeader(data, type, what);
+  const marked = header.deviceWrap.subarray(0, MARKER_BYTES).equals(deviceMarker(c));
   const key = unwrapObjectKey(c.deviceKey, header, what);
+  if (!key && marked) throw new EbakError('AUTH_FAILED', `${what}: sealed by this device, but its key wrap fails authentication (altered or corrupted)`);
   return key && openSealedObject(key, data, what);
 }
 

@@ -23,7 +23,7 @@ import type { ObjectTypeName } from '../format/object.js';
 import { KeySource } from '../format/pack.js';
 import { encodeSnapshot, type Snapshot } from '../format/snapshot.js';
 import type { TreeNode } from '../format/tree.js';
-import { acquireLock, type LockObjects } from '../locks.js';
+import { acquireLockRetrying, type LockObjects } from '../locks.js';
 import { MasterIndex, type BlobLocation } from '../masterindex.js';
 import { Packer } from '../packer.js';
 import { hostMeta, OBJECT_DIR } from '../repository.js';
@@ -33,6 +33,10 @@ import { newPackKey, openOwnObject, sealObject, writeOnlyRefusal, type WriteOnly
 export class WriteOnlyRepository implements SnapshotStore, TreeLoader, BlobIndex, BlobStore, Locker {
   private readonly index = new MasterIndex();
   private warn: (message: string) => void = () => {};
+  private stored: (kind: 'snapshot' | 'index', name: string) => void = () => {};
+  private writing: Partial<Pick<WriterConfig, 'compression_level' | 'pack_size'>> = {};
+  private lockRetryMs = 0;
+  private readonly damagedLocks = new Set<string>();
   /** The index files loadIndex found to be this credential's own (undefined until it runs). */
   private ownIndex: Set<string> | undefined;
 
@@ -49,6 +53,21 @@ export class WriteOnlyRepository implements SnapshotStore, TreeLoader, BlobIndex
 
   setWarningSink(sink: (message: string) => void): void {
     this.warn = sink;
+  }
+
+  /** As Repository's: every snapshot and index file it stores is told to `sink` (a vault's head journal). */
+  setStoredSink(sink: (kind: 'snapshot' | 'index', name: string) => void): void {
+    this.stored = sink;
+  }
+
+  /** As Repository's: --compression and --pack-size for what this run writes. */
+  setWriting(o: Partial<Pick<WriterConfig, 'compression_level' | 'pack_size'>>): void {
+    this.writing = o;
+  }
+
+  /** As Repository's: --retry-lock. */
+  retryLocksFor(ms: number): void {
+    this.lockRetryMs = ms;
   }
 
   // ---- Blobs ----
@@ -72,7 +91,7 @@ export class WriteOnlyRepository implements SnapshotStore, TreeLoader, BlobIndex
   blobWriter(pool: WorkerPool): Packer {
     return new Packer({
       index: this.index,
-      config: this.config,
+      config: { ...this.config, ...this.writing },
       packKeys: { source: KeySource.writeOnly, newKey: () => newPackKey(this.credential) },
       blobId: (data) => this.blobId(data),
       savePack: (id, bytes, packKind) => this.backend.save({ type: 'data', name: id }, bytes, { packKind }),
@@ -149,7 +168,7 @@ export class WriteOnlyRepository implements SnapshotStore, TreeLoader, BlobIndex
   // ---- Locks ----
 
   async lock(mode: LockMode, onStale: (msg: string) => void): Promise<Lock> {
-    const lock = await acquireLock(this.lockObjects(), mode, hostMeta(), onStale);
+    const lock = await acquireLockRetrying(this.lockObjects(), mode, hostMeta(), onStale, this.lockRetryMs);
     try {
       await this.refreshIndex();
     } catch (e) {
@@ -164,7 +183,7 @@ export class WriteOnlyRepository implements SnapshotStore, TreeLoader, BlobIndex
     return {
       listLocks: async () => {
         const own: string[] = [];
-        for (const id of await this.list('locks')) if (await this.loadOwn('lock', id).catch(() => undefined)) own.push(id);
+        for (const id of await this.list('locks')) if (await this.ownLock(id)) own.push(id);
         return own;
       },
       loadLock: async (id) => {
@@ -177,12 +196,26 @@ export class WriteOnlyRepository implements SnapshotStore, TreeLoader, BlobIndex
     };
   }
 
+  /** Whether locks/`id` is its own; a damaged one of its own is named once and not counted. */
+  private async ownLock(id: string): Promise<boolean> {
+    try {
+      return (await this.loadOwn('lock', id)) !== undefined;
+    } catch (e) {
+      if ((isEbakError(e, 'AUTH_FAILED') || isEbakError(e, 'CORRUPT')) && !this.damagedLocks.has(id)) {
+        this.damagedLocks.add(id);
+        this.warn(`locks/${id} is damaged and was ignored: ${e.message}`);
+      }
+      return false; // gone meanwhile, damaged, or a newer writer's: not a lock of its own
+    }
+  }
+
   // ---- Objects ----
 
   private async saveObject(type: Exclude<ObjectTypeName, 'config'>, payload: Buffer): Promise<string> {
     const bytes = await sealObject(this.credential, type, payload);
     const name = sha256(bytes).toString('hex');
     await this.backend.save({ type: OBJECT_DIR[type], name }, bytes);
+    if (type === 'snapshot' || type === 'index') this.stored(type, name);
     return name;
   }
 

@@ -1,7 +1,9 @@
 /**
  * The vault client library: OPAQUE registration and login over the attested
  * channel, key envelopes, devices, policy, audit. The CLI commands are thin
- * layers over these calls; tests call them directly.
+ * layers over these calls; tests call them directly. The vault's
+ * `write_only` refusal (a write-only device asked for what only a full
+ * device may do) is the CLI's WRITE_ONLY error (exit 25), as in local mode.
  */
 import type { KeyObject } from 'node:crypto';
 import * as opaque from '@serenity-kit/opaque';
@@ -9,7 +11,7 @@ import { EbakError } from '../../errors.js';
 import { unlockHash, unlockSecret, unwrapMasterKey, wrapMasterKey } from '../envelope.js';
 import { operatorAuthorization } from '../operator.js';
 import type {
-  Action, AuditHeadResponse, AuditPage, DeviceInfo, DeviceKeyResponse, HeadDeltaRequest, HeadPostResponse, HeadResponse, LoginStartResponse, OperatorStatusResponse, Policy,
+  Action, AddWriteOnlyResponse, AuditHeadResponse, AuditPage, CredentialResponse, DeviceInfo, DeviceKeyResponse, EnrollResponse, HeadDeltaRequest, HeadPostResponse, HeadResponse, LoginStartResponse, OperatorStatusResponse, Policy,
   RegisterStartResponse, RetentionRequest, RetentionResponse, SessionResponse, StatusResponse, StepUpResponse,
 } from '../protocol.js';
 import { AttestedChannel, VaultError, type VaultTrust } from './transport.js';
@@ -32,28 +34,38 @@ export class VaultClient {
     return this.channel.url.origin;
   }
 
+  /** Every call: a `write_only` refusal becomes EbakError('WRITE_ONLY'). */
+  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, auth?: string): Promise<T> {
+    try {
+      return await this.channel.call<T>(method, path, body, auth);
+    } catch (e) {
+      if (e instanceof VaultError && e.vaultCode === 'write_only') throw new EbakError('WRITE_ONLY', e.message, { hint: 'this device can only run `backup`; use a full device (or `ebak login` with the password) for anything else' });
+      throw e;
+    }
+  }
+
   status(): Promise<StatusResponse> {
-    return this.channel.call('GET', '/v1/status');
+    return this.call('GET', '/v1/status');
   }
 
   /** Operator-only status (signed with the operator's key). */
   operatorStatus(key: KeyObject): Promise<OperatorStatusResponse> {
-    return this.channel.call('GET', '/v1/operator/status', undefined, operatorAuthorization(key, 'GET', '/v1/operator/status'));
+    return this.call('GET', '/v1/operator/status', undefined, operatorAuthorization(key, 'GET', '/v1/operator/status'));
   }
 
   /** The enclave's audit head, signed by its current boot key (operator-only). */
   auditHead(key: KeyObject): Promise<AuditHeadResponse> {
-    return this.channel.call('GET', '/v1/audit/head', undefined, operatorAuthorization(key, 'GET', '/v1/audit/head'));
+    return this.call('GET', '/v1/audit/head', undefined, operatorAuthorization(key, 'GET', '/v1/audit/head'));
   }
 
   /** Registers `account`; the vault keeps K only inside an envelope it cannot open. `invite`: the operator's invitation. */
   async register(account: string, password: string, masterKey: Uint8Array, recoveryDigits: string, device: string, invite?: string): Promise<SessionResponse> {
     const start = opaque.client.startRegistration({ password });
-    const r = await this.channel.call<RegisterStartResponse>('POST', '/v1/register/start', { account, request: start.registrationRequest, ...(invite === undefined ? {} : { invite }) });
+    const r = await this.call<RegisterStartResponse>('POST', '/v1/register/start', { account, request: start.registrationRequest, ...(invite === undefined ? {} : { invite }) });
     const fin = opaque.client.finishRegistration({ password, registrationResponse: r.response, clientRegistrationState: start.clientRegistrationState });
     const exportKey = Buffer.from(fin.exportKey, 'base64url');
     try {
-      return await this.channel.call<SessionResponse>('POST', '/v1/register/finish', {
+      return await this.call<SessionResponse>('POST', '/v1/register/finish', {
         account, record: fin.registrationRecord, envelope: wrapMasterKey('vault', exportKey, account, masterKey),
         unlock_hash: unlockHash(unlockSecret(recoveryDigits)), device, ticket: r.ticket,
       });
@@ -67,7 +79,7 @@ export class VaultClient {
     const start = opaque.client.startLogin({ password });
     let ke2: LoginStartResponse;
     try {
-      ke2 = await this.channel.call<LoginStartResponse>('POST', '/v1/login/start', { account, request: start.startLoginRequest });
+      ke2 = await this.call<LoginStartResponse>('POST', '/v1/login/start', { account, request: start.startLoginRequest });
     } catch (e) {
       if (e instanceof VaultError && e.vaultCode === 'locked') throw new VaultError('locked', e.message.replace(/^vault refused: /, ''), 0);
       throw e;
@@ -86,7 +98,7 @@ export class VaultClient {
   async login(account: string, password: string, device: string): Promise<LoginResult> {
     const { loginId, finish, exportKey } = await this.authenticate(account, password);
     try {
-      const session = await this.channel.call<SessionResponse>('POST', '/v1/login/finish', { login_id: loginId, request: finish, device });
+      const session = await this.call<SessionResponse>('POST', '/v1/login/finish', { login_id: loginId, request: finish, device });
       const masterKey = session.envelope === undefined ? undefined : unwrapMasterKey('vault', exportKey, account, session.envelope);
       if (!masterKey) throw new EbakError('CORRUPT', `the vault released a key envelope for ${account} that this password does not open; it was altered or belongs to another account`);
       return { session, masterKey };
@@ -96,34 +108,34 @@ export class VaultClient {
   }
 
   deviceKey(token: string, action: Action | 'read'): Promise<DeviceKeyResponse> {
-    return this.channel.call('POST', '/v1/device/key', { action }, token);
+    return this.call('POST', '/v1/device/key', { action }, token);
   }
 
   async devices(token: string): Promise<DeviceInfo[]> {
-    return (await this.channel.call<{ devices: DeviceInfo[] }>('GET', '/v1/devices', undefined, token)).devices;
+    return (await this.call<{ devices: DeviceInfo[] }>('GET', '/v1/devices', undefined, token)).devices;
   }
 
   /** A step-up grant for dangerous changes: a fresh login with the password, by this device (no new device is made). */
   async stepUp(token: string, account: string, password: string): Promise<string> {
     const { loginId, finish, exportKey } = await this.authenticate(account, password);
     exportKey.fill(0);
-    return (await this.channel.call<StepUpResponse>('POST', '/v1/step-up', { login_id: loginId, request: finish }, token)).step_up;
+    return (await this.call<StepUpResponse>('POST', '/v1/step-up', { login_id: loginId, request: finish }, token)).step_up;
   }
 
   /** Revoking another device needs a step-up grant; this device's own does not. */
   async revoke(token: string, deviceId: string, stepUp?: string): Promise<DeviceInfo> {
-    return (await this.channel.call<{ device: DeviceInfo }>('POST', '/v1/devices/revoke', { device_id: deviceId, ...(stepUp === undefined ? {} : { step_up: stepUp }) }, token)).device;
+    return (await this.call<{ device: DeviceInfo }>('POST', '/v1/devices/revoke', { device_id: deviceId, ...(stepUp === undefined ? {} : { step_up: stepUp }) }, token)).device;
   }
 
   async setPolicy(token: string, policy: Partial<Policy>, stepUp: string): Promise<Policy> {
-    return (await this.channel.call<{ policy: Policy }>('POST', '/v1/policy', { policy, step_up: stepUp }, token)).policy;
+    return (await this.call<{ policy: Policy }>('POST', '/v1/policy', { policy, step_up: stepUp }, token)).policy;
   }
 
   /** This account's audit events, every page. */
   async audit(token: string): Promise<unknown[]> {
     const all: unknown[] = [];
     for (let after: number | undefined = 0; after !== undefined;) {
-      const page: AuditPage = await this.channel.call<AuditPage>('GET', `/v1/audit?after=${after}&limit=500`, undefined, token);
+      const page: AuditPage = await this.call<AuditPage>('GET', `/v1/audit?after=${after}&limit=500`, undefined, token);
       all.push(...page.entries);
       after = page.next;
     }
@@ -132,11 +144,26 @@ export class VaultClient {
 
   /** The repository head of the token's account (client/head.ts checks and uses it). */
   head(token: string): Promise<HeadResponse> {
-    return this.channel.call('GET', '/v1/head', undefined, token);
+    return this.call('GET', '/v1/head', undefined, token);
   }
 
   postHead(token: string, delta: HeadDeltaRequest): Promise<HeadPostResponse> {
-    return this.channel.call('POST', '/v1/head', delta, token);
+    return this.call('POST', '/v1/head', delta, token);
+  }
+
+  /** Adds a write-only device holding `credential` (sealed by the caller); needs a step-up grant. */
+  addWriteOnly(token: string, device: string, credential: string, stepUp: string): Promise<AddWriteOnlyResponse> {
+    return this.call('POST', '/v1/devices/write-only', { device, credential, step_up: stepUp }, token);
+  }
+
+  /** A write-only device's host enrolls with its one-time token: its session and the sealed credential. */
+  enroll(enrollment: string): Promise<EnrollResponse> {
+    return this.call('POST', '/v1/enroll', {}, enrollment);
+  }
+
+  /** A write-only device's sealed credential (refused to any other device). */
+  credential(token: string): Promise<CredentialResponse> {
+    return this.call('GET', '/v1/device/credential', undefined, token);
   }
 
   /** The account's retention lock and holds, the head's first sightings and the vault's clock. */
@@ -150,6 +177,6 @@ export class VaultClient {
   }
 
   async unlock(account: string, recoveryDigits: string): Promise<void> {
-    await this.channel.call('POST', '/v1/unlock', { account, unlock_secret: unlockSecret(recoveryDigits) });
+    await this.call('POST', '/v1/unlock', { account, unlock_secret: unlockSecret(recoveryDigits) });
   }
 }

@@ -10,6 +10,9 @@
  * the vault holds), root_pem, pcrs, allow_debug, and when the operator
  * accepted more than Nitro: platforms, snp {chain_pem, measurement, min_tcb?}}. The file alone opens
  * nothing: the vault releases the device key only to a live, unrevoked token.
+ * Device file v2 is a write-only device's (devicefile.ts): made by
+ * `ebak login --enroll` from the one-time code `ebak device add --write-only`
+ * prints; its session gets the sealed write-only credential, never K.
  *
  * The vault account of a repository is derived from the repository itself:
  * "r-" + the first 40 hex digits of SHA-256(the stored config object). Anyone
@@ -29,7 +32,7 @@ import type { Action, SessionResponse } from '../protocol.js';
 import { VaultClient } from './client.js';
 import { HeadClient } from './head.js';
 import type { SnpTrust, VaultTrust } from './transport.js';
-import { configAccount, DEVICE_FORMAT, repositoryAccount, saveDevice, type DeviceFile } from './devicefile.js';
+import { configAccount, DEVICE_FORMAT, repositoryAccount, saveDevice, WRITE_ONLY_DEVICE_FORMAT, type DeviceFile, type FullDeviceFile } from './devicefile.js';
 
 export { configAccount, findDevice, loadDevice, repositoryAccount, type DeviceFile } from './devicefile.js';
 
@@ -104,7 +107,7 @@ function readText(path: string, what: string): string {
 
 
 
-function deviceFile(url: string, s: SessionResponse, masterKey: Uint8Array, name: string, trust: VaultTrust, rootPem: string): DeviceFile {
+function deviceFile(url: string, s: SessionResponse, masterKey: Uint8Array, name: string, trust: VaultTrust, rootPem: string): FullDeviceFile {
   const deviceKey = Buffer.from(s.device_key, 'base64url');
   try {
     return {
@@ -176,21 +179,34 @@ export async function loginWithVault(backend: Backend, url: string, password: st
   }
 }
 
-/** What a device session gives: K, and the repository head's client on the same attested channel. */
-export interface DeviceSession {
-  masterKey: Buffer;
-  head: HeadClient;
+/**
+ * What a device session gives, with the repository head's client on the same
+ * attested channel: K (a full device), or a write-only device's credential
+ * as the vault keeps it sealed and the key from its device file that opens it
+ * (src/keys/writeonly.ts opens it: this client never parses a credential).
+ */
+export type DeviceSession = { masterKey: Buffer; head: HeadClient } | { sealedCredential: SealedCredential; head: HeadClient };
+
+export interface SealedCredential {
+  account: string;
+  sealed: string;
+  key: Buffer;
 }
 
-/** K through this machine's device session `d` (found by findDevice), and the session's repository head. */
+/** K, or the sealed credential, through this machine's device session `d` (found by findDevice), and the session's repository head. */
 export async function deviceSession(d: DeviceFile, action: Action | 'read' = 'read'): Promise<DeviceSession> {
   const { client } = await deviceClient(d);
+  const head = new HeadClient(client, d.token, d.account);
+  if (d.format === WRITE_ONLY_DEVICE_FORMAT) {
+    const { credential } = await client.credential(d.token);
+    return { sealedCredential: { account: d.account, sealed: credential, key: Buffer.from(d.credential_key, 'base64url') }, head };
+  }
   const { device_key } = await client.deviceKey(d.token, action);
   const key = Buffer.from(device_key, 'base64url');
   try {
     const k = unwrapMasterKey('device', key, `${d.account}\0${d.device_id}`, d.wrapped_key);
     if (!k) throw new EbakError('WRONG_KEY', `the vault's device key does not open this machine's key for ${d.account}`, { hint: 'run `ebak login` again' });
-    return { masterKey: k, head: new HeadClient(client, d.token, d.account) };
+    return { masterKey: k, head };
   } finally {
     key.fill(0);
   }
@@ -206,4 +222,60 @@ export async function deviceClient(d: DeviceFile): Promise<{ client: VaultClient
     ...(d.snp ? { snp: snpTrust(d.snp.chain_pem, d.snp.measurement, d.snp.min_tcb) } : {}),
   };
   return { client: await VaultClient.connect(d.vault, trust), device: d };
+}
+
+// ---- write-only devices: the enrollment code and `ebak login --enroll` ----
+
+const ENROLL_PREFIX = 'ebak-enroll1.';
+
+/** What the one-time enrollment code carries: where, the vault's enrollment token, the credential's key, the device name. */
+export interface Enrollment {
+  vault: string;
+  enrollment: string;
+  key: string;
+  name: string;
+}
+
+/** "ebak-enroll1." ‖ base64url(JSON): one string to paste or put in a file (0600). */
+export function encodeEnrollment(e: Enrollment): string {
+  return ENROLL_PREFIX + Buffer.from(JSON.stringify(e)).toString('base64url');
+}
+
+/** A code from encodeEnrollment, checked; and the account its token names. */
+export function decodeEnrollment(code: string): Enrollment & { account: string } {
+  const bad = () => new EbakError('USAGE', 'the enrollment code is malformed (copy all of what `ebak device add --write-only` printed)');
+  if (!code.startsWith(ENROLL_PREFIX)) throw bad();
+  let e: Enrollment;
+  try {
+    e = JSON.parse(Buffer.from(code.slice(ENROLL_PREFIX.length), 'base64url').toString('utf8')) as Enrollment;
+  } catch {
+    throw bad();
+  }
+  const m = /^([A-Za-z0-9][A-Za-z0-9._@-]{0,127})\.[0-9a-f]{32}\.[A-Za-z0-9_-]{43}$/.exec(typeof e?.enrollment === 'string' ? e.enrollment : '');
+  if (!m || typeof e.vault !== 'string' || typeof e.name !== 'string' || typeof e.key !== 'string' || Buffer.from(e.key, 'base64url').length !== 32) throw bad();
+  return { ...e, account: m[1]! };
+}
+
+export interface EnrolledDevice {
+  account: string;
+  deviceId: string;
+  expiresAt: string;
+  deviceFile: string;
+}
+
+/**
+ * `ebak login --enroll`: the one-time token becomes this host's write-only
+ * device session. `open` must open the credential the vault released (with
+ * the code's key) before the device file is saved.
+ */
+export async function enrollWithVault(e: Enrollment & { account: string }, configDir: string, o: TrustFlags, open: (c: SealedCredential) => void): Promise<EnrolledDevice> {
+  const { trust, rootPem } = trustFrom(o);
+  const client = await VaultClient.connect(e.vault, trust);
+  const r = await client.enroll(e.enrollment);
+  open({ account: r.account, sealed: r.credential, key: Buffer.from(e.key, 'base64url') });
+  const deviceFile = await saveDevice(configDir, {
+    format: WRITE_ONLY_DEVICE_FORMAT, kind: 'write-only', vault: client.url, account: r.account, device_id: r.device_id, device_name: e.name,
+    token: r.token, expires_at: r.expires_at, credential_key: e.key, root_pem: rootPem, pcrs: { ...trust.pcrs }, allow_debug: trust.allowDebug ?? false,
+  });
+  return { account: r.account, deviceId: r.device_id, expiresAt: r.expires_at, deviceFile };
 }

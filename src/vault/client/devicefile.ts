@@ -11,16 +11,16 @@ import { EbakError } from '../../errors.js';
 import type { Backend } from '../../storage/backend.js';
 
 export const DEVICE_FORMAT = 1;
+/** A write-only device's file (`ebak login --enroll`): no wrapped K, the key of its sealed credential instead. */
+export const WRITE_ONLY_DEVICE_FORMAT = 2;
 
-export interface DeviceFile {
-  format: number;
+interface DeviceFileBase {
   vault: string;
   account: string;
   device_id: string;
   device_name: string;
   token: string;
   expires_at: string;
-  wrapped_key: string;
   root_pem: string;
   pcrs: Record<number, string>;
   allow_debug: boolean;
@@ -28,6 +28,25 @@ export interface DeviceFile {
   platforms?: ('nitro' | 'sev-snp')[];
   snp?: { chain_pem: string; measurement: string; min_tcb?: string };
 }
+
+/** Format 1: a full device; `wrapped_key` is K under the device key the vault releases. */
+export interface FullDeviceFile extends DeviceFileBase {
+  format: typeof DEVICE_FORMAT;
+  wrapped_key: string;
+}
+
+/**
+ * Format 2: a write-only device; `credential_key` (32 bytes, base64url)
+ * opens the credential the vault keeps sealed for it (src/keys/writeonly.ts):
+ * neither the file nor the vault alone holds the credential.
+ */
+export interface WriteOnlyDeviceFile extends DeviceFileBase {
+  format: typeof WRITE_ONLY_DEVICE_FORMAT;
+  kind: 'write-only';
+  credential_key: string;
+}
+
+export type DeviceFile = FullDeviceFile | WriteOnlyDeviceFile;
 
 /** The vault account name of a repository whose stored config object is `config` (see the header). */
 export function configAccount(config: Uint8Array): string {
@@ -51,8 +70,20 @@ export async function loadDevice(configDir: string, account: string): Promise<De
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new EbakError('IO', `cannot read device file ${devicePath(configDir, account)}`, { cause: e });
   }
-  const d = JSON.parse(text) as DeviceFile;
-  if (d.format !== DEVICE_FORMAT) throw new EbakError('UNSUPPORTED_VERSION', `device file ${devicePath(configDir, account)} has format ${d.format}; upgrade ebak or run \`ebak login\` again`);
+  return parseDevice(text, devicePath(configDir, account));
+}
+
+/** A device file's text, its format checked: one this build does not know is refused (UNSUPPORTED_VERSION). */
+export function parseDevice(text: string, where: string): DeviceFile {
+  let d: DeviceFile;
+  try {
+    d = JSON.parse(text) as DeviceFile;
+  } catch (e) {
+    throw new EbakError('CORRUPT', `device file ${where} is not valid JSON`, { cause: e });
+  }
+  if (d?.format !== DEVICE_FORMAT && d?.format !== WRITE_ONLY_DEVICE_FORMAT) throw new EbakError('UNSUPPORTED_VERSION', `device file ${where} has format ${String((d as { format?: unknown } | null)?.format)}; upgrade ebak or run \`ebak login\` again`);
+  const fields = d.format === DEVICE_FORMAT ? [d.wrapped_key] : [d.credential_key, d.kind === 'write-only' ? 'ok' : undefined];
+  if (![d.vault, d.account, d.device_id, d.token, ...fields].every((f) => typeof f === 'string')) throw new EbakError('CORRUPT', `device file ${where} lacks fields of its format`);
   return d;
 }
 

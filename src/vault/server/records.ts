@@ -8,6 +8,7 @@
  *   invite/<id>      InviteRecord     uses of one operator invitation
  *   audit/head       AuditHead        (audit/log.ts)
  *   head/<account>   HeadRecord       the repository's snapshot and index names (head.ts)
+ *   wo/<account>/<device id>  WriteOnlyRecord  a write-only device's credential, sealed by the client (writeonly.ts)
  */
 import type { EnclaveKeys } from '../enclave/keys.js';
 import type { AuditLog } from '../audit/log.js';
@@ -23,6 +24,10 @@ export interface DeviceRecord {
   created: string;
   expires_at: string;
   revoked_at?: string;
+  /** Absent: a full device (its key opens K). 'write-only': it may fetch its credential and add to the head, nothing else. */
+  kind?: 'write-only';
+  /** A write-only device whose host has not enrolled: `token_hash` is the one-time enrollment secret's. */
+  enrollment?: true;
 }
 
 export interface AccountRecord {
@@ -51,7 +56,19 @@ export interface InviteRecord {
   used: number;
 }
 
+/**
+ * A write-only device's credential as the full device that added it sealed
+ * it (the vault cannot open it: its key is in the enrolled host's device
+ * file); erased when the device is revoked. Read with readWriteOnlyRecord.
+ */
+export interface WriteOnlyRecord {
+  format: 1;
+  device: string;
+  credential?: string;
+}
+
 export const acctId = (a: string) => `acct/${a}`;
+export const woId = (a: string, device: string) => `wo/${a}/${device}`;
 export const ctrId = (a: string) => `ctr/${a}`;
 export const inviteId = (id: string) => `invite/${id}`;
 

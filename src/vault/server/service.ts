@@ -3,11 +3,13 @@
  * (registration.ts), login and the guess counter (login.ts), devices and key
  * release (devices.ts), step-up grants (stepup.ts), policy (policy.ts),
  * recovery unlock (recovery.ts), the audit trail and its queries
- * (auditquery.ts), repository heads (head.ts), retention locks and holds (retention.ts). Every refusal is a VaultRefusal with an explicit code;
- * records are listed in records.ts.
+ * (auditquery.ts), repository heads (head.ts), retention locks and holds
+ * (retention.ts), write-only devices (writeonly.ts: a write-only session is
+ * refused everything but its credential, the head and additions to it).
+ * Every refusal is a VaultRefusal with an explicit code; records are listed in records.ts.
  */
 import * as opaque from '@serenity-kit/opaque';
-import { DEFAULT_POLICY, type AuditPage, type HeadDeltaRequest, type HeadPostResponse, type HeadResponse, type DeviceInfo, type DeviceKeyRequest, type DeviceKeyResponse, type LoginFinishRequest, type LoginStartRequest, type LoginStartResponse, type Policy, type PolicyRequest, type RegisterFinishRequest, type RegisterStartRequest, type RegisterStartResponse, type RetentionRequest, type RetentionResponse, type SessionResponse, type StepUpRequest, type StepUpResponse, type UnlockRequest } from '../protocol.js';
+import { DEFAULT_POLICY, type AddWriteOnlyRequest, type AddWriteOnlyResponse, type CredentialResponse, type EnrollResponse, type AuditPage, type HeadDeltaRequest, type HeadPostResponse, type HeadResponse, type DeviceInfo, type DeviceKeyRequest, type DeviceKeyResponse, type LoginFinishRequest, type LoginStartRequest, type LoginStartResponse, type Policy, type PolicyRequest, type RegisterFinishRequest, type RegisterStartRequest, type RegisterStartResponse, type SessionResponse, type StepUpRequest, type StepUpResponse, type UnlockRequest, type RetentionRequest, type RetentionResponse } from '../protocol.js';
 import type { AuditLog } from '../audit/log.js';
 import type { EnclaveKeys } from '../enclave/keys.js';
 import type { SealedState } from '../state/sealed.js';
@@ -21,6 +23,7 @@ import type { Caller, Deps, Session } from './records.js';
 import { unlock } from './recovery.js';
 import { postRetention, readRetention } from './retention.js';
 import { Registrations, type RegistrationOptions } from './registration.js';
+import { requireFull, WriteOnlyDevices } from './writeonly.js';
 
 export type { Caller, Session } from './records.js';
 
@@ -37,10 +40,12 @@ export class VaultService {
   private readonly logins: Logins;
   private readonly devs: Devices;
   private readonly registrations: Registrations;
+  private readonly writeOnly: WriteOnlyDevices;
 
   private constructor(d: Deps, options: ServiceOptions) {
     this.d = d;
     this.devs = new Devices(d);
+    this.writeOnly = new WriteOnlyDevices(d, this.devs);
     this.logins = new Logins(d, this.devs, options.loginTimeoutSeconds ?? 60);
     this.registrations = new Registrations(d, this.devs, options);
   }
@@ -87,7 +92,8 @@ export class VaultService {
     return this.logins.finish(req, caller);
   }
 
-  stepUp(s: Session, req: StepUpRequest, caller: Caller): Promise<StepUpResponse> {
+  async stepUp(s: Session, req: StepUpRequest, caller: Caller): Promise<StepUpResponse> {
+    requireFull(s, 'a step-up login');
     return this.logins.stepUp(s, req, caller);
   }
 
@@ -111,7 +117,8 @@ export class VaultService {
     return this.devs.revoke(s, deviceId, stepUp);
   }
 
-  setPolicy(s: Session, req: PolicyRequest): Promise<Policy> {
+  async setPolicy(s: Session, req: PolicyRequest): Promise<Policy> {
+    requireFull(s, 'changing the policy');
     return setPolicy(this.d, s, req);
   }
 
@@ -119,7 +126,8 @@ export class VaultService {
     return unlock(this.d, req, caller);
   }
 
-  accountEvents(s: Session, after = 0, limit = 100): Promise<AuditPage> {
+  async accountEvents(s: Session, after = 0, limit = 100): Promise<AuditPage> {
+    requireFull(s, 'reading the audit trail');
     return accountEvents(this.d, s, after, limit);
   }
 
@@ -127,16 +135,32 @@ export class VaultService {
     return readHead(this.d, s);
   }
 
-  postHead(s: Session, delta: HeadDeltaRequest): Promise<HeadPostResponse> {
+  /** A write-only device posts additions only: it stores, it never deletes. */
+  async postHead(s: Session, delta: HeadDeltaRequest): Promise<HeadPostResponse> {
+    if (delta.pending || delta.remove_snapshots?.length || delta.remove_indexes?.length) requireFull(s, 'removing names from the repository head');
     return postHead(this.d, s, delta);
   }
 
   retention(s: Session): Promise<RetentionResponse> {
+    requireFull(s, 'reading the retention lock');
     return readRetention(this.d, s);
   }
 
   postRetention(s: Session, req: RetentionRequest): Promise<RetentionResponse> {
+    requireFull(s, 'changing the retention lock or holds');
     return postRetention(this.d, s, req);
+  }
+
+  addWriteOnly(s: Session, req: AddWriteOnlyRequest): Promise<AddWriteOnlyResponse> {
+    return this.writeOnly.add(s, req);
+  }
+
+  enroll(token: { account: string; deviceId: string; secret: string }, caller: Caller): Promise<EnrollResponse> {
+    return this.writeOnly.enroll(token, caller);
+  }
+
+  credential(s: Session): Promise<CredentialResponse> {
+    return this.writeOnly.credential(s);
   }
 
   async accounts(): Promise<number> {
