@@ -284,7 +284,9 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     }
     for (const { id, snapshot } of old) {
       const payload = encodeSnapshot({ ...snapshot, original: snapshot.original ?? id });
-      if (!current.has(payload.toString('base64'))) await this.saveObject('snapshot', payload);
+      const key = payload.toString('base64');
+      if (!current.has(key)) await this.saveObject('snapshot', payload);
+      current.add(key);
       await this.removeSnapshot(id);
     }
     return old.length;
