@@ -17,6 +17,7 @@
 import { random } from '../crypto/index.js';
 import { EbakError, isEbakError } from '../errors.js';
 import { createKeyFile, unwrapKeyFile, type KeyKind } from './format/keyfile.js';
+import { MAX_GENERATION } from './format/object.js';
 import type { KeyListing } from './keyring.js';
 import { hostMeta, type Repository } from './repository.js';
 
@@ -49,6 +50,7 @@ export async function planRotation(repo: Repository, secrets: RotationSecrets): 
     const left = keys.filter((k) => pending.includes(k.id));
     return { generation: current, resuming: true, keyFiles: left.map((k) => ({ id: k.id, fate: 'removed', kind: kindOf(k) })) };
   }
+  if (current >= MAX_GENERATION) throw new EbakError('NOT_IMPLEMENTED', `the master key was rotated ${current} times, the most this format holds; nothing was changed`);
   const wrapped = await rewrapped(repo, keys, secrets);
   return { generation: current + 1, resuming: false, keyFiles: keys.map((k) => ({ id: k.id, fate: wrapped.has(k.id) ? 'rewrapped' : 'removed', kind: kindOf(k) })) };
 }
