@@ -81,8 +81,12 @@ export async function unlock(backend: Backend, secret: Secret): Promise<Unlocked
       const what = `keys/${k.id}`;
       const opened = await unwrapKeyFile(k.file, value, what);
       if (opened && envelope === 'write-only') return { credential: decodeCredential(opened, what), keyId: k.id };
-      if (opened && (await current(opened))) return { masterKey: opened, keyId: k.id };
-      if (opened) first ??= { masterKey: opened, keyId: k.id };
+      if (opened && (await current(opened))) {
+        first?.masterKey.fill(0);
+        return { masterKey: opened, keyId: k.id };
+      }
+      if (opened && !first) first = { masterKey: opened, keyId: k.id };
+      else opened?.fill(0);
     }
   }
   if (first) return first;
