@@ -193,6 +193,9 @@ export const FLAGS: readonly FlagSpec[] = [
   boolean('recovery', 'add a new recovery key instead of a password', ['key']),
   boolean('write-only', 'add a write-only credential (key: its own password; device: a vault device enrolled with a one-time code): it can run backup and nothing else', ['key', 'device']),
   string('new-password-file', 'file', 'read the new password from the first line of this file', ['key']),
+  boolean('rewrite', 'rotate-master: also re-encrypt every pack, index file and snapshot of the old keys (a prune), then drop the old keys', ['key']),
+  boolean('resume', 'rotate-master: only finish an interrupted rotation (or, with --rewrite, its re-encryption); make no new key', ['key']),
+  boolean('dry-run', 'rotate-master: list the key files it would re-wrap and remove; change nothing', ['key'], { short: 'n' }),
 
   // hsm (and the HSM of vault serve)
   string('module', 'so', 'the PKCS#11 library', ['hsm', 'vault'], { env: 'EBAK_HSM_MODULE', default: '/usr/lib/softhsm/libsofthsm2.so' }),

@@ -11,6 +11,7 @@ export { copySnapshots, type CopyEvent, type CopyResult, type CopySource, type C
 export { forget, type ForgetEntry, type ForgetOptions, type ForgetRepository } from './forget.js';
 export { check, type CheckEvent, type CheckOperationOptions, type CheckRepository } from './check.js';
 export { prune, type PruneEvent, type PruneOptions, type PruneResult } from './prune.js';
+export { rotateMaster, type RewriteResult, type RotateEvent, type RotateOptions, type RotateResult } from './rotate.js';
 export { restore, type OverwriteMode, type RestoreEvent, type RestoreResult, type RestoreOperationOptions, type RestoreOperationResult, type RestoreRepository } from './restore.js';
 export { finishPending, removeRecorded, type Deleter } from './head.js';
 export type { OperationOptions, WarningEvent } from './operation.js';

@@ -36,6 +36,8 @@ export interface PruneOptions extends OperationOptions<PruneEvent> {
   now?: () => number;
   /** The repository head to post index removals to (vault mode; packs are not in it). */
   head?: HeadRecorder | undefined;
+  /** Packs to repack whatever they hold, and the index rewritten even if nothing else changes (a master-key rotation's --rewrite). */
+  rewrite?: ((pack: IndexedPack) => boolean) | undefined;
 }
 
 export interface PruneResult {
@@ -87,7 +89,7 @@ async function pruneLocked(repo: PruneStore, pool: WorkerPool, opts: PruneOption
   const toDelete = ids('mark', 'marked');
   const toRepack = ids('repack');
   const marks = toDelete.length + toRepack.length;
-  if (opts.dryRun || unchanged(inv)) return { dryRun: opts.dryRun, ...base, toDelete, toRepack, marked: marks, deleted: [], pending: 0, indexWritten: [] };
+  if (opts.dryRun || (unchanged(inv) && !opts.rewrite)) return { dryRun: opts.dryRun, ...base, toDelete, toRepack, marked: marks, deleted: [], pending: 0, indexWritten: [] };
   say('repacking');
   await repack(repo, pool, inv.plan, opts.signal);
   const now = Math.floor((opts.now ?? Date.now)() / 1000);
@@ -130,7 +132,7 @@ async function inventory(repo: PruneStore, opts: PruneOptions, say: (m: string) 
     for (const { markedAt, ...pack } of file.marked ?? []) packs.push({ pack, markedAt, indexed: true });
   }
   const unreadable = await addUnindexed(repo, packs, stored, opts);
-  const plan = planPrune({ packs, stored, used, maxUnused: opts.maxUnused, maxRepackBytes: opts.maxRepackBytes });
+  const plan = planPrune({ packs, stored, used, maxUnused: opts.maxUnused, maxRepackBytes: opts.maxRepackBytes, mustMove: opts.rewrite });
   if (plan.missing.length)
     throw new EbakError('CORRUPT', `${plan.missing.length} blob(s) the snapshots need are in no stored pack (first: ${plan.missing[0]!.slice(0, 16)}); nothing was deleted`, { hint: 'run `ebak check` to see what is damaged' });
   return { plan, replaces: [...state.current.map((c) => c.name), ...state.superseded], currentFiles: state.current.length, seen, unreadable };

@@ -6,12 +6,17 @@
  * remembers which one opened, so that one is never removed by its own session.
  * A password opens password key files (K) and write-only key files (a
  * write-only credential, repository/writeonly/credential.ts); a recovery key
- * opens recovery key files only.
+ * opens recovery key files only. After a master-key rotation a key file may
+ * still wrap a retired key (one an interrupted rotation had not removed yet,
+ * or an old copy put back): a K that opens the config is preferred, so the
+ * secret opens the current key whatever order files list in; with none, the
+ * first K found is returned (the config then says why it does not open).
  */
 import { sha256 } from '../crypto/index.js';
 import { EbakError, isEbakError } from '../errors.js';
 import type { Backend } from '../storage/backend.js';
 import { parseKeyFile, unwrapKeyFile, type EnvelopeKind, type KeyFile } from './format/keyfile.js';
+import { openConfig } from './format/keyring.js';
 import { decodeCredential, type WriteOnlyCredential } from './writeonly/credential.js';
 
 export interface Secret {
@@ -68,14 +73,23 @@ export async function unlock(backend: Backend, secret: Secret): Promise<Unlocked
   const value = secret.recoveryCode ?? secret.password;
   if (value === undefined) throw new EbakError('USAGE', 'no password or recovery key given', { hint: 'set EBAK_PASSWORD / EBAK_PASSWORD_FILE or pass --recovery-key-file' });
   const keys = await listKeys(backend);
+  const current = currentKeyTest(backend);
+  let first: { masterKey: Buffer; keyId: string } | undefined;
   for (const envelope of KINDS_FOR[kind]) {
     for (const k of keys) {
       if (k.file?.kind !== envelope) continue;
       const what = `keys/${k.id}`;
       const opened = await unwrapKeyFile(k.file, value, what);
-      if (opened) return envelope === 'write-only' ? { credential: decodeCredential(opened, what), keyId: k.id } : { masterKey: opened, keyId: k.id };
+      if (opened && envelope === 'write-only') return { credential: decodeCredential(opened, what), keyId: k.id };
+      if (opened && (await current(opened))) {
+        first?.masterKey.fill(0);
+        return { masterKey: opened, keyId: k.id };
+      }
+      if (opened && !first) first = { masterKey: opened, keyId: k.id };
+      else opened?.fill(0);
     }
   }
+  if (first) return first;
   const damaged = keys.filter((k) => k.damaged);
   if (damaged.length > 0)
     throw new EbakError('AUTH_FAILED', `no key opened the repository, and keys/${damaged[0]!.id} is damaged (${damaged[0]!.damaged})`, { hint: 'try your recovery key; run `ebak check`' });
@@ -84,6 +98,19 @@ export async function unlock(backend: Backend, secret: Secret): Promise<Unlocked
       ? 'check EBAK_PASSWORD / --password-file; the recovery key opens it too (--recovery-key-file); a repository kept in a key vault opens after `ebak login`'
       : 'check the 64 digits; `ebak key list` shows which keys the repository has',
   });
+}
+
+/** Whether a master key opens the config (once rotated, only the current key does; any failure is a no here); the config is read once. */
+function currentKeyTest(backend: Backend): (masterKey: Buffer) => Promise<boolean> {
+  let raw: Promise<Buffer> | undefined;
+  return async (masterKey) => {
+    try {
+      openConfig(masterKey, await (raw ??= backend.load({ type: 'config', name: 'config' })));
+      return true;
+    } catch {
+      return false;
+    }
+  };
 }
 
 /**

@@ -56,10 +56,10 @@ export interface PackKeys {
   newKey(): PackKey | Promise<PackKey>;
 }
 
-/** Pack keys derived from the master key's pack subkey and a random salt per pack (key source 0, docs/format.md). */
-export function masterPackKeys(packMasterKey: Buffer): PackKeys {
+/** Pack keys derived from the master key's pack subkey and a random salt per pack (key source 0, or a later generation's, docs/format.md). */
+export function masterPackKeys(packMasterKey: Buffer, source: number = KeySource.master): PackKeys {
   return {
-    source: KeySource.master,
+    source,
     newKey: () => {
       const salt = random(32);
       return { salt, key: packKeyFor(packMasterKey, salt) };

@@ -7,10 +7,12 @@
  * commands see it only through the narrow interfaces of api.ts.
  * (Over 400 lines because it is the one implementation of all of them; the
  * parts with logic of their own live beside it: keyring, blobreader,
- * packcheck, locks, packer; prune's planning is src/retention/prune*.ts.)
+ * packcheck, locks, packer, rotate-keys (which master key opens what after
+ * a rotation), rotate; prune's planning is src/retention/prune*.ts.)
  */
 import { hostname, userInfo } from 'node:os';
-import { deriveKey, random, sha256 } from '../crypto/index.js';
+import { timingSafeEqual } from 'node:crypto';
+import { random, sha256 } from '../crypto/index.js';
 import { EbakError, isEbakError } from '../errors.js';
 import { describe, type Backend, type Capabilities, type FileInfo, type FileType, type Handle } from '../storage/backend.js';
 import type {
@@ -18,11 +20,12 @@ import type {
 } from './api.js';
 import { openBlob } from './blob.js';
 import { PackBlobReader } from './blobreader.js';
-import { decodeConfig, encodeConfig, REPO_VERSION, type RepoConfig } from './format/config.js';
+import { REPO_VERSION, type RepoConfig } from './format/config.js';
 import { decodeIndex, encodeIndex, type IndexedPack, type IndexFile } from './format/indexfile.js';
-import { createKeyFile, wrapInKeyFile, type KeyKind } from './format/keyfile.js';
-import { decodeObject, encodeObject, type ObjectTypeName } from './format/object.js';
-import { BlobType, decodePack } from './format/pack.js';
+import { createKeyFile, wrapInKeyFile, type KeyFile, type KeyKind } from './format/keyfile.js';
+import { openConfig, sealConfig, type Keyring } from './format/keyring.js';
+import { encodeObject, OBJECT_VERSION_SEALED, objectVersion, type ObjectTypeName } from './format/object.js';
+import { BlobType, decodePack, decodePrefix, keySourceGeneration, keySourceOf, PREFIX_BYTES } from './format/pack.js';
 import { decodeSnapshot, encodeSnapshot, type Snapshot } from './format/snapshot.js';
 import { decodeTree, type TreeNode } from './format/tree.js';
 import { keyToRemove, listKeys, saveKeyFile, unlock, type KeyFileRecipient, type KeyListing, type Secret, type Unlocked } from './keyring.js';
@@ -33,18 +36,10 @@ import { checkPackBytes } from './packcheck.js';
 import { masterPackKeys, Packer } from './packer.js';
 import type { WorkerPool } from './workers.js';
 import { encodeCredential, newCredential, writeOnlyRefusal, type WriteOnlyCredential } from './writeonly/credential.js';
-import { FullKeyReader } from './writeonly/reader.js';
+import { deriveSubKeys, KeyGenerations, type SubKeys } from './rotate-keys.js';
 
 export type { KeyListing, Secret } from './keyring.js';
-
-export interface SubKeys {
-  blobId: Buffer;
-  gearSeed: Buffer;
-  pack: Buffer;
-  object: Buffer;
-  /** The seed of the repository key pair (key source 1: writeonly/reader.ts). */
-  writeOnly: Buffer;
-}
+export type { SubKeys } from './rotate-keys.js';
 
 /** What --no-lock hands a reading command instead of a lock: nothing written, nothing to release. */
 const NO_LOCK: Lock = { id: () => '', release: async () => {} };
@@ -78,8 +73,8 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
   /** This run's --compression / --pack-size, over the config's. */
   private writing: Partial<Pick<RepoConfig, 'compression_level' | 'pack_size'>> = {};
   private readonly packKeys = new Map<string, Buffer>();
-  /** Opens what either key source wrote (write-only credentials' packs and objects among them). */
-  private readonly reader: FullKeyReader;
+  /** The current generation's subkeys: what everything new is sealed with. */
+  private readonly keys: SubKeys;
   /** Where a damaged object that is read around is reported (the CLI prints each as a warning). */
   private warn: (message: string) => void = () => {};
   private stored: (kind: 'snapshot' | 'index', name: string) => void = () => {};
@@ -88,20 +83,19 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
   /** The index files loadIndex read (undefined until it runs): what a lock re-checks. */
   private indexNames: Set<string> | undefined;
 
-  /** `openedWith`: the key envelope this session unlocked (none when opened with K itself). */
-  private constructor(private readonly backend: Backend, private readonly keys: SubKeys, readonly config: RepoConfig, private readonly openedWith?: string) {
-    this.blobIds = new BlobIds(keys.blobId);
-    this.reader = new FullKeyReader(keys, config.id);
+  /**
+   * `reader`: every master-key generation it holds (it opens what any of
+   * them sealed, write-only credentials' packs and objects among them);
+   * `keyring`: what the config carries after a rotation; `openedWith`: the
+   * key envelope this session unlocked (none when opened with K itself).
+   */
+  private constructor(private readonly backend: Backend, private readonly reader: KeyGenerations, readonly config: RepoConfig, private readonly keyring: Keyring | undefined, private readonly openedWith?: string) {
+    this.keys = reader.keys;
+    this.blobIds = new BlobIds(this.keys.blobId);
   }
 
   static subKeys(masterKey: Uint8Array): SubKeys {
-    return {
-      blobId: deriveKey(masterKey, 'blob-id'),
-      gearSeed: deriveKey(masterKey, 'gear'),
-      pack: deriveKey(masterKey, 'pack'),
-      object: deriveKey(masterKey, 'object'),
-      writeOnly: deriveKey(masterKey, 'write-only'),
-    };
+    return deriveSubKeys(masterKey);
   }
 
   /**
@@ -127,13 +121,12 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
         version: REPO_VERSION, id: random(32).toString('hex'), created: new Date().toISOString(), ...DEFAULT_CONFIG,
         ...(opts.objectLock ? { object_lock: opts.objectLock } : {}),
       };
-      const keys = Repository.subKeys(masterKey);
-      const stored = encodeObject(keys.object, 'config', encodeConfig(config));
+      const stored = sealConfig(masterKey, config);
       await opts.beforeWrite?.(stored);
       await backend.create();
       for (const r of recipients) await saveKeyFile(backend, await r.wrap(masterKey));
       await backend.save({ type: 'config', name: 'config' }, stored);
-      return new Repository(backend, keys, config);
+      return new Repository(backend, KeyGenerations.of(masterKey, undefined, config.id), config, undefined);
     } finally {
       if (!givenKey) masterKey.fill(0);
     }
@@ -160,14 +153,13 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
 
   private static async openWith(backend: Backend, masterKey: Uint8Array, keyId: string | undefined): Promise<Repository> {
     await requireRepository(backend);
-    const keys = Repository.subKeys(masterKey);
-    const raw = await backend.load({ type: 'config', name: 'config' });
-    return new Repository(backend, keys, decodeConfig(decodeObject(keys.object, 'config', raw, 'config')), keyId);
+    const { config, keyring } = openedConfig(masterKey, await backend.load({ type: 'config', name: 'config' }));
+    return new Repository(backend, KeyGenerations.of(masterKey, keyring, config.id), config, keyring, keyId);
   }
 
   /** The same open repository over another backend (same keys and config; the index is not carried over). */
   withBackend(backend: Backend): Repository {
-    return new Repository(backend, this.keys, this.config, this.openedWith);
+    return new Repository(backend, this.reader, this.config, this.keyring, this.openedWith);
   }
 
   // ---- Keys ----
@@ -194,6 +186,8 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
 
   /** A new write-only credential for this repository (a key file wraps it, or a vault holds it for a write-only device). */
   async newWriteOnlyCredential(): Promise<WriteOnlyCredential> {
+    if (this.reader.current !== 0)
+      throw new EbakError('NOT_IMPLEMENTED', 'write-only credentials of a repository whose master key was rotated are not built yet (docs/format.md, "Master-key rotation")');
     return newCredential(this.config, this.keys, (await this.reader.keyPair()).publicKey);
   }
 
@@ -230,6 +224,93 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     const id = keyToRemove(await listKeys(this.backend), prefix, this.openedWith);
     await this.backend.remove({ type: 'keys', name: id });
     return id;
+  }
+
+  // ---- Master-key rotation (docs/format.md, "Master-key rotation"; rotate.ts) ----
+
+  /** The master-key generation everything new is sealed under, the older ones the keyring still holds, the key files an unfinished rotation still removes. */
+  get generations(): { current: number; old: number[]; pending: readonly string[] } {
+    return { current: this.reader.current, old: (this.keyring?.old ?? []).map((o) => o.generation), pending: this.keyring?.pending ?? [] };
+  }
+
+  /** Whether `masterKey` is the current generation's. */
+  isCurrentKey(masterKey: Uint8Array): boolean {
+    const mine = this.reader.all().find((g) => g.generation === this.reader.current)!.key;
+    return masterKey.length === mine.length && timingSafeEqual(masterKey, mine);
+  }
+
+  storeKeyFile(f: KeyFile): Promise<string> {
+    return saveKeyFile(this.backend, f);
+  }
+
+  removeKeyFile(id: string): Promise<void> {
+    return this.backend.remove({ type: 'keys', name: id });
+  }
+
+  /**
+   * Saves the config with a new keyring: sealed under `newKey` as the next
+   * generation (every key this repository holds goes into it), or under the
+   * current key with `pending` replaced and, with `dropOld`, no old key left.
+   */
+  async sealKeyring(change: { newKey?: Buffer; pending: string[]; dropOld?: boolean }): Promise<void> {
+    const all = this.reader.all();
+    const current = this.reader.current;
+    const shared = { blobIdKey: this.keys.blobId, gearSeed: this.keys.gearSeed, pending: change.pending };
+    const keyring = change.newKey
+      ? { generation: current + 1, ...shared, old: all }
+      : { generation: current, ...shared, old: change.dropOld ? [] : all.filter((g) => g.generation !== current) };
+    const key = change.newKey ?? all.find((g) => g.generation === current)!.key;
+    await this.backend.save({ type: 'config', name: 'config' }, sealConfig(key, this.config, keyring));
+  }
+
+  /** This repository opened again with `masterKey` (after a rotation saved its config). */
+  reopenWith(masterKey: Uint8Array): Promise<Repository> {
+    return Repository.openWith(this.backend, masterKey, undefined);
+  }
+
+  /**
+   * Seals every snapshot of an older generation again under the current
+   * one (`original` names its first version, as `ebak tag` does), saving
+   * the new object before removing the old; a copy an interrupted run
+   * already saved is not saved twice. Callers hold an exclusive lock.
+   * Returns how many were rewritten.
+   */
+  async reencryptSnapshots(): Promise<number> {
+    const current = new Set<string>();
+    const old: SnapshotEntry[] = [];
+    for (const id of await this.listSnapshots()) {
+      const h = { type: 'snapshots', name: id } as const;
+      const raw = await this.loadVerified(h);
+      const snapshot = decodeSnapshot(await this.reader.openObject('snapshot', raw, describe(h)), describe(h));
+      if (KeyGenerations.generationOf('snapshot', raw, describe(h)) === this.reader.current) current.add(encodeSnapshot(snapshot).toString('base64'));
+      else old.push({ id, snapshot });
+    }
+    for (const { id, snapshot } of old) {
+      const payload = encodeSnapshot({ ...snapshot, original: snapshot.original ?? id });
+      const key = payload.toString('base64');
+      if (!current.has(key)) await this.saveObject('snapshot', payload);
+      current.add(key);
+      await this.removeSnapshot(id);
+    }
+    return old.length;
+  }
+
+  /** The stored packs, index files and snapshots sealed under an older generation than the current one. */
+  async oldObjects(): Promise<{ packs: string[]; index: string[]; snapshots: string[] }> {
+    const older = async (type: 'index' | 'snapshot') => {
+      const out: string[] = [];
+      for (const name of await this.list(OBJECT_DIR[type])) {
+        const h = { type: OBJECT_DIR[type], name };
+        if (KeyGenerations.generationOf(type, await this.loadVerified(h), describe(h)) !== this.reader.current) out.push(name);
+      }
+      return out;
+    };
+    const packs: string[] = [];
+    for (const f of await this.listPacks()) {
+      const prefix = decodePrefix(await this.backend.load({ type: 'data', name: f.name }, { offset: 0, length: PREFIX_BYTES }), `data/${f.name}`);
+      if (keySourceGeneration(prefix.keySource)!.generation !== this.reader.current) packs.push(f.name);
+    }
+    return { packs, index: await older('index'), snapshots: await older('snapshot') };
   }
 
   // ---- Locks ----
@@ -334,7 +415,7 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     return new Packer({
       index,
       config: { ...this.config, ...this.writing },
-      packKeys: masterPackKeys(this.keys.pack),
+      packKeys: masterPackKeys(this.keys.pack, keySourceOf(this.reader.current)),
       blobId: (data) => this.blobId(data),
       savePack: (id, bytes, packKind) => this.backend.save({ type: 'data', name: id }, bytes, { packKind }),
       saveIndex: (payload) => this.saveObject('index', payload),
@@ -643,15 +724,19 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
   // ---- Retention (the local lock and holds; src/operations/retention.ts reads the payloads) ----
 
   /**
-   * Every retention object's payload. Version 1 objects only, as `config`:
-   * a version 2 object can be sealed by anyone holding the repository's
-   * public key (a write-only credential), and must not lift a lock.
+   * Every retention object's payload. Never a version 2 object, as for
+   * `config`: one can be sealed by anyone holding the repository's public
+   * key (a write-only credential), and must not lift a lock. Versions 1 and
+   * 3 (a rotated master key's generation) are the full key's.
    */
   async readRetentionObjects(): Promise<{ name: string; payload: Buffer }[]> {
     const out = [];
     for (const name of await this.list('retention')) {
       const h = { type: 'retention' as const, name };
-      out.push({ name, payload: decodeObject(this.keys.object, 'retention', await this.loadVerified(h), describe(h)) });
+      const data = await this.loadVerified(h);
+      if (objectVersion(data, 'retention', describe(h)) === OBJECT_VERSION_SEALED)
+        throw new EbakError('UNSUPPORTED_VERSION', `${describe(h)}: a retention object sealed by a write-only credential is refused`);
+      out.push({ name, payload: await this.reader.openObject('retention', data, describe(h)) });
     }
     return out;
   }
@@ -676,7 +761,7 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
 
   /** Encrypts and saves an object; returns its name (public for tests that write objects as another process would). */
   async saveObject(type: Exclude<ObjectTypeName, 'config'>, payload: Buffer): Promise<string> {
-    const bytes = encodeObject(this.keys.object, type, payload);
+    const bytes = encodeObject(this.keys.object, type, payload, this.reader.current);
     const name = sha256(bytes).toString('hex');
     await this.backend.save({ type: OBJECT_DIR[type], name }, bytes);
     if (type === 'snapshot' || type === 'index') this.stored(type, name);
@@ -699,6 +784,17 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
 function fullKey(u: Unlocked): { masterKey: Buffer; keyId: string } {
   if ('credential' in u) throw writeOnlyRefusal();
   return u;
+}
+
+/** The config opened with `masterKey`; a config sealed under a later generation than the key says so. */
+function openedConfig(masterKey: Uint8Array, raw: Buffer): ReturnType<typeof openConfig> {
+  try {
+    return openConfig(masterKey, raw);
+  } catch (e) {
+    const g = isEbakError(e, 'AUTH_FAILED') ? KeyGenerations.generationOf('config', raw, 'config') : 0;
+    if (g === 0) throw e;
+    throw new EbakError('AUTH_FAILED', `config: this master key does not open it (it is sealed under master-key generation ${g}): a key file a rotation retired opens nothing written since, or the config was altered`, { hint: 'open the repository with a key made by or after the rotation (`ebak key list`)' });
+  }
 }
 
 /** NO_REPOSITORY unless `backend` holds an ebak repository. */

@@ -8,7 +8,9 @@
  * exceeds `--max-unused` and the repacked bytes stay under
  * `--max-repack-size` (restic's rule: the most unused first). Marked packs a
  * snapshot needs again are recovered (live again); packs in an archive
- * storage class are left alone. Pure: no storage, no clock.
+ * storage class are left alone. Packs `mustMove` names (a master-key
+ * rotation's --rewrite: sealed under an old key) are repacked whatever
+ * they hold. Pure: no storage, no clock.
  */
 
 /** What the plan needs of an index entry (the repository's IndexedPack has this shape). */
@@ -42,6 +44,9 @@ export interface PlanInput<P extends PackEntry = PackEntry> {
   readonly maxRepackBytes: number;
 }
 
+/** The plan's input; `mustMove`: packs to repack whatever the limits (their used blobs move to new packs). */
+export type PruneInput<P extends PackEntry = PackEntry> = PlanInput<P> & { readonly mustMove?: ((pack: P) => boolean) | undefined };
+
 /**
  * keep: stays live. repack: its needed blobs are copied, then it is marked.
  * mark: nothing needs it; marked. marked: already marked, still unneeded.
@@ -74,11 +79,12 @@ export interface PrunePlan<P extends PackEntry = PackEntry> {
 /** GLACIER and DEEP_ARCHIVE need a restore before a read: prune never repacks or deletes their packs. */
 export const ARCHIVE_CLASSES: ReadonlySet<string> = new Set(['GLACIER', 'DEEP_ARCHIVE']);
 
-export function planPrune<P extends PackEntry>(input: PlanInput<P>): PrunePlan<P> {
+export function planPrune<P extends PackEntry>(input: PruneInput<P>): PrunePlan<P> {
   const keeper = chooseKeepers(input);
   const missing = [...input.used].filter((id) => !keeper.has(id));
   const decisions = input.packs.map((p) => measure(p, input.stored, keeper));
   chooseRepacks(decisions, input);
+  for (const d of decisions) if ((d.action === 'keep' || d.action === 'recover') && input.mustMove?.(d.plan.pack)) d.action = 'repack';
   const copy = new Map<string, Set<string>>();
   for (const d of decisions) {
     if (d.action !== 'repack') continue;

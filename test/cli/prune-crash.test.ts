@@ -9,13 +9,13 @@
  * left unindexed, no mark left) and a further prune plans nothing.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { prune } from '../../src/operations/index.js';
 import { prng } from '../prng.js';
 import { ebak, ROOT } from './harness.js';
+import { runKiller, shuffled, type When } from './kill-points.js';
 import { assertWhole, history, snapshotIds, withRepository } from './prune-fixture.js';
 
 const KILLER = join(ROOT, 'dist/test/cli/prune-killer.js');
@@ -23,29 +23,9 @@ const SEED = Number(process.env.EBAK_TEST_SEED ?? Math.floor(Math.random() * 2 *
 const OPTS = { maxUnused: { percent: 5 }, maxRepackBytes: Infinity };
 
 /** Runs the killer; returns how it ended: killed, or finished with its count of writes and deletes. */
-function runKiller(repo: string, key: Buffer, k: number, when: 'before' | 'after'): Promise<{ killed: boolean; mutations: number; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [KILLER, repo, key.toString('hex'), String(k), when], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (signal === 'SIGKILL') resolve({ killed: true, mutations: 0, stderr: err });
-      else if (code === 0) resolve({ killed: false, mutations: Number(out.trim()), stderr: err });
-      else reject(new Error(`prune failed on its own (exit ${code}): ${err}`));
-    });
-  });
-}
-
-function shuffled<T>(items: T[], rnd: () => number): T[] {
-  const a = [...items];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
+async function killPrune(repo: string, key: Buffer, k: number, when: When): Promise<{ killed: boolean; mutations: number }> {
+  const r = await runKiller(KILLER, [repo, key.toString('hex'), String(k), when]);
+  return { killed: r.killed, mutations: r.killed ? 0 : Number(r.stdout.trim()) };
 }
 
 it(`survives kill -9 at every write and delete of a prune (seed ${SEED})`, { timeout: 1_800_000 }, async () => {
@@ -61,7 +41,7 @@ it(`survives kill -9 at every write and delete of a prune (seed ${SEED})`, { tim
     await cp(template, work, { recursive: true });
   };
   await fresh();
-  const { mutations } = await runKiller(work, h.key, 0, 'before');
+  const { mutations } = await killPrune(work, h.key, 0, 'before');
   const points = shuffled(Array.from({ length: mutations }, (_, i) => i + 1).flatMap((k) => [{ k, when: 'before' as const }, { k, when: 'after' as const }]), prng(SEED));
   assert.ok(points.length >= 30, `${points.length} kill points (a prune of ${mutations} writes and deletes)`);
   console.log(`prune crash test: ${points.length} kill points over ${mutations} writes and deletes`);
@@ -69,7 +49,7 @@ it(`survives kill -9 at every write and delete of a prune (seed ${SEED})`, { tim
   for (const { k, when } of points) {
     const at = `seed ${SEED}, killed ${when} write/delete ${k} of ${mutations}`;
     await fresh();
-    const r = await runKiller(work, h.key, k, when);
+    const r = await killPrune(work, h.key, k, when);
     if (r.killed) killed++;
     await assertWhole({ location: work, key: h.key, dir: h.dir, digests: h.digests }, `${at}: after the kill`);
     const next = await withRepository(work, h.key, (repo, pool) => prune(repo, pool, { ...OPTS, dryRun: false }));

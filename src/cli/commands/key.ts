@@ -4,17 +4,31 @@ import { opensWriteOnly } from '../../keys/index.js';
 import { listKeys } from '../../repository/keyring.js';
 import { writeOnlyRefusal } from '../../repository/writeonly/credential.js';
 import { withLock } from '../../repository/locks.js';
-import { formatRecoveryCode, generateRecoveryCode } from '../../repository/format/keyfile.js';
+import { rotateMaster, type RotateResult } from '../../operations/index.js';
+import { formatRecoveryCode, generateRecoveryCode, normalizeRecoveryCode } from '../../repository/format/keyfile.js';
+import type { RotationSecrets } from '../../repository/rotate.js';
 import type { Repository } from '../../repository/repository.js';
-import type { Command } from '../command.js';
+import type { Command, Context } from '../command.js';
 import { firstLine, passwordFromEnv, prompt, secretFor } from '../secrets.js';
-import { backendFor, withRepo } from '../session.js';
+import { backendFor, interruptible, withRepo } from '../session.js';
 import { OFFLINE_WARNING } from './init.js';
 
 export const keyCommand: Command = {
   name: 'key',
-  summary: 'manage key envelopes: list, add (password, recovery or write-only), passwd, remove',
-  usage: 'ebak key list | ebak key add [--recovery | --write-only] [--new-password-file f] | ebak key passwd [--new-password-file f] | ebak key remove <id>',
+  summary: 'manage key envelopes: list, add (password, recovery or write-only), passwd, remove; rotate-master makes a new master key',
+  usage: [
+    'ebak key list | ebak key add [--recovery | --write-only] [--new-password-file f] | ebak key passwd [--new-password-file f] | ebak key remove <id>',
+    '       ebak key rotate-master [--rewrite] [--resume] [--dry-run]',
+    '',
+    'rotate-master: a new master key; everything written from now on is sealed under it, and the old key (kept',
+    'wrapped under the new one) still reads what it sealed. The key file of the password given (EBAK_PASSWORD,',
+    '--password-file) is re-wrapped, and the recovery key\'s only with --recovery-key-file. EVERY OTHER KEY FILE IS',
+    'REMOVED: other passwords, write-only credentials, the recovery key unless given. It lists them first',
+    '(--dry-run only lists); their holders need `ebak key add` (or `key add --recovery`) again. --rewrite also',
+    're-encrypts everything the old keys sealed (a prune that moves their packs; snapshot ids change) and then',
+    'drops the old keys, so a leaked old key file opens nothing at all. Interrupted, it leaves a repository the',
+    'password opens; run it again (--resume: finish without a new key) to complete. Not in vault mode yet.',
+  ].join('\n'),
   async run(argv, ctx) {
     const { positionals, values, switches } = parseFlags('key', argv, ctx.env);
     const [sub, id] = positionals;
@@ -39,6 +53,7 @@ export const keyCommand: Command = {
       });
     }
     if (sub === 'passwd') return passwd(ctx, values['new-password-file']);
+    if (sub === 'rotate-master') return rotate(ctx, { rewrite: switches.rewrite === true, resume: switches.resume === true, dryRun: switches['dry-run'] === true });
     if (sub === 'remove' && id) {
       return withRepo(ctx, {}, async (repo) => {
         const removed = await withLock(repo, 'exclusive', (m) => ctx.out.warn(m), () => repo.removeKey(id));
@@ -47,7 +62,7 @@ export const keyCommand: Command = {
         return 0;
       });
     }
-    throw new EbakError('USAGE', 'key needs list, add, passwd or remove <id>', { hint: keyCommand.usage });
+    throw new EbakError('USAGE', 'key needs list, add, passwd, remove <id> or rotate-master', { hint: keyCommand.usage.split('\n')[0]! });
   },
 };
 
@@ -94,6 +109,58 @@ async function passwd(ctx: Parameters<Command['run']>[1], file: string | undefin
     ctx.out.result({ added, removed });
     return 0;
   });
+}
+
+/**
+ * `key rotate-master` (docs/format.md, "Master-key rotation";
+ * operations/rotate.ts): lists the key files it re-wraps and removes, then
+ * rotates; progress lines go to stderr. Vault mode (the vault holds the
+ * envelope) is refused.
+ */
+async function rotate(ctx: Context, flags: { rewrite: boolean; resume: boolean; dryRun: boolean }): Promise<number> {
+  return withRepo(ctx, { pool: flags.rewrite }, async (repo, pool, _backend, head) => {
+    if (head) throw new EbakError('NOT_IMPLEMENTED', 'key rotate-master is not built for vault mode yet (the vault holds the envelope); nothing was changed');
+    const progress = (m: string) => ctx.out.quiet || process.stderr.write(`rotate-master: ${m}\n`);
+    const secrets = await rotationSecrets(ctx);
+    const res = await interruptible(ctx, (signal) => rotateMaster(repo, pool, {
+      ...flags, secrets, signal,
+      onEvent: (e) => (e.type === 'warning' ? ctx.out.warn(e.message) : progress(e.message)),
+    }));
+    printRotation(ctx, res);
+    ctx.out.result(res.plan || res.rewrite ? rotationJson(res) : { generation: res.generation, nothing_to_do: true });
+    return 0;
+  });
+}
+
+/** The secrets whose key files are re-wrapped: the password (if given) and the recovery key (only with --recovery-key-file). */
+async function rotationSecrets(ctx: Context): Promise<RotationSecrets> {
+  const file = ctx.globals.recoveryKeyFile ?? environment(ctx.env).recoveryKeyFile;
+  return { password: await passwordFromEnv(ctx), recoveryCode: file === undefined ? undefined : normalizeRecoveryCode(await firstLine(file)) };
+}
+
+function printRotation(ctx: Context, r: RotateResult): void {
+  const p = r.plan;
+  if (p) {
+    ctx.out.line(p.resuming ? `finishing the interrupted rotation to master-key generation ${p.generation}` : `${r.dryRun ? 'would rotate' : 'rotated'} to master-key generation ${p.generation}`);
+    for (const k of p.keyFiles) ctx.out.line(`  ${k.id.slice(0, 8)}  ${k.kind.padEnd(10)}  ${k.fate === 'rewrapped' ? 're-wrapped to the new key' : 'removed: its holder needs `ebak key add` again'}`);
+  } else if (!r.rewrite) ctx.out.line('no interrupted rotation to finish');
+  const w = r.rewrite;
+  if (w) {
+    const left = w.remaining.packs.length + w.remaining.index.length + w.remaining.snapshots.length;
+    ctx.out.line(w.dropped ? 'the old master keys are dropped: an old key file opens nothing now' : `${left} object(s) an old key sealed remain (packs another process's lock keeps, or archived ones); the old keys stay: run \`ebak key rotate-master --resume --rewrite\` later`);
+  }
+  if (r.dryRun) ctx.out.line('dry run: nothing was changed');
+}
+
+function rotationJson(r: RotateResult): unknown {
+  return {
+    dry_run: r.dryRun,
+    generation: r.plan?.generation ?? r.generation,
+    resumed: r.plan?.resuming ?? false,
+    key_files: (r.plan?.keyFiles ?? []).map((k) => ({ id: k.id, kind: k.kind, fate: k.fate })),
+    removed: r.removed,
+    ...(r.rewrite ? { rewrite: { snapshots: r.rewrite.snapshots, old_keys_dropped: r.rewrite.dropped, remaining: r.rewrite.remaining } } : {}),
+  };
 }
 
 async function newPassword(file: string | undefined): Promise<string> {

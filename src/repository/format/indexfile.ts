@@ -14,7 +14,7 @@
  */
 import { Reader, Writer } from './bytes.js';
 import { EbakError } from '../../errors.js';
-import { checkBlobEntry, KeySource, type BlobEntry } from './pack.js';
+import { checkBlobEntry, keySourceGeneration, type BlobEntry } from './pack.js';
 
 export const INDEX_VERSION = 1;
 /** The version that carries packs pending deletion. */
@@ -81,7 +81,7 @@ export function decodeIndex(payload: Buffer, what: string): IndexFile {
 
 function readPack(r: Reader, what: string): IndexedPack {
   const p: IndexedPack = { id: Buffer.from(r.bytes(32)), salt: Buffer.from(r.bytes(32)), kind: r.u8(), keySource: r.u8(), blobs: [] };
-  if (p.keySource !== KeySource.master && p.keySource !== KeySource.writeOnly) throw new EbakError('UNSUPPORTED_VERSION', `${what}: pack key source ${p.keySource} is not supported by this ebak`);
+  if (!keySourceGeneration(p.keySource)) throw new EbakError('UNSUPPORTED_VERSION', `${what}: pack key source ${p.keySource} is not supported by this ebak`);
   if (p.kind > 1) throw r.corrupt(`unknown pack kind ${p.kind}`);
   for (let m = r.count(46); m > 0; m--) {
     const b = { type: r.u8(), flags: r.u8(), id: Buffer.from(r.bytes(32)), offset: r.u32(), length: r.u32(), rawLength: r.u32() };

@@ -14,6 +14,11 @@
  * AAD, so the credential reopens its own objects and nothing else. Getting
  * objectKey is the caller's (async, and different for each side); this file
  * only lays out and checks the bytes.
+ *
+ * Version 3 (a rotated repository, docs/format.md, "Master-key rotation"):
+ * version 1 with one more header byte, the generation (1…127) of the master
+ * key it is sealed under, before the salt; AAD = the 24 header bytes. The
+ * caller picks the object key of that generation (objectGeneration).
  */
 import { compressIfSmaller, decompressBounded } from '../../compress/index.js';
 import { deriveKey, NONCE_BYTES, open, random, seal, TAG_BYTES } from '../../crypto/index.js';
@@ -24,7 +29,12 @@ export const OBJECT_MAGIC = Buffer.from('EBKO');
 export const OBJECT_VERSION = 1;
 /** Objects sealed to the repository's public key (key source 1). */
 export const OBJECT_VERSION_SEALED = 2;
+/** Objects sealed under a master key of generation 1 and later (a rotation's). */
+export const OBJECT_VERSION_GENERATION = 3;
+/** The newest master-key generation a header may name (the pack key source byte holds 0x80 + generation). */
+export const MAX_GENERATION = 127;
 const HEADER_BYTES = 23;
+const GENERATION_HEADER_BYTES = 24;
 const SEALED_KEY_SOURCE = 1;
 const WRAP_BYTES = 12 + 32 + 16;
 const SEALED_HEADER_BYTES = 8 + ENC_BYTES + WRAP_BYTES;
@@ -36,36 +46,63 @@ const MAX_OBJECT_BYTES = 512 * 1024 * 1024;
 export const ObjectType = { config: 1, index: 2, snapshot: 3, lock: 4, retention: 5 } as const;
 export type ObjectTypeName = keyof typeof ObjectType;
 
-export function encodeObject(objectKey: Uint8Array, type: ObjectTypeName, payload: Uint8Array): Buffer {
+/** Seals a version 1 object (generation 0, the repository's first master key) or, for a later generation, a version 3 one. */
+export function encodeObject(objectKey: Uint8Array, type: ObjectTypeName, payload: Uint8Array, generation = 0): Buffer {
   const packed = compressIfSmaller(payload, 3);
-  const useZstd = packed !== undefined;
-  const header = Buffer.alloc(HEADER_BYTES);
+  const size = generation === 0 ? HEADER_BYTES : GENERATION_HEADER_BYTES;
+  const header = Buffer.alloc(size);
   OBJECT_MAGIC.copy(header, 0);
-  header[4] = OBJECT_VERSION;
+  header[4] = generation === 0 ? OBJECT_VERSION : OBJECT_VERSION_GENERATION;
   header[5] = ObjectType[type];
-  header[6] = useZstd ? FLAG_ZSTD : 0;
-  random(16).copy(header, 7);
-  const key = deriveKey(objectKey, 'object', header.subarray(7, 23));
+  header[6] = packed !== undefined ? FLAG_ZSTD : 0;
+  if (generation !== 0) header[7] = checkedGeneration(generation);
+  random(16).copy(header, size - 16);
+  const key = deriveKey(objectKey, 'object', header.subarray(size - 16));
   return Buffer.concat([header, seal(key, packed ?? payload, header)]);
 }
 
-/** Authenticates, then decrypts and decompresses a version 1 object. `what` names the object in errors. */
+/**
+ * Authenticates, then decrypts and decompresses a version 1 or 3 object;
+ * `objectKey` is that of the generation objectGeneration names. `what`
+ * names the object in errors.
+ */
 export function decodeObject(objectKey: Uint8Array, type: ObjectTypeName, data: Buffer, what: string): Buffer {
-  if (objectVersion(data, type, what) !== OBJECT_VERSION)
-    throw new EbakError('UNSUPPORTED_VERSION', `${what}: object format version ${data[4]} is not supported here`);
-  const header = data.subarray(0, HEADER_BYTES);
-  const key = deriveKey(objectKey, 'object', header.subarray(7, 23));
-  return unpack(open(key, data.subarray(HEADER_BYTES), header, what), data[6]!, what);
+  const version = objectVersion(data, type, what);
+  if (version === OBJECT_VERSION_SEALED) throw new EbakError('UNSUPPORTED_VERSION', `${what}: object format version ${data[4]} is not supported here`);
+  const size = version === OBJECT_VERSION ? HEADER_BYTES : GENERATION_HEADER_BYTES;
+  if (version === OBJECT_VERSION_GENERATION) objectGeneration(data, type, what);
+  const header = data.subarray(0, size);
+  const key = deriveKey(objectKey, 'object', header.subarray(size - 16));
+  return unpack(open(key, data.subarray(size), header, what), data[6]!, what);
 }
 
 /**
- * The checks before authentication, common to both versions: magic, a known
+ * The master-key generation a version 1 (0) or version 3 object is sealed
+ * under, checked before authentication: a version 3 generation outside
+ * 1…127 is one this ebak does not know. (Version 2 objects are key source
+ * 1, of generation 0: the caller tells them apart by objectVersion.)
+ */
+export function objectGeneration(data: Buffer, type: ObjectTypeName, what: string): number {
+  const version = objectVersion(data, type, what);
+  if (version !== OBJECT_VERSION_GENERATION) return 0;
+  if (data.length < GENERATION_HEADER_BYTES) throw new EbakError('AUTH_FAILED', `${what}: truncated`);
+  if (data[7] === 0 || data[7]! > MAX_GENERATION) throw new EbakError('UNSUPPORTED_VERSION', `${what}: master-key generation ${data[7]} is not supported by this ebak`);
+  return data[7]!;
+}
+
+function checkedGeneration(g: number): number {
+  if (!Number.isInteger(g) || g < 1 || g > MAX_GENERATION) throw new EbakError('USAGE', `master-key generation ${g} is outside 1…${MAX_GENERATION}`);
+  return g;
+}
+
+/**
+ * The checks before authentication, common to every version: magic, a known
  * version (returned), the expected type. The version says how to authenticate.
  */
 export function objectVersion(data: Buffer, type: ObjectTypeName, what: string): number {
   if (data.length < HEADER_BYTES || !data.subarray(0, 4).equals(OBJECT_MAGIC))
     throw new EbakError('AUTH_FAILED', `${what}: not an ebak object (bad magic; altered or corrupted)`);
-  if (data[4] !== OBJECT_VERSION && data[4] !== OBJECT_VERSION_SEALED)
+  if (data[4] !== OBJECT_VERSION && data[4] !== OBJECT_VERSION_SEALED && data[4] !== OBJECT_VERSION_GENERATION)
     throw new EbakError('UNSUPPORTED_VERSION', `${what}: object format version ${data[4]} is not supported by this ebak`);
   if (data[5] !== ObjectType[type]) throw new EbakError('AUTH_FAILED', `${what}: object is not a ${type} (altered or misplaced)`);
   return data[4]!;

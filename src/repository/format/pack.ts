@@ -10,7 +10,8 @@
  * keySource says where the per-pack key comes from: 0 = HKDF(packKey, salt,
  * "ebak/v1/pack") from the master key; 1 = a write-only credential's: the
  * salt field holds an HPKE `enc` to the repository's public key and the key
- * is its export "pack" (format/hpke.ts). The reader is given the key of a
+ * is its export "pack" (format/hpke.ts); 0x81…0xFF = the master key of
+ * generation 1…127 of a rotated repository (keySourceGeneration). The reader is given the key of a
  * prefix (`PackKeyOf`), so this file stays free of where keys come from.
  * Each blob's AAD binds its type, flags, plaintext length and id, so the
  * storage cannot swap, retype or resize blobs undetected.
@@ -28,6 +29,20 @@ const HEADER_ENTRY_BYTES = 42;
 export const BlobType = { data: 0, tree: 1 } as const;
 export type BlobTypeName = keyof typeof BlobType;
 export const KeySource = { master: 0, writeOnly: 1 } as const;
+/** Key sources 0x81…0xFF: the master key of generation 1…127 (docs/format.md, "Master-key rotation"). */
+const GENERATION_BASE = 0x80;
+
+/** The key source of packs sealed under the master key of `generation` (0: the first key, key source 0). */
+export function keySourceOf(generation: number): number {
+  return generation === 0 ? KeySource.master : GENERATION_BASE + generation;
+}
+
+/** Which master-key generation a key source belongs to, and whether it is a write-only credential's; undefined for a value this ebak does not know. */
+export function keySourceGeneration(keySource: number): { generation: number; writeOnly: boolean } | undefined {
+  if (keySource === KeySource.master || keySource === KeySource.writeOnly) return { generation: 0, writeOnly: keySource === KeySource.writeOnly };
+  if (keySource > GENERATION_BASE && keySource <= 0xff) return { generation: keySource - GENERATION_BASE, writeOnly: false };
+  return undefined;
+}
 export const FLAG_ZSTD = 1;
 
 export interface BlobEntry {
@@ -74,7 +89,7 @@ export interface PackPrefix {
 export function decodePrefix(p: Buffer, what: string): PackPrefix {
   if (p.length < PREFIX_BYTES || !p.subarray(0, 4).equals(PACK_MAGIC)) throw new EbakError('AUTH_FAILED', `${what}: not an ebak pack (bad magic)`);
   if (p[4] !== PACK_VERSION) throw new EbakError('UNSUPPORTED_VERSION', `${what}: pack version ${p[4]} is not supported`);
-  if (p[5] !== KeySource.master && p[5] !== KeySource.writeOnly) throw new EbakError('UNSUPPORTED_VERSION', `${what}: pack key source ${p[5]} is not supported`);
+  if (!keySourceGeneration(p[5]!)) throw new EbakError('UNSUPPORTED_VERSION', `${what}: pack key source ${p[5]} is not supported`);
   // The prefix is authenticated only later (as the header's AAD): a bad byte here means altered.
   if (p[6]! > 1) throw new EbakError('AUTH_FAILED', `${what}: unknown pack kind ${p[6]} (altered or corrupted)`);
   return { kind: p[6]!, keySource: p[5]!, salt: Buffer.from(p.subarray(8, PREFIX_BYTES)) };

@@ -1,0 +1,97 @@
+/**
+ * The master-key rotation operation (`ebak key rotate-master`,
+ * docs/format.md, "Master-key rotation"). Under an exclusive lock: the key
+ * steps (repository/rotate.ts: a new master key, the given secrets'
+ * key files re-wrapped, every other key file removed), or only their end
+ * when an earlier rotation was interrupted after its switch. With
+ * `rewrite`: every snapshot of an older key sealed again under the current
+ * one (exclusive lock), every pack of an older key repacked by prune (its
+ * lock and two phases, so backups may run meanwhile: docs/format.md,
+ * "Deleting data"), and, once storage holds nothing an older key sealed
+ * (exclusive lock), the old keys dropped from the keyring. Each step is
+ * safe to kill, and running the operation again (`resume`: without a new
+ * key) finishes the job.
+ */
+import { EbakError } from '../errors.js';
+import { keySourceGeneration } from '../repository/format/pack.js';
+import type { Repository } from '../repository/repository.js';
+import { finishRotation, planRotation, switchMasterKey, type RotationPlan, type RotationSecrets } from '../repository/rotate.js';
+import type { WorkerPool } from '../repository/workers.js';
+import { prune, type PruneResult } from './prune.js';
+import { runLocked, type OperationOptions, type WarningEvent } from './operation.js';
+
+export type RotateEvent = { type: 'progress'; message: string } | WarningEvent;
+
+export interface RotateOptions extends OperationOptions<RotateEvent> {
+  secrets: RotationSecrets;
+  /** Say what would happen; change nothing. */
+  dryRun: boolean;
+  /** Only finish what an interrupted rotation or rewrite left; never make a new key. */
+  resume: boolean;
+  /** Re-encrypt what older keys sealed, then drop them. */
+  rewrite: boolean;
+}
+
+export interface RewriteResult {
+  snapshots: number;
+  /** Undefined when the keyring held no old key (nothing to rewrite). */
+  prune: PruneResult | undefined;
+  /** What an older key still seals (packs another holder's lock kept from deletion, archived packs): the old keys stay until it is gone. */
+  remaining: { packs: string[]; index: string[]; snapshots: string[] };
+  /** The keyring holds no old key any more. */
+  dropped: boolean;
+}
+
+export interface RotateResult {
+  dryRun: boolean;
+  /** What the key steps did (or would do); undefined when there was nothing to rotate or finish (`resume`). */
+  plan: RotationPlan | undefined;
+  /** The current generation afterwards. */
+  generation: number;
+  /** The key files removed. */
+  removed: string[];
+  rewrite?: RewriteResult;
+}
+
+export async function rotateMaster(repo: Repository, pool: WorkerPool | undefined, opts: RotateOptions): Promise<RotateResult> {
+  const { current, pending } = repo.generations;
+  const plan = opts.resume && pending.length === 0 ? undefined : await planRotation(repo, opts.secrets);
+  if (opts.dryRun) return { dryRun: true, plan, generation: current, removed: [] };
+  let now = repo;
+  let removed: string[] = [];
+  if (plan) {
+    now = await runLocked(repo, 'exclusive', 'rotate-master', opts, async () => {
+      const next = await switchMasterKey(repo, plan, opts.secrets);
+      const reopened = next ? await repo.reopenWith(next) : repo;
+      next?.fill(0);
+      removed = await finishRotation(reopened);
+      return reopened;
+    });
+  }
+  const result = { dryRun: false, plan, generation: now.generations.current, removed };
+  if (!opts.rewrite) return result;
+  if (!pool) throw new EbakError('USAGE', 'rotate-master --rewrite needs a worker pool');
+  return { ...result, rewrite: await rewriteOld(now, pool, opts) };
+}
+
+/** --rewrite: snapshots, then packs and the index, then (when nothing old is left) the old keys. */
+async function rewriteOld(repo: Repository, pool: WorkerPool, opts: RotateOptions): Promise<RewriteResult> {
+  const say = (message: string) => opts.onEvent?.({ type: 'progress', message });
+  const { current, old } = repo.generations;
+  if (old.length === 0) return { snapshots: 0, prune: undefined, remaining: { packs: [], index: [], snapshots: [] }, dropped: true };
+  say('sealing the snapshots of older keys again under the current key');
+  const snapshots = await runLocked(repo, 'exclusive', 'rotate-master --rewrite', opts, () => repo.reencryptSnapshots());
+  say(`${snapshots} snapshot(s) sealed again; repacking the packs of older keys`);
+  const pruned = await prune(repo, pool, {
+    maxUnused: { percent: 5 }, maxRepackBytes: Infinity, dryRun: false, signal: opts.signal,
+    onEvent: (e) => opts.onEvent?.(e.type === 'warning' ? e : { type: 'progress', message: e.message }),
+    rewrite: (pack) => keySourceGeneration(pack.keySource)?.generation !== current,
+  });
+  say('checking that no older key seals anything still stored');
+  return runLocked(repo, 'exclusive', 'rotate-master --rewrite', opts, async () => {
+    const remaining = await repo.oldObjects();
+    const dropped = remaining.packs.length + remaining.index.length + remaining.snapshots.length === 0;
+    if (dropped) await repo.sealKeyring({ pending: [], dropOld: true });
+    return { snapshots, prune: pruned, remaining, dropped };
+  });
+}
