@@ -149,7 +149,7 @@ export const FLAGS: readonly FlagSpec[] = [
   boolean('metadata', 'also print entries whose metadata alone changed (mode, owner, times), marked U', ['diff']),
 
   // dump (restic's)
-  string('archive', 'format', 'the archive format for a directory: tar (zip is not implemented)', ['dump'], { short: 'a', default: 'tar', check: checks.oneOf('--archive', ['tar', 'zip']) }),
+  string('archive', 'format', 'the archive format for a directory: tar or zip', ['dump'], { short: 'a', default: 'tar', check: checks.oneOf('--archive', ['tar', 'zip']) }),
   string('target', 'file', 'write the file or the archive to this file instead of stdout', ['dump'], { short: 't' }),
 
   // generate (restic's)
