@@ -2,12 +2,14 @@
  * `dump --archive zip` (restic's): a snapshot directory as a ZIP that
  * Info-ZIP's unzip and Python's zipfile read back (every CRC checked), with
  * the files' bytes, the directories, symlinks as link entries and the Unix
- * modes; the CRC-32 against its check value and zlib's.
+ * modes; more than 65,534 entries through the ZIP64 end record; the CRC-32
+ * against its check value and zlib's.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as zlib from 'node:zlib';
@@ -68,6 +70,21 @@ describe('dump --archive zip', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.stdout.startsWith('PK\x03\x04'), 'a ZIP local file header first');
     assertCode(await ebak(['dump', '--archive', 'rar', 'latest', src, '--json'], env), 1, 'USAGE');
+  });
+
+  it('more than 65,534 entries: the ZIP64 end record and locator carry the count', { timeout: 300_000 }, async () => {
+    const many = join(dir, 'many');
+    for (let d = 0; d < 64; d++) {
+      mkdirSync(join(many, `d${d}`), { recursive: true });
+      for (let i = 0; i < 1024; i++) writeFileSync(join(many, `d${d}`, `f${i}`), '');
+    }
+    assert.equal((await ebak(['backup', many, '-q'], env)).code, 0);
+    const zip = join(dir, 'many.zip');
+    const r = await ebak(['dump', '--archive', 'zip', '--target', zip, 'latest', many], env);
+    assert.equal(r.code, 0, r.stderr);
+    const count = execFileSync('python3', ['-c', 'import sys, zipfile; print(len(zipfile.ZipFile(sys.argv[1]).infolist()))', zip], { encoding: 'utf8' });
+    assert.equal(Number(count), 64 * 1024 + 64);
+    assert.match(execFileSync('zipinfo', ['-h', zip], { encoding: 'utf8' }), /number of entries: 65600/);
   });
 
   it('CRC-32 (ISO 3309) gives the check value and agrees with zlib', () => {
