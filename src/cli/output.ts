@@ -2,10 +2,10 @@
  * Terminal output: prose on stdout, warnings on stderr, progress only on a
  * TTY and never under --json (so no progress line runs into the JSON), JSON
  * under --json (one document, or NDJSON records; restic's error messages
- * on stderr). The global
- * --quiet and --verbose (restic's) are applied here, once for every
- * command: --quiet drops progress and informational lines, --verbose lets
- * detail lines through; neither touches --json output, warnings or errors.
+ * on stderr). The global --quiet and --verbose (restic's) are applied here,
+ * once for every command: --quiet drops progress and informational lines,
+ * --verbose lets detail lines through; neither touches --json output,
+ * warnings or errors.
  */
 import type { Output } from './command.js';
 

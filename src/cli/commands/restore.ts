@@ -30,8 +30,8 @@ export const restoreCommand: Command = {
       // A plain reference is resolved by the operation, under its lock; --at and the filter choose here.
       const filter = snapshotFilter(lists);
       const snapshot = values.at === undefined && isEmptyFilter(filter) ? positionals[0]! : (await selectOne(repo, positionals[0], values.at, filter, (m) => ctx.out.warn(m))).id;
-      // The percent's total: the snapshot's size, read only when progress shows (the operation resolves the reference again, under its lock).
       const restoring = Date.now();
+      // The percent's total: the snapshot's size, read only when progress shows (the operation resolves the reference again, under its lock).
       const total = showsProgress(ctx.out) && !lists.include && !lists.exclude ? (await repo.findSnapshot(snapshot)).snapshot.summary?.total_bytes : undefined;
       const onEvent = (e: RestoreEvent) => {
         if (e.type === 'warning') ctx.out.warn(e.message);
