@@ -10,9 +10,14 @@
  * A tagged directory is kept with its tag file alone (restic keeps the tag
  * so the snapshot shows why the rest is missing). A directory on another
  * file system under -x is a mount point: kept, its contents not read.
+ *
+ * Patterns are lists (util/glob.ts): `!pattern` re-includes what an earlier
+ * pattern left out (restic 0.17). A directory left out is not entered,
+ * unless a `!pattern` could match below it: then it is entered and kept
+ * only for the entries it holds that are re-included.
  */
 import { closeSync, constants, lstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
-import { compileExcludes, type Matcher } from '../util/glob.js';
+import { compileList, type PatternList } from '../util/glob.js';
 
 /** The Cache Directory Tagging Specification's tag (https://bford.info/cachedir/), as restic's --exclude-caches gives it. */
 export const CACHEDIR_TAG = 'CACHEDIR.TAG:Signature: 8a477f597d28d172789f06886806bc55';
@@ -33,25 +38,31 @@ export interface SelectOptions {
 /** After the lstat: leave the entry out, keep it, or keep a directory without reading it (a mount point). */
 export type Verdict = 'skip' | 'keep' | 'mountpoint';
 
+/** By name: leave the entry out, keep it, or (a directory a !pattern may reach into) enter it and keep only what it holds. */
+export type NameVerdict = 'skip' | 'keep' | 'enter';
+
 interface TagSpec {
   file: Buffer;
   header: Buffer;
 }
 
 export class Selection {
-  private readonly excluded: Matcher;
-  private readonly iexcluded: Matcher;
+  private readonly excluded: PatternList;
+  private readonly iexcluded: PatternList;
   private readonly tags: TagSpec[];
 
   constructor(private readonly opts: SelectOptions, private readonly warn: (msg: string) => void = () => undefined) {
-    this.excluded = compileExcludes(opts.excludes ?? []);
-    this.iexcluded = compileExcludes((opts.iexcludes ?? []).map((p) => p.toLowerCase()));
+    this.excluded = compileList(opts.excludes ?? []);
+    this.iexcluded = compileList((opts.iexcludes ?? []).map((p) => p.toLowerCase()));
     this.tags = (opts.ifPresent ?? []).map(parseTagSpec);
   }
 
-  /** Left out by a pattern (the absolute path as text). */
-  byName(path: string): boolean {
-    return this.excluded(path) || (this.opts.iexcludes?.length ? this.iexcluded(path.toLowerCase()) : false);
+  /** The verdict of the patterns on the absolute path (as text): either list leaving it out leaves it out (restic's reject functions). */
+  byName(path: string): NameVerdict {
+    const lower = this.opts.iexcludes?.length ? path.toLowerCase() : '';
+    const hits = [...(this.excluded.matches(path) ? [this.excluded.negationBelow(path)] : []), ...(lower && this.iexcluded.matches(lower) ? [this.iexcluded.negationBelow(lower)] : [])];
+    if (hits.length === 0) return 'keep';
+    return hits.every(Boolean) ? 'enter' : 'skip';
   }
 
   /** The verdict on an entry from its lstat; `parentDev` is the device of the directory holding it (none for a backup path). */

@@ -1,7 +1,10 @@
 /**
  * A quick pass over the source that only adds up file sizes, run beside the
- * backup on a terminal so progress can show an ETA (as restic does). It uses
- * asynchronous calls so it never holds up the backup's own walk. Names are
+ * backup so progress can show a percent and an ETA (as restic's scanner). It
+ * uses asynchronous calls so it never holds up the backup's own walk, and
+ * adds to `total` as it goes: the total grows while the walk proceeds, and
+ * `done` says when it is final. Aborting `signal` stops it (the backup has
+ * finished first). Names are
  * read as bytes, as the backup reads them, so none is missed for not being UTF-8.
  * It leaves out what the backup leaves out (exclude.ts's Selection).
  */
@@ -14,16 +17,24 @@ const SLASH = Buffer.from('/');
 export interface ScanTotal {
   files: number;
   bytes: number;
+  done: boolean;
 }
 
-export async function scan(paths: readonly (string | Buffer)[], select: SelectOptions = {}): Promise<ScanTotal> {
+export interface ScanOptions {
+  /** Filled as the scan proceeds. */
+  total?: ScanTotal;
+  signal?: AbortSignal;
+}
+
+export async function scan(paths: readonly (string | Buffer)[], select: SelectOptions = {}, opts: ScanOptions = {}): Promise<ScanTotal> {
   const selection = new Selection(select);
-  const total: ScanTotal = { files: 0, bytes: 0 };
+  const total = opts.total ?? { files: 0, bytes: 0, done: false };
   const visit = async (path: Buffer, parentDev: bigint | undefined): Promise<void> => {
-    if (selection.byName(path.toString())) return;
+    const named = selection.byName(path.toString());
+    if (opts.signal?.aborted || named === 'skip') return;
     const st = await lstat(path, { bigint: true }).catch(() => undefined);
     const verdict = st && selection.byStat(st, parentDev);
-    if (verdict === 'skip') return;
+    if (verdict === 'skip' || (named === 'enter' && !st?.isDirectory())) return;
     if (st?.isFile()) {
       total.files++;
       total.bytes += Number(st.size);
@@ -34,5 +45,6 @@ export async function scan(paths: readonly (string | Buffer)[], select: SelectOp
     }
   };
   for (const p of paths) await visit(typeof p === 'string' ? Buffer.from(resolve(p)) : p, undefined);
+  total.done = !opts.signal?.aborted;
   return total;
 }

@@ -23,9 +23,11 @@ export interface Output {
   result(value: unknown): void;
   /** One line of a streamed result (NDJSON, as restic's `ls --json`): compact JSON under --json. */
   record(value: unknown): void;
+  /** Under --json only: one JSON line on stderr (restic's `error` messages of a backup). */
+  errorRecord(value: unknown): void;
   /** Warning on stderr, one line (also under --json). */
   warn(text: string): void;
-  /** Progress on a TTY only (stderr, overwritten in place). */
+  /** Progress on a TTY only, never under --quiet or --json (stderr, overwritten in place). */
   progress(text: string): void;
 }
 

@@ -9,7 +9,7 @@ import { exitCodeFor, exitHelp, EXIT_FATAL } from './exit.js';
 import { handleInterrupts } from './interrupt.js';
 import { TerminalOutput } from './output.js';
 import { loadCommand, loadCommands } from './registry.js';
-import { commandHelp, environment, mainHelp, parseGlobals } from '../config/index.js';
+import { commandHelp, environment, mainHelp, parseGlobals, writingEnvironment } from '../config/index.js';
 import { VERSION } from '../version.js';
 
 /** The global flags (src/config/schema.ts) wherever they stand; the rest goes to the command. */
@@ -52,13 +52,19 @@ export async function main(argv: string[]): Promise<number> {
     if (parsed.help) return await help(cmd.name);
     const out = new TerminalOutput(json, parsed.globals);
     try {
-      return await cmd.run(args, { out, env: process.env, globals: parsed.globals });
+      return await cmd.run(args, { out, env: process.env, globals: withVariables(parsed.globals, process.env) });
     } finally {
       out.clearProgress();
     }
   } catch (e) {
     return report(e, json);
   }
+}
+
+/** The global flags not given, from their variables (EBAK_COMPRESSION, EBAK_PACK_SIZE); the others are read where they are used. */
+function withVariables(globals: GlobalOptions, env: NodeJS.ProcessEnv): GlobalOptions {
+  const w = writingEnvironment(env);
+  return { ...globals, compression: globals.compression ?? w.compression, packSize: globals.packSize ?? w.packSize };
 }
 
 /** `ebak help [<command>]`: generated from the schema (src/config/help.ts). */

@@ -10,6 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ArchiveRestoreOptions, ObjectLockMode, ObjectLockOptions } from '../storage/s3/index.js';
 import { problemsError } from './problems.js';
+import { FLAGS } from './schema.js';
 
 /** The variables no flag stands for, and the global flags' variables (main.ts parses the flags). */
 export interface Environment {
@@ -54,6 +55,27 @@ export function environment(env: NodeJS.ProcessEnv): Environment {
     debug: Boolean(env.EBAK_DEBUG),
     testNow: env.EBAK_TEST_NOW && !Number.isNaN(Date.parse(env.EBAK_TEST_NOW)) ? new Date(env.EBAK_TEST_NOW) : undefined,
   };
+}
+
+/** What a run writes, from the environment: the variables of --compression and --pack-size (restic's RESTIC_COMPRESSION, RESTIC_PACK_SIZE). */
+export interface WritingEnvironment {
+  readonly compression: string | undefined;
+  readonly packSize: string | undefined;
+}
+
+/** Reads EBAK_COMPRESSION and EBAK_PACK_SIZE, each checked as its flag is; every bad value is reported together. */
+export function writingEnvironment(env: NodeJS.ProcessEnv): WritingEnvironment {
+  const problems: string[] = [];
+  const read = (name: 'EBAK_COMPRESSION' | 'EBAK_PACK_SIZE'): string | undefined => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    const problem = FLAGS.find((f) => f.env === name)!.check?.(v);
+    if (problem !== undefined) problems.push(`${name}: ${problem}`);
+    return v;
+  };
+  const result = { compression: read('EBAK_COMPRESSION'), packSize: read('EBAK_PACK_SIZE') };
+  if (problems.length > 0) throw problemsError(problems, 'see `ebak --help`, "environment"');
+  return result;
 }
 
 /**

@@ -62,8 +62,8 @@ export const FLAGS: readonly FlagSpec[] = [
   string('retry-lock', 'duration', 'when the repository is locked, retry for up to this long (e.g. 30s, 5m) before giving up (exit 11)', G),
   string('limit-upload', 'KiB/s', 'upload at most this many KiB per second (restic\'s unit)', G, { check: checks.positiveInteger('--limit-upload') }),
   string('limit-download', 'KiB/s', 'download at most this many KiB per second', G, { check: checks.positiveInteger('--limit-download') }),
-  string('compression', 'mode', 'compression of what this run writes: auto (the repository\'s level), off, fastest, better or max', G, { default: 'auto', check: checks.oneOf('--compression', ['auto', 'off', 'fastest', 'better', 'max']) }),
-  string('pack-size', 'MiB', 'target size of the packs this run writes, 4 to 128 MiB (restic\'s range)', G, { check: checks.integerIn('--pack-size', 4, 128) }),
+  string('compression', 'mode', 'compression of what this run writes: auto (the repository\'s level), off, fastest, better or max', G, { env: 'EBAK_COMPRESSION', default: 'auto', check: checks.oneOf('--compression', ['auto', 'off', 'fastest', 'better', 'max']) }),
+  string('pack-size', 'MiB', 'target size of the packs this run writes, 4 to 128 MiB (restic\'s range)', G, { env: 'EBAK_PACK_SIZE', check: checks.integerIn('--pack-size', 4, 128) }),
   boolean('no-lock', 'take no lock (read-only commands only: a repository on read-only storage; a concurrent prune may then make the read fail)', G),
   boolean('no-cache', 'read everything from the repository; keep no local cache (check and repair never use it)', G, { env: 'EBAK_NO_CACHE' }),
   boolean('json', 'print one JSON document on stdout; errors as JSON on stderr', G),
@@ -101,6 +101,7 @@ export const FLAGS: readonly FlagSpec[] = [
   boolean('dry-run', 'do everything but write: no pack, index or snapshot is saved; report what would be added', ['backup'], { short: 'n' }),
   boolean('skip-if-unchanged', 'save no snapshot when the tree equals the parent snapshot\'s', ['backup']),
   boolean('force', 'read every file again: use no parent snapshot', ['backup'], { short: 'f' }),
+  string('read-concurrency', 'n', 'read this many files (those larger than one chunk) at the same time', ['backup'], { env: 'EBAK_READ_CONCURRENCY', default: '2', check: checks.positiveInteger('--read-concurrency') }),
   string('s3-data-storage-class', 'class', 'S3 storage class of the data packs: STANDARD_IA, GLACIER_IR, GLACIER or DEEP_ARCHIVE (S3 only)', ['backup']),
   string('latest', 'N', 'only the newest N snapshots of each group', ['snapshots']),
   boolean('compact', 'leave out the tags and size columns', ['snapshots']),
@@ -155,7 +156,7 @@ export const FLAGS: readonly FlagSpec[] = [
   boolean('metadata', 'also print entries whose metadata alone changed (mode, owner, times), marked U', ['diff']),
 
   // dump (restic's)
-  string('archive', 'format', 'the archive format for a directory: tar (zip is not implemented)', ['dump'], { short: 'a', default: 'tar', check: checks.oneOf('--archive', ['tar', 'zip']) }),
+  string('archive', 'format', 'the archive format for a directory: tar or zip', ['dump'], { short: 'a', default: 'tar', check: checks.oneOf('--archive', ['tar', 'zip']) }),
   string('target', 'file', 'write the file or the archive to this file instead of stdout', ['dump'], { short: 't' }),
 
   // generate (restic's)

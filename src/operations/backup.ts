@@ -3,15 +3,23 @@
  * (backups may run side by side). Cancelled, it writes no snapshot; the
  * packs already saved are indexed and reused by the next backup.
  */
-import { backup as archive, type BackupOptions, type BackupResult, type BackupTarget, type Progress } from '../archiver/index.js';
+import { backup as archive, type BackupOptions, type BackupResult, type BackupTarget, type FileDone, type Progress } from '../archiver/index.js';
 import type { Locker } from '../repository/api.js';
 import type { WorkerPool } from '../repository/workers.js';
 import { runLocked, type OperationOptions, type WarningEvent } from './operation.js';
 
-/** `file`: a file whose contents were read and stored (the CLI's --verbose lists them, as restic's). */
-export type BackupEvent = ({ type: 'progress' } & Progress) | { type: 'file'; path: Buffer; status: 'new' | 'changed' } | WarningEvent;
+/**
+ * `file`: a regular file done with (the CLI's --verbose lists them, as
+ * restic's); `skipped`: an entry left out as unreadable (it is also a
+ * warning), restic's JSON `error` message.
+ */
+export type BackupEvent =
+  | ({ type: 'progress' } & Progress)
+  | ({ type: 'file'; path: Buffer } & FileDone)
+  | { type: 'skipped'; item: string; message: string }
+  | WarningEvent;
 
-export type BackupOperationOptions = Omit<BackupOptions, 'onWarning' | 'onProgress' | 'onFile' | 'signal'> & OperationOptions<BackupEvent>;
+export type BackupOperationOptions = Omit<BackupOptions, 'onWarning' | 'onProgress' | 'onFile' | 'onSkipped' | 'signal'> & OperationOptions<BackupEvent>;
 
 export type BackupRepository = BackupTarget & Locker;
 
@@ -22,6 +30,7 @@ export function backup(repo: BackupRepository, pool: WorkerPool, opts: BackupOpe
     ...(signal ? { signal } : {}),
     onWarning: (message) => onEvent?.({ type: 'warning', message }),
     onProgress: (p) => onEvent?.({ type: 'progress', ...p }),
-    onFile: (path, status) => onEvent?.({ type: 'file', path, status }),
+    onFile: (path, done) => onEvent?.({ type: 'file', path, ...done }),
+    onSkipped: (item, message) => onEvent?.({ type: 'skipped', item, message }),
   }));
 }

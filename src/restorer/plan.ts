@@ -6,35 +6,41 @@
  */
 import type { BlobIndex, TreeLoader } from '../repository/api.js';
 import type { TreeNode } from '../repository/format/tree.js';
-import { compileExcludes, compilePattern, type Matcher, type Pattern } from '../util/glob.js';
+import { compileList, compilePattern, type Pattern, type PatternList } from '../util/glob.js';
 import { walk } from '../walker/index.js';
 
 /**
  * Which snapshot paths ("/home/u/work/a.txt") a restore takes: those an
  * include pattern matches (all when none is given), and the directories
  * leading to them, less those an exclude pattern matches (restic: include
- * and exclude are not given together). Patterns are globs (src/util/glob.ts).
+ * and exclude are not given together). Patterns are globs (src/util/glob.ts),
+ * read as lists: a `!pattern` takes back what an earlier one matched
+ * (restic's filter.List). An excluded directory is entered when a `!pattern`
+ * could re-include something below it.
  */
 export class RestoreFilter {
+  private readonly included: PatternList;
+  /** The positive include patterns, each with whether it selected anything (unmatched() names the others). */
   private readonly includes: { text: string; pattern: Pattern; hit: boolean }[];
-  private readonly excluded: Matcher;
+  private readonly excluded: PatternList;
 
   constructor(includes: readonly string[] = [], excludes: readonly string[] = []) {
-    this.includes = includes.map((text) => ({ text, pattern: compilePattern(text), hit: false }));
-    this.excluded = compileExcludes(excludes);
+    this.included = compileList(includes);
+    this.includes = includes.filter((t) => !t.startsWith('!')).map((text) => ({ text, pattern: compilePattern(text), hit: false }));
+    this.excluded = compileList(excludes);
   }
 
   /** Whether the restore writes the entry at `rel` (a directory: or walks into it); records the includes it meets. */
   visits(rel: string, isDir: boolean): boolean {
-    if (this.excluded(rel)) return false;
+    if (this.excluded.matches(rel)) return isDir && this.excluded.negationBelow(rel);
     if (this.includes.length === 0) return true;
     if (this.selects(rel)) return true;
-    return isDir && this.includes.some((i) => i.pattern.mayContain(rel));
+    return isDir && this.included.mayContain(rel);
   }
 
   /** Whether an entry at `rel` that the snapshot lacks is in what is restored (so --delete removes it). */
   covers(rel: string): boolean {
-    return !this.excluded(rel) && (this.includes.length === 0 || this.includes.some((i) => i.pattern.matches(rel)));
+    return !this.excluded.matches(rel) && (this.includes.length === 0 || this.included.matches(rel));
   }
 
   /** The include patterns that matched nothing. */
@@ -43,12 +49,9 @@ export class RestoreFilter {
   }
 
   private selects(rel: string): boolean {
-    let any = false;
-    for (const i of this.includes) {
-      if (!i.pattern.matches(rel)) continue;
-      i.hit = any = true;
-    }
-    return any;
+    if (!this.included.matches(rel)) return false;
+    for (const i of this.includes) if (i.pattern.matches(rel)) i.hit = true;
+    return true;
   }
 }
 

@@ -67,7 +67,7 @@ export async function writeTar(src: TarSource, treeId: string, base: string, bas
  * The walk gives text paths (a non-UTF-8 name shows as U+FFFD); this keeps
  * the bytes of each directory on the way, by depth (a name never holds "/").
  */
-function bytePaths(base: string, baseBytes: Buffer): (path: string, n: TreeNode) => Buffer {
+export function bytePaths(base: string, baseBytes: Buffer): (path: string, n: TreeNode) => Buffer {
   const baseDepth = depth(base);
   const stack: Buffer[] = [];
   return (path, n) => {

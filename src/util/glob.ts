@@ -5,10 +5,16 @@
  * with "/" matches the whole absolute path from its start; any other
  * pattern with "/" (`src/gen`) matches a run of components anywhere; each
  * matches everything under a path it matches. `*` and `?` stay within one
- * component, `**` crosses components, `[a-z]` / `[^0-9]` are character
- * classes, and `\` takes the next character literally. A trailing "/" is
- * dropped, as filepath.Clean does. A malformed pattern (an unclosed `[`, a
- * trailing `\`) is a USAGE error (patternProblem names it up front).
+ * component, `**` crosses components (as a whole component it may stand
+ * for no directory, as restic's: `/a/**` matches `/a`, and `/a/`, `**`,
+ * `/b` joined match `/a/b`), `[a-z]` / `[^0-9]` are
+ * character classes, and `\` takes the next character literally. A trailing
+ * "/" is dropped, as filepath.Clean does. A malformed pattern (an unclosed
+ * `[`, a trailing `\`) is a USAGE error (patternProblem names it up front).
+ *
+ * A list of patterns (compileList) reads as restic's filter.List: a pattern
+ * starting with "!" is negated, and the last pattern to match a path
+ * decides, so a later `!pattern` re-includes what an earlier one matched.
  */
 import { EbakError } from '../errors.js';
 
@@ -53,10 +59,36 @@ function leadsTo(parts: readonly (RegExp | undefined)[], dir: readonly string[])
   return true;
 }
 
-/** Any of `patterns` (backup's excludes). */
+export interface PatternList {
+  /** The list selects the path: a pattern matches it (or an ancestor), and no later !pattern does. */
+  matches(absPath: string): boolean;
+  /** A !pattern could match something under the directory (so a walk enters it even when the list selects it). */
+  negationBelow(absDir: string): boolean;
+  /** Something under the directory could be selected (a restore walks into it). */
+  mayContain(absDir: string): boolean;
+  readonly negated: boolean;
+}
+
+/** A pattern list, restic's way: `!pattern` negates, and the last pattern matching decides (restic's filter.List). */
+export function compileList(patterns: readonly string[]): PatternList {
+  const compiled = patterns.map((text) => ({ negated: text.startsWith('!'), pattern: compilePattern(text.startsWith('!') ? text.slice(1) : text) }));
+  const negations = compiled.filter((c) => c.negated);
+  const matches = (path: string): boolean => {
+    let matched = false;
+    for (const c of compiled) if (matched === c.negated && c.pattern.matches(path)) matched = !c.negated;
+    return matched;
+  };
+  return {
+    matches,
+    negationBelow: (dir) => negations.some((c) => c.pattern.mayContain(dir)),
+    mayContain: (dir) => compiled.some((c) => !c.negated && c.pattern.mayContain(dir)),
+    negated: negations.length > 0,
+  };
+}
+
+/** What `patterns` select, as a list (backup's and restore's excludes): compileList's `matches`. */
 export function compileExcludes(patterns: readonly string[]): Matcher {
-  const compiled = patterns.map(compilePattern);
-  return (path) => compiled.some((c) => c.matches(path));
+  return compileList(patterns).matches;
 }
 
 function prefixMatches(re: RegExp, path: string): boolean {
@@ -72,6 +104,7 @@ export function globRegex(glob: string, flags = ''): RegExp {
 
 /** The problem with a pattern (malformed), or undefined when it compiles. */
 export function patternProblem(glob: string): string | undefined {
+  if (glob === '!') return 'pattern "!" negates nothing';
   try {
     toRegex(glob);
     return undefined;
@@ -84,7 +117,12 @@ function toRegex(glob: string): string {
   let out = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
-    if (c === '*' && glob[i + 1] === '*') {
+    const wholeComponent = c === '/' && glob.startsWith('**', i + 1) && (i + 3 === glob.length || glob[i + 3] === '/');
+    if (wholeComponent) {
+      // "/**" as a whole component: zero or more directories ("/a/**/b" matches "/a/b", "/a/**" matches "/a").
+      out += '(?:/.*)?';
+      i += 2;
+    } else if (c === '*' && glob[i + 1] === '*') {
       out += '.*';
       i++;
     } else if (c === '*') out += '[^/]*';

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { assertCode, BIN, ebak, lsNodes, newRepo, repoFiles, startEbak, tempDir, type RunResult } from './harness.js';
+import { assertCode, backupSummary, BIN, ebak, lsNodes, newRepo, repoFiles, startEbak, tempDir, type RunResult } from './harness.js';
 
 const HAS_RESTIC = spawnSync('restic', ['version']).status === 0;
 
@@ -196,7 +196,7 @@ describe('backup: restic\'s exclude and files-from flags, compared with restic 0
     await writeFile(raw, Buffer.concat([name, Buffer.from([0])]));
     const e = await ebak(['backup', '--files-from-raw', raw, '--json'], env);
     assert.equal(e.code, 0, e.stderr);
-    assert.equal(JSON.parse(e.stdout).files_new, 1);
+    assert.equal(backupSummary(e).files_new, 1);
     const out = join(dir, 'raw-out');
     assert.equal((await ebak(['restore', 'latest', '--target', out], env)).code, 0);
     assert.equal(await readFile(Buffer.concat([Buffer.from(out), name]), 'utf8'), 'bytes');
@@ -265,7 +265,7 @@ describe('backup --stdin and --stdin-from-command', () => {
       }
     }, ['/usr/bin/time', '-v']);
     assert.equal(r.code, 0, r.stderr);
-    const summary = JSON.parse(r.stdout);
+    const summary = backupSummary(r);
     assert.equal(summary.files_new, 1);
     assert.equal(summary.total_bytes, 50 << 20);
     const peakKiB = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1]);
@@ -339,7 +339,7 @@ describe('backup --dry-run, --skip-if-unchanged, --force', () => {
     const objects = await repoObjects(env.EBAK_REPOSITORY!);
     const r = await ebak(['backup', src, '--dry-run', '--json'], env);
     assert.equal(r.code, 0, r.stderr);
-    const s = JSON.parse(r.stdout);
+    const s = backupSummary(r);
     assert.equal(s.dry_run, true);
     assert.equal(s.snapshot_id, undefined);
     assert.equal(s.files_new, 22);
@@ -353,8 +353,8 @@ describe('backup --dry-run, --skip-if-unchanged, --force', () => {
     assert.equal((await ebak(['backup', src], env)).code, 0);
     const again = await ebak(['backup', src, '--skip-if-unchanged', '--json'], env);
     assert.equal(again.code, 0, again.stderr);
-    assert.equal(JSON.parse(again.stdout).snapshot_id, undefined);
-    assert.equal(JSON.parse(again.stdout).files_unmodified, 22);
+    assert.equal(backupSummary(again).snapshot_id, undefined);
+    assert.equal(backupSummary(again).files_unmodified, 22);
     assert.equal(await snapshotCount(env), 1);
     await writeFile(join(src, 'c/a.txt'), 'changed');
     assert.equal((await ebak(['backup', src, '--skip-if-unchanged'], env)).code, 0);
@@ -364,7 +364,7 @@ describe('backup --dry-run, --skip-if-unchanged, --force', () => {
   it('--force reads every file again and records no parent', async () => {
     const r = await ebak(['backup', src, '--force', '--json'], env);
     assert.equal(r.code, 0, r.stderr);
-    const s = JSON.parse(r.stdout);
+    const s = backupSummary(r);
     assert.equal(s.files_new, 22);
     assert.equal(s.files_unmodified, 0);
     assert.equal(s.bytes_processed, s.total_bytes);

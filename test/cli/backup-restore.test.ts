@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, readlink, stat, symlink, utimes, writeFile, link, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ebak, lsNodes, ndjson, newRepo, tempDir } from './harness.js';
+import { backupSummary, ebak, lsNodes, ndjson, newRepo, tempDir } from './harness.js';
 
 /** A tree with the awkward cases: empty file and dir, a file above the max chunk, symlinks, unicode, deep nesting. */
 async function makeTree(root: string): Promise<void> {
@@ -48,7 +48,7 @@ describe('backup and restore', () => {
     const { env } = await newRepo(dir);
     const b = await ebak(['backup', src, '--json', '--tag', 'first'], env);
     assert.equal(b.code, 0, b.stderr);
-    const summary = JSON.parse(b.stdout);
+    const summary = backupSummary(b);
     assert.equal(summary.files_new, 7);
     const r = await ebak(['restore', 'latest', '--target', join(dir, 'out')], env);
     assert.equal(r.code, 0, r.stderr);
@@ -65,7 +65,7 @@ describe('backup and restore', () => {
     await makeTree(src);
     const { env } = await newRepo(dir);
     assert.equal((await ebak(['backup', src], env)).code, 0);
-    const again = JSON.parse((await ebak(['backup', src, '--json'], env)).stdout);
+    const again = backupSummary(await ebak(['backup', src, '--json'], env));
     assert.equal(again.files_unmodified, 7);
     assert.equal(again.files_new + again.files_changed, 0);
     assert.equal(again.bytes_processed, 0, 'nothing read again');
@@ -73,7 +73,7 @@ describe('backup and restore', () => {
     // A copy of the big file under a new name adds no data blobs (dedup by content).
     await writeFile(join(src, 'copy.bin'), await readFile(join(src, 'big.bin')));
     await writeFile(join(src, 'hello.txt'), 'changed\n');
-    const third = JSON.parse((await ebak(['backup', src, '--json'], env)).stdout);
+    const third = backupSummary(await ebak(['backup', src, '--json'], env));
     assert.equal(third.files_new, 1);
     assert.equal(third.files_changed, 2, 'hello.txt and its hard link');
     assert.equal(third.data_blobs_added, 1, 'only the changed small file is new data');

@@ -10,7 +10,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { sha256 } from '../../src/crypto/index.js';
-import { assertCode, assertFailed, ebak, newRepo, repoFiles, tempDir } from './harness.js';
+import { assertCode, assertFailed, backupSummary, ebak, newRepo, repoFiles, tempDir } from './harness.js';
 
 const dir = await tempDir('ebak-cat-');
 const { env } = await newRepo(dir);
@@ -20,7 +20,7 @@ const content = randomBytes(5000);
 await writeFile(join(src, 'sub', 'f.bin'), content);
 const b = await ebak(['backup', src, '--json'], env);
 assert.equal(b.code, 0, b.stderr);
-const snapshotId = (JSON.parse(b.stdout) as { snapshot_id: string }).snapshot_id;
+const snapshotId = (backupSummary(b) as { snapshot_id: string }).snapshot_id;
 /** The source's path in the snapshot's tree, as `ls` shows it (the full path, or the base name in older builds). */
 const base = (await ebak(['ls', snapshotId], env)).stdout.split('\n').find((l) => l.endsWith('/sub/f.bin'))!.slice(0, -'/sub/f.bin'.length);
 

@@ -18,7 +18,7 @@ import { mkdir, open, readdir, rename, rm, symlink, truncate, writeFile } from '
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { prng } from '../prng.js';
-import { ebak } from './harness.js';
+import { backupSummary, ebak } from './harness.js';
 
 const run = promisify(execFile);
 
@@ -136,7 +136,7 @@ export async function churnBackups(o: { dir: string; env: Record<string, string>
       const b = await ebak(['backup', src, '--json'], o.env);
       exits.push(b.code);
       assert.ok(b.code === 0 || b.code === 3, `seed ${o.seed}: backup ${snapshots.length + 1} exited ${b.code}: ${b.stderr}`);
-      const id = (JSON.parse(b.stdout) as { snapshot_id?: string }).snapshot_id;
+      const id = (backupSummary(b) as { snapshot_id?: string }).snapshot_id;
       assert.ok(id, `seed ${o.seed}: backup ${snapshots.length + 1} made no snapshot: ${b.stdout}`);
       snapshots.push(id);
       o.log?.(`backup ${snapshots.length}: exit ${b.code}, snapshot ${id.slice(0, 8)}, ${churner.ops} changes so far`);

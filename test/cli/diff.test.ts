@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ebak, ndjson, newRepo, tempDir } from './harness.js';
+import { backupSummary, ebak, ndjson, newRepo, tempDir } from './harness.js';
 
 const dir = await tempDir('ebak-diff-');
 const { env } = await newRepo(dir);
@@ -23,7 +23,7 @@ await writeFile(join(src, 'keep', 'k.txt'), 'unchanged');
 async function backup(): Promise<string> {
   const b = await ebak(['backup', src, '--json'], env);
   assert.equal(b.code, 0, b.stderr);
-  return (JSON.parse(b.stdout) as { snapshot_id: string }).snapshot_id.slice(0, 8);
+  return (backupSummary(b) as { snapshot_id: string }).snapshot_id.slice(0, 8);
 }
 
 const first = await backup();

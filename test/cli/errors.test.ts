@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Repository } from '../../src/repository/repository.js';
 import { openBackend } from '../../src/storage/open.js';
-import { assertCode, assertFailed, ebak, errorLines, fileDigests, newRepo, startEbak, tempDir } from './harness.js';
+import { assertCode, assertFailed, backupSummary, ebak, errorLines, fileDigests, newRepo, startEbak, tempDir } from './harness.js';
 
 describe('opening a repository', () => {
   it('a wrong password exits 12 with one line', async () => {
@@ -128,7 +128,7 @@ describe('unreadable source files', () => {
     assert.ok(warnings.some((w) => w.includes(join(src, 'secret.txt')) && /permission denied/.test(w)), r.stderr);
     assert.ok(warnings.some((w) => w.includes(join(src, 'closed-dir'))), r.stderr);
     assert.equal(errorLines(r.stderr).length, 0, 'a warning, not an error');
-    const summary = JSON.parse(r.stdout);
+    const summary = backupSummary(r);
     assert.equal(summary.files_unreadable, 2);
     const snaps = JSON.parse((await ebak(['snapshots', '--json'], env)).stdout) as { id: string }[];
     assert.equal(snaps.length, 1);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { assertFailed, ebak, newRepo, tempDir } from './harness.js';
+import { assertFailed, backupSummary, ebak, newRepo, tempDir } from './harness.js';
 
 interface Found {
   snapshot: string;
@@ -25,7 +25,7 @@ await writeFile(join(src, 'docs', 'old', 'notes.txt'), 'notes');
 await utimes(join(src, 'docs', 'old', 'notes.txt'), new Date('2001-02-03T00:00:00Z'), new Date('2001-02-03T00:00:00Z'));
 const first = await ebak(['backup', src, '--host', 'alpha', '--json'], env);
 assert.equal(first.code, 0, first.stderr);
-const firstId = (JSON.parse(first.stdout) as { snapshot_id: string }).snapshot_id;
+const firstId = (backupSummary(first) as { snapshot_id: string }).snapshot_id;
 await writeFile(join(src, 'later.md'), 'later');
 const second = await ebak(['backup', src, '--host', 'beta', '--json'], env);
 assert.equal(second.code, 0, second.stderr);

@@ -14,7 +14,7 @@ import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Repository } from '../../src/repository/repository.js';
 import { openBackend } from '../../src/storage/open.js';
-import { ebak, errorLines, fileDigests, jsonError, newRepo, repoFiles, tempDir } from './harness.js';
+import { backupSummary, ebak, errorLines, fileDigests, jsonError, newRepo, repoFiles, tempDir } from './harness.js';
 
 /** Mon 1 Jan 08:00 … Tue 9 Jan 18:00 2024, UTC: two ISO weeks. */
 const TIMES = ['2024-01-01T08:00:00.000Z', '2024-01-01T20:00:00.000Z', '2024-01-03T09:00:00.000Z', '2024-01-08T09:00:00.000Z', '2024-01-09T09:00:00.000Z', '2024-01-09T18:00:00.000Z'];
@@ -39,7 +39,7 @@ async function fixture(times: readonly string[], host?: string): Promise<Fixture
     await writeFile(join(src, `data-${i}.bin`), randomBytes(64 * 1024 + i));
     const b = await ebak(['backup', src, '--time', time, '--json', ...(host ? ['--host', host] : [])], env);
     assert.equal(b.code, 0, b.stderr);
-    fx.ids.set(time, (JSON.parse(b.stdout) as { snapshot_id: string }).snapshot_id);
+    fx.ids.set(time, (backupSummary(b) as { snapshot_id: string }).snapshot_id);
     fx.digests.set(time, await fileDigests(src));
   }
   return fx;

@@ -16,7 +16,7 @@ import { encodeTree } from '../../src/repository/format/tree.js';
 import { Repository } from '../../src/repository/repository.js';
 import { WorkerPool } from '../../src/repository/workers.js';
 import { openBackend } from '../../src/storage/open.js';
-import { ebak, fileDigests, lsNodes, newRepo, tempDir, type RunResult } from './harness.js';
+import { backupSummary, ebak, fileDigests, lsNodes, newRepo, tempDir, type RunResult } from './harness.js';
 
 const base = await tempDir('ebak-paths-');
 const home = join(base, 'home');
@@ -113,19 +113,19 @@ describe('full source paths', () => {
   });
 
   it('a second backup reuses its parent\'s unchanged files', async () => {
-    const b = JSON.parse((await ebak(['backup', work, docs, '--host', 'h', '--json'], env)).stdout) as { files_unmodified: number; bytes_processed: number };
+    const b = backupSummary(await ebak(['backup', work, docs, '--host', 'h', '--json'], env)) as { files_unmodified: number; bytes_processed: number };
     assert.equal(b.files_unmodified, 3);
     assert.equal(b.bytes_processed, 0);
   });
 
   it('a snapshot of the previous build (base names) lists, restores, and is a parent', async () => {
-    const first = JSON.parse((await ebak(['backup', work, '--host', 'h', '--json'], env)).stdout) as { snapshot_id: string };
+    const first = backupSummary(await ebak(['backup', work, '--host', 'h', '--json'], env)) as { snapshot_id: string };
     const legacy = await legacySnapshot(first.snapshot_id, work);
     assert.deepEqual(paths(await ebak(['ls', legacy, '--json'], env)), ['/work', '/work/README.md', '/work/src', '/work/src/main.ts']);
     const out = join(base, 'out-legacy');
     assert.equal((await ebak(['restore', legacy, '--target', out], env)).code, 0);
     assert.deepEqual(await readdir(out), ['work']);
-    const next = JSON.parse((await ebak(['backup', work, '--host', 'h', '--json'], env)).stdout) as { files_unmodified: number; bytes_processed: number; parent?: string };
+    const next = backupSummary(await ebak(['backup', work, '--host', 'h', '--json'], env)) as { files_unmodified: number; bytes_processed: number; parent?: string };
     assert.equal(next.files_unmodified, 2, 'the legacy parent\'s files are reused');
     assert.equal(next.bytes_processed, 0);
   });

@@ -61,6 +61,18 @@ export function ndjson<T = Record<string, unknown>>(stdout: string): T[] {
   return stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as T);
 }
 
+/**
+ * The summary of `backup --json`: its last line, after the restic-shaped
+ * `status` lines a backup of more than a second prints (typed loosely, as
+ * JSON.parse is: the callers name the fields they read).
+ */
+export function backupSummary(r: RunResult): any {
+  const lines = ndjson(r.stdout);
+  const last = lines.at(-1);
+  assert.equal(last?.message_type, 'summary', `no summary line: ${r.stdout}\n${r.stderr}`);
+  return last;
+}
+
 /** The node lines of `ls --json` (after its snapshot line). */
 export function lsNodes(r: RunResult): { path: string; type: string; struct_type: string }[] {
   return ndjson<{ path: string; type: string; struct_type: string }>(r.stdout).filter((e) => e.struct_type === 'node');

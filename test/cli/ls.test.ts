@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ebak, lsNodes, ndjson, newRepo, tempDir } from './harness.js';
+import { backupSummary, ebak, lsNodes, ndjson, newRepo, tempDir } from './harness.js';
 
 const dir = await tempDir('ebak-ls-');
 const { env } = await newRepo(dir);
@@ -21,7 +21,7 @@ await writeFile(join(src, 'sub', 'deeper', 'c.txt'), 'c');
 await symlink('a.txt', join(src, 'link'));
 const b = await ebak(['backup', src, '--json'], env);
 assert.equal(b.code, 0, b.stderr);
-const snapshotId = (JSON.parse(b.stdout) as { snapshot_id: string }).snapshot_id;
+const snapshotId = (backupSummary(b) as { snapshot_id: string }).snapshot_id;
 
 const lines = async (args: string[]) => {
   const r = await ebak(['ls', 'latest', ...args], env);

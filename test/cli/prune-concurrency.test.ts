@@ -15,7 +15,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { it } from 'node:test';
-import { ebak, fileDigests, startEbak, type RunResult } from './harness.js';
+import { backupSummary, ebak, fileDigests, startEbak, type RunResult } from './harness.js';
 import { assertWhole, backup, history, type History } from './prune-fixture.js';
 
 /** Positive: the backup starts that many ms after the prune; negative: before it. Two backups in the last round. */
@@ -24,7 +24,7 @@ const ROUNDS = [{ delay: 0 }, { delay: 300 }, { delay: 1200 }, { delay: -300 }, 
 async function backupJson(run: Promise<RunResult>, what: string): Promise<string> {
   const r = await run;
   assert.equal(r.code, 0, `${what}: ${r.stderr}`);
-  return (JSON.parse(r.stdout) as { snapshot_id: string }).snapshot_id;
+  return (backupSummary(r) as { snapshot_id: string }).snapshot_id;
 }
 
 /** A file only in a forgotten snapshot: stored in a pack no snapshot needs. Returns its name and bytes. */

@@ -17,7 +17,7 @@ import { Repository } from '../../src/repository/repository.js';
 import { WorkerPool } from '../../src/repository/workers.js';
 import { openBackend } from '../../src/storage/open.js';
 import { prng } from '../prng.js';
-import { ebak, fileDigests, newRepo, repoFiles, tempDir } from './harness.js';
+import { backupSummary, ebak, fileDigests, newRepo, repoFiles, tempDir } from './harness.js';
 
 export interface History {
   dir: string;
@@ -52,7 +52,7 @@ export async function history(opts: { backups: number; files: number; fileBytes:
 export async function backup(h: History): Promise<string> {
   const r = await ebak(['backup', h.src, '--json'], h.env);
   assert.equal(r.code, 0, r.stderr);
-  const id = (JSON.parse(r.stdout) as { snapshot_id: string }).snapshot_id;
+  const id = (backupSummary(r) as { snapshot_id: string }).snapshot_id;
   h.digests.set(id, await fileDigests(h.src));
   return id;
 }

@@ -3,13 +3,21 @@
  * before or after the command: --quiet drops the informational lines
  * (backup's and restore's summaries) but never results, warnings or --json;
  * --verbose lists each file backup stored (new or modified, not the
- * unmodified ones), and is restore's one -v (every entry restored).
+ * unmodified ones), and is restore's one -v (every entry restored). Every
+ * command is run with -q once: its informational lines go, its results stay.
  */
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ebak, newRepo, tempDir } from './harness.js';
+import { backupSummary, ebak, newRepo, tempDir } from './harness.js';
+
+/** Runs with -q; asserts success and returns stdout. */
+async function quiet(args: string[], env: Record<string, string>): Promise<string> {
+  const r = await ebak(['-q', ...args], env);
+  assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
 
 const dir = await tempDir('ebak-quiet-');
 const { env } = await newRepo(dir);
@@ -33,7 +41,7 @@ describe('global --quiet and --verbose', () => {
     assert.equal(quiet.code, 0, quiet.stderr);
     assert.equal(quiet.stdout, '');
     const json = await ebak(['--quiet', 'backup', src, '--json'], env);
-    assert.equal((JSON.parse(json.stdout) as { message_type: string }).message_type, 'summary');
+    assert.equal((backupSummary(json) as { message_type: string }).message_type, 'summary');
   });
 
   it('restore -q leaves out the summary; restore -v (the global flag) lists every entry', async () => {
@@ -52,4 +60,37 @@ describe('global --quiet and --verbose', () => {
     const none = await ebak(['-q', 'ls', 'latest', join(src, 'nope')], env);
     assert.match(none.stderr, /warning: .*nope matches nothing/);
   });
+
+  it('every command under -q: informational lines go, results stay', async () => {
+    const other = join(dir, 'other');
+    const o = { ...env, EBAK_REPOSITORY: other };
+    const init = await quiet(['init'], o);
+    assert.match(init, /^ {2}[0-9]{4}(-[0-9]{4}){15}$/m, 'init: the recovery key stays');
+    assert.equal(await quiet(['backup', src], o), '');
+    const snaps = await quiet(['snapshots'], env);
+    assert.match(snaps, /^[0-9a-f]{8} /m, 'snapshots: the list stays');
+    assert.doesNotMatch(snaps, /^\d+ snapshots?$/m, 'snapshots: no count line');
+    assert.equal(await quiet(['check'], env), '', 'check: nothing when there is no error');
+    assert.equal(await quiet(['check', '--read-data'], env), '');
+    assert.match(await quiet(['find', 'a.txt'], env), new RegExp(`^${join(src, 'a.txt')}$`, 'm'), 'find: the matches stay');
+    assert.match(await quiet(['stats'], env), /Total Size/, 'stats: the result stays');
+    assert.equal(await quiet(['cat', 'config'], env).then((t) => typeof JSON.parse(t)), 'object', 'cat: the object stays');
+    assert.equal(await quiet(['dump', 'latest', join(src, 'a.txt')], env), 'a');
+    assert.match(await quiet(['diff', 'latest', 'latest'], env), /Files:/, 'diff: the totals stay (the changes are informational)');
+    const tag = await quiet(['tag', 'latest', '--add', 'q'], env);
+    assert.match(tag, /^[0-9a-f]{8} → [0-9a-f]{8}$/m, 'tag: what changed stays');
+    assert.doesNotMatch(tag, /modified/);
+    assert.equal(await quiet(['copy', '--from-repo', other, '--from-password-file', await passwordFile()], env), '', 'copy: its progress lines go');
+    assert.equal(await quiet(['unlock'], env), '');
+    assert.equal(await quiet(['prune'], env), '', 'prune: the table and counts go');
+    assert.match(await quiet(['prune', '--dry-run'], env), /would free/, 'prune --dry-run: its outcome stays');
+    assert.match(await quiet(['key', 'list'], env), /^[0-9a-f]{8} /m, 'key list: the keys stay');
+    assert.match(await quiet(['ls', 'latest'], env), new RegExp(join(src, 'b.txt')));
+  });
 });
+
+async function passwordFile(): Promise<string> {
+  const f = join(dir, 'pw');
+  await writeFile(f, 'correct horse\n');
+  return f;
+}

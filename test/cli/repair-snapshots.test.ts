@@ -11,7 +11,7 @@ import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ebak, newRepo, packKind, repoFiles, tempDir } from './harness.js';
+import { backupSummary, ebak, newRepo, packKind, repoFiles, tempDir } from './harness.js';
 
 async function packsOf(repo: string, kind: number): Promise<string[]> {
   const out: string[] = [];
@@ -27,11 +27,11 @@ describe('repair snapshots', () => {
     await writeFile(join(src, 'keep', 'a.txt'), 'kept\n');
     const { env } = await newRepo(dir);
     const repo = env.EBAK_REPOSITORY;
-    const first = JSON.parse((await ebak(['backup', src, '--json'], env)).stdout) as { snapshot_id: string };
+    const first = backupSummary(await ebak(['backup', src, '--json'], env)) as { snapshot_id: string };
     const [trees1, data1] = [await packsOf(repo, 1), await packsOf(repo, 0)];
     await mkdir(join(src, 'new'));
     await writeFile(join(src, 'new', 'b.bin'), randomBytes(100_000));
-    const second = JSON.parse((await ebak(['backup', src, '--json'], env)).stdout) as { snapshot_id: string };
+    const second = backupSummary(await ebak(['backup', src, '--json'], env)) as { snapshot_id: string };
     const data2 = (await packsOf(repo, 0)).filter((p) => !data1.includes(p));
     assert.ok(trees1.length > 0 && data2.length > 0);
     // Lost: the first backup's trees (keep/ and the first root) and the second backup's data (new/b.bin).

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ebak, newRepo, tempDir } from './harness.js';
+import { backupSummary, ebak, newRepo, tempDir } from './harness.js';
 
 const MiB = 1024 * 1024;
 
@@ -26,7 +26,7 @@ describe('sparse files', () => {
     const { env } = await newRepo(dir);
     const b = await ebak(['backup', src, '--json'], env);
     assert.equal(b.code, 0, b.stderr);
-    const added = (JSON.parse(b.stdout) as { data_added: number }).data_added;
+    const added = (backupSummary(b) as { data_added: number }).data_added;
     assert.ok(added < 2 * MiB, `a 64 MiB mostly-hole file added ${added} bytes`);
 
     const expected = await readFile(file);

@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { scan } from '../../src/archiver/scan.js';
-import { ebak, lsNodes, newRepo, restoreAsNobody, tempDir } from './harness.js';
+import { backupSummary, ebak, lsNodes, newRepo, restoreAsNobody, tempDir } from './harness.js';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
 const under = (dir: string, name: Buffer) => Buffer.concat([Buffer.from(dir + '/'), name]);
@@ -74,7 +74,7 @@ describe('special files and setuid bits', () => {
     ({ env } = await newRepo(dir));
     const bk = await ebak(['backup', '--json', src], env);
     assert.equal(bk.code, 0, bk.stderr);
-    summary = JSON.parse(bk.stdout) as typeof summary;
+    summary = backupSummary(bk) as typeof summary;
   });
   after(() => new Promise<void>((res) => server.close(() => res())));
 

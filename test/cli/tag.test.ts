@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { assertCode, assertFailed, ebak, fileDigests, newRepo, repoFiles, tempDir } from './harness.js';
+import { assertCode, assertFailed, backupSummary, ebak, fileDigests, newRepo, repoFiles, tempDir } from './harness.js';
 
 interface Listed {
   id: string;
@@ -36,7 +36,7 @@ const ids: string[] = [];
 for (const host of ['alpha', 'alpha', 'beta']) {
   const b = await ebak(['backup', src, '--host', host, '--tag', 'daily', '--json'], env);
   assert.equal(b.code, 0, b.stderr);
-  ids.push((JSON.parse(b.stdout) as { snapshot_id: string }).snapshot_id);
+  ids.push((backupSummary(b) as { snapshot_id: string }).snapshot_id);
 }
 
 describe('ebak tag', () => {

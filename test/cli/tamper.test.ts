@@ -11,9 +11,7 @@ import { mkdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/
 import { basename, join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { sha256 } from '../../src/crypto/index.js';
-import {
-  assertFailed, copyTree, ebak, fileDigests, flipBit, jsonError, newRepo, packKind, repoFiles, tempDir, type RunResult,
-} from './harness.js';
+import { assertFailed, backupSummary, copyTree, ebak, fileDigests, flipBit, jsonError, newRepo, packKind, repoFiles, tempDir, type RunResult } from './harness.js';
 
 interface Fixture {
   dir: string;
@@ -90,7 +88,7 @@ before(async () => {
   await writeFile(recoveryFile, recoveryKey);
   const ls = await ebak(['ls', 'latest'], env);
   assert.equal(ls.code, 0, ls.stderr);
-  const latestId = (JSON.parse(second.stdout) as { snapshot_id: string }).snapshot_id;
+  const latestId = (backupSummary(second) as { snapshot_id: string }).snapshot_id;
   fx = { dir, pristine: env.EBAK_REPOSITORY, recoveryFile, expected: await fileDigests(dir, 'src'), lsLatest: ls.stdout, expectedOlder, lsOlder, latestId };
   // fileDigests keys are relative to `dir`; the restore puts the tree under <target><dir>/src (full paths).
   assert.equal(fx.expected.size, 3);

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { assertCode, assertFailed, ebak, fileDigests, newRepo, repoFiles, tempDir } from './harness.js';
+import { assertCode, assertFailed, backupSummary, ebak, fileDigests, newRepo, repoFiles, tempDir } from './harness.js';
 
 interface Summary {
   snapshot_id: string;
@@ -34,7 +34,7 @@ const device = { EBAK_REPOSITORY: full.EBAK_REPOSITORY!, EBAK_PASSWORD: 'device 
 async function backup(env: Record<string, string>): Promise<Summary> {
   const r = await ebak(['backup', src, '--json'], env);
   assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as Summary;
+  return backupSummary(r) as Summary;
 }
 
 async function restoredDigests(id: string, name: string): Promise<Map<string, string>> {

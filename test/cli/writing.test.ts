@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ebak, jsonError, newRepo, packKind, repoFiles, tempDir } from './harness.js';
+import { backupSummary, ebak, jsonError, newRepo, packKind, repoFiles, tempDir } from './harness.js';
 
 const MiB = 1024 * 1024;
 
@@ -31,7 +31,7 @@ describe('--compression and --pack-size', () => {
       const { env } = await newRepo(join(dir, mode));
       const b = await ebak(['backup', src, '--compression', mode, '--json'], env);
       assert.equal(b.code, 0, b.stderr);
-      added[mode] = (JSON.parse(b.stdout) as { data_added: number }).data_added;
+      added[mode] = (backupSummary(b) as { data_added: number }).data_added;
       const out = join(dir, `${mode}-out`);
       assert.equal((await ebak(['restore', 'latest', '--target', out], env)).code, 0);
       assert.ok((await readFile(join(out, src, 'log.txt'))).equals(text));

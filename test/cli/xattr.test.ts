@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setAttributeSync } from '@napi-rs/xattr';
 import { readXattrs } from '../../src/util/xattr.js';
-import { ebak, newRepo, restoreAsNobody, tempDir } from './harness.js';
+import { backupSummary, ebak, newRepo, restoreAsNobody, tempDir } from './harness.js';
 
 const UNDEFINED_ID = 0xffffffff;
 
@@ -117,7 +117,7 @@ describe('extended attributes', () => {
     set(join(src, 'tool'), 'user.binary', Buffer.from('other'));
     const changed = await ebak(['backup', '--json', src], env);
     assert.equal(changed.code, 0, changed.stderr);
-    const s = JSON.parse(changed.stdout) as { files_changed: number; files_unmodified: number };
+    const s = backupSummary(changed) as { files_changed: number; files_unmodified: number };
     assert.deepEqual([s.files_changed, s.files_unmodified], [1, 1]);
   });
 
@@ -131,7 +131,7 @@ describe('extended attributes', () => {
     const bk = await ebak(['backup', '--json', s], e);
     assert.equal(bk.code, 0, bk.stderr);
     assert.equal(bk.stderr.split('\n').filter((l) => l.includes('warning') && l.includes('odd')).length, 1, bk.stderr);
-    assert.equal((JSON.parse(bk.stdout) as { files_new: number }).files_new, 1);
+    assert.equal((backupSummary(bk) as { files_new: number }).files_new, 1);
   });
 
   it('an attribute the target file system refuses (a 60 KB value from tmpfs onto ext4): a warning and an error each (exit 3), the entry kept with the rest', { skip: bigValueSkip() }, async () => {

@@ -17,7 +17,7 @@ function ctx(token: string) {
   const c: Context = {
     env: { EBAK_HSM_MODULE: MODULE, EBAK_HSM_TOKEN: token, EBAK_HSM_PIN: PIN },
     globals: {},
-    out: { json: true, quiet: false, verbose: false, line: () => {}, info: () => {}, detail: () => {}, result: (v) => results.push(v), record: () => {}, warn: () => {}, progress: () => {} },
+    out: { json: true, quiet: false, verbose: false, line: () => {}, info: () => {}, detail: () => {}, result: (v) => results.push(v), record: () => {}, errorRecord: () => {}, warn: () => {}, progress: () => {} },
   };
   return { c, results };
 }

@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { parseFlags, type ParsedFlags } from '../../config/index.js';
-import { scan, type ScanTotal } from '../../archiver/scan.js';
+import { scan } from '../../archiver/scan.js';
 import { CACHEDIR_TAG, type SelectOptions } from '../../archiver/exclude.js';
 import { readFilesFrom, readPatternFile, type SourcePath } from '../../archiver/sources.js';
 import type { StreamSource } from '../../archiver/stdin.js';
@@ -18,16 +18,19 @@ import { parseSize } from '../../retention/prune-options.js';
 import { patternProblem } from '../../util/glob.js';
 import { parseLocation } from '../../storage/location.js';
 import { DATA_STORAGE_CLASSES, type DataStorageClass } from '../../storage/s3/index.js';
-import { backup, type BackupEvent } from '../../operations/index.js';
-import type { Command } from '../command.js';
+import { backup } from '../../operations/index.js';
+import { BackupReport } from '../backup-report.js';
+import type { BackupResult } from '../../archiver/index.js';
+import type { Command, Output } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
 import { interruptible, repoLocation, withBackupRepo } from '../session.js';
 import { formatBytes, formatRate } from '../format.js';
+import type { BackupSummary } from '../../repository/format/snapshot.js';
 
 export const backupCommand: Command = {
   name: 'backup',
   summary: 'back up files and directories into a new snapshot',
-  usage: 'ebak backup <path>... | --files-from f | --stdin | --stdin-from-command -- <command>... [--tag t]... [--exclude glob]... [--host h] [--time ISO] [--parent id] [--dry-run] [--skip-if-unchanged] [--s3-data-storage-class STANDARD_IA|GLACIER_IR|GLACIER|DEEP_ARCHIVE]',
+  usage: 'ebak backup <path>... | --files-from f | --stdin | --stdin-from-command -- <command>... [--tag t]... [--exclude glob]... [--host h] [--time ISO] [--parent id] [--dry-run] [--skip-if-unchanged] [--read-concurrency n] [--s3-data-storage-class STANDARD_IA|GLACIER_IR|GLACIER|DEEP_ARCHIVE]',
   async run(argv, ctx) {
     const flags = parseFlags('backup', argv, ctx.env);
     const { values, lists, switches } = flags;
@@ -37,16 +40,13 @@ export const backupCommand: Command = {
     const storageClass = values['s3-data-storage-class'];
     if (storageClass !== undefined) checkStorageClass(storageClass, repoLocation(ctx));
     const storage = storageClass === undefined ? {} : { dataStorageClass: storageClass as DataStorageClass };
-    const started = Date.now();
-    let total: ScanTotal | undefined;
-    if (process.stderr.isTTY && !ctx.out.json && !input.stream) void scan(input.paths, select).then((t) => (total = t));
+    const started = new Date();
+    const report = new BackupReport(ctx.out);
+    const scanning = new AbortController();
+    if (report.wantsTotal && !input.stream) void scan(input.paths, select, { total: report.total, signal: scanning.signal }).then((t) => t.done && report.scanned(Date.now() - started.getTime()));
     return withBackupRepo(ctx, { index: true, pool: true, storage, action: 'backup' }, async (repo, pool, backend) => {
+      report.start();
       // Released before the summary, so its request counts include the unlock.
-      const onEvent = (e: BackupEvent) => {
-        if (e.type === 'warning') ctx.out.warn(e.message);
-        else if (e.type === 'file') ctx.out.detail(`${e.status === 'new' ? 'new     ' : 'modified'}  ${e.path.toString()}`);
-        else ctx.out.progress(progressLine(e, total, Date.now() - started));
-      };
       const res = await interruptible(ctx, (signal) => backup(repo, pool!, {
         paths: input.paths,
         ...(input.stream ? { stdin: input.stream(signal) } : {}),
@@ -59,20 +59,43 @@ export const backupCommand: Command = {
         ...(values.host ? { hostname: values.host } : {}),
         ...(time ? { time } : {}),
         ...(values.parent ? { parent: values.parent } : {}),
+        ...(values['read-concurrency'] === undefined ? {} : { readConcurrency: Number(values['read-concurrency']) }),
         signal,
-        onEvent,
-      }));
-      const s = res.summary;
-      const secs = (Date.now() - started) / 1000;
-      ctx.out.info(`Files: ${s.files_new} new, ${s.files_changed} changed, ${s.files_unmodified} unmodified${s.files_unreadable ? `, ${s.files_unreadable} unreadable` : ''}`);
-      ctx.out.info(`Dirs: ${s.dirs}`);
-      ctx.out.info(`${res.skipped === 'dry-run' ? 'Would add' : 'Added'} to the repository: ${formatBytes(s.data_added)} (${formatBytes(s.bytes_processed)} read of ${formatBytes(s.total_bytes)})`);
-      ctx.out.info(`${outcome(res.id, res.skipped)} in ${secs.toFixed(2)}s (${formatRate(s.total_bytes, secs * 1000)})`);
-      ctx.out.result({ message_type: 'summary', ...(res.skipped === 'dry-run' ? { dry_run: true } : {}), ...(res.id ? { snapshot_id: res.id } : {}), ...s, total_duration: secs, requests: backend.requests() });
-      return s.files_unreadable > 0 || input.missing > 0 ? EXIT_PARTIAL : 0;
+        onEvent: report.onEvent,
+      })).finally(() => {
+        report.stop();
+        scanning.abort();
+      });
+      printSummary(ctx.out, res, started, backend.requests());
+      return res.summary.files_unreadable > 0 || input.missing > 0 ? EXIT_PARTIAL : 0;
     });
   },
 };
+
+/** The summary: prose (informational: --quiet leaves it out), and under --json the last NDJSON line, restic's `summary`. */
+function printSummary(out: Output, res: BackupResult, started: Date, requests: unknown): void {
+  const s = res.summary;
+  const ended = new Date();
+  const secs = (ended.getTime() - started.getTime()) / 1000;
+  out.info(`Files: ${s.files_new} new, ${s.files_changed} changed, ${s.files_unmodified} unmodified${s.files_unreadable ? `, ${s.files_unreadable} unreadable` : ''}`);
+  out.info(`Dirs: ${s.dirs}`);
+  out.info(`${res.skipped === 'dry-run' ? 'Would add' : 'Added'} to the repository: ${formatBytes(s.data_added)} (${formatBytes(s.bytes_processed)} read of ${formatBytes(s.total_bytes)})`);
+  out.info(`${outcome(res.id, res.skipped)} in ${secs.toFixed(2)}s (${formatRate(s.total_bytes, secs * 1000)})`);
+  const times = { backup_start: started.toISOString(), backup_end: ended.toISOString(), total_duration: secs };
+  out.record({ message_type: 'summary', ...(res.skipped === 'dry-run' ? { dry_run: true } : {}), ...(res.id ? { snapshot_id: res.id } : {}), ...s, ...resticNames(s), ...times, requests });
+}
+
+/**
+ * restic's summary names for what ebak's summary (stored in the snapshot)
+ * calls otherwise; data_added_packed is what was written to storage, which
+ * ebak's own data_added already counts.
+ */
+function resticNames(s: BackupSummary) {
+  return {
+    data_blobs: s.data_blobs_added, tree_blobs: s.tree_blobs_added, data_added_packed: s.data_added,
+    total_files_processed: s.files_new + s.files_changed + s.files_unmodified, total_bytes_processed: s.total_bytes,
+  };
+}
 
 function outcome(id: string, skipped: 'dry-run' | 'unchanged' | undefined): string {
   if (skipped === 'dry-run') return 'dry run: no snapshot saved, nothing written';
@@ -171,20 +194,6 @@ async function* untilAborted(stream: NodeJS.ReadStream, signal: AbortSignal): As
   } catch (e) {
     if (!signal.aborted) throw e;
   }
-}
-
-/** "files, bytes, rate", plus percent and ETA once the size scan has finished. */
-function progressLine(p: { files: number; bytes: number }, total: ScanTotal | undefined, ms: number): string {
-  const base = `${p.files} files, ${formatBytes(p.bytes)}, ${formatRate(p.bytes, ms)}`;
-  if (!total || total.bytes === 0 || p.bytes === 0) return base;
-  const pct = Math.min(100, (100 * p.bytes) / total.bytes);
-  const etaS = Math.max(0, ((total.bytes - p.bytes) * ms) / p.bytes / 1000);
-  return `${base}, ${pct.toFixed(1)}% of ${formatBytes(total.bytes)} in ${total.files} files, ETA ${formatDuration(etaS)}`;
-}
-
-function formatDuration(s: number): string {
-  const m = Math.floor(s / 60);
-  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
 }
 
 /** Refused before any request: an unknown class, or a class for a repository that has none. */

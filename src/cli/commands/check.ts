@@ -25,7 +25,7 @@ export const checkCommand: Command = {
       res.warnings.push(...(await overMaxDays(repo, head ?? localRetention(repo, environment(ctx.env).testNow ?? new Date()))));
       for (const w of res.warnings) ctx.out.warn(w);
       for (const e of res.errors) ctx.out.line(`error: ${e}`);
-      ctx.out.line(`${res.snapshots} snapshots, ${res.packs} packs, ${res.blobs} blobs: ${res.errors.length ? `${res.errors.length} errors` : 'no errors'}`);
+      ctx.out.info(`${res.snapshots} snapshots, ${res.packs} packs, ${res.blobs} blobs: ${res.errors.length ? `${res.errors.length} errors` : 'no errors'}`);
       ctx.out.result({ ok: res.errors.length === 0, ...res });
       if (res.errors.length) throw new EbakError('CORRUPT', `check found ${res.errors.length} error${res.errors.length === 1 ? '' : 's'}; first: ${res.errors[0]}`);
       return 0;

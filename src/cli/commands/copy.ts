@@ -8,9 +8,10 @@
  */
 import { parseFlags, sourceEnvironment } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
-import { copySnapshots } from '../../operations/index.js';
+import { copySnapshots, type CopyEvent } from '../../operations/index.js';
 import type { Command, Context } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
+import { countLine } from '../progress.js';
 import { selectSnapshots, snapshotFilter } from '../select.js';
 import { interruptible, withRepo } from '../session.js';
 
@@ -24,11 +25,15 @@ export const copyCommand: Command = {
     return withRepo(from, { index: true, pool: true, action: 'restore' }, (source, pool) => withRepo(ctx, { index: true, action: 'backup' }, async (target) => {
       const { entries, damaged } = await selectSnapshots(source, positionals, snapshotFilter(lists));
       for (const e of damaged) ctx.out.warn(`${e.message}; not copied`);
-      const r = await interruptible(ctx, (signal) => copySnapshots(source, source.blobReader(pool!), target, pool!, entries, {
-        signal,
-        onEvent: (e) => (e.type === 'warning' ? ctx.out.warn(e.message) : ctx.out.line(e.type === 'copied' ? `copied ${e.from.slice(0, 8)} → ${e.to.slice(0, 8)}` : `skipped ${e.id.slice(0, 8)}: already here as ${e.to.slice(0, 8)}`)),
-      }));
-      ctx.out.line(`${r.copied.length} snapshot${r.copied.length === 1 ? '' : 's'} copied, ${r.skipped} already present, ${r.blobsAdded} blobs uploaded`);
+      let done = 0;
+      const onEvent = (e: CopyEvent) => {
+        if (e.type === 'warning') return ctx.out.warn(e.message);
+        ctx.out.info(e.type === 'copied' ? `copied ${e.from.slice(0, 8)} → ${e.to.slice(0, 8)}` : `skipped ${e.id.slice(0, 8)}: already here as ${e.to.slice(0, 8)}`);
+        ctx.out.progress(countLine('snapshots', ++done, entries.length));
+      };
+      ctx.out.progress(countLine('snapshots', 0, entries.length));
+      const r = await interruptible(ctx, (signal) => copySnapshots(source, source.blobReader(pool!), target, pool!, entries, { signal, onEvent }));
+      ctx.out.info(`${r.copied.length} snapshot${r.copied.length === 1 ? '' : 's'} copied, ${r.skipped} already present, ${r.blobsAdded} blobs uploaded`);
       ctx.out.result({ copied: r.copied.map((c) => ({ source_snapshot_id: c.from, snapshot_id: c.to })), skipped: r.skipped, blobs_added: r.blobsAdded });
       return damaged.length > 0 ? EXIT_PARTIAL : 0;
     }));

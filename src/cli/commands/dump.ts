@@ -1,7 +1,8 @@
 /**
  * `ebak dump <snapshot> <path>` (restic's command): a file's contents, or a
- * directory (`/`: the whole snapshot) as a tar (src/restorer/tar.ts), on stdout
- * or into `--target FILE`. As restic, a tar is never written to a terminal.
+ * directory (`/`: the whole snapshot) as a tar (src/restorer/tar.ts) or, with
+ * `--archive zip`, a ZIP (src/restorer/zip.ts), on stdout or into `--target
+ * FILE`. As restic, an archive is never written to a terminal.
  * Every blob is authenticated before a byte of it is written; a blob that
  * fails ends the output there with an error (the exit code says so).
  */
@@ -11,6 +12,7 @@ import type { Writable } from 'node:stream';
 import { parseFlags } from '../../config/index.js';
 import { writeContents } from '../../restorer/dump.js';
 import { writeTar, type TarSource } from '../../restorer/tar.js';
+import { writeZip } from '../../restorer/zip.js';
 import { EbakError } from '../../errors.js';
 import type { TreeLoader } from '../../repository/api.js';
 import { nameBytes, type TreeNode } from '../../repository/format/tree.js';
@@ -19,7 +21,7 @@ import { walk } from '../../walker/index.js';
 import type { Command } from '../command.js';
 import { withRepo } from '../session.js';
 
-const USAGE = 'ebak dump [--archive tar] [--target FILE] <snapshot|latest> <path>';
+const USAGE = 'ebak dump [--archive tar|zip] [--target FILE] <snapshot|latest> <path>';
 
 export const dumpCommand: Command = {
   name: 'dump',
@@ -28,7 +30,6 @@ export const dumpCommand: Command = {
   async run(argv, ctx) {
     const { positionals, values } = parseFlags('dump', argv, ctx.env);
     if (positionals.length !== 2) throw new EbakError('USAGE', 'dump needs a snapshot and a path', { hint: USAGE });
-    if (values.archive === 'zip') throw new EbakError('NOT_IMPLEMENTED', 'dump --archive zip is not implemented; use tar (the default)');
     const path = '/' + positionals[1]!.split('/').filter(Boolean).join('/');
     const target = values.target;
     return withRepo(ctx, { index: true, pool: true }, async (repo, pool) => {
@@ -39,10 +40,10 @@ export const dumpCommand: Command = {
       if (node && node.type !== 'file' && node.type !== 'dir') throw new EbakError('USAGE', `${path} is a ${node.type}, not a file or directory`);
       const archive = node?.type !== 'file';
       if (archive && target === undefined && process.stdout.isTTY)
-        throw new EbakError('USAGE', 'stdout is a terminal: refusing to write a tar archive to it', { hint: 'redirect stdout or pass --target FILE' });
+        throw new EbakError('USAGE', `stdout is a terminal: refusing to write a ${values.archive === 'zip' ? 'ZIP' : 'tar'} archive to it`, { hint: 'redirect stdout or pass --target FILE' });
       await toOutput(target, async (out) => {
         if (!archive) await writeContents(src.blobs, path, node!, (chunk) => writeChunk(out, chunk));
-        else await writeTar(src, node?.subtree ?? snapshot.tree, path === '/' ? '' : path, found.bytes, out);
+        else await (values.archive === 'zip' ? writeZip : writeTar)(src, node?.subtree ?? snapshot.tree, path === '/' ? '' : path, found.bytes, out);
       });
       return 0;
     });

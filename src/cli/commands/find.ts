@@ -1,8 +1,9 @@
 /**
  * `ebak find PATTERN...`: which snapshots hold files matching a glob,
  * restic's command. A pattern without "/" matches an entry's name, one with
- * "/" its whole path (`*` and `?` within a component, `**` across);
- * `--ignore-case` folds case; `--newest`/`--oldest` bound the mtime. Every
+ * "/" its whole path (`*` and `?` within a component, `**` across); a
+ * `!pattern` takes back what an earlier pattern matched (the last pattern
+ * to match decides, as in backup's and restore's lists); `--ignore-case` folds case; `--newest`/`--oldest` bound the mtime. Every
  * snapshot the ids or the filter select is searched; a subtree shared by
  * snapshots already searched is read again (matches differ by snapshot).
  */
@@ -51,14 +52,21 @@ export const findCommand: Command = {
 
 function matcher(patterns: string[], ignoreCase: boolean, oldest: string | undefined, newest: string | undefined): Match {
   const tests = patterns.map((p) => {
-    const re = globRegex(p, ignoreCase ? 'i' : '');
-    return p.includes('/') ? (path: string) => re.test(path) : (_: string, n: TreeNode) => re.test(n.name);
+    const negated = p.startsWith('!');
+    const glob = negated ? p.slice(1) : p;
+    const re = globRegex(glob, ignoreCase ? 'i' : '');
+    return { negated, test: glob.includes('/') ? (path: string) => re.test(path) : (_: string, n: TreeNode) => re.test(n.name) };
   });
+  const listed = (path: string, n: TreeNode): boolean => {
+    let matched = false;
+    for (const t of tests) if (matched === t.negated && t.test(path, n)) matched = !t.negated;
+    return matched;
+  };
   const after = oldest === undefined ? undefined : BigInt(timeArg('--oldest', oldest)) * 1_000_000n;
   const before = newest === undefined ? undefined : BigInt(timeArg('--newest', newest)) * 1_000_000n;
   return (path, n) => {
     const mtime = BigInt(n.mtime);
-    return (after === undefined || mtime >= after) && (before === undefined || mtime <= before) && tests.some((t) => t(path, n));
+    return (after === undefined || mtime >= after) && (before === undefined || mtime <= before) && listed(path, n);
   };
 }
 

@@ -54,26 +54,28 @@ export async function runPrune(ctx: Context, repo: Repository, pool: WorkerPool,
   return res;
 }
 
+/** restic's table of what prune does: informational (--quiet leaves it out). */
 function printSummary(out: Output, s: PruneStats): void {
-  const row = (label: string, t: { blobs: number; bytes: number }) => out.line(`${label.padEnd(22)}${String(t.blobs).padStart(8)} blobs / ${formatBytes(t.bytes)}`);
+  const row = (label: string, t: { blobs: number; bytes: number }) => out.info(`${label.padEnd(22)}${String(t.blobs).padStart(8)} blobs / ${formatBytes(t.bytes)}`);
   row('to repack:', s.toRepack);
   row('this removes:', s.repackRemoves);
   row('to delete:', s.toDelete);
   row('total prune:', { blobs: s.repackRemoves.blobs + s.toDelete.blobs, bytes: s.freed });
   row('remaining:', s.remaining);
   const share = s.remaining.bytes ? (100 * s.unusedAfter) / s.remaining.bytes : 0;
-  out.line(`unused size after prune: ${formatBytes(s.unusedAfter)} (${share.toFixed(2)}% of remaining size)`);
-  out.line('');
-  const count = (label: string, n: number, unit = '') => out.line(`${label.padEnd(22)}${String(n).padStart(8)}${unit}`);
+  out.info(`unused size after prune: ${formatBytes(s.unusedAfter)} (${share.toFixed(2)}% of remaining size)`);
+  out.info('');
+  const count = (label: string, n: number, unit = '') => out.info(`${label.padEnd(22)}${String(n).padStart(8)}${unit}`);
   count('totally used packs:', s.packs.used);
   count('partly used packs:', s.packs.partlyUsed);
   count('unused packs:', s.packs.unused);
-  out.line('');
+  out.info('');
   count('to keep:', s.packs.keep, ' packs');
   count('to repack:', s.packs.repack, ' packs');
   count('to delete:', s.packs.delete, ' packs');
 }
 
+/** What prune left alone, recovered or left pending, and a dry run's outcome, stay under --quiet; the counts of a run that went as planned do not. */
 function printOutcome(out: Output, r: PruneResult): void {
   if (r.archived.length) out.line(`left alone: ${r.archived.length} packs in an archive storage class (GLACIER, DEEP_ARCHIVE): prune neither repacks nor deletes them`);
   if (r.unreadable.length) out.line(`left alone: ${r.unreadable.length} packs no index covers whose header cannot be read (see \`ebak check\`)`);
@@ -82,9 +84,9 @@ function printOutcome(out: Output, r: PruneResult): void {
     return;
   }
   if (r.recovered) out.line(`recovered ${r.recovered} packs marked for deletion that a snapshot needs again`);
-  out.line(`removed ${r.deleted.length} packs`);
+  out.info(`removed ${r.deleted.length} packs`);
   if (r.pending) out.line(`${r.pending} packs are marked for deletion: another operation that started before the mark still runs; the next prune deletes them`);
-  out.line('done');
+  out.info('done');
 }
 
 function jsonResult(r: PruneResult) {

@@ -4,6 +4,7 @@ import { restore, type OverwriteMode, type RestoreEvent, type RestoreResult } fr
 import type { Command } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
 import { formatBytes, formatRate } from '../format.js';
+import { restoreLine, showsProgress } from '../progress.js';
 import { isEmptyFilter } from '../../retention/plan.js';
 import { selectOne, snapshotFilter } from '../select.js';
 import { interruptible, withRepo } from '../session.js';
@@ -29,11 +30,14 @@ export const restoreCommand: Command = {
       // A plain reference is resolved by the operation, under its lock; --at and the filter choose here.
       const filter = snapshotFilter(lists);
       const snapshot = values.at === undefined && isEmptyFilter(filter) ? positionals[0]! : (await selectOne(repo, positionals[0], values.at, filter, (m) => ctx.out.warn(m))).id;
+      const restoring = Date.now();
+      // The percent's total: the snapshot's size, read only when progress shows (the operation resolves the reference again, under its lock).
+      const total = showsProgress(ctx.out) && !lists.include && !lists.exclude ? (await repo.findSnapshot(snapshot)).snapshot.summary?.total_bytes : undefined;
       const onEvent = (e: RestoreEvent) => {
         if (e.type === 'warning') ctx.out.warn(e.message);
         else if (e.type === 'action') ctx.out.detail(`${dryRun ? 'would be ' : ''}${e.action} ${e.path}`);
         else if (e.type === 'prepare') ctx.out.progress(`waiting for S3 to restore archived data packs: ${e.ready} of ${e.total} ready`);
-        else ctx.out.progress(`${e.files} files, ${formatBytes(e.bytes)}, ${formatRate(e.bytes, Date.now() - started)}`);
+        else ctx.out.progress(restoreLine(e, total, Date.now() - restoring));
       };
       const { id, ...r } = await interruptible(ctx, (signal) => restore(repo, repo.blobReader(pool!), {
         snapshot,

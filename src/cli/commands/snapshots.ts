@@ -52,7 +52,7 @@ function printGroup(out: Output, key: GroupKey | undefined, list: Entry[], compa
     const size = s.summary ? formatBytes(s.summary.total_bytes) : '-';
     out.line(compact ? `${s.id.slice(0, 8)}  ${s.time}  ${s.hostname}  ${s.paths.join(' ')}` : `${s.id.slice(0, 8)}  ${s.time}  ${s.hostname}  ${s.tags.join(',') || '-'}  ${s.paths.join(' ')}  ${size}`);
   }
-  out.line(`${list.length} snapshot${list.length === 1 ? '' : 's'}`);
+  out.info(`${list.length} snapshot${list.length === 1 ? '' : 's'}`);
 }
 
 const json = (s: Entry) => ({ ...s, short_id: s.id.slice(0, 8) });

@@ -41,7 +41,7 @@ export const tagCommand: Command = {
       }
       await removeRecorded(head, 'snapshots', changed.map((c) => c.old_snapshot_id), (old) => repo.removeSnapshot(old));
       for (const c of changed) ctx.out.line(`${c.old_snapshot_id.slice(0, 8)} → ${c.new_snapshot_id.slice(0, 8)}`);
-      ctx.out.line(`modified ${changed.length} snapshot${changed.length === 1 ? '' : 's'}`);
+      ctx.out.info(`modified ${changed.length} snapshot${changed.length === 1 ? '' : 's'}`);
       ctx.out.result({ changed, changed_snapshots: changed.length });
       return 0;
     }));

@@ -16,7 +16,7 @@ export const unlockCommand: Command = {
     return withRepo(ctx, {}, async (repo) => {
       const removed = await repo.removeLocks(switches['remove-all'] === true);
       for (const id of removed) ctx.out.line(`removed lock locks/${id}`);
-      ctx.out.line(`successfully removed ${removed.length} lock${removed.length === 1 ? '' : 's'}`);
+      ctx.out.info(`successfully removed ${removed.length} lock${removed.length === 1 ? '' : 's'}`);
       ctx.out.result({ removed });
       return 0;
     });
