@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PIN, softhsm, type SoftHsm } from '../hsm/softhsm.js';
 import { startPlatform } from '../vault/platform.js';
-import { assertCode, assertFailed, ebak, fileDigests, type RunResult } from './harness.js';
+import { assertCode, assertFailed, backupSummary, ebak, fileDigests, type RunResult } from './harness.js';
 import { startServer } from './server.js';
 
 const PASSWORD = 'correct horse battery';
@@ -70,7 +70,7 @@ describe('retention lock and holds, vault mode', { timeout: 600_000 }, () => {
     const ids: string[] = [];
     for (const round of [1, 2]) {
       await writeFile(join(src, 'v.txt'), `round ${round}`);
-      ids.push((JSON.parse((await ok(['backup', src, '--json'], env)).stdout) as { snapshot_id: string }).snapshot_id);
+      ids.push((backupSummary(await ok(['backup', src, '--json'], env)) as { snapshot_id: string }).snapshot_id);
     }
     return { env, repo, ids };
   }

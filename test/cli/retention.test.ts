@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { assertCode, assertFailed, ebak, fileDigests, newRepo, tempDir, type RunResult } from './harness.js';
+import { assertCode, assertFailed, backupSummary, ebak, fileDigests, newRepo, tempDir, type RunResult } from './harness.js';
 
 const TIMES = ['2026-01-01T00:00:00.000Z', '2026-01-10T00:00:00.000Z', '2026-01-20T00:00:00.000Z'];
 const NOW = '2026-02-01T00:00:00.000Z';
@@ -31,7 +31,7 @@ async function fixture(): Promise<{ env: Record<string, string>; repo: string; i
   const ids: string[] = [];
   for (const [i, time] of TIMES.entries()) {
     await writeFile(join(src, 'v.txt'), `version ${i}`);
-    ids.push((JSON.parse((await ok(['backup', src, '--time', time, '--json'], env)).stdout) as { snapshot_id: string }).snapshot_id);
+    ids.push((backupSummary(await ok(['backup', src, '--time', time, '--json'], env)) as { snapshot_id: string }).snapshot_id);
   }
   return { env, repo: base.EBAK_REPOSITORY!, ids };
 }

@@ -20,7 +20,7 @@ import { openConfig } from '../../src/repository/format/keyring.js';
 import { decodeObject, type ObjectTypeName } from '../../src/repository/format/object.js';
 import { decodePack, keySourceGeneration, packKeyFor } from '../../src/repository/format/pack.js';
 import { deriveSubKeys } from '../../src/repository/rotate-keys.js';
-import { assertCode, ebak, fileDigests, newRepo, repoFiles, tempDir } from './harness.js';
+import { assertCode, backupSummary, ebak, fileDigests, newRepo, repoFiles, tempDir } from './harness.js';
 
 interface Rotation {
   dry_run: boolean;
@@ -37,7 +37,7 @@ async function run(args: string[], env: Record<string, string>): Promise<string>
 }
 
 async function backup(env: Record<string, string>, src: string): Promise<string> {
-  return (JSON.parse(await run(['backup', src, '--json'], env)) as { snapshot_id: string }).snapshot_id;
+  return (backupSummary({ code: 0, stdout: await run(['backup', src, '--json'], env), stderr: '' }) as { snapshot_id: string }).snapshot_id;
 }
 
 /** The master key the password opens in a set of key files (read as an attacker who copied them would). */

@@ -22,7 +22,7 @@ import type { EbakError } from '../../src/errors.js';
 import { deviceClient, loadDevice } from '../../src/vault/client/device.js';
 import { PIN, softhsm, type SoftHsm } from '../hsm/softhsm.js';
 import { deleteObject, getObject, listKeys, putObject, startFixture, type S3Fixture } from '../s3/fixture.js';
-import { assertCode, assertFailed, ebak, fileDigests, type RunResult } from '../cli/harness.js';
+import { assertCode, assertFailed, backupSummary, ebak, fileDigests, type RunResult } from '../cli/harness.js';
 import { startServer } from '../cli/server.js';
 import { startPlatform } from './platform.js';
 
@@ -59,7 +59,7 @@ describe('write-only vault devices', { timeout: 600_000 }, () => {
     return r;
   }
 
-  const backup = async (env: Record<string, string>) => JSON.parse((await ok(['backup', src, '--json'], env)).stdout) as Summary;
+  const backup = async (env: Record<string, string>) => backupSummary(await ok(['backup', src, '--json'], env)) as Summary;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ebak-wo-vault-'));
