@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kill -9 during `key rotate-master --rewrite` at many seeded points (issue #20):
 # every key step and EBAK_TEST_ROTATE_POINTS of the rewrite's writes and deletes
-# (default here 40; the test suite takes 8). Prints its seed.
+# (default here 40; the test suite takes 3). Prints its seed.
 #   EBAK_TEST_ROTATE_POINTS=40  EBAK_TEST_SEED=<replay a failure>
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { Repository } from '../../src/repository/repository.js';
 import { normalizeRecoveryCode } from '../../src/repository/format/keyfile.js';
 import { openBackend } from '../../src/storage/open.js';
-import { assertCode, assertFailed, fileDigests, tempDir } from '../cli/harness.js';
+import { assertCode, assertFailed, backupSummary, fileDigests, tempDir } from '../cli/harness.js';
 import { S3RVER_ENV } from '../storage/s3server.js';
 import { SECRET, deleteObject, getObject, initRepo, listKeys, makeSource, packKindOf, putObject, startFixture, type S3Fixture } from './fixture.js';
 
@@ -63,12 +63,12 @@ describe('repository commands on S3', { concurrency: false }, () => {
   it('backs up, then an unchanged re-backup reads nothing', async () => {
     const first = await fx.run(['backup', src, '--json'], env);
     assert.equal(first.code, 0, first.stderr);
-    const s1 = JSON.parse(first.stdout) as Summary;
+    const s1 = backupSummary(first) as Summary;
     assert.equal(s1.files_new, 4);
     assert.ok(s1.bytes_processed > 3 << 20);
     const second = await fx.run(['backup', src, '--json'], env);
     assert.equal(second.code, 0, second.stderr);
-    const s2 = JSON.parse(second.stdout) as Summary;
+    const s2 = backupSummary(second) as Summary;
     assert.equal(s2.bytes_processed, 0);
     assert.equal(s2.files_unmodified, 4);
     const snaps = JSON.parse((await fx.run(['snapshots', '--json'], env)).stdout) as unknown[];
@@ -97,7 +97,7 @@ describe('repository commands on S3', { concurrency: false }, () => {
     await writeFile(join(src, 'late.bin'), randomBytes(1 << 20));
     const r = await fx.run(['backup', src, '--json'], env);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal((JSON.parse(r.stdout) as Summary).files_new, 1);
+    assert.equal((backupSummary(r) as Summary).files_new, 1);
     const added = (await listKeys(fx, BUCKET, `${PREFIX}/data/`)).filter((k) => !packsBefore.has(k));
     latePack = (await Promise.all(added.map(async (k) => ((await packKindOf(fx, BUCKET, k)) === 'data' ? k : '')))).find(Boolean);
     assert.match(r.stderr, new RegExp(`stale lock locks/${stale}`));

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RequestCounts } from '../../src/storage/accounting.js';
 import { openBackend } from '../../src/storage/open.js';
-import { assertFailed, fileDigests, jsonError, tempDir } from '../cli/harness.js';
+import { assertFailed, backupSummary, fileDigests, jsonError, tempDir } from '../cli/harness.js';
 import { classify, countByClass, initRepo, listKeys, makeSource, packKindOf, startFixture, storedClass, type S3Fixture } from './fixture.js';
 import { GlacierSim } from './glacier.js';
 
@@ -32,7 +32,7 @@ describe('request accounting', () => {
       fx.proxy.reset();
       const r = await fx.run(['backup', src, '--json'], env);
       assert.equal(r.code, 0, r.stderr);
-      const got = (JSON.parse(r.stdout) as { requests: RequestCounts }).requests;
+      const got = (backupSummary(r) as { requests: RequestCounts }).requests;
       const { bytesUp, bytesDown, ...classes } = got;
       assert.deepEqual(classes, countByClass(fx.proxy.requests), round);
       const putBytes = fx.proxy.requests.filter((q) => q.method === 'PUT').reduce((n, q) => n + q.body.length, 0);

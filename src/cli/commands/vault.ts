@@ -43,7 +43,8 @@ const USAGE = [
   '  HSM (serve): --module/EBAK_HSM_MODULE --token/EBAK_HSM_TOKEN, PIN from --hsm-pin-kms (simulated mode also --pin-file/EBAK_HSM_PIN)',
   '  client trust: --vault-platform/EBAK_VAULT_PLATFORM (nitro, sev-snp or both; default nitro) --allow-debug/EBAK_VAULT_ALLOW_DEBUG',
   '    nitro:   --vault-root/EBAK_VAULT_ROOT --measurements/EBAK_VAULT_MEASUREMENTS',
-  '    sev-snp: --snp-chain/EBAK_VAULT_SNP_CHAIN (ASK+ARK pem) --snp-measurement/EBAK_VAULT_SNP_MEASUREMENT --snp-min-tcb/EBAK_VAULT_SNP_MIN_TCB',
+  '    sev-snp: --snp-chain/EBAK_VAULT_SNP_CHAIN (ASK+ARK pem) --snp-measurement/EBAK_VAULT_SNP_MEASUREMENT',
+  '             --snp-min-tcb/EBAK_VAULT_SNP_MIN_TCB',
 ].join('\n');
 
 type Values = ParsedFlags['values'];
