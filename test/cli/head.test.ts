@@ -14,11 +14,10 @@ import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { PIN, softhsm, type SoftHsm } from '../hsm/softhsm.js';
+import { softhsm, type SoftHsm } from '../hsm/softhsm.js';
 import { deleteObject, getObject, listKeys, putObject, startFixture, type S3Fixture } from '../s3/fixture.js';
-import { startPlatform } from '../vault/platform.js';
+import { startCliVault } from '../vault/platform.js';
 import { assertCode, assertFailed, ebak, fileDigests, flipBit, newRepo, ROOT, type RunResult } from './harness.js';
-import { startServer } from './server.js';
 
 const ROLLBACK = 26;
 const KILLER = join(ROOT, 'dist/test/cli/head-killer.js');
@@ -39,20 +38,11 @@ describe('repository head (vault mode)', { timeout: 600_000 }, () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ebak-head-'));
     token = softhsm(['vault']);
-    const platform = await startPlatform(dir);
-    stops.push(platform.keyService.stop);
-    const operatorKey = join(dir, 'operator.pem');
-    assert.equal((await ebak(['vault', 'operator-key', '--out', operatorKey], {})).code, 0);
-    const hsmEnv = { SOFTHSM2_CONF: process.env.SOFTHSM2_CONF!, EBAK_HSM_TOKEN: 'vault', EBAK_HSM_PIN: PIN };
-    const vault = await startServer([
-      'vault', 'serve', '--dir', join(dir, 'vault'), '--devca', platform.devca, '--listen', '127.0.0.1:0', ...platform.kmsFlags, '--operator-key', `${operatorKey}.pub`,
-    ], { ...hsmEnv, ...platform.credentials });
-    stops.unshift(vault.stop);
+    const vault = await startCliVault(dir, 10);
+    stops.push(vault.stop);
     url = vault.url;
-    base = { ...hsmEnv, EBAK_VAULT_ROOT: platform.root };
-    const inv = await ebak(['vault', 'invite', '--operator-key-file', operatorKey, '--uses', '10', '--json'], {});
-    assert.equal(inv.code, 0, inv.stderr);
-    invite = (JSON.parse(inv.stdout) as { invite: string }).invite;
+    base = { ...vault.hsmEnv, EBAK_VAULT_ROOT: vault.root };
+    invite = vault.invite;
     fx = await startFixture();
     stops.unshift(() => fx.stop());
   });

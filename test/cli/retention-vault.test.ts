@@ -14,10 +14,9 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { PIN, softhsm, type SoftHsm } from '../hsm/softhsm.js';
-import { startPlatform } from '../vault/platform.js';
+import { softhsm, type SoftHsm } from '../hsm/softhsm.js';
+import { startCliVault } from '../vault/platform.js';
 import { assertCode, assertFailed, backupSummary, ebak, fileDigests, type RunResult } from './harness.js';
-import { startServer } from './server.js';
 
 const PASSWORD = 'correct horse battery';
 
@@ -33,20 +32,11 @@ describe('retention lock and holds, vault mode', { timeout: 600_000 }, () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ebak-ret-vault-'));
     token = softhsm(['vault']);
-    const platform = await startPlatform(dir);
-    stops.push(platform.keyService.stop);
-    const operatorKey = join(dir, 'operator.pem');
-    assert.equal((await ebak(['vault', 'operator-key', '--out', operatorKey], {})).code, 0);
-    const hsmEnv = { SOFTHSM2_CONF: process.env.SOFTHSM2_CONF!, EBAK_HSM_TOKEN: 'vault', EBAK_HSM_PIN: PIN };
-    const vault = await startServer([
-      'vault', 'serve', '--dir', join(dir, 'vault'), '--devca', platform.devca, '--listen', '127.0.0.1:0', ...platform.kmsFlags, '--operator-key', `${operatorKey}.pub`,
-    ], { ...hsmEnv, ...platform.credentials });
-    stops.unshift(vault.stop);
+    const vault = await startCliVault(dir, 10);
+    stops.push(vault.stop);
     url = vault.url;
-    base = { ...hsmEnv, EBAK_VAULT_ROOT: platform.root };
-    const inv = await ebak(['vault', 'invite', '--operator-key-file', operatorKey, '--uses', '10', '--json'], {});
-    assert.equal(inv.code, 0, inv.stderr);
-    invite = (JSON.parse(inv.stdout) as { invite: string }).invite;
+    base = { ...vault.hsmEnv, EBAK_VAULT_ROOT: vault.root };
+    invite = vault.invite;
   });
   after(async () => {
     for (const stop of stops) await stop();

@@ -2,7 +2,8 @@
  * Test helper: the simulated platform a `vault serve` process needs, through
  * the real CLI — a dev CA (the Nitro hypervisor) and a key service (AWS KMS)
  * holding a key whose policy releases secrets to this build's PCRs — each in
- * its own directory, plus a throwaway PostgreSQL server for replica tests.
+ * its own directory; a `vault serve` process on it with an operator key and
+ * an invitation (startCliVault); plus a throwaway PostgreSQL server for replica tests.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -10,6 +11,7 @@ import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PIN } from '../hsm/softhsm.js';
 import { ebak } from '../cli/harness.js';
 import { startServer, type Server } from '../cli/server.js';
 
@@ -38,6 +40,36 @@ export async function startPlatform(dir: string): Promise<Platform> {
   const keyService = await startServer(['keyservice', 'serve', '--dir', join(dir, 'kms'), '--listen', '127.0.0.1:0', '--root', root], credentials);
   const keyId = (JSON.parse(key.stdout) as { KeyId: string }).KeyId;
   return { root, devca, credentials, keyService, kmsFlags: ['--kms-endpoint', keyService.url, '--kms-key-id', keyId, '--kms-ca', join(dir, 'kms', 'tls', 'cert.pem')] };
+}
+
+export interface CliVault {
+  url: string;
+  /** The dev CA root its clients pin. */
+  root: string;
+  /** What the vault's own CLI calls need: the SoftHSM token (made by the caller with softhsm(['vault'])). */
+  hsmEnv: Record<string, string>;
+  /** An invitation to register with (`uses` of them; the CLI's default without). */
+  invite: string;
+  /** Stops the vault, then its key service. */
+  stop: () => Promise<void>;
+}
+
+/** A `vault serve` process (simulated mode, SoftHSM token "vault") on a fresh platform under `dir`, with an operator key and an invitation. */
+export async function startCliVault(dir: string, uses?: number): Promise<CliVault> {
+  const platform = await startPlatform(dir);
+  const operatorKey = join(dir, 'operator.pem');
+  assert.equal((await ebak(['vault', 'operator-key', '--out', operatorKey], {})).code, 0);
+  const hsmEnv = { SOFTHSM2_CONF: process.env.SOFTHSM2_CONF!, EBAK_HSM_TOKEN: 'vault', EBAK_HSM_PIN: PIN };
+  const vault = await startServer([
+    'vault', 'serve', '--dir', join(dir, 'vault'), '--devca', platform.devca, '--listen', '127.0.0.1:0', ...platform.kmsFlags, '--operator-key', `${operatorKey}.pub`,
+  ], { ...hsmEnv, ...platform.credentials });
+  const stop = async () => {
+    await vault.stop();
+    await platform.keyService.stop();
+  };
+  const inv = await ebak(['vault', 'invite', '--operator-key-file', operatorKey, ...(uses ? ['--uses', String(uses)] : []), '--json'], {});
+  assert.equal(inv.code, 0, inv.stderr);
+  return { url: vault.url, root: platform.root, hsmEnv, invite: (JSON.parse(inv.stdout) as { invite: string }).invite, stop };
 }
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';

@@ -20,11 +20,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { EbakError } from '../../src/errors.js';
 import { deviceClient, loadDevice } from '../../src/vault/client/device.js';
-import { PIN, softhsm, type SoftHsm } from '../hsm/softhsm.js';
+import { softhsm, type SoftHsm } from '../hsm/softhsm.js';
 import { deleteObject, getObject, listKeys, putObject, startFixture, type S3Fixture } from '../s3/fixture.js';
 import { assertCode, assertFailed, backupSummary, ebak, fileDigests, type RunResult } from '../cli/harness.js';
-import { startServer } from '../cli/server.js';
-import { startPlatform } from './platform.js';
+import { startCliVault } from './platform.js';
 
 const WRITE_ONLY = 25;
 const ROLLBACK = 26;
@@ -64,23 +63,14 @@ describe('write-only vault devices', { timeout: 600_000 }, () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ebak-wo-vault-'));
     token = softhsm(['vault']);
-    const platform = await startPlatform(dir);
-    stops.push(platform.keyService.stop);
-    const operatorKey = join(dir, 'operator.pem');
-    assert.equal((await ebak(['vault', 'operator-key', '--out', operatorKey], {})).code, 0);
-    const hsmEnv = { SOFTHSM2_CONF: process.env.SOFTHSM2_CONF!, EBAK_HSM_TOKEN: 'vault', EBAK_HSM_PIN: PIN };
-    const vault = await startServer([
-      'vault', 'serve', '--dir', join(dir, 'vault'), '--devca', platform.devca, '--listen', '127.0.0.1:0', ...platform.kmsFlags, '--operator-key', `${operatorKey}.pub`,
-    ], { ...hsmEnv, ...platform.credentials });
-    stops.unshift(vault.stop);
+    const vault = await startCliVault(dir);
+    stops.push(vault.stop);
     fx = await startFixture();
     stops.unshift(() => fx.stop());
-    const inv = await ebak(['vault', 'invite', '--operator-key-file', operatorKey, '--json'], {});
-    assert.equal(inv.code, 0, inv.stderr);
     const storage = fx.env('wodev/repo');
-    full = { ...hsmEnv, ...storage, EBAK_VAULT_ROOT: platform.root, EBAK_CONFIG_DIR: join(dir, 'full-device') };
-    host = { ...storage, EBAK_VAULT_ROOT: platform.root, EBAK_CONFIG_DIR: join(dir, 'write-only-host') }; // no password, ever
-    const init = await ebak(['init', '--vault', vault.url, '--vault-invite', (JSON.parse(inv.stdout) as { invite: string }).invite, '--json'], { ...full, EBAK_PASSWORD: PASSWORD });
+    full = { ...vault.hsmEnv, ...storage, EBAK_VAULT_ROOT: vault.root, EBAK_CONFIG_DIR: join(dir, 'full-device') };
+    host = { ...storage, EBAK_VAULT_ROOT: vault.root, EBAK_CONFIG_DIR: join(dir, 'write-only-host') }; // no password, ever
+    const init = await ebak(['init', '--vault', vault.url, '--vault-invite', vault.invite, '--json'], { ...full, EBAK_PASSWORD: PASSWORD });
     assert.equal(init.code, 0, init.stderr);
     account = (JSON.parse(init.stdout) as { account: string }).account;
     src = join(dir, 'src');
