@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # kill -9 during `key rotate-master --rewrite` at many seeded points (issue #20):
 # every key step and EBAK_TEST_ROTATE_POINTS of the rewrite's writes and deletes
-# (default here 40; the test suite takes 3). Prints its seed.
-#   EBAK_TEST_ROTATE_POINTS=40  EBAK_TEST_SEED=<replay a failure>
+# (default here 40; the test suite takes a sample of 6 key-step points and 2 of
+# the rewrite's). Prints its seed.
+#   EBAK_TEST_ROTATE_POINTS=40  EBAK_TEST_ROTATE_KEY_POINTS=0 (every key step)  EBAK_TEST_SEED=<replay a failure>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-EBAK_TEST_ROTATE_POINTS="${EBAK_TEST_ROTATE_POINTS:-40}" exec node --test dist/test/cli/rotate-crash.test.js
+EBAK_TEST_ROTATE_POINTS="${EBAK_TEST_ROTATE_POINTS:-40}" EBAK_TEST_ROTATE_KEY_POINTS="${EBAK_TEST_ROTATE_KEY_POINTS:-0}" exec node --test dist/test/cli/rotate-crash.test.js

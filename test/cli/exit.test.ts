@@ -12,7 +12,7 @@ import { AttestationError } from '../../src/attestation/index.js';
 import { exitCodeFor, EXITS } from '../../src/cli/exit.js';
 import { EbakError } from '../../src/errors.js';
 import { mapS3Error } from '../../src/storage/s3/errors.js';
-import { VaultError } from '../../src/vault/client/transport.js';
+import { VaultError } from '../../src/vault/client/errors.js';
 import { ROOT } from '../structure/imports.js';
 
 it("keeps restic's numbers and gives every listed code a distinct exit", () => {

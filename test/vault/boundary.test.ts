@@ -17,7 +17,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { SimulatedNsm } from '../../src/attestation/index.js';
 import { isEbakError } from '../../src/errors.js';
 import { Pkcs11Hsm, unseal } from '../../src/hsm/index.js';
-import { VaultError } from '../../src/vault/client/transport.js';
+import { VaultError } from '../../src/vault/client/errors.js';
 import { ROOT_ID } from '../../src/vault/enclave/root.js';
 import { K, KS_CREDENTIALS, RECOVERY, lab, type Lab, type Running } from './helpers.js';
 

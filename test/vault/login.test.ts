@@ -4,7 +4,7 @@ import { createCipheriv, hkdfSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as opaque from '@serenity-kit/opaque';
 import { isEbakError } from '../../src/errors.js';
-import { VaultError } from '../../src/vault/client/transport.js';
+import { VaultError } from '../../src/vault/client/errors.js';
 import { unwrapMasterKey, wrapMasterKey } from '../../src/vault/envelope.js';
 import { K, RECOVERY, lab, type Lab, type Running } from './helpers.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import * as opaque from '@serenity-kit/opaque';
-import { VaultError } from '../../src/vault/client/transport.js';
+import { VaultError } from '../../src/vault/client/errors.js';
 import { openStore } from '../../src/vault/state/open.js';
 import { K, RECOVERY, lab, type Lab, type Running } from './helpers.js';
 import { startPostgres } from './platform.js';

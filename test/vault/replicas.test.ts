@@ -13,7 +13,7 @@ import pg from 'pg';
 import * as opaque from '@serenity-kit/opaque';
 import { loadRoot } from '../../src/attestation/index.js';
 import { VaultClient } from '../../src/vault/client/client.js';
-import { VaultError } from '../../src/vault/client/transport.js';
+import { VaultError } from '../../src/vault/client/errors.js';
 import { vaultMeasurements } from '../../src/vault/measure.js';
 import { startServer, type Server } from '../cli/server.js';
 import { PIN, softhsm, type SoftHsm } from '../hsm/softhsm.js';

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { VaultClient } from '../../src/vault/client/client.js';
-import { VaultError } from '../../src/vault/client/transport.js';
+import { VaultError } from '../../src/vault/client/errors.js';
 import { readRetentionChange, VaultRefusal, type RetentionRequest } from '../../src/vault/protocol.js';
 import { emptyHead, migrateHead, type HeadRecordV1 } from '../../src/vault/server/head.js';
 import { K, RECOVERY, lab, type Lab, type Running } from './helpers.js';

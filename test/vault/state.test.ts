@@ -7,7 +7,7 @@ import * as opaque from '@serenity-kit/opaque';
 import { isEbakError } from '../../src/errors.js';
 import { verifyAuditLog } from '../../src/vault/audit/verify.js';
 import { HEAD_ID } from '../../src/vault/audit/log.js';
-import { VaultError } from '../../src/vault/client/transport.js';
+import { VaultError } from '../../src/vault/client/errors.js';
 import { K, RECOVERY, lab, type Lab, type Running } from './helpers.js';
 
 async function guess(v: Running, account: string): Promise<{ tries_left: number }> {

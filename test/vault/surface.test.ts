@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import * as opaque from '@serenity-kit/opaque';
-import { VaultError } from '../../src/vault/client/transport.js';
+import { VaultError } from '../../src/vault/client/errors.js';
 import { createInvitation } from '../../src/vault/operator.js';
 import { K, RECOVERY, lab, type Lab, type Running } from './helpers.js';
 

@@ -10,13 +10,19 @@
  * HKDF(K, "", "write-only")), so a full key holds it without storing
  * anything new; a write-only credential carries only the public key.
  */
-import { CipherSuite, DhkemX25519HkdfSha256, ExportOnly, HkdfSha256 } from '@hpke/core';
+import type { CipherSuite } from '@hpke/core';
 import { EbakError } from '../../errors.js';
 
 /** The length of `enc` for X25519 (RFC 9180 §7.1: Nenc = 32), stored where a pack's salt is. */
 export const ENC_BYTES = 32;
 
-const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new ExportOnly() });
+// Loaded on first use: most commands never touch key source 1, and @hpke's
+// 40-odd modules cost a start-up ~60 ms of CPU.
+let loaded: Promise<CipherSuite> | undefined;
+function suite(): Promise<CipherSuite> {
+  loaded ??= import('@hpke/core').then((h) => new h.CipherSuite({ kem: new h.DhkemX25519HkdfSha256(), kdf: new h.HkdfSha256(), aead: new h.ExportOnly() }));
+  return loaded;
+}
 const INFO_LABEL = Buffer.from('ebak/v1/write-only');
 
 export type ExportLabel = 'pack' | 'object';
@@ -30,8 +36,9 @@ export interface RepositoryKeyPair {
 
 /** The key pair of a repository, from `seed` = HKDF(K, "", "write-only") (`Repository.subKeys`). */
 export async function repositoryKeyPair(seed: Uint8Array): Promise<RepositoryKeyPair> {
-  const recipient = await suite.kem.deriveKeyPair(seed);
-  return { publicKey: Buffer.from(await suite.kem.serializePublicKey(recipient.publicKey)), recipient };
+  const { kem } = await suite();
+  const recipient = await kem.deriveKeyPair(seed);
+  return { publicKey: Buffer.from(await kem.serializePublicKey(recipient.publicKey)), recipient };
 }
 
 function info(repositoryId: string): Buffer {
@@ -43,16 +50,18 @@ function info(repositoryId: string): Buffer {
  * stored, `key` used. `ekm` fixes the ephemeral key (test vectors only).
  */
 export async function sealedKey(publicKey: Uint8Array, repositoryId: string, label: ExportLabel, ekm?: Uint8Array): Promise<{ enc: Buffer; key: Buffer }> {
-  const recipientPublicKey = await suite.kem.deserializePublicKey(publicKey);
-  const ctx = await suite.createSenderContext({ recipientPublicKey, info: info(repositoryId), ...(ekm ? { ekm } : {}) });
+  const s = await suite();
+  const recipientPublicKey = await s.kem.deserializePublicKey(publicKey);
+  const ctx = await s.createSenderContext({ recipientPublicKey, info: info(repositoryId), ...(ekm ? { ekm } : {}) });
   return { enc: Buffer.from(ctx.enc), key: Buffer.from(await ctx.export(Buffer.from(label), 32)) };
 }
 
 /** The key `enc` carries, for a holder of the key pair; AUTH_FAILED when `enc` is no usable public key (altered). */
 export async function openedKey(pair: RepositoryKeyPair, repositoryId: string, label: ExportLabel, enc: Uint8Array, what: string): Promise<Buffer> {
+  const s = await suite();
   let ctx;
   try {
-    ctx = await suite.createRecipientContext({ recipientKey: pair.recipient, enc, info: info(repositoryId) });
+    ctx = await s.createRecipientContext({ recipientKey: pair.recipient, enc, info: info(repositoryId) });
   } catch {
     // RFC 9180 §7.1.4: a DH output of zero (a low-order enc) aborts; so does a malformed enc.
     throw new EbakError('AUTH_FAILED', `${what}: its key cannot be opened (altered or corrupted)`);

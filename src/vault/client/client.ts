@@ -14,7 +14,8 @@ import type {
   Action, AddWriteOnlyResponse, AuditHeadResponse, AuditPage, CredentialResponse, DeviceInfo, DeviceKeyResponse, EnrollResponse, HeadDeltaRequest, HeadPostResponse, HeadResponse, LoginStartResponse, OperatorStatusResponse, Policy,
   RegisterStartResponse, RetentionRequest, RetentionResponse, SessionResponse, StatusResponse, StepUpResponse,
 } from '../protocol.js';
-import { AttestedChannel, VaultError, type VaultTrust } from './transport.js';
+import { VaultError } from './errors.js';
+import { AttestedChannel, type VaultTrust } from './transport.js';
 
 export interface LoginResult {
   session: SessionResponse;

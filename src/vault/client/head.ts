@@ -14,7 +14,7 @@
 import { EbakError } from '../../errors.js';
 import { HEAD_LISTS, MAX_HEAD_NAMES, headDigest, type HeadDeltaRequest, type HeadResponse, type HeadState, type RetentionRequest, type RetentionResponse } from '../protocol.js';
 import type { VaultClient } from './client.js';
-import { VaultError } from './transport.js';
+import { VaultError } from './errors.js';
 
 /** What storage holds now: the names under snapshots/ and index/. */
 export interface HeadListing {

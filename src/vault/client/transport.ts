@@ -17,9 +17,10 @@ import { connect, type TLSSocket } from 'node:tls';
 import {
   AttestationError, SNP_EVIDENCE_TYPE, verifyAttestation, verifySnpEvidence, type AttestationDocument, type Tcb, type VerifiedSnpReport,
 } from '../../attestation/index.js';
-import { EbakError, type ErrorCode } from '../../errors.js';
+import { EbakError } from '../../errors.js';
 import type { VaultPlatform } from '../enclave/attester.js';
 import type { ErrorBody } from '../protocol.js';
+import { VaultError } from './errors.js';
 
 /** The trust in a vault: which platforms it may attest with, and each platform's policy. */
 export interface VaultTrust {
@@ -183,21 +184,6 @@ function verifySnp(body: Buffer, nonce: Buffer, trust: VaultTrust): VaultAttesta
   });
   return { platform: 'sev-snp', publicKey: evidence.publicKey, snp: verified };
 }
-
-/**
- * A vault refusal, as the client sees it: the vault's own code, and as the
- * ErrorCode ACCOUNT_LOCKED for a reached guess limit, VAULT for the vault's
- * own failure (`internal`), RETENTION for a retention lock's or legal hold's
- * refusal (exit 1, as the same refusal in local mode), VAULT_REFUSED for
- * every other refusal.
- */
-export class VaultError extends EbakError {
-  constructor(readonly vaultCode: string, message: string, readonly triesLeft?: number, hint?: string) {
-    super(CODES.get(vaultCode) ?? 'VAULT_REFUSED', message, hint === undefined ? undefined : { hint });
-  }
-}
-
-const CODES = new Map<string, ErrorCode>([['locked', 'ACCOUNT_LOCKED'], ['internal', 'VAULT'], ['retention', 'RETENTION']]);
 
 function refusal(status: number, json: unknown): VaultError {
   const e = (json as ErrorBody | undefined)?.error;
