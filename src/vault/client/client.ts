@@ -6,7 +6,6 @@
  * device may do) is the CLI's WRITE_ONLY error (exit 25), as in local mode.
  */
 import type { KeyObject } from 'node:crypto';
-import * as opaque from '@serenity-kit/opaque';
 import { EbakError } from '../../errors.js';
 import { unlockHash, unlockSecret, unwrapMasterKey, wrapMasterKey } from '../envelope.js';
 import { operatorAuthorization } from '../operator.js';
@@ -23,11 +22,23 @@ export interface LoginResult {
   masterKey: Buffer;
 }
 
+/**
+ * The OPAQUE client, loaded on first use: only sign-up, login and step-up
+ * need it, and its WebAssembly start costs every other vault command ~90 ms.
+ */
+let opaqueModule: Promise<typeof import('@serenity-kit/opaque')> | undefined;
+function opaqueClient(): Promise<typeof import('@serenity-kit/opaque')['client']> {
+  opaqueModule ??= import('@serenity-kit/opaque').then(async (m) => {
+    await m.ready;
+    return m;
+  });
+  return opaqueModule.then((m) => m.client);
+}
+
 export class VaultClient {
   private constructor(readonly channel: AttestedChannel) {}
 
   static async connect(url: string, trust: VaultTrust): Promise<VaultClient> {
-    await opaque.ready;
     return new VaultClient(await AttestedChannel.open(url, trust));
   }
 
@@ -61,9 +72,10 @@ export class VaultClient {
 
   /** Registers `account`; the vault keeps K only inside an envelope it cannot open. `invite`: the operator's invitation. */
   async register(account: string, password: string, masterKey: Uint8Array, recoveryDigits: string, device: string, invite?: string): Promise<SessionResponse> {
-    const start = opaque.client.startRegistration({ password });
+    const opaque = await opaqueClient();
+    const start = opaque.startRegistration({ password });
     const r = await this.call<RegisterStartResponse>('POST', '/v1/register/start', { account, request: start.registrationRequest, ...(invite === undefined ? {} : { invite }) });
-    const fin = opaque.client.finishRegistration({ password, registrationResponse: r.response, clientRegistrationState: start.clientRegistrationState });
+    const fin = opaque.finishRegistration({ password, registrationResponse: r.response, clientRegistrationState: start.clientRegistrationState });
     const exportKey = Buffer.from(fin.exportKey, 'base64url');
     try {
       return await this.call<SessionResponse>('POST', '/v1/register/finish', {
@@ -77,7 +89,8 @@ export class VaultClient {
 
   /** The first half of a login (a counted guess) and the client's finish; a wrong password is EbakError('WRONG_KEY') naming the tries left. */
   private async authenticate(account: string, password: string): Promise<{ loginId: string; finish: string; exportKey: Buffer }> {
-    const start = opaque.client.startLogin({ password });
+    const opaque = await opaqueClient();
+    const start = opaque.startLogin({ password });
     let ke2: LoginStartResponse;
     try {
       ke2 = await this.call<LoginStartResponse>('POST', '/v1/login/start', { account, request: start.startLoginRequest });
@@ -85,7 +98,7 @@ export class VaultClient {
       if (e instanceof VaultError && e.vaultCode === 'locked') throw new VaultError('locked', e.message.replace(/^vault refused: /, ''), 0);
       throw e;
     }
-    const fin = opaque.client.finishLogin({ clientLoginState: start.clientLoginState, loginResponse: ke2.response, password });
+    const fin = opaque.finishLogin({ clientLoginState: start.clientLoginState, loginResponse: ke2.response, password });
     if (!fin) {
       const left = ke2.tries_left;
       throw new EbakError('WRONG_KEY', `wrong password for vault account ${account}: ${left} ${left === 1 ? 'try' : 'tries'} left before the account locks`, {
