@@ -147,8 +147,6 @@ describe('a repository crafted by someone holding the key', () => {
     for (const kind of ['file', 'dir']) {
       it(`refuses the entry name ${JSON.stringify(bad)} (${kind}) with UNSAFE_PATH`, async () => {
         const snap = snaps[`name ${JSON.stringify(bad)} (${kind})`]!;
-        const { r } = await restoreInJail(snap);
-        assertFailed(r, 1);
         const { r: j } = await restoreInJail(snap, { args: ['--json'] });
         assertCode(j, 1, 'UNSAFE_PATH');
         assertFailed(await ebak(['ls', snap], env), 1, 'refusing entry name');
