@@ -7,7 +7,9 @@
  * an empty directory, and a snapshot whose root tree cannot be read cannot
  * be repaired (it is reported and left alone). A snapshot with nothing to
  * repair is left as it is. A repaired one is saved as a new snapshot whose
- * `original` names the damaged one; `forget` then removes the damaged one.
+ * `original` names the damaged one; `forget` then removes the damaged one,
+ * unless a retention lock or legal hold protects it (then it is kept, with
+ * a warning: the repaired copy is saved all the same).
  *
  * The index decides what is missing, so run `repair index` first (as restic
  * says): a blob the index lists in a pack that is gone is not noticed here.
@@ -18,8 +20,10 @@ import type { BlobIndex, BlobStore, BlobWriter, HeadRecorder, Locker, SnapshotEn
 import { BlobType } from '../repository/format/pack.js';
 import { encodeTree, type TreeNode } from '../repository/format/tree.js';
 import type { WorkerPool } from '../repository/workers.js';
+import { reasonFor } from '../retention/lock.js';
 import { removeRecorded } from './head.js';
 import { runLocked, type OperationOptions, type WarningEvent } from './operation.js';
+import type { RetentionSource } from './retention.js';
 
 type Hasher = { blobId(data: Uint8Array): Buffer };
 export type RepairRepository = SnapshotStore & TreeLoader & BlobIndex & BlobStore & Locker & Hasher & { removeSnapshot(id: string): Promise<void> };
@@ -34,8 +38,8 @@ export type RepairEvent =
   | WarningEvent;
 
 export interface RepairSnapshotsOptions extends OperationOptions<RepairEvent> {
-  /** Remove each damaged snapshot once its repaired copy is saved. */
-  forget?: boolean;
+  /** Remove each damaged snapshot once its repaired copy is saved, unless the lock or holds of this source (the vault's, or the repository's own) protect it. */
+  forget?: RetentionSource | undefined;
   /** Say what would be done; write and remove nothing. */
   dryRun?: boolean;
   /** The repository head to post removals to (vault mode). */
@@ -54,6 +58,7 @@ export function repairSnapshots(repo: RepairRepository, pool: WorkerPool, snapsh
     const writer = opts.dryRun ? undefined : repo.blobWriter(pool);
     const rewriter = new TreeRepairer(repo, writer, (e) => opts.onEvent?.(e), opts.signal);
     const result: RepairSnapshotsResult = { repaired: [], unchanged: 0, unrepairable: [], removed: [] };
+    const facts = opts.forget && !opts.dryRun ? await opts.forget.retentionFacts() : undefined;
     try {
       for (const { id, snapshot } of snapshots) {
         opts.onEvent?.({ type: 'snapshot', id });
@@ -75,7 +80,9 @@ export function repairSnapshots(repo: RepairRepository, pool: WorkerPool, snapsh
         const to = await repo.saveSnapshot({ ...snapshot, tree, original: snapshot.original ?? id });
         result.repaired.push({ from: id, to });
         opts.onEvent?.({ type: 'saved', from: id, to });
-        if (opts.forget) {
+        const kept = facts && reasonFor(facts, { id, time: snapshot.time });
+        if (kept) opts.onEvent?.({ type: 'warning', message: `snapshot ${id.slice(0, 8)} is protected (${kept}): kept beside its repaired copy` });
+        else if (facts) {
           await removeRecorded(opts.head, 'snapshots', [id], (x) => repo.removeSnapshot(x), opts.signal);
           result.removed.push(id);
           opts.onEvent?.({ type: 'removed', id });

@@ -4,13 +4,14 @@
  * young snapshots in a policy run and says why, a named one is refused
  * (exit 1, RETENTION) with nothing removed; legal holds; bad input (max below
  * min, a hold on a missing snapshot, a frozen compliance lock shortened or
- * removed) is one line and changes nothing; check reports max-days.
+ * removed) is one line and changes nothing; check reports max-days; tag
+ * and repair snapshots --forget remove no protected snapshot either.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { assertCode, assertFailed, backupSummary, ebak, fileDigests, newRepo, tempDir, type RunResult } from './harness.js';
+import { assertCode, assertFailed, backupSummary, ebak, fileDigests, newRepo, packKind, repoFiles, tempDir, type RunResult } from './harness.js';
 
 const TIMES = ['2026-01-01T00:00:00.000Z', '2026-01-10T00:00:00.000Z', '2026-01-20T00:00:00.000Z'];
 const NOW = '2026-02-01T00:00:00.000Z';
@@ -118,5 +119,29 @@ describe('retention lock and holds, local mode', { timeout: 300_000 }, () => {
     assert.equal(warnings.length, 1, r.stderr);
     assert.ok(warnings[0]!.includes(ids[0]!.slice(0, 8)));
     assert.equal(JSON.parse((await ok(['check', '--json'], env)).stdout).warnings.length, 1);
+  });
+
+  it('tag refuses to replace a protected snapshot, and repair snapshots --forget keeps one beside its repaired copy', async () => {
+    const { env, ids, repo } = await fixture();
+    await ok(['retention', 'hold', 'add', ids[0]!, '--reason', 'audit'], env);
+    const held = await fileDigests(repo);
+    assertCode(await ebak(['tag', ids[0]!, '--add', 'x', '--json'], env), 1, 'RETENTION');
+    assert.deepEqual(await fileDigests(repo), held, 'a refused tag writes nothing');
+    await ok(['tag', ids[1]!, '--add', 'x'], env);
+    await ok(['retention', 'lock', '--min-days', '30'], env);
+    const locked = await fileDigests(repo);
+    assertCode(await ebak(['tag', '--add', 'y', '--json'], env), 1, 'RETENTION');
+    assert.deepEqual(await fileDigests(repo), locked, 'nothing retagged, not even the unprotected ones');
+
+    // The newest data pack holds only the last backup's file: without it, that (locked) snapshot needs repair.
+    const data = [];
+    for (const p of await repoFiles(repo, 'data')) if ((await packKind(p)) === 0) data.push({ p, t: (await stat(p)).mtimeMs });
+    await rm(data.sort((a, b) => a.t - b.t).at(-1)!.p);
+    await ok(['repair', 'index'], env);
+    const r = await ok(['repair', 'snapshots', ids[2]!, '--forget', '--json'], env);
+    const result = JSON.parse(r.stdout) as { repaired: { from: string; to: string }[]; removed: string[] };
+    assert.deepEqual([result.repaired.map((x) => x.from), result.removed], [[ids[2]], []]);
+    assert.match(r.stderr, new RegExp(`${ids[2]!.slice(0, 8)} is protected`));
+    assert.ok((await snapshotIds(env)).includes(ids[2]!), 'the protected original is kept');
   });
 });

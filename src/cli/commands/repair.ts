@@ -7,9 +7,10 @@
  *   holds (src/operations/repair.ts); `--forget` removes the damaged ones,
  *   `--dry-run` says what would change. Run `repair index` first.
  */
-import { parseFlags } from '../../config/index.js';
+import { environment, parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { repairSnapshots, type RepairEvent } from '../../operations/repair.js';
+import { localRetention } from '../../operations/retention.js';
 import { withLock } from '../../repository/locks.js';
 import type { Command, Context } from '../command.js';
 import { selectSnapshots, snapshotFilter } from '../select.js';
@@ -46,7 +47,8 @@ function repairSnapshotsCommand(ctx: Context, ids: string[], lists: Record<strin
   return withRepo(ctx, { index: true, pool: true, cache: false, action: forget ? 'delete' : 'backup' }, async (repo, pool, _backend, head) => {
     const { entries, damaged } = await selectSnapshots(repo, ids, snapshotFilter(lists));
     for (const e of damaged) ctx.out.warn(`${e.message}; it cannot be repaired (its snapshot object is damaged)`);
-    const r = await repairSnapshots(repo, pool!, entries, { forget, dryRun, head, onEvent: (e) => report(ctx, e) });
+    const retention = forget ? (head ?? localRetention(repo, environment(ctx.env).testNow ?? new Date())) : undefined;
+    const r = await repairSnapshots(repo, pool!, entries, { forget: retention, dryRun, head, onEvent: (e) => report(ctx, e) });
     const verb = dryRun ? 'would modify' : 'modified';
     ctx.out.line(`${verb} ${r.repaired.length} snapshot${r.repaired.length === 1 ? '' : 's'}; ${r.unchanged} had nothing to repair${r.unrepairable.length ? `; ${r.unrepairable.length} cannot be repaired (root tree unreadable)` : ''}`);
     if (r.repaired.length && !forget && !dryRun) ctx.out.line(`the damaged snapshots are still there: remove them with \`ebak forget ${r.repaired.map((x) => x.from.slice(0, 8)).join(' ')}\` (or rerun with --forget)`);

@@ -4,14 +4,18 @@
  * `original` field keeps the first id, as restic's does) and the old objects
  * removed after all are written (in two steps posted to a vault's repository
  * head): a crash in between leaves both, never neither. Runs under
- * an exclusive lock, as forget does, because it removes snapshot objects.
+ * an exclusive lock, as forget does, because it removes snapshot objects;
+ * and, as forget, it removes none that a retention lock or legal hold
+ * protects: such a snapshot's tags cannot change (a hold names the snapshot
+ * by id), so the command is refused before anything is written.
  */
-import { parseFlags } from '../../config/index.js';
+import { environment, parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { removeRecorded } from '../../operations/index.js';
+import { localRetention } from '../../operations/retention.js';
+import { reasonFor } from '../../retention/lock.js';
 import type { SnapshotEntry } from '../../repository/api.js';
 import { withLock } from '../../repository/locks.js';
-import type { Repository } from '../../repository/repository.js';
 import { parseTagList } from '../../retention/plan.js';
 import type { Command } from '../command.js';
 import { selectSnapshots, snapshotFilter } from '../select.js';
@@ -34,10 +38,19 @@ export const tagCommand: Command = {
     return withRepo(ctx, {}, (repo, _pool, _backend, head) => withLock(repo, 'exclusive', (m) => ctx.out.warn(m), async () => {
       const { entries, damaged } = await selectSnapshots(repo, positionals, filter);
       for (const e of damaged) ctx.out.warn(`${e.message}; left as it is`);
+      const retagged = entries.flatMap((e) => {
+        const tags = newTags(e, change);
+        return tags ? [{ e, tags }] : [];
+      });
+      const facts = await (head ?? localRetention(repo, environment(ctx.env).testNow ?? new Date())).retentionFacts();
+      for (const { e } of retagged) {
+        const reason = reasonFor(facts, { id: e.id, time: e.snapshot.time });
+        if (reason) throw new EbakError('RETENTION', `snapshot ${e.id.slice(0, 8)} is protected (${reason}): its tags cannot change; nothing was changed`, { hint: 'see `ebak retention show`' });
+      }
       const changed: { old_snapshot_id: string; new_snapshot_id: string }[] = [];
-      for (const e of entries) {
-        const id = await retag(repo, e, change);
-        if (id) changed.push({ old_snapshot_id: e.id, new_snapshot_id: id });
+      for (const { e, tags } of retagged) {
+        const id = await repo.saveSnapshot({ ...e.snapshot, tags, original: e.snapshot.original ?? e.id });
+        changed.push({ old_snapshot_id: e.id, new_snapshot_id: id });
       }
       await removeRecorded(head, 'snapshots', changed.map((c) => c.old_snapshot_id), (old) => repo.removeSnapshot(old));
       for (const c of changed) ctx.out.line(`${c.old_snapshot_id.slice(0, 8)} → ${c.new_snapshot_id.slice(0, 8)}`);
@@ -57,10 +70,8 @@ function tagChange(lists: Record<string, string[] | undefined>): TagChange {
   return change;
 }
 
-/** Writes the snapshot with its new tags (the old object is removed after all are written); undefined when the tags stay as they were. */
-async function retag(repo: Repository, { id, snapshot }: SnapshotEntry, change: TagChange): Promise<string | undefined> {
+/** The snapshot's tags after `change`; undefined when they stay as they were. */
+function newTags({ snapshot }: SnapshotEntry, change: TagChange): string[] | undefined {
   const tags = change.set ?? [...new Set([...snapshot.tags, ...change.add])].filter((t) => !change.remove.includes(t));
-  if (tags.length === snapshot.tags.length && tags.every((t, i) => t === snapshot.tags[i])) return undefined;
-  const newId = await repo.saveSnapshot({ ...snapshot, tags, original: snapshot.original ?? id });
-  return newId;
+  return tags.length === snapshot.tags.length && tags.every((t, i) => t === snapshot.tags[i]) ? undefined : tags;
 }
