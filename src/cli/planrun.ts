@@ -1,19 +1,21 @@
 /**
  * One run of a plan, the same code for `ebak plan run` and the daemon:
  * backup (its snapshots tagged `plan:<name>`), the plan's retention applied
- * to its own snapshots only, then each copy brought up to date and its own
+ * to its own snapshots only, the data packs only snapshots older than
+ * cold_after_days need moved to a colder class, then each copy brought up to date and its own
  * retention applied. Each step opens its repository as any command does,
  * with the plan's location and secrets; a failing copy is recorded and the
  * others still run. A restore drill (restore_test, `plan run --drill`) is
  * the plan's other job. Each outcome is recorded in the plan state file.
  */
-import { copySnapshots, backup, forget } from '../operations/index.js';
+import { copySnapshots, backup, DEFAULT_COLD_CLASS, forget } from '../operations/index.js';
 import type { ForgetPolicy } from '../retention/policy.js';
 import type { Credentials, Plan } from '../plans/plan.js';
 import { drill } from '../plans/drill.js';
 import type { Job } from '../plans/scheduler.js';
 import type { PlanStateFile, RunRecord } from '../plans/state.js';
 import type { Context } from './command.js';
+import { coldTransition } from './commands/cold.js';
 import { interruptible, withBackupRepo, withRepo } from './session.js';
 
 /** The tag that marks a plan's snapshots: its retention touches nothing else. */
@@ -53,11 +55,21 @@ async function runBackup(ctx: Context, plan: Plan, record: RunRecord, signal: Ab
   record.snapshot = made.id;
   record.bytes_added = made.summary.data_added;
   if (plan.retention) record.forgotten = await applyRetention(own, plan, plan.retention, signal);
-  if (plan.coldAfterDays !== undefined) warn('cold_after_days is not built yet: data packs stay in their storage class');
+  if (plan.coldAfterDays !== undefined) record.cold = await runColdStep(own, plan, plan.coldAfterDays, signal);
   record.copies = [];
   for (const copy of plan.copies) record.copies.push(await runCopy(ctx, plan, copy, signal));
-  record.ok = record.copies.every((c) => c.error === undefined);
-  if (!record.ok) record.error = 'a copy failed';
+  record.ok = record.copies.every((c) => c.error === undefined) && record.cold?.error === undefined;
+  if (!record.ok) record.error = record.cold?.error === undefined ? 'a copy failed' : `cold storage failed: ${record.cold.error}`;
+}
+
+/** After backup and retention: the packs only snapshots older than cold_after_days need go cold (a failure is recorded, the copies still run). */
+async function runColdStep(own: Context, plan: Plan, afterDays: number, signal: AbortSignal): Promise<NonNullable<RunRecord['cold']>> {
+  const storageClass = plan.coldStorageClass ?? DEFAULT_COLD_CLASS;
+  try {
+    return { storage_class: storageClass, moved: (await coldTransition(own, { afterDays, storageClass, dryRun: false }, signal)).moved.length };
+  } catch (e) {
+    return { storage_class: storageClass, moved: 0, error: (e as Error).message };
+  }
 }
 
 /**

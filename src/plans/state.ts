@@ -26,6 +26,8 @@ export interface RunRecord {
   bytes_added?: number;
   forgotten?: number;
   copies?: { repository: string; copied: number; error?: string }[];
+  /** cold_after_days: data packs moved to the colder class by this run. */
+  cold?: { storage_class: string; moved: number; error?: string };
   /** A restore drill (restore_test): what it restored and verified, and how fast (ms: the restore time, RTO). */
   drill?: DrillRecord;
 }
