@@ -54,6 +54,8 @@ export interface FileInfo {
   readonly size: number;
   /** The storage class, when the backend has classes and the listing says (S3: "GLACIER", ...). */
   readonly storageClass?: string;
+  /** When the object was last written (ms since 1970), when the listing says (S3: LastModified; a minimum storage duration counts from it). */
+  readonly modified?: number;
 }
 
 /**

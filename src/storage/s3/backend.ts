@@ -209,7 +209,7 @@ export class S3Backend implements Backend {
       const r = await this.send(`list ${type}`, (c) => c.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: dir, ContinuationToken: token })));
       for (const o of r.Contents ?? []) {
         const name = entryName(type, (o.Key ?? '').slice(dir.length));
-        if (name !== undefined) yield { name, size: o.Size ?? 0, ...(o.StorageClass ? { storageClass: o.StorageClass } : {}) };
+        if (name !== undefined) yield { name, size: o.Size ?? 0, ...(o.StorageClass ? { storageClass: o.StorageClass } : {}), ...(o.LastModified ? { modified: o.LastModified.getTime() } : {}) };
       }
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
