@@ -12,6 +12,7 @@ import { copySnapshots, backup, DEFAULT_COLD_CLASS, forget } from '../operations
 import type { ForgetPolicy } from '../retention/policy.js';
 import type { Credentials, Plan } from '../plans/plan.js';
 import { drill } from '../plans/drill.js';
+import { PlanRunLock } from '../plans/runlock.js';
 import type { Job } from '../plans/scheduler.js';
 import type { PlanStateFile, RunRecord } from '../plans/state.js';
 import type { Context } from './command.js';
@@ -29,8 +30,23 @@ export function contextFor(ctx: Context, c: Credentials): Context {
   };
 }
 
-/** One job of a plan, timed and recorded in the state file whatever its outcome. */
+/**
+ * One job of a plan, under the plan's run lock (src/plans/runlock.ts: a
+ * second run of the plan, in this process or another, waits for it), timed
+ * and recorded in the state file whatever its outcome.
+ */
 export async function runJob(ctx: Context, plan: Plan, state: PlanStateFile, signal: AbortSignal, scheduled: number, job: Job): Promise<RunRecord> {
+  const lock = await PlanRunLock.acquire(state.runLockPath(plan.name), job, {
+    signal, onWait: (h) => ctx.out.warn(`plan ${plan.name}: waiting for its ${h.job} run in process ${h.pid} on ${h.host} (since ${h.started}) to finish`),
+  });
+  try {
+    return await timedJob(ctx, plan, state, signal, scheduled, job);
+  } finally {
+    lock.release();
+  }
+}
+
+async function timedJob(ctx: Context, plan: Plan, state: PlanStateFile, signal: AbortSignal, scheduled: number, job: Job): Promise<RunRecord> {
   const started = Date.now();
   const record: RunRecord = { scheduled: new Date(scheduled).toISOString(), started: new Date(started).toISOString(), ms: 0, ok: false };
   try {

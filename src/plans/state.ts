@@ -87,6 +87,11 @@ export class PlanStateFile implements ScheduleMemory {
     void this.save();
   }
 
+  /** Where the plan's run lock lives (runlock.ts): beside this file, so every process using it shares the lock. */
+  runLockPath(plan: string): string {
+    return join(dirname(this.path), 'plan-locks', `${plan}.lock`);
+  }
+
   runs(plan: string): readonly RunRecord[] {
     return this.doc.plans[plan]?.runs ?? [];
   }
