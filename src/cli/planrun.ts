@@ -6,15 +6,18 @@
  * retention applied. Each step opens its repository as any command does,
  * with the plan's location and secrets; a failing copy is recorded and the
  * others still run. A restore drill (restore_test, `plan run --drill`) is
- * the plan's other job. Each outcome is recorded in the plan state file.
+ * the plan's other job (in vault mode its result is also appended to the
+ * vault's audit log). Each outcome is recorded in the plan state file.
  */
 import { copySnapshots, backup, DEFAULT_COLD_CLASS, forget } from '../operations/index.js';
 import type { ForgetPolicy } from '../retention/policy.js';
 import type { Credentials, Plan } from '../plans/plan.js';
-import { drill } from '../plans/drill.js';
+import type { VaultHead } from '../keys/index.js';
+import { drill, type DrillResult } from '../plans/drill.js';
 import { PlanRunLock } from '../plans/runlock.js';
 import type { Job } from '../plans/scheduler.js';
 import type { PlanStateFile, RunRecord } from '../plans/state.js';
+import { MAX_FIRST_BAD } from '../vault/protocol.js';
 import type { Context } from './command.js';
 import { coldTransition } from './commands/cold.js';
 import { interruptible, withBackupRepo, withRepo } from './session.js';
@@ -96,13 +99,25 @@ async function runColdStep(own: Context, plan: Plan, afterDays: number, signal: 
 async function runDrill(ctx: Context, plan: Plan, record: RunRecord, signal: AbortSignal): Promise<void> {
   record.drill = { snapshot: '', files: 0, bytes: 0, ms: 0, verified: false };
   const sample = plan.restoreTest?.sample;
-  const { firstBad, ...measured } = await withRepo(contextFor(ctx, plan), { index: true, pool: true, action: 'restore' }, (repo, pool) => drill(repo, repo.blobReader(pool!), {
-    tag: planTag(plan), seed: `${plan.name}@${record.scheduled}`, signal, ...(sample === undefined ? {} : { sample }),
-  }));
+  const { firstBad, auditError, ...measured } = await withRepo(contextFor(ctx, plan), { index: true, pool: true, action: 'restore' }, async (repo, pool, _backend, head): Promise<DrillResult & { audit_seq?: number; auditError?: string }> => {
+    const r = await drill(repo, repo.blobReader(pool!), { tag: planTag(plan), seed: `${plan.name}@${record.scheduled}`, signal, ...(sample === undefined ? {} : { sample }) });
+    return head ? { ...r, ...(await auditDrill(head, plan, r)) } : r;
+  });
   record.drill = measured;
   record.snapshot = measured.snapshot;
-  record.ok = measured.verified;
-  if (!record.ok) record.error = firstBad ?? 'a file did not restore whole';
+  record.ok = measured.verified && auditError === undefined;
+  if (!measured.verified) record.error = firstBad ?? 'a file did not restore whole';
+  else if (auditError !== undefined) record.error = `the vault did not record the drill: ${auditError}`;
+}
+
+/** Vault mode: the drill's result appended to the vault's audit log; a result that cannot be posted fails the drill's record, never silently. */
+async function auditDrill(head: VaultHead, plan: Plan, r: DrillResult): Promise<{ audit_seq: number } | { auditError: string }> {
+  const firstBad = r.firstBad === undefined ? {} : { first_bad: r.firstBad.replace(/[\x00-\x1f\x7f]/g, '?').slice(0, MAX_FIRST_BAD) };
+  try {
+    return { audit_seq: (await head.recordDrill({ plan: plan.name, snapshot: r.snapshot, files: r.files, bytes: r.bytes, ms: r.ms, verified: r.verified, ...firstBad })).seq };
+  } catch (e) {
+    return { auditError: (e as Error).message };
+  }
 }
 
 /**

@@ -40,6 +40,8 @@ export interface DrillRecord {
   ms: number;
   /** Every restored file read back equal to the snapshot, and no blob unreadable. */
   verified: boolean;
+  /** Vault mode: the number of its entry in the vault's audit log. */
+  audit_seq?: number;
 }
 
 interface PlanState {
