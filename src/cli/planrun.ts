@@ -2,8 +2,8 @@
  * One run of a plan, the same code for `ebak plan run` and the daemon:
  * backup (its snapshots tagged `plan:<name>`), the plan's retention applied
  * to its own snapshots only, the data packs only snapshots older than
- * cold_after_days need moved to a colder class, then each copy brought up to date and its own
- * retention applied. Each step opens its repository as any command does,
+ * cold_after_days need moved to a colder class, then each copy brought up
+ * to date and its own retention applied. Each step opens its repository as any command does,
  * with the plan's location and secrets; a failing copy is recorded and the
  * others still run. A restore drill (restore_test, `plan run --drill`) is
  * the plan's other job (in vault mode its result is also appended to the
