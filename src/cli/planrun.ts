@@ -1,19 +1,25 @@
 /**
  * One run of a plan, the same code for `ebak plan run` and the daemon:
  * backup (its snapshots tagged `plan:<name>`), the plan's retention applied
- * to its own snapshots only, then each copy brought up to date and its own
- * retention applied. Each step opens its repository as any command does,
+ * to its own snapshots only, the data packs only snapshots older than
+ * cold_after_days need moved to a colder class, then each copy brought up
+ * to date and its own retention applied. Each step opens its repository as any command does,
  * with the plan's location and secrets; a failing copy is recorded and the
  * others still run. A restore drill (restore_test, `plan run --drill`) is
- * the plan's other job. Each outcome is recorded in the plan state file.
+ * the plan's other job (in vault mode its result is also appended to the
+ * vault's audit log). Each outcome is recorded in the plan state file.
  */
-import { copySnapshots, backup, forget } from '../operations/index.js';
+import { copySnapshots, backup, DEFAULT_COLD_CLASS, forget } from '../operations/index.js';
 import type { ForgetPolicy } from '../retention/policy.js';
 import type { Credentials, Plan } from '../plans/plan.js';
-import { drill } from '../plans/drill.js';
+import type { VaultHead } from '../keys/index.js';
+import { drill, type DrillResult } from '../plans/drill.js';
+import { PlanRunLock } from '../plans/runlock.js';
 import type { Job } from '../plans/scheduler.js';
 import type { PlanStateFile, RunRecord } from '../plans/state.js';
+import { MAX_FIRST_BAD } from '../vault/protocol.js';
 import type { Context } from './command.js';
+import { coldTransition } from './commands/cold.js';
 import { interruptible, withBackupRepo, withRepo } from './session.js';
 
 /** The tag that marks a plan's snapshots: its retention touches nothing else. */
@@ -27,8 +33,23 @@ export function contextFor(ctx: Context, c: Credentials): Context {
   };
 }
 
-/** One job of a plan, timed and recorded in the state file whatever its outcome. */
+/**
+ * One job of a plan, under the plan's run lock (src/plans/runlock.ts: a
+ * second run of the plan, in this process or another, waits for it), timed
+ * and recorded in the state file whatever its outcome.
+ */
 export async function runJob(ctx: Context, plan: Plan, state: PlanStateFile, signal: AbortSignal, scheduled: number, job: Job): Promise<RunRecord> {
+  const lock = await PlanRunLock.acquire(state.runLockPath(plan.name), job, {
+    signal, onWait: (h) => ctx.out.warn(`plan ${plan.name}: waiting for its ${h.job} run in process ${h.pid} on ${h.host} (since ${h.started}) to finish`),
+  });
+  try {
+    return await timedJob(ctx, plan, state, signal, scheduled, job);
+  } finally {
+    lock.release();
+  }
+}
+
+async function timedJob(ctx: Context, plan: Plan, state: PlanStateFile, signal: AbortSignal, scheduled: number, job: Job): Promise<RunRecord> {
   const started = Date.now();
   const record: RunRecord = { scheduled: new Date(scheduled).toISOString(), started: new Date(started).toISOString(), ms: 0, ok: false };
   try {
@@ -53,11 +74,21 @@ async function runBackup(ctx: Context, plan: Plan, record: RunRecord, signal: Ab
   record.snapshot = made.id;
   record.bytes_added = made.summary.data_added;
   if (plan.retention) record.forgotten = await applyRetention(own, plan, plan.retention, signal);
-  if (plan.coldAfterDays !== undefined) warn('cold_after_days is not built yet: data packs stay in their storage class');
+  if (plan.coldAfterDays !== undefined) record.cold = await runColdStep(own, plan, plan.coldAfterDays, signal);
   record.copies = [];
   for (const copy of plan.copies) record.copies.push(await runCopy(ctx, plan, copy, signal));
-  record.ok = record.copies.every((c) => c.error === undefined);
-  if (!record.ok) record.error = 'a copy failed';
+  record.ok = record.copies.every((c) => c.error === undefined) && record.cold?.error === undefined;
+  if (!record.ok) record.error = record.cold?.error === undefined ? 'a copy failed' : `cold storage failed: ${record.cold.error}`;
+}
+
+/** After backup and retention: the packs only snapshots older than cold_after_days need go cold (a failure is recorded, the copies still run). */
+async function runColdStep(own: Context, plan: Plan, afterDays: number, signal: AbortSignal): Promise<NonNullable<RunRecord['cold']>> {
+  const storageClass = plan.coldStorageClass ?? DEFAULT_COLD_CLASS;
+  try {
+    return { storage_class: storageClass, moved: (await coldTransition(own, { afterDays, storageClass, dryRun: false }, signal)).moved.length };
+  } catch (e) {
+    return { storage_class: storageClass, moved: 0, error: (e as Error).message };
+  }
 }
 
 /**
@@ -68,13 +99,25 @@ async function runBackup(ctx: Context, plan: Plan, record: RunRecord, signal: Ab
 async function runDrill(ctx: Context, plan: Plan, record: RunRecord, signal: AbortSignal): Promise<void> {
   record.drill = { snapshot: '', files: 0, bytes: 0, ms: 0, verified: false };
   const sample = plan.restoreTest?.sample;
-  const { firstBad, ...measured } = await withRepo(contextFor(ctx, plan), { index: true, pool: true, action: 'restore' }, (repo, pool) => drill(repo, repo.blobReader(pool!), {
-    tag: planTag(plan), seed: `${plan.name}@${record.scheduled}`, signal, ...(sample === undefined ? {} : { sample }),
-  }));
+  const { firstBad, auditError, ...measured } = await withRepo(contextFor(ctx, plan), { index: true, pool: true, action: 'restore' }, async (repo, pool, _backend, head): Promise<DrillResult & { audit_seq?: number; auditError?: string }> => {
+    const r = await drill(repo, repo.blobReader(pool!), { tag: planTag(plan), seed: `${plan.name}@${record.scheduled}`, signal, ...(sample === undefined ? {} : { sample }) });
+    return head ? { ...r, ...(await auditDrill(head, plan, r)) } : r;
+  });
   record.drill = measured;
   record.snapshot = measured.snapshot;
-  record.ok = measured.verified;
-  if (!record.ok) record.error = firstBad ?? 'a file did not restore whole';
+  record.ok = measured.verified && auditError === undefined;
+  if (!measured.verified) record.error = firstBad ?? 'a file did not restore whole';
+  else if (auditError !== undefined) record.error = `the vault did not record the drill: ${auditError}`;
+}
+
+/** Vault mode: the drill's result appended to the vault's audit log; a result that cannot be posted fails the drill's record, never silently. */
+async function auditDrill(head: VaultHead, plan: Plan, r: DrillResult): Promise<{ audit_seq: number } | { auditError: string }> {
+  const firstBad = r.firstBad === undefined ? {} : { first_bad: r.firstBad.replace(/[\x00-\x1f\x7f]/g, '?').slice(0, MAX_FIRST_BAD) };
+  try {
+    return { audit_seq: (await head.recordDrill({ plan: plan.name, snapshot: r.snapshot, files: r.files, bytes: r.bytes, ms: r.ms, verified: r.verified, ...firstBad })).seq };
+  } catch (e) {
+    return { auditError: (e as Error).message };
+  }
 }
 
 /**

@@ -21,6 +21,7 @@ const LOADERS: readonly (readonly [string, () => Promise<Command>])[] = [
   ['check', async () => (await import('./commands/check.js')).checkCommand],
   ['forget', async () => (await import('./commands/forget.js')).forgetCommand],
   ['prune', async () => (await import('./commands/prune.js')).pruneCommand],
+  ['cold', async () => (await import('./commands/cold.js')).coldCommand],
   ['unlock', async () => (await import('./commands/unlock.js')).unlockCommand],
   ['retention', async () => (await import('./commands/retention.js')).retentionCommand],
   ['tag', async () => (await import('./commands/tag.js')).tagCommand],

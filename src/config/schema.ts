@@ -122,6 +122,12 @@ export const FLAGS: readonly FlagSpec[] = [
   string('max-unused', 'PERCENT|SIZE', 'tolerate this much unused space: a share (5%), a size (e.g. 500m) or unlimited', ['prune'], { default: '5%' }),
   string('max-repack-size', 'SIZE', 'repack at most this many bytes (e.g. 2g)', ['prune'], { default: 'unlimited' }),
   boolean('dry-run', 'print the plan (packs to delete and to repack, bytes freed); change nothing', ['prune']),
+  boolean('early-delete', 'also delete or repack packs younger than their S3 storage class\'s minimum duration (STANDARD_IA 30 days, GLACIER_IR and GLACIER 90, DEEP_ARCHIVE 180): S3 bills the rest of it anyway', ['prune']),
+
+  // cold (S3 only)
+  string('after-days', 'N', 'move the data packs that only snapshots older than N days need', ['cold']),
+  string('storage-class', 'class', 'the colder S3 class: STANDARD_IA, GLACIER_IR, GLACIER or DEEP_ARCHIVE', ['cold'], { default: 'GLACIER_IR' }),
+  boolean('dry-run', 'list the packs that would move; move nothing', ['cold']),
   boolean('forget', 'repair snapshots: remove each damaged snapshot once its repaired copy is saved', ['repair']),
   boolean('dry-run', 'repair snapshots: say what would be repaired; write and remove nothing', ['repair'], { short: 'n' }),
   boolean('remove-all', 'remove every lock, not only stale ones (only when no ebak runs on the repository)', ['unlock']),

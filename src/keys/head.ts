@@ -18,7 +18,7 @@ import { EbakError } from '../errors.js';
 import type { HeadNames, HeadRecorder } from '../repository/api.js';
 import type { Backend, FileType } from '../storage/backend.js';
 import { compareHead, rollbackMessage, type HeadClient, type HeadComparison } from '../vault/client/head.js';
-import type { HeadState, RetentionRequest, RetentionResponse } from '../vault/protocol.js';
+import type { DrillRecordRequest, HeadState, RetentionRequest, RetentionResponse } from '../vault/protocol.js';
 import type { RetentionDesk, RetentionView } from '../retention/desk.js';
 import type { RetentionFacts } from '../retention/lock.js';
 
@@ -29,6 +29,11 @@ export class VaultHead implements HeadRecorder {
 
   constructor(private readonly client: HeadClient, state: HeadState) {
     this.pendingNames = { snapshots: [...state.pending_snapshots], indexes: [...state.pending_indexes] };
+  }
+
+  /** A restore drill's result, appended to the vault's audit log. */
+  recordDrill(record: DrillRecordRequest): Promise<{ seq: number }> {
+    return this.client.recordDrill(record);
   }
 
   /** The repository saved object `name` of `kind` (posted by the next flush). */

@@ -15,3 +15,4 @@ export { rotateMaster, type RewriteResult, type RotateEvent, type RotateOptions,
 export { restore, type OverwriteMode, type RestoreEvent, type RestoreResult, type RestoreOperationOptions, type RestoreOperationResult, type RestoreRepository } from './restore.js';
 export { finishPending, removeRecorded, type Deleter } from './head.js';
 export type { OperationOptions, WarningEvent } from './operation.js';
+export { checkColdClass, DEFAULT_COLD_CLASS, moveCold, type ColdEvent, type ColdOptions, type ColdRepository, type ColdResult, type ColdStorage } from './cold.js';

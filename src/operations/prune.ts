@@ -38,6 +38,15 @@ export interface PruneOptions extends OperationOptions<PruneEvent> {
   head?: HeadRecorder | undefined;
   /** Packs to repack whatever they hold, and the index rewritten even if nothing else changes (a master-key rotation's --rewrite). */
   rewrite?: ((pack: IndexedPack) => boolean) | undefined;
+  /** Delete and repack packs younger than their storage class's minimum duration too (S3 bills the rest of it anyway). */
+  earlyDelete?: boolean | undefined;
+}
+
+/** A pack prune would delete or repack, held back: its storage class's minimum duration ends at `until` (ISO 8601). */
+export interface HeldPack {
+  id: string;
+  storageClass: string;
+  until: string;
 }
 
 export interface PruneResult {
@@ -56,6 +65,8 @@ export interface PruneResult {
   recovered: number;
   /** Packs in an archive storage class, left alone. */
   archived: string[];
+  /** Packs held back by their class's minimum storage duration. */
+  held: HeldPack[];
   /** Packs no index covers whose header could not be read: left alone (check names them). */
   unreadable: string[];
   /** Index files written. */
@@ -84,7 +95,8 @@ async function pruneLocked(repo: PruneStore, pool: WorkerPool, opts: PruneOption
   const inv = await inventory(repo, opts, say);
   const stats = pruneStats(inv.plan);
   const archived = inv.plan.decisions.filter((d) => d.action === 'archived').map((d) => d.id);
-  const base = { stats, archived, unreadable: inv.unreadable, recovered: inv.plan.decisions.filter((d) => d.action === 'recover').length };
+  const held = inv.plan.decisions.flatMap((d) => (d.action === 'held' && d.held ? [{ id: d.id, storageClass: d.held.storageClass, until: new Date(d.held.until).toISOString() }] : []));
+  const base = { stats, archived, held, unreadable: inv.unreadable, recovered: inv.plan.decisions.filter((d) => d.action === 'recover').length };
   const ids = (...actions: string[]) => inv.plan.decisions.filter((d) => actions.includes(d.action)).map((d) => d.id);
   const toDelete = ids('mark', 'marked');
   const toRepack = ids('repack');
@@ -103,7 +115,7 @@ async function pruneLocked(repo: PruneStore, pool: WorkerPool, opts: PruneOption
 
 /** Nothing to mark, repack, recover, drop or index, and no index file left over: the index stays as it is. */
 function unchanged(inv: Inventory): boolean {
-  return inv.plan.decisions.every((d) => (d.action === 'keep' || d.action === 'archived') && d.plan.indexed) && inv.replaces.length === inv.currentFiles;
+  return inv.plan.decisions.every((d) => (d.action === 'keep' || d.action === 'archived' || d.action === 'held') && d.plan.indexed) && inv.replaces.length === inv.currentFiles;
 }
 
 /** Deleting needs storage that deletes; Object Lock retention (extended by prune, later) is not handled yet. */
@@ -132,7 +144,7 @@ async function inventory(repo: PruneStore, opts: PruneOptions, say: (m: string) 
     for (const { markedAt, ...pack } of file.marked ?? []) packs.push({ pack, markedAt, indexed: true });
   }
   const unreadable = await addUnindexed(repo, packs, stored, opts);
-  const plan = planPrune({ packs, stored, used, maxUnused: opts.maxUnused, maxRepackBytes: opts.maxRepackBytes, mustMove: opts.rewrite });
+  const plan = planPrune({ packs, stored, used, maxUnused: opts.maxUnused, maxRepackBytes: opts.maxRepackBytes, mustMove: opts.rewrite, now: (opts.now ?? Date.now)(), earlyDelete: opts.earlyDelete });
   if (plan.missing.length)
     throw new EbakError('CORRUPT', `${plan.missing.length} blob(s) the snapshots need are in no stored pack (first: ${plan.missing[0]!.slice(0, 16)}); nothing was deleted`, { hint: 'run `ebak check` to see what is damaged' });
   return { plan, replaces: [...state.current.map((c) => c.name), ...state.superseded], currentFiles: state.current.length, seen, unreadable };

@@ -6,6 +6,7 @@
  * giving the line of a field path.
  */
 import { EbakError } from '../errors.js';
+import { checkColdClass } from '../operations/index.js';
 import { parseDuration } from '../retention/duration.js';
 import type { CountRule, ForgetPolicy, WithinRule } from '../retention/policy.js';
 import { isEmptyPolicy } from '../retention/policy.js';
@@ -35,6 +36,8 @@ export interface Plan extends Credentials {
   window: { startWithin?: number; completeWithin?: number };
   retention?: ForgetPolicy;
   coldAfterDays?: number;
+  /** The class cold_after_days moves packs to (default GLACIER_IR, src/operations/cold.ts). */
+  coldStorageClass?: string;
   copies: Copy[];
   restoreTest?: { schedule: Schedule; sample?: number };
 }
@@ -119,7 +122,7 @@ function render(path: FieldPath): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
 
-const PLAN_FIELDS = ['name', 'repository', 'password_file', 'password_command', 'sources', 'excludes', 'tags', 'schedule', 'timezone', 'window', 'retention', 'cold_after_days', 'copies', 'restore_test'];
+const PLAN_FIELDS = ['name', 'repository', 'password_file', 'password_command', 'sources', 'excludes', 'tags', 'schedule', 'timezone', 'window', 'retention', 'cold_after_days', 'cold_storage_class', 'copies', 'restore_test'];
 
 /** Validates a parsed plan file; throws one USAGE error listing every problem. */
 export function validatePlanFile(doc: unknown, locate: Locate, file: string): PlanFile {
@@ -159,6 +162,8 @@ function plan(c: Checker, at: FieldPath, v: unknown): Plan | undefined {
   const window = planWindow(c, [...at, 'window'], m.window);
   const retention = m.retention === undefined ? undefined : policy(c, [...at, 'retention'], m.retention);
   const coldAfterDays = c.integer([...at, 'cold_after_days'], m.cold_after_days, 1);
+  const coldText = c.string([...at, 'cold_storage_class'], m.cold_storage_class);
+  const coldStorageClass = coldText === undefined ? undefined : c.field([...at, 'cold_storage_class'], () => checkColdClass(coldText, render([...at, 'cold_storage_class'])));
   const copies = m.copies === undefined ? [] : Array.isArray(m.copies) ? m.copies.flatMap((x, i) => copy(c, [...at, 'copies', i], x) ?? []) : (c.problem([...at, 'copies'], 'must be a list'), []);
   const restoreTest = m.restore_test === undefined ? undefined : drill(c, [...at, 'restore_test'], m.restore_test, timezone);
   const sources = c.strings([...at, 'sources'], m.sources, true);
@@ -169,6 +174,7 @@ function plan(c: Checker, at: FieldPath, v: unknown): Plan | undefined {
     name, ...creds, schedule, timezone, window, copies, sources, excludes, tags,
     ...(retention ? { retention } : {}),
     ...(coldAfterDays !== undefined ? { coldAfterDays } : {}),
+    ...(coldStorageClass !== undefined ? { coldStorageClass } : {}),
     ...(restoreTest ? { restoreTest } : {}),
   };
 }

@@ -26,6 +26,8 @@ export interface RunRecord {
   bytes_added?: number;
   forgotten?: number;
   copies?: { repository: string; copied: number; error?: string }[];
+  /** cold_after_days: data packs moved to the colder class by this run. */
+  cold?: { storage_class: string; moved: number; error?: string };
   /** A restore drill (restore_test): what it restored and verified, and how fast (ms: the restore time, RTO). */
   drill?: DrillRecord;
 }
@@ -38,6 +40,8 @@ export interface DrillRecord {
   ms: number;
   /** Every restored file read back equal to the snapshot, and no blob unreadable. */
   verified: boolean;
+  /** Vault mode: the number of its entry in the vault's audit log. */
+  audit_seq?: number;
 }
 
 interface PlanState {
@@ -58,21 +62,7 @@ export class PlanStateFile implements ScheduleMemory {
 
   /** Opens (or starts) the state file; an unknown version is refused, never overwritten. */
   static open(path: string): PlanStateFile {
-    let text: string | undefined;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new EbakError('IO', `${path}: ${(e as Error).message}`);
-    }
-    if (text === undefined) return new PlanStateFile(path, { version: STATE_VERSION, plans: {} });
-    let doc: StateDoc;
-    try {
-      doc = JSON.parse(text) as StateDoc;
-    } catch {
-      throw new EbakError('CORRUPT', `${path}: the plan state is not valid JSON`, { hint: 'move it away; the next run starts a new one' });
-    }
-    if (doc.version !== STATE_VERSION) throw new EbakError('UNSUPPORTED_VERSION', `${path}: plan state version ${String(doc.version)} is not supported by this ebak`);
-    return new PlanStateFile(path, doc);
+    return new PlanStateFile(path, readDoc(path) ?? { version: STATE_VERSION, plans: {} });
   }
 
   lastDue(plan: string, job: Job): number | undefined {
@@ -83,6 +73,11 @@ export class PlanStateFile implements ScheduleMemory {
   setLastDue(plan: string, at: number, job: Job): void {
     this.entry(plan)[DUE[job]] = new Date(at).toISOString();
     void this.save();
+  }
+
+  /** Where the plan's run lock lives (runlock.ts): beside this file, so every process using it shares the lock. */
+  runLockPath(plan: string): string {
+    return join(dirname(this.path), 'plan-locks', `${plan}.lock`);
   }
 
   runs(plan: string): readonly RunRecord[] {
@@ -102,9 +97,27 @@ export class PlanStateFile implements ScheduleMemory {
 
   private writing: Promise<void> = Promise.resolve();
 
-  /** Writes are serialised: each one writes the whole document as it is when its turn comes. */
+  /** Runs in the file this document lacks are added (in start order, the newest KEEP_RUNS kept); the later due slots win. */
+  private mergeFromDisk(): void {
+    const disk = readDoc(this.path);
+    for (const [name, theirs] of Object.entries(disk?.plans ?? {})) {
+      const mine = this.entry(name);
+      const known = new Set(mine.runs.map(runKey));
+      mine.runs.push(...theirs.runs.filter((r) => !known.has(runKey(r))));
+      mine.runs.sort((a, b) => Date.parse(a.started) - Date.parse(b.started));
+      mine.runs.splice(0, Math.max(0, mine.runs.length - KEEP_RUNS));
+      for (const k of Object.values(DUE)) if (theirs[k] !== undefined && (mine[k] === undefined || Date.parse(theirs[k]) > Date.parse(mine[k]))) mine[k] = theirs[k];
+    }
+  }
+
+  /**
+   * Writes are serialised: each one writes the whole document as it is when
+   * its turn comes, merged with what another process (`plan run` beside the
+   * daemon) recorded in the file meanwhile, so neither loses the other's runs.
+   */
   save(): Promise<void> {
     this.writing = this.writing.then(async () => {
+      this.mergeFromDisk();
       await makeDirs(dirname(this.path));
       const tmp = join(dirname(this.path), `.plans-state.${process.pid}.tmp`);
       await writeFile(tmp, JSON.stringify(this.doc, null, 1), { mode: 0o600 });
@@ -112,4 +125,25 @@ export class PlanStateFile implements ScheduleMemory {
     });
     return this.writing;
   }
+}
+
+const runKey = (r: RunRecord) => `${r.scheduled} ${r.started}`;
+
+/** The state file's document, or undefined when there is none yet. */
+function readDoc(path: string): StateDoc | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new EbakError('IO', `${path}: ${(e as Error).message}`);
+  }
+  let doc: StateDoc;
+  try {
+    doc = JSON.parse(text) as StateDoc;
+  } catch {
+    throw new EbakError('CORRUPT', `${path}: the plan state is not valid JSON`, { hint: 'move it away; the next run starts a new one' });
+  }
+  if (doc.version !== STATE_VERSION) throw new EbakError('UNSUPPORTED_VERSION', `${path}: plan state version ${String(doc.version)} is not supported by this ebak`);
+  return doc;
 }

@@ -30,7 +30,7 @@ export function markingIndex<P extends PackEntry>(plan: PrunePlan<P>, replaces: 
   const marked: Marked<P>[] = [];
   for (const d of plan.decisions) {
     const p = d.plan.pack;
-    if (d.action === 'keep' || d.action === 'recover' || d.action === 'archived') packs.push(p);
+    if (d.action === 'keep' || d.action === 'recover' || d.action === 'archived' || d.action === 'held') packs.push(p);
     else if (d.action === 'mark' || d.action === 'repack') marked.push({ ...p, markedAt: now });
     else if (d.action === 'marked') marked.push({ ...p, markedAt: d.plan.markedAt! });
   }

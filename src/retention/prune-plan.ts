@@ -8,9 +8,13 @@
  * exceeds `--max-unused` and the repacked bytes stay under
  * `--max-repack-size` (restic's rule: the most unused first). Marked packs a
  * snapshot needs again are recovered (live again); packs in an archive
- * storage class are left alone. Packs `mustMove` names (a master-key
- * rotation's --rewrite: sealed under an old key) are repacked whatever
- * they hold. Pure: no storage, no clock.
+ * storage class are never repacked (that needs a restore), and deleted
+ * only when wholly unused and past their class's minimum storage duration;
+ * a pack in a class with a minimum (STANDARD_IA ...) younger than it is held
+ * back, neither repacked nor deleted (S3 bills the rest of the minimum
+ * anyway), unless `earlyDelete` consents. Packs `mustMove` names (a
+ * master-key rotation's --rewrite: sealed under an old key) are repacked
+ * whatever they hold. Pure: no storage; the clock is `now`.
  */
 
 /** What the plan needs of an index entry (the repository's IndexedPack has this shape). */
@@ -33,6 +37,8 @@ export interface PlanPack<P extends PackEntry = PackEntry> {
 export interface StoredPack {
   readonly size: number;
   readonly storageClass?: string;
+  /** When it was stored (ms; S3: LastModified, which a copy into another class resets, as the minimum does). */
+  readonly modified?: number;
 }
 
 export interface PlanInput<P extends PackEntry = PackEntry> {
@@ -42,6 +48,10 @@ export interface PlanInput<P extends PackEntry = PackEntry> {
   readonly used: ReadonlySet<string>;
   readonly maxUnused: MaxUnused;
   readonly maxRepackBytes: number;
+  /** The clock (ms) minimum storage durations are measured at; without it none holds a pack back. */
+  readonly now?: number | undefined;
+  /** Delete and repack packs younger than their class's minimum storage duration all the same. */
+  readonly earlyDelete?: boolean | undefined;
 }
 
 /** The plan's input; `mustMove`: packs to repack whatever the limits (their used blobs move to new packs). */
@@ -51,10 +61,11 @@ export type PruneInput<P extends PackEntry = PackEntry> = PlanInput<P> & { reado
  * keep: stays live. repack: its needed blobs are copied, then it is marked.
  * mark: nothing needs it; marked. marked: already marked, still unneeded.
  * recover: marked, but needed again: live again. archived: in an archive
- * storage class, left as it is. drop: indexed but not stored (nothing needs
- * it): left out of the new index.
+ * storage class, left as it is. held: would be marked or repacked, but is
+ * younger than its class's minimum storage duration: stays live. drop:
+ * indexed but not stored (nothing needs it): left out of the new index.
  */
-export type PackAction = 'keep' | 'repack' | 'mark' | 'marked' | 'recover' | 'archived' | 'drop';
+export type PackAction = 'keep' | 'repack' | 'mark' | 'marked' | 'recover' | 'archived' | 'held' | 'drop';
 
 export interface PackDecision<P extends PackEntry = PackEntry> {
   readonly id: string;
@@ -66,6 +77,8 @@ export interface PackDecision<P extends PackEntry = PackEntry> {
   usedBytes: number;
   unusedBlobs: number;
   unusedBytes: number;
+  /** A held pack's class and the end of its minimum (ms). */
+  held?: { storageClass: string; until: number };
 }
 
 export interface PrunePlan<P extends PackEntry = PackEntry> {
@@ -76,13 +89,16 @@ export interface PrunePlan<P extends PackEntry = PackEntry> {
   readonly copy: ReadonlyMap<string, Set<string>>;
 }
 
-/** GLACIER and DEEP_ARCHIVE need a restore before a read: prune never repacks or deletes their packs. */
+/** GLACIER and DEEP_ARCHIVE need a restore before a read: prune never repacks their packs. */
 export const ARCHIVE_CLASSES: ReadonlySet<string> = new Set(['GLACIER', 'DEEP_ARCHIVE']);
+
+/** S3's minimum storage durations in days: an object deleted (or moved) earlier is billed the rest. */
+export const MIN_STORAGE_DAYS: Readonly<Record<string, number>> = { STANDARD_IA: 30, ONEZONE_IA: 30, GLACIER_IR: 90, GLACIER: 90, DEEP_ARCHIVE: 180 };
 
 export function planPrune<P extends PackEntry>(input: PruneInput<P>): PrunePlan<P> {
   const keeper = chooseKeepers(input);
   const missing = [...input.used].filter((id) => !keeper.has(id));
-  const decisions = input.packs.map((p) => measure(p, input.stored, keeper));
+  const decisions = input.packs.map((p) => measure(p, input, keeper));
   chooseRepacks(decisions, input);
   for (const d of decisions) if ((d.action === 'keep' || d.action === 'recover') && input.mustMove?.(d.plan.pack)) d.action = 'repack';
   const copy = new Map<string, Set<string>>();
@@ -113,7 +129,8 @@ function isArchived(p: PlanPack, stored: ReadonlyMap<string, StoredPack>): boole
   return ARCHIVE_CLASSES.has(stored.get(p.pack.id.toString('hex'))?.storageClass ?? 'STANDARD');
 }
 
-function measure<P extends PackEntry>(p: PlanPack<P>, stored: ReadonlyMap<string, StoredPack>, keeper: ReadonlyMap<string, string>): PackDecision<P> {
+function measure<P extends PackEntry>(p: PlanPack<P>, input: PlanInput, keeper: ReadonlyMap<string, string>): PackDecision<P> {
+  const stored = input.stored;
   const id = p.pack.id.toString('hex');
   const d: PackDecision<P> = { id, action: 'keep', plan: p, size: stored.get(id)?.size ?? 0, usedBlobs: 0, usedBytes: 0, unusedBlobs: 0, unusedBytes: 0 };
   for (const b of p.pack.blobs) {
@@ -125,21 +142,36 @@ function measure<P extends PackEntry>(p: PlanPack<P>, stored: ReadonlyMap<string
       d.unusedBytes += b.length;
     }
   }
-  return { ...d, action: firstAction(p, d, stored) };
+  const held = heldUntil(stored.get(id), input);
+  return { ...d, action: firstAction(p, d, input), ...(held ? { held } : {}) };
 }
 
 /** Every action but the repack choice, which weighs the packs against each other. */
-function firstAction(p: PlanPack, d: PackDecision, stored: ReadonlyMap<string, StoredPack>): PackAction {
-  if (!stored.has(d.id)) return 'drop';
-  if (isArchived(p, stored)) return 'archived';
+function firstAction(p: PlanPack, d: PackDecision, input: PlanInput): PackAction {
+  const stored = input.stored.get(d.id);
+  if (!stored) return 'drop';
+  const held = heldUntil(stored, input) !== undefined;
+  if (isArchived(p, input.stored)) {
+    // Deleted only once wholly unused and known to be past its minimum; never repacked.
+    if (d.usedBlobs > 0 || p.markedAt !== undefined || stored.modified === undefined || input.now === undefined) return 'archived';
+    return held ? 'held' : 'mark';
+  }
   if (p.markedAt !== undefined) return d.usedBlobs > 0 ? 'recover' : 'marked';
-  if (d.usedBlobs === 0) return 'mark';
+  if (d.usedBlobs === 0) return held ? 'held' : 'mark';
   return 'keep';
+}
+
+/** The end (ms) of the pack's minimum storage duration, when it has not passed and no consent to delete early was given. */
+function heldUntil(s: StoredPack | undefined, input: PlanInput): { storageClass: string; until: number } | undefined {
+  const days = MIN_STORAGE_DAYS[s?.storageClass ?? 'STANDARD'];
+  if (!s || days === undefined || s.modified === undefined || input.now === undefined || input.earlyDelete) return undefined;
+  const until = s.modified + days * 86_400_000;
+  return until > input.now ? { storageClass: s.storageClass!, until } : undefined;
 }
 
 /** restic's choice: partly used packs, the largest unused share first, while too much unused would remain. */
 function chooseRepacks(decisions: PackDecision[], input: PlanInput): void {
-  const staying = decisions.filter((d) => d.action === 'keep' || d.action === 'recover' || d.action === 'archived');
+  const staying = decisions.filter((d) => d.action === 'keep' || d.action === 'recover' || d.action === 'archived' || d.action === 'held');
   const used = staying.reduce((n, d) => n + d.usedBytes, 0);
   let unused = staying.reduce((n, d) => n + d.unusedBytes, 0);
   const limit = unusedLimit(input.maxUnused, used);
@@ -149,6 +181,10 @@ function chooseRepacks(decisions: PackDecision[], input: PlanInput): void {
   for (const d of candidates) {
     const bytes = d.usedBytes + d.unusedBytes;
     if (unused <= limit || repacked + bytes > input.maxRepackBytes) continue;
+    if (d.held) {
+      d.action = 'held';
+      continue;
+    }
     d.action = 'repack';
     unused -= d.unusedBytes;
     repacked += bytes;
@@ -195,7 +231,7 @@ export function pruneStats(plan: PrunePlan): PruneStats {
       add(s.toDelete, d.unusedBlobs, d.size);
       s.freed += d.size;
     } else {
-      s.packs[d.action === 'archived' ? 'archived' : 'keep']++;
+      s.packs[d.action === 'archived' ? 'archived' : 'keep']++; // a held pack is kept
       add(s.remaining, d.usedBlobs + d.unusedBlobs, d.usedBytes + d.unusedBytes);
       s.unusedAfter += d.unusedBytes;
     }

@@ -54,6 +54,8 @@ export interface FileInfo {
   readonly size: number;
   /** The storage class, when the backend has classes and the listing says (S3: "GLACIER", ...). */
   readonly storageClass?: string;
+  /** When the object was last written (ms since 1970), when the listing says (S3: LastModified; a minimum storage duration counts from it). */
+  readonly modified?: number;
 }
 
 /**
@@ -124,6 +126,16 @@ export interface Backend {
    * handles). Wrappers define it exactly when the backend they wrap does.
    */
   prepareRead?(handles: readonly Handle[], onProgress?: (ready: number, total: number) => void): Promise<void>;
+
+  /**
+   * Optional: rewrites data pack `h` in place in the colder `storageClass`
+   * (S3: CopyObject onto its own key), the copy checked to be the same bytes
+   * (size, ETag or SHA-256) before it is trusted, else CORRUPT. 'unchanged'
+   * when it already sits in that class or a colder one; NOT_FOUND when it is
+   * gone. Backends without storage classes leave it out; wrappers define it
+   * exactly when the backend they wrap does.
+   */
+  changeStorageClass?(h: Handle, storageClass: string): Promise<'moved' | 'unchanged'>;
 
   /**
    * Deletes the object. Deleting a missing object is not an error. Refused

@@ -3,7 +3,8 @@
  * accounting.ts): it forwards every Backend operation to the wrapped backend,
  * so a wrapper overrides only what it changes (restic's wrappers embed the
  * backend the same way). Location and capabilities are the wrapped backend's;
- * `prepareRead` exists exactly when the wrapped backend has it.
+ * `prepareRead` and `changeStorageClass` exist exactly when the wrapped
+ * backend has them.
  *
  * The single-request operations (create, isRepository, save, load, stat,
  * remove) all pass through `forward`, so a wrapper that treats them alike
@@ -18,12 +19,16 @@ export abstract class ForwardingBackend implements Backend {
   readonly location: string;
   readonly capabilities: Capabilities;
   readonly prepareRead?: Backend['prepareRead'];
+  readonly changeStorageClass?: Backend['changeStorageClass'];
 
   constructor(protected readonly inner: Backend) {
     this.location = inner.location;
     this.capabilities = inner.capabilities;
     const prepare = inner.prepareRead?.bind(inner);
     if (prepare) this.prepareRead = (handles, onProgress) => this.prepare(() => prepare(handles, onProgress));
+    // A copy in place is one request that writes, billed as a PUT: a wrapper treats it as a save.
+    const change = inner.changeStorageClass?.bind(inner);
+    if (change) this.changeStorageClass = (h, storageClass) => this.forward('save', () => change(h, storageClass));
   }
 
   /** Runs one single-request operation on the wrapped backend; the default runs it as is. */

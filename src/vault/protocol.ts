@@ -377,3 +377,37 @@ export function readRetentionChange(b: Json): RetentionRequest {
       throw bad('field "op" must be lock, unlock, hold or release');
   }
 }
+
+/**
+ * `POST /v1/drills`: a restore drill's result, for the audit log (type
+ * "drill", always: the endpoint writes no other type). Every field typed and
+ * bounded; the vault adds the posting device itself.
+ */
+export interface DrillRecordRequest {
+  plan: string;
+  /** The snapshot drilled (its id; "" when the plan had none yet). */
+  snapshot: string;
+  files: number;
+  bytes: number;
+  ms: number;
+  verified: boolean;
+  /** The first file that did not restore whole (and why), at most MAX_FIRST_BAD characters. */
+  first_bad?: string;
+}
+
+export const MAX_FIRST_BAD = 512;
+
+export function readDrillRecord(b: Json): DrillRecordRequest {
+  only(b, ['plan', 'snapshot', 'files', 'bytes', 'ms', 'verified', 'first_bad']);
+  const count = (name: string) => {
+    const v = b[name];
+    if (!Number.isSafeInteger(v) || (v as number) < 0) throw bad(`field "${name}" must be a non-negative integer`);
+    return v as number;
+  };
+  if (typeof b.verified !== 'boolean') throw bad('field "verified" must be true or false');
+  if (typeof b.snapshot !== 'string' || !/^([0-9a-f]{64})?$/.test(b.snapshot)) throw bad('field "snapshot" must be a snapshot id (64 hex digits) or ""');
+  return {
+    plan: str(b, 'plan', 64, /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/), snapshot: b.snapshot, files: count('files'), bytes: count('bytes'), ms: count('ms'), verified: b.verified,
+    ...('first_bad' in b ? { first_bad: str(b, 'first_bad', MAX_FIRST_BAD, /^[^\x00-\x1f\x7f]+$/) } : {}),
+  };
+}

@@ -83,6 +83,38 @@ describe('prune plan', () => {
     assert.deepEqual(plan.missing, [hex('ee')]);
   });
 
+  it('minimum storage durations: a pack younger than its class\'s minimum is held, not deleted or repacked, unless earlyDelete; a cold pack is never repacked, deleted only unused and past its minimum', () => {
+    const DAY = 86_400_000;
+    const now = 1000 * DAY;
+    const packs = [pack('a1', '01'), pack('b1', '23'), pack('c1', '45'), pack('d1', '67'), pack('e1', '89'), pack('f1', 'ab')];
+    const age: Record<string, [string, number]> = {
+      a1: ['STANDARD_IA', 10], // unused, 10 of 30 days
+      b1: ['STANDARD_IA', 31], // unused, past 30 days
+      c1: ['GLACIER_IR', 10], // half used: a repack candidate
+      d1: ['DEEP_ARCHIVE', 179], // unused, 1 day short of 180
+      e1: ['DEEP_ARCHIVE', 181], // unused, past 180
+      f1: ['GLACIER', 400], // half used: never repacked
+    };
+    const s = new Map(packs.map((p): [string, StoredPack] => {
+      const k = p.pack.id.toString('hex');
+      const [storageClass, days] = age[k.slice(0, 2)]!;
+      return [k, { size: 240, storageClass, modified: now - days * DAY }];
+    }));
+    const run = (earlyDelete: boolean) => {
+      const plan = planPrune({ packs, stored: s, used: used('4a'), maxUnused: { bytes: 0 }, maxRepackBytes: Infinity, now, earlyDelete });
+      return { actions: Object.fromEntries(plan.decisions.map((d) => [d.id.slice(0, 2), d.action])), plan };
+    };
+    const held = run(false);
+    assert.deepEqual(held.actions, { a1: 'held', b1: 'mark', c1: 'held', d1: 'held', e1: 'mark', f1: 'archived' });
+    const a1 = held.plan.decisions.find((d) => d.id.startsWith('a1'))!;
+    assert.deepEqual(a1.held, { storageClass: 'STANDARD_IA', until: now + 20 * DAY });
+    // A held pack stays live in the new index, as a kept one does.
+    const file = markingIndex(held.plan, [], 1);
+    assert.deepEqual(file.marked.map((m) => m.id.toString('hex').slice(0, 2)).sort(), ['b1', 'e1']);
+    assert.equal(file.packs.length, 4);
+    assert.deepEqual(run(true).actions, { a1: 'mark', b1: 'mark', c1: 'repack', d1: 'mark', e1: 'mark', f1: 'archived' });
+  });
+
   it('the summary counts what restic\'s does', () => {
     const packs = [pack('a1', 'abc'), pack('b1', 'de'), pack('c1', 'f')];
     const s = pruneStats(planPrune({ packs, stored: stored(packs), used: used('abcd'), maxUnused: { percent: 5 }, maxRepackBytes: Infinity }));

@@ -5,7 +5,8 @@
  * checksum headers, storage classes), and it injects the faults a healthy
  * local server never produces: 5xx bursts, resets mid-body, slow answers.
  * It can also play S3 where s3rver cannot (archive storage, Object Lock):
- * answer in s3rver's place (`reply`), or add headers to its answer.
+ * answer in s3rver's place (`reply`), add headers to its answer, or rewrite
+ * its body (a listing's storage classes, which s3rver always gives as STANDARD).
  */
 import { request as httpsRequest, createServer, Agent, type Server } from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
@@ -26,6 +27,7 @@ export type Fault =
   | { readonly status: number; readonly code: string; readonly message?: string }
   | { readonly reply: { readonly status: number; readonly headers?: Record<string, string>; readonly body?: string } }
   | { readonly addHeaders: Record<string, string> }
+  | { readonly rewriteBody: (body: Buffer) => Buffer }
   | { readonly resetBeforeResponse: true }
   | { readonly resetMidBody: true }
   | { readonly delayMs: number };
@@ -100,8 +102,13 @@ export class S3Proxy {
     }
     if (f && 'delayMs' in f) await sleep(f.delayMs);
     const up = await this.forward(rec);
-    const body = await readAll(up);
-    res.writeHead(up.statusCode ?? 502, f && 'addHeaders' in f ? { ...up.headers, ...f.addHeaders } : up.headers);
+    let body = await readAll(up);
+    let headers = f && 'addHeaders' in f ? { ...up.headers, ...f.addHeaders } : up.headers;
+    if (f && 'rewriteBody' in f) {
+      body = f.rewriteBody(body);
+      headers = { ...headers, 'content-length': String(body.length) };
+    }
+    res.writeHead(up.statusCode ?? 502, headers);
     if (f && 'resetMidBody' in f && body.length > 1) {
       res.write(body.subarray(0, body.length >> 1));
       await sleep(20);

@@ -137,7 +137,7 @@ describe('write-only vault devices', { timeout: 600_000 }, () => {
     await ok(['check', '--read-data'], full);
   });
 
-  it('the vault refuses a write-only session the K-release endpoint, head removals, device, policy and step-up calls', async () => {
+  it('the vault refuses a write-only session the K-release endpoint, head removals, device, policy and step-up calls; it may post drill records', async () => {
     const d = (await loadDevice(host.EBAK_CONFIG_DIR!, account))!;
     assert.equal(d.format, 2);
     const { client } = await deviceClient(d);
@@ -150,7 +150,8 @@ describe('write-only vault devices', { timeout: 600_000 }, () => {
     await assert.rejects(client.setPolicy(d.token, { guess_limit: 3 }, 'AAAA'), writeOnly);
     await assert.rejects(client.addWriteOnly(d.token, 'more', 'AAAA', 'AAAA'), writeOnly);
     await assert.rejects(client.stepUp(d.token, account, PASSWORD), writeOnly, 'not even with the password');
-    assert.ok((await client.credential(d.token)).credential, 'its sealed credential, and nothing else');
+    assert.ok((await client.credential(d.token)).credential, 'its sealed credential');
+    assert.ok((await client.postDrill(d.token, { plan: 'wo', snapshot: '', files: 0, bytes: 0, ms: 0, verified: false })).seq > 0, 'a restore drill\'s record, typed (POST /v1/drills)');
     assert.ok((await client.head(d.token)).snapshots.includes(backups[1]!.snapshot_id));
   });
 

@@ -3,6 +3,8 @@
  * data"): deletes the packs no snapshot needs and repacks the partly used
  * ones beyond `--max-unused`, under a prune lock that backups run beside.
  * Prints restic's summary; `--dry-run` prints the plan and changes nothing.
+ * Packs younger than their S3 class's minimum storage duration are held
+ * back (named in a dry run) unless `--early-delete` is given.
  * `runPrune` is also what `forget --prune` runs.
  */
 import { parseFlags } from '../../config/index.js';
@@ -20,19 +22,21 @@ export interface PruneRequest {
   maxUnused: MaxUnused;
   maxRepackBytes: number;
   dryRun: boolean;
+  earlyDelete?: boolean;
   head?: HeadRecorder | undefined;
 }
 
 export const pruneCommand: Command = {
   name: 'prune',
   summary: 'delete the data no snapshot needs (backups may run meanwhile)',
-  usage: 'ebak prune [--max-unused PERCENT|SIZE|unlimited] [--max-repack-size SIZE] [--dry-run] [--json]',
+  usage: 'ebak prune [--max-unused PERCENT|SIZE|unlimited] [--max-repack-size SIZE] [--early-delete] [--dry-run] [--json]',
   async run(argv, ctx) {
     const { values, switches } = parseFlags('prune', argv, ctx.env, { positionals: false });
     const req: PruneRequest = {
       maxUnused: parseMaxUnused(values['max-unused'] ?? DEFAULT_MAX_UNUSED),
       maxRepackBytes: values['max-repack-size'] === undefined ? Infinity : parseSize(values['max-repack-size'], '--max-repack-size'),
       dryRun: switches['dry-run'] === true,
+      earlyDelete: switches['early-delete'] === true,
     };
     return withRepo(ctx, { pool: true, action: 'delete' }, async (repo, pool, _backend, head) => {
       const res = await runPrune(ctx, repo, pool!, { ...req, head });
@@ -78,6 +82,7 @@ function printSummary(out: Output, s: PruneStats): void {
 /** What prune left alone, recovered or left pending, and a dry run's outcome, stay under --quiet; the counts of a run that went as planned do not. */
 function printOutcome(out: Output, r: PruneResult): void {
   if (r.archived.length) out.line(`left alone: ${r.archived.length} packs in an archive storage class (GLACIER, DEEP_ARCHIVE): prune neither repacks nor deletes them`);
+  printHeld(out, r);
   if (r.unreadable.length) out.line(`left alone: ${r.unreadable.length} packs no index covers whose header cannot be read (see \`ebak check\`)`);
   if (r.dryRun) {
     out.line(`would free ${formatBytes(r.stats.freed)}; nothing was changed (dry run)`);
@@ -89,10 +94,17 @@ function printOutcome(out: Output, r: PruneResult): void {
   out.info('done');
 }
 
+/** Packs kept back by their class's minimum storage duration: each named in a dry run, counted otherwise. */
+function printHeld(out: Output, r: PruneResult): void {
+  if (r.held.length === 0) return;
+  if (r.dryRun) for (const h of r.held) out.line(`held back: data/${h.id} is in ${h.storageClass} until ${h.until} (its minimum storage duration: deleting or repacking it earlier is billed anyway)`);
+  out.line(`held back: ${r.held.length} packs younger than their storage class's minimum duration; \`ebak prune --early-delete\` deletes or repacks them all the same`);
+}
+
 function jsonResult(r: PruneResult) {
   return {
     message_type: 'summary', dry_run: r.dryRun, ...r.stats,
     packs_to_delete: r.toDelete, packs_to_repack: r.toRepack, packs_deleted: r.deleted, packs_pending_deletion: r.pending,
-    packs_recovered: r.recovered, packs_archived: r.archived, packs_unreadable: r.unreadable, index_written: r.indexWritten,
+    packs_recovered: r.recovered, packs_archived: r.archived, packs_held: r.held, packs_unreadable: r.unreadable, index_written: r.indexWritten,
   };
 }

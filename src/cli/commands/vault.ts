@@ -15,11 +15,12 @@ import { DEVICE_FORMAT } from '../../vault/client/devicefile.js';
 import { addWriteOnlyDevice } from '../../keys/index.js';
 import { writeOnlyRefusal } from '../../repository/writeonly/credential.js';
 import { VaultClient } from '../../vault/client/client.js';
-import type { DeviceInfo } from '../../vault/protocol.js';
+import type { DeviceInfo, DrillRecordRequest } from '../../vault/protocol.js';
 import { pcrsFromMeasurements, vaultKeyPolicy, vaultMeasurements, vaultSnpMeasurement } from '../../vault/measure.js';
 import { createInvitation, operatorPrivateKey } from '../../vault/operator.js';
 import { openStore } from '../../vault/state/open.js';
 import type { Command, Context } from '../command.js';
+import { formatBytes } from '../format.js';
 import { stepUpPassword } from '../secrets.js';
 import { backendFor, withRepo } from '../session.js';
 import { RecipientKms } from '../../kms/client.js';
@@ -278,6 +279,14 @@ function resolveDevice(devices: DeviceInfo[], ref: string): string {
   throw new EbakError('USAGE', `device prefix ${JSON.stringify(ref)} is ambiguous (${matches.length} devices)`, { hint: 'give more of the id' });
 }
 
+type DrillEntry = DrillRecordRequest & { device: string };
+
+/** A restore drill's audit entry, as `plan status` shows a drill. */
+function drillDetail(d: DrillEntry): string {
+  const what = `plan ${d.plan}, snapshot ${d.snapshot.slice(0, 8) || '(none)'}: ${d.files} files, ${formatBytes(d.bytes)} in ${(d.ms / 1000).toFixed(2)} s`;
+  return `${what}, ${d.verified ? 'verified' : `NOT verified${d.first_bad ? ` (${d.first_bad})` : ''}`}, device ${d.device.slice(0, 8)}`;
+}
+
 export const auditCommand: Command = {
   name: 'audit',
   summary: "show the vault's audit events for this repository's account",
@@ -287,7 +296,7 @@ export const auditCommand: Command = {
     const d = await currentDevice(ctx);
     const { client } = await deviceClient(d);
     const entries = (await client.audit(d.token)) as { seq: number; time: string; type: string; detail: unknown }[];
-    for (const e of entries) ctx.out.line(`${String(e.seq).padStart(6)} ${e.time} ${e.type.padEnd(14)} ${e.detail ? JSON.stringify(e.detail) : ''}`);
+    for (const e of entries) ctx.out.line(`${String(e.seq).padStart(6)} ${e.time} ${e.type.padEnd(14)} ${e.type === 'drill' ? drillDetail(e.detail as DrillEntry) : e.detail ? JSON.stringify(e.detail) : ''}`);
     ctx.out.result({ entries });
     return 0;
   },

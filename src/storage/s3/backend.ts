@@ -9,12 +9,14 @@
  * the transient ones `retryable` for the retry wrapper (retry.ts). Every
  * upload carries x-amz-checksum-sha256, computed here over a Buffer body, so
  * S3 refuses bytes corrupted in transit. Object Lock (objectlock.ts) and
- * archive restores (thaw.ts) are options of this backend, given typed.
+ * archive restores (thaw.ts) are options of this backend, given typed;
+ * moving a pack to a colder class is coldcopy.ts's.
  */
 import { createHash } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
@@ -38,6 +40,7 @@ import { retryable } from '../retry.js';
 import { errorName, mapS3Error } from './errors.js';
 import { checkBucketLock, checkObjectLock, isLockedType, lockParams, lockRefusal, refuseLockedDelete, type LockState, type ObjectLockOptions } from './objectlock.js';
 import { DATA_STORAGE_CLASSES, type DataStorageClass } from './classes.js';
+import { moveColder, type ObjectHead } from './coldcopy.js';
 import { restoreSettings, thaw, type ArchiveRestoreOptions, type RestoreTier } from './thaw.js';
 
 
@@ -206,7 +209,7 @@ export class S3Backend implements Backend {
       const r = await this.send(`list ${type}`, (c) => c.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: dir, ContinuationToken: token })));
       for (const o of r.Contents ?? []) {
         const name = entryName(type, (o.Key ?? '').slice(dir.length));
-        if (name !== undefined) yield { name, size: o.Size ?? 0, ...(o.StorageClass ? { storageClass: o.StorageClass } : {}) };
+        if (name !== undefined) yield { name, size: o.Size ?? 0, ...(o.StorageClass ? { storageClass: o.StorageClass } : {}), ...(o.LastModified ? { modified: o.LastModified.getTime() } : {}) };
       }
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
@@ -239,8 +242,33 @@ export class S3Backend implements Backend {
     await thaw({ head: (h) => this.archiveState(h), requestRestore: (h, days, tier) => this.requestRestore(h, days, tier) }, handles, this.thawing, onProgress);
   }
 
+  /** A data pack copied onto its own key in a colder class, the copy verified (coldcopy.ts). */
+  async changeStorageClass(h: Handle, storageClass: string): Promise<'moved' | 'unchanged'> {
+    if (h.type !== 'data') throw new EbakError('USAGE', `only data packs move to a colder storage class, not ${describe(h)}`);
+    return moveColder({ head: (x) => this.objectHead(x), copyInPlace: (x, cls, etag) => this.copyInPlace(x, cls, etag) }, h, storageClass);
+  }
+
   async close(): Promise<void> {
     this.client.destroy();
+  }
+
+  private async objectHead(h: Handle): Promise<ObjectHead> {
+    const r = await this.send(`stat ${describe(h)}`, (c) => c.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(h) })));
+    return { size: r.ContentLength ?? 0, etag: r.ETag, storageClass: r.StorageClass ?? 'STANDARD' };
+  }
+
+  /**
+   * MetadataDirective REPLACE: ebak stores no object metadata to keep, and
+   * some S3-compatible servers (s3rver) refuse a copy onto the same key
+   * without it even when the class changes.
+   */
+  private async copyInPlace(h: Handle, storageClass: string, etag: string | undefined): Promise<{ checksumSHA256?: string | undefined }> {
+    const Key = this.key(h);
+    const r = await this.send(`move ${describe(h)} to ${storageClass}`, (c) => c.send(new CopyObjectCommand({
+      Bucket: this.bucket, Key, CopySource: `${this.bucket}/${Key}`, StorageClass: storageClass as DataStorageClass,
+      MetadataDirective: 'REPLACE', ChecksumAlgorithm: 'SHA256', ...(etag ? { CopySourceIfMatch: etag } : {}),
+    })));
+    return { checksumSHA256: r.CopyObjectResult?.ChecksumSHA256 };
   }
 
   private async archiveState(h: Handle): Promise<{ storageClass?: string; restore?: string }> {

@@ -10,7 +10,7 @@ import { EbakError } from '../../errors.js';
 import { unlockHash, unlockSecret, unwrapMasterKey, wrapMasterKey } from '../envelope.js';
 import { operatorAuthorization } from '../operator.js';
 import type {
-  Action, AddWriteOnlyResponse, AuditHeadResponse, AuditPage, CredentialResponse, DeviceInfo, DeviceKeyResponse, EnrollResponse, HeadDeltaRequest, HeadPostResponse, HeadResponse, LoginStartResponse, OperatorStatusResponse, Policy,
+  Action, AddWriteOnlyResponse, AuditHeadResponse, AuditPage, CredentialResponse, DeviceInfo, DeviceKeyResponse, DrillRecordRequest, EnrollResponse, HeadDeltaRequest, HeadPostResponse, HeadResponse, LoginStartResponse, OperatorStatusResponse, Policy,
   RegisterStartResponse, RetentionRequest, RetentionResponse, SessionResponse, StatusResponse, StepUpResponse,
 } from '../protocol.js';
 import { VaultError } from './errors.js';
@@ -178,6 +178,11 @@ export class VaultClient {
   /** A write-only device's sealed credential (refused to any other device). */
   credential(token: string): Promise<CredentialResponse> {
     return this.call('GET', '/v1/device/credential', undefined, token);
+  }
+
+  /** A restore drill's result, appended to the account's audit log as a "drill" event. */
+  postDrill(token: string, record: DrillRecordRequest): Promise<{ seq: number }> {
+    return this.call('POST', '/v1/drills', record, token);
   }
 
   /** The account's retention lock and holds, the head's first sightings and the vault's clock. */

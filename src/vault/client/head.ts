@@ -12,7 +12,7 @@
  * first head and present in the listing was put back.
  */
 import { EbakError } from '../../errors.js';
-import { HEAD_LISTS, MAX_HEAD_NAMES, headDigest, type HeadDeltaRequest, type HeadResponse, type HeadState, type RetentionRequest, type RetentionResponse } from '../protocol.js';
+import { HEAD_LISTS, MAX_HEAD_NAMES, headDigest, type HeadDeltaRequest, type HeadResponse, type HeadState, type RetentionRequest, type RetentionResponse, type DrillRecordRequest } from '../protocol.js';
 import type { VaultClient } from './client.js';
 import { VaultError } from './errors.js';
 
@@ -39,6 +39,11 @@ export class HeadClient {
     const h = await this.client.head(this.token);
     if (headDigest(this.account, h) !== h.digest) throw new EbakError('VAULT', `the vault's repository head for ${this.account} does not match its own digest`);
     return h;
+  }
+
+  /** A restore drill's result, for the account's audit log (POST /v1/drills). */
+  recordDrill(record: DrillRecordRequest): Promise<{ seq: number }> {
+    return this.client.postDrill(this.token, record);
   }
 
   /** The account's retention lock and holds (GET /v1/retention). */

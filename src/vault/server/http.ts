@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkOperatorAuthorization } from '../operator.js';
 import {
   HTTP_STATUS, MAX_BODY_BYTES, MAX_HEAD_BODY_BYTES, PROTOCOL_VERSION, VaultRefusal, parseBody, parseToken, readDeviceKey, readHeadDelta, readLoginFinish,
-  readLoginStart, readPolicy, readRegisterFinish, readRegisterStart, readRetentionChange, readRevoke, readStepUp, readUnlock, readAddWriteOnly, readEnroll, type ErrorBody,
+  readLoginStart, readPolicy, readRegisterFinish, readRegisterStart, readRetentionChange, readRevoke, readDrillRecord, readStepUp, readUnlock, readAddWriteOnly, readEnroll, type ErrorBody,
   type OperatorStatusResponse, type StatusResponse,
 } from '../protocol.js';
 import { StateRollback } from '../state/sealed.js';
@@ -118,6 +118,10 @@ function routes(f: Front): Record<string, Handler> {
       return ok(await s.enroll(parseToken(r.headers.authorization), c));
     },
     'GET /v1/device/credential': async (r, _u, _b, c) => ok(await s.credential(await auth(r, c))),
+    'POST /v1/drills': async (r, _u, b, c) => {
+      const record = readDrillRecord(parseBody(b));
+      return ok(await s.recordDrill(await auth(r, c), record));
+    },
     'GET /v1/audit': async (r, u, _b, c) => {
       const session = await auth(r, c);
       return ok(await s.accountEvents(session, queryInt(u, 'after', 0), queryInt(u, 'limit', 100)));
@@ -130,7 +134,7 @@ export const ROUTES = [
   'POST /v1/register/finish', 'POST /v1/login/start', 'POST /v1/login/finish', 'POST /v1/unlock', 'POST /v1/device/key',
   'GET /v1/devices', 'POST /v1/devices/revoke', 'POST /v1/step-up', 'POST /v1/policy', 'GET /v1/head', 'POST /v1/head', 'GET /v1/audit',
   'GET /v1/retention', 'POST /v1/retention',
-  'POST /v1/devices/write-only', 'POST /v1/enroll', 'GET /v1/device/credential',
+  'POST /v1/devices/write-only', 'POST /v1/enroll', 'GET /v1/device/credential', 'POST /v1/drills',
 ] as const;
 
 /** Body limits: a head delta may carry up to MAX_HEAD_NAMES names; every other body is small. */

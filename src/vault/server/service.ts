@@ -5,11 +5,12 @@
  * recovery unlock (recovery.ts), the audit trail and its queries
  * (auditquery.ts), repository heads (head.ts), retention locks and holds
  * (retention.ts), write-only devices (writeonly.ts: a write-only session is
- * refused everything but its credential, the head and additions to it).
+ * refused everything but its credential, the head and additions to it,
+ * and drill records).
  * Every refusal is a VaultRefusal with an explicit code; records are listed in records.ts.
  */
 import * as opaque from '@serenity-kit/opaque';
-import { DEFAULT_POLICY, type AddWriteOnlyRequest, type AddWriteOnlyResponse, type CredentialResponse, type EnrollResponse, type AuditPage, type HeadDeltaRequest, type HeadPostResponse, type HeadResponse, type DeviceInfo, type DeviceKeyRequest, type DeviceKeyResponse, type LoginFinishRequest, type LoginStartRequest, type LoginStartResponse, type Policy, type PolicyRequest, type RegisterFinishRequest, type RegisterStartRequest, type RegisterStartResponse, type SessionResponse, type StepUpRequest, type StepUpResponse, type UnlockRequest, type RetentionRequest, type RetentionResponse } from '../protocol.js';
+import { DEFAULT_POLICY, type AddWriteOnlyRequest, type AddWriteOnlyResponse, type CredentialResponse, type EnrollResponse, type AuditPage, type HeadDeltaRequest, type HeadPostResponse, type HeadResponse, type DeviceInfo, type DeviceKeyRequest, type DeviceKeyResponse, type LoginFinishRequest, type LoginStartRequest, type LoginStartResponse, type Policy, type PolicyRequest, type RegisterFinishRequest, type RegisterStartRequest, type RegisterStartResponse, type SessionResponse, type StepUpRequest, type StepUpResponse, type UnlockRequest, type RetentionRequest, type RetentionResponse, type DrillRecordRequest } from '../protocol.js';
 import type { AuditLog } from '../audit/log.js';
 import type { EnclaveKeys } from '../enclave/keys.js';
 import type { SealedState } from '../state/sealed.js';
@@ -129,6 +130,16 @@ export class VaultService {
   async accountEvents(s: Session, after = 0, limit = 100): Promise<AuditPage> {
     requireFull(s, 'reading the audit trail');
     return accountEvents(this.d, s, after, limit);
+  }
+
+  /**
+   * A restore drill's result, appended as a "drill" event of the session's
+   * account and device: any device may post one (a write-only one too); the
+   * type is fixed here, so nothing posted becomes another event.
+   */
+  async recordDrill(s: Session, req: DrillRecordRequest): Promise<{ seq: number }> {
+    const entry = await this.d.audit.append('drill', s.account.account, { ...req, device: s.device.id });
+    return { seq: entry.seq };
   }
 
   head(s: Session): Promise<HeadResponse> {
