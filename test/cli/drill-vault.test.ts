@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { deviceClient, loadDevice } from '../../src/vault/client/device.js';
-import type { VaultError } from '../../src/vault/client/transport.js';
+import type { VaultError } from '../../src/vault/client/errors.js';
 import { MAX_FIRST_BAD, type DrillRecordRequest } from '../../src/vault/protocol.js';
 import { softhsm, type SoftHsm } from '../hsm/softhsm.js';
 import { startCliVault } from '../vault/platform.js';
