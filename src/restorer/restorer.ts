@@ -21,6 +21,7 @@ import { Semaphore } from '../util/semaphore.js';
 import { settleAll } from '../util/settle.js';
 import { restoreContents } from './files.js';
 import { HardLinks } from './hardlinks.js';
+import { BATCH_FILES, PackWriter } from './packs.js';
 import type { RestoreAction, RestoreOptions, RestoreResult } from './index.js';
 import { decide, type Decision } from './overwrite.js';
 import type { RestoreFilter } from './plan.js';
@@ -37,7 +38,9 @@ const REPORTED: Partial<Record<Decision, RestoreAction>> = { create: 'restored',
 
 export class Restorer {
   readonly result: RestoreResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0, errors: 0, unchanged: 0, skipped: 0, deleted: 0, verified: 0 };
-  private readonly files = new Semaphore(8);
+  /** Files in flight: enough for a pack writer's batch (each may hold a descriptor until written). */
+  private readonly files = new Semaphore(BATCH_FILES);
+  private readonly writer: PackWriter;
   private readonly hardlinks = new HardLinks();
   private readonly dryRun: boolean;
 
@@ -50,6 +53,10 @@ export class Restorer {
     private readonly opts: RestoreOptions,
   ) {
     this.dryRun = opts.dryRun === true;
+    this.writer = new PackWriter(blobs, opts.sparse === true, (bytes) => {
+      this.result.bytes += bytes;
+      this.opts.onProgress?.({ files: this.result.files, bytes: this.result.bytes });
+    });
   }
 
   /**
@@ -183,12 +190,8 @@ export class Restorer {
    * repository data is reported for this file and the restore goes on (exit code 3); anything else stops it.
    */
   private async writeFileOrReport(path: Buffer, n: TreeNode, there: BigIntStats | undefined): Promise<boolean> {
-    const onData = (bytes: number) => {
-      this.result.bytes += bytes;
-      this.opts.onProgress?.({ files: this.result.files, bytes: this.result.bytes });
-    };
     try {
-      const write = (at: Buffer) => restoreContents(this.blobs, path, n, onData, (msg) => this.error(msg), at, this.opts.sparse);
+      const write = (at: Buffer) => restoreContents(this.blobs, this.writer, path, n, (msg) => this.error(msg), at);
       await (there ? replaceEntry(path, there, write) : write(path));
       this.result.files++;
       return true;
