@@ -13,7 +13,9 @@
  * By duty: plan.ts (included paths, packs to prepare), restorer.ts (the
  * write pass), overwrite.ts (what to do with an entry already there),
  * replace.ts (replacing it atomically), verify.ts (a file read back against
- * its blobs), files.ts (a file's contents from its blobs), target.ts
+ * its blobs), files.ts (a file's contents from its blobs), packs.ts (files
+ * planned per pack, each pack range read once), sink.ts (a run's blobs
+ * written into their files in the worker that opened them), target.ts
  * (writes into the target), symlinks.ts, hardlinks.ts, special.ts (FIFOs,
  * devices). `ebak dump` restores to a stream instead: dump.ts (a file's
  * contents in order), tar.ts (a directory as a tar archive).
