@@ -94,7 +94,7 @@ export async function restore(repo: TreeLoader & BlobHasher, blobs: BlobReader, 
     opts.signal?.throwIfAborted();
   }
   const r = new Restorer(trees, blobs, repo, root, filter, opts);
-  await r.restoreDir(snapshot.tree, Buffer.from(root), '');
+  await (await r.restoreDir(snapshot.tree, Buffer.from(root), '')).done;
   // As restic, a pattern that matches nothing is no error (exit 0); it is named.
   for (const p of filter.unmatched()) opts.onWarning?.(`--include ${JSON.stringify(p)} matches nothing in the snapshot`);
   return r.result;

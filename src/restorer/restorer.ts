@@ -1,7 +1,8 @@
 /**
  * The write pass of a restore: directories in order (each one's own mode
- * and times set after its children), symlinks and special files in place,
- * files written concurrently. Paths are bytes (names need not be UTF-8);
+ * and times set once everything below it is written), symlinks and special
+ * files in place, files handed to the pack writer (packs.ts) while the walk
+ * goes on, so one batch of files spans directories. Paths are bytes (names need not be UTF-8);
  * `rel` is the snapshot path as text, for filters and messages. What the
  * target already holds is merged, kept, replaced or skipped as --overwrite
  * says (overwrite.ts), so a restore run again into a target finishes and
@@ -43,6 +44,8 @@ export class Restorer {
   private readonly writer: PackWriter;
   private readonly hardlinks = new HardLinks();
   private readonly dryRun: boolean;
+  /** The first failure that stops the restore (disk full, an unsafe path), once seen. */
+  private fatal: unknown;
 
   constructor(
     private readonly trees: TreeLoader,
@@ -62,36 +65,50 @@ export class Restorer {
   /**
    * Restores a directory's entries (its own mode and times are the caller's); then, with --delete, removes what the snapshot lacks.
    * `fresh`: this restore just made the directory, so nothing is in it and no entry needs looking at first (one lstat per entry saved).
+   * Resolves once the entries are walked, with `done`: every file below written (the walk goes on meanwhile, so a pack
+   * writer's batch spans directories). Failing, it first settles all it started.
    */
-  async restoreDir(treeId: string, dir: Buffer, rel: string, fresh = false): Promise<void> {
+  async restoreDir(treeId: string, dir: Buffer, rel: string, fresh = false): Promise<{ done: Promise<void> }> {
     const nodes = await this.trees.loadTree(treeId);
-    const files: Promise<void>[] = [];
+    const pending: Promise<void>[] = [];
     try {
       for (const n of nodes) {
         this.opts.signal?.throwIfAborted();
+        if (this.fatal) throw this.fatal;
         const path = childPath(dir, n);
         const nodeRel = `${rel}/${n.name}`;
         if (!this.filter.visits(nodeRel, n.type === 'dir')) continue;
-        if (n.type === 'dir') await this.restoreSubdir(path, nodeRel, n, fresh);
+        if (n.type === 'dir') pending.push((await this.restoreSubdir(path, nodeRel, n, fresh)).done);
         else if (n.type === 'symlink') await this.restoreSymlink(path, nodeRel, n, fresh);
         else if (n.type !== 'file') await this.restoreSpecial(path, nodeRel, n, fresh);
-        else {
-          const file = this.files.run(() => this.restoreFile(path, nodeRel, n, fresh));
-          file.catch(() => undefined); // observed now; settleAll below reports it
-          files.push(file);
-        }
+        else pending.push(this.observed(this.files.run(() => this.restoreFile(path, nodeRel, n, fresh))));
       }
-    } finally {
-      // Files run while later subdirectories are restored: settle every one
-      // (a rejection left unobserved during those awaits would crash the process).
-      await settleAll(files);
+    } catch (e) {
+      await settleAll(pending).catch(() => undefined);
+      throw e;
     }
-    if (this.opts.delete && !fresh) this.deleteExtra(dir, rel, nodes);
+    const done = settleAll(pending).then(() => {
+      if (this.opts.delete && !fresh) this.deleteExtra(dir, rel, nodes);
+    });
+    return { done: this.observed(done) };
   }
 
-  private async restoreSubdir(path: Buffer, rel: string, n: TreeNode, fresh: boolean): Promise<void> {
+  /**
+   * `work`, observed at once (settled later, a rejection must not go unhandled meanwhile); the first
+   * failure that stops the restore stops the walk too.
+   */
+  private observed(work: Promise<void>): Promise<void> {
+    work.catch((e: unknown) => (this.fatal ??= e));
+    return work;
+  }
+
+  /** A subdirectory walked; `done` when it is complete (its files written, then its own metadata set). */
+  private async restoreSubdir(path: Buffer, rel: string, n: TreeNode, fresh: boolean): Promise<{ done: Promise<void> }> {
     const { decision, there } = this.decide(path, n, fresh);
-    if (decision === 'skip') return this.report('skip', rel);
+    if (decision === 'skip') {
+      this.report('skip', rel);
+      return { done: Promise.resolve() };
+    }
     if (!this.dryRun) {
       if (decision === 'merge') await openUp(path, there!);
       else {
@@ -100,9 +117,12 @@ export class Restorer {
       }
     }
     this.report(decision, rel);
-    await this.restoreDir(n.subtree!, path, rel, decision === 'create' && !this.dryRun);
-    if (!this.dryRun) await setDirMeta(path, n).catch((e: Error) => this.error(e.message));
-    this.result.dirs++;
+    const { done } = await this.restoreDir(n.subtree!, path, rel, decision === 'create' && !this.dryRun);
+    const complete = done.then(async () => {
+      if (!this.dryRun) await setDirMeta(path, n).catch((e: Error) => this.error(e.message));
+      this.result.dirs++;
+    });
+    return { done: this.observed(complete) };
   }
 
   /** Restored as recorded (absolute or pointing out of the target, as restic, borg and tar do); never written through. */

@@ -56,7 +56,7 @@ class RunWriter {
 
   constructor(private readonly task: RunTask) {
     this.outcomes = task.files.map(() => undefined);
-    this.paths = task.files.map((f) => Buffer.from(f.at.buffer, f.at.byteOffset, f.at.byteLength));
+    this.paths = task.files.map((f) => asBuffer(f.at));
   }
 
   write(blobs: Iterable<OpenedBlob>): RunOutcome {
@@ -67,7 +67,7 @@ class RunWriter {
       if (b.ok) this.eachTarget(i++, (f, at) => this.attempt(f, () => this.put(f, b.data, at)));
       else this.eachTarget(i++, (f) => this.fail(f, b));
     }
-    this.task.files.forEach((f, k) => f.meta && this.finish(k, f.meta, f.size));
+    this.task.files.forEach((f, k) => f.meta && this.finish(k, withBuffers(f.meta), f.size));
     return { files: this.outcomes.map((o) => o ?? { ok: true, problems: [] }), bytes: this.bytes };
   }
 
@@ -109,4 +109,13 @@ class RunWriter {
   private fail(f: number, why: { code: ErrorCode; message: string; hint?: string }): void {
     this.outcomes[f] ??= { ok: false, code: why.code, message: why.message, ...(why.hint === undefined ? {} : { hint: why.hint }) };
   }
+}
+
+/** A message carries Buffers as plain Uint8Arrays: the same bytes, as Buffers again. */
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function withBuffers(meta: FileMeta): FileMeta {
+  return meta.xattrs ? { ...meta, xattrs: meta.xattrs.map((x) => ({ name: asBuffer(x.name), value: asBuffer(x.value) })) } : meta;
 }
