@@ -6,7 +6,7 @@
  * write-only device) can stand in for any one of them. `Repository`
  * implements them all.
  */
-import type { EbakError } from '../errors.js';
+import type { EbakError, ErrorCode } from '../errors.js';
 import type { Capabilities, FileInfo } from '../storage/backend.js';
 import type { RepoConfig } from './format/config.js';
 import type { IndexedPack, IndexFile } from './format/indexfile.js';
@@ -93,7 +93,28 @@ export interface BlobReader extends BlobIndex {
    * rejects with that failure once every read in flight has settled.
    */
   readBlobs(type: number, blobs: readonly LocatedBlob[], onBlob: (i: number, plain: Buffer) => void): Promise<void>;
+  /**
+   * Reads `run` (blobs of one pack, in pack order; the caller bounds the
+   * span) with one ranged read from the first to the end of the last, and
+   * has a worker thread open each and hand them all, with `task`, to the
+   * `consume` export of the module at `sink` (restic's handleBlobFn, run in
+   * the thread that opened the blobs, so their bytes never come back).
+   * Resolves with what `consume` returns. A blob that does not open reaches
+   * `consume` as its error; a failed read rejects. At most a few runs are
+   * read at once.
+   */
+  readRun(type: number, run: readonly LocatedBlob[], sink: URL, task: unknown): Promise<unknown>;
 }
+
+/** One blob of a run as the sink receives it: its plaintext, or why it did not open. */
+export type OpenedBlob = { ok: true; data: Buffer } | { ok: false; code: ErrorCode; message: string };
+
+/**
+ * What a sink module (BlobReader.readRun) exports; it runs in a worker
+ * thread. Each blob is opened as the iteration reaches it, in run order, so
+ * one plaintext at a time is held.
+ */
+export type RunConsumer = (task: unknown, blobs: Iterable<OpenedBlob>) => unknown;
 
 /** Stores new blobs into packs (the Packer); what it has accepted is durable after `finish`. */
 export interface BlobWriter {

@@ -3,10 +3,13 @@
  * blobs of one pack are fetched with one ranged read (on S3, one GET instead
  * of one per blob), then each is authenticated and decompressed on its own
  * in a worker thread. At most READS ranged reads are in flight per reader,
- * and each is at most MAX_RUN_BYTES, which bounds memory.
+ * and each is at most MAX_RUN_BYTES, which bounds memory. A run read for a
+ * sink (readRun: the restorer's writes) is opened and consumed in the worker
+ * with a single message each way.
  */
 import { EbakError } from '../errors.js';
 import type { Backend } from '../storage/backend.js';
+import { owned } from '../util/buffers.js';
 import { Semaphore } from '../util/semaphore.js';
 import { settleAll } from '../util/settle.js';
 import type { BlobReader, LocatedBlob } from './api.js';
@@ -53,14 +56,31 @@ export class PackBlobReader implements BlobReader {
     let failed = false; // once one read fails, the rest is not read
     await settleAll(runsOf(blobs).map((run) => this.reads.run(async () => {
       if (failed) return;
-      const plains = await this.readRun(type, run).catch((e) => { failed = true; throw e; });
+      const plains = await this.readNeighbours(type, run).catch((e) => { failed = true; throw e; });
       plains.forEach((plain, k) => onBlob(run[k]!.i, plain));
     })));
   }
 
+  async readRun(type: number, run: readonly LocatedBlob[], sink: URL, task: unknown): Promise<unknown> {
+    return this.reads.run(async () => {
+      checkTypes(type, run);
+      const first = run[0]!.loc;
+      const last = run[run.length - 1]!.loc;
+      const sealed = await this.src.backend.load({ type: 'data', name: first.pack.id }, { offset: first.offset, length: last.offset + last.length - first.offset });
+      const key = await this.src.packKey(first.pack);
+      const blobs = run.map(({ id, loc }) => ({
+        ref: { type: loc.type, flags: loc.flags, rawLength: loc.rawLength, id: owned(id) },
+        offset: loc.offset - first.offset,
+        length: loc.length,
+        what: `blob ${id.toString('hex').slice(0, 16)} in data/${loc.pack.id}`,
+      }));
+      return this.pool.openRun(key, this.src.blobKey, blobs, owning(sealed), sink, task);
+    });
+  }
+
   /** One ranged read for a run of neighbouring blobs; each is then authenticated on its own. */
-  private async readRun(type: number, run: Placed[]): Promise<Buffer[]> {
-    for (const { id, loc } of run) if (loc.type !== type) throw new EbakError('CORRUPT', `blob ${id.toString('hex').slice(0, 16)} is not a ${typeName(type)} blob`);
+  private async readNeighbours(type: number, run: Placed[]): Promise<Buffer[]> {
+    checkTypes(type, run);
     const first = run[0]!.loc;
     const last = run[run.length - 1]!.loc;
     const range = await this.src.backend.load({ type: 'data', name: first.pack.id }, { offset: first.offset, length: last.offset + last.length - first.offset });
@@ -73,6 +93,16 @@ export class PackBlobReader implements BlobReader {
       return this.pool.open(key, this.src.blobKey, { type: loc.type, flags: loc.flags, rawLength: loc.rawLength, id }, sealed, what);
     }));
   }
+}
+
+function checkTypes(type: number, blobs: readonly LocatedBlob[]): void {
+  for (const { id, loc } of blobs) if (loc.type !== type) throw new EbakError('CORRUPT', `blob ${id.toString('hex').slice(0, 16)} is not a ${typeName(type)} blob`);
+}
+
+/** The range itself when it owns its memory (so it is transferred), else a copy that does. */
+function owning(b: Buffer): Buffer {
+  const o = owned(b);
+  return o === b ? b : Buffer.from(o.buffer, o.byteOffset, o.byteLength);
 }
 
 function typeName(type: number): string {

@@ -2,36 +2,76 @@
  * Worker-thread entry: the CPU-heavy per-blob work runs here so both cores
  * work while the main thread chunks, hashes and does I/O. For backup: zstd
  * (kept only when it shrinks the blob) then AES-256-GCM sealing; for
- * restore: authenticate, decrypt, decompress and re-check the blob id.
+ * restore: authenticate, decrypt, decompress and re-check the blob id,
+ * either one blob answered with its plaintext, or a run of a pack's blobs
+ * handed to a consumer's sink module here (BlobReader.readRun), which
+ * answers for them: the plaintext never crosses back.
  */
 import { parentPort } from 'node:worker_threads';
 import { compressIfSmaller } from '../compress/index.js';
 import { isEbakError } from '../errors.js';
 import { owned } from '../util/buffers.js';
+import type { OpenedBlob, RunConsumer } from './api.js';
 import { openBlob, sealBlob, type BlobRef } from './blob.js';
+
+/** One blob of a run: where its sealed bytes lie in the run's range. */
+export interface RunBlob {
+  ref: BlobRef;
+  offset: number;
+  length: number;
+  what: string;
+}
 
 export type WorkerRequest =
   | { op: 'seal'; seq: number; packKey: Uint8Array; type: number; id: Uint8Array; data: Uint8Array; level: number }
-  | { op: 'open'; seq: number; packKey: Uint8Array; blobKey: Uint8Array; ref: BlobRef; sealed: Uint8Array; what: string };
+  | { op: 'open'; seq: number; packKey: Uint8Array; blobKey: Uint8Array; ref: BlobRef; sealed: Uint8Array; what: string }
+  | { op: 'run'; seq: number; packKey: Uint8Array; blobKey: Uint8Array; blobs: RunBlob[]; sealed: Uint8Array; sink: string; task: unknown };
 
 export type WorkerReply =
   | { seq: number; ok: true; data: Uint8Array; compressed: boolean }
+  | { seq: number; ok: true; result: unknown }
   | { seq: number; ok: false; code: string; message: string };
 
-function handle(req: WorkerRequest): { data: Uint8Array; compressed: boolean } {
+type Done = { data: Uint8Array; compressed: boolean } | { result: unknown };
+
+/** Sink modules, each loaded once. */
+const sinks = new Map<string, Promise<RunConsumer>>();
+
+function sinkAt(href: string): Promise<RunConsumer> {
+  let s = sinks.get(href);
+  if (!s) sinks.set(href, (s = import(href).then((m: { consume: RunConsumer }) => m.consume)));
+  return s;
+}
+
+function openOne(req: Extract<WorkerRequest, { op: 'run' }>, b: RunBlob): OpenedBlob {
+  try {
+    return { ok: true, data: openBlob(req.packKey, req.blobKey, b.ref, req.sealed.subarray(b.offset, b.offset + b.length), b.what) };
+  } catch (e) {
+    return { ok: false, code: isEbakError(e) ? e.code : 'IO', message: (e as Error).message };
+  }
+}
+
+function* opening(req: Extract<WorkerRequest, { op: 'run' }>): Generator<OpenedBlob> {
+  for (const b of req.blobs) yield openOne(req, b);
+}
+
+async function handle(req: WorkerRequest): Promise<Done> {
   if (req.op === 'open') return { data: openBlob(req.packKey, req.blobKey, req.ref, req.sealed, req.what), compressed: false };
+  if (req.op === 'run') {
+    const consume = await sinkAt(req.sink);
+    return { result: consume(req.task, opening(req)) };
+  }
   const packed = compressIfSmaller(req.data, req.level);
   return { data: sealBlob(req.packKey, req.type, req.id, req.data.length, packed ?? req.data, packed !== undefined), compressed: packed !== undefined };
 }
 
 parentPort?.on('message', (req: WorkerRequest) => {
-  let reply: WorkerReply;
-  try {
-    const { data, compressed } = handle(req);
-    reply = { seq: req.seq, ok: true, data: owned(data), compressed };
-  } catch (e) {
-    reply = { seq: req.seq, ok: false, code: isEbakError(e) ? e.code : 'IO', message: (e as Error).message };
-  }
-  parentPort!.postMessage(reply, reply.ok ? [reply.data.buffer as ArrayBuffer] : []);
+  void handle(req).then(
+    (done) => {
+      if ('result' in done) return parentPort!.postMessage({ seq: req.seq, ok: true, result: done.result } satisfies WorkerReply);
+      const data = owned(done.data);
+      parentPort!.postMessage({ seq: req.seq, ok: true, data, compressed: done.compressed } satisfies WorkerReply, [data.buffer as ArrayBuffer]);
+    },
+    (e: unknown) => parentPort!.postMessage({ seq: req.seq, ok: false, code: isEbakError(e) ? e.code : 'IO', message: (e as Error).message } satisfies WorkerReply),
+  );
 });
-

@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { EbakError, type ErrorCode } from '../errors.js';
 import type { BlobRef } from './blob.js';
 import { owned, ownsBuffer } from '../util/buffers.js';
-import type { WorkerReply, WorkerRequest } from './blobworker.js';
+import type { RunBlob, WorkerReply, WorkerRequest } from './blobworker.js';
 
 interface Slot {
   worker: Worker;
@@ -21,7 +21,7 @@ interface Result {
   compressed: boolean;
 }
 
-type Pending = { resolve: (v: Result) => void; reject: (e: Error) => void };
+type Pending = { resolve: (v: WorkerReply & { ok: true }) => void; reject: (e: Error) => void };
 
 type Request = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'seq'> : never) : never;
 
@@ -40,14 +40,24 @@ export class WorkerPool {
   }
 
   /** Compresses (when it helps) and seals a blob; `data` is transferred. */
-  seal(packKey: Buffer, type: number, id: Buffer, data: Buffer, level: number): Promise<Result> {
-    return this.send({ op: 'seal', packKey, type, id, data, level }, data);
+  async seal(packKey: Buffer, type: number, id: Buffer, data: Buffer, level: number): Promise<Result> {
+    return dataOf(await this.send({ op: 'seal', packKey, type, id, data, level }, data));
   }
 
   /** Opens a blob; `sealed` is transferred. */
   async open(packKey: Buffer, blobKey: Buffer, ref: BlobRef, sealed: Buffer, what: string): Promise<Buffer> {
     // An id decoded from hex is a view into Node's buffer pool (util/buffers.ts `owned`).
-    return (await this.send({ op: 'open', packKey, blobKey, ref: { ...ref, id: owned(ref.id) }, sealed, what }, sealed)).data;
+    return dataOf(await this.send({ op: 'open', packKey, blobKey, ref: { ...ref, id: owned(ref.id) }, sealed, what }, sealed)).data;
+  }
+
+  /**
+   * Opens a run of blobs lying in `sealed` (transferred) and hands them, with
+   * `task`, to the `consume` export of the module at `sink`, in the worker;
+   * resolves with what it returns (BlobReader.readRun).
+   */
+  async openRun(packKey: Buffer, blobKey: Buffer, blobs: RunBlob[], sealed: Buffer, sink: URL, task: unknown): Promise<unknown> {
+    const reply = await this.send({ op: 'run', packKey, blobKey, blobs, sealed, sink: sink.href, task }, sealed);
+    return 'result' in reply ? reply.result : undefined;
   }
 
   async close(): Promise<void> {
@@ -55,7 +65,7 @@ export class WorkerPool {
     this.slots = [];
   }
 
-  private send(req: Request, payload: Uint8Array): Promise<Result> {
+  private send(req: Request, payload: Uint8Array): Promise<WorkerReply & { ok: true }> {
     const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
     const seq = ++this.seq;
     slot.busy++;
@@ -72,7 +82,7 @@ export class WorkerPool {
     const p = this.pending.get(r.seq);
     if (!p) return;
     this.pending.delete(r.seq);
-    if (r.ok) p.resolve({ data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength), compressed: r.compressed });
+    if (r.ok) p.resolve(r);
     else p.reject(new EbakError(r.code as ErrorCode, r.message));
   }
 
@@ -80,4 +90,9 @@ export class WorkerPool {
     for (const p of this.pending.values()) p.reject(new EbakError('IO', `worker thread failed: ${e.message}`, { cause: e }));
     this.pending.clear();
   }
+}
+
+function dataOf(r: WorkerReply & { ok: true }): Result {
+  if (!('data' in r)) throw new EbakError('IO', 'worker thread answered a blob request without data');
+  return { data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength), compressed: r.compressed };
 }

@@ -13,7 +13,9 @@
  * By duty: plan.ts (included paths, packs to prepare), restorer.ts (the
  * write pass), overwrite.ts (what to do with an entry already there),
  * replace.ts (replacing it atomically), verify.ts (a file read back against
- * its blobs), files.ts (a file's contents from its blobs), target.ts
+ * its blobs), files.ts (a file's contents from its blobs), packs.ts (files
+ * planned per pack, each pack range read once), sink.ts (a run's blobs
+ * written into their files in the worker that opened them), target.ts
  * (writes into the target), symlinks.ts, hardlinks.ts, special.ts (FIFOs,
  * devices). `ebak dump` restores to a stream instead: dump.ts (a file's
  * contents in order), tar.ts (a directory as a tar archive).
@@ -92,7 +94,7 @@ export async function restore(repo: TreeLoader & BlobHasher, blobs: BlobReader, 
     opts.signal?.throwIfAborted();
   }
   const r = new Restorer(trees, blobs, repo, root, filter, opts);
-  await r.restoreDir(snapshot.tree, Buffer.from(root), '');
+  await (await r.restoreDir(snapshot.tree, Buffer.from(root), '')).done;
   // As restic, a pattern that matches nothing is no error (exit 0); it is named.
   for (const p of filter.unmatched()) opts.onWarning?.(`--include ${JSON.stringify(p)} matches nothing in the snapshot`);
   return r.result;

@@ -1,7 +1,8 @@
 /**
  * The write pass of a restore: directories in order (each one's own mode
- * and times set after its children), symlinks and special files in place,
- * files written concurrently. Paths are bytes (names need not be UTF-8);
+ * and times set once everything below it is written), symlinks and special
+ * files in place, files handed to the pack writer (packs.ts) while the walk
+ * goes on, so one batch of files spans directories. Paths are bytes (names need not be UTF-8);
  * `rel` is the snapshot path as text, for filters and messages. What the
  * target already holds is merged, kept, replaced or skipped as --overwrite
  * says (overwrite.ts), so a restore run again into a target finishes and
@@ -21,6 +22,7 @@ import { Semaphore } from '../util/semaphore.js';
 import { settleAll } from '../util/settle.js';
 import { restoreContents } from './files.js';
 import { HardLinks } from './hardlinks.js';
+import { BATCH_FILES, PackWriter } from './packs.js';
 import type { RestoreAction, RestoreOptions, RestoreResult } from './index.js';
 import { decide, type Decision } from './overwrite.js';
 import type { RestoreFilter } from './plan.js';
@@ -37,9 +39,13 @@ const REPORTED: Partial<Record<Decision, RestoreAction>> = { create: 'restored',
 
 export class Restorer {
   readonly result: RestoreResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0, errors: 0, unchanged: 0, skipped: 0, deleted: 0, verified: 0 };
-  private readonly files = new Semaphore(8);
+  /** Files in flight: enough for a pack writer's batch (each may hold a descriptor until written). */
+  private readonly files = new Semaphore(BATCH_FILES);
+  private readonly writer: PackWriter;
   private readonly hardlinks = new HardLinks();
   private readonly dryRun: boolean;
+  /** The first failure that stops the restore (disk full, an unsafe path), once seen. */
+  private fatal: unknown;
 
   constructor(
     private readonly trees: TreeLoader,
@@ -50,41 +56,59 @@ export class Restorer {
     private readonly opts: RestoreOptions,
   ) {
     this.dryRun = opts.dryRun === true;
+    this.writer = new PackWriter(blobs, opts.sparse === true, (bytes) => {
+      this.result.bytes += bytes;
+      this.opts.onProgress?.({ files: this.result.files, bytes: this.result.bytes });
+    });
   }
 
   /**
    * Restores a directory's entries (its own mode and times are the caller's); then, with --delete, removes what the snapshot lacks.
    * `fresh`: this restore just made the directory, so nothing is in it and no entry needs looking at first (one lstat per entry saved).
+   * Resolves once the entries are walked, with `done`: every file below written (the walk goes on meanwhile, so a pack
+   * writer's batch spans directories). Failing, it first settles all it started.
    */
-  async restoreDir(treeId: string, dir: Buffer, rel: string, fresh = false): Promise<void> {
+  async restoreDir(treeId: string, dir: Buffer, rel: string, fresh = false): Promise<{ done: Promise<void> }> {
     const nodes = await this.trees.loadTree(treeId);
-    const files: Promise<void>[] = [];
+    const pending: Promise<void>[] = [];
     try {
       for (const n of nodes) {
         this.opts.signal?.throwIfAborted();
+        if (this.fatal) throw this.fatal;
         const path = childPath(dir, n);
         const nodeRel = `${rel}/${n.name}`;
         if (!this.filter.visits(nodeRel, n.type === 'dir')) continue;
-        if (n.type === 'dir') await this.restoreSubdir(path, nodeRel, n, fresh);
+        if (n.type === 'dir') pending.push((await this.restoreSubdir(path, nodeRel, n, fresh)).done);
         else if (n.type === 'symlink') await this.restoreSymlink(path, nodeRel, n, fresh);
         else if (n.type !== 'file') await this.restoreSpecial(path, nodeRel, n, fresh);
-        else {
-          const file = this.files.run(() => this.restoreFile(path, nodeRel, n, fresh));
-          file.catch(() => undefined); // observed now; settleAll below reports it
-          files.push(file);
-        }
+        else pending.push(this.observed(this.files.run(() => this.restoreFile(path, nodeRel, n, fresh))));
       }
-    } finally {
-      // Files run while later subdirectories are restored: settle every one
-      // (a rejection left unobserved during those awaits would crash the process).
-      await settleAll(files);
+    } catch (e) {
+      await settleAll(pending).catch(() => undefined);
+      throw e;
     }
-    if (this.opts.delete && !fresh) this.deleteExtra(dir, rel, nodes);
+    const done = settleAll(pending).then(() => {
+      if (this.opts.delete && !fresh) this.deleteExtra(dir, rel, nodes);
+    });
+    return { done: this.observed(done) };
   }
 
-  private async restoreSubdir(path: Buffer, rel: string, n: TreeNode, fresh: boolean): Promise<void> {
+  /**
+   * `work`, observed at once (settled later, a rejection must not go unhandled meanwhile); the first
+   * failure that stops the restore stops the walk too.
+   */
+  private observed(work: Promise<void>): Promise<void> {
+    work.catch((e: unknown) => (this.fatal ??= e));
+    return work;
+  }
+
+  /** A subdirectory walked; `done` when it is complete (its files written, then its own metadata set). */
+  private async restoreSubdir(path: Buffer, rel: string, n: TreeNode, fresh: boolean): Promise<{ done: Promise<void> }> {
     const { decision, there } = this.decide(path, n, fresh);
-    if (decision === 'skip') return this.report('skip', rel);
+    if (decision === 'skip') {
+      this.report('skip', rel);
+      return { done: Promise.resolve() };
+    }
     if (!this.dryRun) {
       if (decision === 'merge') await openUp(path, there!);
       else {
@@ -93,9 +117,12 @@ export class Restorer {
       }
     }
     this.report(decision, rel);
-    await this.restoreDir(n.subtree!, path, rel, decision === 'create' && !this.dryRun);
-    if (!this.dryRun) await setDirMeta(path, n).catch((e: Error) => this.error(e.message));
-    this.result.dirs++;
+    const { done } = await this.restoreDir(n.subtree!, path, rel, decision === 'create' && !this.dryRun);
+    const complete = done.then(async () => {
+      if (!this.dryRun) await setDirMeta(path, n).catch((e: Error) => this.error(e.message));
+      this.result.dirs++;
+    });
+    return { done: this.observed(complete) };
   }
 
   /** Restored as recorded (absolute or pointing out of the target, as restic, borg and tar do); never written through. */
@@ -183,12 +210,8 @@ export class Restorer {
    * repository data is reported for this file and the restore goes on (exit code 3); anything else stops it.
    */
   private async writeFileOrReport(path: Buffer, n: TreeNode, there: BigIntStats | undefined): Promise<boolean> {
-    const onData = (bytes: number) => {
-      this.result.bytes += bytes;
-      this.opts.onProgress?.({ files: this.result.files, bytes: this.result.bytes });
-    };
     try {
-      const write = (at: Buffer) => restoreContents(this.blobs, path, n, onData, (msg) => this.error(msg), at, this.opts.sparse);
+      const write = (at: Buffer) => restoreContents(this.blobs, this.writer, path, n, (msg) => this.error(msg), at);
       await (there ? replaceEntry(path, there, write) : write(path));
       this.result.files++;
       return true;

@@ -17,6 +17,7 @@ import { closeSync, constants, fchmodSync, fchownSync, ftruncateSync, futimesSyn
 import { chmod, chown, lstat, mkdir, utimes } from 'node:fs/promises';
 import { EbakError, isEbakError } from '../errors.js';
 import { nameBytes, type TreeNode } from '../repository/format/tree.js';
+import { isAllZero } from '../util/buffers.js';
 import { mapIoError } from '../util/fs.js';
 import { writeXattrs } from '../util/xattr.js';
 
@@ -64,9 +65,12 @@ export async function setDirMeta(path: Buffer, n: TreeNode): Promise<void> {
   if (problems.length) throw new EbakError('IO', problems.join('; '));
 }
 
-function restoreXattrs(path: Buffer, isDir: boolean, n: TreeNode): string[] {
+function restoreXattrs(path: Buffer, isDir: boolean, n: FileMeta): string[] {
   return n.xattrs ? writeXattrs(path, isDir, n.xattrs, isRoot) : [];
 }
+
+/** What a restored file is given once its contents are written. */
+export type FileMeta = Pick<TreeNode, 'mode' | 'uid' | 'gid' | 'mtime' | 'xattrs'>;
 
 /**
  * Writes a regular file of `size` bytes: `fill` writes its contents through
@@ -74,27 +78,38 @@ function restoreXattrs(path: Buffer, isDir: boolean, n: TreeNode): string[] {
  * file on disk is always complete (and, as its blobs are, authentic).
  * Returns the extended attributes that could not be set, as messages.
  */
-export async function writeTargetFile(path: Buffer, n: TreeNode, size: number, fill: (write: (data: Buffer, at: number) => void) => Promise<void>): Promise<string[]> {
+export async function writeTargetFile(path: Buffer, n: FileMeta, size: number, fill: (write: (data: Buffer, at: number) => void) => Promise<void>): Promise<string[]> {
   const fd = openTarget(path);
   let problems: string[];
   try {
     await fill((data, at) => writeAll(fd, data, at, path));
-    ftruncateSync(fd, size);
-    if (isRoot) fchownSync(fd, n.uid, n.gid);
-    fchmodSync(fd, restoredMode(n.mode));
-    problems = restoreXattrs(path, false, n);
-    futimesSync(fd, nsToDate(n.mtime), nsToDate(n.mtime));
+    problems = finishFile(fd, path, n, size);
   } catch (e) {
-    closeSync(fd);
-    rmSync(path, { force: true }); // never leave a partial or unverified file behind
+    abandonFile(fd, path);
     throw isEbakError(e) ? e : mapIoError(e, `write ${path}`);
   }
   closeSync(fd);
   return problems;
 }
 
+/** Gives a written file its size, owner, mode, extended attributes and times; returns the attributes not set, as messages. */
+export function finishFile(fd: number, path: Buffer, n: FileMeta, size: number): string[] {
+  ftruncateSync(fd, size);
+  if (isRoot) fchownSync(fd, n.uid, n.gid);
+  fchmodSync(fd, restoredMode(n.mode));
+  const problems = restoreXattrs(path, false, n);
+  futimesSync(fd, nsToDate(n.mtime), nsToDate(n.mtime));
+  return problems;
+}
+
+/** Closes and removes a file that cannot be completed: never leave a partial or unverified file behind. */
+export function abandonFile(fd: number, path: Buffer): void {
+  closeSync(fd);
+  rmSync(path, { force: true });
+}
+
 /** Creates (or truncates) a regular file, refusing to follow a symlink at its place. */
-function openTarget(path: Buffer): number {
+export function openTarget(path: Buffer): number {
   try {
     return openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
   } catch (e) {
@@ -103,12 +118,31 @@ function openTarget(path: Buffer): number {
   }
 }
 
-function writeAll(fd: number, data: Buffer, at: number, path: Buffer): void {
+export function writeAll(fd: number, data: Buffer, at: number, path: Buffer): void {
   for (let done = 0; done < data.length; ) {
     const n = writeSync(fd, data, done, data.length - done, at + done);
     if (n === 0) throw new EbakError('IO', `${path}: write made no progress`);
     done += n;
   }
+}
+
+/** A file system block: holes are made of whole ones, aligned in the file. */
+const BLOCK = 4096;
+
+/** Writes the parts of `data` (at file offset `at`) that are not whole zero blocks (restic's --sparse). */
+export function writeSparse(write: (data: Buffer, at: number) => void, data: Buffer, at: number): void {
+  let run = -1; // where the pending non-zero run starts in `data`
+  for (let off = 0; off < data.length; ) {
+    const end = Math.min(data.length, (Math.floor((at + off) / BLOCK) + 1) * BLOCK - at);
+    const zero = isAllZero(data.subarray(off, end));
+    if (!zero && run < 0) run = off;
+    if (zero && run >= 0) {
+      write(data.subarray(run, off), at + run);
+      run = -1;
+    }
+    off = end;
+  }
+  if (run >= 0) write(data.subarray(run), at + run);
 }
 
 /** Nanosecond timestamps → what utimes takes: fractional seconds, or a Date before 1970. */

@@ -8,7 +8,7 @@
  * fsyncs it, renames it into place and fsyncs the directory, so a crash
  * leaves either the whole object or none (never a partial one).
  */
-import { constants, openSync, readSync } from 'node:fs';
+import { constants, openSync, read, readSync } from 'node:fs';
 import { FdCache } from './fdcache.js';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -78,27 +78,29 @@ export class LocalBackend implements Backend {
   }
 
   /**
-   * Range reads (restore fetches blobs one by one) are synchronous: three
-   * libuv round trips per blob cost more than the reads themselves, and the
+   * Small range reads (a tree, a blob) are synchronous: three libuv round
+   * trips per blob cost more than the reads themselves. A large one (a
+   * restore's run of a pack's blobs) goes to the thread pool, so several
+   * are read at once from a cold disk while the main thread goes on. The
    * buffer is owned (not pooled) so it can be transferred to a worker.
    */
-  private loadRange(h: Handle, range: ByteRange): Promise<Buffer> {
+  private async loadRange(h: Handle, range: ByteRange): Promise<Buffer> {
     let fd: number;
     try {
       fd = this.packFds.open(h);
     } catch (e) {
-      return Promise.reject(mapIoError(e, describe(h)));
+      throw mapIoError(e, describe(h));
     }
     try {
       const buf = Buffer.allocUnsafeSlow(range.length);
       for (let done = 0; done < range.length; ) {
-        const n = readSync(fd, buf, done, range.length - done, range.offset + done);
+        const n = range.length < ASYNC_READ ? readSync(fd, buf, done, range.length - done, range.offset + done) : await readAt(fd, buf, done, range.offset + done);
         if (n === 0) throw new EbakError('CORRUPT', `${describe(h)}: range ${range.offset}+${range.length} lies beyond the end of the object`);
         done += n;
       }
-      return Promise.resolve(buf);
+      return buf;
     } catch (e) {
-      return Promise.reject(mapIoError(e, describe(h)));
+      throw mapIoError(e, describe(h));
     } finally {
       this.packFds.release(h, fd);
     }
@@ -184,4 +186,11 @@ async function openNew(tmp: string, makeDir: string | undefined) {
     });
     return open(tmp, flags, 0o600);
   }
+}
+
+/** Range reads from this size on go to the thread pool (loadRange). */
+const ASYNC_READ = 256 * 1024;
+
+function readAt(fd: number, buf: Buffer, off: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buf, off, buf.length - off, position, (e, n) => (e ? reject(e) : resolve(n))));
 }

@@ -1,0 +1,190 @@
+/**
+ * The pack-oriented write pass (restic's filerestorer): the files the walk
+ * hands over before it next waits (at most BATCH_FILES) are planned per pack
+ * — for every blob needed, each (file, offset) it goes to — and each pack's
+ * needed ranges are read once: neighbouring blobs, across gaps of at most
+ * MAX_GAP, come in one ranged read of at most MAX_RUN_BYTES, which a worker
+ * opens and writes into the files itself (sink.ts). A file wholly in one run
+ * is created and finished in that worker; a file spread over several runs
+ * is opened here, written by descriptor in the workers, and finished here
+ * after its last run. Memory stays flat: the restorer bounds the files in
+ * flight (so the descriptors held), the blob reader the runs being read.
+ */
+import { closeSync } from 'node:fs';
+import { EbakError } from '../errors.js';
+import type { BlobReader, LocatedBlob } from '../repository/api.js';
+import { BlobType } from '../repository/format/pack.js';
+import { mapIoError } from '../util/fs.js';
+import type { FileOutcome, RunFile, RunOutcome, RunTask } from './sink.js';
+import { abandonFile, finishFile, openTarget, writeTargetFile, type FileMeta } from './target.js';
+
+/** Files planned together. */
+export const BATCH_FILES = 256;
+/** Unneeded bytes read rather than starting another ranged read (one GET on S3). */
+const MAX_GAP = 256 * 1024;
+/** Largest ranged read (the reader holds a few at once). */
+const MAX_RUN_BYTES = 8 * 1024 * 1024;
+
+const SINK = new URL('./sink.js', import.meta.url);
+
+/** One file to write: at `at`, its blobs in order (located, their sizes checked). */
+export interface FileWrite {
+  at: Buffer;
+  meta: FileMeta;
+  size: number;
+  located: readonly LocatedBlob[];
+}
+
+/** A file of the batch being written: how it settles, and (spread over runs) its descriptor and runs to go. */
+interface Pending extends FileWrite {
+  resolve: (problems: string[]) => void;
+  reject: (e: Error) => void;
+  spread?: { fd: number; left: number; failure?: Error };
+  /** Failed before any run (its descriptor could not be opened): runs skip it. */
+  dead?: boolean;
+}
+
+/** A run of one pack's blobs and, for each, where its bytes go: batch file index and offset, pairs flattened. */
+interface Run {
+  blobs: LocatedBlob[];
+  targets: number[][];
+}
+
+export class PackWriter {
+  private batch: Pending[] = [];
+  private scheduled = false;
+
+  constructor(private readonly blobs: BlobReader, private readonly sparse: boolean, private readonly onData: (bytes: number) => void) {}
+
+  /** Writes one file (removed again if it cannot be completed); resolves with the extended attributes not set, as messages. */
+  write(f: FileWrite): Promise<string[]> {
+    if (f.located.length === 0) return writeTargetFile(f.at, f.meta, 0, async () => undefined);
+    return new Promise((resolve, reject) => {
+      this.batch.push({ ...f, resolve, reject });
+      if (this.batch.length >= BATCH_FILES) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const files = this.batch;
+    this.batch = [];
+    if (files.length === 0) return;
+    const runs = planRuns(files);
+    const runsOf = new Map<number, number>();
+    for (const run of runs) for (const f of filesOf(run)) runsOf.set(f, (runsOf.get(f) ?? 0) + 1);
+    for (const [f, left] of runsOf) if (left > 1) this.openSpread(files[f]!, left);
+    for (const run of runs) this.dispatch(files, run);
+  }
+
+  /** Opens a file its runs will write by descriptor. */
+  private openSpread(p: Pending, left: number): void {
+    try {
+      p.spread = { fd: openTarget(p.at), left };
+    } catch (e) {
+      p.dead = true;
+      p.reject(e as Error);
+    }
+  }
+
+  private dispatch(files: Pending[], run: Run): void {
+    const members: number[] = []; // batch index of each task file
+    const local = new Map<number, number>();
+    const task: RunTask = { files: [], targets: [], sparse: this.sparse };
+    for (const t of run.targets) {
+      const out: number[] = [];
+      for (let k = 0; k < t.length; k += 2) {
+        const p = files[t[k]!]!;
+        if (p.dead) continue;
+        let j = local.get(t[k]!);
+        if (j === undefined) {
+          local.set(t[k]!, (j = members.length));
+          members.push(t[k]!);
+          task.files.push(runFile(p));
+        }
+        out.push(j, t[k + 1]!);
+      }
+      task.targets.push(out);
+    }
+    if (members.length === 0) return;
+    this.blobs.readRun(BlobType.data, run.blobs, SINK, task).then(
+      (o) => {
+        const outcome = o as RunOutcome;
+        this.onData(outcome.bytes);
+        outcome.files.forEach((fo, j) => this.settle(files[members[j]!]!, fo.ok ? fo.problems : errorOf(fo)));
+      },
+      (e: Error) => members.forEach((f) => this.settle(files[f]!, e)),
+    );
+  }
+
+  /** One run of file `p` is done: with its problems, or failed. */
+  private settle(p: Pending, result: string[] | Error): void {
+    const s = p.spread;
+    if (!s) return result instanceof Error ? p.reject(result) : p.resolve(result);
+    if (result instanceof Error) s.failure ??= result;
+    if (--s.left > 0) return;
+    if (s.failure) {
+      abandonFile(s.fd, p.at);
+      return p.reject(s.failure);
+    }
+    try {
+      const problems = finishFile(s.fd, p.at, p.meta, p.size);
+      closeSync(s.fd);
+      p.resolve(problems);
+    } catch (e) {
+      abandonFile(s.fd, p.at);
+      p.reject(mapIoError(e, `write ${p.at}`));
+    }
+  }
+}
+
+function runFile(p: Pending): RunFile {
+  return p.spread ? { at: p.at, fd: p.spread.fd, size: p.size } : { at: p.at, meta: p.meta, size: p.size };
+}
+
+function errorOf(fo: FileOutcome & { ok: false }): EbakError {
+  return new EbakError(fo.code, fo.message, fo.hint === undefined ? undefined : { hint: fo.hint });
+}
+
+function filesOf(run: Run): Set<number> {
+  const files = new Set<number>();
+  for (const t of run.targets) for (let k = 0; k < t.length; k += 2) files.add(t[k]!);
+  return files;
+}
+
+/** The batch's blobs per pack, each once with every place it goes, cut into runs in pack order. */
+function planRuns(files: readonly FileWrite[]): Run[] {
+  const packs = new Map<string, Map<number, { blob: LocatedBlob; targets: number[] }>>();
+  files.forEach((f, i) => {
+    let at = 0;
+    for (const b of f.located) {
+      let needed = packs.get(b.loc.pack.id);
+      if (!needed) packs.set(b.loc.pack.id, (needed = new Map()));
+      let n = needed.get(b.loc.offset); // a blob's offset names it within its pack
+      if (!n) needed.set(b.loc.offset, (n = { blob: b, targets: [] }));
+      n.targets.push(i, at);
+      at += b.loc.rawLength;
+    }
+  });
+  const runs: Run[] = [];
+  for (const needed of packs.values()) {
+    let run: Run | undefined;
+    let start = 0;
+    let end = 0;
+    for (const n of [...needed.values()].sort((x, y) => x.blob.loc.offset - y.blob.loc.offset)) {
+      const { offset, length } = n.blob.loc;
+      if (!run || offset - end > MAX_GAP || offset + length - start > MAX_RUN_BYTES) {
+        runs.push((run = { blobs: [], targets: [] }));
+        start = offset;
+      }
+      run.blobs.push(n.blob);
+      run.targets.push(n.targets);
+      end = offset + length;
+    }
+  }
+  return runs;
+}
