@@ -3,9 +3,12 @@
  * blobs of one pack are fetched with one ranged read (on S3, one GET instead
  * of one per blob), then each is authenticated and decompressed on its own
  * in a worker thread. At most READS ranged reads are in flight per reader,
- * and each is at most MAX_RUN_BYTES, which bounds memory.
+ * and each is at most MAX_RUN_BYTES, which bounds memory. When a run fails,
+ * each of its blobs is read on its own, then from every other copy the
+ * index knows (restic's LoadBlob tries each location): one damaged blob
+ * costs only itself, and nothing a copy elsewhere still holds.
  */
-import { EbakError } from '../errors.js';
+import { EbakError, isEbakError } from '../errors.js';
 import type { Backend } from '../storage/backend.js';
 import { Semaphore } from '../util/semaphore.js';
 import { settleAll } from '../util/settle.js';
@@ -53,9 +56,17 @@ export class PackBlobReader implements BlobReader {
     let failed = false; // once one read fails, the rest is not read
     await settleAll(runsOf(blobs).map((run) => this.reads.run(async () => {
       if (failed) return;
-      const plains = await this.readRun(type, run).catch((e) => { failed = true; throw e; });
+      const plains = await this.readRun(type, run).catch((e: unknown) => this.oneByOne(type, run, e)).catch((e) => { failed = true; throw e; });
       plains.forEach((plain, k) => onBlob(run[k]!.i, plain));
     })));
+  }
+
+  /** After a run failed: each of its blobs alone, from its own location (unless that was the whole run), then from its copies. */
+  private oneByOne(type: number, run: Placed[], failure: unknown): Promise<Buffer[]> {
+    return Promise.all(run.map((b) => {
+      const copies = this.src.index.copies(b.id);
+      return firstThatOpens(run.length > 1 ? [b.loc, ...copies] : copies, async (loc) => (await this.readRun(type, [{ ...b, loc }]))[0]!, failure);
+    }));
   }
 
   /** One ranged read for a run of neighbouring blobs; each is then authenticated on its own. */
@@ -73,6 +84,20 @@ export class PackBlobReader implements BlobReader {
       return this.pool.open(key, this.src.blobKey, { type: loc.type, flags: loc.flags, rawLength: loc.rawLength, id }, sealed, what);
     }));
   }
+}
+
+/** Reads the blob at each of `locs` in turn until one opens; the first failure (else `failure`) stands when none does. */
+export async function firstThatOpens<T>(locs: readonly BlobLocation[], read: (loc: BlobLocation) => Promise<T>, failure?: unknown): Promise<T> {
+  let first: unknown;
+  for (const loc of locs) {
+    try {
+      return await read(loc);
+    } catch (e) {
+      if (!isEbakError(e)) throw e;
+      first ??= e;
+    }
+  }
+  throw first ?? failure;
 }
 
 function typeName(type: number): string {

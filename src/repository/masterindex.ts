@@ -26,6 +26,12 @@
  * a mark in any index wins over a live listing in another: a backup must
  * re-write such a blob, not lean on a pack that a later prune deletes.
  *
+ * A blob stored more than once (two backups racing, a write-only
+ * credential that cannot see the full key's index) keeps its other
+ * locations in a side map (`copies`), so a reader that finds one copy
+ * damaged reads another: one damaged pack never blocks a blob stored
+ * intact elsewhere. Duplicates are rare, so the map stays small.
+ *
  * Packs are columns too: id 32 + salt 32 + kind 1 + key source 1 bytes per
  * pack and a table of pack numbers, 70–100 bytes per pack; `PackInfo`
  * records are made when asked for.
@@ -75,6 +81,8 @@ export class MasterIndex {
   private packBytes: { kinds: Uint8Array; keySources: Uint8Array } = { kinds: new Uint8Array(0), keySources: new Uint8Array(0) };
   /** Pack numbers marked for deletion by prune. */
   private readonly marked = new Set<number>();
+  /** Hex blob id → the words of each location other than the one the runs hold. */
+  private readonly others = new Map<string, number[][]>();
 
   /** Forgets everything (a reload in place: readers and writers holding this index see the new one). */
   clear(): void {
@@ -84,6 +92,7 @@ export class MasterIndex {
     this.packTable = new Table(64, 0);
     this.packBytes = { kinds: new Uint8Array(0), keySources: new Uint8Array(0) };
     this.marked.clear();
+    this.others.clear();
   }
 
   /** True when the pack is marked for deletion. */
@@ -127,7 +136,8 @@ export class MasterIndex {
       const words = [p * 4 + b.type * 2 + b.flags, b.offset, b.length, b.rawLength];
       const at = this.find(b.id);
       if (at === undefined) this.tail.add(b.id, words);
-      else if (!marked && this.marked.has(packOf(at))) at[0].set(words, at[1]); // a live copy replaces one pending deletion
+      else if (!marked && this.marked.has(packOf(at))) this.addCopy(b.id, this.replace(at, words)); // a live copy replaces one pending deletion
+      else this.addCopy(b.id, words);
     }
     if (this.tail.count < TAIL_MAX) return;
     this.recent = this.recent.merged(this.tail.count, this.tail.sortedRows());
@@ -145,10 +155,29 @@ export class MasterIndex {
 
   lookup(id: Uint8Array): BlobLocation | undefined {
     const at = this.find(id);
-    if (at === undefined) return undefined;
-    const [words, i] = at;
+    return at === undefined ? undefined : this.location(at[0], at[1]);
+  }
+
+  /** The blob's locations other than `lookup`'s (none for almost every blob). */
+  copies(id: Uint8Array): BlobLocation[] {
+    return (this.others.get(Buffer.from(id).toString('hex')) ?? []).map((w) => this.location(w, 0));
+  }
+
+  private location(words: ArrayLike<number>, i: number): BlobLocation {
     const w0 = words[i]!;
     return { pack: this.packInfo(Math.floor(w0 / 4)), type: (w0 >> 1) & 1, flags: w0 & 1, offset: words[i + 1]!, length: words[i + 2]!, rawLength: words[i + 3]! };
+  }
+
+  private addCopy(id: Uint8Array, words: number[]): void {
+    const hex = Buffer.from(id).toString('hex');
+    this.others.set(hex, [...(this.others.get(hex) ?? []), words]);
+  }
+
+  /** Puts `words` where `at` points; returns the words it replaced. */
+  private replace([array, i]: [Uint32Array, number], words: number[]): number[] {
+    const old = Array.from(array.subarray(i, i + WORDS));
+    array.set(words, i);
+    return old;
   }
 
   /** Every blob (for check): each run in id order, then the tail. */
