@@ -102,6 +102,7 @@ async function openBoth(path: string, cacheDir?: string): Promise<{ backend: Ope
   const backend = await openBackend(path, {}, cacheDir ? { cacheDir } : {});
   const repo = await openRepository(backend, [recoveryIdentity(code)]);
   await backend.useCache(repo.config.id);
+  repo.skipSharedLocks(); // --no-lock: a case writes nothing, so the repository returns to its pristine bytes
   return { backend, repo };
 }
 
@@ -207,8 +208,8 @@ async function filesUnder(root: string): Promise<Set<string>> {
 
 /**
  * One case, in place on the pristine repository and cache (copying them for
- * each case cost more than the case): the object is mutated, the case runs,
- * then its bytes come back and whatever the case added is removed.
+ * each case cost more than the case): the object is mutated, the case runs
+ * (writing nothing: no shared locks, a dry-run backup), then its bytes come back.
  */
 async function runCase(t: Target, m: Mutation): Promise<Outcome> {
   const path = join(pristine, t.rel);
@@ -218,16 +219,14 @@ async function runCase(t: Target, m: Mutation): Promise<Outcome> {
   const named = (texts: string[], name = t.name) => texts.some((x) => x.includes(name));
   try {
     if (t.opens) await assertOpensNothing(repoDir, t, m);
-    const refused = await refusedAtOpen(repoDir, t, m);
-    if (refused) return refused;
     const checked = await checkNames(repoDir);
+    if (checked instanceof Error) return refusedAtOpen(t, m, checked);
     const detected = named(checked) || (m === 'delete' && (t.orphans ?? []).some((p) => named(checked, p)));
     await restoresHonestly(t);
     const harmless = t.cached === true || (t.needed.length === 0 && !t.opens && !t.protects);
     return { detected, tolerated: !detected && harmless };
   } finally {
     await writeFile(path, original);
-    for (const p of [...(await filesUnder(pristine))].reverse()) if (!fx.files.has(p)) await rm(join(pristine, p), { recursive: true, force: true });
     await rm(join(dir, 'out'), { recursive: true, force: true });
   }
 }
@@ -243,21 +242,23 @@ async function assertOpensNothing(repoDir: string, t: Target, m: Mutation): Prom
 }
 
 /** The config is what every opening reads first: damaged, the repository does not open, and says why. */
-async function refusedAtOpen(repoDir: string, t: Target, m: Mutation): Promise<Outcome | undefined> {
-  const backend = await openBackend(repoDir, {});
-  const e = await openRepository(backend, [recoveryIdentity(code)]).then(() => undefined, (err: Error) => err).finally(() => backend.close());
-  if (!e) return undefined;
+function refusedAtOpen(t: Target, m: Mutation, e: Error): Outcome {
   assert.equal(t.kind, 'config', `only a damaged config stops the opening (${t.kind}, ${m}): ${String(e)}`);
   assert.ok(isEbakError(e, m === 'delete' ? 'NO_REPOSITORY' : 'AUTH_FAILED') || isEbakError(e, 'CORRUPT'), String(e));
   if (m !== 'delete') assert.ok(e.message.includes('config'), e.message);
   return { detected: true, tolerated: false };
 }
 
-/** What `check --read-data` says (errors, warnings and warning events), as the CLI opens it: no cache. */
-async function checkNames(repoDir: string): Promise<string[]> {
+/**
+ * What `check --read-data` says (errors, warnings and warning events), as
+ * the CLI opens it (no cache, a shared lock: so it reads the locks); the
+ * error when the repository does not open.
+ */
+async function checkNames(repoDir: string): Promise<string[] | Error> {
   const backend = await openBackend(repoDir, {});
   try {
-    const repo = await openRepository(backend, [recoveryIdentity(code)]);
+    const repo = await openRepository(backend, [recoveryIdentity(code)]).catch((e: Error) => e);
+    if (repo instanceof Error) return repo;
     const seen: string[] = [];
     repo.setWarningSink((w) => seen.push(w));
     const res = await check(repo, { readData: true, onEvent: (e) => e.type === 'warning' && seen.push(e.message) });
@@ -270,7 +271,7 @@ async function checkNames(repoDir: string): Promise<string[]> {
 /**
  * Every snapshot restored: never a wrong byte; complete unless it needs the
  * damaged object. "latest" is the newest snapshot that is not damaged; a
- * backup still runs.
+ * backup still runs (a dry run: it reads the parent and the index, and saves nothing).
  */
 async function restoresHonestly(t: Target): Promise<void> {
   const { backend, repo } = await openBoth(join(pristine, 'repo'), t.cached ? join(pristine, 'cache') : undefined);
@@ -291,7 +292,7 @@ async function restoresHonestly(t: Target): Promise<void> {
     const damagedSnapshot = t.rel.includes('/snapshots/') && !t.cached;
     const intact = fx.snapshots.filter((s) => !(damagedSnapshot && t.needed.includes(s.id)));
     assert.equal((await repo.findSnapshot('latest')).id, intact.at(-1)!.id, `"latest" skips a damaged snapshot (${t.kind})`);
-    assert.ok((await backup(repo, pool, { paths: [join(src, 'a', 'one.txt')] })).id, 'a backup still runs');
+    assert.equal((await backup(repo, pool, { paths: [src], dryRun: true })).skipped, 'dry-run', 'a backup still runs');
   } finally {
     await backend.close();
   }
@@ -311,8 +312,11 @@ describe('the corruption matrix', () => {
     const tolerated = outcomes.filter((x) => x.o.tolerated).length;
     const unseen = outcomes.filter((x) => !x.o.detected && !x.o.tolerated);
     console.log(`corruption matrix: ${outcomes.length} cases, ${detected} detected, ${tolerated} tolerated, ${unseen.length} not detected`);
-    for (const x of outcomes.filter((y) => !y.o.detected)) console.log(`  not named by check: ${x.t.kind}, ${x.m}${x.o.tolerated ? ' (tolerated)' : ''}`);
+    console.log(`  D detected, T tolerated, - not detected; columns: ${MUTATIONS.join(', ')}`);
+    for (const t of fx.targets) console.log(`  ${t.kind.padEnd(40)} ${outcomes.filter((x) => x.t === t).map((x) => (x.o.detected ? 'D' : x.o.tolerated ? 'T' : '-')).join(' ')}`);
+    for (const x of unseen) console.log(`  not detected: ${x.t.kind}, ${x.m}`);
     assert.equal(outcomes.length, fx.targets.length * MUTATIONS.length);
+    assert.deepEqual(await filesUnder(pristine), fx.files, 'the cases left the repository and cache as they found them');
     // What only the vault's repository head sees (test/vault): a key file, a snapshot or the retention object deleted.
     assert.deepEqual(unseen.map((x) => `${x.t.kind}, ${x.m}`), UNSEEN_WITHOUT_VAULT, 'only these deletions go unseen');
   });
