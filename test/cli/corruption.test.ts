@@ -29,7 +29,6 @@ async function copy(): Promise<{ repo: string; env: Record<string, string> }> {
 }
 
 const middle = async (path: string) => flipBit(path, (await readFile(path)).length >> 1);
-const only = async (repo: string, type: string) => (await repoFiles(repo, type as 'locks'))[0]!;
 
 before(async () => {
   await mkdir(src);
@@ -54,7 +53,7 @@ before(async () => {
 describe('one flipped bit, through the CLI', () => {
   it('in the retention object: check names it (exit 1); backup still runs; forget refuses, naming it', async () => {
     const { repo, env } = await copy();
-    const name = `retention/${(await only(repo, 'retention')).split('/').at(-1)}`;
+    const name = `retention/${(await repoFiles(repo, 'retention'))[0]!.split('/').at(-1)}`;
     await middle(join(repo, name));
     await rm(join(repo, 'locks', lockName)); // forget's exclusive lock would wait for it
     assertFailed(await ebak(['check'], env), 1, name);

@@ -19,7 +19,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isEbakError } from '../../src/errors.js';
 import { openBackupSession, openRepository, passwordIdentity, recoveryIdentity, recoveryRecipient, type Identity } from '../../src/keys/index.js';
@@ -96,8 +96,6 @@ let fx: Fixture;
 
 const UNSEEN_WITHOUT_VAULT = ['key file (recovery, v1)', 'key file (write-only, v2)', 'snapshot (EBKO v1)', 'newest snapshot (EBKO v2, write-only)', 'retention object'].map((k) => `${k}, delete`);
 
-const hourly = (h: number) => new Date(Date.UTC(2026, 0, 1, h));
-
 async function openBoth(path: string, cacheDir?: string): Promise<{ backend: OpenedBackend; repo: Repository }> {
   const backend = await openBackend(path, {}, cacheDir ? { cacheDir } : {});
   const repo = await openRepository(backend, [recoveryIdentity(code)]);
@@ -106,7 +104,27 @@ async function openBoth(path: string, cacheDir?: string): Promise<{ backend: Ope
   return { backend, repo };
 }
 
-/** Three snapshots (two by the full key, one by a write-only credential), a lock, a retention hold and a filled cache. */
+/** What one step added to the repository: its new data and tree packs and index files. */
+interface Added {
+  data: string[];
+  tree: string[];
+  index: string[];
+}
+
+async function adding<T>(repoDir: string, step: () => Promise<T>): Promise<T & Added> {
+  const before = new Set([...(await repoFiles(repoDir, 'data')), ...(await repoFiles(repoDir, 'index'))]);
+  const result = await step();
+  const fresh = async (type: 'data' | 'index') => (await repoFiles(repoDir, type)).filter((p) => !before.has(p));
+  const packs = await Promise.all((await fresh('data')).map(async (p) => ({ p, kind: await packKind(p) })));
+  return { ...result, data: packs.filter((x) => x.kind === 0).map((x) => x.p), tree: packs.filter((x) => x.kind === 1).map((x) => x.p), index: await fresh('index') };
+}
+
+/**
+ * Three snapshots (two by the full key, the newest by a write-only
+ * credential, which stores its data, trees and index again: it cannot see
+ * the full key's), a second recovery key, a lock, a retention hold and a
+ * filled cache; then the objects the matrix damages.
+ */
 async function makeFixture(): Promise<Fixture> {
   const repoDir = join(pristine, 'repo');
   const cacheDir = join(pristine, 'cache');
@@ -119,64 +137,56 @@ async function makeFixture(): Promise<Fixture> {
   await repo.addKey({ recoveryCode: code }, 'recovery', code2);
   await repo.addWriteOnlyKey(WRITE_ONLY_PASSWORD);
   const snapshots: Fixture['snapshots'] = [];
-  const snap = async (id: string) => snapshots.push({ id, files: await fileDigests(src) });
-  await snap((await backup(repo, pool, { paths: [src], time: hourly(1) })).id);
-  const after1 = { packs: new Set(await repoFiles(repoDir, 'data')), index: new Set(await repoFiles(repoDir, 'index')) };
+  const snapshot = async (target: Parameters<typeof backup>[0], hour: number) => {
+    const b = await adding(repoDir, () => backup(target, pool, { paths: [src], time: new Date(Date.UTC(2026, 0, 1, hour)) }));
+    snapshots.push({ id: b.id, files: await fileDigests(src) });
+    return b;
+  };
+  await snapshot(repo, 1);
   await mkdir(join(src, 'b'));
   await writeFile(join(src, 'b', 'two.bin'), randomBytes(64_000));
-  await snap((await backup(repo, pool, { paths: [src], time: hourly(2) })).id);
-  const after2 = { packs: new Set(await repoFiles(repoDir, 'data')), index: new Set(await repoFiles(repoDir, 'index')) };
-  const writeOnly = (await openBackupSession(backend, [passwordIdentity(WRITE_ONLY_PASSWORD)])).repository;
+  const b2 = await snapshot(repo, 2);
   await writeFile(join(src, 'b', 'three.txt'), 'three\n');
-  await snap((await backup(writeOnly, pool, { paths: [src], time: hourly(3) })).id);
+  const b3 = await snapshot((await openBackupSession(backend, [passwordIdentity(WRITE_ONLY_PASSWORD)])).repository, 3);
   await changeRetention(repo, (cur) => ({ ...cur, holds: addHold(cur.holds, snapshots[0]!.id, 'audit', new Date()) }));
   // A live shared lock of another host: it blocks nothing a case runs.
   const lock = await repo.saveObject('lock', Buffer.from(JSON.stringify({ time: new Date().toISOString(), hostname: 'elsewhere', username: 'u', pid: 1, exclusive: false })));
   await repo.loadIndex();
   for (const s of snapshots) await restore(repo, repo.blobReader(pool), { snapshot: s.id, target: join(dir, 'warm', s.id) }); // fills the cache
   await backend.close();
+  const objects = { repoDir, cacheRoot: join(cacheDir, repo.config.id), lock, b2, b3 };
+  return { snapshots, targets: await targetsOf(objects, snapshots.map((s) => s.id) as [string, string, string]), files: await filesUnder(pristine) };
+}
 
-  const newIn = (later: Set<string>, earlier: Set<string>) => [...later].filter((p) => !earlier.has(p));
-  const ofKind = async (paths: string[], kind: number) => (await Promise.all(paths.map(async (p) => ((await packKind(p)) === kind ? p : '')))).filter(Boolean);
-  const [s1, s2, s3] = snapshots.map((s) => s.id) as [string, string, string];
-  const dataOf2 = (await ofKind(newIn(after2.packs, after1.packs), 0))[0]!;
-  const treeOf2 = (await ofKind(newIn(after2.packs, after1.packs), 1))[0]!;
-  const allPacks = new Set(await repoFiles(repoDir, 'data'));
-  const dataOf3 = (await ofKind(newIn(allPacks, after2.packs), 0))[0]!;
-  const indexOf2 = newIn(after2.index, after1.index)[0]!;
-  const indexOf3 = newIn(new Set(await repoFiles(repoDir, 'index')), after2.index)[0]!;
-  const recovery2 = await newestKeyFile(repoDir, 'recovery');
-  const writeOnlyKey = await newestKeyFile(repoDir, 'write-only');
-  const retention = (await repoFiles(repoDir, 'retention' as 'locks'))[0]!;
+/** Every kind of object the repository and its cache store, as the fixture made them. */
+async function targetsOf(o: { repoDir: string; cacheRoot: string; lock: string; b2: Added; b3: Added }, [s1, s2, s3]: [string, string, string]): Promise<Target[]> {
   const inRepo = (p: string, layout: Layout, needed: string[], kind: string, extra: Partial<Target> = {}): Target => {
     const rel = relative(pristine, p);
     const folder = rel.split('/')[1]!;
-    return { kind, rel, name: folder === 'config' ? 'config' : `${folder}/${rel.split('/').at(-1)}`, layout, needed, ...extra };
+    return { kind, rel, name: folder === 'config' ? 'config' : `${folder}/${basename(p)}`, layout, needed, ...extra };
   };
   const inCache = (p: string, layout: Layout, kind: string): Target => {
-    const name = p.split('/').at(-1)!;
-    const folder = relative(pristine, p).split('/')[2]!;
-    return { kind, rel: relative(pristine, p), name: `${folder}/${name}`, layout, needed: [], cached: true };
+    const rel = relative(pristine, p);
+    return { kind, rel, name: `${rel.split('/')[2]}/${basename(p)}`, layout, needed: [], cached: true };
   };
-  const cacheRoot = join(cacheDir, (await openBoth(repoDir)).repo.config.id);
-  const targets: Target[] = [
+  const { repoDir, cacheRoot, b2, b3 } = o;
+  return [
     inRepo(join(repoDir, 'config'), sealed(23), [s1, s2, s3], 'config'),
-    inRepo(recovery2, keyFile, [], 'key file (recovery, v1)', { opens: recoveryIdentity(code2) }),
-    inRepo(writeOnlyKey, keyFile, [], 'key file (write-only, v2)', { opens: passwordIdentity(WRITE_ONLY_PASSWORD) }),
-    inRepo(join(repoDir, 'locks', lock), sealed(23), [], 'lock (EBKO v1)'),
+    inRepo(await newestKeyFile(repoDir, 'recovery'), keyFile, [], 'key file (recovery, v1)', { opens: recoveryIdentity(code2) }),
+    inRepo(await newestKeyFile(repoDir, 'write-only'), keyFile, [], 'key file (write-only, v2)', { opens: passwordIdentity(WRITE_ONLY_PASSWORD) }),
+    inRepo(join(repoDir, 'locks', o.lock), sealed(23), [], 'lock (EBKO v1)'),
     inRepo(join(repoDir, 'snapshots', s2), sealed(23), [s2], 'snapshot (EBKO v1)'),
     inRepo(join(repoDir, 'snapshots', s3), sealed(100), [s3], 'newest snapshot (EBKO v2, write-only)'),
-    inRepo(indexOf2, sealed(23), [s2], 'index file (EBKO v1)', { orphans: [dataOf2, treeOf2].map(packName) }),
-    inRepo(indexOf3, sealed(100), [s3], 'index file (EBKO v2, write-only)', { orphans: [packName(dataOf3)] }),
-    inRepo(treeOf2, pack, [s2], 'tree pack'),
-    inRepo(dataOf2, pack, [s2], 'data pack (key source 0)'),
-    inRepo(dataOf3, pack, [s3], 'data pack (key source 1, write-only)'),
-    inRepo(retention, sealed(23), [], 'retention object', { protects: true }),
+    inRepo(b2.index[0]!, sealed(23), [s2], 'index file (EBKO v1)', { orphans: [...b2.data, ...b2.tree].map(packName) }),
+    inRepo(b3.index[0]!, sealed(100), [s3], 'index file (EBKO v2, write-only)', { orphans: [...b3.data, ...b3.tree].map(packName) }),
+    inRepo(b2.tree[0]!, pack, [s2], 'tree pack'),
+    inRepo(b2.data[0]!, pack, [s2], 'data pack (key source 0)'),
+    inRepo(b3.data[0]!, pack, [s3], 'data pack (key source 1, write-only)'),
+    inRepo((await repoFiles(repoDir, 'retention'))[0]!, sealed(23), [], 'retention object', { protects: true }),
     inCache(join(cacheRoot, 'snapshots', s2), sealed(23), 'cache: snapshot'),
-    inCache(join(cacheRoot, 'index', relative(join(repoDir, 'index'), indexOf2)), sealed(23), 'cache: index file'),
-    inCache(join(cacheRoot, 'data', treeOf2.split('/').at(-1)!), pack, 'cache: tree pack'),
+    inCache(join(cacheRoot, 'index', basename(b2.index[0]!)), sealed(23), 'cache: index file'),
+    inCache(join(cacheRoot, 'data', basename(b2.tree[0]!)), pack, 'cache: tree pack'),
   ];
-  return { snapshots, targets, files: await filesUnder(pristine) };
 }
 
 /** The newest key file of `kind` (of recovery keys: the second, which code2 opens). */
@@ -190,7 +200,7 @@ async function newestKeyFile(repoDir: string, kind: string): Promise<string> {
   return files.at(-1)!.k;
 }
 
-const packName = (p: string) => `data/${p.split('/').at(-1)}`;
+const packName = (p: string) => `data/${basename(p)}`;
 
 async function mutate(path: string, m: Mutation, layout: Layout): Promise<void> {
   if (m === 'delete') return rm(path);
