@@ -28,9 +28,10 @@
  *
  * A blob stored more than once (two backups racing, a write-only
  * credential that cannot see the full key's index) keeps its other
- * locations in a side map (`copies`), so a reader that finds one copy
- * damaged reads another: one damaged pack never blocks a blob stored
- * intact elsewhere. Duplicates are rare, so the map stays small.
+ * locations in a side table (`copies`: an open-addressing table as the
+ * tail's, a fifth word chaining a third copy and more), so a reader that
+ * finds one copy damaged reads another: one damaged pack never blocks a
+ * blob stored intact elsewhere. About 60 bytes per extra copy.
  *
  * Packs are columns too: id 32 + salt 32 + kind 1 + key source 1 bytes per
  * pack and a table of pack numbers, 70–100 bytes per pack; `PackInfo`
@@ -81,8 +82,8 @@ export class MasterIndex {
   private packBytes: { kinds: Uint8Array; keySources: Uint8Array } = { kinds: new Uint8Array(0), keySources: new Uint8Array(0) };
   /** Pack numbers marked for deletion by prune. */
   private readonly marked = new Set<number>();
-  /** Hex blob id → the words of each location other than the one the runs hold. */
-  private readonly others = new Map<string, number[][]>();
+  /** Locations other than the one the runs hold: the four words, then 1 + the row of the next copy (0: none). */
+  private others = new Table(32, WORDS + 1);
 
   /** Forgets everything (a reload in place: readers and writers holding this index see the new one). */
   clear(): void {
@@ -92,7 +93,7 @@ export class MasterIndex {
     this.packTable = new Table(64, 0);
     this.packBytes = { kinds: new Uint8Array(0), keySources: new Uint8Array(0) };
     this.marked.clear();
-    this.others.clear();
+    this.others = new Table(32, WORDS + 1);
   }
 
   /** True when the pack is marked for deletion. */
@@ -108,7 +109,7 @@ export class MasterIndex {
   /** Bytes held by the index (blobs and packs), the figure docs/format.md states. */
   get byteLength(): number {
     const packs = this.packTable.byteLength + this.packBytes.kinds.length * 2;
-    return this.big.byteLength + this.recent.byteLength + this.tail.byteLength + packs;
+    return this.big.byteLength + this.recent.byteLength + this.tail.byteLength + this.others.byteLength + packs;
   }
 
   /** Every pack, made on demand (for check). */
@@ -160,7 +161,9 @@ export class MasterIndex {
 
   /** The blob's locations other than `lookup`'s (none for almost every blob). */
   copies(id: Uint8Array): BlobLocation[] {
-    return (this.others.get(Buffer.from(id).toString('hex')) ?? []).map((w) => this.location(w, 0));
+    const out: BlobLocation[] = [];
+    for (let row = this.others.find(id); row >= 0; row = this.others.values[row * (WORDS + 1) + WORDS]! - 1) out.push(this.location(this.others.values, row * (WORDS + 1)));
+    return out;
   }
 
   private location(words: ArrayLike<number>, i: number): BlobLocation {
@@ -169,8 +172,12 @@ export class MasterIndex {
   }
 
   private addCopy(id: Uint8Array, words: number[]): void {
-    const hex = Buffer.from(id).toString('hex');
-    this.others.set(hex, [...(this.others.get(hex) ?? []), words]);
+    let last = this.others.find(id);
+    const row = this.others.add(id, [...words, 0]);
+    if (last < 0) return;
+    const link = (r: number) => r * (WORDS + 1) + WORDS;
+    while (this.others.values[link(last)]! > 0) last = this.others.values[link(last)]! - 1;
+    this.others.values[link(last)] = row + 1;
   }
 
   /** Puts `words` where `at` points; returns the words it replaced. */
@@ -352,7 +359,7 @@ class Table {
     }
   }
 
-  /** Appends a row (the caller has checked it is new); returns its number. */
+  /** Appends a row; returns its number. A key added again is found as its first row (`copies` chains the later ones). */
   add(key: Uint8Array, values: readonly number[]): number {
     if (this.count === this.capacity) this.grow(Math.max(1024, Math.ceil(this.capacity * 1.5)));
     const row = this.count++;
