@@ -25,10 +25,11 @@
  * stored as it is; text is only for messages and exclude patterns. FIFOs,
  * devices and sockets are recorded (type, and rdev for devices) and counted.
  *
- * Extended attributes of files and directories are recorded (src/util/xattr.ts;
- * ACLs and file capabilities among them) and are part of "unchanged"; one
- * that cannot be read is a warning, never a skipped file. Symlinks' own
- * attributes and those of FIFOs and devices are not read (docs/format.md).
+ * Extended attributes of files, directories and symlinks (a link's own,
+ * never its target's) are recorded (src/util/xattr.ts; ACLs and file
+ * capabilities among them) and are part of "unchanged"; one that cannot be
+ * read is a warning, never a skipped file. Those of FIFOs and devices are
+ * not read (docs/format.md).
  *
  * What is left out (patterns, sizes, tag files, other file systems) is
  * exclude.ts's Selection. --stdin backs up one stream as one file
@@ -329,7 +330,7 @@ class Archiver {
     const prev = parents.get(name.toString('latin1'));
     const meta = nodeMeta(name, st);
     if (named === 'enter') return { saved: this.saveReincluded(path, st, meta, prev, verdict !== 'mountpoint'), dir: true };
-    if (st.isDirectory() || st.isFile()) this.addXattrs(path, st.isDirectory(), meta);
+    if (st.isDirectory() || st.isFile() || st.isSymbolicLink()) this.addXattrs(path, st.isDirectory(), meta);
     if (st.isDirectory()) {
       this.counts.dirs++;
       const subtree = this.saveDir(path, prev?.type === 'dir' ? prev.subtree : undefined, st.dev, verdict !== 'mountpoint');

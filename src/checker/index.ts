@@ -1,6 +1,8 @@
 /**
  * `ebak check`: proves the repository is whole. Without --read-data it
- * authenticates every key, index, snapshot and tree, and checks that every
+ * authenticates every key, index, snapshot, tree and retention object (the
+ * retention lock and holds: one damaged would fail every forget and prune,
+ * so it is named here first), and checks that every
  * blob a snapshot needs is indexed in a pack that exists and has the size
  * its index implies. With --read-data it
  * also downloads every pack, checks its name is its SHA-256, authenticates
@@ -9,12 +11,12 @@
  * An aborted `signal` stops it between objects (rejecting with its reason).
  */
 import { isEbakError } from '../errors.js';
-import type { BlobIndex, IndexFiles, KeyLister, PackStore, SnapshotStore, TreeLoader } from '../repository/api.js';
+import type { BlobIndex, IndexFiles, KeyLister, PackStore, RetentionObjects, SnapshotStore, TreeLoader } from '../repository/api.js';
 import { packSize } from '../repository/format/pack.js';
 import { walk } from '../walker/index.js';
 
 /** What check reads: every kind of object, and the index files one by one. */
-export type Checkable = SnapshotStore & TreeLoader & BlobIndex & IndexFiles & PackStore & KeyLister;
+export type Checkable = SnapshotStore & TreeLoader & BlobIndex & IndexFiles & PackStore & KeyLister & Pick<RetentionObjects, 'readRetentionObjects'>;
 
 export interface CheckResult {
   errors: string[];
@@ -45,6 +47,7 @@ export async function check(repo: Checkable, opts: CheckOptions = {}): Promise<C
     }
   };
   for (const k of await repo.listKeys()) if (k.damaged) res.errors.push(`keys/${k.id}: ${k.damaged}`);
+  await attempt(() => repo.readRetentionObjects());
   const stored = await checkPacks(repo, res, attempt);
   opts.onProgress?.('checking snapshots and trees');
   const seen = new Set<string>();

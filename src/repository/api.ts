@@ -93,6 +93,8 @@ export interface BlobReader extends BlobIndex {
    * rejects with that failure once every read in flight has settled.
    */
   readBlobs(type: number, blobs: readonly LocatedBlob[], onBlob: (i: number, plain: Buffer) => void): Promise<void>;
+  /** The index knows another copy of the blob, which readBlobs tries when the first is damaged (readRun does not). */
+  hasCopies(id: Uint8Array): boolean;
   /**
    * Reads `run` (blobs of one pack, in pack order; the caller bounds the
    * span) with one ranged read from the first to the end of the last, and

@@ -3,11 +3,14 @@
  * blobs of one pack are fetched with one ranged read (on S3, one GET instead
  * of one per blob), then each is authenticated and decompressed on its own
  * in a worker thread. At most READS ranged reads are in flight per reader,
- * and each is at most MAX_RUN_BYTES, which bounds memory. A run read for a
- * sink (readRun: the restorer's writes) is opened and consumed in the worker
- * with a single message each way.
+ * and each is at most MAX_RUN_BYTES, which bounds memory. When a run fails,
+ * each of its blobs is read on its own, then from every other copy the
+ * index knows (restic's LoadBlob tries each location): one damaged blob
+ * costs only itself, and nothing a copy elsewhere still holds. A run read
+ * for a sink (readRun: the restorer's writes) is opened and consumed in the
+ * worker with a single message each way.
  */
-import { EbakError } from '../errors.js';
+import { EbakError, isEbakError } from '../errors.js';
 import type { Backend } from '../storage/backend.js';
 import { owned } from '../util/buffers.js';
 import { Semaphore } from '../util/semaphore.js';
@@ -52,11 +55,15 @@ export class PackBlobReader implements BlobReader {
     return this.src.index.lookup(id);
   }
 
+  hasCopies(id: Uint8Array): boolean {
+    return this.src.index.copies(id).length > 0;
+  }
+
   async readBlobs(type: number, blobs: readonly LocatedBlob[], onBlob: (i: number, plain: Buffer) => void): Promise<void> {
     let failed = false; // once one read fails, the rest is not read
     await settleAll(runsOf(blobs).map((run) => this.reads.run(async () => {
       if (failed) return;
-      const plains = await this.readNeighbours(type, run).catch((e) => { failed = true; throw e; });
+      const plains = await this.readNeighbours(type, run).catch((e: unknown) => this.oneByOne(type, run, e)).catch((e) => { failed = true; throw e; });
       plains.forEach((plain, k) => onBlob(run[k]!.i, plain));
     })));
   }
@@ -76,6 +83,14 @@ export class PackBlobReader implements BlobReader {
       }));
       return this.pool.openRun(key, this.src.blobKey, blobs, owning(sealed), sink, task);
     });
+  }
+
+  /** After a run failed: each of its blobs alone, from its own location (unless that was the whole run), then from its copies. */
+  private oneByOne(type: number, run: Placed[], failure: unknown): Promise<Buffer[]> {
+    return Promise.all(run.map((b) => {
+      const copies = this.src.index.copies(b.id);
+      return firstThatOpens(run.length > 1 ? [b.loc, ...copies] : copies, async (loc) => (await this.readNeighbours(type, [{ ...b, loc }]))[0]!, failure);
+    }));
   }
 
   /** One ranged read for a run of neighbouring blobs; each is then authenticated on its own. */
@@ -103,6 +118,20 @@ function checkTypes(type: number, blobs: readonly LocatedBlob[]): void {
 function owning(b: Buffer): Buffer {
   const o = owned(b);
   return o === b ? b : Buffer.from(o.buffer, o.byteOffset, o.byteLength);
+}
+
+/** Reads the blob at each of `locs` in turn until one opens; the first failure (else `failure`) stands when none does. */
+export async function firstThatOpens<T>(locs: readonly BlobLocation[], read: (loc: BlobLocation) => Promise<T>, failure?: unknown): Promise<T> {
+  let first: unknown;
+  for (const loc of locs) {
+    try {
+      return await read(loc);
+    } catch (e) {
+      if (!isEbakError(e)) throw e;
+      first ??= e;
+    }
+  }
+  throw first ?? failure;
 }
 
 function typeName(type: number): string {

@@ -26,6 +26,13 @@
  * a mark in any index wins over a live listing in another: a backup must
  * re-write such a blob, not lean on a pack that a later prune deletes.
  *
+ * A blob stored more than once (two backups racing, a write-only
+ * credential that cannot see the full key's index) keeps its other
+ * locations in a side table (`copies`: an open-addressing table as the
+ * tail's, a fifth word chaining a third copy and more), so a reader that
+ * finds one copy damaged reads another: one damaged pack never blocks a
+ * blob stored intact elsewhere. About 60 bytes per extra copy.
+ *
  * Packs are columns too: id 32 + salt 32 + kind 1 + key source 1 bytes per
  * pack and a table of pack numbers, 70–100 bytes per pack; `PackInfo`
  * records are made when asked for.
@@ -75,6 +82,8 @@ export class MasterIndex {
   private packBytes: { kinds: Uint8Array; keySources: Uint8Array } = { kinds: new Uint8Array(0), keySources: new Uint8Array(0) };
   /** Pack numbers marked for deletion by prune. */
   private readonly marked = new Set<number>();
+  /** Locations other than the one the runs hold: the four words, then 1 + the row of the next copy (0: none). */
+  private others = new Table(32, WORDS + 1);
 
   /** Forgets everything (a reload in place: readers and writers holding this index see the new one). */
   clear(): void {
@@ -84,6 +93,7 @@ export class MasterIndex {
     this.packTable = new Table(64, 0);
     this.packBytes = { kinds: new Uint8Array(0), keySources: new Uint8Array(0) };
     this.marked.clear();
+    this.others = new Table(32, WORDS + 1);
   }
 
   /** True when the pack is marked for deletion. */
@@ -99,7 +109,7 @@ export class MasterIndex {
   /** Bytes held by the index (blobs and packs), the figure docs/format.md states. */
   get byteLength(): number {
     const packs = this.packTable.byteLength + this.packBytes.kinds.length * 2;
-    return this.big.byteLength + this.recent.byteLength + this.tail.byteLength + packs;
+    return this.big.byteLength + this.recent.byteLength + this.tail.byteLength + this.others.byteLength + packs;
   }
 
   /** Every pack, made on demand (for check). */
@@ -127,7 +137,8 @@ export class MasterIndex {
       const words = [p * 4 + b.type * 2 + b.flags, b.offset, b.length, b.rawLength];
       const at = this.find(b.id);
       if (at === undefined) this.tail.add(b.id, words);
-      else if (!marked && this.marked.has(packOf(at))) at[0].set(words, at[1]); // a live copy replaces one pending deletion
+      else if (!marked && this.marked.has(packOf(at))) this.addCopy(b.id, this.replace(at, words)); // a live copy replaces one pending deletion
+      else this.addCopy(b.id, words);
     }
     if (this.tail.count < TAIL_MAX) return;
     this.recent = this.recent.merged(this.tail.count, this.tail.sortedRows());
@@ -145,10 +156,35 @@ export class MasterIndex {
 
   lookup(id: Uint8Array): BlobLocation | undefined {
     const at = this.find(id);
-    if (at === undefined) return undefined;
-    const [words, i] = at;
+    return at === undefined ? undefined : this.location(at[0], at[1]);
+  }
+
+  /** The blob's locations other than `lookup`'s (none for almost every blob). */
+  copies(id: Uint8Array): BlobLocation[] {
+    const out: BlobLocation[] = [];
+    for (let row = this.others.find(id); row >= 0; row = this.others.values[row * (WORDS + 1) + WORDS]! - 1) out.push(this.location(this.others.values, row * (WORDS + 1)));
+    return out;
+  }
+
+  private location(words: ArrayLike<number>, i: number): BlobLocation {
     const w0 = words[i]!;
     return { pack: this.packInfo(Math.floor(w0 / 4)), type: (w0 >> 1) & 1, flags: w0 & 1, offset: words[i + 1]!, length: words[i + 2]!, rawLength: words[i + 3]! };
+  }
+
+  private addCopy(id: Uint8Array, words: number[]): void {
+    let last = this.others.find(id);
+    const row = this.others.add(id, [...words, 0]);
+    if (last < 0) return;
+    const link = (r: number) => r * (WORDS + 1) + WORDS;
+    while (this.others.values[link(last)]! > 0) last = this.others.values[link(last)]! - 1;
+    this.others.values[link(last)] = row + 1;
+  }
+
+  /** Puts `words` where `at` points; returns the words it replaced. */
+  private replace([array, i]: [Uint32Array, number], words: number[]): number[] {
+    const old = Array.from(array.subarray(i, i + WORDS));
+    array.set(words, i);
+    return old;
   }
 
   /** Every blob (for check): each run in id order, then the tail. */
@@ -323,7 +359,7 @@ class Table {
     }
   }
 
-  /** Appends a row (the caller has checked it is new); returns its number. */
+  /** Appends a row; returns its number. A key added again is found as its first row (`copies` chains the later ones). */
   add(key: Uint8Array, values: readonly number[]): number {
     if (this.count === this.capacity) this.grow(Math.max(1024, Math.ceil(this.capacity * 1.5)));
     const row = this.count++;

@@ -19,7 +19,7 @@ import type {
   BlobIndex, BlobStore, Chunking, HeadRecorder, IndexFiles, IndexState, KeyLister, Lock, Locker, LockMode, PackStore, PruneStore, SnapshotEntry, SnapshotStore, TreeLoader,
 } from './api.js';
 import { openBlob } from './blob.js';
-import { PackBlobReader } from './blobreader.js';
+import { firstThatOpens, PackBlobReader } from './blobreader.js';
 import { REPO_VERSION, type RepoConfig } from './format/config.js';
 import { decodeIndex, encodeIndex, type IndexedPack, type IndexFile } from './format/indexfile.js';
 import { createKeyFile, wrapInKeyFile, type KeyFile, type KeyKind } from './format/keyfile.js';
@@ -441,16 +441,18 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     return decodeTree(await this.loadBlob(Buffer.from(id, 'hex'), BlobType.tree), `tree ${id.slice(0, 16)}`);
   }
 
-  /** Reads and authenticates one blob on the calling thread (trees). */
+  /** Reads and authenticates one blob on the calling thread (trees), from another copy when the first is damaged. */
   private async loadBlob(id: Buffer, type: number): Promise<Buffer> {
     const hex = id.toString('hex');
     const loc = this.index.lookup(id);
     if (!loc) throw new EbakError('NOT_FOUND', `blob ${hex} is not in the index (missing data; run \`ebak check\`)`);
     if (loc.type !== type) throw new EbakError('CORRUPT', `blob ${hex} has type ${loc.type}, expected ${type}`);
-    const what = `blob ${hex.slice(0, 16)} in data/${loc.pack.id}`;
-    const packKind = loc.pack.kind === BlobType.tree ? 'tree' : 'data';
-    const sealed = await this.backend.load({ type: 'data', name: loc.pack.id, packKind }, { offset: loc.offset, length: loc.length });
-    return openBlob(await this.packKey(loc.pack), this.keys.blobId, { type, flags: loc.flags, rawLength: loc.rawLength, id }, sealed, what);
+    return firstThatOpens([loc, ...this.index.copies(id)], async (at) => {
+      const what = `blob ${hex.slice(0, 16)} in data/${at.pack.id}`;
+      const packKind = at.pack.kind === BlobType.tree ? 'tree' : 'data';
+      const sealed = await this.backend.load({ type: 'data', name: at.pack.id, packKind }, { offset: at.offset, length: at.length });
+      return openBlob(await this.packKey(at.pack), this.keys.blobId, { type, flags: at.flags, rawLength: at.rawLength, id }, sealed, what);
+    });
   }
 
   // ---- Index and packs ----

@@ -9,6 +9,9 @@
  * is opened here, written by descriptor in the workers, and finished here
  * after its last run. Memory stays flat: the restorer bounds the files in
  * flight (so the descriptors held), the blob reader the runs being read.
+ * A file that failed on a damaged blob the index holds another copy of is
+ * written again through readBlobs, which tries the copies (a write-only
+ * backup stores its data anew, so one damaged pack need not cost a file).
  */
 import { closeSync } from 'node:fs';
 import { EbakError } from '../errors.js';
@@ -16,7 +19,7 @@ import type { BlobReader, LocatedBlob } from '../repository/api.js';
 import { BlobType } from '../repository/format/pack.js';
 import { mapIoError } from '../util/fs.js';
 import type { FileOutcome, RunFile, RunOutcome, RunTask } from './sink.js';
-import { abandonFile, finishFile, openTarget, writeTargetFile, type FileMeta } from './target.js';
+import { abandonFile, finishFile, openTarget, writeSparse, writeTargetFile, type FileMeta } from './target.js';
 
 /** Files planned together. */
 export const BATCH_FILES = 256;
@@ -124,12 +127,12 @@ export class PackWriter {
   /** One run of file `p` is done: with its problems, or failed. */
   private settle(p: Pending, result: string[] | Error): void {
     const s = p.spread;
-    if (!s) return result instanceof Error ? p.reject(result) : p.resolve(result);
+    if (!s) return result instanceof Error ? this.failed(p, result) : p.resolve(result);
     if (result instanceof Error) s.failure ??= result;
     if (--s.left > 0) return;
     if (s.failure) {
       abandonFile(s.fd, p.at);
-      return p.reject(s.failure);
+      return this.failed(p, s.failure);
     }
     try {
       const problems = finishFile(s.fd, p.at, p.meta, p.size);
@@ -139,6 +142,18 @@ export class PackWriter {
       abandonFile(s.fd, p.at);
       p.reject(mapIoError(e, `write ${p.at}`));
     }
+  }
+
+  /** The file failed (and was removed): written again from the blobs' other copies when it failed on damage and the index has some. */
+  private failed(p: Pending, e: Error): void {
+    const damaged = e instanceof EbakError && (e.code === 'AUTH_FAILED' || e.code === 'CORRUPT');
+    if (!damaged || !p.located.some((b) => this.blobs.hasCopies(b.id))) return p.reject(e);
+    const offsets: number[] = [];
+    p.located.reduce((at, b) => (offsets.push(at), at + b.loc.rawLength), 0);
+    writeTargetFile(p.at, p.meta, p.size, (write) => this.blobs.readBlobs(BlobType.data, p.located, (i, plain) => {
+      if (this.sparse) writeSparse(write, plain, offsets[i]!);
+      else write(plain, offsets[i]!);
+    })).then(p.resolve, p.reject);
   }
 }
 

@@ -130,7 +130,8 @@ export class Restorer {
     const { decision, there } = this.decide(path, n, fresh);
     if (decision === 'skip') return this.report('skip', rel);
     try {
-      if (!this.dryRun) await (there ? replaceEntry(path, there, (at) => createSymlink(at, n)) : createSymlink(path, n));
+      const make = (at: Buffer) => createSymlink(at, n, (msg) => this.error(msg));
+      if (!this.dryRun) await (there ? replaceEntry(path, there, make) : make(path));
       this.result.symlinks++;
       this.report(decision, rel);
     } catch (e) {

@@ -8,13 +8,19 @@
 import { lchown, lutimes, symlink } from 'node:fs/promises';
 import { targetBytes, type TreeNode } from '../repository/format/tree.js';
 import { mapIoError } from '../util/fs.js';
+import { writeXattrs } from '../util/xattr.js';
 import { isRoot, nsToDate } from './target.js';
 
-/** Creates the link, its target's exact bytes, with its owner (as root) and times. */
-export async function createSymlink(path: Buffer, n: TreeNode): Promise<void> {
+/**
+ * Creates the link, its target's exact bytes, with its owner (as root), its
+ * own extended attributes (set on the link, never through it) and times;
+ * `onProblem` hears of each attribute not set (the link stays).
+ */
+export async function createSymlink(path: Buffer, n: TreeNode, onProblem: (msg: string) => void): Promise<void> {
   try {
     await symlink(targetBytes(n), path);
     if (isRoot) await lchown(path, n.uid, n.gid);
+    if (n.xattrs) for (const p of writeXattrs(path, false, n.xattrs, isRoot)) onProblem(p);
     await lutimes(path, nsToDate(n.mtime), nsToDate(n.mtime));
   } catch (e) {
     throw mapIoError(e, `create symlink ${path}`);

@@ -1,10 +1,12 @@
 /**
- * Extended attributes (ACLs and file capabilities are ones too) of files
- * and directories, for the archiver and the restorer, through the one
+ * Extended attributes (ACLs and file capabilities are ones too) of files,
+ * directories and symlinks, for the archiver and the restorer, through the one
  * binding installed (@napi-rs/xattr). What that binding does, measured and
  * read in its source (it wraps the Rust `xattr` crate):
  * - it takes a path as text and never follows a link at its last component
- *   (l*xattr): so `/proc/self/fd/<fd>` of a file names the proc link itself
+ *   (l*xattr): so a symlink's own attributes are read and set, never its
+ *   target's (on Linux only trusted.* and security.* can be on a link, set
+ *   by root: user.* cannot); and `/proc/self/fd/<fd>` of a file names the proc link itself
  *   (no attributes), but `/proc/self/fd/<dirfd>/<name>` and
  *   `/proc/self/fd/<dirfd>/.` name the entry in, or the directory behind, a
  *   descriptor held here (the magic link is followed as an inner component);
@@ -38,7 +40,7 @@ const ENOTSUP = 95;
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY;
 const DOT = Buffer.from('.');
 
-/** Every attribute of the file or directory at `path` (a link at `path` is never followed). */
+/** Every attribute of the file, directory or symlink at `path` (a link at `path` is never followed). */
 export function readXattrs(path: Buffer, isDir: boolean): XattrsRead {
   const out: XattrsRead = { xattrs: [], problems: [] };
   const problem = atPath(path, isDir, (p) => {
@@ -61,7 +63,7 @@ export function readXattrs(path: Buffer, isDir: boolean): XattrsRead {
 }
 
 /**
- * Sets `xattrs` on the file or directory at `path`; the problems, one per
+ * Sets `xattrs` on the file, directory or symlink at `path` (never through the link); the problems, one per
  * attribute not set. `security.*` and `trusted.*` are set only by root (as
  * setuid bits are): anyone else skips them without a problem.
  */

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -202,14 +202,44 @@ describe('backup: restic\'s exclude and files-from flags, compared with restic 0
     assert.equal(await readFile(Buffer.concat([Buffer.from(out), name]), 'utf8'), 'bytes');
   });
 
-  it('-x / --one-file-system keeps a mount point as an empty directory', async (t) => {
+  it('-x / --one-file-system keeps a mount point as an empty directory (a tmpfs in the tree, else the mounts under /dev)', async () => {
     const mnt = join(src, 'mnt');
     await mkdir(mnt);
-    if (spawnSync('mount', ['-t', 'tmpfs', 'tmpfs', mnt]).status !== 0) return t.skip('cannot mount a tmpfs here');
+    if (spawnSync('mount', ['-t', 'tmpfs', 'tmpfs', mnt]).status !== 0) return assertDevMountsEmpty(env);
     after(() => spawnSync('umount', [mnt]));
     await writeFile(join(mnt, 'on-tmpfs'), 'elsewhere');
     await same(['-x'], [...ALL, 'mnt']);
     await same([], [...ALL, 'mnt', 'mnt/on-tmpfs']);
+  });
+});
+
+/**
+ * The mount points that already exist under /dev (/dev/pts, /dev/shm, /dev/mqueue: other file
+ * systems than /dev's own), so -x is tested where nothing can be mounted: `backup -x /dev`
+ * keeps each as an empty directory and still reads /dev's own entries.
+ */
+async function assertDevMountsEmpty(env: Record<string, string>): Promise<void> {
+  const own = (await stat('/dev')).dev;
+  const mounts: string[] = [];
+  for (const name of await readdir('/dev')) {
+    const st = await lstat(join('/dev', name));
+    if (st.isDirectory() && st.dev !== own && (await readdir(join('/dev', name))).length > 0) mounts.push(name);
+  }
+  assert.ok(mounts.length > 0, 'a non-empty mount point under /dev (devpts holds ptmx)');
+  const e = await ebak(['backup', '/dev', '-x', '--json'], env);
+  assert.ok(e.code === 0 || e.code === 3, e.stderr);
+  const paths = await ebakPaths(env, '/dev');
+  assert.ok(paths.includes('null'), '/dev\'s own entries are read');
+  for (const m of mounts) {
+    assert.ok(paths.includes(m), `${m} is kept`);
+    assert.deepEqual(paths.filter((p) => p.startsWith(`${m}/`)), [], `nothing under /dev/${m} is read`);
+  }
+}
+
+describe('backup -x on mount points that exist without mounting anything', () => {
+  const dir = suiteDir();
+  it('keeps /dev/pts, /dev/shm and the other mounts under /dev as empty directories', async () => {
+    await assertDevMountsEmpty((await newRepo(dir)).env);
   });
 });
 

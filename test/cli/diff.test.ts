@@ -85,3 +85,45 @@ describe('ebak diff', () => {
     assert.match(out, /^Files:/m);
   });
 });
+
+describe('ebak diff by name bytes', () => {
+  const bsrc = join(dir, 'bytes');
+  const at = (...parts: (string | number[])[]) => Buffer.concat([Buffer.from(bsrc), ...parts.map((p) => Buffer.from(typeof p === 'string' ? p : p))]);
+  const invalid = at('/a', [0xff]);
+  const replacement = at('/a\uFFFD');
+  const dirInvalid = at('/d', [0xfe]);
+
+  async function backupBytes(): Promise<string> {
+    const b = await ebak(['backup', bsrc, '--json'], env);
+    assert.equal(b.code, 0, b.stderr);
+    return (backupSummary(b) as { snapshot_id: string }).snapshot_id.slice(0, 8);
+  }
+
+  it('tells a\\xff from a\\uFFFD: each is matched, compared and printed by its own bytes', async () => {
+    await mkdir(bsrc);
+    await writeFile(invalid, 'x');
+    await writeFile(replacement, 'y');
+    await mkdir(dirInvalid);
+    await writeFile(at('/d', [0xfe], '/inner'), 'i');
+    const s1 = await backupBytes();
+    await writeFile(invalid, 'x, changed');
+    await rm(at('/d', [0xfe], '/inner'));
+    await writeFile(at('/d', [0xfe], '/new'), 'n');
+    const s2 = await backupBytes();
+    await rm(invalid);
+    const s3 = await backupBytes();
+
+    const r = await ebak(['diff', s1, s2], env);
+    assert.equal(r.code, 0, r.stderr);
+    const changes = (out: string) => out.split('\n').filter((l) => /^[-+MTU?]+ +\//.test(l));
+    assert.deepEqual(changes(r.stdout), [`M    ${bsrc}/a\\xff`, `-    ${bsrc}/d\\xfe/inner`, `+    ${bsrc}/d\\xfe/new`], 'a\\uFFFD is unchanged and not confused with a\\xff');
+    assert.match(r.stdout, /^Files: +1 new, +1 removed, +1 changed$/m);
+
+    const gone = await ebak(['diff', s2, s3], env);
+    assert.deepEqual(changes(gone.stdout), [`-    ${bsrc}/a\\xff`]);
+    assert.match(gone.stdout, /^Files: +0 new, +1 removed, +0 changed$/m);
+
+    const lines = ndjson<Change & { path_raw?: string }>((await ebak(['diff', s1, s2, '--json'], env)).stdout).slice(0, -1);
+    assert.deepEqual(lines.map((c) => [c.modifier, Buffer.from(c.path_raw ?? '', 'base64')]), [['M', invalid], ['-', at('/d', [0xfe], '/inner')], ['+', at('/d', [0xfe], '/new')]]);
+  });
+});

@@ -109,7 +109,7 @@ export async function flipBit(path: string, offset: number): Promise<void> {
 }
 
 /** Full paths of every object of one kind in a local repository ("data" looks into its subfolders). */
-export async function repoFiles(repo: string, type: 'data' | 'index' | 'snapshots' | 'keys' | 'locks'): Promise<string[]> {
+export async function repoFiles(repo: string, type: 'data' | 'index' | 'snapshots' | 'keys' | 'locks' | 'retention'): Promise<string[]> {
   const dirs = type === 'data' ? (await readdir(join(repo, 'data'))).map((d) => join(repo, 'data', d)) : [join(repo, type)];
   const out: string[] = [];
   for (const d of dirs) for (const n of await readdir(d)) if (!n.includes('.tmp-')) out.push(join(d, n));

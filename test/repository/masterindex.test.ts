@@ -1,7 +1,8 @@
 /**
  * The in-memory index (src/repository/masterindex.ts): every location comes
  * back as added, across merges of the tail into the sorted run; the first
- * location of a blob wins; and the structure's own byteLength stays at or
+ * location of a blob wins, its other copies kept for readers to fall back on;
+ * and the structure's own byteLength stays at or
  * under 48 bytes per blob from 1,000,000 blobs on, measured at every pack
  * across several tail merges (not one lucky point), with packs of 250 blobs.
  */
@@ -60,6 +61,20 @@ describe('MasterIndex', () => {
     assert.equal(ix.lookup(id(12))!.pack.id, pack(1).id);
     assert.throws(() => ix.addPack(pack(2), [{ ...blobs(50, 1)[0]!, flags: 2 }]), { code: 'CORRUPT' });
     assert.equal(ix.hasPack(pack(2).id), false);
+  });
+
+  it('keeps the other locations of a blob stored more than once, in the order added, across merges', () => {
+    const ix = new MasterIndex();
+    for (let p = 0; p < 4; p++) ix.addPack(pack(p), blobs(0, 3000)); // four copies of each, past a tail merge (8,192 blobs)
+    for (let p = 4; p < 8; p++) ix.addPack(pack(p), blobs(p * 3000, 3000));
+    assert.equal(ix.size, 5 * 3000);
+    for (const n of [0, 1234, 2999]) {
+      assert.equal(ix.lookup(id(n))!.pack.id, pack(0).id);
+      assert.deepEqual(ix.copies(id(n)).map((c) => [c.pack.id, c.offset]), [1, 2, 3].map((p) => [pack(p).id, n * 7]));
+    }
+    assert.deepEqual(ix.copies(id(4 * 3000)), [], 'a blob stored once has no copies');
+    ix.clear();
+    assert.deepEqual(ix.copies(id(0)), []);
   });
 
   it('holds at most 48 bytes per blob from 1,000,000 blobs on, across several merges', () => {

@@ -7,12 +7,17 @@
  * and the data and tree blobs (with their bytes) only one side uses.
  * `--json` is restic's NDJSON: one `change` line an entry, then the
  * `statistics` line. A symlink whose target changed is `M` (its contents);
- * restic shows that only under --metadata.
+ * restic shows that only under --metadata. Entries are matched and paths
+ * built by their name bytes (tree v2 keeps names that are not UTF-8 as
+ * bytes), so `a\xff` and `a\uFFFD` are two entries: a path that is not
+ * UTF-8 prints with those bytes as `\xNN`, and its JSON line adds
+ * `path_raw` (base64 of the bytes, as the tree's `name_raw`).
  */
+import { isUtf8 } from 'node:buffer';
 import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import type { BlobIndex, TreeLoader } from '../../repository/api.js';
-import { nameKey, type TreeNode } from '../../repository/format/tree.js';
+import { nameBytes, nameKey, type TreeNode } from '../../repository/format/tree.js';
 import type { Command, Output } from '../command.js';
 import { formatBytes } from '../format.js';
 import { selectOne, snapshotFilter } from '../select.js';
@@ -45,7 +50,7 @@ export const diffCommand: Command = {
       const c = new Comparer(repo, ctx.out, switches.metadata === true);
       c.before.add(`t${a.snapshot.tree}`);
       c.after.add(`t${b.snapshot.tree}`);
-      await c.diffTree(a.snapshot.tree, b.snapshot.tree, '');
+      await c.diffTree(a.snapshot.tree, b.snapshot.tree, Buffer.alloc(0));
       const stats = { message_type: 'statistics', source_snapshot: wanted === 2 ? positionals[0]! : a.id, target_snapshot: positionals.at(-1)!, ...c.totals() };
       ctx.out.record(stats);
       printTotals(ctx.out, stats);
@@ -66,7 +71,7 @@ class Comparer {
 
   constructor(private readonly repo: TreeLoader & BlobIndex, private readonly out: Output, private readonly metadata: boolean) {}
 
-  async diffTree(a: string, b: string, base: string): Promise<void> {
+  async diffTree(a: string, b: string, base: Buffer): Promise<void> {
     const na = new Map((await this.repo.loadTree(a)).map((n) => [nameKey(n), n]));
     const nb = new Map((await this.repo.loadTree(b)).map((n) => [nameKey(n), n]));
     for (const key of [...new Set([...na.keys(), ...nb.keys()])].sort()) {
@@ -74,13 +79,13 @@ class Comparer {
       const y = nb.get(key);
       if (x) addBlobs(this.before, x);
       if (y) addBlobs(this.after, y);
-      if (x && y) await this.both(x, y, `${base}/${y.name}`);
-      else if (x) await this.only('-', x, `${base}/${x.name}`, this.removed, this.before);
-      else await this.only('+', y!, `${base}/${y!.name}`, this.added, this.after);
+      if (x && y) await this.both(x, y, under(base, y));
+      else if (x) await this.only('-', x, under(base, x), this.removed, this.before);
+      else await this.only('+', y!, under(base, y!), this.added, this.after);
     }
   }
 
-  private async both(x: TreeNode, y: TreeNode, path: string): Promise<void> {
+  private async both(x: TreeNode, y: TreeNode, path: Buffer): Promise<void> {
     let mod = x.type === y.type ? '' : 'T';
     if (contentsDiffer(x, y)) {
       mod += x.type === 'file' && sameMetadata(x, y) ? 'M?' : 'M';
@@ -93,13 +98,13 @@ class Comparer {
   }
 
   /** An entry only one side has, and everything below it. */
-  private async only(mod: '+' | '-', n: TreeNode, path: string, stat: DiffStat, blobs: Set<string>): Promise<void> {
+  private async only(mod: '+' | '-', n: TreeNode, path: Buffer, stat: DiffStat, blobs: Set<string>): Promise<void> {
     this.change(mod, dirPath(path, n));
     countNode(stat, n);
     if (n.type !== 'dir') return;
     for (const child of await this.repo.loadTree(n.subtree!)) {
       addBlobs(blobs, child);
-      await this.only(mod, child, `${path}/${child.name}`, stat, blobs);
+      await this.only(mod, child, under(path, child), stat, blobs);
     }
   }
 
@@ -110,9 +115,10 @@ class Comparer {
     }
   }
 
-  private change(modifier: string, path: string): void {
-    this.out.info(`${modifier.padEnd(5)}${path}`);
-    this.out.record({ message_type: 'change', path, modifier });
+  private change(modifier: string, path: Buffer): void {
+    const text = shown(path);
+    this.out.info(`${modifier.padEnd(5)}${text}`);
+    this.out.record({ message_type: 'change', path: text, ...(isUtf8(path) ? {} : { path_raw: path.toString('base64') }), modifier });
   }
 
   /** restic's totals: the blobs each side alone uses count as added or removed. */
@@ -143,7 +149,21 @@ function countNode(stat: DiffStat, n: TreeNode): void {
   else stat.others++;
 }
 
-const dirPath = (path: string, n: TreeNode) => (n.type === 'dir' ? `${path}/` : path);
+const SLASH = Buffer.from('/');
+
+/** The path of `n` in the directory at `base`, as bytes. */
+const under = (base: Buffer, n: TreeNode) => Buffer.concat([base, SLASH, nameBytes(n)]);
+
+const dirPath = (path: Buffer, n: TreeNode) => (n.type === 'dir' ? Buffer.concat([path, SLASH]) : path);
+
+/** A path as text: itself when UTF-8, else each component that is not UTF-8 with its bytes above 0x7f as `\xNN`. */
+function shown(path: Buffer): string {
+  if (isUtf8(path)) return path.toString();
+  return path.toString('latin1').split('/').map((c) => {
+    const bytes = Buffer.from(c, 'latin1');
+    return isUtf8(bytes) ? bytes.toString() : c.replace(/[\x80-\xff]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  }).join('/');
+}
 
 /** A file's blobs, or a symlink's target. */
 function contentsDiffer(x: TreeNode, y: TreeNode): boolean {
