@@ -29,6 +29,8 @@ const MAX_GAP = 256 * 1024;
 const MAX_RUN_BYTES = 8 * 1024 * 1024;
 
 const SINK = new URL('./sink.js', import.meta.url);
+/** The failures a blob's other copy may cure (its own pack damaged or gone), unlike a full disk or a cancel. */
+const REREAD = new Set(['AUTH_FAILED', 'CORRUPT', 'NOT_FOUND']);
 
 /** One file to write: at `at`, its blobs in order (located, their sizes checked). */
 export interface FileWrite {
@@ -144,9 +146,9 @@ export class PackWriter {
     }
   }
 
-  /** The file failed (and was removed): written again from the blobs' other copies when it failed on damage and the index has some. */
+  /** The file failed (and was removed): written again from the blobs' other copies when a blob was damaged or gone and the index has some. */
   private failed(p: Pending, e: Error): void {
-    const damaged = e instanceof EbakError && (e.code === 'AUTH_FAILED' || e.code === 'CORRUPT');
+    const damaged = e instanceof EbakError && REREAD.has(e.code);
     if (!damaged || !p.located.some((b) => this.blobs.hasCopies(b.id))) return p.reject(e);
     const offsets: number[] = [];
     p.located.reduce((at, b) => (offsets.push(at), at + b.loc.rawLength), 0);
