@@ -13,22 +13,12 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EbakError, isEbakError } from '../errors.js';
-import type { Lock, Locker, LockMode } from './api.js';
+import type { Lock, LockInfo, Locker, LockMode } from './api.js';
+
+export type { LockInfo } from './api.js';
 
 export const STALE_MS = 30 * 60 * 1000;
 const REFRESH_MS = 5 * 60 * 1000;
-
-export interface LockInfo {
-  time: string;
-  hostname: string;
-  username: string;
-  pid: number;
-  exclusive: boolean;
-  /** When the holder took the lock (refreshes keep it); absent in locks of earlier writers. */
-  started?: string;
-  /** A prune lock (exclusive is then false, so earlier readers see a shared lock). */
-  prune?: boolean;
-}
 
 /** Whether a lock held in `mode` conflicts with the live lock `other`. */
 function conflicts(mode: LockMode, other: LockInfo): boolean {
