@@ -46,7 +46,7 @@ async function runBackup(ctx: Context, plan: Plan, record: RunRecord, signal: Ab
   const warn = (m: string) => ctx.out.warn(`plan ${plan.name}: ${m}`);
   const own = contextFor(ctx, plan);
   // A write-only credential may run a plan's backup (its retention, drills and copies are then refused, WRITE_ONLY).
-  const made = await withBackupRepo(own, { index: true, pool: true, action: 'backup' }, (repo, pool) => backup(repo, pool!, {
+  const made = await withBackupRepo(own, { index: true, pool: true, action: 'backup', signal }, (repo, pool) => backup(repo, pool!, {
     paths: plan.sources, tags: [...plan.tags, planTag(plan)], excludes: plan.excludes, signal,
     onEvent: (e) => void (e.type === 'warning' && warn(e.message)),
   }));
@@ -68,7 +68,7 @@ async function runBackup(ctx: Context, plan: Plan, record: RunRecord, signal: Ab
 async function runDrill(ctx: Context, plan: Plan, record: RunRecord, signal: AbortSignal): Promise<void> {
   record.drill = { snapshot: '', files: 0, bytes: 0, ms: 0, verified: false };
   const sample = plan.restoreTest?.sample;
-  const { firstBad, ...measured } = await withRepo(contextFor(ctx, plan), { index: true, pool: true, action: 'restore' }, (repo, pool) => drill(repo, repo.blobReader(pool!), {
+  const { firstBad, ...measured } = await withRepo(contextFor(ctx, plan), { index: true, pool: true, action: 'restore', signal }, (repo, pool) => drill(repo, repo.blobReader(pool!), {
     tag: planTag(plan), seed: `${plan.name}@${record.scheduled}`, signal, ...(sample === undefined ? {} : { sample }),
   }));
   record.drill = measured;

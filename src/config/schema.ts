@@ -1,7 +1,8 @@
 /**
  * The one table of ebak's options: every flag (its name, short form, type,
  * environment variable, default, check and help text, and the commands that
- * take it) and every EBAK_* environment variable. The parser
+ * take it) and every environment variable (the EBAK_* ones, and the AWS
+ * tools' own that the S3 and key service clients honour). The parser
  * (src/config/flags.ts), the environment reader (src/config/environment.ts)
  * and the generated help (src/config/help.ts) all read this table, so a flag
  * cannot exist without a description, and the help cannot drift from what
@@ -297,10 +298,23 @@ const ENV_ONLY: readonly VariableSpec[] = [
   { name: 'EBAK_TEST_NOW', help: 'tests only: the clock (ISO 8601) of local retention decisions (forget, check, retention); never set it otherwise' },
 ];
 
-/** Every EBAK_* variable: those behind flags (once each), then the environment-only ones. */
+/** The AWS tools' own variables ebak honours, as the AWS CLI does (environment.ts `awsEnvironment`). */
+const AWS: readonly VariableSpec[] = [
+  { name: 'AWS_ACCESS_KEY_ID', help: 'S3 and the key service: the access key (with AWS_SECRET_ACCESS_KEY; keyservice serve: what its callers sign with)' },
+  { name: 'AWS_SECRET_ACCESS_KEY', help: 'S3 and the key service: the secret key of AWS_ACCESS_KEY_ID' },
+  { name: 'AWS_SESSION_TOKEN', help: 'S3 and the key service: the session token of temporary credentials' },
+  { name: 'AWS_PROFILE', help: 'S3: the profile of the AWS configuration files (when no keys are given)' },
+  { name: 'AWS_REGION', help: 'S3 and the key service: the region (S3 without it: AWS_DEFAULT_REGION, else the profile\'s; a custom S3 endpoint and the key service: us-east-1)' },
+  { name: 'AWS_DEFAULT_REGION', help: 'S3: the region when AWS_REGION is not set' },
+  { name: 'AWS_CA_BUNDLE', help: 'S3: a PEM file of CA certificates to trust besides the public roots' },
+  { name: 'NODE_EXTRA_CA_CERTS', help: 'S3: as AWS_CA_BUNDLE (Node\'s own variable, also honoured by the S3 client)' },
+];
+
+/** Every variable ebak reads: the EBAK_* ones behind flags (once each), the environment-only ones, then the AWS tools'. */
 export const VARIABLES: readonly VariableSpec[] = [
   ...[...new Map(FLAGS.filter((f) => f.env !== undefined).map((f) => [f.env!, { name: f.env!, help: f.help, flag: `--${f.name}`, ...(f.default ? { default: f.default } : {}) }])).values()],
   ...ENV_ONLY,
+  ...AWS,
 ];
 
 /** The flags of `command` itself (no global ones). */

@@ -79,16 +79,29 @@ export function isStale(l: LockInfo, now = Date.now()): boolean {
 
 /**
  * The release of every lock this process holds, so an interrupted command
- * (Ctrl-C: src/cli/interrupt.ts) removes its locks before it exits.
+ * (Ctrl-C, SIGTERM: src/cli/interrupt.ts) removes its locks before it
+ * exits; a lock being taken at that moment is waited for and released too.
  */
 const heldLocks = new Set<Lock>();
+const taking = new Set<Promise<unknown>>();
 
 export async function releaseHeldLocks(): Promise<void> {
+  await Promise.allSettled([...taking]);
   await Promise.allSettled([...heldLocks].map((l) => l.release()));
 }
 
 /** Takes a lock; `onStale` hears about stale locks that were ignored (each once). */
 export async function acquireLock(store: LockObjects, mode: LockMode, meta: { hostname: string; username: string }, onStale: (msg: string) => void): Promise<Lock> {
+  const p = takeLock(store, mode, meta, onStale);
+  taking.add(p);
+  try {
+    return await p;
+  } finally {
+    taking.delete(p);
+  }
+}
+
+async function takeLock(store: LockObjects, mode: LockMode, meta: { hostname: string; username: string }, onStale: (msg: string) => void): Promise<Lock> {
   const warned = new Set<string>();
   const conflict = async () => {
     for (const l of await readLocks(store)) {

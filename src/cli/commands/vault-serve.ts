@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDevCa, createDevSnpChain, saveDevCa, saveDevSnpChain } from '../../attestation/index.js';
-import { environment } from '../../config/index.js';
+import { awsEnvironment, environment } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { pkcs11ConfigFrom } from '../../hsm/index.js';
 import type { KmsClientOptions } from '../../kms/client.js';
@@ -56,12 +56,12 @@ export function kmsOptions(v: ServeFlags, ctx: Context): Omit<KmsClientOptions, 
   if (!keyId) throw new EbakError('USAGE', 'the vault needs a key service key: pass --kms-key-id (AWS KMS, or `ebak keyservice create-key` in simulation)');
   const endpoint = v['kms-endpoint'];
   const caFile = v['kms-ca'];
-  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = ctx.env;
+  const aws = awsEnvironment(ctx.env);
   return {
-    keyId, region: v['kms-region'] ?? ctx.env.AWS_REGION ?? 'us-east-1',
+    keyId, region: v['kms-region'] ?? aws.region ?? 'us-east-1',
     ...(endpoint ? { endpoint } : {}),
     ...(caFile ? { ca: readFileSync(caFile) } : {}),
-    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } } : {}),
+    ...(aws.credentials ? { credentials: aws.credentials } : {}),
   };
 }
 
