@@ -46,13 +46,16 @@ export interface VariableSpec {
   readonly default?: string;
 }
 
-const string = (name: string, arg: string, help: string, commands: readonly string[], more: Partial<FlagSpec> = {}): FlagSpec => ({ name, type: 'string', arg, help, commands, ...more });
-const boolean = (name: string, help: string, commands: readonly string[], more: Partial<FlagSpec> = {}): FlagSpec => ({ name, type: 'boolean', help, commands, ...more });
+// The helpers keep each flag's name, commands and `multiple` as literal types, so FlagsOf (below) can type a command's parse result.
+const string = <const N extends string, const C extends readonly string[], const M extends Partial<FlagSpec> = {}>(name: N, arg: string, help: string, commands: C, more: M = {} as M) =>
+  ({ name, type: 'string' as const, arg, help, commands, ...more });
+const boolean = <const N extends string, const C extends readonly string[], const M extends Partial<FlagSpec> = {}>(name: N, help: string, commands: C, more: M = {} as M) =>
+  ({ name, type: 'boolean' as const, help, commands, ...more });
 
 export const GLOBAL = '*';
-const G = [GLOBAL];
+const G = [GLOBAL] as const;
 
-export const FLAGS: readonly FlagSpec[] = [
+const TABLE = [
   // Global: valid before or after any command.
   string('repo', 'location', 'the repository: a directory, or s3:<bucket>/<prefix>, or s3:https://<host>/<bucket>/<prefix>', G, { short: 'r', env: 'EBAK_REPOSITORY' }),
   string('repository-file', 'file', 'read the repository location from the first line of this file', G, { env: 'EBAK_REPOSITORY_FILE' }),
@@ -281,7 +284,29 @@ export const FLAGS: readonly FlagSpec[] = [
   string('listen', 'host:port', 'the address keyservice serve listens on', ['keyservice'], { default: '127.0.0.1:8444' }),
   string('root', 'pem', 'the attestation root Recipient documents must chain to (serve)', ['keyservice']),
   string('policy', 'file', 'the key policy of keys created without one', ['keyservice']),
-];
+] as const;
+
+export const FLAGS: readonly FlagSpec[] = TABLE;
+
+type Flag = (typeof TABLE)[number];
+/** The flags of command `C` (none for a command without flags; a union of names: the flags of any; '*': the global ones). */
+type Of<C extends string, F = Flag> = F extends { readonly commands: readonly (infer K)[] } ? (Extract<C, K> extends never ? never : F) : never;
+type Names<F> = F extends { readonly name: infer N extends string } ? N : never;
+
+/**
+ * A command's flags as parseFlags returns them, typed from the table: a
+ * flag the schema does not give the command, or a value read from the
+ * wrong kind (a list as a value), is a compile error.
+ */
+export interface FlagsOf<C extends string> {
+  readonly positionals: string[];
+  /** String flags: the last value given, else the flag's environment variable. */
+  readonly values: { readonly [K in Names<Exclude<Extract<Of<C>, { type: 'string' }>, { multiple: true }>>]?: string };
+  /** Repeatable flags: every value given. */
+  readonly lists: { readonly [K in Names<Extract<Of<C>, { multiple: true }>>]?: string[] };
+  /** Boolean flags: true when given (or their variable is 1). */
+  readonly switches: { readonly [K in Names<Extract<Of<C>, { type: 'boolean' }>>]?: boolean };
+}
 
 /** Environment variables no flag stands for (those that stand behind a flag are listed from FLAGS). */
 const ENV_ONLY: readonly VariableSpec[] = [

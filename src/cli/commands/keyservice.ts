@@ -20,7 +20,7 @@ const USAGE = [
   '         callers sign with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, which the service takes from its environment',
 ].join('\n');
 
-type Values = ParsedFlags['values'];
+type Values = ParsedFlags<'keyservice'>['values'];
 
 async function readText(file: string, what: string): Promise<string> {
   return readFile(file, 'utf8').catch((e) => { throw new EbakError('USAGE', `cannot read the ${what} ${file}`, { cause: e }); });
