@@ -321,10 +321,7 @@ const ENV_ONLY: readonly VariableSpec[] = [
   { name: 'EBAK_FROM_RECOVERY_KEY_FILE', help: 'copy: a recovery key file for the source repository' },
   { name: 'EBAK_DEBUG', help: 'print a stack trace on an unexpected error' },
   { name: 'EBAK_TEST_NOW', help: 'tests only: the clock (ISO 8601) of local retention decisions (forget, check, retention); never set it otherwise' },
-];
-
-/** The AWS tools' own variables ebak honours, as the AWS CLI does (environment.ts `awsEnvironment`). */
-const AWS: readonly VariableSpec[] = [
+  // The AWS tools' own variables ebak honours, as the AWS CLI does (environment.ts `awsEnvironment`).
   { name: 'AWS_ACCESS_KEY_ID', help: 'S3 and the key service: the access key (with AWS_SECRET_ACCESS_KEY; keyservice serve: what its callers sign with)' },
   { name: 'AWS_SECRET_ACCESS_KEY', help: 'S3 and the key service: the secret key of AWS_ACCESS_KEY_ID' },
   { name: 'AWS_SESSION_TOKEN', help: 'S3 and the key service: the session token of temporary credentials' },
@@ -335,11 +332,10 @@ const AWS: readonly VariableSpec[] = [
   { name: 'NODE_EXTRA_CA_CERTS', help: 'S3: as AWS_CA_BUNDLE (Node\'s own variable, also honoured by the S3 client)' },
 ];
 
-/** Every variable ebak reads: the EBAK_* ones behind flags (once each), the environment-only ones, then the AWS tools'. */
+/** Every variable ebak reads: the EBAK_* ones behind flags (once each), then the environment-only ones (the AWS tools' last). */
 export const VARIABLES: readonly VariableSpec[] = [
   ...[...new Map(FLAGS.filter((f) => f.env !== undefined).map((f) => [f.env!, { name: f.env!, help: f.help, flag: `--${f.name}`, ...(f.default ? { default: f.default } : {}) }])).values()],
   ...ENV_ONLY,
-  ...AWS,
 ];
 
 /** The flags of `command` itself (no global ones). */
