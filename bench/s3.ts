@@ -5,6 +5,7 @@
  * not the network; they show overhead and that nothing is pathologically slow.
  */
 import { randomBytes } from 'node:crypto';
+import { awsEnvironment } from '../src/config/index.js';
 import { openBackend } from '../src/storage/open.js';
 import { S3RVER_ENV, startS3rver } from '../test/storage/s3server.js';
 
@@ -20,7 +21,7 @@ async function timed(label: string, bytes: number, fn: () => Promise<unknown>): 
 
 const server = await startS3rver();
 try {
-  const b = await openBackend(`s3:${server.endpoint}/bench`, { ...S3RVER_ENV, AWS_CA_BUNDLE: server.tls.certFile });
+  const b = await openBackend(`s3:${server.endpoint}/bench`, awsEnvironment({ ...S3RVER_ENV, AWS_CA_BUNDLE: server.tls.certFile }));
   await b.create();
   for (const size of [4 * MiB, 32 * MiB]) {
     const n = Math.max(1, Math.floor((totalMiB * MiB) / size));

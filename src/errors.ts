@@ -33,7 +33,7 @@ export type ErrorCode =
   | 'WRITE_ONLY' // the credential may only add backups: reading, deleting and key changes are refused
   | 'RETENTION' // a retention lock or legal hold refuses it (a protected snapshot named, a frozen compliance lock changed)
   | 'ROLLBACK' // the storage is older than the vault's repository head (a snapshot missing, an old index replayed, the store rolled back)
-  | 'INTERRUPTED' // the user pressed Ctrl-C (SIGINT): the operation stopped cleanly, its locks released
+  | 'INTERRUPTED' // Ctrl-C (SIGINT) or SIGTERM: the operation stopped cleanly, its locks released
   | 'NOT_IMPLEMENTED'; // a feature this build does not have
 
 export class EbakError extends Error {

@@ -67,7 +67,7 @@ async function runBackup(ctx: Context, plan: Plan, record: RunRecord, signal: Ab
   const warn = (m: string) => ctx.out.warn(`plan ${plan.name}: ${m}`);
   const own = contextFor(ctx, plan);
   // A write-only credential may run a plan's backup (its retention, drills and copies are then refused, WRITE_ONLY).
-  const made = await withBackupRepo(own, { index: true, pool: true, action: 'backup' }, (repo, pool) => backup(repo, pool!, {
+  const made = await withBackupRepo(own, { index: true, pool: true, action: 'backup', signal }, (repo, pool) => backup(repo, pool!, {
     paths: plan.sources, tags: [...plan.tags, planTag(plan)], excludes: plan.excludes, signal,
     onEvent: (e) => void (e.type === 'warning' && warn(e.message)),
   }));
@@ -99,7 +99,7 @@ async function runColdStep(own: Context, plan: Plan, afterDays: number, signal: 
 async function runDrill(ctx: Context, plan: Plan, record: RunRecord, signal: AbortSignal): Promise<void> {
   record.drill = { snapshot: '', files: 0, bytes: 0, ms: 0, verified: false };
   const sample = plan.restoreTest?.sample;
-  const { firstBad, auditError, ...measured } = await withRepo(contextFor(ctx, plan), { index: true, pool: true, action: 'restore' }, async (repo, pool, _backend, head): Promise<DrillResult & { audit_seq?: number; auditError?: string }> => {
+  const { firstBad, auditError, ...measured } = await withRepo(contextFor(ctx, plan), { index: true, pool: true, action: 'restore', signal }, async (repo, pool, _backend, head): Promise<DrillResult & { audit_seq?: number; auditError?: string }> => {
     const r = await drill(repo, repo.blobReader(pool!), { tag: planTag(plan), seed: `${plan.name}@${record.scheduled}`, signal, ...(sample === undefined ? {} : { sample }) });
     return head ? { ...r, ...(await auditDrill(head, plan, r)) } : r;
   });

@@ -37,7 +37,7 @@ const LOADERS: readonly (readonly [string, () => Promise<Command>])[] = [
   ['device', async () => (await import('./commands/vault.js')).deviceCommand],
   ['audit', async () => (await import('./commands/vault.js')).auditCommand],
   ['keyservice', async () => (await import('./commands/keyservice.js')).keyserviceCommand],
-  ['generate', async () => (await import('./commands/generate.js')).generateCommand],
+  ['generate', async () => (await import('./commands/generate.js')).generateCommand(loadCommands)],
 ];
 
 export const COMMAND_NAMES: readonly string[] = LOADERS.map(([name]) => name);

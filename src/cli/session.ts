@@ -3,7 +3,7 @@
  * the environment as src/config reads it (EBAK_REPOSITORY, EBAK_S3_*): the
  * storage layer receives its settings typed.
  */
-import { environment, s3Environment } from '../config/index.js';
+import { awsEnvironment, environment, s3Environment } from '../config/index.js';
 import { EbakError } from '../errors.js';
 import { checkHead, identitiesFor, openBackupSession, openSession, type Identity, type OpenedRepository, type VaultHead } from '../keys/index.js';
 import type { HeadRecorder } from '../repository/api.js';
@@ -16,7 +16,7 @@ import { openBackend, type OpenedBackend, type OpenOptions } from '../storage/op
 import { parseElapsed } from '../plans/elapsed.js';
 import type { Action } from '../vault/protocol.js';
 import type { Context } from './command.js';
-import { interruptible as cancellable } from './interrupt.js';
+import { interruptible as cancellable, interruptSignal } from './interrupt.js';
 import { firstLineSync, secretFor } from './secrets.js';
 
 /** The repository location, restic's way: -r or --repository-file, else EBAK_REPOSITORY or EBAK_REPOSITORY_FILE. */
@@ -35,7 +35,7 @@ export function repoLocation(ctx: Context): string {
 }
 
 export async function backendFor(ctx: Context, location = repoLocation(ctx), storage: OpenOptions = {}): Promise<OpenedBackend> {
-  return openBackend(location, ctx.env, { ...storageOptions(ctx.env, location, storage), ...bandwidth(ctx) });
+  return openBackend(location, awsEnvironment(ctx.env), { ...storageOptions(ctx.env, location, storage), ...bandwidth(ctx) });
 }
 
 /** zstd levels of restic's --compression names (auto: the repository's own level). */
@@ -87,6 +87,8 @@ interface SessionOptions {
   cache?: false;
   /** The command only reads: --no-lock is allowed. */
   readOnly?: true;
+  /** The run's own signal (a plan job's window), besides Ctrl-C and SIGTERM: storage stops when either aborts. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -133,7 +135,8 @@ async function session<R extends Opened, T>(
   if (ctx.globals.noLock && !opts.readOnly) throw new EbakError('USAGE', '--no-lock is only for commands that only read (snapshots, ls, find, diff, cat, stats, restore, check)', { hint: 'a command that writes or deletes must lock the repository' });
   const dir = opts.cache === false ? undefined : cacheDir(ctx);
   const storage = { ...storageOptions(ctx.env, location, opts.storage ?? {}), ...bandwidth(ctx), ...(dir === undefined ? {} : { cacheDir: dir }) };
-  const backend = await openBackend(location, ctx.env, storage);
+  const backend = await openBackend(location, awsEnvironment(ctx.env), storage);
+  backend.cancelWith(opts.signal ? AbortSignal.any([interruptSignal, opts.signal]) : interruptSignal);
   let pool: WorkerPool | undefined;
   let head: VaultHead | undefined;
   try {

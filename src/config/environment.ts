@@ -3,12 +3,13 @@
  * src/config/schema.ts) besides the flag parser, which fills a flag from its
  * variable. It turns them into typed settings for the layers below — the
  * storage, HSM and vault code never read `process.env` themselves — and
- * reports every bad value at once. (The AWS_* variables are AWS's own
- * convention; the S3 and KMS clients receive them as a typed AwsEnv.)
+ * reports every bad value at once. The AWS tools' own variables (AWS_*,
+ * NODE_EXTRA_CA_CERTS) are read here too, into the typed AwsSettings the
+ * S3 client, the KMS client and the key service receive.
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { ArchiveRestoreOptions, ObjectLockMode, ObjectLockOptions } from '../storage/s3/index.js';
+import type { ArchiveRestoreOptions, AwsSettings, ObjectLockMode, ObjectLockOptions } from '../storage/s3/index.js';
 import { problemsError } from './problems.js';
 import { FLAGS } from './schema.js';
 
@@ -118,5 +119,21 @@ export function s3Environment(env: NodeJS.ProcessEnv): S3Environment {
   return {
     archiveRestore: { ...(pollMs === undefined ? {} : { pollMs }), ...(timeoutMs === undefined ? {} : { timeoutMs }) },
     objectLock: days === undefined || days === '' ? undefined : { days: Number(days), ...(mode ? { mode: mode as ObjectLockMode } : {}) },
+  };
+}
+
+/**
+ * The AWS tools' variables, typed: static credentials when both keys are set
+ * (with AWS_SESSION_TOKEN, when set), the profile, the regions, and the CA
+ * bundles AWS_CA_BUNDLE and NODE_EXTRA_CA_CERTS name. An empty value is no value.
+ */
+export function awsEnvironment(env: NodeJS.ProcessEnv): AwsSettings {
+  const given = (name: string): string | undefined => env[name] || undefined;
+  const [id, secret, token] = [given('AWS_ACCESS_KEY_ID'), given('AWS_SECRET_ACCESS_KEY'), given('AWS_SESSION_TOKEN')];
+  const optional = { profile: given('AWS_PROFILE'), region: given('AWS_REGION'), defaultRegion: given('AWS_DEFAULT_REGION') };
+  return {
+    ...(id && secret ? { credentials: { accessKeyId: id, secretAccessKey: secret, ...(token ? { sessionToken: token } : {}) } } : {}),
+    ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
+    caFiles: [given('AWS_CA_BUNDLE'), given('NODE_EXTRA_CA_CERTS')].filter((f): f is string => f !== undefined),
   };
 }

@@ -6,18 +6,11 @@
  * a value its check refuses) is collected and all are reported together in
  * one USAGE error (src/config/problems.ts), never Node's parseArgs text.
  */
-import { globalFlags, ownFlags, type FlagSpec } from './schema.js';
+import { GLOBAL, globalFlags, ownFlags, type FlagSpec, type FlagsOf } from './schema.js';
 import { problemsError } from './problems.js';
 
-export interface ParsedFlags {
-  readonly positionals: string[];
-  /** String flags: the last value given, else the flag's environment variable. */
-  readonly values: Readonly<Record<string, string | undefined>>;
-  /** Repeatable flags: every value given. */
-  readonly lists: Readonly<Record<string, string[] | undefined>>;
-  /** Boolean flags: true when given (or their variable is 1). */
-  readonly switches: Readonly<Record<string, boolean | undefined>>;
-}
+/** What parseFlags gives command `C`: its flags by kind, typed from the schema (schema.ts FlagsOf). */
+export type ParsedFlags<C extends string> = FlagsOf<C>;
 
 interface Parse {
   readonly specs: readonly FlagSpec[];
@@ -32,25 +25,25 @@ const isFlag = (token: string) => token.startsWith('-') && token !== '-';
  * before), each absent one from its variable in `env`. A command taking no
  * arguments says `{ positionals: false }`.
  */
-export function parseFlags(command: string, argv: readonly string[], env: NodeJS.ProcessEnv = {}, opts: { positionals?: false } = {}): ParsedFlags {
+export function parseFlags<const C extends string>(command: C, argv: readonly string[], env: NodeJS.ProcessEnv = {}, opts: { positionals?: false } = {}): ParsedFlags<C> {
   const p = newParse(ownFlags(command));
   scan(p, argv, (token) => void (isFlag(token) ? p.problems.push(`unknown flag ${token.split('=')[0]} for ebak ${command}`) : p.out.positionals.push(token)), true);
   if (opts.positionals === false && p.out.positionals.length > 0) p.problems.push(`ebak ${command} takes no argument ${JSON.stringify(p.out.positionals[0])}`);
   fromEnvironment(p, env);
   if (p.problems.length > 0) throw problemsError(p.problems, `run \`ebak ${command} --help\``);
-  return p.out;
+  return p.out as ParsedFlags<C>;
 }
 
 /**
  * The global flags in `argv`, wherever they stand (before `--`); every other
  * token is left, in order, in `rest` for the command. Problems are thrown.
  */
-export function parseGlobals(argv: readonly string[]): ParsedFlags & { rest: string[] } {
+export function parseGlobals(argv: readonly string[]): ParsedFlags<typeof GLOBAL> & { rest: string[] } {
   const p = newParse(globalFlags());
   const rest: string[] = [];
   scan(p, argv, (token) => void rest.push(token), false);
   if (p.problems.length > 0) throw problemsError(p.problems, 'run `ebak --help`');
-  return { ...p.out, rest };
+  return { ...(p.out as ParsedFlags<typeof GLOBAL>), rest };
 }
 
 function newParse(specs: readonly FlagSpec[]): Parse {

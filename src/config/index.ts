@@ -8,7 +8,7 @@
  */
 export { FLAGS, VARIABLES, GLOBAL, ownFlags, globalFlags, type FlagSpec, type VariableSpec } from './schema.js';
 export { parseFlags, parseGlobals, type ParsedFlags } from './flags.js';
-export { environment, s3Environment, sourceEnvironment, writingEnvironment, type Environment, type S3Environment } from './environment.js';
+export { awsEnvironment, environment, s3Environment, sourceEnvironment, writingEnvironment, type Environment, type S3Environment } from './environment.js';
 export { commandHelp, mainHelp, type HelpCommand } from './help.js';
 export { bashCompletion, fishCompletion, manPage, zshCompletion } from './completion.js';
 export { problemsError } from './problems.js';

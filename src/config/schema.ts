@@ -1,7 +1,8 @@
 /**
  * The one table of ebak's options: every flag (its name, short form, type,
  * environment variable, default, check and help text, and the commands that
- * take it) and every EBAK_* environment variable. The parser
+ * take it) and every environment variable (the EBAK_* ones, and the AWS
+ * tools' own that the S3 and key service clients honour). The parser
  * (src/config/flags.ts), the environment reader (src/config/environment.ts)
  * and the generated help (src/config/help.ts) all read this table, so a flag
  * cannot exist without a description, and the help cannot drift from what
@@ -45,13 +46,16 @@ export interface VariableSpec {
   readonly default?: string;
 }
 
-const string = (name: string, arg: string, help: string, commands: readonly string[], more: Partial<FlagSpec> = {}): FlagSpec => ({ name, type: 'string', arg, help, commands, ...more });
-const boolean = (name: string, help: string, commands: readonly string[], more: Partial<FlagSpec> = {}): FlagSpec => ({ name, type: 'boolean', help, commands, ...more });
+// The helpers keep each flag's name, commands and `multiple` as literal types, so FlagsOf (below) can type a command's parse result.
+const string = <const N extends string, const C extends readonly string[], const M extends Partial<FlagSpec> = {}>(name: N, arg: string, help: string, commands: C, more: M = {} as M) =>
+  ({ name, type: 'string' as const, arg, help, commands, ...more });
+const boolean = <const N extends string, const C extends readonly string[], const M extends Partial<FlagSpec> = {}>(name: N, help: string, commands: C, more: M = {} as M) =>
+  ({ name, type: 'boolean' as const, help, commands, ...more });
 
 export const GLOBAL = '*';
-const G = [GLOBAL];
+const G = [GLOBAL] as const;
 
-export const FLAGS: readonly FlagSpec[] = [
+const TABLE = [
   // Global: valid before or after any command.
   string('repo', 'location', 'the repository: a directory, or s3:<bucket>/<prefix>, or s3:https://<host>/<bucket>/<prefix>', G, { short: 'r', env: 'EBAK_REPOSITORY' }),
   string('repository-file', 'file', 'read the repository location from the first line of this file', G, { env: 'EBAK_REPOSITORY_FILE' }),
@@ -286,7 +290,29 @@ export const FLAGS: readonly FlagSpec[] = [
   string('listen', 'host:port', 'the address keyservice serve listens on', ['keyservice'], { default: '127.0.0.1:8444' }),
   string('root', 'pem', 'the attestation root Recipient documents must chain to (serve)', ['keyservice']),
   string('policy', 'file', 'the key policy of keys created without one', ['keyservice']),
-];
+] as const;
+
+export const FLAGS: readonly FlagSpec[] = TABLE;
+
+type Flag = (typeof TABLE)[number];
+/** The flags of command `C` (none for a command without flags; a union of names: the flags of any; '*': the global ones). */
+type Of<C extends string, F = Flag> = F extends { readonly commands: readonly (infer K)[] } ? (Extract<C, K> extends never ? never : F) : never;
+type Names<F> = F extends { readonly name: infer N extends string } ? N : never;
+
+/**
+ * A command's flags as parseFlags returns them, typed from the table: a
+ * flag the schema does not give the command, or a value read from the
+ * wrong kind (a list as a value), is a compile error.
+ */
+export interface FlagsOf<C extends string> {
+  readonly positionals: string[];
+  /** String flags: the last value given, else the flag's environment variable. */
+  readonly values: { readonly [K in Names<Exclude<Extract<Of<C>, { type: 'string' }>, { multiple: true }>>]?: string };
+  /** Repeatable flags: every value given. */
+  readonly lists: { readonly [K in Names<Extract<Of<C>, { multiple: true }>>]?: string[] };
+  /** Boolean flags: true when given (or their variable is 1). */
+  readonly switches: { readonly [K in Names<Extract<Of<C>, { type: 'boolean' }>>]?: boolean };
+}
 
 /** Environment variables no flag stands for (those that stand behind a flag are listed from FLAGS). */
 const ENV_ONLY: readonly VariableSpec[] = [
@@ -301,9 +327,18 @@ const ENV_ONLY: readonly VariableSpec[] = [
   { name: 'EBAK_FROM_RECOVERY_KEY_FILE', help: 'copy: a recovery key file for the source repository' },
   { name: 'EBAK_DEBUG', help: 'print a stack trace on an unexpected error' },
   { name: 'EBAK_TEST_NOW', help: 'tests only: the clock (ISO 8601) of local retention decisions (forget, check, retention); never set it otherwise' },
+  // The AWS tools' own variables ebak honours, as the AWS CLI does (environment.ts `awsEnvironment`).
+  { name: 'AWS_ACCESS_KEY_ID', help: 'S3 and the key service: the access key (with AWS_SECRET_ACCESS_KEY; keyservice serve: what its callers sign with)' },
+  { name: 'AWS_SECRET_ACCESS_KEY', help: 'S3 and the key service: the secret key of AWS_ACCESS_KEY_ID' },
+  { name: 'AWS_SESSION_TOKEN', help: 'S3 and the key service: the session token of temporary credentials' },
+  { name: 'AWS_PROFILE', help: 'S3: the profile of the AWS configuration files (when no keys are given)' },
+  { name: 'AWS_REGION', help: 'S3 and the key service: the region (S3 without it: AWS_DEFAULT_REGION, else the profile\'s; a custom S3 endpoint and the key service: us-east-1)' },
+  { name: 'AWS_DEFAULT_REGION', help: 'S3: the region when AWS_REGION is not set' },
+  { name: 'AWS_CA_BUNDLE', help: 'S3: a PEM file of CA certificates to trust besides the public roots' },
+  { name: 'NODE_EXTRA_CA_CERTS', help: 'S3: as AWS_CA_BUNDLE (Node\'s own variable, also honoured by the S3 client)' },
 ];
 
-/** Every EBAK_* variable: those behind flags (once each), then the environment-only ones. */
+/** Every variable ebak reads: the EBAK_* ones behind flags (once each), then the environment-only ones (the AWS tools' last). */
 export const VARIABLES: readonly VariableSpec[] = [
   ...[...new Map(FLAGS.filter((f) => f.env !== undefined).map((f) => [f.env!, { name: f.env!, help: f.help, flag: `--${f.name}`, ...(f.default ? { default: f.default } : {}) }])).values()],
   ...ENV_ONLY,

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { EbakError } from '../errors.js';
 import type { Pkcs11Config } from './pkcs11.js';
+import './pkcs11/worker.js'; // in the measured import closure (src/vault/measure.ts): the code the session pool's workers run
 
 export * from './hsm.js';
 export { installClusterKey } from './backup.js';

@@ -16,22 +16,15 @@ import type { AuditEvent, Hsm, HsmOptions, HsmSessions, KeyPolicy, KeyPurpose, K
 import { checkUse, currentOf, decodeMeta, encodeMeta, newMeta, withCurrent } from './lifecycle.js';
 import type { KeyMeta, Use } from './lifecycle.js';
 import { acquireModule, ck, findSlot, openSession, releaseModule, requireMechanisms } from './pkcs11/module.js';
-import type { Handle } from './pkcs11/module.js';
+import type { Handle, Pkcs11Config } from './pkcs11/module.js';
 import { TokenCounters } from './pkcs11/counters.js';
 import { SessionPool } from './pkcs11/pool.js';
 import { TokenRegister } from './pkcs11/register.js';
 import { APPLICATION, keyLabel, longTermKey, Token, usage } from './pkcs11/token.js';
 
-type Template = ReturnType<typeof longTermKey>;
+export type { Pkcs11Config } from './pkcs11/module.js';
 
-export interface Pkcs11Config {
-  /** Path of the PKCS#11 library (SoftHSM2, CloudHSM). */
-  readonly module: string;
-  /** Token label. */
-  readonly token: string;
-  /** User PIN (CloudHSM: "<crypto user>:<password>"). */
-  readonly pin: string;
-}
+type Template = ReturnType<typeof longTermKey>;
 
 interface Entry {
   meta: KeyMeta;

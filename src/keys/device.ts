@@ -11,7 +11,7 @@
 import type { Backend } from '../storage/backend.js';
 import { findDevice } from '../vault/client/devicefile.js';
 import type { Action } from '../vault/protocol.js';
-import type { Identity } from './index.js';
+import type { Identity } from './identity.js';
 import { openCredential } from './writeonly.js';
 
 /** `action` tells the vault what the command will do, so its per-account policy can refuse it. */

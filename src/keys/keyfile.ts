@@ -8,7 +8,7 @@
 import { createKeyFile, type KeyKind } from '../repository/format/keyfile.js';
 import { unlock, type Secret } from '../repository/keyring.js';
 import { hostMeta, requireRepository } from '../repository/repository.js';
-import type { Identity, Recipient } from './index.js';
+import type { Identity, Recipient } from './identity.js';
 
 /**
  * An identity whose secret is asked for only when it is tried (a prompt

@@ -15,7 +15,7 @@ import { findDevice, WRITE_ONLY_DEVICE_FORMAT } from '../vault/client/devicefile
 import type { HeadClient } from '../vault/client/head.js';
 import type { Action } from '../vault/protocol.js';
 import { deviceIdentity } from './device.js';
-import type { Identity } from './index.js';
+import type { Identity } from './identity.js';
 import { keyFileIdentity } from './keyfile.js';
 
 export interface IdentityChoice {

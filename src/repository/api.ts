@@ -13,9 +13,7 @@ import type { IndexedPack, IndexFile } from './format/indexfile.js';
 import type { Snapshot } from './format/snapshot.js';
 import type { TreeNode } from './format/tree.js';
 import type { KeyListing } from './keyring.js';
-import type { LockInfo } from './locks.js';
 import type { BlobLocation, PackInfo } from './masterindex.js';
-import type { PackerStats } from './packer.js';
 import type { WorkerPool } from './workers.js';
 
 export type { BlobLocation, PackInfo } from './masterindex.js';
@@ -133,6 +131,14 @@ export interface BlobWriter {
   readonly stats: PackerStats;
 }
 
+/** What a BlobWriter has stored so far. */
+export interface PackerStats {
+  dataBlobs: number;
+  treeBlobs: number;
+  /** Bytes written to storage (packs and index files). */
+  bytesStored: number;
+}
+
 /** Content-defined chunking keyed for this repository: the gear seed and the chunk sizes. */
 export interface Chunking {
   readonly gearSeed: Buffer;
@@ -174,6 +180,19 @@ export interface KeyLister {
 
 /** 'prune': excludes exclusive holders and other prunes, not shared holders. */
 export type LockMode = 'shared' | 'exclusive' | 'prune';
+
+/** A lock object's contents (docs/format.md, "Locks"), as read back. */
+export interface LockInfo {
+  time: string;
+  hostname: string;
+  username: string;
+  pid: number;
+  exclusive: boolean;
+  /** When the holder took the lock (refreshes keep it); absent in locks of earlier writers. */
+  started?: string;
+  /** A prune lock (exclusive is then false, so earlier readers see a shared lock). */
+  prune?: boolean;
+}
 
 /** A held lock; refreshed in the background until released. */
 export interface Lock {

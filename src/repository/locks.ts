@@ -13,22 +13,12 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EbakError, isEbakError } from '../errors.js';
-import type { Lock, Locker, LockMode } from './api.js';
+import type { Lock, LockInfo, Locker, LockMode } from './api.js';
+
+export type { LockInfo } from './api.js';
 
 export const STALE_MS = 30 * 60 * 1000;
 const REFRESH_MS = 5 * 60 * 1000;
-
-export interface LockInfo {
-  time: string;
-  hostname: string;
-  username: string;
-  pid: number;
-  exclusive: boolean;
-  /** When the holder took the lock (refreshes keep it); absent in locks of earlier writers. */
-  started?: string;
-  /** A prune lock (exclusive is then false, so earlier readers see a shared lock). */
-  prune?: boolean;
-}
 
 /** Whether a lock held in `mode` conflicts with the live lock `other`. */
 function conflicts(mode: LockMode, other: LockInfo): boolean {
@@ -89,16 +79,29 @@ export function isStale(l: LockInfo, now = Date.now()): boolean {
 
 /**
  * The release of every lock this process holds, so an interrupted command
- * (Ctrl-C: src/cli/interrupt.ts) removes its locks before it exits.
+ * (Ctrl-C, SIGTERM: src/cli/interrupt.ts) removes its locks before it
+ * exits; a lock being taken at that moment is waited for and released too.
  */
 const heldLocks = new Set<Lock>();
+const taking = new Set<Promise<unknown>>();
 
 export async function releaseHeldLocks(): Promise<void> {
+  await Promise.allSettled([...taking]);
   await Promise.allSettled([...heldLocks].map((l) => l.release()));
 }
 
 /** Takes a lock; `onStale` hears about stale locks that were ignored (each once). */
 export async function acquireLock(store: LockObjects, mode: LockMode, meta: { hostname: string; username: string }, onStale: (msg: string) => void): Promise<Lock> {
+  const p = takeLock(store, mode, meta, onStale);
+  taking.add(p);
+  try {
+    return await p;
+  } finally {
+    taking.delete(p);
+  }
+}
+
+async function takeLock(store: LockObjects, mode: LockMode, meta: { hostname: string; username: string }, onStale: (msg: string) => void): Promise<Lock> {
   const warned = new Set<string>();
   const conflict = async () => {
     for (const l of await readLocks(store)) {

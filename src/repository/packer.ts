@@ -38,7 +38,7 @@ import { Semaphore } from '../util/semaphore.js';
 import { encodeIndex, type IndexedPack } from './format/indexfile.js';
 import { sealBlob } from './blob.js';
 import { blobAad, BlobType, encodeHeader, encodePrefix, FLAG_ZSTD, KeySource, objectId, packKeyFor, PREFIX_BYTES, type BlobEntry } from './format/pack.js';
-import type { BlobWriter } from './api.js';
+import type { BlobWriter, PackerStats } from './api.js';
 import type { RepoConfig } from './format/config.js';
 import type { MasterIndex } from './masterindex.js';
 import type { WorkerPool } from './workers.js';
@@ -92,13 +92,6 @@ interface OpenPack {
   assignedBytes: number;
   outstanding: number;
   closing: boolean;
-}
-
-export interface PackerStats {
-  dataBlobs: number;
-  treeBlobs: number;
-  /** Bytes written to storage (packs and index files). */
-  bytesStored: number;
 }
 
 const PACKS_PER_INDEX = 32;

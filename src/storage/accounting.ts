@@ -9,7 +9,7 @@
  * size), at least one per listing. bytesUp counts every attempted save's
  * bytes; bytesDown counts the bytes of each successful load.
  */
-import type { Backend, ByteRange, FileInfo, FileType, Handle, SaveOptions } from './backend.js';
+import type { Backend, ByteRange, CallOptions, FileInfo, FileType, Handle, SaveOptions } from './backend.js';
 import { ForwardingBackend, type Operation } from './forward.js';
 
 export interface RequestCounts {
@@ -56,16 +56,16 @@ export class AccountingBackend extends ForwardingBackend {
     return super.save(h, data, opts);
   }
 
-  override async load(h: Handle, range?: ByteRange): Promise<Buffer> {
-    const buf = await super.load(h, range);
+  override async load(h: Handle, range?: ByteRange, opts?: CallOptions): Promise<Buffer> {
+    const buf = await super.load(h, range, opts);
     this.counter.add('bytesDown', buf.length);
     return buf;
   }
 
-  override async *list(type: FileType): AsyncIterable<FileInfo> {
+  override async *list(type: FileType, opts?: CallOptions): AsyncIterable<FileInfo> {
     this.counter.add('list');
     let n = 0;
-    for await (const fi of this.inner.list(type)) {
+    for await (const fi of this.inner.list(type, opts)) {
       if (n > 0 && n % LIST_PAGE === 0) this.counter.add('list');
       n++;
       yield fi;

@@ -35,7 +35,19 @@ export function describe(h: Handle): string {
   return h.type === 'config' ? 'config' : `${h.type}/${h.name}`;
 }
 
-export interface SaveOptions {
+/**
+ * What every call takes. Aborting `signal` stops the call with
+ * EbakError('CANCELLED') (storage/cancel.ts): before it starts, with its
+ * request in flight (S3), or while it waits (backoff, bandwidth, archive
+ * restores). A save stopped midway leaves no partial object (the atomicity
+ * of `save` holds); whether it stored the object is then unknown, as after
+ * any failure.
+ */
+export interface CallOptions {
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface SaveOptions extends CallOptions {
   /**
    * For `data` objects: whether the pack holds file contents ("data") or
    * directory trees ("tree"). Backends with storage classes may place data
@@ -91,10 +103,10 @@ export interface Backend {
   readonly capabilities: Capabilities;
 
   /** Creates the container (directory tree, bucket). Idempotent. */
-  create(): Promise<void>;
+  create(opts?: CallOptions): Promise<void>;
 
   /** True when the container exists and holds a `config` object. */
-  isRepository(): Promise<boolean>;
+  isRepository(opts?: CallOptions): Promise<boolean>;
 
   /**
    * Stores `data` under `h`, atomically: after success every reader sees all
@@ -109,13 +121,13 @@ export interface Backend {
    * EbakError('NOT_FOUND') when the object does not exist, and
    * EbakError('CORRUPT') when the range lies beyond the object's end.
    */
-  load(h: Handle, range?: ByteRange): Promise<Buffer>;
+  load(h: Handle, range?: ByteRange, opts?: CallOptions): Promise<Buffer>;
 
   /** Size of the object. Throws EbakError('NOT_FOUND') when missing. */
-  stat(h: Handle): Promise<FileInfo>;
+  stat(h: Handle, opts?: CallOptions): Promise<FileInfo>;
 
-  /** Every object of `type` (any order). Must page through large listings. */
-  list(type: FileType): AsyncIterable<FileInfo>;
+  /** Every object of `type` (any order). Must page through large listings; an aborted signal stops it between pages. */
+  list(type: FileType, opts?: CallOptions): AsyncIterable<FileInfo>;
 
   /**
    * Optional: makes `handles` readable before a batch of loads, and returns
@@ -125,7 +137,7 @@ export interface Backend {
    * always readable leaves it out (callers then skip the work of listing
    * handles). Wrappers define it exactly when the backend they wrap does.
    */
-  prepareRead?(handles: readonly Handle[], onProgress?: (ready: number, total: number) => void): Promise<void>;
+  prepareRead?(handles: readonly Handle[], onProgress?: (ready: number, total: number) => void, opts?: CallOptions): Promise<void>;
 
   /**
    * Optional: rewrites data pack `h` in place in the colder `storageClass`
@@ -135,13 +147,13 @@ export interface Backend {
    * gone. Backends without storage classes leave it out; wrappers define it
    * exactly when the backend they wrap does.
    */
-  changeStorageClass?(h: Handle, storageClass: string): Promise<'moved' | 'unchanged'>;
+  changeStorageClass?(h: Handle, storageClass: string, opts?: CallOptions): Promise<'moved' | 'unchanged'>;
 
   /**
    * Deletes the object. Deleting a missing object is not an error. Refused
    * (STORAGE) as `capabilities.appendOnly` and `capabilities.objectLock` say.
    */
-  remove(h: Handle): Promise<void>;
+  remove(h: Handle, opts?: CallOptions): Promise<void>;
 
   /** Releases connections and file handles. */
   close(): Promise<void>;

@@ -30,7 +30,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EbakError, isEbakError } from '../errors.js';
-import { checkName, describe, type ByteRange, type FileInfo, type FileType, type Handle, type SaveOptions } from './backend.js';
+import { checkName, describe, type ByteRange, type CallOptions, type FileInfo, type FileType, type Handle, type SaveOptions } from './backend.js';
 import { ForwardingBackend } from './forward.js';
 
 /** The file that tells backup tools a folder is a cache (https://bford.info/cachedir/). */
@@ -62,27 +62,27 @@ export class CacheBackend extends ForwardingBackend {
     if (path !== undefined) await this.store(path, h, data);
   }
 
-  override async load(h: Handle, range?: ByteRange): Promise<Buffer> {
+  override async load(h: Handle, range?: ByteRange, opts?: CallOptions): Promise<Buffer> {
     const path = this.pathOf(h, h.packKind);
-    if (path === undefined) return super.load(h, range);
+    if (path === undefined) return super.load(h, range, opts);
     const hit = await this.readCached(path, h, range);
     if (hit !== undefined) return hit;
-    const bytes = await super.load(h);
+    const bytes = await super.load(h, undefined, opts);
     await this.store(path, h, bytes);
     return range ? within(bytes, range, h) : bytes;
   }
 
-  override async remove(h: Handle): Promise<void> {
-    await super.remove(h);
+  override async remove(h: Handle, opts?: CallOptions): Promise<void> {
+    await super.remove(h, opts);
     const path = this.pathOf(h, 'tree');
     if (path !== undefined) await this.drop(path);
   }
 
   /** A listing that runs to its end also drops the cached files of objects no longer in the backend. */
-  override async *list(type: FileType): AsyncIterable<FileInfo> {
-    if (this.dir === undefined || !CACHED_TYPES.has(type)) return yield* super.list(type);
+  override async *list(type: FileType, opts?: CallOptions): AsyncIterable<FileInfo> {
+    if (this.dir === undefined || !CACHED_TYPES.has(type)) return yield* super.list(type, opts);
     const present = new Set<string>();
-    for await (const f of super.list(type)) {
+    for await (const f of super.list(type, opts)) {
       present.add(f.name);
       yield f;
     }

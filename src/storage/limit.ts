@@ -4,7 +4,7 @@
  * request sleeping in backoff does not hold a slot.
  */
 import { Semaphore } from '../util/semaphore.js';
-import type { Backend, FileInfo, FileType } from './backend.js';
+import type { Backend, CallOptions, FileInfo, FileType } from './backend.js';
 import { ForwardingBackend, type Operation } from './forward.js';
 
 export class LimitBackend extends ForwardingBackend {
@@ -25,8 +25,8 @@ export class LimitBackend extends ForwardingBackend {
    * most), never while the caller works on an entry: a caller that loads
    * objects inside a listing loop cannot deadlock the limit.
    */
-  override async *list(type: FileType): AsyncIterable<FileInfo> {
-    const it = this.inner.list(type)[Symbol.asyncIterator]();
+  override async *list(type: FileType, opts?: CallOptions): AsyncIterable<FileInfo> {
+    const it = this.inner.list(type, opts)[Symbol.asyncIterator]();
     try {
       for (;;) {
         const r = await this.sem.run(() => it.next());

@@ -7,6 +7,9 @@
  * Atomicity: every save writes a temporary file in the same directory,
  * fsyncs it, renames it into place and fsyncs the directory, so a crash
  * leaves either the whole object or none (never a partial one).
+ *
+ * File system calls are short and not interrupted: an aborted signal
+ * (CallOptions) refuses each call before it starts.
  */
 import { constants, openSync, read, readSync } from 'node:fs';
 import { FdCache } from './fdcache.js';
@@ -15,7 +18,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { EbakError } from '../errors.js';
 import { makeDirs, mapIoError, wrapIo } from '../util/fs.js';
-import { checkName, describe, FILE_TYPES, type Backend, type ByteRange, type Capabilities, type FileInfo, type FileType, type Handle } from './backend.js';
+import { checkName, describe, FILE_TYPES, type Backend, type ByteRange, type CallOptions, type Capabilities, type FileInfo, type FileType, type Handle } from './backend.js';
+import { checkCancelled } from './cancel.js';
 
 export class LocalBackend implements Backend {
   readonly location: string;
@@ -28,7 +32,8 @@ export class LocalBackend implements Backend {
     this.location = root;
   }
 
-  async create(): Promise<void> {
+  async create(opts?: CallOptions): Promise<void> {
+    checkCancelled(opts?.signal, () => `create repository directory ${this.root}`);
     await wrapIo(`create repository directory ${this.root}`, async () => {
       for (const t of FILE_TYPES) if (t !== 'config') await makeDirs(join(this.root, t), 0o700);
       const hex = '0123456789abcdef';
@@ -36,7 +41,8 @@ export class LocalBackend implements Backend {
     });
   }
 
-  async isRepository(): Promise<boolean> {
+  async isRepository(opts?: CallOptions): Promise<boolean> {
+    checkCancelled(opts?.signal, () => 'read config');
     return exists(join(this.root, 'config'));
   }
 
@@ -47,7 +53,8 @@ export class LocalBackend implements Backend {
     return join(this.root, h.type, h.name);
   }
 
-  async save(h: Handle, data: Uint8Array): Promise<void> {
+  async save(h: Handle, data: Uint8Array, opts?: CallOptions): Promise<void> {
+    checkCancelled(opts?.signal, () => `write ${describe(h)}`);
     const final = this.path(h);
     const dir = final.slice(0, final.lastIndexOf('/'));
     const tmp = `${final}.tmp-${randomBytes(6).toString('hex')}`;
@@ -67,7 +74,8 @@ export class LocalBackend implements Backend {
     });
   }
 
-  async load(h: Handle, range?: ByteRange): Promise<Buffer> {
+  async load(h: Handle, range?: ByteRange, opts?: CallOptions): Promise<Buffer> {
+    checkCancelled(opts?.signal, () => `read ${describe(h)}`);
     if (range) return this.loadRange(h, range);
     const fh = await openForRead(this.path(h), h);
     try {
@@ -106,7 +114,8 @@ export class LocalBackend implements Backend {
     }
   }
 
-  async stat(h: Handle): Promise<FileInfo> {
+  async stat(h: Handle, opts?: CallOptions): Promise<FileInfo> {
+    checkCancelled(opts?.signal, () => `stat ${describe(h)}`);
     try {
       const s = await stat(this.path(h));
       return { name: h.name, size: s.size };
@@ -115,7 +124,8 @@ export class LocalBackend implements Backend {
     }
   }
 
-  async *list(type: FileType): AsyncIterable<FileInfo> {
+  async *list(type: FileType, opts?: CallOptions): AsyncIterable<FileInfo> {
+    checkCancelled(opts?.signal, () => `list ${type}`);
     if (type === 'config') {
       if (await exists(join(this.root, 'config'))) yield await this.stat({ type, name: 'config' });
       return;
@@ -130,7 +140,8 @@ export class LocalBackend implements Backend {
     }
   }
 
-  async remove(h: Handle): Promise<void> {
+  async remove(h: Handle, opts?: CallOptions): Promise<void> {
+    checkCancelled(opts?.signal, () => `delete ${describe(h)}`);
     this.packFds.forget(h);
     await rm(this.path(h), { force: true });
   }

@@ -5,16 +5,17 @@
  * forwarding base (forward.ts).
  *
  * Entry point: openBackend turns a location string into a ready Backend,
- * stacked as  cache → retry → rate → limit → accounting → backend  (outermost
- * first): the local metadata cache (cache.ts) outermost so a hit costs no
+ * stacked as  signal → cache → retry → rate → limit → accounting → backend
+ * (outermost first): the run's cancellation (signal.ts) outermost so every
+ * call below carries it; the local metadata cache (cache.ts) next so a hit costs no
  * request, slot or retry; retries outside the limit so a request sleeping
  * in backoff holds no slot; the bandwidth limit (rate.ts) inside the
  * retries, so a retried transfer is paid for again; accounting innermost so every attempt is counted. For S3 the backend
  * itself counts, per HTTP request (a multipart save is several requests);
  * a local directory is counted per operation by the accounting wrapper.
  *
- * Storage reads no environment: every setting arrives typed in OpenOptions,
- * and `env` carries only the AWS tools' own variables for the S3 client.
+ * Storage reads no environment: every setting arrives typed, in OpenOptions
+ * and, for the S3 client, the AWS tools' settings (AwsSettings).
  */
 import type { Backend } from './backend.js';
 import { AccountingBackend, RequestCounter, type RequestCounts } from './accounting.js';
@@ -24,7 +25,8 @@ import { LocalBackend } from './local.js';
 import { parseLocation } from './location.js';
 import { Pace, RateBackend } from './rate.js';
 import { RetryBackend, type RetryOptions } from './retry.js';
-import { openS3, type AwsEnv, type ObjectLockOptions, type S3Backend, type S3Options } from './s3/index.js';
+import { SignalBackend } from './signal.js';
+import { openS3, type AwsSettings, type ObjectLockOptions, type S3Backend, type S3Options } from './s3/index.js';
 
 export interface OpenOptions extends S3Options {
   /** Operations in flight at once (default 8 for S3, 4 for a local directory). */
@@ -53,16 +55,23 @@ export interface OpenedBackend extends Backend {
    * config is read. Without a `cacheDir` it does nothing.
    */
   useCache(repoId: string): Promise<void>;
+  /**
+   * The run's signal, for a caller that has one (a command's Ctrl-C, a
+   * daemon's stop): from now on every call also stops when it aborts, but
+   * those on locks and index files (signal.ts).
+   */
+  cancelWith(signal: AbortSignal): void;
 }
 
-export async function openBackend(location: string, env: AwsEnv, opts: OpenOptions = {}): Promise<OpenedBackend> {
+export async function openBackend(location: string, aws: AwsSettings, opts: OpenOptions = {}): Promise<OpenedBackend> {
   const loc = parseLocation(location);
   const counter = new RequestCounter();
-  const counted = loc.kind === 'local' ? new AccountingBackend(new LocalBackend(loc.path), counter) : await openS3(loc, env, opts, counter);
+  const counted = loc.kind === 'local' ? new AccountingBackend(new LocalBackend(loc.path), counter) : await openS3(loc, aws, opts, counter);
   const limited = new LimitBackend(counted, opts.connections ?? (loc.kind === 'local' ? 4 : 8));
   const paced = opts.limitUpload || opts.limitDownload ? new RateBackend(limited, pace(opts.limitUpload), pace(opts.limitDownload)) : limited;
   const cache = new CacheBackend(new RetryBackend(paced, opts.retry));
-  return Object.assign(cache, {
+  const run = new SignalBackend(cache);
+  return Object.assign(run, {
     requests: () => counter.snapshot(),
     useCache: async (repoId: string) => {
       if (opts.cacheDir !== undefined) await cache.attach(opts.cacheDir, repoId);

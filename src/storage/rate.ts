@@ -4,8 +4,8 @@
  * so the average over the run never exceeds it whatever the concurrency.
  * Placed inside the retry wrapper, so a retried request is paid for again.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Backend, ByteRange, Handle, SaveOptions } from './backend.js';
+import { describe, type Backend, type ByteRange, type CallOptions, type Handle, type SaveOptions } from './backend.js';
+import { pause } from './cancel.js';
 import { ForwardingBackend } from './forward.js';
 
 /** A link of `bytesPerSecond`: each transfer is given the next free slot of its length, and waits for its end. */
@@ -14,10 +14,11 @@ export class Pace {
 
   constructor(private readonly bytesPerSecond: number) {}
 
-  async take(bytes: number): Promise<void> {
+  /** Waits for the slot of `bytes` (CANCELLED when `signal` aborts: the slot stays taken, a later transfer still pays for it). */
+  async take(bytes: number, signal?: AbortSignal, what = 'transfer'): Promise<void> {
     const now = Date.now();
     this.free = Math.max(now, this.free) + (bytes / this.bytesPerSecond) * 1000;
-    if (this.free > now) await sleep(this.free - now);
+    if (this.free > now) await pause(this.free - now, signal, what);
   }
 }
 
@@ -27,13 +28,13 @@ export class RateBackend extends ForwardingBackend {
   }
 
   override async save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
-    await this.up?.take(data.byteLength);
+    await this.up?.take(data.byteLength, opts?.signal, `write ${describe(h)}`);
     return super.save(h, data, opts);
   }
 
-  override async load(h: Handle, range?: ByteRange): Promise<Buffer> {
-    const b = await super.load(h, range);
-    await this.down?.take(b.length);
+  override async load(h: Handle, range?: ByteRange, opts?: CallOptions): Promise<Buffer> {
+    const b = await super.load(h, range, opts);
+    await this.down?.take(b.length, opts?.signal, `read ${describe(h)}`);
     return b;
   }
 }

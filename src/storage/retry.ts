@@ -6,11 +6,13 @@
  * Everything else (NOT_FOUND, USAGE, NO_REPOSITORY, refused credentials,
  * untrusted certificates, local I/O errors) is permanent and passes through
  * at once. All Backend writes are idempotent (content-addressed names,
- * atomic saves), so repeating one after an unclear failure is safe.
+ * atomic saves), so repeating one after an unclear failure is safe. An
+ * aborted signal ends a backoff at once (CANCELLED), and a cancelled attempt
+ * is never retried.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { EbakError } from '../errors.js';
-import type { Backend, FileInfo, FileType } from './backend.js';
+import type { Backend, CallOptions, FileInfo, FileType } from './backend.js';
+import { pause } from './cancel.js';
 import { ForwardingBackend, type Operation } from './forward.js';
 
 export interface RetryOptions {
@@ -48,44 +50,44 @@ export class RetryBackend extends ForwardingBackend {
     this.maxMs = opts.maxDelayMs ?? 10_000;
   }
 
-  protected override forward<T>(_op: Operation, run: () => Promise<T>): Promise<T> {
-    return this.run(run);
+  protected override forward<T>(_op: Operation, run: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    return this.run(run, signal);
   }
 
   /** Retried whole: it is idempotent (a restore already asked for is not asked again). */
-  protected override prepare(run: () => Promise<void>): Promise<void> {
-    return this.run(run);
+  protected override prepare(run: () => Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+    return this.run(run, signal);
   }
 
   /** A listing that fails midway starts over and skips the names it already gave. */
-  override async *list(type: FileType): AsyncIterable<FileInfo> {
+  override async *list(type: FileType, opts?: CallOptions): AsyncIterable<FileInfo> {
     const seen = new Set<string>();
     for (let attempt = 1; ; attempt++) {
       try {
-        for await (const fi of this.inner.list(type)) {
+        for await (const fi of this.inner.list(type, opts)) {
           if (seen.has(fi.name)) continue;
           seen.add(fi.name);
           yield fi;
         }
         return;
       } catch (e) {
-        await this.backoff(e, attempt);
+        await this.backoff(e, attempt, opts?.signal);
       }
     }
   }
 
-  private async run<T>(op: () => Promise<T>): Promise<T> {
+  private async run<T>(op: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await op();
       } catch (e) {
-        await this.backoff(e, attempt);
+        await this.backoff(e, attempt, signal);
       }
     }
   }
 
-  /** Rethrows permanent failures and the last one; otherwise sleeps before the next attempt. */
-  private async backoff(e: unknown, attempt: number): Promise<void> {
+  /** Rethrows permanent failures and the last one; otherwise sleeps before the next attempt (CANCELLED when `signal` aborts). */
+  private async backoff(e: unknown, attempt: number, signal: AbortSignal | undefined): Promise<void> {
     if (!isRetryable(e)) throw e;
     if (attempt >= this.attempts)
       throw new EbakError(e.code, `${e.message} (gave up after ${attempt} attempts)`, {
@@ -97,6 +99,6 @@ export class RetryBackend extends ForwardingBackend {
     const cap = Math.min(this.maxMs, this.baseMs * 2 ** (attempt - 1));
     const delayMs = Math.round(Math.random() * cap);
     this.opts.onRetry?.({ attempt, delayMs, error: e });
-    await sleep(delayMs);
+    await pause(delayMs, signal, `retry after ${e.message}`);
   }
 }

@@ -2,10 +2,11 @@
  * Ctrl-C through the real CLI (restic's behaviour, #17): SIGINT during a
  * backup stops it cleanly with exit 130 and removes its lock; a second
  * SIGINT stops at once, and still removes the lock; the repository checks
- * clean and takes the next backup without a stale-lock warning.
+ * clean and takes the next backup without a stale-lock warning. SIGINT or
+ * SIGTERM during start-up, before the operation begins, exits 130 too.
  */
 import assert from 'node:assert/strict';
-import { mkdir, open, writeFile } from 'node:fs/promises';
+import { mkdir, open, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
@@ -31,7 +32,32 @@ async function lockHeld(repo: string): Promise<void> {
   assert.fail('the backup never took its lock');
 }
 
+/** Waits until `path` exists. */
+async function appears(path: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (await stat(path).then(() => true, () => false)) return;
+    await sleep(50);
+  }
+  assert.fail(`${path} never appeared`);
+}
+
 describe('Ctrl-C', () => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal} during start-up (the password still being read): exit 130 at once, no lock left`, async () => {
+      const dir = await tempDir('ebak-startup-');
+      const { env } = await newRepo(dir);
+      const asked = join(dir, 'asked');
+      const run = startEbak(['backup', dir], { ...env, EBAK_PASSWORD_COMMAND: `touch '${asked}'; sleep 20; echo never` });
+      await appears(asked);
+      const t0 = Date.now();
+      run.child.kill(signal);
+      const r = await run.done;
+      assert.equal(r.code, 130, r.stderr);
+      assert.ok(Date.now() - t0 < 10_000, `exited ${Date.now() - t0} ms after the signal`);
+      assert.deepEqual(await repoFiles(env.EBAK_REPOSITORY!, 'locks'), []);
+    });
+  }
+
   for (const presses of [1, 2]) {
     it(`${presses === 1 ? 'one SIGINT stops a backup cleanly' : 'a second SIGINT stops at once'}: exit 130, no lock left`, async () => {
       const dir = await tempDir('ebak-sigint-');

@@ -32,7 +32,7 @@ async function sourceFiles(dir: string): Promise<string[]> {
 }
 
 describe('README environment variables', () => {
-  const rows = section('### Environment variables').split('\n').filter((l) => l.startsWith('| `EBAK_'));
+  const rows = section('### Environment variables').split('\n').filter((l) => /^\| `[A-Z][A-Z0-9_]+` \|/.test(l));
   const table = new Map(rows.map((r) => {
     const cells = r.split(' | ');
     return [cells[0]!.replace(/^\| `|`$/g, ''), cells[1]!.replace(/`/g, '')] as const;

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_MAX_AGE_SECONDS } from '../../src/attestation/index.js';
 import { loadCommands } from '../../src/cli/registry.js';
-import { environment, FLAGS, GLOBAL, globalFlags, ownFlags, parseFlags, parseGlobals, s3Environment, VARIABLES } from '../../src/config/index.js';
+import { awsEnvironment, environment, FLAGS, GLOBAL, globalFlags, ownFlags, parseFlags, parseGlobals, s3Environment, VARIABLES } from '../../src/config/index.js';
 import { isEbakError, type EbakError } from '../../src/errors.js';
 import { DEFAULT_MODULE } from '../../src/hsm/index.js';
 
@@ -138,5 +138,14 @@ describe('global flags and the environment', () => {
     assert.deepEqual(s3, { archiveRestore: { timeoutMs: 2000 }, objectLock: { days: 3, mode: 'GOVERNANCE' } });
     const bad = caught(() => s3Environment({ EBAK_S3_RESTORE_TIMEOUT: '-1', EBAK_S3_RESTORE_POLL_SECONDS: 'x' }));
     assert.ok(bad.hint!.includes('EBAK_S3_RESTORE_TIMEOUT') && bad.hint!.includes('EBAK_S3_RESTORE_POLL_SECONDS'));
+  });
+
+  it('reads the AWS tools\' variables into typed settings: keys only as a pair, an empty value is none', () => {
+    assert.deepEqual(awsEnvironment({}), { caFiles: [] });
+    assert.deepEqual(awsEnvironment({ AWS_ACCESS_KEY_ID: 'id', AWS_PROFILE: '', AWS_REGION: 'eu-west-1', AWS_DEFAULT_REGION: 'us-west-2', NODE_EXTRA_CA_CERTS: 'b.pem', AWS_CA_BUNDLE: 'a.pem' }),
+      { region: 'eu-west-1', defaultRegion: 'us-west-2', caFiles: ['a.pem', 'b.pem'] });
+    assert.deepEqual(awsEnvironment({ AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 's', AWS_SESSION_TOKEN: 't', AWS_PROFILE: 'p' }),
+      { credentials: { accessKeyId: 'id', secretAccessKey: 's', sessionToken: 't' }, profile: 'p', caFiles: [] });
+    for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_REGION', 'NODE_EXTRA_CA_CERTS']) assert.ok(VARIABLES.some((v) => v.name === name), `${name} is in the schema`);
   });
 });

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Repository } from '../../src/repository/repository.js';
 import { normalizeRecoveryCode } from '../../src/repository/format/keyfile.js';
+import { awsEnvironment } from '../../src/config/index.js';
 import { openBackend } from '../../src/storage/open.js';
 import { assertCode, assertFailed, backupSummary, fileDigests, tempDir } from '../cli/harness.js';
 import { S3RVER_ENV } from '../storage/s3server.js';
@@ -40,7 +41,7 @@ interface Summary {
 
 /** Writes a lock object as another process would (encrypted, under locks/). */
 async function writeLock(info: { time: string; hostname: string; pid: number; exclusive: boolean }): Promise<string> {
-  const backend = await openBackend(fx.env(`${BUCKET}/${PREFIX}`, {}, true).EBAK_REPOSITORY!, { ...S3RVER_ENV, NODE_EXTRA_CA_CERTS: fx.server.tls.certFile });
+  const backend = await openBackend(fx.env(`${BUCKET}/${PREFIX}`, {}, true).EBAK_REPOSITORY!, awsEnvironment({ ...S3RVER_ENV, NODE_EXTRA_CA_CERTS: fx.server.tls.certFile }));
   try {
     const code = normalizeRecoveryCode((await readFile(env.EBAK_RECOVERY_KEY_FILE!, 'utf8')).trim());
     const repo = await Repository.open(backend, { recoveryCode: code });

@@ -11,6 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RequestCounts } from '../../src/storage/accounting.js';
+import { awsEnvironment } from '../../src/config/index.js';
 import { openBackend } from '../../src/storage/open.js';
 import { assertFailed, backupSummary, fileDigests, jsonError, tempDir } from '../cli/harness.js';
 import { classify, countByClass, initRepo, listKeys, makeSource, packKindOf, startFixture, storedClass, type S3Fixture } from './fixture.js';
@@ -45,7 +46,7 @@ describe('request accounting', () => {
     // Packs stay under the 16 MiB multipart threshold at the default pack size,
     // so this is shown on the backend with a lower threshold.
     const e = fx.env('acct-mp/r');
-    const b = await openBackend(e.EBAK_REPOSITORY!, e, { multipartThresholdBytes: 6 << 20, partBytes: 5 << 20 });
+    const b = await openBackend(e.EBAK_REPOSITORY!, awsEnvironment(e), { multipartThresholdBytes: 6 << 20, partBytes: 5 << 20 });
     await b.create();
     fx.proxy.reset();
     const before = b.requests();

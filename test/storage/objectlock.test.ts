@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, it } from 'node:test';
 import { EbakError } from '../../src/errors.js';
 import type { FileType } from '../../src/storage/backend.js';
+import { awsEnvironment } from '../../src/config/index.js';
 import { openBackend, type OpenedBackend } from '../../src/storage/open.js';
 import type { ObjectLockOptions } from '../../src/storage/s3/index.js';
 import { id, rejectsWith } from './conformance.js';
@@ -34,7 +35,7 @@ beforeEach(() => proxy.reset());
 
 /** A backend on `bucket` through the proxy, with Object Lock as a typed option (the CLI reads it from the config or the environment). */
 async function open(bucket: string, objectLock: ObjectLockOptions = { days: 30 }): Promise<OpenedBackend> {
-  const b = await openBackend(`s3:${proxy.endpoint}/${bucket}`, { ...S3RVER_ENV, AWS_CA_BUNDLE: server.tls.certFile }, { retry: { attempts: 2, baseDelayMs: 1 }, multipartThresholdBytes: 5 << 20, partBytes: 5 << 20, objectLock });
+  const b = await openBackend(`s3:${proxy.endpoint}/${bucket}`, awsEnvironment({ ...S3RVER_ENV, AWS_CA_BUNDLE: server.tls.certFile }), { retry: { attempts: 2, baseDelayMs: 1 }, multipartThresholdBytes: 5 << 20, partBytes: 5 << 20, objectLock });
   opened.push(b);
   return b;
 }

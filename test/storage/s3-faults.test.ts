@@ -2,12 +2,14 @@
  * Faults a healthy server never produces, injected by the proxy in front of
  * s3rver: 5xx bursts, connection resets before and mid-body, slow answers.
  * The retry wrapper must get every operation through with the right bytes,
- * and after its budget give one clear STORAGE error.
+ * and after its budget give one clear STORAGE error. An aborted signal stops
+ * a slow request in flight at once (CANCELLED), and is never retried.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { EbakError } from '../../src/errors.js';
+import { awsEnvironment } from '../../src/config/index.js';
 import { openBackend, type OpenedBackend } from '../../src/storage/open.js';
 import { id, rejectsWith } from './conformance.js';
 import { S3Proxy, type Fault, type Recorded } from './proxy.js';
@@ -21,7 +23,7 @@ let retries = 0;
 before(async () => {
   server = await startS3rver();
   proxy = await S3Proxy.start(server);
-  b = await openBackend(`s3:${proxy.endpoint}/faults`, { ...S3RVER_ENV, AWS_CA_BUNDLE: server.tls.certFile }, {
+  b = await openBackend(`s3:${proxy.endpoint}/faults`, awsEnvironment({ ...S3RVER_ENV, AWS_CA_BUNDLE: server.tls.certFile }), {
     retry: { attempts: 5, baseDelayMs: 10, onRetry: () => retries++ },
     idleTimeoutMs: 400,
   });
@@ -112,5 +114,44 @@ describe('s3 under injected faults', () => {
     await rejectsWith(b.load({ type: 'keys', name: id() }), 'NOT_FOUND');
     assert.equal(proxy.requests.length, 1);
     assert.equal(retries, 0);
+  });
+});
+
+describe('s3 cancellation', () => {
+  let slow: OpenedBackend;
+  before(async () => {
+    // A long idle timeout: only the signal can end a slow answer.
+    slow = await openBackend(`s3:${proxy.endpoint}/faults`, awsEnvironment({ ...S3RVER_ENV, AWS_CA_BUNDLE: server.tls.certFile }), { retry: { attempts: 5, baseDelayMs: 10 }, idleTimeoutMs: 60_000 });
+  });
+  after(() => slow.close());
+
+  it('aborting the call\'s signal stops a slow GET at once: CANCELLED, one request, no retry', async () => {
+    const h = { type: 'keys' as const, name: id() };
+    await slow.save(h, randomBytes(10));
+    proxy.reset();
+    burst(1, { delayMs: 20_000 }, isGet);
+    const ac = new AbortController();
+    const t0 = Date.now();
+    setTimeout(() => ac.abort(), 200);
+    await rejectsWith(slow.load(h, undefined, { signal: ac.signal }), 'CANCELLED');
+    assert.ok(Date.now() - t0 < 5000, `stopped in ${Date.now() - t0} ms`);
+    assert.equal(proxy.requests.length, 1);
+  });
+
+  it('the run\'s signal (cancelWith) stops a slow request too; lock objects are still removed after it aborted', async () => {
+    const data = { type: 'data' as const, name: id() };
+    const lock = { type: 'locks' as const, name: id() };
+    await slow.save(data, randomBytes(10), { packKind: 'data' });
+    await slow.save(lock, randomBytes(10));
+    const ac = new AbortController();
+    slow.cancelWith(ac.signal);
+    burst(1, { delayMs: 20_000 }, isGet);
+    const t0 = Date.now();
+    setTimeout(() => ac.abort(), 200);
+    await rejectsWith(slow.load(data), 'CANCELLED');
+    assert.ok(Date.now() - t0 < 5000, `stopped in ${Date.now() - t0} ms`);
+    await rejectsWith(slow.stat(data), 'CANCELLED');
+    await slow.remove(lock);
+    await rejectsWith(slow.stat(lock), 'NOT_FOUND');
   });
 });

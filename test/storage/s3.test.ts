@@ -10,6 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { EbakError } from '../../src/errors.js';
+import { awsEnvironment } from '../../src/config/index.js';
 import { openBackend, type OpenOptions } from '../../src/storage/open.js';
 import { collect, conformance, id, rejectsWith } from './conformance.js';
 import { S3Proxy, type Recorded } from './proxy.js';
@@ -36,7 +37,7 @@ after(async () => {
 const env = () => ({ ...S3RVER_ENV, AWS_CA_BUNDLE: server.tls.certFile });
 const freshBucket = () => `ebak-test-${process.pid}-${++bucketN}`;
 function open(location: string, extraEnv: NodeJS.ProcessEnv = {}, opts: OpenOptions = {}) {
-  return openBackend(location, { ...env(), ...extraEnv }, { retry: { attempts: 3, baseDelayMs: 5 }, ...MULTIPART, ...opts });
+  return openBackend(location, awsEnvironment({ ...env(), ...extraEnv }), { retry: { attempts: 3, baseDelayMs: 5 }, ...MULTIPART, ...opts });
 }
 
 conformance('s3 (s3rver over HTTPS, via proxy)', async () => open(`s3:${proxy.endpoint}/${freshBucket()}/some/prefix`), { largeBytes: 11 * MiB + 3 });
@@ -163,7 +164,7 @@ describe('s3: one-line errors', () => {
   });
 
   it('an untrusted certificate is a STORAGE error naming the CA variables, not retried', async () => {
-    const b = await openBackend(`s3:${proxy.endpoint}/${freshBucket()}`, { ...S3RVER_ENV }, { retry: { attempts: 3, baseDelayMs: 5 } });
+    const b = await openBackend(`s3:${proxy.endpoint}/${freshBucket()}`, awsEnvironment(S3RVER_ENV), { retry: { attempts: 3, baseDelayMs: 5 } });
     const e = await b.stat({ type: 'keys', name: id() }).catch((x: unknown) => x);
     assertOneLineNoSecret(e, 'STORAGE');
     assert.match((e as EbakError).hint ?? '', /NODE_EXTRA_CA_CERTS|AWS_CA_BUNDLE/);
@@ -171,13 +172,13 @@ describe('s3: one-line errors', () => {
     await b.close();
     // A different CA in the bundle is no better.
     const other = await makeCert(server.dir, 'other');
-    const b2 = await openBackend(`s3:${proxy.endpoint}/${freshBucket()}`, { ...S3RVER_ENV, AWS_CA_BUNDLE: other.certFile });
+    const b2 = await openBackend(`s3:${proxy.endpoint}/${freshBucket()}`, awsEnvironment({ ...S3RVER_ENV, AWS_CA_BUNDLE: other.certFile }));
     await rejectsWith(b2.stat({ type: 'keys', name: id() }), 'STORAGE');
     await b2.close();
   });
 
   it('the CA is trusted through NODE_EXTRA_CA_CERTS as well as AWS_CA_BUNDLE', async () => {
-    const b = await openBackend(`s3:${server.endpoint}/${freshBucket()}`, { ...S3RVER_ENV, NODE_EXTRA_CA_CERTS: server.tls.certFile });
+    const b = await openBackend(`s3:${server.endpoint}/${freshBucket()}`, awsEnvironment({ ...S3RVER_ENV, NODE_EXTRA_CA_CERTS: server.tls.certFile }));
     await b.create();
     assert.equal(await b.isRepository(), false);
     await b.close();

@@ -176,3 +176,16 @@ it('prepareRead: every wrapper has it exactly when its backend does; retry repea
   await prepared;
   assert.deepEqual(asked, [[h.name]]);
 });
+
+it('cancellation: an aborted signal ends a retry backoff at once (CANCELLED, no further attempt); the local backend refuses a call once aborted', async () => {
+  const flaky = new Flaky(local);
+  flaky.failures = 10;
+  const r = new RetryBackend(flaky, { attempts: 10, baseDelayMs: 60_000, maxDelayMs: 60_000 });
+  const ac = new AbortController();
+  const t0 = Date.now();
+  setTimeout(() => ac.abort(), 50);
+  await rejectsWith(r.stat({ type: 'keys', name: id() }, { signal: ac.signal }), 'CANCELLED');
+  assert.ok(Date.now() - t0 < 5000, `stopped in ${Date.now() - t0} ms`);
+  assert.equal(flaky.calls, 1, 'no attempt after the abort');
+  await rejectsWith(local.save({ type: 'keys', name: id() }, randomBytes(4), { signal: ac.signal }), 'CANCELLED');
+});

@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { chunks, compareHead } from '../../src/vault/client/head.js';
 import { MAX_HEAD_NAMES, VaultRefusal, headDigest, readHeadDelta } from '../../src/vault/protocol.js';
-import { MAX_TOMBSTONES, applyDelta, emptyHead, type HeadRecord } from '../../src/vault/server/head.js';
+import { MAX_TOMBSTONES, applyDelta } from '../../src/vault/server/head.js';
+import { emptyHead, type HeadRecord } from '../../src/vault/server/headrecord.js';
 
 const name = () => randomBytes(32).toString('hex');
 const badRequest = (e: unknown) => e instanceof VaultRefusal && e.code === 'bad_request';

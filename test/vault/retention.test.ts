@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import type { VaultClient } from '../../src/vault/client/client.js';
 import { VaultError } from '../../src/vault/client/errors.js';
 import { readRetentionChange, VaultRefusal, type RetentionRequest } from '../../src/vault/protocol.js';
-import { emptyHead, migrateHead, type HeadRecordV1 } from '../../src/vault/server/head.js';
+import { emptyHead, migrateHead, type HeadRecordV1 } from '../../src/vault/server/headrecord.js';
 import { K, RECOVERY, lab, type Lab, type Running } from './helpers.js';
 
 const DAY = 86_400_000;

@@ -9,7 +9,7 @@ import {
   DEFAULT_MAX_AGE_SECONDS, documentToJson, loadRoot, looksLikeTpmsAttest, REPORT_SIZE, snpReportToJson, SUPPORTED_VERSIONS,
   tpmQuoteToJson, verifyAttestation, verifySnpReport, verifyTpmQuote, parseTcb,
 } from '../../attestation/index.js';
-import { parseFlags } from '../../config/index.js';
+import { parseFlags, type ParsedFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import type { Command, Context } from '../command.js';
 
@@ -20,7 +20,7 @@ const USAGE = [
 ].join('\n       ');
 
 type Platform = 'nitro' | 'sev-snp' | 'tpm';
-type Flags = ReturnType<typeof parseFlags>;
+type Flags = ParsedFlags<'attestation'>;
 
 export const attestationCommand: Command = {
   name: 'attestation',

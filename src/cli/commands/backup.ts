@@ -104,8 +104,8 @@ function outcome(id: string, skipped: 'dry-run' | 'unchanged' | undefined): stri
 }
 
 /** What leaves entries out: patterns (given and from files), tag files, a size limit, other file systems. */
-function selectOptions({ values, lists, switches }: ParsedFlags, env: NodeJS.ProcessEnv): SelectOptions {
-  const fromFiles = (flag: string): string[] => (lists[flag] ?? []).flatMap((file) => checkedPatterns(readPatternFile(file, `--${flag}`, env), `--${flag} ${file}`));
+function selectOptions({ values, lists, switches }: ParsedFlags<'backup'>, env: NodeJS.ProcessEnv): SelectOptions {
+  const fromFiles = (flag: 'exclude-file' | 'iexclude-file'): string[] => (lists[flag] ?? []).flatMap((file) => checkedPatterns(readPatternFile(file, `--${flag}`, env), `--${flag} ${file}`));
   return {
     excludes: fromFiles('exclude-file'),
     iexcludes: [...(lists.iexclude ?? []), ...fromFiles('iexclude-file')],
@@ -138,7 +138,7 @@ interface Sources {
 }
 
 /** The paths to back up (arguments and --files-from lists), or the stream of --stdin / --stdin-from-command. */
-function sources({ positionals, values, lists, switches }: ParsedFlags, warn: (m: string) => void): Sources {
+function sources({ positionals, values, lists, switches }: ParsedFlags<'backup'>, warn: (m: string) => void): Sources {
   const lists3 = { filesFrom: lists['files-from'], verbatim: lists['files-from-verbatim'], raw: lists['files-from-raw'] };
   const listed = Object.values(lists3).some((l) => l !== undefined);
   const fromCommand = switches['stdin-from-command'] === true;

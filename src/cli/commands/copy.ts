@@ -6,7 +6,7 @@
  * --from-password-command, EBAK_FROM_PASSWORD) or this machine's vault
  * device session for it.
  */
-import { parseFlags, sourceEnvironment } from '../../config/index.js';
+import { environment, parseFlags, sourceEnvironment } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { copySnapshots, type CopyEvent } from '../../operations/index.js';
 import type { Command, Context } from '../command.js';
@@ -44,7 +44,8 @@ export const copyCommand: Command = {
 function sourceContext(ctx: Context, values: Record<string, string | undefined>): Context {
   const env = sourceEnvironment(ctx.env);
   const repo = values['from-repo'];
-  if (repo === undefined && values['from-repository-file'] === undefined && env.EBAK_REPOSITORY === undefined && env.EBAK_REPOSITORY_FILE === undefined)
+  const given = environment(env);
+  if (repo === undefined && values['from-repository-file'] === undefined && given.repository === undefined && given.repositoryFile === undefined)
     throw new EbakError('USAGE', 'copy needs --from-repo, the repository to copy from', { hint: 'pass --from-repo <location> (or set EBAK_FROM_REPOSITORY)' });
   return {
     ...ctx, env,

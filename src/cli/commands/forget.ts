@@ -12,7 +12,7 @@
  * lock until DATE"); naming a protected snapshot is refused (RETENTION, exit 1).
  */
 import { resolve } from 'node:path';
-import { environment, parseFlags } from '../../config/index.js';
+import { environment, parseFlags, type ParsedFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import type { VaultHead } from '../../keys/index.js';
 import type { Snapshot } from '../../repository/format/snapshot.js';
@@ -26,13 +26,13 @@ import type { Command, Output } from '../command.js';
 import { withRepo } from '../session.js';
 import { runPrune } from './prune.js';
 
-const COUNT_FLAGS: Record<string, CountRule> = {
-  'keep-last': 'last', 'keep-hourly': 'hourly', 'keep-daily': 'daily', 'keep-weekly': 'weekly', 'keep-monthly': 'monthly', 'keep-yearly': 'yearly',
-};
-const DURATION_FLAGS: Record<string, WithinRule | 'within'> = {
-  'keep-within': 'within', 'keep-within-hourly': 'withinHourly', 'keep-within-daily': 'withinDaily', 'keep-within-weekly': 'withinWeekly',
-  'keep-within-monthly': 'withinMonthly', 'keep-within-yearly': 'withinYearly',
-};
+const COUNT_FLAGS = [
+  ['keep-last', 'last'], ['keep-hourly', 'hourly'], ['keep-daily', 'daily'], ['keep-weekly', 'weekly'], ['keep-monthly', 'monthly'], ['keep-yearly', 'yearly'],
+] as const satisfies readonly (readonly [string, CountRule])[];
+const DURATION_FLAGS = [
+  ['keep-within', 'within'], ['keep-within-hourly', 'withinHourly'], ['keep-within-daily', 'withinDaily'], ['keep-within-weekly', 'withinWeekly'],
+  ['keep-within-monthly', 'withinMonthly'], ['keep-within-yearly', 'withinYearly'],
+] as const satisfies readonly (readonly [string, WithinRule | 'within'])[];
 interface ForgetRequest {
   ids: string[];
   policy: ForgetPolicy;
@@ -50,10 +50,9 @@ export const forgetCommand: Command = {
     '[--keep-within DURATION] [--keep-within-{hourly,daily,weekly,monthly,yearly} DURATION] [--keep-tag TAG[,TAG]] [--host H] [--tag T[,T]] [--path P] ' +
     '[--group-by host,paths,tags] [--dry-run] [--prune] [--json]   (N: a count or unlimited/-1; DURATION: e.g. 1y2m3d4h)',
   async run(argv, ctx) {
-    const { values: strings, lists, switches, positionals } = parseFlags('forget', argv, ctx.env);
-    const values = { ...strings, ...lists, ...switches };
-    const req = request(values, positionals);
-    return withRepo(ctx, { pool: values.prune === true }, async (repo, pool, _backend, head) => {
+    const flags = parseFlags('forget', argv, ctx.env);
+    const req = request(flags, flags.positionals);
+    return withRepo(ctx, { pool: flags.switches.prune === true }, async (repo, pool, _backend, head) => {
       const removed = await forget(repo, { ...req, head, now: environment(ctx.env).testNow }, ctx.out);
       // As restic: prune only when snapshots were (or, in a dry run, would be) removed.
       if (pool && removed > 0) await runPrune(ctx, repo, pool, { maxUnused: parseMaxUnused(DEFAULT_MAX_UNUSED), maxRepackBytes: Infinity, dryRun: req.dryRun, head });
@@ -63,21 +62,27 @@ export const forgetCommand: Command = {
 };
 
 /** The flags as a request, every problem found before the repository is opened. */
-function request(values: Record<string, string | string[] | boolean | undefined>, ids: string[]): ForgetRequest {
+function request({ values, lists, switches }: ParsedFlags<'forget'>, ids: string[]): ForgetRequest {
   const policy: ForgetPolicy = {};
-  for (const [flag, rule] of Object.entries(COUNT_FLAGS)) if (values[flag] !== undefined) policy[rule] = parseCount(flag, values[flag] as string);
-  for (const [flag, rule] of Object.entries(DURATION_FLAGS)) if (values[flag] !== undefined) policy[rule] = parseDuration(values[flag] as string, `--${flag}`);
-  if (values['keep-tag']) policy.tags = (values['keep-tag'] as string[]).map(parseTagList);
+  for (const [flag, rule] of COUNT_FLAGS) {
+    const v = values[flag];
+    if (v !== undefined) policy[rule] = parseCount(flag, v);
+  }
+  for (const [flag, rule] of DURATION_FLAGS) {
+    const v = values[flag];
+    if (v !== undefined) policy[rule] = parseDuration(v, `--${flag}`);
+  }
+  if (lists['keep-tag']) policy.tags = lists['keep-tag'].map(parseTagList);
   const filter: SnapshotFilter = {
-    hosts: (values.host as string[] | undefined) ?? [],
-    tags: ((values.tag as string[] | undefined) ?? []).map(parseTagList),
-    paths: ((values.path as string[] | undefined) ?? []).map((p) => resolve(p)),
+    hosts: lists.host ?? [],
+    tags: (lists.tag ?? []).map(parseTagList),
+    paths: (lists.path ?? []).map((p) => resolve(p)),
   };
-  const groupBy = values['group-by'] === undefined ? undefined : parseGroupBy(values['group-by'] as string);
+  const groupBy = values['group-by'] === undefined ? undefined : parseGroupBy(values['group-by']);
   if (ids.length === 0) requirePolicy(policy);
   else if (!isEmptyPolicy(policy) || !isEmptyFilter(filter) || groupBy)
     throw new EbakError('USAGE', 'forget takes snapshot ids or a policy (with --host/--tag/--path/--group-by), not both', { hint: forgetCommand.usage });
-  return { ids, policy, filter, ...(groupBy ? { groupBy } : {}), dryRun: values['dry-run'] === true };
+  return { ids, policy, filter, ...(groupBy ? { groupBy } : {}), dryRun: switches['dry-run'] === true };
 }
 
 /** restic's counts: a whole number, or "unlimited" (also -1) for every bucket. */

@@ -8,33 +8,43 @@ import { bashCompletion, fishCompletion, manPage, parseFlags, zshCompletion } fr
 import { EbakError } from '../../errors.js';
 import { makeDirs, mapIoError } from '../../util/fs.js';
 import { VERSION } from '../../version.js';
-import type { Command } from '../command.js';
+import type { Command, Context } from '../command.js';
 import { exitCodes } from '../exit.js';
-import { loadCommands } from '../registry.js';
 
-export const generateCommand: Command = {
-  name: 'generate',
-  summary: 'write shell completions (bash, zsh, fish) and man pages',
-  usage: 'ebak generate [--bash-completion FILE] [--zsh-completion FILE] [--fish-completion FILE] [--man DIR]   (FILE "-": stdout)',
-  async run(argv, ctx) {
-    const { values } = parseFlags('generate', argv, ctx.env, { positionals: false });
-    const commands = await loadCommands();
-    const outputs: [string | undefined, () => string][] = [
-      [values['bash-completion'], () => bashCompletion(commands)],
-      [values['zsh-completion'], () => zshCompletion(commands)],
-      [values['fish-completion'], () => fishCompletion(commands)],
-    ];
-    if (outputs.every(([file]) => file === undefined) && values.man === undefined) throw new EbakError('USAGE', 'generate needs at least one of --bash-completion, --zsh-completion, --fish-completion, --man', { hint: generateCommand.usage });
-    for (const [file, text] of outputs) if (file !== undefined) await write(file, text());
-    if (values.man !== undefined) {
-      await makeDirs(values.man);
-      const pages: [string, string][] = [['ebak.1', manPage(commands, undefined, VERSION, exitCodes())], ...commands.map((c): [string, string] => [`ebak-${c.name}.1`, manPage(commands, c, VERSION, exitCodes())])];
-      for (const [name, page] of pages) await write(join(values.man, name), page);
-      ctx.out.line(`wrote ${pages.length} man pages to ${values.man}`);
-    }
-    return 0;
-  },
-};
+const USAGE = 'ebak generate [--bash-completion FILE] [--zsh-completion FILE] [--fish-completion FILE] [--man DIR]   (FILE "-": stdout)';
+
+/**
+ * The command, over every command's description: `allCommands` is the
+ * registry's (registry.ts passes it in, so this module need not import the
+ * registry that loads it).
+ */
+export function generateCommand(allCommands: () => Promise<Command[]>): Command {
+  return {
+    name: 'generate',
+    summary: 'write shell completions (bash, zsh, fish) and man pages',
+    usage: USAGE,
+    async run(argv, ctx) {
+      const { values } = parseFlags('generate', argv, ctx.env, { positionals: false });
+      const commands = await allCommands();
+      const outputs: [string | undefined, () => string][] = [
+        [values['bash-completion'], () => bashCompletion(commands)],
+        [values['zsh-completion'], () => zshCompletion(commands)],
+        [values['fish-completion'], () => fishCompletion(commands)],
+      ];
+      if (outputs.every(([file]) => file === undefined) && values.man === undefined) throw new EbakError('USAGE', 'generate needs at least one of --bash-completion, --zsh-completion, --fish-completion, --man', { hint: USAGE });
+      for (const [file, text] of outputs) if (file !== undefined) await write(file, text());
+      if (values.man !== undefined) await writeManPages(values.man, commands, ctx);
+      return 0;
+    },
+  };
+}
+
+async function writeManPages(dir: string, commands: Command[], ctx: Context): Promise<void> {
+  await makeDirs(dir);
+  const pages: [string, string][] = [['ebak.1', manPage(commands, undefined, VERSION, exitCodes())], ...commands.map((c): [string, string] => [`ebak-${c.name}.1`, manPage(commands, c, VERSION, exitCodes())])];
+  for (const [name, page] of pages) await write(join(dir, name), page);
+  ctx.out.line(`wrote ${pages.length} man pages to ${dir}`);
+}
 
 async function write(file: string, text: string): Promise<void> {
   if (file === '-') process.stdout.write(text);

@@ -22,7 +22,7 @@ const USAGE = [
   '  token options: --module <so> (EBAK_HSM_MODULE) --token <label> (EBAK_HSM_TOKEN) --pin-file <f> (or EBAK_HSM_PIN)',
 ].join('\n');
 
-type Values = ParsedFlags['values'];
+type Values = ParsedFlags<'hsm'>['values'];
 
 function usage(why: string): EbakError {
   return new EbakError('USAGE', `${why}; usage: ebak hsm ${USAGE.split('\n')[0]!.slice(9)}`, { hint: USAGE });
@@ -34,7 +34,7 @@ function need(values: Values, name: 'ring' | 'version' | 'reason' | 'out' | 'in'
   return v;
 }
 
-const SUBCOMMANDS: Record<string, (v: Values, ctx: Context, switches: ParsedFlags['switches']) => Promise<unknown>> = {
+const SUBCOMMANDS: Record<string, (v: Values, ctx: Context, switches: ParsedFlags<'hsm'>['switches']) => Promise<unknown>> = {
   init: async (v, ctx) => {
     const cluster = await provisionCluster(v, ctx);
     if (v.ring === undefined) {

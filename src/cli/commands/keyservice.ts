@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadRoot } from '../../attestation/index.js';
-import { parseFlags, type ParsedFlags } from '../../config/index.js';
+import { awsEnvironment, parseFlags, type ParsedFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { createKey, startKeyService } from '../../kms/simulated/index.js';
 import type { Command, Context } from '../command.js';
@@ -20,7 +20,7 @@ const USAGE = [
   '         callers sign with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, which the service takes from its environment',
 ].join('\n');
 
-type Values = ParsedFlags['values'];
+type Values = ParsedFlags<'keyservice'>['values'];
 
 async function readText(file: string, what: string): Promise<string> {
   return readFile(file, 'utf8').catch((e) => { throw new EbakError('USAGE', `cannot read the ${what} ${file}`, { cause: e }); });
@@ -36,11 +36,10 @@ async function serve(v: Values, ctx: Context): Promise<void> {
   const root = loadRoot(await readText(required(v.root, '--root'), 'root'));
   const [host, port] = (v.listen ?? '127.0.0.1:8444').split(/:(?=\d+$)/);
   if (!host || !port) throw new EbakError('USAGE', '--listen is <host>:<port>');
-  const accessKeyId = ctx.env.AWS_ACCESS_KEY_ID;
-  const secretAccessKey = ctx.env.AWS_SECRET_ACCESS_KEY;
-  if (!accessKeyId || !secretAccessKey) throw new EbakError('USAGE', 'the key service needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: the credentials its callers sign with');
+  const aws = awsEnvironment(ctx.env);
+  if (!aws.credentials) throw new EbakError('USAGE', 'the key service needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: the credentials its callers sign with');
   const service = await startKeyService({
-    dir, host, port: Number(port), root, credentials: { accessKeyId, secretAccessKey }, region: ctx.env.AWS_REGION || 'us-east-1',
+    dir, host, port: Number(port), root, credentials: { accessKeyId: aws.credentials.accessKeyId, secretAccessKey: aws.credentials.secretAccessKey }, region: aws.region ?? 'us-east-1',
     ...(v.policy === undefined ? {} : { policy: await readText(v.policy, 'policy') }),
   });
   const ca = join(dir, 'tls', 'cert.pem');
@@ -55,7 +54,7 @@ async function serve(v: Values, ctx: Context): Promise<void> {
 
 async function createKeyCommand(v: Values, ctx: Context): Promise<void> {
   const policy = v.policy === undefined ? undefined : await readText(v.policy, 'policy');
-  const key = await createKey(required(v.dir, '--dir'), { region: ctx.env.AWS_REGION || 'us-east-1', ...(policy === undefined ? {} : { policy }) });
+  const key = await createKey(required(v.dir, '--dir'), { region: awsEnvironment(ctx.env).region ?? 'us-east-1', ...(policy === undefined ? {} : { policy }) });
   ctx.out.line(key.KeyId);
   ctx.out.result({ KeyId: key.KeyId, Arn: key.Arn });
 }

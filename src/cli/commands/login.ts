@@ -19,7 +19,7 @@ const USAGE = [
   '  either form: [--vault-platform nitro,sev-snp] [--snp-chain <ASK+ARK pem>] [--snp-measurement <hex>] [--snp-min-tcb BL/TEE/SNP/UCODE]',
 ].join('\n');
 
-type Flags = ParsedFlags;
+type Flags = ParsedFlags<'login'>;
 
 const trust = ({ values, switches }: Flags) => trustFlags(values, switches);
 

@@ -40,7 +40,7 @@ export const retentionCommand: Command = {
 type Action = (desk: RetentionDesk, repo: Repository) => Promise<RetentionView>;
 
 /** The subcommand as an action, every flag problem found before the repository is opened. */
-function choose(sub: string | undefined, verb: string | undefined, ref: string | undefined, extra: string[], f: ParsedFlags): Action {
+function choose(sub: string | undefined, verb: string | undefined, ref: string | undefined, extra: string[], f: ParsedFlags<'retention'>): Action {
   const none = (n: number) => [verb, ref, ...extra].slice(n).every((x) => x === undefined);
   if (sub === 'show' && none(0)) return (d) => d.show();
   if (sub === 'lock' && none(0)) {
@@ -58,8 +58,8 @@ function choose(sub: string | undefined, verb: string | undefined, ref: string |
   throw new EbakError('USAGE', 'retention needs show, lock, unlock, or hold add|remove|list', { hint: USAGE });
 }
 
-function lockRequest(f: ParsedFlags): LockRequest {
-  const n = (name: string) => (f.values[name] === undefined ? undefined : Number(f.values[name]));
+function lockRequest(f: ParsedFlags<'retention'>): LockRequest {
+  const n = (name: 'min-days' | 'max-days' | 'changeable-for-days') => (f.values[name] === undefined ? undefined : Number(f.values[name]));
   const minDays = n('min-days');
   if (minDays === undefined) throw new EbakError('USAGE', 'retention lock needs --min-days N', { hint: USAGE });
   const req = { mode: (f.values.mode ?? 'governance') as LockMode, minDays, maxDays: n('max-days'), changeableForDays: n('changeable-for-days') ?? DEFAULT_CHANGEABLE_DAYS };

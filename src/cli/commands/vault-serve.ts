@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDevCa, createDevSnpChain, saveDevCa, saveDevSnpChain } from '../../attestation/index.js';
-import { environment } from '../../config/index.js';
+import { awsEnvironment, environment, type ParsedFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { pkcs11ConfigFrom } from '../../hsm/index.js';
 import type { KmsClientOptions } from '../../kms/client.js';
@@ -17,15 +17,8 @@ import { bootEnclave } from '../../vault/enclave/app.js';
 import { operatorPublicKey } from '../../vault/operator.js';
 import type { Context } from '../command.js';
 
-export interface ServeFlags {
-  dir?: string | undefined; state?: string | undefined; listen?: string | undefined; mode?: string | undefined;
-  'guess-limit'?: string | undefined; lockout?: string | undefined; module?: string | undefined; token?: string | undefined;
-  'pin-file'?: string | undefined; 'nsm-helper'?: string | undefined; devca?: string | undefined;
-  'kms-endpoint'?: string | undefined; 'kms-key-id'?: string | undefined; 'kms-region'?: string | undefined; 'kms-ca'?: string | undefined;
-  'hsm-pin-kms'?: string | undefined; registration?: string | undefined; 'operator-key'?: string | undefined; 'max-accounts'?: string | undefined;
-  'rate-per-address'?: string | undefined; 'rate-per-account'?: string | undefined; 'rate-register'?: string | undefined;
-  platform?: string | undefined; 'snp-devchain'?: string | undefined;
-}
+/** The flags vault serve reads (the schema's vault flags). */
+export type ServeFlags = ParsedFlags<'vault'>['values'];
 
 export const dirOf = (v: ServeFlags) => v.dir ?? 'ebak-vault';
 export const stateOf = (v: ServeFlags) => v.state ?? join(dirOf(v), 'state.db');
@@ -56,12 +49,12 @@ export function kmsOptions(v: ServeFlags, ctx: Context): Omit<KmsClientOptions, 
   if (!keyId) throw new EbakError('USAGE', 'the vault needs a key service key: pass --kms-key-id (AWS KMS, or `ebak keyservice create-key` in simulation)');
   const endpoint = v['kms-endpoint'];
   const caFile = v['kms-ca'];
-  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = ctx.env;
+  const aws = awsEnvironment(ctx.env);
   return {
-    keyId, region: v['kms-region'] ?? ctx.env.AWS_REGION ?? 'us-east-1',
+    keyId, region: v['kms-region'] ?? aws.region ?? 'us-east-1',
     ...(endpoint ? { endpoint } : {}),
     ...(caFile ? { ca: readFileSync(caFile) } : {}),
-    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } } : {}),
+    ...(aws.credentials ? { credentials: aws.credentials } : {}),
   };
 }
 

@@ -25,7 +25,7 @@ import { stepUpPassword } from '../secrets.js';
 import { backendFor, withRepo } from '../session.js';
 import { RecipientKms } from '../../kms/client.js';
 import { HSM_PIN_CONTEXT } from '../../vault/enclave/app.js';
-import { devcaOf, ensureDevCa, ensureDevSnpChain, kmsOptions, serve, snpDevchainOf, stateOf, type ServeFlags } from './vault-serve.js';
+import { devcaOf, ensureDevCa, ensureDevSnpChain, kmsOptions, serve, snpDevchainOf, stateOf } from './vault-serve.js';
 
 const USAGE = [
   'ebak vault serve [--dir <dir>] [--state <file|postgres://…>] [--listen <host:port>] [--mode simulated|nitro] [--devca <dir>]',
@@ -48,8 +48,9 @@ const USAGE = [
   '             --snp-min-tcb/EBAK_VAULT_SNP_MIN_TCB',
 ].join('\n');
 
-type Values = ParsedFlags['values'];
-type Switches = ParsedFlags['switches'];
+/** The flags of the commands here (vault, device) and of login, which shares the trust flags. */
+type Values = ParsedFlags<'vault' | 'device' | 'login'>['values'];
+type Switches = ParsedFlags<'vault' | 'device' | 'login'>['switches'];
 
 async function readText(path: string, what: string): Promise<string> {
   return readFile(path, 'utf8').catch((e) => { throw new EbakError('USAGE', `cannot read the ${what} ${path}`, { cause: e }); });
@@ -83,7 +84,7 @@ async function auditVerify(v: Values, s: Switches, ctx: Context): Promise<unknow
   if (v.vault && !key) throw new EbakError('USAGE', '--vault needs --operator-key-file (the audit head is for the operator)');
   const head = v.vault && key ? await (await clientFor(v, s)).auditHead(key) : undefined;
   if (!head) ctx.out.warn("no --vault given: the chain and signatures are checked, but entries removed from the end can only be detected against the enclave's head");
-  const store = await openStore(stateOf(v as ServeFlags));
+  const store = await openStore(stateOf(v));
   try {
     const report = verifyAuditLog(await store.audit(1), { root, pcrs, ...(snp ? { snp } : {}), ...(head ? { head } : {}) });
     ctx.out.line(`audit log OK: ${report.entries} entries, ${report.boots} attested boots, head ${report.head.seq} ${report.head.hash}${head ? " (the enclave's signed head)" : ''}`);
@@ -130,7 +131,7 @@ async function provisionPin(v: Values, ctx: Context): Promise<unknown> {
   if (!v['pin-file'] || !v.out) throw new EbakError('USAGE', 'provision-pin needs --pin-file and --out', { hint: USAGE });
   const pin = Buffer.from((await readText(v['pin-file'], 'PIN file')).split('\n')[0]!.trimEnd(), 'utf8');
   // Encrypt needs no attestation (anyone may encrypt to the key); only the attested enclave can decrypt.
-  const kms = new RecipientKms({ ...kmsOptions(v as ServeFlags, ctx), attester: { attest: () => { throw new EbakError('USAGE', 'provision-pin only encrypts; it never attests'); } } });
+  const kms = new RecipientKms({ ...kmsOptions(v, ctx), attester: { attest: () => { throw new EbakError('USAGE', 'provision-pin only encrypts; it never attests'); } } });
   try {
     await writeFile(v.out, await kms.encrypt(pin, { ...HSM_PIN_CONTEXT }), { mode: 0o600 });
   } finally {
@@ -182,11 +183,11 @@ const VAULT_SUB: Record<string, (v: Values, ctx: Context, rest: string[], s: Swi
   'operator-key': writeOperatorKey,
   devca: async (v, ctx) => {
     if (v.platform === 'sev-snp') {
-      const chain = await ensureDevSnpChain(snpDevchainOf(v as ServeFlags), ctx);
+      const chain = await ensureDevSnpChain(snpDevchainOf(v), ctx);
       ctx.out.line(chain);
       return { chain };
     }
-    const root = await ensureDevCa(devcaOf(v as ServeFlags), ctx);
+    const root = await ensureDevCa(devcaOf(v), ctx);
     ctx.out.line(root);
     return { root };
   },

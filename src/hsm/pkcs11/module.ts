@@ -11,6 +11,16 @@ import { isMainThread } from 'node:worker_threads';
 import pkcs11js from 'pkcs11js';
 import { EbakError } from '../../errors.js';
 
+/** Which token to open and how to log in (the provider's whole configuration). */
+export interface Pkcs11Config {
+  /** Path of the PKCS#11 library (SoftHSM2, CloudHSM). */
+  readonly module: string;
+  /** Token label. */
+  readonly token: string;
+  /** User PIN (CloudHSM: "<crypto user>:<password>"). */
+  readonly pin: string;
+}
+
 export type P11 = pkcs11js.PKCS11;
 export type Handle = pkcs11js.Handle;
 export { pkcs11js as ck };

@@ -11,10 +11,9 @@
 import { Worker } from 'node:worker_threads';
 import { EbakError, type ErrorCode } from '../../errors.js';
 import type { GuardValue, HsmSessions, LegacyCounters, RollbackRegister, SessionOptions } from '../hsm.js';
-import type { Pkcs11Config } from '../pkcs11.js';
+import { WORKER_MARK, type Op, type Reply, type WorkerData } from './messages.js';
+import type { Pkcs11Config } from './module.js';
 import { decodeGuardValue, encodeGuardValue } from './register.js';
-import './worker.js'; // in the measured import closure: the code the workers run
-import { WORKER_MARK, type Op, type Reply, type WorkerData } from './worker.js';
 
 interface Job {
   readonly op: Op;

@@ -3,25 +3,15 @@
  * session on the token, serving the pool's calls one at a time (a session
  * does one operation at a time; pkcs11js calls block the thread that makes
  * them, which is why they run here and not on the event loop). On the main
- * thread importing this module does nothing: pool.ts imports it so the
- * enclave's measurement (src/vault/measure.ts) covers the code its workers run.
+ * thread importing this module does nothing: src/hsm/index.ts imports it so
+ * the enclave's measurement (src/vault/measure.ts) covers the code its
+ * workers run (pool.ts cannot: this module runs the provider, which opens
+ * the pool).
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { Pkcs11Hsm, type Pkcs11Config } from '../pkcs11.js';
+import { Pkcs11Hsm } from '../pkcs11.js';
+import { WORKER_MARK, type Op, type Reply, type Request, type WorkerData } from './messages.js';
 import { decodeGuardValue, encodeGuardValue } from './register.js';
-
-export const WORKER_MARK = 'ebak-pkcs11-worker';
-
-export interface WorkerData {
-  readonly mark: typeof WORKER_MARK;
-  readonly config: Pkcs11Config;
-  /** A slow HSM, for tests: every call first blocks this thread this long (as a slow token would). */
-  readonly delayMs: number;
-}
-
-export type Op = 'wrap' | 'unwrap' | 'register.read' | 'register.advance' | 'counters.all' | 'counters.clear';
-export interface Request { readonly n: number; readonly op: Op; readonly args: unknown[] }
-export type Reply = { readonly n: number; readonly ok: true; readonly value: unknown } | { readonly n: number; readonly ok: false; readonly error: { code?: string; message: string; name: string } };
 
 /** A copy in its own memory, so it can be transferred (nothing left behind) and the source zeroed. */
 function detached(b: Uint8Array): Uint8Array {

@@ -10,7 +10,9 @@
  * upload carries x-amz-checksum-sha256, computed here over a Buffer body, so
  * S3 refuses bytes corrupted in transit. Object Lock (objectlock.ts) and
  * archive restores (thaw.ts) are options of this backend, given typed;
- * moving a pack to a colder class is coldcopy.ts's.
+ * moving a pack to a colder class is coldcopy.ts's. Every request carries
+ * the call's signal (CallOptions) to the SDK, so aborting it aborts the
+ * request in flight.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -34,7 +36,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { EbakError, isEbakError } from '../../errors.js';
 import { Semaphore } from '../../util/semaphore.js';
-import { checkName, describe, type Backend, type ByteRange, type Capabilities, type FileInfo, type FileType, type Handle, type SaveOptions } from '../backend.js';
+import { checkName, describe, type Backend, type ByteRange, type CallOptions, type Capabilities, type FileInfo, type FileType, type Handle, type SaveOptions } from '../backend.js';
 import { formatLocation, type S3Location } from '../location.js';
 import { retryable } from '../retry.js';
 import { errorName, mapS3Error } from './errors.js';
@@ -105,10 +107,11 @@ export class S3Backend implements Backend {
     this.lock = checkObjectLock(o);
   }
 
-  async create(): Promise<void> {
+  async create(opts?: CallOptions): Promise<void> {
+    const signal = opts?.signal;
     try {
-      await this.send('check bucket', (c) => c.send(new HeadBucketCommand({ Bucket: this.bucket })));
-      if (this.lock) await this.checkBucketLock();
+      await this.send('check bucket', signal, (c, o) => c.send(new HeadBucketCommand({ Bucket: this.bucket }), o));
+      if (this.lock) await this.checkBucketLock(signal);
       return;
     } catch (e) {
       if (!isEbakError(e, 'NOT_FOUND') && !isEbakError(e, 'NO_REPOSITORY')) throw e;
@@ -118,16 +121,16 @@ export class S3Backend implements Backend {
     try {
       // Object Lock can be turned on when the bucket is created (S3 then enables versioning too).
       const lock = this.lock ? { ObjectLockEnabledForBucket: true } : {};
-      await this.send('create bucket', (c) => c.send(new CreateBucketCommand({ Bucket: this.bucket, CreateBucketConfiguration: constraint, ...lock })));
+      await this.send('create bucket', signal, (c, o) => c.send(new CreateBucketCommand({ Bucket: this.bucket, CreateBucketConfiguration: constraint, ...lock }), o));
     } catch (e) {
       // Another process created it between our check and our create.
       if (!(isEbakError(e) && errorName(e.cause) === 'BucketAlreadyOwnedByYou')) throw e;
     }
   }
 
-  async isRepository(): Promise<boolean> {
+  async isRepository(opts?: CallOptions): Promise<boolean> {
     try {
-      await this.stat({ type: 'config', name: 'config' });
+      await this.stat({ type: 'config', name: 'config' }, opts);
       return true;
     } catch (e) {
       if (isEbakError(e, 'NOT_FOUND') || isEbakError(e, 'NO_REPOSITORY')) return false;
@@ -141,40 +144,40 @@ export class S3Backend implements Backend {
     const locked = this.lock && isLockedType(h) ? lockParams(this.lock) : {};
     const common: UploadParams = { Bucket: this.bucket, Key: this.key(h), StorageClass: this.storageClass(h, opts), ...locked };
     try {
-      await this.upload(what, common, body);
+      await this.upload(what, common, body, opts?.signal);
     } catch (e) {
       throw (this.lock && lockRefusal(e, `${what} on ${this.location}`, this.bucket)) || e;
     }
   }
 
-  private async upload(what: string, common: UploadParams, body: Buffer): Promise<void> {
+  private async upload(what: string, common: UploadParams, body: Buffer, signal: AbortSignal | undefined): Promise<void> {
     if (body.length <= this.threshold) {
-      await this.send(what, (c) => c.send(new PutObjectCommand({ ...common, Body: body, ContentLength: body.length, ChecksumSHA256: sha256(body) })));
+      await this.send(what, signal, (c, o) => c.send(new PutObjectCommand({ ...common, Body: body, ContentLength: body.length, ChecksumSHA256: sha256(body) }), o));
       return;
     }
-    const { UploadId } = await this.send(what, (c) => c.send(new CreateMultipartUploadCommand({ ...common, ChecksumAlgorithm: 'SHA256' })));
+    const { UploadId } = await this.send(what, signal, (c, o) => c.send(new CreateMultipartUploadCommand({ ...common, ChecksumAlgorithm: 'SHA256' }), o));
     if (!UploadId) throw retryable(new EbakError('STORAGE', `${what} on ${this.location}: no upload id in the answer to CreateMultipartUpload`));
     const ref = { Bucket: this.bucket, Key: common.Key, UploadId };
     try {
-      const parts = await this.uploadParts(what, ref, body);
-      await this.send(what, (c) => c.send(new CompleteMultipartUploadCommand({ ...ref, MultipartUpload: { Parts: parts } })));
+      const parts = await this.uploadParts(what, ref, body, signal);
+      await this.send(what, signal, (c, o) => c.send(new CompleteMultipartUploadCommand({ ...ref, MultipartUpload: { Parts: parts } }), o));
     } catch (e) {
-      // Best effort: an upload left behind costs storage until a lifecycle rule removes it.
-      await this.send(what, (c) => c.send(new AbortMultipartUploadCommand(ref))).catch(() => undefined);
+      // Best effort, and after a cancellation too: an upload left behind costs storage until a lifecycle rule removes it.
+      await this.send(what, undefined, (c) => c.send(new AbortMultipartUploadCommand(ref))).catch(() => undefined);
       throw e;
     }
   }
 
-  async load(h: Handle, range?: ByteRange): Promise<Buffer> {
+  async load(h: Handle, range?: ByteRange, opts?: CallOptions): Promise<Buffer> {
     if (range) checkRange(range);
     if (range?.length === 0) {
-      await this.stat(h);
+      await this.stat(h, opts);
       return Buffer.alloc(0);
     }
     const what = `read ${describe(h)}`;
     const Range = range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined;
     try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(h), Range }));
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(h), Range }), sendOptions(opts?.signal));
       if (!r.Body) throw retryable(new EbakError('STORAGE', `${what} on ${this.location}: response had no body`));
       let body = Buffer.from(await r.Body.transformToByteArray());
       if (r.ContentLength !== undefined && body.length !== r.ContentLength)
@@ -193,20 +196,20 @@ export class S3Backend implements Backend {
     }
   }
 
-  async stat(h: Handle): Promise<FileInfo> {
-    const r = await this.send(`stat ${describe(h)}`, (c) => c.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(h) })));
+  async stat(h: Handle, opts?: CallOptions): Promise<FileInfo> {
+    const r = await this.send(`stat ${describe(h)}`, opts?.signal, (c, o) => c.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(h) }), o));
     return { name: h.name, size: r.ContentLength ?? 0 };
   }
 
-  async *list(type: FileType): AsyncIterable<FileInfo> {
+  async *list(type: FileType, opts?: CallOptions): AsyncIterable<FileInfo> {
     if (type === 'config') {
-      if (await this.isRepository()) yield await this.stat({ type, name: 'config' });
+      if (await this.isRepository(opts)) yield await this.stat({ type, name: 'config' }, opts);
       return;
     }
     const dir = this.join(`${type}/`);
     let token: string | undefined;
     do {
-      const r = await this.send(`list ${type}`, (c) => c.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: dir, ContinuationToken: token })));
+      const r = await this.send(`list ${type}`, opts?.signal, (c, o) => c.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: dir, ContinuationToken: token }), o));
       for (const o of r.Contents ?? []) {
         const name = entryName(type, (o.Key ?? '').slice(dir.length));
         if (name !== undefined) yield { name, size: o.Size ?? 0, ...(o.StorageClass ? { storageClass: o.StorageClass } : {}), ...(o.LastModified ? { modified: o.LastModified.getTime() } : {}) };
@@ -220,40 +223,44 @@ export class S3Backend implements Backend {
    * before the DELETE (on a versioned S3 bucket a DELETE would "succeed" by
    * hiding the object behind a delete marker while its bytes stay locked).
    */
-  async remove(h: Handle): Promise<void> {
+  async remove(h: Handle, opts?: CallOptions): Promise<void> {
     if (isLockedType(h)) {
       let state: LockState;
       try {
-        state = await this.lockState(h);
+        state = await this.lockState(h, opts?.signal);
       } catch (e) {
         if (isEbakError(e, 'NOT_FOUND')) return;
         throw e;
       }
       refuseLockedDelete(`delete ${describe(h)} on ${this.location}`, state);
     }
-    await this.send(`delete ${describe(h)}`, (c) => c.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(h) })));
+    await this.send(`delete ${describe(h)}`, opts?.signal, (c, o) => c.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(h) }), o));
   }
 
   /**
    * Archived objects among `handles` are restored (RestoreObject) and waited
-   * for (thaw.ts); costs one HEAD per handle when none is archived.
+   * for (thaw.ts); costs one HEAD per handle when none is archived. An
+   * aborted signal ends the wait (the restores asked for go on at S3).
    */
-  async prepareRead(handles: readonly Handle[], onProgress?: (ready: number, total: number) => void): Promise<void> {
-    await thaw({ head: (h) => this.archiveState(h), requestRestore: (h, days, tier) => this.requestRestore(h, days, tier) }, handles, this.thawing, onProgress);
+  async prepareRead(handles: readonly Handle[], onProgress?: (ready: number, total: number) => void, opts?: CallOptions): Promise<void> {
+    const signal = opts?.signal;
+    const ops = { head: (h: Handle) => this.archiveState(h, signal), requestRestore: (h: Handle, days: number, tier: RestoreTier) => this.requestRestore(h, days, tier, signal) };
+    await thaw(ops, handles, this.thawing, onProgress, signal);
   }
 
   /** A data pack copied onto its own key in a colder class, the copy verified (coldcopy.ts). */
-  async changeStorageClass(h: Handle, storageClass: string): Promise<'moved' | 'unchanged'> {
+  async changeStorageClass(h: Handle, storageClass: string, opts?: CallOptions): Promise<'moved' | 'unchanged'> {
     if (h.type !== 'data') throw new EbakError('USAGE', `only data packs move to a colder storage class, not ${describe(h)}`);
-    return moveColder({ head: (x) => this.objectHead(x), copyInPlace: (x, cls, etag) => this.copyInPlace(x, cls, etag) }, h, storageClass);
+    const signal = opts?.signal;
+    return moveColder({ head: (x) => this.objectHead(x, signal), copyInPlace: (x, cls, etag) => this.copyInPlace(x, cls, etag, signal) }, h, storageClass);
   }
 
   async close(): Promise<void> {
     this.client.destroy();
   }
 
-  private async objectHead(h: Handle): Promise<ObjectHead> {
-    const r = await this.send(`stat ${describe(h)}`, (c) => c.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(h) })));
+  private async objectHead(h: Handle, signal: AbortSignal | undefined): Promise<ObjectHead> {
+    const r = await this.send(`stat ${describe(h)}`, signal, (c, o) => c.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(h) }), o));
     return { size: r.ContentLength ?? 0, etag: r.ETag, storageClass: r.StorageClass ?? 'STANDARD' };
   }
 
@@ -262,38 +269,38 @@ export class S3Backend implements Backend {
    * some S3-compatible servers (s3rver) refuse a copy onto the same key
    * without it even when the class changes.
    */
-  private async copyInPlace(h: Handle, storageClass: string, etag: string | undefined): Promise<{ checksumSHA256?: string | undefined }> {
+  private async copyInPlace(h: Handle, storageClass: string, etag: string | undefined, signal: AbortSignal | undefined): Promise<{ checksumSHA256?: string | undefined }> {
     const Key = this.key(h);
-    const r = await this.send(`move ${describe(h)} to ${storageClass}`, (c) => c.send(new CopyObjectCommand({
+    const r = await this.send(`move ${describe(h)} to ${storageClass}`, signal, (c, o) => c.send(new CopyObjectCommand({
       Bucket: this.bucket, Key, CopySource: `${this.bucket}/${Key}`, StorageClass: storageClass as DataStorageClass,
       MetadataDirective: 'REPLACE', ChecksumAlgorithm: 'SHA256', ...(etag ? { CopySourceIfMatch: etag } : {}),
-    })));
+    }), o));
     return { checksumSHA256: r.CopyObjectResult?.ChecksumSHA256 };
   }
 
-  private async archiveState(h: Handle): Promise<{ storageClass?: string; restore?: string }> {
-    const r = await this.send(`stat ${describe(h)}`, (c) => c.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(h) })));
+  private async archiveState(h: Handle, signal: AbortSignal | undefined): Promise<{ storageClass?: string; restore?: string }> {
+    const r = await this.send(`stat ${describe(h)}`, signal, (c, o) => c.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(h) }), o));
     return { storageClass: r.StorageClass, restore: r.Restore };
   }
 
-  private async lockState(h: Handle): Promise<LockState> {
-    const r = await this.send(`stat ${describe(h)}`, (c) => c.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(h) })));
+  private async lockState(h: Handle, signal: AbortSignal | undefined): Promise<LockState> {
+    const r = await this.send(`stat ${describe(h)}`, signal, (c, o) => c.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(h) }), o));
     return { mode: r.ObjectLockMode, retainUntil: r.ObjectLockRetainUntilDate, legalHold: r.ObjectLockLegalHoldStatus };
   }
 
-  private checkBucketLock(): Promise<void> {
+  private checkBucketLock(signal: AbortSignal | undefined): Promise<void> {
     const what = `check Object Lock of bucket ${this.bucket} on ${this.location}`;
     const fetch = async () => {
-      const r = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.bucket }));
+      const r = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.bucket }), sendOptions(signal));
       return { enabled: r.ObjectLockConfiguration?.ObjectLockEnabled, rule: r.ObjectLockConfiguration?.Rule?.DefaultRetention };
     };
     return checkBucketLock(fetch, this.bucket, what, (e) => this.mapped(e, what));
   }
 
-  private async requestRestore(h: Handle, Days: number, Tier: RestoreTier): Promise<void> {
+  private async requestRestore(h: Handle, Days: number, Tier: RestoreTier, signal: AbortSignal | undefined): Promise<void> {
     const what = `restore ${describe(h)} from archive`;
     try {
-      await this.client.send(new RestoreObjectCommand({ Bucket: this.bucket, Key: this.key(h), RestoreRequest: { Days, GlacierJobParameters: { Tier } } }));
+      await this.client.send(new RestoreObjectCommand({ Bucket: this.bucket, Key: this.key(h), RestoreRequest: { Days, GlacierJobParameters: { Tier } } }), sendOptions(signal));
     } catch (e) {
       if (errorName(e) === 'RestoreAlreadyInProgress') return; // another run asked first: wait for it
       throw this.mapped(e, what);
@@ -315,7 +322,7 @@ export class S3Backend implements Backend {
   }
 
   /** Uploads every part (at most partConcurrency at once) and waits for all before reporting a failure. */
-  private async uploadParts(what: string, ref: { Bucket: string; Key: string; UploadId: string }, body: Buffer): Promise<CompletedPart[]> {
+  private async uploadParts(what: string, ref: { Bucket: string; Key: string; UploadId: string }, body: Buffer, signal: AbortSignal | undefined): Promise<CompletedPart[]> {
     const sem = new Semaphore(this.partConcurrency);
     const offsets: number[] = [];
     for (let o = 0; o < body.length; o += this.partBytes) offsets.push(o);
@@ -324,7 +331,7 @@ export class S3Backend implements Backend {
         sem.run(async (): Promise<CompletedPart> => {
           const part = body.subarray(o, o + this.partBytes);
           const sum = sha256(part);
-          const r = await this.send(what, (c) => c.send(new UploadPartCommand({ ...ref, PartNumber: i + 1, Body: part, ContentLength: part.length, ChecksumSHA256: sum })));
+          const r = await this.send(what, signal, (c, o) => c.send(new UploadPartCommand({ ...ref, PartNumber: i + 1, Body: part, ContentLength: part.length, ChecksumSHA256: sum }), o));
           return { PartNumber: i + 1, ETag: r.ETag, ChecksumSHA256: sum };
         }),
       ),
@@ -334,10 +341,10 @@ export class S3Backend implements Backend {
     return results.map((r) => (r as PromiseFulfilledResult<CompletedPart>).value);
   }
 
-  /** Runs one SDK call and turns any failure into a classified EbakError. */
-  private async send<T>(what: string, call: (c: S3Client) => Promise<T>): Promise<T> {
+  /** Runs one SDK call (`o` carries `signal` to the SDK) and turns any failure into a classified EbakError. */
+  private async send<T>(what: string, signal: AbortSignal | undefined, call: (c: S3Client, o: SendOptions) => Promise<T>): Promise<T> {
     try {
-      return await call(this.client);
+      return await call(this.client, sendOptions(signal));
     } catch (e) {
       throw this.mapped(e, what);
     }
@@ -360,6 +367,13 @@ function entryName(type: FileType, rel: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+type SendOptions = { abortSignal?: AbortSignal };
+
+/** The SDK's options of one request: aborting `signal` aborts it (the SDK rejects with an AbortError, errors.ts makes it CANCELLED). */
+function sendOptions(signal: AbortSignal | undefined): SendOptions {
+  return signal ? { abortSignal: signal } : {};
 }
 
 function sha256(b: Buffer): string {

@@ -1,7 +1,7 @@
 /**
  * Building the AWS SDK client of the S3 backend from typed options and the
- * AWS tools' own variables (the caller passes them in; nothing here reads
- * `process.env` or any EBAK_* variable).
+ * AWS tools' own settings (src/config reads their variables; nothing here
+ * reads the environment).
  *
  * The SDK's retries are off (maxAttempts 1: retry.ts retries, and the two
  * would multiply), and its checksum machinery is set to WHEN_REQUIRED: with
@@ -16,16 +16,22 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { EbakError } from '../../errors.js';
 import type { S3Location } from '../location.js';
 
-/** The AWS tools' variables the client honours, as the caller found them. */
-export interface AwsEnv {
-  readonly AWS_ACCESS_KEY_ID?: string;
-  readonly AWS_SECRET_ACCESS_KEY?: string;
-  readonly AWS_SESSION_TOKEN?: string;
-  readonly AWS_PROFILE?: string;
-  readonly AWS_REGION?: string;
-  readonly AWS_DEFAULT_REGION?: string;
-  readonly AWS_CA_BUNDLE?: string;
-  readonly NODE_EXTRA_CA_CERTS?: string;
+/**
+ * The AWS tools' settings the client honours, typed (src/config/environment.ts
+ * reads them from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+ * AWS_PROFILE, AWS_REGION, AWS_DEFAULT_REGION, AWS_CA_BUNDLE and
+ * NODE_EXTRA_CA_CERTS). Every field may be absent: `{}` is the SDK's defaults.
+ */
+export interface AwsSettings {
+  /** Static credentials; absent: the SDK's chain (the profile, SSO, instance roles). */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+  readonly profile?: string;
+  /** AWS_REGION. */
+  readonly region?: string;
+  /** AWS_DEFAULT_REGION, used when `region` is absent. */
+  readonly defaultRegion?: string;
+  /** CA bundles (PEM files) to trust besides the public roots: AWS_CA_BUNDLE's, NODE_EXTRA_CA_CERTS's. */
+  readonly caFiles?: readonly string[];
 }
 
 export interface ClientOptions {
@@ -36,25 +42,21 @@ export interface ClientOptions {
 }
 
 /**
- * Credentials from the variables when both are set, otherwise the SDK's
- * standard chain (AWS_PROFILE, SSO, instance roles); region from
- * AWS_REGION/AWS_DEFAULT_REGION, us-east-1 for custom endpoints, else the
- * profile's (`region` undefined).
+ * Static credentials when given, otherwise the SDK's standard chain (the
+ * profile, SSO, instance roles); the region given, us-east-1 for custom
+ * endpoints, else the profile's (`region` undefined).
  */
-export async function createClient(loc: S3Location, env: AwsEnv, opts: ClientOptions = {}): Promise<{ client: S3Client; region: string | undefined }> {
-  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || (loc.endpoint !== undefined ? 'us-east-1' : undefined);
-  const credentials =
-    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN || undefined }
-      : undefined;
-  const ca = await extraCas(env);
+export async function createClient(loc: S3Location, aws: AwsSettings, opts: ClientOptions = {}): Promise<{ client: S3Client; region: string | undefined }> {
+  const region = aws.region || aws.defaultRegion || (loc.endpoint !== undefined ? 'us-east-1' : undefined);
+  const credentials = aws.credentials && { ...aws.credentials, sessionToken: aws.credentials.sessionToken || undefined };
+  const ca = await extraCas(aws.caFiles ?? []);
   const client = new S3Client({
     region,
     endpoint: loc.endpoint,
     forcePathStyle: loc.endpoint !== undefined,
     followRegionRedirects: loc.endpoint === undefined,
     credentials,
-    profile: env.AWS_PROFILE || undefined,
+    profile: aws.profile || undefined,
     maxAttempts: 1,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
@@ -73,8 +75,7 @@ export async function createClient(loc: S3Location, env: AwsEnv, opts: ClientOpt
  * tools' convention that Node ignores. When either is given, the agent trusts
  * the public roots plus both files (an explicit `ca` replaces Node's list).
  */
-async function extraCas(env: AwsEnv): Promise<string[] | undefined> {
-  const files = [env.AWS_CA_BUNDLE, env.NODE_EXTRA_CA_CERTS].filter((f): f is string => !!f);
+async function extraCas(files: readonly string[]): Promise<string[] | undefined> {
   if (files.length === 0) return undefined;
   const pems: string[] = [];
   for (const f of files) {

@@ -1,12 +1,13 @@
 /**
  * Classification of S3 failures: every SDK, HTTP and socket failure becomes
  * one EbakError with a stable code (NO_REPOSITORY, NOT_FOUND, CORRUPT,
- * USAGE, STORAGE, STORAGE_UNREACHABLE) and a one-line message naming what
+ * USAGE, STORAGE, STORAGE_UNREACHABLE, CANCELLED) and a one-line message naming what
  * was being done where.
  * The transient ones (throttling, 5xx, connection resets, timeouts) are
  * marked `retryable` for the retry wrapper; everything else is permanent.
  */
 import { EbakError } from '../../errors.js';
+import { cancelled } from '../cancel.js';
 import { retryable } from '../retry.js';
 
 const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'CredentialsProviderError', 'InvalidClientTokenId']);
@@ -25,6 +26,8 @@ export function mapS3Error(e: unknown, what: string, location: string, bucket: s
   const code = String((e as { code?: unknown }).code ?? '');
   const detail = oneLine(e, name);
   const at = `${what} on ${location}`;
+  // The call's signal aborted the request (CallOptions): never retried.
+  if (name === 'AbortError') return cancelled(at, e);
   if (name === 'NoSuchBucket')
     return new EbakError('NO_REPOSITORY', `${at}: bucket ${bucket} does not exist`, { cause: e, hint: 'check the repository location, or create it with `ebak init`' });
   if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) return new EbakError('NOT_FOUND', `${at}: object does not exist`, { cause: e });

@@ -13,11 +13,11 @@
 import type { RequestCounter } from '../accounting.js';
 import type { S3Location } from '../location.js';
 import type { S3Backend, S3BackendOptions } from './backend.js';
-import type { AwsEnv, ClientOptions } from './client.js';
+import type { AwsSettings, ClientOptions } from './client.js';
 
 export type { S3Backend } from './backend.js';
 export { DATA_STORAGE_CLASSES, type DataStorageClass } from './classes.js';
-export type { AwsEnv } from './client.js';
+export type { AwsSettings } from './client.js';
 export { requestClass } from './metering.js';
 export { checkObjectLock, OBJECT_LOCK_MODES, type ObjectLockMode, type ObjectLockOptions } from './objectlock.js';
 export { restoreSettings, RESTORE_TIERS, type ArchiveRestoreOptions, type RestoreTier } from './thaw.js';
@@ -25,9 +25,9 @@ export { restoreSettings, RESTORE_TIERS, type ArchiveRestoreOptions, type Restor
 export interface S3Options extends S3BackendOptions, ClientOptions {}
 
 /** An S3 backend at `loc`; with `counter`, every HTTP request it sends is counted there. */
-export async function openS3(loc: S3Location, env: AwsEnv, opts: S3Options = {}, counter?: RequestCounter): Promise<S3Backend> {
+export async function openS3(loc: S3Location, aws: AwsSettings, opts: S3Options = {}, counter?: RequestCounter): Promise<S3Backend> {
   const [{ S3Backend }, { createClient }, { meter }] = await Promise.all([import('./backend.js'), import('./client.js'), import('./metering.js')]);
-  const { client, region } = await createClient(loc, env, opts);
+  const { client, region } = await createClient(loc, aws, opts);
   if (counter) meter(client, counter);
   return new S3Backend(client, loc, region, opts);
 }

@@ -10,11 +10,13 @@
  * interruption costs no second retrieval), then polls the pending ones until
  * all are ready or the timeout passes. It talks to S3 only through the small
  * ThawOps interface, so the S3 backend owns the requests and their errors.
+ * An aborted signal ends the wait at once (CANCELLED); the restores already
+ * asked for go on at S3, and a later run waits only for what is not ready.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { EbakError } from '../../errors.js';
 import { Semaphore } from '../../util/semaphore.js';
 import type { Handle } from '../backend.js';
+import { checkCancelled, pause } from '../cancel.js';
 import { isRetryable } from '../retry.js';
 
 export type RestoreTier = 'Expedited' | 'Standard' | 'Bulk';
@@ -72,9 +74,12 @@ export function restoreSettings(o: ArchiveRestoreOptions = {}): Required<Archive
 
 /**
  * Returns once every handle is readable. Throws STORAGE (not retryable)
- * naming how many objects are still archived when `timeoutMs` passes.
+ * naming how many objects are still archived when `timeoutMs` passes, and
+ * CANCELLED when `signal` aborts.
  */
-export async function thaw(ops: ThawOps, handles: readonly Handle[], settings: Required<ArchiveRestoreOptions>, onProgress?: (ready: number, total: number) => void): Promise<void> {
+export async function thaw(
+  ops: ThawOps, handles: readonly Handle[], settings: Required<ArchiveRestoreOptions>, onProgress?: (ready: number, total: number) => void, signal?: AbortSignal,
+): Promise<void> {
   const sem = new Semaphore(HEADS_AT_ONCE);
   const states = await Promise.all(handles.map((h) => sem.run(async () => ({ h, r: readiness(await ops.head(h)) }))));
   const waiting = states.filter((s) => s.r !== 'ready');
@@ -87,15 +92,16 @@ export async function thaw(ops: ThawOps, handles: readonly Handle[], settings: R
   while (pending.length > 0) {
     const left = deadline - Date.now();
     if (left <= 0) throw stillArchived(pending.length, total, settings.timeoutMs);
-    await sleep(Math.min(settings.pollMs, left));
-    const polled = await Promise.all(pending.map((h) => sem.run(() => poll(ops, h))));
+    await pause(Math.min(settings.pollMs, left), signal, `wait for ${pending.length} of ${total} archived data packs to be restored`);
+    const polled = await Promise.all(pending.map((h) => sem.run(() => poll(ops, h, signal))));
     pending = pending.filter((_, i) => !polled[i]);
     onProgress?.(total - pending.length, total);
   }
 }
 
 /** True once readable. A transient failure of one poll is only a "not yet": the next poll asks again. */
-async function poll(ops: ThawOps, h: Handle): Promise<boolean> {
+async function poll(ops: ThawOps, h: Handle, signal: AbortSignal | undefined): Promise<boolean> {
+  checkCancelled(signal, () => 'wait for archived data packs to be restored');
   try {
     return readiness(await ops.head(h)) === 'ready';
   } catch (e) {

@@ -10,9 +10,8 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { VaultRefusal, type DeviceInfo, type DeviceKeyRequest, type DeviceKeyResponse, type Policy, type SessionResponse } from '../protocol.js';
-import { acctId, woId, type AccountRecord, type Caller, type DeviceRecord, type Deps, type Session, type WriteOnlyRecord } from './records.js';
+import { acctId, requireFull, woId, type AccountRecord, type Caller, type DeviceRecord, type Deps, type Session, type WriteOnlyRecord } from './records.js';
 import { requireStepUp } from './stepup.js';
-import { requireFull } from './writeonly.js';
 
 const MAX_DEVICES = 100;
 export const hashHex = (s: string) => createHash('sha256').update(s).digest('hex');

@@ -7,12 +7,12 @@
  *   ctr/<account>    CounterRecord    failed guesses since the last verified login
  *   invite/<id>      InviteRecord     uses of one operator invitation
  *   audit/head       AuditHead        (audit/log.ts)
- *   head/<account>   HeadRecord       the repository's snapshot and index names (head.ts)
+ *   head/<account>   HeadRecord       the repository's snapshot and index names (headrecord.ts, head.ts)
  *   wo/<account>/<device id>  WriteOnlyRecord  a write-only device's credential, sealed by the client (writeonly.ts)
  */
 import type { EnclaveKeys } from '../enclave/keys.js';
 import type { AuditLog } from '../audit/log.js';
-import type { Policy } from '../protocol.js';
+import { VaultRefusal, type Policy } from '../protocol.js';
 import type { SealedState } from '../state/sealed.js';
 import type { Limits } from './limits.js';
 
@@ -80,6 +80,11 @@ export interface Caller {
 export interface Session {
   account: AccountRecord;
   device: DeviceRecord;
+}
+
+/** Refuses a write-only device `what` (the one refusal every full-device-only duty gives; writeonly.ts says what such a device may do). */
+export function requireFull(s: Session, what: string): void {
+  if (s.device.kind === 'write-only') throw new VaultRefusal('write_only', `this device is write-only: ${what} is refused (it may back up, and nothing else)`);
 }
 
 export interface Deps {

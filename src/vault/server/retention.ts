@@ -21,7 +21,7 @@
 import { EbakError } from '../../errors.js';
 import { addHold, applyLock, protectedReason, removeHold, removeLock, type LegalHold, type RetentionLock } from '../../retention/lock.js';
 import { VaultRefusal, type HeadDeltaRequest, type RetentionRequest, type RetentionResponse } from '../protocol.js';
-import { currentHead, type HeadRecord } from './head.js';
+import { currentHead, type HeadRecord } from './headrecord.js';
 import type { Deps, Session } from './records.js';
 import { requireStepUp } from './stepup.js';
 

@@ -20,11 +20,11 @@ import { postHead, readHead } from './head.js';
 import { Limits, type LimitOptions } from './limits.js';
 import { Logins } from './login.js';
 import { setPolicy } from './policy.js';
-import type { Caller, Deps, Session } from './records.js';
+import { requireFull, type Caller, type Deps, type Session } from './records.js';
 import { unlock } from './recovery.js';
 import { postRetention, readRetention } from './retention.js';
 import { Registrations, type RegistrationOptions } from './registration.js';
-import { requireFull, WriteOnlyDevices } from './writeonly.js';
+import { WriteOnlyDevices } from './writeonly.js';
 
 export type { Caller, Session } from './records.js';
 

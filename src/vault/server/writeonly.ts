@@ -6,7 +6,7 @@
  * it (the token is replaced by the device's own), and from then on its
  * session may fetch the sealed credential, read the repository head and add
  * names to it: nothing that releases K, changes the account or removes head
- * entries (`requireFull` guards those, with the `write_only` refusal).
+ * entries (records.ts `requireFull` guards those, with the `write_only` refusal).
  *
  * The credential lives in its own sealed record, wo/<account>/<device id>
  * (records.ts), rollback-guarded by the version map like every other, and is
@@ -14,15 +14,10 @@
  */
 import { VaultRefusal, type AddWriteOnlyRequest, type AddWriteOnlyResponse, type CredentialResponse, type EnrollResponse } from '../protocol.js';
 import { hashHex, info, newSecret, type Devices } from './devices.js';
-import { acctId, woId, type AccountRecord, type Caller, type Deps, type Session, type WriteOnlyRecord } from './records.js';
+import { acctId, requireFull, woId, type AccountRecord, type Caller, type Deps, type Session, type WriteOnlyRecord } from './records.js';
 import { requireStepUp } from './stepup.js';
 
 export const WRITE_ONLY_RECORD_FORMAT = 1;
-
-/** Refuses a write-only device `what` (the one refusal every full-device-only duty gives). */
-export function requireFull(s: Session, what: string): void {
-  if (s.device.kind === 'write-only') throw new VaultRefusal('write_only', `this device is write-only: ${what} is refused (it may back up, and nothing else)`);
-}
 
 /** A stored WriteOnlyRecord, checked: a format this build does not know is refused, never guessed at. */
 export function readWriteOnlyRecord(value: unknown, id: string): WriteOnlyRecord {
