@@ -6,7 +6,7 @@
  * write-only device) can stand in for any one of them. `Repository`
  * implements them all.
  */
-import type { EbakError, ErrorCode } from '../errors.js';
+import type { EbakError } from '../errors.js';
 import type { Capabilities, FileInfo } from '../storage/backend.js';
 import type { RepoConfig } from './format/config.js';
 import type { IndexedPack, IndexFile } from './format/indexfile.js';
@@ -105,16 +105,6 @@ export interface BlobReader extends BlobIndex {
    */
   readRun(type: number, run: readonly LocatedBlob[], sink: URL, task: unknown): Promise<unknown>;
 }
-
-/** One blob of a run as the sink receives it: its plaintext, or why it did not open. */
-export type OpenedBlob = { ok: true; data: Buffer } | { ok: false; code: ErrorCode; message: string };
-
-/**
- * What a sink module (BlobReader.readRun) exports; it runs in a worker
- * thread. Each blob is opened as the iteration reaches it, in run order, so
- * one plaintext at a time is held.
- */
-export type RunConsumer = (task: unknown, blobs: Iterable<OpenedBlob>) => unknown;
 
 /** Stores new blobs into packs (the Packer); what it has accepted is durable after `finish`. */
 export interface BlobWriter {

@@ -11,7 +11,7 @@ import { parentPort } from 'node:worker_threads';
 import { compressIfSmaller } from '../compress/index.js';
 import { isEbakError } from '../errors.js';
 import { owned } from '../util/buffers.js';
-import type { OpenedBlob, RunConsumer } from './api.js';
+import type { OpenedBlob, RunConsumer } from './runsink.js';
 import { openBlob, sealBlob, type BlobRef } from './blob.js';
 
 /** One blob of a run: where its sealed bytes lie in the run's range. */

@@ -13,7 +13,7 @@
 import { closeSync } from 'node:fs';
 import type { ErrorCode } from '../errors.js';
 import { isEbakError } from '../errors.js';
-import type { OpenedBlob } from '../repository/api.js';
+import type { OpenedBlob } from '../repository/runsink.js';
 import { mapIoError } from '../util/fs.js';
 import { abandonFile, finishFile, openTarget, writeAll, writeSparse, type FileMeta } from './target.js';
 
