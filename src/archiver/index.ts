@@ -17,8 +17,10 @@
  * written through a TreeWriter (treewriter.ts), which stores a large
  * directory's parts as they fill; the parent snapshot's entries are read
  * beside them, part by part (parents.ts). So a directory of millions of
- * entries costs tens of bytes an entry, not its decoded tree. Unreadable files are skipped with a warning
- * and counted; the snapshot is still made (exit code 3 in the CLI).
+ * entries costs tens of bytes an entry, not its decoded tree.
+ *
+ * Unreadable files are skipped with a warning and counted; the snapshot is
+ * still made (exit code 3 in the CLI).
  *
  * A live source never breaks a backup: a file that vanishes, is replaced
  * (by a directory, a link, a FIFO) or cannot be read between the walk and
