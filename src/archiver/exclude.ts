@@ -72,11 +72,10 @@ export class Selection {
     return st.isDirectory() ? 'mountpoint' : 'skip';
   }
 
-  /** The names of directory `dir` to back up: all of them, or only the tag files when a tag rule holds for it. */
-  names(dir: Buffer, names: Buffer[]): Buffer[] {
-    if (this.tags.length === 0) return names;
+  /** Which names of directory `dir` to back up: all of them, or only the tag files when a tag rule holds for it. */
+  keeps(dir: Buffer): (name: Buffer) => boolean {
     const holding = this.tags.filter((t) => this.tagged(dir, t));
-    return holding.length === 0 ? names : names.filter((n) => holding.every((t) => n.equals(t.file)));
+    return holding.length === 0 ? ALL : (n) => holding.every((t) => n.equals(t.file));
   }
 
   private tagged(dir: Buffer, tag: TagSpec): boolean {
@@ -96,6 +95,10 @@ export class Selection {
 }
 
 const SLASH = Buffer.from('/');
+const ALL = () => true;
+
+/** opendir options for the walk and the scan: names as bytes (Node supports it; its types name text encodings only). */
+export const BY_BYTES = { encoding: 'buffer' as BufferEncoding, bufferSize: 256 };
 
 /** FILE[:HEADER], split at the first colon (restic's RejectIfPresent); the name is checked non-empty by the schema. */
 function parseTagSpec(spec: string): TagSpec {

@@ -7,10 +7,20 @@
  * --read-concurrency, default 2), overlapping with the walk.
  *
  * Backup: walks the source paths, chunks changed files, stores new blobs
- * through the Packer, writes one tree blob per directory, and finally the
+ * through the Packer, writes one tree per directory, and finally the
  * snapshot. Files whose (size, mtime, ctime, inode) match the parent
- * snapshot are not read again. Unreadable files are skipped with a warning
- * and counted; the snapshot is still made (exit code 3 in the CLI).
+ * snapshot are not read again.
+ *
+ * Directories of any size: names are read with opendir (streaming) and kept
+ * as latin1 text alone (one character a byte: compact, and sorted by bytes),
+ * entries are saved in name order, a bounded window of them in flight, and
+ * written through a TreeWriter (treewriter.ts), which stores a large
+ * directory's parts as they fill; the parent snapshot's entries are read
+ * beside them, part by part (parents.ts). So a directory of millions of
+ * entries costs tens of bytes an entry, not its decoded tree.
+ *
+ * Unreadable files are skipped with a warning and counted; the snapshot is
+ * still made (exit code 3 in the CLI).
  *
  * A live source never breaks a backup: a file that vanishes, is replaced
  * (by a directory, a link, a FIFO) or cannot be read between the walk and
@@ -41,7 +51,7 @@
  * aborted backup waits for the pack writes in flight, indexes the packs
  * saved and writes no snapshot, so the repository stays consistent.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, opendirSync, openSync, readlinkSync, readSync, statSync, type BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Cdc, chunkFile, gearTable } from '../chunker/index.js';
@@ -50,15 +60,18 @@ import { mapIoError } from '../util/fs.js';
 import { readXattrs, sameXattrs } from '../util/xattr.js';
 import { BlobType } from '../repository/format/pack.js';
 import type { BackupSummary, Snapshot } from '../repository/format/snapshot.js';
-import { encodeTree, fromBytes, nameKey, type NodeType, type TreeNode } from '../repository/format/tree.js';
+import { fromBytes, nameKey, type NodeType, type TreeNode } from '../repository/format/tree.js';
+import type { SplitLimits } from '../repository/format/tree-split.js';
 import type { BlobIndex, BlobStore, BlobWriter, SnapshotStore, TreeLoader } from '../repository/api.js';
 import { hostMeta } from '../repository/repository.js';
 import type { WorkerPool } from '../repository/workers.js';
-import { Selection, type SelectOptions, type Verdict } from './exclude.js';
+import { BY_BYTES, Selection, type SelectOptions, type Verdict } from './exclude.js';
 import { DryRunWriter } from './dryrun.js';
 import { legacyEntries, sourceTree, type SourceTree } from './root.js';
 import { chunkStream, saveStream, type StreamSource } from './stdin.js';
 import { Semaphore } from '../util/semaphore.js';
+import { ParentEntries } from './parents.js';
+import { TreeWriter, writeTree } from './treewriter.js';
 import { VERSION } from '../version.js';
 
 export const PROGRAM_VERSION = `ebak ${VERSION}`;
@@ -93,6 +106,8 @@ export interface BackupOptions {
   onSkipped?: (item: string, message: string) => void;
   /** Aborting it stops the backup (rejecting with the signal's reason); no snapshot is written. */
   signal?: AbortSignal;
+  /** Internal (tests): the split limits of large directories (tree-split.ts), instead of SPLIT_LIMITS. */
+  treeSplit?: SplitLimits;
 }
 
 export interface Progress {
@@ -270,52 +285,78 @@ class Archiver {
 
   /** A backup path `name` in directory `dir`: left out when a tag file there says so (exclude.ts). */
   private saveTarget(dir: Buffer, name: Buffer, parents: Map<string, TreeNode>): Promise<TreeNode | undefined> | undefined {
-    if (this.selection.names(dir, [name]).length === 0) return undefined;
-    return this.saveEntry(Buffer.concat([dir.equals(SLASH) ? Buffer.alloc(0) : dir, SLASH, name]), name, parents, undefined)?.saved;
+    if (!this.selection.keeps(dir)(name)) return undefined;
+    return this.saveEntry(Buffer.concat([dir.equals(SLASH) ? Buffer.alloc(0) : dir, SLASH, name]), name, parents.get(name.toString('latin1')), undefined)?.saved;
   }
 
   /** A directory's tree: its entries on device `dev` (for -x), none when it is a mount point not to be entered. */
   private async saveDir(dir: Buffer, parentTree: string | undefined, dev: bigint, enter = true): Promise<string> {
-    return this.saveTree(await this.dirNodes(dir, parentTree, dev, enter));
+    return (await this.dirTree(dir, parentTree, dev, enter)).finish();
   }
 
-  /** The nodes of a directory's entries (saveDir's), each saved. */
-  private async dirNodes(dir: Buffer, parentTree: string | undefined, dev: bigint, enter: boolean): Promise<TreeNode[]> {
-    let names: Buffer[] = [];
+  /** A directory's entries, each saved into a tree writer (saveDir's); the caller finishes it. */
+  private async dirTree(dir: Buffer, parentTree: string | undefined, dev: bigint, enter: boolean): Promise<TreeWriter> {
+    const out = this.treeWriter();
+    if (!enter) return out;
+    const names = this.readNames(dir);
+    const parents = new ParentEntries(this.repo, parentTree, (e) => this.warn(`${dir}: cannot read its tree in the parent snapshot (${e.message}); reading all its files`));
+    await this.saveEntries(dir.equals(SLASH) ? Buffer.alloc(0) : dir, names, parents, dev, out);
+    return out;
+  }
+
+  /** The names to back up in `dir`, sorted by their bytes, as latin1 text; none when it cannot be read. */
+  private readNames(dir: Buffer): string[] {
+    const names: string[] = [];
     try {
-      if (enter) names = this.selection.names(dir, readdirSync(dir, { encoding: 'buffer' }));
+      const keep = this.selection.keeps(dir);
+      const d = opendirSync(dir, BY_BYTES);
+      try {
+        for (let e = d.readSync(); e !== null; e = d.readSync()) {
+          const name = e.name as unknown as Buffer; // encoding 'buffer'
+          if (keep(name)) names.push(name.toString('latin1'));
+        }
+      } finally {
+        d.closeSync();
+      }
     } catch (e) {
       this.unreadable(dir, e);
+      return [];
     }
-    const parentNodes = enter ? await this.parentTree(dir, parentTree) : [];
-    const base = dir.equals(SLASH) ? Buffer.alloc(0) : dir;
-    return this.saveEntries(names.map((name) => ({ path: Buffer.concat([base, SLASH, name]), name })), byNameKey(parentNodes), dev);
+    return names.sort(); // code units of latin1 text are the bytes: byte order
   }
 
   /**
-   * Directories are walked in order; large files run concurrently, bounded
-   * by bigFileSlots. When the walk stops (cancelled, a fatal error), the
-   * files in flight settle before it is reported, so none is left running.
+   * Entries are saved in name order and reach the tree writer in that
+   * order; large files run concurrently (bounded by bigFileSlots), at most
+   * IN_FLIGHT entries ahead of the oldest unfinished one. When the walk stops
+   * (cancelled, a fatal error), the entries in flight settle before it is
+   * reported, so none is left running.
    */
-  private async saveEntries(entries: { path: Buffer; name: Buffer }[], parents: Map<string, TreeNode>, dev: bigint): Promise<TreeNode[]> {
+  private async saveEntries(base: Buffer, names: readonly string[], parents: ParentEntries, dev: bigint, out: TreeWriter): Promise<void> {
     const pending: Promise<TreeNode | undefined>[] = [];
+    const next = async () => {
+      const node = await pending.shift()!;
+      if (node) await out.add(node);
+    };
     try {
-      for (const { path, name } of entries) {
+      for (const key of names) {
         this.opts.signal?.throwIfAborted();
-        const node = this.saveEntry(path, name, parents, dev);
+        const name = latin1(key);
+        const node = this.saveEntry(Buffer.concat([base, SLASH, name]), name, await parents.find(key), dev);
         if (!node) continue;
         pending.push(node.saved);
         if (node.dir) await node.saved;
+        if (pending.length > IN_FLIGHT) await next();
       }
+      while (pending.length) await next();
     } catch (e) {
       await Promise.allSettled(pending);
       throw e;
     }
-    return (await Promise.all(pending)).filter((n): n is TreeNode => n !== undefined);
   }
 
-  /** Starts saving one entry (in a directory on device `parentDev`); undefined when it is excluded or unreadable. */
-  private saveEntry(path: Buffer, name: Buffer, parents: Map<string, TreeNode>, parentDev: bigint | undefined): { saved: Promise<TreeNode | undefined>; dir: boolean } | undefined {
+  /** Starts saving one entry (in a directory on device `parentDev`; `prev` its node in the parent snapshot); undefined when it is excluded or unreadable. */
+  private saveEntry(path: Buffer, name: Buffer, prev: TreeNode | undefined, parentDev: bigint | undefined): { saved: Promise<TreeNode | undefined>; dir: boolean } | undefined {
     const named = this.selection.byName(path.toString());
     if (named === 'skip') return undefined;
     let st: BigIntStats;
@@ -327,7 +368,6 @@ class Archiver {
     }
     const verdict: Verdict = this.selection.byStat(st, parentDev);
     if (verdict === 'skip' || (named === 'enter' && !st.isDirectory())) return undefined;
-    const prev = parents.get(name.toString('latin1'));
     const meta = nodeMeta(name, st);
     if (named === 'enter') return { saved: this.saveReincluded(path, st, meta, prev, verdict !== 'mountpoint'), dir: true };
     if (st.isDirectory() || st.isFile() || st.isSymbolicLink()) this.addXattrs(path, st.isDirectory(), meta);
@@ -354,11 +394,11 @@ class Archiver {
 
   /** A directory the patterns leave out, entered for what a !pattern re-includes below it: kept only when it holds something. */
   private async saveReincluded(path: Buffer, st: BigIntStats, meta: Omit<TreeNode, 'type'>, prev: TreeNode | undefined, enter: boolean): Promise<TreeNode | undefined> {
-    const nodes = await this.dirNodes(path, prev?.type === 'dir' ? prev.subtree : undefined, st.dev, enter);
-    if (nodes.length === 0) return undefined;
+    const tree = await this.dirTree(path, prev?.type === 'dir' ? prev.subtree : undefined, st.dev, enter);
+    if (tree.count === 0) return undefined;
     this.addXattrs(path, true, meta);
     this.counts.dirs++;
-    return { ...meta, type: 'dir', subtree: await this.saveTree(nodes) };
+    return { ...meta, type: 'dir', subtree: await tree.finish() };
   }
 
   /** The entry's extended attributes into `meta` (none: no field); what cannot be read is warned about. */
@@ -444,12 +484,20 @@ class Archiver {
     return { content, bytes, added };
   }
 
-  private async saveTree(nodes: TreeNode[]): Promise<string> {
-    const bytes = encodeTree(nodes);
+  /** The tree of `nodes` (in any order). */
+  private saveTree(nodes: TreeNode[]): Promise<string> {
+    return writeTree(this.storeTree, nodes, this.opts.treeSplit);
+  }
+
+  private treeWriter(): TreeWriter {
+    return new TreeWriter(this.storeTree, this.opts.treeSplit);
+  }
+
+  private readonly storeTree = async (bytes: Buffer): Promise<string> => {
     const id = this.packer.blobId(bytes);
     await this.packer.add(BlobType.tree, id, bytes);
     return id.toString('hex');
-  }
+  };
 
   private files = 0;
   private bytes = 0;
@@ -532,6 +580,9 @@ function readSmallSync(path: Buffer, size: number): Buffer[] {
     closeSync(fd);
   }
 }
+
+/** Entries saved ahead of the oldest one still being saved (a large file being read). */
+const IN_FLIGHT = 1024;
 
 const SLASH = Buffer.from('/');
 const latin1 = (text: string): Buffer => Buffer.from(text, 'latin1');

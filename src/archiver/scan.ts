@@ -8,9 +8,9 @@
  * read as bytes, as the backup reads them, so none is missed for not being UTF-8.
  * It leaves out what the backup leaves out (exclude.ts's Selection).
  */
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, opendir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Selection, type SelectOptions } from './exclude.js';
+import { BY_BYTES, Selection, type SelectOptions } from './exclude.js';
 
 const SLASH = Buffer.from('/');
 
@@ -40,8 +40,16 @@ export async function scan(paths: readonly (string | Buffer)[], select: SelectOp
       total.bytes += Number(st.size);
     } else if (st?.isDirectory() && verdict === 'keep') {
       const base = path.equals(SLASH) ? Buffer.alloc(0) : path;
-      const names = await readdir(path, { encoding: 'buffer' }).catch(() => []);
-      for (const name of selection.names(path, names)) await visit(Buffer.concat([base, SLASH, name]), st.dev);
+      const keep = selection.keeps(path);
+      try {
+        // Streamed: a directory of millions of entries is never listed whole.
+        for await (const e of await opendir(path, BY_BYTES)) {
+          const name = e.name as unknown as Buffer;
+          if (keep(name)) await visit(Buffer.concat([base, SLASH, name]), st.dev);
+        }
+      } catch {
+        // unreadable: counts nothing, as the backup reads nothing there
+      }
     }
   };
   for (const p of paths) await visit(typeof p === 'string' ? Buffer.from(resolve(p)) : p, undefined);

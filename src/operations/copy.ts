@@ -11,7 +11,8 @@
 import { EbakError } from '../errors.js';
 import type { BlobIndex, BlobReader, BlobStore, BlobWriter, Locker, SnapshotEntry, SnapshotStore, TreeLoader } from '../repository/api.js';
 import { BlobType } from '../repository/format/pack.js';
-import { encodeTree, type TreeNode } from '../repository/format/tree.js';
+import type { TreeNode } from '../repository/format/tree.js';
+import { writeTree } from '../archiver/treewriter.js';
 import type { WorkerPool } from '../repository/workers.js';
 import { runLocked, type OperationOptions, type WarningEvent } from './operation.js';
 
@@ -82,10 +83,12 @@ class TreeCopier {
       else if (n.content) nodes.push({ ...n, content: await this.content(n.content) });
       else nodes.push(n);
     }
-    const bytes = encodeTree(nodes);
-    const newId = this.writer.blobId(bytes);
-    if (await this.writer.add(BlobType.tree, newId, bytes)) this.added++;
-    const hex = newId.toString('hex');
+    // Split as a backup splits it (a large directory stays parts in the target).
+    const hex = await writeTree(async (bytes) => {
+      const newId = this.writer.blobId(bytes);
+      if (await this.writer.add(BlobType.tree, newId, bytes)) this.added++;
+      return newId.toString('hex');
+    }, nodes);
     this.trees.set(id, hex);
     return hex;
   }

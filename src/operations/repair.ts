@@ -18,7 +18,8 @@
  */
 import type { BlobIndex, BlobStore, BlobWriter, HeadRecorder, Locker, SnapshotEntry, SnapshotStore, TreeLoader } from '../repository/api.js';
 import { BlobType } from '../repository/format/pack.js';
-import { encodeTree, type TreeNode } from '../repository/format/tree.js';
+import type { TreeNode } from '../repository/format/tree.js';
+import { writeTree } from '../archiver/treewriter.js';
 import type { WorkerPool } from '../repository/workers.js';
 import { reasonFor } from '../retention/lock.js';
 import { removeRecorded } from './head.js';
@@ -151,10 +152,11 @@ class TreeRepairer {
   }
 
   /** Stores a repaired tree (in a dry run: only names it). */
-  private async save(nodes: TreeNode[]): Promise<string> {
-    const bytes = encodeTree(nodes);
-    const id = this.repo.blobId(bytes);
-    await this.writer?.add(BlobType.tree, id, bytes);
-    return id.toString('hex');
+  private save(nodes: TreeNode[]): Promise<string> {
+    return writeTree(async (bytes) => {
+      const id = this.repo.blobId(bytes);
+      await this.writer?.add(BlobType.tree, id, bytes);
+      return id.toString('hex');
+    }, nodes);
   }
 }

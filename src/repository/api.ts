@@ -12,6 +12,7 @@ import type { RepoConfig } from './format/config.js';
 import type { IndexedPack, IndexFile } from './format/indexfile.js';
 import type { Snapshot } from './format/snapshot.js';
 import type { TreeNode } from './format/tree.js';
+import type { TreeBlob } from './format/tree-split.js';
 import type { KeyListing } from './keyring.js';
 import type { BlobLocation, PackInfo } from './masterindex.js';
 import type { WorkerPool } from './workers.js';
@@ -59,9 +60,17 @@ export interface HeadRecorder {
   pending(): Required<HeadNames>;
 }
 
-/** Loads a tree blob by id, authenticated and validated (single-component names, sorted). */
+/** Loads trees by id, authenticated and validated (single-component names, sorted). */
 export interface TreeLoader {
+  /** A directory's entries, whole: a split directory's parts are read and joined (src/repository/trees.ts). */
   loadTree(id: string): Promise<TreeNode[]>;
+  /**
+   * One tree blob as stored: entries, or the root of a split directory
+   * naming its parts (docs/format.md, "Split directories"). Readers that
+   * stream a directory part by part use it (src/repository/trees.ts); a
+   * loader without it serves every directory whole through loadTree.
+   */
+  loadTreeBlob?(id: string): Promise<TreeBlob>;
 }
 
 /** Where the loaded index says blobs are. */

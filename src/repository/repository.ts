@@ -27,7 +27,9 @@ import { openConfig, sealConfig, type Keyring } from './format/keyring.js';
 import { encodeObject, OBJECT_VERSION_SEALED, objectVersion, type ObjectTypeName } from './format/object.js';
 import { BlobType, decodePack, decodePrefix, keySourceGeneration, keySourceOf, PREFIX_BYTES } from './format/pack.js';
 import { decodeSnapshot, encodeSnapshot, type Snapshot } from './format/snapshot.js';
-import { decodeTree, type TreeNode } from './format/tree.js';
+import type { TreeNode } from './format/tree.js';
+import { decodeTreeBlob, type TreeBlob } from './format/tree-split.js';
+import { joinParts } from './trees.js';
 import { keyToRemove, listKeys, saveKeyFile, unlock, type KeyFileRecipient, type KeyListing, type Secret, type Unlocked } from './keyring.js';
 import { acquireLockRetrying, otherLiveLocks, removeLocks, type LockInfo, type LockObjects } from './locks.js';
 import { BlobIds } from './blobid.js';
@@ -437,8 +439,12 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     return k;
   }
 
-  async loadTree(id: string): Promise<TreeNode[]> {
-    return decodeTree(await this.loadBlob(Buffer.from(id, 'hex'), BlobType.tree), `tree ${id.slice(0, 16)}`);
+  loadTree(id: string): Promise<TreeNode[]> {
+    return joinParts(this, id);
+  }
+
+  async loadTreeBlob(id: string): Promise<TreeBlob> {
+    return decodeTreeBlob(await this.loadBlob(Buffer.from(id, 'hex'), BlobType.tree), `tree ${id.slice(0, 16)}`);
   }
 
   /** Reads and authenticates one blob on the calling thread (trees), from another copy when the first is damaged. */

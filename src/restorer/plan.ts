@@ -5,7 +5,8 @@
  * write pass once each, so planning costs no second read.
  */
 import type { BlobIndex, TreeLoader } from '../repository/api.js';
-import type { TreeNode } from '../repository/format/tree.js';
+import type { TreeBlob } from '../repository/format/tree-split.js';
+import { loadTreeBlob } from '../repository/trees.js';
 import { compileList, compilePattern, type Pattern, type PatternList } from '../util/glob.js';
 import { walk } from '../walker/index.js';
 
@@ -58,15 +59,20 @@ export class RestoreFilter {
 /**
  * The data packs holding the wanted files under `rootId` (blobs missing from
  * the index are reported when their file is written), and a tree loader
- * that serves each tree read here once before reading again.
+ * that serves each tree read here once before reading again. The parts of a
+ * split directory are not kept (the write pass reads them again), so
+ * planning never holds a large directory whole.
  */
 export async function planReads(trees: TreeLoader, index: BlobIndex, rootId: string, filter: RestoreFilter): Promise<{ packs: string[]; trees: TreeLoader }> {
-  const loaded = new Map<string, TreeNode[]>();
+  const loaded = new Map<string, TreeBlob>();
+  const parts = new Set<string>();
   const keeping: TreeLoader = {
-    async loadTree(id) {
-      const nodes = await trees.loadTree(id);
-      loaded.set(id, nodes);
-      return nodes;
+    loadTree: (id) => trees.loadTree(id),
+    async loadTreeBlob(id) {
+      const blob = await loadTreeBlob(trees, id);
+      if ('parts' in blob) for (const p of blob.parts) parts.add(p.id);
+      if (!parts.has(id)) loaded.set(id, blob);
+      return blob;
     },
   };
   const packs = new Set<string>();
@@ -82,13 +88,14 @@ export async function planReads(trees: TreeLoader, index: BlobIndex, rootId: str
   return { packs: [...packs], trees: handOnce(loaded, trees) };
 }
 
-/** Serves each kept tree once (then forgets it), and reads any other tree from `trees`. */
-function handOnce(kept: Map<string, TreeNode[]>, trees: TreeLoader): TreeLoader {
+/** Serves each kept tree blob once (then forgets it), and reads any other from `trees`. */
+function handOnce(kept: Map<string, TreeBlob>, trees: TreeLoader): TreeLoader {
   return {
-    async loadTree(id) {
-      const nodes = kept.get(id);
+    loadTree: (id) => trees.loadTree(id),
+    async loadTreeBlob(id) {
+      const blob = kept.get(id);
       kept.delete(id);
-      return nodes ?? trees.loadTree(id);
+      return blob ?? loadTreeBlob(trees, id);
     },
   };
 }

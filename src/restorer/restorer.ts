@@ -17,6 +17,7 @@ import { link } from 'node:fs/promises';
 import { isEbakError, type ErrorCode } from '../errors.js';
 import type { BlobReader, TreeLoader } from '../repository/api.js';
 import { nameKey, type TreeNode } from '../repository/format/tree.js';
+import { dirEntries } from '../repository/trees.js';
 import { mapIoError } from '../util/fs.js';
 import { Semaphore } from '../util/semaphore.js';
 import { settleAll } from '../util/settle.js';
@@ -69,12 +70,13 @@ export class Restorer {
    * writer's batch spans directories). Failing, it first settles all it started.
    */
   async restoreDir(treeId: string, dir: Buffer, rel: string, fresh = false): Promise<{ done: Promise<void> }> {
-    const nodes = await this.trees.loadTree(treeId);
+    const names = this.opts.delete && !fresh ? new Set<string>() : undefined;
     const pending: Promise<void>[] = [];
     try {
-      for (const n of nodes) {
+      for await (const n of dirEntries(this.trees, treeId)) {
         this.opts.signal?.throwIfAborted();
         if (this.fatal) throw this.fatal;
+        names?.add(nameKey(n));
         const path = childPath(dir, n);
         const nodeRel = `${rel}/${n.name}`;
         if (!this.filter.visits(nodeRel, n.type === 'dir')) continue;
@@ -88,7 +90,7 @@ export class Restorer {
       throw e;
     }
     const done = settleAll(pending).then(() => {
-      if (this.opts.delete && !fresh) this.deleteExtra(dir, rel, nodes);
+      if (names) this.deleteExtra(dir, rel, names);
     });
     return { done: this.observed(done) };
   }
@@ -235,14 +237,14 @@ export class Restorer {
   }
 
   /** --delete: entries of `dir` the snapshot lacks, within what the restore covers (names compared as bytes). */
-  private deleteExtra(dir: Buffer, rel: string, nodes: readonly TreeNode[]): void {
+  /** `inSnapshot`: the snapshot's names in `dir` (nameKey). */
+  private deleteExtra(dir: Buffer, rel: string, inSnapshot: ReadonlySet<string>): void {
     let names: Buffer[];
     try {
       names = readdirSync(dir, { encoding: 'buffer' });
     } catch {
       return; // a dry run's directory not made, or one skipped
     }
-    const inSnapshot = new Set(nodes.map(nameKey));
     for (const name of names) {
       const childRel = `${rel}/${name.toString()}`;
       if (inSnapshot.has(name.toString('latin1')) || !this.filter.covers(childRel)) continue;

@@ -106,6 +106,14 @@ export interface TreeFileVectors {
  */
 export const SUPERSEDED_TREE_VECTORS = new Set(['version 2']);
 
+/**
+ * trees-v2.json is frozen too. Its "version 3" recorded that a reader of
+ * versions 1 and 2 refused version 3 (UNSUPPORTED_VERSION); since split
+ * directories, version 3 is a split directory's root, and that document,
+ * `nodes` and no `parts`, is CORRUPT (test/vectors/trees-v3.json).
+ */
+export const SUPERSEDED_TREE_V2_OUTCOMES = new Map<string, Outcome>([['version 3', 'CORRUPT']]);
+
 /** trees-v2.json: `names` are the hex of each entry's name bytes, in tree order. */
 export interface TreeV2FileVectors {
   valid: { name: string; bytes: string; blobId: string; names: string[] }[];

@@ -18,6 +18,7 @@ import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import type { BlobIndex, TreeLoader } from '../../repository/api.js';
 import { nameBytes, nameKey, type TreeNode } from '../../repository/format/tree.js';
+import { dirParts } from '../../repository/trees.js';
 import type { Command, Output } from '../command.js';
 import { formatBytes } from '../format.js';
 import { selectOne, snapshotFilter } from '../select.js';
@@ -71,17 +72,29 @@ class Comparer {
 
   constructor(private readonly repo: TreeLoader & BlobIndex, private readonly out: Output, private readonly metadata: boolean) {}
 
+  /** Both directories' entries side by side in name order (a merge of two sorted streams: a split directory is read part by part). */
   async diffTree(a: string, b: string, base: Buffer): Promise<void> {
-    const na = new Map((await this.repo.loadTree(a)).map((n) => [nameKey(n), n]));
-    const nb = new Map((await this.repo.loadTree(b)).map((n) => [nameKey(n), n]));
-    for (const key of [...new Set([...na.keys(), ...nb.keys()])].sort()) {
-      const x = na.get(key);
-      const y = nb.get(key);
-      if (x) addBlobs(this.before, x);
-      if (y) addBlobs(this.after, y);
-      if (x && y) await this.both(x, y, under(base, y));
-      else if (x) await this.only('-', x, under(base, x), this.removed, this.before);
+    const xs = this.entries(a, this.before);
+    const ys = this.entries(b, this.after);
+    let x = await next(xs);
+    let y = await next(ys);
+    while (x || y) {
+      const order = !x ? 1 : !y ? -1 : compareKeys(nameKey(x), nameKey(y));
+      if (order <= 0) addBlobs(this.before, x!);
+      if (order >= 0) addBlobs(this.after, y!);
+      if (order === 0) await this.both(x!, y!, under(base, y!));
+      else if (order < 0) await this.only('-', x!, under(base, x!), this.removed, this.before);
       else await this.only('+', y!, under(base, y!), this.added, this.after);
+      if (order <= 0) x = await next(xs);
+      if (order >= 0) y = await next(ys);
+    }
+  }
+
+  /** A directory's entries in order; the parts of a split one go into `blobs` (they are tree blobs of that side). */
+  private async *entries(tree: string, blobs: Set<string>): AsyncGenerator<TreeNode> {
+    for await (const part of dirParts(this.repo, tree)) {
+      blobs.add(`t${part.id}`);
+      yield* part.nodes;
     }
   }
 
@@ -102,14 +115,14 @@ class Comparer {
     this.change(mod, dirPath(path, n));
     countNode(stat, n);
     if (n.type !== 'dir') return;
-    for (const child of await this.repo.loadTree(n.subtree!)) {
+    for await (const child of this.entries(n.subtree!, blobs)) {
       addBlobs(blobs, child);
       await this.only(mod, child, under(path, child), stat, blobs);
     }
   }
 
   private async collect(tree: string, into: Set<string>): Promise<void> {
-    for (const n of await this.repo.loadTree(tree)) {
+    for await (const n of this.entries(tree, into)) {
       addBlobs(into, n);
       if (n.type === 'dir') await this.collect(n.subtree!, into);
     }
@@ -137,6 +150,14 @@ class Comparer {
     }
   }
 }
+
+async function next(entries: AsyncGenerator<TreeNode>): Promise<TreeNode | undefined> {
+  const r = await entries.next();
+  return r.done ? undefined : r.value;
+}
+
+/** Name keys (latin1: a character a byte) in byte order. */
+const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function addBlobs(set: Set<string>, n: TreeNode): void {
   for (const id of n.content ?? []) set.add(`d${id}`);

@@ -8,7 +8,9 @@
  * is valid UTF-8 is a JSON string (ordinary trees stay readable), one that is
  * not is stored as base64 in a `_raw` field, never through U+FFFD. Version 2
  * adds those, special files (FIFOs, devices, sockets) and extended
- * attributes; version-1 trees are still read.
+ * attributes; version-1 trees are still read. A directory too large for one
+ * blob is split (version 3, tree-split.ts): its parts are version-2 trees,
+ * its root names them; decodeTree reads lists of entries only.
  *
  * Trees come from storage, so decodeTree validates everything a restore will
  * act on: names that could leave the target directory are refused here,
@@ -17,9 +19,11 @@
 import { isUtf8 } from 'node:buffer';
 import { EbakError } from '../../errors.js';
 
-/** The version new trees are written in. */
+/** The version new lists of entries (a whole directory, or one part of a split one) are written in. */
 export const TREE_VERSION = 2;
 export type TreeVersion = 1 | 2;
+/** The root of a split directory (tree-split.ts): known, but holds no entries of its own. */
+export const SPLIT_TREE_VERSION = 3;
 
 export type NodeType = 'file' | 'dir' | 'symlink' | 'fifo' | 'chardev' | 'blockdev' | 'socket';
 const TYPES: Record<TreeVersion, readonly NodeType[]> = {
@@ -82,7 +86,17 @@ export function nameKey(n: TreeNode): string {
 export function encodeTree(nodes: readonly TreeNode[], version: TreeVersion = TREE_VERSION): Buffer {
   // Each name's bytes once: the sort compares them n log n times.
   const keyed = nodes.map((n) => ({ n, bytes: nameBytes(n) })).sort((a, b) => Buffer.compare(a.bytes, b.bytes));
-  return Buffer.from(JSON.stringify({ version, nodes: keyed.map(({ n, bytes }) => wire(n, bytes, version)) }));
+  return assembleTree(keyed.map(({ n, bytes }) => JSON.stringify(wire(n, bytes, version))), version);
+}
+
+/** One node's JSON, as encodeTree writes it (the split writer encodes each entry once, as it comes). */
+export function encodeNode(n: TreeNode): string {
+  return JSON.stringify(wire(n, nameBytes(n), TREE_VERSION));
+}
+
+/** The tree blob of nodes already encoded and sorted: the bytes JSON.stringify gives for the whole document. */
+export function assembleTree(encoded: readonly string[], version: TreeVersion = TREE_VERSION): Buffer {
+  return Buffer.from(`{"version":${version},"nodes":[${encoded.join(',')}]}`);
 }
 
 /**
@@ -121,7 +135,7 @@ function wireXattr(x: Xattr): Record<string, unknown> {
 }
 
 /** Sets `key` to the bytes as text when they are UTF-8, else `key_raw` to their base64. */
-function putBytes(out: Record<string, unknown>, key: string, bytes: Buffer): void {
+export function putBytes(out: Record<string, unknown>, key: string, bytes: Buffer): void {
   if (isUtf8(bytes)) out[key] = bytes.toString('utf8');
   else out[`${key}_raw`] = bytes.toString('base64');
 }
@@ -130,18 +144,31 @@ function sortXattrs(xs: readonly Xattr[]): Xattr[] {
   return [...xs].sort((a, b) => Buffer.compare(a.name, b.name));
 }
 
-export function decodeTree(payload: Buffer, what: string): TreeNode[] {
+/** A tree blob's JSON document, its version known (1, 2 or 3); the fields are the version's reader's to check. */
+export function parseTreeDocument(payload: Buffer, what: string): Record<string, unknown> & { version: TreeVersion | typeof SPLIT_TREE_VERSION } {
   let doc: unknown;
   try {
     doc = JSON.parse(payload.toString('utf8'));
   } catch {
     throw new EbakError('CORRUPT', `${what}: tree is not valid JSON`);
   }
-  const d = doc as { version?: unknown; nodes?: unknown };
-  if (typeof d === 'object' && d !== null && typeof d.version === 'number' && d.version !== 1 && d.version !== 2)
+  const d = doc as { version?: unknown };
+  if (typeof d === 'object' && d !== null && typeof d.version === 'number' && d.version !== 1 && d.version !== 2 && d.version !== SPLIT_TREE_VERSION)
     throw new EbakError('UNSUPPORTED_VERSION', `${what}: tree version ${d.version} is not supported by this ebak`);
-  if (typeof d !== 'object' || d === null || (d.version !== 1 && d.version !== 2) || !Array.isArray(d.nodes))
-    throw new EbakError('CORRUPT', `${what}: not a version 1 or ${TREE_VERSION} tree`);
+  if (typeof d !== 'object' || d === null || Array.isArray(d) || typeof d.version !== 'number')
+    throw new EbakError('CORRUPT', `${what}: not a version 1, 2 or ${SPLIT_TREE_VERSION} tree`);
+  return d as Record<string, unknown> & { version: TreeVersion | typeof SPLIT_TREE_VERSION };
+}
+
+/** A list of entries (version 1 or 2: a whole directory, or one part of a split one). */
+export function decodeTree(payload: Buffer, what: string): TreeNode[] {
+  return readEntries(parseTreeDocument(payload, what), what);
+}
+
+/** The entries of a parsed document; a split directory's root (version 3) holds none and is refused here. */
+export function readEntries(d: ReturnType<typeof parseTreeDocument>, what: string): TreeNode[] {
+  if (d.version === SPLIT_TREE_VERSION) throw new EbakError('CORRUPT', `${what}: the root of a split directory where a list of entries belongs`);
+  if (!Array.isArray(d.nodes)) throw new EbakError('CORRUPT', `${what}: not a version 1 or ${TREE_VERSION} tree`);
   const version = d.version;
   let prev: Buffer | undefined;
   return d.nodes.map((raw: unknown) => {
@@ -160,13 +187,13 @@ export function checkName(name: Buffer, what: string): void {
     throw new EbakError('UNSAFE_PATH', `${what}: refusing entry name ${JSON.stringify(name.toString('utf8'))} (it could escape the restore target)`);
 }
 
-const HEX64 = /^[0-9a-f]{64}$/;
+export const HEX64 = /^[0-9a-f]{64}$/;
 const DIGITS = /^[0-9]{1,25}$/;
 /** mtime is signed: a file dated before 1970 (restic restores 1960 timestamps) is a negative count of nanoseconds. */
 const SIGNED_DIGITS = /^-?[0-9]{1,25}$/;
 
-type Fields = Record<string, unknown>;
-type Bad = (field: string) => EbakError;
+export type Fields = Record<string, unknown>;
+export type Bad = (field: string) => EbakError;
 
 function readNode(raw: unknown, what: string, version: TreeVersion): TreeNode {
   const n = raw as Fields;
@@ -223,7 +250,7 @@ function readTypeFields(n: Fields, node: TreeNode, version: TreeVersion, bad: Ba
  * canonical base64 of bytes that are not valid UTF-8 (else the string is the
  * one encoding, so each name has exactly one).
  */
-function readBytes(n: Fields, key: string, version: TreeVersion, bad: Bad): { text: string; raw?: Buffer } {
+export function readBytes(n: Fields, key: string, version: TreeVersion, bad: Bad): { text: string; raw?: Buffer } {
   const text = n[key];
   const raw = version === 2 ? n[`${key}_raw`] : undefined;
   if (raw === undefined) {
