@@ -344,6 +344,7 @@ class Archiver {
         const name = latin1(key);
         const node = this.saveEntry(Buffer.concat([base, SLASH, name]), name, await parents.find(key), dev);
         if (!node) continue;
+        node.saved.catch(() => undefined); // observed now (a rejection must not go unhandled while later entries start); awaited in order below
         pending.push(node.saved);
         if (node.dir) await node.saved;
         if (pending.length > IN_FLIGHT) await next();
