@@ -84,8 +84,14 @@ describe('refuses anything but the KMS shape', () => {
   it('another private key, a damaged key or bad padding: AUTH_FAILED', () => {
     const good = sealRecipientEnvelope(plaintext, spki);
     assert.throws(() => openRecipientEnvelope(good, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey), { code: 'AUTH_FAILED' });
+    // Bad padding, for certain: one bit of the IV's last byte turns the last plaintext byte, the
+    // 0x08 of 'a secret''s padding, into 0x09. (Flipping the ciphertext instead makes a random
+    // block, whose padding is valid about 1 time in 256.)
     const padding = Buffer.from(good);
-    padding[padding.length - 1]! ^= 1;
+    const aes256cbc = Buffer.from([0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x2a, 0x04, 0x10]);
+    const iv = padding.indexOf(aes256cbc) + aes256cbc.length;
+    assert.ok(iv > aes256cbc.length, 'the AES-256-CBC identifier and its IV are in the envelope');
+    padding[iv + 15]! ^= 1;
     assert.throws(() => openRecipientEnvelope(padding, key()), { code: 'AUTH_FAILED' });
     const encryptedKey = Buffer.from(good);
     encryptedKey[good.indexOf(Buffer.from([0x04, 0x82, 0x01, 0x00])) + 10]! ^= 1; // inside the 256-byte encryptedKey
