@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # kill -9 during prune at every one of its writes and deletes (issue #15):
-# the suite kills at a seeded sample of 10 of them; this kills at all
+# the suite kills at a seeded sample of 6 of them; this kills at all
 # (EBAK_TEST_PRUNE_POINTS=0), for a new seed each run. Prints its seed.
 #   EBAK_TEST_SEED=<replay a failure>  EBAK_TEST_PRUNE_POINTS=<a sample size>
 set -euo pipefail

@@ -24,8 +24,8 @@ import { assertWhole, history, snapshotIds, withRepository } from './prune-fixtu
 
 const KILLER = join(ROOT, 'dist/test/cli/prune-killer.js');
 const SEED = Number(process.env.EBAK_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
-/** Kill points per run: a seeded sample of 10 in the suite; 0 takes every one. */
-const SAMPLE = Number(process.env.EBAK_TEST_PRUNE_POINTS ?? 10);
+/** Kill points per run: a seeded sample of 6 in the suite; 0 takes every one. */
+const SAMPLE = Number(process.env.EBAK_TEST_PRUNE_POINTS ?? 6);
 const OPTS = { maxUnused: { percent: 5 }, maxRepackBytes: Infinity };
 
 /** Runs the killer; returns how it ended: killed, or finished with its count of writes and deletes. */

@@ -29,17 +29,17 @@ const KILLER = join(ROOT, 'dist/test/cli/rotate-killer.js');
 const SEED = Number(process.env.EBAK_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
 /**
  * Kill points sampled from the rewrite's writes and deletes: the suite
- * takes 2 (the rewrite's deletions are prune's, which prune-crash covers);
+ * takes 1 (the rewrite's deletions are prune's, which prune-crash covers);
  * scripts/soak-rotate.sh takes 40 (EBAK_TEST_ROTATE_POINTS).
  */
-const REWRITE_POINTS = Number(process.env.EBAK_TEST_ROTATE_POINTS ?? 2);
+const REWRITE_POINTS = Number(process.env.EBAK_TEST_ROTATE_POINTS ?? 1);
 /**
  * Kill points of the key steps (before and after each of the new key file,
  * the config switch and the key file removals: 14 or so): the suite takes a
- * seeded sample of 6, a different one each run; scripts/soak-rotate.sh
+ * seeded sample of 4, a different one each run; scripts/soak-rotate.sh
  * takes every one (EBAK_TEST_ROTATE_KEY_POINTS=0).
  */
-const KEY_POINTS = Number(process.env.EBAK_TEST_ROTATE_KEY_POINTS ?? 6);
+const KEY_POINTS = Number(process.env.EBAK_TEST_ROTATE_KEY_POINTS ?? 4);
 
 /** The master key the password opens now (the current one: unlock prefers it). */
 async function currentKey(location: string, password: string): Promise<Buffer> {
