@@ -50,6 +50,11 @@
  * Cancellation: `signal` is checked between entries and between chunks; an
  * aborted backup waits for the pack writes in flight, indexes the packs
  * saved and writes no snapshot, so the repository stays consistent.
+ *
+ * (Over 400 lines because the walk of one directory, entry by entry and
+ * file by file, is one state machine over the same counters, warnings and
+ * parent cursor; what has logic of its own lives beside it: exclude,
+ * treewriter, parents, root, sources, stdin, dryrun, scan.)
  */
 import { closeSync, constants, fstatSync, lstatSync, opendirSync, openSync, readlinkSync, readSync, statSync, type BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
