@@ -10,26 +10,15 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { TreeWriter, writeTree } from '../../src/archiver/treewriter.js';
+import { TreeWriter } from '../../src/archiver/treewriter.js';
 import { encodeTree, nameBytes, type TreeNode } from '../../src/repository/format/tree.js';
 import { decodeTreeBlob } from '../../src/repository/format/tree-split.js';
 import { walk } from '../../src/walker/index.js';
 import { prng } from '../prng.js';
 import { outcomeSync } from './vector-kit.js';
-import { blobId, FILE, loaderOf, readOutcome, type TreeV3Vectors } from '../vectors/trees-v3-kit.js';
+import { blobId, FILE, loaderOf, readOutcome, writtenTree, type TreeV3Vectors } from '../vectors/trees-v3-kit.js';
 
 const v = JSON.parse(readFileSync(FILE, 'utf8')) as TreeV3Vectors;
-
-/** Writes `nodes` with `limits`; returns the tree id and every blob stored (text by id). */
-async function written(nodes: TreeNode[], limits: { entries: number; bytes: number }): Promise<{ tree: string; blobs: Record<string, string> }> {
-  const blobs: Record<string, string> = {};
-  const tree = await writeTree(async (bytes) => {
-    const id = blobId(bytes);
-    blobs[id] = bytes.toString('utf8');
-    return id;
-  }, nodes, limits);
-  return { tree, blobs };
-}
 
 describe('split directory vectors', () => {
   it('holds what docs/format.md lists', () => {
@@ -42,7 +31,7 @@ describe('split directory vectors', () => {
       for (const [id, text] of Object.entries(d.blobs)) assert.equal(blobId(Buffer.from(text)), id);
       const nodes = await loaderOf(d.blobs).loadTree(d.tree);
       assert.deepEqual(nodes.map((n) => nameBytes(n).toString('hex')), d.names);
-      assert.deepEqual(await written([...nodes].reverse(), d.limits), { tree: d.tree, blobs: d.blobs });
+      assert.deepEqual(await writtenTree([...nodes].reverse(), d.limits), { tree: d.tree, blobs: d.blobs });
     });
   }
 
@@ -96,11 +85,11 @@ describe('reading and writing split directories', () => {
       const count = int(40 * limits.entries);
       while (names.size < count) names.add(`n${int(1e6)}`);
       const nodes = [...names].map(node);
-      const { tree, blobs } = await written(nodes, limits);
+      const { tree, blobs } = await writtenTree(nodes, limits);
       const back = await loaderOf(blobs).loadTree(tree);
       assert.deepEqual(back.map((n) => n.name), [...names].sort());
       if (count <= limits.entries) assert.equal(blobs[tree], encodeTree(nodes).toString());
-      const added = await written([...nodes, node(`n${int(1e6)}x`)], limits);
+      const added = await writtenTree([...nodes, node(`n${int(1e6)}x`)], limits);
       const parts = (t: { tree: string; blobs: Record<string, string> }) => {
         const blob = decodeTreeBlob(Buffer.from(t.blobs[t.tree]!), 'v');
         return 'parts' in blob ? blob.parts.map((p) => p.id) : [t.tree];

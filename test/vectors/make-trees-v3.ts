@@ -5,11 +5,10 @@
  * by hand; the file is not written when the code disagrees.
  */
 import { writeFileSync } from 'node:fs';
-import { writeTree } from '../../src/archiver/treewriter.js';
 import { encodeTree, type TreeNode } from '../../src/repository/format/tree.js';
 import { decodeTreeBlob, encodeSplitRoot, type TreePart } from '../../src/repository/format/tree-split.js';
 import { MASTER_HEX, outcomeSync, type Outcome } from '../repository/vector-kit.js';
-import { blobId, FILE, loaderOf, readOutcome, type StoredDir, type TreeV3Vectors } from './trees-v3-kit.js';
+import { blobId, FILE, loaderOf, readOutcome, writtenTree, type StoredDir, type TreeV3Vectors } from './trees-v3-kit.js';
 
 const b = (latin1: string) => Buffer.from(latin1, 'latin1');
 const meta = { mode: 0o644, uid: 1000, gid: 1000, mtime: '1700000000000000000', ctime: '1700000000000000000', inode: '1', dev: '2049', links: 1 };
@@ -19,12 +18,7 @@ const file = (name: string | Buffer, size = 0): TreeNode => ({
 
 /** Writes `nodes` through the TreeWriter, keeping every blob it stores. */
 async function stored(name: string, nodes: TreeNode[], limits: StoredDir['limits']): Promise<StoredDir> {
-  const blobs: Record<string, string> = {};
-  const tree = await writeTree(async (bytes) => {
-    const id = blobId(bytes);
-    blobs[id] = bytes.toString('utf8');
-    return id;
-  }, nodes, limits);
+  const { tree, blobs } = await writtenTree(nodes, limits);
   const names = (await loaderOf(blobs).loadTree(tree)).map((n) => (n.rawName ?? Buffer.from(n.name)).toString('hex'));
   return { name, limits, tree, blobs, names };
 }

@@ -6,7 +6,9 @@
  * blob-id subkey of K = 000102…1f, as for every other tree vector.
  */
 import { hmacSha256 } from '../../src/crypto/index.js';
+import { writeTree } from '../../src/archiver/treewriter.js';
 import type { TreeLoader } from '../../src/repository/api.js';
+import type { TreeNode } from '../../src/repository/format/tree.js';
 import { decodeTreeBlob } from '../../src/repository/format/tree-split.js';
 import { Repository } from '../../src/repository/repository.js';
 import { joinParts } from '../../src/repository/trees.js';
@@ -17,6 +19,17 @@ export const keys = Repository.subKeys(Buffer.from(MASTER_HEX, 'hex'));
 export const blobId = (bytes: Buffer) => hmacSha256(keys.blobId, bytes).toString('hex');
 
 /** A directory as stored: every tree blob it is made of (text), by id, and the id of its tree. */
+/** Writes `nodes` through the TreeWriter with `limits`; returns the tree id and every blob it stored (text by id). */
+export async function writtenTree(nodes: readonly TreeNode[], limits: { entries: number; bytes: number }): Promise<{ tree: string; blobs: Record<string, string> }> {
+  const blobs: Record<string, string> = {};
+  const tree = await writeTree(async (bytes) => {
+    const id = blobId(bytes);
+    blobs[id] = bytes.toString('utf8');
+    return id;
+  }, nodes, limits);
+  return { tree, blobs };
+}
+
 export interface StoredDir {
   name: string;
   /** The split limits it was written with (tree-split.ts's SplitLimits). */
