@@ -70,11 +70,7 @@ export class PackBlobReader implements BlobReader {
 
   async readRun(type: number, run: readonly LocatedBlob[], sink: URL, task: unknown): Promise<unknown> {
     return this.reads.run(async () => {
-      checkTypes(type, run);
-      const first = run[0]!.loc;
-      const last = run[run.length - 1]!.loc;
-      const sealed = await this.src.backend.load({ type: 'data', name: first.pack.id }, { offset: first.offset, length: last.offset + last.length - first.offset });
-      const key = await this.src.packKey(first.pack);
+      const { first, range: sealed, key } = await this.loadRange(type, run);
       const blobs = run.map(({ id, loc }) => ({
         ref: { type: loc.type, flags: loc.flags, rawLength: loc.rawLength, id: owned(id) },
         offset: loc.offset - first.offset,
@@ -95,11 +91,7 @@ export class PackBlobReader implements BlobReader {
 
   /** One ranged read for a run of neighbouring blobs; each is then authenticated on its own. */
   private async readNeighbours(type: number, run: Placed[]): Promise<Buffer[]> {
-    checkTypes(type, run);
-    const first = run[0]!.loc;
-    const last = run[run.length - 1]!.loc;
-    const range = await this.src.backend.load({ type: 'data', name: first.pack.id }, { offset: first.offset, length: last.offset + last.length - first.offset });
-    const key = await this.src.packKey(first.pack);
+    const { first, range, key } = await this.loadRange(type, run);
     return Promise.all(run.map(({ id, loc }) => {
       // Each blob gets its own buffer so it can be transferred to a worker.
       const sealed = Buffer.allocUnsafeSlow(loc.length);
@@ -107,6 +99,15 @@ export class PackBlobReader implements BlobReader {
       const what = `blob ${id.toString('hex').slice(0, 16)} in data/${loc.pack.id}`;
       return this.pool.open(key, this.src.blobKey, { type: loc.type, flags: loc.flags, rawLength: loc.rawLength, id }, sealed, what);
     }));
+  }
+
+  /** One ranged read from the first blob of `run` to the end of its last (all of `type`), and the pack's key. */
+  private async loadRange(type: number, run: readonly LocatedBlob[]): Promise<{ first: BlobLocation; range: Buffer; key: Buffer }> {
+    checkTypes(type, run);
+    const first = run[0]!.loc;
+    const last = run[run.length - 1]!.loc;
+    const range = await this.src.backend.load({ type: 'data', name: first.pack.id }, { offset: first.offset, length: last.offset + last.length - first.offset });
+    return { first, range, key: await this.src.packKey(first.pack) };
   }
 }
 
