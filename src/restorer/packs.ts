@@ -19,7 +19,7 @@ import type { BlobReader, LocatedBlob } from '../repository/api.js';
 import { BlobType } from '../repository/format/pack.js';
 import { mapIoError } from '../util/fs.js';
 import type { FileOutcome, RunFile, RunOutcome, RunTask } from './sink.js';
-import { abandonFile, finishFile, openTarget, writeSparse, writeTargetFile, type FileMeta } from './target.js';
+import { abandonFile, finishFile, openTarget, writeData, writeTargetFile, type FileMeta } from './target.js';
 
 /** Files planned together. */
 export const BATCH_FILES = 256;
@@ -152,10 +152,7 @@ export class PackWriter {
     if (!damaged || !p.located.some((b) => this.blobs.hasCopies(b.id))) return p.reject(e);
     const offsets: number[] = [];
     p.located.reduce((at, b) => (offsets.push(at), at + b.loc.rawLength), 0);
-    writeTargetFile(p.at, p.meta, p.size, (write) => this.blobs.readBlobs(BlobType.data, p.located, (i, plain) => {
-      if (this.sparse) writeSparse(write, plain, offsets[i]!);
-      else write(plain, offsets[i]!);
-    })).then(p.resolve, p.reject);
+    writeTargetFile(p.at, p.meta, p.size, (write) => this.blobs.readBlobs(BlobType.data, p.located, (i, plain) => writeData(write, plain, offsets[i]!, this.sparse))).then(p.resolve, p.reject);
   }
 }
 

@@ -15,7 +15,7 @@ import type { ErrorCode } from '../errors.js';
 import { isEbakError } from '../errors.js';
 import type { OpenedBlob } from '../repository/runsink.js';
 import { mapIoError } from '../util/fs.js';
-import { abandonFile, finishFile, openTarget, writeAll, writeSparse, type FileMeta } from './target.js';
+import { abandonFile, finishFile, openTarget, writeAll, writeData, type FileMeta } from './target.js';
 
 /** One file a run writes into. */
 export interface RunFile {
@@ -78,8 +78,7 @@ class RunWriter {
 
   private put(f: number, data: Buffer, at: number): void {
     const write = (d: Buffer, off: number) => writeAll(this.fds[f]!, d, off, this.paths[f]!);
-    if (this.task.sparse) writeSparse(write, data, at);
-    else write(data, at);
+    writeData(write, data, at, this.task.sparse);
     this.bytes += data.length;
   }
 

@@ -129,8 +129,9 @@ export function writeAll(fd: number, data: Buffer, at: number, path: Buffer): vo
 /** A file system block: holes are made of whole ones, aligned in the file. */
 const BLOCK = 4096;
 
-/** Writes the parts of `data` (at file offset `at`) that are not whole zero blocks (restic's --sparse). */
-export function writeSparse(write: (data: Buffer, at: number) => void, data: Buffer, at: number): void {
+/** Writes `data` at file offset `at`; `sparse` (restic's --sparse): only its parts that are not whole zero blocks. */
+export function writeData(write: (data: Buffer, at: number) => void, data: Buffer, at: number, sparse: boolean): void {
+  if (!sparse) return write(data, at);
   let run = -1; // where the pending non-zero run starts in `data`
   for (let off = 0; off < data.length; ) {
     const end = Math.min(data.length, (Math.floor((at + off) / BLOCK) + 1) * BLOCK - at);
