@@ -50,10 +50,14 @@ export interface PackInfo {
 
 export interface BlobLocation {
   pack: PackInfo;
+  /** BlobType: data or tree. */
   type: number;
+  /** The blob's flags byte (compressed or not). */
   flags: number;
+  /** Where its sealed bytes start in the pack, and how many there are: one ranged read. */
   offset: number;
   length: number;
+  /** The plaintext's length, before compression. */
   rawLength: number;
 }
 

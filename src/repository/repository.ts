@@ -16,7 +16,7 @@ import { random, sha256 } from '../crypto/index.js';
 import { EbakError, isEbakError } from '../errors.js';
 import { describe, type Backend, type Capabilities, type FileInfo, type FileType, type Handle } from '../storage/backend.js';
 import type {
-  BlobIndex, BlobStore, Chunking, HeadRecorder, IndexFiles, IndexState, KeyLister, Lock, Locker, LockMode, PackStore, PruneStore, SnapshotEntry, SnapshotStore, TreeLoader,
+  BlobIndex, BlobStore, HeadRecorder, IndexFiles, IndexState, KeyLister, Lock, Locker, LockMode, PackStore, PruneStore, SnapshotEntry, SnapshotStore, TreeLoader,
 } from './api.js';
 import { openBlob } from './blob.js';
 import { firstThatOpens, PackBlobReader } from './blobreader.js';
@@ -32,11 +32,11 @@ import { decodeTreeBlob, type TreeBlob } from './format/tree-split.js';
 import { joinParts } from './trees.js';
 import { keyToRemove, listKeys, saveKeyFile, unlock, type KeyFileRecipient, type KeyListing, type Secret, type Unlocked } from './keyring.js';
 import { acquireLockRetrying, otherLiveLocks, removeLocks, type LockInfo, type LockObjects } from './locks.js';
-import { BlobIds } from './blobid.js';
-import { MasterIndex, type BlobLocation, type PackInfo } from './masterindex.js';
+import { MasterIndex, type PackInfo } from './masterindex.js';
 import { checkPackBytes } from './packcheck.js';
 import { masterPackKeys, Packer } from './packer.js';
 import type { WorkerPool } from './workers.js';
+import { WritableRepository } from './writable.js';
 import { encodeCredential, newCredential, writeOnlyRefusal, type WriteOnlyCredential } from './writeonly/credential.js';
 import { deriveSubKeys, KeyGenerations, type SubKeys } from './rotate-keys.js';
 
@@ -67,19 +67,11 @@ function safeUser(): string {
   }
 }
 
-export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobStore, IndexFiles, PackStore, KeyLister, Locker, PruneStore {
-  private readonly index = new MasterIndex();
-  private readonly blobIds: BlobIds;
-  private lockRetryMs = 0;
+export class Repository extends WritableRepository implements SnapshotStore, TreeLoader, BlobIndex, BlobStore, IndexFiles, PackStore, KeyLister, Locker, PruneStore {
   private noSharedLocks = false;
-  /** This run's --compression / --pack-size, over the config's. */
-  private writing: Partial<Pick<RepoConfig, 'compression_level' | 'pack_size'>> = {};
   private readonly packKeys = new Map<string, Buffer>();
   /** The current generation's subkeys: what everything new is sealed with. */
   private readonly keys: SubKeys;
-  /** Where a damaged object that is read around is reported (the CLI prints each as a warning). */
-  private warn: (message: string) => void = () => {};
-  private stored: (kind: 'snapshot' | 'index', name: string) => void = () => {};
   /** Packs loadIndex indexed from their own headers (no readable index covered them). */
   private fromHeaders: IndexedPack[] = [];
   /** The index files loadIndex read (undefined until it runs): what a lock re-checks. */
@@ -92,8 +84,8 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
    * key envelope this session unlocked (none when opened with K itself).
    */
   private constructor(private readonly backend: Backend, private readonly reader: KeyGenerations, readonly config: RepoConfig, private readonly keyring: Keyring | undefined, private readonly openedWith?: string) {
+    super(reader.keys.blobId, reader.keys.gearSeed);
     this.keys = reader.keys;
-    this.blobIds = new BlobIds(this.keys.blobId);
   }
 
   static subKeys(masterKey: Uint8Array): SubKeys {
@@ -318,32 +310,6 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
   // ---- Locks ----
 
   /**
-   * Takes a lock, then brings a loaded index up to date: the index a command
-   * loaded before it held the lock may predate a prune's marks, and a
-   * backup must not deduplicate against a pack marked for deletion
-   * (docs/format.md, "Deleting data": this re-read is what makes the
-   * lock-age rule sufficient).
-   */
-  async lock(mode: LockMode, onStale: (msg: string) => void): Promise<Lock> {
-    const lock = await this.acquire(mode, onStale);
-    try {
-      await this.refreshIndex();
-    } catch (e) {
-      await lock.release().catch(() => undefined);
-      throw e;
-    }
-    return lock;
-  }
-
-  /**
-   * restic's --retry-lock: while another process holds a conflicting lock,
-   * try again until `ms` have passed (locks.ts acquireLockRetrying). 0 (the default): no retry.
-   */
-  retryLocksFor(ms: number): void {
-    this.lockRetryMs = ms;
-  }
-
-  /**
    * restic's --no-lock: shared locks (what reading commands take) are not
    * written, so a repository on read-only storage can be read. Exclusive and
    * prune locks are still taken.
@@ -352,7 +318,7 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     this.noSharedLocks = true;
   }
 
-  private async acquire(mode: LockMode, onStale: (msg: string) => void): Promise<Lock> {
+  protected async acquire(mode: LockMode, onStale: (msg: string) => void): Promise<Lock> {
     if (mode === 'shared' && this.noSharedLocks) return NO_LOCK;
     return acquireLockRetrying(this.lockObjects(), mode, hostMeta(), onStale, this.lockRetryMs);
   }
@@ -377,31 +343,6 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
   }
 
   // ---- Blobs ----
-
-  blobId(data: Uint8Array): Buffer {
-    return this.blobIds.id(data);
-  }
-
-  get chunking(): Chunking {
-    return { gearSeed: this.keys.gearSeed, params: this.config.chunker };
-  }
-
-  hasBlob(id: Uint8Array): boolean {
-    return this.index.has(id);
-  }
-
-  lookupBlob(id: Uint8Array): BlobLocation | undefined {
-    return this.index.lookup(id);
-  }
-
-  /**
-   * restic's --compression and --pack-size for what this run writes: the
-   * zstd level (0: none) and the target pack size. Readers need neither (a
-   * blob says whether it is compressed; a pack's size is in its index entry).
-   */
-  setWriting(o: Partial<Pick<RepoConfig, 'compression_level' | 'pack_size'>>): void {
-    this.writing = o;
-  }
 
   /** A packer writing new blobs through `pool` into this repository. */
   blobWriter(pool: WorkerPool): Packer {
@@ -462,16 +403,6 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
   }
 
   // ---- Index and packs ----
-
-  /** Damage reports (objects read around instead of failing the command) go to `sink`. */
-  setWarningSink(sink: (message: string) => void): void {
-    this.warn = sink;
-  }
-
-  /** Every snapshot and index file this repository stores is told to `sink` once it is durable (a vault's head journal). */
-  setStoredSink(sink: (kind: 'snapshot' | 'index', name: string) => void): void {
-    this.stored = sink;
-  }
 
   /**
    * Loads every readable index file. A damaged one is skipped and named, and

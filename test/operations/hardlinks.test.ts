@@ -12,29 +12,13 @@ import assert from 'node:assert/strict';
 import { link, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, it } from 'node:test';
-import { recoveryRecipient } from '../../src/keys/index.js';
+import { it } from 'node:test';
 import { backup, restore } from '../../src/operations/index.js';
-import { generateRecoveryCode } from '../../src/repository/format/keyfile.js';
-import { Repository } from '../../src/repository/repository.js';
-import { WorkerPool } from '../../src/repository/workers.js';
-import { openBackend, type OpenedBackend } from '../../src/storage/open.js';
 import { tempDir } from '../cli/harness.js';
+import { localRepository } from './fixture.js';
 
 const dir = await tempDir('ebak-hardlinks-');
-let backend: OpenedBackend;
-let repo: Repository;
-let pool: WorkerPool;
-
-before(async () => {
-  backend = await openBackend(join(dir, 'repo'), {});
-  repo = await Repository.init(backend, [recoveryRecipient(generateRecoveryCode())]);
-  pool = new WorkerPool();
-});
-after(async () => {
-  await pool.close();
-  await backend.close();
-});
+const t = localRepository(dir);
 
 it('a hard-linked file rewritten between the reads of its two names: each name comes back with what was recorded for it', async () => {
   const src = join(dir, 'changing');
@@ -43,7 +27,7 @@ it('a hard-linked file rewritten between the reads of its two names: each name c
   await writeFile(join(src, 'd1', 'f'), 'first\n');
   await link(join(src, 'd1', 'f'), join(src, 'd2', 'f'));
   let rewritten = false;
-  const res = await backup(repo, pool, {
+  const res = await backup(t.repo, t.pool, {
     paths: [src],
     onEvent: (e) => {
       if (e.type !== 'progress' || rewritten) return;
@@ -53,7 +37,7 @@ it('a hard-linked file rewritten between the reads of its two names: each name c
   });
   assert.ok(rewritten);
   const out = join(dir, 'out-changing');
-  const r = await restore(repo, repo.blobReader(pool), { snapshot: res.id, target: out });
+  const r = await restore(t.repo, t.repo.blobReader(t.pool), { snapshot: res.id, target: out });
   assert.equal(r.errors, 0);
   const got = await Promise.all(['d1', 'd2'].map((d) => readFile(join(out, src, d, 'f'), 'utf8')));
   assert.deepEqual(got.sort(), ['first\n', 'second, longer\n'], 'neither recorded version is dropped');
@@ -65,9 +49,9 @@ it('names of an unchanged hard-linked file are still restored as one inode', asy
   await mkdir(join(src, 'd2'));
   await writeFile(join(src, 'd1', 'f'), 'same\n');
   await link(join(src, 'd1', 'f'), join(src, 'd2', 'f'));
-  const res = await backup(repo, pool, { paths: [src] });
+  const res = await backup(t.repo, t.pool, { paths: [src] });
   const out = join(dir, 'out-stable');
-  await restore(repo, repo.blobReader(pool), { snapshot: res.id, target: out });
+  await restore(t.repo, t.repo.blobReader(t.pool), { snapshot: res.id, target: out });
   const [a, b] = await Promise.all(['d1', 'd2'].map((d) => stat(join(out, src, d, 'f'))));
   assert.equal(a!.ino, b!.ino);
   assert.equal(a!.nlink, 2);

@@ -12,36 +12,20 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, rmSync, symlinkSync, truncateSync } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { recoveryRecipient } from '../../src/keys/index.js';
+import { describe, it } from 'node:test';
 import { backup, check, restore } from '../../src/operations/index.js';
-import { generateRecoveryCode } from '../../src/repository/format/keyfile.js';
-import { Repository } from '../../src/repository/repository.js';
-import { WorkerPool } from '../../src/repository/workers.js';
-import { openBackend, type OpenedBackend } from '../../src/storage/open.js';
 import { tempDir } from '../cli/harness.js';
+import { localRepository } from './fixture.js';
 
 const MiB = 1024 * 1024;
 const dir = await tempDir('ebak-live-');
-let backend: OpenedBackend;
-let repo: Repository;
-let pool: WorkerPool;
-
-before(async () => {
-  backend = await openBackend(join(dir, 'repo'), {});
-  repo = await Repository.init(backend, [recoveryRecipient(generateRecoveryCode())]);
-  pool = new WorkerPool();
-});
-after(async () => {
-  await pool.close();
-  await backend.close();
-});
+const t = localRepository(dir);
 
 /** Backs up `src`, calling `change` once, at the first progress event; returns the warnings and the restore of the snapshot. */
 async function backupWhile(src: string, change: () => void): Promise<{ warnings: string[]; out: string }> {
   const warnings: string[] = [];
   let changed = false;
-  const r = await backup(repo, pool, {
+  const r = await backup(t.repo, t.pool, {
     paths: [src],
     onEvent: (e) => {
       if (e.type === 'warning') warnings.push(e.message);
@@ -53,8 +37,8 @@ async function backupWhile(src: string, change: () => void): Promise<{ warnings:
   });
   assert.ok(changed, 'the change was made during the backup');
   const out = join(dir, `out-${r.id.slice(0, 8)}`);
-  await restore(repo, repo.blobReader(pool), { snapshot: r.id, target: out });
-  const c = await check(repo, {});
+  await restore(t.repo, t.repo.blobReader(t.pool), { snapshot: r.id, target: out });
+  const c = await check(t.repo, {});
   assert.deepEqual(c.errors, []);
   return { warnings, out };
 }

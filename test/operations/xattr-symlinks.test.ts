@@ -10,18 +10,14 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { setAttributeSync } from '@napi-rs/xattr';
-import { recoveryRecipient } from '../../src/keys/index.js';
 import { backup, restore } from '../../src/operations/index.js';
-import { generateRecoveryCode } from '../../src/repository/format/keyfile.js';
 import type { TreeNode } from '../../src/repository/format/tree.js';
-import { Repository } from '../../src/repository/repository.js';
-import { WorkerPool } from '../../src/repository/workers.js';
-import { openBackend, type OpenedBackend } from '../../src/storage/open.js';
 import { readXattrs } from '../../src/util/xattr.js';
 import { walk } from '../../src/walker/index.js';
 import { tempDir } from '../cli/harness.js';
+import { localRepository } from './fixture.js';
 
 const ROOT = process.getuid?.() === 0;
 const BINARY = Buffer.from([0x00, 0xff, 0x01]);
@@ -29,9 +25,6 @@ const dir = await tempDir('ebak-xattr-links-');
 const src = join(dir, 'src');
 const bytes = (...parts: (string | number[] | Buffer)[]) => Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : Buffer.from(typeof p === 'string' ? p : p))));
 const odd = bytes(src, '/d', [0xfe]);
-let backend: OpenedBackend;
-let repo: Repository;
-let pool: WorkerPool;
 
 const attrs = (path: Buffer | string, isDir = false) => {
   const r = readXattrs(Buffer.from(path), isDir);
@@ -55,32 +48,26 @@ describe('extended attributes of symlinks', { skip: !ROOT && 'trusted.* attribut
     setAttributeSync(join(src, 'dangling'), 'trusted.dangling', Buffer.from('d'));
     await symlink(Buffer.from('../target.txt'), bytes(odd, '/inner'));
     setOnLink(bytes(odd, '/inner'), 'trusted.inner', Buffer.from('i'));
-    backend = await openBackend(join(dir, 'repo'), {});
-    repo = await Repository.init(backend, [recoveryRecipient(generateRecoveryCode())]);
-    pool = new WorkerPool();
   });
-  after(async () => {
-    await pool?.close();
-    await backend?.close();
-  });
+  const t = localRepository(dir);
 
   it('are stored on the link\'s node, and restored on the link, never on its target', async () => {
     assert.throws(() => setAttributeSync(join(src, 'link'), 'user.refused', Buffer.from('x')), /os error 1\b/, 'the kernel refuses user.* on a symlink');
     const warnings: string[] = [];
-    const { id } = await backup(repo, pool, { paths: [src], onEvent: (e) => e.type === 'warning' && warnings.push(e.message) });
+    const { id } = await backup(t.repo, t.pool, { paths: [src], onEvent: (e) => e.type === 'warning' && warnings.push(e.message) });
     assert.deepEqual(warnings, []);
     const nodes = new Map<string, TreeNode>();
-    const { snapshot } = await repo.findSnapshot(id);
-    await walk(repo, snapshot.tree, { node: (path, n) => void nodes.set(path.slice(src.length), n) });
+    const { snapshot } = await t.repo.findSnapshot(id);
+    await walk(t.repo, snapshot.tree, { node: (path, n) => void nodes.set(path.slice(src.length), n) });
     const stored = (rel: string) => (nodes.get(rel)?.xattrs ?? []).map((x) => [x.name.toString(), x.value.toString('hex')]);
     assert.deepEqual(stored('/link'), [['trusted.link', BINARY.toString('hex')]]);
     assert.deepEqual(stored('/dangling'), [['trusted.dangling', '64']]);
     assert.deepEqual(stored('/d\uFFFD/inner'), [['trusted.inner', '69']]);
     assert.deepEqual(stored('/target.txt'), [['user.file', Buffer.from('file').toString('hex')]], 'the target keeps its own, not the link\'s');
 
-    await repo.loadIndex();
+    await t.repo.loadIndex();
     const out = join(dir, 'out');
-    const r = await restore(repo, repo.blobReader(pool), { snapshot: id, target: out });
+    const r = await restore(t.repo, t.repo.blobReader(t.pool), { snapshot: id, target: out });
     assert.equal(r.errors, 0);
     const at = (...parts: (string | number[] | Buffer)[]) => bytes(out, ...parts);
     assert.deepEqual(attrs(at(src, '/link')), [['trusted.link', BINARY.toString('hex')]]);

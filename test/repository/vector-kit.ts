@@ -217,7 +217,7 @@ export async function keyFileOutcome(text: string, secret: string, master: Buffe
 }
 
 /** The key file text after one JSON-level mutation, serialised as the repository writes key files. */
-export function mutateKeyFile(text: string, m: KeyFileVector['mutations'][number]): string {
+export function mutateKeyFile(text: string, m: Pick<KeyFileVector['mutations'][number], 'text' | 'set'>): string {
   if (m.text !== undefined) return m.text;
   if (!m.set) return text;
   const doc = JSON.parse(text) as Record<string, unknown>;

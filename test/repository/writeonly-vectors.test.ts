@@ -14,8 +14,8 @@ import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { openedKey, sealedKey } from '../../src/repository/format/hpke.js';
 import { decodeCredential, encodeCredential } from '../../src/repository/writeonly/credential.js';
-import { applyEdits } from './vector-kit.js';
-import { fixedCredential, keyFileOutcome, keys, loadWriteOnlyVectors, mutateKeyText, objectOutcomes, packPlaintexts, reader } from '../vectors/write-only-kit.js';
+import { applyEdits, mutateKeyFile } from './vector-kit.js';
+import { fixedCredential, keyFileOutcome, keys, loadWriteOnlyVectors, objectOutcomes, packPlaintexts, reader } from '../vectors/write-only-kit.js';
 
 const v = loadWriteOnlyVectors();
 const zstd = createRequire(import.meta.url)('zstd-napi') as { decompress(b: Uint8Array): Buffer };
@@ -118,5 +118,5 @@ test('write-only.json: the version 2 key file opens to the bundle with its passw
   assert.deepEqual(decodeCredential(Buffer.from(v.keyFile.bundle), 'bundle'), c);
   assert.equal(await keyFileOutcome(v.keyFile.text, v.inputs.password, c), 'ok');
   assert.equal(v.keyFile.mutations.length, 5);
-  for (const m of v.keyFile.mutations) assert.equal(await keyFileOutcome(mutateKeyText(v.keyFile.text, m), m.password ?? v.inputs.password, c), m.expect, m.name);
+  for (const m of v.keyFile.mutations) assert.equal(await keyFileOutcome(mutateKeyFile(v.keyFile.text, m), m.password ?? v.inputs.password, c), m.expect, m.name);
 });

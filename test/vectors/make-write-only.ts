@@ -15,8 +15,8 @@ import { encodeSealedObject } from '../../src/repository/format/object.js';
 import { BlobType, encodeHeader, encodePrefix, KeySource, PREFIX_BYTES } from '../../src/repository/format/pack.js';
 import { hmacSha256 } from '../../src/crypto/index.js';
 import { encodeCredential } from '../../src/repository/writeonly/credential.js';
-import { applyEdits, serialiseKeyFile } from '../repository/vector-kit.js';
-import { FILE, fixedCredential, INPUTS, keyFileOutcome, keys, mutateKeyText, objectOutcomes, packPlaintexts, reader, type WriteOnlyVectors } from './write-only-kit.js';
+import { applyEdits, mutateKeyFile, serialiseKeyFile } from '../repository/vector-kit.js';
+import { FILE, fixedCredential, INPUTS, keyFileOutcome, keys, objectOutcomes, packPlaintexts, reader, type WriteOnlyVectors } from './write-only-kit.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const unhex = (s: string) => Buffer.from(s, 'hex');
@@ -72,7 +72,7 @@ const keyMutations = [
   { name: 'kdf replaced by hkdf-sha256', set: { path: ['kdf'], value: { name: 'hkdf-sha256', salt: 'MzQ1Njc4OTo7PD0+P0BBQg==' } }, expect: 'CORRUPT' },
   { name: 'iterations lowered', set: { path: ['kdf', 'iterations'], value: 2 }, expect: 'undefined' },
 ];
-for (const m of keyMutations) expectSame(`key/${m.name}`, await keyFileOutcome(mutateKeyText(keyFile, m), m.password ?? INPUTS.password, c), m.expect);
+for (const m of keyMutations) expectSame(`key/${m.name}`, await keyFileOutcome(mutateKeyFile(keyFile, m), m.password ?? INPUTS.password, c), m.expect);
 expectSame('key', await keyFileOutcome(keyFile, INPUTS.password, c), 'ok');
 
 const doc: WriteOnlyVectors = {

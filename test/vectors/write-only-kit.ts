@@ -11,7 +11,7 @@ import { parseKeyFile, unwrapKeyFile } from '../../src/repository/format/keyfile
 import { DEFAULT_CONFIG, Repository } from '../../src/repository/repository.js';
 import { decodeCredential, openOwnObject, type WriteOnlyCredential } from '../../src/repository/writeonly/credential.js';
 import { FullKeyReader } from '../../src/repository/writeonly/reader.js';
-import { MASTER_HEX, outcome, outcomeSync, REPOSITORY_ID_HEX, serialiseKeyFile, type Edit, type Outcome } from '../repository/vector-kit.js';
+import { MASTER_HEX, outcome, outcomeSync, REPOSITORY_ID_HEX, type Edit, type Outcome } from '../repository/vector-kit.js';
 
 export const FILE = new URL('../../../test/vectors/write-only.json', import.meta.url);
 
@@ -87,12 +87,3 @@ export async function keyFileOutcome(text: string, password: string, want: Write
   });
 }
 
-/** The key file text with one field set (as the repository serialises key files). */
-export function mutateKeyText(text: string, m: { set?: { path: string[]; value: unknown } }): string {
-  if (!m.set) return text;
-  const doc = JSON.parse(text) as Record<string, unknown>;
-  let at = doc;
-  for (const p of m.set.path.slice(0, -1)) at = at[p] as Record<string, unknown>;
-  at[m.set.path.at(-1)!] = m.set.value;
-  return serialiseKeyFile(doc);
-}

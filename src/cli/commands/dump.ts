@@ -21,15 +21,13 @@ import { walk } from '../../walker/index.js';
 import type { Command } from '../command.js';
 import { withRepo } from '../session.js';
 
-const USAGE = 'ebak dump [--archive tar|zip] [--target FILE] <snapshot|latest> <path>';
-
 export const dumpCommand: Command = {
   name: 'dump',
   summary: 'print a file of a snapshot, or a directory as a tar archive',
-  usage: USAGE,
+  usage: 'ebak dump [--archive tar|zip] [--target FILE] <snapshot|latest> <path>',
   async run(argv, ctx) {
     const { positionals, values } = parseFlags('dump', argv, ctx.env);
-    if (positionals.length !== 2) throw new EbakError('USAGE', 'dump needs a snapshot and a path', { hint: USAGE });
+    if (positionals.length !== 2) throw new EbakError('USAGE', 'dump needs a snapshot and a path', { hint: dumpCommand.usage });
     const path = '/' + positionals[1]!.split('/').filter(Boolean).join('/');
     const target = values.target;
     return withRepo(ctx, { index: true, pool: true }, async (repo, pool) => {

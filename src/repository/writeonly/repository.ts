@@ -14,78 +14,33 @@
  * what full-key prunes and exclusive commands see and respect.
  */
 import { sha256 } from '../../crypto/index.js';
-import { BlobIds } from '../blobid.js';
 import { EbakError, isEbakError } from '../../errors.js';
 import type { Backend, FileType } from '../../storage/backend.js';
-import type { BlobIndex, BlobStore, Chunking, Lock, Locker, LockMode, SnapshotEntry, SnapshotStore, TreeLoader } from '../api.js';
+import type { BlobIndex, BlobStore, Lock, Locker, LockMode, SnapshotEntry, SnapshotStore, TreeLoader } from '../api.js';
 import { decodeIndex } from '../format/indexfile.js';
 import type { ObjectTypeName } from '../format/object.js';
 import { KeySource } from '../format/pack.js';
 import { encodeSnapshot, type Snapshot } from '../format/snapshot.js';
 import type { TreeNode } from '../format/tree.js';
 import { acquireLockRetrying, type LockObjects } from '../locks.js';
-import { MasterIndex, type BlobLocation } from '../masterindex.js';
 import { Packer } from '../packer.js';
 import { hostMeta, OBJECT_DIR } from '../repository.js';
 import type { WorkerPool } from '../workers.js';
+import { WritableRepository } from '../writable.js';
 import { newPackKey, openOwnObject, sealObject, writeOnlyRefusal, type WriteOnlyCredential, type WriterConfig } from './credential.js';
 
-export class WriteOnlyRepository implements SnapshotStore, TreeLoader, BlobIndex, BlobStore, Locker {
-  private readonly index = new MasterIndex();
-  private warn: (message: string) => void = () => {};
-  private stored: (kind: 'snapshot' | 'index', name: string) => void = () => {};
-  private writing: Partial<Pick<WriterConfig, 'compression_level' | 'pack_size'>> = {};
-  private lockRetryMs = 0;
+export class WriteOnlyRepository extends WritableRepository implements SnapshotStore, TreeLoader, BlobIndex, BlobStore, Locker {
   private readonly damagedLocks = new Set<string>();
   /** The index files loadIndex found to be this credential's own (undefined until it runs). */
   private ownIndex: Set<string> | undefined;
 
-  private readonly blobIds: BlobIds;
-
   constructor(private readonly backend: Backend, private readonly credential: WriteOnlyCredential) {
-    this.blobIds = new BlobIds(credential.blobIdKey);
+    super(credential.blobIdKey, credential.gearSeed);
   }
 
   /** The config values the credential carries (it cannot read the stored config). */
   get config(): WriterConfig {
     return this.credential.config;
-  }
-
-  setWarningSink(sink: (message: string) => void): void {
-    this.warn = sink;
-  }
-
-  /** As Repository's: every snapshot and index file it stores is told to `sink` (a vault's head journal). */
-  setStoredSink(sink: (kind: 'snapshot' | 'index', name: string) => void): void {
-    this.stored = sink;
-  }
-
-  /** As Repository's: --compression and --pack-size for what this run writes. */
-  setWriting(o: Partial<Pick<WriterConfig, 'compression_level' | 'pack_size'>>): void {
-    this.writing = o;
-  }
-
-  /** As Repository's: --retry-lock. */
-  retryLocksFor(ms: number): void {
-    this.lockRetryMs = ms;
-  }
-
-  // ---- Blobs ----
-
-  blobId(data: Uint8Array): Buffer {
-    return this.blobIds.id(data);
-  }
-
-  get chunking(): Chunking {
-    return { gearSeed: this.credential.gearSeed, params: this.config.chunker };
-  }
-
-  hasBlob(id: Uint8Array): boolean {
-    return this.index.has(id);
-  }
-
-  lookupBlob(id: Uint8Array): BlobLocation | undefined {
-    return this.index.lookup(id);
   }
 
   blobWriter(pool: WorkerPool): Packer {
@@ -111,7 +66,7 @@ export class WriteOnlyRepository implements SnapshotStore, TreeLoader, BlobIndex
   }
 
   /** After the lock: its own index files added since; if one it read is gone (a full-key prune rewrote them), all again. */
-  private async refreshIndex(): Promise<void> {
+  protected async refreshIndex(): Promise<void> {
     if (!this.ownIndex) return;
     const names = await this.list('index');
     if ([...this.ownIndex].some((n) => !names.includes(n))) {
@@ -167,15 +122,8 @@ export class WriteOnlyRepository implements SnapshotStore, TreeLoader, BlobIndex
 
   // ---- Locks ----
 
-  async lock(mode: LockMode, onStale: (msg: string) => void): Promise<Lock> {
-    const lock = await acquireLockRetrying(this.lockObjects(), mode, hostMeta(), onStale, this.lockRetryMs);
-    try {
-      await this.refreshIndex();
-    } catch (e) {
-      await lock.release().catch(() => undefined);
-      throw e;
-    }
-    return lock;
+  protected acquire(mode: LockMode, onStale: (msg: string) => void): Promise<Lock> {
+    return acquireLockRetrying(this.lockObjects(), mode, hostMeta(), onStale, this.lockRetryMs);
   }
 
   /** Its own locks only: the others are sealed under K (and a full key's prune reads this one's). */
