@@ -48,17 +48,9 @@ export interface PackInfo {
   keySource: number;
 }
 
-export interface BlobLocation {
+/** Where a blob is: its pack, and its entry in the pack's header (less the id, which is the key). */
+export interface BlobLocation extends Omit<BlobEntry, 'id'> {
   pack: PackInfo;
-  /** BlobType: data or tree. */
-  type: number;
-  /** The blob's flags byte (compressed or not). */
-  flags: number;
-  /** Where its sealed bytes start in the pack, and how many there are: one ranged read. */
-  offset: number;
-  length: number;
-  /** The plaintext's length, before compression. */
-  rawLength: number;
 }
 
 /** The tail is merged into `recent` at this many blobs; `recent` into the big run at 1/RECENT_SHARE of it. */
