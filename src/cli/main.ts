@@ -51,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!cmd) throw unknownCommand(name);
     if (parsed.help) return await help(cmd.name);
     const out = new TerminalOutput(json, parsed.globals);
+    if (environment(process.env).testFastKdf) (await import('../repository/format/keyfile.js')).useTestKdfCost();
     try {
       return await cmd.run(args, { out, env: process.env, globals: withVariables(parsed.globals, process.env) });
     } finally {

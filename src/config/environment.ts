@@ -35,6 +35,8 @@ export interface Environment {
   readonly debug: boolean;
   /** EBAK_TEST_NOW, for tests only: the clock of local retention decisions (a bad value is ignored: the real clock). */
   readonly testNow: Date | undefined;
+  /** EBAK_TEST_FAST_KDF=1, for tests only: new password key files get a token Argon2id cost. */
+  readonly testFastKdf: boolean;
 }
 
 export function environment(env: NodeJS.ProcessEnv): Environment {
@@ -55,6 +57,7 @@ export function environment(env: NodeJS.ProcessEnv): Environment {
     },
     debug: Boolean(env.EBAK_DEBUG),
     testNow: env.EBAK_TEST_NOW && !Number.isNaN(Date.parse(env.EBAK_TEST_NOW)) ? new Date(env.EBAK_TEST_NOW) : undefined,
+    testFastKdf: env.EBAK_TEST_FAST_KDF === '1',
   };
 }
 

@@ -326,6 +326,7 @@ const ENV_ONLY: readonly VariableSpec[] = [
   { name: 'EBAK_FROM_PASSWORD', help: 'copy: the source repository\'s password' },
   { name: 'EBAK_FROM_RECOVERY_KEY_FILE', help: 'copy: a recovery key file for the source repository' },
   { name: 'EBAK_DEBUG', help: 'print a stack trace on an unexpected error' },
+  { name: 'EBAK_TEST_FAST_KDF', help: 'tests only: 1 gives new password key files a token Argon2id cost (64 KiB, 1 pass) instead of 64 MiB, 3 passes; never set it otherwise' },
   { name: 'EBAK_TEST_NOW', help: 'tests only: the clock (ISO 8601) of local retention decisions (forget, check, retention); never set it otherwise' },
   // The AWS tools' own variables ebak honours, as the AWS CLI does (environment.ts `awsEnvironment`).
   { name: 'AWS_ACCESS_KEY_ID', help: 'S3 and the key service: the access key (with AWS_SECRET_ACCESS_KEY; keyservice serve: what its callers sign with)' },

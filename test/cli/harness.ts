@@ -15,9 +15,12 @@ export const BIN = join(ROOT, 'bin/ebak');
 /**
  * Every run's environment before the test's own: no local metadata cache
  * unless a test turns it on (EBAK_NO_CACHE: ''), so runs write nothing to
- * the user's ~/.cache and read every object from the repository.
+ * the user's ~/.cache and read every object from the repository; and a
+ * token Argon2id cost for new password key files (EBAK_TEST_FAST_KDF; the
+ * suite starts the CLI ~1,500 times), which test/cli/kdf-cost.test.ts
+ * checks is the only difference.
  */
-const BASE_ENV = { PATH: process.env.PATH, HOME: process.env.HOME, EBAK_NO_CACHE: '1' };
+const BASE_ENV = { PATH: process.env.PATH, HOME: process.env.HOME, EBAK_NO_CACHE: '1', EBAK_TEST_FAST_KDF: '1' };
 
 export interface RunResult {
   code: number;

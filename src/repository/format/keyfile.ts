@@ -44,6 +44,21 @@ export interface KeyFile {
 /** Argon2id at 64 MiB, 3 passes, 4 lanes: ~150 ms here; OWASP's floor is 19 MiB/2 passes. */
 export const ARGON2_DEFAULTS = { memory_kib: 65536, iterations: 3, parallelism: 4 };
 
+/**
+ * The Argon2id cost of new password key files. A test suite that starts
+ * the CLI a thousand times pays ~0.25 s of CPU per unlock at the defaults,
+ * so under EBAK_TEST_FAST_KDF (set by the tests' harness, as restic's tests
+ * lower their KDF) new key files get a token cost. Existing key files are
+ * always opened with the cost they record.
+ */
+let newKeyCost = ARGON2_DEFAULTS;
+const TEST_COST = { memory_kib: 64, iterations: 1, parallelism: 1 };
+
+/** Tests only: from now on, new password key files get the token cost. */
+export function useTestKdfCost(): void {
+  newKeyCost = TEST_COST;
+}
+
 function aad(f: Pick<KeyFile, 'version' | 'kind' | 'kdf'>): Buffer {
   return Buffer.from(`ebak/v1/key\0${JSON.stringify([f.version, f.kind, f.kdf])}`);
 }
@@ -68,7 +83,7 @@ export function createKeyFile(masterKey: Uint8Array, kind: KeyKind, secret: stri
 /** A key file of `kind` wrapping `secretBytes` (K, or a write-only credential's bundle) under a KEK from `secret`. */
 export async function wrapInKeyFile(secretBytes: Uint8Array, kind: EnvelopeKind, secret: string, meta: { hostname: string; username: string }): Promise<KeyFile> {
   const salt = random(16).toString('base64');
-  const kdf: Kdf = kind === 'recovery' ? { name: 'hkdf-sha256', salt } : { name: 'argon2id', ...ARGON2_DEFAULTS, salt };
+  const kdf: Kdf = kind === 'recovery' ? { name: 'hkdf-sha256', salt } : { name: 'argon2id', ...newKeyCost, salt };
   const version = kind === 'write-only' ? KEYFILE_VERSION_WRITE_ONLY : KEYFILE_VERSION;
   const base = { version, kind, created: new Date().toISOString(), ...meta, kdf };
   const k = await kek(kdf, secret);
