@@ -179,6 +179,7 @@ const TABLE = [
   string('from-repo', 'location', 'copy: the repository to copy snapshots from', ['copy'], { env: 'EBAK_FROM_REPOSITORY' }),
   string('from-repository-file', 'file', 'copy: read the source repository location from this file', ['copy'], { env: 'EBAK_FROM_REPOSITORY_FILE' }),
   string('from-password-file', 'file', 'copy: read the source repository password from this file', ['copy'], { env: 'EBAK_FROM_PASSWORD_FILE' }),
+  string('from-vault', 'url', 'copy: the source is a repository of this key vault; without a device session for it here, log in first with the source password', ['copy'], { env: 'EBAK_FROM_VAULT' }),
   string('from-password-command', 'command', 'copy: read the source repository password from this command', ['copy'], { env: 'EBAK_FROM_PASSWORD_COMMAND' }),
 
   // plan, daemon (#18)

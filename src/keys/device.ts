@@ -14,6 +14,11 @@ import type { Action } from '../vault/protocol.js';
 import type { Identity } from './identity.js';
 import { openCredential } from './writeonly.js';
 
+/** The vault of this machine's device session for the repository at `backend`, if it has one. */
+export async function deviceVault(backend: Backend, configDir: string): Promise<string | undefined> {
+  return (await findDevice(backend, configDir))?.vault;
+}
+
 /** `action` tells the vault what the command will do, so its per-account policy can refuse it. */
 export function deviceIdentity(configDir: string, action: Action | 'read' = 'read'): Identity {
   return {

@@ -19,7 +19,7 @@
  */
 export type { Identity, Recipient, Unwrapped } from './identity.js';
 export { keyFileIdentity, passwordIdentity, passwordRecipient, recoveryIdentity, recoveryRecipient } from './keyfile.js';
-export { deviceIdentity } from './device.js';
+export { deviceIdentity, deviceVault } from './device.js';
 export { identitiesFor, openBackupSession, openRepository, openSession, opensWriteOnly, type IdentityChoice, type OpenedRepository } from './open.js';
 export { checkHead, type VaultHead } from './head.js';
 export { initVaultRepository, loginVault } from './vault.js';

@@ -7,10 +7,15 @@
  * `vault audit verify` verifies the chain holding it. The endpoint writes
  * drill events only: a body naming another type, an unknown field, the
  * device, or an oversized text is refused and appends nothing.
+ *
+ * The same vault-mode repository is also the source of `copy --from-vault`
+ * (#18's contract) on a new machine: copy logs in with the source password
+ * and keeps the device session; a second copy uploads nothing; a session
+ * for another vault, or no password, is refused.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,7 +24,7 @@ import type { VaultError } from '../../src/vault/client/errors.js';
 import { MAX_FIRST_BAD, type DrillRecordRequest } from '../../src/vault/protocol.js';
 import { softhsm, type SoftHsm } from '../hsm/softhsm.js';
 import { startCliVault } from '../vault/platform.js';
-import { ebak, type RunResult } from './harness.js';
+import { assertCode, ebak, type RunResult } from './harness.js';
 
 const PASSWORD = 'correct horse battery';
 
@@ -75,6 +80,23 @@ describe('restore drills in the vault\'s audit log', { timeout: 600_000 }, () =>
     assert.ok(shown.stdout.split('\n').some((l) => l.includes('drill') && l.includes('vaulted') && l.includes(drill.snapshot.slice(0, 8))), shown.stdout);
     const verify = await ok(['vault', 'audit', 'verify', '--dir', join(dir, 'vault'), '--vault', url, '--operator-key-file', join(dir, 'operator.pem'), '--json']);
     assert.ok((JSON.parse(verify.stdout) as { entries: number }).entries >= drill.audit_seq);
+  });
+
+  it('copy --from-vault on a new machine logs in to the source\'s vault, copies, and a second copy uploads nothing', async () => {
+    const target = { EBAK_REPOSITORY: join(dir, 'copy-target'), EBAK_PASSWORD: 'target password', EBAK_CONFIG_DIR: join(dir, 'new-machine') };
+    await ok(['init'], target);
+    const from = { ...target, EBAK_VAULT_ROOT: env.EBAK_VAULT_ROOT!, EBAK_FROM_REPOSITORY: env.EBAK_REPOSITORY! };
+    const noPassword = await ebak(['copy', '--from-vault', url, '--json'], from);
+    assertCode(noPassword, 1, 'USAGE');
+    const copied = JSON.parse((await ok(['copy', '--from-vault', url, '--json'], { ...from, EBAK_FROM_PASSWORD: PASSWORD })).stdout) as { copied: unknown[]; blobs_added: number };
+    assert.ok(copied.copied.length >= 1 && copied.blobs_added > 0, JSON.stringify(copied));
+    const again = JSON.parse((await ok(['copy', '--from-vault', url, '--json'], from)).stdout) as { copied: unknown[]; skipped: number; blobs_added: number };
+    assert.deepEqual([again.copied.length, again.blobs_added], [0, 0], 'the kept device session opens the source; nothing is uploaded again');
+    assert.equal(again.skipped, copied.copied.length);
+    assertCode(await ebak(['copy', '--from-vault', 'https://127.0.0.1:1', '--json'], from), 1, 'USAGE');
+    const restored = join(dir, 'copy-restored');
+    await ok(['restore', 'latest', '--target', restored], target);
+    assert.equal(await readFile(join(restored, dir, 'src', 'a.txt'), 'utf8'), 'drilled through the vault\n');
   });
 
   it('the endpoint writes drill events only: another type, an unknown field, the device or an oversized text is refused, nothing appended', async () => {

@@ -4,24 +4,29 @@
  * blobs this one lacks (src/operations/copy.ts). The source opens as any
  * repository does, with its own password (--from-password-file,
  * --from-password-command, EBAK_FROM_PASSWORD) or this machine's vault
- * device session for it.
+ * device session for it. `--from-vault URL` names the source's vault: on a
+ * machine with no device session for the source, copy logs in first (OPAQUE,
+ * with the source password), as `ebak login` would, and keeps the session.
  */
 import { environment, parseFlags, sourceEnvironment } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { copySnapshots, type CopyEvent } from '../../operations/index.js';
+import { deviceVault, loginVault } from '../../keys/index.js';
 import type { Command, Context } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
 import { countLine } from '../progress.js';
 import { selectSnapshots, snapshotFilter } from '../select.js';
-import { interruptible, withRepo } from '../session.js';
+import { passwordFromEnv } from '../secrets.js';
+import { backendFor, interruptible, withRepo } from '../session.js';
 
 export const copyCommand: Command = {
   name: 'copy',
   summary: 'copy snapshots from another repository (only the missing data is uploaded)',
-  usage: 'ebak copy --from-repo LOCATION [--from-password-file F | --from-password-command C] [snapshot-id...] [--host H] [--tag T[,T]] [--path P] [--json]',
+  usage: 'ebak copy --from-repo LOCATION [--from-password-file F | --from-password-command C | --from-vault URL] [snapshot-id...] [--host H] [--tag T[,T]] [--path P] [--json]',
   async run(argv, ctx) {
     const { positionals, values, lists } = parseFlags('copy', argv, ctx.env);
     const from = sourceContext(ctx, values);
+    if (values['from-vault'] !== undefined) await loginToSource(from, values['from-vault']);
     return withRepo(from, { index: true, pool: true, action: 'restore' }, (source, pool) => withRepo(ctx, { index: true, action: 'backup' }, async (target) => {
       const { entries, damaged } = await selectSnapshots(source, positionals, snapshotFilter(lists));
       for (const e of damaged) ctx.out.warn(`${e.message}; not copied`);
@@ -39,6 +44,23 @@ export const copyCommand: Command = {
     }));
   },
 };
+
+/** The source's vault device session on this machine: the one it has, or a new one from a login with the source password. */
+async function loginToSource(from: Context, url: string): Promise<void> {
+  const { configDir, vaultTrust } = environment(from.env);
+  const backend = await backendFor(from);
+  try {
+    const have = await deviceVault(backend, configDir);
+    if (have !== undefined && have !== url) throw new EbakError('USAGE', `the source's device session on this machine is for the vault ${have}, not ${url}`);
+    if (have !== undefined) return;
+    const password = await passwordFromEnv(from);
+    if (!password) throw new EbakError('USAGE', 'copy --from-vault: this machine has no device session for the source, and no source password to log in with', { hint: 'pass --from-password-file (or set EBAK_FROM_PASSWORD), or run `ebak login --vault URL` for the source first' });
+    const r = await loginVault(backend, url, password, configDir, vaultTrust);
+    from.out.info(`logged in to ${url} as ${r.account} for the source; device session saved in ${r.deviceFile}`);
+  } finally {
+    await backend.close();
+  }
+}
 
 /** The context the source repository opens in: its own location and secrets, none of this repository's. */
 function sourceContext(ctx: Context, values: Record<string, string | undefined>): Context {
