@@ -22,6 +22,8 @@ export interface RunRecord {
   ms: number;
   ok: boolean;
   error?: string;
+  /** The EbakError code of `error` (RETENTION: the plan's retention breaks the repository's retention lock). */
+  error_code?: string;
   snapshot?: string;
   bytes_added?: number;
   forgotten?: number;
