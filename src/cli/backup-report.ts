@@ -24,6 +24,8 @@ const STATUS_EVERY_MS = 1000;
 export class BackupReport {
   readonly total: ScanTotal = { files: 0, bytes: 0, done: false };
   private last: Progress = { files: 0, bytes: 0, errors: 0, current: [] };
+  /** The directories below the root by status: restic's summary dirs_new, dirs_changed, dirs_unmodified. */
+  readonly dirs: Record<ItemStatus, number> = { new: 0, changed: 0, unchanged: 0 };
   private timer: NodeJS.Timeout | undefined;
   private started = Date.now();
 
@@ -70,6 +72,7 @@ export class BackupReport {
   }
 
   private dir(e: Extract<BackupEvent, { type: 'dir' }>): void {
+    this.dirs[e.status]++;
     if (this.out.verbose) this.verboseStatus(e.status, `${e.path.toString()}/`, e.ms, { data_size: 0, data_size_in_repo: 0, metadata_size: e.added, metadata_size_in_repo: e.stored });
   }
 

@@ -52,6 +52,7 @@ describe('backup --json', () => {
     assert.equal(s.data_added_packed, s.data_added);
     assert.equal(s.total_files_processed, 2);
     assert.equal(s.total_bytes_processed, 200_001);
+    assert.ok(s.dirs_new >= 2 && s.dirs_changed === 0 && s.dirs_unmodified === 0, 'src and sub are new, as the directories on the way');
     assert.ok(Date.parse(s.backup_start) <= Date.parse(s.backup_end));
   });
 
@@ -77,6 +78,7 @@ describe('backup --json', () => {
     const scanned = verbose.find((v) => v.action === 'scan_finished');
     assert.equal(scanned?.total_files, 2);
     assert.equal(backupSummary(r).files_changed, 1);
+    assert.ok(backupSummary(r).dirs_changed >= 1 && backupSummary(r).dirs_unmodified === 1, 'src (and the directories on the way) changed, sub unmodified');
     await writeFile(join(src, 'new.txt'), 'n');
     await mkdir(join(src, 'newdir'));
     await writeFile(join(src, 'newdir', 'c.txt'), 'c');
