@@ -22,6 +22,10 @@
  * Unreadable files are skipped with a warning and counted; the snapshot is
  * still made (exit code 3 in the CLI).
  *
+ * Each file and directory finished is reported (onFile, onDir) with its
+ * status and the bytes it added, plain and as stored, once its blobs are
+ * sealed (report.ts).
+ *
  * A live source never breaks a backup: a file that vanishes, is replaced
  * (by a directory, a link, a FIFO) or cannot be read between the walk and
  * its open is a SourceError — skipped, named, counted — while repository,
@@ -54,7 +58,7 @@
  * (Over 400 lines because the walk of one directory, entry by entry and
  * file by file, is one state machine over the same counters, warnings and
  * parent cursor; what has logic of its own lives beside it: exclude,
- * treewriter, parents, root, sources, stdin, dryrun, scan.)
+ * treewriter, parents, root, sources, stdin, dryrun, scan, report.)
  */
 import { closeSync, constants, fstatSync, lstatSync, opendirSync, openSync, readlinkSync, readSync, statSync, type BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
