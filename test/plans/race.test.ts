@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -60,6 +60,7 @@ it('a stale run lock taken over by several processes at once: one holder at a ti
     assert.equal(log[i + 1], log[i]!.replace('in', 'out'), `one holder at a time: ${log.join(', ')}`);
   }
   assert.deepEqual((await readdir(dirname(lock))).filter((f) => f !== 'p.lock'), [], 'no claim or temporary file left');
+  await rm(dir, { recursive: true });
 });
 
 it('runs saved by several processes to one state file at the same instant are all kept', async () => {
@@ -77,6 +78,7 @@ it('runs saved by several processes to one state file at the same instant are al
   const kept = PlanStateFile.open(path).runs('p');
   assert.equal(kept.length, writers * runs, 'no run lost');
   assert.deepEqual((await readdir(dir)).sort(), ['plan-state.json'], 'no lock or temporary file left');
+  await rm(dir, { recursive: true });
 });
 
 it('a taker acting on its stale view never removes the lock taken meanwhile (the race, step by step)', async () => {
@@ -90,4 +92,5 @@ it('a taker acting on its stale view never removes the lock taken meanwhile (the
   assert.deepEqual(readHolder(lock), holder, 'the first taker still holds the lock');
   first.release();
   assert.deepEqual(await readdir(dir), []);
+  await rm(dir, { recursive: true });
 });
