@@ -23,12 +23,13 @@ export class DryRunWriter implements BlobWriter {
     return this.ids.has(id) || this.seen.has(id.toString('hex'));
   }
 
-  async add(type: number, id: Buffer, data: Buffer): Promise<boolean> {
+  async add(type: number, id: Buffer, data: Buffer, sealed?: (bytes: number) => void): Promise<boolean> {
     if (this.has(id)) return false;
     this.seen.add(id.toString('hex'));
     if (type === BlobType.tree) this.stats.treeBlobs++;
     else this.stats.dataBlobs++;
     this.stats.bytesStored += data.length;
+    sealed?.(data.length);
     return true;
   }
 

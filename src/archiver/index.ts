@@ -22,6 +22,10 @@
  * Unreadable files are skipped with a warning and counted; the snapshot is
  * still made (exit code 3 in the CLI).
  *
+ * Each file and directory finished is reported (onFile, onDir) with its
+ * status and the bytes it added, plain and as stored, once its blobs are
+ * sealed (report.ts).
+ *
  * A live source never breaks a backup: a file that vanishes, is replaced
  * (by a directory, a link, a FIFO) or cannot be read between the walk and
  * its open is a SourceError — skipped, named, counted — while repository,
@@ -54,7 +58,7 @@
  * (Over 400 lines because the walk of one directory, entry by entry and
  * file by file, is one state machine over the same counters, warnings and
  * parent cursor; what has logic of its own lives beside it: exclude,
- * treewriter, parents, root, sources, stdin, dryrun, scan.)
+ * treewriter, parents, root, sources, stdin, dryrun, scan, report.)
  */
 import { closeSync, constants, fstatSync, lstatSync, opendirSync, openSync, readlinkSync, readSync, statSync, type BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -75,9 +79,12 @@ import { DryRunWriter } from './dryrun.js';
 import { legacyEntries, sourceTree, type SourceTree } from './root.js';
 import { chunkStream, saveStream, type StreamSource } from './stdin.js';
 import { Semaphore } from '../util/semaphore.js';
+import { dirStatus, ItemTally, type DirDone } from './report.js';
 import { ParentEntries } from './parents.js';
 import { TreeWriter, writeTree } from './treewriter.js';
 import { VERSION } from '../version.js';
+
+export type { DirDone } from './report.js';
 
 export const PROGRAM_VERSION = `ebak ${VERSION}`;
 
@@ -105,8 +112,10 @@ export interface BackupOptions {
   readConcurrency?: number;
   onWarning?: (msg: string) => void;
   onProgress?: (p: Progress) => void;
-  /** Each regular file once it is done: read and stored (new, changed), or reused from the parent (unchanged). */
+  /** Each regular file once it is done: read and stored (new, changed), or reused from the parent (unchanged); a stored one once its blobs are sealed. */
   onFile?: (path: Buffer, done: FileDone) => void;
+  /** Each directory below the root once its tree is written and sealed (report.ts). */
+  onDir?: (path: Buffer, done: DirDone) => void;
   /** Each entry left out because it could not be read (also a warning): restic's JSON `error` message. */
   onSkipped?: (item: string, message: string) => void;
   /** Aborting it stops the backup (rejecting with the signal's reason); no snapshot is written. */
@@ -130,6 +139,8 @@ export interface FileDone {
   size: number;
   /** Bytes of its chunks the repository did not hold yet (restic's data_size). */
   added: number;
+  /** Those chunks as stored, compressed and encrypted (restic's data_size_in_repo). */
+  stored: number;
   ms: number;
 }
 
@@ -277,7 +288,8 @@ class Archiver {
     const parentNodes = await this.parentTree(latin1(path), prev?.type === 'dir' ? prev.subtree : undefined);
     const children = await this.saveLevel(path, level, byNameKey(parentNodes), legacy);
     if (children.length === 0) return undefined;
-    return { ...nodeMeta(latin1(name), st), type: 'dir', subtree: await this.saveTree(children) };
+    const report = this.dirReport(latin1(path), prev);
+    return report.done({ ...nodeMeta(latin1(name), st), type: 'dir', subtree: await this.saveTree(children, report.store) });
   }
 
   /** The entries of a directory in the parent snapshot; none (so every file is read) when it has none or cannot be read. */
@@ -295,13 +307,13 @@ class Archiver {
   }
 
   /** A directory's tree: its entries on device `dev` (for -x), none when it is a mount point not to be entered. */
-  private async saveDir(dir: Buffer, parentTree: string | undefined, dev: bigint, enter = true): Promise<string> {
-    return (await this.dirTree(dir, parentTree, dev, enter)).finish();
+  private async saveDir(dir: Buffer, parentTree: string | undefined, dev: bigint, enter = true, store = this.storeTree): Promise<string> {
+    return (await this.dirTree(dir, parentTree, dev, enter, store)).finish();
   }
 
   /** A directory's entries, each saved into a tree writer (saveDir's); the caller finishes it. */
-  private async dirTree(dir: Buffer, parentTree: string | undefined, dev: bigint, enter: boolean): Promise<TreeWriter> {
-    const out = this.treeWriter();
+  private async dirTree(dir: Buffer, parentTree: string | undefined, dev: bigint, enter: boolean, store: TreeStore): Promise<TreeWriter> {
+    const out = this.treeWriter(store);
     if (!enter) return out;
     const names = this.readNames(dir);
     const parents = new ParentEntries(this.repo, parentTree, (e) => this.warn(`${dir}: cannot read its tree in the parent snapshot (${e.message}); reading all its files`));
@@ -379,8 +391,9 @@ class Archiver {
     if (st.isDirectory() || st.isFile() || st.isSymbolicLink()) this.addXattrs(path, st.isDirectory(), meta);
     if (st.isDirectory()) {
       this.counts.dirs++;
-      const subtree = this.saveDir(path, prev?.type === 'dir' ? prev.subtree : undefined, st.dev, verdict !== 'mountpoint');
-      return { saved: subtree.then((id) => ({ ...meta, type: 'dir', subtree: id })), dir: true };
+      const report = this.dirReport(path, prev);
+      const subtree = this.saveDir(path, prev?.type === 'dir' ? prev.subtree : undefined, st.dev, verdict !== 'mountpoint', report.store);
+      return { saved: subtree.then((id) => report.done({ ...meta, type: 'dir', subtree: id })), dir: true };
     }
     if (st.isFile()) {
       const big = Number(st.size) > this.cdc.params.min;
@@ -400,11 +413,12 @@ class Archiver {
 
   /** A directory the patterns leave out, entered for what a !pattern re-includes below it: kept only when it holds something. */
   private async saveReincluded(path: Buffer, st: BigIntStats, meta: Omit<TreeNode, 'type'>, prev: TreeNode | undefined, enter: boolean): Promise<TreeNode | undefined> {
-    const tree = await this.dirTree(path, prev?.type === 'dir' ? prev.subtree : undefined, st.dev, enter);
+    const report = this.dirReport(path, prev);
+    const tree = await this.dirTree(path, prev?.type === 'dir' ? prev.subtree : undefined, st.dev, enter, report.store);
     if (tree.count === 0) return undefined;
     this.addXattrs(path, true, meta);
     this.counts.dirs++;
-    return { ...meta, type: 'dir', subtree: await tree.finish() };
+    return report.done({ ...meta, type: 'dir', subtree: await tree.finish() });
   }
 
   /** The entry's extended attributes into `meta` (none: no field); what cannot be read is warned about. */
@@ -433,14 +447,15 @@ class Archiver {
       this.counts.files_unmodified++;
       this.files++;
       this.progress(size);
-      this.opts.onFile?.(path, { status: 'unchanged', size, added: 0, ms: 0 });
+      this.opts.onFile?.(path, { status: 'unchanged', size, added: 0, stored: 0, ms: 0 });
       return { ...meta, type: 'file', size, content: prev.content! };
     }
     const item = path.toString();
     this.current.add(item);
+    const report = this.fileReport(path, prev ? 'changed' : 'new', started);
     let stored: Stored;
     try {
-      stored = await this.chunkAndStore(path, size);
+      stored = await this.chunkAndStore(path, size, report?.tally);
     } catch (e) {
       if (!(e instanceof SourceError) || this.opts.signal?.aborted) throw e; // cancelled, storage or disk-full: fatal
       this.unreadable(path, e.error);
@@ -452,12 +467,46 @@ class Archiver {
     if (prev) this.counts.files_changed++;
     else this.counts.files_new++;
     this.files++;
-    this.opts.onFile?.(path, { status: prev ? 'changed' : 'new', size: stored.bytes, added: stored.added, ms: Date.now() - started });
+    report?.done(stored);
     return { ...meta, type: 'file', size: stored.bytes, content: stored.content };
   }
 
-  private async chunkAndStore(path: Buffer, size: number): Promise<Stored> {
-    if (size <= this.cdc.params.min) return this.storeChunks(readSmallSync(path, size));
+  /** With onFile: the tally of a file's new chunks, and `done` once it is read: reported when its chunks are sealed. */
+  private fileReport(path: Buffer, status: FileDone['status'], started: number): { tally: ItemTally; done(s: Stored): void } | undefined {
+    const onFile = this.opts.onFile;
+    if (!onFile) return undefined;
+    let read = { bytes: 0, added: 0 };
+    let ms = 0;
+    const tally = new ItemTally((t) => onFile(path, { status, size: read.bytes, added: read.added, stored: t.stored, ms }));
+    return {
+      tally,
+      done(s) {
+        [read, ms] = [s, Date.now() - started];
+        tally.close();
+      },
+    };
+  }
+
+  /** A directory's tree store (counting its tree blobs for onDir) and `done`, given its node: reported when its tree is sealed. */
+  private dirReport(path: Buffer, prev: TreeNode | undefined): { store: TreeStore; done(node: TreeNode): TreeNode } {
+    const onDir = this.opts.onDir;
+    if (!onDir) return { store: this.storeTree, done: (node) => node };
+    const started = Date.now();
+    let status: DirDone['status'] = 'new';
+    let ms = 0;
+    const tally = new ItemTally((t) => onDir(path, { status, added: t.added, stored: t.stored, ms }));
+    return {
+      store: (bytes) => this.storeTreeIn(bytes, tally),
+      done(node) {
+        [status, ms] = [dirStatus(prev, node), Date.now() - started];
+        tally.close();
+        return node;
+      },
+    };
+  }
+
+  private async chunkAndStore(path: Buffer, size: number, tally: ItemTally | undefined): Promise<Stored> {
+    if (size <= this.cdc.params.min) return this.storeChunks(readSmallSync(path, size), tally);
     let fh;
     try {
       fh = await open(path, OPEN_FLAGS);
@@ -467,13 +516,13 @@ class Archiver {
       throw sourceError(e, path);
     }
     try {
-      return await this.storeChunks(readingSource(path, chunkFile(fh, this.cdc)));
+      return await this.storeChunks(readingSource(path, chunkFile(fh, this.cdc)), tally);
     } finally {
       await fh.close();
     }
   }
 
-  private async storeChunks(chunks: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<Stored> {
+  private async storeChunks(chunks: Iterable<Buffer> | AsyncIterable<Buffer>, tally?: ItemTally): Promise<Stored> {
     const content: string[] = [];
     let bytes = 0;
     let added = 0;
@@ -482,7 +531,8 @@ class Archiver {
       const id = this.packer.blobId(chunk);
       const length = chunk.length; // `add` transfers the chunk to a worker
       content.push(id.toString('hex'));
-      if (await this.packer.add(BlobType.data, id, chunk)) added += length;
+      if (await this.packer.add(BlobType.data, id, chunk, tally?.expect())) added += length;
+      else tally?.unexpect();
       bytes += length;
       this.counts.bytes_processed += length;
       this.progress(length);
@@ -491,19 +541,25 @@ class Archiver {
   }
 
   /** The tree of `nodes` (in any order). */
-  private saveTree(nodes: TreeNode[]): Promise<string> {
-    return writeTree(this.storeTree, nodes, this.opts.treeSplit);
+  private saveTree(nodes: TreeNode[], store = this.storeTree): Promise<string> {
+    return writeTree(store, nodes, this.opts.treeSplit);
   }
 
-  private treeWriter(): TreeWriter {
-    return new TreeWriter(this.storeTree, this.opts.treeSplit);
+  private treeWriter(store = this.storeTree): TreeWriter {
+    return new TreeWriter(store, this.opts.treeSplit);
   }
 
-  private readonly storeTree = async (bytes: Buffer): Promise<string> => {
+  private readonly storeTree: TreeStore = (bytes) => this.storeTreeIn(bytes, undefined);
+
+  /** A tree blob stored, counted in `tally` (its bytes when new, its stored size once sealed). */
+  private async storeTreeIn(bytes: Buffer, tally: ItemTally | undefined): Promise<string> {
     const id = this.packer.blobId(bytes);
-    await this.packer.add(BlobType.tree, id, bytes);
+    const length = bytes.length; // `add` transfers the bytes to a worker
+    if (await this.packer.add(BlobType.tree, id, bytes, tally?.expect())) {
+      if (tally) tally.added += length;
+    } else tally?.unexpect();
     return id.toString('hex');
-  };
+  }
 
   private files = 0;
   private bytes = 0;
@@ -526,6 +582,9 @@ class Archiver {
     this.opts.onWarning?.(msg);
   }
 }
+
+/** Stores one tree blob, returning its id (hex). */
+type TreeStore = (bytes: Buffer) => Promise<string>;
 
 /** A file's chunks: their ids, the bytes read, and the bytes of those the repository did not hold. */
 interface Stored {

@@ -3,13 +3,18 @@
  * a progress line with the percent of what the size scan has found so far
  * (from the start; src/cli/progress.ts). Under --json, restic's JSON lines
  * on stdout: a `status` message about once a second, a `verbose_status`
- * per file under --verbose (and `scan_finished` when the scan is done);
+ * per file and per directory under --verbose, with restic 0.17's fields
+ * (ui/backup/json.go: data_size and data_size_in_repo for a file,
+ * metadata_size and metadata_size_in_repo, its tree, for a directory, whose
+ * item ends in "/"; all zero for what is unchanged), and `scan_finished`
+ * when the scan is done;
  * and an `error` message on stderr per entry skipped, beside its warning
  * line. --quiet drops the progress and the status messages (restic: none
  * under --quiet); the summary is the command's to print.
  */
 import type { Progress } from '../archiver/index.js';
 import type { ScanTotal } from '../archiver/scan.js';
+import type { ItemStatus } from '../archiver/report.js';
 import type { BackupEvent } from '../operations/index.js';
 import type { Output } from './command.js';
 import { backupLine, backupStatus, showsProgress } from './progress.js';
@@ -19,6 +24,8 @@ const STATUS_EVERY_MS = 1000;
 export class BackupReport {
   readonly total: ScanTotal = { files: 0, bytes: 0, done: false };
   private last: Progress = { files: 0, bytes: 0, errors: 0, current: [] };
+  /** The directories below the root by status: restic's summary dirs_new, dirs_changed, dirs_unmodified. */
+  readonly dirs: Record<ItemStatus, number> = { new: 0, changed: 0, unchanged: 0 };
   private timer: NodeJS.Timeout | undefined;
   private started = Date.now();
 
@@ -50,6 +57,7 @@ export class BackupReport {
     if (e.type === 'warning') this.out.warn(e.message);
     else if (e.type === 'skipped') this.out.errorRecord({ message_type: 'error', error: { message: e.message }, during: 'archival', item: e.item });
     else if (e.type === 'file') this.file(e);
+    else if (e.type === 'dir') this.dir(e);
     else {
       this.last = e;
       this.out.progress(backupLine(e, this.total, this.elapsed()));
@@ -60,8 +68,18 @@ export class BackupReport {
     const item = e.path.toString();
     if (e.status !== 'unchanged') this.out.detail(`${e.status === 'new' ? 'new     ' : 'modified'}  ${item}`);
     if (!this.out.verbose) return;
-    const action = e.status === 'changed' ? 'modified' : e.status;
-    this.out.record({ message_type: 'verbose_status', action, item, duration: e.ms / 1000, data_size: e.added, metadata_size: 0, total_files: this.last.files });
+    this.verboseStatus(e.status, item, e.ms, { data_size: e.added, data_size_in_repo: e.stored, metadata_size: 0, metadata_size_in_repo: 0 });
+  }
+
+  private dir(e: Extract<BackupEvent, { type: 'dir' }>): void {
+    this.dirs[e.status]++;
+    if (this.out.verbose) this.verboseStatus(e.status, `${e.path.toString()}/`, e.ms, { data_size: 0, data_size_in_repo: 0, metadata_size: e.added, metadata_size_in_repo: e.stored });
+  }
+
+  private verboseStatus(status: ItemStatus, item: string, ms: number, sizes: Record<'data_size' | 'data_size_in_repo' | 'metadata_size' | 'metadata_size_in_repo', number>): void {
+    const action = status === 'changed' ? 'modified' : status;
+    // As restic: what is unchanged took no time and added nothing.
+    this.out.record({ message_type: 'verbose_status', action, item, duration: status === 'unchanged' ? 0 : ms / 1000, ...sizes, total_files: this.last.files });
   }
 
   private elapsed(): number {

@@ -13,8 +13,8 @@ export interface Output {
   readonly quiet: boolean;
   /** --verbose: the commands that have more detail print it (detail()). */
   readonly verbose: boolean;
-  /** Human-readable line on stdout (suppressed under --json): the command's result as prose. */
-  line(text: string): void;
+  /** Human-readable line on stdout (suppressed under --json): the command's result as prose; bytes are written as they are (a name that is not UTF-8). */
+  line(text: string | Uint8Array): void;
   /** Informational line on stdout (suppressed under --json and --quiet). */
   info(text: string): void;
   /** Detail line on stdout, only under --verbose (suppressed under --json). */

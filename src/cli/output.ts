@@ -17,6 +17,8 @@ export interface Verbosity {
 /** Progress lines are redrawn at most this often. */
 const PROGRESS_EVERY_MS = 200;
 
+const NEWLINE = Buffer.from('\n');
+
 export class TerminalOutput implements Output {
   private progressShown = false;
   private lastProgress = 0;
@@ -30,10 +32,10 @@ export class TerminalOutput implements Output {
     this.verbose = verbosity.verbose === true;
   }
 
-  line(text: string): void {
+  line(text: string | Uint8Array): void {
     if (this.json) return;
     this.clearProgress();
-    process.stdout.write(text + '\n');
+    process.stdout.write(typeof text === 'string' ? text + '\n' : Buffer.concat([text, NEWLINE]));
   }
 
   info(text: string): void {

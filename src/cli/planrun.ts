@@ -10,9 +10,14 @@
  * vault's audit log). Each outcome is recorded in the plan state file.
  */
 import { copySnapshots, backup, DEFAULT_COLD_CLASS, forget } from '../operations/index.js';
+import { localRetention } from '../operations/retention.js';
+import { EbakError } from '../errors.js';
+import type { Repository } from '../repository/repository.js';
+import { lockViolations } from '../plans/lockcheck.js';
 import type { ForgetPolicy } from '../retention/policy.js';
 import type { Credentials, Plan } from '../plans/plan.js';
 import type { VaultHead } from '../keys/index.js';
+import type { RetentionLock } from '../retention/lock.js';
 import { drill, type DrillResult } from '../plans/drill.js';
 import { PlanRunLock } from '../plans/runlock.js';
 import type { Job } from '../plans/scheduler.js';
@@ -56,6 +61,7 @@ async function timedJob(ctx: Context, plan: Plan, state: PlanStateFile, signal: 
     await (job === 'drill' ? runDrill : runBackup)(ctx, plan, record, signal);
   } catch (e) {
     record.error = (e as Error).message;
+    if (e instanceof EbakError) record.error_code = e.code;
   }
   record.ms = Date.now() - started;
   // A drill cut short (the daemon stopping) measured nothing: the last drill that ran stays the one reported.
@@ -73,7 +79,7 @@ async function runBackup(ctx: Context, plan: Plan, record: RunRecord, signal: Ab
   }));
   record.snapshot = made.id;
   record.bytes_added = made.summary.data_added;
-  if (plan.retention) record.forgotten = await applyRetention(own, plan, plan.retention, signal);
+  if (plan.retention) record.forgotten = await applyRetention(own, plan, { policy: plan.retention, field: '' }, signal);
   if (plan.coldAfterDays !== undefined) record.cold = await runColdStep(own, plan, plan.coldAfterDays, signal);
   record.copies = [];
   for (const copy of plan.copies) record.copies.push(await runCopy(ctx, plan, copy, signal));
@@ -138,9 +144,31 @@ export function untilStopped<T>(ctx: Context, fn: (signal: AbortSignal) => Promi
   });
 }
 
-async function applyRetention(c: Context, plan: Plan, policy: ForgetPolicy, signal: AbortSignal): Promise<number> {
-  const { removed } = await withRepo(c, {}, (repo, _pool, _backend, head) => forget(repo, { policy, filter: { tags: [[planTag(plan)]] }, signal, head }));
+/** A retention of the plan (`field`: "" for its own, "copies[i]." for a copy's) in the plan file. */
+interface PlanRetention {
+  policy: ForgetPolicy;
+  field: string;
+}
+
+/** The plan's retention applied to its snapshots, after it is checked against the repository's retention lock in the same session (nothing is forgotten when it breaks the lock). */
+async function applyRetention(c: Context, plan: Plan, r: PlanRetention, signal: AbortSignal): Promise<number> {
+  const { removed } = await withRepo(c, {}, async (repo, _pool, _backend, head) => {
+    refuseIfLocked(plan, r, await repositoryLock(repo, head));
+    return forget(repo, { policy: r.policy, filter: { tags: [[planTag(plan)]] }, signal, head });
+  });
   return removed.length;
+}
+
+/** The repository's retention lock: the vault's (vault mode) or its own object's (local mode). */
+export async function repositoryLock(repo: Repository, head: VaultHead | undefined): Promise<RetentionLock | undefined> {
+  return (await (head ?? localRetention(repo, new Date())).retentionFacts()).lock;
+}
+
+/** RETENTION naming the plan and each field of its retention the lock forbids (src/plans/lockcheck.ts). */
+export function refuseIfLocked(plan: Plan, r: PlanRetention, lock: RetentionLock | undefined): void {
+  const problems = lock ? lockViolations(r.policy, lock).map((v) => `plan ${plan.name}: ${r.field}${v.field}: ${v.message}`) : [];
+  if (problems.length === 0) return;
+  throw new EbakError('RETENTION', problems.join('; '), { hint: 'change the plan\'s retention to fit the lock (ebak retention show); nothing was forgotten' });
 }
 
 async function runCopy(ctx: Context, plan: Plan, copy: Plan['copies'][number], signal: AbortSignal): Promise<NonNullable<RunRecord['copies']>[number]> {
@@ -151,7 +179,7 @@ async function runCopy(ctx: Context, plan: Plan, copy: Plan['copies'][number], s
       const mine = snapshots.filter((s) => s.snapshot.tags.includes(planTag(plan)));
       return (await copySnapshots(source, source.blobReader(pool!), dest, pool!, mine, { signal })).copied.length;
     }));
-    if (copy.retention) await applyRetention(target, plan, copy.retention, signal);
+    if (copy.retention) await applyRetention(target, plan, { policy: copy.retention, field: `copies[${plan.copies.indexOf(copy)}].` }, signal);
     return { repository: copy.repository, copied };
   } catch (e) {
     return { repository: copy.repository, copied: 0, error: (e as Error).message };

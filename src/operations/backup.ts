@@ -3,23 +3,24 @@
  * (backups may run side by side). Cancelled, it writes no snapshot; the
  * packs already saved are indexed and reused by the next backup.
  */
-import { backup as archive, type BackupOptions, type BackupResult, type BackupTarget, type FileDone, type Progress } from '../archiver/index.js';
+import { backup as archive, type BackupOptions, type BackupResult, type BackupTarget, type DirDone, type FileDone, type Progress } from '../archiver/index.js';
 import type { Locker } from '../repository/api.js';
 import type { WorkerPool } from '../repository/workers.js';
 import { runLocked, type OperationOptions, type WarningEvent } from './operation.js';
 
 /**
  * `file`: a regular file done with (the CLI's --verbose lists them, as
- * restic's); `skipped`: an entry left out as unreadable (it is also a
+ * restic's); `dir`: a directory done with (restic's verbose_status); `skipped`: an entry left out as unreadable (it is also a
  * warning), restic's JSON `error` message.
  */
 export type BackupEvent =
   | ({ type: 'progress' } & Progress)
   | ({ type: 'file'; path: Buffer } & FileDone)
+  | ({ type: 'dir'; path: Buffer } & DirDone)
   | { type: 'skipped'; item: string; message: string }
   | WarningEvent;
 
-export type BackupOperationOptions = Omit<BackupOptions, 'onWarning' | 'onProgress' | 'onFile' | 'onSkipped' | 'signal'> & OperationOptions<BackupEvent>;
+export type BackupOperationOptions = Omit<BackupOptions, 'onWarning' | 'onProgress' | 'onFile' | 'onDir' | 'onSkipped' | 'signal'> & OperationOptions<BackupEvent>;
 
 export type BackupRepository = BackupTarget & Locker;
 
@@ -31,6 +32,7 @@ export function backup(repo: BackupRepository, pool: WorkerPool, opts: BackupOpe
     onWarning: (message) => onEvent?.({ type: 'warning', message }),
     onProgress: (p) => onEvent?.({ type: 'progress', ...p }),
     onFile: (path, done) => onEvent?.({ type: 'file', path, ...done }),
+    onDir: (path, done) => onEvent?.({ type: 'dir', path, ...done }),
     onSkipped: (item, message) => onEvent?.({ type: 'skipped', item, message }),
   }));
 }

@@ -2,14 +2,17 @@
  * What the daemon and `ebak plan run` remember (docs/plans.md, "State
  * file"): per plan, the last schedule slot it was due and its recent runs,
  * in one JSON file written whole to a temporary name and renamed, so a
- * crash leaves the old state or the new, never half of one. It is plain
+ * crash leaves the old state or the new, never half of one; concurrent
+ * writers merge under a write lock (save). It is plain
  * metadata (times, outcomes, byte counts): no secret, no file names.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EbakError } from '../errors.js';
 import { makeDirs } from '../util/fs.js';
+import { withLock } from './lockfile.js';
 import type { Job, ScheduleMemory } from './scheduler.js';
 
 export const STATE_VERSION = 1;
@@ -22,6 +25,8 @@ export interface RunRecord {
   ms: number;
   ok: boolean;
   error?: string;
+  /** The EbakError code of `error` (RETENTION: the plan's retention breaks the repository's retention lock). */
+  error_code?: string;
   snapshot?: string;
   bytes_added?: number;
   forgotten?: number;
@@ -114,14 +119,19 @@ export class PlanStateFile implements ScheduleMemory {
    * Writes are serialised: each one writes the whole document as it is when
    * its turn comes, merged with what another process (`plan run` beside the
    * daemon) recorded in the file meanwhile, so neither loses the other's runs.
+   * The read, merge and rename are one critical section under the file's
+   * write lock (`<state>.lock`, lockfile.ts): two saves at the same instant
+   * used to read the same file and the later rename dropped the other's runs.
    */
   save(): Promise<void> {
     this.writing = this.writing.then(async () => {
-      this.mergeFromDisk();
       await makeDirs(dirname(this.path));
-      const tmp = join(dirname(this.path), `.plans-state.${process.pid}.tmp`);
-      await writeFile(tmp, JSON.stringify(this.doc, null, 1), { mode: 0o600 });
-      await rename(tmp, this.path);
+      await withLock(`${this.path}.lock`, async () => {
+        this.mergeFromDisk();
+        const tmp = join(dirname(this.path), `.plans-state.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+        await writeFile(tmp, JSON.stringify(this.doc, null, 1), { mode: 0o600 });
+        await rename(tmp, this.path);
+      });
     });
     return this.writing;
   }

@@ -121,8 +121,11 @@ export interface BlobWriter {
   blobId(data: Uint8Array): Buffer;
   /** True when the blob is stored or already queued. */
   has(id: Buffer): boolean;
-  /** Queues a blob unless known; `data` is transferred to a worker: the caller must not use it afterwards. */
-  add(type: number, id: Buffer, data: Buffer): Promise<boolean>;
+  /**
+   * Queues a blob unless known; `data` is transferred to a worker: the caller must not use it afterwards.
+   * `sealed`, when the blob is queued, is told its size as stored (compressed and encrypted: restic's size in repo).
+   */
+  add(type: number, id: Buffer, data: Buffer, sealed?: (bytes: number) => void): Promise<boolean>;
   /** Saves every open pack and the remaining index. */
   finish(): Promise<void>;
   /** After a cancellation: accepts nothing more, waits for the writes in flight, indexes the packs saved. */

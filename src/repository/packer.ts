@@ -153,7 +153,7 @@ export class Packer implements BlobWriter {
    * Queues a blob unless known; resolves once accepted (not yet stored).
    * `data` is transferred to a worker: the caller must not use it afterwards.
    */
-  async add(type: number, id: Buffer, data: Buffer): Promise<boolean> {
+  async add(type: number, id: Buffer, data: Buffer, sealed?: (bytes: number) => void): Promise<boolean> {
     this.throwIfFailed();
     if (this.has(id)) return false;
     this.pending.add(id.toString('hex'));
@@ -171,7 +171,7 @@ export class Packer implements BlobWriter {
       }
       this.throwIfFailed();
       const pack = this.assign(type, slot, data.length);
-      this.track(this.seal(pack, type, id, data).finally(done));
+      this.track(this.seal(pack, type, id, data, sealed).finally(done));
       return true;
     } catch (e) {
       done();
@@ -222,10 +222,11 @@ export class Packer implements BlobWriter {
     return p;
   }
 
-  private async seal(pack: OpenPack, type: number, id: Buffer, data: Buffer): Promise<void> {
+  private async seal(pack: OpenPack, type: number, id: Buffer, data: Buffer, told: ((bytes: number) => void) | undefined): Promise<void> {
     const rawLength = data.length;
     const { data: sealed, compressed } = await this.sealer.seal(pack.key, type, id, data, this.sink.config.compression_level);
     this.append(pack, { type, flags: compressed ? FLAG_ZSTD : 0, id, rawLength }, sealed);
+    told?.(sealed.length);
     pack.outstanding--;
     if (type === BlobType.tree) this.stats.treeBlobs++;
     else this.stats.dataBlobs++;

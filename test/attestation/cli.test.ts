@@ -19,7 +19,7 @@ function context() {
   const ctx: Context = {
     env: {},
     globals: {},
-    out: { json: false, quiet: false, verbose: false, line: (t) => lines.push(t), info: (t) => lines.push(t), detail: () => {}, result: (r) => results.push(r), record: () => {}, errorRecord: () => {}, warn: () => {}, progress: () => {} },
+    out: { json: false, quiet: false, verbose: false, line: (t) => lines.push(String(t)), info: (t) => lines.push(t), detail: () => {}, result: (r) => results.push(r), record: () => {}, errorRecord: () => {}, warn: () => {}, progress: () => {} },
   };
   return { ctx, lines, results };
 }

@@ -1,7 +1,8 @@
 /**
  * `backup --json` is restic's NDJSON stream (doc/075_scripting.rst): `status`
- * lines about once a second while it runs, `verbose_status` per file under
- * --verbose (and `scan_finished`), an `error` message on stderr for each
+ * lines about once a second while it runs, `verbose_status` per file and
+ * directory under --verbose with restic 0.17's sizes (data_size_in_repo,
+ * metadata_size[_in_repo]; and `scan_finished`), an `error` message on stderr for each
  * entry skipped (beside its warning), and the `summary` last, with restic's
  * names. Nothing but JSON lines reaches stdout; no progress line is mixed in.
  * Also --read-concurrency (restic's): 1 and 4 files read at a time give the
@@ -9,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { assertCode, backupSummary, ebak, ndjson, newRepo, startEbak, tempDir } from './harness.js';
@@ -51,10 +52,11 @@ describe('backup --json', () => {
     assert.equal(s.data_added_packed, s.data_added);
     assert.equal(s.total_files_processed, 2);
     assert.equal(s.total_bytes_processed, 200_001);
+    assert.ok(s.dirs_new >= 2 && s.dirs_changed === 0 && s.dirs_unmodified === 0, 'src and sub are new, as the directories on the way');
     assert.ok(Date.parse(s.backup_start) <= Date.parse(s.backup_end));
   });
 
-  it('--verbose adds a verbose_status line per file: new, unchanged, modified', async () => {
+  it('--verbose adds a verbose_status line per file and directory: new, unchanged, modified, with their sizes in the repository', async () => {
     await writeFile(join(src, 'a.txt'), 'a, changed');
     const r = await ebak(['backup', src, '--json', '-v'], env);
     assert.equal(r.code, 0, r.stderr);
@@ -64,13 +66,27 @@ describe('backup --json', () => {
     assert.equal(byItem.get(join(src, 'sub', 'b.bin'))?.action, 'unchanged');
     assert.equal(byItem.get(join(src, 'sub', 'b.bin'))?.data_size, 0, 'an unchanged file adds nothing');
     assert.equal(byItem.get(join(src, 'a.txt'))?.data_size, 'a, changed'.length);
-    for (const v of byItem.values()) for (const f of ['duration', 'data_size', 'metadata_size', 'total_files']) assert.ok(f in v, f);
+    for (const v of byItem.values()) for (const f of ['duration', 'data_size', 'data_size_in_repo', 'metadata_size', 'metadata_size_in_repo', 'total_files']) assert.ok(f in v, f);
+    const changed = byItem.get(join(src, 'a.txt'))!;
+    assert.ok((changed.data_size_in_repo as number) > 0, 'a changed file\'s new chunk, as stored (compressed and encrypted)');
+    assert.equal(byItem.get(join(src, 'sub', 'b.bin'))?.data_size_in_repo, 0);
+    const top = byItem.get(`${src}/`);
+    assert.equal(top?.action, 'modified', 'a directory whose file changed');
+    assert.ok((top.metadata_size as number) > 0 && (top.metadata_size_in_repo as number) > 0, 'its new tree, plain and stored');
+    assert.equal(top.data_size, 0);
+    assert.deepEqual(byItem.get(join(src, 'sub') + '/'), { ...byItem.get(join(src, 'sub') + '/'), action: 'unchanged', duration: 0, data_size: 0, data_size_in_repo: 0, metadata_size: 0, metadata_size_in_repo: 0 });
     const scanned = verbose.find((v) => v.action === 'scan_finished');
     assert.equal(scanned?.total_files, 2);
     assert.equal(backupSummary(r).files_changed, 1);
+    assert.ok(backupSummary(r).dirs_changed >= 1 && backupSummary(r).dirs_unmodified === 1, 'src (and the directories on the way) changed, sub unmodified');
     await writeFile(join(src, 'new.txt'), 'n');
+    await mkdir(join(src, 'newdir'));
+    await writeFile(join(src, 'newdir', 'c.txt'), 'c');
     const next = ndjson((await ebak(['backup', src, '--json', '--verbose'], env)).stdout);
     assert.equal(next.find((l) => l.item === join(src, 'new.txt'))?.action, 'new');
+    assert.equal(next.find((l) => l.item === join(src, 'newdir') + '/')?.action, 'new');
+    await rm(join(src, 'newdir'), { recursive: true });
+    await rm(join(src, 'new.txt'));
   });
 
   it('an entry skipped as unreadable is an error message on stderr, beside its warning', async () => {

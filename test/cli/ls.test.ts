@@ -3,13 +3,15 @@
  * directory every entry; with one, it and the entries directly in it;
  * `--recursive` everything below; `-l` restic's long line; `--json` NDJSON,
  * a snapshot line first (`struct_type: "snapshot"`) then one node line per
- * entry with restic's field names.
+ * entry with restic's field names. A name that is not UTF-8: its bytes in
+ * text output (ls, ls -l, find), U+FFFD in JSON, as restic.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { backupSummary, ebak, lsNodes, ndjson, newRepo, tempDir } from './harness.js';
+import { BIN, backupSummary, ebak, lsNodes, ndjson, newRepo, tempDir } from './harness.js';
 
 const dir = await tempDir('ebak-ls-');
 const { env } = await newRepo(dir);
@@ -72,5 +74,36 @@ describe('ebak ls', () => {
     assert.equal(r.code, 0);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /warning: .*nope matches nothing/);
+  });
+});
+
+describe('names that are not UTF-8 (ls, find)', () => {
+  const raw = join(dir, 'raw');
+  const b = (s: string) => Buffer.from(s, 'latin1');
+  const under = (...parts: string[]) => b([raw, ...parts].join('/'));
+  /** stdout as bytes (the harness reads it as UTF-8 text, which would replace them). */
+  const stdoutBytes = (args: string[]) => new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, EBAK_NO_CACHE: '1', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const out: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(Buffer.concat(out).toString('latin1')) : reject(new Error(`exit ${code}`))));
+  });
+
+  it('text output prints the name\'s bytes (as restic); --json gives U+FFFD for each invalid byte (as restic\'s JSON)', async () => {
+    await mkdir(under('d\xfe'), { recursive: true });
+    await mkdir(under('d\xef\xbf\xbd')); // its U+FFFD look-alike: valid UTF-8
+    await writeFile(under('d\xfe', 'a\xff'), 'x');
+    await writeFile(under('d\xef\xbf\xbd', 'ok'), 'y');
+    await symlink(b('t\xfd'), under('link'));
+    assert.equal((await ebak(['backup', raw], env)).code, 0);
+    const listed = (await stdoutBytes(['ls', 'latest', raw, '--recursive'])).split('\n').filter(Boolean);
+    assert.deepEqual(listed, [raw, `${raw}/d\xef\xbf\xbd`, `${raw}/d\xef\xbf\xbd/ok`, `${raw}/d\xfe`, `${raw}/d\xfe/a\xff`, `${raw}/link`].sort());
+    const long = (await stdoutBytes(['ls', 'latest', raw, '-l'])).split('\n').filter(Boolean);
+    assert.ok(long.some((l) => l.endsWith(`${raw}/link -> t\xfd`)), long.join('\n'));
+    const found = (await stdoutBytes(['find', 'a*'])).split('\n').filter((l) => l.startsWith(raw));
+    assert.deepEqual(found, [`${raw}/d\xfe/a\xff`]);
+    const json = lsNodes(await ebak(['ls', 'latest', raw, '--recursive', '--json'], env)).map((n) => n.path);
+    assert.ok(json.includes(`${raw}/d\uFFFD/a\uFFFD`), json.join('\n'));
   });
 });

@@ -2,7 +2,8 @@
  * The scheduler (src/plans/scheduler.ts) on an injected clock: plans run at
  * their slots, never two runs of one plan at once, a run that cannot start
  * inside its window is skipped, one that overruns is cancelled, and after
- * downtime a missed schedule runs once. A plan's restore drill runs on its
+ * downtime a missed schedule runs once; a failing run is reported and the
+ * schedule goes on. A plan's restore drill runs on its
  * own schedule and never beside the plan's backup.
  */
 import assert from 'node:assert/strict';
@@ -73,6 +74,23 @@ describe('scheduler', () => {
     await loop;
     assert.deepEqual(ran.filter(([n]) => n === 'a').map(([, m]) => m), [10, 20, 30, 40, 50, 60]);
     assert.deepEqual(ran.filter(([n]) => n === 'b').map(([, m]) => m), [25, 50]);
+  });
+
+  it('survives a failing run: the failure is reported (run.end, ok false) and the next slots still run', async () => {
+    const clock = new FakeClock(T0);
+    const events: SchedulerEvent[] = [];
+    let n = 0;
+    const s = new Scheduler([plan('a', '*/10 * * * *')], async () => {
+      if (n++ === 0) throw new Error('the first run fails');
+    }, clock, memory(), (e) => events.push(e));
+    const stop = new AbortController();
+    const loop = s.run(stop.signal);
+    await clock.advance(T0 + 30 * MIN);
+    stop.abort();
+    await loop;
+    const ends = events.filter((e) => e.event === 'run.end') as Extract<SchedulerEvent, { event: 'run.end' }>[];
+    assert.deepEqual(ends.map((e) => [(e.scheduled - T0) / MIN, e.ok]), [[10, false], [20, true], [30, true]]);
+    assert.equal(ends[0]!.error, 'the first run fails');
   });
 
   it('never runs one plan twice at once: a slot reached while it runs is skipped and reported', async () => {

@@ -66,14 +66,14 @@ export const backupCommand: Command = {
         report.stop();
         scanning.abort();
       });
-      printSummary(ctx.out, res, started, backend.requests());
+      printSummary(ctx.out, res, started, backend.requests(), report.dirs);
       return res.summary.files_unreadable > 0 || input.missing > 0 ? EXIT_PARTIAL : 0;
     });
   },
 };
 
 /** The summary: prose (informational: --quiet leaves it out), and under --json the last NDJSON line, restic's `summary`. */
-function printSummary(out: Output, res: BackupResult, started: Date, requests: unknown): void {
+function printSummary(out: Output, res: BackupResult, started: Date, requests: unknown, dirs: BackupReport['dirs']): void {
   const s = res.summary;
   const ended = new Date();
   const secs = (ended.getTime() - started.getTime()) / 1000;
@@ -82,13 +82,15 @@ function printSummary(out: Output, res: BackupResult, started: Date, requests: u
   out.info(`${res.skipped === 'dry-run' ? 'Would add' : 'Added'} to the repository: ${formatBytes(s.data_added)} (${formatBytes(s.bytes_processed)} read of ${formatBytes(s.total_bytes)})`);
   out.info(`${outcome(res.id, res.skipped)} in ${secs.toFixed(2)}s (${formatRate(s.total_bytes, secs * 1000)})`);
   const times = { backup_start: started.toISOString(), backup_end: ended.toISOString(), total_duration: secs };
-  out.record({ message_type: 'summary', ...(res.skipped === 'dry-run' ? { dry_run: true } : {}), ...(res.id ? { snapshot_id: res.id } : {}), ...s, ...resticNames(s), ...times, requests });
+  const dirCounts = { dirs_new: dirs.new, dirs_changed: dirs.changed, dirs_unmodified: dirs.unchanged };
+  out.record({ message_type: 'summary', ...(res.skipped === 'dry-run' ? { dry_run: true } : {}), ...(res.id ? { snapshot_id: res.id } : {}), ...s, ...resticNames(s), ...dirCounts, ...times, requests });
 }
 
 /**
  * restic's summary names for what ebak's summary (stored in the snapshot)
  * calls otherwise; data_added_packed is what was written to storage, which
- * ebak's own data_added already counts.
+ * ebak's own data_added already counts. (dirs_new, dirs_changed and
+ * dirs_unmodified come from the report: every directory below the root.)
  */
 function resticNames(s: BackupSummary) {
   return {

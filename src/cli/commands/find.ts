@@ -6,6 +6,8 @@
  * to match decides, as in backup's and restore's lists); `--ignore-case` folds case; `--newest`/`--oldest` bound the mtime. Every
  * snapshot the ids or the filter select is searched; a subtree shared by
  * snapshots already searched is read again (matches differ by snapshot).
+ * A name that is not UTF-8 is printed as its bytes, in JSON with U+FFFD
+ * (listing.ts).
  */
 import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
@@ -14,7 +16,7 @@ import type { TreeNode } from '../../repository/format/tree.js';
 import { walk } from '../../walker/index.js';
 import type { Command } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
-import { jsonNode, longLine } from '../listing.js';
+import { entryLine, jsonNode, PathBytes } from '../listing.js';
 import { selectSnapshots, snapshotFilter } from '../select.js';
 import { withRepo } from '../session.js';
 
@@ -34,11 +36,13 @@ export const findCommand: Command = {
       const results: object[] = [];
       for (const { id, snapshot } of entries) {
         const found: object[] = [];
+        const bytes = new PathBytes();
         await walk(repo, snapshot.tree, {
           node(path, node) {
+            const raw = bytes.of(path, node);
             if (!match(path, node)) return;
             if (found.length === 0) ctx.out.line(`Found matching entries in snapshot ${id.slice(0, 8)} from ${snapshot.time}`);
-            ctx.out.line(switches.long ? longLine(path, node) : path);
+            ctx.out.line(entryLine(path, node, switches.long === true, raw));
             found.push(jsonNode(path, node));
           },
         });

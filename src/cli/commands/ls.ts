@@ -4,14 +4,15 @@
  * one and the entries directly in it, or with `--recursive` everything
  * below it (the directories on the way are walked, not listed). `-l` prints
  * restic's long line; `--json` is restic's NDJSON: a snapshot line
- * (`struct_type: "snapshot"`), then one node line per entry.
+ * (`struct_type: "snapshot"`), then one node line per entry. A name that is
+ * not UTF-8 is printed as its bytes, in JSON with U+FFFD (listing.ts).
  */
 import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import type { Step } from '../../walker/index.js';
 import { walk } from '../../walker/index.js';
 import type { Command } from '../command.js';
-import { jsonNode, longLine } from '../listing.js';
+import { entryLine, jsonNode, PathBytes } from '../listing.js';
 import { selectOne, snapshotFilter } from '../select.js';
 import { withRepo } from '../session.js';
 
@@ -30,12 +31,14 @@ export const lsCommand: Command = {
       const { id, snapshot } = await selectOne(repo, ref, values.at, snapshotFilter(lists), (m) => ctx.out.warn(m));
       ctx.out.record({ ...snapshot, id, short_id: id.slice(0, 8), message_type: 'snapshot', struct_type: 'snapshot' });
       let listed = 0;
+      const bytes = new PathBytes();
       await walk(repo, snapshot.tree, {
         node(path, node) {
+          const raw = bytes.of(path, node);
           const { list, step } = select(path, node.type === 'dir');
           if (!list) return step;
           listed++;
-          ctx.out.line(switches.long ? longLine(path, node) : path);
+          ctx.out.line(entryLine(path, node, switches.long === true, raw));
           ctx.out.record({ ...jsonNode(path, node), message_type: 'node' });
           return step;
         },

@@ -13,7 +13,8 @@ import { planStatus } from '../../plans/report.js';
 import { PlanStateFile, type DrillRecord, type RunRecord } from '../../plans/state.js';
 import { formatBytes, formatRate } from '../format.js';
 import type { Command, Context } from '../command.js';
-import { runJob, untilStopped } from '../planrun.js';
+import { contextFor, refuseIfLocked, repositoryLock, runJob, untilStopped } from '../planrun.js';
+import { withRepo } from '../session.js';
 
 const USAGE = 'ebak plan validate FILE | plan list [--plans FILE] | plan run NAME [--drill] [--plans FILE] | plan status [--plans FILE] [--days N] [--json]';
 
@@ -36,6 +37,7 @@ export const planCommand: Command = {
     if (sub === 'validate') {
       if (!arg) throw new EbakError('USAGE', 'plan validate needs a plan file', { hint: USAGE });
       const f = await readPlanFile(arg);
+      await checkLocks(ctx, f.plans);
       ctx.out.line(`${arg}: ${f.plans.length} plan${f.plans.length === 1 ? '' : 's'}, valid`);
       ctx.out.result({ valid: true, plans: f.plans.map((p) => p.name) });
       return 0;
@@ -55,6 +57,31 @@ export const planCommand: Command = {
     throw new EbakError('USAGE', `unknown plan subcommand ${sub === undefined ? '(none)' : JSON.stringify(sub)}`, { hint: USAGE });
   },
 };
+
+/**
+ * Each retention of the plans (their own, their copies') against its
+ * repository's retention lock, where the repository can be opened (its
+ * location and password at hand): every violation found is refused at once
+ * (RETENTION); a repository that cannot be opened is named, not checked
+ * (runs check it again before they forget anything).
+ */
+async function checkLocks(ctx: Context, plans: readonly Plan[]): Promise<void> {
+  const problems: string[] = [];
+  for (const plan of plans) {
+    const targets = [{ creds: plan, policy: plan.retention, field: '' }, ...plan.copies.map((c, i) => ({ creds: c, policy: c.retention, field: `copies[${i}].` }))];
+    for (const { creds, policy, field } of targets) {
+      if (!policy) continue;
+      try {
+        const lock = await withRepo(contextFor(ctx, creds), { readOnly: true }, (repo, _pool, _backend, head) => repositoryLock(repo, head));
+        refuseIfLocked(plan, { policy, field }, lock);
+      } catch (e) {
+        if (e instanceof EbakError && e.code === 'RETENTION') problems.push(e.message);
+        else ctx.out.warn(`plan ${plan.name}: ${field}retention not checked against the retention lock of ${creds.repository}: ${(e as Error).message} (each run checks it before it forgets anything)`);
+      }
+    }
+  }
+  if (problems.length > 0) throw new EbakError('RETENTION', problems.join('; '), { hint: 'change the plan\'s retention to fit the lock (ebak retention show)' });
+}
 
 function summary(r: RunRecord): string {
   if (r.drill) return r.drill.snapshot ? `, snapshot ${r.drill.snapshot.slice(0, 8)}: ${drillLine(r.drill)}` : '';
