@@ -1,16 +1,16 @@
 /**
  * `ebak vault serve --delete-credentials FILE`: the storage credentials that
  * can delete, per account, which the vault holds instead of the clients
- * (docs/retention.md "Vault mode: the vault deletes"). Read once at boot,
- * every problem of the file reported at once; each repository's storage is
- * opened (src/storage, typed AWS settings, never the process environment) on
- * the first deletion the vault allows there.
+ * (docs/retention.md "Vault mode: the vault deletes"). Read at boot (every
+ * problem of the file reported at once) and again whenever it changes; each
+ * repository's storage is opened (src/storage, typed AWS settings, never the
+ * process environment) on the first deletion the vault allows there.
  *
  * The file (JSON, mode 0600):
  *   {"format": 1, "repositories": [{"account", "repository", "access_key_id",
  *    "secret_access_key", "session_token"?, "region"?, "ca_file"?}]}
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { EbakError } from '../../errors.js';
 import { openBackend, type OpenedBackend } from '../../storage/open.js';
 import type { AwsSettings } from '../../storage/s3/index.js';
@@ -25,10 +25,37 @@ interface Entry {
 const FIELDS = ['account', 'repository', 'access_key_id', 'secret_access_key', 'session_token', 'region', 'ca_file'];
 const REQUIRED = ['account', 'repository', 'access_key_id', 'secret_access_key'];
 
-/** The file's credentials as the vault's Deleters; USAGE naming every problem of the file. */
+/**
+ * The file's credentials as the vault's Deleters; USAGE naming every problem
+ * of the file. The file is read again when it changes (an operator adds a
+ * repository once `ebak init --vault` has named its account), and a file
+ * that became invalid fails the deletions asked meanwhile (the vault answers
+ * `internal`; nothing is deleted).
+ */
 export async function readDeleteCredentials(file: string): Promise<Deleters> {
+  let current = await load(file);
+  const opened = new Map<string, Promise<OpenedBackend>>();
+  return async (account) => {
+    const modified = (await stat(file)).mtimeMs;
+    if (modified !== current.modified) current = await load(file);
+    const e = current.entries.get(account);
+    if (!e) return undefined;
+    const key = JSON.stringify(e); // new credentials: a new client
+    const storage = (): Promise<OpenedBackend> => {
+      let b = opened.get(key);
+      if (!b) opened.set(key, (b = openBackend(e.repository, e.aws)));
+      return b;
+    };
+    const deleter: RepositoryDeleter = { remove: async (type, name) => (await storage()).remove({ type, name }) };
+    return deleter;
+  };
+}
+
+async function load(file: string): Promise<{ modified: number; entries: Map<string, Entry> }> {
   let doc: unknown;
+  let modified: number;
   try {
+    modified = (await stat(file)).mtimeMs;
     doc = JSON.parse(await readFile(file, 'utf8'));
   } catch (e) {
     throw new EbakError('USAGE', `--delete-credentials ${file}: ${(e as NodeJS.ErrnoException).code ?? 'not valid JSON'}`, { cause: e });
@@ -36,19 +63,7 @@ export async function readDeleteCredentials(file: string): Promise<Deleters> {
   const problems: string[] = [];
   const entries = parse(doc, problems);
   if (problems.length) throw new EbakError('USAGE', `--delete-credentials ${file}: ${problems.join('; ')}`);
-  const byAccount = new Map(entries.map((e) => [e.account, e]));
-  const opened = new Map<string, Promise<OpenedBackend>>();
-  return (account) => {
-    const e = byAccount.get(account);
-    if (!e) return undefined;
-    const storage = (): Promise<OpenedBackend> => {
-      let b = opened.get(account);
-      if (!b) opened.set(account, (b = openBackend(e.repository, e.aws)));
-      return b;
-    };
-    const deleter: RepositoryDeleter = { remove: async (type, name) => (await storage()).remove({ type, name }) };
-    return deleter;
-  };
+  return { modified, entries: new Map(entries.map((e) => [e.account, e])) };
 }
 
 function parse(doc: unknown, problems: string[]): Entry[] {

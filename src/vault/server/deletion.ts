@@ -36,7 +36,7 @@ export interface RepositoryDeleter {
 }
 
 /** The delete credential's storage for an account (one account = one repository), if the vault holds one. */
-export type Deleters = (account: string) => RepositoryDeleter | undefined;
+export type Deleters = (account: string) => Promise<RepositoryDeleter | undefined>;
 
 interface Pins {
   /** Protected snapshot → why. */
@@ -56,7 +56,7 @@ export class Deletions {
   /** `GET /v1/delete`: whether the vault deletes for this repository, and the packs it would refuse (what prune keeps whole). */
   async status(s: Session): Promise<DeleteStatus> {
     const account = s.account.account;
-    if (!this.deleters(account)) return { enabled: false, pinned: [], pinned_all: false };
+    if (!(await this.deleters(account))) return { enabled: false, pinned: [], pinned_all: false };
     const pins = await this.pins(account, this.d.now());
     return { enabled: true, pinned: [...pins.packs.keys()].sort(), pinned_all: pins.unrecorded !== undefined };
   }
@@ -80,7 +80,7 @@ export class Deletions {
   async delete(s: Session, req: DeleteRequest): Promise<DeleteResponse> {
     requireFull(s, 'deleting from the repository');
     const account = s.account.account;
-    const storage = this.deleters(account);
+    const storage = await this.deleters(account);
     if (!storage) throw new VaultRefusal('not_found', 'this vault holds no delete credential for the repository: the client deletes with its own');
     const snapshots = req.snapshots ?? [];
     const packs = req.packs ?? [];

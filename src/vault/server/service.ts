@@ -53,7 +53,7 @@ export class VaultService {
     this.writeOnly = new WriteOnlyDevices(d, this.devs);
     this.logins = new Logins(d, this.devs, options.loginTimeoutSeconds ?? 60);
     this.registrations = new Registrations(d, this.devs, options);
-    this.deletions = new Deletions(d, options.deleters ?? (() => undefined));
+    this.deletions = new Deletions(d, options.deleters ?? (async () => undefined));
   }
 
   /** Loads (or, on first boot, creates) the OPAQUE server setup. */
