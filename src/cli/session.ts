@@ -15,7 +15,7 @@ import { parseLocation } from '../storage/location.js';
 import { openBackend, type OpenedBackend, type OpenOptions } from '../storage/open.js';
 import { snapshotPacks } from '../operations/index.js';
 import { parseElapsed } from '../plans/elapsed.js';
-import type { Action } from '../vault/protocol.js';
+import { MAX_HEAD_NAMES, type Action } from '../vault/protocol.js';
 import type { Context } from './command.js';
 import { interruptible as cancellable, interruptSignal } from './interrupt.js';
 import { firstLineSync, secretFor } from './secrets.js';
@@ -181,7 +181,9 @@ async function headChecked(ctx: Context, repo: Opened, client: NonNullable<Opene
 /** A snapshot's packs for the vault's record; a snapshot whose trees cannot be walked is left unrecorded (the vault then keeps every pack while it is protected). */
 async function packsOrWarn(ctx: Context, repo: Opened, id: string): Promise<string[] | undefined> {
   try {
-    return (await snapshotPacks(repo, id)) ?? warnUnrecorded(ctx, id, 'a blob it needs is in no indexed pack');
+    const packs = await snapshotPacks(repo, id);
+    if (!packs) return warnUnrecorded(ctx, id, 'a blob it needs is in no indexed pack');
+    return packs.length > MAX_HEAD_NAMES ? warnUnrecorded(ctx, id, `it references more than ${MAX_HEAD_NAMES} packs`) : packs;
   } catch (e) {
     if (!(e instanceof EbakError)) throw e;
     return warnUnrecorded(ctx, id, e.message);
