@@ -178,16 +178,27 @@ async function headChecked(ctx: Context, repo: Opened, client: NonNullable<Opene
   return head;
 }
 
-/** A snapshot's packs for the vault's record; a snapshot whose trees cannot be walked is left unrecorded (the vault then keeps every pack while it is protected). */
+/**
+ * A snapshot's packs for the vault's record, the index loaded again once if
+ * the loaded one does not know them (a command that loaded none: tag). A
+ * snapshot whose trees cannot be walked is left unrecorded, with a warning
+ * (the vault then deletes no pack while it is protected).
+ */
 async function packsOrWarn(ctx: Context, repo: Opened, id: string): Promise<string[] | undefined> {
-  try {
-    const packs = await snapshotPacks(repo, id);
-    if (!packs) return warnUnrecorded(ctx, id, 'a blob it needs is in no indexed pack');
-    return packs.length > MAX_HEAD_NAMES ? warnUnrecorded(ctx, id, `it references more than ${MAX_HEAD_NAMES} packs`) : packs;
-  } catch (e) {
-    if (!(e instanceof EbakError)) throw e;
-    return warnUnrecorded(ctx, id, e.message);
+  let why = '';
+  for (const reload of [false, true]) {
+    try {
+      if (reload) await repo.loadIndex();
+      const packs = await snapshotPacks(repo, id);
+      if (packs) return packs.length > MAX_HEAD_NAMES ? warnUnrecorded(ctx, id, `it references more than ${MAX_HEAD_NAMES} packs`) : packs;
+      why = 'a blob it needs is in no indexed pack';
+    } catch (e) {
+      if (!(e instanceof EbakError)) throw e;
+      if (e.code === 'WRITE_ONLY') return warnUnrecorded(ctx, id, e.message);
+      why = e.message;
+    }
   }
+  return warnUnrecorded(ctx, id, why);
 }
 
 function warnUnrecorded(ctx: Context, id: string, why: string): undefined {
