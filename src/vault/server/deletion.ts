@@ -67,6 +67,7 @@ export class Deletions {
     const head = await currentHead(this.d, account);
     if (head.removed_snapshots.includes(req.snapshot) || head.pending_snapshots.includes(req.snapshot))
       throw new VaultRefusal('forbidden', `snapshot ${req.snapshot.slice(0, 8)} is being removed: its packs are recorded at backup time`);
+    if (await this.d.state.read<PackRecord>(spId(account, req.snapshot))) return { recorded: false }; // no new version for a repeat
     let recorded = false;
     await this.d.state.update<PackRecord>(spId(account, req.snapshot), (cur) => {
       if (cur) return cur;
