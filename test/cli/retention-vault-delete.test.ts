@@ -71,8 +71,8 @@ describe('the vault holds the delete credential', { timeout: 600_000 }, () => {
     assert.equal(r.code, 0, `ebak ${args.join(' ')}: ${r.stderr}`);
     return r;
   }
-  const src = join(tmpdir(), `ebak-vault-delete-src-${process.pid}`);
   async function backup(round: number): Promise<string> {
+    const src = join(dir, 'src');
     await mkdir(src, { recursive: true });
     await writeFile(join(src, 'data.bin'), randomBytes(200_000 + round));
     return (backupSummary(await ok(['backup', src, '--json'])) as { snapshot_id: string }).snapshot_id;
