@@ -13,8 +13,9 @@ import type { WriteOnlyRepository } from '../repository/writeonly/repository.js'
 import { WorkerPool } from '../repository/workers.js';
 import { parseLocation } from '../storage/location.js';
 import { openBackend, type OpenedBackend, type OpenOptions } from '../storage/open.js';
+import { snapshotPacks } from '../operations/index.js';
 import { parseElapsed } from '../plans/elapsed.js';
-import type { Action } from '../vault/protocol.js';
+import { MAX_HEAD_NAMES, type Action } from '../vault/protocol.js';
 import type { Context } from './command.js';
 import { interruptible as cancellable, interruptSignal } from './interrupt.js';
 import { firstLineSync, secretFor } from './secrets.js';
@@ -104,6 +105,10 @@ interface Opened {
   skipSharedLocks?(): void;
   setWriting?(o: { compression_level?: number; pack_size?: number }): void;
   setStoredSink?: Repository['setStoredSink'];
+  /** A new snapshot's packs, for a vault that deletes (a write-only repository refuses them: WRITE_ONLY). */
+  loadSnapshot: Repository['loadSnapshot'];
+  loadTree: Repository['loadTree'];
+  lookupBlob: Repository['lookupBlob'];
 }
 
 /**
@@ -169,7 +174,36 @@ async function session<R extends Opened, T>(
 async function headChecked(ctx: Context, repo: Opened, client: NonNullable<OpenedRepository['head']>, backend: OpenedBackend): Promise<VaultHead> {
   const head = await checkHead(client, backend, (m) => ctx.out.warn(m));
   repo.setStoredSink?.((kind, name) => head.stored(kind, name));
+  head.packsOf = (id) => packsOrWarn(ctx, repo, id);
   return head;
+}
+
+/**
+ * A snapshot's packs for the vault's record, the index loaded again once if
+ * the loaded one does not know them (a command that loaded none: tag). A
+ * snapshot whose trees cannot be walked is left unrecorded, with a warning
+ * (the vault then deletes no pack while it is protected).
+ */
+async function packsOrWarn(ctx: Context, repo: Opened, id: string): Promise<string[] | undefined> {
+  let why = '';
+  for (const reload of [false, true]) {
+    try {
+      if (reload) await repo.loadIndex();
+      const packs = await snapshotPacks(repo, id);
+      if (packs) return packs.length > MAX_HEAD_NAMES ? warnUnrecorded(ctx, id, `it references more than ${MAX_HEAD_NAMES} packs`) : packs;
+      why = 'a blob it needs is in no indexed pack';
+    } catch (e) {
+      if (!(e instanceof EbakError)) throw e;
+      if (e.code === 'WRITE_ONLY') return warnUnrecorded(ctx, id, e.message);
+      why = e.message;
+    }
+  }
+  return warnUnrecorded(ctx, id, why);
+}
+
+function warnUnrecorded(ctx: Context, id: string, why: string): undefined {
+  ctx.out.warn(`the packs of snapshot ${id.slice(0, 8)} are not recorded with the vault (${why}): while it is protected, the vault deletes no pack`);
+  return undefined;
 }
 
 /** Runs `fn` with a signal the first Ctrl-C aborts (src/cli/interrupt.ts). */

@@ -264,6 +264,7 @@ const TABLE = [
   string('kms-region', 'region', 'the key service region', ['vault'], { default: 'AWS_REGION, else us-east-1' }),
   string('kms-ca', 'pem', 'a CA the key service certificate chains to', ['vault'], { env: 'EBAK_KMS_CA' }),
   string('hsm-pin-kms', 'file', 'the HSM PIN encrypted for the enclave (made by vault provision-pin)', ['vault'], { env: 'EBAK_HSM_PIN_KMS' }),
+  string('delete-credentials', 'file', 'the storage credentials that can delete, per account: the vault deletes what retention allows (simulated mode)', ['vault']),
   string('vault', 'url', 'the vault (status, unlock, audit verify)', ['vault']),
   string('account', 'name', 'the account to unlock', ['vault']),
   string('root', 'pem', 'the attestation root the audit log\'s boots chain to (audit verify)', ['vault']),

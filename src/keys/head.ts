@@ -12,11 +12,13 @@
  *   steps per removal), plus the journal of what the repository stored
  *   (`stored`), posted by `flush` once the command is done; and the vault's
  *   retention lock and holds (forget's facts, `ebak retention`'s desk): in
- *   vault mode the vault refuses a protected snapshot's removal itself.
+ *   vault mode the vault refuses a protected snapshot's removal itself; and
+ *   the vault's deleter, when it holds the repository's delete credential.
  */
 import { EbakError } from '../errors.js';
 import type { HeadNames, HeadRecorder } from '../repository/api.js';
 import type { Backend, FileType } from '../storage/backend.js';
+import type { VaultDeleter } from '../vault/client/deleter.js';
 import { compareHead, rollbackMessage, type HeadClient, type HeadComparison } from '../vault/client/head.js';
 import type { DrillRecordRequest, HeadState, RetentionRequest, RetentionResponse } from '../vault/protocol.js';
 import type { RetentionDesk, RetentionView } from '../retention/desk.js';
@@ -41,14 +43,33 @@ export class VaultHead implements HeadRecorder {
     this.journal[kind].add(name);
   }
 
+  /**
+   * The packs a snapshot references (the session sets it where the repository
+   * can walk its trees): flush records them with a vault that deletes, before
+   * the snapshot joins the head. Undefined for a snapshot it cannot tell.
+   */
+  packsOf: ((snapshot: string) => Promise<string[] | undefined>) | undefined;
+
   /** Posts every name stored since the last flush; all of them are durable in storage. */
   async flush(): Promise<void> {
     const add_snapshots = [...this.journal.snapshot];
     const add_indexes = [...this.journal.index];
     if (add_snapshots.length + add_indexes.length === 0) return;
+    await this.recordPacks(add_snapshots);
     await this.client.post({ add_snapshots, add_indexes });
     for (const n of add_snapshots) this.journal.snapshot.delete(n);
     for (const n of add_indexes) this.journal.index.delete(n);
+  }
+
+  /** Each new snapshot's packs, recorded with the vault when it deletes for this repository (the first record stands). */
+  private async recordPacks(snapshots: readonly string[]): Promise<void> {
+    const packsOf = this.packsOf;
+    if (!packsOf || snapshots.length === 0) return;
+    const deleter = await this.client.deleter();
+    for (const id of deleter ? snapshots : []) {
+      const packs = await packsOf(id);
+      if (packs) await deleter!.recordPacks(id, packs);
+    }
   }
 
   removing(n: HeadNames): Promise<void> {
@@ -63,6 +84,11 @@ export class VaultHead implements HeadRecorder {
   async retentionFacts(): Promise<RetentionFacts> {
     const r = await this.client.retention();
     return { lock: r.lock ?? undefined, holds: r.holds, now: new Date(r.now), seen: new Map(Object.entries(r.seen)) };
+  }
+
+  /** Deletion of snapshots and packs by the vault, when it holds the repository's delete credential (else undefined). */
+  deleter(): Promise<VaultDeleter | undefined> {
+    return this.client.deleter();
   }
 
   /** `ebak retention` against the vault, which applies the rules; `password` is asked only when it wants a step-up. */

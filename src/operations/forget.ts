@@ -9,7 +9,9 @@
  * is refused (RETENTION) before anything is removed. The facts come from
  * the repository's own retention object (local mode: a named one is refused
  * here), or from the vault through the head (vault mode: the vault refuses
- * the pending-removal post of a named one, so nothing is deleted).
+ * the pending-removal post of a named one, so nothing is deleted). Where
+ * the vault holds the delete credential, the snapshots are deleted by it
+ * (`deleter`), which refuses a protected one again.
  */
 import { EbakError } from '../errors.js';
 import type { HeadRecorder, Locker, RetentionObjects, SnapshotStore } from '../repository/api.js';
@@ -17,7 +19,7 @@ import type { Snapshot } from '../repository/format/snapshot.js';
 import { reasonFor, type RetentionFacts } from '../retention/lock.js';
 import { planForget, type ForgetGroup, type GroupBy, type SnapshotFilter } from '../retention/plan.js';
 import type { ForgetPolicy } from '../retention/policy.js';
-import { finishPending, removeRecorded, type Deleter } from './head.js';
+import { finishPending, removeRecorded, snapshotsVia, type Deleter, type ObjectDeleter } from './head.js';
 import { runLocked, type OperationOptions, type WarningEvent } from './operation.js';
 import { localRetention, type RetentionSource } from './retention.js';
 
@@ -33,6 +35,8 @@ export interface ForgetOptions extends OperationOptions<WarningEvent> {
   dryRun?: boolean;
   /** The repository head to post removals to, and the vault's retention (vault mode). */
   head?: (HeadRecorder & RetentionSource) | undefined;
+  /** Deletes the snapshot objects instead of the repository (the vault, when it holds the delete credential). */
+  deleter?: ObjectDeleter | undefined;
   /** The clock of a local-mode retention lock (default: now). */
   now?: Date | undefined;
 }
@@ -44,8 +48,9 @@ export function forget(repo: ForgetRepository, opts: ForgetOptions): Promise<{ g
     const groups = opts.ids?.length ? await named(repo, opts.ids, opts.head ? undefined : facts) : protect(await decide(repo, opts), facts);
     const removed = groups.flatMap((g) => g.decisions.filter((d) => !d.keep).map((d) => d.snapshot.id));
     if (!opts.dryRun) {
-      await finishPending(opts.head, repo);
-      await removeRecorded(opts.head, 'snapshots', removed, (id) => repo.removeSnapshot(id), opts.signal);
+      const del = snapshotsVia(repo, opts.deleter);
+      await finishPending(opts.head, del);
+      await removeRecorded(opts.head, 'snapshots', removed, (id) => del.removeSnapshot(id), opts.signal);
     }
     return { groups, removed };
   });

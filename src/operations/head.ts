@@ -4,9 +4,12 @@
  * pending, deleted, then posted removed, so a crash between the steps is
  * never taken for a rollback; and what a crashed removal left pending is
  * finished by the next operation that deletes. Without a head (local mode)
- * these are plain deletions.
+ * these are plain deletions. Where the vault holds the delete credential,
+ * snapshot objects and packs are deleted by the vault (an ObjectDeleter:
+ * src/vault/client/deleter.ts), index files and locks by the repository.
  */
-import type { HeadRecorder } from '../repository/api.js';
+import type { BlobIndex, HeadRecorder, SnapshotStore, TreeLoader } from '../repository/api.js';
+import { usedBlobs, walk } from '../walker/index.js';
 
 type Kind = 'snapshots' | 'indexes';
 
@@ -35,6 +38,18 @@ export interface Deleter {
   removeIndexFile(name: string): Promise<void>;
 }
 
+/** Where snapshot objects and packs are deleted, when not by the repository's own storage credential (the vault's). */
+export interface ObjectDeleter {
+  removeSnapshot(id: string): Promise<void>;
+  /** Deletes `ids`; a refusal deletes none of the request refused. */
+  removePacks(ids: readonly string[], signal?: AbortSignal): Promise<void>;
+}
+
+/** `repo` deleting its snapshots through `via` when given (index files stay the repository's own). */
+export function snapshotsVia(repo: Deleter, via: ObjectDeleter | undefined): Deleter {
+  return via ? { removeSnapshot: (id) => via.removeSnapshot(id), removeIndexFile: (name) => repo.removeIndexFile(name) } : repo;
+}
+
 /** Finishes the removals a crashed command left pending (deleting a missing object is no error). Under the caller's lock. */
 export async function finishPending(head: HeadRecorder | undefined, repo: Deleter): Promise<void> {
   if (!head) return;
@@ -42,4 +57,21 @@ export async function finishPending(head: HeadRecorder | undefined, repo: Delete
   for (const id of snapshots) await repo.removeSnapshot(id);
   for (const name of indexes) await repo.removeIndexFile(name);
   if (snapshots.length + indexes.length > 0) await head.removed({ snapshots, indexes });
+}
+
+/**
+ * The packs (data and tree) snapshot `id` references, through the loaded
+ * index: what a backup records with the vault for its pack refusals
+ * (src/vault/server/deletion.ts). Undefined when a blob is in no indexed pack.
+ */
+export async function snapshotPacks(repo: Pick<SnapshotStore, 'loadSnapshot'> & TreeLoader & Pick<BlobIndex, 'lookupBlob'>, id: string): Promise<string[] | undefined> {
+  const visitor = usedBlobs();
+  await walk(repo, (await repo.loadSnapshot(id)).tree, visitor);
+  const packs = new Set<string>();
+  for (const blob of visitor.blobs) {
+    const loc = repo.lookupBlob(Buffer.from(blob, 'hex'));
+    if (!loc) return undefined;
+    packs.add(loc.pack.id);
+  }
+  return [...packs].sort();
 }

@@ -11,7 +11,10 @@
  * a snapshot written meanwhile needs), removes phase 1's file, and only then
  * deletes the packs. Every step leaves a repository `check` accepts, so a
  * prune killed anywhere is finished by the next one. With a repository head
- * (vault mode) index removals are posted in two steps (head.ts).
+ * (vault mode) index removals are posted in two steps (head.ts). Where the
+ * vault holds the delete credential, it deletes the packs (`deleter`), and
+ * the packs a protected snapshot recorded (`pinned`) are kept whole: never
+ * deleted nor repacked (docs/retention.md "Vault mode: the vault deletes").
  */
 import { EbakError, isEbakError } from '../errors.js';
 import type { HeadRecorder, Lock, PruneStore, SnapshotEntry } from '../repository/api.js';
@@ -22,7 +25,7 @@ import type { WorkerPool } from '../repository/workers.js';
 import { deletingIndex, markingIndex, ripeMarks } from '../retention/prune-index.js';
 import { planPrune, pruneStats, type MaxUnused, type PlanPack, type PrunePlan, type PruneStats } from '../retention/prune-plan.js';
 import { usedBlobs, walk } from '../walker/index.js';
-import { finishPending, removeRecorded } from './head.js';
+import { finishPending, removeRecorded, snapshotsVia, type ObjectDeleter } from './head.js';
 import { runLocked, type OperationOptions, type WarningEvent } from './operation.js';
 
 export type PruneEvent = { type: 'progress'; message: string } | WarningEvent;
@@ -38,6 +41,10 @@ export interface PruneOptions extends OperationOptions<PruneEvent> {
   head?: HeadRecorder | undefined;
   /** Packs to repack whatever they hold, and the index rewritten even if nothing else changes (a master-key rotation's --rewrite). */
   rewrite?: ((pack: IndexedPack) => boolean) | undefined;
+  /** Deletes the packs (and pending snapshots) instead of the repository: the vault, when it holds the delete credential. */
+  deleter?: ObjectDeleter | undefined;
+  /** Packs to keep whole whatever they hold (a protected snapshot's, as the vault recorded them); 'all': keep every pack. */
+  pinned?: ReadonlySet<string> | 'all' | undefined;
   /** Delete and repack packs younger than their storage class's minimum duration too (S3 bills the rest of it anyway). */
   earlyDelete?: boolean | undefined;
 }
@@ -90,7 +97,7 @@ export function prune(repo: PruneStore, pool: WorkerPool, opts: PruneOptions): P
 
 async function pruneLocked(repo: PruneStore, pool: WorkerPool, opts: PruneOptions, lock: Lock): Promise<PruneResult> {
   refuseUnsafe(repo);
-  if (!opts.dryRun) await finishPending(opts.head, repo);
+  if (!opts.dryRun) await finishPending(opts.head, snapshotsVia(repo, opts.deleter));
   const say = (message: string) => opts.onEvent?.({ type: 'progress', message });
   const inv = await inventory(repo, opts, say);
   const stats = pruneStats(inv.plan);
@@ -144,11 +151,13 @@ async function inventory(repo: PruneStore, opts: PruneOptions, say: (m: string) 
     for (const { markedAt, ...pack } of file.marked ?? []) packs.push({ pack, markedAt, indexed: true });
   }
   const unreadable = await addUnindexed(repo, packs, stored, opts);
-  const plan = planPrune({ packs, stored, used, maxUnused: opts.maxUnused, maxRepackBytes: opts.maxRepackBytes, mustMove: opts.rewrite, now: (opts.now ?? Date.now)(), earlyDelete: opts.earlyDelete });
+  const plan = planPrune({ packs, stored, used, maxUnused: opts.maxUnused, maxRepackBytes: opts.maxRepackBytes, mustMove: opts.rewrite, now: (opts.now ?? Date.now)(), earlyDelete: opts.earlyDelete, pinned: pinnedBy(opts.pinned) });
   if (plan.missing.length)
     throw new EbakError('CORRUPT', `${plan.missing.length} blob(s) the snapshots need are in no stored pack (first: ${plan.missing[0]!.slice(0, 16)}); nothing was deleted`, { hint: 'run `ebak check` to see what is damaged' });
   return { plan, replaces: [...state.current.map((c) => c.name), ...state.superseded], currentFiles: state.current.length, seen, unreadable };
 }
+
+const pinnedBy = (p: PruneOptions['pinned']) => (p === 'all' ? () => true : p && ((id: string) => p.has(id)));
 
 /** Every snapshot; a damaged one stops prune: what it needs is unknown. */
 async function readAll(repo: PruneStore): Promise<SnapshotEntry[]> {
@@ -241,9 +250,12 @@ async function deleteRipe(repo: PruneStore, lock: Lock, current: { name: string;
   const name = empty ? undefined : await repo.saveIndexFile(next.file);
   await removeRecorded(opts.head, 'indexes', [current.name], (n) => repo.removeIndexFile(n));
   say(`removing ${next.doomed.length} packs`);
-  for (const id of next.doomed) {
-    signal?.throwIfAborted();
-    await repo.removePack(id);
+  if (opts.deleter) await opts.deleter.removePacks(next.doomed, signal);
+  else {
+    for (const id of next.doomed) {
+      signal?.throwIfAborted();
+      await repo.removePack(id);
+    }
   }
   return { deleted: next.doomed, pending: next.file.marked.length, recovered: next.recovered, indexWritten: name ? [name] : [] };
 }

@@ -52,6 +52,8 @@ export interface PlanInput<P extends PackEntry = PackEntry> {
   readonly now?: number | undefined;
   /** Delete and repack packs younger than their class's minimum storage duration all the same. */
   readonly earlyDelete?: boolean | undefined;
+  /** Packs kept whole (a protected snapshot's, as the vault recorded them): every blob counts as used, so none is marked or repacked. */
+  readonly pinned?: ((id: string) => boolean) | undefined;
 }
 
 /** The plan's input; `mustMove`: packs to repack whatever the limits (their used blobs move to new packs). */
@@ -133,8 +135,9 @@ function measure<P extends PackEntry>(p: PlanPack<P>, input: PlanInput, keeper: 
   const stored = input.stored;
   const id = p.pack.id.toString('hex');
   const d: PackDecision<P> = { id, action: 'keep', plan: p, size: stored.get(id)?.size ?? 0, usedBlobs: 0, usedBytes: 0, unusedBlobs: 0, unusedBytes: 0 };
+  const whole = input.pinned?.(id) === true;
   for (const b of p.pack.blobs) {
-    if (keeper.get(b.id.toString('hex')) === id) {
+    if (whole || keeper.get(b.id.toString('hex')) === id) {
       d.usedBlobs++;
       d.usedBytes += b.length;
     } else {

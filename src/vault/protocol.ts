@@ -411,3 +411,36 @@ export function readDrillRecord(b: Json): DrillRecordRequest {
     ...('first_bad' in b ? { first_bad: str(b, 'first_bad', MAX_FIRST_BAD, /^[^\x00-\x1f\x7f]+$/) } : {}),
   };
 }
+
+// ---- deletion by the vault (docs/retention.md "Vault mode: the vault deletes") ----
+/** `POST /v1/delete`: snapshot objects and data packs for the vault to delete with the credential it holds. */
+export interface DeleteRequest { snapshots?: string[]; packs?: string[] }
+/** What was deleted (all of it: a refusal deletes nothing). */
+export interface DeleteResponse { snapshots: number; packs: number }
+/**
+ * `GET /v1/delete`: whether the vault holds this repository's delete credential (else the client deletes itself),
+ * the packs it refuses to delete now (protected snapshots' records), and whether it refuses every pack (a protected
+ * snapshot has no record).
+ */
+export interface DeleteStatus { enabled: boolean; pinned: string[]; pinned_all: boolean }
+/** `POST /v1/snapshot-packs`: the data packs a snapshot references, recorded once by the device that backed it up. */
+export interface SnapshotPacksRequest { snapshot: string; packs: string[] }
+export const DELETE_LISTS = ['snapshots', 'packs'] as const;
+
+export function readDeleteRequest(b: Json): DeleteRequest {
+  only(b, [...DELETE_LISTS]);
+  const out: DeleteRequest = {};
+  for (const field of DELETE_LISTS) {
+    const list = nameList(b, field);
+    if (list) out[field] = list;
+  }
+  const count = (out.snapshots?.length ?? 0) + (out.packs?.length ?? 0);
+  if (count === 0) throw bad('a deletion names no object');
+  if (count > MAX_HEAD_NAMES) throw bad(`a deletion names at most ${MAX_HEAD_NAMES} objects; send several`);
+  return out;
+}
+
+export function readSnapshotPacks(b: Json): SnapshotPacksRequest {
+  only(b, ['snapshot', 'packs']);
+  return { snapshot: str(b, 'snapshot', 64, OBJECT_NAME), packs: nameList(b, 'packs') ?? [] };
+}

@@ -51,6 +51,13 @@ describe('prune plan', () => {
     assert.deepEqual(actions(p, '0123456789abcdef', { bytes: 399 }), { a1: 'keep', b1: 'repack' });
   });
 
+  it('keeps pinned packs whole (a protected snapshot\'s, as the vault recorded them): never marked nor repacked, duplicates too', () => {
+    const packs = [pack('a1', 'ab'), pack('b1', 'bc'), pack('c1', 'd'), pack('d1', 'e')];
+    const pinned = new Set([hex('b1'), hex('c1')]);
+    const plan = planPrune({ packs, stored: stored(packs), used: used('a'), maxUnused: { bytes: 0 }, maxRepackBytes: Infinity, pinned: (p) => pinned.has(p) });
+    assert.deepEqual(Object.fromEntries(plan.decisions.map((d) => [d.id.slice(0, 2), d.action])), { a1: 'repack', b1: 'keep', c1: 'keep', d1: 'mark' });
+  });
+
   it('repacks the largest unused share first, and stops at --max-repack-size', () => {
     const packs = [pack('a1', 'ab'), pack('b1', 'cdef'), pack('c1', '6789')];
     // a1: 1 of 2 unused (50%), b1: 3 of 4 (75%), c1: 1 of 4 (25%)

@@ -7,6 +7,8 @@
  * It can also play S3 where s3rver cannot (archive storage, Object Lock):
  * answer in s3rver's place (`reply`), add headers to its answer, or rewrite
  * its body (a listing's storage classes, which s3rver always gives as STANDARD).
+ * And it can give s3rver (which knows one access key) more (`aliases`), so that a
+ * fault can play an IAM policy per credential (`accessKeyOf`).
  */
 import { request as httpsRequest, createServer, Agent, type Server } from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
@@ -36,6 +38,8 @@ export class S3Proxy {
   readonly requests: Recorded[] = [];
   /** Decides the fault for each request; undefined forwards it unchanged. */
   fault: ((r: Recorded) => Fault | undefined) | undefined;
+  /** Access key ids forwarded as s3rver's own (it checks no SigV4 signature, only that it knows the key id). */
+  readonly aliases = new Set<string>();
   inFlight = 0;
   maxInFlight = 0;
   private readonly agent: Agent;
@@ -119,13 +123,20 @@ export class S3Proxy {
   }
 
   private forward(rec: Recorded): Promise<IncomingMessage> {
+    const key = accessKeyOf(rec);
+    const headers = key && this.aliases.has(key) ? { ...rec.headers, authorization: rec.headers.authorization!.replace(`Credential=${key}/`, 'Credential=S3RVER/') } : rec.headers;
     return new Promise((resolve, reject) => {
       // Headers unchanged (Host included) so s3rver sees the request as signed.
-      const r = httpsRequest({ host: '127.0.0.1', port: this.upstream.port, method: rec.method, path: rec.url, headers: rec.headers, agent: this.agent }, resolve);
+      const r = httpsRequest({ host: '127.0.0.1', port: this.upstream.port, method: rec.method, path: rec.url, headers, agent: this.agent }, resolve);
       r.on('error', reject);
       r.end(rec.body);
     });
   }
+}
+
+/** The access key id a SigV4 request was signed with. */
+export function accessKeyOf(rec: Recorded): string | undefined {
+  return /Credential=([^/,\s]+)\//.exec(rec.headers.authorization ?? '')?.[1];
 }
 
 async function readAll(s: IncomingMessage): Promise<Buffer> {

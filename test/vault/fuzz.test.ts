@@ -42,6 +42,8 @@ describe('vault fuzz', () => {
       'POST /v1/policy': { policy: { guess_limit: 10 }, step_up: 'AAAA' },
       'POST /v1/head': { add_snapshots: ['0'.repeat(64)], remove_indexes: ['1'.repeat(64)] },
       'POST /v1/retention': { op: 'lock', mode: 'governance', min_days: 30, changeable_for_days: 3, step_up: 'AAAA' },
+      'POST /v1/delete': { snapshots: ['0'.repeat(64)], packs: ['1'.repeat(64)] },
+      'POST /v1/snapshot-packs': { snapshot: '2'.repeat(64), packs: ['1'.repeat(64)] },
       'POST /v1/devices/write-only': { device: 'w', credential: 'AAAA', step_up: 'AAAA' },
       'POST /v1/enroll': {},
       'POST /v1/drills': { plan: 'p', snapshot: '0'.repeat(64), files: 1, bytes: 2, ms: 3, verified: true, first_bad: '/a: damaged' },

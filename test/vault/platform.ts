@@ -54,14 +54,14 @@ export interface CliVault {
   stop: () => Promise<void>;
 }
 
-/** A `vault serve` process (simulated mode, SoftHSM token "vault") on a fresh platform under `dir`, with an operator key and an invitation. */
-export async function startCliVault(dir: string, uses?: number): Promise<CliVault> {
+/** A `vault serve` process (simulated mode, SoftHSM token "vault") on a fresh platform under `dir`, with an operator key and an invitation; `serveArgs`: more flags. */
+export async function startCliVault(dir: string, uses?: number, serveArgs: readonly string[] = []): Promise<CliVault> {
   const platform = await startPlatform(dir);
   const operatorKey = join(dir, 'operator.pem');
   assert.equal((await ebak(['vault', 'operator-key', '--out', operatorKey], {})).code, 0);
   const hsmEnv = { SOFTHSM2_CONF: process.env.SOFTHSM2_CONF!, EBAK_HSM_TOKEN: 'vault', EBAK_HSM_PIN: PIN };
   const vault = await startServer([
-    'vault', 'serve', '--dir', join(dir, 'vault'), '--devca', platform.devca, '--listen', '127.0.0.1:0', ...platform.kmsFlags, '--operator-key', `${operatorKey}.pub`,
+    'vault', 'serve', '--dir', join(dir, 'vault'), '--devca', platform.devca, '--listen', '127.0.0.1:0', ...platform.kmsFlags, '--operator-key', `${operatorKey}.pub`, ...serveArgs,
   ], { ...hsmEnv, ...platform.credentials });
   const stop = async () => {
     await vault.stop();

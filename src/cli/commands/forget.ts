@@ -15,6 +15,7 @@ import { resolve } from 'node:path';
 import { environment, parseFlags, type ParsedFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import type { VaultHead } from '../../keys/index.js';
+import type { VaultDeleter } from '../../vault/client/deleter.js';
 import type { Snapshot } from '../../repository/format/snapshot.js';
 import type { Repository } from '../../repository/repository.js';
 import { parseDuration } from '../../retention/duration.js';
@@ -53,7 +54,8 @@ export const forgetCommand: Command = {
     const flags = parseFlags('forget', argv, ctx.env);
     const req = request(flags, flags.positionals);
     return withRepo(ctx, { pool: flags.switches.prune === true }, async (repo, pool, _backend, head) => {
-      const removed = await forget(repo, { ...req, head, now: environment(ctx.env).testNow }, ctx.out);
+      const deleter = req.dryRun ? undefined : await head?.deleter();
+      const removed = await forget(repo, { ...req, head, deleter, now: environment(ctx.env).testNow }, ctx.out);
       // As restic: prune only when snapshots were (or, in a dry run, would be) removed.
       if (pool && removed > 0) await runPrune(ctx, repo, pool, { maxUnused: parseMaxUnused(DEFAULT_MAX_UNUSED), maxRepackBytes: Infinity, dryRun: req.dryRun, head });
       return 0;
@@ -94,7 +96,7 @@ function parseCount(flag: string, text: string): number {
 }
 
 /** Removes (or, in a dry run, lists) the snapshots (src/operations/forget.ts); returns how many. */
-async function forget(repo: Repository, req: ForgetRequest & { head: VaultHead | undefined; now: Date | undefined }, out: Output): Promise<number> {
+async function forget(repo: Repository, req: ForgetRequest & { head: VaultHead | undefined; deleter: VaultDeleter | undefined; now: Date | undefined }, out: Output): Promise<number> {
   const { groups, removed } = await forgetSnapshots(repo, { ...req, onEvent: (e) => out.warn(e.message) });
   for (const g of groups) printGroup(out, g);
   out.line(`${req.dryRun ? 'would remove' : 'removed'} ${removed.length} snapshot${removed.length === 1 ? '' : 's'}${removed.length && !req.dryRun ? ' (their data stays until prune)' : ''}`);

@@ -5,11 +5,13 @@
  * Prints restic's summary; `--dry-run` prints the plan and changes nothing.
  * Packs younger than their S3 class's minimum storage duration are held
  * back (named in a dry run) unless `--early-delete` is given.
- * `runPrune` is also what `forget --prune` runs.
+ * `runPrune` is also what `forget --prune` runs. Where the vault holds the
+ * delete credential, it deletes the packs, and the packs its protected
+ * snapshots recorded are kept whole (docs/retention.md).
  */
 import { parseFlags } from '../../config/index.js';
 import { prune, type PruneResult } from '../../operations/index.js';
-import type { HeadRecorder } from '../../repository/api.js';
+import type { VaultHead } from '../../keys/index.js';
 import type { Repository } from '../../repository/repository.js';
 import type { WorkerPool } from '../../repository/workers.js';
 import { DEFAULT_MAX_UNUSED, parseMaxUnused, parseSize } from '../../retention/prune-options.js';
@@ -23,7 +25,7 @@ export interface PruneRequest {
   maxRepackBytes: number;
   dryRun: boolean;
   earlyDelete?: boolean;
-  head?: HeadRecorder | undefined;
+  head?: VaultHead | undefined;
 }
 
 export const pruneCommand: Command = {
@@ -48,8 +50,11 @@ export const pruneCommand: Command = {
 
 /** Runs prune on an open repository and prints its summary. */
 export async function runPrune(ctx: Context, repo: Repository, pool: WorkerPool, req: PruneRequest): Promise<PruneResult> {
+  const deleter = await req.head?.deleter();
   const res = await interruptible(ctx, (signal) => prune(repo, pool, {
     ...req,
+    deleter,
+    pinned: deleter?.pinned,
     signal,
     onEvent: (e) => (e.type === 'warning' ? ctx.out.warn(e.message) : ctx.out.progress(e.message)),
   }));

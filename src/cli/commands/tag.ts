@@ -47,12 +47,13 @@ export const tagCommand: Command = {
         const reason = reasonFor(facts, { id: e.id, time: e.snapshot.time });
         if (reason) throw new EbakError('RETENTION', `snapshot ${e.id.slice(0, 8)} is protected (${reason}): its tags cannot change; nothing was changed`, { hint: 'see `ebak retention show`' });
       }
+      const deleter = await head?.deleter(); // where the vault holds the delete credential, it removes the replaced snapshots
       const changed: { old_snapshot_id: string; new_snapshot_id: string }[] = [];
       for (const { e, tags } of retagged) {
         const id = await repo.saveSnapshot({ ...e.snapshot, tags, original: e.snapshot.original ?? e.id });
         changed.push({ old_snapshot_id: e.id, new_snapshot_id: id });
       }
-      await removeRecorded(head, 'snapshots', changed.map((c) => c.old_snapshot_id), (old) => repo.removeSnapshot(old));
+      await removeRecorded(head, 'snapshots', changed.map((c) => c.old_snapshot_id), (old) => (deleter ?? repo).removeSnapshot(old));
       for (const c of changed) ctx.out.line(`${c.old_snapshot_id.slice(0, 8)} → ${c.new_snapshot_id.slice(0, 8)}`);
       ctx.out.info(`modified ${changed.length} snapshot${changed.length === 1 ? '' : 's'}`);
       ctx.out.result({ changed, changed_snapshots: changed.length });

@@ -16,6 +16,7 @@ import type { KmsClientOptions } from '../../kms/client.js';
 import { bootEnclave } from '../../vault/enclave/app.js';
 import { operatorPublicKey } from '../../vault/operator.js';
 import type { Context } from '../command.js';
+import { readDeleteCredentials } from './vault-deleters.js';
 
 /** The flags vault serve reads (the schema's vault flags). */
 export type ServeFlags = ParsedFlags<'vault'>['values'];
@@ -92,6 +93,14 @@ function hsmOptions(v: ServeFlags, ctx: Context, mode: 'simulated' | 'nitro') {
   return { module, token, ...(pinBlob ? { pinBlob } : fromKms ? {} : { pin }) };
 }
 
+/** The delete credentials (docs/retention.md); a plaintext file is refused in nitro mode, where the host must not see them. */
+function deleteCredentials(v: ServeFlags, mode: 'simulated' | 'nitro') {
+  const file = v['delete-credentials'];
+  if (!file) return undefined;
+  if (mode === 'nitro') throw new EbakError('USAGE', 'in nitro mode the delete credentials must not be on the host in plaintext: --delete-credentials is simulated mode only (sealing them to the enclave is not built)');
+  return readDeleteCredentials(file);
+}
+
 export async function serve(v: ServeFlags, ctx: Context): Promise<void> {
   const mode = (v.mode ?? 'simulated') as 'simulated' | 'nitro'; // checked by the schema
   const platform = (v.platform ?? 'nitro') as 'nitro' | 'sev-snp';
@@ -100,13 +109,14 @@ export async function serve(v: ServeFlags, ctx: Context): Promise<void> {
   if (!host || !port) throw new EbakError('USAGE', '--listen is <host>:<port>');
   const operatorKey = v['operator-key'] ? operatorPublicKey(await readFile(v['operator-key'], 'utf8')) : undefined;
   if (!operatorKey && v.registration !== 'open') ctx.out.warn('registration is by invitation and no --operator-key was given: nobody can register (pass --operator-key, or --registration open)');
+  const deleters = await deleteCredentials(v, mode);
   await mkdir(dirOf(v), { recursive: true, mode: 0o700 });
   if (mode === 'simulated') await ensureDevCa(devcaOf(v), ctx);
   if (platform === 'sev-snp') await ensureDevSnpChain(snpDevchainOf(v), ctx);
   const app = await bootEnclave({
     mode, platform, host, port: Number(port), state: stateOf(v), ...policyFlags(v), ...rateFlags(v), ...(operatorKey ? { operatorKey } : {}),
     attestation: mode === 'nitro' ? { nsmHelper: v['nsm-helper'] ?? '/usr/local/bin/nsm-attest' } : { devca: devcaOf(v), snpDevchain: snpDevchainOf(v) },
-    kms: kmsOptions(v, ctx), hsm: hsmOptions(v, ctx, mode), log: (l) => ctx.out.warn(l),
+    kms: kmsOptions(v, ctx), hsm: hsmOptions(v, ctx, mode), log: (l) => ctx.out.warn(l), ...(deleters ? { deleters } : {}),
   });
   ctx.out.line(`vault (${mode}${platform === 'nitro' ? '' : `, ${platform}`}) listening on ${app.vault.url}`);
   ctx.out.result({ url: app.vault.url, mode, platform, state: stateOf(v), registration: app.vault.service.registration });

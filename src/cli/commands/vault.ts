@@ -32,6 +32,7 @@ const USAGE = [
   '                 [--platform nitro|sev-snp] [--snp-devchain <dir>]   (sev-snp: simulated mode only; no /dev/sev-guest here)',
   '                 --kms-key-id <id> [--kms-endpoint <url>] [--kms-region <r>] [--kms-ca <pem>] [--hsm-pin-kms <file>]',
   '                 [--registration invite|open] [--operator-key <public pem>] [--max-accounts <n>] [--guess-limit <n>] [--lockout permanent|recovery]',
+  '                 [--delete-credentials <file>]   (the storage credentials that can delete, per account; simulated mode only)',
   'ebak vault devca [--devca <dir>]                          (simulation: the dev CA standing in for the Nitro hypervisor; prints its root)',
   'ebak vault devca --platform sev-snp [--snp-devchain <dir>] (simulation: the dev ARK/ASK/VCEK standing in for AMD; prints chain.pem)',
   'ebak vault measure [--key-policy] [--platform nitro|sev-snp] (PCRs of this build, its simulated SEV-SNP launch measurement, or the KMS key policy)',

@@ -11,7 +11,7 @@ import { unlockHash, unlockSecret, unwrapMasterKey, wrapMasterKey } from '../env
 import { operatorAuthorization } from '../operator.js';
 import type {
   Action, AddWriteOnlyResponse, AuditHeadResponse, AuditPage, CredentialResponse, DeviceInfo, DeviceKeyResponse, DrillRecordRequest, EnrollResponse, HeadDeltaRequest, HeadPostResponse, HeadResponse, LoginStartResponse, OperatorStatusResponse, Policy,
-  RegisterStartResponse, RetentionRequest, RetentionResponse, SessionResponse, StatusResponse, StepUpResponse,
+  RegisterStartResponse, RetentionRequest, RetentionResponse, SessionResponse, StatusResponse, StepUpResponse, DeleteRequest, DeleteResponse, DeleteStatus, SnapshotPacksRequest,
 } from '../protocol.js';
 import { VaultError } from './errors.js';
 import { AttestedChannel, type VaultTrust } from './transport.js';
@@ -193,6 +193,21 @@ export class VaultClient {
   /** One retention change; the vault applies the rules and refuses with `retention` or `step_up_required`. */
   postRetention(token: string, change: RetentionRequest): Promise<RetentionResponse> {
     return this.channel.call('POST', '/v1/retention', change, token);
+  }
+
+  /** Whether the vault holds the repository's delete credential (client/deleter.ts). */
+  deleteStatus(token: string): Promise<DeleteStatus> {
+    return this.call('GET', '/v1/delete', undefined, token);
+  }
+
+  /** Snapshot objects and packs the vault deletes, all or (`retention`: protected) none. */
+  deleteObjects(token: string, req: DeleteRequest): Promise<DeleteResponse> {
+    return this.call('POST', '/v1/delete', req, token);
+  }
+
+  /** The packs a snapshot just backed up references; the vault keeps the first record. */
+  recordSnapshotPacks(token: string, req: SnapshotPacksRequest): Promise<{ recorded: boolean }> {
+    return this.call('POST', '/v1/snapshot-packs', req, token);
   }
 
   async unlock(account: string, recoveryDigits: string): Promise<void> {

@@ -14,6 +14,7 @@
 import { EbakError } from '../../errors.js';
 import { HEAD_LISTS, MAX_HEAD_NAMES, headDigest, type HeadDeltaRequest, type HeadResponse, type HeadState, type RetentionRequest, type RetentionResponse, type DrillRecordRequest } from '../protocol.js';
 import type { VaultClient } from './client.js';
+import { VaultDeleter } from './deleter.js';
 import { VaultError } from './errors.js';
 
 /** What storage holds now: the names under snapshots/ and index/. */
@@ -39,6 +40,11 @@ export class HeadClient {
     const h = await this.client.head(this.token);
     if (headDigest(this.account, h) !== h.digest) throw new EbakError('VAULT', `the vault's repository head for ${this.account} does not match its own digest`);
     return h;
+  }
+
+  /** Deletion through the vault, when it holds this repository's delete credential (client/deleter.ts). */
+  deleter(): Promise<VaultDeleter | undefined> {
+    return VaultDeleter.open(this.client, this.token);
   }
 
   /** A restore drill's result, for the account's audit log (POST /v1/drills). */

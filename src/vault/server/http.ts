@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkOperatorAuthorization } from '../operator.js';
 import {
   HTTP_STATUS, MAX_BODY_BYTES, MAX_HEAD_BODY_BYTES, PROTOCOL_VERSION, VaultRefusal, parseBody, parseToken, readDeviceKey, readHeadDelta, readLoginFinish,
-  readLoginStart, readPolicy, readRegisterFinish, readRegisterStart, readRetentionChange, readRevoke, readDrillRecord, readStepUp, readUnlock, readAddWriteOnly, readEnroll, type ErrorBody,
+  readLoginStart, readPolicy, readRegisterFinish, readRegisterStart, readRetentionChange, readRevoke, readDrillRecord, readStepUp, readUnlock, readAddWriteOnly, readEnroll, readDeleteRequest, readSnapshotPacks, type ErrorBody,
   type OperatorStatusResponse, type StatusResponse,
 } from '../protocol.js';
 import { StateRollback } from '../state/sealed.js';
@@ -109,6 +109,15 @@ function routes(f: Front): Record<string, Handler> {
       const change = readRetentionChange(parseBody(b));
       return ok(await s.postRetention(await auth(r, c), change));
     },
+    'GET /v1/delete': async (r, _u, _b, c) => ok(await s.deleteStatus(await auth(r, c))),
+    'POST /v1/delete': async (r, _u, b, c) => {
+      const request = readDeleteRequest(parseBody(b));
+      return ok(await s.delete(await auth(r, c), request));
+    },
+    'POST /v1/snapshot-packs': async (r, _u, b, c) => {
+      const request = readSnapshotPacks(parseBody(b));
+      return ok(await s.recordSnapshotPacks(await auth(r, c), request));
+    },
     'POST /v1/devices/write-only': async (r, _u, b, c) => {
       const request = readAddWriteOnly(parseBody(b));
       return ok(await s.addWriteOnly(await auth(r, c), request));
@@ -133,12 +142,12 @@ export const ROUTES = [
   'GET /v1/attestation', 'GET /v1/status', 'GET /v1/operator/status', 'GET /v1/audit/head', 'POST /v1/register/start',
   'POST /v1/register/finish', 'POST /v1/login/start', 'POST /v1/login/finish', 'POST /v1/unlock', 'POST /v1/device/key',
   'GET /v1/devices', 'POST /v1/devices/revoke', 'POST /v1/step-up', 'POST /v1/policy', 'GET /v1/head', 'POST /v1/head', 'GET /v1/audit',
-  'GET /v1/retention', 'POST /v1/retention',
+  'GET /v1/retention', 'POST /v1/retention', 'GET /v1/delete', 'POST /v1/delete', 'POST /v1/snapshot-packs',
   'POST /v1/devices/write-only', 'POST /v1/enroll', 'GET /v1/device/credential', 'POST /v1/drills',
 ] as const;
 
-/** Body limits: a head delta may carry up to MAX_HEAD_NAMES names; every other body is small. */
-const bodyLimit = (route: string) => (route === 'POST /v1/head' ? MAX_HEAD_BODY_BYTES : MAX_BODY_BYTES);
+/** Body limits: a head delta, a deletion and a snapshot's packs may carry up to MAX_HEAD_NAMES names; every other body is small. */
+const bodyLimit = (route: string) => (['POST /v1/head', 'POST /v1/delete', 'POST /v1/snapshot-packs'].includes(route) ? MAX_HEAD_BODY_BYTES : MAX_BODY_BYTES);
 
 function queryInt(url: URL, name: string, fallback: number): number {
   const v = url.searchParams.get(name);

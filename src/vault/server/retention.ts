@@ -34,7 +34,8 @@ export interface RetentionRecord {
 export const retId = (a: string) => `ret/${a}`;
 const empty = (): RetentionRecord => ({ format: 1, holds: [] });
 
-async function record(d: Deps, account: string): Promise<RetentionRecord> {
+/** The account's lock and holds (none: no lock, no holds); deletion.ts reads them too. */
+export async function retentionRecord(d: Deps, account: string): Promise<RetentionRecord> {
   return (await d.state.read<RetentionRecord>(retId(account)))?.value ?? empty();
 }
 
@@ -45,7 +46,7 @@ function response(rec: RetentionRecord, head: HeadRecord, now: Date): RetentionR
 /** `GET /v1/retention`: the lock, the holds, the head's first sightings and the vault's clock. */
 export async function readRetention(d: Deps, s: Session): Promise<RetentionResponse> {
   const account = s.account.account;
-  return response(await record(d, account), await currentHead(d, account), d.now());
+  return response(await retentionRecord(d, account), await currentHead(d, account), d.now());
 }
 
 /** `POST /v1/retention`: one change under the record's lock, audited. */
@@ -101,7 +102,7 @@ function rules<T>(fn: () => T): T {
 export async function protectedRemoval(d: Deps, account: string, head: HeadRecord, delta: HeadDeltaRequest, now: Date): Promise<{ snapshot: string; reason: string } | undefined> {
   const live = (delta.remove_snapshots ?? []).filter((id) => head.snapshots.includes(id));
   if (live.length === 0) return undefined;
-  const rec = await record(d, account);
+  const rec = await retentionRecord(d, account);
   for (const id of live) {
     const reason = protectedReason({ id, time: head.seen[id] ?? now.toISOString() }, rec.lock, rec.holds, now);
     if (reason) return { snapshot: id, reason };

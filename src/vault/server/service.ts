@@ -6,15 +6,16 @@
  * (auditquery.ts), repository heads (head.ts), retention locks and holds
  * (retention.ts), write-only devices (writeonly.ts: a write-only session is
  * refused everything but its credential, the head and additions to it,
- * and drill records).
+ * and drill records), deletion with the credential the vault holds (deletion.ts).
  * Every refusal is a VaultRefusal with an explicit code; records are listed in records.ts.
  */
 import * as opaque from '@serenity-kit/opaque';
-import { DEFAULT_POLICY, type AddWriteOnlyRequest, type AddWriteOnlyResponse, type CredentialResponse, type EnrollResponse, type AuditPage, type HeadDeltaRequest, type HeadPostResponse, type HeadResponse, type DeviceInfo, type DeviceKeyRequest, type DeviceKeyResponse, type LoginFinishRequest, type LoginStartRequest, type LoginStartResponse, type Policy, type PolicyRequest, type RegisterFinishRequest, type RegisterStartRequest, type RegisterStartResponse, type SessionResponse, type StepUpRequest, type StepUpResponse, type UnlockRequest, type RetentionRequest, type RetentionResponse, type DrillRecordRequest } from '../protocol.js';
+import { DEFAULT_POLICY, type AddWriteOnlyRequest, type AddWriteOnlyResponse, type CredentialResponse, type EnrollResponse, type AuditPage, type HeadDeltaRequest, type HeadPostResponse, type HeadResponse, type DeviceInfo, type DeviceKeyRequest, type DeviceKeyResponse, type LoginFinishRequest, type LoginStartRequest, type LoginStartResponse, type Policy, type PolicyRequest, type RegisterFinishRequest, type RegisterStartRequest, type RegisterStartResponse, type SessionResponse, type StepUpRequest, type StepUpResponse, type UnlockRequest, type RetentionRequest, type RetentionResponse, type DrillRecordRequest, type DeleteRequest, type DeleteResponse, type DeleteStatus, type SnapshotPacksRequest } from '../protocol.js';
 import type { AuditLog } from '../audit/log.js';
 import type { EnclaveKeys } from '../enclave/keys.js';
 import type { SealedState } from '../state/sealed.js';
 import { accountEvents } from './auditquery.js';
+import { Deletions, type Deleters } from './deletion.js';
 import { Devices } from './devices.js';
 import { postHead, readHead } from './head.js';
 import { Limits, type LimitOptions } from './limits.js';
@@ -34,6 +35,8 @@ export interface ServiceOptions extends LimitOptions, RegistrationOptions {
   /** How long a login may sit between start and finish. */
   loginTimeoutSeconds?: number;
   now?: () => Date;
+  /** The delete credentials the vault holds, per account (`vault serve --delete-credentials`); none: clients delete themselves. */
+  deleters?: Deleters;
 }
 
 export class VaultService {
@@ -42,6 +45,7 @@ export class VaultService {
   private readonly devs: Devices;
   private readonly registrations: Registrations;
   private readonly writeOnly: WriteOnlyDevices;
+  private readonly deletions: Deletions;
 
   private constructor(d: Deps, options: ServiceOptions) {
     this.d = d;
@@ -49,6 +53,7 @@ export class VaultService {
     this.writeOnly = new WriteOnlyDevices(d, this.devs);
     this.logins = new Logins(d, this.devs, options.loginTimeoutSeconds ?? 60);
     this.registrations = new Registrations(d, this.devs, options);
+    this.deletions = new Deletions(d, options.deleters ?? (async () => undefined));
   }
 
   /** Loads (or, on first boot, creates) the OPAQUE server setup. */
@@ -160,6 +165,19 @@ export class VaultService {
   postRetention(s: Session, req: RetentionRequest): Promise<RetentionResponse> {
     requireFull(s, 'changing the retention lock or holds');
     return postRetention(this.d, s, req);
+  }
+
+  deleteStatus(s: Session): Promise<DeleteStatus> {
+    return this.deletions.status(s);
+  }
+
+  delete(s: Session, req: DeleteRequest): Promise<DeleteResponse> {
+    return this.deletions.delete(s, req);
+  }
+
+  /** A write-only device records the packs of the snapshots it backs up, as a full one does. */
+  recordSnapshotPacks(s: Session, req: SnapshotPacksRequest): Promise<{ recorded: boolean }> {
+    return this.deletions.recordPacks(s, req);
   }
 
   addWriteOnly(s: Session, req: AddWriteOnlyRequest): Promise<AddWriteOnlyResponse> {

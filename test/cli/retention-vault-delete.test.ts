@@ -1,0 +1,116 @@
+/**
+ * The vault holds the delete credential, through the real CLI: `ebak vault
+ * serve --delete-credentials` for a repository on s3rver, reached through
+ * the recording proxy, which plays the IAM policies: the clients' access key
+ * may delete only locks and index files, the vault's may delete anything.
+ * Beside a legal hold, `forget --prune` deletes snapshots and packs through
+ * the vault, keeps the held snapshot and every pack its backup recorded, and
+ * the repository stays whole; a patched client can delete neither with its
+ * own storage credential (AccessDenied) nor by asking the vault with its
+ * valid device session (refused, audited).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { Agent } from 'node:https';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CreateBucketCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { configAccount, deviceClient, loadDevice } from '../../src/vault/client/device.js';
+import { VaultError } from '../../src/vault/client/errors.js';
+import { softhsm, type SoftHsm } from '../hsm/softhsm.js';
+import { getObject, listKeys, startFixture, type S3Fixture } from '../s3/fixture.js';
+import { accessKeyOf } from '../storage/proxy.js';
+import { startCliVault } from '../vault/platform.js';
+import { assertCode, backupSummary, ebak, type RunResult } from './harness.js';
+
+const PASSWORD = 'correct horse battery';
+const BUCKET = 'held';
+const PREFIX = 'shop';
+
+describe('the vault holds the delete credential', { timeout: 600_000 }, () => {
+  let dir: string;
+  let token: SoftHsm;
+  let fx: S3Fixture;
+  let env: Record<string, string>;
+  let stop: (() => Promise<void>) | undefined;
+  let account: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ebak-vault-delete-'));
+    token = softhsm(['vault']);
+    fx = await startFixture();
+    await fx.client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    fx.proxy.aliases.add('EBAKVAULT').add('EBAKCLIENT');
+    fx.proxy.fault = (r) => (r.method === 'DELETE' && accessKeyOf(r) === 'EBAKCLIENT' && !/\/(locks|index)\//.test(r.url) ? { status: 403, code: 'AccessDenied' } : undefined);
+    const credentials = join(dir, 'delete-credentials.json');
+    const entries = (repositories: unknown[]) => writeFile(credentials, JSON.stringify({ format: 1, repositories }), { mode: 0o600 });
+    await entries([]);
+    const vault = await startCliVault(dir, 1, ['--delete-credentials', credentials]);
+    stop = vault.stop;
+    env = {
+      ...fx.env(`${BUCKET}/${PREFIX}`), AWS_ACCESS_KEY_ID: 'EBAKCLIENT', ...vault.hsmEnv, EBAK_VAULT_ROOT: vault.root, EBAK_CONFIG_DIR: join(dir, 'machine'),
+    };
+    const init = await ebak(['init', '--vault', vault.url, '--vault-invite', vault.invite], { ...env, EBAK_PASSWORD: PASSWORD });
+    assert.equal(init.code, 0, init.stderr);
+    // The operator learns the account init registered and gives the vault its delete credential (read again, no restart).
+    account = configAccount(await getObject(fx, BUCKET, `${PREFIX}/config`));
+    await entries([{ account, repository: `s3:${fx.proxy.endpoint}/${BUCKET}/${PREFIX}`, access_key_id: 'EBAKVAULT', secret_access_key: 'vault-held', ca_file: fx.server.tls.certFile }]);
+  });
+  after(async () => {
+    await stop?.();
+    await fx?.stop();
+    token?.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function ok(args: string[]): Promise<RunResult> {
+    const r = await ebak(args, env);
+    assert.equal(r.code, 0, `ebak ${args.join(' ')}: ${r.stderr}`);
+    return r;
+  }
+  async function backup(round: number): Promise<string> {
+    const src = join(dir, 'src');
+    await mkdir(src, { recursive: true });
+    await writeFile(join(src, 'data.bin'), randomBytes(200_000 + round));
+    return (backupSummary(await ok(['backup', src, '--json'])) as { snapshot_id: string }).snapshot_id;
+  }
+  const keys = async (kind: 'snapshots' | 'data') => (await listKeys(fx, BUCKET, `${PREFIX}/${kind}/`)).map((k) => k.split('/').pop()!);
+  const deletesBy = (key: string, kind: string) => fx.proxy.requests.filter((r) => r.method === 'DELETE' && accessKeyOf(r) === key && r.url.includes(`/${kind}/`)).length;
+
+  it('forget --prune deletes through the vault, keeping a held snapshot\'s packs whole; a patched client can delete neither itself nor through the vault', async () => {
+    const ids = [await backup(1), await backup(2), await backup(3)];
+    await ok(['retention', 'hold', 'add', ids[0]!.slice(0, 8), '--reason', 'case 7']);
+    const device = (await loadDevice(join(dir, 'machine'), account))!;
+    const { client } = await deviceClient(device);
+    const pinned = (await client.deleteStatus(device.token)).pinned;
+    const packsBefore = await keys('data');
+    assert.ok(pinned.length > 0 && pinned.every((p) => packsBefore.includes(p)), 'the backup recorded the packs of its snapshot');
+
+    await ok(['forget', '--keep-last', '1', '--prune']);
+    assert.deepEqual((await keys('snapshots')).sort(), [ids[0]!, ids[2]!].sort(), 'the held snapshot is kept');
+    const packsAfter = await keys('data');
+    assert.ok(packsAfter.length < packsBefore.length, 'prune freed packs');
+    for (const p of pinned) assert.ok(packsAfter.includes(p), 'the held snapshot\'s packs stay whole');
+    assert.ok(deletesBy('EBAKVAULT', 'snapshots') === 1 && deletesBy('EBAKVAULT', 'data') === packsBefore.length - packsAfter.length, 'the vault deleted them');
+    assert.equal(deletesBy('EBAKCLIENT', 'snapshots') + deletesBy('EBAKCLIENT', 'data'), 0, 'the client deleted no snapshot and no pack');
+    await ok(['check', '--read-data']);
+
+    // A patched client: its own credential cannot delete; the vault, asked with the device session, refuses and audits.
+    const own = new S3Client({
+      endpoint: fx.proxy.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'EBAKCLIENT', secretAccessKey: 'x' },
+      requestHandler: { httpsAgent: new Agent({ ca: fx.server.tls.cert }) },
+    });
+    await assert.rejects(own.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}/snapshots/${ids[0]}` })), (e: Error) => e.name === 'AccessDenied');
+    own.destroy();
+    const refusedRetention = (e: unknown) => e instanceof VaultError && e.code === 'RETENTION';
+    await assert.rejects(client.deleteObjects(device.token, { snapshots: [ids[0]!] }), refusedRetention);
+    await assert.rejects(client.deleteObjects(device.token, { packs: [pinned[0]!] }), refusedRetention);
+    assertCode(await ebak(['forget', ids[0]!, '--json'], env), 1, 'RETENTION');
+    assert.deepEqual([(await keys('snapshots')).sort(), await keys('data')], [[ids[0]!, ids[2]!].sort(), packsAfter], 'nothing was deleted');
+    const audit = JSON.parse((await ok(['audit', '--json'])).stdout) as { entries: { type: string }[] };
+    assert.deepEqual(['retention.refuse', 'retention.delete'].map((t) => audit.entries.filter((e) => e.type === t).length), [3, 2]);
+  });
+});
