@@ -197,7 +197,7 @@ export function createFront(f: Front): Server {
   });
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const caller = { address: req.socket.remoteAddress ?? 'unknown' };
-    f.service.limitAddress(caller); // every request, before any work
+    await f.service.limitAddress(caller); // every request, before any work
     const url = new URL(req.url ?? '/', 'https://vault.invalid');
     const key = `${req.method} ${url.pathname}`;
     const handler = table[key];
