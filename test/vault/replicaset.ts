@@ -40,6 +40,8 @@ export interface ReplicaSet {
   trust: VaultTrust;
   /** SIGKILL replica i. */
   kill(i: number): void;
+  /** New connections go to the first k replicas only (a bench measures 1, 2, 3 on one set). */
+  use(k: number): void;
   stop(): Promise<void>;
 }
 
@@ -85,17 +87,17 @@ async function startReplica(args: string[], env: Record<string, string>): Promis
 
 /** Round robin over the live replicas; a replica that refuses the connection is marked dead and the next one tried. */
 function balancer(replicas: Replica[]) {
+  const lb = { server: undefined as unknown as ReturnType<typeof createServer>, open: new Set<Socket>(), use: replicas.length };
   let next = 0;
   let n = 0;
-  const open = new Set<Socket>();
-  const server = createServer((client) => {
+  lb.server = createServer((client) => {
     client.pause();
-    open.add(client);
-    client.on('close', () => open.delete(client));
+    lb.open.add(client);
+    client.on('close', () => lb.open.delete(client));
     client.on('error', () => client.destroy());
     const source = `10.${(++n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
     const attempt = (tries: number) => {
-      const live = replicas.filter((r) => r.alive);
+      const live = replicas.slice(0, lb.use).filter((r) => r.alive);
       if (live.length === 0 || tries === 0) return client.destroy();
       const r = live[next++ % live.length]!;
       const up = connect({ host: '127.0.0.1', port: r.port, localAddress: '127.0.0.2' });
@@ -116,7 +118,7 @@ function balancer(replicas: Replica[]) {
     };
     attempt(replicas.length);
   });
-  return { server, open };
+  return lb;
 }
 
 export async function startReplicaSet(o: ReplicaSetOptions): Promise<ReplicaSet> {
@@ -137,6 +139,9 @@ export async function startReplicaSet(o: ReplicaSetOptions): Promise<ReplicaSet>
     url: `https://127.0.0.1:${(lb.server.address() as { port: number }).port}`,
     trust: { root: loadRoot(readFileSync(platform.root, 'utf8')), pcrs: { 0: m.PCR0, 1: m.PCR1, 2: m.PCR2 } },
     kill: (i) => replicas[i]!.kill(),
+    use: (k) => {
+      lb.use = k;
+    },
     stop: async () => {
       lb.server.close();
       for (const s of lb.open) s.destroy();
