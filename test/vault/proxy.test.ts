@@ -4,7 +4,8 @@
  * real vault behind a real TCP proxy that writes a v2 header and relays the
  * client's own TLS: the rate buckets follow the source the proxy names; the
  * proxy's connection without a header is refused, and so is a header from
- * an address that is not a configured proxy. 127.0.0.2 stands for the proxy
+ * an address that is not a configured proxy; a malformed `vault serve
+ * --proxy-protocol-from` is a usage error. 127.0.0.2 stands for the proxy
  * (Linux routes all of 127/8 to loopback).
  */
 import assert from 'node:assert/strict';
@@ -15,6 +16,7 @@ import { isEbakError } from '../../src/errors.js';
 import { VaultClient } from '../../src/vault/client/client.js';
 import { VaultError } from '../../src/vault/client/errors.js';
 import { parseProxyV2, proxyList } from '../../src/vault/server/proxy.js';
+import { assertCode, ebak } from '../cli/harness.js';
 import { lab, type Lab, type Running } from './helpers.js';
 
 const SIG = '0d0a0d0a000d0a515549540a';
@@ -54,12 +56,13 @@ describe('PROXY protocol v2: the header', () => {
     for (const h of bad) assert.throws(() => parseProxyV2(h), refusedWith('CORRUPT'), h.toString('hex'));
   });
 
-  it('takes addresses and CIDRs; anything else is a usage error', () => {
+  it('takes addresses and CIDRs; anything else is a usage error (vault serve --proxy-protocol-from too)', async () => {
     const list = proxyList(['10.0.0.0/8', '127.0.0.2', '2001:db8::/32']);
     assert.equal(list.check('10.9.8.7', 'ipv4'), true);
     assert.equal(list.check('127.0.0.1', 'ipv4'), false);
     assert.equal(list.check('2001:db8::5', 'ipv6'), true);
     for (const c of ['10.0.0.0/33', 'example.com', '10.0.0.0/8/1', '']) assert.throws(() => proxyList([c]), refusedWith('USAGE'), c);
+    assertCode(await ebak(['vault', 'serve', '--proxy-protocol-from', '10.0.0.0/8,10.0.0.0/33', '--json']), 1, 'USAGE');
   });
 });
 

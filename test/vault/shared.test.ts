@@ -22,7 +22,7 @@ import { K, RECOVERY, lab, type Lab, type Running } from './helpers.js';
 import { startPostgres } from './platform.js';
 
 const refused = (code: string) => (e: unknown) => e instanceof VaultError && e.vaultCode === code;
-const RATES = { accountRate: { burst: 8, perMinute: 1 }, addressRate: { burst: 100_000, perMinute: 100_000 } };
+const RATES = { accountRate: { burst: 8, perMinute: 0.01 }, addressRate: { burst: 100_000, perMinute: 100_000 } };
 
 async function start(v: Running, account: string, password: string) {
   const c = await v.client();
