@@ -21,11 +21,11 @@ import { vaultMeasurements } from '../src/vault/measure.js';
 import { startServer } from '../test/cli/server.js';
 import { PIN, softhsm } from '../test/hsm/softhsm.js';
 import { K, RECOVERY } from '../test/vault/helpers.js';
+import { loginStarts, pct } from './vault-load.js';
 import { startPlatform } from '../test/vault/platform.js';
 
 const seconds = Number(process.argv[2] ?? 10);
 const clients = Number(process.argv[3] ?? 64);
-const pct = (xs: number[], p: number) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 const dir = mkdtempSync(join(tmpdir(), 'ebak-bench-'));
 const token = softhsm(['vault']);
@@ -55,19 +55,9 @@ try {
   await Promise.all(accounts.map(() => c.status()));
   console.log(`${clients} pinned TLS connections opened at once: ${(performance.now() - t1).toFixed(0)} ms (${c.channel.connections} connections)`);
 
-  // Concurrent clients, each looping login/start on its own account (counter reset by unlock every 90 tries).
-  const lat: number[] = [];
-  const end = performance.now() + seconds * 1000;
-  await Promise.all(accounts.map(async (a) => {
-    let n = 0;
-    while (performance.now() < end) {
-      if (++n % 90 === 0) await c.unlock(a, RECOVERY);
-      const t = performance.now();
-      await c.channel.call('POST', '/v1/login/start', { account: a, request: opaque.client.startLogin({ password: 'x' }).startLoginRequest });
-      lat.push(performance.now() - t);
-    }
-  }));
-  console.log(`login/start at ${clients} concurrent clients: ${(lat.length / seconds).toFixed(0)}/s, p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms (${lat.length} requests)`);
+  // Concurrent clients, each looping login/start on its own account (bench/vault-load.ts).
+  const f = await loginStarts(c, accounts, seconds);
+  console.log(`login/start at ${clients} concurrent clients: ${f.perSecond.toFixed(0)}/s, p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms (${f.requests} requests)`);
 
   const full: number[] = [];
   const t0 = performance.now();

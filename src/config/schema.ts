@@ -255,6 +255,7 @@ const TABLE = [
   string('rate-per-address', 'n', 'requests a minute from one client address (also the burst)', ['vault'], { default: '600 (burst 300)', check: checks.positiveInteger('--rate-per-address') }),
   string('rate-per-account', 'n', 'counted guesses and device requests a minute for one account (also the burst)', ['vault'], { default: '60', check: checks.positiveInteger('--rate-per-account') }),
   string('rate-register', 'n', 'registrations a minute from one client address (also the burst)', ['vault'], { default: '2 (burst 20)', check: checks.positiveInteger('--rate-register') }),
+  string('proxy-protocol-from', 'CIDR[,CIDR]', 'proxies whose connections start with a PROXY protocol v2 header naming the client (its address is then the one rate limits see); their connections without one are refused', ['vault'], { check: checks.cidrList('--proxy-protocol-from') }),
   string('nsm-helper', 'path', 'the Nitro attestation helper (nitro mode)', ['vault'], { default: '/usr/local/bin/nsm-attest' }),
   string('devca', 'dir', 'the dev CA standing in for the Nitro hypervisor (simulated mode)', ['vault'], { default: 'ebak-devca' }),
   string('platform', 'nitro|sev-snp', 'what the vault attests with (serve: sev-snp is simulated only), and whose measurement measure prints', ['vault'], { default: 'nitro', check: checks.oneOf('--platform', ['nitro', 'sev-snp']) }),

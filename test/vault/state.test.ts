@@ -1,11 +1,13 @@
 /** Sealed state rollback detection and the signed, hash-chained audit log. */
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import * as opaque from '@serenity-kit/opaque';
 import { isEbakError } from '../../src/errors.js';
 import { verifyAuditLog } from '../../src/vault/audit/verify.js';
+import { AUDIT_FORMAT, encodeBody, entryHash, type StoredEntry } from '../../src/vault/audit/entry.js';
 import { HEAD_ID } from '../../src/vault/audit/log.js';
 import { VaultError } from '../../src/vault/client/errors.js';
 import { K, RECOVERY, lab, type Lab, type Running } from './helpers.js';
@@ -109,6 +111,20 @@ describe('sealed state and audit', () => {
     assert.equal((await v.service.audit.head()).seq, before);
     db.prepare('DELETE FROM audit WHERE seq = ?').run(before + 2);
     assert.equal((await v.service.audit.append('admin', null, { i: 4 })).seq, before + 1);
+  });
+
+  it('an entry a replica stored past the head before it died (head never advanced) is adopted by the next append', async () => {
+    const head = await v.service.audit.head();
+    const body = encodeBody({ v: AUDIT_FORMAT, seq: head.seq + 1, time: new Date().toISOString(), type: 'admin', account: null, detail: { orphan: true }, prev: head.hash });
+    const hash = entryHash(body).toString('hex');
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const orphan: StoredEntry = { body, hash, sig: sign(null, Buffer.from(hash, 'hex'), privateKey).toString('base64') };
+    db.prepare('INSERT INTO audit (seq, entry) VALUES (?, ?)').run(head.seq + 1, Buffer.from(JSON.stringify(orphan)));
+    const after = await v.service.audit.append('admin', null, { i: 5 });
+    assert.equal(after.seq, head.seq + 2, 'chained after the orphan, not refused as a collision');
+    const next = JSON.parse((JSON.parse(((await v.store.audit(head.seq + 2))[0]!.entry).toString()) as StoredEntry).body) as { prev: string };
+    assert.equal(next.prev, hash);
+    assert.deepEqual(await v.service.audit.head(), after);
   });
 
   it('a replayed older audit head is detected', async () => {

@@ -79,6 +79,12 @@ function rateFlags(v: ServeFlags) {
   return { ...(address ? { addressRate: address } : {}), ...(account ? { accountRate: account } : {}), ...(register ? { registerRate: register } : {}) };
 }
 
+/** `--proxy-protocol-from CIDR[,CIDR]` (checked by the schema): the proxies that send PROXY v2 headers. */
+function proxyFlags(v: ServeFlags) {
+  const from = v['proxy-protocol-from'];
+  return from === undefined ? {} : { proxyFrom: from.split(',').map((c) => c.trim()) };
+}
+
 /** Module and token from flags/environment; the PIN only in simulated mode (nitro: from the key service). */
 function hsmOptions(v: ServeFlags, ctx: Context, mode: 'simulated' | 'nitro') {
   const { hsmPin } = environment(ctx.env);
@@ -114,7 +120,7 @@ export async function serve(v: ServeFlags, ctx: Context): Promise<void> {
   if (mode === 'simulated') await ensureDevCa(devcaOf(v), ctx);
   if (platform === 'sev-snp') await ensureDevSnpChain(snpDevchainOf(v), ctx);
   const app = await bootEnclave({
-    mode, platform, host, port: Number(port), state: stateOf(v), ...policyFlags(v), ...rateFlags(v), ...(operatorKey ? { operatorKey } : {}),
+    mode, platform, host, port: Number(port), state: stateOf(v), ...policyFlags(v), ...rateFlags(v), ...proxyFlags(v), ...(operatorKey ? { operatorKey } : {}),
     attestation: mode === 'nitro' ? { nsmHelper: v['nsm-helper'] ?? '/usr/local/bin/nsm-attest' } : { devca: devcaOf(v), snpDevchain: snpDevchainOf(v) },
     kms: kmsOptions(v, ctx), hsm: hsmOptions(v, ctx, mode), log: (l) => ctx.out.warn(l), ...(deleters ? { deleters } : {}),
   });

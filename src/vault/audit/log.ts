@@ -46,23 +46,35 @@ export class AuditLog {
    * advanced), then appends this boot's entry with its attestation.
    */
   async boot(attestation: Uint8Array, detail: Record<string, unknown>): Promise<void> {
-    await this.state.exclusive('audit/log', async () => {
-      let head = await this.head();
-      const sealed = head.seq;
-      const rows = await this.state.store.audit(Math.max(1, head.seq));
-      if (head.seq > 0 && (rows[0]?.seq !== head.seq || (JSON.parse(rows[0].entry.toString('utf8')) as StoredEntry).hash !== head.hash)) {
-        throw new EbakError('VAULT', `the audit log in the state store does not reach the sealed audit head (entry ${head.seq}): entries were removed or rewritten`, { hint: 'restore the state store from a backup; run `ebak vault audit verify`' });
-      }
-      for (const { seq, entry } of rows.filter((r) => r.seq > sealed)) {
-        const e = JSON.parse(entry.toString('utf8')) as StoredEntry;
-        const body = JSON.parse(e.body) as AuditBody;
-        if (seq !== head.seq + 1 || body.prev !== head.hash) throw new EbakError('VAULT', `audit entry ${seq} does not follow the sealed audit head ${head.seq}; the log was tampered with`, { hint: 'run `ebak vault audit verify` and investigate' });
-        head = { seq, hash: e.hash };
-      }
-      const adopted = head;
-      if (adopted.seq > sealed) await this.state.update<AuditHead>(HEAD_ID, () => adopted);
-    });
+    await this.state.exclusive('audit/log', () => this.adoptStored());
     await this.append('boot', null, { ...detail, signing_key: this.publicKey.toString('base64'), attestation: Buffer.from(attestation).toString('base64') });
+  }
+
+  /**
+   * Entries stored past the sealed head that chain from it: a vault (this
+   * one before a crash, or another replica killed between its store write
+   * and its head update) stored them and never advanced the head. They
+   * become part of the log, as the next boot would make them; a stored log
+   * that does not reach the head, or does not chain from it, is refused.
+   */
+  private async adoptStored(): Promise<void> {
+    let head = await this.head();
+    const sealed = head.seq;
+    const rows = await this.state.store.audit(Math.max(1, head.seq));
+    if (head.seq > 0 && (rows[0]?.seq !== head.seq || (JSON.parse(rows[0].entry.toString('utf8')) as StoredEntry).hash !== head.hash)) {
+      throw new EbakError('VAULT', `the audit log in the state store does not reach the sealed audit head (entry ${head.seq}): entries were removed or rewritten`, { hint: 'restore the state store from a backup; run `ebak vault audit verify`' });
+    }
+    for (const { seq, entry } of rows.filter((r) => r.seq > sealed)) {
+      const e = seq === head.seq + 1 ? chained(entry, head.hash) : undefined;
+      if (!e) throw new EbakError('VAULT', `audit entry ${seq} does not follow the sealed audit head ${head.seq}; the log was tampered with`, { hint: 'run `ebak vault audit verify` and investigate' });
+      head = { seq, hash: e.hash };
+    }
+    if (head.seq > sealed) await this.advanceHead(head);
+  }
+
+  /** The sealed head moves forward only: another replica may have advanced it past `to` meanwhile. */
+  private advanceHead(to: AuditHead): Promise<AuditHead> {
+    return this.state.update<AuditHead>(HEAD_ID, (cur) => (cur && cur.seq >= to.seq ? cur : to));
   }
 
   async head(): Promise<AuditHead> {
@@ -108,7 +120,8 @@ export class AuditLog {
   /**
    * Another replica on the same database appends too: when its entries took
    * our seqs, it advances the sealed head past them shortly; chain after it.
-   * Entries that stay past the head for long are not a replica's: refused.
+   * Entries that stay past the head a while are a replica's that died
+   * between its two writes: adopted (adoptStored), as its next boot would.
    */
   private async commitRetrying(batch: readonly PendingAppend[]): Promise<AuditHead[]> {
     for (let attempt = 0; ; attempt++) {
@@ -117,6 +130,7 @@ export class AuditLog {
       } catch (e) {
         if (!(e instanceof AuditCollision) || attempt >= 40) throw e instanceof AuditCollision ? e.refusal() : e;
         await sleep(Math.random() * Math.min(100, 2 ** attempt));
+        if (attempt >= 6) await this.adoptStored();
       }
     }
   }
@@ -137,9 +151,18 @@ export class AuditLog {
       heads.push(head);
     }
     if (!(await this.state.store.appendAudit(rows))) throw new AuditCollision(first, head.seq);
-    const last = head;
-    await this.state.update<AuditHead>(HEAD_ID, () => last);
+    await this.advanceHead(head);
     return heads;
+  }
+}
+
+/** The stored entry if it parses, its hash is its body's, and the body chains from `prev`. */
+function chained(entry: Buffer, prev: string): StoredEntry | undefined {
+  try {
+    const e = JSON.parse(entry.toString('utf8')) as StoredEntry;
+    return (JSON.parse(e.body) as AuditBody).prev === prev && entryHash(e.body).toString('hex') === e.hash ? e : undefined;
+  } catch {
+    return undefined;
   }
 }
 

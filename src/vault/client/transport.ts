@@ -5,8 +5,10 @@
  * pinned PCRs, nonce, freshness, debug rule; SEV-SNP: VCEK → pinned ASK/ARK,
  * measurement, minimum TCB, debug rule, report_data binding, nonce); the
  * attested public_key must be that connection's certificate key. That SPKI is then
- * pinned: every later connection must present it, or (after the vault
- * renewed its key) attest the new one first; until then nothing is sent.
+ * pinned: every later connection must present a pinned key, or (after the vault
+ * renewed its key, or on another replica behind the same address, each with
+ * its own key) attest the new one first on that connection; until then
+ * nothing is sent. The channel keeps the last few keys it attested.
  * Each request runs on its own freshly checked TLS 1.3 connection, so no
  * byte of a request is written before the peer's key was compared.
  */
@@ -70,6 +72,9 @@ const MAX_RESPONSE = 8 * 1024 * 1024;
 const TIMEOUT_MS = 30_000;
 /** Idle keep-alive connections close before the vault's 5 s keep-alive timeout would, to avoid reusing a closing one. */
 const IDLE_MS = 4_000;
+/** Keys kept pinned (a renewal, or replicas behind one address), and new keys attested for one connection at most. */
+const MAX_PINNED = 8;
+const MAX_NEW_KEYS = 4;
 
 /** A keep-alive pool whose every new connection is a pinned, checked one. */
 class PinnedAgent extends Agent {
@@ -91,7 +96,11 @@ export class AttestedChannel {
   /** Attestations verified (1 at open; one more each time the vault's TLS key changed). */
   attestations = 1;
 
-  private constructor(readonly url: URL, private readonly trust: VaultTrust, private pinned: Buffer, public document: VaultAttestation) {
+  /** The keys this channel attested, newest first (replicas behind one address each have their own). */
+  private readonly pinned: Buffer[];
+
+  private constructor(readonly url: URL, private readonly trust: VaultTrust, pinned: Buffer, public document: VaultAttestation) {
+    this.pinned = [pinned];
     this.agent = new PinnedAgent(() => this.pinnedSocket());
   }
 
@@ -124,19 +133,21 @@ export class AttestedChannel {
    * a new key is attested on its own connection, before anything else is
    * sent, then pinned; a key no valid attestation binds is refused.
    */
-  private async pinnedSocket(reattested = false): Promise<TLSSocket> {
+  private async pinnedSocket(attested = 0): Promise<TLSSocket> {
     this.connections++;
     const socket = await tlsConnect(this.url, this.trust);
-    if (spkiOf(socket).equals(this.pinned)) return socket;
-    if (reattested) {
+    const key = spkiOf(socket);
+    if (this.pinned.some((k) => k.equals(key))) return socket;
+    if (attested >= MAX_NEW_KEYS) {
       socket.destroy();
-      throw new AttestationError('signature', 'the vault presented a different TLS key than the one it just attested; refusing to send anything');
+      throw new AttestationError('signature', `the vault presented ${MAX_NEW_KEYS} new TLS keys in a row, each attested, and then another; refusing to send anything`);
     }
     const { spki, doc } = await attest(this.url, socket, this.trust);
-    this.pinned = spki;
+    this.pinned.unshift(spki);
+    this.pinned.splice(MAX_PINNED);
     this.document = doc;
     this.attestations++;
-    return this.pinnedSocket(true);
+    return this.pinnedSocket(attested + 1);
   }
 
   /** Raw bytes to any path (fuzz tests, diagnostics): a pinned connection of its own, closed after, no JSON encoding. */

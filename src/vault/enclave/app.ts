@@ -40,6 +40,8 @@ export interface EnclaveAppOptions extends ServiceOptions {
   host: string;
   port: number;
   operatorKey?: KeyObject;
+  /** Proxies (CIDRs) that send PROXY protocol v2 headers (server/proxy.ts). */
+  proxyFrom?: readonly string[];
   log: (line: string) => void;
 }
 

@@ -3,13 +3,13 @@
  * from the attestation-gated key service (enclave/root.ts), the sealed state
  * under the HSM's rollback guard, the audit log, the attested TLS identity
  * (renewed, and re-attested by clients, before it expires) and the HTTPS
- * front. The same code runs simulated (SimulatedNsm and the simulated key
+ * front (behind a TCP listener that reads PROXY v2 headers when proxies are
+ * configured, proxy.ts). The same code runs simulated (SimulatedNsm and the simulated key
  * service, any machine) and in a Nitro Enclave (NSM attestation, AWS KMS,
  * vsock): only the attester and the key service's address differ.
  */
 import type { KeyObject } from 'node:crypto';
-import type { Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { EbakError } from '../../errors.js';
 import type { Hsm, HsmSessions, SessionOptions } from '../../hsm/index.js';
 import type { EnclaveKeys } from '../enclave/keys.js';
@@ -19,6 +19,7 @@ import { unlockEnclave, type KeyService } from '../enclave/root.js';
 import { SealedState, VAULT_RING } from '../state/sealed.js';
 import type { StateStore } from '../state/store.js';
 import { createFront, type Attester } from './http.js';
+import { proxyList, proxyListener } from './proxy.js';
 import { VaultService, type ServiceOptions } from './service.js';
 import { createTlsIdentity, type TlsIdentity } from './tls.js';
 
@@ -38,6 +39,8 @@ export interface VaultOptions extends ServiceOptions {
   /** Open connections at most; more are refused at accept. */
   maxConnections?: number;
   operatorKey?: KeyObject;
+  /** Proxies (CIDRs) whose connections start with a PROXY protocol v2 header naming the client (proxy.ts). */
+  proxyFrom?: readonly string[];
   log?: (line: string) => void;
 }
 
@@ -79,9 +82,12 @@ async function serveOn(o: VaultOptions, keys: EnclaveKeys, sessions: HsmSessions
   const userData = auditKeyBinding(audit.publicKey);
   const mode = o.mode ?? 'simulated';
   await audit.boot(await o.attester.attest({ publicKey: tls.spki, userData }), { mode, module_id: o.attester.moduleId });
-  const server = createFront({ service, attester: o.attester, tls: () => tls, mode, userData, log, now, operatorKey: o.operatorKey });
-  server.maxConnections = o.maxConnections ?? 1024;
-  await listen(server, o.host ?? '127.0.0.1', o.port ?? 0);
+  const server = createFront({ service, attester: o.attester, tls: () => tls, mode, userData, log, now, operatorKey: o.operatorKey, clientAddress: (s) => proxy?.clientAddress(s) });
+  // With proxies configured, a plain TCP listener reads their PROXY headers and hands every connection to the TLS server.
+  const proxy = o.proxyFrom?.length ? proxyListener(server, proxyList(o.proxyFrom), log) : undefined;
+  const listener = proxy?.server ?? server;
+  listener.maxConnections = o.maxConnections ?? 1024;
+  await listen(listener, o.host ?? '127.0.0.1', o.port ?? 0);
   const renew = () => {
     tls = createTlsIdentity(now(), lifetime);
     server.setSecureContext({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' });
@@ -89,13 +95,14 @@ async function serveOn(o: VaultOptions, keys: EnclaveKeys, sessions: HsmSessions
   };
   const timers = [setInterval(() => void Promise.all(service.sweep()), 5_000), renewal(() => tls, now, renew)];
   for (const t of timers) t.unref();
-  const port = (server.address() as AddressInfo).port;
+  const port = (listener.address() as AddressInfo).port;
   return {
     url: `https://${o.host ?? '127.0.0.1'}:${port}`, port, service, state, tlsSpki: () => tls.spki,
     close: async () => {
       for (const t of timers) clearInterval(t);
       server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      await new Promise<void>((r) => listener.close(() => r()));
+      if (proxy) await new Promise<void>((r) => server.close(() => r()));
       await Promise.all(service.sweep());
       await sessions.close();
     },
@@ -116,7 +123,7 @@ function renewal(current: () => TlsIdentity, now: () => Date, renew: () => void)
   }, period);
 }
 
-function listen(server: Server, host: string, port: number): Promise<void> {
+function listen(server: NetServer, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', (e) => reject(new EbakError('VAULT', `cannot listen on ${host}:${port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { cause: e })));
     server.listen(port, host, () => resolve());

@@ -71,7 +71,7 @@ export class Devices {
     if (Date.parse(device.expires_at) <= this.d.now().getTime()) throw new VaultRefusal('unauthorized', `this device's session expired at ${device.expires_at}; log in again with \`ebak login\``);
     if ((device.enrollment === true) !== enrolling)
       throw new VaultRefusal('unauthorized', enrolling ? 'this token is not an enrollment token (or the device enrolled already)' : 'this write-only device has not enrolled yet: run `ebak login --enroll` on its host');
-    this.d.limits.account(token.account);
+    await this.d.limits.account(token.account);
     return { account: rec.value, device };
   }
 

@@ -7,6 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { checkOperatorAuthorization } from '../operator.js';
 import {
   HTTP_STATUS, MAX_BODY_BYTES, MAX_HEAD_BODY_BYTES, PROTOCOL_VERSION, VaultRefusal, parseBody, parseToken, readDeviceKey, readHeadDelta, readLoginFinish,
@@ -37,6 +38,8 @@ export interface Front {
   /** user_data of every attestation document: binds the audit signing key. */
   userData: Uint8Array;
   log: (line: string) => void;
+  /** The client address a proxy named for this connection (PROXY protocol v2, proxy.ts); undefined: the TCP peer. */
+  clientAddress?: ((socket: Socket) => string | undefined) | undefined;
 }
 
 type Reply = { status: number; json?: unknown; cbor?: Uint8Array; type?: string | undefined };
@@ -205,8 +208,8 @@ export function createFront(f: Front): Server {
     void handle(req, res).catch((e) => send(res, errorReply(e, f.log)));
   });
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const caller = { address: req.socket.remoteAddress ?? 'unknown' };
-    f.service.limitAddress(caller); // every request, before any work
+    const caller = { address: f.clientAddress?.(req.socket) ?? req.socket.remoteAddress ?? 'unknown' };
+    await f.service.limitAddress(caller); // every request, before any work
     const url = new URL(req.url ?? '/', 'https://vault.invalid');
     const key = `${req.method} ${url.pathname}`;
     const handler = table[key];

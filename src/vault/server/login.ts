@@ -8,10 +8,12 @@
  * cannot finish a wrong guess); a verified finish resets the counter.
  *
  * Unknown accounts get RFC 9807's fake response (§6.3.2.2: a KE2 made from a
- * null record) and a counter in vault memory, so login start answers alike
- * whether or not an account exists (docs/security.md names what still
- * differs). The OPRF is evaluated under the account's random credential id,
- * never under the bare name.
+ * null record) and a counter in the store's shared buckets (never refilled),
+ * so login start answers alike whether or not an account exists, on every
+ * replica (docs/security.md names what still differs). The OPRF is evaluated
+ * under the account's random credential id, never under the bare name.
+ * Pending logins are shared by the replicas (pending.ts): a login started on
+ * one finishes on any, once.
  */
 import { randomBytes } from 'node:crypto';
 import * as opaque from '@serenity-kit/opaque';
@@ -21,40 +23,43 @@ import {
 } from '../protocol.js';
 import type { Devices } from './devices.js';
 import { opaqueCall } from './opaque.js';
+import { PendingLogins } from './pending.js';
 import { acctId, ctrId, type AccountRecord, type Caller, type CounterRecord, type Deps, type Session } from './records.js';
 import { issueStepUp } from './stepup.js';
 
-interface PendingLogin {
-  account: string;
-  /** Undefined for a fake login (unknown account): it never verifies. */
-  state: string | undefined;
-  expires: number;
-}
-
-const MAX_PENDING = 10_000;
-const MAX_FAKES = 10_000;
-
 export class Logins {
-  private readonly pending = new Map<string, PendingLogin>();
-  /** Failed guesses at unknown accounts, so their answers count down like real ones. */
-  private readonly fakes = new Map<string, number>();
+  private readonly pending: PendingLogins;
 
-  constructor(private readonly d: Deps, private readonly devices: Devices, private readonly timeoutSeconds: number) {}
+  constructor(private readonly d: Deps, private readonly devices: Devices, private readonly timeoutSeconds: number) {
+    this.pending = new PendingLogins(d.state.store, d.keys.records);
+  }
 
   async start(req: LoginStartRequest, caller: Caller): Promise<LoginStartResponse> {
-    this.d.limits.account(req.account);
-    if (this.pending.size >= MAX_PENDING) await Promise.all(this.sweep());
-    if (this.pending.size >= MAX_PENDING) throw new VaultRefusal('rate_limited', 'too many logins in progress; retry shortly', { retry_after: 5 });
+    await this.d.limits.account(req.account);
     const rec = await this.d.state.read<AccountRecord>(acctId(req.account));
     if (!rec) return this.fake(req);
     const account = rec.value;
     const ke2 = opaqueCall('login request', () => opaque.server.startLogin({
       serverSetup: this.d.setup, registrationRecord: account.registration_record, startLoginRequest: req.request, userIdentifier: account.credential_id,
     }));
-    const failures = await this.count(req.account, account.policy);
-    const loginId = this.remember(req.account, ke2.serverLoginState);
+    // The pending login is stored while the guess is charged; it is answered only once both are done.
+    const loginId = randomBytes(16).toString('hex');
+    const stored = this.pending.put(loginId, { account: req.account, state: ke2.serverLoginState, expires: this.expiry() });
+    stored.catch(() => undefined); // awaited below; handled now so a failure meanwhile is not unhandled
+    let failures: number;
+    try {
+      failures = await this.count(req.account, account.policy);
+    } catch (e) {
+      await stored.then(() => this.pending.take(loginId), () => undefined); // never answered: it must not finish, nor expire as a failed login
+      throw e;
+    }
+    await stored;
     await this.d.audit.append('login.attempt', req.account, { failures, address: caller.address });
     return { login_id: loginId, response: ke2.loginResponse, tries_left: account.policy.guess_limit - failures };
+  }
+
+  private expiry(): number {
+    return this.d.now().getTime() + this.timeoutSeconds * 1000;
   }
 
   /** Charges one guess durably, or refuses (and locks) when the limit is reached. */
@@ -75,29 +80,25 @@ export class Logins {
     return ctr.failures;
   }
 
-  private fake(req: LoginStartRequest): LoginStartResponse {
+  /** An unknown account: a fake answer, counted in a bucket of guess_limit tokens that never refills. */
+  private async fake(req: LoginStartRequest): Promise<LoginStartResponse> {
     const policy = this.d.defaults;
-    const failures = (this.fakes.get(req.account) ?? 0) + 1;
     const ke2 = opaqueCall('login request', () => opaque.server.startLogin({
       serverSetup: this.d.setup, registrationRecord: null, startLoginRequest: req.request, userIdentifier: req.account,
     }));
-    if (failures > policy.guess_limit) throw lockedRefusal(req.account, policy);
-    if (this.fakes.size >= MAX_FAKES) this.fakes.clear();
-    this.fakes.set(req.account, failures);
-    return { login_id: this.remember(req.account, undefined), response: ke2.loginResponse, tries_left: policy.guess_limit - failures };
-  }
-
-  private remember(account: string, state: string | undefined): string {
+    const now = this.d.now().getTime();
+    const left = await this.d.state.store.takeTokens({ key: `fake:${req.account}`, burst: policy.guess_limit, perMinute: 0, want: 1, refund: 0, now });
+    if (left.granted === 0) throw lockedRefusal(req.account, policy);
     const loginId = randomBytes(16).toString('hex');
-    this.pending.set(loginId, { account, state, expires: this.d.now().getTime() + this.timeoutSeconds * 1000 });
-    return loginId;
+    await this.pending.put(loginId, { account: req.account, state: undefined, expires: this.expiry() });
+    return { login_id: loginId, response: ke2.loginResponse, tries_left: Math.round(left.tokens) };
   }
 
-  /** Verifies the finish of a pending login (single use) and resets the counter; the account's name. */
-  private async verify(loginId: string, request: string, caller: Caller): Promise<string> {
-    const p = this.pending.get(loginId);
-    this.pending.delete(loginId); // single use, whatever happens next
+  /** Verifies the finish of a pending login (single use, on any replica) and resets the counter; the account's name. */
+  private async verify(loginId: string, request: string, caller: Caller, of?: string): Promise<string> {
+    const p = await this.pending.take(loginId); // single use, whatever happens next
     if (!p || p.expires < this.d.now().getTime()) throw new VaultRefusal('not_found', 'no such login in progress (expired or already finished); start again');
+    if (of !== undefined && p.account !== of) throw new VaultRefusal('forbidden', 'that login belongs to another account');
     try {
       if (p.state === undefined) throw new Error('fake');
       opaque.server.finishLogin({ serverLoginState: p.state, finishLoginRequest: request });
@@ -123,24 +124,20 @@ export class Logins {
 
   /** A verified login by an authenticated device, for a dangerous change: a step-up grant, no new device. */
   async stepUp(s: Session, req: StepUpRequest, caller: Caller): Promise<StepUpResponse> {
-    const p = this.pending.get(req.login_id);
-    if (p && p.account !== s.account.account) throw new VaultRefusal('forbidden', 'that login belongs to another account');
-    await this.verify(req.login_id, req.request, caller);
+    await this.verify(req.login_id, req.request, caller, s.account.account);
     await this.d.audit.append('step-up', s.account.account, { device: s.device.id, address: caller.address });
     return issueStepUp(this.d, s);
   }
 
-  /** Logins that never finished: a wrong password (the client stops) or an abandoned one. */
+  /** Logins that never finished (a wrong password: the client stops; or abandoned), whichever replica started them; idle buckets. */
   sweep(): Promise<void>[] {
-    const t = this.d.now().getTime();
-    const done: Promise<void>[] = [];
-    for (const [id, p] of this.pending) {
-      if (p.expires >= t) continue;
-      this.pending.delete(id);
-      if (p.state === undefined) continue;
-      done.push(this.d.audit.append('login.fail', p.account, { reason: 'no finish before the timeout (wrong password or abandoned)' }).then(() => undefined, () => undefined));
+    return [this.expire(), this.d.limits.sweep()].map((p) => p.catch(() => undefined));
+  }
+
+  private async expire(): Promise<void> {
+    for (const p of await this.pending.expired(this.d.now().getTime())) {
+      if (p.state !== undefined) await this.d.audit.append('login.fail', p.account, { reason: 'no finish before the timeout (wrong password or abandoned)' });
     }
-    return done;
   }
 }
 

@@ -40,7 +40,7 @@ export class Registrations {
   }
 
   async start(req: RegisterStartRequest, caller: Caller): Promise<RegisterStartResponse> {
-    this.d.limits.registration(caller.address);
+    await this.d.limits.registration(caller.address);
     const invite = await this.authorize(req.invite);
     if (await this.d.state.read(acctId(req.account))) throw new VaultRefusal('conflict', `account ${req.account} already exists`);
     const credentialId = randomBytes(32).toString('base64url');
@@ -52,7 +52,7 @@ export class Registrations {
   }
 
   async finish(req: RegisterFinishRequest, caller: Caller): Promise<SessionResponse> {
-    this.d.limits.registration(caller.address);
+    await this.d.limits.registration(caller.address);
     const t = this.d.keys.check('register', req.ticket, this.d.now());
     if (!t || t.account !== req.account || !t.credential_id) throw new VaultRefusal('forbidden', 'the registration ticket is not valid for this account (expired, altered or from another start); start again');
     // A record that OPAQUE cannot use would lock its owner out later: check it now.

@@ -63,7 +63,7 @@ export class VaultService {
     const rec = await state.update<{ setup: string }>('opaque/setup', (cur) => cur ?? { setup: opaque.server.createSetup() });
     const d: Deps = {
       state, audit, keys, now, setup: rec.setup,
-      limits: new Limits(options, () => now().getTime()),
+      limits: new Limits(options, state.store, () => now().getTime()),
       defaults: { ...DEFAULT_POLICY, ...options.policy },
     };
     return new VaultService(d, options);
@@ -78,8 +78,8 @@ export class VaultService {
   }
 
   /** Every request is charged to its address before anything else. */
-  limitAddress(caller: Caller): void {
-    this.d.limits.address(caller.address);
+  limitAddress(caller: Caller): Promise<void> {
+    return this.d.limits.address(caller.address);
   }
 
   registerStart(req: RegisterStartRequest, caller: Caller): Promise<RegisterStartResponse> {

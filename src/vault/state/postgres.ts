@@ -2,13 +2,27 @@
 import pg from 'pg';
 import { EbakError } from '../../errors.js';
 import type { AuditRow, Put, StateStore, StoredRecord } from './store.js';
+import type { PendingRow, TokenRequest } from './volatile.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ebak_vault_records (id TEXT PRIMARY KEY, version BIGINT NOT NULL, sealed BYTEA NOT NULL);
 CREATE TABLE IF NOT EXISTS ebak_vault_audit (seq BIGINT PRIMARY KEY, entry BYTEA NOT NULL);
 ALTER TABLE ebak_vault_audit ADD COLUMN IF NOT EXISTS account TEXT;
 CREATE INDEX IF NOT EXISTS ebak_vault_audit_account ON ebak_vault_audit (account, seq);
+CREATE UNLOGGED TABLE IF NOT EXISTS ebak_vault_pending (id TEXT PRIMARY KEY, expires BIGINT NOT NULL, sealed BYTEA NOT NULL);
+CREATE INDEX IF NOT EXISTS ebak_vault_pending_expires ON ebak_vault_pending (expires);
+CREATE UNLOGGED TABLE IF NOT EXISTS ebak_vault_buckets (key TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL, at BIGINT NOT NULL, granted INTEGER NOT NULL);
 `;
+
+/**
+ * One bucket step (volatile.ts): $1 key, $2 burst, $3 refill per ms, $4 want,
+ * $5 refund, $6 now. SET sees the old row, so "refilled" is computed once per
+ * column from the same values; the row lock serialises replicas.
+ */
+const REFILLED = 'LEAST($2::float8, b.tokens + $5::float8 + GREATEST(0, $6::bigint - b.at) * $3::float8)';
+const TAKE_TOKENS = `INSERT INTO ebak_vault_buckets AS b (key, tokens, at, granted) VALUES ($1, $2::float8 - $4::int, $6, $4)
+ON CONFLICT (key) DO UPDATE SET granted = LEAST($4::int, FLOOR(${REFILLED})::int), tokens = ${REFILLED} - LEAST($4::int, FLOOR(${REFILLED})::int), at = GREATEST(b.at, $6::bigint)
+RETURNING granted, tokens`;
 
 export class PostgresStore implements StateStore {
   private constructor(private readonly pool: pg.Pool) {}
@@ -80,6 +94,30 @@ export class PostgresStore implements StateStore {
   async auditFor(account: string, after: number, limit: number): Promise<AuditRow[]> {
     const r = await this.pool.query<{ seq: string; entry: Buffer }>('SELECT seq, entry FROM ebak_vault_audit WHERE account = $1 AND seq > $2 ORDER BY seq LIMIT $3', [account, after, limit]);
     return r.rows.map((row) => ({ seq: Number(row.seq), entry: row.entry }));
+  }
+
+  async putPending(id: string, row: PendingRow): Promise<void> {
+    await this.pool.query('INSERT INTO ebak_vault_pending (id, expires, sealed) VALUES ($1, $2, $3)', [id, row.expires, row.sealed]);
+  }
+
+  async takePending(id: string): Promise<PendingRow | undefined> {
+    const r = await this.pool.query<{ expires: string; sealed: Buffer }>('DELETE FROM ebak_vault_pending WHERE id = $1 RETURNING expires, sealed', [id]);
+    const row = r.rows[0];
+    return row && { expires: Number(row.expires), sealed: row.sealed };
+  }
+
+  async takeExpired(now: number): Promise<(PendingRow & { id: string })[]> {
+    const r = await this.pool.query<{ id: string; expires: string; sealed: Buffer }>('DELETE FROM ebak_vault_pending WHERE expires < $1 RETURNING id, expires, sealed', [now]);
+    return r.rows.map((row) => ({ id: row.id, expires: Number(row.expires), sealed: row.sealed }));
+  }
+
+  async takeTokens(t: TokenRequest): Promise<{ granted: number; tokens: number }> {
+    const r = await this.pool.query<{ granted: number; tokens: number }>(TAKE_TOKENS, [t.key, t.burst, t.perMinute / 60_000, t.want, t.refund, t.now]);
+    return { granted: r.rows[0]!.granted, tokens: r.rows[0]!.tokens };
+  }
+
+  async purgeBuckets(before: number): Promise<void> {
+    await this.pool.query('DELETE FROM ebak_vault_buckets WHERE at < $1', [before]);
   }
 
   async close(): Promise<void> {

@@ -31,6 +31,8 @@ import { mapKey } from './versionmap.js';
 
 export { StateRollback } from './rollback.js';
 export const VAULT_RING = 'vault';
+/** Reloads of the view for one read whose row is newer than the view, each finding a newer map. */
+const MAX_RELOADS = 16;
 
 interface Current<T> {
   value: T | undefined;
@@ -67,16 +69,21 @@ export class SealedState {
   }
 
   /** The row checked against the view: exactly the version and copy the map holds. */
-  private async current<T>(id: string, again = true): Promise<Current<T>> {
+  private async current<T>(id: string, reloads = 0): Promise<Current<T>> {
     const e = this.guard.entry(id);
     const row = await this.store.get(id);
     if (e === undefined) return { value: undefined, version: 0, stored: row?.version }; // a row no batch committed is not the record
     if (!row) throw new StateRollback(id, `the record is missing but the version map holds version ${e.version}`);
     if (row.version < e.version) throw new StateRollback(id, `stored version ${row.version} is older than the version map's ${e.version}`);
     if (row.version > e.version) {
-      if (!again) throw new StateRollback(id, `stored version ${row.version} is newer than the version map allows (${e.version})`);
-      await this.guard.forceReload(); // another replica's batch, stored and not yet under the register
-      return this.current<T>(id, false);
+      // Another replica's batch, stored after this view. Under churn (two replicas appending to the audit head) the row
+      // can move on again between a reload and the next row read: read again while each reload finds a newer map.
+      const epoch = this.guard.view.root.epoch;
+      if (reloads < MAX_RELOADS) {
+        await this.guard.forceReload();
+        if (this.guard.view.root.epoch > epoch) return this.current<T>(id, reloads + 1);
+      }
+      throw new StateRollback(id, `stored version ${row.version} is newer than the version map allows (${e.version})`);
     }
     const plain = await unseal(this.hsm, row.sealed, { id, version: row.version }, { bind: this.bind });
     try {

@@ -2,18 +2,41 @@
  * The default state store: one SQLite file (better-sqlite3, WAL, synchronous
  * FULL so a put is durable when it returns). The file and its -wal/-shm
  * companions are 0600: they hold nothing readable without the enclave, but
- * the host's other users have no business with them either.
+ * the host's other users have no business with them either. The volatile
+ * tables (pending logins, rate buckets: volatile.ts) go through a second
+ * connection that does not sync: they need no durability, and a sync per
+ * rate check would cost more than the request.
  */
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { EbakError } from '../../errors.js';
 import type { AuditRow, Put, StateStore, StoredRecord } from './store.js';
+import type { PendingRow, TokenRequest } from './volatile.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY, version INTEGER NOT NULL, sealed BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, entry BLOB NOT NULL, account TEXT);
 CREATE INDEX IF NOT EXISTS audit_account ON audit (account, seq);
+CREATE TABLE IF NOT EXISTS pending (id TEXT PRIMARY KEY, expires INTEGER NOT NULL, sealed BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS pending_expires ON pending (expires);
+CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tokens REAL NOT NULL, at INTEGER NOT NULL, granted INTEGER NOT NULL);
 `;
+
+/** One bucket step (as postgres.ts; @rate is per ms); SET sees the old row. */
+const REFILLED = 'MIN(@burst, tokens + @refund + MAX(0, @now - at) * @rate)';
+const TAKE_TOKENS = `INSERT INTO buckets (key, tokens, at, granted) VALUES (@key, @burst - @want, @now, @want)
+ON CONFLICT (key) DO UPDATE SET granted = MIN(@want, CAST(${REFILLED} AS INTEGER)), tokens = ${REFILLED} - MIN(@want, CAST(${REFILLED} AS INTEGER)), at = MAX(at, @now)
+RETURNING granted, tokens`;
+
+function volatileStatements(db: Database.Database) {
+  return {
+    putPending: db.prepare('INSERT INTO pending (id, expires, sealed) VALUES (?, ?, ?)'),
+    takePending: db.prepare('DELETE FROM pending WHERE id = ? RETURNING expires, sealed'),
+    takeExpired: db.prepare('DELETE FROM pending WHERE expires < ? RETURNING id, expires, sealed'),
+    takeTokens: db.prepare(TAKE_TOKENS),
+    purgeBuckets: db.prepare('DELETE FROM buckets WHERE at < ?'),
+  };
+}
 
 /** Prepared once per store: preparing on every call showed in the profile. */
 function statements(db: Database.Database) {
@@ -31,11 +54,13 @@ function statements(db: Database.Database) {
 
 export class SqliteStore implements StateStore {
   private readonly sql: ReturnType<typeof statements>;
+  private readonly vol: ReturnType<typeof volatileStatements>;
   private readonly appendBatch: (entries: readonly (AuditRow & { account: string | null })[]) => boolean;
   private readonly putBatch: (puts: readonly Put[]) => boolean;
 
-  private constructor(private readonly db: Database.Database) {
+  private constructor(private readonly db: Database.Database, private readonly volatileDb: Database.Database) {
     this.sql = statements(db);
+    this.vol = volatileStatements(volatileDb);
     // One transaction (one synced commit) per batch; a seq that exists rolls the whole batch back.
     this.appendBatch = db.transaction((entries: readonly (AuditRow & { account: string | null })[]) => {
       for (const e of entries) if (this.sql.append.run(e.seq, e.entry, e.account).changes !== 1) throw new Collision();
@@ -55,8 +80,10 @@ export class SqliteStore implements StateStore {
       db.pragma('synchronous = FULL');
       migrate(db);
       db.exec(SCHEMA);
+      const volatileDb = new Database(path);
+      volatileDb.pragma('synchronous = OFF');
       for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
-      return new SqliteStore(db);
+      return new SqliteStore(db, volatileDb);
     } catch (e) {
       throw new EbakError('VAULT', `cannot open the vault state file ${path}: ${(e as Error).message}`, { cause: e, hint: 'check the path and its permissions' });
     }
@@ -109,7 +136,28 @@ export class SqliteStore implements StateStore {
     return this.sql.auditFor.all(account, after, limit) as AuditRow[];
   }
 
+  async putPending(id: string, row: PendingRow): Promise<void> {
+    this.vol.putPending.run(id, row.expires, row.sealed);
+  }
+
+  async takePending(id: string): Promise<PendingRow | undefined> {
+    return this.vol.takePending.get(id) as PendingRow | undefined;
+  }
+
+  async takeExpired(now: number): Promise<(PendingRow & { id: string })[]> {
+    return this.vol.takeExpired.all(now) as (PendingRow & { id: string })[];
+  }
+
+  async takeTokens(t: TokenRequest): Promise<{ granted: number; tokens: number }> {
+    return this.vol.takeTokens.get({ key: t.key, burst: t.burst, rate: t.perMinute / 60_000, want: t.want, refund: t.refund, now: t.now }) as { granted: number; tokens: number };
+  }
+
+  async purgeBuckets(before: number): Promise<void> {
+    this.vol.purgeBuckets.run(before);
+  }
+
   async close(): Promise<void> {
+    this.volatileDb.close();
     this.db.close();
   }
 }

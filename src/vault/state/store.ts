@@ -5,8 +5,10 @@
  * their versions and hashes are checked against the version map
  * (versionmap.ts, rows "vmap/…") whose root the HSM's rollback register
  * pins (hsm/pkcs11/register.ts), and audit entries are hash-chained and signed.
- * Opening a store (a file or a postgres:// URL) is open.ts.
+ * Opening a store (a file or a postgres:// URL) is open.ts. Beside them the
+ * replicas' shared volatile state: pending logins and rate buckets (volatile.ts).
  */
+import type { BucketStore, PendingStore } from './volatile.js';
 
 export interface AuditRow {
   readonly seq: number;
@@ -26,7 +28,7 @@ export interface Put {
   readonly previous: number | undefined | 'any';
 }
 
-export interface StateStore {
+export interface StateStore extends PendingStore, BucketStore {
   get(id: string): Promise<StoredRecord | undefined>;
   /**
    * Writes `id` at `version` only if the stored version is still `previous`
