@@ -85,7 +85,7 @@ export class Restorer {
         if (n.type === 'dir') pending.add((await this.restoreSubdir(path, nodeRel, n, fresh)).done);
         else if (n.type === 'symlink') await this.restoreSymlink(path, nodeRel, n, fresh);
         else if (n.type !== 'file') await this.restoreSpecial(path, nodeRel, n, fresh);
-        else pending.add(this.observed(this.files.run(() => this.restoreFile(path, nodeRel, n, fresh))));
+        else pending.add((await this.startFile(path, nodeRel, n, fresh)).done);
       }
     } catch (e) {
       await pending.all().catch(() => undefined);
@@ -104,6 +104,17 @@ export class Restorer {
   private observed(work: Promise<void>): Promise<void> {
     work.catch((e: unknown) => (this.fatal ??= e));
     return work;
+  }
+
+  /**
+   * A file's write started once one of the slots is free: the walk waits for the slot, so what waits
+   * is the walk, not a queue of every file of the snapshot (each a closure and promises until its turn).
+   */
+  private async startFile(path: Buffer, rel: string, n: TreeNode, fresh: boolean): Promise<{ done: Promise<void> }> {
+    const release = await this.files.acquire();
+    const work = this.restoreFile(path, rel, n, fresh);
+    work.then(release, release);
+    return { done: this.observed(work) };
   }
 
   /** A subdirectory walked; `done` when it is complete (its files written, then its own metadata set). */
