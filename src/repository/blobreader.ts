@@ -2,8 +2,9 @@
  * Reading many blobs at once (restic's `LoadBlobsFromPack`): neighbouring
  * blobs of one pack are fetched with one ranged read (on S3, one GET instead
  * of one per blob), then each is authenticated and decompressed on its own
- * in a worker thread. At most READS ranged reads are in flight per reader,
- * and each is at most MAX_RUN_BYTES, which bounds memory. When a run fails,
+ * in a worker thread. At most IN_FLIGHT bytes of ranged reads are held per
+ * reader, read or being opened (blobreader-budget.ts; storage bounds the
+ * requests at once), which bounds memory. When a run fails,
  * each of its blobs is read on its own, then from every other copy the
  * index knows (restic's LoadBlob tries each location): one damaged blob
  * costs only itself, and nothing a copy elsewhere still holds. A run read
@@ -13,16 +14,17 @@
 import { EbakError, isEbakError } from '../errors.js';
 import type { Backend } from '../storage/backend.js';
 import { owned } from '../util/buffers.js';
-import { Semaphore } from '../util/semaphore.js';
 import { settleAll } from '../util/settle.js';
 import type { BlobReader, LocatedBlob } from './api.js';
+import { ByteBudget } from './blobreader-budget.js';
 import { BlobType } from './format/pack.js';
 import type { BlobLocation, MasterIndex, PackInfo } from './masterindex.js';
 import type { WorkerPool } from './workers.js';
 
-/** Largest single ranged read: bounds memory (READS in flight) while saving requests. */
+/** Largest single ranged read: saves requests, and leaves room for several in IN_FLIGHT. */
 const MAX_RUN_BYTES = 8 * 1024 * 1024;
-const READS = 8;
+/** Bytes of ranged reads held at once (restic's restorer: 8 workers of one pack at most each, bounded by a pack's size). */
+const IN_FLIGHT = 32 * 1024 * 1024;
 
 /** A blob with its place in the caller's list. */
 interface Placed extends LocatedBlob {
@@ -39,7 +41,7 @@ export interface BlobSource {
 }
 
 export class PackBlobReader implements BlobReader {
-  private readonly reads = new Semaphore(READS);
+  private readonly reads = new ByteBudget(IN_FLIGHT);
   readonly prepareRead?: BlobReader['prepareRead'];
 
   constructor(private readonly src: BlobSource, private readonly pool: WorkerPool) {
@@ -61,7 +63,7 @@ export class PackBlobReader implements BlobReader {
 
   async readBlobs(type: number, blobs: readonly LocatedBlob[], onBlob: (i: number, plain: Buffer) => void): Promise<void> {
     let failed = false; // once one read fails, the rest is not read
-    await settleAll(runsOf(blobs).map((run) => this.reads.run(async () => {
+    await settleAll(runsOf(blobs).map((run) => this.reads.run(rangeBytes(run), async () => {
       if (failed) return;
       const plains = await this.readNeighbours(type, run).catch((e: unknown) => this.oneByOne(type, run, e)).catch((e) => { failed = true; throw e; });
       plains.forEach((plain, k) => onBlob(run[k]!.i, plain));
@@ -69,7 +71,7 @@ export class PackBlobReader implements BlobReader {
   }
 
   async readRun(type: number, run: readonly LocatedBlob[], sink: URL, task: unknown): Promise<unknown> {
-    return this.reads.run(async () => {
+    return this.reads.run(rangeBytes(run), async () => {
       const { first, range: sealed, key } = await this.loadRange(type, run);
       const blobs = run.map(({ id, loc }) => ({
         ref: { type: loc.type, flags: loc.flags, rawLength: loc.rawLength, id: owned(id) },
@@ -105,10 +107,16 @@ export class PackBlobReader implements BlobReader {
   private async loadRange(type: number, run: readonly LocatedBlob[]): Promise<{ first: BlobLocation; range: Buffer; key: Buffer }> {
     checkTypes(type, run);
     const first = run[0]!.loc;
-    const last = run[run.length - 1]!.loc;
-    const range = await this.src.backend.load({ type: 'data', name: first.pack.id }, { offset: first.offset, length: last.offset + last.length - first.offset });
+    const range = await this.src.backend.load({ type: 'data', name: first.pack.id }, { offset: first.offset, length: rangeBytes(run) });
     return { first, range, key: await this.src.packKey(first.pack) };
   }
+}
+
+/** The bytes of one ranged read of `run`: from its first blob to the end of its last. */
+function rangeBytes(run: readonly LocatedBlob[]): number {
+  const first = run[0]!.loc;
+  const last = run[run.length - 1]!.loc;
+  return last.offset + last.length - first.offset;
 }
 
 function checkTypes(type: number, blobs: readonly LocatedBlob[]): void {

@@ -365,7 +365,7 @@ export class Repository extends WritableRepository implements SnapshotStore, Tre
     }, pool);
   }
 
-  /** A reader of many blobs at once through `pool`, with at most eight ranged reads in flight. */
+  /** A reader of many blobs at once through `pool`, with at most 32 MiB of ranged reads in flight. */
   blobReader(pool: WorkerPool): PackBlobReader {
     return new PackBlobReader({ backend: this.backend, index: this.index, blobKey: this.keys.blobId, packKey: (p) => this.packKey(p) }, pool);
   }

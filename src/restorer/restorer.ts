@@ -17,16 +17,16 @@ import { link } from 'node:fs/promises';
 import { isEbakError, type ErrorCode } from '../errors.js';
 import type { BlobReader, TreeLoader } from '../repository/api.js';
 import { nameKey, type TreeNode } from '../repository/format/tree.js';
-import { dirEntries } from '../repository/trees.js';
 import { mapIoError } from '../util/fs.js';
 import { Semaphore } from '../util/semaphore.js';
-import { settleAll } from '../util/settle.js';
 import { restoreContents } from './files.js';
 import { HardLinks } from './hardlinks.js';
 import { BATCH_FILES, PackWriter } from './packs.js';
 import type { RestoreAction, RestoreOptions, RestoreResult } from './index.js';
 import { decide, type Decision } from './overwrite.js';
+import { Outstanding } from './outstanding.js';
 import type { RestoreFilter } from './plan.js';
+import { TreePrefetch } from './prefetch.js';
 import { entryAt, openUp, refreshFileMeta, removeEntry, replaceEntry, sameInode } from './replace.js';
 import { restoreSpecial } from './special.js';
 import { createSymlink } from './symlinks.js';
@@ -40,16 +40,17 @@ const REPORTED: Partial<Record<Decision, RestoreAction>> = { create: 'restored',
 
 export class Restorer {
   readonly result: RestoreResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0, errors: 0, unchanged: 0, skipped: 0, deleted: 0, verified: 0 };
-  /** Files in flight: enough for a pack writer's batch (each may hold a descriptor until written). */
-  private readonly files = new Semaphore(BATCH_FILES);
+  /** Files in flight: a pack writer's batch being written and the next filling (each may hold a descriptor until written). */
+  private readonly files = new Semaphore(2 * BATCH_FILES);
   private readonly writer: PackWriter;
+  private readonly trees: TreePrefetch;
   private readonly hardlinks = new HardLinks();
   private readonly dryRun: boolean;
   /** The first failure that stops the restore (disk full, an unsafe path), once seen. */
   private fatal: unknown;
 
   constructor(
-    private readonly trees: TreeLoader,
+    trees: TreeLoader,
     private readonly blobs: BlobReader,
     private readonly hasher: BlobHasher,
     private readonly root: string,
@@ -57,6 +58,7 @@ export class Restorer {
     private readonly opts: RestoreOptions,
   ) {
     this.dryRun = opts.dryRun === true;
+    this.trees = new TreePrefetch(trees, (rel) => filter.visits(rel, true));
     this.writer = new PackWriter(blobs, opts.sparse === true, (bytes) => {
       this.result.bytes += bytes;
       this.opts.onProgress?.({ files: this.result.files, bytes: this.result.bytes });
@@ -71,25 +73,25 @@ export class Restorer {
    */
   async restoreDir(treeId: string, dir: Buffer, rel: string, fresh = false): Promise<{ done: Promise<void> }> {
     const names = this.opts.delete && !fresh ? new Set<string>() : undefined;
-    const pending: Promise<void>[] = [];
+    const pending = new Outstanding();
     try {
-      for await (const n of dirEntries(this.trees, treeId)) {
+      for await (const n of this.trees.entries(treeId, rel)) {
         this.opts.signal?.throwIfAborted();
         if (this.fatal) throw this.fatal;
         names?.add(nameKey(n));
         const path = childPath(dir, n);
         const nodeRel = `${rel}/${n.name}`;
         if (!this.filter.visits(nodeRel, n.type === 'dir')) continue;
-        if (n.type === 'dir') pending.push((await this.restoreSubdir(path, nodeRel, n, fresh)).done);
+        if (n.type === 'dir') pending.add((await this.restoreSubdir(path, nodeRel, n, fresh)).done);
         else if (n.type === 'symlink') await this.restoreSymlink(path, nodeRel, n, fresh);
         else if (n.type !== 'file') await this.restoreSpecial(path, nodeRel, n, fresh);
-        else pending.push(this.observed(this.files.run(() => this.restoreFile(path, nodeRel, n, fresh))));
+        else pending.add((await this.startFile(path, nodeRel, n, fresh)).done);
       }
     } catch (e) {
-      await settleAll(pending).catch(() => undefined);
+      await pending.all().catch(() => undefined);
       throw e;
     }
-    const done = settleAll(pending).then(() => {
+    const done = pending.all().then(() => {
       if (names) this.deleteExtra(dir, rel, names);
     });
     return { done: this.observed(done) };
@@ -104,6 +106,17 @@ export class Restorer {
     return work;
   }
 
+  /**
+   * A file's write started once one of the slots is free: the walk waits for the slot, so what waits
+   * is the walk, not a queue of every file of the snapshot (each a closure and promises until its turn).
+   */
+  private async startFile(path: Buffer, rel: string, n: TreeNode, fresh: boolean): Promise<{ done: Promise<void> }> {
+    const release = await this.files.acquire();
+    const work = this.restoreFile(path, rel, n, fresh);
+    work.then(release, release);
+    return { done: this.observed(work) };
+  }
+
   /** A subdirectory walked; `done` when it is complete (its files written, then its own metadata set). */
   private async restoreSubdir(path: Buffer, rel: string, n: TreeNode, fresh: boolean): Promise<{ done: Promise<void> }> {
     const { decision, there } = this.decide(path, n, fresh);
@@ -115,16 +128,25 @@ export class Restorer {
       if (decision === 'merge') await openUp(path, there!);
       else {
         if (decision === 'replace') removeEntry(path);
-        await makeDir(path);
+        makeDir(path);
       }
     }
     this.report(decision, rel);
     const { done } = await this.restoreDir(n.subtree!, path, rel, decision === 'create' && !this.dryRun);
-    const complete = done.then(async () => {
-      if (!this.dryRun) await setDirMeta(path, n).catch((e: Error) => this.error(e.message));
+    const complete = done.then(() => {
+      if (!this.dryRun) this.dirMeta(path, n);
       this.result.dirs++;
     });
     return { done: this.observed(complete) };
+  }
+
+  /** A directory's own metadata, once everything below it is written; a failure is reported for it. */
+  private dirMeta(path: Buffer, n: TreeNode): void {
+    try {
+      setDirMeta(path, n);
+    } catch (e) {
+      this.error((e as Error).message);
+    }
   }
 
   /** Restored as recorded (absolute or pointing out of the target, as restic, borg and tar do); never written through. */

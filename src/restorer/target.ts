@@ -13,8 +13,7 @@
  * by root (src/util/xattr.ts). One not set is a problem reported for the
  * entry, never a reason to remove the file or stop the restore.
  */
-import { closeSync, constants, fchmodSync, fchownSync, ftruncateSync, futimesSync, openSync, rmSync, writeSync } from 'node:fs';
-import { chmod, chown, lstat, mkdir, utimes } from 'node:fs/promises';
+import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, ftruncateSync, futimesSync, lstatSync, mkdirSync, openSync, rmSync, utimesSync, writeSync } from 'node:fs';
 import { EbakError, isEbakError } from '../errors.js';
 import { nameBytes, type TreeNode } from '../repository/format/tree.js';
 import { isAllZero } from '../util/buffers.js';
@@ -37,12 +36,12 @@ export function restoredMode(mode: number): number {
 }
 
 /** Creates a directory, or accepts an existing one; anything else in its place (a symlink included) is refused. */
-export async function makeDir(path: Buffer): Promise<void> {
+export function makeDir(path: Buffer): void {
   try {
-    await mkdir(path, { mode: 0o700 });
+    mkdirSync(path, { mode: 0o700 });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw mapIoError(e, `create ${path}`);
-    const st = await lstat(path);
+    const st = lstatSync(path);
     if (!st.isDirectory()) throw new EbakError('UNSAFE_PATH', `${path} exists and is not a directory (a symlink is never followed); remove it or restore elsewhere`);
   }
 }
@@ -52,13 +51,13 @@ export async function makeDir(path: Buffer): Promise<void> {
  * children, which would change its times); attributes not set are one IO
  * error, thrown once the times are set.
  */
-export async function setDirMeta(path: Buffer, n: TreeNode): Promise<void> {
+export function setDirMeta(path: Buffer, n: TreeNode): void {
   let problems: string[];
   try {
-    if (isRoot) await chown(path, n.uid, n.gid);
-    await chmod(path, restoredMode(n.mode));
+    if (isRoot) chownSync(path, n.uid, n.gid);
+    chmodSync(path, restoredMode(n.mode));
     problems = restoreXattrs(path, true, n);
-    await utimes(path, nsToDate(n.mtime), nsToDate(n.mtime));
+    utimesSync(path, nsToDate(n.mtime), nsToDate(n.mtime));
   } catch (e) {
     throw mapIoError(e, `set metadata of ${path}`);
   }

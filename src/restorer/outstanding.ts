@@ -1,0 +1,35 @@
+/**
+ * What a directory being restored waits for: the writes of its files and
+ * the completion of its subdirectories, counted rather than kept. A
+ * settled one leaves nothing behind (a directory of 2 million files held
+ * 2 million promises until its last was written), only the first failure.
+ */
+export class Outstanding {
+  private left = 0;
+  private failure: { error: unknown } | undefined;
+  private closed = false;
+  private wake: (() => void) | undefined;
+
+  /** Counts `work` until it settles. */
+  add(work: Promise<void>): void {
+    this.left++;
+    work.then(
+      () => this.settled(),
+      (e: unknown) => {
+        this.failure ??= { error: e };
+        this.settled();
+      },
+    );
+  }
+
+  /** Resolves once everything added has settled (no more is added); rejects then with the first failure. */
+  async all(): Promise<void> {
+    this.closed = true;
+    if (this.left > 0) await new Promise<void>((r) => (this.wake = r));
+    if (this.failure) throw this.failure.error;
+  }
+
+  private settled(): void {
+    if (--this.left === 0 && this.closed) this.wake?.();
+  }
+}
