@@ -43,6 +43,7 @@ export class RetentionTable {
       const saved = JSON.parse(await readFile(file, 'utf8')) as { version?: number; packs?: Record<string, number> };
       if (saved.version !== FORMAT) return;
       for (const [pack, ms] of Object.entries(saved.packs ?? {})) if (Number.isFinite(ms)) this.learn(pack, ms);
+      this.dirty = false;
     } catch {
       // no table yet
     }
