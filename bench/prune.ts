@@ -9,6 +9,8 @@
  *   BENCH_DIR=/tmp/ebak-bench  BENCH_SEED=ebak-bench-1  BENCH_TOOLS=ebak,restic
  *   BENCH_PRUNE_SNAPSHOTS=200  BENCH_PRUNE_ROUNDS=10  BENCH_PRUNE_FILES=1000 (new files per round)
  *   BENCH_PRUNE_KEEP=snapshots/2  BENCH_PRUNE_FILE_BYTES=512  BENCH_PRUNE_PARALLEL=2 (restic backups at once)
+ *   BENCH_PRUNE_BUILD=0: no set-up; forget and prune the histories a stopped run left in BENCH_DIR
+ *     (stopped between two bulk rounds, so both tools hold the same snapshots; the table counts them)
  * Prints a markdown table and writes $BENCH_DIR/prune/results.json.
  *   npx tsc -p . && node dist/bench/prune.js
  */
@@ -23,6 +25,7 @@ const EBAK = join(REPO_ROOT, 'bin', 'ebak');
 
 interface Params extends HistoryParams {
   readonly keep: number;
+  readonly build: boolean;
 }
 
 interface Row {
@@ -52,6 +55,7 @@ function params(env: NodeJS.ProcessEnv): Params {
     fileBytes: int('BENCH_PRUNE_FILE_BYTES', 512),
     parallel: int('BENCH_PRUNE_PARALLEL', 2),
     keep: int('BENCH_PRUNE_KEEP', Math.max(1, Math.floor(snapshots / 2))),
+    build: env.BENCH_PRUNE_BUILD !== '0',
   };
 }
 
@@ -78,27 +82,32 @@ const mib = (n: number) => (n / 2 ** 20).toFixed(1);
 
 function table(rows: Row[], p: Params): string {
   const lines = [
-    `prune after forget --keep-last ${p.keep} --group-by host of ${p.snapshots} snapshots: ${p.rounds} bulk backups adding ${p.filesPerRound} files of ${p.fileBytes} B each ` +
-      `(${p.rounds * p.filesPerRound} file blobs) between ${p.snapshots - p.rounds} tiny stdin backups (seed ${p.seed})`,
+    p.build
+      ? `prune after forget --keep-last ${p.keep} --group-by host of ${p.snapshots} snapshots: ${p.rounds} bulk backups adding ${p.filesPerRound} files of ${p.fileBytes} B each ` +
+        `(${p.rounds * p.filesPerRound} file blobs) between ${p.snapshots - p.rounds} tiny stdin backups (seed ${p.seed})`
+      : `prune after forget --keep-last ${p.keep} --group-by host of the histories a stopped run left (${p.filesPerRound} files of ${p.fileBytes} B per bulk round, seed ${p.seed})`,
     '',
-    '| tool | version | wall s | CPU s | peak RSS MiB | repo MiB before | after | load average (1, 5, 15 min) |',
-    '|---|---|---|---|---|---|---|---|',
+    '| tool | version | snapshots before | wall s | CPU s | peak RSS MiB | repo MiB before | after | load average (1, 5, 15 min) |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows)
-    lines.push(`| ${r.tool} | ${r.version} | ${r.prune.wallSeconds.toFixed(2)} | ${r.prune.cpuSeconds.toFixed(2)} | ${mib(r.prune.peakRssBytes)} | ${mib(r.repoBytesBefore)} | ${mib(r.repoBytesAfter)} | ${r.load} |`);
+    lines.push(`| ${r.tool} | ${r.version} | ${r.snapshotsBefore} | ${r.prune.wallSeconds.toFixed(2)} | ${r.prune.cpuSeconds.toFixed(2)} | ${mib(r.prune.peakRssBytes)} | ${mib(r.repoBytesBefore)} | ${mib(r.repoBytesAfter)} | ${r.load} |`);
   return lines.join('\n');
+}
+
+async function build(tools: Tool[], p: Params, log: (s: string) => void): Promise<void> {
+  rmSync(p.dir, { recursive: true, force: true });
+  for (const t of tools) mkdirSync(join(p.dir, t.name), { recursive: true });
+  for (const t of tools) await t.init();
+  log(`${p.snapshots} snapshots, ${p.rounds} rounds of ${p.filesPerRound} files, with ${tools.map((t) => t.name).join(' and ')}`);
+  await buildHistory(tools, p, log);
 }
 
 async function main(): Promise<void> {
   const p = params(process.env);
   const log = (s: string) => process.stderr.write(`bench prune: ${s}\n`);
-  rmSync(p.dir, { recursive: true, force: true });
-  mkdirSync(p.dir, { recursive: true });
   const tools = parseToolList(process.env.BENCH_TOOLS ?? 'ebak,restic').filter((n) => n !== 'borg').map((n) => makeTool(n, join(p.dir, n)));
-  for (const t of tools) mkdirSync(join(p.dir, t.name), { recursive: true });
-  for (const t of tools) await t.init();
-  log(`${p.snapshots} snapshots, ${p.rounds} rounds of ${p.filesPerRound} files, with ${tools.map((t) => t.name).join(' and ')}`);
-  await buildHistory(tools, p, log);
+  if (p.build) await build(tools, p, log);
   const rows: Row[] = [];
   for (const t of tools) {
     rows.push(await pruneRow(t, p));
