@@ -8,8 +8,9 @@
  * This class does no retrying; it classifies failures (errors.ts) and marks
  * the transient ones `retryable` for the retry wrapper (retry.ts). Every
  * upload carries x-amz-checksum-sha256, computed here over a Buffer body, so
- * S3 refuses bytes corrupted in transit. Object Lock (objectlock.ts) and
- * archive restores (thaw.ts) are options of this backend, given typed;
+ * S3 refuses bytes corrupted in transit. Object Lock (objectlock.ts; reused
+ * packs' retention extended, retention.ts) and archive restores (thaw.ts)
+ * are options of this backend, given typed;
  * moving a pack to a colder class is coldcopy.ts's. Every request carries
  * the call's signal (CallOptions) to the SDK, so aborting it aborts the
  * request in flight.
