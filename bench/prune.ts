@@ -1,39 +1,39 @@
 /**
- * Prune, ebak beside restic, on the same data (issue 15's benchmark): a
- * corpus of small files (one blob each), backed up by each tool once per
- * snapshot with a seeded share of the files rewritten before each, then
- * `forget --keep-last KEEP` (untimed), then `prune` timed under GNU time
- * with its peak RSS. Parametrised by the environment; the issue's size is
- * BENCH_PRUNE_SNAPSHOTS=10000 BENCH_PRUNE_FILES=100000 BENCH_PRUNE_CHANGED=90
- * (about 1,000,000 blobs: hours of backups, so run it on purpose).
+ * Prune, ebak beside restic, on the same data (issue 15's benchmark): the
+ * history of bench/prune-history.ts (bulk rounds of new small files, one blob
+ * each, between tiny stdin backups), then `forget --keep-last KEEP
+ * --group-by host` (untimed), then `prune` timed under GNU time with its peak
+ * RSS. Parametrised by the environment; the issue's size is
+ * BENCH_PRUNE_SNAPSHOTS=10000 BENCH_PRUNE_ROUNDS=100 BENCH_PRUNE_FILES=10000
+ * (1,000,000 file blobs + 9,900 tiny ones); scripts/bench-prune.sh runs it.
  *   BENCH_DIR=/tmp/ebak-bench  BENCH_SEED=ebak-bench-1  BENCH_TOOLS=ebak,restic
- *   BENCH_PRUNE_SNAPSHOTS=20  BENCH_PRUNE_FILES=2000  BENCH_PRUNE_CHANGED=files/10
- *   BENCH_PRUNE_KEEP=snapshots/2  BENCH_PRUNE_FILE_BYTES=2048
+ *   BENCH_PRUNE_SNAPSHOTS=200  BENCH_PRUNE_ROUNDS=10  BENCH_PRUNE_FILES=1000 (new files per round)
+ *   BENCH_PRUNE_KEEP=snapshots/2  BENCH_PRUNE_FILE_BYTES=512  BENCH_PRUNE_PARALLEL=2 (restic backups at once)
+ *   BENCH_PRUNE_BUILD=0: no set-up; forget and prune the histories a stopped run left in BENCH_DIR
+ *     (stopped between two bulk rounds, so both tools hold the same snapshots; the table counts them)
  * Prints a markdown table and writes $BENCH_DIR/prune/results.json.
  *   npx tsc -p . && node dist/bench/prune.js
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { duBytes, measure, run, type Measurement } from './measure.js';
-import { Keystream, Prng } from './random.js';
+import { buildHistory, type HistoryParams } from './prune-history.js';
 import { makeTool, parseToolList, REPO_ROOT, type Tool } from './tools.js';
 
 const EBAK = join(REPO_ROOT, 'bin', 'ebak');
 
-interface Params {
-  dir: string;
-  seed: string;
-  snapshots: number;
-  files: number;
-  changed: number;
-  keep: number;
-  fileBytes: number;
+interface Params extends HistoryParams {
+  readonly keep: number;
+  readonly build: boolean;
 }
 
 interface Row {
   tool: string;
   version: string;
   snapshotsBefore: number;
+  /** The 1, 5 and 15 minute load averages as its prune started. */
+  load: string;
   repoBytesBefore: number;
   repoBytesAfter: number;
   prune: Measurement;
@@ -45,25 +45,18 @@ function params(env: NodeJS.ProcessEnv): Params {
     if (!Number.isInteger(v) || v < 0) throw new Error(`${name} must be a whole number, got ${env[name]}`);
     return v;
   };
-  const snapshots = int('BENCH_PRUNE_SNAPSHOTS', 20);
-  const files = int('BENCH_PRUNE_FILES', 2000);
+  const snapshots = int('BENCH_PRUNE_SNAPSHOTS', 200);
   return {
     dir: join(env.BENCH_DIR ?? '/tmp/ebak-bench', 'prune'),
     seed: env.BENCH_SEED ?? 'ebak-bench-1',
     snapshots,
-    files,
-    changed: int('BENCH_PRUNE_CHANGED', Math.ceil(files / 10)),
+    rounds: int('BENCH_PRUNE_ROUNDS', 10),
+    filesPerRound: int('BENCH_PRUNE_FILES', 1000),
+    fileBytes: int('BENCH_PRUNE_FILE_BYTES', 512),
+    parallel: int('BENCH_PRUNE_PARALLEL', 2),
     keep: int('BENCH_PRUNE_KEEP', Math.max(1, Math.floor(snapshots / 2))),
-    fileBytes: int('BENCH_PRUNE_FILE_BYTES', 2048),
+    build: env.BENCH_PRUNE_BUILD !== '0',
   };
-}
-
-/** File i of the corpus: 100 files per directory. */
-const filePath = (corpus: string, i: number) => join(corpus, `d${Math.floor(i / 100)}`, `f${i}`);
-
-function writeCorpus(corpus: string, p: Params, bytes: Keystream): void {
-  for (let d = 0; d * 100 < p.files; d++) mkdirSync(join(corpus, `d${d}`), { recursive: true });
-  for (let i = 0; i < p.files; i++) writeFileSync(filePath(corpus, i), bytes.take(p.fileBytes));
 }
 
 function pruneArgv(t: Tool): string[] {
@@ -71,57 +64,55 @@ function pruneArgv(t: Tool): string[] {
 }
 
 function forgetArgv(t: Tool, keep: number): string[] {
-  return t.name === 'ebak' ? [EBAK, 'forget', '--keep-last', String(keep)] : ['restic', 'forget', '--repo', t.repo, '--keep-last', String(keep)];
-}
-
-/** Backs up the corpus `p.snapshots` times with every tool, rewriting `p.changed` seeded files before each but the first. */
-async function buildHistories(tools: Tool[], p: Params, log: (s: string) => void): Promise<void> {
-  const corpus = join(p.dir, 'corpus');
-  const choose = new Prng(p.seed, 'prune-changes');
-  const bytes = new Keystream(p.seed, 'prune-bytes');
-  writeCorpus(corpus, p, bytes);
-  for (const t of tools) await t.init();
-  for (let n = 1; n <= p.snapshots; n++) {
-    if (n > 1) for (let c = 0; c < p.changed; c++) writeFileSync(filePath(corpus, choose.below(p.files)), bytes.take(p.fileBytes));
-    for (const t of tools) await run(t.backupArgv(n), { cwd: p.dir, env: t.env });
-    if (n % 10 === 0 || n === p.snapshots) log(`${n}/${p.snapshots} snapshots`);
-  }
+  const policy = ['--keep-last', String(keep), '--group-by', 'host'];
+  return t.name === 'ebak' ? [EBAK, 'forget', ...policy] : ['restic', 'forget', '--repo', t.repo, ...policy];
 }
 
 async function pruneRow(t: Tool, p: Params): Promise<Row> {
   const snapshotsBefore = await t.snapshotCount();
   await run(forgetArgv(t, p.keep), { cwd: p.dir, env: t.env });
   const repoBytesBefore = await duBytes(t.repo);
+  const load = loadavg().map((l) => l.toFixed(1)).join(' ');
   const prune = await measure(pruneArgv(t), { cwd: p.dir, env: t.env });
   if (prune.exitCode !== 0) throw new Error(`${t.name} prune failed: ${prune.stderrTail}`);
-  return { tool: t.name, version: await t.version(), snapshotsBefore, repoBytesBefore, repoBytesAfter: await duBytes(t.repo), prune };
+  return { tool: t.name, version: await t.version(), snapshotsBefore, load, repoBytesBefore, repoBytesAfter: await duBytes(t.repo), prune };
 }
 
 const mib = (n: number) => (n / 2 ** 20).toFixed(1);
 
 function table(rows: Row[], p: Params): string {
   const lines = [
-    `prune after forget --keep-last ${p.keep} of ${p.snapshots} snapshots; ${p.files} files of ${p.fileBytes} B, ${p.changed} rewritten per snapshot (seed ${p.seed})`,
+    p.build
+      ? `prune after forget --keep-last ${p.keep} --group-by host of ${p.snapshots} snapshots: ${p.rounds} bulk backups adding ${p.filesPerRound} files of ${p.fileBytes} B each ` +
+        `(${p.rounds * p.filesPerRound} file blobs) between ${p.snapshots - p.rounds} tiny stdin backups (seed ${p.seed})`
+      : `prune after forget --keep-last ${p.keep} --group-by host of the histories a stopped run left (${p.filesPerRound} files of ${p.fileBytes} B per bulk round, seed ${p.seed})`,
     '',
-    '| tool | version | wall s | CPU s | peak RSS MiB | repo MiB before | after |',
-    '|---|---|---|---|---|---|---|',
+    '| tool | version | snapshots before | wall s | CPU s | peak RSS MiB | repo MiB before | after | load average (1, 5, 15 min) |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows)
-    lines.push(`| ${r.tool} | ${r.version} | ${r.prune.wallSeconds.toFixed(2)} | ${r.prune.cpuSeconds.toFixed(2)} | ${mib(r.prune.peakRssBytes)} | ${mib(r.repoBytesBefore)} | ${mib(r.repoBytesAfter)} |`);
+    lines.push(`| ${r.tool} | ${r.version} | ${r.snapshotsBefore} | ${r.prune.wallSeconds.toFixed(2)} | ${r.prune.cpuSeconds.toFixed(2)} | ${mib(r.prune.peakRssBytes)} | ${mib(r.repoBytesBefore)} | ${mib(r.repoBytesAfter)} | ${r.load} |`);
   return lines.join('\n');
+}
+
+async function build(tools: Tool[], p: Params, log: (s: string) => void): Promise<void> {
+  rmSync(p.dir, { recursive: true, force: true });
+  for (const t of tools) mkdirSync(join(p.dir, t.name), { recursive: true });
+  for (const t of tools) await t.init();
+  log(`${p.snapshots} snapshots, ${p.rounds} rounds of ${p.filesPerRound} files, with ${tools.map((t) => t.name).join(' and ')}`);
+  await buildHistory(tools, p, log);
 }
 
 async function main(): Promise<void> {
   const p = params(process.env);
   const log = (s: string) => process.stderr.write(`bench prune: ${s}\n`);
-  rmSync(p.dir, { recursive: true, force: true });
-  mkdirSync(p.dir, { recursive: true });
   const tools = parseToolList(process.env.BENCH_TOOLS ?? 'ebak,restic').filter((n) => n !== 'borg').map((n) => makeTool(n, join(p.dir, n)));
-  for (const t of tools) mkdirSync(join(p.dir, t.name), { recursive: true });
-  log(`${p.snapshots} snapshots of ${p.files} files with ${tools.map((t) => t.name).join(' and ')}`);
-  await buildHistories(tools, p, log);
+  if (p.build) await build(tools, p, log);
   const rows: Row[] = [];
-  for (const t of tools) rows.push(await pruneRow(t, p));
+  for (const t of tools) {
+    rows.push(await pruneRow(t, p));
+    log(`${t.name} prune: ${rows.at(-1)!.prune.wallSeconds.toFixed(1)} s`);
+  }
   const md = table(rows, p);
   writeFileSync(join(p.dir, 'results.json'), JSON.stringify({ params: p, rows: rows.map(({ prune, ...r }) => ({ ...r, prune: { ...prune, stdout: undefined } })) }, null, 2));
   process.stdout.write(`${md}\n`);

@@ -23,6 +23,7 @@ import type { IndexedPack, IndexFile, MarkedPack } from '../repository/format/in
 import { BlobType } from '../repository/format/pack.js';
 import type { WorkerPool } from '../repository/workers.js';
 import { deletingIndex, markingIndex, ripeMarks } from '../retention/prune-index.js';
+import { earlyDeleteUsd } from '../retention/prune-cost.js';
 import { planPrune, pruneStats, type MaxUnused, type PlanPack, type PrunePlan, type PruneStats } from '../retention/prune-plan.js';
 import { usedBlobs, walk } from '../walker/index.js';
 import { finishPending, removeRecorded, snapshotsVia, type ObjectDeleter } from './head.js';
@@ -54,6 +55,9 @@ export interface HeldPack {
   id: string;
   storageClass: string;
   until: string;
+  bytes: number;
+  /** What S3 would bill for deleting it now (retention/prune-cost.ts: an estimate from list prices). */
+  earlyDeleteUsd: number;
 }
 
 export interface PruneResult {
@@ -102,7 +106,8 @@ async function pruneLocked(repo: PruneStore, pool: WorkerPool, opts: PruneOption
   const inv = await inventory(repo, opts, say);
   const stats = pruneStats(inv.plan);
   const archived = inv.plan.decisions.filter((d) => d.action === 'archived').map((d) => d.id);
-  const held = inv.plan.decisions.flatMap((d) => (d.action === 'held' && d.held ? [{ id: d.id, storageClass: d.held.storageClass, until: new Date(d.held.until).toISOString() }] : []));
+  const clock = (opts.now ?? Date.now)();
+  const held = inv.plan.decisions.flatMap((d) => (d.action === 'held' && d.held ? [{ id: d.id, storageClass: d.held.storageClass, until: new Date(d.held.until).toISOString(), bytes: d.size, earlyDeleteUsd: earlyDeleteUsd(d.size, d.held.storageClass, d.held.until, clock) }] : []));
   const base = { stats, archived, held, unreadable: inv.unreadable, recovered: inv.plan.decisions.filter((d) => d.action === 'recover').length };
   const ids = (...actions: string[]) => inv.plan.decisions.filter((d) => actions.includes(d.action)).map((d) => d.id);
   const toDelete = ids('mark', 'marked');

@@ -150,6 +150,16 @@ export interface Backend {
   changeStorageClass?(h: Handle, storageClass: string, opts?: CallOptions): Promise<'moved' | 'unchanged'>;
 
   /**
+   * Optional: makes data pack `h` stay under Object Lock retention at least
+   * as long as an object saved at `since` (S3: PutObjectRetention, only ever
+   * later). 'unlocked' when the backend writes nothing locked (then no
+   * request is made, and callers skip the rest of their packs); NOT_FOUND
+   * when it is gone. Backends without Object Lock leave it out; wrappers
+   * define it exactly when the backend they wrap does.
+   */
+  extendRetention?(h: Handle, since: Date, opts?: CallOptions): Promise<'extended' | 'unchanged' | 'unlocked'>;
+
+  /**
    * Deletes the object. Deleting a missing object is not an error. Refused
    * (STORAGE) as `capabilities.appendOnly` and `capabilities.objectLock` say.
    */

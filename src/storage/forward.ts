@@ -3,7 +3,7 @@
  * accounting.ts): it forwards every Backend operation to the wrapped backend,
  * so a wrapper overrides only what it changes (restic's wrappers embed the
  * backend the same way). Location and capabilities are the wrapped backend's;
- * `prepareRead` and `changeStorageClass` exist exactly when the wrapped
+ * `prepareRead`, `changeStorageClass` and `extendRetention` exist exactly when the wrapped
  * backend has them.
  *
  * The single-request operations (create, isRepository, save, load, stat,
@@ -22,6 +22,7 @@ export abstract class ForwardingBackend implements Backend {
   readonly capabilities: Capabilities;
   readonly prepareRead?: Backend['prepareRead'];
   readonly changeStorageClass?: Backend['changeStorageClass'];
+  readonly extendRetention?: Backend['extendRetention'];
 
   constructor(protected readonly inner: Backend) {
     this.location = inner.location;
@@ -39,6 +40,14 @@ export abstract class ForwardingBackend implements Backend {
       this.changeStorageClass = (h, storageClass, opts) => {
         const o = this.passed(h.type, opts);
         return this.forward('save', () => change(h, storageClass, o), o?.signal);
+      };
+    }
+    // So is a retention extension (a HEAD, then at most one PUT).
+    const extend = inner.extendRetention?.bind(inner);
+    if (extend) {
+      this.extendRetention = (h, since, opts) => {
+        const o = this.passed(h.type, opts);
+        return this.forward('save', () => extend(h, since, o), o?.signal);
       };
     }
   }

@@ -17,6 +17,7 @@
  * Storage reads no environment: every setting arrives typed, in OpenOptions
  * and, for the S3 client, the AWS tools' settings (AwsSettings).
  */
+import { join } from 'node:path';
 import type { Backend } from './backend.js';
 import { AccountingBackend, RequestCounter, type RequestCounts } from './accounting.js';
 import { CacheBackend } from './cache.js';
@@ -50,7 +51,8 @@ export interface OpenedBackend extends Backend {
    */
   setObjectLock(o: ObjectLockOptions): void;
   /**
-   * Keeps the repository's snapshots, index and tree packs in
+   * Keeps the repository's snapshots, index and tree packs (and, for S3,
+   * the Object Lock retention table, s3/retention.ts) in
    * `cacheDir`/<repoId> from now on, for a caller that learns the id once the
    * config is read. Without a `cacheDir` it does nothing.
    */
@@ -74,7 +76,9 @@ export async function openBackend(location: string, aws: AwsSettings, opts: Open
   return Object.assign(run, {
     requests: () => counter.snapshot(),
     useCache: async (repoId: string) => {
-      if (opts.cacheDir !== undefined) await cache.attach(opts.cacheDir, repoId);
+      if (opts.cacheDir === undefined) return;
+      await cache.attach(opts.cacheDir, repoId);
+      if (loc.kind === 's3') await (counted as S3Backend).keepRetentionTable(join(opts.cacheDir, repoId, 'object-lock.json'));
     },
     setObjectLock: (o: ObjectLockOptions) => {
       if (loc.kind === 's3') (counted as S3Backend).setObjectLock(o);

@@ -1,14 +1,19 @@
 /**
  * Object Lock through the CLI (EBAK_S3_OBJECT_LOCK_DAYS): init creates the
  * bucket with Object Lock, a backup sends retention on every data pack and
- * snapshot and on nothing else, and init on an existing bucket whose service
+ * snapshot and on nothing else, a later backup extends the packs it reuses
+ * (PutObjectRetention), and init on an existing bucket whose service
  * lacks Object Lock (s3rver answers 501) stops in one line. s3rver ignores the
  * headers, so what is checked is what the proxy saw (test/storage/objectlock.test.ts
  * covers the refused deletes and S3's answers).
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { assertFailed, jsonError, tempDir } from '../cli/harness.js';
+import { playObjectLock } from '../storage/objectlock-play.js';
 import { classify, initRepo, makeSource, startFixture, type S3Fixture } from './fixture.js';
 
 const dir = await tempDir('ebak-s3-lock-');
@@ -43,6 +48,50 @@ it('init creates the bucket with Object Lock; backup locks data packs and snapsh
   assert.deepEqual([...kinds].sort(), ['data', 'index', 'locks', 'snapshots']);
   // The backup's own lock file is still deleted at the end (it is never locked).
   assert.ok(fx.proxy.requests.some((q) => q.method === 'DELETE' && classify(q).kind === 'locks'));
+});
+
+it('a backup extends the packs its snapshot reuses to N × 1.25 days (PutObjectRetention), no other pack, never shorter; then each pack at most once per N / 4 days', async () => {
+  fx.proxy.reset();
+  const env = { ...(await initRepo(fx, dir, 'extending/r', LOCK)), EBAK_NO_CACHE: '', EBAK_CACHE_DIR: join(dir, 'extend-cache') }; // the table lives in the cache
+  const src = await makeSource(join(dir, 'extend'), 1 << 20);
+  const other = join(dir, 'extend', 'other');
+  await mkdir(other);
+  await writeFile(join(other, 'alone.bin'), randomBytes(4096));
+  const play = playObjectLock(fx.proxy);
+  const dataPuts = () => new Set(fx.proxy.requests.map(classify).filter((c) => c.kind === 'data' && c.rec.method === 'PUT' && !c.rec.url.includes('retention')).map((c) => c.key));
+  assert.equal((await fx.run(['backup', src], env)).code, 0);
+  const reused = dataPuts();
+  fx.proxy.requests.length = 0;
+  assert.equal((await fx.run(['backup', other], env)).code, 0);
+  const unrelated = dataPuts();
+  await writeFile(join(src, 'new.bin'), randomBytes(2048));
+  const longer = { ...env, EBAK_S3_OBJECT_LOCK_DAYS: '10' }; // the environment overrides the config's 7 days
+  fx.proxy.requests.length = 0;
+  const started = Date.now();
+  const b = await fx.run(['backup', src], longer);
+  assert.equal(b.code, 0, b.stderr);
+  assert.deepEqual(new Set(play.extensions.map((e) => e.key)), reused, 'exactly the packs of the first backup, which the new snapshot reuses');
+  assert.ok(![...unrelated].some((k) => play.extensions.some((e) => e.key === k)), 'not the packs of the other path');
+  const snapshot = fx.proxy.requests.map(classify).find((c) => c.kind === 'snapshots' && c.rec.method === 'PUT');
+  const snapshotUntil = Date.parse(snapshot!.rec.headers['x-amz-object-lock-retain-until-date'] as string);
+  for (const e of play.extensions) {
+    assert.equal(e.mode, 'COMPLIANCE', e.key);
+    assert.ok(e.until >= snapshotUntil, `${e.key}: locked at least as long as the new snapshot`);
+    assert.ok(Math.abs(e.until - (started + 12.5 * 86_400_000)) < 120_000, `${e.key}: ${new Date(e.until).toISOString()}`);
+  }
+  const neverShorter = () => assert.ok(play.extensions.every((e) => e.before !== undefined && e.until >= e.before), 'never shorter (a retried request may repeat a date)');
+  neverShorter();
+  const fresh = dataPuts();
+  // Unchanged re-backups: the packs the last backup uploaded (locked N days from their upload) are extended once; after that nothing is asked.
+  const heads = () => new Set(fx.proxy.requests.filter((q) => q.method === 'HEAD' && classify(q).kind === 'data').map((q) => classify(q).key));
+  for (const expected of [fresh, new Set<string>()]) {
+    fx.proxy.requests.length = 0;
+    play.extensions.length = 0;
+    assert.equal((await fx.run(['backup', src], longer)).code, 0);
+    assert.deepEqual(new Set(play.extensions.map((e) => e.key)), expected);
+    neverShorter();
+    assert.deepEqual(heads(), expected, 'a HEAD only for a pack the table does not know to be locked long enough');
+  }
 });
 
 it('init with Object Lock on an existing bucket whose service has none: one line, nothing written', async () => {

@@ -24,7 +24,7 @@ let env: Record<string, string>;
 const classes = new Map<string, string>();
 let unusedPack: string;
 
-interface Summary { packs_held: { id: string; storageClass: string; until: string }[]; packs_to_delete: string[]; packs_deleted: string[] }
+interface Summary { packs_held: { id: string; storageClass: string; until: string; bytes: number; earlyDeleteUsd: number }[]; early_delete_usd: number; packs_to_delete: string[]; packs_deleted: string[] }
 
 /** Backs `src` up with data packs in STANDARD_IA; returns the data packs it wrote in that class. */
 async function backup(src: string): Promise<string[]> {
@@ -78,6 +78,10 @@ it('an unused STANDARD_IA pack younger than 30 days is held back (named by --dry
   assert.deepEqual(dry.packs_held.map((h) => [h.id, h.storageClass]), [[id, 'STANDARD_IA']]);
   const until = Date.parse(dry.packs_held[0]!.until);
   assert.ok(Math.abs(until - (Date.now() + 30 * 86_400_000)) < 3600_000, dry.packs_held[0]!.until);
+  // What deleting it now would cost: its size × the 30 days left ÷ 30 × STANDARD_IA's $0.0125 per GB-month.
+  const { bytes, earlyDeleteUsd } = dry.packs_held[0]!;
+  assert.ok(bytes > 1 << 20 && Math.abs(earlyDeleteUsd - (bytes / 2 ** 30) * 0.0125) < 1e-9, `${bytes} B: $${earlyDeleteUsd}`);
+  assert.equal(dry.early_delete_usd, earlyDeleteUsd);
   assert.ok(!dry.packs_to_delete.includes(id));
 
   const kept = await prune([]);

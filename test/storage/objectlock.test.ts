@@ -3,17 +3,21 @@
  * (a "locked" object deletes) and answers the lock configuration requests
  * with 405/501, so the proxy records what ebak sends and plays S3's answers
  * (lock headers on HEAD, the bucket's lock configuration, the refusal of lock
- * headers by a bucket without Object Lock).
+ * headers by a bucket without Object Lock, PutObjectRetention: objectlock-play.ts).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, beforeEach, it } from 'node:test';
 import { EbakError } from '../../src/errors.js';
 import type { FileType } from '../../src/storage/backend.js';
 import { awsEnvironment } from '../../src/config/index.js';
 import { openBackend, type OpenedBackend } from '../../src/storage/open.js';
 import type { ObjectLockOptions } from '../../src/storage/s3/index.js';
+import { tempDir } from '../cli/harness.js';
 import { id, rejectsWith } from './conformance.js';
+import { playObjectLock } from './objectlock-play.js';
 import { S3Proxy, type Fault, type Recorded } from './proxy.js';
 import { S3RVER_ENV, startS3rver, type S3rver } from './s3server.js';
 
@@ -34,8 +38,10 @@ after(async () => {
 beforeEach(() => proxy.reset());
 
 /** A backend on `bucket` through the proxy, with Object Lock as a typed option (the CLI reads it from the config or the environment). */
-async function open(bucket: string, objectLock: ObjectLockOptions = { days: 30 }): Promise<OpenedBackend> {
-  const b = await openBackend(`s3:${proxy.endpoint}/${bucket}`, awsEnvironment({ ...S3RVER_ENV, AWS_CA_BUNDLE: server.tls.certFile }), { retry: { attempts: 2, baseDelayMs: 1 }, multipartThresholdBytes: 5 << 20, partBytes: 5 << 20, objectLock });
+async function open(bucket: string, objectLock: ObjectLockOptions | 'none' = { days: 30 }, cacheDir?: string): Promise<OpenedBackend> {
+  const lock = objectLock === 'none' ? {} : { objectLock };
+  const cache = cacheDir === undefined ? {} : { cacheDir };
+  const b = await openBackend(`s3:${proxy.endpoint}/${bucket}`, awsEnvironment({ ...S3RVER_ENV, AWS_CA_BUNDLE: server.tls.certFile }), { retry: { attempts: 2, baseDelayMs: 1 }, multipartThresholdBytes: 5 << 20, partBytes: 5 << 20, ...lock, ...cache });
   opened.push(b);
   return b;
 }
@@ -125,5 +131,51 @@ it('a bucket without Object Lock refusing the lock headers is one STORAGE line s
 it('a bad lock setting is refused before any request', async () => {
   const bad = [{ days: 0 }, { days: Number('x') }, { days: 7, mode: 'FOREVER' as ObjectLockOptions['mode'] }];
   for (const lock of bad) await assert.rejects(open('lock-new', lock), (e: unknown) => e instanceof EbakError && e.code === 'USAGE');
+  assert.equal(proxy.requests.length, 0);
+});
+
+it('a reused pack is extended to N × 1.25 days only when its date falls short (HEAD, then PutObjectRetention), COMPLIANCE kept, never shortened; then known without a request', async () => {
+  const writer = await open('lock-new', { days: 30, mode: 'GOVERNANCE' });
+  const [short, long, unlocked, own] = [id(), id(), id(), id()];
+  for (const name of [short, long, unlocked, own]) await writer.save({ type: 'data', name }, randomBytes(10));
+  const play = playObjectLock(proxy);
+  proxy.requests.length = 0;
+  const started = Date.now();
+  const since = new Date(started);
+  // As older uploads left them: one locked for 5 more days (COMPLIANCE), one for 60, one never locked.
+  play.dates.set(`data/${short.slice(0, 2)}/${short}`, ['COMPLIANCE', started + 5 * DAY]);
+  play.dates.set(`data/${long.slice(0, 2)}/${long}`, ['GOVERNANCE', started + 60 * DAY]);
+  const b = await open('lock-new', { days: 30, mode: 'GOVERNANCE' }); // a later command: no table yet
+  const outcome = [];
+  for (const name of [short, long, unlocked]) outcome.push(await b.extendRetention!({ type: 'data', name }, since));
+  assert.deepEqual(outcome, ['extended', 'unchanged', 'extended']);
+  assert.deepEqual(proxy.requests.map((r) => r.method), ['HEAD', 'PUT', 'HEAD', 'HEAD', 'PUT']);
+  assert.deepEqual(play.extensions.map((e) => [e.key.split('/')[2], e.mode]), [[short, 'COMPLIANCE'], [unlocked, 'GOVERNANCE']]);
+  for (const e of play.extensions) {
+    assert.ok(Math.abs(e.until - (started + 37.5 * DAY)) < 60_000, `${e.key}: until ${new Date(e.until).toISOString()}`);
+    assert.ok(e.before === undefined || e.until >= e.before, 'never shortened');
+  }
+  proxy.requests.length = 0;
+  for (const name of [short, long, unlocked]) assert.equal(await b.extendRetention!({ type: 'data', name }, since), 'unchanged');
+  assert.equal(await writer.extendRetention!({ type: 'data', name: own }, new Date(started - 60_000)), 'unchanged', 'its own upload (after `since`) is known');
+  assert.equal(proxy.requests.length, 0, 'the table answered');
+});
+
+it('the retention table survives in the local cache between commands; storage without a lock answers "unlocked" with no request', async () => {
+  const cacheDir = await tempDir('ebak-lock-table-');
+  const repoId = id();
+  const pack = { type: 'data' as const, name: id() };
+  const since = new Date();
+  const first = await open('lock-new', { days: 7 }, cacheDir);
+  await first.useCache(repoId);
+  await first.save(pack, randomBytes(10));
+  await first.close();
+  assert.ok(existsSync(join(cacheDir, repoId, 'object-lock.json')));
+  const next = await open('lock-new', { days: 7 }, cacheDir);
+  await next.useCache(repoId);
+  proxy.reset();
+  assert.equal(await next.extendRetention!(pack, since), 'unchanged');
+  const plain = await open('lock-new', 'none');
+  assert.equal(await plain.extendRetention!(pack, since), 'unlocked');
   assert.equal(proxy.requests.length, 0);
 });

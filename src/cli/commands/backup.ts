@@ -62,6 +62,7 @@ export const backupCommand: Command = {
         ...(values['read-concurrency'] === undefined ? {} : { readConcurrency: Number(values['read-concurrency']) }),
         signal,
         onEvent: report.onEvent,
+        storage: backend,
       })).finally(() => {
         report.stop();
         scanning.abort();

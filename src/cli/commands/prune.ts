@@ -14,6 +14,7 @@ import { prune, type PruneResult } from '../../operations/index.js';
 import type { VaultHead } from '../../keys/index.js';
 import type { Repository } from '../../repository/repository.js';
 import type { WorkerPool } from '../../repository/workers.js';
+import { formatUsd } from '../../retention/prune-cost.js';
 import { DEFAULT_MAX_UNUSED, parseMaxUnused, parseSize } from '../../retention/prune-options.js';
 import type { MaxUnused, PruneStats } from '../../retention/prune-plan.js';
 import type { Command, Context, Output } from '../command.js';
@@ -102,14 +103,17 @@ function printOutcome(out: Output, r: PruneResult): void {
 /** Packs kept back by their class's minimum storage duration: each named in a dry run, counted otherwise. */
 function printHeld(out: Output, r: PruneResult): void {
   if (r.held.length === 0) return;
-  if (r.dryRun) for (const h of r.held) out.line(`held back: data/${h.id} is in ${h.storageClass} until ${h.until} (its minimum storage duration: deleting or repacking it earlier is billed anyway)`);
-  out.line(`held back: ${r.held.length} packs younger than their storage class's minimum duration; \`ebak prune --early-delete\` deletes or repacks them all the same`);
+  if (r.dryRun) for (const h of r.held) out.line(`held back: data/${h.id} is in ${h.storageClass} until ${h.until} (its minimum storage duration: deleting or repacking it earlier is billed anyway, about ${formatUsd(h.earlyDeleteUsd)})`);
+  out.line(`held back: ${r.held.length} packs younger than their storage class's minimum duration; \`ebak prune --early-delete\` deletes or repacks them all the same, for about ${formatUsd(earlyTotal(r))} of early-delete charges (S3 us-east-1 list prices)`);
 }
+
+/** What deleting every held pack now would cost (retention/prune-cost.ts). */
+const earlyTotal = (r: PruneResult) => r.held.reduce((sum, h) => sum + h.earlyDeleteUsd, 0);
 
 function jsonResult(r: PruneResult) {
   return {
     message_type: 'summary', dry_run: r.dryRun, ...r.stats,
     packs_to_delete: r.toDelete, packs_to_repack: r.toRepack, packs_deleted: r.deleted, packs_pending_deletion: r.pending,
-    packs_recovered: r.recovered, packs_archived: r.archived, packs_held: r.held, packs_unreadable: r.unreadable, index_written: r.indexWritten,
+    packs_recovered: r.recovered, packs_archived: r.archived, packs_held: r.held, early_delete_usd: earlyTotal(r), packs_unreadable: r.unreadable, index_written: r.indexWritten,
   };
 }

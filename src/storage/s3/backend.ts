@@ -8,8 +8,9 @@
  * This class does no retrying; it classifies failures (errors.ts) and marks
  * the transient ones `retryable` for the retry wrapper (retry.ts). Every
  * upload carries x-amz-checksum-sha256, computed here over a Buffer body, so
- * S3 refuses bytes corrupted in transit. Object Lock (objectlock.ts) and
- * archive restores (thaw.ts) are options of this backend, given typed;
+ * S3 refuses bytes corrupted in transit. Object Lock (objectlock.ts; reused
+ * packs' retention extended, retention.ts) and archive restores (thaw.ts)
+ * are options of this backend, given typed;
  * moving a pack to a colder class is coldcopy.ts's. Every request carries
  * the call's signal (CallOptions) to the SDK, so aborting it aborts the
  * request in flight.
@@ -28,6 +29,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  PutObjectRetentionCommand,
   RestoreObjectCommand,
   UploadPartCommand,
   type BucketLocationConstraint,
@@ -43,6 +45,7 @@ import { errorName, mapS3Error } from './errors.js';
 import { checkBucketLock, checkObjectLock, isLockedType, lockParams, lockRefusal, refuseLockedDelete, type LockState, type ObjectLockOptions } from './objectlock.js';
 import { DATA_STORAGE_CLASSES, type DataStorageClass } from './classes.js';
 import { moveColder, type ObjectHead } from './coldcopy.js';
+import { extendPack, RetentionTable } from './retention.js';
 import { restoreSettings, thaw, type ArchiveRestoreOptions, type RestoreTier } from './thaw.js';
 
 
@@ -83,6 +86,8 @@ export class S3Backend implements Backend {
   private readonly partConcurrency: number;
   private readonly thawing: ReturnType<typeof restoreSettings>;
   private lock: Required<ObjectLockOptions> | undefined;
+  /** Retain-until dates known per data pack (retention.ts), so extendRetention asks S3 only about packs that may need it. */
+  private readonly retention = new RetentionTable();
 
   constructor(private readonly client: S3Client, loc: S3Location, private readonly region: string | undefined, private readonly opts: S3BackendOptions = {}) {
     this.location = formatLocation(loc);
@@ -105,6 +110,11 @@ export class S3Backend implements Backend {
    */
   setObjectLock(o: ObjectLockOptions): void {
     this.lock = checkObjectLock(o);
+  }
+
+  /** Keeps the retention table (retention.ts) in `file` between commands: the local cache's, once the repository is known. */
+  keepRetentionTable(file: string): Promise<void> {
+    return this.retention.keepIn(file);
   }
 
   async create(opts?: CallOptions): Promise<void> {
@@ -141,13 +151,28 @@ export class S3Backend implements Backend {
   async save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
     const body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const what = `write ${describe(h)}`;
-    const locked = this.lock && isLockedType(h) ? lockParams(this.lock) : {};
+    const locked = this.lock && isLockedType(h) ? lockParams(this.lock) : undefined;
     const common: UploadParams = { Bucket: this.bucket, Key: this.key(h), StorageClass: this.storageClass(h, opts), ...locked };
     try {
       await this.upload(what, common, body, opts?.signal);
     } catch (e) {
       throw (this.lock && lockRefusal(e, `${what} on ${this.location}`, this.bucket)) || e;
     }
+    if (h.type === 'data' && locked) this.retention.learn(h.name, locked.ObjectLockRetainUntilDate.getTime());
+  }
+
+  /** A data pack stays locked at least N days from `since` (retention.ts): no request when known, else a HEAD and maybe one PutObjectRetention. */
+  async extendRetention(h: Handle, since: Date, opts?: CallOptions): Promise<'extended' | 'unchanged' | 'unlocked'> {
+    if (!this.lock) return 'unlocked';
+    if (h.type !== 'data') throw new EbakError('USAGE', `only data packs have their retention extended, not ${describe(h)}`);
+    const signal = opts?.signal;
+    const Key = this.key(h);
+    return extendPack(h.name, this.lock, this.retention, {
+      head: () => this.lockState(h, signal),
+      put: async (Mode, RetainUntilDate) => {
+        await this.send(`extend Object Lock retention of ${describe(h)}`, signal, (c, o) => c.send(new PutObjectRetentionCommand({ Bucket: this.bucket, Key, Retention: { Mode, RetainUntilDate } }), o));
+      },
+    }, since.getTime());
   }
 
   private async upload(what: string, common: UploadParams, body: Buffer, signal: AbortSignal | undefined): Promise<void> {
@@ -256,6 +281,7 @@ export class S3Backend implements Backend {
   }
 
   async close(): Promise<void> {
+    await this.retention.flush();
     this.client.destroy();
   }
 
