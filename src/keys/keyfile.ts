@@ -28,9 +28,10 @@ export function keyFileIdentity(secret: () => Promise<Secret>): Identity {
 export const passwordIdentity = (password: string): Identity => keyFileIdentity(async () => ({ password }));
 export const recoveryIdentity = (recoveryCode: string): Identity => keyFileIdentity(async () => ({ recoveryCode }));
 
-function keyFileRecipient(kind: KeyKind, secret: string): Recipient {
-  return { kind, wrap: (key) => createKeyFile(key, kind, secret, hostMeta()) };
+/** `vault`: the account a vault's repository names in its key files, read when the key file is written. */
+function keyFileRecipient(kind: KeyKind, secret: string, vault?: { account: string }): Recipient {
+  return { kind, wrap: (key) => createKeyFile(key, kind, secret, { ...hostMeta(), ...(vault ? { vault: { account: vault.account } } : {}) }) };
 }
 
 export const passwordRecipient = (password: string): Recipient => keyFileRecipient('password', password);
-export const recoveryRecipient = (recoveryCode: string): Recipient => keyFileRecipient('recovery', recoveryCode);
+export const recoveryRecipient = (recoveryCode: string, vault?: { account: string }): Recipient => keyFileRecipient('recovery', recoveryCode, vault);

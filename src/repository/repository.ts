@@ -241,6 +241,12 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
     return masterKey.length === mine.length && timingSafeEqual(masterKey, mine);
   }
 
+  /** The current generation's master key and every one this repository holds (a vault-mode rotation links them to the new key). */
+  masterKeys(): { current: Buffer; all: Buffer[] } {
+    const all = this.reader.all();
+    return { current: all.find((g) => g.generation === this.reader.current)!.key, all: all.map((g) => g.key) };
+  }
+
   storeKeyFile(f: KeyFile): Promise<string> {
     return saveKeyFile(this.backend, f);
   }
@@ -274,10 +280,11 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
    * Seals every snapshot of an older generation again under the current
    * one (`original` names its first version, as `ebak tag` does), saving
    * the new object before removing the old; a copy an interrupted run
-   * already saved is not saved twice. Callers hold an exclusive lock.
-   * Returns how many were rewritten.
+   * already saved is not saved twice; the old ones go once every copy is
+   * saved, through `removeOld` (vault mode posts them to the head). Callers
+   * hold an exclusive lock. Returns how many were rewritten.
    */
-  async reencryptSnapshots(): Promise<number> {
+  async reencryptSnapshots(removeOld: (ids: string[]) => Promise<void> = async (ids) => { for (const id of ids) await this.removeSnapshot(id); }): Promise<number> {
     const current = new Set<string>();
     const old: SnapshotEntry[] = [];
     for (const id of await this.listSnapshots()) {
@@ -292,8 +299,8 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
       const key = payload.toString('base64');
       if (!current.has(key)) await this.saveObject('snapshot', payload);
       current.add(key);
-      await this.removeSnapshot(id);
     }
+    await removeOld(old.map((o) => o.id));
     return old.length;
   }
 

@@ -11,7 +11,7 @@ import { unlockHash, unlockSecret, unwrapMasterKey, wrapMasterKey } from '../env
 import { operatorAuthorization } from '../operator.js';
 import type {
   Action, AddWriteOnlyResponse, AuditHeadResponse, AuditPage, CredentialResponse, DeviceInfo, DeviceKeyResponse, DrillRecordRequest, EnrollResponse, HeadDeltaRequest, HeadPostResponse, HeadResponse, LoginStartResponse, OperatorStatusResponse, Policy,
-  RegisterStartResponse, RetentionRequest, RetentionResponse, SessionResponse, StatusResponse, StepUpResponse,
+  RegisterStartResponse, RetentionRequest, RetentionResponse, SessionResponse, StatusResponse, StepUpResponse, RotateResponse,
 } from '../protocol.js';
 import { VaultError } from './errors.js';
 import { AttestedChannel, type VaultTrust } from './transport.js';
@@ -134,6 +134,21 @@ export class VaultClient {
     const { loginId, finish, exportKey } = await this.authenticate(account, password);
     exportKey.fill(0);
     return (await this.call<StepUpResponse>('POST', '/v1/step-up', { login_id: loginId, request: finish }, token)).step_up;
+  }
+
+  /**
+   * A master-key rotation (docs/vault.md "Master-key rotation"): a step-up
+   * login whose export key wraps `masterKey` as the account's new envelope,
+   * posted with the `links` (link envelopes made by the caller).
+   */
+  async rotate(token: string, account: string, password: string, masterKey: Uint8Array, links: string[]): Promise<RotateResponse> {
+    const { loginId, finish, exportKey } = await this.authenticate(account, password);
+    try {
+      const stepUp = (await this.call<StepUpResponse>('POST', '/v1/step-up', { login_id: loginId, request: finish }, token)).step_up;
+      return await this.call<RotateResponse>('POST', '/v1/rotate', { envelope: wrapMasterKey('vault', exportKey, account, masterKey), links, step_up: stepUp }, token);
+    } finally {
+      exportKey.fill(0);
+    }
   }
 
   /** Revoking another device needs a step-up grant; this device's own does not. */

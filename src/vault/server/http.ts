@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkOperatorAuthorization } from '../operator.js';
 import {
   HTTP_STATUS, MAX_BODY_BYTES, MAX_HEAD_BODY_BYTES, PROTOCOL_VERSION, VaultRefusal, parseBody, parseToken, readDeviceKey, readHeadDelta, readLoginFinish,
-  readLoginStart, readPolicy, readRegisterFinish, readRegisterStart, readRetentionChange, readRevoke, readDrillRecord, readStepUp, readUnlock, readAddWriteOnly, readEnroll, type ErrorBody,
+  readLoginStart, readPolicy, readRegisterFinish, readRegisterStart, readRetentionChange, readRevoke, readRotate, readDrillRecord, readStepUp, readUnlock, readAddWriteOnly, readEnroll, type ErrorBody,
   type OperatorStatusResponse, type StatusResponse,
 } from '../protocol.js';
 import { StateRollback } from '../state/sealed.js';
@@ -91,6 +91,10 @@ function routes(f: Front): Record<string, Handler> {
       const request = readRevoke(parseBody(b));
       return ok({ device: await s.revoke(await auth(r, c), request.device_id, request.step_up) });
     },
+    'POST /v1/rotate': async (r, _u, b, c) => {
+      const request = readRotate(parseBody(b));
+      return ok(await s.rotate(await auth(r, c), request));
+    },
     'POST /v1/step-up': async (r, _u, b, c) => {
       const request = readStepUp(parseBody(b));
       return ok(await s.stepUp(await auth(r, c), request, c));
@@ -132,7 +136,7 @@ function routes(f: Front): Record<string, Handler> {
 export const ROUTES = [
   'GET /v1/attestation', 'GET /v1/status', 'GET /v1/operator/status', 'GET /v1/audit/head', 'POST /v1/register/start',
   'POST /v1/register/finish', 'POST /v1/login/start', 'POST /v1/login/finish', 'POST /v1/unlock', 'POST /v1/device/key',
-  'GET /v1/devices', 'POST /v1/devices/revoke', 'POST /v1/step-up', 'POST /v1/policy', 'GET /v1/head', 'POST /v1/head', 'GET /v1/audit',
+  'GET /v1/devices', 'POST /v1/devices/revoke', 'POST /v1/rotate', 'POST /v1/step-up', 'POST /v1/policy', 'GET /v1/head', 'POST /v1/head', 'GET /v1/audit',
   'GET /v1/retention', 'POST /v1/retention',
   'POST /v1/devices/write-only', 'POST /v1/enroll', 'GET /v1/device/credential', 'POST /v1/drills',
 ] as const;

@@ -10,7 +10,7 @@
  * Every refusal is a VaultRefusal with an explicit code; records are listed in records.ts.
  */
 import * as opaque from '@serenity-kit/opaque';
-import { DEFAULT_POLICY, type AddWriteOnlyRequest, type AddWriteOnlyResponse, type CredentialResponse, type EnrollResponse, type AuditPage, type HeadDeltaRequest, type HeadPostResponse, type HeadResponse, type DeviceInfo, type DeviceKeyRequest, type DeviceKeyResponse, type LoginFinishRequest, type LoginStartRequest, type LoginStartResponse, type Policy, type PolicyRequest, type RegisterFinishRequest, type RegisterStartRequest, type RegisterStartResponse, type SessionResponse, type StepUpRequest, type StepUpResponse, type UnlockRequest, type RetentionRequest, type RetentionResponse, type DrillRecordRequest } from '../protocol.js';
+import { DEFAULT_POLICY, type AddWriteOnlyRequest, type AddWriteOnlyResponse, type CredentialResponse, type EnrollResponse, type AuditPage, type HeadDeltaRequest, type HeadPostResponse, type HeadResponse, type DeviceInfo, type DeviceKeyRequest, type DeviceKeyResponse, type LoginFinishRequest, type LoginStartRequest, type LoginStartResponse, type Policy, type PolicyRequest, type RegisterFinishRequest, type RegisterStartRequest, type RegisterStartResponse, type SessionResponse, type StepUpRequest, type StepUpResponse, type UnlockRequest, type RetentionRequest, type RetentionResponse, type DrillRecordRequest, type RotateRequest, type RotateResponse } from '../protocol.js';
 import type { AuditLog } from '../audit/log.js';
 import type { EnclaveKeys } from '../enclave/keys.js';
 import type { SealedState } from '../state/sealed.js';
@@ -116,6 +116,10 @@ export class VaultService {
 
   revoke(s: Session, deviceId: string, stepUp?: string): Promise<DeviceInfo> {
     return this.devs.revoke(s, deviceId, stepUp);
+  }
+
+  rotate(s: Session, req: RotateRequest): Promise<RotateResponse> {
+    return this.devs.rotate(s, req);
   }
 
   async setPolicy(s: Session, req: PolicyRequest): Promise<Policy> {
