@@ -145,6 +145,7 @@ async function session<R extends Opened, T>(
     const opened = await opener(backend, identities(ctx, opts));
     const repo = opened.repository;
     head = opened.head && (await headChecked(ctx, repo, opened.head, backend));
+    if (opened.vaultAccount) ctx.out.warn(`vault account ${opened.vaultAccount} holds this repository; opened with the recovery key, it is not checked against the vault's repository head (a rollback goes unseen), and what this command deletes looks like a rollback to the vault's devices`);
     // The repository's own retention is known once its config is read; a flag or the environment overrides it.
     const lock = repo.config.object_lock;
     if (lock && !storage.objectLock) backend.setObjectLock(lock);

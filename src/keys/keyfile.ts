@@ -6,7 +6,7 @@
  * damaged key file.
  */
 import { createKeyFile, type KeyKind } from '../repository/format/keyfile.js';
-import { unlock, type Secret } from '../repository/keyring.js';
+import { listKeys, unlock, vaultAccountOf, type Secret } from '../repository/keyring.js';
 import { hostMeta, requireRepository } from '../repository/repository.js';
 import type { Identity, Recipient } from './identity.js';
 
@@ -20,7 +20,9 @@ export function keyFileIdentity(secret: () => Promise<Secret>): Identity {
     async unwrap(backend) {
       const s = await secret();
       await requireRepository(backend);
-      return unlock(backend, s);
+      const u = await unlock(backend, s);
+      const vaultAccount = s.recoveryCode === undefined ? undefined : vaultAccountOf(await listKeys(backend));
+      return vaultAccount === undefined ? u : { ...u, vaultAccount };
     },
   };
 }
