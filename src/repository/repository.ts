@@ -25,7 +25,7 @@ import { decodeIndex, encodeIndex, type IndexedPack, type IndexFile } from './fo
 import { createKeyFile, wrapInKeyFile, type KeyFile, type KeyKind } from './format/keyfile.js';
 import { openConfig, sealConfig, type Keyring } from './format/keyring.js';
 import { encodeObject, OBJECT_VERSION_SEALED, objectVersion, type ObjectTypeName } from './format/object.js';
-import { BlobType, decodePack, decodePrefix, keySourceGeneration, keySourceOf, PREFIX_BYTES } from './format/pack.js';
+import { BlobType, decodePack, decodePrefix, keySourceGeneration, keySourceOf, MAX_WRITE_ONLY_GENERATION, PREFIX_BYTES } from './format/pack.js';
 import { decodeSnapshot, encodeSnapshot, type Snapshot } from './format/snapshot.js';
 import type { TreeNode } from './format/tree.js';
 import { decodeTreeBlob, type TreeBlob } from './format/tree-split.js';
@@ -188,9 +188,9 @@ export class Repository implements SnapshotStore, TreeLoader, BlobIndex, BlobSto
 
   /** A new write-only credential for this repository (a key file wraps it, or a vault holds it for a write-only device). */
   async newWriteOnlyCredential(): Promise<WriteOnlyCredential> {
-    if (this.reader.current !== 0)
-      throw new EbakError('NOT_IMPLEMENTED', 'write-only credentials of a repository whose master key was rotated are not built yet (docs/format.md, "Master-key rotation")');
-    return newCredential(this.config, this.keys, (await this.reader.keyPair()).publicKey);
+    if (this.reader.current > MAX_WRITE_ONLY_GENERATION)
+      throw new EbakError('NOT_IMPLEMENTED', `write-only credentials of master-key generation ${this.reader.current} have no key source (1…${MAX_WRITE_ONLY_GENERATION} do: docs/format.md, "Master-key rotation")`);
+    return newCredential(this.config, this.keys, (await this.reader.keyPair()).publicKey, this.reader.current);
   }
 
   listKeys(): Promise<KeyListing[]> {
