@@ -353,6 +353,9 @@ export function readRotate(b: Json): RotateRequest {
   return { envelope: str(b, 'envelope', 512, B64URL), links: links.map((_, i) => str(links as unknown as Json, String(i), 512, B64URL)), step_up: ticket(b, 'step_up') };
 }
 
+/** `POST /v1/device/renew` (a write-only device, body `{}`): its new token and when it expires. */
+export interface RenewResponse { token: string; expires_at: string }
+
 /** An enrollment carries nothing in its body: the token says which device. */
 export function readEnroll(b: Json): Record<string, never> {
   only(b, []);

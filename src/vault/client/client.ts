@@ -11,7 +11,7 @@ import { unlockHash, unlockSecret, unwrapMasterKey, wrapMasterKey } from '../env
 import { operatorAuthorization } from '../operator.js';
 import type {
   Action, AddWriteOnlyResponse, AuditHeadResponse, AuditPage, CredentialResponse, DeviceInfo, DeviceKeyResponse, DrillRecordRequest, EnrollResponse, HeadDeltaRequest, HeadPostResponse, HeadResponse, LoginStartResponse, OperatorStatusResponse, Policy,
-  RegisterStartResponse, RetentionRequest, RetentionResponse, SessionResponse, StatusResponse, StepUpResponse, RotateResponse,
+  RegisterStartResponse, RetentionRequest, RetentionResponse, SessionResponse, StatusResponse, StepUpResponse, RotateResponse, RenewResponse,
 } from '../protocol.js';
 import { VaultError } from './errors.js';
 import { AttestedChannel, type VaultTrust } from './transport.js';
@@ -188,6 +188,11 @@ export class VaultClient {
   /** A write-only device's host enrolls with its one-time token: its session and the sealed credential. */
   enroll(enrollment: string): Promise<EnrollResponse> {
     return this.call('POST', '/v1/enroll', {}, enrollment);
+  }
+
+  /** A write-only device's new token before its session expires (the old one stops). */
+  renew(token: string): Promise<RenewResponse> {
+    return this.call('POST', '/v1/device/renew', {}, token);
   }
 
   /** A write-only device's sealed credential (refused to any other device). */

@@ -32,7 +32,7 @@ import type { Action, RotateResponse, SessionResponse } from '../protocol.js';
 import { VaultClient } from './client.js';
 import { HeadClient } from './head.js';
 import type { SnpTrust, VaultTrust } from './transport.js';
-import { configAccount, DEVICE_FORMAT, repositoryAccount, saveDevice, WRITE_ONLY_DEVICE_FORMAT, type DeviceFile, type FullDeviceFile } from './devicefile.js';
+import { configAccount, DEVICE_FORMAT, repositoryAccount, saveDevice, WRITE_ONLY_DEVICE_FORMAT, type DeviceFile, type FullDeviceFile, type WriteOnlyDeviceFile } from './devicefile.js';
 
 export { configAccount, findDevice, loadDevice, repositoryAccount, type DeviceFile } from './devicefile.js';
 
@@ -246,28 +246,46 @@ export interface SealedCredential {
  * (found by findDevice), and the session's repository head. A full device
  * whose K no longer opens the repository (`opens`: a master-key rotation
  * happened elsewhere) follows the vault's rotation links to the key that
- * does, and its device file is saved again wrapping that key.
+ * does, and its device file is saved again wrapping that key. A write-only
+ * device's session is renewed first when it ends soon (`renewed`).
  */
-export async function deviceSession(d: DeviceFile, action: Action | 'read' = 'read', upgrade?: { opens: KeyTest; configDir: string }): Promise<DeviceSession> {
+export async function deviceSession(d: DeviceFile, action: Action | 'read' = 'read', local?: { opens: KeyTest; configDir: string }): Promise<DeviceSession> {
   const { client } = await deviceClient(d);
-  const head = new HeadClient(client, d.token, d.account);
   if (d.format === WRITE_ONLY_DEVICE_FORMAT) {
-    const { credential } = await client.credential(d.token);
-    return { sealedCredential: { account: d.account, sealed: credential, key: Buffer.from(d.credential_key, 'base64url') }, head };
+    const w = local ? await renewed(client, d, local.configDir) : d;
+    const { credential } = await client.credential(w.token);
+    return { sealedCredential: { account: w.account, sealed: credential, key: Buffer.from(w.credential_key, 'base64url') }, head: new HeadClient(client, w.token, w.account) };
   }
+  const head = new HeadClient(client, d.token, d.account);
   const { device_key, links } = await client.deviceKey(d.token, action);
   const key = Buffer.from(device_key, 'base64url');
   try {
     const k = unwrapMasterKey('device', key, `${d.account}\0${d.device_id}`, d.wrapped_key);
     if (!k) throw new EbakError('WRONG_KEY', `the vault's device key does not open this machine's key for ${d.account}`, { hint: 'run `ebak login` again' });
-    const found = upgrade && links ? await openingKey(k, d.account, async () => links, upgrade.opens) : k;
+    const found = local && links ? await openingKey(k, d.account, async () => links, local.opens) : k;
     if (!found || found === k) return { masterKey: k, head };
     k.fill(0);
-    await saveDevice(upgrade!.configDir, { ...d, wrapped_key: wrapMasterKey('device', key, `${d.account}\0${d.device_id}`, found) });
+    await saveDevice(local!.configDir, { ...d, wrapped_key: wrapMasterKey('device', key, `${d.account}\0${d.device_id}`, found) });
     return { masterKey: found, head };
   } finally {
     key.fill(0);
   }
+}
+
+/** A write-only session renews when less than this is left of it (a policy's session_seconds at or below it: every command renews). */
+const RENEW_WITHIN_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * A write-only device's session renewed (docs/vault.md "Write-only
+ * devices") when it ends within RENEW_WITHIN_MS: the vault's new token and
+ * expiry saved in its device file before the old token is used again.
+ */
+async function renewed(client: VaultClient, d: WriteOnlyDeviceFile, configDir: string): Promise<WriteOnlyDeviceFile> {
+  if (Date.parse(d.expires_at) - Date.now() > RENEW_WITHIN_MS) return d;
+  const r = await client.renew(d.token);
+  const next = { ...d, token: r.token, expires_at: r.expires_at };
+  await saveDevice(configDir, next);
+  return next;
 }
 
 const snpRecord = (t: SnpTrust) => ({ chain_pem: Buffer.from(t.chain).toString('latin1'), measurement: Buffer.from(t.measurement).toString('hex'), ...(t.minTcb ? { min_tcb: formatTcb(t.minTcb) } : {}) });

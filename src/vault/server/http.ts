@@ -121,6 +121,10 @@ function routes(f: Front): Record<string, Handler> {
       readEnroll(parseBody(b));
       return ok(await s.enroll(parseToken(r.headers.authorization), c));
     },
+    'POST /v1/device/renew': async (r, _u, b, c) => {
+      readEnroll(parseBody(b)); // an empty body, as an enrollment's
+      return ok(await s.renew(await auth(r, c)));
+    },
     'GET /v1/device/credential': async (r, _u, _b, c) => ok(await s.credential(await auth(r, c))),
     'POST /v1/drills': async (r, _u, b, c) => {
       const record = readDrillRecord(parseBody(b));
@@ -138,7 +142,7 @@ export const ROUTES = [
   'POST /v1/register/finish', 'POST /v1/login/start', 'POST /v1/login/finish', 'POST /v1/unlock', 'POST /v1/device/key',
   'GET /v1/devices', 'POST /v1/devices/revoke', 'POST /v1/rotate', 'POST /v1/step-up', 'POST /v1/policy', 'GET /v1/head', 'POST /v1/head', 'GET /v1/audit',
   'GET /v1/retention', 'POST /v1/retention',
-  'POST /v1/devices/write-only', 'POST /v1/enroll', 'GET /v1/device/credential', 'POST /v1/drills',
+  'POST /v1/devices/write-only', 'POST /v1/enroll', 'POST /v1/device/renew', 'GET /v1/device/credential', 'POST /v1/drills',
 ] as const;
 
 /** Body limits: a head delta may carry up to MAX_HEAD_NAMES names; every other body is small. */
