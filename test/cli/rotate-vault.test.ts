@@ -43,7 +43,7 @@ describe('key rotate-master in vault mode', { timeout: POINTS === 0 ? 7_200_000 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ebak-rotvault-'));
     token = softhsm(['vault']);
-    const vault = await startCliVault(dir, 10);
+    const vault = await startCliVault(dir, POINTS === 0 ? 16 : 4); // one invitation use per repository
     stops.push(vault.stop);
     url = vault.url;
     invite = vault.invite;
