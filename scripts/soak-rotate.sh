@@ -7,4 +7,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-EBAK_TEST_ROTATE_POINTS="${EBAK_TEST_ROTATE_POINTS:-40}" EBAK_TEST_ROTATE_KEY_POINTS="${EBAK_TEST_ROTATE_KEY_POINTS:-0}" exec node --test dist/test/cli/rotate-crash.test.js
+# Then the vault-mode rotation at every key step (EBAK_TEST_ROTATE_VAULT_POINTS=0; the suite takes 1).
+EBAK_TEST_ROTATE_POINTS="${EBAK_TEST_ROTATE_POINTS:-40}" EBAK_TEST_ROTATE_KEY_POINTS="${EBAK_TEST_ROTATE_KEY_POINTS:-0}" node --test dist/test/cli/rotate-crash.test.js
+EBAK_TEST_ROTATE_VAULT_POINTS="${EBAK_TEST_ROTATE_VAULT_POINTS:-0}" exec node --test --test-name-pattern='killed' dist/test/cli/rotate-vault.test.js

@@ -90,6 +90,8 @@ interface SessionOptions {
   readOnly?: true;
   /** The run's own signal (a plan job's window), besides Ctrl-C and SIGTERM: storage stops when either aborts. */
   signal?: AbortSignal;
+  /** A recovery key given is a secret the command uses (rotate-master re-wraps it), not the identity: this machine's device session opens first. */
+  deviceFirst?: true;
 }
 
 /**
@@ -145,9 +147,10 @@ async function session<R extends Opened, T>(
   let pool: WorkerPool | undefined;
   let head: VaultHead | undefined;
   try {
-    const opened = await opener(backend, identities(ctx, opts.action));
+    const opened = await opener(backend, identities(ctx, opts));
     const repo = opened.repository;
     head = opened.head && (await headChecked(ctx, repo, opened.head, backend));
+    if (opened.vaultAccount) ctx.out.warn(`vault account ${opened.vaultAccount} holds this repository; opened with the recovery key, it is not checked against the vault's repository head (a rollback goes unseen), and what this command deletes looks like a rollback to the vault's devices`);
     // The repository's own retention is known once its config is read; a flag or the environment overrides it.
     const lock = repo.config.object_lock;
     if (lock && !storage.objectLock) backend.setObjectLock(lock);
@@ -212,8 +215,8 @@ export function interruptible<T>(ctx: Context, fn: (signal: AbortSignal) => Prom
 }
 
 /** The identities that may open the repository, in the order src/keys/open.ts tries them. */
-function identities(ctx: Context, action: Action | undefined): Identity[] {
+function identities(ctx: Context, opts: SessionOptions): Identity[] {
   const e = environment(ctx.env);
-  const recoveryKeyGiven = Boolean(ctx.globals.recoveryKeyFile ?? e.recoveryKeyFile);
-  return identitiesFor({ recoveryKeyGiven, configDir: e.configDir, action, secret: () => secretFor(ctx) });
+  const recoveryKeyGiven = Boolean(ctx.globals.recoveryKeyFile ?? e.recoveryKeyFile) && !opts.deviceFirst;
+  return identitiesFor({ recoveryKeyGiven, configDir: e.configDir, action: opts.action, secret: () => secretFor(ctx) });
 }

@@ -4,10 +4,13 @@
  * key the vault releases to its live token unwrap K (vault/client/device.ts).
  * It also hands over the session's repository head client (head.ts checks
  * storage against it). A write-only device's session unwraps its write-only
- * credential instead (writeonly.ts), never K. The vault client (OPAQUE, attested TLS) is loaded
+ * credential instead (writeonly.ts), never K. After a master-key rotation
+ * elsewhere the device's K follows the vault's rotation links to the key
+ * that opens the config (vault/client/device.ts). The vault client (OPAQUE, attested TLS) is loaded
  * only when this machine has a device file for the repository, so a local
  * repository's commands start without it.
  */
+import { opensConfig } from '../repository/format/keyring.js';
 import type { Backend } from '../storage/backend.js';
 import { findDevice } from '../vault/client/devicefile.js';
 import type { Action } from '../vault/protocol.js';
@@ -26,7 +29,8 @@ export function deviceIdentity(configDir: string, action: Action | 'read' = 'rea
       const device = await findDevice(backend, configDir);
       if (!device) return undefined;
       const { deviceSession } = await import('../vault/client/device.js');
-      const s = await deviceSession(device, action);
+      const raw = await backend.load({ type: 'config', name: 'config' });
+      const s = await deviceSession(device, action, { opens: async (key) => opensConfig(key, raw), configDir });
       return 'sealedCredential' in s ? { credential: openCredential(s.sealedCredential), head: s.head } : s;
     },
   };

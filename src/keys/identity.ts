@@ -15,8 +15,10 @@ import type { HeadClient } from '../vault/client/head.js';
  * zeroes `masterKey`) and, for a vault device session, its repository head
  * (head.ts checks storage against it); or a write-only credential and its
  * key file (local mode) or its device session's repository head (vault mode).
+ * `vaultAccount`: a recovery key opened a repository a vault holds (its key
+ * files name the account), so no head checks it.
  */
-export type Unwrapped = { masterKey: Buffer; keyId?: string; head?: HeadClient } | { credential: WriteOnlyCredential; keyId?: string; head?: HeadClient };
+export type Unwrapped = { masterKey: Buffer; keyId?: string; head?: HeadClient; vaultAccount?: string } | { credential: WriteOnlyCredential; keyId?: string; head?: HeadClient };
 
 export interface Identity {
   /**

@@ -6,7 +6,7 @@
  * damaged key file.
  */
 import { createKeyFile, type KeyKind } from '../repository/format/keyfile.js';
-import { unlock, type Secret } from '../repository/keyring.js';
+import { listKeys, unlock, vaultAccountOf, type Secret } from '../repository/keyring.js';
 import { hostMeta, requireRepository } from '../repository/repository.js';
 import type { Identity, Recipient } from './identity.js';
 
@@ -20,7 +20,9 @@ export function keyFileIdentity(secret: () => Promise<Secret>): Identity {
     async unwrap(backend) {
       const s = await secret();
       await requireRepository(backend);
-      return unlock(backend, s);
+      const u = await unlock(backend, s);
+      const vaultAccount = s.recoveryCode === undefined ? undefined : vaultAccountOf(await listKeys(backend));
+      return vaultAccount === undefined ? u : { ...u, vaultAccount };
     },
   };
 }
@@ -28,9 +30,10 @@ export function keyFileIdentity(secret: () => Promise<Secret>): Identity {
 export const passwordIdentity = (password: string): Identity => keyFileIdentity(async () => ({ password }));
 export const recoveryIdentity = (recoveryCode: string): Identity => keyFileIdentity(async () => ({ recoveryCode }));
 
-function keyFileRecipient(kind: KeyKind, secret: string): Recipient {
-  return { kind, wrap: (key) => createKeyFile(key, kind, secret, hostMeta()) };
+/** `vault`: the account a vault's repository names in its key files, read when the key file is written. */
+function keyFileRecipient(kind: KeyKind, secret: string, vault?: { account: string }): Recipient {
+  return { kind, wrap: (key) => createKeyFile(key, kind, secret, { ...hostMeta(), ...(vault ? { vault: { account: vault.account } } : {}) }) };
 }
 
 export const passwordRecipient = (password: string): Recipient => keyFileRecipient('password', password);
-export const recoveryRecipient = (recoveryCode: string): Recipient => keyFileRecipient('recovery', recoveryCode);
+export const recoveryRecipient = (recoveryCode: string, vault?: { account: string }): Recipient => keyFileRecipient('recovery', recoveryCode, vault);

@@ -38,6 +38,8 @@ export interface OpenedRepository<R = Repository> {
   repository: R;
   /** Present when a vault device session opened it: its repository head. */
   head?: HeadClient;
+  /** A recovery key opened a repository this vault account holds: no head checks it. */
+  vaultAccount?: string;
 }
 
 /** Opens the repository at `backend` with the first identity that unwraps its K. */
@@ -68,7 +70,7 @@ export async function openBackupSession(backend: Backend, identities: readonly I
     }
     try {
       const repository = await Repository.openWithMasterKey(backend, u.masterKey, u.keyId);
-      return u.head ? { repository, head: u.head } : { repository };
+      return { repository, ...(u.head ? { head: u.head } : {}), ...(u.vaultAccount === undefined ? {} : { vaultAccount: u.vaultAccount }) };
     } finally {
       u.masterKey.fill(0);
     }

@@ -5,14 +5,17 @@
  */
 import { random } from '../crypto/index.js';
 import { generateRecoveryCode } from '../repository/format/keyfile.js';
+import { opensConfig } from '../repository/format/keyring.js';
 import { Repository } from '../repository/repository.js';
 import type { Backend } from '../storage/backend.js';
+import { configAccount } from '../vault/client/devicefile.js';
 import type { InitVaultOptions, LoginOptions, VaultInitResult, VaultLogin } from '../vault/client/device.js';
 import { recoveryRecipient } from './keyfile.js';
 
 /**
  * `ebak init --vault`: K made here and registered with the vault before
- * anything is written; the repository holds only a recovery key file.
+ * anything is written; the repository holds only a recovery key file,
+ * which names the vault account (docs/format.md "Keys", `vault`).
  */
 export async function initVaultRepository(backend: Backend, url: string, password: string, configDir: string, o: InitVaultOptions): Promise<VaultInitResult> {
   const { initWithVault } = await import('../vault/client/device.js'); // the vault client loads only for vault flows
@@ -20,7 +23,12 @@ export async function initVaultRepository(backend: Backend, url: string, passwor
   const recoveryCode = generateRecoveryCode();
   try {
     return await initWithVault(url, password, configDir, o, { masterKey, recoveryCode }, async (register) => {
-      const repo = await Repository.init(backend, [recoveryRecipient(recoveryCode)], { masterKey, beforeWrite: register });
+      const vault = { account: '' };
+      const beforeWrite = async (config: Buffer) => {
+        vault.account = o.account ?? configAccount(config);
+        await register(config);
+      };
+      const repo = await Repository.init(backend, [recoveryRecipient(recoveryCode, vault)], { masterKey, beforeWrite });
       return repo.config.id;
     });
   } finally {
@@ -28,10 +36,9 @@ export async function initVaultRepository(backend: Backend, url: string, passwor
   }
 }
 
-/** `ebak login`: the released K must open the repository (its config authenticates under K) before the device is saved. */
+/** `ebak login`: the released K (or one its rotation links lead to) must open the repository's config before the device is saved. */
 export async function loginVault(backend: Backend, url: string, password: string, configDir: string, o: LoginOptions): Promise<VaultLogin> {
   const { loginWithVault } = await import('../vault/client/device.js');
-  return loginWithVault(backend, url, password, configDir, o, async (masterKey) => {
-    await Repository.openWithMasterKey(backend, masterKey);
-  });
+  const raw = await backend.load({ type: 'config', name: 'config' });
+  return loginWithVault(backend, url, password, configDir, o, async (masterKey) => opensConfig(masterKey, raw));
 }

@@ -10,12 +10,16 @@
  * "Deleting data"), and, once storage holds nothing an older key sealed
  * (exclusive lock), the old keys dropped from the keyring. Each step is
  * safe to kill, and running the operation again (`resume`: without a new
- * key) finishes the job.
+ * key) finishes the job. In vault mode the vault learns the new key before
+ * the switch (`vault`) and the rewrite's replaced snapshots and index files
+ * reach the repository head (`head`) as additions, then removals.
  */
 import { EbakError } from '../errors.js';
 import { keySourceGeneration } from '../repository/format/pack.js';
 import type { Repository } from '../repository/repository.js';
-import { finishRotation, planRotation, switchMasterKey, type RotationPlan, type RotationSecrets } from '../repository/rotate.js';
+import type { HeadRecorder } from '../repository/api.js';
+import { finishRotation, planRotation, switchMasterKey, type RotationPlan, type RotationSecrets, type RotationVault } from '../repository/rotate.js';
+import { removeRecorded } from './head.js';
 import type { WorkerPool } from '../repository/workers.js';
 import { prune, type PruneResult } from './prune.js';
 import { runLocked, type OperationOptions, type WarningEvent } from './operation.js';
@@ -30,6 +34,10 @@ export interface RotateOptions extends OperationOptions<RotateEvent> {
   resume: boolean;
   /** Re-encrypt what older keys sealed, then drop them. */
   rewrite: boolean;
+  /** Vault mode: the vault's update before the switch (repository/rotate.ts). */
+  vault?: RotationVault | undefined;
+  /** Vault mode: the repository head, told of the snapshots and index files the rewrite replaces (posted additions first). */
+  head?: (HeadRecorder & { flush(): Promise<void> }) | undefined;
 }
 
 export interface RewriteResult {
@@ -50,25 +58,29 @@ export interface RotateResult {
   generation: number;
   /** The key files removed. */
   removed: string[];
+  /** Vault mode: the write-only devices the vault retired (their credential is of the old key). */
+  retired: string[];
   rewrite?: RewriteResult;
 }
 
 export async function rotateMaster(repo: Repository, pool: WorkerPool | undefined, opts: RotateOptions): Promise<RotateResult> {
   const { current, pending } = repo.generations;
   const plan = opts.resume && pending.length === 0 ? undefined : await planRotation(repo, opts.secrets);
-  if (opts.dryRun) return { dryRun: true, plan, generation: current, removed: [] };
+  if (opts.dryRun) return { dryRun: true, plan, generation: current, removed: [], retired: [] };
   let now = repo;
   let removed: string[] = [];
+  let retired: string[] = [];
   if (plan) {
     now = await runLocked(repo, 'exclusive', 'rotate-master', opts, async () => {
-      const next = await switchMasterKey(repo, plan, opts.secrets);
-      const reopened = next ? await repo.reopenWith(next) : repo;
-      next?.fill(0);
+      const switched = await switchMasterKey(repo, plan, opts.secrets, opts.vault);
+      const reopened = switched ? await repo.reopenWith(switched.next) : repo;
+      switched?.next.fill(0);
+      retired = switched?.retired ?? [];
       removed = await finishRotation(reopened);
       return reopened;
     });
   }
-  const result = { dryRun: false, plan, generation: now.generations.current, removed };
+  const result = { dryRun: false, plan, generation: now.generations.current, removed, retired };
   if (!opts.rewrite) return result;
   if (!pool) throw new EbakError('USAGE', 'rotate-master --rewrite needs a worker pool');
   return { ...result, rewrite: await rewriteOld(now, pool, opts) };
@@ -80,10 +92,14 @@ async function rewriteOld(repo: Repository, pool: WorkerPool, opts: RotateOption
   const { current, old } = repo.generations;
   if (old.length === 0) return { snapshots: 0, prune: undefined, remaining: { packs: [], index: [], snapshots: [] }, dropped: true };
   say('sealing the snapshots of older keys again under the current key');
-  const snapshots = await runLocked(repo, 'exclusive', 'rotate-master --rewrite', opts, () => repo.reencryptSnapshots());
+  const head = opts.head;
+  const snapshots = await runLocked(repo, 'exclusive', 'rotate-master --rewrite', opts, () => repo.reencryptSnapshots(async (ids) => {
+    await head?.flush(); // the new copies are in the head before the old names leave it: no device sees them missing
+    await removeRecorded(head, 'snapshots', ids, (id) => repo.removeSnapshot(id), opts.signal);
+  }));
   say(`${snapshots} snapshot(s) sealed again; repacking the packs of older keys`);
   const pruned = await prune(repo, pool, {
-    maxUnused: { percent: 5 }, maxRepackBytes: Infinity, dryRun: false, signal: opts.signal,
+    maxUnused: { percent: 5 }, maxRepackBytes: Infinity, dryRun: false, signal: opts.signal, head,
     onEvent: (e) => opts.onEvent?.(e.type === 'warning' ? e : { type: 'progress', message: e.message }),
     rewrite: (pack) => keySourceGeneration(pack.keySource)?.generation !== current,
   });

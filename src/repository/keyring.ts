@@ -131,3 +131,8 @@ export function keyToRemove(keys: readonly KeyListing[], prefix: string, inUse: 
     throw new EbakError('USAGE', 'refusing to remove the last intact key: the repository would be unreadable');
   return id;
 }
+
+/** The vault account a repository's key files name (docs/format.md "Keys", `vault`), if any names one. */
+export function vaultAccountOf(keys: readonly KeyListing[]): string | undefined {
+  return keys.find((k) => typeof k.file?.vault?.account === 'string')?.file?.vault?.account;
+}

@@ -25,7 +25,7 @@ import { decodeIndex, encodeIndex, type IndexedPack, type IndexFile } from './fo
 import { createKeyFile, wrapInKeyFile, type KeyFile, type KeyKind } from './format/keyfile.js';
 import { openConfig, sealConfig, type Keyring } from './format/keyring.js';
 import { encodeObject, OBJECT_VERSION_SEALED, objectVersion, type ObjectTypeName } from './format/object.js';
-import { BlobType, decodePack, decodePrefix, keySourceGeneration, keySourceOf, PREFIX_BYTES } from './format/pack.js';
+import { BlobType, decodePack, decodePrefix, keySourceGeneration, keySourceOf, MAX_WRITE_ONLY_GENERATION, PREFIX_BYTES } from './format/pack.js';
 import { decodeSnapshot, encodeSnapshot, type Snapshot } from './format/snapshot.js';
 import type { TreeNode } from './format/tree.js';
 import { decodeTreeBlob, type TreeBlob } from './format/tree-split.js';
@@ -180,9 +180,9 @@ export class Repository extends WritableRepository implements SnapshotStore, Tre
 
   /** A new write-only credential for this repository (a key file wraps it, or a vault holds it for a write-only device). */
   async newWriteOnlyCredential(): Promise<WriteOnlyCredential> {
-    if (this.reader.current !== 0)
-      throw new EbakError('NOT_IMPLEMENTED', 'write-only credentials of a repository whose master key was rotated are not built yet (docs/format.md, "Master-key rotation")');
-    return newCredential(this.config, this.keys, (await this.reader.keyPair()).publicKey);
+    if (this.reader.current > MAX_WRITE_ONLY_GENERATION)
+      throw new EbakError('NOT_IMPLEMENTED', `write-only credentials of master-key generation ${this.reader.current} have no key source (1…${MAX_WRITE_ONLY_GENERATION} do: docs/format.md, "Master-key rotation")`);
+    return newCredential(this.config, this.keys, (await this.reader.keyPair()).publicKey, this.reader.current);
   }
 
   listKeys(): Promise<KeyListing[]> {
@@ -233,6 +233,12 @@ export class Repository extends WritableRepository implements SnapshotStore, Tre
     return masterKey.length === mine.length && timingSafeEqual(masterKey, mine);
   }
 
+  /** The current generation's master key and every one this repository holds (a vault-mode rotation links them to the new key). */
+  masterKeys(): { current: Buffer; all: Buffer[] } {
+    const all = this.reader.all();
+    return { current: all.find((g) => g.generation === this.reader.current)!.key, all: all.map((g) => g.key) };
+  }
+
   storeKeyFile(f: KeyFile): Promise<string> {
     return saveKeyFile(this.backend, f);
   }
@@ -266,10 +272,11 @@ export class Repository extends WritableRepository implements SnapshotStore, Tre
    * Seals every snapshot of an older generation again under the current
    * one (`original` names its first version, as `ebak tag` does), saving
    * the new object before removing the old; a copy an interrupted run
-   * already saved is not saved twice. Callers hold an exclusive lock.
-   * Returns how many were rewritten.
+   * already saved is not saved twice; the old ones go once every copy is
+   * saved, through `removeOld` (vault mode posts them to the head). Callers
+   * hold an exclusive lock. Returns how many were rewritten.
    */
-  async reencryptSnapshots(): Promise<number> {
+  async reencryptSnapshots(removeOld: (ids: string[]) => Promise<void> = async (ids) => { for (const id of ids) await this.removeSnapshot(id); }): Promise<number> {
     const current = new Set<string>();
     const old: SnapshotEntry[] = [];
     for (const id of await this.listSnapshots()) {
@@ -284,8 +291,8 @@ export class Repository extends WritableRepository implements SnapshotStore, Tre
       const key = payload.toString('base64');
       if (!current.has(key)) await this.saveObject('snapshot', payload);
       current.add(key);
-      await this.removeSnapshot(id);
     }
+    await removeOld(old.map((o) => o.id));
     return old.length;
   }
 

@@ -10,7 +10,7 @@
 import { deriveKey } from '../crypto/index.js';
 import { EbakError } from '../errors.js';
 import type { Keyring } from './format/keyring.js';
-import { decodeObject, objectGeneration, objectVersion, OBJECT_VERSION_SEALED, type ObjectTypeName } from './format/object.js';
+import { decodeObject, objectGeneration, objectVersion, OBJECT_VERSION_SEALED, sealedHeader, type ObjectTypeName } from './format/object.js';
 import { KeySource, keySourceGeneration, type PackKeyOf } from './format/pack.js';
 import { FullKeyReader } from './writeonly/reader.js';
 import type { RepositoryKeyPair } from './format/hpke.js';
@@ -80,15 +80,15 @@ export class KeyGenerations {
 
   /** An encrypted object of any version, opened with the key of the generation its header names. */
   async openObject(type: ObjectTypeName, data: Buffer, what: string): Promise<Buffer> {
-    if (objectVersion(data, type, what) === OBJECT_VERSION_SEALED) return this.reader(0, what).openObject(type, data, what);
+    if (objectVersion(data, type, what) === OBJECT_VERSION_SEALED) return this.reader(sealedHeader(data, type, what).generation, what).openObject(type, data, what);
     const g = objectGeneration(data, type, what);
     this.reader(g, what);
     return decodeObject(this.subKeys.get(g)!.object, type, data, what);
   }
 
-  /** The generation of a stored object (version 2, a write-only credential's, is generation 0's). */
+  /** The generation of a stored object (version 2, a write-only credential's: the one its key source names). */
   static generationOf(type: ObjectTypeName, data: Buffer, what: string): number {
-    return objectVersion(data, type, what) === OBJECT_VERSION_SEALED ? 0 : objectGeneration(data, type, what);
+    return objectVersion(data, type, what) === OBJECT_VERSION_SEALED ? sealedHeader(data, type, what).generation : objectGeneration(data, type, what);
   }
 
   private reader(generation: number, what: string): FullKeyReader {

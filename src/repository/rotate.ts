@@ -11,7 +11,9 @@
  *   4. the config saved again with nothing pending.
  * Killed before 2, the repository is as it was (the next rotation removes
  * the stray new file); after 2, the given secrets open K' and the next
- * `rotate-master` finishes 3 and 4 instead of rotating again.
+ * `rotate-master` finishes 3 and 4 instead of rotating again. In vault mode
+ * the vault learns K' between 1 and 2 (RotationVault), with links that lead
+ * a device or login from the key it holds to whichever one opens the config.
  * Callers hold an exclusive lock.
  */
 import { random } from '../crypto/index.js';
@@ -25,6 +27,18 @@ import { hostMeta, type Repository } from './repository.js';
 export interface RotationSecrets {
   password?: string | undefined;
   recoveryCode?: string | undefined;
+}
+
+/**
+ * Vault mode (docs/vault.md "Master-key rotation"): the account the new key
+ * files name, and the vault's update, made after the new key files and
+ * before the switch: the account's envelope of `next` and the links from
+ * every key the repository holds (`held`, `current` among them) to it.
+ * Returns the ids of the write-only devices the vault retired.
+ */
+export interface RotationVault {
+  account: string;
+  rotate(next: Buffer, current: Buffer, held: Buffer[]): Promise<string[]>;
 }
 
 export interface KeyFilePlan {
@@ -60,12 +74,15 @@ export async function planRotation(repo: Repository, secrets: RotationSecrets): 
  * reopens the repository with for steps 3–4: `finishRotation`), nothing for
  * a resumed one (the repository already holds K').
  */
-export async function switchMasterKey(repo: Repository, plan: RotationPlan, secrets: RotationSecrets): Promise<Buffer | undefined> {
+export async function switchMasterKey(repo: Repository, plan: RotationPlan, secrets: RotationSecrets, vault?: RotationVault): Promise<{ next: Buffer; retired: string[] } | undefined> {
   if (plan.resuming) return undefined;
   const next = random(32);
-  for (const [kind, secret] of given(secrets)) await repo.storeKeyFile(await createKeyFile(next, kind, secret, hostMeta()));
+  const meta = { ...hostMeta(), ...(vault ? { vault: { account: vault.account } } : {}) };
+  for (const [kind, secret] of given(secrets)) await repo.storeKeyFile(await createKeyFile(next, kind, secret, meta));
+  const { current, all } = repo.masterKeys();
+  const retired = vault ? await vault.rotate(next, current, all) : [];
   await repo.sealKeyring({ newKey: next, pending: plan.keyFiles.map((k) => k.id) });
-  return next;
+  return { next, retired };
 }
 
 /** Steps 3–4 on the repository opened with the current key: the pending key files go, then the keyring forgets them. */

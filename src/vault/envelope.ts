@@ -8,6 +8,8 @@
  *                    AAD = "ebak/vault-envelope/v1\0" ‖ account
  *   device envelope: KEK = HKDF-SHA-256(device_key, info "ebak/v1/device-envelope"),
  *                    AAD = "ebak/device-envelope/v1\0" ‖ account ‖ "\0" ‖ device id
+ *   link envelope:   KEK = HKDF-SHA-256(an older or newer master key, info "ebak/v1/link-envelope"),
+ *                    AAD = "ebak/link-envelope/v1\0" ‖ account (a master-key rotation's, docs/vault.md)
  * unlock secret = hex(HKDF-SHA-256(recovery code digits, info "ebak/v1/vault-unlock"));
  * the vault stores only SHA-256 of it (hex), to unlock a locked account.
  */
@@ -19,7 +21,7 @@ export const ENVELOPE_VERSION = 1;
 const K_BYTES = 32;
 const LENGTH = 1 + 12 + K_BYTES + 16;
 
-export type EnvelopeKind = 'vault' | 'device';
+export type EnvelopeKind = 'vault' | 'device' | 'link';
 
 function aad(kind: EnvelopeKind, binding: string): Buffer {
   return Buffer.from(`ebak/${kind}-envelope/v1\0${binding}`, 'utf8');

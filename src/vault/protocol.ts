@@ -108,7 +108,8 @@ export interface SessionResponse {
   policy: Policy;
 }
 export interface DeviceKeyRequest { action: Action | 'read' }
-export interface DeviceKeyResponse { device_key: string; policy: Policy }
+/** `links`: a master-key rotation's link envelopes (docs/vault.md "Master-key rotation"), absent before the account's first. */
+export interface DeviceKeyResponse { device_key: string; policy: Policy; links?: string[] }
 /** `kind`: a full device opens K; a write-only device only backs up. `enrolled: false`: a write-only device whose host has not enrolled yet. */
 export interface DeviceInfo { id: string; name: string; kind: DeviceKind; created: string; expires_at: string; revoked_at?: string; current: boolean; enrolled?: false }
 export interface DevicesResponse { devices: DeviceInfo[] }
@@ -334,6 +335,26 @@ export function readAddWriteOnly(b: Json): AddWriteOnlyRequest {
   only(b, ['device', 'credential', 'step_up']);
   return { device: deviceName(b), credential: str(b, 'credential', MAX_CREDENTIAL_CHARS, B64URL), step_up: ticket(b, 'step_up') };
 }
+
+/**
+ * A master-key rotation (docs/vault.md "Master-key rotation"): the account's
+ * envelope of the new K, and the link envelopes between it and the keys the
+ * rotating client held (each one master key wrapped under another).
+ */
+export interface RotateRequest { envelope: string; links: string[]; step_up: string }
+/** The write-only devices the rotation retired (revoked: their credential is of the old key). */
+export interface RotateResponse { retired: DeviceInfo[] }
+export const MAX_LINKS = 256;
+
+export function readRotate(b: Json): RotateRequest {
+  only(b, ['envelope', 'links', 'step_up']);
+  const links = b.links;
+  if (!Array.isArray(links) || links.length === 0 || links.length > MAX_LINKS) throw bad(`field "links" must be an array of 1..${MAX_LINKS} envelopes`);
+  return { envelope: str(b, 'envelope', 512, B64URL), links: links.map((_, i) => str(links as unknown as Json, String(i), 512, B64URL)), step_up: ticket(b, 'step_up') };
+}
+
+/** `POST /v1/device/renew` (a write-only device, body `{}`): its new token and when it expires. */
+export interface RenewResponse { token: string; expires_at: string }
 
 /** An enrollment carries nothing in its body: the token says which device. */
 export function readEnroll(b: Json): Record<string, never> {

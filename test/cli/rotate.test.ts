@@ -11,6 +11,7 @@
  * re-wrapped when given.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -155,8 +156,24 @@ describe('key rotate-master', () => {
       await run(['restore', s.id, '--target', out], env);
       assert.deepEqual(await fileDigests(join(out, src)), (s.original ?? s.id) === first ? firstDigests : secondDigests, `snapshot ${s.id.slice(0, 8)} restores byte-identical after --rewrite`);
     }
-    // A write-only credential of a rotated repository is not built yet.
-    assertCode(await ebak(['key', 'add', '--write-only', '--new-password-file', other, '--json'], env), 1, 'NOT_IMPLEMENTED');
+    // A write-only credential of the rotated repository (generation 1: key source 2 + 1) backs up twice, deduplicating; the full key reads it.
+    const woPassword = join(dir, 'wo-pw');
+    await writeFile(woPassword, 'write-only after the rotation\n');
+    await run(['key', 'add', '--write-only', '--new-password-file', woPassword], env);
+    const wo = { ...env, EBAK_PASSWORD: 'write-only after the rotation' };
+    await writeFile(join(src, 'c'), randomBytes(200_000));
+    const woFirst = backupSummary({ code: 0, stdout: await run(['backup', src, '--json'], wo), stderr: '' }) as { snapshot_id: string; data_blobs_added: number };
+    const woSecond = backupSummary({ code: 0, stdout: await run(['backup', src, '--json'], wo), stderr: '' }) as { data_blobs_added: number };
+    assert.ok(woFirst.data_blobs_added > 0);
+    assert.equal(woSecond.data_blobs_added, 0, 'the second write-only backup deduplicates');
+    assertCode(await ebak(['snapshots', '--json'], wo), 25, 'WRITE_ONLY');
+    const sources = new Set<number>();
+    for (const p of await stored(repo, 'data')) if (!before.has(p)) sources.add((await readFile(p))[5]!);
+    assert.ok(sources.has(3), `a pack of key source 3 (write-only, generation 1): ${[...sources]}`);
+    await run(['check', '--read-data'], env);
+    const woOut = join(dir, 'restored-write-only');
+    await run(['restore', woFirst.snapshot_id, '--target', woOut], env);
+    assert.deepEqual(await fileDigests(join(woOut, src)), await fileDigests(src), 'the write-only backup restores byte-identical');
   });
 
   it('re-wraps the recovery key when --recovery-key-file is given; the recovery key alone opens the rotated repository', { timeout: 300_000 }, async () => {

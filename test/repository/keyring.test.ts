@@ -81,13 +81,15 @@ describe('keyring', () => {
 });
 
 describe('key sources and generations', () => {
-  it('key sources: 0 and 1 are generation 0, 0x81…0xFF generations 1…127; 2…0x80 are unknown', () => {
+  it('key sources: 0 and 1 are generation 0, 3…0x7F write-only generations 1…125, 0x81…0xFF generations 1…127; 2 and 0x80 are unknown', () => {
     assert.equal(keySourceOf(0), 0);
     assert.equal(keySourceOf(1), 0x81);
     assert.equal(keySourceOf(127), 0xff);
     assert.deepEqual(keySourceGeneration(1), { generation: 0, writeOnly: true });
     assert.deepEqual(keySourceGeneration(0x85), { generation: 5, writeOnly: false });
-    for (const ks of [2, 3, 0x40, 0x7f, 0x80]) {
+    assert.deepEqual(keySourceGeneration(3), { generation: 1, writeOnly: true });
+    assert.deepEqual(keySourceGeneration(0x7f), { generation: 0x7d, writeOnly: true });
+    for (const ks of [2, 0x80]) {
       assert.equal(keySourceGeneration(ks), undefined);
       assert.throws(() => decodePrefix(encodePrefix(0, ks, Buffer.alloc(32)), 'pack'), fails('UNSUPPORTED_VERSION'), `key source ${ks}`);
     }

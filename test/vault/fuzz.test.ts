@@ -46,6 +46,8 @@ describe('vault fuzz', () => {
       'POST /v1/snapshot-packs': { snapshot: '2'.repeat(64), packs: ['1'.repeat(64)] },
       'POST /v1/devices/write-only': { device: 'w', credential: 'AAAA', step_up: 'AAAA' },
       'POST /v1/enroll': {},
+      'POST /v1/device/renew': {},
+      'POST /v1/rotate': { envelope: 'AAAA', links: ['AAAA'], step_up: 'AAAA' },
       'POST /v1/drills': { plan: 'p', snapshot: '0'.repeat(64), files: 1, bytes: 2, ms: 3, verified: true, first_bad: '/a: damaged' },
     };
   });

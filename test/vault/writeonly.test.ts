@@ -170,6 +170,28 @@ describe('write-only vault devices', { timeout: 600_000 }, () => {
     await backup(host);
   });
 
+  it('a write-only session that ends within a week is renewed by its next command: a new token and expiry, the old token refused', async () => {
+    const d = (await loadDevice(full.EBAK_CONFIG_DIR!, account))!;
+    const { client } = await deviceClient(d);
+    const policy = async (session_seconds: number) => client.setPolicy(d.token, { session_seconds }, await client.stepUp(d.token, account, PASSWORD));
+    await policy(3600);
+    try {
+      const out = join(dir, 'short.code');
+      await ok(['device', 'add', '--write-only', 'short', '--out', out], { ...full, EBAK_PASSWORD: PASSWORD });
+      const shortHost = { ...host, EBAK_CONFIG_DIR: join(dir, 'short-host') };
+      await ok(['login', '--enroll-file', out], shortHost);
+      const before = (await loadDevice(shortHost.EBAK_CONFIG_DIR, account))!;
+      await backup(shortHost);
+      const after = (await loadDevice(shortHost.EBAK_CONFIG_DIR, account))!;
+      assert.notEqual(after.token, before.token, 'renewed: a new token');
+      assert.ok(Date.parse(after.expires_at) >= Date.parse(before.expires_at));
+      await assert.rejects((await deviceClient(after)).client.credential(before.token), (e) => (e as { vaultCode?: string }).vaultCode === 'unauthorized');
+      await backup(shortHost);
+    } finally {
+      await policy(30 * 24 * 3600);
+    }
+  });
+
   it('revoked by the full device, its next backup fails with the vault\'s refusal', async () => {
     await ok(['device', 'revoke', deviceId], { ...full, EBAK_PASSWORD: PASSWORD });
     assertFailed(await ebak(['backup', src], host), VAULT_REFUSED, 'revoked');

@@ -35,7 +35,7 @@ export const otherReader = new FullKeyReader(Repository.subKeys(Buffer.alloc(32,
 export async function fixedCredential(): Promise<WriteOnlyCredential> {
   return {
     config: { id: INPUTS.repositoryId, ...DEFAULT_CONFIG },
-    publicKey: (await reader.keyPair()).publicKey, blobIdKey: keys.blobId, gearSeed: keys.gearSeed, deviceKey: Buffer.from(INPUTS.deviceKey, 'hex'),
+    publicKey: (await reader.keyPair()).publicKey, blobIdKey: keys.blobId, gearSeed: keys.gearSeed, deviceKey: Buffer.from(INPUTS.deviceKey, 'hex'), generation: 0,
   };
 }
 

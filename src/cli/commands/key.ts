@@ -6,7 +6,10 @@ import { writeOnlyRefusal } from '../../repository/writeonly/credential.js';
 import { withLock } from '../../repository/locks.js';
 import { rotateMaster, type RotateResult } from '../../operations/index.js';
 import { formatRecoveryCode, generateRecoveryCode, normalizeRecoveryCode } from '../../repository/format/keyfile.js';
-import type { RotationSecrets } from '../../repository/rotate.js';
+import { vaultAccountOf } from '../../repository/keyring.js';
+import type { RotationSecrets, RotationVault } from '../../repository/rotate.js';
+import type { Backend } from '../../storage/backend.js';
+import { DEVICE_FORMAT, findDevice } from '../../vault/client/devicefile.js';
 import type { Repository } from '../../repository/repository.js';
 import type { Command, Context } from '../command.js';
 import { firstLine, passwordFromEnv, prompt, secretFor } from '../secrets.js';
@@ -27,7 +30,8 @@ export const keyCommand: Command = {
     '(--dry-run only lists); their holders need `ebak key add` (or `key add --recovery`) again. --rewrite also',
     're-encrypts everything the old keys sealed (a prune that moves their packs; snapshot ids change) and then',
     'drops the old keys, so a leaked old key file opens nothing at all. Interrupted, it leaves a repository the',
-    'password opens; run it again (--resume: finish without a new key) to complete. Not in vault mode yet.',
+    'password opens; run it again (--resume: finish without a new key) to complete. In vault mode it needs the',
+    'password and --recovery-key-file; the vault re-wraps its envelope, every device follows, write-only devices are retired.',
   ].join('\n'),
   async run(argv, ctx) {
     const { positionals, values, switches } = parseFlags('key', argv, ctx.env);
@@ -114,22 +118,45 @@ async function passwd(ctx: Parameters<Command['run']>[1], file: string | undefin
 /**
  * `key rotate-master` (docs/format.md, "Master-key rotation";
  * operations/rotate.ts): lists the key files it re-wraps and removes, then
- * rotates; progress lines go to stderr. Vault mode (the vault holds the
- * envelope) is refused.
+ * rotates; progress lines go to stderr. In vault mode (a device session
+ * opened the repository) the vault gets the new key too (vaultRotation); a
+ * vault's repository opened with its recovery key is refused (the vault's
+ * envelopes would wrap the retired key).
  */
 async function rotate(ctx: Context, flags: { rewrite: boolean; resume: boolean; dryRun: boolean }): Promise<number> {
-  return withRepo(ctx, { pool: flags.rewrite }, async (repo, pool, _backend, head) => {
-    if (head) throw new EbakError('NOT_IMPLEMENTED', 'key rotate-master is not built for vault mode yet (the vault holds the envelope); nothing was changed');
+  return withRepo(ctx, { pool: flags.rewrite, deviceFirst: true }, async (repo, pool, backend, head) => {
     const progress = (m: string) => ctx.out.quiet || process.stderr.write(`rotate-master: ${m}\n`);
-    const secrets = await rotationSecrets(ctx);
+    const held = head ? undefined : vaultAccountOf(await repo.listKeys());
+    if (held) throw new EbakError('USAGE', `vault account ${held} holds this repository: rotating it with the recovery key would leave the vault's envelopes wrapping the retired key; nothing was changed`, { hint: 'log in with `ebak login` and run `ebak key rotate-master` through the vault' });
+    const vault = head ? await vaultRotation(ctx, backend) : undefined;
+    const secrets = vault ? vault.secrets : await rotationSecrets(ctx);
     const res = await interruptible(ctx, (signal) => rotateMaster(repo, pool, {
-      ...flags, secrets, signal,
+      ...flags, secrets, signal, vault: vault?.port, head,
       onEvent: (e) => (e.type === 'warning' ? ctx.out.warn(e.message) : progress(e.message)),
     }));
     printRotation(ctx, res);
     ctx.out.result(res.plan || res.rewrite ? rotationJson(res) : { generation: res.generation, nothing_to_do: true });
     return 0;
   });
+}
+
+/**
+ * Vault mode: the password is the vault's (a step-up login whose export key
+ * wraps the new envelope), and the recovery key's file is the one key file
+ * re-wrapped, so both are required; the device file is this machine's.
+ */
+async function vaultRotation(ctx: Context, backend: Backend): Promise<{ secrets: RotationSecrets; port: RotationVault }> {
+  const password = await passwordFromEnv(ctx);
+  const { recoveryCode } = await rotationSecrets(ctx);
+  if (password === undefined || recoveryCode === undefined)
+    throw new EbakError('USAGE', 'rotate-master in vault mode needs the password (EBAK_PASSWORD or --password-file: the vault re-wraps its envelope) and the recovery key (--recovery-key-file: it is re-wrapped too)');
+  const device = await findDevice(backend, environment(ctx.env).configDir);
+  if (device?.format !== DEVICE_FORMAT) throw new EbakError('USAGE', 'rotate-master in vault mode runs on a full device');
+  const { rotateWithVault } = await import('../../vault/client/device.js');
+  return {
+    secrets: { recoveryCode },
+    port: { account: device.account, rotate: async (next, current, held) => (await rotateWithVault(device, password, next, current, held)).retired.map((d) => d.id) },
+  };
 }
 
 /** The secrets whose key files are re-wrapped: the password (if given) and the recovery key (only with --recovery-key-file). */
@@ -143,6 +170,7 @@ function printRotation(ctx: Context, r: RotateResult): void {
   if (p) {
     ctx.out.line(p.resuming ? `finishing the interrupted rotation to master-key generation ${p.generation}` : `${r.dryRun ? 'would rotate' : 'rotated'} to master-key generation ${p.generation}`);
     for (const k of p.keyFiles) ctx.out.line(`  ${k.id.slice(0, 8)}  ${k.kind.padEnd(10)}  ${k.fate === 'rewrapped' ? 're-wrapped to the new key' : 'removed: its holder needs `ebak key add` again'}`);
+    for (const id of r.retired) ctx.out.line(`  write-only device ${id.slice(0, 8)} retired by the vault: add it again with \`ebak device add --write-only\``);
   } else if (!r.rewrite) ctx.out.line('no interrupted rotation to finish');
   const w = r.rewrite;
   if (w) {
@@ -159,6 +187,7 @@ function rotationJson(r: RotateResult): unknown {
     resumed: r.plan?.resuming ?? false,
     key_files: (r.plan?.keyFiles ?? []).map((k) => ({ id: k.id, kind: k.kind, fate: k.fate })),
     removed: r.removed,
+    retired_devices: r.retired,
     ...(r.rewrite ? { rewrite: { snapshots: r.rewrite.snapshots, old_keys_dropped: r.rewrite.dropped, remaining: r.rewrite.remaining } } : {}),
   };
 }

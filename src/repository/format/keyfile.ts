@@ -36,6 +36,13 @@ export interface KeyFile {
   created: string;
   hostname: string;
   username: string;
+  /**
+   * A repository a key vault holds: its vault account (written by `init
+   * --vault` and a vault-mode rotation; not authenticated, as hostname).
+   * Names the account once a rotation changed the config, and tells a
+   * recovery-key session that a vault holds the repository.
+   */
+  vault?: { account: string };
   kdf: Kdf;
   /** base64(nonce ‖ AES-256-GCM(KEK, K) ‖ tag) */
   data: string;
@@ -76,12 +83,19 @@ async function kek(kdf: Kdf, secret: string): Promise<Buffer> {
   });
 }
 
-export function createKeyFile(masterKey: Uint8Array, kind: KeyKind, secret: string, meta: { hostname: string; username: string }): Promise<KeyFile> {
+/** The plaintext fields of a key file outside its AAD. */
+export interface KeyMeta {
+  hostname: string;
+  username: string;
+  vault?: { account: string };
+}
+
+export function createKeyFile(masterKey: Uint8Array, kind: KeyKind, secret: string, meta: KeyMeta): Promise<KeyFile> {
   return wrapInKeyFile(masterKey, kind, secret, meta);
 }
 
 /** A key file of `kind` wrapping `secretBytes` (K, or a write-only credential's bundle) under a KEK from `secret`. */
-export async function wrapInKeyFile(secretBytes: Uint8Array, kind: EnvelopeKind, secret: string, meta: { hostname: string; username: string }): Promise<KeyFile> {
+export async function wrapInKeyFile(secretBytes: Uint8Array, kind: EnvelopeKind, secret: string, meta: KeyMeta): Promise<KeyFile> {
   const salt = random(16).toString('base64');
   const kdf: Kdf = kind === 'recovery' ? { name: 'hkdf-sha256', salt } : { name: 'argon2id', ...newKeyCost, salt };
   const version = kind === 'write-only' ? KEYFILE_VERSION_WRITE_ONLY : KEYFILE_VERSION;

@@ -17,7 +17,7 @@
  * switches both. A repository never rotated keeps its version 1 config.
  */
 import { deriveKey } from '../../crypto/index.js';
-import { EbakError } from '../../errors.js';
+import { EbakError, isEbakError } from '../../errors.js';
 import { Reader, Writer } from './bytes.js';
 import { decodeConfig, encodeConfig, type RepoConfig } from './config.js';
 import { decodeObject, encodeObject, MAX_GENERATION, objectGeneration } from './object.js';
@@ -90,4 +90,15 @@ export function openConfig(masterKey: Uint8Array, raw: Buffer): OpenedConfig {
   const generation = objectGeneration(raw, 'config', 'config');
   const payload = decodeObject(deriveKey(masterKey, 'object'), 'config', raw, 'config');
   return generation === 0 ? { config: decodeConfig(payload) } : decodeKeyring(payload, generation);
+}
+
+/** Whether `masterKey` opens the config object `raw` (AUTH_FAILED: another key; any other error is thrown). */
+export function opensConfig(masterKey: Uint8Array, raw: Buffer): boolean {
+  try {
+    openConfig(masterKey, raw);
+    return true;
+  } catch (e) {
+    if (isEbakError(e, 'AUTH_FAILED')) return false;
+    throw e;
+  }
 }

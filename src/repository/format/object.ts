@@ -8,7 +8,7 @@
  *
  * Version 2 (written only by write-only credentials, docs/format.md,
  * "Write-only credentials"):
- *   magic | version=2 | type | flags | keySource=1 | enc[32] | deviceWrap[60] | nonce | ciphertext | tag
+ *   magic | version=2 | type | flags | keySource (1, or 2 + generation) | enc[32] | deviceWrap[60] | nonce | ciphertext | tag
  * objectKey = the HPKE export "object" of `enc` (format/hpke.ts), AAD = the
  * 100 header bytes; deviceWrap = GCM(deviceKey, objectKey) under its own
  * AAD, so the credential reopens its own objects and nothing else. Getting
@@ -24,6 +24,7 @@ import { compressIfSmaller, decompressBounded } from '../../compress/index.js';
 import { deriveKey, NONCE_BYTES, open, random, seal, TAG_BYTES } from '../../crypto/index.js';
 import { EbakError } from '../../errors.js';
 import { ENC_BYTES } from './hpke.js';
+import { keySourceGeneration, writeOnlyKeySource } from './pack.js';
 
 export const OBJECT_MAGIC = Buffer.from('EBKO');
 export const OBJECT_VERSION = 1;
@@ -35,7 +36,6 @@ export const OBJECT_VERSION_GENERATION = 3;
 export const MAX_GENERATION = 127;
 const HEADER_BYTES = 23;
 const GENERATION_HEADER_BYTES = 24;
-const SEALED_KEY_SOURCE = 1;
 const WRAP_BYTES = 12 + 32 + 16;
 const SEALED_HEADER_BYTES = 8 + ENC_BYTES + WRAP_BYTES;
 const WRAP_AAD_LABEL = Buffer.from('ebak/v1/device-wrap');
@@ -114,14 +114,18 @@ export interface SealedHeader {
   deviceWrap: Buffer;
   /** magic … enc: what deviceWrap is bound to. */
   wrapAad: Buffer;
+  /** The writer's generation: key source 1 is generation 0's, 2 + g generation g's (format/pack.ts). */
+  generation: number;
 }
 
 /** A version 2 object's header, checked as far as it can be before its key is known. */
 export function sealedHeader(data: Buffer, type: ObjectTypeName, what: string): SealedHeader {
   if (objectVersion(data, type, what) !== OBJECT_VERSION_SEALED) throw new EbakError('UNSUPPORTED_VERSION', `${what}: not a version 2 object`);
-  if (data[7] !== SEALED_KEY_SOURCE) throw new EbakError('UNSUPPORTED_VERSION', `${what}: object key source ${data[7]} is not supported by this ebak`);
+  const source = keySourceGeneration(data[7]!);
+  if (!source?.writeOnly) throw new EbakError('UNSUPPORTED_VERSION', `${what}: object key source ${data[7]} is not supported by this ebak`);
   if (data.length < SEALED_HEADER_BYTES + NONCE_BYTES + TAG_BYTES) throw new EbakError('AUTH_FAILED', `${what}: truncated`);
   return {
+    generation: source.generation,
     enc: Buffer.from(data.subarray(8, 8 + ENC_BYTES)),
     deviceWrap: Buffer.from(data.subarray(8 + ENC_BYTES, SEALED_HEADER_BYTES)),
     wrapAad: wrapAad(data.subarray(0, 8 + ENC_BYTES)),
@@ -133,14 +137,14 @@ export function sealedHeader(data: Buffer, type: ObjectTypeName, what: string): 
  * the writer's device key; `wrapNonce` (12 bytes, random unless given) is
  * the wrap's GCM nonce (a credential marks its own objects in it).
  */
-export function encodeSealedObject(k: { objectKey: Uint8Array; enc: Uint8Array; deviceKey: Uint8Array; wrapNonce?: Uint8Array }, type: ObjectTypeName, payload: Uint8Array): Buffer {
+export function encodeSealedObject(k: { objectKey: Uint8Array; enc: Uint8Array; deviceKey: Uint8Array; wrapNonce?: Uint8Array; generation?: number }, type: ObjectTypeName, payload: Uint8Array): Buffer {
   const packed = compressIfSmaller(payload, 3);
   const head = Buffer.alloc(8 + ENC_BYTES);
   OBJECT_MAGIC.copy(head, 0);
   head[4] = OBJECT_VERSION_SEALED;
   head[5] = ObjectType[type];
   head[6] = packed !== undefined ? FLAG_ZSTD : 0;
-  head[7] = SEALED_KEY_SOURCE;
+  head[7] = writeOnlyKeySource(k.generation ?? 0);
   Buffer.from(k.enc).copy(head, 8);
   const header = Buffer.concat([head, seal(k.deviceKey, k.objectKey, wrapAad(head), k.wrapNonce)]);
   return Buffer.concat([header, seal(k.objectKey, packed ?? payload, header)]);

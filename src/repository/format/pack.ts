@@ -37,9 +37,22 @@ export function keySourceOf(generation: number): number {
   return generation === 0 ? KeySource.master : GENERATION_BASE + generation;
 }
 
+/**
+ * Key sources 3…0x7F: a write-only credential of generation 1…125 (2 + g;
+ * key source 2 stays unassigned, refused as the vectors always had it).
+ */
+const WRITE_ONLY_BASE = 2;
+export const MAX_WRITE_ONLY_GENERATION = 0x7f - WRITE_ONLY_BASE;
+
+/** The key source of packs (and EBKO v2 objects) a write-only credential of `generation` writes. */
+export function writeOnlyKeySource(generation: number): number {
+  return generation === 0 ? KeySource.writeOnly : WRITE_ONLY_BASE + generation;
+}
+
 /** Which master-key generation a key source belongs to, and whether it is a write-only credential's; undefined for a value this ebak does not know. */
 export function keySourceGeneration(keySource: number): { generation: number; writeOnly: boolean } | undefined {
   if (keySource === KeySource.master || keySource === KeySource.writeOnly) return { generation: 0, writeOnly: keySource === KeySource.writeOnly };
+  if (keySource > WRITE_ONLY_BASE && keySource < GENERATION_BASE) return { generation: keySource - WRITE_ONLY_BASE, writeOnly: true };
   if (keySource > GENERATION_BASE && keySource <= 0xff) return { generation: keySource - GENERATION_BASE, writeOnly: false };
   return undefined;
 }

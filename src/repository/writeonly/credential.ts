@@ -17,6 +17,7 @@ import { deriveKey, NONCE_BYTES, random } from '../../crypto/index.js';
 import { EbakError } from '../../errors.js';
 import type { RepoConfig } from '../format/config.js';
 import { sealedKey } from '../format/hpke.js';
+import { MAX_WRITE_ONLY_GENERATION } from '../format/pack.js';
 import { encodeSealedObject, OBJECT_VERSION, objectVersion, openSealedObject, sealedHeader, unwrapObjectKey, type ObjectTypeName } from '../format/object.js';
 
 /** What a write-only writer needs of the config. */
@@ -30,14 +31,16 @@ export interface WriteOnlyCredential {
   gearSeed: Buffer;
   /** 32 random bytes, made with the credential. */
   deviceKey: Buffer;
+  /** The master-key generation whose key pair `publicKey` is (0 before any rotation): its packs' and objects' key source says it (format/pack.ts). */
+  generation: number;
 }
 
 /** The credential a full key makes: its config values and subkeys, the repository public key, a new device key. */
-export function newCredential(config: RepoConfig, keys: { blobId: Buffer; gearSeed: Buffer }, publicKey: Buffer): WriteOnlyCredential {
+export function newCredential(config: RepoConfig, keys: { blobId: Buffer; gearSeed: Buffer }, publicKey: Buffer, generation = 0): WriteOnlyCredential {
   const { id, chunker, compression_level, pack_size, object_lock } = config;
   return {
     config: { id, chunker, compression_level, pack_size, ...(object_lock ? { object_lock } : {}) },
-    publicKey, blobIdKey: keys.blobId, gearSeed: keys.gearSeed, deviceKey: random(32),
+    publicKey, blobIdKey: keys.blobId, gearSeed: keys.gearSeed, deviceKey: random(32), generation,
   };
 }
 
@@ -47,12 +50,13 @@ export function encodeCredential(c: WriteOnlyCredential): Buffer {
   return Buffer.from(JSON.stringify({
     repository_id: id, public_key: c.publicKey.toString('hex'), blob_id_key: c.blobIdKey.toString('hex'), gear_seed: c.gearSeed.toString('hex'),
     chunker, compression_level, pack_size, ...(object_lock ? { object_lock } : {}), device_key: c.deviceKey.toString('hex'),
+    ...(c.generation === 0 ? {} : { generation: c.generation }),
   }));
 }
 
 interface Bundle {
   repository_id: string; public_key: string; blob_id_key: string; gear_seed: string; device_key: string;
-  chunker: RepoConfig['chunker']; compression_level: number; pack_size: number; object_lock?: RepoConfig['object_lock'];
+  chunker: RepoConfig['chunker']; compression_level: number; pack_size: number; object_lock?: RepoConfig['object_lock']; generation?: number;
 }
 
 /** Parses an unwrapped bundle (authenticated by its key file's unwrap; checked all the same). */
@@ -67,11 +71,14 @@ export function decodeCredential(bytes: Buffer, what: string): WriteOnlyCredenti
   const ints = [b?.chunker?.min, b?.chunker?.avg, b?.chunker?.max, b?.compression_level, b?.pack_size];
   if (!hex32.every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h)) || !ints.every((v) => Number.isSafeInteger(v) && (v as number) > 0))
     throw new EbakError('CORRUPT', `${what}: invalid write-only credential fields`);
+  const generation = b.generation ?? 0;
+  if (!Number.isSafeInteger(generation) || generation < 1 && b.generation !== undefined || generation > MAX_WRITE_ONLY_GENERATION)
+    throw new EbakError('CORRUPT', `${what}: invalid write-only credential generation`);
   const { chunker, compression_level, pack_size, object_lock } = b;
   return {
     config: { id: b.repository_id, chunker, compression_level, pack_size, ...(object_lock ? { object_lock } : {}) },
     publicKey: Buffer.from(b.public_key, 'hex'), blobIdKey: Buffer.from(b.blob_id_key, 'hex'),
-    gearSeed: Buffer.from(b.gear_seed, 'hex'), deviceKey: Buffer.from(b.device_key, 'hex'),
+    gearSeed: Buffer.from(b.gear_seed, 'hex'), deviceKey: Buffer.from(b.device_key, 'hex'), generation,
   };
 }
 
@@ -97,12 +104,13 @@ const MARKER_BYTES = 4;
 export async function sealObject(c: WriteOnlyCredential, type: ObjectTypeName, payload: Uint8Array, ekm?: Uint8Array): Promise<Buffer> {
   const { enc, key } = await sealedKey(c.publicKey, c.config.id, 'object', ekm);
   const wrapNonce = Buffer.concat([deviceMarker(c), random(NONCE_BYTES - MARKER_BYTES)]);
-  return encodeSealedObject({ objectKey: key, enc, deviceKey: c.deviceKey, wrapNonce }, type, payload);
+  return encodeSealedObject({ objectKey: key, enc, deviceKey: c.deviceKey, wrapNonce, generation: c.generation }, type, payload);
 }
 
 /**
  * The payload of an object this credential wrote; undefined for anyone
- * else's (a full key's version 1 object, another device's). Whether it is
+ * else's (a full key's version 1 object, another device's; the repository
+ * passes over a rotated full key's version 3 objects before asking). Whether it is
  * its own is read from the header first (deviceMarker): one of its own that
  * fails authentication, in its key wrap or its body, is damage (AUTH_FAILED
  * or CORRUPT, as for any reader), never "not mine". An object without the

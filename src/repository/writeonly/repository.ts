@@ -18,8 +18,8 @@ import { EbakError, isEbakError } from '../../errors.js';
 import type { Backend, FileType } from '../../storage/backend.js';
 import type { BlobIndex, BlobStore, Lock, Locker, LockMode, SnapshotEntry, SnapshotStore, TreeLoader } from '../api.js';
 import { decodeIndex } from '../format/indexfile.js';
-import type { ObjectTypeName } from '../format/object.js';
-import { KeySource } from '../format/pack.js';
+import { OBJECT_VERSION_GENERATION, objectVersion, type ObjectTypeName } from '../format/object.js';
+import { writeOnlyKeySource } from '../format/pack.js';
 import { encodeSnapshot, type Snapshot } from '../format/snapshot.js';
 import type { TreeNode } from '../format/tree.js';
 import { acquireLockRetrying, type LockObjects } from '../locks.js';
@@ -47,7 +47,7 @@ export class WriteOnlyRepository extends WritableRepository implements SnapshotS
     return new Packer({
       index: this.index,
       config: { ...this.config, ...this.writing },
-      packKeys: { source: KeySource.writeOnly, newKey: () => newPackKey(this.credential) },
+      packKeys: { source: writeOnlyKeySource(this.credential.generation), newKey: () => newPackKey(this.credential) },
       blobId: (data) => this.blobId(data),
       savePack: (id, bytes, packKind) => this.backend.save({ type: 'data', name: id }, bytes, { packKind }),
       saveIndex: (payload) => this.saveObject('index', payload),
@@ -172,6 +172,7 @@ export class WriteOnlyRepository extends WritableRepository implements SnapshotS
     const bytes = await this.backend.load({ type: OBJECT_DIR[type], name });
     const what = `${OBJECT_DIR[type]}/${name}`;
     if (sha256(bytes).toString('hex') !== name) throw new EbakError('AUTH_FAILED', `${what}: content does not match its name (altered or corrupted)`);
+    if (objectVersion(bytes, type, what) === OBJECT_VERSION_GENERATION) return undefined; // a rotated full key's: never its own
     return openOwnObject(this.credential, type, bytes, what);
   }
 

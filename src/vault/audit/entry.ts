@@ -20,7 +20,7 @@ export const GENESIS = '0'.repeat(64);
 
 export type AuditType =
   | 'boot' | 'register' | 'login.attempt' | 'login.ok' | 'login.fail' | 'lockout' | 'unlock'
-  | 'key.release' | 'device.add' | 'device.enroll' | 'device.revoke' | 'policy.change' | 'step-up' | 'head.update' | 'drill' | 'admin' | `hsm.${string}` | `retention.${string}`;
+  | 'key.release' | 'key.rotate' | 'device.add' | 'device.enroll' | 'device.revoke' | 'device.renew' | 'policy.change' | 'step-up' | 'head.update' | 'drill' | 'admin' | `hsm.${string}` | `retention.${string}`;
 
 export interface AuditBody {
   v: number;

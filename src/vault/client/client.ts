@@ -11,7 +11,7 @@ import { unlockHash, unlockSecret, unwrapMasterKey, wrapMasterKey } from '../env
 import { operatorAuthorization } from '../operator.js';
 import type {
   Action, AddWriteOnlyResponse, AuditHeadResponse, AuditPage, CredentialResponse, DeviceInfo, DeviceKeyResponse, DrillRecordRequest, EnrollResponse, HeadDeltaRequest, HeadPostResponse, HeadResponse, LoginStartResponse, OperatorStatusResponse, Policy,
-  RegisterStartResponse, RetentionRequest, RetentionResponse, SessionResponse, StatusResponse, StepUpResponse, DeleteRequest, DeleteResponse, DeleteStatus, SnapshotPacksRequest,
+  RegisterStartResponse, RetentionRequest, RetentionResponse, SessionResponse, StatusResponse, StepUpResponse, DeleteRequest, DeleteResponse, DeleteStatus, SnapshotPacksRequest, RotateResponse, RenewResponse,
 } from '../protocol.js';
 import { VaultError } from './errors.js';
 import { AttestedChannel, type VaultTrust } from './transport.js';
@@ -136,6 +136,21 @@ export class VaultClient {
     return (await this.call<StepUpResponse>('POST', '/v1/step-up', { login_id: loginId, request: finish }, token)).step_up;
   }
 
+  /**
+   * A master-key rotation (docs/vault.md "Master-key rotation"): a step-up
+   * login whose export key wraps `masterKey` as the account's new envelope,
+   * posted with the `links` (link envelopes made by the caller).
+   */
+  async rotate(token: string, account: string, password: string, masterKey: Uint8Array, links: string[]): Promise<RotateResponse> {
+    const { loginId, finish, exportKey } = await this.authenticate(account, password);
+    try {
+      const stepUp = (await this.call<StepUpResponse>('POST', '/v1/step-up', { login_id: loginId, request: finish }, token)).step_up;
+      return await this.call<RotateResponse>('POST', '/v1/rotate', { envelope: wrapMasterKey('vault', exportKey, account, masterKey), links, step_up: stepUp }, token);
+    } finally {
+      exportKey.fill(0);
+    }
+  }
+
   /** Revoking another device needs a step-up grant; this device's own does not. */
   async revoke(token: string, deviceId: string, stepUp?: string): Promise<DeviceInfo> {
     return (await this.call<{ device: DeviceInfo }>('POST', '/v1/devices/revoke', { device_id: deviceId, ...(stepUp === undefined ? {} : { step_up: stepUp }) }, token)).device;
@@ -173,6 +188,11 @@ export class VaultClient {
   /** A write-only device's host enrolls with its one-time token: its session and the sealed credential. */
   enroll(enrollment: string): Promise<EnrollResponse> {
     return this.call('POST', '/v1/enroll', {}, enrollment);
+  }
+
+  /** A write-only device's new token before its session expires (the old one stops). */
+  renew(token: string): Promise<RenewResponse> {
+    return this.call('POST', '/v1/device/renew', {}, token);
   }
 
   /** A write-only device's sealed credential (refused to any other device). */

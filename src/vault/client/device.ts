@@ -28,11 +28,11 @@ import type { Backend } from '../../storage/backend.js';
 import { unwrapMasterKey, wrapMasterKey } from '../envelope.js';
 import { VAULT_PLATFORMS, type VaultPlatform } from '../enclave/attester.js';
 import { pcrsFromMeasurements, vaultMeasurements, vaultSnpMeasurement } from '../measure.js';
-import type { Action, SessionResponse } from '../protocol.js';
+import type { Action, RotateResponse, SessionResponse } from '../protocol.js';
 import { VaultClient } from './client.js';
 import { HeadClient } from './head.js';
 import type { SnpTrust, VaultTrust } from './transport.js';
-import { configAccount, DEVICE_FORMAT, repositoryAccount, saveDevice, WRITE_ONLY_DEVICE_FORMAT, type DeviceFile, type FullDeviceFile } from './devicefile.js';
+import { configAccount, DEVICE_FORMAT, repositoryAccount, saveDevice, WRITE_ONLY_DEVICE_FORMAT, type DeviceFile, type FullDeviceFile, type WriteOnlyDeviceFile } from './devicefile.js';
 
 export { configAccount, findDevice, loadDevice, repositoryAccount, type DeviceFile } from './devicefile.js';
 
@@ -164,19 +164,67 @@ export async function initWithVault(
   return { id, account, recoveryCode: keys.recoveryCode, deviceFile: file };
 }
 
-/** `ebak login`: OPAQUE login with only the password; `verify` checks the released K opens the repository, then the device is saved. */
-export async function loginWithVault(backend: Backend, url: string, password: string, configDir: string, o: LoginOptions, verify: (masterKey: Buffer) => Promise<void>): Promise<VaultLogin> {
+/**
+ * `ebak login`: OPAQUE login with only the password; `opens` tells whether a
+ * key opens the repository (its config authenticates under it). After a
+ * master-key rotation the envelope's key may not be the one the config is
+ * sealed under yet (a rotation killed before its switch): the session's
+ * links then lead to the one that is. The device is saved with the key that opens.
+ */
+export async function loginWithVault(backend: Backend, url: string, password: string, configDir: string, o: LoginOptions, opens: KeyTest): Promise<VaultLogin> {
   const { trust, rootPem } = trustFrom(o);
   const account = o.account ?? (await repositoryAccount(backend));
   const client = await VaultClient.connect(url, trust);
   const name = o.device ?? defaultDeviceName();
   const { session, masterKey } = await client.login(account, password, name);
   try {
-    await verify(masterKey);
-    return { account, session, deviceFile: await saveDevice(configDir, deviceFile(client.url, session, masterKey, name, trust, rootPem)) };
+    const links = async () => (await client.deviceKey(session.token, 'read')).links ?? [];
+    const key = await openingKey(masterKey, account, links, opens);
+    if (!key) throw new EbakError('AUTH_FAILED', `the key the vault holds for ${account} does not open the repository at ${backend.location}`);
+    return { account, session, deviceFile: await saveDevice(configDir, deviceFile(client.url, session, key, name, trust, rootPem)) };
   } finally {
     masterKey.fill(0);
   }
+}
+
+/** Whether a master key opens the repository (the caller reads its config). */
+export type KeyTest = (masterKey: Buffer) => Promise<boolean>;
+
+/**
+ * The key among `start` and the keys its rotation links lead to (each link
+ * is one master key wrapped under another: docs/vault.md "Master-key
+ * rotation") that `opens` accepts; `start` itself when it does.
+ */
+async function openingKey(start: Buffer, account: string, links: () => Promise<string[]>, opens: KeyTest): Promise<Buffer | undefined> {
+  if (await opens(start)) return start;
+  for (const k of linkedKeys(start, account, await links())) if (await opens(k)) return k;
+  return undefined;
+}
+
+/** Every key reachable from `start` through the links, `start` excluded. */
+function linkedKeys(start: Buffer, account: string, links: readonly string[]): Buffer[] {
+  const found = [start];
+  for (let i = 0; i < found.length; i++) {
+    for (const l of links) {
+      const k = unwrapMasterKey('link', found[i]!, account, l);
+      if (k && !found.some((f) => f.equals(k))) found.push(k);
+    }
+  }
+  return found.slice(1);
+}
+
+/**
+ * `ebak key rotate-master` in vault mode, from the full device `d`: the
+ * account's envelope of `next` (a step-up login with the password) and the
+ * links: `next` under every key in `held` (the rotating repository's
+ * generations, so a device holding any of them finds `next`), and `current`
+ * under `next` (a rotation killed before its config switch leaves `next` in
+ * the envelope and `current` opening the config). Posted before the switch.
+ */
+export async function rotateWithVault(d: FullDeviceFile, password: string, next: Buffer, current: Buffer, held: readonly Buffer[]): Promise<RotateResponse> {
+  const links = [...held.map((k) => wrapMasterKey('link', k, d.account, next)), wrapMasterKey('link', next, d.account, current)];
+  const { client } = await deviceClient(d);
+  return client.rotate(d.token, d.account, password, next, links);
 }
 
 /**
@@ -193,23 +241,51 @@ export interface SealedCredential {
   key: Buffer;
 }
 
-/** K, or the sealed credential, through this machine's device session `d` (found by findDevice), and the session's repository head. */
-export async function deviceSession(d: DeviceFile, action: Action | 'read' = 'read'): Promise<DeviceSession> {
+/**
+ * K, or the sealed credential, through this machine's device session `d`
+ * (found by findDevice), and the session's repository head. A full device
+ * whose K no longer opens the repository (`opens`: a master-key rotation
+ * happened elsewhere) follows the vault's rotation links to the key that
+ * does, and its device file is saved again wrapping that key. A write-only
+ * device's session is renewed first when it ends soon (`renewed`).
+ */
+export async function deviceSession(d: DeviceFile, action: Action | 'read' = 'read', local?: { opens: KeyTest; configDir: string }): Promise<DeviceSession> {
   const { client } = await deviceClient(d);
-  const head = new HeadClient(client, d.token, d.account);
   if (d.format === WRITE_ONLY_DEVICE_FORMAT) {
-    const { credential } = await client.credential(d.token);
-    return { sealedCredential: { account: d.account, sealed: credential, key: Buffer.from(d.credential_key, 'base64url') }, head };
+    const w = local ? await renewed(client, d, local.configDir) : d;
+    const { credential } = await client.credential(w.token);
+    return { sealedCredential: { account: w.account, sealed: credential, key: Buffer.from(w.credential_key, 'base64url') }, head: new HeadClient(client, w.token, w.account) };
   }
-  const { device_key } = await client.deviceKey(d.token, action);
+  const head = new HeadClient(client, d.token, d.account);
+  const { device_key, links } = await client.deviceKey(d.token, action);
   const key = Buffer.from(device_key, 'base64url');
   try {
     const k = unwrapMasterKey('device', key, `${d.account}\0${d.device_id}`, d.wrapped_key);
     if (!k) throw new EbakError('WRONG_KEY', `the vault's device key does not open this machine's key for ${d.account}`, { hint: 'run `ebak login` again' });
-    return { masterKey: k, head };
+    const found = local && links ? await openingKey(k, d.account, async () => links, local.opens) : k;
+    if (!found || found === k) return { masterKey: k, head };
+    k.fill(0);
+    await saveDevice(local!.configDir, { ...d, wrapped_key: wrapMasterKey('device', key, `${d.account}\0${d.device_id}`, found) });
+    return { masterKey: found, head };
   } finally {
     key.fill(0);
   }
+}
+
+/** A write-only session renews when less than this is left of it (a policy's session_seconds at or below it: every command renews). */
+const RENEW_WITHIN_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * A write-only device's session renewed (docs/vault.md "Write-only
+ * devices") when it ends within RENEW_WITHIN_MS: the vault's new token and
+ * expiry saved in its device file before the old token is used again.
+ */
+async function renewed(client: VaultClient, d: WriteOnlyDeviceFile, configDir: string): Promise<WriteOnlyDeviceFile> {
+  if (Date.parse(d.expires_at) - Date.now() > RENEW_WITHIN_MS) return d;
+  const r = await client.renew(d.token);
+  const next = { ...d, token: r.token, expires_at: r.expires_at };
+  await saveDevice(configDir, next);
+  return next;
 }
 
 const snpRecord = (t: SnpTrust) => ({ chain_pem: Buffer.from(t.chain).toString('latin1'), measurement: Buffer.from(t.measurement).toString('hex'), ...(t.minTcb ? { min_tcb: formatTcb(t.minTcb) } : {}) });

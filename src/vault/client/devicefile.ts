@@ -53,10 +53,35 @@ export function configAccount(config: Uint8Array): string {
   return `r-${sha256(config).toString('hex').slice(0, 40)}`;
 }
 
-/** The vault account name of the repository at `backend`. */
+/**
+ * The vault account name of the repository at `backend`: the one its key
+ * files name (`vault.account`, docs/format.md "Keys": written by `init
+ * --vault` and a vault-mode rotation, whose new config no longer hashes to
+ * it), else the config's.
+ */
 export async function repositoryAccount(backend: Backend): Promise<string> {
-  return configAccount(await backend.load({ type: 'config', name: 'config' }));
+  const config = await backend.load({ type: 'config', name: 'config' });
+  return (await markedAccount(backend)) ?? configAccount(config);
 }
+
+const ACCOUNT = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+
+/** The account a key file names (read as plain JSON: the vault client parses no repository format). */
+async function markedAccount(backend: Backend): Promise<string | undefined> {
+  for await (const f of backend.list('keys')) {
+    let v: unknown;
+    try {
+      v = (JSON.parse((await backend.load({ type: 'keys', name: f.name })).toString('utf8')) as { vault?: { account?: unknown } } | null)?.vault?.account;
+    } catch {
+      continue; // a damaged key file names nothing
+    }
+    if (typeof v === 'string' && ACCOUNT.test(v)) return v;
+  }
+  return undefined;
+}
+
+/** EBKO version 3: a rotated repository's config (docs/format.md), whose account its key files name. */
+const rotated = (config: Buffer) => config[4] === 3;
 
 function devicePath(configDir: string, account: string): string {
   return join(configDir, 'devices', `${account}.json`);
@@ -98,11 +123,14 @@ export async function saveDevice(configDir: string, d: DeviceFile): Promise<stri
 
 /** This machine's device file for the repository at `backend`, if there is one (and a repository). */
 export async function findDevice(backend: Backend, configDir: string): Promise<DeviceFile | undefined> {
-  let account: string;
+  let config: Buffer;
   try {
-    account = await repositoryAccount(backend);
+    config = await backend.load({ type: 'config', name: 'config' });
   } catch {
     return undefined; // no repository here: the normal path reports it
   }
-  return loadDevice(configDir, account);
+  const device = await loadDevice(configDir, configAccount(config));
+  if (device || !rotated(config)) return device;
+  const marked = await markedAccount(backend).catch(() => undefined);
+  return marked === undefined ? undefined : loadDevice(configDir, marked);
 }

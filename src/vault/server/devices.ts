@@ -9,7 +9,7 @@
  * token until its host enrolls, and is refused everything here.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { VaultRefusal, type DeviceInfo, type DeviceKeyRequest, type DeviceKeyResponse, type Policy, type SessionResponse } from '../protocol.js';
+import { VaultRefusal, type DeviceInfo, type DeviceKeyRequest, type DeviceKeyResponse, type Policy, type RotateRequest, type RotateResponse, type SessionResponse } from '../protocol.js';
 import { acctId, requireFull, woId, type AccountRecord, type Caller, type DeviceRecord, type Deps, type Session, type WriteOnlyRecord } from './records.js';
 import { requireStepUp } from './stepup.js';
 
@@ -79,7 +79,29 @@ export class Devices {
   async key(s: Session, req: DeviceKeyRequest): Promise<DeviceKeyResponse> {
     requireFull(s, 'releasing the device key (it opens K)');
     await this.d.audit.append('key.release', s.account.account, { device: s.device.id, action: req.action });
-    return { device_key: s.device.device_key, policy: s.account.policy };
+    return { device_key: s.device.device_key, policy: s.account.policy, ...(s.account.links ? { links: s.account.links } : {}) };
+  }
+
+  /**
+   * A master-key rotation (docs/vault.md "Master-key rotation"), with a
+   * step-up: the account's envelope and links replaced, and every write-only
+   * device retired in the same update (its credential is of the old key:
+   * docs/format.md says why they are retired, not re-wrapped).
+   */
+  async rotate(s: Session, req: RotateRequest): Promise<RotateResponse> {
+    requireFull(s, 'rotating the master key');
+    requireStepUp(this.d, s, req.step_up, 'rotating the master key');
+    const account = s.account.account;
+    const at = this.d.now().toISOString();
+    const retire = (x: DeviceRecord) => x.kind === 'write-only' && x.revoked_at === undefined;
+    const retired = s.account.devices.filter(retire).map((x) => x.id);
+    const rec = await this.d.state.update<AccountRecord>(acctId(account), (cur) => {
+      if (!cur) throw new VaultRefusal('not_found', `no account ${account}`);
+      return { ...cur, envelope: req.envelope, links: req.links, devices: cur.devices.map((x) => (retired.includes(x.id) ? { ...x, revoked_at: at } : x)) };
+    });
+    for (const id of retired) await this.d.state.update<WriteOnlyRecord>(woId(account, id), () => ({ format: 1, device: id }));
+    await this.d.audit.append('key.rotate', account, { device: s.device.id, links: req.links.length, retired });
+    return { retired: rec.devices.filter((x) => retired.includes(x.id)).map((x) => info(x, s.device.id)) };
   }
 
   list(s: Session): DeviceInfo[] {

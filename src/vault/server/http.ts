@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { checkOperatorAuthorization } from '../operator.js';
 import {
   HTTP_STATUS, MAX_BODY_BYTES, MAX_HEAD_BODY_BYTES, PROTOCOL_VERSION, VaultRefusal, parseBody, parseToken, readDeviceKey, readHeadDelta, readLoginFinish,
-  readLoginStart, readPolicy, readRegisterFinish, readRegisterStart, readRetentionChange, readRevoke, readDrillRecord, readStepUp, readUnlock, readAddWriteOnly, readEnroll, readDeleteRequest, readSnapshotPacks, type ErrorBody,
+  readLoginStart, readPolicy, readRegisterFinish, readRegisterStart, readRetentionChange, readRevoke, readRotate, readDrillRecord, readStepUp, readUnlock, readAddWriteOnly, readEnroll, readDeleteRequest, readSnapshotPacks, type ErrorBody,
   type OperatorStatusResponse, type StatusResponse,
 } from '../protocol.js';
 import { StateRollback } from '../state/sealed.js';
@@ -94,6 +94,10 @@ function routes(f: Front): Record<string, Handler> {
       const request = readRevoke(parseBody(b));
       return ok({ device: await s.revoke(await auth(r, c), request.device_id, request.step_up) });
     },
+    'POST /v1/rotate': async (r, _u, b, c) => {
+      const request = readRotate(parseBody(b));
+      return ok(await s.rotate(await auth(r, c), request));
+    },
     'POST /v1/step-up': async (r, _u, b, c) => {
       const request = readStepUp(parseBody(b));
       return ok(await s.stepUp(await auth(r, c), request, c));
@@ -129,6 +133,10 @@ function routes(f: Front): Record<string, Handler> {
       readEnroll(parseBody(b));
       return ok(await s.enroll(parseToken(r.headers.authorization), c));
     },
+    'POST /v1/device/renew': async (r, _u, b, c) => {
+      readEnroll(parseBody(b)); // an empty body, as an enrollment's
+      return ok(await s.renew(await auth(r, c)));
+    },
     'GET /v1/device/credential': async (r, _u, _b, c) => ok(await s.credential(await auth(r, c))),
     'POST /v1/drills': async (r, _u, b, c) => {
       const record = readDrillRecord(parseBody(b));
@@ -144,9 +152,9 @@ function routes(f: Front): Record<string, Handler> {
 export const ROUTES = [
   'GET /v1/attestation', 'GET /v1/status', 'GET /v1/operator/status', 'GET /v1/audit/head', 'POST /v1/register/start',
   'POST /v1/register/finish', 'POST /v1/login/start', 'POST /v1/login/finish', 'POST /v1/unlock', 'POST /v1/device/key',
-  'GET /v1/devices', 'POST /v1/devices/revoke', 'POST /v1/step-up', 'POST /v1/policy', 'GET /v1/head', 'POST /v1/head', 'GET /v1/audit',
+  'GET /v1/devices', 'POST /v1/devices/revoke', 'POST /v1/rotate', 'POST /v1/step-up', 'POST /v1/policy', 'GET /v1/head', 'POST /v1/head', 'GET /v1/audit',
   'GET /v1/retention', 'POST /v1/retention', 'GET /v1/delete', 'POST /v1/delete', 'POST /v1/snapshot-packs',
-  'POST /v1/devices/write-only', 'POST /v1/enroll', 'GET /v1/device/credential', 'POST /v1/drills',
+  'POST /v1/devices/write-only', 'POST /v1/enroll', 'POST /v1/device/renew', 'GET /v1/device/credential', 'POST /v1/drills',
 ] as const;
 
 /** Body limits: a head delta, a deletion and a snapshot's packs may carry up to MAX_HEAD_NAMES names; every other body is small. */

@@ -41,6 +41,8 @@ export interface AccountRecord {
   credential_id: string;
   registration_record: string;
   envelope: string;
+  /** A master-key rotation's link envelopes (devices.ts `rotate`), released to full devices with their key. */
+  links?: string[];
   unlock_hash: string;
   policy: Policy;
   devices: DeviceRecord[];

@@ -10,7 +10,7 @@
  * Every refusal is a VaultRefusal with an explicit code; records are listed in records.ts.
  */
 import * as opaque from '@serenity-kit/opaque';
-import { DEFAULT_POLICY, type AddWriteOnlyRequest, type AddWriteOnlyResponse, type CredentialResponse, type EnrollResponse, type AuditPage, type HeadDeltaRequest, type HeadPostResponse, type HeadResponse, type DeviceInfo, type DeviceKeyRequest, type DeviceKeyResponse, type LoginFinishRequest, type LoginStartRequest, type LoginStartResponse, type Policy, type PolicyRequest, type RegisterFinishRequest, type RegisterStartRequest, type RegisterStartResponse, type SessionResponse, type StepUpRequest, type StepUpResponse, type UnlockRequest, type RetentionRequest, type RetentionResponse, type DrillRecordRequest, type DeleteRequest, type DeleteResponse, type DeleteStatus, type SnapshotPacksRequest } from '../protocol.js';
+import { DEFAULT_POLICY, type AddWriteOnlyRequest, type AddWriteOnlyResponse, type CredentialResponse, type EnrollResponse, type AuditPage, type HeadDeltaRequest, type HeadPostResponse, type HeadResponse, type DeviceInfo, type DeviceKeyRequest, type DeviceKeyResponse, type LoginFinishRequest, type LoginStartRequest, type LoginStartResponse, type Policy, type PolicyRequest, type RegisterFinishRequest, type RegisterStartRequest, type RegisterStartResponse, type SessionResponse, type StepUpRequest, type StepUpResponse, type UnlockRequest, type RetentionRequest, type RetentionResponse, type DrillRecordRequest, type DeleteRequest, type DeleteResponse, type DeleteStatus, type SnapshotPacksRequest, type RotateRequest, type RotateResponse, type RenewResponse } from '../protocol.js';
 import type { AuditLog } from '../audit/log.js';
 import type { EnclaveKeys } from '../enclave/keys.js';
 import type { SealedState } from '../state/sealed.js';
@@ -123,6 +123,10 @@ export class VaultService {
     return this.devs.revoke(s, deviceId, stepUp);
   }
 
+  rotate(s: Session, req: RotateRequest): Promise<RotateResponse> {
+    return this.devs.rotate(s, req);
+  }
+
   async setPolicy(s: Session, req: PolicyRequest): Promise<Policy> {
     requireFull(s, 'changing the policy');
     return setPolicy(this.d, s, req);
@@ -186,6 +190,10 @@ export class VaultService {
 
   enroll(token: { account: string; deviceId: string; secret: string }, caller: Caller): Promise<EnrollResponse> {
     return this.writeOnly.enroll(token, caller);
+  }
+
+  renew(s: Session): Promise<RenewResponse> {
+    return this.writeOnly.renew(s);
   }
 
   credential(s: Session): Promise<CredentialResponse> {

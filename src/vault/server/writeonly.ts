@@ -12,7 +12,7 @@
  * (records.ts), rollback-guarded by the version map like every other, and is
  * erased when the device is revoked.
  */
-import { VaultRefusal, type AddWriteOnlyRequest, type AddWriteOnlyResponse, type CredentialResponse, type EnrollResponse } from '../protocol.js';
+import { VaultRefusal, type AddWriteOnlyRequest, type AddWriteOnlyResponse, type CredentialResponse, type EnrollResponse, type RenewResponse } from '../protocol.js';
 import { hashHex, info, newSecret, type Devices } from './devices.js';
 import { acctId, requireFull, woId, type AccountRecord, type Caller, type Deps, type Session, type WriteOnlyRecord } from './records.js';
 import { requireStepUp } from './stepup.js';
@@ -60,6 +60,27 @@ export class WriteOnlyDevices {
     const { credential } = await this.credential({ account: rec, device });
     await this.d.audit.append('device.enroll', account, { device: device.id, address: caller.address });
     return { account, device_id: device.id, token: `${account}.${device.id}.${secret}`, expires_at: device.expires_at, credential };
+  }
+
+  /**
+   * `POST /v1/device/renew`: a write-only device's live token, before it
+   * expires, becomes a new token valid for the policy's session_seconds from
+   * now (the old one stops at once, so a copied device file dies with the
+   * next renewal of the real one). Full devices log in with the password.
+   */
+  async renew(s: Session): Promise<RenewResponse> {
+    if (s.device.kind !== 'write-only') throw new VaultRefusal('forbidden', 'a full device renews by logging in with the password (`ebak login`)');
+    const secret = newSecret();
+    const account = s.account.account;
+    const rec = await this.d.state.update<AccountRecord>(acctId(account), (cur) => {
+      const device = cur?.devices.find((x) => x.id === s.device.id);
+      if (!cur || device?.token_hash !== s.device.token_hash) throw new VaultRefusal('unauthorized', 'this token was renewed already');
+      const expires_at = new Date(this.d.now().getTime() + cur.policy.session_seconds * 1000).toISOString();
+      return { ...cur, devices: cur.devices.map((x) => (x.id === device.id ? { ...x, token_hash: hashHex(secret), expires_at } : x)) };
+    });
+    const device = rec.devices.find((x) => x.id === s.device.id)!;
+    await this.d.audit.append('device.renew', account, { device: device.id, expires_at: device.expires_at });
+    return { token: `${account}.${device.id}.${secret}`, expires_at: device.expires_at };
   }
 
   /** `GET /v1/device/credential`: the sealed credential, to its own write-only device only. */
