@@ -1,11 +1,13 @@
 /**
  * The shape of a CLI command. `src/cli/main.ts` parses global flags, finds the
  * command by name and calls `run`; commands parse their own arguments against
- * the one option schema (src/config: parseFlags, which also fills a flag from
- * its environment variable), do their work through library functions, and report
+ * the one option schema (defineCommand below calls src/config's parseFlags,
+ * which also fills a flag from its environment variable), do their work through library functions, and report
  * through `ctx.out`. Commands throw EbakError; only main.ts prints errors and
  * sets the exit code (src/cli/exit.ts).
  */
+import { parseFlags, type ParsedFlags } from '../config/index.js';
+
 export interface Output {
   /** True when the user asked for --json: print one JSON document, no prose. */
   readonly json: boolean;
@@ -67,4 +69,19 @@ export interface Command {
   readonly usage: string;
   /** Returns the exit code (0 unless the command has a partial-success code). */
   run(argv: string[], ctx: Context): Promise<number>;
+}
+
+/** A command whose arguments are parsed against the schema before it runs: `run` gets them typed, and `positionals: false` refuses any. */
+export interface CommandSpec<C extends string> {
+  readonly name: C;
+  readonly summary: string;
+  readonly usage: string;
+  readonly positionals?: false;
+  run(flags: ParsedFlags<C>, ctx: Context): Promise<number>;
+}
+
+/** The one place a command's own flags are parsed (a flag absent from argv from its variable). */
+export function defineCommand<const C extends string>(spec: CommandSpec<C>): Command {
+  const opts = spec.positionals === false ? { positionals: false as const } : {};
+  return { name: spec.name, summary: spec.summary, usage: spec.usage, run: (argv, ctx) => spec.run(parseFlags(spec.name, argv, ctx.env, opts), ctx) };
 }

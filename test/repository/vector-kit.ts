@@ -4,7 +4,7 @@
  * byte edits (mutations named in the files), and an outcome recorder that
  * reduces any result to a comparable string (an EbakError's code, never its text).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { EbakError } from '../../src/errors.js';
 import { openBlob } from '../../src/repository/blob.js';
 import { parseKeyFile, unwrapKeyFile } from '../../src/repository/format/keyfile.js';
@@ -235,4 +235,26 @@ export function serialiseKeyFile(f: unknown): string {
 function codeOf(e: unknown): Outcome {
   if (e instanceof EbakError) return e.code;
   throw e;
+}
+
+export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+export const unhex = (s: string) => Buffer.from(s, 'hex');
+
+/** A vector generator's checks: every outcome it records must be the one it states, or it writes nothing. */
+export class GeneratorChecks {
+  private readonly problems: string[] = [];
+
+  expectSame = (what: string, got: unknown, want: unknown): void => {
+    if (JSON.stringify(got) !== JSON.stringify(want)) this.problems.push(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+  };
+
+  /** Writes `doc` to `file` when every check held; else prints the problems and exits 1. */
+  write(file: URL, doc: unknown): void {
+    if (this.problems.length) {
+      console.error(this.problems.join('\n'));
+      process.exit(1);
+    }
+    writeFileSync(file, JSON.stringify(doc, null, 1) + '\n');
+    console.log(`wrote ${file.pathname}`);
+  }
 }

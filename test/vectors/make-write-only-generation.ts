@@ -5,22 +5,17 @@
  * bundle are fixed by the inputs; GCM nonces are fresh at each run. Every
  * outcome is stated by hand here; the file is not written when the code disagrees.
  */
-import { writeFileSync } from 'node:fs';
 import { hmacSha256 } from '../../src/crypto/index.js';
 import { sealBlob } from '../../src/repository/blob.js';
 import { sealedKey } from '../../src/repository/format/hpke.js';
 import { encodeSealedObject } from '../../src/repository/format/object.js';
 import { BlobType, encodeHeader, encodePrefix, PREFIX_BYTES, writeOnlyKeySource } from '../../src/repository/format/pack.js';
 import { encodeCredential } from '../../src/repository/writeonly/credential.js';
-import { applyEdits } from '../repository/vector-kit.js';
+import { applyEdits, GeneratorChecks, hex, unhex } from '../repository/vector-kit.js';
 import { FILE, fixedCredential, INPUTS, keys1, objectOutcomes, packPlaintexts, rotated, unrotated, type GenerationVectors } from './write-only-generation-kit.js';
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-const unhex = (s: string) => Buffer.from(s, 'hex');
-const problems: string[] = [];
-const expectSame = (what: string, got: unknown, want: unknown) => {
-  if (JSON.stringify(got) !== JSON.stringify(want)) problems.push(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
-};
+const checks = new GeneratorChecks();
+const { expectSame } = checks;
 
 const c = await fixedCredential();
 const packKey = await sealedKey(c.publicKey, c.config.id, 'pack', unhex(INPUTS.packEkm));
@@ -62,9 +57,4 @@ const doc: GenerationVectors = {
   object: { type: 'lock', payload: hex(payload), hex: hex(object), mutations: objectMutations, unrotated: 'AUTH_FAILED' },
   pack: { hex: hex(pack), plaintexts: [hex(blob)], mutations: packMutations, unrotated: 'AUTH_FAILED' },
 };
-if (problems.length) {
-  console.error(problems.join('\n'));
-  process.exit(1);
-}
-writeFileSync(FILE, JSON.stringify(doc, null, 1) + '\n');
-console.log(`wrote ${FILE.pathname}`);
+checks.write(FILE, doc);

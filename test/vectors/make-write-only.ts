@@ -7,7 +7,6 @@
  * their outcomes do not. Every expected outcome is stated by hand here and
  * the file is not written when the code disagrees.
  */
-import { writeFileSync } from 'node:fs';
 import { sealBlob } from '../../src/repository/blob.js';
 import { sealedKey } from '../../src/repository/format/hpke.js';
 import { wrapInKeyFile } from '../../src/repository/format/keyfile.js';
@@ -15,15 +14,11 @@ import { encodeSealedObject } from '../../src/repository/format/object.js';
 import { BlobType, encodeHeader, encodePrefix, KeySource, PREFIX_BYTES } from '../../src/repository/format/pack.js';
 import { hmacSha256 } from '../../src/crypto/index.js';
 import { encodeCredential } from '../../src/repository/writeonly/credential.js';
-import { applyEdits, mutateKeyFile, serialiseKeyFile } from '../repository/vector-kit.js';
+import { applyEdits, GeneratorChecks, hex, mutateKeyFile, serialiseKeyFile, unhex } from '../repository/vector-kit.js';
 import { FILE, fixedCredential, INPUTS, keyFileOutcome, keys, objectOutcomes, packPlaintexts, reader, type WriteOnlyVectors } from './write-only-kit.js';
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-const unhex = (s: string) => Buffer.from(s, 'hex');
-const problems: string[] = [];
-const expectSame = (what: string, got: unknown, want: unknown) => {
-  if (JSON.stringify(got) !== JSON.stringify(want)) problems.push(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
-};
+const checks = new GeneratorChecks();
+const { expectSame } = checks;
 
 const c = await fixedCredential();
 const packKey = await sealedKey(c.publicKey, c.config.id, 'pack', unhex(INPUTS.packEkm));
@@ -84,9 +79,4 @@ const doc: WriteOnlyVectors = {
   pack: { hex: hex(pack), plaintexts: [hex(blob)], mutations: packMutations },
   keyFile: { text: keyFile, bundle: encodeCredential(c).toString(), mutations: keyMutations },
 };
-if (problems.length) {
-  console.error(problems.join('\n'));
-  process.exit(1);
-}
-writeFileSync(FILE, JSON.stringify(doc, null, 1) + '\n');
-console.log(`wrote ${FILE.pathname}`);
+checks.write(FILE, doc);

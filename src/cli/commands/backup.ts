@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { parseFlags, type ParsedFlags } from '../../config/index.js';
+import { type ParsedFlags } from '../../config/index.js';
 import { scan } from '../../archiver/scan.js';
 import { CACHEDIR_TAG, type SelectOptions } from '../../archiver/exclude.js';
 import { readFilesFrom, readPatternFile, type SourcePath } from '../../archiver/sources.js';
@@ -21,18 +21,17 @@ import { DATA_STORAGE_CLASSES, type DataStorageClass } from '../../storage/s3/in
 import { backup } from '../../operations/index.js';
 import { BackupReport } from '../backup-report.js';
 import type { BackupResult } from '../../archiver/index.js';
-import type { Command, Output } from '../command.js';
+import { defineCommand, type Output } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
 import { interruptible, repoLocation, withBackupRepo } from '../session.js';
 import { formatBytes, formatRate } from '../format.js';
 import type { BackupSummary } from '../../repository/format/snapshot.js';
 
-export const backupCommand: Command = {
+export const backupCommand = defineCommand({
   name: 'backup',
   summary: 'back up files and directories into a new snapshot',
   usage: 'ebak backup <path>... | --files-from f | --stdin | --stdin-from-command -- <command>... [--tag t]... [--exclude glob]... [--host h] [--time ISO] [--parent id] [--dry-run] [--skip-if-unchanged] [--read-concurrency n] [--s3-data-storage-class STANDARD_IA|GLACIER_IR|GLACIER|DEEP_ARCHIVE]',
-  async run(argv, ctx) {
-    const flags = parseFlags('backup', argv, ctx.env);
+  async run(flags, ctx) {
     const { values, lists, switches } = flags;
     const select = selectOptions(flags, ctx.env);
     const input = sources(flags, (m) => ctx.out.warn(m));
@@ -71,7 +70,7 @@ export const backupCommand: Command = {
       return res.summary.files_unreadable > 0 || input.missing > 0 ? EXIT_PARTIAL : 0;
     });
   },
-};
+});
 
 /** The summary: prose (informational: --quiet leaves it out), and under --json the last NDJSON line, restic's `summary`. */
 function printSummary(out: Output, res: BackupResult, started: Date, requests: unknown, dirs: BackupReport['dirs']): void {

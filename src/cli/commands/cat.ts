@@ -5,7 +5,6 @@
  * ebak the repository key is released only to open the repository (in vault
  * mode to this device, after the vault's checks), never printed.
  */
-import { parseFlags } from '../../config/index.js';
 import { sha256 } from '../../crypto/index.js';
 import { EbakError } from '../../errors.js';
 import { BlobType } from '../../repository/format/pack.js';
@@ -13,17 +12,16 @@ import type { Repository } from '../../repository/repository.js';
 import type { WorkerPool } from '../../repository/workers.js';
 import type { Backend } from '../../storage/backend.js';
 import { walk } from '../../walker/index.js';
-import type { Command, Context } from '../command.js';
+import { defineCommand, type Context } from '../command.js';
 import { withRepo } from '../session.js';
 
 const USAGE = 'ebak cat config | snapshot <id> | index <id> | key <id> | tree <snapshot>[:<path>] | blob <id> | pack <id>';
 
-export const catCommand: Command = {
+export const catCommand = defineCommand({
   name: 'cat',
   summary: 'print one repository object, decrypted and authenticated (for debugging)',
   usage: USAGE,
-  async run(argv, ctx) {
-    const { positionals } = parseFlags('cat', argv, ctx.env);
+  async run({ positionals }, ctx) {
     const [what, id] = positionals;
     if (what === 'masterkey') throw new EbakError('USAGE', 'ebak does not print the repository key', { hint: 'the key stays inside ebak (or the vault); back up the recovery key instead' });
     if (what === undefined || !(what === 'config' ? id === undefined : id !== undefined && what in OBJECTS)) throw new EbakError('USAGE', 'cat needs an object type (and for all but config, an id)', { hint: USAGE });
@@ -34,7 +32,7 @@ export const catCommand: Command = {
       return 0;
     });
   },
-};
+});
 
 interface Opened {
   repo: Repository;

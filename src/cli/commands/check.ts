@@ -3,19 +3,19 @@
  * retention lock's max-days report: a snapshot kept longer than --max-days
  * is a warning line (exit 0, as check's other warnings; errors exit 1).
  */
-import { environment, parseFlags } from '../../config/index.js';
+import { environment } from '../../config/index.js';
 import { EbakError, isEbakError } from '../../errors.js';
 import { check } from '../../operations/index.js';
 import { localRetention, overMaxDays } from '../../operations/retention.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 import { interruptible, withRepo } from '../session.js';
 
-export const checkCommand: Command = {
+export const checkCommand = defineCommand({
   name: 'check',
   summary: 'verify the repository (add --read-data to read every pack)',
   usage: 'ebak check [--read-data]',
-  async run(argv, ctx) {
-    const { switches } = parseFlags('check', argv, ctx.env, { positionals: false });
+  positionals: false,
+  async run({ switches }, ctx) {
     return withRepo(ctx, { cache: false, readOnly: true }, async (repo, _pool, _backend, head) => {
       const res = await interruptible(ctx, (signal) => check(repo, {
         readData: switches['read-data'] === true,
@@ -36,4 +36,4 @@ export const checkCommand: Command = {
       return 0;
     });
   },
-};
+});

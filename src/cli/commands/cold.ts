@@ -4,11 +4,10 @@
  * for an operator without a plan. Refused before the repository is opened
  * for a local directory, which has no storage classes.
  */
-import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { checkColdClass, DEFAULT_COLD_CLASS, moveCold, type ColdResult } from '../../operations/index.js';
 import { parseLocation } from '../../storage/location.js';
-import type { Command, Context } from '../command.js';
+import { defineCommand, type Context } from '../command.js';
 import { interruptible, repoLocation, withRepo } from '../session.js';
 
 const USAGE = 'ebak cold --after-days N [--storage-class STANDARD_IA|GLACIER_IR|GLACIER|DEEP_ARCHIVE] [--dry-run] [--json]';
@@ -19,12 +18,12 @@ export interface ColdRequest {
   dryRun: boolean;
 }
 
-export const coldCommand: Command = {
+export const coldCommand = defineCommand({
   name: 'cold',
   summary: 'move the data packs only old snapshots need to a colder S3 storage class',
   usage: USAGE,
-  async run(argv, ctx) {
-    const { values, switches } = parseFlags('cold', argv, ctx.env, { positionals: false });
+  positionals: false,
+  async run({ values, switches }, ctx) {
     const days = values['after-days'];
     if (days === undefined || !/^\d+$/.test(days) || Number(days) < 1) throw new EbakError('USAGE', '--after-days needs a whole number of days, at least 1', { hint: USAGE });
     const req = { afterDays: Number(days), storageClass: checkColdClass(values['storage-class'] ?? DEFAULT_COLD_CLASS, '--storage-class'), dryRun: switches['dry-run'] === true };
@@ -32,7 +31,7 @@ export const coldCommand: Command = {
     ctx.out.result({ message_type: 'summary', dry_run: res.dryRun, storage_class: res.storageClass, cutoff: res.cutoff, packs_candidate: res.candidates, packs_moved: res.moved, packs_already: res.already, packs_hot: res.hot });
     return 0;
   },
-};
+});
 
 /** The transition and its summary line. */
 async function runCold(ctx: Context, req: ColdRequest): Promise<ColdResult> {

@@ -8,23 +8,22 @@
  * machine with no device session for the source, copy logs in first (OPAQUE,
  * with the source password), as `ebak login` would, and keeps the session.
  */
-import { environment, parseFlags, sourceEnvironment } from '../../config/index.js';
+import { environment, sourceEnvironment } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { copySnapshots, type CopyEvent } from '../../operations/index.js';
 import { deviceVault, loginVault } from '../../keys/index.js';
-import type { Command, Context } from '../command.js';
+import { defineCommand, type Context } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
 import { countLine } from '../progress.js';
 import { selectSnapshots, snapshotFilter } from '../select.js';
 import { passwordFromEnv } from '../secrets.js';
 import { backendFor, interruptible, withRepo } from '../session.js';
 
-export const copyCommand: Command = {
+export const copyCommand = defineCommand({
   name: 'copy',
   summary: 'copy snapshots from another repository (only the missing data is uploaded)',
   usage: 'ebak copy --from-repo LOCATION [--from-password-file F | --from-password-command C | --from-vault URL] [snapshot-id...] [--host H] [--tag T[,T]] [--path P] [--json]',
-  async run(argv, ctx) {
-    const { positionals, values, lists } = parseFlags('copy', argv, ctx.env);
+  async run({ positionals, values, lists }, ctx) {
     const from = sourceContext(ctx, values);
     if (values['from-vault'] !== undefined) await loginToSource(from, values['from-vault']);
     return withRepo(from, { index: true, pool: true, action: 'restore' }, (source, pool) => withRepo(ctx, { index: true, action: 'backup' }, async (target) => {
@@ -43,7 +42,7 @@ export const copyCommand: Command = {
       return damaged.length > 0 ? EXIT_PARTIAL : 0;
     }));
   },
-};
+});
 
 /** The source's vault device session on this machine: the one it has, or a new one from a login with the source password. */
 async function loginToSource(from: Context, url: string): Promise<void> {

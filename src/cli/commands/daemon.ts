@@ -4,20 +4,20 @@
  * Prometheus metrics on a local address, a clean stop on SIGTERM or Ctrl-C.
  */
 import { createServer, type Server } from 'node:http';
-import { parseFlags } from '../../config/index.js';
+
 import { EbakError } from '../../errors.js';
 import { metrics, planStatus } from '../../plans/report.js';
 import { Scheduler, systemClock, type SchedulerEvent } from '../../plans/scheduler.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 import { runJob, untilStopped } from '../planrun.js';
 import { openPlans } from './plan.js';
 
-export const daemonCommand: Command = {
+export const daemonCommand = defineCommand({
   name: 'daemon',
   summary: 'run every plan on its schedule (JSON log lines, health and Prometheus metrics)',
   usage: 'ebak daemon [--plans FILE] [--listen HOST:PORT] [--state FILE]',
-  async run(argv, ctx) {
-    const { values } = parseFlags('daemon', argv, ctx.env, { positionals: false });
+  positionals: false,
+  async run({ values }, ctx) {
     const { file, state } = await openPlans(ctx, values);
     const log = (e: object) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...e }) + '\n');
     const scheduler = new Scheduler(file.plans, async (plan, signal, scheduled, job) => {
@@ -40,7 +40,7 @@ export const daemonCommand: Command = {
     }
     return 0;
   },
-};
+});
 
 /** /healthz and /metrics on a local address (the daemon's only listener; no secrets, no control). */
 function serveMetrics(listen: string, render: () => string): Promise<Server> {

@@ -14,12 +14,12 @@
  * `path_raw` (base64 of the bytes, as the tree's `name_raw`).
  */
 import { isUtf8 } from 'node:buffer';
-import { parseFlags } from '../../config/index.js';
+
 import { EbakError } from '../../errors.js';
 import type { BlobIndex, TreeLoader } from '../../repository/api.js';
 import { nameBytes, nameKey, type TreeNode } from '../../repository/format/tree.js';
 import { dirParts } from '../../repository/trees.js';
-import type { Command, Output } from '../command.js';
+import { defineCommand, type Output } from '../command.js';
 import { formatBytes } from '../format.js';
 import { selectOne, snapshotFilter } from '../select.js';
 import { withRepo } from '../session.js';
@@ -35,12 +35,11 @@ interface DiffStat {
 
 const emptyStat = (): DiffStat => ({ files: 0, dirs: 0, others: 0, data_blobs: 0, tree_blobs: 0, bytes: 0 });
 
-export const diffCommand: Command = {
+export const diffCommand = defineCommand({
   name: 'diff',
   summary: 'show what changed between two snapshots',
   usage: 'ebak diff <snapshot-a> <snapshot-b> | diff --at <time> [--host H] [--path P] <snapshot-b>   [--metadata] [--json]',
-  async run(argv, ctx) {
-    const { positionals, switches, values, lists } = parseFlags('diff', argv, ctx.env);
+  async run({ positionals, switches, values, lists }, ctx) {
     // --at stands for the first snapshot: what changed between then and snapshot-b.
     const wanted = values.at === undefined ? 2 : 1;
     if (positionals.length !== wanted) throw new EbakError('USAGE', values.at === undefined ? 'diff needs two snapshots' : 'diff --at needs one snapshot (the one compared with the snapshot at that time)', { hint: diffCommand.usage });
@@ -58,7 +57,7 @@ export const diffCommand: Command = {
       return 0;
     });
   },
-};
+});
 
 /** Walks two trees side by side (restic's Comparer), printing changes and collecting what the totals need. */
 class Comparer {

@@ -9,7 +9,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import { parseFlags } from '../../config/index.js';
+
 import { writeContents } from '../../restorer/dump.js';
 import { writeTar, type TarSource } from '../../restorer/tar.js';
 import { writeZip } from '../../restorer/zip.js';
@@ -18,15 +18,14 @@ import type { TreeLoader } from '../../repository/api.js';
 import { nameBytes, type TreeNode } from '../../repository/format/tree.js';
 import { mapIoError } from '../../util/fs.js';
 import { walk } from '../../walker/index.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 import { withRepo } from '../session.js';
 
-export const dumpCommand: Command = {
+export const dumpCommand = defineCommand({
   name: 'dump',
   summary: 'print a file of a snapshot, or a directory as a tar archive',
   usage: 'ebak dump [--archive tar|zip] [--target FILE] <snapshot|latest> <path>',
-  async run(argv, ctx) {
-    const { positionals, values } = parseFlags('dump', argv, ctx.env);
+  async run({ positionals, values }, ctx) {
     if (positionals.length !== 2) throw new EbakError('USAGE', 'dump needs a snapshot and a path', { hint: dumpCommand.usage });
     const path = '/' + positionals[1]!.split('/').filter(Boolean).join('/');
     const target = values.target;
@@ -46,7 +45,7 @@ export const dumpCommand: Command = {
       return 0;
     });
   },
-};
+});
 
 /** The node at `path` and its path as bytes; NOT_FOUND when the snapshot has none there. */
 async function findNode(trees: TreeLoader, root: string, path: string): Promise<{ node: TreeNode; bytes: Buffer }> {

@@ -9,12 +9,11 @@
  * A name that is not UTF-8 is printed as its bytes, in JSON with U+FFFD
  * (listing.ts).
  */
-import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { globRegex } from '../../util/glob.js';
 import type { TreeNode } from '../../repository/format/tree.js';
 import { walk } from '../../walker/index.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
 import { entryLine, jsonNode, PathBytes } from '../listing.js';
 import { selectSnapshots, snapshotFilter } from '../select.js';
@@ -22,12 +21,11 @@ import { withRepo } from '../session.js';
 
 type Match = (path: string, node: TreeNode) => boolean;
 
-export const findCommand: Command = {
+export const findCommand = defineCommand({
   name: 'find',
   summary: 'find files matching a pattern in snapshots',
   usage: 'ebak find PATTERN... [--snapshot ID]... [--host H] [--tag T[,T]] [--path P] [-i] [-l] [--newest TIME] [--oldest TIME] [--json]',
-  async run(argv, ctx) {
-    const { positionals, values, lists, switches } = parseFlags('find', argv, ctx.env);
+  async run({ positionals, values, lists, switches }, ctx) {
     if (positionals.length === 0) throw new EbakError('USAGE', 'find needs at least one pattern', { hint: findCommand.usage });
     const match = matcher(positionals, switches['ignore-case'] === true, values.oldest, values.newest);
     return withRepo(ctx, { index: true, readOnly: true }, async (repo) => {
@@ -52,7 +50,7 @@ export const findCommand: Command = {
       return damaged.length > 0 ? EXIT_PARTIAL : 0;
     });
   },
-};
+});
 
 function matcher(patterns: string[], ignoreCase: boolean, oldest: string | undefined, newest: string | undefined): Match {
   const tests = patterns.map((p) => {

@@ -12,7 +12,7 @@
  * lock until DATE"); naming a protected snapshot is refused (RETENTION, exit 1).
  */
 import { resolve } from 'node:path';
-import { environment, parseFlags, type ParsedFlags } from '../../config/index.js';
+import { environment, type ParsedFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import type { VaultHead } from '../../keys/index.js';
 import type { VaultDeleter } from '../../vault/client/deleter.js';
@@ -23,7 +23,7 @@ import { describeKey, isEmptyFilter, parseGroupBy, parseTagList, requirePolicy, 
 import { isEmptyPolicy, type CountRule, type ForgetPolicy, type WithinRule } from '../../retention/policy.js';
 import { DEFAULT_MAX_UNUSED, parseMaxUnused } from '../../retention/prune-options.js';
 import { forget as forgetSnapshots } from '../../operations/index.js';
-import type { Command, Output } from '../command.js';
+import { defineCommand, type Output } from '../command.js';
 import { withRepo } from '../session.js';
 import { runPrune } from './prune.js';
 
@@ -44,14 +44,13 @@ interface ForgetRequest {
 
 type Entry = Snapshot & { id: string };
 
-export const forgetCommand: Command = {
+export const forgetCommand = defineCommand({
   name: 'forget',
   summary: 'remove snapshots, by id or by a keep policy (their data stays until prune)',
   usage: 'ebak forget [snapshot-id...] [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-yearly N] ' +
     '[--keep-within DURATION] [--keep-within-{hourly,daily,weekly,monthly,yearly} DURATION] [--keep-tag TAG[,TAG]] [--host H] [--tag T[,T]] [--path P] ' +
     '[--group-by host,paths,tags] [--dry-run] [--prune] [--json]   (N: a count or unlimited/-1; DURATION: e.g. 1y2m3d4h)',
-  async run(argv, ctx) {
-    const flags = parseFlags('forget', argv, ctx.env);
+  async run(flags, ctx) {
     const req = request(flags, flags.positionals);
     return withRepo(ctx, { pool: flags.switches.prune === true }, async (repo, pool, _backend, head) => {
       const deleter = req.dryRun ? undefined : await head?.deleter();
@@ -61,7 +60,7 @@ export const forgetCommand: Command = {
       return 0;
     });
   },
-};
+});
 
 /** The flags as a request, every problem found before the repository is opened. */
 function request({ values, lists, switches }: ParsedFlags<'forget'>, ids: string[]): ForgetRequest {

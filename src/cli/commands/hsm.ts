@@ -6,11 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { environment, parseFlags, type ParsedFlags } from '../../config/index.js';
+import { environment, type ParsedFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { installClusterKey, Pkcs11Hsm, pkcs11ConfigFrom } from '../../hsm/index.js';
 import type { KeyPurpose, KeyVersion } from '../../hsm/index.js';
-import type { Command, Context } from '../command.js';
+import { defineCommand, type Context } from '../command.js';
 
 const USAGE = [
   'ebak hsm init [--ring <name> [--purpose wrap|encrypt]] [--cluster-key-file <f> --so-pin-file <f> | --new-cluster-key-file <f> --so-pin-file <f>]',
@@ -84,12 +84,11 @@ const SUBCOMMANDS: Record<string, (v: Values, ctx: Context, switches: ParsedFlag
   },
 };
 
-export const hsmCommand: Command = {
+export const hsmCommand = defineCommand({
   name: 'hsm',
   summary: 'manage HSM key rings, rotation, revocation and HSM backups',
   usage: USAGE,
-  async run(argv, ctx) {
-    const { values, switches, positionals } = parseFlags('hsm', argv, ctx.env);
+  async run({ values, switches, positionals }, ctx) {
     const [sub, ...extra] = positionals;
     const run = sub === undefined ? undefined : SUBCOMMANDS[sub];
     if (run === undefined) throw usage(`unknown hsm subcommand ${sub === undefined ? '(none)' : `"${sub}"`}`);
@@ -97,7 +96,7 @@ export const hsmCommand: Command = {
     ctx.out.result(await run(values, ctx, switches));
     return 0;
   },
-};
+});
 
 async function withHsm<T>(v: Values, ctx: Context, use: (h: Pkcs11Hsm) => Promise<T>): Promise<T> {
   const hsm = await Pkcs11Hsm.open(pkcs11ConfigFrom({ module: v.module, token: v.token, pinFile: v['pin-file'], pin: environment(ctx.env).hsmPin }), {

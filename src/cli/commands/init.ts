@@ -1,7 +1,7 @@
-import { environment, parseFlags } from '../../config/index.js';
+import { environment } from '../../config/index.js';
 import { Repository } from '../../repository/repository.js';
 import { formatRecoveryCode, generateRecoveryCode } from '../../repository/format/keyfile.js';
-import type { Command, Context } from '../command.js';
+import { defineCommand, type Context } from '../command.js';
 import { initVaultRepository, passwordRecipient, recoveryRecipient } from '../../keys/index.js';
 import { backendFor, givenLocation } from '../session.js';
 import { passwordFromEnv, prompt } from '../secrets.js';
@@ -13,12 +13,11 @@ import { checkObjectLock, type ObjectLockMode } from '../../storage/s3/index.js'
 export const OFFLINE_WARNING =
   'a password key can be guessed offline by anyone who obtains the repository files; the key vault (ebak init --vault) removes that weakness';
 
-export const initCommand: Command = {
+export const initCommand = defineCommand({
   name: 'init',
   summary: 'create a repository (shows a recovery key once)',
   usage: 'ebak init [<repository>] [--no-password] [--vault <url> [--account <name>] [--vault-invite <token>]] [--s3-object-lock-days N [--s3-object-lock-mode COMPLIANCE|GOVERNANCE]]',
-  async run(argv, ctx) {
-    const { positionals, values, switches } = parseFlags('init', argv, ctx.env);
+  async run({ positionals, values, switches }, ctx) {
     const location = positionals[0] ?? givenLocation(ctx);
     if (!location) throw new EbakError('USAGE', 'no repository given', { hint: 'ebak init <location>, or set EBAK_REPOSITORY' });
     const objectLock = objectLockSetting(location, values['s3-object-lock-days'], values['s3-object-lock-mode']);
@@ -40,7 +39,7 @@ export const initCommand: Command = {
     }
     return 0;
   },
-};
+});
 
 /** The repository's Object Lock retention (stored in its config), validated before anything is created. */
 function objectLockSetting(location: string, days: string | undefined, mode: string | undefined): RepoConfig['object_lock'] {

@@ -1,4 +1,4 @@
-import { environment, parseFlags } from '../../config/index.js';
+import { environment } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { opensWriteOnly } from '../../keys/index.js';
 import { listKeys } from '../../repository/keyring.js';
@@ -11,12 +11,12 @@ import type { RotationSecrets, RotationVault } from '../../repository/rotate.js'
 import type { Backend } from '../../storage/backend.js';
 import { DEVICE_FORMAT, findDevice } from '../../vault/client/devicefile.js';
 import type { Repository } from '../../repository/repository.js';
-import type { Command, Context } from '../command.js';
+import { defineCommand, type Command, type Context } from '../command.js';
 import { firstLine, passwordFromEnv, prompt, secretFor } from '../secrets.js';
 import { backendFor, interruptible, withRepo } from '../session.js';
 import { OFFLINE_WARNING } from './init.js';
 
-export const keyCommand: Command = {
+export const keyCommand = defineCommand({
   name: 'key',
   summary: 'manage key envelopes: list, add (password, recovery or write-only), passwd, remove; rotate-master makes a new master key',
   usage: [
@@ -33,8 +33,7 @@ export const keyCommand: Command = {
     'password opens; run it again (--resume: finish without a new key) to complete. In vault mode it needs the',
     'password and --recovery-key-file; the vault re-wraps its envelope, every device follows, write-only devices are retired.',
   ].join('\n'),
-  async run(argv, ctx) {
-    const { positionals, values, switches } = parseFlags('key', argv, ctx.env);
+  async run({ positionals, values, switches }, ctx) {
     const [sub, id] = positionals;
     if (sub === 'list') return list(ctx);
     if (sub === 'add') {
@@ -68,7 +67,7 @@ export const keyCommand: Command = {
     }
     throw new EbakError('USAGE', 'key needs list, add, passwd, remove <id> or rotate-master', { hint: keyCommand.usage.split('\n')[0]! });
   },
-};
+});
 
 async function list(ctx: Parameters<Command['run']>[1]): Promise<number> {
   // Listing needs no secret: envelopes are readable without one, which is also what lets `check` name damaged keys.

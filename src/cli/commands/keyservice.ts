@@ -7,10 +7,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadRoot } from '../../attestation/index.js';
-import { awsEnvironment, parseFlags, type ParsedFlags } from '../../config/index.js';
+import { awsEnvironment, type ParsedFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { createKey, startKeyService } from '../../kms/simulated/index.js';
-import type { Command, Context } from '../command.js';
+import { defineCommand, type Context } from '../command.js';
 
 const USAGE = [
   'ebak keyservice serve --dir <dir> [--listen 127.0.0.1:8444] --root <pem> [--policy <file>]',
@@ -61,16 +61,15 @@ async function createKeyCommand(v: Values, ctx: Context): Promise<void> {
 
 const SUB: Record<string, (v: Values, ctx: Context) => Promise<void>> = { serve, 'create-key': createKeyCommand };
 
-export const keyserviceCommand: Command = {
+export const keyserviceCommand = defineCommand({
   name: 'keyservice',
   summary: 'run the simulated attestation-gated key service (AWS KMS with Recipient), create its keys',
   usage: USAGE,
-  async run(argv, ctx) {
-    const { values, positionals } = parseFlags('keyservice', argv, ctx.env);
+  async run({ values, positionals }, ctx) {
     const [sub, ...rest] = positionals;
     const fn = sub === undefined ? undefined : SUB[sub];
     if (!fn || rest.length > 0) throw new EbakError('USAGE', `unknown keyservice subcommand ${sub === undefined ? '(none)' : JSON.stringify(positionals.join(' '))}`, { hint: USAGE });
     await fn(values, ctx);
     return 0;
   },
-};
+});

@@ -4,10 +4,10 @@
  * with `--enroll`, enroll this host as the write-only device a full device
  * added (`ebak device add --write-only`; src/keys/writeonly.ts): no password.
  */
-import { environment, parseFlags, type ParsedFlags } from '../../config/index.js';
+import { environment, type ParsedFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { enrollWriteOnly, loginVault } from '../../keys/index.js';
-import type { Command, Context } from '../command.js';
+import { defineCommand, type Context } from '../command.js';
 import { firstLine, passwordFromEnv, prompt } from '../secrets.js';
 import { backendFor } from '../session.js';
 import { trustFlags } from './vault.js';
@@ -23,16 +23,16 @@ type Flags = ParsedFlags<'login'>;
 
 const trust = ({ values, switches }: Flags) => trustFlags(values, switches);
 
-export const loginCommand: Command = {
+export const loginCommand = defineCommand({
   name: 'login',
   summary: 'log in to the key vault with the password (new machine), or enroll a write-only device; saves a device session',
   usage: USAGE,
-  async run(argv, ctx) {
-    const flags = parseFlags('login', argv, ctx.env, { positionals: false });
+  positionals: false,
+  async run(flags, ctx) {
     const code = await enrollmentCode(flags);
     return code === undefined ? login(flags, ctx) : enroll(code, flags, ctx);
   },
-};
+});
 
 async function enrollmentCode({ values }: Flags): Promise<string | undefined> {
   if (values.enroll !== undefined && values['enroll-file'] !== undefined) throw new EbakError('USAGE', '--enroll and --enroll-file are mutually exclusive');

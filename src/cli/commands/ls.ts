@@ -7,21 +7,19 @@
  * (`struct_type: "snapshot"`), then one node line per entry. A name that is
  * not UTF-8 is printed as its bytes, in JSON with U+FFFD (listing.ts).
  */
-import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import type { Step } from '../../walker/index.js';
 import { walk } from '../../walker/index.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 import { entryLine, jsonNode, PathBytes } from '../listing.js';
 import { selectOne, snapshotFilter } from '../select.js';
 import { withRepo } from '../session.js';
 
-export const lsCommand: Command = {
+export const lsCommand = defineCommand({
   name: 'ls',
   summary: 'list the files in a snapshot',
   usage: 'ebak ls <snapshot|latest> [dir...] | ls --at <time> [--host H] [--path P] [dir...]   [-l] [--recursive] [--json]',
-  async run(argv, ctx) {
-    const { positionals, switches, values, lists } = parseFlags('ls', argv, ctx.env);
+  async run({ positionals, switches, values, lists }, ctx) {
     // With --at the snapshot is chosen by time and the one argument is a directory (two arguments: a snapshot too, refused).
     const [ref, ...rest] = values.at === undefined || positionals.length > 1 ? positionals : [undefined, ...positionals];
     if (!ref && values.at === undefined) throw new EbakError('USAGE', 'ls needs a snapshot (or --at)', { hint: lsCommand.usage });
@@ -48,7 +46,7 @@ export const lsCommand: Command = {
       return 0;
     });
   },
-};
+});
 
 /**
  * Whether the entry at `path` is listed, and whether the walk goes below it:

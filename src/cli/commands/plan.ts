@@ -5,14 +5,14 @@
  * status from the state file.
  */
 import { join } from 'node:path';
-import { environment, parseFlags } from '../../config/index.js';
+import { environment } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import type { Plan, PlanFile } from '../../plans/plan.js';
 import { readPlanFile } from '../../plans/planfile.js';
 import { planStatus } from '../../plans/report.js';
 import { PlanStateFile, type DrillRecord, type RunRecord } from '../../plans/state.js';
 import { formatBytes, formatRate } from '../format.js';
-import type { Command, Context } from '../command.js';
+import { defineCommand, type Context } from '../command.js';
 import { contextFor, refuseIfLocked, repositoryLock, runJob, untilStopped } from '../planrun.js';
 import { withRepo } from '../session.js';
 
@@ -27,13 +27,11 @@ export async function openPlans(ctx: Context, values: Record<string, string | un
   return { file: await readPlanFile(file), state: PlanStateFile.open(values.state ?? join(environment(ctx.env).configDir, 'plan-state.json')) };
 }
 
-export const planCommand: Command = {
+export const planCommand = defineCommand({
   name: 'plan',
   summary: 'backup plans: validate a plan file, list its plans, run one now, show their status',
   usage: USAGE,
-  async run(argv, ctx) {
-    const { positionals, values, switches } = parseFlags('plan', argv, ctx.env);
-    const [sub, arg] = positionals;
+  async run({ positionals: [sub, arg], values, switches }, ctx) {
     if (sub === 'validate') {
       if (!arg) throw new EbakError('USAGE', 'plan validate needs a plan file', { hint: USAGE });
       const f = await readPlanFile(arg);
@@ -56,7 +54,7 @@ export const planCommand: Command = {
     }
     throw new EbakError('USAGE', `unknown plan subcommand ${sub === undefined ? '(none)' : JSON.stringify(sub)}`, { hint: USAGE });
   },
-};
+});
 
 /**
  * Each retention of the plans (their own, their copies') against its

@@ -9,7 +9,6 @@
  * delete credential, it deletes the packs, and the packs its protected
  * snapshots recorded are kept whole (docs/retention.md).
  */
-import { parseFlags } from '../../config/index.js';
 import { prune, type PruneResult } from '../../operations/index.js';
 import type { VaultHead } from '../../keys/index.js';
 import type { Repository } from '../../repository/repository.js';
@@ -17,7 +16,7 @@ import type { WorkerPool } from '../../repository/workers.js';
 import { formatUsd } from '../../retention/prune-cost.js';
 import { DEFAULT_MAX_UNUSED, parseMaxUnused, parseSize } from '../../retention/prune-options.js';
 import type { MaxUnused, PruneStats } from '../../retention/prune-plan.js';
-import type { Command, Context, Output } from '../command.js';
+import { defineCommand, type Context, type Output } from '../command.js';
 import { formatBytes } from '../format.js';
 import { interruptible, withRepo } from '../session.js';
 
@@ -29,12 +28,12 @@ export interface PruneRequest {
   head?: VaultHead | undefined;
 }
 
-export const pruneCommand: Command = {
+export const pruneCommand = defineCommand({
   name: 'prune',
   summary: 'delete the data no snapshot needs (backups may run meanwhile)',
   usage: 'ebak prune [--max-unused PERCENT|SIZE|unlimited] [--max-repack-size SIZE] [--early-delete] [--dry-run] [--json]',
-  async run(argv, ctx) {
-    const { values, switches } = parseFlags('prune', argv, ctx.env, { positionals: false });
+  positionals: false,
+  async run({ values, switches }, ctx) {
     const req: PruneRequest = {
       maxUnused: parseMaxUnused(values['max-unused'] ?? DEFAULT_MAX_UNUSED),
       maxRepackBytes: values['max-repack-size'] === undefined ? Infinity : parseSize(values['max-repack-size'], '--max-repack-size'),
@@ -47,7 +46,7 @@ export const pruneCommand: Command = {
       return 0;
     });
   },
-};
+});
 
 /** Runs prune on an open repository and prints its summary. */
 export async function runPrune(ctx: Context, repo: Repository, pool: WorkerPool, req: PruneRequest): Promise<PruneResult> {

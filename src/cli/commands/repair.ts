@@ -7,29 +7,28 @@
  *   holds (src/operations/repair.ts); `--forget` removes the damaged ones,
  *   `--dry-run` says what would change. Run `repair index` first.
  */
-import { environment, parseFlags } from '../../config/index.js';
+import { environment } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { repairSnapshots, type RepairEvent } from '../../operations/repair.js';
 import { localRetention } from '../../operations/retention.js';
 import { withLock } from '../../repository/locks.js';
-import type { Command, Context } from '../command.js';
+import { defineCommand, type Context } from '../command.js';
 import { selectSnapshots, snapshotFilter } from '../select.js';
 import { withRepo } from '../session.js';
 
 const USAGE = 'ebak repair index | ebak repair snapshots [snapshot-id...] [--forget] [-n|--dry-run] [--host H] [--tag T[,T]] [--path P]';
 
-export const repairCommand: Command = {
+export const repairCommand = defineCommand({
   name: 'repair',
   summary: 'rebuild the index from pack headers (repair index); rewrite damaged snapshots (repair snapshots)',
   usage: USAGE,
-  async run(argv, ctx) {
-    const { positionals, lists, switches } = parseFlags('repair', argv, ctx.env);
+  async run({ positionals, lists, switches }, ctx) {
     const [what, ...ids] = positionals;
     if (what === 'index' && ids.length === 0) return repairIndex(ctx);
     if (what === 'snapshots') return repairSnapshotsCommand(ctx, ids, lists, switches.forget === true, switches['dry-run'] === true);
     throw new EbakError('USAGE', `usage: ${USAGE}`);
   },
-};
+});
 
 function repairIndex(ctx: Context): Promise<number> {
   return withRepo(ctx, { cache: false }, async (repo, _pool, _backend, head) => {

@@ -1,7 +1,7 @@
-import { parseFlags } from '../../config/index.js';
+
 import { EbakError } from '../../errors.js';
 import { restore, type OverwriteMode, type RestoreEvent, type RestoreResult } from '../../operations/index.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
 import { formatBytes, formatRate } from '../format.js';
 import { restoreLine, showsProgress } from '../progress.js';
@@ -10,12 +10,11 @@ import { selectOne, snapshotFilter } from '../select.js';
 import { interruptible, withRepo } from '../session.js';
 import { restoreSettings, type RestoreTier } from '../../storage/s3/index.js';
 
-export const restoreCommand: Command = {
+export const restoreCommand = defineCommand({
   name: 'restore',
   summary: 'restore a snapshot into a directory',
   usage: 'ebak restore <snapshot|latest> | --at <time> [--host H] [--path P] --target <dir> [--include <glob>]... | [--exclude <glob>]... [--overwrite always|if-changed|if-newer|never] [--delete] [--dry-run] [-v] [--verify] [--sparse] [--allow-outside-symlinks] [--s3-restore-days N] [--s3-restore-tier Expedited|Standard|Bulk]',
-  async run(argv, ctx) {
-    const { positionals, values, lists, switches } = parseFlags('restore', argv, ctx.env);
+  async run({ positionals, values, lists, switches }, ctx) {
     if ((!positionals[0] && values.at === undefined) || !values.target) throw new EbakError('USAGE', 'restore needs a snapshot (or --at) and --target', { hint: restoreCommand.usage });
     // For packs in S3 archive storage (GLACIER, DEEP_ARCHIVE); checked before any request.
     const archiveRestore = {
@@ -58,7 +57,7 @@ export const restoreCommand: Command = {
       return r.errors > 0 ? EXIT_PARTIAL : 0;
     });
   },
-};
+});
 
 /** The counts a plain first restore does not have, when not zero. */
 function counts(r: RestoreResult): string {

@@ -7,26 +7,25 @@
  * A hold names a snapshot the repository holds (resolved like every
  * snapshot argument: a unique prefix or latest).
  */
-import { environment, parseFlags, type ParsedFlags } from '../../config/index.js';
+import { environment, type ParsedFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import type { VaultHead } from '../../keys/index.js';
 import { localDesk } from '../../operations/retention.js';
 import type { Repository } from '../../repository/repository.js';
 import type { RetentionDesk, RetentionView } from '../../retention/desk.js';
 import { checkLockRequest, DEFAULT_CHANGEABLE_DAYS, isFrozen, stamp, type LockMode, type LockRequest } from '../../retention/lock.js';
-import type { Command, Context } from '../command.js';
+import { defineCommand, type Context } from '../command.js';
 import { stepUpPassword } from '../secrets.js';
 import { withRepo } from '../session.js';
 
 const USAGE = 'ebak retention show | ebak retention lock --min-days N [--max-days M] [--mode governance|compliance] [--changeable-for-days D] | ebak retention unlock | ' +
   'ebak retention hold add <snapshot> --reason TEXT | ebak retention hold remove <snapshot> | ebak retention hold list';
 
-export const retentionCommand: Command = {
+export const retentionCommand = defineCommand({
   name: 'retention',
   summary: 'retention lock (min/max days, governance or compliance) and legal holds that forget must respect',
   usage: USAGE,
-  async run(argv, ctx) {
-    const flags = parseFlags('retention', argv, ctx.env);
+  async run(flags, ctx) {
     const [sub, verb, ref, ...extra] = flags.positionals;
     const action = choose(sub, verb, ref, extra, flags);
     return withRepo(ctx, {}, async (repo, _pool, _backend, head) => {
@@ -35,7 +34,7 @@ export const retentionCommand: Command = {
       return 0;
     });
   },
-};
+});
 
 type Action = (desk: RetentionDesk, repo: Repository) => Promise<RetentionView>;
 

@@ -6,11 +6,10 @@
  * `--compact` leaves out the size and tags columns. `--json` is restic's
  * shape: a list of snapshots, or, with `--group-by`, a list of groups.
  */
-import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import type { SnapshotEntry } from '../../repository/api.js';
 import { DEFAULT_GROUP_BY, describeKey, groupSnapshots, parseGroupBy, type GroupKey } from '../../retention/plan.js';
-import type { Command, Output } from '../command.js';
+import { defineCommand, type Output } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
 import { formatBytes } from '../format.js';
 import { selectSnapshots, snapshotFilter } from '../select.js';
@@ -18,12 +17,11 @@ import { withRepo } from '../session.js';
 
 type Entry = SnapshotEntry['snapshot'] & { id: string };
 
-export const snapshotsCommand: Command = {
+export const snapshotsCommand = defineCommand({
   name: 'snapshots',
   summary: 'list snapshots',
   usage: 'ebak snapshots [snapshot-id...] [--host H] [--tag T[,T]] [--path P] [--latest N] [--group-by host,paths,tags] [--compact] [--json]',
-  async run(argv, ctx) {
-    const { positionals, values, lists, switches } = parseFlags('snapshots', argv, ctx.env);
+  async run({ positionals, values, lists, switches }, ctx) {
     const latest = values.latest === undefined ? undefined : count(values.latest);
     const explicit = values['group-by'] === undefined ? undefined : parseGroupBy(values['group-by']);
     const groupBy = explicit ?? (latest !== undefined ? DEFAULT_GROUP_BY : undefined);
@@ -39,7 +37,7 @@ export const snapshotsCommand: Command = {
       return damaged.length > 0 ? EXIT_PARTIAL : 0;
     });
   },
-};
+});
 
 function count(text: string): number {
   if (!/^[1-9]\d*$/.test(text)) throw new EbakError('USAGE', `--latest ${JSON.stringify(text)} is not a positive count`);

@@ -8,12 +8,11 @@
  *   blobs-per-file     distinct files, their blobs, and bytes
  * Field names in --json are restic's.
  */
-import { parseFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import type { BlobIndex, SnapshotEntry, TreeLoader } from '../../repository/api.js';
 import type { TreeNode } from '../../repository/format/tree.js';
 import { usedBlobs, walk } from '../../walker/index.js';
-import type { Command, Output } from '../command.js';
+import { defineCommand, type Output } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
 import { formatBytes } from '../format.js';
 import { selectSnapshots, snapshotFilter } from '../select.js';
@@ -31,12 +30,11 @@ interface Stats {
   compression_space_saving?: number;
 }
 
-export const statsCommand: Command = {
+export const statsCommand = defineCommand({
   name: 'stats',
   summary: 'count the files and bytes of snapshots (restore-size, files-by-contents, raw-data, blobs-per-file)',
   usage: 'ebak stats [snapshot-id...] [--mode restore-size|files-by-contents|raw-data|blobs-per-file] [--host H] [--tag T[,T]] [--path P] [--json]',
-  async run(argv, ctx) {
-    const { positionals, values, lists } = parseFlags('stats', argv, ctx.env);
+  async run({ positionals, values, lists }, ctx) {
     const mode = (values.mode ?? 'restore-size') as Mode; // checked against the schema's list
     return withRepo(ctx, { index: true, readOnly: true }, async (repo) => {
       const { entries, damaged } = await selectSnapshots(repo, positionals, snapshotFilter(lists));
@@ -46,7 +44,7 @@ export const statsCommand: Command = {
       return damaged.length > 0 ? EXIT_PARTIAL : 0;
     });
   },
-};
+});
 
 /** restore-size, files-by-contents, blobs-per-file: one walk per snapshot over its entries. */
 async function byFiles(trees: TreeLoader, entries: SnapshotEntry[], mode: Mode): Promise<Stats> {

@@ -9,7 +9,7 @@
  * protects: such a snapshot's tags cannot change (a hold names the snapshot
  * by id), so the command is refused before anything is written.
  */
-import { environment, parseFlags } from '../../config/index.js';
+import { environment } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { removeRecorded } from '../../operations/index.js';
 import { localRetention } from '../../operations/retention.js';
@@ -17,7 +17,7 @@ import { reasonFor } from '../../retention/lock.js';
 import type { SnapshotEntry } from '../../repository/api.js';
 import { withLock } from '../../repository/locks.js';
 import { parseTagList } from '../../retention/plan.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 import { selectSnapshots, snapshotFilter } from '../select.js';
 import { withRepo } from '../session.js';
 
@@ -27,12 +27,11 @@ interface TagChange {
   set?: string[];
 }
 
-export const tagCommand: Command = {
+export const tagCommand = defineCommand({
   name: 'tag',
   summary: 'add, remove or set the tags of snapshots',
   usage: 'ebak tag [snapshot-id...] (--add T[,T] | --remove T[,T] | --set T[,T]) [--host H] [--tag T[,T]] [--path P] [--json]',
-  async run(argv, ctx) {
-    const { lists, positionals } = parseFlags('tag', argv, ctx.env);
+  async run({ lists, positionals }, ctx) {
     const change = tagChange(lists);
     const filter = snapshotFilter(lists);
     return withRepo(ctx, {}, (repo, _pool, _backend, head) => withLock(repo, 'exclusive', (m) => ctx.out.warn(m), async () => {
@@ -60,7 +59,7 @@ export const tagCommand: Command = {
       return 0;
     }));
   },
-};
+});
 
 /** restic's rules: --set alone, or --add and/or --remove; at least one of them. */
 function tagChange(lists: Record<string, string[] | undefined>): TagChange {

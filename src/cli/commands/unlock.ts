@@ -3,16 +3,15 @@
  * refreshed for 30 minutes or held by a process gone from this host; with
  * `--remove-all`, every lock (only when no ebak runs on the repository).
  */
-import { parseFlags } from '../../config/index.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 import { withRepo } from '../session.js';
 
-export const unlockCommand: Command = {
+export const unlockCommand = defineCommand({
   name: 'unlock',
   summary: 'remove stale locks (--remove-all: every lock)',
   usage: 'ebak unlock [--remove-all]',
-  async run(argv, ctx) {
-    const { switches } = parseFlags('unlock', argv, ctx.env, { positionals: false });
+  positionals: false,
+  async run({ switches }, ctx) {
     return withRepo(ctx, {}, async (repo) => {
       const removed = await repo.removeLocks(switches['remove-all'] === true);
       for (const id of removed) ctx.out.line(`removed lock locks/${id}`);
@@ -21,4 +20,4 @@ export const unlockCommand: Command = {
       return 0;
     });
   },
-};
+});

@@ -6,7 +6,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { loadRoot } from '../../attestation/index.js';
-import { environment, parseFlags, type ParsedFlags } from '../../config/index.js';
+import { environment, type ParsedFlags } from '../../config/index.js';
 import { EbakError } from '../../errors.js';
 import { normalizeRecoveryCode } from '../../repository/format/keyfile.js';
 import { verifyAuditLog } from '../../vault/audit/verify.js';
@@ -19,7 +19,7 @@ import type { DeviceInfo, DrillRecordRequest } from '../../vault/protocol.js';
 import { pcrsFromMeasurements, vaultKeyPolicy, vaultMeasurements, vaultSnpMeasurement } from '../../vault/measure.js';
 import { createInvitation, operatorPrivateKey } from '../../vault/operator.js';
 import { openStore } from '../../vault/state/open.js';
-import type { Command, Context } from '../command.js';
+import { defineCommand, type Context } from '../command.js';
 import { formatBytes } from '../format.js';
 import { stepUpPassword } from '../secrets.js';
 import { backendFor, withRepo } from '../session.js';
@@ -200,20 +200,18 @@ const VAULT_SUB: Record<string, (v: Values, ctx: Context, rest: string[], s: Swi
   },
 };
 
-export const vaultCommand: Command = {
+export const vaultCommand = defineCommand({
   name: 'vault',
   summary: 'run the key vault, print its measurements, check its status and audit log, invite accounts',
   usage: USAGE,
-  async run(argv, ctx) {
-    const { values, switches, positionals } = parseFlags('vault', argv, ctx.env);
-    const [sub, ...rest] = positionals;
+  async run({ values, switches, positionals: [sub, ...rest] }, ctx) {
     const fn = sub === undefined ? undefined : VAULT_SUB[sub];
     if (!fn) throw new EbakError('USAGE', `unknown vault subcommand ${sub === undefined ? '(none)' : JSON.stringify(sub)}`, { hint: USAGE });
     const result = await fn(values, ctx, rest, switches);
     if (sub !== 'serve') ctx.out.result(result);
     return 0;
   },
-};
+});
 
 const DEVICE_USAGE = [
   'ebak device list',
@@ -256,13 +254,11 @@ async function addDevice(d: DeviceFile, name: string, out: string | undefined, c
   });
 }
 
-export const deviceCommand: Command = {
+export const deviceCommand = defineCommand({
   name: 'device',
   summary: "list, add (write-only) or revoke this repository's vault devices",
   usage: DEVICE_USAGE,
-  async run(argv, ctx) {
-    const { positionals, values, switches } = parseFlags('device', argv, ctx.env);
-    const [sub, arg] = positionals;
+  async run({ positionals: [sub, arg], values, switches }, ctx) {
     if (sub === 'add' && !switches['write-only']) throw new EbakError('USAGE', 'device add makes write-only devices (--write-only); a full device logs in with `ebak login`', { hint: DEVICE_USAGE });
     if (sub !== 'list' && !(arg && (sub === 'add' || sub === 'revoke'))) throw new EbakError('USAGE', `usage: ${DEVICE_USAGE}`);
     const d = await currentDevice(ctx);
@@ -271,7 +267,7 @@ export const deviceCommand: Command = {
     else await revokeDevice(d, arg!, ctx);
     return 0;
   },
-};
+});
 
 /** A device id, or a unique prefix of one (as `device list` prints them). */
 function resolveDevice(devices: DeviceInfo[], ref: string): string {
@@ -289,12 +285,11 @@ function drillDetail(d: DrillEntry): string {
   return `${what}, ${d.verified ? 'verified' : `NOT verified${d.first_bad ? ` (${d.first_bad})` : ''}`}, device ${d.device.slice(0, 8)}`;
 }
 
-export const auditCommand: Command = {
+export const auditCommand = defineCommand({
   name: 'audit',
   summary: "show the vault's audit events for this repository's account",
   usage: 'ebak audit',
-  async run(argv, ctx) {
-    parseFlags('audit', argv, ctx.env);
+  async run(_flags, ctx) {
     const d = await currentDevice(ctx);
     const { client } = await deviceClient(d);
     const entries = (await client.audit(d.token)) as { seq: number; time: string; type: string; detail: unknown }[];
@@ -302,4 +297,4 @@ export const auditCommand: Command = {
     ctx.out.result({ entries });
     return 0;
   },
-};
+});
