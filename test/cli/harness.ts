@@ -45,6 +45,13 @@ export function ebak(args: string[], env: Record<string, string | undefined> = {
 }
 
 /** A fresh temporary directory, removed when the test file ends. */
+/** Runs bin/ebak and asserts it exits 0, naming the command and its stderr otherwise. */
+export async function ebakOk(args: string[], env: Record<string, string | undefined> = {}): Promise<RunResult> {
+  const r = await ebak(args, env);
+  assert.equal(r.code, 0, `ebak ${args.join(' ')}: ${r.stderr}`);
+  return r;
+}
+
 export async function tempDir(prefix = 'ebak-test-'): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), prefix));
   after(() => rm(d, { recursive: true, force: true }));

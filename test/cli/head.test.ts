@@ -9,15 +9,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { softhsm, type SoftHsm } from '../hsm/softhsm.js';
+import { before, describe, it } from 'node:test';
 import { deleteObject, getObject, listKeys, putObject, startFixture, type S3Fixture } from '../s3/fixture.js';
-import { startCliVault } from '../vault/platform.js';
-import { assertCode, assertFailed, ebak, fileDigests, flipBit, newRepo, ROOT, type RunResult } from './harness.js';
+import { cliVaultSuite } from '../vault/platform.js';
+import { assertCode, assertFailed, ebak, ebakOk, fileDigests, flipBit, newRepo, ROOT, type RunResult } from './harness.js';
 
 const ROLLBACK = 26;
 const KILLER = join(ROOT, 'dist/test/cli/head-killer.js');
@@ -26,62 +23,40 @@ const KILLER = join(ROOT, 'dist/test/cli/head-killer.js');
 const state = (dir: string) => fileDigests(dir);
 
 describe('repository head (vault mode)', { timeout: 600_000 }, () => {
-  let dir: string;
-  let token: SoftHsm;
-  let url: string;
-  let invite: string;
-  let base: Record<string, string>;
+  const v = cliVaultSuite('ebak-head-', 10);
   let fx: S3Fixture;
-  const stops: (() => Promise<unknown>)[] = [];
   let n = 0;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ebak-head-'));
-    token = softhsm(['vault']);
-    const vault = await startCliVault(dir, 10);
-    stops.push(vault.stop);
-    url = vault.url;
-    base = { ...vault.hsmEnv, EBAK_VAULT_ROOT: vault.root };
-    invite = vault.invite;
     fx = await startFixture();
-    stops.unshift(() => fx.stop());
-  });
-  after(async () => {
-    for (const stop of stops) await stop();
-    token?.cleanup();
-    rmSync(dir, { recursive: true, force: true });
+    v.onStop(() => fx.stop());
   });
 
   /** A new vault-mode repository at `location` (a directory, or s3:… with `extra` credentials); returns the env its device session opens it with. */
   async function vaultRepo(location: string, extra: Record<string, string> = {}): Promise<Record<string, string>> {
-    const env = { ...base, ...extra, EBAK_REPOSITORY: location, EBAK_CONFIG_DIR: join(dir, `machine${++n}`) };
-    const init = await ebak(['init', '--vault', url, '--vault-invite', invite], { ...env, EBAK_PASSWORD: 'correct horse battery' });
+    const env = { ...v.base, ...extra, EBAK_REPOSITORY: location, EBAK_CONFIG_DIR: join(v.dir, `machine${++n}`) };
+    const init = await ebak(['init', '--vault', v.url, '--vault-invite', v.invite], { ...env, EBAK_PASSWORD: 'correct horse battery' });
     assert.equal(init.code, 0, init.stderr);
     return env;
   }
 
   /** A source directory whose `round` file differs each call, so each backup adds data. */
   async function source(name: string, round: number): Promise<string> {
-    const src = join(dir, `src-${name}`);
+    const src = join(v.dir, `src-${name}`);
     await mkdir(src, { recursive: true });
     await writeFile(join(src, `round-${round}.bin`), Buffer.alloc(200_000, round));
     return src;
   }
 
-  async function ok(args: string[], env: Record<string, string>): Promise<RunResult> {
-    const r = await ebak(args, env);
-    assert.equal(r.code, 0, `ebak ${args.join(' ')}: ${r.stderr}`);
-    return r;
-  }
 
-  const snapshotIds = async (env: Record<string, string>) => (JSON.parse((await ok(['snapshots', '--json'], env)).stdout) as { id: string }[]).map((s) => s.id).sort();
+  const snapshotIds = async (env: Record<string, string>) => (JSON.parse((await ebakOk(['snapshots', '--json'], env)).stdout) as { id: string }[]).map((s) => s.id).sort();
 
   it('a local repository rolled back whole is refused by the next command, which changes nothing', async () => {
-    const repo = join(dir, 'whole');
+    const repo = join(v.dir, 'whole');
     const env = await vaultRepo(repo);
-    await ok(['backup', await source('whole', 1)], env);
+    await ebakOk(['backup', await source('whole', 1)], env);
     await cp(repo, `${repo}.old`, { recursive: true });
-    await ok(['backup', await source('whole', 2)], env);
+    await ebakOk(['backup', await source('whole', 2)], env);
     await rm(repo, { recursive: true });
     await cp(`${repo}.old`, repo, { recursive: true });
     const before = await state(repo);
@@ -92,9 +67,9 @@ describe('repository head (vault mode)', { timeout: 600_000 }, () => {
 
   it('a repository rolled back on the S3-protocol server is refused', async () => {
     const env = await vaultRepo(fx.env('head/rolled').EBAK_REPOSITORY!, fx.env('head/rolled'));
-    await ok(['backup', await source('s3', 1)], env);
+    await ebakOk(['backup', await source('s3', 1)], env);
     const first = new Set(await listKeys(fx, 'head', 'rolled/'));
-    await ok(['backup', await source('s3', 2)], env);
+    await ebakOk(['backup', await source('s3', 2)], env);
     // Back to last week through the S3 API: what the second backup added is deleted.
     for (const key of await listKeys(fx, 'head', 'rolled/')) if (!first.has(key)) await deleteObject(fx, 'head', key);
     const before = await listKeys(fx, 'head', 'rolled/');
@@ -103,26 +78,26 @@ describe('repository head (vault mode)', { timeout: 600_000 }, () => {
   });
 
   it('a deleted snapshot object is refused', async () => {
-    const repo = join(dir, 'deleted');
+    const repo = join(v.dir, 'deleted');
     const env = await vaultRepo(repo);
-    await ok(['backup', await source('deleted', 1)], env);
-    await ok(['backup', await source('deleted', 2)], env);
+    await ebakOk(['backup', await source('deleted', 1)], env);
+    await ebakOk(['backup', await source('deleted', 2)], env);
     const [victim] = await readdir(join(repo, 'snapshots'));
     await rm(join(repo, 'snapshots', victim!));
     assertFailed(await ebak(['ls', 'latest'], env), ROLLBACK, victim!.slice(0, 16));
   });
 
   it('an index file put back after forget and prune rewrote the index is refused', async () => {
-    const repo = join(dir, 'replayed');
+    const repo = join(v.dir, 'replayed');
     const env = await vaultRepo(repo);
-    await ok(['backup', await source('replayed', 1)], env);
+    await ebakOk(['backup', await source('replayed', 1)], env);
     const [oldest] = await snapshotIds(env);
     const oldIndex = new Map<string, Buffer>();
     for (const name of await readdir(join(repo, 'index'))) oldIndex.set(name, await readFile(join(repo, 'index', name)));
-    await rm(join(dir, 'src-replayed', 'round-1.bin'));
-    await ok(['backup', await source('replayed', 2)], env);
-    await ok(['forget', oldest!], env);
-    await ok(['prune'], env);
+    await rm(join(v.dir, 'src-replayed', 'round-1.bin'));
+    await ebakOk(['backup', await source('replayed', 2)], env);
+    await ebakOk(['forget', oldest!], env);
+    await ebakOk(['prune'], env);
     const now = await readdir(join(repo, 'index'));
     const [name, bytes] = [...oldIndex].find(([k]) => !now.includes(k))!;
     assert.ok(name, 'prune removed the first index file');
@@ -133,61 +108,61 @@ describe('repository head (vault mode)', { timeout: 600_000 }, () => {
 
   it('an S3 object put back after forget is refused', async () => {
     const env = await vaultRepo(fx.env('head/putback').EBAK_REPOSITORY!, fx.env('head/putback'));
-    await ok(['backup', await source('putback', 1)], env);
-    await ok(['backup', await source('putback', 2)], env);
+    await ebakOk(['backup', await source('putback', 1)], env);
+    await ebakOk(['backup', await source('putback', 2)], env);
     const [oldest] = await snapshotIds(env);
     const key = `putback/snapshots/${oldest}`;
     const bytes = await getObject(fx, 'head', key);
-    await ok(['forget', oldest!], env);
+    await ebakOk(['forget', oldest!], env);
     await putObject(fx, 'head', key, bytes);
     assertFailed(await ebak(['snapshots'], env), ROLLBACK, oldest!.slice(0, 16));
   });
 
   it('no false alarm: a backup killed before it posted, a forget killed between pending and removed', async () => {
-    const repo = join(dir, 'crash');
+    const repo = join(v.dir, 'crash');
     const env = await vaultRepo(repo);
-    await ok(['backup', await source('crash', 1)], env);
+    await ebakOk(['backup', await source('crash', 1)], env);
     const [first] = await readdir(join(repo, 'snapshots'));
     const killed = await killAt('flush', ['backup', await source('crash', 2)], env);
     assert.equal(killed.signal, 'SIGKILL', killed.stderr);
     const unposted = (await readdir(join(repo, 'snapshots'))).find((s) => s !== first);
     assert.ok(unposted, 'the killed backup stored its snapshot');
-    const after1 = await ok(['snapshots', '--json'], env);
+    const after1 = await ebakOk(['snapshots', '--json'], env);
     assert.equal(warnings(after1).length, 1, after1.stderr);
     assert.ok(warnings(after1)[0]!.includes(unposted.slice(0, 16)), 'the warning names what the head did not know');
     assert.equal((JSON.parse(after1.stdout) as unknown[]).length, 2);
-    assert.deepEqual(warnings(await ok(['snapshots'], env)), [], 'adopted: warned once');
+    assert.deepEqual(warnings(await ebakOk(['snapshots'], env)), [], 'adopted: warned once');
 
     const [oldest] = await snapshotIds(env);
     const forgot = await killAt('removed', ['forget', oldest!], env);
     assert.equal(forgot.signal, 'SIGKILL', forgot.stderr);
     assert.equal((await readdir(join(repo, 'snapshots'))).length, 1, 'the killed forget deleted the snapshot');
-    await ok(['snapshots'], env);
-    await ok(['backup', await source('crash', 3)], env);
-    await ok(['prune'], env); // finishes the pending removal
-    await ok(['check'], env);
+    await ebakOk(['snapshots'], env);
+    await ebakOk(['backup', await source('crash', 3)], env);
+    await ebakOk(['prune'], env); // finishes the pending removal
+    await ebakOk(['check'], env);
     assert.equal((await snapshotIds(env)).length, 2);
   });
 
   it('every writer posts what it stores and deletes: tag, copy into a vault repository, repair index', async () => {
-    const repo = join(dir, 'writers');
+    const repo = join(v.dir, 'writers');
     const env = await vaultRepo(repo);
-    await ok(['backup', await source('writers', 1)], env);
-    await ok(['tag', '--add', 'kept', 'latest'], env);
-    const local = join(dir, 'writers-from');
+    await ebakOk(['backup', await source('writers', 1)], env);
+    await ebakOk(['tag', '--add', 'kept', 'latest'], env);
+    const local = join(v.dir, 'writers-from');
     await mkdir(local);
     const from = (await newRepo(local)).env;
-    await ok(['backup', await source('writers-from', 1)], from);
-    await ok(['copy', '--from-repo', from.EBAK_REPOSITORY!], { ...env, EBAK_FROM_PASSWORD: from.EBAK_PASSWORD! });
+    await ebakOk(['backup', await source('writers-from', 1)], from);
+    await ebakOk(['copy', '--from-repo', from.EBAK_REPOSITORY!], { ...env, EBAK_FROM_PASSWORD: from.EBAK_PASSWORD! });
     const [damaged] = await readdir(join(repo, 'index'));
     await flipBit(join(repo, 'index', damaged!), -1);
-    await ok(['repair', 'index'], env);
-    const r = await ok(['snapshots', '--json'], env);
+    await ebakOk(['repair', 'index'], env);
+    const r = await ebakOk(['snapshots', '--json'], env);
     assert.deepEqual(warnings(r), [], 'the head knows every object');
     assert.equal((JSON.parse(r.stdout) as unknown[]).length, 2);
-    assert.equal((await ok(['check'], env)).code, 0);
+    assert.equal((await ebakOk(['check'], env)).code, 0);
     // One audit entry per head change, with counts and the head's digest, never the names.
-    const audit = JSON.parse((await ok(['audit', '--json'], env)).stdout) as { entries: { type: string; detail: Record<string, unknown> }[] };
+    const audit = JSON.parse((await ebakOk(['audit', '--json'], env)).stdout) as { entries: { type: string; detail: Record<string, unknown> }[] };
     const changes = audit.entries.filter((e) => e.type === 'head.update');
     assert.ok(changes.length >= 4, 'backup, tag (pending, removed, addition), copy, repair');
     const stored = [...(await readdir(join(repo, 'index'))), ...(await readdir(join(repo, 'snapshots')))];
@@ -198,17 +173,17 @@ describe('repository head (vault mode)', { timeout: 600_000 }, () => {
   });
 
   it('local mode cannot tell: a rolled-back or thinned repository opens as it is (docs/security.md)', async () => {
-    const local = join(dir, 'local');
+    const local = join(v.dir, 'local');
     await mkdir(local);
     const { env } = await newRepo(local);
     const repo = env.EBAK_REPOSITORY!;
-    await ok(['backup', await source('local', 1)], env);
+    await ebakOk(['backup', await source('local', 1)], env);
     await cp(repo, `${repo}.old`, { recursive: true });
-    await ok(['backup', await source('local', 2)], env);
+    await ebakOk(['backup', await source('local', 2)], env);
     await rm(repo, { recursive: true });
     await cp(`${repo}.old`, repo, { recursive: true });
     assert.equal((await snapshotIds(env)).length, 1, 'the rollback goes unnoticed: one snapshot, exit 0');
-    await ok(['backup', await source('local', 3)], env);
+    await ebakOk(['backup', await source('local', 3)], env);
     const [victim] = await readdir(join(repo, 'snapshots'));
     await rm(join(repo, 'snapshots', victim!));
     assert.equal((await snapshotIds(env)).length, 1, 'a deleted snapshot goes unnoticed');

@@ -9,75 +9,48 @@
  * command (ROLLBACK, exit 26).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { softhsm, type SoftHsm } from '../hsm/softhsm.js';
-import { startCliVault } from '../vault/platform.js';
-import { assertCode, assertFailed, backupSummary, ebak, fileDigests, type RunResult } from './harness.js';
+import { describe, it } from 'node:test';
+import { cliVaultSuite } from '../vault/platform.js';
+import { assertCode, assertFailed, backupSummary, ebak, ebakOk, fileDigests } from './harness.js';
 
 const PASSWORD = 'correct horse battery';
 
 describe('retention lock and holds, vault mode', { timeout: 600_000 }, () => {
-  let dir: string;
-  let token: SoftHsm;
-  let url: string;
-  let invite: string;
-  let base: Record<string, string>;
-  const stops: (() => Promise<unknown>)[] = [];
+  const v = cliVaultSuite('ebak-ret-vault-', 10);
   let n = 0;
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ebak-ret-vault-'));
-    token = softhsm(['vault']);
-    const vault = await startCliVault(dir, 10);
-    stops.push(vault.stop);
-    url = vault.url;
-    base = { ...vault.hsmEnv, EBAK_VAULT_ROOT: vault.root };
-    invite = vault.invite;
-  });
-  after(async () => {
-    for (const stop of stops) await stop();
-    token?.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  });
 
-  async function ok(args: string[], env: Record<string, string>): Promise<RunResult> {
-    const r = await ebak(args, env);
-    assert.equal(r.code, 0, `ebak ${args.join(' ')}: ${r.stderr}`);
-    return r;
-  }
 
   /** A vault-mode repository with two snapshots; its env (a device session, no password) and the snapshot ids, oldest first. */
   async function vaultRepo(): Promise<{ env: Record<string, string>; repo: string; ids: string[] }> {
-    const repo = join(dir, `repo${++n}`);
-    const env = { ...base, EBAK_REPOSITORY: repo, EBAK_CONFIG_DIR: join(dir, `machine${n}`) };
-    assert.equal((await ebak(['init', '--vault', url, '--vault-invite', invite], { ...env, EBAK_PASSWORD: PASSWORD })).code, 0);
-    const src = join(dir, `src${n}`);
+    const repo = join(v.dir, `repo${++n}`);
+    const env = { ...v.base, EBAK_REPOSITORY: repo, EBAK_CONFIG_DIR: join(v.dir, `machine${n}`) };
+    assert.equal((await ebak(['init', '--vault', v.url, '--vault-invite', v.invite], { ...env, EBAK_PASSWORD: PASSWORD })).code, 0);
+    const src = join(v.dir, `src${n}`);
     await mkdir(src);
     const ids: string[] = [];
     for (const round of [1, 2]) {
       await writeFile(join(src, 'v.txt'), `round ${round}`);
-      ids.push((backupSummary(await ok(['backup', src, '--json'], env)) as { snapshot_id: string }).snapshot_id);
+      ids.push((backupSummary(await ebakOk(['backup', src, '--json'], env)) as { snapshot_id: string }).snapshot_id);
     }
     return { env, repo, ids };
   }
 
-  const snapshotIds = async (env: Record<string, string>) => (JSON.parse((await ok(['snapshots', '--json'], env)).stdout) as { id: string }[]).map((s) => s.id).sort();
-  const auditTypes = async (env: Record<string, string>) => (JSON.parse((await ok(['audit', '--json'], env)).stdout) as { entries: { type: string }[] }).entries.map((e) => e.type);
+  const snapshotIds = async (env: Record<string, string>) => (JSON.parse((await ebakOk(['snapshots', '--json'], env)).stdout) as { id: string }[]).map((s) => s.id).sort();
+  const auditTypes = async (env: Record<string, string>) => (JSON.parse((await ebakOk(['audit', '--json'], env)).stdout) as { entries: { type: string }[] }).entries.map((e) => e.type);
 
   it('the lock lives in the vault: a policy run keeps and says why, a named forget is refused by the vault and audited', async () => {
     const { env, repo, ids } = await vaultRepo();
     assertFailed(await ebak(['retention', 'lock', '--min-days', '30'], env), 1, 'password'); // setting a lock needs the password too
-    await ok(['retention', 'lock', '--min-days', '30'], { ...env, EBAK_PASSWORD: PASSWORD });
-    const shown = JSON.parse((await ok(['retention', 'show', '--json'], env)).stdout) as { lock: { min_days: number }; enforced_by: string };
+    await ebakOk(['retention', 'lock', '--min-days', '30'], { ...env, EBAK_PASSWORD: PASSWORD });
+    const shown = JSON.parse((await ebakOk(['retention', 'show', '--json'], env)).stdout) as { lock: { min_days: number }; enforced_by: string };
     assert.deepEqual([shown.lock.min_days, shown.enforced_by], [30, 'vault']);
 
-    const dry = await ok(['forget', '--keep-last', '1', '--dry-run'], env);
+    const dry = await ebakOk(['forget', '--keep-last', '1', '--dry-run'], env);
     assert.match(dry.stdout, new RegExp(`keep +${ids[0]!.slice(0, 8)} .*\\(kept: retention lock until `));
-    await ok(['forget', '--keep-last', '1'], env);
+    await ebakOk(['forget', '--keep-last', '1'], env);
     assert.deepEqual(await snapshotIds(env), [...ids].sort(), 'the policy run removed nothing the lock protects');
 
     const before = await fileDigests(join(repo, 'snapshots'));
@@ -87,39 +60,39 @@ describe('retention lock and holds, vault mode', { timeout: 600_000 }, () => {
     const types = await auditTypes(env);
     assert.equal(types.filter((t) => t === 'retention.refuse').length, 2, 'each refusal is in the audit log');
     assert.ok(types.includes('retention.lock'));
-    await ok(['snapshots'], env); // no alarm: nothing was marked pending, nothing is missing
+    await ebakOk(['snapshots'], env); // no alarm: nothing was marked pending, nothing is missing
   });
 
   it('a governance change needs the password (step-up); a frozen compliance lock cannot be removed', async () => {
     const { env } = await vaultRepo();
     const withPassword = { ...env, EBAK_PASSWORD: PASSWORD };
-    await ok(['retention', 'lock', '--min-days', '30'], withPassword);
+    await ebakOk(['retention', 'lock', '--min-days', '30'], withPassword);
     assertCode(await ebak(['retention', 'lock', '--min-days', '10', '--json'], env), 1, 'USAGE'); // the vault asked for a step-up; no password here
     assertCode(await ebak(['retention', 'unlock', '--json'], { ...env, EBAK_PASSWORD: 'wrong' }), 12, 'WRONG_KEY'); // a wrong password is a failed login, counted as a guess
-    await ok(['retention', 'lock', '--min-days', '10'], withPassword);
-    await ok(['retention', 'lock', '--min-days', '10', '--mode', 'compliance', '--changeable-for-days', '0'], withPassword);
+    await ebakOk(['retention', 'lock', '--min-days', '10'], withPassword);
+    await ebakOk(['retention', 'lock', '--min-days', '10', '--mode', 'compliance', '--changeable-for-days', '0'], withPassword);
     assertCode(await ebak(['retention', 'unlock', '--json'], withPassword), 1, 'RETENTION');
     assertCode(await ebak(['retention', 'lock', '--min-days', '5', '--mode', 'compliance', '--json'], withPassword), 1, 'RETENTION');
     assertCode(await ebak(['retention', 'lock', '--min-days', '10', '--max-days', '5', '--json'], withPassword), 1, 'USAGE');
-    await ok(['retention', 'lock', '--min-days', '20', '--mode', 'compliance'], withPassword);
-    assert.equal((JSON.parse((await ok(['retention', 'show', '--json'], env)).stdout) as { lock: { min_days: number } }).lock.min_days, 20);
+    await ebakOk(['retention', 'lock', '--min-days', '20', '--mode', 'compliance'], withPassword);
+    assert.equal((JSON.parse((await ebakOk(['retention', 'show', '--json'], env)).stdout) as { lock: { min_days: number } }).lock.min_days, 20);
   });
 
   it('a legal hold keeps its snapshot; one on a missing snapshot is one line', async () => {
     const { env, ids } = await vaultRepo();
-    await ok(['retention', 'hold', 'add', ids[0]!.slice(0, 8), '--reason', 'case 7'], env);
-    assert.match((await ok(['retention', 'hold', 'list'], env)).stdout, new RegExp(`${ids[0]!.slice(0, 8)} .*case 7`));
+    await ebakOk(['retention', 'hold', 'add', ids[0]!.slice(0, 8), '--reason', 'case 7'], env);
+    assert.match((await ebakOk(['retention', 'hold', 'list'], env)).stdout, new RegExp(`${ids[0]!.slice(0, 8)} .*case 7`));
     assertCode(await ebak(['retention', 'hold', 'add', 'abcdef12', '--reason', 'x', '--json'], env), 1, 'NOT_FOUND');
-    assert.match((await ok(['forget', '--keep-last', '1', '--dry-run'], env)).stdout, /kept: legal hold: case 7/);
+    assert.match((await ebakOk(['forget', '--keep-last', '1', '--dry-run'], env)).stdout, /kept: legal hold: case 7/);
     assertCode(await ebak(['forget', ids[0]!, '--json'], env), 1, 'RETENTION');
-    await ok(['retention', 'hold', 'remove', ids[0]!.slice(0, 8)], { ...env, EBAK_PASSWORD: PASSWORD });
-    await ok(['forget', ids[0]!], env);
+    await ebakOk(['retention', 'hold', 'remove', ids[0]!.slice(0, 8)], { ...env, EBAK_PASSWORD: PASSWORD });
+    await ebakOk(['forget', ids[0]!], env);
     assert.deepEqual(await snapshotIds(env), [ids[1]!]);
   });
 
   it('a patched client deleting a locked snapshot from storage directly is caught by the next command (exit 26)', async () => {
     const { env, repo, ids } = await vaultRepo();
-    await ok(['retention', 'lock', '--min-days', '30'], { ...env, EBAK_PASSWORD: PASSWORD });
+    await ebakOk(['retention', 'lock', '--min-days', '30'], { ...env, EBAK_PASSWORD: PASSWORD });
     assert.ok((await readdir(join(repo, 'snapshots'))).includes(ids[0]!));
     await rm(join(repo, 'snapshots', ids[0]!)); // what a client that skips the vault's decision would do
     assertFailed(await ebak(['snapshots'], env), 26, ids[0]!.slice(0, 16));

@@ -11,15 +11,12 @@
  * leaves a repository every key holder opens, and the next one finishes it.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { softhsm, type SoftHsm } from '../hsm/softhsm.js';
-import { startCliVault } from '../vault/platform.js';
-import { assertCode, ebak, ROOT, type RunResult } from './harness.js';
+import { describe, it } from 'node:test';
+import { cliVaultSuite } from '../vault/platform.js';
+import { assertCode, ebak, ebakOk, ROOT } from './harness.js';
 
 const PASSWORD = 'correct horse battery';
 const KILLER = join(ROOT, 'dist/test/cli/rotate-vault-killer.js');
@@ -32,34 +29,10 @@ const SEED = Number(process.env.EBAK_TEST_SEED ?? Math.floor(Math.random() * 2 *
 const POINTS = Number(process.env.EBAK_TEST_ROTATE_VAULT_POINTS ?? 1);
 
 describe('key rotate-master in vault mode', { timeout: POINTS === 0 ? 7_200_000 : 900_000 }, () => {
-  let dir: string;
-  let token: SoftHsm;
-  let url: string;
-  let invite: string;
-  let base: Record<string, string>;
+  const suite = cliVaultSuite('ebak-rotvault-', POINTS === 0 ? 16 : 4);
   let machines = 0;
-  const stops: (() => Promise<unknown>)[] = [];
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ebak-rotvault-'));
-    token = softhsm(['vault']);
-    const vault = await startCliVault(dir, POINTS === 0 ? 16 : 4); // one invitation use per repository
-    stops.push(vault.stop);
-    url = vault.url;
-    invite = vault.invite;
-    base = { ...vault.hsmEnv, EBAK_VAULT_ROOT: vault.root };
-  });
-  after(async () => {
-    for (const stop of stops) await stop();
-    token?.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  });
 
-  async function ok(args: string[], env: Record<string, string>): Promise<RunResult> {
-    const r = await ebak(args, env);
-    assert.equal(r.code, 0, `ebak ${args.join(' ')}: ${r.stderr}`);
-    return r;
-  }
 
   /** The CLI run by the killer (rotate-vault-killer.ts) with a machine's environment. */
   function killed(k: number, when: 'before' | 'after', args: string[], env: Record<string, string>): Promise<{ code: number | null; signal: string | null; stderr: string }> {
@@ -72,21 +45,21 @@ describe('key rotate-master in vault mode', { timeout: POINTS === 0 ? 7_200_000 
     });
   }
 
-  const machine = (repo: string) => ({ ...base, EBAK_REPOSITORY: repo, EBAK_CONFIG_DIR: join(dir, `machine${++machines}`) });
+  const machine = (repo: string) => ({ ...suite.base, EBAK_REPOSITORY: repo, EBAK_CONFIG_DIR: join(suite.dir, `machine${++machines}`) });
 
   /** A vault repository with one backup, its initialising device, a second device logged in, and the recovery key's file. */
   async function vaultRepo(name: string) {
-    const repo = join(dir, name);
+    const repo = join(suite.dir, name);
     const a = machine(repo);
-    const init = JSON.parse((await ok(['init', '--vault', url, '--vault-invite', invite, '--json'], { ...a, EBAK_PASSWORD: PASSWORD })).stdout) as { recovery_key: string; account: string };
-    const recovery = join(dir, `${name}.recovery`);
+    const init = JSON.parse((await ebakOk(['init', '--vault', suite.url, '--vault-invite', suite.invite, '--json'], { ...a, EBAK_PASSWORD: PASSWORD })).stdout) as { recovery_key: string; account: string };
+    const recovery = join(suite.dir, `${name}.recovery`);
     await writeFile(recovery, init.recovery_key);
-    const src = join(dir, `src-${name}`);
+    const src = join(suite.dir, `src-${name}`);
     await mkdir(src, { recursive: true });
     await writeFile(join(src, 'a.bin'), Buffer.alloc(300_000, 1));
-    await ok(['backup', src], a);
+    await ebakOk(['backup', src], a);
     const b = machine(repo);
-    await ok(['login', '--vault', url], { ...b, EBAK_PASSWORD: PASSWORD });
+    await ebakOk(['login', '--vault', suite.url], { ...b, EBAK_PASSWORD: PASSWORD });
     return { repo, a, b, recovery, src, account: init.account };
   }
 
@@ -94,10 +67,10 @@ describe('key rotate-master in vault mode', { timeout: POINTS === 0 ? 7_200_000 
   async function everyoneOpens(v: Awaited<ReturnType<typeof vaultRepo>>, what: string): Promise<void> {
     for (const env of [v.a, v.b]) assert.equal((await ebak(['snapshots', '--json'], env)).code, 0, `${what}: a device opens it`);
     const c = machine(v.repo);
-    const login = await ebak(['login', '--vault', url], { ...c, EBAK_PASSWORD: PASSWORD });
+    const login = await ebak(['login', '--vault', suite.url], { ...c, EBAK_PASSWORD: PASSWORD });
     assert.equal(login.code, 0, `${what}: the password logs in: ${login.stderr}`);
     assert.equal((await ebak(['check', '--json'], c)).code, 0, `${what}: the new machine checks it`);
-    const rec = await ebak(['snapshots', '--json', '--recovery-key-file', v.recovery], { EBAK_REPOSITORY: v.repo, EBAK_CONFIG_DIR: join(dir, 'nobody') });
+    const rec = await ebak(['snapshots', '--json', '--recovery-key-file', v.recovery], { EBAK_REPOSITORY: v.repo, EBAK_CONFIG_DIR: join(suite.dir, 'nobody') });
     assert.equal(rec.code, 0, `${what}: the recovery key opens it: ${rec.stderr}`);
     assert.ok(rec.stderr.split('\n').some((l) => l.startsWith('warning: ') && l.includes(v.account)), `${what}: the recovery key is told a vault holds it: ${rec.stderr}`);
   }
@@ -106,21 +79,21 @@ describe('key rotate-master in vault mode', { timeout: POINTS === 0 ? 7_200_000 
     const v = await vaultRepo('rotated');
     const bFile = join(v.b.EBAK_CONFIG_DIR, 'devices', `${v.account}.json`);
     const wrappedBefore = (JSON.parse(await readFile(bFile, 'utf8')) as { wrapped_key: string }).wrapped_key;
-    const rot = JSON.parse((await ok(['key', 'rotate-master', '--recovery-key-file', v.recovery, '--json'], { ...v.a, EBAK_PASSWORD: PASSWORD })).stdout) as { generation: number };
+    const rot = JSON.parse((await ebakOk(['key', 'rotate-master', '--recovery-key-file', v.recovery, '--json'], { ...v.a, EBAK_PASSWORD: PASSWORD })).stdout) as { generation: number };
     assert.equal(rot.generation, 1);
-    await ok(['backup', v.src], v.b);
+    await ebakOk(['backup', v.src], v.b);
     assert.notEqual((JSON.parse(await readFile(bFile, 'utf8')) as { wrapped_key: string }).wrapped_key, wrappedBefore, 'the other device re-wrapped its file to the new key');
     await everyoneOpens(v, 'after the rotation');
     // The recovery key alone would leave the vault's envelopes behind: refused, nothing changed.
     const config = await readFile(join(v.repo, 'config'));
-    assertCode(await ebak(['key', 'rotate-master', '--recovery-key-file', v.recovery, '--json'], { EBAK_REPOSITORY: v.repo, EBAK_CONFIG_DIR: join(dir, 'nobody'), EBAK_PASSWORD: PASSWORD }), 1, 'USAGE');
+    assertCode(await ebak(['key', 'rotate-master', '--recovery-key-file', v.recovery, '--json'], { EBAK_REPOSITORY: v.repo, EBAK_CONFIG_DIR: join(suite.dir, 'nobody'), EBAK_PASSWORD: PASSWORD }), 1, 'USAGE');
     assert.deepEqual(await readFile(join(v.repo, 'config')), config);
     // --rewrite: snapshots are renamed; the other device sees no rollback, and the data checks.
-    await ok(['key', 'rotate-master', '--resume', '--rewrite', '--recovery-key-file', v.recovery, '--json'], { ...v.a, EBAK_PASSWORD: PASSWORD });
-    const snaps = await ok(['snapshots', '--json'], v.b);
+    await ebakOk(['key', 'rotate-master', '--resume', '--rewrite', '--recovery-key-file', v.recovery, '--json'], { ...v.a, EBAK_PASSWORD: PASSWORD });
+    const snaps = await ebakOk(['snapshots', '--json'], v.b);
     assert.equal((JSON.parse(snaps.stdout) as unknown[]).length, 2);
     assert.ok(!snaps.stderr.includes('does not know'), snaps.stderr);
-    await ok(['check', '--read-data'], v.b);
+    await ebakOk(['check', '--read-data'], v.b);
   });
 
   it(`a vault-mode rotation killed with kill -9 leaves a repository every key holder opens (seed ${SEED})`, async (t) => {
@@ -139,7 +112,7 @@ describe('key rotate-master in vault mode', { timeout: POINTS === 0 ? 7_200_000 
       const r = await killed(k, when, [...args, w.recovery], w.a);
       assert.equal(r.signal, 'SIGKILL', `killed ${when} write ${k} of ${total}: ${r.stderr}`);
       await everyoneOpens(w, `killed ${when} write ${k}`);
-      await ok([...args, w.recovery], { ...w.a, EBAK_PASSWORD: PASSWORD });
+      await ebakOk([...args, w.recovery], { ...w.a, EBAK_PASSWORD: PASSWORD });
       await everyoneOpens(w, `finished after a kill ${when} write ${k}`);
       t.diagnostic(`killed ${when} write ${k} of ${total}: every key holder opens it, before and after the next rotation`);
     }

@@ -238,7 +238,6 @@ function codeOf(e: unknown): Outcome {
 }
 
 export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-export const unhex = (s: string) => Buffer.from(s, 'hex');
 
 /** A vector generator's checks: every outcome it records must be the one it states, or it writes nothing. */
 export class GeneratorChecks {

@@ -11,7 +11,8 @@ import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PIN } from '../hsm/softhsm.js';
+import { after, before } from 'node:test';
+import { PIN, softhsm, type SoftHsm } from '../hsm/softhsm.js';
 import { ebak } from '../cli/harness.js';
 import { startServer, type Server } from '../cli/server.js';
 
@@ -70,6 +71,42 @@ export async function startCliVault(dir: string, uses?: number, serveArgs: reado
   const inv = await ebak(['vault', 'invite', '--operator-key-file', operatorKey, ...(uses ? ['--uses', String(uses)] : []), '--json'], {});
   assert.equal(inv.code, 0, inv.stderr);
   return { url: vault.url, root: platform.root, hsmEnv, invite: (JSON.parse(inv.stdout) as { invite: string }).invite, stop };
+}
+
+/** What a CLI test file against one vault needs: set by the suite's `before` hook (cliVaultSuite). */
+export interface CliVaultSuite {
+  /** The suite's own temporary directory (removed after it). */
+  readonly dir: string;
+  readonly url: string;
+  readonly invite: string;
+  /** The environment every CLI run against the vault needs: its SoftHSM token and the attestation root. */
+  readonly base: Record<string, string>;
+  /** Registers a stop (an S3 fixture, a server) run after the tests, before the vault's own. */
+  onStop(stop: () => Promise<unknown>): void;
+}
+
+/**
+ * Registers hooks on the current suite: a temporary directory, a SoftHSM
+ * token and `ebak vault serve` (startCliVault) before its tests; after
+ * them, the stops it was given, the vault, the token and the directory.
+ */
+export function cliVaultSuite(prefix: string, uses?: number, serveArgs: readonly string[] = []): CliVaultSuite {
+  const stops: (() => Promise<unknown>)[] = [];
+  let token: SoftHsm | undefined;
+  const v = { onStop: (stop: () => Promise<unknown>) => void stops.unshift(stop) } as { -readonly [K in keyof CliVaultSuite]: CliVaultSuite[K] };
+  before(async () => {
+    v.dir = mkdtempSync(join(tmpdir(), prefix));
+    token = softhsm(['vault']);
+    const vault = await startCliVault(v.dir, uses, serveArgs);
+    stops.push(vault.stop);
+    Object.assign(v, { url: vault.url, invite: vault.invite, base: { ...vault.hsmEnv, EBAK_VAULT_ROOT: vault.root } });
+  });
+  after(async () => {
+    for (const stop of stops) await stop();
+    token?.cleanup();
+    if (v.dir) rmSync(v.dir, { recursive: true, force: true });
+  });
+  return v;
 }
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';

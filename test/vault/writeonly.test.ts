@@ -22,7 +22,7 @@ import type { EbakError } from '../../src/errors.js';
 import { deviceClient, loadDevice } from '../../src/vault/client/device.js';
 import { softhsm, type SoftHsm } from '../hsm/softhsm.js';
 import { deleteObject, getObject, listKeys, putObject, startFixture, type S3Fixture } from '../s3/fixture.js';
-import { assertCode, assertFailed, backupSummary, ebak, fileDigests, type RunResult } from '../cli/harness.js';
+import { assertCode, assertFailed, backupSummary, ebak, ebakOk, fileDigests, type RunResult } from '../cli/harness.js';
 import { startCliVault } from './platform.js';
 
 const WRITE_ONLY = 25;
@@ -52,13 +52,8 @@ describe('write-only vault devices', { timeout: 600_000 }, () => {
   const backups: Summary[] = [];
   const stops: (() => Promise<unknown>)[] = [];
 
-  async function ok(args: string[], env: Record<string, string>): Promise<RunResult> {
-    const r = await ebak(args, env);
-    assert.equal(r.code, 0, `ebak ${args.join(' ')}: ${r.stderr}`);
-    return r;
-  }
 
-  const backup = async (env: Record<string, string>) => backupSummary(await ok(['backup', src, '--json'], env)) as Summary;
+  const backup = async (env: Record<string, string>) => backupSummary(await ebakOk(['backup', src, '--json'], env)) as Summary;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ebak-wo-vault-'));
@@ -77,7 +72,7 @@ describe('write-only vault devices', { timeout: 600_000 }, () => {
     await mkdir(join(src, 'sub'), { recursive: true });
     await writeFile(join(src, 'a.txt'), 'from the write-only host\n');
     await writeFile(join(src, 'sub', 'big.bin'), randomBytes(2 * 1024 * 1024));
-    await ok(['backup', src], full);
+    await ebakOk(['backup', src], full);
   });
   after(async () => {
     for (const stop of stops) await stop();
@@ -87,20 +82,20 @@ describe('write-only vault devices', { timeout: 600_000 }, () => {
 
   it('a full device adds a write-only device with the password; device list shows its kind', async () => {
     assertFailed(await ebak(['device', 'add', '--write-only', 'nas'], full), 1, 'password');
-    const added = await ok(['device', 'add', '--write-only', 'nas', '--json'], { ...full, EBAK_PASSWORD: PASSWORD });
+    const added = await ebakOk(['device', 'add', '--write-only', 'nas', '--json'], { ...full, EBAK_PASSWORD: PASSWORD });
     const r = JSON.parse(added.stdout) as { device: { id: string; kind: string }; enrollment_code: string };
     assert.equal(r.device.kind, 'write-only');
     [deviceId, code] = [r.device.id, r.enrollment_code];
     const out = join(dir, 'second.code');
-    await ok(['device', 'add', '--write-only', 'spare', '--out', out], { ...full, EBAK_PASSWORD: PASSWORD });
+    await ebakOk(['device', 'add', '--write-only', 'spare', '--out', out], { ...full, EBAK_PASSWORD: PASSWORD });
     assert.equal((await stat(out)).mode & 0o777, 0o600);
-    const list = JSON.parse((await ok(['device', 'list', '--json'], full)).stdout) as { devices: { id: string; name: string; kind: string; enrolled?: boolean }[] };
+    const list = JSON.parse((await ebakOk(['device', 'list', '--json'], full)).stdout) as { devices: { id: string; name: string; kind: string; enrolled?: boolean }[] };
     assert.deepEqual(list.devices.map((d) => [d.name, d.kind, d.enrolled ?? true]).sort(), [['nas', 'write-only', false], ['spare', 'write-only', false], [list.devices.find((d) => d.kind === 'full')!.name, 'full', true]].sort());
   });
 
   it('the write-only host enrolls once, without the password; backs up twice (the second deduplicates); the head knows its snapshots', async () => {
     assert.ok(code);
-    const enrolled = await ok(['login', '--enroll', code, '--json'], host);
+    const enrolled = await ebakOk(['login', '--enroll', code, '--json'], host);
     assert.equal((JSON.parse(enrolled.stdout) as { kind: string }).kind, 'write-only');
     assertCode(await ebak(['login', '--enroll', code, '--json'], { ...host, EBAK_CONFIG_DIR: join(dir, 'thief') }), VAULT_REFUSED, 'VAULT_REFUSED'); // once only
     backups.push(await backup(host), await backup(host));
@@ -108,7 +103,7 @@ describe('write-only vault devices', { timeout: 600_000 }, () => {
     assert.ok(first!.data_blobs_added > 0);
     assert.equal(second!.data_blobs_added, 0);
     assert.ok(second!.data_added < first!.data_added / 100, `second run added ${second!.data_added} bytes`);
-    const snaps = await ok(['snapshots', '--json'], full);
+    const snaps = await ebakOk(['snapshots', '--json'], full);
     assert.deepEqual(warnings(snaps), [], 'the head knew every snapshot and index file: the write-only host posted them');
     const ids = (JSON.parse(snaps.stdout) as { id: string }[]).map((s) => s.id);
     for (const b of backups) assert.ok(ids.includes(b.snapshot_id));
@@ -131,10 +126,10 @@ describe('write-only vault devices', { timeout: 600_000 }, () => {
     const want = await fileDigests(src);
     for (const [i, b] of backups.entries()) {
       const target = join(dir, `out${i}`);
-      await ok(['restore', b.snapshot_id, '--target', target], full);
+      await ebakOk(['restore', b.snapshot_id, '--target', target], full);
       assert.deepEqual(await fileDigests(join(target, src)), want);
     }
-    await ok(['check', '--read-data'], full);
+    await ebakOk(['check', '--read-data'], full);
   });
 
   it('the vault refuses a write-only session the K-release endpoint, head removals, device, policy and step-up calls; it may post drill records', async () => {
@@ -177,9 +172,9 @@ describe('write-only vault devices', { timeout: 600_000 }, () => {
     await policy(3600);
     try {
       const out = join(dir, 'short.code');
-      await ok(['device', 'add', '--write-only', 'short', '--out', out], { ...full, EBAK_PASSWORD: PASSWORD });
+      await ebakOk(['device', 'add', '--write-only', 'short', '--out', out], { ...full, EBAK_PASSWORD: PASSWORD });
       const shortHost = { ...host, EBAK_CONFIG_DIR: join(dir, 'short-host') };
-      await ok(['login', '--enroll-file', out], shortHost);
+      await ebakOk(['login', '--enroll-file', out], shortHost);
       const before = (await loadDevice(shortHost.EBAK_CONFIG_DIR, account))!;
       await backup(shortHost);
       const after = (await loadDevice(shortHost.EBAK_CONFIG_DIR, account))!;
@@ -193,10 +188,10 @@ describe('write-only vault devices', { timeout: 600_000 }, () => {
   });
 
   it('revoked by the full device, its next backup fails with the vault\'s refusal', async () => {
-    await ok(['device', 'revoke', deviceId], { ...full, EBAK_PASSWORD: PASSWORD });
+    await ebakOk(['device', 'revoke', deviceId], { ...full, EBAK_PASSWORD: PASSWORD });
     assertFailed(await ebak(['backup', src], host), VAULT_REFUSED, 'revoked');
     assertCode(await ebak(['backup', src, '--json'], host), VAULT_REFUSED, 'VAULT_REFUSED');
-    const list = JSON.parse((await ok(['device', 'list', '--json'], full)).stdout) as { devices: { id: string; revoked_at?: string }[] };
+    const list = JSON.parse((await ebakOk(['device', 'list', '--json'], full)).stdout) as { devices: { id: string; revoked_at?: string }[] };
     assert.ok(list.devices.find((d) => d.id === deviceId)!.revoked_at);
   });
 });

@@ -7,21 +7,19 @@
  */
 import { hmacSha256 } from '../../src/crypto/index.js';
 import { sealBlob } from '../../src/repository/blob.js';
-import { sealedKey } from '../../src/repository/format/hpke.js';
 import { encodeSealedObject } from '../../src/repository/format/object.js';
 import { BlobType, encodeHeader, encodePrefix, PREFIX_BYTES, writeOnlyKeySource } from '../../src/repository/format/pack.js';
 import { encodeCredential } from '../../src/repository/writeonly/credential.js';
-import { applyEdits, GeneratorChecks, hex, unhex } from '../repository/vector-kit.js';
+import { applyEdits, GeneratorChecks, hex } from '../repository/vector-kit.js';
 import { FILE, fixedCredential, INPUTS, keys1, objectOutcomes, packPlaintexts, rotated, unrotated, type GenerationVectors } from './write-only-generation-kit.js';
+import { LOCK_PAYLOAD, vectorKeys } from './write-only-kit.js';
 
 const checks = new GeneratorChecks();
 const { expectSame } = checks;
 
 const c = await fixedCredential();
-const packKey = await sealedKey(c.publicKey, c.config.id, 'pack', unhex(INPUTS.packEkm));
-const objectKey = await sealedKey(c.publicKey, c.config.id, 'object', unhex(INPUTS.objectEkm));
-
-const payload = Buffer.from('{"time":"2026-01-02T03:04:05.678Z","hostname":"device","username":"u","pid":7,"exclusive":false,"started":"2026-01-02T03:04:05.678Z"}');
+const { packKey, objectKey } = await vectorKeys(c, INPUTS);
+const payload = LOCK_PAYLOAD;
 const object = encodeSealedObject({ objectKey: objectKey.key, enc: objectKey.enc, deviceKey: c.deviceKey, generation: 1 }, 'lock', payload);
 const objectMutations = [
   { name: 'key source 1 (generation 0\'s key pair)', edits: [{ op: 'set' as const, at: 7, value: 1 }], rotated: 'AUTH_FAILED', own: 'undefined' },

@@ -8,23 +8,20 @@
  * the file is not written when the code disagrees.
  */
 import { sealBlob } from '../../src/repository/blob.js';
-import { sealedKey } from '../../src/repository/format/hpke.js';
 import { wrapInKeyFile } from '../../src/repository/format/keyfile.js';
 import { encodeSealedObject } from '../../src/repository/format/object.js';
 import { BlobType, encodeHeader, encodePrefix, KeySource, PREFIX_BYTES } from '../../src/repository/format/pack.js';
 import { hmacSha256 } from '../../src/crypto/index.js';
 import { encodeCredential } from '../../src/repository/writeonly/credential.js';
-import { applyEdits, GeneratorChecks, hex, mutateKeyFile, serialiseKeyFile, unhex } from '../repository/vector-kit.js';
-import { FILE, fixedCredential, INPUTS, keyFileOutcome, keys, objectOutcomes, packPlaintexts, reader, type WriteOnlyVectors } from './write-only-kit.js';
+import { applyEdits, GeneratorChecks, hex, mutateKeyFile, serialiseKeyFile } from '../repository/vector-kit.js';
+import { FILE, fixedCredential, INPUTS, keyFileOutcome, keys, LOCK_PAYLOAD, objectOutcomes, packPlaintexts, reader, vectorKeys, type WriteOnlyVectors } from './write-only-kit.js';
 
 const checks = new GeneratorChecks();
 const { expectSame } = checks;
 
 const c = await fixedCredential();
-const packKey = await sealedKey(c.publicKey, c.config.id, 'pack', unhex(INPUTS.packEkm));
-const objectKey = await sealedKey(c.publicKey, c.config.id, 'object', unhex(INPUTS.objectEkm));
-
-const payload = Buffer.from('{"time":"2026-01-02T03:04:05.678Z","hostname":"device","username":"u","pid":7,"exclusive":false,"started":"2026-01-02T03:04:05.678Z"}');
+const { packKey, objectKey } = await vectorKeys(c, INPUTS);
+const payload = LOCK_PAYLOAD;
 const object = encodeSealedObject({ objectKey: objectKey.key, enc: objectKey.enc, deviceKey: c.deviceKey }, 'lock', payload);
 const both = (full: string, own: string) => ({ full, own });
 const objectMutations = [

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ObjectTypeName } from '../../src/repository/format/object.js';
+import { sealedKey } from '../../src/repository/format/hpke.js';
 import { decodePack } from '../../src/repository/format/pack.js';
 import { openBlob } from '../../src/repository/blob.js';
 import { parseKeyFile, unwrapKeyFile } from '../../src/repository/format/keyfile.js';
@@ -87,3 +88,13 @@ export async function keyFileOutcome(text: string, password: string, want: Write
   });
 }
 
+/** The lock payload both write-only vector generators seal. */
+export const LOCK_PAYLOAD = Buffer.from('{"time":"2026-01-02T03:04:05.678Z","hostname":"device","username":"u","pid":7,"exclusive":false,"started":"2026-01-02T03:04:05.678Z"}');
+
+/** The pack and object keys a credential's vectors are sealed with: HPKE to its public key, from the fixed ephemeral inputs. */
+export async function vectorKeys(c: WriteOnlyCredential, inputs: { packEkm: string; objectEkm: string }): Promise<{ packKey: { enc: Buffer; key: Buffer }; objectKey: { enc: Buffer; key: Buffer } }> {
+  return {
+    packKey: await sealedKey(c.publicKey, c.config.id, 'pack', Buffer.from(inputs.packEkm, 'hex')),
+    objectKey: await sealedKey(c.publicKey, c.config.id, 'object', Buffer.from(inputs.objectEkm, 'hex')),
+  };
+}
