@@ -1,8 +1,8 @@
 /**
  * Progress of long commands: the line builders (src/cli/progress.ts) as
  * functions, then the real CLI on a pseudo-terminal (util-linux `script`):
- * backup, restore and check --read-data draw progress lines on a terminal,
- * and neither --json nor --quiet draws any.
+ * backup, restore, check --read-data, prune and copy draw progress lines on
+ * a terminal, and neither --json nor --quiet draws any.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -84,6 +84,21 @@ describe('progress on a terminal', { skip: !hasScript && 'util-linux script is n
     const c = await onTerminal(['--limit-download', '4096', 'check', '--read-data'], env);
     assert.equal(c.code, 0, c.screen);
     assert.match(c.screen, /reading packs \d+\/\d+/);
+  });
+
+  it('prune and copy draw their progress lines on a terminal', async () => {
+    const f = await onTerminal(['forget', '--keep-last', '1'], env);
+    assert.equal(f.code, 0, f.screen);
+    const p = await onTerminal(['prune'], env);
+    assert.equal(p.code, 0, p.screen);
+    assert.ok(p.screen.includes(DRAW), p.screen);
+    assert.match(p.screen, /\r\x1b\[Kloading index files/);
+    const target = { EBAK_REPOSITORY: join(dir, 'copy'), EBAK_PASSWORD: 'target', EBAK_TEST_FAST_KDF: '1' };
+    assert.equal((await onTerminal(['init'], target)).code, 0);
+    const c = await onTerminal(['copy', '--from-repo', env.EBAK_REPOSITORY!], { ...target, EBAK_FROM_PASSWORD: env.EBAK_PASSWORD! });
+    assert.equal(c.code, 0, c.screen);
+    assert.ok(c.screen.includes(DRAW), c.screen);
+    assert.match(c.screen, /snapshots \d+\/\d+/);
   });
 
   it('--json and --quiet draw none: the terminal gets JSON lines, or nothing', async () => {
