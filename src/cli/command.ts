@@ -83,5 +83,5 @@ export interface CommandSpec<C extends string> {
 /** The one place a command's own flags are parsed (a flag absent from argv from its variable). */
 export function defineCommand<const C extends string>(spec: CommandSpec<C>): Command {
   const opts = spec.positionals === false ? { positionals: false as const } : {};
-  return { name: spec.name, summary: spec.summary, usage: spec.usage, run: (argv, ctx) => spec.run(parseFlags(spec.name, argv, ctx.env, opts), ctx) };
+  return { name: spec.name, summary: spec.summary, usage: spec.usage, run: async (argv, ctx) => spec.run(parseFlags(spec.name, argv, ctx.env, opts), ctx) };
 }

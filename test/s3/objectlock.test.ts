@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
@@ -17,6 +18,10 @@ import { playObjectLock } from '../storage/objectlock-play.js';
 import { classify, initRepo, makeSource, startFixture, type S3Fixture } from './fixture.js';
 
 const dir = await tempDir('ebak-s3-lock-');
+// Sources whose ancestors nothing else changes: a snapshot records its ancestors' metadata, and other
+// test files add entries to /tmp all the time, which would make every re-backup store a new root tree
+// (a new pack, extended by the next backup).
+const stable = mkdtempSync(join('/var/tmp', 'ebak-s3-lock-'));
 const LOCK = { EBAK_S3_OBJECT_LOCK_DAYS: '7' };
 let fx: S3Fixture;
 
@@ -24,6 +29,7 @@ before(async () => {
   fx = await startFixture();
 });
 after(() => fx.stop());
+after(() => rmSync(stable, { recursive: true, force: true }));
 
 it('init creates the bucket with Object Lock; backup locks data packs and snapshots for N days, nothing else', async () => {
   fx.proxy.reset();
@@ -53,8 +59,8 @@ it('init creates the bucket with Object Lock; backup locks data packs and snapsh
 it('a backup extends the packs its snapshot reuses to N × 1.25 days (PutObjectRetention), no other pack, never shorter; then each pack at most once per N / 4 days', async () => {
   fx.proxy.reset();
   const env = { ...(await initRepo(fx, dir, 'extending/r', LOCK)), EBAK_NO_CACHE: '', EBAK_CACHE_DIR: join(dir, 'extend-cache') }; // the table lives in the cache
-  const src = await makeSource(join(dir, 'extend'), 1 << 20);
-  const other = join(dir, 'extend', 'other');
+  const src = await makeSource(join(stable, 'extend'), 1 << 20);
+  const other = join(stable, 'extend', 'other');
   await mkdir(other);
   await writeFile(join(other, 'alone.bin'), randomBytes(4096));
   const play = playObjectLock(fx.proxy);
