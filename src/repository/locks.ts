@@ -84,10 +84,12 @@ export function isStale(l: LockInfo, now = Date.now()): boolean {
  */
 const heldLocks = new Set<Lock>();
 const taking = new Set<Promise<unknown>>();
+/** Lock files being removed: a second Ctrl-C during a clean stop's release must not exit before the removal ends. */
+const releasing = new Set<Promise<unknown>>();
 
 export async function releaseHeldLocks(): Promise<void> {
   await Promise.allSettled([...taking]);
-  await Promise.allSettled([...heldLocks].map((l) => l.release()));
+  await Promise.allSettled([...[...heldLocks].map((l) => l.release()), ...releasing]);
 }
 
 /** Takes a lock; `onStale` hears about stale locks that were ignored (each once). */
@@ -140,7 +142,13 @@ async function takeLock(store: LockObjects, mode: LockMode, meta: { hostname: st
     async release() {
       if (!heldLocks.delete(lock)) return; // released already (by the interrupt handler, or twice)
       clearInterval(timer);
-      await store.removeLock(mine);
+      const removal = store.removeLock(mine);
+      releasing.add(removal);
+      try {
+        await removal;
+      } finally {
+        releasing.delete(removal);
+      }
     },
   };
   heldLocks.add(lock);
