@@ -16,7 +16,7 @@ import { Pkcs11Hsm } from '../../src/hsm/index.js';
 import { RecipientKms, type RecipientAttester } from '../../src/kms/client.js';
 import { createKey, startKeyService, type KeyService } from '../../src/kms/simulated/index.js';
 import { vaultBundle, vaultKeyPolicy, vaultMeasurements } from '../../src/vault/measure.js';
-import { VaultClient } from '../../src/vault/client/client.js';
+import { VaultClient, type ClientOptions } from '../../src/vault/client/client.js';
 import type { VaultTrust } from '../../src/vault/client/transport.js';
 import { startVault, type RunningVault, type VaultOptions } from '../../src/vault/server/index.js';
 import { SqliteStore } from '../../src/vault/state/sqlite.js';
@@ -44,7 +44,7 @@ export interface Lab {
 export interface Running extends RunningVault {
   hsm: Pkcs11Hsm;
   store: StateStore;
-  client(): Promise<VaultClient>;
+  client(o?: ClientOptions): Promise<VaultClient>;
   stop(): Promise<void>;
 }
 
@@ -73,7 +73,7 @@ export async function lab(): Promise<Lab> {
       const v = await startVault({ hsm, store, attester: nsm, keyService: kms(), registration: 'open', log: (l: string) => { if (process.env.EBAK_TEST_VAULT_LOG) process.stderr.write(l + '\n'); }, ...opts });
       const r: Running = {
         ...v, hsm, store,
-        client: () => VaultClient.connect(v.url, trust),
+        client: (o?: ClientOptions) => VaultClient.connect(v.url, trust, o),
         stop: async () => {
           running.splice(running.indexOf(r), 1);
           await v.close();

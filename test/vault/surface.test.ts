@@ -133,3 +133,24 @@ describe('vault limits and TLS renewal', () => {
     await v.stop();
   });
 });
+
+// A lab of its own: the rate buckets live in the vault's store, which the tests above drain.
+describe('vault rate limits, waited out', () => {
+  let l: Lab;
+  before(async () => {
+    l = await lab();
+  });
+  after(() => l.cleanup());
+
+  it("a client with patience waits out the vault's retry_after (the CLI's do); without, or past its budget, the refusal is the caller's", async () => {
+    const v = await l.start({ addressRate: { burst: 3, perMinute: 60 } });
+    // Three attestation requests empty the bucket; it refills one request a second.
+    const [none, ample, brief] = [await v.client(), await v.client({ rateLimitWaitMs: 10_000 }), await v.client({ rateLimitWaitMs: 2_500 })];
+    await assert.rejects(none.status(), refused('rate_limited'));
+    for (let i = 0; i < 4; i++) await ample.status();
+    await assert.rejects(async () => {
+      for (let i = 0; i < 5; i++) await brief.status();
+    }, refused('rate_limited'));
+    await v.stop();
+  });
+});

@@ -14,7 +14,7 @@ import { deviceClient, loadDevice, repositoryAccount, trustFrom, type DeviceFile
 import { DEVICE_FORMAT } from '../../vault/client/devicefile.js';
 import { addWriteOnlyDevice } from '../../keys/index.js';
 import { writeOnlyRefusal } from '../../repository/writeonly/credential.js';
-import { VaultClient } from '../../vault/client/client.js';
+import { CLI_PATIENCE, VaultClient } from '../../vault/client/client.js';
 import type { DeviceInfo, DrillRecordRequest } from '../../vault/protocol.js';
 import { pcrsFromMeasurements, vaultKeyPolicy, vaultMeasurements, vaultSnpMeasurement } from '../../vault/measure.js';
 import { createInvitation, operatorPrivateKey } from '../../vault/operator.js';
@@ -65,7 +65,7 @@ export const trustFlags = (v: Values, s: Switches): TrustFlags => ({
   snpChain: v['snp-chain'], snpMeasurement: v['snp-measurement'], snpMinTcb: v['snp-min-tcb'],
 });
 
-const clientFor = (v: Values, s: Switches) => VaultClient.connect(v.vault!, trustFrom(trustFlags(v, s)).trust);
+const clientFor = (v: Values, s: Switches) => VaultClient.connect(v.vault!, trustFrom(trustFlags(v, s)).trust, CLI_PATIENCE);
 
 /**
  * Verifies the log in the state store: chain, signatures, each boot's

@@ -35,11 +35,27 @@ function opaqueClient(): Promise<typeof import('@serenity-kit/opaque')['client']
   return opaqueModule.then((m) => m.client);
 }
 
-export class VaultClient {
-  private constructor(readonly channel: AttestedChannel) {}
+export interface ClientOptions {
+  /**
+   * How long, in all, calls may wait out the vault's rate limit (the
+   * `retry_after` of a `rate_limited` refusal) before the refusal is the
+   * caller's. 0 (the default): refused at once, as tests and load generators
+   * want. The CLI waits (CLI_PATIENCE): a burst of commands, or
+   * several devices of one account at once, is slowed down, not failed.
+   */
+  rateLimitWaitMs?: number;
+}
 
-  static async connect(url: string, trust: VaultTrust): Promise<VaultClient> {
-    return new VaultClient(await AttestedChannel.open(url, trust));
+/** The CLI's clients: a command waits out up to 30 s of the vault's rate limits before it fails. */
+export const CLI_PATIENCE: ClientOptions = { rateLimitWaitMs: 30_000 };
+
+export class VaultClient {
+  private waited = 0;
+
+  private constructor(readonly channel: AttestedChannel, private readonly o: ClientOptions) {}
+
+  static async connect(url: string, trust: VaultTrust, o: ClientOptions = {}): Promise<VaultClient> {
+    return new VaultClient(await AttestedChannel.open(url, trust), o);
   }
 
   get url(): string {
@@ -48,12 +64,28 @@ export class VaultClient {
 
   /** Every call: a `write_only` refusal becomes EbakError('WRITE_ONLY'). */
   private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, auth?: string): Promise<T> {
-    try {
-      return await this.channel.call<T>(method, path, body, auth);
-    } catch (e) {
-      if (e instanceof VaultError && e.vaultCode === 'write_only') throw new EbakError('WRITE_ONLY', e.message, { hint: 'this device can only run `backup`; use a full device (or `ebak login` with the password) for anything else' });
-      throw e;
+    for (;;) {
+      try {
+        return await this.channel.call<T>(method, path, body, auth);
+      } catch (e) {
+        if (e instanceof VaultError && e.vaultCode === 'write_only') throw new EbakError('WRITE_ONLY', e.message, { hint: 'this device can only run `backup`; use a full device (or `ebak login` with the password) for anything else' });
+        if (!(await this.waitedOut(e))) throw e;
+      }
     }
+  }
+
+  /**
+   * Waits out a rate-limit refusal while the budget lasts. Safe to repeat
+   * any call: the vault refuses a rate-limited request before any work
+   * (limits.ts), so a refused login start counted no guess.
+   */
+  private async waitedOut(e: unknown): Promise<boolean> {
+    if (!(e instanceof VaultError) || e.vaultCode !== 'rate_limited' || e.retryAfter === undefined) return false;
+    const ms = e.retryAfter * 1000;
+    if (this.waited + ms > (this.o.rateLimitWaitMs ?? 0)) return false;
+    this.waited += ms;
+    await new Promise((r) => setTimeout(r, ms));
+    return true;
   }
 
   status(): Promise<StatusResponse> {

@@ -29,7 +29,7 @@ import { unwrapMasterKey, wrapMasterKey } from '../envelope.js';
 import { VAULT_PLATFORMS, type VaultPlatform } from '../enclave/attester.js';
 import { pcrsFromMeasurements, vaultMeasurements, vaultSnpMeasurement } from '../measure.js';
 import type { Action, RotateResponse, SessionResponse } from '../protocol.js';
-import { VaultClient } from './client.js';
+import { CLI_PATIENCE, VaultClient } from './client.js';
 import { HeadClient } from './head.js';
 import type { SnpTrust, VaultTrust } from './transport.js';
 import { configAccount, DEVICE_FORMAT, repositoryAccount, saveDevice, WRITE_ONLY_DEVICE_FORMAT, type DeviceFile, type FullDeviceFile, type WriteOnlyDeviceFile } from './devicefile.js';
@@ -152,7 +152,7 @@ export async function initWithVault(
   create: (register: (config: Buffer) => Promise<void>) => Promise<string>,
 ): Promise<VaultInitResult> {
   const { trust, rootPem } = trustFrom(o);
-  const client = await VaultClient.connect(url, trust); // refuse early: nothing is created if the vault is not the attested one
+  const client = await VaultClient.connect(url, trust, CLI_PATIENCE); // refuse early: nothing is created if the vault is not the attested one
   const name = o.device ?? defaultDeviceName();
   let registered: { account: string; session: SessionResponse } | undefined;
   const id = await create(async (config) => {
@@ -174,7 +174,7 @@ export async function initWithVault(
 export async function loginWithVault(backend: Backend, url: string, password: string, configDir: string, o: LoginOptions, opens: KeyTest): Promise<VaultLogin> {
   const { trust, rootPem } = trustFrom(o);
   const account = o.account ?? (await repositoryAccount(backend));
-  const client = await VaultClient.connect(url, trust);
+  const client = await VaultClient.connect(url, trust, CLI_PATIENCE);
   const name = o.device ?? defaultDeviceName();
   const { session, masterKey } = await client.login(account, password, name);
   try {
@@ -297,7 +297,7 @@ export async function deviceClient(d: DeviceFile): Promise<{ client: VaultClient
     ...(d.platforms ? { platforms: d.platforms } : {}),
     ...(d.snp ? { snp: snpTrust(d.snp.chain_pem, d.snp.measurement, d.snp.min_tcb) } : {}),
   };
-  return { client: await VaultClient.connect(d.vault, trust), device: d };
+  return { client: await VaultClient.connect(d.vault, trust, CLI_PATIENCE), device: d };
 }
 
 // ---- write-only devices: the enrollment code and `ebak login --enroll` ----
@@ -346,7 +346,7 @@ export interface EnrolledDevice {
  */
 export async function enrollWithVault(e: Enrollment & { account: string }, configDir: string, o: TrustFlags, open: (c: SealedCredential) => void): Promise<EnrolledDevice> {
   const { trust, rootPem } = trustFrom(o);
-  const client = await VaultClient.connect(e.vault, trust);
+  const client = await VaultClient.connect(e.vault, trust, CLI_PATIENCE);
   const r = await client.enroll(e.enrollment);
   open({ account: r.account, sealed: r.credential, key: Buffer.from(e.key, 'base64url') });
   const deviceFile = await saveDevice(configDir, {

@@ -14,6 +14,9 @@ import { EbakError, type ErrorCode } from '../../errors.js';
  * every other refusal.
  */
 export class VaultError extends EbakError {
+  /** Seconds a `rate_limited` refusal says to wait before trying again. */
+  retryAfter?: number;
+
   constructor(readonly vaultCode: string, message: string, readonly triesLeft?: number, hint?: string) {
     super(CODES.get(vaultCode) ?? 'VAULT_REFUSED', message, hint === undefined ? undefined : { hint });
   }

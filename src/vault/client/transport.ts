@@ -199,7 +199,9 @@ function verifySnp(body: Buffer, nonce: Buffer, trust: VaultTrust): VaultAttesta
 function refusal(status: number, json: unknown): VaultError {
   const e = (json as ErrorBody | undefined)?.error;
   if (!e || typeof e.code !== 'string' || typeof e.message !== 'string') return new VaultError('internal', `the vault answered HTTP ${status} without an error body`);
-  return new VaultError(e.code, `vault refused: ${e.message.slice(0, 300)}`, e.tries_left);
+  const err = new VaultError(e.code, `vault refused: ${e.message.slice(0, 300)}`, e.tries_left);
+  if (typeof e.retry_after === 'number' && e.retry_after > 0) err.retryAfter = e.retry_after;
+  return err;
 }
 
 function parseJson(body: Buffer): unknown {
