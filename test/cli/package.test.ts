@@ -3,7 +3,10 @@
  * says what to run instead of a stack trace, the tarball `npm pack` makes
  * carries the built code and the CLI, and `npm install -g` of that tarball
  * gives an `ebak` that starts (`version`). The install here takes its packages from
- * npm's cache (setup.sh's install filled it) and skips install scripts:
+ * npm's cache where it can (setup.sh's install filled it with the tarballs the
+ * lock file names; a fresh machine's cache lacks the registry metadata an
+ * install without a lock file resolves with, so `--prefer-offline`, not
+ * `--offline`, which failed on a fresh machine) and skips install scripts:
  * building the native addons (pkcs11js, better-sqlite3, zstd-napi) from
  * source takes minutes, so `scripts/check-package.sh` does that whole
  * install, then `ebak --help` and a backup and restore with it.
@@ -41,7 +44,7 @@ it('npm install -g of the packed tarball gives an ebak that starts', { timeout: 
   const tarball = (await readdir(dir)).find((f) => /^ebak-.*\.tgz$/.test(f));
   assert.ok(tarball, 'npm pack wrote ebak-<version>.tgz');
   const prefix = join(dir, 'prefix');
-  await run('npm', ['install', '-g', '--prefix', prefix, join(dir, tarball), '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, maxBuffer: 16 << 20 });
+  await run('npm', ['install', '-g', '--prefix', prefix, join(dir, tarball), '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, maxBuffer: 16 << 20 });
   const bin = join(prefix, 'bin', 'ebak');
   const { stdout: version } = await run(bin, ['version'], { env: { PATH: process.env.PATH } });
   assert.match(version, /^ebak \d+\.\d+\.\d+ \(node v\d+/);
