@@ -13,7 +13,7 @@ import type { WriteOnlyRepository } from '../repository/writeonly/repository.js'
 import { WorkerPool } from '../repository/workers.js';
 import { parseLocation } from '../storage/location.js';
 import { openBackend, type OpenedBackend, type OpenOptions } from '../storage/open.js';
-import { snapshotPacks } from '../operations/index.js';
+import { PackSets } from '../operations/index.js';
 import { parseElapsed } from '../plans/elapsed.js';
 import { MAX_HEAD_NAMES, type Action } from '../vault/protocol.js';
 import type { Context } from './command.js';
@@ -123,19 +123,19 @@ interface Opened {
  * writers post to; what the command stored is posted to it at the end.
  * A write-only credential is refused here (WRITE_ONLY): only `withBackupRepo` takes one.
  */
-export function withRepo<T>(ctx: Context, opts: SessionOptions, fn: (repo: Repository, pool: WorkerPool | undefined, backend: OpenedBackend, head: VaultHead | undefined) => Promise<T>): Promise<T> {
+export function withRepo<T>(ctx: Context, opts: SessionOptions, fn: (repo: Repository, pool: WorkerPool | undefined, backend: OpenedBackend, head: VaultHead | undefined, packSets: PackSets) => Promise<T>): Promise<T> {
   return session(ctx, opts, openSession, fn);
 }
 
 /** As withRepo, for `backup`: a write-only credential opens too, as a repository that can only back up. */
-export function withBackupRepo<T>(ctx: Context, opts: SessionOptions, fn: (repo: Repository | WriteOnlyRepository, pool: WorkerPool | undefined, backend: OpenedBackend, head: HeadRecorder | undefined) => Promise<T>): Promise<T> {
+export function withBackupRepo<T>(ctx: Context, opts: SessionOptions, fn: (repo: Repository | WriteOnlyRepository, pool: WorkerPool | undefined, backend: OpenedBackend, head: HeadRecorder | undefined, packSets: PackSets) => Promise<T>): Promise<T> {
   return session(ctx, opts, openBackupSession, fn);
 }
 
 async function session<R extends Opened, T>(
   ctx: Context, opts: SessionOptions,
   opener: (backend: OpenedBackend, identities: Identity[]) => Promise<OpenedRepository<R>>,
-  fn: (repo: R, pool: WorkerPool | undefined, backend: OpenedBackend, head: VaultHead | undefined) => Promise<T>,
+  fn: (repo: R, pool: WorkerPool | undefined, backend: OpenedBackend, head: VaultHead | undefined, packSets: PackSets) => Promise<T>,
 ): Promise<T> {
   const location = repoLocation(ctx);
   const retryMs = ctx.globals.retryLock === undefined ? 0 : parseElapsed(ctx.globals.retryLock, '--retry-lock');
@@ -149,7 +149,8 @@ async function session<R extends Opened, T>(
   try {
     const opened = await opener(backend, identities(ctx, opts));
     const repo = opened.repository;
-    head = opened.head && (await headChecked(ctx, repo, opened.head, backend));
+    const packSets = new PackSets(repo); // a new snapshot's packs, walked once for Object Lock and the vault's record
+    head = opened.head && (await headChecked(ctx, repo, opened.head, backend, packSets));
     if (opened.vaultAccount) ctx.out.warn(`vault account ${opened.vaultAccount} holds this repository; opened with the recovery key, it is not checked against the vault's repository head (a rollback goes unseen), and what this command deletes looks like a rollback to the vault's devices`);
     // The repository's own retention is known once its config is read; a flag or the environment overrides it.
     const lock = repo.config.object_lock;
@@ -161,7 +162,7 @@ async function session<R extends Opened, T>(
     repo.setWriting?.(writing(ctx));
     if (opts.index) await repo.loadIndex();
     if (opts.pool) pool = new WorkerPool();
-    const result = await fn(repo, pool, backend, head);
+    const result = await fn(repo, pool, backend, head, packSets);
     await head?.flush();
     return result;
   } catch (e) {
@@ -174,10 +175,10 @@ async function session<R extends Opened, T>(
 }
 
 /** Storage checked against the vault's repository head (src/keys/head.ts): ROLLBACK, or the head, fed every object the repository stores. */
-async function headChecked(ctx: Context, repo: Opened, client: NonNullable<OpenedRepository['head']>, backend: OpenedBackend): Promise<VaultHead> {
+async function headChecked(ctx: Context, repo: Opened, client: NonNullable<OpenedRepository['head']>, backend: OpenedBackend, packSets: PackSets): Promise<VaultHead> {
   const head = await checkHead(client, backend, (m) => ctx.out.warn(m));
   repo.setStoredSink?.((kind, name) => head.stored(kind, name));
-  head.packsOf = (id) => packsOrWarn(ctx, repo, id);
+  head.packsOf = (id) => packsOrWarn(ctx, repo, packSets, id);
   return head;
 }
 
@@ -187,12 +188,12 @@ async function headChecked(ctx: Context, repo: Opened, client: NonNullable<Opene
  * snapshot whose trees cannot be walked is left unrecorded, with a warning
  * (the vault then deletes no pack while it is protected).
  */
-async function packsOrWarn(ctx: Context, repo: Opened, id: string): Promise<string[] | undefined> {
+async function packsOrWarn(ctx: Context, repo: Opened, packSets: PackSets, id: string): Promise<string[] | undefined> {
   let why = '';
   for (const reload of [false, true]) {
     try {
       if (reload) await repo.loadIndex();
-      const packs = await snapshotPacks(repo, id);
+      const packs = await packSets.ofSnapshot(id);
       if (packs) return packs.length > MAX_HEAD_NAMES ? warnUnrecorded(ctx, id, `it references more than ${MAX_HEAD_NAMES} packs`) : packs;
       why = 'a blob it needs is in no indexed pack';
     } catch (e) {

@@ -127,6 +127,7 @@ const TABLE = [
   string('max-repack-size', 'SIZE', 'repack at most this many bytes (e.g. 2g)', ['prune'], { default: 'unlimited' }),
   boolean('dry-run', 'print the plan (packs to delete and to repack, bytes freed); change nothing', ['prune']),
   boolean('early-delete', 'also delete or repack packs younger than their S3 storage class\'s minimum duration (STANDARD_IA 30 days, GLACIER_IR and GLACIER 90, DEEP_ARCHIVE 180): S3 bills the rest of it anyway', ['prune']),
+  boolean('repack-archived', 'also repack partly used packs in GLACIER or DEEP_ARCHIVE: restores them first (S3 RestoreObject, waiting as restore does) and says what deleting them early costs', ['prune']),
 
   // cold (S3 only)
   string('after-days', 'N', 'move the data packs that only snapshots older than N days need', ['cold']),

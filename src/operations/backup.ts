@@ -9,6 +9,7 @@ import { backup as archive, type BackupOptions, type BackupResult, type BackupTa
 import type { Locker } from '../repository/api.js';
 import type { WorkerPool } from '../repository/workers.js';
 import { WriteOnlyRepository } from '../repository/writeonly/repository.js';
+import { PackSets } from './packsets.js';
 import { extendSnapshotPacks, type RetentionStorage } from './retain.js';
 import { runLocked, type OperationOptions, type WarningEvent } from './operation.js';
 
@@ -31,12 +32,14 @@ export type BackupOperationOptions = Omit<BackupOptions, 'onWarning' | 'onProgre
    * snapshot (not for a write-only credential: it cannot read the trees).
    */
   storage?: RetentionStorage;
+  /** The command's pack sets, shared with the vault's pack record (one walk of the snapshot's trees for both). */
+  packSets?: PackSets;
 };
 
 export type BackupRepository = BackupTarget & Locker;
 
 export function backup(repo: BackupRepository, pool: WorkerPool, opts: BackupOperationOptions): Promise<BackupResult> {
-  const { signal, onEvent, storage, ...rest } = opts;
+  const { signal, onEvent, storage, packSets, ...rest } = opts;
   return runLocked(repo, 'shared', 'backup', opts, async () => {
     const started = new Date();
     const res = await archive(repo, pool, {
@@ -48,7 +51,7 @@ export function backup(repo: BackupRepository, pool: WorkerPool, opts: BackupOpe
       onDir: (path, done) => onEvent?.({ type: 'dir', path, ...done }),
       onSkipped: (item, message) => onEvent?.({ type: 'skipped', item, message }),
     });
-    if (storage && res.id !== '' && !(repo instanceof WriteOnlyRepository)) await extendSnapshotPacks(repo, storage, res.snapshot.tree, started, signal);
+    if (storage && res.id !== '' && !(repo instanceof WriteOnlyRepository)) await extendSnapshotPacks(repo, packSets ?? new PackSets(repo), storage, res.snapshot.tree, started, signal);
     return res;
   });
 }

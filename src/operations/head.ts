@@ -8,8 +8,7 @@
  * snapshot objects and packs are deleted by the vault (an ObjectDeleter:
  * src/vault/client/deleter.ts), index files and locks by the repository.
  */
-import type { BlobIndex, HeadRecorder, SnapshotStore, TreeLoader } from '../repository/api.js';
-import { usedBlobs, walk } from '../walker/index.js';
+import type { HeadRecorder } from '../repository/api.js';
 
 type Kind = 'snapshots' | 'indexes';
 
@@ -57,21 +56,4 @@ export async function finishPending(head: HeadRecorder | undefined, repo: Delete
   for (const id of snapshots) await repo.removeSnapshot(id);
   for (const name of indexes) await repo.removeIndexFile(name);
   if (snapshots.length + indexes.length > 0) await head.removed({ snapshots, indexes });
-}
-
-/**
- * The packs (data and tree) snapshot `id` references, through the loaded
- * index: what a backup records with the vault for its pack refusals
- * (src/vault/server/deletion.ts). Undefined when a blob is in no indexed pack.
- */
-export async function snapshotPacks(repo: Pick<SnapshotStore, 'loadSnapshot'> & TreeLoader & Pick<BlobIndex, 'lookupBlob'>, id: string): Promise<string[] | undefined> {
-  const visitor = usedBlobs();
-  await walk(repo, (await repo.loadSnapshot(id)).tree, visitor);
-  const packs = new Set<string>();
-  for (const blob of visitor.blobs) {
-    const loc = repo.lookupBlob(Buffer.from(blob, 'hex'));
-    if (!loc) return undefined;
-    packs.add(loc.pack.id);
-  }
-  return [...packs].sort();
 }

@@ -13,6 +13,7 @@ export { check, type CheckEvent, type CheckOperationOptions, type CheckRepositor
 export { prune, type PruneEvent, type PruneOptions, type PruneResult } from './prune.js';
 export { rotateMaster, type RewriteResult, type RotateEvent, type RotateOptions, type RotateResult } from './rotate.js';
 export { restore, type OverwriteMode, type RestoreEvent, type RestoreResult, type RestoreOperationOptions, type RestoreOperationResult, type RestoreRepository } from './restore.js';
-export { finishPending, removeRecorded, snapshotPacks, type Deleter, type ObjectDeleter } from './head.js';
+export { finishPending, removeRecorded, type Deleter, type ObjectDeleter } from './head.js';
+export { PackSets, type PackSet } from './packsets.js';
 export type { OperationOptions, WarningEvent } from './operation.js';
 export { checkColdClass, DEFAULT_COLD_CLASS, moveCold, type ColdEvent, type ColdOptions, type ColdRepository, type ColdResult, type ColdStorage } from './cold.js';

@@ -24,7 +24,7 @@ import { BlobType } from '../repository/format/pack.js';
 import type { WorkerPool } from '../repository/workers.js';
 import { deletingIndex, markingIndex, ripeMarks } from '../retention/prune-index.js';
 import { earlyDeleteUsd } from '../retention/prune-cost.js';
-import { planPrune, pruneStats, type MaxUnused, type PlanPack, type PrunePlan, type PruneStats } from '../retention/prune-plan.js';
+import { MIN_STORAGE_DAYS, planPrune, pruneStats, type MaxUnused, type PlanPack, type PrunePlan, type PruneStats } from '../retention/prune-plan.js';
 import { usedBlobs, walk } from '../walker/index.js';
 import { finishPending, removeRecorded, snapshotsVia, type ObjectDeleter } from './head.js';
 import { runLocked, type OperationOptions, type WarningEvent } from './operation.js';
@@ -48,6 +48,8 @@ export interface PruneOptions extends OperationOptions<PruneEvent> {
   pinned?: ReadonlySet<string> | 'all' | undefined;
   /** Delete and repack packs younger than their storage class's minimum duration too (S3 bills the rest of it anyway). */
   earlyDelete?: boolean | undefined;
+  /** Repack packs in an archive class too, restoring them first (--repack-archived). */
+  repackArchived?: boolean | undefined;
 }
 
 /** A pack prune would delete or repack, held back: its storage class's minimum duration ends at `until` (ISO 8601). */
@@ -78,6 +80,8 @@ export interface PruneResult {
   archived: string[];
   /** Packs held back by their class's minimum storage duration. */
   held: HeldPack[];
+  /** Archived packs to repack, restored first (--repack-archived); `until` and the cost as for held packs (0 past the minimum). */
+  restored: HeldPack[];
   /** Packs no index covers whose header could not be read: left alone (check names them). */
   unreadable: string[];
   /** Index files written. */
@@ -93,6 +97,8 @@ interface Inventory {
   /** The snapshots the plan was made from. */
   seen: Set<string>;
   unreadable: string[];
+  /** The stored packs, as listed (their class and when each was written). */
+  stored: ReadonlyMap<string, FileInfo>;
 }
 
 export function prune(repo: PruneStore, pool: WorkerPool, opts: PruneOptions): Promise<PruneResult> {
@@ -108,14 +114,15 @@ async function pruneLocked(repo: PruneStore, pool: WorkerPool, opts: PruneOption
   const archived = inv.plan.decisions.filter((d) => d.action === 'archived').map((d) => d.id);
   const clock = (opts.now ?? Date.now)();
   const held = inv.plan.decisions.flatMap((d) => (d.action === 'held' && d.held ? [{ id: d.id, storageClass: d.held.storageClass, until: new Date(d.held.until).toISOString(), bytes: d.size, earlyDeleteUsd: earlyDeleteUsd(d.size, d.held.storageClass, d.held.until, clock) }] : []));
-  const base = { stats, archived, held, unreadable: inv.unreadable, recovered: inv.plan.decisions.filter((d) => d.action === 'recover').length };
+  const restored = restoresOf(inv, clock);
+  const base = { stats, archived, held, restored, unreadable: inv.unreadable, recovered: inv.plan.decisions.filter((d) => d.action === 'recover').length };
   const ids = (...actions: string[]) => inv.plan.decisions.filter((d) => actions.includes(d.action)).map((d) => d.id);
   const toDelete = ids('mark', 'marked');
   const toRepack = ids('repack');
   const marks = toDelete.length + toRepack.length;
   if (opts.dryRun || (unchanged(inv) && !opts.rewrite)) return { dryRun: opts.dryRun, ...base, toDelete, toRepack, marked: marks, deleted: [], pending: 0, indexWritten: [] };
   say('repacking');
-  await repack(repo, pool, inv.plan, opts.signal);
+  await repack(repo, pool, inv.plan, restored.map((r) => r.id), say, opts.signal);
   const now = Math.floor((opts.now ?? Date.now)() / 1000);
   const file = markingIndex(inv.plan, inv.replaces, now);
   const name = await repo.saveIndexFile(file);
@@ -123,6 +130,15 @@ async function pruneLocked(repo: PruneStore, pool: WorkerPool, opts: PruneOption
   await removeRecorded(opts.head, 'indexes', inv.replaces, (old) => repo.removeIndexFile(old));
   const phase2 = await deleteRipe(repo, lock, { name, file }, inv.seen, say, opts);
   return { dryRun: false, ...base, toDelete, toRepack, marked: marks, ...phase2, recovered: base.recovered + phase2.recovered, indexWritten: [name, ...phase2.indexWritten] };
+}
+
+/** The archived packs the plan repacks, with the end of their class's minimum and what repacking them now costs early. */
+function restoresOf(inv: Inventory, now: number): HeldPack[] {
+  return inv.plan.decisions.flatMap((d) => {
+    if (d.action !== 'repack' || d.archived === undefined) return [];
+    const until = (inv.stored.get(d.id)?.modified ?? now) + (MIN_STORAGE_DAYS[d.archived] ?? 0) * 86_400_000;
+    return [{ id: d.id, storageClass: d.archived, until: new Date(until).toISOString(), bytes: d.size, earlyDeleteUsd: earlyDeleteUsd(d.size, d.archived, until, now) }];
+  });
 }
 
 /** Nothing to mark, repack, recover, drop or index, and no index file left over: the index stays as it is. */
@@ -156,10 +172,10 @@ async function inventory(repo: PruneStore, opts: PruneOptions, say: (m: string) 
     for (const { markedAt, ...pack } of file.marked ?? []) packs.push({ pack, markedAt, indexed: true });
   }
   const unreadable = await addUnindexed(repo, packs, stored, opts);
-  const plan = planPrune({ packs, stored, used, maxUnused: opts.maxUnused, maxRepackBytes: opts.maxRepackBytes, mustMove: opts.rewrite, now: (opts.now ?? Date.now)(), earlyDelete: opts.earlyDelete, pinned: pinnedBy(opts.pinned) });
+  const plan = planPrune({ packs, stored, used, maxUnused: opts.maxUnused, maxRepackBytes: opts.maxRepackBytes, mustMove: opts.rewrite, now: (opts.now ?? Date.now)(), earlyDelete: opts.earlyDelete, pinned: pinnedBy(opts.pinned), repackArchived: opts.repackArchived });
   if (plan.missing.length)
     throw new EbakError('CORRUPT', `${plan.missing.length} blob(s) the snapshots need are in no stored pack (first: ${plan.missing[0]!.slice(0, 16)}); nothing was deleted`, { hint: 'run `ebak check` to see what is damaged' });
-  return { plan, replaces: [...state.current.map((c) => c.name), ...state.superseded], currentFiles: state.current.length, seen, unreadable };
+  return { plan, replaces: [...state.current.map((c) => c.name), ...state.superseded], currentFiles: state.current.length, seen, unreadable, stored };
 }
 
 const pinnedBy = (p: PruneOptions['pinned']) => (p === 'all' ? () => true : p && ((id: string) => p.has(id)));
@@ -209,11 +225,19 @@ async function addUnindexed(repo: PruneStore, packs: PlanPack<IndexedPack>[], st
   return unreadable;
 }
 
-/** Copies the needed blobs out of every pack to repack into new packs (indexed by the writer's own index files). */
-async function repack(repo: PruneStore, pool: WorkerPool, plan: PrunePlan<IndexedPack>, signal: AbortSignal | undefined): Promise<void> {
+/**
+ * Copies the needed blobs out of every pack to repack into new packs (indexed
+ * by the writer's own index files); the archived ones among them (`restore`)
+ * are restored first: S3 keeps a readable copy while the repack reads it.
+ */
+async function repack(repo: PruneStore, pool: WorkerPool, plan: PrunePlan<IndexedPack>, restore: readonly string[], say: (m: string) => void, signal: AbortSignal | undefined): Promise<void> {
   if (plan.copy.size === 0) return;
-  const writer = repo.repackWriter(pool);
   const reader = repo.blobReader(pool);
+  if (restore.length > 0) {
+    say(`restoring ${restore.length} archived packs before repacking them`);
+    await reader.prepareRead?.(restore, (ready, total) => say(`restored ${ready} of ${total} archived packs`));
+  }
+  const writer = repo.repackWriter(pool);
   try {
     for (const d of plan.decisions) {
       const keep = plan.copy.get(d.id);

@@ -9,7 +9,9 @@
  * repair is left as it is. A repaired one is saved as a new snapshot whose
  * `original` names the damaged one; `forget` then removes the damaged one,
  * unless a retention lock or legal hold protects it (then it is kept, with
- * a warning: the repaired copy is saved all the same).
+ * a warning: the repaired copy is saved all the same). Where the vault holds
+ * the delete credential, the removal goes through it (the ObjectDeleter), and
+ * the vault refuses and audits as for forget.
  *
  * The index decides what is missing, so run `repair index` first (as restic
  * says): a blob the index lists in a pack that is gone is not noticed here.
@@ -22,7 +24,7 @@ import type { TreeNode } from '../repository/format/tree.js';
 import { writeTree } from '../archiver/treewriter.js';
 import type { WorkerPool } from '../repository/workers.js';
 import { reasonFor } from '../retention/lock.js';
-import { removeRecorded } from './head.js';
+import { removeRecorded, type ObjectDeleter } from './head.js';
 import { runLocked, type OperationOptions, type WarningEvent } from './operation.js';
 import type { RetentionSource } from './retention.js';
 
@@ -45,6 +47,8 @@ export interface RepairSnapshotsOptions extends OperationOptions<RepairEvent> {
   dryRun?: boolean;
   /** The repository head to post removals to (vault mode). */
   head?: HeadRecorder | undefined;
+  /** Where the damaged snapshots are deleted when the vault holds the delete credential (it refuses what it protects, and audits); else the repository. */
+  deleter?: ObjectDeleter | undefined;
 }
 
 export interface RepairSnapshotsResult {
@@ -60,6 +64,7 @@ export function repairSnapshots(repo: RepairRepository, pool: WorkerPool, snapsh
     const rewriter = new TreeRepairer(repo, writer, (e) => opts.onEvent?.(e), opts.signal);
     const result: RepairSnapshotsResult = { repaired: [], unchanged: 0, unrepairable: [], removed: [] };
     const facts = opts.forget && !opts.dryRun ? await opts.forget.retentionFacts() : undefined;
+    const remover = opts.deleter ?? repo;
     try {
       for (const { id, snapshot } of snapshots) {
         opts.onEvent?.({ type: 'snapshot', id });
@@ -84,7 +89,7 @@ export function repairSnapshots(repo: RepairRepository, pool: WorkerPool, snapsh
         const kept = facts && reasonFor(facts, { id, time: snapshot.time });
         if (kept) opts.onEvent?.({ type: 'warning', message: `snapshot ${id.slice(0, 8)} is protected (${kept}): kept beside its repaired copy` });
         else if (facts) {
-          await removeRecorded(opts.head, 'snapshots', [id], (x) => repo.removeSnapshot(x), opts.signal);
+          await removeRecorded(opts.head, 'snapshots', [id], (x) => remover.removeSnapshot(x), opts.signal);
           result.removed.push(id);
           opts.onEvent?.({ type: 'removed', id });
         }

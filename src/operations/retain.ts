@@ -5,6 +5,8 @@
  * (Backend.extendRetention; S3 PutObjectRetention, docs/storage.md "Object
  * Lock"). A pack the backup reused from an older one keeps its own upload's
  * date otherwise, and could be deleted while the new snapshot still needs it.
+ * The pack set comes from the command's PackSets (packsets.ts), which the
+ * vault's pack record reuses: the trees are walked once for both.
  *
  * One probe first (the root tree's pack): storage that locks nothing says so
  * without a request, and no tree is walked. Otherwise the snapshot's trees
@@ -12,10 +14,10 @@
  * shared subtree once, and the packs they name are handed to the storage,
  * which asks S3 only about packs whose known date falls short.
  */
-import type { BlobIndex, TreeLoader } from '../repository/api.js';
+import type { BlobIndex } from '../repository/api.js';
 import type { Backend } from '../storage/backend.js';
 import { Semaphore } from '../util/semaphore.js';
-import { walk } from '../walker/index.js';
+import type { PackSets } from './packsets.js';
 
 export type RetentionStorage = Pick<Backend, 'extendRetention'>;
 
@@ -23,37 +25,12 @@ export type RetentionStorage = Pick<Backend, 'extendRetention'>;
 const AT_ONCE = 8;
 
 /** Every data pack under `tree` is locked at least as long as an object saved at `started` (the backup's start). */
-export async function extendSnapshotPacks(repo: TreeLoader & BlobIndex, storage: RetentionStorage, tree: string, started: Date, signal: AbortSignal | undefined): Promise<void> {
+export async function extendSnapshotPacks(repo: Pick<BlobIndex, 'lookupBlob'>, sets: PackSets, storage: RetentionStorage, tree: string, started: Date, signal: AbortSignal | undefined): Promise<void> {
   const extend = storage.extendRetention?.bind(storage);
-  const root = packOf(repo, tree);
+  const root = repo.lookupBlob(Buffer.from(tree, 'hex'))?.pack.id;
   if (!extend || root === undefined) return;
   const opts = signal ? { signal } : {};
   if ((await extend({ type: 'data', name: root }, started, opts)) === 'unlocked') return;
   const sem = new Semaphore(AT_ONCE);
-  await Promise.all([...(await packsOf(repo, tree))].map((name) => sem.run(() => extend({ type: 'data', name }, started, opts))));
-}
-
-function packOf(index: BlobIndex, blob: string): string | undefined {
-  return index.lookupBlob(Buffer.from(blob, 'hex'))?.pack.id;
-}
-
-/** The packs holding the blobs (trees and file contents) under `tree`. */
-async function packsOf(repo: TreeLoader & BlobIndex, tree: string): Promise<Set<string>> {
-  const trees = new Set<string>();
-  const packs = new Set<string>();
-  const add = (blob: string) => {
-    const pack = packOf(repo, blob);
-    if (pack !== undefined) packs.add(pack);
-  };
-  await walk(repo, tree, {
-    tree(id) {
-      if (trees.has(id)) return 'skip';
-      trees.add(id);
-      add(id);
-    },
-    node(_path, node) {
-      for (const id of node.content ?? []) add(id);
-    },
-  });
-  return packs;
+  await Promise.all([...(await sets.under(tree)).packs].map((name) => sem.run(() => extend({ type: 'data', name }, started, opts))));
 }

@@ -8,8 +8,9 @@
  * exceeds `--max-unused` and the repacked bytes stay under
  * `--max-repack-size` (restic's rule: the most unused first). Marked packs a
  * snapshot needs again are recovered (live again); packs in an archive
- * storage class are never repacked (that needs a restore), and deleted
- * only when wholly unused and past their class's minimum storage duration;
+ * storage class are never repacked (that needs a restore) unless
+ * `repackArchived` says so, and deleted otherwise only when wholly unused
+ * and past their class's minimum storage duration;
  * a pack in a class with a minimum (STANDARD_IA ...) younger than it is held
  * back, neither repacked nor deleted (S3 bills the rest of the minimum
  * anyway), unless `earlyDelete` consents. Packs `mustMove` names (a
@@ -54,6 +55,8 @@ export interface PlanInput<P extends PackEntry = PackEntry> {
   readonly earlyDelete?: boolean | undefined;
   /** Packs kept whole (a protected snapshot's, as the vault recorded them): every blob counts as used, so none is marked or repacked. */
   readonly pinned?: ((id: string) => boolean) | undefined;
+  /** Plan packs in an archive class like the others (prune's --repack-archived: they are restored before the repack reads them). */
+  readonly repackArchived?: boolean | undefined;
 }
 
 /** The plan's input; `mustMove`: packs to repack whatever the limits (their used blobs move to new packs). */
@@ -81,6 +84,8 @@ export interface PackDecision<P extends PackEntry = PackEntry> {
   unusedBytes: number;
   /** A held pack's class and the end of its minimum (ms). */
   held?: { storageClass: string; until: number };
+  /** Its archive class, when it is in one (GLACIER, DEEP_ARCHIVE): reading it needs a restore. */
+  readonly archived?: string;
 }
 
 export interface PrunePlan<P extends PackEntry = PackEntry> {
@@ -134,7 +139,8 @@ function isArchived(p: PlanPack, stored: ReadonlyMap<string, StoredPack>): boole
 function measure<P extends PackEntry>(p: PlanPack<P>, input: PlanInput, keeper: ReadonlyMap<string, string>): PackDecision<P> {
   const stored = input.stored;
   const id = p.pack.id.toString('hex');
-  const d: PackDecision<P> = { id, action: 'keep', plan: p, size: stored.get(id)?.size ?? 0, usedBlobs: 0, usedBytes: 0, unusedBlobs: 0, unusedBytes: 0 };
+  const cls = isArchived(p, stored) ? { archived: stored.get(id)!.storageClass! } : {};
+  const d: PackDecision<P> = { id, action: 'keep', plan: p, size: stored.get(id)?.size ?? 0, usedBlobs: 0, usedBytes: 0, unusedBlobs: 0, unusedBytes: 0, ...cls };
   const whole = input.pinned?.(id) === true;
   for (const b of p.pack.blobs) {
     if (whole || keeper.get(b.id.toString('hex')) === id) {
@@ -154,7 +160,7 @@ function firstAction(p: PlanPack, d: PackDecision, input: PlanInput): PackAction
   const stored = input.stored.get(d.id);
   if (!stored) return 'drop';
   const held = heldUntil(stored, input) !== undefined;
-  if (isArchived(p, input.stored)) {
+  if (isArchived(p, input.stored) && !input.repackArchived) {
     // Deleted only once wholly unused and known to be past its minimum; never repacked.
     if (d.usedBlobs > 0 || p.markedAt !== undefined || stored.modified === undefined || input.now === undefined) return 'archived';
     return held ? 'held' : 'mark';

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CreateBucketCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { configAccount, deviceClient, loadDevice } from '../../src/vault/client/device.js';
 import { VaultError } from '../../src/vault/client/errors.js';
 import { softhsm, type SoftHsm } from '../hsm/softhsm.js';
@@ -112,5 +112,24 @@ describe('the vault holds the delete credential', { timeout: 600_000 }, () => {
     assert.deepEqual([(await keys('snapshots')).sort(), await keys('data')], [[ids[0]!, ids[2]!].sort(), packsAfter], 'nothing was deleted');
     const audit = JSON.parse((await ok(['audit', '--json'])).stdout) as { entries: { type: string }[] };
     assert.deepEqual(['retention.refuse', 'retention.delete'].map((t) => audit.entries.filter((e) => e.type === t).length), [3, 2]);
+  });
+
+  it('repair snapshots --forget removes the damaged snapshot through the vault, and keeps a held one', async () => {
+    const packsBefore = new Set(await keys('data'));
+    const damaged = await backup(4);
+    const listed = (await fx.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${PREFIX}/data/` }))).Contents ?? [];
+    // The backup's largest new pack holds the file's data (its tree pack is small): losing it damages the snapshot, not its root tree.
+    const lost = listed.filter((o) => !packsBefore.has(o.Key!.split('/').pop()!)).sort((a, b) => b.Size! - a.Size!)[0]!;
+    await fx.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: lost.Key }));
+    await ok(['repair', 'index']);
+    const before = { vault: deletesBy('EBAKVAULT', 'snapshots'), client: deletesBy('EBAKCLIENT', 'snapshots') };
+    const r = await ok(['repair', 'snapshots', damaged.slice(0, 8), '--forget']);
+    assert.match(r.stdout, /removed old snapshot/);
+    const snapshots = await keys('snapshots');
+    assert.ok(!snapshots.includes(damaged) && snapshots.length === 3, 'the damaged snapshot is gone, its repaired copy saved');
+    assert.deepEqual([deletesBy('EBAKVAULT', 'snapshots') - before.vault, deletesBy('EBAKCLIENT', 'snapshots') - before.client], [1, 0], 'the vault deleted it');
+    const audit = JSON.parse((await ok(['audit', '--json'])).stdout) as { entries: { type: string; }[] };
+    assert.equal(audit.entries.filter((e) => e.type === 'retention.delete').length, 3);
+    await ok(['check']);
   });
 });

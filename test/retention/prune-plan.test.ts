@@ -120,6 +120,10 @@ describe('prune plan', () => {
     assert.deepEqual(file.marked.map((m) => m.id.toString('hex').slice(0, 2)).sort(), ['b1', 'e1']);
     assert.equal(file.packs.length, 4);
     assert.deepEqual(run(true).actions, { a1: 'mark', b1: 'mark', c1: 'repack', d1: 'mark', e1: 'mark', f1: 'archived' });
+    // --repack-archived: the half used GLACIER pack past its 90 days is repacked like any other, and named as archived.
+    const told = planPrune({ packs, stored: s, used: used('4a'), maxUnused: { bytes: 0 }, maxRepackBytes: Infinity, now, repackArchived: true });
+    const f1 = told.decisions.find((d) => d.id.startsWith('f1'))!;
+    assert.deepEqual([f1.action, f1.archived], ['repack', 'GLACIER']);
   });
 
   it('the summary counts what restic\'s does', () => {

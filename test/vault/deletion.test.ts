@@ -20,6 +20,8 @@ import { isEbakError } from '../../src/errors.js';
 import type { VaultClient } from '../../src/vault/client/client.js';
 import { VaultError } from '../../src/vault/client/errors.js';
 import { readDeleteRequest, readSnapshotPacks, VaultRefusal } from '../../src/vault/protocol.js';
+import { spId } from '../../src/vault/server/deletion.js';
+import type { StateStore } from '../../src/vault/state/store.js';
 import { listKeys, putObject, startFixture, type S3Fixture } from '../s3/fixture.js';
 import { accessKeyOf } from '../storage/proxy.js';
 import { K, RECOVERY, lab, type Lab } from './helpers.js';
@@ -33,6 +35,7 @@ describe('deletion by the vault', { timeout: 180_000 }, () => {
   let fx: S3Fixture;
   let l: Lab;
   let c: VaultClient;
+  let records: StateStore;
 
   before(async () => {
     fx = await startFixture();
@@ -47,6 +50,7 @@ describe('deletion by the vault', { timeout: 180_000 }, () => {
     });
     await writeFile(file, JSON.stringify({ format: 1, repositories: [entry('del1'), entry('del2')] }), { mode: 0o600 });
     const v = await l.start({ deleters: await readDeleteCredentials(file) });
+    records = v.store;
     c = await v.client();
   });
   after(async () => {
@@ -81,6 +85,9 @@ describe('deletion by the vault', { timeout: 180_000 }, () => {
 
     assert.deepEqual(await c.deleteObjects(token, { snapshots: [free], packs: [p3, p4] }), { snapshots: 1, packs: 2 });
     assert.deepEqual((await stored('del1')).sort(), [held, unrecorded, p1, p2].sort());
+    const recordBytes = async (snapshot: string) => (await records.get(spId('del1', snapshot)))?.sealed.length;
+    assert.equal(await recordBytes(free), 0, 'the deleted snapshot\'s pack record is purged');
+    assert.ok((await recordBytes(held))! > 0, 'the held one\'s stays');
 
     // A protected snapshot the vault has no pack record of: it deletes no pack at all.
     await c.postHead(token, { add_snapshots: [unrecorded] });

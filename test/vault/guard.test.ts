@@ -150,4 +150,28 @@ describe('rollback guard at scale', () => {
     await assert.rejects(open(store), (e) => e instanceof StateRollback, 'an empty database under a written register is a rollback too');
     await store.close();
   });
+
+  it('a removed record reads as never written, also after a reopen and with its old row put back; it can be written again', async () => {
+    clearRegister();
+    const path = file();
+    let store = SqliteStore.open(path);
+    let state = await open(store);
+    await state.update('sp/a/s1', () => ({ packs: ['p1'] }));
+    await state.update('sp/a/s2', () => ({ packs: ['p2'] }));
+    const old = (await store.get('sp/a/s1'))!;
+    await state.remove('sp/a/s1');
+    await state.remove('sp/a/never');
+    assert.equal(await state.read('sp/a/s1'), undefined);
+    assert.equal((await store.get('sp/a/s1'))!.sealed.length, 0, 'the row is emptied');
+    await store.close();
+    store = SqliteStore.open(path);
+    state = await open(store);
+    assert.equal(await state.read('sp/a/s1'), undefined, 'the version map no longer holds it');
+    assert.deepEqual((await state.read('sp/a/s2'))?.value, { packs: ['p2'] });
+    await store.putAll([{ id: 'sp/a/s1', version: old.version, sealed: old.sealed, previous: 'any' }]);
+    assert.equal(await state.read('sp/a/s1'), undefined, 'an old copy put back by the host is no record');
+    await state.update('sp/a/s1', () => ({ packs: ['p3'] }));
+    assert.deepEqual((await state.read('sp/a/s1'))?.value, { packs: ['p3'] });
+    await store.close();
+  });
 });

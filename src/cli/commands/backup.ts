@@ -43,7 +43,7 @@ export const backupCommand = defineCommand({
     const report = new BackupReport(ctx.out);
     const scanning = new AbortController();
     if (report.wantsTotal && !input.stream) void scan(input.paths, select, { total: report.total, signal: scanning.signal }).then((t) => t.done && report.scanned(Date.now() - started.getTime()));
-    return withBackupRepo(ctx, { index: true, pool: true, storage, action: 'backup' }, async (repo, pool, backend) => {
+    return withBackupRepo(ctx, { index: true, pool: true, storage, action: 'backup' }, async (repo, pool, backend, _head, packSets) => {
       report.start();
       // Released before the summary, so its request counts include the unlock.
       const res = await interruptible(ctx, (signal) => backup(repo, pool!, {
@@ -62,6 +62,7 @@ export const backupCommand = defineCommand({
         signal,
         onEvent: report.onEvent,
         storage: backend,
+        packSets,
       })).finally(() => {
         report.stop();
         scanning.abort();

@@ -4,7 +4,9 @@
  * ones beyond `--max-unused`, under a prune lock that backups run beside.
  * Prints restic's summary; `--dry-run` prints the plan and changes nothing.
  * Packs younger than their S3 class's minimum storage duration are held
- * back (named in a dry run) unless `--early-delete` is given.
+ * back (named in a dry run) unless `--early-delete` is given. Archived packs
+ * (GLACIER, DEEP_ARCHIVE) are left alone unless `--repack-archived`: then
+ * they are restored and repacked like the others.
  * `runPrune` is also what `forget --prune` runs. Where the vault holds the
  * delete credential, it deletes the packs, and the packs its protected
  * snapshots recorded are kept whole (docs/retention.md).
@@ -25,13 +27,14 @@ export interface PruneRequest {
   maxRepackBytes: number;
   dryRun: boolean;
   earlyDelete?: boolean;
+  repackArchived?: boolean;
   head?: VaultHead | undefined;
 }
 
 export const pruneCommand = defineCommand({
   name: 'prune',
   summary: 'delete the data no snapshot needs (backups may run meanwhile)',
-  usage: 'ebak prune [--max-unused PERCENT|SIZE|unlimited] [--max-repack-size SIZE] [--early-delete] [--dry-run] [--json]',
+  usage: 'ebak prune [--max-unused PERCENT|SIZE|unlimited] [--max-repack-size SIZE] [--early-delete] [--repack-archived] [--dry-run] [--json]',
   positionals: false,
   async run({ values, switches }, ctx) {
     const req: PruneRequest = {
@@ -39,6 +42,7 @@ export const pruneCommand = defineCommand({
       maxRepackBytes: values['max-repack-size'] === undefined ? Infinity : parseSize(values['max-repack-size'], '--max-repack-size'),
       dryRun: switches['dry-run'] === true,
       earlyDelete: switches['early-delete'] === true,
+      repackArchived: switches['repack-archived'] === true,
     };
     return withRepo(ctx, { pool: true, action: 'delete' }, async (repo, pool, _backend, head) => {
       const res = await runPrune(ctx, repo, pool!, { ...req, head });
@@ -86,8 +90,9 @@ function printSummary(out: Output, s: PruneStats): void {
 
 /** What prune left alone, recovered or left pending, and a dry run's outcome, stay under --quiet; the counts of a run that went as planned do not. */
 function printOutcome(out: Output, r: PruneResult): void {
-  if (r.archived.length) out.line(`left alone: ${r.archived.length} packs in an archive storage class (GLACIER, DEEP_ARCHIVE): prune neither repacks nor deletes them`);
+  if (r.archived.length) out.line(`left alone: ${r.archived.length} packs in an archive storage class (GLACIER, DEEP_ARCHIVE): prune neither repacks nor deletes them while they are in use (\`ebak prune --repack-archived\` restores and repacks them)`);
   printHeld(out, r);
+  printRestored(out, r);
   if (r.unreadable.length) out.line(`left alone: ${r.unreadable.length} packs no index covers whose header cannot be read (see \`ebak check\`)`);
   if (r.dryRun) {
     out.line(`would free ${formatBytes(r.stats.freed)}; nothing was changed (dry run)`);
@@ -106,6 +111,14 @@ function printHeld(out: Output, r: PruneResult): void {
   out.line(`held back: ${r.held.length} packs younger than their storage class's minimum duration; \`ebak prune --early-delete\` deletes or repacks them all the same, for about ${formatUsd(earlyTotal(r))} of early-delete charges (S3 us-east-1 list prices)`);
 }
 
+/** Archived packs restored to be repacked (--repack-archived): each named in a dry run, and what repacking them early costs. */
+function printRestored(out: Output, r: PruneResult): void {
+  if (r.restored.length === 0) return;
+  if (r.dryRun) for (const h of r.restored) out.line(`to restore: data/${h.id} (${h.storageClass}, its minimum until ${h.until}) is restored, then repacked`);
+  const usd = r.restored.reduce((sum, h) => sum + h.earlyDeleteUsd, 0);
+  out.line(`${r.dryRun ? 'would restore' : 'restored'} ${r.restored.length} archived packs to repack them (S3 also bills the retrievals); early-delete charges about ${formatUsd(usd)} (S3 us-east-1 list prices)`);
+}
+
 /** What deleting every held pack now would cost (retention/prune-cost.ts). */
 const earlyTotal = (r: PruneResult) => r.held.reduce((sum, h) => sum + h.earlyDeleteUsd, 0);
 
@@ -113,6 +126,6 @@ function jsonResult(r: PruneResult) {
   return {
     message_type: 'summary', dry_run: r.dryRun, ...r.stats,
     packs_to_delete: r.toDelete, packs_to_repack: r.toRepack, packs_deleted: r.deleted, packs_pending_deletion: r.pending,
-    packs_recovered: r.recovered, packs_archived: r.archived, packs_held: r.held, early_delete_usd: earlyTotal(r), packs_unreadable: r.unreadable, index_written: r.indexWritten,
+    packs_recovered: r.recovered, packs_archived: r.archived, packs_held: r.held, packs_restored: r.restored, early_delete_usd: earlyTotal(r), packs_unreadable: r.unreadable, index_written: r.indexWritten,
   };
 }

@@ -47,7 +47,8 @@ function repairSnapshotsCommand(ctx: Context, ids: string[], lists: Record<strin
     const { entries, damaged } = await selectSnapshots(repo, ids, snapshotFilter(lists));
     for (const e of damaged) ctx.out.warn(`${e.message}; it cannot be repaired (its snapshot object is damaged)`);
     const retention = forget ? (head ?? localRetention(repo, environment(ctx.env).testNow ?? new Date())) : undefined;
-    const r = await repairSnapshots(repo, pool!, entries, { forget: retention, dryRun, head, onEvent: (e) => report(ctx, e) });
+    const deleter = forget && !dryRun ? await head?.deleter() : undefined; // where the vault holds the delete credential, it removes the damaged ones
+    const r = await repairSnapshots(repo, pool!, entries, { forget: retention, dryRun, head, deleter, onEvent: (e) => report(ctx, e) });
     const verb = dryRun ? 'would modify' : 'modified';
     ctx.out.line(`${verb} ${r.repaired.length} snapshot${r.repaired.length === 1 ? '' : 's'}; ${r.unchanged} had nothing to repair${r.unrepairable.length ? `; ${r.unrepairable.length} cannot be repaired (root tree unreadable)` : ''}`);
     if (r.repaired.length && !forget && !dryRun) ctx.out.line(`the damaged snapshots are still there: remove them with \`ebak forget ${r.repaired.map((x) => x.from.slice(0, 8)).join(' ')}\` (or rerun with --forget)`);

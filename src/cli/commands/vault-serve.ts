@@ -103,7 +103,7 @@ function hsmOptions(v: ServeFlags, ctx: Context, mode: 'simulated' | 'nitro') {
 function deleteCredentials(v: ServeFlags, mode: 'simulated' | 'nitro') {
   const file = v['delete-credentials'];
   if (!file) return undefined;
-  if (mode === 'nitro') throw new EbakError('USAGE', 'in nitro mode the delete credentials must not be on the host in plaintext: --delete-credentials is simulated mode only (sealing them to the enclave is not built)');
+  if (mode === 'nitro') throw new EbakError('USAGE', 'in nitro mode the delete credentials must not be on the host in plaintext: --delete-credentials is simulated mode only (their nitro form, a key-service ciphertext only the attested enclave can open, is not built: docs/retention.md)');
   return readDeleteCredentials(file);
 }
 

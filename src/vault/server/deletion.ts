@@ -20,8 +20,10 @@
  *
  * Sealed records: `sp/<account>/<snapshot>` = {format: 1, packs, device, at}
  * (first record wins: a device patched later cannot rewrite what was
- * recorded at backup time), `{format: 1, removed: true}` once the vault
- * deleted the snapshot.
+ * recorded at backup time). A record is purged (SealedState.remove) when the
+ * vault deletes its snapshot: the vault refused that unless nothing protected
+ * the snapshot, and a snapshot out of the head is never asked about again.
+ * `{format: 1, removed: true}` is what builds before the purge left instead.
  */
 import { protectedReason } from '../../retention/lock.js';
 import { VaultRefusal, type DeleteRequest, type DeleteResponse, type DeleteStatus, type SnapshotPacksRequest } from '../protocol.js';
@@ -92,7 +94,7 @@ export class Deletions {
     }
     for (const id of snapshots) {
       await storage.remove('snapshots', id);
-      await this.d.state.update<PackRecord>(spId(account, id), () => ({ format: 1, removed: true }));
+      await this.d.state.remove(spId(account, id));
     }
     for (const id of packs) await storage.remove('data', id);
     await this.d.audit.append('retention.delete', account, { device: s.device.id, snapshots: snapshots.length, packs: packs.length });

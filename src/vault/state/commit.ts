@@ -22,6 +22,8 @@ export interface RecordWrite {
   readonly stored: number | undefined;
   /** The version-map version this write was computed from (0: none). */
   readonly base: number;
+  /** The record is removed: its entry leaves the version map (the row, emptied, reads as never written). */
+  readonly removed?: true;
 }
 
 interface Waiting extends RecordWrite {
@@ -105,7 +107,8 @@ function successor(guard: VersionGuard, writes: readonly RecordWrite[]): { view:
     const k = shardOf(w.id);
     let m = touched.get(k);
     if (m === undefined) touched.set(k, m = new Map(shards.get(k)));
-    m.set(w.id, { version: w.version, hash: sha256(w.sealed) });
+    if (w.removed) m.delete(w.id);
+    else m.set(w.id, { version: w.version, hash: sha256(w.sealed) });
   }
   const digests = base.root.digests.slice();
   const shardPuts: Put[] = [];

@@ -95,7 +95,28 @@ export class SealedState {
   }
 
   /** Read-modify-write under a per-record lock; `fn` returns the new value (or throws to abort). */
-  update<T>(id: string, fn: (current: T | undefined) => T | Promise<T>): Promise<T> {
+  async update<T>(id: string, fn: (current: T | undefined) => T | Promise<T>): Promise<T> {
+    let next: T | undefined;
+    await this.write<T>(id, async (cur, version) => {
+      next = await fn(cur);
+      return { sealed: await seal(this.hsm, this.ring, Buffer.from(JSON.stringify(next), 'utf8'), { id, version }, { bind: this.bind }) };
+    });
+    return next!;
+  }
+
+  /**
+   * Removes the record: its entry leaves the version map, so it reads as
+   * never written (a copy of an old row put back by the host is no record
+   * either: only what the map holds is); the row stays, emptied, so a later
+   * write's compare-and-set still has a version to follow. Nothing to do for
+   * a record never written.
+   */
+  remove(id: string): Promise<void> {
+    return this.write(id, (cur) => (cur === undefined ? undefined : { sealed: Buffer.alloc(0), removed: true as const }));
+  }
+
+  /** One write of `id` under its lock, retried on a fresh view while another replica wins the batch; `make` undefined: nothing to write. */
+  private write<T>(id: string, make: (current: T | undefined, version: number) => Promise<{ sealed: Buffer; removed?: true } | undefined> | { sealed: Buffer; removed?: true } | undefined): Promise<void> {
     return this.exclusive(id, async () => {
       // Another replica may win the batch; under a burst it can win several times in a row.
       for (let attempt = 0; attempt < 32; attempt++) {
@@ -104,10 +125,10 @@ export class SealedState {
           await this.guard.fresh();
         }
         const cur = await this.current<T>(id);
-        const next = await fn(cur.value);
         const version = Math.max(cur.version, cur.stored ?? 0) + 1;
-        const sealed = await seal(this.hsm, this.ring, Buffer.from(JSON.stringify(next), 'utf8'), { id, version }, { bind: this.bind });
-        if (await this.commits.write({ id, version, sealed, stored: cur.stored, base: cur.version })) return next;
+        const w = await make(cur.value, version);
+        if (w === undefined) return;
+        if (await this.commits.write({ id, version, ...w, stored: cur.stored, base: cur.version })) return;
       }
       throw new EbakError('VAULT', `record ${id} is being changed by another vault replica; retry`);
     });
