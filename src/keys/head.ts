@@ -7,7 +7,8 @@
  *   first: the head, storage's listing of snapshots/ and index/, and (when a
  *   name seems missing) the head again; a name missing or replayed is
  *   EbakError('ROLLBACK'); names the head does not know are one warning and
- *   are adopted at the command's end.
+ *   are adopted at the command's end; names only a write-only device posted
+ *   and missing are one warning naming it, present ones are confirmed.
  * - `VaultHead`: the HeadRecorder the deleting writers post through (two
  *   steps per removal), plus the journal of what the repository stored
  *   (`stored`), posted by `flush` once the command is done; and the vault's
@@ -19,7 +20,7 @@ import { EbakError } from '../errors.js';
 import type { HeadNames, HeadRecorder } from '../repository/api.js';
 import type { Backend, FileType } from '../storage/backend.js';
 import type { VaultDeleter } from '../vault/client/deleter.js';
-import { compareHead, rollbackMessage, type HeadClient, type HeadComparison } from '../vault/client/head.js';
+import { compareHead, rollbackMessage, unconfirmedMessage, type HeadClient, type HeadComparison } from '../vault/client/head.js';
 import type { DrillRecordRequest, HeadState, RetentionRequest, RetentionResponse } from '../vault/protocol.js';
 import type { RetentionDesk, RetentionView } from '../retention/desk.js';
 import type { RetentionFacts } from '../retention/lock.js';
@@ -127,7 +128,10 @@ export async function checkHead(client: HeadClient, backend: Backend, warn: (mes
   const after = found.missing.length > 0 ? await client.fetch() : before;
   if (after !== before) found = compareHead(before, listing, after);
   if (found.missing.length + found.replayed.length > 0) throw new EbakError('ROLLBACK', rollbackMessage(found, after.seq));
+  if (found.unconfirmedMissing.length > 0) warn(unconfirmedMessage(found.unconfirmedMissing));
   const head = new VaultHead(client, after);
+  // Added again, which confirms them when this is a full device (a write-only device's repeat is ignored).
+  for (const { kind, name } of found.unconfirmedPresent) head.stored(kind, name);
   if (found.unknown.length > 0) {
     warn(unknownMessage(found.unknown));
     for (const { kind, name } of found.unknown) head.stored(kind, name);

@@ -9,7 +9,9 @@
  * posted after its object is stored, a removal is posted pending before its
  * object is deleted. So a name live in both heads and absent from the
  * listing was deleted behind the head's back, and a name removed in the
- * first head and present in the listing was put back.
+ * first head and present in the listing was put back. A name only a
+ * write-only device vouches for (unconfirmed, server/head.ts) and missing
+ * is a warning naming that device, not a rollback.
  */
 import { EbakError } from '../../errors.js';
 import { HEAD_LISTS, MAX_HEAD_NAMES, headDigest, type HeadDeltaRequest, type HeadResponse, type HeadState, type RetentionRequest, type RetentionResponse, type DrillRecordRequest } from '../protocol.js';
@@ -30,7 +32,14 @@ export interface HeadComparison {
   replayed: { kind: 'snapshot' | 'index'; name: string }[];
   /** In storage, unknown to the head (a writer that crashed before posting, or one outside the vault). */
   unknown: { kind: 'snapshot' | 'index'; name: string }[];
+  /** Live in the head, absent from storage, posted by a write-only device and never confirmed (no rollback: see server/head.ts). */
+  unconfirmedMissing: { kind: 'snapshot' | 'index'; name: string; device: string }[];
+  /** Posted by a write-only device, unconfirmed, and present in storage: a full device's session confirms them. */
+  unconfirmedPresent: { kind: 'snapshot' | 'index'; name: string }[];
 }
+
+/** A head as compareHead reads it: the sets, and the unconfirmed names when the vault sent them. */
+export type ComparedHead = HeadState & Partial<Pick<HeadResponse, 'unconfirmed_snapshots' | 'unconfirmed_indexes'>>;
 
 export class HeadClient {
   constructor(private readonly client: VaultClient, private readonly token: string, readonly account: string) {}
@@ -97,14 +106,20 @@ export function chunks(delta: HeadDeltaRequest): HeadDeltaRequest[] {
 }
 
 /** Compares `listing` with the heads fetched before it and (when any name seemed missing) after it. */
-export function compareHead(before: HeadState, listing: HeadListing, after: HeadState = before): HeadComparison {
-  const out: HeadComparison = { missing: [], replayed: [], unknown: [] };
+export function compareHead(before: ComparedHead, listing: HeadListing, after: ComparedHead = before): HeadComparison {
+  const out: HeadComparison = { missing: [], replayed: [], unknown: [], unconfirmedMissing: [], unconfirmedPresent: [] };
   const kinds = [
     { kind: 'snapshot' as const, stored: new Set(listing.snapshots), b: sets(before, 'snapshots'), a: sets(after, 'snapshots') },
     { kind: 'index' as const, stored: new Set(listing.indexes), b: sets(before, 'indexes'), a: sets(after, 'indexes') },
   ];
   for (const { kind, stored, b, a } of kinds) {
-    for (const name of b.live) if (a.live.has(name) && !stored.has(name)) out.missing.push({ kind, name });
+    for (const name of b.live) {
+      if (!a.live.has(name)) continue;
+      // Unconfirmed in the first head: the second may have confirmed it only because another full device saw it.
+      const device = b.unconfirmed.get(name) ?? a.unconfirmed.get(name);
+      if (!stored.has(name)) (device === undefined ? out.missing.push({ kind, name }) : out.unconfirmedMissing.push({ kind, name, device }));
+      else if (a.unconfirmed.has(name)) out.unconfirmedPresent.push({ kind, name });
+    }
     for (const name of stored) {
       if (b.removed.has(name)) out.replayed.push({ kind, name });
       else if (!a.live.has(name) && !a.pending.has(name) && !a.removed.has(name)) out.unknown.push({ kind, name });
@@ -113,8 +128,17 @@ export function compareHead(before: HeadState, listing: HeadListing, after: Head
   return out;
 }
 
-function sets(h: HeadState, kind: 'snapshots' | 'indexes') {
-  return { live: new Set(h[kind]), pending: new Set(h[`pending_${kind}`]), removed: new Set(h[`removed_${kind}`]) };
+function sets(h: ComparedHead, kind: 'snapshots' | 'indexes') {
+  const unconfirmed = new Map(Object.entries(h[`unconfirmed_${kind}`] ?? {}));
+  return { live: new Set(h[kind]), pending: new Set(h[`pending_${kind}`]), removed: new Set(h[`removed_${kind}`]), unconfirmed };
+}
+
+/** The warning for write-only additions missing from storage: whose they are, and how to drop them. */
+export function unconfirmedMessage(l: HeadComparison['unconfirmedMissing']): string {
+  const devices = [...new Set(l.map((x) => x.device))];
+  return `${l.length} object(s) posted to the vault's repository head by write-only device(s) ${devices.join(', ')} are not in storage (first: ${l[0]!.kind} ${l[0]!.name.slice(0, 16)}), ` +
+    'and no full device has seen them: that device posted names it never stored (or storage lost them before any full device looked); ' +
+    `\`ebak device revoke ${devices[0]}\` forgets them`;
 }
 
 /** The one line a ROLLBACK refusal says: what is missing or replayed, the first of each named. */
