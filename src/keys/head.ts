@@ -124,14 +124,14 @@ export class VaultHead implements HeadRecorder {
 export async function checkHead(client: HeadClient, backend: Backend, warn: (message: string) => void): Promise<VaultHead> {
   const before = await client.fetch();
   const listing = { snapshots: await names(backend, 'snapshots'), indexes: await names(backend, 'index') };
-  let found = compareHead(before, listing);
+  let found = compareHead(before, listing, before, client.device);
   const after = found.missing.length > 0 ? await client.fetch() : before;
-  if (after !== before) found = compareHead(before, listing, after);
+  if (after !== before) found = compareHead(before, listing, after, client.device);
   if (found.missing.length + found.replayed.length > 0) throw new EbakError('ROLLBACK', rollbackMessage(found, after.seq));
   if (found.unconfirmedMissing.length > 0) warn(unconfirmedMessage(found.unconfirmedMissing));
   const head = new VaultHead(client, after);
-  // Added again, which confirms them when this is a full device (a write-only device's repeat is ignored).
-  for (const { kind, name } of found.unconfirmedPresent) head.stored(kind, name);
+  // Added again by a full device, which confirms them (a write-only device's repeat would be ignored).
+  if (!client.writeOnly) for (const { kind, name } of found.unconfirmedPresent) head.stored(kind, name);
   if (found.unknown.length > 0) {
     warn(unknownMessage(found.unknown));
     for (const { kind, name } of found.unknown) head.stored(kind, name);

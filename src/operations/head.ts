@@ -59,12 +59,21 @@ export async function finishPending(head: HeadRecorder | undefined, repo: Delete
   if (snapshots.length + indexes.length > 0) await head.removed({ snapshots, indexes });
 }
 
+/** What a write-only repository knows of the snapshots it saved. */
+interface PacksWritten {
+  packsWritten?(id: string): string[] | undefined;
+}
+
 /**
  * The packs (data and tree) snapshot `id` references, through the loaded
  * index: what a backup records with the vault for its pack refusals
  * (src/vault/server/deletion.ts). Undefined when a blob is in no indexed pack.
+ * A write-only repository cannot walk trees: it says which packs the
+ * snapshot it saved used (`packsWritten`, every blob its backup referenced).
  */
-export async function snapshotPacks(repo: Pick<SnapshotStore, 'loadSnapshot'> & TreeLoader & Pick<BlobIndex, 'lookupBlob'>, id: string): Promise<string[] | undefined> {
+
+export async function snapshotPacks(repo: Pick<SnapshotStore, 'loadSnapshot'> & TreeLoader & Pick<BlobIndex, 'lookupBlob'> & PacksWritten, id: string): Promise<string[] | undefined> {
+  if (repo.packsWritten) return repo.packsWritten(id);
   const visitor = usedBlobs();
   await walk(repo, (await repo.loadSnapshot(id)).tree, visitor);
   const packs = new Set<string>();

@@ -171,5 +171,7 @@ describe('what write-only devices add', () => {
     const confirmedMeanwhile = apply(h, { add_snapshots: [fake] });
     assert.deepEqual(compareHead(h, { snapshots: [s, real], indexes: [] }, confirmedMeanwhile).missing, [], 'confirmed between the two heads: still the first head says whose');
     assert.deepEqual(compareHead(confirmedMeanwhile, { snapshots: [s, real], indexes: [] }).missing, [{ kind: 'snapshot', name: fake }], 'once confirmed, missing is a rollback');
+    assert.deepEqual(compareHead(h, { snapshots: [s, real], indexes: [] }, h, WO).missing, [{ kind: 'snapshot', name: fake }], 'to the device that posted it, missing is a rollback');
+    assert.deepEqual(compareHead(h, { snapshots: [s, real], indexes: [] }, h, 'b'.repeat(32)).missing, [], 'to another write-only device, not');
   });
 });

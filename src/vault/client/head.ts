@@ -11,7 +11,8 @@
  * listing was deleted behind the head's back, and a name removed in the
  * first head and present in the listing was put back. A name only a
  * write-only device vouches for (unconfirmed, server/head.ts) and missing
- * is a warning naming that device, not a rollback.
+ * is a warning naming that device, not a rollback, except to that device
+ * itself (it knows what it stored, so to it a loss is a rollback).
  */
 import { EbakError } from '../../errors.js';
 import { HEAD_LISTS, MAX_HEAD_NAMES, headDigest, type HeadDeltaRequest, type HeadResponse, type HeadState, type RetentionRequest, type RetentionResponse, type DrillRecordRequest } from '../protocol.js';
@@ -42,7 +43,13 @@ export interface HeadComparison {
 export type ComparedHead = HeadState & Partial<Pick<HeadResponse, 'unconfirmed_snapshots' | 'unconfirmed_indexes'>>;
 
 export class HeadClient {
-  constructor(private readonly client: VaultClient, private readonly token: string, readonly account: string) {}
+  /** `writeOnly`: a write-only device's session (its additions are unconfirmed, its repeats confirm nothing). */
+  constructor(private readonly client: VaultClient, private readonly token: string, readonly account: string, readonly writeOnly = false) {}
+
+  /** This session's device id (the token's middle part): a device vouches for its own additions. */
+  get device(): string {
+    return this.token.split('.').at(-2) ?? '';
+  }
 
   /** The head, refused unless its digest is the one its contents give. */
   async fetch(): Promise<HeadResponse> {
@@ -105,12 +112,16 @@ export function chunks(delta: HeadDeltaRequest): HeadDeltaRequest[] {
   return delta.pending ? out.map((d) => ({ ...d, pending: true })) : out;
 }
 
-/** Compares `listing` with the heads fetched before it and (when any name seemed missing) after it. */
-export function compareHead(before: ComparedHead, listing: HeadListing, after: ComparedHead = before): HeadComparison {
+/**
+ * Compares `listing` with the heads fetched before it and (when any name
+ * seemed missing) after it; `self` is the comparing device (a write-only
+ * one's own additions missing are a rollback to it).
+ */
+export function compareHead(before: ComparedHead, listing: HeadListing, after: ComparedHead = before, self?: string): HeadComparison {
   const out: HeadComparison = { missing: [], replayed: [], unknown: [], unconfirmedMissing: [], unconfirmedPresent: [] };
   const kinds = [
-    { kind: 'snapshot' as const, stored: new Set(listing.snapshots), b: sets(before, 'snapshots'), a: sets(after, 'snapshots') },
-    { kind: 'index' as const, stored: new Set(listing.indexes), b: sets(before, 'indexes'), a: sets(after, 'indexes') },
+    { kind: 'snapshot' as const, stored: new Set(listing.snapshots), b: sets(before, 'snapshots', self), a: sets(after, 'snapshots', self) },
+    { kind: 'index' as const, stored: new Set(listing.indexes), b: sets(before, 'indexes', self), a: sets(after, 'indexes', self) },
   ];
   for (const { kind, stored, b, a } of kinds) {
     for (const name of b.live) {
@@ -128,8 +139,9 @@ export function compareHead(before: ComparedHead, listing: HeadListing, after: C
   return out;
 }
 
-function sets(h: ComparedHead, kind: 'snapshots' | 'indexes') {
-  const unconfirmed = new Map(Object.entries(h[`unconfirmed_${kind}`] ?? {}));
+/** `self`'s own unconfirmed names count as confirmed: the device that posted them vouches for them. */
+function sets(h: ComparedHead, kind: 'snapshots' | 'indexes', self: string | undefined) {
+  const unconfirmed = new Map(Object.entries(h[`unconfirmed_${kind}`] ?? {}).filter(([, by]) => by !== self));
   return { live: new Set(h[kind]), pending: new Set(h[`pending_${kind}`]), removed: new Set(h[`removed_${kind}`]), unconfirmed };
 }
 
