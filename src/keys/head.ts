@@ -7,7 +7,8 @@
  *   first: the head, storage's listing of snapshots/ and index/, and (when a
  *   name seems missing) the head again; a name missing or replayed is
  *   EbakError('ROLLBACK'); names the head does not know are one warning and
- *   are adopted at the command's end.
+ *   are adopted at the command's end; names only a write-only device posted
+ *   and missing are one warning naming it, present ones are confirmed.
  * - `VaultHead`: the HeadRecorder the deleting writers post through (two
  *   steps per removal), plus the journal of what the repository stored
  *   (`stored`), posted by `flush` once the command is done; and the vault's
@@ -19,7 +20,7 @@ import { EbakError } from '../errors.js';
 import type { HeadNames, HeadRecorder } from '../repository/api.js';
 import type { Backend, FileType } from '../storage/backend.js';
 import type { VaultDeleter } from '../vault/client/deleter.js';
-import { compareHead, rollbackMessage, type HeadClient, type HeadComparison } from '../vault/client/head.js';
+import { compareHead, rollbackMessage, unconfirmedMessage, type HeadClient, type HeadComparison } from '../vault/client/head.js';
 import type { DrillRecordRequest, HeadState, RetentionRequest, RetentionResponse } from '../vault/protocol.js';
 import type { RetentionDesk, RetentionView } from '../retention/desk.js';
 import type { RetentionFacts } from '../retention/lock.js';
@@ -123,11 +124,14 @@ export class VaultHead implements HeadRecorder {
 export async function checkHead(client: HeadClient, backend: Backend, warn: (message: string) => void): Promise<VaultHead> {
   const before = await client.fetch();
   const listing = { snapshots: await names(backend, 'snapshots'), indexes: await names(backend, 'index') };
-  let found = compareHead(before, listing);
+  let found = compareHead(before, listing, before, client.device);
   const after = found.missing.length > 0 ? await client.fetch() : before;
-  if (after !== before) found = compareHead(before, listing, after);
+  if (after !== before) found = compareHead(before, listing, after, client.device);
   if (found.missing.length + found.replayed.length > 0) throw new EbakError('ROLLBACK', rollbackMessage(found, after.seq));
+  if (found.unconfirmedMissing.length > 0) warn(unconfirmedMessage(found.unconfirmedMissing));
   const head = new VaultHead(client, after);
+  // Added again by a full device, which confirms them (a write-only device's repeat would be ignored).
+  if (!client.writeOnly) for (const { kind, name } of found.unconfirmedPresent) head.stored(kind, name);
   if (found.unknown.length > 0) {
     warn(unknownMessage(found.unknown));
     for (const { kind, name } of found.unknown) head.stored(kind, name);

@@ -21,7 +21,7 @@ export function keyFileIdentity(secret: () => Promise<Secret>): Identity {
       const s = await secret();
       await requireRepository(backend);
       const u = await unlock(backend, s);
-      const vaultAccount = s.recoveryCode === undefined ? undefined : vaultAccountOf(await listKeys(backend));
+      const vaultAccount = s.recoveryCode === undefined ? undefined : vaultAccountOf(await listKeys(backend), u.keyId);
       return vaultAccount === undefined ? u : { ...u, vaultAccount };
     },
   };

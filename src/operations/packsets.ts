@@ -17,7 +17,16 @@ export interface PackSet {
   readonly unindexed: number;
 }
 
-export type PackSetRepository = TreeLoader & Pick<BlobIndex, 'lookupBlob'> & Pick<SnapshotStore, 'loadSnapshot'>;
+/**
+ * A write-only repository cannot walk trees: it says which packs a snapshot
+ * it saved used (`packsWritten`: every blob its backup referenced, stored or
+ * deduplicated), and knows nothing of the others.
+ */
+interface PacksWritten {
+  packsWritten?(id: string): string[] | undefined;
+}
+
+export type PackSetRepository = TreeLoader & Pick<BlobIndex, 'lookupBlob'> & Pick<SnapshotStore, 'loadSnapshot'> & PacksWritten;
 
 export class PackSets {
   private readonly memo = new Map<string, Promise<PackSet>>();
@@ -37,6 +46,7 @@ export class PackSets {
 
   /** Snapshot `id`'s packs, sorted; undefined when a blob is in no indexed pack. */
   async ofSnapshot(id: string): Promise<string[] | undefined> {
+    if (this.repo.packsWritten) return this.repo.packsWritten(id);
     const set = await this.under((await this.repo.loadSnapshot(id)).tree);
     return set.unindexed > 0 ? undefined : [...set.packs].sort();
   }

@@ -15,7 +15,7 @@
 import { sha256 } from '../crypto/index.js';
 import { EbakError, isEbakError } from '../errors.js';
 import type { Backend } from '../storage/backend.js';
-import { parseKeyFile, unwrapKeyFile, type EnvelopeKind, type KeyFile } from './format/keyfile.js';
+import { KEYFILE_VERSION_VAULT, parseKeyFile, unwrapKeyFile, type EnvelopeKind, type KeyFile } from './format/keyfile.js';
 import { openConfig } from './format/keyring.js';
 import { decodeCredential, type WriteOnlyCredential } from './writeonly/credential.js';
 
@@ -132,7 +132,14 @@ export function keyToRemove(keys: readonly KeyListing[], prefix: string, inUse: 
   return id;
 }
 
-/** The vault account a repository's key files name (docs/format.md "Keys", `vault`), if any names one. */
-export function vaultAccountOf(keys: readonly KeyListing[]): string | undefined {
-  return keys.find((k) => typeof k.file?.vault?.account === 'string')?.file?.vault?.account;
+/**
+ * The vault account a repository's key files name (docs/format.md "Keys",
+ * `vault`), if any names one: the `opened` key file's when it is version 3
+ * (its unwrap authenticated the name), else the first any file names (the
+ * unauthenticated version 1 files of earlier builds: a claim is still
+ * heeded, since it only adds a warning or a refusal).
+ */
+export function vaultAccountOf(keys: readonly KeyListing[], opened?: string): string | undefined {
+  const own = keys.find((k) => k.id === opened && k.file?.version === KEYFILE_VERSION_VAULT);
+  return (own ?? keys.find((k) => typeof k.file?.vault?.account === 'string'))?.file?.vault?.account;
 }

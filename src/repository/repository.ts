@@ -276,7 +276,11 @@ export class Repository extends WritableRepository implements SnapshotStore, Tre
    * saved, through `removeOld` (vault mode posts them to the head). Callers
    * hold an exclusive lock. Returns how many were rewritten.
    */
-  async reencryptSnapshots(removeOld: (ids: string[]) => Promise<void> = async (ids) => { for (const id of ids) await this.removeSnapshot(id); }): Promise<number> {
+  async reencryptSnapshots(
+    removeOld: (ids: string[]) => Promise<void> = async (ids) => { for (const id of ids) await this.removeSnapshot(id); },
+    /** An old snapshot to leave as it is (operations/rotate.ts: one a retention lock or hold protects). */
+    skip: (entry: SnapshotEntry) => boolean = () => false,
+  ): Promise<number> {
     const current = new Set<string>();
     const old: SnapshotEntry[] = [];
     for (const id of await this.listSnapshots()) {
@@ -284,7 +288,7 @@ export class Repository extends WritableRepository implements SnapshotStore, Tre
       const raw = await this.loadVerified(h);
       const snapshot = decodeSnapshot(await this.reader.openObject('snapshot', raw, describe(h)), describe(h));
       if (KeyGenerations.generationOf('snapshot', raw, describe(h)) === this.reader.current) current.add(encodeSnapshot(snapshot).toString('base64'));
-      else old.push({ id, snapshot });
+      else if (!skip({ id, snapshot })) old.push({ id, snapshot });
     }
     for (const { id, snapshot } of old) {
       const payload = encodeSnapshot({ ...snapshot, original: snapshot.original ?? id });

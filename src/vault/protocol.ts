@@ -144,8 +144,16 @@ export interface HeadState {
   removed_snapshots: string[];
   removed_indexes: string[];
 }
-/** GET /v1/head; `digest`: headDigest, what the audit log quotes. */
-export interface HeadResponse extends HeadState { digest: string }
+/**
+ * GET /v1/head; `digest`: headDigest, what the audit log quotes. The
+ * `unconfirmed_*` maps (live name → the write-only device that added it,
+ * not yet seen in storage by a full device) are not in the digest.
+ */
+export interface HeadResponse extends HeadState {
+  digest: string;
+  unconfirmed_snapshots: Record<string, string>;
+  unconfirmed_indexes: Record<string, string>;
+}
 /** POST /v1/head: additions (after the objects are stored), removals (pending: before deleting; else after). */
 export interface HeadDeltaRequest {
   add_snapshots?: string[];

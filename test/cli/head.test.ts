@@ -167,7 +167,7 @@ describe('repository head (vault mode)', { timeout: 600_000 }, () => {
     assert.ok(changes.length >= 4, 'backup, tag (pending, removed, addition), copy, repair');
     const stored = [...(await readdir(join(repo, 'index'))), ...(await readdir(join(repo, 'snapshots')))];
     for (const { detail } of changes) {
-      assert.deepEqual(Object.keys(detail).sort(), ['added', 'device', 'digest', 'ignored', 'pending', 'removed', 'seq']);
+      assert.deepEqual(Object.keys(detail).sort(), ['added', 'confirmed', 'device', 'digest', 'ignored', 'pending', 'removed', 'seq']);
       assert.ok(!stored.some((name) => JSON.stringify(detail).includes(name)));
     }
   });

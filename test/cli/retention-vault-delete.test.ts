@@ -7,7 +7,9 @@
  * the vault, keeps the held snapshot and every pack its backup recorded, and
  * the repository stays whole; a patched client can delete neither with its
  * own storage credential (AccessDenied) nor by asking the vault with its
- * valid device session (refused, audited).
+ * valid device session (refused, audited). A write-only device's backup
+ * records its snapshot's packs as well, so holding it pins those packs
+ * instead of every pack.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -131,5 +133,27 @@ describe('the vault holds the delete credential', { timeout: 600_000 }, () => {
     const audit = JSON.parse((await ok(['audit', '--json'])).stdout) as { entries: { type: string; }[] };
     assert.equal(audit.entries.filter((e) => e.type === 'retention.delete').length, 3);
     await ok(['check']);
+  });
+
+  it('a write-only device records its snapshot\'s packs too: held, they are pinned, and the other packs stay deletable', async () => {
+    const added = JSON.parse((await ebak(['device', 'add', '--write-only', 'nas', '--json'], { ...env, EBAK_PASSWORD: PASSWORD })).stdout) as { enrollment_code: string };
+    const host = { ...env, EBAK_CONFIG_DIR: join(dir, 'write-only-host') };
+    delete (host as Record<string, string | undefined>).EBAK_PASSWORD;
+    assert.equal((await ebak(['login', '--enroll', added.enrollment_code], host)).code, 0);
+    const before = new Set(await keys('data'));
+    const src = join(dir, 'wo-src');
+    await mkdir(src, { recursive: true });
+    await writeFile(join(src, 'nas.bin'), randomBytes(300_000));
+    const r = await ebak(['backup', src, '--json'], host);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr.includes('not recorded with the vault'), false, r.stderr);
+    const id = (backupSummary(r) as { snapshot_id: string }).snapshot_id;
+    const written = (await keys('data')).filter((p) => !before.has(p));
+    assert.ok(written.length > 0);
+    await ok(['retention', 'hold', 'add', id.slice(0, 8), '--reason', 'case 8']);
+    const device = (await loadDevice(join(dir, 'machine'), account))!;
+    const status = await (await deviceClient(device)).client.deleteStatus(device.token);
+    assert.equal(status.pinned_all, false, 'the held write-only snapshot has a record');
+    for (const p of written) assert.ok(status.pinned.includes(p), `its pack ${p.slice(0, 8)} is pinned`);
   });
 });

@@ -141,7 +141,8 @@ describe('key files version 2 (kind "write-only")', () => {
     const f = JSON.parse(await text()) as KeyFile;
     const code = (x: unknown) => outcomeSync(() => parse(x));
     assert.equal(code({ ...f, version: 1 }), 'CORRUPT');
-    assert.equal(code({ ...f, version: 3 }), 'UNSUPPORTED_VERSION');
+    assert.equal(code({ ...f, version: 3 }), 'CORRUPT', 'version 3 holds password and recovery key files only');
+    assert.equal(code({ ...f, version: 4 }), 'UNSUPPORTED_VERSION');
     assert.equal(code({ ...f, kind: 'password' }), 'UNSUPPORTED_VERSION');
     assert.equal(code({ ...f, kdf: { name: 'hkdf-sha256', salt: f.kdf.salt } }), 'CORRUPT');
     const lowered = parse({ ...f, kdf: { ...f.kdf, iterations: 2 } });

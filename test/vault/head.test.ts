@@ -1,21 +1,24 @@
 /**
  * The repository head's logic without a vault: the set rules of a delta
  * (server/head.ts), the strict reader of POST /v1/head and its digest
- * (protocol.ts), chunking and the storage comparison (client/head.ts).
+ * (protocol.ts), chunking and the storage comparison (client/head.ts);
+ * what write-only devices add: unconfirmed until a full device adds it
+ * again, bounded per device, forgotten at revocation, and missing from
+ * storage no rollback.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { chunks, compareHead } from '../../src/vault/client/head.js';
 import { MAX_HEAD_NAMES, VaultRefusal, headDigest, readHeadDelta } from '../../src/vault/protocol.js';
-import { MAX_TOMBSTONES, applyDelta } from '../../src/vault/server/head.js';
+import { MAX_TOMBSTONES, MAX_UNCONFIRMED, applyDelta, forgetUnconfirmed } from '../../src/vault/server/head.js';
 import { emptyHead, type HeadRecord } from '../../src/vault/server/headrecord.js';
 
 const name = () => randomBytes(32).toString('hex');
 const badRequest = (e: unknown) => e instanceof VaultRefusal && e.code === 'bad_request';
 
-function apply(h: HeadRecord, delta: Parameters<typeof applyDelta>[1]): HeadRecord {
-  const { next } = applyDelta(h, delta);
+function apply(h: HeadRecord, delta: Parameters<typeof applyDelta>[1], writer?: string): HeadRecord {
+  const { next } = applyDelta(h, delta, undefined, writer);
   assert.ok(next, 'the delta changes the head');
   return next;
 }
@@ -120,5 +123,55 @@ describe('storage against the head', () => {
     const later = apply(head, { add_snapshots: [s3] });
     const c = compareHead(head, { snapshots: [s1, s2], indexes: [i1, i2] }, later);
     assert.deepEqual([c.missing, c.replayed], [[], []]);
+  });
+});
+
+describe('what write-only devices add', () => {
+  const WO = 'a'.repeat(32);
+  const forbidden = (e: unknown) => e instanceof VaultRefusal && e.code === 'forbidden';
+
+  it('is live and unconfirmed until a full device adds it again (a new seq); the device itself re-adding is ignored', () => {
+    const [s, i] = [name(), name()];
+    const h = applyDelta(emptyHead(), { add_snapshots: [s], add_indexes: [i] }, undefined, WO).next!;
+    assert.deepEqual([h.format, h.snapshots, h.unconfirmed_snapshots, h.unconfirmed_indexes], [3, [s], { [s]: WO }, { [i]: WO }]);
+    assert.equal(applyDelta(h, { add_snapshots: [s] }, undefined, WO).next, undefined);
+    const { next, counts } = applyDelta(h, { add_snapshots: [s] });
+    assert.deepEqual([next!.seq, next!.unconfirmed_snapshots, next!.unconfirmed_indexes, counts.confirmed], [h.seq + 1, {}, { [i]: WO }, 1]);
+    assert.equal(applyDelta(next!, { add_snapshots: [s] }).next, undefined, 'confirmed once');
+    assert.deepEqual(apply(h, { remove_indexes: [i], pending: true }).unconfirmed_indexes, {}, 'a removal ends it');
+  });
+
+  it(`holds at most ${MAX_UNCONFIRMED} unconfirmed names per device; confirmed ones and other devices' do not count`, () => {
+    const many = Array.from({ length: MAX_UNCONFIRMED }, name);
+    const h = apply(emptyHead(), { add_snapshots: many.slice(0, 100), add_indexes: many.slice(100) }, WO);
+    assert.throws(() => applyDelta(h, { add_snapshots: [name()] }, undefined, WO), forbidden);
+    assert.ok(applyDelta(h, { add_snapshots: [name()] }, undefined, 'b'.repeat(32)).next);
+    const confirmed = apply(h, { add_snapshots: [many[0]!] });
+    assert.ok(applyDelta(confirmed, { add_snapshots: [name()] }, undefined, WO).next);
+  });
+
+  it('revoking the device forgets its unconfirmed names with no tombstone; confirmed and other names stay', () => {
+    const [mine, kept, other, full] = [name(), name(), name(), name()];
+    let h = apply(emptyHead(), { add_snapshots: [mine, kept] }, WO);
+    h = apply(h, { add_snapshots: [other] }, 'b'.repeat(32));
+    h = apply(h, { add_snapshots: [kept, full] });
+    const r = forgetUnconfirmed(h, WO)!;
+    assert.equal(r.forgotten, 1);
+    assert.deepEqual([r.next.snapshots, r.next.removed_snapshots, r.next.unconfirmed_snapshots, mine in r.next.seen], [[kept, full, other].sort(), [], { [other]: 'b'.repeat(32) }, false]);
+    assert.equal(forgetUnconfirmed(r.next, WO), undefined);
+    assert.deepEqual(compareHead(r.next, { snapshots: [mine, kept, other, full], indexes: [] }).unknown, [{ kind: 'snapshot', name: mine }], 'back in storage, it is only unknown');
+  });
+
+  it('missing from storage, an unconfirmed name is no rollback but names its device; present, it is to be confirmed', () => {
+    const [fake, real, s] = [name(), name(), name()];
+    let h = apply(emptyHead(), { add_snapshots: [s] });
+    h = apply(h, { add_snapshots: [fake, real] }, WO);
+    const c = compareHead(h, { snapshots: [s, real], indexes: [] });
+    assert.deepEqual([c.missing, c.unconfirmedMissing, c.unconfirmedPresent], [[], [{ kind: 'snapshot', name: fake, device: WO }], [{ kind: 'snapshot', name: real }]]);
+    const confirmedMeanwhile = apply(h, { add_snapshots: [fake] });
+    assert.deepEqual(compareHead(h, { snapshots: [s, real], indexes: [] }, confirmedMeanwhile).missing, [], 'confirmed between the two heads: still the first head says whose');
+    assert.deepEqual(compareHead(confirmedMeanwhile, { snapshots: [s, real], indexes: [] }).missing, [{ kind: 'snapshot', name: fake }], 'once confirmed, missing is a rollback');
+    assert.deepEqual(compareHead(h, { snapshots: [s, real], indexes: [] }, h, WO).missing, [{ kind: 'snapshot', name: fake }], 'to the device that posted it, missing is a rollback');
+    assert.deepEqual(compareHead(h, { snapshots: [s, real], indexes: [] }, h, 'b'.repeat(32)).missing, [], 'to another write-only device, not');
   });
 });

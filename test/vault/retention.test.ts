@@ -121,12 +121,12 @@ describe('retention without a vault', () => {
     ]) assert.throws(body(b), badRequest, JSON.stringify(b));
   });
 
-  it('a format 1 head becomes format 2 with every snapshot first seen at the migration', () => {
+  it('a format 1 head becomes format 3 (head.test.ts: the write-only attribution) with every snapshot first seen at the migration', () => {
     const [s, p] = [id(), id()];
     const v1: HeadRecordV1 = { ...emptyHead(), format: 1, seq: 7, snapshots: [s], pending_snapshots: [p] };
     const at = '2026-03-01T00:00:00.000Z';
     const v2 = migrateHead(v1, at);
-    assert.deepEqual([v2.format, v2.seq, v2.seen], [2, 7, { [s]: at, [p]: at }]);
-    assert.equal(migrateHead(v2, '2030-01-01T00:00:00.000Z'), v2, 'format 2 stays as it is');
+    assert.deepEqual([v2.format, v2.seq, v2.seen], [3, 7, { [s]: at, [p]: at }]);
+    assert.equal(migrateHead(v2, '2030-01-01T00:00:00.000Z'), v2, 'the current format stays as it is');
   });
 });

@@ -174,7 +174,7 @@ function printRotation(ctx: Context, r: RotateResult): void {
   const w = r.rewrite;
   if (w) {
     const left = w.remaining.packs.length + w.remaining.index.length + w.remaining.snapshots.length;
-    ctx.out.line(w.dropped ? 'the old master keys are dropped: an old key file opens nothing now' : `${left} object(s) an old key sealed remain (packs another process's lock keeps, or archived ones); the old keys stay: run \`ebak key rotate-master --resume --rewrite\` later`);
+    ctx.out.line(w.dropped ? 'the old master keys are dropped: an old key file opens nothing now' : `${left} object(s) an old key sealed remain (snapshots a retention lock or hold protects, packs another process's lock keeps, or archived ones); the old keys stay: run \`ebak key rotate-master --resume --rewrite\` later`);
   }
   if (r.dryRun) ctx.out.line('dry run: nothing was changed');
 }
@@ -187,7 +187,7 @@ function rotationJson(r: RotateResult): unknown {
     key_files: (r.plan?.keyFiles ?? []).map((k) => ({ id: k.id, kind: k.kind, fate: k.fate })),
     removed: r.removed,
     retired_devices: r.retired,
-    ...(r.rewrite ? { rewrite: { snapshots: r.rewrite.snapshots, old_keys_dropped: r.rewrite.dropped, remaining: r.rewrite.remaining } } : {}),
+    ...(r.rewrite ? { rewrite: { snapshots: r.rewrite.snapshots, old_keys_dropped: r.rewrite.dropped, remaining: r.rewrite.remaining, protected: r.rewrite.protected } } : {}),
   };
 }
 

@@ -11,7 +11,10 @@
  * and wrapping K. Version 2 is kind "write-only" only (Argon2id, as
  * password): it wraps a write-only credential's bundle instead of K
  * (repository/writeonly/credential.ts), so whoever opens it can back up
- * and nothing else.
+ * and nothing else. Version 3 is version 1 with its `vault` field in the
+ * AAD: a key file naming the vault that holds the repository cannot have
+ * that name stripped or changed (which would hide that no head checks a
+ * recovery-key session) without the unwrap failing.
  */
 import { hashRaw } from '@node-rs/argon2';
 import { deriveKey, open, random, seal } from '../../crypto/index.js';
@@ -20,6 +23,8 @@ import { EbakError } from '../../errors.js';
 export const KEYFILE_VERSION = 1;
 /** Key files of write-only credentials. */
 export const KEYFILE_VERSION_WRITE_ONLY = 2;
+/** Key files that wrap K and name the vault account, authenticated. */
+export const KEYFILE_VERSION_VAULT = 3;
 
 /** Key files that wrap K. */
 export type KeyKind = 'password' | 'recovery';
@@ -38,7 +43,8 @@ export interface KeyFile {
   username: string;
   /**
    * A repository a key vault holds: its vault account (written by `init
-   * --vault` and a vault-mode rotation; not authenticated, as hostname).
+   * --vault` and a vault-mode rotation; in the AAD from version 3 on, not
+   * authenticated in the version 1 files earlier builds wrote).
    * Names the account once a rotation changed the config, and tells a
    * recovery-key session that a vault holds the repository.
    */
@@ -66,8 +72,9 @@ export function useTestKdfCost(): void {
   newKeyCost = TEST_COST;
 }
 
-function aad(f: Pick<KeyFile, 'version' | 'kind' | 'kdf'>): Buffer {
-  return Buffer.from(`ebak/v1/key\0${JSON.stringify([f.version, f.kind, f.kdf])}`);
+function aad(f: Pick<KeyFile, 'version' | 'kind' | 'kdf' | 'vault'>): Buffer {
+  const bound = f.version === KEYFILE_VERSION_VAULT ? [f.version, f.kind, f.kdf, f.vault] : [f.version, f.kind, f.kdf];
+  return Buffer.from(`ebak/v1/key\0${JSON.stringify(bound)}`);
 }
 
 async function kek(kdf: Kdf, secret: string): Promise<Buffer> {
@@ -98,8 +105,9 @@ export function createKeyFile(masterKey: Uint8Array, kind: KeyKind, secret: stri
 export async function wrapInKeyFile(secretBytes: Uint8Array, kind: EnvelopeKind, secret: string, meta: KeyMeta): Promise<KeyFile> {
   const salt = random(16).toString('base64');
   const kdf: Kdf = kind === 'recovery' ? { name: 'hkdf-sha256', salt } : { name: 'argon2id', ...newKeyCost, salt };
-  const version = kind === 'write-only' ? KEYFILE_VERSION_WRITE_ONLY : KEYFILE_VERSION;
-  const base = { version, kind, created: new Date().toISOString(), ...meta, kdf };
+  const version = kind === 'write-only' ? KEYFILE_VERSION_WRITE_ONLY : meta.vault ? KEYFILE_VERSION_VAULT : KEYFILE_VERSION;
+  const vault = meta.vault ? { vault: { account: meta.vault.account } } : {}; // exactly one field, as the AAD binds it
+  const base = { version, kind, created: new Date().toISOString(), hostname: meta.hostname, username: meta.username, ...vault, kdf };
   const k = await kek(kdf, secret);
   try {
     return { ...base, data: seal(k, secretBytes, aad(base)).toString('base64') };
@@ -109,7 +117,14 @@ export async function wrapInKeyFile(secretBytes: Uint8Array, kind: EnvelopeKind,
 }
 
 /** The kinds each known version holds; any other version, or a version 2 of another kind, is one this ebak does not know. */
-const KINDS: Record<number, readonly EnvelopeKind[]> = { [KEYFILE_VERSION]: ['password', 'recovery'], [KEYFILE_VERSION_WRITE_ONLY]: ['write-only'] };
+const KINDS: Record<number, readonly EnvelopeKind[]> = {
+  [KEYFILE_VERSION]: ['password', 'recovery'], [KEYFILE_VERSION_WRITE_ONLY]: ['write-only'], [KEYFILE_VERSION_VAULT]: ['password', 'recovery'],
+};
+
+/** Version 3's `vault`: exactly `{account}`, a non-empty string (what the AAD binds is what the session reads). */
+const vaultOk = (f: KeyFile) =>
+  f.version !== KEYFILE_VERSION_VAULT ||
+  (typeof f.vault === 'object' && f.vault !== null && Object.keys(f.vault).join() === 'account' && typeof f.vault.account === 'string' && f.vault.account.length > 0);
 
 export function parseKeyFile(bytes: Buffer, what: string): KeyFile {
   let f: KeyFile;
@@ -128,7 +143,7 @@ export function parseKeyFile(bytes: Buffer, what: string): KeyFile {
       (k.name === 'argon2id' && [k.memory_kib, k.iterations, k.parallelism].every((v) => Number.isSafeInteger(v) && v > 0) &&
         // Bounded so a key file planted by the storage cannot make each unlock cost minutes.
         k.memory_kib <= 1024 * 1024 && k.iterations <= 16 && k.parallelism <= 16));
-  if (!kinds.includes(f.kind) || !kdfOk || typeof f.data !== 'string')
+  if (!kinds.includes(f.kind) || !kdfOk || typeof f.data !== 'string' || !vaultOk(f))
     throw new EbakError('CORRUPT', `${what}: invalid key file fields`);
   return f;
 }

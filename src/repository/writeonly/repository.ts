@@ -43,15 +43,30 @@ export class WriteOnlyRepository extends WritableRepository implements SnapshotS
     return this.credential.config;
   }
 
+  /**
+   * The packs each snapshot saved here references (packsWritten), from the
+   * blobs its backup handed the packer, stored or deduplicated: it cannot
+   * walk the trees, but it wrote or deduplicated every blob of them.
+   */
+  private readonly written = new Map<string, string[]>();
+  private readonly saved = new Set<string>();
+  private writer: ReferencingPacker | undefined;
+
   blobWriter(pool: WorkerPool): Packer {
-    return new Packer({
+    return (this.writer = new ReferencingPacker({
       index: this.index,
       config: { ...this.config, ...this.writing },
       packKeys: { source: writeOnlyKeySource(this.credential.generation), newKey: () => newPackKey(this.credential) },
       blobId: (data) => this.blobId(data),
       savePack: (id, bytes, packKind) => this.backend.save({ type: 'data', name: id }, bytes, { packKind }),
       saveIndex: (payload) => this.saveObject('index', payload),
-    }, pool);
+    }, pool));
+  }
+
+  /** The packs snapshot `id` references, when this session saved it; undefined when a blob had no pack; another's: refused. */
+  packsWritten(id: string): string[] | undefined {
+    if (!this.saved.has(id)) throw writeOnlyRefusal();
+    return this.written.get(id);
   }
 
   // ---- Index ----
@@ -112,8 +127,18 @@ export class WriteOnlyRepository extends WritableRepository implements SnapshotS
     throw writeOnlyRefusal();
   }
 
-  saveSnapshot(s: Snapshot): Promise<string> {
-    return this.saveObject('snapshot', encodeSnapshot(s));
+  /** Saves the snapshot; its blobs were all stored (the packer finished first), so the index locates each one's pack. */
+  async saveSnapshot(s: Snapshot): Promise<string> {
+    const id = await this.saveObject('snapshot', encodeSnapshot(s));
+    this.saved.add(id);
+    const packs = new Set<string>();
+    for (const blob of this.writer?.referenced ?? []) {
+      const loc = this.index.lookup(Buffer.from(blob, 'hex'));
+      if (!loc) return id; // not all located: no record, rather than one that leaves a pack out
+      packs.add(loc.pack.id);
+    }
+    if (this.writer) this.written.set(id, [...packs].sort());
+    return id;
   }
 
   async loadTree(): Promise<TreeNode[]> {
@@ -180,5 +205,15 @@ export class WriteOnlyRepository extends WritableRepository implements SnapshotS
     const names: string[] = [];
     for await (const f of this.backend.list(type)) names.push(f.name);
     return names;
+  }
+}
+
+/** A packer that remembers every blob a backup references, stored or already known. */
+class ReferencingPacker extends Packer {
+  readonly referenced = new Set<string>();
+
+  override add(type: number, id: Buffer, data: Buffer, sealed?: (bytes: number) => void): Promise<boolean> {
+    this.referenced.add(id.toString('hex'));
+    return super.add(type, id, data, sealed);
   }
 }

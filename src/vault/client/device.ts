@@ -254,7 +254,7 @@ export async function deviceSession(d: DeviceFile, action: Action | 'read' = 're
   if (d.format === WRITE_ONLY_DEVICE_FORMAT) {
     const w = local ? await renewed(client, d, local.configDir) : d;
     const { credential } = await client.credential(w.token);
-    return { sealedCredential: { account: w.account, sealed: credential, key: Buffer.from(w.credential_key, 'base64url') }, head: new HeadClient(client, w.token, w.account) };
+    return { sealedCredential: { account: w.account, sealed: credential, key: Buffer.from(w.credential_key, 'base64url') }, head: new HeadClient(client, w.token, w.account, true) };
   }
   const head = new HeadClient(client, d.token, d.account);
   const { device_key, links } = await client.deviceKey(d.token, action);

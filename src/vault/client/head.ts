@@ -9,7 +9,10 @@
  * posted after its object is stored, a removal is posted pending before its
  * object is deleted. So a name live in both heads and absent from the
  * listing was deleted behind the head's back, and a name removed in the
- * first head and present in the listing was put back.
+ * first head and present in the listing was put back. A name only a
+ * write-only device vouches for (unconfirmed, server/head.ts) and missing
+ * is a warning naming that device, not a rollback, except to that device
+ * itself (it knows what it stored, so to it a loss is a rollback).
  */
 import { EbakError } from '../../errors.js';
 import { HEAD_LISTS, MAX_HEAD_NAMES, headDigest, type HeadDeltaRequest, type HeadResponse, type HeadState, type RetentionRequest, type RetentionResponse, type DrillRecordRequest } from '../protocol.js';
@@ -30,10 +33,23 @@ export interface HeadComparison {
   replayed: { kind: 'snapshot' | 'index'; name: string }[];
   /** In storage, unknown to the head (a writer that crashed before posting, or one outside the vault). */
   unknown: { kind: 'snapshot' | 'index'; name: string }[];
+  /** Live in the head, absent from storage, posted by a write-only device and never confirmed (no rollback: see server/head.ts). */
+  unconfirmedMissing: { kind: 'snapshot' | 'index'; name: string; device: string }[];
+  /** Posted by a write-only device, unconfirmed, and present in storage: a full device's session confirms them. */
+  unconfirmedPresent: { kind: 'snapshot' | 'index'; name: string }[];
 }
 
+/** A head as compareHead reads it: the sets, and the unconfirmed names when the vault sent them. */
+export type ComparedHead = HeadState & Partial<Pick<HeadResponse, 'unconfirmed_snapshots' | 'unconfirmed_indexes'>>;
+
 export class HeadClient {
-  constructor(private readonly client: VaultClient, private readonly token: string, readonly account: string) {}
+  /** `writeOnly`: a write-only device's session (its additions are unconfirmed, its repeats confirm nothing). */
+  constructor(private readonly client: VaultClient, private readonly token: string, readonly account: string, readonly writeOnly = false) {}
+
+  /** This session's device id (the token's middle part): a device vouches for its own additions. */
+  get device(): string {
+    return this.token.split('.').at(-2) ?? '';
+  }
 
   /** The head, refused unless its digest is the one its contents give. */
   async fetch(): Promise<HeadResponse> {
@@ -96,15 +112,25 @@ export function chunks(delta: HeadDeltaRequest): HeadDeltaRequest[] {
   return delta.pending ? out.map((d) => ({ ...d, pending: true })) : out;
 }
 
-/** Compares `listing` with the heads fetched before it and (when any name seemed missing) after it. */
-export function compareHead(before: HeadState, listing: HeadListing, after: HeadState = before): HeadComparison {
-  const out: HeadComparison = { missing: [], replayed: [], unknown: [] };
+/**
+ * Compares `listing` with the heads fetched before it and (when any name
+ * seemed missing) after it; `self` is the comparing device (a write-only
+ * one's own additions missing are a rollback to it).
+ */
+export function compareHead(before: ComparedHead, listing: HeadListing, after: ComparedHead = before, self?: string): HeadComparison {
+  const out: HeadComparison = { missing: [], replayed: [], unknown: [], unconfirmedMissing: [], unconfirmedPresent: [] };
   const kinds = [
-    { kind: 'snapshot' as const, stored: new Set(listing.snapshots), b: sets(before, 'snapshots'), a: sets(after, 'snapshots') },
-    { kind: 'index' as const, stored: new Set(listing.indexes), b: sets(before, 'indexes'), a: sets(after, 'indexes') },
+    { kind: 'snapshot' as const, stored: new Set(listing.snapshots), b: sets(before, 'snapshots', self), a: sets(after, 'snapshots', self) },
+    { kind: 'index' as const, stored: new Set(listing.indexes), b: sets(before, 'indexes', self), a: sets(after, 'indexes', self) },
   ];
   for (const { kind, stored, b, a } of kinds) {
-    for (const name of b.live) if (a.live.has(name) && !stored.has(name)) out.missing.push({ kind, name });
+    for (const name of b.live) {
+      if (!a.live.has(name)) continue;
+      // Unconfirmed in the first head: the second may have confirmed it only because another full device saw it.
+      const device = b.unconfirmed.get(name) ?? a.unconfirmed.get(name);
+      if (!stored.has(name)) (device === undefined ? out.missing.push({ kind, name }) : out.unconfirmedMissing.push({ kind, name, device }));
+      else if (a.unconfirmed.has(name)) out.unconfirmedPresent.push({ kind, name });
+    }
     for (const name of stored) {
       if (b.removed.has(name)) out.replayed.push({ kind, name });
       else if (!a.live.has(name) && !a.pending.has(name) && !a.removed.has(name)) out.unknown.push({ kind, name });
@@ -113,8 +139,18 @@ export function compareHead(before: HeadState, listing: HeadListing, after: Head
   return out;
 }
 
-function sets(h: HeadState, kind: 'snapshots' | 'indexes') {
-  return { live: new Set(h[kind]), pending: new Set(h[`pending_${kind}`]), removed: new Set(h[`removed_${kind}`]) };
+/** `self`'s own unconfirmed names count as confirmed: the device that posted them vouches for them. */
+function sets(h: ComparedHead, kind: 'snapshots' | 'indexes', self: string | undefined) {
+  const unconfirmed = new Map(Object.entries(h[`unconfirmed_${kind}`] ?? {}).filter(([, by]) => by !== self));
+  return { live: new Set(h[kind]), pending: new Set(h[`pending_${kind}`]), removed: new Set(h[`removed_${kind}`]), unconfirmed };
+}
+
+/** The warning for write-only additions missing from storage: whose they are, and how to drop them. */
+export function unconfirmedMessage(l: HeadComparison['unconfirmedMissing']): string {
+  const devices = [...new Set(l.map((x) => x.device))];
+  return `${l.length} object(s) posted to the vault's repository head by write-only device(s) ${devices.join(', ')} are not in storage (first: ${l[0]!.kind} ${l[0]!.name.slice(0, 16)}), ` +
+    'and no full device has seen them: that device posted names it never stored (or storage lost them before any full device looked); ' +
+    `\`ebak device revoke ${devices[0]}\` forgets them`;
 }
 
 /** The one line a ROLLBACK refusal says: what is missing or replayed, the first of each named. */

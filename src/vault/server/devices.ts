@@ -6,11 +6,13 @@
  * needs a step-up grant (a fresh OPAQUE login), so a stolen device token
  * cannot lock the owner's devices out. A write-only device (writeonly.ts)
  * is created by a full device, authenticates with a one-time enrollment
- * token until its host enrolls, and is refused everything here.
+ * token until its host enrolls, and is refused everything here. Revoking
+ * one also forgets the head names it posted that no full device confirmed.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { VaultRefusal, type DeviceInfo, type DeviceKeyRequest, type DeviceKeyResponse, type Policy, type RotateRequest, type RotateResponse, type SessionResponse } from '../protocol.js';
 import { acctId, requireFull, woId, type AccountRecord, type Caller, type DeviceRecord, type Deps, type Session, type WriteOnlyRecord } from './records.js';
+import { forgetDeviceNames } from './head.js';
 import { requireStepUp } from './stepup.js';
 
 const MAX_DEVICES = 100;
@@ -120,7 +122,10 @@ export class Devices {
       return { ...cur, devices: cur.devices.map((x) => (x.id === deviceId && x.revoked_at === undefined ? { ...x, revoked_at: at } : x)) };
     });
     const target = rec.devices.find((x) => x.id === deviceId)!;
-    if (target.kind === 'write-only') await this.d.state.update<WriteOnlyRecord>(woId(account, deviceId), () => ({ format: 1, device: deviceId })); // its sealed credential is erased
+    if (target.kind === 'write-only') {
+      await this.d.state.update<WriteOnlyRecord>(woId(account, deviceId), () => ({ format: 1, device: deviceId })); // its sealed credential is erased
+      await forgetDeviceNames(this.d, account, deviceId, s.device.id); // and the names it posted that no full device saw (head.ts)
+    }
     await this.d.audit.append('device.revoke', account, { device: deviceId, by: s.device.id, step_up: deviceId !== s.device.id });
     return info(target, s.device.id);
   }

@@ -17,20 +17,34 @@
  * removes a protected snapshot). A format 1 head is migrated on first use:
  * its snapshots count as first seen then, the conservative choice (none is
  * older than that for a lock).
+ *
+ * Format 3 attributes what write-only devices add (issue 20): such a device
+ * cannot be made to prove that a name it posts is stored (the vault never
+ * reads storage), so its additions are *unconfirmed* until a full device
+ * lists them in storage and adds them again (which confirms them). A full
+ * device's check tells an unconfirmed name missing from storage ("posted by
+ * write-only device X") from a rollback; at most MAX_UNCONFIRMED per device
+ * are held (more is `forbidden`), and revoking the device forgets the
+ * unconfirmed names it posted (devices.ts), with no tombstone, so a real one
+ * still in storage is only adopted again. So a write-only or patched device
+ * can no longer make every full device raise false rollback alarms.
  */
 import { headDigest, VaultRefusal, type HeadDeltaRequest, type HeadPostResponse, type HeadResponse } from '../protocol.js';
-import { currentHead, emptyHead, headId, migrateHead, type HeadRecord, type HeadRecordV1 } from './headrecord.js';
+import { currentHead, emptyHead, headId, migrateHead, type HeadRecord, type StoredHead } from './headrecord.js';
 import type { Deps, Session } from './records.js';
 import { protectedRemoval } from './retention.js';
 
 export const MAX_TOMBSTONES = 10_000;
 export const MAX_LIVE = 20_000;
+/** Unconfirmed names (snapshots and index files) one write-only device may have in the head. */
+export const MAX_UNCONFIRMED = 2_000;
 
-/** One kind's sets; `removed` in the order removed (oldest first, for trimming). */
+/** One kind's sets; `removed` in the order removed (oldest first, for trimming); `unconfirmed`: live name → write-only device. */
 interface Kind {
   live: Set<string>;
   pending: Set<string>;
   removed: string[];
+  unconfirmed: Map<string, string>;
 }
 
 export interface DeltaCounts {
@@ -39,21 +53,28 @@ export interface DeltaCounts {
   removed: number;
   /** Additions of names already live, pending or removed. */
   ignored: number;
+  /** Unconfirmed names a full device added again (it saw them in storage). */
+  confirmed: number;
 }
 
-function applyKind(k: Kind, add: readonly string[], remove: readonly string[], pending: boolean, n: DeltaCounts): void {
+/** `writer`: the write-only device posting, undefined for a full device. */
+function applyKind(k: Kind, add: readonly string[], remove: readonly string[], pending: boolean, n: DeltaCounts, writer: string | undefined): void {
   const tomb = new Set(k.removed);
   for (const name of add) {
-    if (tomb.has(name) || k.pending.has(name) || k.live.has(name)) {
+    if (writer === undefined && k.live.has(name) && k.unconfirmed.delete(name)) {
+      n.confirmed++;
+    } else if (tomb.has(name) || k.pending.has(name) || k.live.has(name)) {
       n.ignored++;
     } else {
       k.live.add(name);
+      if (writer !== undefined) k.unconfirmed.set(name, writer);
       n.added++;
     }
   }
   for (const name of remove) {
     if (tomb.has(name) || (pending && k.pending.has(name))) continue;
     k.live.delete(name);
+    k.unconfirmed.delete(name);
     if (pending) {
       k.pending.add(name);
       n.pending++;
@@ -73,29 +94,65 @@ function applyKind(k: Kind, add: readonly string[], remove: readonly string[], p
  * did (no new seq). `at` (the vault's clock) is recorded as the first sight
  * of each snapshot new to it. Pure given `at`: the unit tests drive it directly.
  */
-export function applyDelta(cur: HeadRecord, delta: HeadDeltaRequest, at = new Date().toISOString()): { next: HeadRecord | undefined; counts: DeltaCounts } {
+export function applyDelta(cur: HeadRecord, delta: HeadDeltaRequest, at = new Date().toISOString(), writer?: string): { next: HeadRecord | undefined; counts: DeltaCounts } {
   const pending = delta.pending === true;
-  const counts: DeltaCounts = { added: 0, pending: 0, removed: 0, ignored: 0 };
-  const snaps: Kind = { live: new Set(cur.snapshots), pending: new Set(cur.pending_snapshots), removed: [...cur.removed_snapshots] };
-  const idx: Kind = { live: new Set(cur.indexes), pending: new Set(cur.pending_indexes), removed: [...cur.removed_indexes] };
-  applyKind(snaps, delta.add_snapshots ?? [], delta.remove_snapshots ?? [], pending, counts);
-  applyKind(idx, delta.add_indexes ?? [], delta.remove_indexes ?? [], pending, counts);
-  if (counts.added + counts.pending + counts.removed === 0) return { next: undefined, counts };
+  const counts: DeltaCounts = { added: 0, pending: 0, removed: 0, ignored: 0, confirmed: 0 };
+  const { snaps, idx } = kinds(cur);
+  applyKind(snaps, delta.add_snapshots ?? [], delta.remove_snapshots ?? [], pending, counts, writer);
+  applyKind(idx, delta.add_indexes ?? [], delta.remove_indexes ?? [], pending, counts, writer);
+  if (counts.added + counts.pending + counts.removed + counts.confirmed === 0) return { next: undefined, counts };
+  if (writer !== undefined && countOf(snaps, writer) + countOf(idx, writer) > MAX_UNCONFIRMED)
+    throw new VaultRefusal('forbidden', `write-only device ${writer} would have more than ${MAX_UNCONFIRMED} names in the repository head that no full device has seen in storage: any command on a full device confirms them`);
+  return { counts, next: record(cur, snaps, idx, at) };
+}
+
+/**
+ * The head without the unconfirmed names write-only device `device` added
+ * (its revocation): dropped from the live sets with no tombstone, so one
+ * that is in storage after all is only unknown to the next check, never a
+ * replay. Undefined when it had none; else the head and how many went.
+ */
+export function forgetUnconfirmed(cur: HeadRecord, device: string, at = new Date().toISOString()): { next: HeadRecord; forgotten: number } | undefined {
+  const { snaps, idx } = kinds(cur);
+  let forgotten = 0;
+  for (const k of [snaps, idx]) {
+    for (const [name, by] of k.unconfirmed) {
+      if (by !== device) continue;
+      k.unconfirmed.delete(name);
+      k.live.delete(name);
+      forgotten++;
+    }
+  }
+  return forgotten === 0 ? undefined : { next: record(cur, snaps, idx, at), forgotten };
+}
+
+function kinds(cur: HeadRecord): { snaps: Kind; idx: Kind } {
+  const kind = (live: string[], pending: string[], removed: string[], unconfirmed: Record<string, string>): Kind =>
+    ({ live: new Set(live), pending: new Set(pending), removed: [...removed], unconfirmed: new Map(Object.entries(unconfirmed)) });
+  return {
+    snaps: kind(cur.snapshots, cur.pending_snapshots, cur.removed_snapshots, cur.unconfirmed_snapshots),
+    idx: kind(cur.indexes, cur.pending_indexes, cur.removed_indexes, cur.unconfirmed_indexes),
+  };
+}
+
+const countOf = (k: Kind, device: string) => [...k.unconfirmed.values()].filter((x) => x === device).length;
+
+/** The next head (seq + 1) of these sets; a snapshot new to the head is first seen `at`. */
+function record(cur: HeadRecord, snaps: Kind, idx: Kind, at: string): HeadRecord {
   const sorted = (s: Set<string>) => [...s].sort();
   const seen: Record<string, string> = {};
   for (const id of [...snaps.live, ...snaps.pending].sort()) seen[id] = cur.seen[id] ?? at;
+  const map = (m: Map<string, string>) => Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : 1)));
   return {
-    counts,
-    next: {
-      format: 2, seq: cur.seq + 1, snapshots: sorted(snaps.live), indexes: sorted(idx.live), pending_snapshots: sorted(snaps.pending),
-      pending_indexes: sorted(idx.pending), removed_snapshots: snaps.removed, removed_indexes: idx.removed, seen,
-    },
+    format: 3, seq: cur.seq + 1, snapshots: sorted(snaps.live), indexes: sorted(idx.live), pending_snapshots: sorted(snaps.pending),
+    pending_indexes: sorted(idx.pending), removed_snapshots: snaps.removed, removed_indexes: idx.removed, seen,
+    unconfirmed_snapshots: map(snaps.unconfirmed), unconfirmed_indexes: map(idx.unconfirmed),
   };
 }
 
 function response(account: string, h: HeadRecord): HeadResponse {
-  const { format: _format, seen: _seen, ...state } = h;
-  return { ...state, digest: headDigest(account, state) };
+  const { format: _format, seen: _seen, unconfirmed_snapshots, unconfirmed_indexes, ...state } = h;
+  return { ...state, digest: headDigest(account, state), unconfirmed_snapshots, unconfirmed_indexes };
 }
 
 /** `GET /v1/head`: the caller's repository head (seq 0 and empty sets before the first post). */
@@ -113,12 +170,13 @@ export async function postHead(d: Deps, s: Session, delta: HeadDeltaRequest): Pr
   const account = s.account.account;
   let counts: DeltaCounts | undefined;
   try {
-    const rec = await d.state.update<HeadRecord | HeadRecordV1>(headId(account), async (stored) => {
+    const writer = s.device.kind === 'write-only' ? s.device.id : undefined;
+    const rec = await d.state.update<StoredHead>(headId(account), async (stored) => {
       const now = d.now();
       const cur = migrateHead(stored ?? emptyHead(), now.toISOString());
       const refused = await protectedRemoval(d, account, cur, delta, now);
       if (refused) throw new Refused(refused.snapshot, refused.reason);
-      const r = applyDelta(cur, delta, now.toISOString());
+      const r = applyDelta(cur, delta, now.toISOString(), writer);
       counts = r.counts;
       if (!r.next) throw new Unchanged(cur);
       return r.next;
@@ -147,5 +205,22 @@ class Refused extends Error {
 class Unchanged extends Error {
   constructor(readonly head: HeadRecord) {
     super('unchanged');
+  }
+}
+
+/** Revoking write-only device `device`: its unconfirmed names leave the head (forgetUnconfirmed), audited as one head update. */
+export async function forgetDeviceNames(d: Deps, account: string, device: string, by: string): Promise<void> {
+  let forgotten = 0;
+  try {
+    const rec = await d.state.update<StoredHead>(headId(account), (stored) => {
+      const cur = migrateHead(stored ?? emptyHead(), d.now().toISOString());
+      const r = forgetUnconfirmed(cur, device, d.now().toISOString());
+      if (!r) throw new Unchanged(cur);
+      forgotten = r.forgotten;
+      return r.next;
+    }) as HeadRecord;
+    await d.audit.append('head.update', account, { device: by, seq: rec.seq, digest: response(account, rec).digest, forgotten, of: device });
+  } catch (e) {
+    if (!(e instanceof Unchanged)) throw e;
   }
 }
