@@ -13,7 +13,7 @@ import type { WriteOnlyRepository } from '../repository/writeonly/repository.js'
 import { WorkerPool } from '../repository/workers.js';
 import { parseLocation } from '../storage/location.js';
 import { openBackend, type OpenedBackend, type OpenOptions } from '../storage/open.js';
-import { PackSets } from '../operations/index.js';
+import { PackSets } from '../operations/packsets.js';
 import { parseElapsed } from '../plans/elapsed.js';
 import { MAX_HEAD_NAMES, type Action } from '../vault/protocol.js';
 import type { Context } from './command.js';

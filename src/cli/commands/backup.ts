@@ -18,7 +18,7 @@ import { parseSize } from '../../retention/prune-options.js';
 import { patternProblem } from '../../util/glob.js';
 import { parseLocation } from '../../storage/location.js';
 import { DATA_STORAGE_CLASSES, type DataStorageClass } from '../../storage/s3/index.js';
-import { backup } from '../../operations/index.js';
+import { backup } from '../../operations/backup.js';
 import { BackupReport } from '../backup-report.js';
 import type { BackupResult } from '../../archiver/index.js';
 import { defineCommand, type Output } from '../command.js';
