@@ -109,6 +109,19 @@ describe('sealed state: two replicas on one PostgreSQL', () => {
     assert.deepEqual((await b.read('ctr/y'))?.value, { n: 3 });
   });
 
+  it('two replicas racing batches: every increment counts exactly once, on shared and on own records', async () => {
+    const a = await SealedState.open(await store(), hsm, BIND);
+    const b = await SealedState.open(await store(), hsm, BIND);
+    const bump = (s: SealedState, id: string) => s.update<{ n: number }>(id, (c) => ({ n: (c?.n ?? 0) + 1 }));
+    // Each replica writes its own records (a batch that lost the root is stored again on the fresh view) and one shared record.
+    await Promise.all([a, b].flatMap((s, r) => Array.from({ length: 24 }, (_, i) => [bump(s, `ctr/own${r}-${i % 8}`), bump(s, 'ctr/shared')]).flat()));
+    for (const [s, r] of [[a, 0], [b, 1]] as const) {
+      for (let i = 0; i < 8; i++) assert.deepEqual((await s.read(`ctr/own${r}-${i}`))?.value, { n: 3 });
+    }
+    assert.deepEqual((await a.read('ctr/shared'))?.value, { n: 48 });
+    assert.deepEqual((await b.read('ctr/shared'))?.value, { n: 48 });
+  });
+
   it('a row the host replays on the shared database is still refused by both replicas', async () => {
     const a = await SealedState.open(await store(), hsm, BIND);
     const b = await SealedState.open(await store(), hsm, BIND);
