@@ -30,7 +30,9 @@ const clients = Number(process.argv[3] ?? 64);
 const dir = mkdtempSync(join(tmpdir(), 'ebak-bench-'));
 const token = softhsm(['vault']);
 const platform = await startPlatform(dir);
-const env = { SOFTHSM2_CONF: process.env.SOFTHSM2_CONF!, EBAK_HSM_TOKEN: 'vault', EBAK_HSM_PIN: PIN, ...platform.credentials };
+// EBAK_BENCH_SERVE_NODE_OPTIONS reaches the `vault serve` process only, to profile it: "--require <a script starting node:inspector's Profiler>" (NODE_OPTIONS refuses --cpu-prof).
+const profile = process.env.EBAK_BENCH_SERVE_NODE_OPTIONS;
+const env = { SOFTHSM2_CONF: process.env.SOFTHSM2_CONF!, EBAK_HSM_TOKEN: 'vault', EBAK_HSM_PIN: PIN, ...platform.credentials, ...(profile ? { NODE_OPTIONS: profile } : {}) };
 const serve = await startServer(['vault', 'serve', '--dir', join(dir, 'vault'), '--devca', platform.devca, '--listen', '127.0.0.1:0', '--registration', 'open',
   '--guess-limit', '100', '--rate-per-address', '1000000', '--rate-per-account', '1000000', '--rate-register', '1000000', ...platform.kmsFlags], env);
 try {

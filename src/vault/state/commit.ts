@@ -33,6 +33,8 @@ interface Waiting extends RecordWrite {
 
 /** Writes per batch: bounds one transaction. */
 const MAX_BATCH = 256;
+/** Times a batch that lost the root to another replica is stored again on a fresh view before its writers retry. */
+const RESTORES = 4;
 
 export class GroupCommit {
   private readonly queue: Waiting[] = [];
@@ -72,28 +74,42 @@ export class GroupCommit {
     return true;
   }
 
+  /**
+   * Another replica's batch that wins the root only makes stale the writes of records it changed: the rest of the
+   * batch is stored again on the fresh view at once (same sealed bytes: their record version is unchanged), instead
+   * of sending every writer back to read, seal and queue again after a backoff.
+   */
   private async commit(batch: Waiting[]): Promise<void> {
-    // A write computed from a version the view has since moved past (another replica's batch) is stale.
-    const live = batch.filter((w) => (this.guard.entry(w.id)?.version ?? 0) === w.base);
-    for (const w of batch) if (!live.includes(w)) w.resolve(false);
-    if (live.length === 0) return;
-    if (!(await this.confirmView())) {
+    let live = batch;
+    for (let attempt = 0; ; attempt++) {
+      live = this.stillLive(live);
+      if (live.length === 0) return;
+      if ((await this.confirmView()) && (await this.storeBatch(live))) return;
       this.guard.invalidate();
-      for (const w of live) w.resolve(false);
-      return;
+      if (attempt === RESTORES) break;
+      await this.guard.reload();
     }
+    for (const w of live) w.resolve(false);
+  }
+
+  /** Settles as stale (false) the writes computed from a version the view has since moved past (another replica's batch). */
+  private stillLive(writes: Waiting[]): Waiting[] {
+    const live = writes.filter((w) => (this.guard.entry(w.id)?.version ?? 0) === w.base);
+    for (const w of writes) if (!live.includes(w)) w.resolve(false);
+    return live;
+  }
+
+  /** One store transaction and register write for `live`; false (nothing stored) when another writer's root came first. */
+  private async storeBatch(live: Waiting[]): Promise<boolean> {
     const { view, puts } = successor(this.guard, live);
-    if (!(await this.guard.store.putAll(puts))) {
-      this.guard.invalidate();
-      for (const w of live) w.resolve(false);
-      return;
-    }
+    if (!(await this.guard.store.putAll(puts))) return false;
     if (!(await this.guard.register.advance(this.guard.from, { epoch: view.root.epoch, hash: view.hash }))) {
       throw new EbakError('VAULT', 'another writer moved the HSM rollback register past this batch; nothing of it was answered; retry');
     }
     this.guard.advanced(view);
     this.batches++;
     for (const w of live) w.resolve(true);
+    return true;
   }
 }
 

@@ -53,14 +53,12 @@ export class PostgresStore implements StateStore {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      for (const p of puts) {
-        if (!(await putOne(client, p))) {
-          await client.query('ROLLBACK');
-          return false;
-        }
-      }
-      await client.query('COMMIT');
-      return true;
+      // The first put alone (the vault's root: concurrent writers queue on its row lock before touching any other),
+      // then the rest in one statement per kind of compare-and-set: a batch costs a handful of round trips, not one a row.
+      const [first, ...rest] = puts;
+      const ok = (first === undefined || await putOne(client, first)) && await putMany(client, rest);
+      await client.query(ok ? 'COMMIT' : 'ROLLBACK');
+      return ok;
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw e;
@@ -133,4 +131,25 @@ async function putOne(db: pg.Pool | pg.PoolClient, p: Put): Promise<boolean> {
       ? await db.query('INSERT INTO ebak_vault_records (id, version, sealed) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [p.id, p.version, p.sealed])
       : await db.query('UPDATE ebak_vault_records SET version = $2, sealed = $3 WHERE id = $1 AND version = $4', [p.id, p.version, p.sealed, p.previous]);
   return r.rowCount === 1;
+}
+
+const UNNEST = 'unnest($1::text[], $2::bigint[], $3::bytea[])';
+const MANY = {
+  any: `INSERT INTO ebak_vault_records (id, version, sealed) SELECT * FROM ${UNNEST} ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, sealed = EXCLUDED.sealed`,
+  absent: `INSERT INTO ebak_vault_records (id, version, sealed) SELECT * FROM ${UNNEST} ON CONFLICT DO NOTHING`,
+  from: `UPDATE ebak_vault_records r SET version = u.version, sealed = u.sealed FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::bigint[]) AS u(id, version, sealed, prev) WHERE r.id = u.id AND r.version = u.prev`,
+};
+
+/** `puts` (distinct ids) as one statement per kind of compare-and-set; false when any of them did not apply. */
+async function putMany(db: pg.PoolClient, puts: readonly Put[]): Promise<boolean> {
+  const kinds = { any: [] as Put[], absent: [] as Put[], from: [] as Put[] };
+  for (const p of puts) kinds[p.previous === 'any' ? 'any' : p.previous === undefined ? 'absent' : 'from'].push(p);
+  for (const kind of ['from', 'absent', 'any'] as const) {
+    const group = kinds[kind];
+    if (group.length === 0) continue;
+    const params: unknown[] = [group.map((p) => p.id), group.map((p) => p.version), group.map((p) => p.sealed)];
+    if (kind === 'from') params.push(group.map((p) => p.previous));
+    if ((await db.query(MANY[kind], params)).rowCount !== group.length) return false;
+  }
+  return true;
 }

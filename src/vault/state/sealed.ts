@@ -70,17 +70,20 @@ export class SealedState {
 
   /** The row checked against the view: exactly the version and copy the map holds. */
   private async current<T>(id: string, reloads = 0): Promise<Current<T>> {
+    // The entry and the epoch it belongs to are taken together, before the row read: while the row is read, another
+    // read of this process may move the view on (adopting another replica's batch), and the row then read may be
+    // newer than the entry taken, not than the view.
+    const epoch = this.guard.view.root.epoch;
     const e = this.guard.entry(id);
     const row = await this.store.get(id);
     if (e === undefined) return { value: undefined, version: 0, stored: row?.version }; // a row no batch committed is not the record
     if (!row) throw new StateRollback(id, `the record is missing but the version map holds version ${e.version}`);
     if (row.version < e.version) throw new StateRollback(id, `stored version ${row.version} is older than the version map's ${e.version}`);
     if (row.version > e.version) {
-      // Another replica's batch, stored after this view. Under churn (two replicas appending to the audit head) the row
-      // can move on again between a reload and the next row read: read again while each reload finds a newer map.
-      const epoch = this.guard.view.root.epoch;
+      // Another replica's batch, stored after the entry's view. Under churn (two replicas appending to the audit head)
+      // the row can move on again between a reload and the next row read: read again while each finds a newer map.
       if (reloads < MAX_RELOADS) {
-        await this.guard.forceReload();
+        if (this.guard.view.root.epoch === epoch) await this.guard.forceReload();
         if (this.guard.view.root.epoch > epoch) return this.current<T>(id, reloads + 1);
       }
       throw new StateRollback(id, `stored version ${row.version} is newer than the version map allows (${e.version})`);

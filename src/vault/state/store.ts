@@ -38,8 +38,9 @@ export interface StateStore extends PendingStore, BucketStore {
   put(id: string, version: number, sealed: Buffer, previous: number | undefined): Promise<boolean>;
   /**
    * All of `puts` in one durable transaction, or none: false (nothing
-   * written) when any compare-and-set fails. Rows are written in the order
-   * given (the vault puts the version map root first, so writers queue on it).
+   * written) when any compare-and-set fails. The first put is written
+   * before the others (the vault puts the version map root first, so
+   * writers queue on it); the rest in any order.
    */
   putAll(puts: readonly Put[]): Promise<boolean>;
   /** Ids with this prefix, sorted. */

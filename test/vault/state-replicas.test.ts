@@ -1,0 +1,140 @@
+/**
+ * Two sealed-state instances (two replicas) on one real PostgreSQL database
+ * and one real SoftHSM2 token, with interleavings forced by holding one of
+ * replica A's store reads at a gate (a wrapper in front of the real store:
+ * the call runs against PostgreSQL, only later). A legitimate reader never
+ * gets a false rollback; a row the host replays is still refused.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { Pkcs11Hsm } from '../../src/hsm/index.js';
+import { PostgresStore } from '../../src/vault/state/postgres.js';
+import { SealedState, StateRollback, VAULT_RING } from '../../src/vault/state/sealed.js';
+import type { StateStore } from '../../src/vault/state/store.js';
+import { softhsm, type SoftHsm } from '../hsm/softhsm.js';
+import { startPostgres } from './platform.js';
+
+const BIND = Buffer.alloc(32, 7);
+
+/** The real store with `get(id)` of one id held until released (once armed). */
+function gated(store: StateStore) {
+  let armed: string | undefined;
+  let arrived!: () => void;
+  let release!: () => void;
+  let reached = Promise.resolve();
+  let open = Promise.resolve();
+  const wrapper = new Proxy(store, {
+    get(target, p) {
+      if (p === 'get') {
+        return async (id: string) => {
+          if (id === armed) {
+            armed = undefined;
+            arrived();
+            await open;
+          }
+          return target.get(id);
+        };
+      }
+      const v = Reflect.get(target, p) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return {
+    store: wrapper,
+    /** Holds the next get(id); resolves the returned promise when it arrives. */
+    arm(id: string): Promise<void> {
+      armed = id;
+      reached = new Promise((r) => (arrived = r));
+      open = new Promise((r) => (release = r));
+      return reached;
+    },
+    release: () => release(),
+  };
+}
+
+describe('sealed state: two replicas on one PostgreSQL', () => {
+  let t: SoftHsm;
+  let hsm: Pkcs11Hsm;
+  let server: { url: string; stop: () => void };
+  const stores: PostgresStore[] = [];
+  const store = async () => {
+    const s = await PostgresStore.open(server.url);
+    stores.push(s);
+    return s;
+  };
+  before(async () => {
+    server = startPostgres();
+    t = softhsm(['r']);
+    hsm = await Pkcs11Hsm.open(t.config('r'));
+    await hsm.createRing(VAULT_RING, 'wrap');
+  });
+  after(async () => {
+    for (const s of stores) await s.close();
+    await hsm?.close();
+    t?.cleanup();
+    server?.stop();
+  });
+
+  it('a read whose view moves on while its row is read (another replica wrote the record) is no rollback', async () => {
+    const g = gated(await store());
+    const a = await SealedState.open(g.store, hsm, BIND);
+    const b = await SealedState.open(await store(), hsm, BIND);
+    await b.update('ctr/x', () => ({ failures: 1 }));
+    assert.deepEqual((await a.read('ctr/x'))?.value, { failures: 1 });
+    // A's read takes its map entry (version 1), then its row read waits; meanwhile B writes version 2
+    // and another read on A moves A's view past it. The row A then reads is version 2: newer than the
+    // entry it took, not than A's view.
+    const held = g.arm('ctr/x');
+    const read = a.read('ctr/x');
+    await held;
+    await b.update('ctr/x', () => ({ failures: 2 }));
+    assert.equal(await a.read('ctr/other'), undefined);
+    g.release();
+    assert.deepEqual(await read, { value: { failures: 2 }, version: 2 });
+  });
+
+  it('an update on A racing B on the same record: no false rollback, and both increments count', async () => {
+    const g = gated(await store());
+    const a = await SealedState.open(g.store, hsm, BIND);
+    const b = await SealedState.open(await store(), hsm, BIND);
+    await a.update<{ n: number }>('ctr/y', () => ({ n: 1 }));
+    const held = g.arm('ctr/y');
+    const upd = a.update<{ n: number }>('ctr/y', (c) => ({ n: (c?.n ?? 0) + 1 }));
+    await held;
+    await b.update<{ n: number }>('ctr/y', (c) => ({ n: (c?.n ?? 0) + 1 }));
+    await a.read('ctr/other');
+    g.release();
+    assert.deepEqual(await upd, { n: 3 });
+    assert.deepEqual((await b.read('ctr/y'))?.value, { n: 3 });
+  });
+
+  it('two replicas racing batches: every increment counts exactly once, on shared and on own records', async () => {
+    const a = await SealedState.open(await store(), hsm, BIND);
+    const b = await SealedState.open(await store(), hsm, BIND);
+    const bump = (s: SealedState, id: string) => s.update<{ n: number }>(id, (c) => ({ n: (c?.n ?? 0) + 1 }));
+    // Each replica writes its own records (a batch that lost the root is stored again on the fresh view) and one shared record.
+    await Promise.all([a, b].flatMap((s, r) => Array.from({ length: 24 }, (_, i) => [bump(s, `ctr/own${r}-${i % 8}`), bump(s, 'ctr/shared')]).flat()));
+    for (const [s, r] of [[a, 0], [b, 1]] as const) {
+      for (let i = 0; i < 8; i++) assert.deepEqual((await s.read(`ctr/own${r}-${i}`))?.value, { n: 3 });
+    }
+    assert.deepEqual((await a.read('ctr/shared'))?.value, { n: 48 });
+    assert.deepEqual((await b.read('ctr/shared'))?.value, { n: 48 });
+  });
+
+  it('a row the host replays on the shared database is still refused by both replicas', async () => {
+    const a = await SealedState.open(await store(), hsm, BIND);
+    const b = await SealedState.open(await store(), hsm, BIND);
+    await a.update('ctr/z', () => ({ failures: 1 }));
+    const db = new pg.Client({ connectionString: server.url });
+    await db.connect();
+    try {
+      const old = (await db.query('SELECT version, sealed FROM ebak_vault_records WHERE id = $1', ['ctr/z'])).rows[0] as { version: string; sealed: Buffer };
+      await b.update('ctr/z', () => ({ failures: 2 }));
+      await db.query('UPDATE ebak_vault_records SET version = $1, sealed = $2 WHERE id = $3', [old.version, old.sealed, 'ctr/z']);
+      for (const s of [a, b]) await assert.rejects(s.read('ctr/z'), StateRollback);
+    } finally {
+      await db.end();
+    }
+  });
+});
