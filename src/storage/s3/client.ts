@@ -90,9 +90,5 @@ async function trustContext(files: readonly string[]): Promise<SecureContext | u
       throw new EbakError('USAGE', `cannot read CA bundle ${f}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { cause: e, hint: 'check AWS_CA_BUNDLE / NODE_EXTRA_CA_CERTS' });
     }
   }
-  try {
-    return createSecureContext({ ca: [...rootCertificates, ...pems] });
-  } catch (e) {
-    throw new EbakError('USAGE', `cannot use CA bundle ${files.join(', ')}: ${(e as Error).message}`, { cause: e, hint: 'check AWS_CA_BUNDLE / NODE_EXTRA_CA_CERTS (PEM certificates)' });
-  }
+  return createSecureContext({ ca: [...rootCertificates, ...pems] });
 }
