@@ -44,6 +44,7 @@ import { Semaphore } from '../../util/semaphore.js';
 import { checkName, describe, type Backend, type ByteRange, type CallOptions, type Capabilities, type FileInfo, type FileType, type Handle, type SaveOptions } from '../backend.js';
 import { formatLocation, type S3Location } from '../location.js';
 import { retryable } from '../retry.js';
+import { readBody } from './body.js';
 import { errorName, mapS3Error } from './errors.js';
 import { checkBucketLock, checkObjectLock, isLockedType, lockParams, lockRefusal, refuseLockedDelete, type LockState, type ObjectLockOptions } from './objectlock.js';
 import { DATA_STORAGE_CLASSES, type DataStorageClass } from './classes.js';
@@ -207,7 +208,7 @@ export class S3Backend implements Backend {
     try {
       const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(h), Range }), sendOptions(opts?.signal));
       if (!r.Body) throw retryable(new EbakError('STORAGE', `${what} on ${this.location}: response had no body`));
-      let body = Buffer.from(await r.Body.transformToByteArray());
+      let body = await readBody(r.Body as AsyncIterable<Uint8Array>, r.ContentLength, `${what} on ${this.location}`);
       if (r.ContentLength !== undefined && body.length !== r.ContentLength)
         throw retryable(new EbakError('STORAGE', `${what} on ${this.location}: got ${body.length} of ${r.ContentLength} bytes`));
       if (!range) return body;
