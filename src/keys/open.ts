@@ -11,6 +11,7 @@ import { Repository } from '../repository/repository.js';
 import { writeOnlyRefusal } from '../repository/writeonly/credential.js';
 import { WriteOnlyRepository } from '../repository/writeonly/repository.js';
 import type { Backend } from '../storage/backend.js';
+import { ReadOnce } from '../storage/readonce.js';
 import { findDevice, WRITE_ONLY_DEVICE_FORMAT } from '../vault/client/devicefile.js';
 import type { HeadClient } from '../vault/client/head.js';
 import type { Action } from '../vault/protocol.js';
@@ -61,15 +62,16 @@ export async function openSession(backend: Backend, identities: readonly Identit
 
 /** As openSession, but a write-only credential opens too: as a repository that can only back up. */
 export async function openBackupSession(backend: Backend, identities: readonly Identity[]): Promise<OpenedRepository<Repository | WriteOnlyRepository>> {
+  const once = new ReadOnce(backend); // the identities and the open read the config and the key files: once each
   for (const identity of identities) {
-    const u = await identity.unwrap(backend);
+    const u = await identity.unwrap(once);
     if (!u) continue;
     if ('credential' in u) {
       const repository = new WriteOnlyRepository(backend, u.credential);
       return u.head ? { repository, head: u.head } : { repository };
     }
     try {
-      const repository = await Repository.openWithMasterKey(backend, u.masterKey, u.keyId);
+      const repository = (await Repository.openWithMasterKey(once, u.masterKey, u.keyId)).withBackend(backend);
       return { repository, ...(u.head ? { head: u.head } : {}), ...(u.vaultAccount === undefined ? {} : { vaultAccount: u.vaultAccount }) };
     } finally {
       u.masterKey.fill(0);
