@@ -78,7 +78,7 @@ export class AuditLog {
   }
 
   async head(): Promise<AuditHead> {
-    return (await this.state.read<AuditHead>(HEAD_ID))?.value ?? { seq: 0, hash: GENESIS };
+    return orGenesis(await this.state.read<AuditHead>(HEAD_ID));
   }
 
   /** The sealed head as this enclave states it, signed by this boot's key (what `vault audit verify --vault` checks the log against). */
@@ -135,9 +135,13 @@ export class AuditLog {
     }
   }
 
-  /** Chains, signs and stores `batch`, then advances the sealed head past its last entry. */
+  /**
+   * Chains, signs and stores `batch`, then advances the sealed head past its last entry. The head it chains from is
+   * read at the state's view (no register read of its own, which under load waited behind the HSM's register
+   * writes): a stale head only makes the entries collide (retried) or the head's write refused, never answered.
+   */
   private async commit(batch: readonly PendingAppend[]): Promise<AuditHead[]> {
-    let head = await this.head();
+    let head = orGenesis(await this.state.readAtView<AuditHead>(HEAD_ID));
     const first = head.seq + 1;
     const rows: { seq: number; entry: Buffer; account: string | null }[] = [];
     const heads: AuditHead[] = [];
@@ -155,6 +159,8 @@ export class AuditLog {
     return heads;
   }
 }
+
+const orGenesis = (head: { value: AuditHead } | undefined): AuditHead => head?.value ?? { seq: 0, hash: GENESIS };
 
 /** The stored entry if it parses, its hash is its body's, and the body chains from `prev`. */
 function chained(entry: Buffer, prev: string): StoredEntry | undefined {

@@ -64,6 +64,17 @@ export class SealedState {
   /** The record's value and version, or undefined when it was never written. */
   async read<T>(id: string): Promise<{ value: T; version: number } | undefined> {
     await this.guard.fresh();
+    return this.readAtView<T>(id);
+  }
+
+  /**
+   * As read, without waiting for a register read first: the row the store holds, checked against this process's
+   * view (a newer row than the view reloads it, an older one is a rollback). Only for a caller that writes back what
+   * it read and answers nobody before that write is durable (the audit log chaining from its head): the write's
+   * batch is refused when the view was stale (the root's compare-and-set, the register's check of the value the
+   * batch started from), so the register read that fresh() would wait for buys it nothing.
+   */
+  async readAtView<T>(id: string): Promise<{ value: T; version: number } | undefined> {
     const cur = await this.current<T>(id);
     return cur.value === undefined ? undefined : { value: cur.value, version: cur.version };
   }
