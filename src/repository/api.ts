@@ -238,11 +238,10 @@ export interface PruneStore extends SnapshotStore, TreeLoader, Locker {
   readonly config: RepoConfig;
   /** What the storage allows (prune refuses append-only storage before it starts). */
   readonly storage: Capabilities;
-  /** Loads the merged index (trees are read through it); returns the damaged index files. */
-  loadIndex(): Promise<string[]>;
+  /** Reads every index file once: loads the merged index (trees are read through it) and returns the files' state. */
+  loadIndexState(): Promise<IndexState>;
   /** Brings the loaded index up to date with the index files stored now. */
   refreshIndex(): Promise<void>;
-  readIndexState(): Promise<IndexState>;
   /** The stored data packs. */
   listPacks(): Promise<FileInfo[]>;
   /** A pack's authenticated header, as an index entry (for packs no index covers). */
