@@ -128,6 +128,7 @@ async function pruneLocked(repo: PruneStore, pool: WorkerPool, opts: PruneOption
   const name = await repo.saveIndexFile(file);
   say('removing the replaced index files');
   await removeRecorded(opts.head, 'indexes', inv.replaces, (old) => repo.removeIndexFile(old));
+  repo.indexReplaced(inv.replaces, name, file);
   const phase2 = await deleteRipe(repo, lock, { name, file }, inv.seen, say, opts);
   return { dryRun: false, ...base, toDelete, toRepack, marked: marks, ...phase2, recovered: base.recovered + phase2.recovered, indexWritten: [name, ...phase2.indexWritten] };
 }

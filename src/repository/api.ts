@@ -242,6 +242,8 @@ export interface PruneStore extends SnapshotStore, TreeLoader, Locker {
   loadIndexState(): Promise<IndexState>;
   /** Brings the loaded index up to date with the index files stored now. */
   refreshIndex(): Promise<void>;
+  /** The loaded index takes `file`, saved as `name` in place of the removed files `replaced` (no reload at the next refresh). */
+  indexReplaced(replaced: readonly string[], name: string, file: IndexFile): void;
   /** The stored data packs. */
   listPacks(): Promise<FileInfo[]>;
   /** A pack's authenticated header, as an index entry (for packs no index covers). */

@@ -602,6 +602,22 @@ export class Repository extends WritableRepository implements SnapshotStore, Tre
     return { current: read.filter((r) => !replaced.has(r.name)), superseded: read.filter((r) => replaced.has(r.name)).map((r) => r.name), damaged };
   }
 
+  /**
+   * Prune saved `file` as `name` in place of the index files `replaced`,
+   * which it removed: the in-memory index takes the file's marks and the
+   * packs it indexed from their headers, and the names change, so prune's
+   * phase 2 refreshIndex adds only the files written since instead of
+   * reading every index file again. The entries of packs the file leaves
+   * out (indexed but not stored) stay: a read of one fails over to the
+   * blob's other copies, as for any missing pack.
+   */
+  indexReplaced(replaced: readonly string[], name: string, file: IndexFile): void {
+    if (!this.indexNames) return;
+    this.addIndexFile(file);
+    for (const old of replaced) this.indexNames.delete(old);
+    this.indexNames.add(name);
+  }
+
   /** Reads a pack's authenticated header: its index entry. */
   async readPackHeader(id: string): Promise<IndexedPack> {
     const { prefix, entries } = await decodePack(this.reader.packKey, await this.loadVerified({ type: 'data', name: id }), `data/${id}`);
