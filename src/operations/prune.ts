@@ -128,6 +128,7 @@ async function pruneLocked(repo: PruneStore, pool: WorkerPool, opts: PruneOption
   const name = await repo.saveIndexFile(file);
   say('removing the replaced index files');
   await removeRecorded(opts.head, 'indexes', inv.replaces, (old) => repo.removeIndexFile(old));
+  repo.indexReplaced(inv.replaces, name, file);
   const phase2 = await deleteRipe(repo, lock, { name, file }, inv.seen, say, opts);
   return { dryRun: false, ...base, toDelete, toRepack, marked: marks, ...phase2, recovered: base.recovered + phase2.recovered, indexWritten: [name, ...phase2.indexWritten] };
 }
@@ -159,9 +160,8 @@ async function inventory(repo: PruneStore, opts: PruneOptions, say: (m: string) 
   // here finds its data in the index files and packs listed after it.
   const snapshots = await readAll(repo);
   say('loading index files');
-  const state = await repo.readIndexState();
+  const state = await repo.loadIndexState();
   if (state.damaged[0]) throw new EbakError('CORRUPT', `index/${state.damaged[0]} is damaged: prune needs every index file; nothing was deleted`, { hint: 'run `ebak repair index`, then prune again' });
-  await repo.loadIndex();
   const stored = new Map((await repo.listPacks()).map((f): [string, FileInfo] => [f.name, f]));
   say('finding the data in use');
   const seen = new Set<string>();

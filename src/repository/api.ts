@@ -238,11 +238,12 @@ export interface PruneStore extends SnapshotStore, TreeLoader, Locker {
   readonly config: RepoConfig;
   /** What the storage allows (prune refuses append-only storage before it starts). */
   readonly storage: Capabilities;
-  /** Loads the merged index (trees are read through it); returns the damaged index files. */
-  loadIndex(): Promise<string[]>;
+  /** Reads every index file once: loads the merged index (trees are read through it) and returns the files' state. */
+  loadIndexState(): Promise<IndexState>;
   /** Brings the loaded index up to date with the index files stored now. */
   refreshIndex(): Promise<void>;
-  readIndexState(): Promise<IndexState>;
+  /** The loaded index takes `file`, saved as `name` in place of the removed files `replaced` (no reload at the next refresh). */
+  indexReplaced(replaced: readonly string[], name: string, file: IndexFile): void;
   /** The stored data packs. */
   listPacks(): Promise<FileInfo[]>;
   /** A pack's authenticated header, as an index entry (for packs no index covers). */

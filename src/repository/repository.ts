@@ -551,7 +551,11 @@ export class Repository extends WritableRepository implements SnapshotStore, Tre
 
   /** Loads, authenticates and merges one index file; returns its packs, those marked for deletion included. */
   async loadIndexFile(name: string): Promise<IndexedPack[]> {
-    const { packs, marked = [] } = decodeIndex(await this.loadObject('index', name), `index/${name}`);
+    return this.addIndexFile(decodeIndex(await this.loadObject('index', name), `index/${name}`));
+  }
+
+  /** Merges one decoded index file into the in-memory index; returns its packs, those marked for deletion included. */
+  private addIndexFile({ packs, marked = [] }: IndexFile): IndexedPack[] {
     const info = (p: IndexedPack) => ({ id: p.id.toString('hex'), salt: p.salt, kind: p.kind, keySource: p.keySource });
     for (const p of packs) this.index.addPack(info(p), p.blobs);
     for (const p of marked) this.index.addPack(info(p), p.blobs, true);
@@ -565,12 +569,30 @@ export class Repository extends WritableRepository implements SnapshotStore, Tre
   }
 
   /** Every index file decoded, split into current ones, superseded ones (left by an interrupted prune) and damaged ones. */
-  async readIndexState(): Promise<IndexState> {
+  readIndexState(): Promise<IndexState> {
+    return this.indexState(false);
+  }
+
+  /**
+   * readIndexState, and every file it reads merged into the in-memory index
+   * as loadIndex does (for refreshIndex too), from the same decoded files:
+   * prune reads, decrypts and decodes each index file once, not twice. A
+   * damaged file is only named (prune stops on it; no pack headers are read).
+   */
+  loadIndexState(): Promise<IndexState> {
+    return this.indexState(true);
+  }
+
+  private async indexState(load: boolean): Promise<IndexState> {
     const read: { name: string; file: IndexFile }[] = [];
     const damaged: string[] = [];
-    for (const name of await this.listIndexFiles()) {
+    const names = await this.listIndexFiles();
+    if (load) this.indexNames = new Set(names);
+    for (const name of names) {
       try {
-        read.push({ name, file: decodeIndex(await this.loadObject('index', name), `index/${name}`) });
+        const file = decodeIndex(await this.loadObject('index', name), `index/${name}`);
+        if (load) this.addIndexFile(file);
+        read.push({ name, file });
       } catch (e) {
         if (!isEbakError(e) || !isDamage(e)) throw e;
         damaged.push(name);
@@ -578,6 +600,22 @@ export class Repository extends WritableRepository implements SnapshotStore, Tre
     }
     const replaced = new Set(read.flatMap((r) => r.file.superseded.map((b) => b.toString('hex'))));
     return { current: read.filter((r) => !replaced.has(r.name)), superseded: read.filter((r) => replaced.has(r.name)).map((r) => r.name), damaged };
+  }
+
+  /**
+   * Prune saved `file` as `name` in place of the index files `replaced`,
+   * which it removed: the in-memory index takes the file's marks and the
+   * packs it indexed from their headers, and the names change, so prune's
+   * phase 2 refreshIndex adds only the files written since instead of
+   * reading every index file again. The entries of packs the file leaves
+   * out (indexed but not stored) stay: a read of one fails over to the
+   * blob's other copies, as for any missing pack.
+   */
+  indexReplaced(replaced: readonly string[], name: string, file: IndexFile): void {
+    if (!this.indexNames) return;
+    this.addIndexFile(file);
+    for (const old of replaced) this.indexNames.delete(old);
+    this.indexNames.add(name);
   }
 
   /** Reads a pack's authenticated header: its index entry. */

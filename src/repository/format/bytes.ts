@@ -35,25 +35,46 @@ export class Reader {
   }
 }
 
+/**
+ * Appends fields to one buffer that doubles when full: an index file of a
+ * million blobs is six million fields, and a Buffer per field (as this
+ * writer once made) held hundreds of MiB of heap until `finish`. Buffers it
+ * drops are zeroed first (key files and keyrings pass through here).
+ */
 export class Writer {
-  private chunks: Buffer[] = [];
+  private buf = Buffer.allocUnsafe(1024);
+  private len = 0;
   u8(v: number): this {
-    const b = Buffer.allocUnsafe(1);
-    b.writeUInt8(v);
-    this.chunks.push(b);
+    const at = this.room(1); // before this.buf is read: room may replace it
+    this.buf.writeUInt8(v, at);
     return this;
   }
   u32(v: number): this {
-    const b = Buffer.allocUnsafe(4);
-    b.writeUInt32LE(v);
-    this.chunks.push(b);
+    const at = this.room(4);
+    this.buf.writeUInt32LE(v, at);
     return this;
   }
   bytes(b: Uint8Array): this {
-    this.chunks.push(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    const at = this.room(b.byteLength);
+    this.buf.set(b, at);
     return this;
   }
+  /** The bytes written, in a buffer of their own size. */
   finish(): Buffer {
-    return Buffer.concat(this.chunks);
+    const out = Buffer.from(this.buf.subarray(0, this.len));
+    this.buf.fill(0, 0, this.len);
+    return out;
+  }
+  /** Reserves `n` bytes; returns where they start. */
+  private room(n: number): number {
+    const at = this.len;
+    if (at + n > this.buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, at + n));
+      this.buf.copy(next, 0, 0, at);
+      this.buf.fill(0, 0, at);
+      this.buf = next;
+    }
+    this.len = at + n;
+    return at;
   }
 }
