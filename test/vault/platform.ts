@@ -62,7 +62,10 @@ export async function startCliVault(dir: string, uses?: number, serveArgs: reado
   assert.equal((await ebak(['vault', 'operator-key', '--out', operatorKey], {})).code, 0);
   const hsmEnv = { SOFTHSM2_CONF: process.env.SOFTHSM2_CONF!, EBAK_HSM_TOKEN: 'vault', EBAK_HSM_PIN: PIN };
   const vault = await startServer([
-    'vault', 'serve', '--dir', join(dir, 'vault'), '--devca', platform.devca, '--listen', '127.0.0.1:0', ...platform.kmsFlags, '--operator-key', `${operatorKey}.pub`, ...serveArgs,
+    'vault', 'serve', '--dir', join(dir, 'vault'), '--devca', platform.devca, '--listen', '127.0.0.1:0', ...platform.kmsFlags, '--operator-key', `${operatorKey}.pub`,
+    // A CLI test runs many commands of one account within a minute: the default bucket (60, then 60 a minute) is
+    // for users; the limits' own tests start vaults of their own (test/vault/surface.test.ts).
+    '--rate-per-account', '100000', ...serveArgs,
   ], { ...hsmEnv, ...platform.credentials });
   const stop = async () => {
     await vault.stop();
