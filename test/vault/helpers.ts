@@ -17,6 +17,7 @@ import { RecipientKms, type RecipientAttester } from '../../src/kms/client.js';
 import { createKey, startKeyService, type KeyService } from '../../src/kms/simulated/index.js';
 import { vaultBundle, vaultKeyPolicy, vaultMeasurements } from '../../src/vault/measure.js';
 import { VaultClient, type ClientOptions } from '../../src/vault/client/client.js';
+import { VaultError } from '../../src/vault/client/errors.js';
 import type { VaultTrust } from '../../src/vault/client/transport.js';
 import { startVault, type RunningVault, type VaultOptions } from '../../src/vault/server/index.js';
 import { SqliteStore } from '../../src/vault/state/sqlite.js';
@@ -98,3 +99,6 @@ export async function lab(): Promise<Lab> {
 
 export const RECOVERY = '1234567890123456789012345678901234567890123456789012345678901234';
 export const K = Buffer.alloc(32, 7);
+
+/** A rejection predicate: the vault refused with `code`. */
+export const refused = (code: string) => (e: unknown) => e instanceof VaultError && e.vaultCode === code;

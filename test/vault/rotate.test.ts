@@ -10,11 +10,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { VaultError } from '../../src/vault/client/errors.js';
 import { MAX_LINKS } from '../../src/vault/protocol.js';
-import { K, RECOVERY, lab, type Lab, type Running } from './helpers.js';
+import { K, RECOVERY, lab, type Lab, type Running, refused } from './helpers.js';
 
-const refused = (code: string) => (e: unknown) => e instanceof VaultError && e.vaultCode === code;
 const K2 = Buffer.alloc(32, 9);
 const LINKS = [Buffer.alloc(60, 1).toString('base64url'), Buffer.alloc(60, 2).toString('base64url')];
 

@@ -12,16 +12,14 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import * as opaque from '@serenity-kit/opaque';
-import { VaultError } from '../../src/vault/client/errors.js';
 import { unwrapMasterKey } from '../../src/vault/envelope.js';
 import type { SessionResponse } from '../../src/vault/protocol.js';
 import { openStore } from '../../src/vault/state/open.js';
 import { SqliteStore } from '../../src/vault/state/sqlite.js';
 import type { StateStore } from '../../src/vault/state/store.js';
-import { K, RECOVERY, lab, type Lab, type Running } from './helpers.js';
+import { K, RECOVERY, lab, type Lab, type Running, refused } from './helpers.js';
 import { startPostgres } from './platform.js';
 
-const refused = (code: string) => (e: unknown) => e instanceof VaultError && e.vaultCode === code;
 const RATES = { accountRate: { burst: 8, perMinute: 0.01 }, addressRate: { burst: 100_000, perMinute: 100_000 } };
 
 async function start(v: Running, account: string, password: string) {

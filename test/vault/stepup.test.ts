@@ -8,9 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as opaque from '@serenity-kit/opaque';
 import { VaultError } from '../../src/vault/client/errors.js';
-import { K, RECOVERY, lab, type Lab, type Running } from './helpers.js';
-
-const refused = (code: string) => (e: unknown) => e instanceof VaultError && e.vaultCode === code;
+import { K, RECOVERY, lab, type Lab, type Running, refused } from './helpers.js';
 
 describe('vault step-up for dangerous changes', () => {
   let l: Lab;

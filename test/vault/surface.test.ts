@@ -13,11 +13,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import * as opaque from '@serenity-kit/opaque';
-import { VaultError } from '../../src/vault/client/errors.js';
 import { createInvitation } from '../../src/vault/operator.js';
-import { K, RECOVERY, lab, type Lab, type Running } from './helpers.js';
+import { K, RECOVERY, lab, type Lab, type Running, refused } from './helpers.js';
 
-const refused = (code: string) => (e: unknown) => e instanceof VaultError && e.vaultCode === code;
 const operator = generateKeyPairSync('ed25519');
 
 describe('vault surface', () => {
