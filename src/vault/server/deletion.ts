@@ -11,16 +11,21 @@
  * tree or an index):
  * - a snapshot live or pending in the head and protected at the vault's `now`
  *   (retention.ts `protectedReason`, the head's first sightings) is refused;
- * - a pack is refused when a protected snapshot's recorded pack set
- *   (`POST /v1/snapshot-packs`, posted by the device that backed it up) holds
- *   it, and every pack is refused while a protected snapshot has no record
- *   (the vault cannot know what it needs).
+ * - a pack is refused when a protected snapshot's recorded pack set (sent
+ *   by the device that adds the snapshot to the head, in that head post;
+ *   `POST /v1/snapshot-packs` before it from older clients) holds it, and
+ *   every pack is refused while a protected snapshot has no record (the
+ *   vault cannot know what it needs).
  * A refusal refuses the whole request (nothing is deleted) and is audited
  * `retention.refuse`; a deletion is audited `retention.delete` with counts.
  *
- * Sealed records: `sp/<account>/<snapshot>` = {format: 1, packs, device, at}
- * (first record wins: a device patched later cannot rewrite what was
- * recorded at backup time). A record is purged (SealedState.remove) when the
+ * Sealed records: `sp/<account>/<snapshot>` = {format: 1, packs, device, at}.
+ * The head post that makes the snapshot live writes it in the head's own
+ * commit, replacing any earlier one (a record another device posted before
+ * that, the race docs/retention.md describes, does not stand); after that
+ * none is taken, so a device patched later cannot rewrite what was recorded
+ * at backup time. Before the head post, the first snapshot-packs record
+ * stands (what an older client's head post, which carries none, leaves). A record is purged (SealedState.remove) when the
  * vault deletes its snapshot: the vault refused that unless nothing protected
  * the snapshot, and a snapshot out of the head is never asked about again.
  * `{format: 1, removed: true}` is what builds before the purge left instead.
@@ -48,9 +53,12 @@ interface Pins {
   unrecorded?: { snapshot: string; reason: string };
 }
 
-type PackRecord = { format: 1; packs: string[]; device: string; at: string } | { format: 1; removed: true };
+export type PackRecord = { format: 1; packs: string[]; device: string; at: string } | { format: 1; removed: true };
 
 export const spId = (account: string, snapshot: string) => `sp/${account}/${snapshot}`;
+
+/** The record of `packs` made by `device` at `at`. */
+export const packRecord = (packs: readonly string[], device: string, at: Date): PackRecord => ({ format: 1, packs: [...packs].sort(), device, at: at.toISOString() });
 
 export class Deletions {
   constructor(private readonly d: Deps, private readonly deleters: Deleters) {}
@@ -63,18 +71,24 @@ export class Deletions {
     return { enabled: true, pinned: [...pins.packs.keys()].sort(), pinned_all: pins.unrecorded !== undefined };
   }
 
-  /** `POST /v1/snapshot-packs`: the first record of a snapshot's packs stands; any device that backs up may post it. */
+  /**
+   * `POST /v1/snapshot-packs`, for clients older than the head post's `packs`: a record of a snapshot not yet in
+   * the head; the first one stands until the head post that adds the snapshot replaces it with its own (head.ts).
+   * For a snapshot live in the head it is ignored (`recorded: false`), not refused: its adder recorded it, and an
+   * older client posts it there only confirming a write-only device's snapshot, which must not fail its command.
+   */
   async recordPacks(s: Session, req: SnapshotPacksRequest): Promise<{ recorded: boolean }> {
     const account = s.account.account;
     const head = await currentHead(this.d, account);
     if (head.removed_snapshots.includes(req.snapshot) || head.pending_snapshots.includes(req.snapshot))
       throw new VaultRefusal('forbidden', `snapshot ${req.snapshot.slice(0, 8)} is being removed: its packs are recorded at backup time`);
+    if (head.snapshots.includes(req.snapshot)) return { recorded: false };
     if (await this.d.state.read<PackRecord>(spId(account, req.snapshot))) return { recorded: false }; // no new version for a repeat
     let recorded = false;
     await this.d.state.update<PackRecord>(spId(account, req.snapshot), (cur) => {
       if (cur) return cur;
       recorded = true;
-      return { format: 1, packs: [...req.packs].sort(), device: s.device.id, at: this.d.now().toISOString() };
+      return packRecord(req.packs, s.device.id, this.d.now());
     });
     return { recorded };
   }

@@ -30,6 +30,7 @@
  * can no longer make every full device raise false rollback alarms.
  */
 import { headDigest, VaultRefusal, type HeadDeltaRequest, type HeadPostResponse, type HeadResponse } from '../protocol.js';
+import { packRecord, spId, type PackRecord } from './deletion.js';
 import { currentHead, emptyHead, headId, migrateHead, type HeadRecord, type StoredHead } from './headrecord.js';
 import type { Deps, Session } from './records.js';
 import { protectedRemoval } from './retention.js';
@@ -165,24 +166,34 @@ export async function readHead(d: Deps, s: Session): Promise<HeadResponse> {
  * `POST /v1/head`: applies a delta under the record's lock; one audit entry
  * per change (counts, not names). A delta removing a snapshot the retention
  * lock or a legal hold protects is refused whole (`retention`) and audited.
+ * The delta's `packs` become the pack records (deletion.ts) of the snapshots
+ * it makes live, in the same commit as the head (SealedState.updateAll): so
+ * no other device's request can come between the record and the addition.
  */
 export async function postHead(d: Deps, s: Session, delta: HeadDeltaRequest): Promise<HeadPostResponse> {
   const account = s.account.account;
+  const packs = delta.packs ?? {};
   let counts: DeltaCounts | undefined;
+  let recorded = 0;
   try {
     const writer = s.device.kind === 'write-only' ? s.device.id : undefined;
-    const rec = await d.state.update<StoredHead>(headId(account), async (stored) => {
+    const ids = [headId(account), ...Object.keys(packs).map((id) => spId(account, id))];
+    const written = await d.state.updateAll<StoredHead | PackRecord>(ids, async (stored) => {
       const now = d.now();
-      const cur = migrateHead(stored ?? emptyHead(), now.toISOString());
+      const cur = migrateHead((stored.get(headId(account)) as StoredHead | undefined) ?? emptyHead(), now.toISOString());
       const refused = await protectedRemoval(d, account, cur, delta, now);
       if (refused) throw new Refused(refused.snapshot, refused.reason);
       const r = applyDelta(cur, delta, now.toISOString(), writer);
       counts = r.counts;
       if (!r.next) throw new Unchanged(cur);
-      return r.next;
-    }) as HeadRecord;
+      const next = new Map<string, StoredHead | PackRecord>([[headId(account), r.next]]);
+      for (const id of madeLive(cur, r.next, Object.keys(packs))) next.set(spId(account, id), packRecord(packs[id]!, s.device.id, now));
+      recorded = next.size - 1;
+      return next;
+    });
+    const rec = written.get(headId(account)) as HeadRecord;
     const digest = response(account, rec).digest;
-    await d.audit.append('head.update', account, { device: s.device.id, seq: rec.seq, digest, ...counts });
+    await d.audit.append('head.update', account, { device: s.device.id, seq: rec.seq, digest, ...counts, recorded });
     return { seq: rec.seq, digest };
   } catch (e) {
     if (e instanceof Refused) {
@@ -192,6 +203,17 @@ export async function postHead(d: Deps, s: Session, delta: HeadDeltaRequest): Pr
     if (!(e instanceof Unchanged)) throw e;
     return { seq: e.head.seq, digest: response(account, e.head).digest };
   }
+}
+
+/**
+ * The snapshots of `ids` that the delta from `cur` to `next` made live: their adder's pack records replace any
+ * earlier one. A snapshot live already (added by another device, or a write-only device's that this post confirms)
+ * keeps the record its adder made.
+ */
+function madeLive(cur: HeadRecord, next: HeadRecord, ids: readonly string[]): string[] {
+  const before = new Set(cur.snapshots);
+  const after = new Set(next.snapshots);
+  return ids.filter((id) => after.has(id) && !before.has(id));
 }
 
 /** Aborts an update that would remove a protected snapshot. */
