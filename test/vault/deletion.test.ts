@@ -20,7 +20,7 @@ import { isEbakError } from '../../src/errors.js';
 import type { VaultClient } from '../../src/vault/client/client.js';
 import { VaultError } from '../../src/vault/client/errors.js';
 import { MAX_HEAD_NAMES, readDeleteRequest, readHeadDelta, readSnapshotPacks, VaultRefusal } from '../../src/vault/protocol.js';
-import { spId } from '../../src/vault/server/deletion.js';
+import { mergedRecord, packRecord, spId } from '../../src/vault/server/packrecord.js';
 import type { StateStore } from '../../src/vault/state/store.js';
 import { listKeys, putObject, startFixture, type S3Fixture } from '../s3/fixture.js';
 import { accessKeyOf } from '../storage/proxy.js';
@@ -48,7 +48,7 @@ describe('deletion by the vault', { timeout: 180_000 }, () => {
     const entry = (account: string) => ({
       account, repository: `s3:${fx.proxy.endpoint}/${BUCKET}/${account}`, access_key_id: 'EBAKVAULT', secret_access_key: 'vault-held', ca_file: fx.server.tls.certFile,
     });
-    await writeFile(file, JSON.stringify({ format: 1, repositories: ['del1', 'del2', 'race1', 'race2', 'race3'].map(entry) }), { mode: 0o600 });
+    await writeFile(file, JSON.stringify({ format: 1, repositories: ['del1', 'del2', 'race1', 'race2', 'race3', 'race4'].map(entry) }), { mode: 0o600 });
     const v = await l.start({ deleters: await readDeleteCredentials(file) });
     records = v.store;
     c = await v.client();
@@ -164,16 +164,45 @@ describe('deletion by the vault', { timeout: 180_000 }, () => {
     assert.deepEqual(updates, [1], 'the head update says how many pack records it made');
   });
 
-  it('packs only for the snapshots a head post adds: another is one bad_request, a repeat addition records nothing, a refused post records nothing', async () => {
+  it('a second device adding S to the head itself with fewer packs, before the adder\'s post, is outvoted: the adder\'s packs are merged in', async () => {
+    const { a, b } = await twoDevices('race4');
+    const [s, p, q, unrecorded] = [id(), id(), id(), id()];
+    await store('race4', [s, unrecorded], [p, q]);
+    await c.postHead(b, { add_snapshots: [s], packs: { [s]: [] } });
+    await c.postHead(a, { add_snapshots: [s], packs: { [s]: [p] } });
+    await c.postRetention(a, { op: 'hold', snapshot: s, reason: 'case 12' });
+    assert.deepEqual((await c.deleteStatus(b)).pinned, [p]);
+    await c.postHead(b, { add_snapshots: [s], packs: { [s]: [] } });
+    assert.deepEqual((await c.deleteStatus(b)).pinned, [p], 'a record never shrinks');
+    await assert.rejects(c.deleteObjects(b, { packs: [p] }), refused('retention'));
+    // Live with no record (added without packs): a later addition with packs does not make one (it could name fewer).
+    await c.postHead(a, { add_snapshots: [unrecorded] });
+    await c.postRetention(a, { op: 'hold', snapshot: unrecorded, reason: 'case 13' });
+    await c.postHead(b, { add_snapshots: [unrecorded], packs: { [unrecorded]: [] } });
+    assert.equal((await c.deleteStatus(b)).pinned_all, true);
+  });
+
+  it('a pack record grows by merges, keeps who merged, and past 10,000 packs becomes unknown (the vault then deletes no pack)', () => {
+    const at = new Date('2026-12-02T00:00:00Z');
+    const [p, q] = [id(), id()];
+    const rec = packRecord([p], 'a', at);
+    assert.equal(mergedRecord(rec, [p], 'b', at), undefined, 'nothing new: no write');
+    assert.equal(mergedRecord(undefined, [p], 'b', at), undefined, 'no record: none is made');
+    assert.deepEqual(mergedRecord(rec, [q], 'b', at), { format: 1, packs: [p, q].sort(), device: 'a', at: at.toISOString(), also: ['b'] });
+    const full = packRecord(Array.from({ length: MAX_HEAD_NAMES }, id), 'a', at);
+    assert.deepEqual(mergedRecord(full, [q], 'b', at), { format: 1, unknown: true, device: 'b', at: at.toISOString() });
+  });
+
+  it('packs only for the snapshots a head post adds: another is one bad_request, a repeat addition merges, a refused post records nothing', async () => {
     const { a, b } = await twoDevices('race2');
     const [s, t, held, p, p2] = [id(), id(), id(), id(), id()];
     await store('race2', [s, t, held], [p, p2]);
     await assert.rejects(c.postHead(a, { add_snapshots: [s], packs: { [t]: [p] } }), (e) => refused('bad_request')(e) && /does not add/.test((e as Error).message));
     await c.postHead(a, { add_snapshots: [held], packs: { [held]: [p] } });
     await c.postRetention(a, { op: 'hold', snapshot: held, reason: 'case 10' });
-    // B adds `held` again (it saw it in storage) with other packs: not its addition, the adder's record stands.
+    // B adds `held` again (it saw it in storage) with another pack: merged in, never taken away.
     await c.postHead(b, { add_snapshots: [held], packs: { [held]: [p2] } });
-    assert.deepEqual((await c.deleteStatus(a)).pinned, [p]);
+    assert.deepEqual((await c.deleteStatus(a)).pinned, [p, p2].sort());
     // Refused whole (it removes a held snapshot): the record of `s` it carries is not made either.
     await assert.rejects(c.postHead(a, { add_snapshots: [s], remove_snapshots: [held], packs: { [s]: [p2] } }), refused('retention'));
     assert.deepEqual(await c.recordSnapshotPacks(b, { snapshot: s, packs: [p2] }), { recorded: true }, 'the refused post left no record of s');

@@ -19,13 +19,11 @@
  * A refusal refuses the whole request (nothing is deleted) and is audited
  * `retention.refuse`; a deletion is audited `retention.delete` with counts.
  *
- * Sealed records: `sp/<account>/<snapshot>` = {format: 1, packs, device, at}.
- * The head post that makes the snapshot live writes it in the head's own
- * commit, replacing any earlier one (a record another device posted before
- * that, the race docs/retention.md describes, does not stand); after that
- * none is taken, so a device patched later cannot rewrite what was recorded
- * at backup time. Before the head post, the first snapshot-packs record
- * stands (what an older client's head post, which carries none, leaves). A record is purged (SealedState.remove) when the
+ * Sealed records: `sp/<account>/<snapshot>` (packrecord.ts: written by the
+ * head post that makes the snapshot live, grown by later re-additions, never
+ * shrunk, so a device patched later cannot take away what was recorded at
+ * backup time). Before the head post, the first snapshot-packs record stands
+ * (what an older client's head post, which carries none, leaves). A record is purged (SealedState.remove) when the
  * vault deletes its snapshot: the vault refused that unless nothing protected
  * the snapshot, and a snapshot out of the head is never asked about again.
  * `{format: 1, removed: true}` is what builds before the purge left instead.
@@ -33,6 +31,7 @@
 import { protectedReason } from '../../retention/lock.js';
 import { VaultRefusal, type DeleteRequest, type DeleteResponse, type DeleteStatus, type SnapshotPacksRequest } from '../protocol.js';
 import { currentHead, type HeadRecord } from './headrecord.js';
+import { packRecord, recordedPacks, spId, type PackRecord } from './packrecord.js';
 import { requireFull, type Deps, type Session } from './records.js';
 import { retentionRecord } from './retention.js';
 
@@ -53,12 +52,6 @@ interface Pins {
   unrecorded?: { snapshot: string; reason: string };
 }
 
-export type PackRecord = { format: 1; packs: string[]; device: string; at: string } | { format: 1; removed: true };
-
-export const spId = (account: string, snapshot: string) => `sp/${account}/${snapshot}`;
-
-/** The record of `packs` made by `device` at `at`. */
-export const packRecord = (packs: readonly string[], device: string, at: Date): PackRecord => ({ format: 1, packs: [...packs].sort(), device, at: at.toISOString() });
 
 export class Deletions {
   constructor(private readonly d: Deps, private readonly deleters: Deleters) {}
@@ -137,9 +130,9 @@ export class Deletions {
     const snapshots = await this.protectedSnapshots(account, await currentHead(this.d, account), now);
     const out: Pins = { snapshots, packs: new Map() };
     for (const [snapshot, reason] of snapshots) {
-      const rec = (await this.d.state.read<PackRecord>(spId(account, snapshot)))?.value;
-      if (!rec || 'removed' in rec) out.unrecorded ??= { snapshot, reason };
-      else for (const p of rec.packs) if (!out.packs.has(p)) out.packs.set(p, { snapshot, reason });
+      const packs = recordedPacks((await this.d.state.read<PackRecord>(spId(account, snapshot)))?.value);
+      if (!packs) out.unrecorded ??= { snapshot, reason };
+      else for (const p of packs) if (!out.packs.has(p)) out.packs.set(p, { snapshot, reason });
     }
     return out;
   }
