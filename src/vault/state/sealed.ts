@@ -12,9 +12,10 @@
  * call, shared by every read in that window: another replica may have moved
  * the map on), then the row must be exactly the version and copy the map
  * holds. Older, missing, or another copy of the same version → rollback.
- * Write (per record, under a per-record lock): seal version n+1 → queue it
- * for the next batch → the batch's store transaction (root, rows, shards)
- * and register write → return. So a caller that answers a client after
+ * Write (per record under its lock, or several records one request changes
+ * together under each one's lock: updateAll): seal version n+1 → queue it
+ * (them, as one group) for the next batch → the batch's store transaction
+ * (root, rows, shards) and register write → return. So a caller that answers a client after
  * `update` returns (the login response) has its write durable in both.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
