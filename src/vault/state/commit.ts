@@ -48,10 +48,6 @@ export class GroupCommit {
 
   constructor(private readonly guard: VersionGuard) {}
 
-  write(w: RecordWrite): Promise<boolean> {
-    return this.writeAll([w]);
-  }
-
   /** `writes` in one batch, all durable or none: false when any was computed from a version another writer moved past. */
   writeAll(writes: readonly RecordWrite[]): Promise<boolean> {
     return new Promise((resolve, reject) => {
