@@ -61,7 +61,11 @@ export type ServeArgs = readonly string[] | ((platform: Platform) => Promise<rea
 /** A `vault serve` process (simulated mode, SoftHSM token "vault") on a fresh platform under `dir`, with an operator key and an invitation; `serveArgs`: more flags. */
 export async function startCliVault(dir: string, uses?: number, serveArgs: ServeArgs = []): Promise<CliVault> {
   const platform = await startPlatform(dir);
-  const more = typeof serveArgs === 'function' ? await serveArgs(platform) : serveArgs;
+  // A failure before the vault runs stops the key service too: a suite whose `before` failed must still end.
+  const more = await Promise.resolve(typeof serveArgs === 'function' ? serveArgs(platform) : serveArgs).catch(async (e: unknown) => {
+    await platform.keyService.stop();
+    throw e;
+  });
   const operatorKey = join(dir, 'operator.pem');
   assert.equal((await ebak(['vault', 'operator-key', '--out', operatorKey], {})).code, 0);
   const hsmEnv = { SOFTHSM2_CONF: process.env.SOFTHSM2_CONF!, EBAK_HSM_TOKEN: 'vault', EBAK_HSM_PIN: PIN };
