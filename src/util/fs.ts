@@ -4,7 +4,7 @@
  * one mapping of Node's errno codes to EbakError codes, so "missing", "disk
  * full" and "permission denied" read and exit the same everywhere.
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { EbakError } from '../errors.js';
 
@@ -53,4 +53,11 @@ export async function makeDirs(path: string, mode = 0o777): Promise<void> {
       throw mapIoError(again, `create ${path}`);
     });
   }
+}
+
+/** Writes `data` to `path.tmp` (mode `mode`), then renames it onto `path`: a reader sees the old file or the new one, never half of one. */
+export async function replaceFile(path: string, data: Uint8Array, mode: number): Promise<void> {
+  const tmp = `${path}.tmp`;
+  await wrapIo(`write ${tmp}`, () => writeFile(tmp, data, { mode }));
+  await wrapIo(`rename ${tmp} to ${path}`, () => rename(tmp, path));
 }

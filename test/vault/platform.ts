@@ -55,9 +55,17 @@ export interface CliVault {
   stop: () => Promise<void>;
 }
 
+/** More `vault serve` flags, or what makes them once the platform runs (a secret provisioned under its key, say). */
+export type ServeArgs = readonly string[] | ((platform: Platform) => Promise<readonly string[]>);
+
 /** A `vault serve` process (simulated mode, SoftHSM token "vault") on a fresh platform under `dir`, with an operator key and an invitation; `serveArgs`: more flags. */
-export async function startCliVault(dir: string, uses?: number, serveArgs: readonly string[] = []): Promise<CliVault> {
+export async function startCliVault(dir: string, uses?: number, serveArgs: ServeArgs = []): Promise<CliVault> {
   const platform = await startPlatform(dir);
+  // A failure before the vault runs stops the key service too: a suite whose `before` failed must still end.
+  const more = await Promise.resolve(typeof serveArgs === 'function' ? serveArgs(platform) : serveArgs).catch(async (e: unknown) => {
+    await platform.keyService.stop();
+    throw e;
+  });
   const operatorKey = join(dir, 'operator.pem');
   assert.equal((await ebak(['vault', 'operator-key', '--out', operatorKey], {})).code, 0);
   const hsmEnv = { SOFTHSM2_CONF: process.env.SOFTHSM2_CONF!, EBAK_HSM_TOKEN: 'vault', EBAK_HSM_PIN: PIN };
@@ -65,7 +73,7 @@ export async function startCliVault(dir: string, uses?: number, serveArgs: reado
     'vault', 'serve', '--dir', join(dir, 'vault'), '--devca', platform.devca, '--listen', '127.0.0.1:0', ...platform.kmsFlags, '--operator-key', `${operatorKey}.pub`,
     // A CLI test runs many commands of one account within a minute: the default bucket (60, then 60 a minute) is
     // for users; the limits' own tests start vaults of their own (test/vault/surface.test.ts).
-    '--rate-per-account', '100000', ...serveArgs,
+    '--rate-per-account', '100000', ...more,
   ], { ...hsmEnv, ...platform.credentials });
   const stop = async () => {
     await vault.stop();
@@ -93,7 +101,7 @@ export interface CliVaultSuite {
  * token and `ebak vault serve` (startCliVault) before its tests; after
  * them, the stops it was given, the vault, the token and the directory.
  */
-export function cliVaultSuite(prefix: string, uses?: number, serveArgs: readonly string[] = []): CliVaultSuite {
+export function cliVaultSuite(prefix: string, uses?: number, serveArgs: ServeArgs = []): CliVaultSuite {
   const stops: (() => Promise<unknown>)[] = [];
   let token: SoftHsm | undefined;
   const v = { onStop: (stop: () => Promise<unknown>) => void stops.unshift(stop) } as { -readonly [K in keyof CliVaultSuite]: CliVaultSuite[K] };

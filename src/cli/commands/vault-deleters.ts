@@ -1,12 +1,15 @@
 /**
- * `ebak vault serve --delete-credentials FILE`: the storage credentials that
- * can delete, per account, which the vault holds instead of the clients
+ * `ebak vault serve --delete-credentials FILE` (simulated mode) and
+ * `--delete-credentials-kms FILE` (the same document sealed to the enclave
+ * by `ebak vault provision-delete-credentials`): the storage credentials
+ * that can delete, per account, which the vault holds instead of the clients
  * (docs/retention.md "Vault mode: the vault deletes"). Read at boot (every
- * problem of the file reported at once) and again whenever it changes; each
- * repository's storage is opened (src/storage, typed AWS settings, never the
- * process environment) on the first deletion the vault allows there.
+ * problem of the document reported at once) and again whenever the file
+ * changes, a sealed one decrypted once per change; each repository's storage
+ * is opened (src/storage, typed AWS settings, never the process environment)
+ * on the first deletion the vault allows there.
  *
- * The file (JSON, mode 0600):
+ * The document (JSON, mode 0600):
  *   {"format": 1, "repositories": [{"account", "repository", "access_key_id",
  *    "secret_access_key", "session_token"?, "region"?, "ca_file"?}]}
  */
@@ -25,20 +28,38 @@ interface Entry {
 const FIELDS = ['account', 'repository', 'access_key_id', 'secret_access_key', 'session_token', 'region', 'ca_file'];
 const REQUIRED = ['account', 'repository', 'access_key_id', 'secret_access_key'];
 
+/** How the file's bytes become the document: as they are, or decrypted by the enclave (a sealed file). */
+export type Opener = (bytes: Buffer) => Promise<Buffer>;
+
+/** The file's identity as a change check sees it: a rewrite or a rename onto it changes one of these. */
+const versionOf = async (file: string) => {
+  const s = await stat(file);
+  return `${s.mtimeMs}:${s.ino}:${s.size}`;
+};
+
 /**
- * The file's credentials as the vault's Deleters; USAGE naming every problem
- * of the file. The file is read again when it changes (an operator adds a
- * repository once `ebak init --vault` has named its account), and a file
- * that became invalid fails the deletions asked meanwhile (the vault answers
- * `internal`; nothing is deleted).
+ * The file's credentials as the vault's Deleters (`sealed`: how a sealed file
+ * is opened); USAGE naming every problem of the document. The file is read
+ * again when it changes (an operator adds a repository once `ebak init
+ * --vault` has named its account), once per change however many deletions
+ * ask meanwhile; a file that became invalid fails every deletion asked until
+ * it changes again (the vault answers `internal`; nothing is deleted).
  */
-export async function readDeleteCredentials(file: string): Promise<Deleters> {
-  let current = await load(file);
+export async function readDeleteCredentials(file: string, sealed?: Opener): Promise<Deleters> {
+  const what = `${sealed ? '--delete-credentials-kms' : '--delete-credentials'} ${file}`;
+  const version = await versionOf(file).catch((e: unknown) => { throw unreadable(what, e); });
+  let current = { version, entries: load(file, what, sealed) };
+  await current.entries;
   const opened = new Map<string, Promise<OpenedBackend>>();
   return async (account) => {
-    const modified = (await stat(file)).mtimeMs;
-    if (modified !== current.modified) current = await load(file);
-    const e = current.entries.get(account);
+    const version = await versionOf(file).catch(() => 'missing'); // then the read fails, naming the file
+    // No await between the check and the swap: deletions asked together share one read (one Decrypt).
+    if (version !== current.version) current = { version, entries: load(file, what, sealed) };
+    const entries = await current.entries.catch((e: unknown) => e as Error);
+    // A document that became invalid: every deletion fails (nothing deleted), while the status and the
+    // pack records a backup posts go on, so a broken update stops no backup.
+    if (entries instanceof Error) return { remove: () => Promise.reject(entries) };
+    const e = entries.get(account);
     if (!e) return undefined;
     const key = JSON.stringify(e); // new credentials: a new client
     const storage = (): Promise<OpenedBackend> => {
@@ -51,19 +72,30 @@ export async function readDeleteCredentials(file: string): Promise<Deleters> {
   };
 }
 
-async function load(file: string): Promise<{ modified: number; entries: Map<string, Entry> }> {
-  let doc: unknown;
-  let modified: number;
+const unreadable = (what: string, e: unknown) => new EbakError('USAGE', `${what}: ${(e as NodeJS.ErrnoException).code ?? 'cannot be read'}`, { cause: e });
+
+async function load(file: string, what: string, sealed: Opener | undefined): Promise<Map<string, Entry>> {
+  const bytes = await readFile(file).catch((e: unknown) => { throw unreadable(what, e); });
+  const plain = sealed ? await sealed(bytes) : bytes;
   try {
-    modified = (await stat(file)).mtimeMs;
-    doc = JSON.parse(await readFile(file, 'utf8'));
+    return new Map(parseDeleteCredentials(plain.toString('utf8'), what).map((e) => [e.account, e]));
+  } finally {
+    plain.fill(0);
+  }
+}
+
+/** The document's entries; USAGE starting with `what` and naming every problem (provisioning checks a document with it too). */
+export function parseDeleteCredentials(text: string, what: string): Entry[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
   } catch (e) {
-    throw new EbakError('USAGE', `--delete-credentials ${file}: ${(e as NodeJS.ErrnoException).code ?? 'not valid JSON'}`, { cause: e });
+    throw new EbakError('USAGE', `${what}: not valid JSON`, { cause: e });
   }
   const problems: string[] = [];
   const entries = parse(doc, problems);
-  if (problems.length) throw new EbakError('USAGE', `--delete-credentials ${file}: ${problems.join('; ')}`);
-  return { modified, entries: new Map(entries.map((e) => [e.account, e])) };
+  if (problems.length) throw new EbakError('USAGE', `${what}: ${problems.join('; ')}`);
+  return entries;
 }
 
 function parse(doc: unknown, problems: string[]): Entry[] {

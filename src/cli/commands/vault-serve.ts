@@ -13,7 +13,7 @@ import { awsEnvironment, environment, type ParsedFlags } from '../../config/inde
 import { EbakError } from '../../errors.js';
 import { pkcs11ConfigFrom } from '../../hsm/index.js';
 import type { KmsClientOptions } from '../../kms/client.js';
-import { bootEnclave } from '../../vault/enclave/app.js';
+import { bootEnclave, type EnclaveAppOptions } from '../../vault/enclave/app.js';
 import { operatorPublicKey } from '../../vault/operator.js';
 import type { Context } from '../command.js';
 import { readDeleteCredentials } from './vault-deleters.js';
@@ -99,12 +99,18 @@ function hsmOptions(v: ServeFlags, ctx: Context, mode: 'simulated' | 'nitro') {
   return { module, token, ...(pinBlob ? { pinBlob } : fromKms ? {} : { pin }) };
 }
 
-/** The delete credentials (docs/retention.md); a plaintext file is refused in nitro mode, where the host must not see them. */
-function deleteCredentials(v: ServeFlags, mode: 'simulated' | 'nitro') {
+/**
+ * The delete credentials (docs/retention.md), read by the enclave at boot: a
+ * plaintext file is simulated mode only (in nitro mode the host must not
+ * see them); a sealed one is opened with the enclave's attestation.
+ */
+function deleteCredentials(v: ServeFlags, mode: 'simulated' | 'nitro'): EnclaveAppOptions['deleters'] {
   const file = v['delete-credentials'];
-  if (!file) return undefined;
-  if (mode === 'nitro') throw new EbakError('USAGE', 'in nitro mode the delete credentials must not be on the host in plaintext: --delete-credentials is simulated mode only (their nitro form, a key-service ciphertext only the attested enclave can open, is not built: docs/retention.md)');
-  return readDeleteCredentials(file);
+  const sealed = v['delete-credentials-kms'];
+  if (file && sealed) throw new EbakError('USAGE', 'give --delete-credentials or --delete-credentials-kms, not both');
+  if (file && mode === 'nitro') throw new EbakError('USAGE', 'in nitro mode the delete credentials must not be on the host in plaintext (--delete-credentials): seal them to the enclave with `ebak vault provision-delete-credentials` and pass --delete-credentials-kms');
+  if (sealed) return (unseal) => readDeleteCredentials(sealed, (blob) => unseal('vault-delete-credentials', blob, `--delete-credentials-kms ${sealed}`));
+  return file ? () => readDeleteCredentials(file) : undefined;
 }
 
 export async function serve(v: ServeFlags, ctx: Context): Promise<void> {
@@ -115,7 +121,7 @@ export async function serve(v: ServeFlags, ctx: Context): Promise<void> {
   if (!host || !port) throw new EbakError('USAGE', '--listen is <host>:<port>');
   const operatorKey = v['operator-key'] ? operatorPublicKey(await readFile(v['operator-key'], 'utf8')) : undefined;
   if (!operatorKey && v.registration !== 'open') ctx.out.warn('registration is by invitation and no --operator-key was given: nobody can register (pass --operator-key, or --registration open)');
-  const deleters = await deleteCredentials(v, mode);
+  const deleters = deleteCredentials(v, mode);
   await mkdir(dirOf(v), { recursive: true, mode: 0o700 });
   if (mode === 'simulated') await ensureDevCa(devcaOf(v), ctx);
   if (platform === 'sev-snp') await ensureDevSnpChain(snpDevchainOf(v), ctx);

@@ -1,5 +1,5 @@
 /**
- * `ebak vault serve|measure|status|unlock|invite|operator-key|provision-pin|audit verify`,
+ * `ebak vault serve|measure|status|unlock|invite|operator-key|provision-pin|provision-delete-credentials|audit verify`,
  * `ebak device list|add --write-only|revoke` and `ebak audit`: thin layers over src/vault
  * (and src/keys for adding a write-only device, which needs the repository's K).
  */
@@ -24,7 +24,9 @@ import { formatBytes } from '../format.js';
 import { stepUpPassword } from '../secrets.js';
 import { backendFor, withRepo } from '../session.js';
 import { RecipientKms } from '../../kms/client.js';
-import { HSM_PIN_CONTEXT } from '../../vault/enclave/app.js';
+import { sealSecret, type SecretPurpose } from '../../vault/enclave/secrets.js';
+import { replaceFile } from '../../util/fs.js';
+import { parseDeleteCredentials } from './vault-deleters.js';
 import { devcaOf, ensureDevCa, ensureDevSnpChain, kmsOptions, serve, snpDevchainOf, stateOf } from './vault-serve.js';
 
 const USAGE = [
@@ -32,7 +34,8 @@ const USAGE = [
   '                 [--platform nitro|sev-snp] [--snp-devchain <dir>]   (sev-snp: simulated mode only; no /dev/sev-guest here)',
   '                 --kms-key-id <id> [--kms-endpoint <url>] [--kms-region <r>] [--kms-ca <pem>] [--hsm-pin-kms <file>]',
   '                 [--registration invite|open] [--operator-key <public pem>] [--max-accounts <n>] [--guess-limit <n>] [--lockout permanent|recovery]',
-  '                 [--delete-credentials <file>]   (the storage credentials that can delete, per account; simulated mode only)',
+  '                 [--delete-credentials-kms <file>]   (the storage credentials that can delete, per account, sealed to the enclave)',
+  '                 [--delete-credentials <file>]       (the same in plaintext; simulated mode only)',
   'ebak vault devca [--devca <dir>]                          (simulation: the dev CA standing in for the Nitro hypervisor; prints its root)',
   'ebak vault devca --platform sev-snp [--snp-devchain <dir>] (simulation: the dev ARK/ASK/VCEK standing in for AMD; prints chain.pem)',
   'ebak vault measure [--key-policy] [--platform nitro|sev-snp] (PCRs of this build, its simulated SEV-SNP launch measurement, or the KMS key policy)',
@@ -41,6 +44,8 @@ const USAGE = [
   'ebak vault operator-key --out <file>                       (writes <file> (private, 0600) and <file>.pub)',
   'ebak vault invite --operator-key-file <pem> [--uses <n>] [--expires-days <n>]',
   'ebak vault provision-pin --pin-file <file> --out <file> --kms-key-id <id> [--kms-endpoint …]   (encrypts the HSM PIN for the enclave)',
+  'ebak vault provision-delete-credentials --credentials-file <file> --out <file> --kms-key-id <id> [--kms-endpoint …]',
+  '                                                          (checks, then encrypts the delete credentials for the enclave)',
   'ebak vault audit verify [--dir <dir>] [--state <…>] [--root <pem>] [--measurements <file>] [--vault-platform … --snp-chain <pem>] [--vault <url> --operator-key-file <pem>]',
   '  HSM (serve): --module/EBAK_HSM_MODULE --token/EBAK_HSM_TOKEN, PIN from --hsm-pin-kms (simulated mode also --pin-file/EBAK_HSM_PIN)',
   '  client trust: --vault-platform/EBAK_VAULT_PLATFORM (nitro, sev-snp or both; default nitro) --allow-debug/EBAK_VAULT_ALLOW_DEBUG',
@@ -128,19 +133,45 @@ async function invite(v: Values, ctx: Context): Promise<unknown> {
   return { invite: token, uses, expires_at: new Date(exp).toISOString() };
 }
 
-async function provisionPin(v: Values, ctx: Context): Promise<unknown> {
-  if (!v['pin-file'] || !v.out) throw new EbakError('USAGE', 'provision-pin needs --pin-file and --out', { hint: USAGE });
-  const pin = Buffer.from((await readText(v['pin-file'], 'PIN file')).split('\n')[0]!.trimEnd(), 'utf8');
+/** A secret sealed to the enclave: what the operator's file holds and how the vault is then started. */
+interface Provision {
+  command: string;
+  purpose: SecretPurpose;
+  input: 'pin-file' | 'credentials-file';
+  what: string;
+  /** The plaintext from the file's text (checked before anything is encrypted). */
+  plaintext: (text: string, file: string) => Buffer;
+  done: (out: string) => string;
+}
+
+const PROVISION_PIN: Provision = {
+  command: 'provision-pin', purpose: 'hsm-pin', input: 'pin-file', what: 'PIN file',
+  plaintext: (text) => Buffer.from(text.split('\n')[0]!.trimEnd(), 'utf8'),
+  done: (out) => `HSM PIN encrypted for the enclave in ${out}; start the vault with --hsm-pin-kms ${out} and remove the PIN from this host`,
+};
+
+const PROVISION_DELETERS: Provision = {
+  command: 'provision-delete-credentials', purpose: 'vault-delete-credentials', input: 'credentials-file', what: 'delete credentials file',
+  plaintext: (text, file) => (parseDeleteCredentials(text, `--credentials-file ${file}`), Buffer.from(text, 'utf8')),
+  done: (out) => `delete credentials encrypted for the enclave in ${out}; start the vault with --delete-credentials-kms ${out} (a running vault reads a new one) and remove the plaintext from this host`,
+};
+
+/** `vault provision-pin`, `vault provision-delete-credentials`: encrypts the file under the vault's key, for `p.purpose` only. */
+async function provisionSecret(p: Provision, v: Values, ctx: Context): Promise<unknown> {
+  const input = v[p.input];
+  if (!input || !v.out) throw new EbakError('USAGE', `${p.command} needs --${p.input} and --out`, { hint: USAGE });
+  const plaintext = p.plaintext(await readText(input, p.what), input);
   // Encrypt needs no attestation (anyone may encrypt to the key); only the attested enclave can decrypt.
-  const kms = new RecipientKms({ ...kmsOptions(v, ctx), attester: { attest: () => { throw new EbakError('USAGE', 'provision-pin only encrypts; it never attests'); } } });
+  const kms = new RecipientKms({ ...kmsOptions(v, ctx), attester: { attest: () => { throw new EbakError('USAGE', `${p.command} only encrypts; it never attests`); } } });
   try {
-    await writeFile(v.out, await kms.encrypt(pin, { ...HSM_PIN_CONTEXT }), { mode: 0o600 });
+    // Written whole, then renamed: a running vault never reads half a ciphertext.
+    await replaceFile(v.out, await sealSecret(kms, p.purpose, plaintext), 0o600);
   } finally {
-    pin.fill(0);
+    plaintext.fill(0);
     kms.close();
   }
-  ctx.out.line(`HSM PIN encrypted for the enclave in ${v.out}; start the vault with --hsm-pin-kms ${v.out} and remove the PIN from this host`);
-  return { out: v.out };
+  ctx.out.line(p.done(v.out));
+  return { out: v.out, purpose: p.purpose };
 }
 
 const VAULT_SUB: Record<string, (v: Values, ctx: Context, rest: string[], s: Switches) => Promise<unknown>> = {
@@ -193,7 +224,8 @@ const VAULT_SUB: Record<string, (v: Values, ctx: Context, rest: string[], s: Swi
     return { root };
   },
   invite,
-  'provision-pin': provisionPin,
+  'provision-pin': (v, ctx) => provisionSecret(PROVISION_PIN, v, ctx),
+  'provision-delete-credentials': (v, ctx) => provisionSecret(PROVISION_DELETERS, v, ctx),
   audit: async (v, ctx, rest, s) => {
     if (rest[0] !== 'verify') throw new EbakError('USAGE', 'usage: ebak vault audit verify', { hint: USAGE });
     return auditVerify(v, s, ctx);

@@ -19,10 +19,11 @@
 import { EbakError } from '../../errors.js';
 import type { StateStore } from '../state/store.js';
 import { EnclaveKeys } from './keys.js';
+import { secretContext } from './secrets.js';
 
 export const ROOT_ID = 'enclave/root';
 /** Bound into every key service call (KMS encryption context: authenticated, logged in the clear). */
-const CONTEXT = { 'ebak:purpose': 'vault-root', 'ebak:format': '1' } as const;
+const CONTEXT = secretContext('vault-root');
 
 /** What the vault needs of the key service (src/kms RecipientKms in both modes). */
 export interface KeyService {
