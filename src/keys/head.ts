@@ -46,8 +46,9 @@ export class VaultHead implements HeadRecorder {
 
   /**
    * The packs a snapshot references (the session sets it where the repository
-   * can walk its trees): flush records them with a vault that deletes, before
-   * the snapshot joins the head. Undefined for a snapshot it cannot tell.
+   * can walk its trees, or a write-only one names what its packer wrote):
+   * flush sends them to a vault that deletes in the head post that adds the
+   * snapshot. Undefined for a snapshot it cannot tell.
    */
   packsOf: ((snapshot: string) => Promise<string[] | undefined>) | undefined;
 
@@ -56,21 +57,25 @@ export class VaultHead implements HeadRecorder {
     const add_snapshots = [...this.journal.snapshot];
     const add_indexes = [...this.journal.index];
     if (add_snapshots.length + add_indexes.length === 0) return;
-    await this.recordPacks(add_snapshots);
-    await this.client.post({ add_snapshots, add_indexes });
+    const packs = await this.packsToRecord(add_snapshots);
+    await this.client.post({ add_snapshots, add_indexes, ...(packs ? { packs } : {}) });
     for (const n of add_snapshots) this.journal.snapshot.delete(n);
     for (const n of add_indexes) this.journal.index.delete(n);
   }
 
-  /** Each new snapshot's packs, recorded with the vault when it deletes for this repository (the first record stands). */
-  private async recordPacks(snapshots: readonly string[]): Promise<void> {
+  /**
+   * Each new snapshot's packs, when the vault deletes for this repository: the head post carries them, so the
+   * vault records them in the commit that makes the snapshot live (no other device's record can come between).
+   */
+  private async packsToRecord(snapshots: readonly string[]): Promise<Record<string, string[]> | undefined> {
     const packsOf = this.packsOf;
-    if (!packsOf || snapshots.length === 0) return;
-    const deleter = await this.client.deleter();
-    for (const id of deleter ? snapshots : []) {
+    if (!packsOf || snapshots.length === 0 || !(await this.client.deleter())) return undefined;
+    const out: Record<string, string[]> = {};
+    for (const id of snapshots) {
       const packs = await packsOf(id);
-      if (packs) await deleter!.recordPacks(id, packs);
+      if (packs) out[id] = packs;
     }
+    return Object.keys(out).length > 0 ? out : undefined;
   }
 
   removing(n: HeadNames): Promise<void> {

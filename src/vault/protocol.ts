@@ -19,10 +19,15 @@ import { LOCK_MODES, MAX_DAYS, MAX_REASON, type LegalHold, type LockMode, type R
 export const PROTOCOL_VERSION = 1;
 /** No request body is larger (OPAQUE messages are < 1 KiB), except a head delta's. */
 export const MAX_BODY_BYTES = 16 * 1024;
-/** `POST /v1/head` only: a prune may remove hundreds of index files; a client chunks past MAX_HEAD_NAMES. */
-export const MAX_HEAD_BODY_BYTES = 1024 * 1024;
-/** Names in one head delta, all lists together (10,000 × 67 bytes fits MAX_HEAD_BODY_BYTES). */
+/**
+ * `POST /v1/head` (and the deletion endpoints): a prune may remove hundreds of index files; a client chunks past
+ * MAX_HEAD_NAMES. 2 MiB: a delta's names and its pack names, 10,000 each at 67 bytes, fit.
+ */
+export const MAX_HEAD_BODY_BYTES = 2 * 1024 * 1024;
+/** Names in one head delta, all lists together; also the pack names of its `packs`, all snapshots together. */
 export const MAX_HEAD_NAMES = 10_000;
+/** Snapshots one head delta may give packs for: each is one more sealed record in the head's commit. */
+export const MAX_PACKED_SNAPSHOTS = 64;
 
 export type VaultErrorCode =
   | 'bad_request' // malformed JSON, unknown or ill-typed field (400)
@@ -154,13 +159,18 @@ export interface HeadResponse extends HeadState {
   unconfirmed_snapshots: Record<string, string>;
   unconfirmed_indexes: Record<string, string>;
 }
-/** POST /v1/head: additions (after the objects are stored), removals (pending: before deleting; else after). */
+/**
+ * POST /v1/head: additions (after the objects are stored), removals (pending: before deleting; else after).
+ * `packs`: snapshot → the packs it references, for snapshots of `add_snapshots` only; the vault records them for
+ * the snapshots this delta makes live, in the same commit (server/head.ts; docs/vault.md "Deletion by the vault").
+ */
 export interface HeadDeltaRequest {
   add_snapshots?: string[];
   add_indexes?: string[];
   remove_snapshots?: string[];
   remove_indexes?: string[];
   pending?: boolean;
+  packs?: Record<string, string[]>;
 }
 export interface HeadPostResponse { seq: number; digest: string }
 export const HEAD_LISTS = ['add_snapshots', 'add_indexes', 'remove_snapshots', 'remove_indexes'] as const;
@@ -303,8 +313,11 @@ export function readPolicy(b: Json): PolicyRequest {
 const OBJECT_NAME = /^[0-9a-f]{64}$/;
 
 function nameList(b: Json, field: string): string[] | undefined {
-  if (!(field in b)) return undefined;
-  const v = b[field];
+  return field in b ? names(b[field], field) : undefined;
+}
+
+/** A list of at most MAX_HEAD_NAMES distinct object names; `field` names it in the refusal. */
+function names(v: unknown, field: string): string[] {
   if (!Array.isArray(v) || v.length > MAX_HEAD_NAMES) throw bad(`field "${field}" must be a list of at most ${MAX_HEAD_NAMES} names`);
   if (!v.every((n) => typeof n === 'string' && OBJECT_NAME.test(n))) throw bad(`field "${field}" must hold object names (64 hex digits)`);
   if (new Set(v).size !== v.length) throw bad(`field "${field}" names an object twice`);
@@ -313,7 +326,7 @@ function nameList(b: Json, field: string): string[] | undefined {
 
 /** A head delta: at least one name; `pending` marks removals as under way and carries no additions. */
 export function readHeadDelta(b: Json): HeadDeltaRequest {
-  only(b, [...HEAD_LISTS, 'pending']);
+  only(b, [...HEAD_LISTS, 'pending', 'packs']);
   const out: HeadDeltaRequest = {};
   for (const field of HEAD_LISTS) {
     const list = nameList(b, field);
@@ -327,6 +340,24 @@ export function readHeadDelta(b: Json): HeadDeltaRequest {
     if (b.pending && (out.add_snapshots?.length || out.add_indexes?.length)) throw bad('a pending delta marks removals only');
     out.pending = b.pending;
   }
+  if ('packs' in b) out.packs = readPacks(b.packs, new Set(out.add_snapshots));
+  return out;
+}
+
+/** A delta's `packs`: an object from snapshots it adds to lists of pack names, MAX_HEAD_NAMES names in all. */
+function readPacks(v: unknown, added: ReadonlySet<string>): Record<string, string[]> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('field "packs" must map snapshot ids to lists of pack names');
+  const entries = Object.entries(v as Json);
+  if (entries.length > MAX_PACKED_SNAPSHOTS) throw bad(`field "packs" gives packs for at most ${MAX_PACKED_SNAPSHOTS} snapshots; send several deltas`);
+  const out: Record<string, string[]> = {};
+  let count = 0;
+  for (const [snapshot, list] of entries) {
+    if (!added.has(snapshot)) throw bad(`field "packs" names snapshot ${snapshot.slice(0, 16)}, which this delta does not add`);
+    const packs = names(list, `packs.${snapshot.slice(0, 8)}`);
+    out[snapshot] = packs;
+    count += packs.length;
+  }
+  if (count > MAX_HEAD_NAMES) throw bad(`field "packs" names at most ${MAX_HEAD_NAMES} packs in all; send several deltas`);
   return out;
 }
 

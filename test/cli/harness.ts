@@ -198,3 +198,16 @@ export async function restoreAsNobody(env: Record<string, string>, dir: string):
   execFileSync('chown', ['-R', '0:0', repo]);
   return { r, target };
 }
+
+const KILLER = join(ROOT, 'dist/test/cli/head-killer.js');
+
+/** Runs the CLI under head-killer.ts, which SIGKILLs itself at `point`. */
+export function killAt(point: 'flush' | 'removed', args: string[], env: Record<string, string>): Promise<{ signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [KILLER, point, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, EBAK_NO_CACHE: '1', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (_code, signal) => resolve({ signal, stderr }));
+  });
+}

@@ -8,16 +8,14 @@
  * mode (no vault) sees none of it, as docs/security.md says.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { deleteObject, getObject, listKeys, putObject, startFixture, type S3Fixture } from '../s3/fixture.js';
 import { cliVaultSuite } from '../vault/platform.js';
-import { assertCode, assertFailed, ebak, ebakOk, fileDigests, flipBit, newRepo, ROOT, type RunResult } from './harness.js';
+import { assertCode, assertFailed, ebak, ebakOk, fileDigests, flipBit, killAt, newRepo, type RunResult } from './harness.js';
 
 const ROLLBACK = 26;
-const KILLER = join(ROOT, 'dist/test/cli/head-killer.js');
 
 /** Every file under `dir` (relative path → digest), for "nothing changed". */
 const state = (dir: string) => fileDigests(dir);
@@ -192,13 +190,3 @@ describe('repository head (vault mode)', { timeout: 600_000 }, () => {
 
 const warnings = (r: RunResult) => r.stderr.split('\n').filter((l) => l.startsWith('warning: '));
 
-/** Runs the CLI under head-killer.ts, which SIGKILLs itself at `point`. */
-function killAt(point: 'flush' | 'removed', args: string[], env: Record<string, string>): Promise<{ signal: NodeJS.Signals | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [KILLER, point, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, EBAK_NO_CACHE: '1', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (_code, signal) => resolve({ signal, stderr }));
-  });
-}

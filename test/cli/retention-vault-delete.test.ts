@@ -7,7 +7,8 @@
  * the vault, keeps the held snapshot and every pack its backup recorded, and
  * the repository stays whole; a patched client can delete neither with its
  * own storage credential (AccessDenied) nor by asking the vault with its
- * valid device session (refused, audited). A write-only device's backup
+ * valid device session (refused, audited). A backup killed before its head
+ * post is adopted by the next command with the packs it walks. A write-only device's backup
  * records its snapshot's packs as well, so holding it pins those packs
  * instead of every pack.
  */
@@ -26,7 +27,7 @@ import { softhsm, type SoftHsm } from '../hsm/softhsm.js';
 import { getObject, listKeys, startFixture, type S3Fixture } from '../s3/fixture.js';
 import { accessKeyOf } from '../storage/proxy.js';
 import { startCliVault } from '../vault/platform.js';
-import { assertCode, backupSummary, ebak, type RunResult } from './harness.js';
+import { assertCode, backupSummary, ebak, killAt, type RunResult } from './harness.js';
 
 const PASSWORD = 'correct horse battery';
 const BUCKET = 'held';
@@ -133,6 +134,25 @@ describe('the vault holds the delete credential', { timeout: 600_000 }, () => {
     const audit = JSON.parse((await ok(['audit', '--json'])).stdout) as { entries: { type: string; }[] };
     assert.equal(audit.entries.filter((e) => e.type === 'retention.delete').length, 3);
     await ok(['check']);
+  });
+
+  it('a backup killed before its head post: the next command adopts its snapshot with the packs it walks, so holding it pins them', async () => {
+    const before = { snapshots: new Set(await keys('snapshots')), data: new Set(await keys('data')) };
+    const src = join(dir, 'crash-src');
+    await mkdir(src, { recursive: true });
+    await writeFile(join(src, 'crash.bin'), randomBytes(250_000));
+    const killed = await killAt('flush', ['backup', src], env);
+    assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+    const [unposted] = (await keys('snapshots')).filter((s) => !before.snapshots.has(s));
+    const written = (await keys('data')).filter((p) => !before.data.has(p));
+    assert.ok(unposted && written.length > 0, 'the killed backup stored its snapshot and packs');
+    const adopted = await ok(['snapshots', '--json']);
+    assert.match(adopted.stderr, /added to the head/);
+    await ok(['retention', 'hold', 'add', unposted.slice(0, 8), '--reason', 'case 9']);
+    const device = (await loadDevice(join(dir, 'machine'), account))!;
+    const status = await (await deviceClient(device)).client.deleteStatus(device.token);
+    assert.equal(status.pinned_all, false, 'the adopted snapshot has a record');
+    for (const p of written) assert.ok(status.pinned.includes(p), `its pack ${p.slice(0, 8)} is pinned`);
   });
 
   it('a write-only device records its snapshot\'s packs too: held, they are pinned, and the other packs stay deletable', async () => {

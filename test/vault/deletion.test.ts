@@ -19,8 +19,8 @@ import { readDeleteCredentials } from '../../src/cli/commands/vault-deleters.js'
 import { isEbakError } from '../../src/errors.js';
 import type { VaultClient } from '../../src/vault/client/client.js';
 import { VaultError } from '../../src/vault/client/errors.js';
-import { readDeleteRequest, readSnapshotPacks, VaultRefusal } from '../../src/vault/protocol.js';
-import { spId } from '../../src/vault/server/deletion.js';
+import { MAX_HEAD_NAMES, readDeleteRequest, readHeadDelta, readSnapshotPacks, VaultRefusal } from '../../src/vault/protocol.js';
+import { mergedRecord, packRecord, spId } from '../../src/vault/server/packrecord.js';
 import type { StateStore } from '../../src/vault/state/store.js';
 import { listKeys, putObject, startFixture, type S3Fixture } from '../s3/fixture.js';
 import { accessKeyOf } from '../storage/proxy.js';
@@ -48,7 +48,7 @@ describe('deletion by the vault', { timeout: 180_000 }, () => {
     const entry = (account: string) => ({
       account, repository: `s3:${fx.proxy.endpoint}/${BUCKET}/${account}`, access_key_id: 'EBAKVAULT', secret_access_key: 'vault-held', ca_file: fx.server.tls.certFile,
     });
-    await writeFile(file, JSON.stringify({ format: 1, repositories: [entry('del1'), entry('del2')] }), { mode: 0o600 });
+    await writeFile(file, JSON.stringify({ format: 1, repositories: ['del1', 'del2', 'race1', 'race2', 'race3', 'race4'].map(entry) }), { mode: 0o600 });
     const v = await l.start({ deleters: await readDeleteCredentials(file) });
     records = v.store;
     c = await v.client();
@@ -139,5 +139,97 @@ describe('deletion by the vault', { timeout: 180_000 }, () => {
     const file = join(l.dir, 'bad-credentials.json');
     await writeFile(file, JSON.stringify({ format: 1, repositories: [{ account: 'a', repository: 's3:x' }, { account: 'a', repository: 's3:y', access_key_id: 'k', secret_access_key: 's', extra: 1 }] }));
     await assert.rejects(readDeleteCredentials(file), (e) => isEbakError(e, 'USAGE'));
+  });
+  /** `account` registered from device `a`, and a second device `b` of the same account logged in. */
+  async function twoDevices(account: string): Promise<{ a: string; b: string }> {
+    const { token: a } = await c.register(account, 'pw', K, RECOVERY, 'a');
+    const { session } = await c.login(account, 'pw', 'b');
+    return { a, b: session.token };
+  }
+
+  it('a second device racing {S, []} before the adder\'s head post cannot unprotect S\'s packs: the head post records them', async () => {
+    const { a, b } = await twoDevices('race1');
+    const [s, p, q] = [id(), id(), id()];
+    await store('race1', [s], [p, q]);
+    // B lists snapshots/, learns S before A's head post, and posts an empty record first.
+    assert.deepEqual(await c.recordSnapshotPacks(b, { snapshot: s, packs: [] }), { recorded: true });
+    await c.postHead(a, { add_snapshots: [s], packs: { [s]: [p] } });
+    assert.deepEqual(await c.recordSnapshotPacks(b, { snapshot: s, packs: [] }), { recorded: false }, 'no record is taken for a snapshot in the head');
+    await c.postRetention(a, { op: 'hold', snapshot: s, reason: 'case 9' });
+    assert.deepEqual(await c.deleteStatus(b), { enabled: true, pinned: [p], pinned_all: false }, 'the adder\'s record replaced the racer\'s');
+    await assert.rejects(c.deleteObjects(b, { packs: [p] }), refused('retention'));
+    assert.deepEqual(await c.deleteObjects(b, { packs: [q] }), { snapshots: 0, packs: 1 });
+    assert.ok((await stored('race1')).includes(p));
+    const updates = (await audit(a)).filter((e) => e.type === 'head.update').map((e) => e.detail.recorded);
+    assert.deepEqual(updates, [1], 'the head update says how many pack records it made');
+  });
+
+  it('a second device adding S to the head itself with fewer packs, before the adder\'s post, is outvoted: the adder\'s packs are merged in', async () => {
+    const { a, b } = await twoDevices('race4');
+    const [s, p, q, unrecorded] = [id(), id(), id(), id()];
+    await store('race4', [s, unrecorded], [p, q]);
+    await c.postHead(b, { add_snapshots: [s], packs: { [s]: [] } });
+    await c.postHead(a, { add_snapshots: [s], packs: { [s]: [p] } });
+    await c.postRetention(a, { op: 'hold', snapshot: s, reason: 'case 12' });
+    assert.deepEqual((await c.deleteStatus(b)).pinned, [p]);
+    await c.postHead(b, { add_snapshots: [s], packs: { [s]: [] } });
+    assert.deepEqual((await c.deleteStatus(b)).pinned, [p], 'a record never shrinks');
+    await assert.rejects(c.deleteObjects(b, { packs: [p] }), refused('retention'));
+    // Live with no record (added without packs): a later addition with packs does not make one (it could name fewer).
+    await c.postHead(a, { add_snapshots: [unrecorded] });
+    await c.postRetention(a, { op: 'hold', snapshot: unrecorded, reason: 'case 13' });
+    await c.postHead(b, { add_snapshots: [unrecorded], packs: { [unrecorded]: [] } });
+    assert.equal((await c.deleteStatus(b)).pinned_all, true);
+  });
+
+  it('a pack record grows by merges, keeps who merged, and past 10,000 packs becomes unknown (the vault then deletes no pack)', () => {
+    const at = new Date('2026-12-02T00:00:00Z');
+    const [p, q] = [id(), id()];
+    const rec = packRecord([p], 'a', at);
+    assert.equal(mergedRecord(rec, [p], 'b', at), undefined, 'nothing new: no write');
+    assert.equal(mergedRecord(undefined, [p], 'b', at), undefined, 'no record: none is made');
+    assert.deepEqual(mergedRecord(rec, [q], 'b', at), { format: 1, packs: [p, q].sort(), device: 'a', at: at.toISOString(), also: ['b'] });
+    const full = packRecord(Array.from({ length: MAX_HEAD_NAMES }, id), 'a', at);
+    assert.deepEqual(mergedRecord(full, [q], 'b', at), { format: 1, unknown: true, device: 'b', at: at.toISOString() });
+  });
+
+  it('packs only for the snapshots a head post adds: another is one bad_request, a repeat addition merges, a refused post records nothing', async () => {
+    const { a, b } = await twoDevices('race2');
+    const [s, t, held, p, p2] = [id(), id(), id(), id(), id()];
+    await store('race2', [s, t, held], [p, p2]);
+    await assert.rejects(c.postHead(a, { add_snapshots: [s], packs: { [t]: [p] } }), (e) => refused('bad_request')(e) && /does not add/.test((e as Error).message));
+    await c.postHead(a, { add_snapshots: [held], packs: { [held]: [p] } });
+    await c.postRetention(a, { op: 'hold', snapshot: held, reason: 'case 10' });
+    // B adds `held` again (it saw it in storage) with another pack: merged in, never taken away.
+    await c.postHead(b, { add_snapshots: [held], packs: { [held]: [p2] } });
+    assert.deepEqual((await c.deleteStatus(a)).pinned, [p, p2].sort());
+    // Refused whole (it removes a held snapshot): the record of `s` it carries is not made either.
+    await assert.rejects(c.postHead(a, { add_snapshots: [s], remove_snapshots: [held], packs: { [s]: [p2] } }), refused('retention'));
+    assert.deepEqual(await c.recordSnapshotPacks(b, { snapshot: s, packs: [p2] }), { recorded: true }, 'the refused post left no record of s');
+  });
+
+  it('an old client (snapshot-packs, then a head post without packs) still records and is still protected', async () => {
+    const { a } = await twoDevices('race3');
+    const [s, p, q] = [id(), id(), id()];
+    await store('race3', [s], [p, q]);
+    assert.deepEqual(await c.recordSnapshotPacks(a, { snapshot: s, packs: [p] }), { recorded: true });
+    await c.postHead(a, { add_snapshots: [s] });
+    await c.postRetention(a, { op: 'hold', snapshot: s, reason: 'case 11' });
+    await assert.rejects(c.deleteObjects(a, { packs: [p] }), refused('retention'));
+    assert.deepEqual(await c.deleteObjects(a, { packs: [q] }), { snapshots: 0, packs: 1 });
+  });
+
+  it('reads a head delta\'s packs strictly: only added snapshots, at most 10,000 per snapshot and in all, pack names', () => {
+    const bad = (b: Record<string, unknown>, why: RegExp) => assert.throws(() => readHeadDelta(b), (e) => e instanceof VaultRefusal && e.code === 'bad_request' && why.test(e.message));
+    const [s, t] = [id(), id()];
+    const many = (n: number) => Array.from({ length: n }, id);
+    bad({ add_snapshots: [s], packs: { [t]: [] } }, /does not add/);
+    bad({ add_indexes: [s], packs: { [s]: [] } }, /does not add/);
+    bad({ add_snapshots: [s], packs: [] }, /packs/);
+    bad({ add_snapshots: [s], packs: { [s]: ['x'] } }, /64 hex/);
+    bad({ add_snapshots: [s], packs: { [s]: many(MAX_HEAD_NAMES + 1) } }, /at most 10000/);
+    bad({ add_snapshots: [s, t], packs: { [s]: many(MAX_HEAD_NAMES / 2), [t]: many(MAX_HEAD_NAMES / 2 + 1) } }, /at most 10000/);
+    const ok = { add_snapshots: [s, t], packs: { [s]: many(MAX_HEAD_NAMES) } };
+    assert.deepEqual(readHeadDelta(ok), ok);
   });
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as opaque from '@serenity-kit/opaque';
+import { MAX_HEAD_BODY_BYTES } from '../../src/vault/protocol.js';
 import { ROUTES } from '../../src/vault/server/http.js';
 import type { VaultClient } from '../../src/vault/client/client.js';
 import { K, RECOVERY, lab, type Lab, type Running } from './helpers.js';
@@ -40,7 +41,7 @@ describe('vault fuzz', () => {
       'POST /v1/devices/revoke': { device_id: '0'.repeat(32), step_up: 'AAAA' },
       'POST /v1/step-up': { login_id: '0'.repeat(32), request: 'AAAA' },
       'POST /v1/policy': { policy: { guess_limit: 10 }, step_up: 'AAAA' },
-      'POST /v1/head': { add_snapshots: ['0'.repeat(64)], remove_indexes: ['1'.repeat(64)] },
+      'POST /v1/head': { add_snapshots: ['0'.repeat(64)], remove_indexes: ['1'.repeat(64)], packs: { ['0'.repeat(64)]: ['3'.repeat(64)] } },
       'POST /v1/retention': { op: 'lock', mode: 'governance', min_days: 30, changeable_for_days: 3, step_up: 'AAAA' },
       'POST /v1/delete': { snapshots: ['0'.repeat(64)], packs: ['1'.repeat(64)] },
       'POST /v1/snapshot-packs': { snapshot: '2'.repeat(64), packs: ['1'.repeat(64)] },
@@ -86,7 +87,7 @@ describe('vault fuzz', () => {
     assert.equal((await send('POST', '/v1/login/start', Buffer.alloc(20_000, 0x20), false)).status, 413);
     const names = Array.from({ length: 1000 }, (_, i) => i.toString(16).padStart(64, '0'));
     assert.equal((await send('POST', '/v1/head', Buffer.from(JSON.stringify({ remove_indexes: names })), true)).status, 200, 'a head delta may pass 16 KiB');
-    assert.equal((await send('POST', '/v1/head', Buffer.alloc((1 << 20) + 1, 0x20), true)).status, 413);
+    assert.equal((await send('POST', '/v1/head', Buffer.alloc(MAX_HEAD_BODY_BYTES + 1, 0x20), true)).status, 413);
     assert.equal((await send('GET', '/v1/attestation?nonce=zz', undefined, false)).status, 400);
     assert.equal((await send('GET', '/v1/devices', undefined, false)).status, 401);
     assert.equal((await send('GET', '/v1/operator/status', undefined, true)).status, 403, 'no operator key configured');

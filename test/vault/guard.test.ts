@@ -151,6 +151,36 @@ describe('rollback guard at scale', () => {
     await store.close();
   });
 
+  it('updateAll commits its records in one batch, all or none; a group another replica made stale is computed again whole', async () => {
+    clearRegister();
+    const path = file();
+    const store = SqliteStore.open(path);
+    const a = await open(store);
+    const before = a.commits.batches;
+    await a.updateAll<unknown>(['g/x', 'g/y', 'g/z'], () => new Map([['g/x', { n: 1 }], ['g/y', { n: 1 }]]));
+    assert.equal(a.commits.batches - before, 1, 'one HSM write for the group');
+    assert.equal(await a.read('g/z'), undefined, 'a record left out is not written');
+    await assert.rejects(a.updateAll<unknown>(['g/x', 'g/y'], () => {
+      throw new Error('abort');
+    }), /abort/);
+    assert.deepEqual([(await a.read('g/x'))?.version, (await a.read('g/y'))?.version], [1, 1], 'an aborted update writes nothing');
+
+    // Replica B (the same database and HSM register) changes g/y while A computes: A's whole group is stale, made again.
+    const bStore = SqliteStore.open(path);
+    const b = await open(bStore);
+    const seen: unknown[] = [];
+    await a.updateAll<{ n: number }>(['g/x', 'g/y'], async (cur) => {
+      seen.push(cur.get('g/y'));
+      if (seen.length === 1) await b.update('g/y', () => ({ n: 10 }));
+      return new Map([['g/x', { n: cur.get('g/x')!.n + 1 }], ['g/y', { n: cur.get('g/y')!.n + 1 }]]);
+    });
+    assert.deepEqual(seen, [{ n: 1 }, { n: 10 }]);
+    assert.deepEqual((await b.read('g/x'))?.value, { n: 2 }, 'g/x written once, from the second computation');
+    assert.deepEqual((await b.read('g/y'))?.value, { n: 11 });
+    await bStore.close();
+    await store.close();
+  });
+
   it('a removed record reads as never written, also after a reopen and with its old row put back; it can be written again', async () => {
     clearRegister();
     const path = file();

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { chunks, compareHead } from '../../src/vault/client/head.js';
-import { MAX_HEAD_NAMES, VaultRefusal, headDigest, readHeadDelta } from '../../src/vault/protocol.js';
+import { MAX_HEAD_NAMES, MAX_PACKED_SNAPSHOTS, VaultRefusal, headDigest, readHeadDelta } from '../../src/vault/protocol.js';
 import { MAX_TOMBSTONES, MAX_UNCONFIRMED, applyDelta, forgetUnconfirmed } from '../../src/vault/server/head.js';
 import { emptyHead, type HeadRecord } from '../../src/vault/server/headrecord.js';
 
@@ -95,6 +95,24 @@ describe('POST /v1/head reader', () => {
     for (const p of parts) assert.deepEqual(readHeadDelta(JSON.parse(JSON.stringify(p)) as Record<string, unknown>), p);
     assert.deepEqual(parts.flatMap((p) => p.remove_indexes ?? []), delta.remove_indexes);
     assert.deepEqual(chunks({}), []);
+  });
+
+  it('the client splits a delta\'s packs with their snapshots: at most 10,000 pack names and 64 packed snapshots per delta', () => {
+    const big = [name(), name()];
+    const small = Array.from({ length: MAX_PACKED_SNAPSHOTS + 1 }, name);
+    const packs: Record<string, string[]> = {};
+    for (const s of big) packs[s] = Array.from({ length: MAX_HEAD_NAMES - 1 }, name);
+    for (const s of small) packs[s] = [name()];
+    const delta = { add_snapshots: [...big, ...small, name()], add_indexes: [name()], packs };
+    const parts = chunks(delta);
+    // The second big one shares its delta with the first small one (10,000 pack names); the other 64 small ones fill the third.
+    assert.deepEqual(parts.map((p) => Object.keys(p.packs ?? {}).length), [1, 2, MAX_PACKED_SNAPSHOTS]);
+    for (const p of parts) {
+      assert.deepEqual(readHeadDelta(JSON.parse(JSON.stringify(p)) as Record<string, unknown>), p);
+      for (const s of Object.keys(p.packs ?? {})) assert.ok(p.add_snapshots!.includes(s));
+    }
+    assert.deepEqual(parts.flatMap((p) => p.add_snapshots ?? []), delta.add_snapshots);
+    assert.deepEqual(Object.assign({}, ...parts.map((p) => p.packs ?? {})), packs);
   });
 });
 

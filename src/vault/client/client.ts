@@ -257,7 +257,7 @@ export class VaultClient {
     return this.call('POST', '/v1/delete', req, token);
   }
 
-  /** The packs a snapshot just backed up references; the vault keeps the first record. */
+  /** `POST /v1/snapshot-packs`, as clients before the head post's `packs` record a snapshot (the vault keeps it for them; this build sends packs in the head post). */
   recordSnapshotPacks(token: string, req: SnapshotPacksRequest): Promise<{ recorded: boolean }> {
     return this.call('POST', '/v1/snapshot-packs', req, token);
   }

@@ -5,8 +5,8 @@
  * and prune hand their deletions to this (the operations' ObjectDeleter
  * port). The vault refuses what the retention lock or a legal hold protects
  * (VaultError `retention`: RETENTION, exit 1) and then deletes nothing of the
- * request. It also takes, from backups, the packs each new snapshot
- * references (the record its pack refusals rest on).
+ * request. (The packs each new snapshot references, the record its pack
+ * refusals rest on, travel in the head post that adds it: src/keys/head.ts.)
  */
 import { MAX_HEAD_NAMES, type DeleteStatus } from '../protocol.js';
 import type { VaultClient } from './client.js';
@@ -35,10 +35,5 @@ export class VaultDeleter {
       signal?.throwIfAborted();
       await this.client.deleteObjects(this.token, { packs: ids.slice(i, i + MAX_HEAD_NAMES) });
     }
-  }
-
-  /** Records the packs `snapshot` references (the first record stands); false when one was there already. */
-  async recordPacks(snapshot: string, packs: readonly string[]): Promise<boolean> {
-    return (await this.client.recordSnapshotPacks(this.token, { snapshot, packs: [...packs] })).recorded;
   }
 }

@@ -15,7 +15,7 @@
  * itself (it knows what it stored, so to it a loss is a rollback).
  */
 import { EbakError } from '../../errors.js';
-import { HEAD_LISTS, MAX_HEAD_NAMES, headDigest, type HeadDeltaRequest, type HeadResponse, type HeadState, type RetentionRequest, type RetentionResponse, type DrillRecordRequest } from '../protocol.js';
+import { HEAD_LISTS, MAX_HEAD_NAMES, MAX_PACKED_SNAPSHOTS, headDigest, type HeadDeltaRequest, type HeadResponse, type HeadState, type RetentionRequest, type RetentionResponse, type DrillRecordRequest } from '../protocol.js';
 import type { VaultClient } from './client.js';
 import { VaultDeleter } from './deleter.js';
 import { VaultError } from './errors.js';
@@ -92,23 +92,33 @@ export class HeadClient {
   }
 }
 
-/** `delta` split into deltas of at most MAX_HEAD_NAMES names (none when it names nothing). */
+/**
+ * `delta` split into deltas the vault takes (none when it names nothing): at most MAX_HEAD_NAMES names, and at
+ * most MAX_HEAD_NAMES pack names over MAX_PACKED_SNAPSHOTS snapshots, each snapshot's packs beside its addition.
+ */
 export function chunks(delta: HeadDeltaRequest): HeadDeltaRequest[] {
   const out: HeadDeltaRequest[] = [];
   let cur: HeadDeltaRequest = {};
-  let n = 0;
+  let n = { names: 0, packs: 0, packed: 0 };
+  const full = (packs: readonly string[] | undefined) =>
+    n.names === MAX_HEAD_NAMES || (packs !== undefined && (n.packed === MAX_PACKED_SNAPSHOTS || n.packs + packs.length > MAX_HEAD_NAMES));
   for (const field of HEAD_LISTS) {
     for (const name of delta[field] ?? []) {
-      if (n === MAX_HEAD_NAMES) {
+      const packs = field === 'add_snapshots' ? delta.packs?.[name] : undefined;
+      if (n.names > 0 && full(packs)) {
         out.push(cur);
         cur = {};
-        n = 0;
+        n = { names: 0, packs: 0, packed: 0 };
       }
       (cur[field] ??= []).push(name);
-      n++;
+      n.names++;
+      if (packs === undefined) continue;
+      (cur.packs ??= {})[name] = packs;
+      n.packs += packs.length;
+      n.packed++;
     }
   }
-  if (n > 0) out.push(cur);
+  if (n.names > 0) out.push(cur);
   return delta.pending ? out.map((d) => ({ ...d, pending: true })) : out;
 }
 

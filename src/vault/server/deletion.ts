@@ -11,16 +11,19 @@
  * tree or an index):
  * - a snapshot live or pending in the head and protected at the vault's `now`
  *   (retention.ts `protectedReason`, the head's first sightings) is refused;
- * - a pack is refused when a protected snapshot's recorded pack set
- *   (`POST /v1/snapshot-packs`, posted by the device that backed it up) holds
- *   it, and every pack is refused while a protected snapshot has no record
- *   (the vault cannot know what it needs).
+ * - a pack is refused when a protected snapshot's recorded pack set (sent
+ *   by the device that adds the snapshot to the head, in that head post;
+ *   `POST /v1/snapshot-packs` before it from older clients) holds it, and
+ *   every pack is refused while a protected snapshot has no record (the
+ *   vault cannot know what it needs).
  * A refusal refuses the whole request (nothing is deleted) and is audited
  * `retention.refuse`; a deletion is audited `retention.delete` with counts.
  *
- * Sealed records: `sp/<account>/<snapshot>` = {format: 1, packs, device, at}
- * (first record wins: a device patched later cannot rewrite what was
- * recorded at backup time). A record is purged (SealedState.remove) when the
+ * Sealed records: `sp/<account>/<snapshot>` (packrecord.ts: written by the
+ * head post that makes the snapshot live, grown by later re-additions, never
+ * shrunk, so a device patched later cannot take away what was recorded at
+ * backup time). Before the head post, the first snapshot-packs record stands
+ * (what an older client's head post, which carries none, leaves). A record is purged (SealedState.remove) when the
  * vault deletes its snapshot: the vault refused that unless nothing protected
  * the snapshot, and a snapshot out of the head is never asked about again.
  * `{format: 1, removed: true}` is what builds before the purge left instead.
@@ -28,6 +31,7 @@
 import { protectedReason } from '../../retention/lock.js';
 import { VaultRefusal, type DeleteRequest, type DeleteResponse, type DeleteStatus, type SnapshotPacksRequest } from '../protocol.js';
 import { currentHead, type HeadRecord } from './headrecord.js';
+import { packRecord, recordedPacks, spId, type PackRecord } from './packrecord.js';
 import { requireFull, type Deps, type Session } from './records.js';
 import { retentionRecord } from './retention.js';
 
@@ -48,9 +52,6 @@ interface Pins {
   unrecorded?: { snapshot: string; reason: string };
 }
 
-type PackRecord = { format: 1; packs: string[]; device: string; at: string } | { format: 1; removed: true };
-
-export const spId = (account: string, snapshot: string) => `sp/${account}/${snapshot}`;
 
 export class Deletions {
   constructor(private readonly d: Deps, private readonly deleters: Deleters) {}
@@ -63,18 +64,24 @@ export class Deletions {
     return { enabled: true, pinned: [...pins.packs.keys()].sort(), pinned_all: pins.unrecorded !== undefined };
   }
 
-  /** `POST /v1/snapshot-packs`: the first record of a snapshot's packs stands; any device that backs up may post it. */
+  /**
+   * `POST /v1/snapshot-packs`, for clients older than the head post's `packs`: a record of a snapshot not yet in
+   * the head; the first one stands until the head post that adds the snapshot replaces it with its own (head.ts).
+   * For a snapshot live in the head it is ignored (`recorded: false`), not refused: its adder recorded it, and an
+   * older client posts it there only confirming a write-only device's snapshot, which must not fail its command.
+   */
   async recordPacks(s: Session, req: SnapshotPacksRequest): Promise<{ recorded: boolean }> {
     const account = s.account.account;
     const head = await currentHead(this.d, account);
     if (head.removed_snapshots.includes(req.snapshot) || head.pending_snapshots.includes(req.snapshot))
       throw new VaultRefusal('forbidden', `snapshot ${req.snapshot.slice(0, 8)} is being removed: its packs are recorded at backup time`);
+    if (head.snapshots.includes(req.snapshot)) return { recorded: false };
     if (await this.d.state.read<PackRecord>(spId(account, req.snapshot))) return { recorded: false }; // no new version for a repeat
     let recorded = false;
     await this.d.state.update<PackRecord>(spId(account, req.snapshot), (cur) => {
       if (cur) return cur;
       recorded = true;
-      return { format: 1, packs: [...req.packs].sort(), device: s.device.id, at: this.d.now().toISOString() };
+      return packRecord(req.packs, s.device.id, this.d.now());
     });
     return { recorded };
   }
@@ -123,9 +130,9 @@ export class Deletions {
     const snapshots = await this.protectedSnapshots(account, await currentHead(this.d, account), now);
     const out: Pins = { snapshots, packs: new Map() };
     for (const [snapshot, reason] of snapshots) {
-      const rec = (await this.d.state.read<PackRecord>(spId(account, snapshot)))?.value;
-      if (!rec || 'removed' in rec) out.unrecorded ??= { snapshot, reason };
-      else for (const p of rec.packs) if (!out.packs.has(p)) out.packs.set(p, { snapshot, reason });
+      const packs = recordedPacks((await this.d.state.read<PackRecord>(spId(account, snapshot)))?.value);
+      if (!packs) out.unrecorded ??= { snapshot, reason };
+      else for (const p of packs) if (!out.packs.has(p)) out.packs.set(p, { snapshot, reason });
     }
     return out;
   }

@@ -31,6 +31,7 @@
  */
 import { headDigest, VaultRefusal, type HeadDeltaRequest, type HeadPostResponse, type HeadResponse } from '../protocol.js';
 import { currentHead, emptyHead, headId, migrateHead, type HeadRecord, type StoredHead } from './headrecord.js';
+import { mergedRecord, packRecord, spId, type PackRecord } from './packrecord.js';
 import type { Deps, Session } from './records.js';
 import { protectedRemoval } from './retention.js';
 
@@ -165,25 +166,26 @@ export async function readHead(d: Deps, s: Session): Promise<HeadResponse> {
  * `POST /v1/head`: applies a delta under the record's lock; one audit entry
  * per change (counts, not names). A delta removing a snapshot the retention
  * lock or a legal hold protects is refused whole (`retention`) and audited.
+ * The delta's `packs` become the pack records (packrecord.ts) of the
+ * snapshots it makes live, or grow those of snapshots live already, in the
+ * same commit as the head (SealedState.updateAll): so no other device's
+ * request can come between the record and the addition.
  */
 export async function postHead(d: Deps, s: Session, delta: HeadDeltaRequest): Promise<HeadPostResponse> {
   const account = s.account.account;
-  let counts: DeltaCounts | undefined;
+  const ids = [headId(account), ...Object.keys(delta.packs ?? {}).map((id) => spId(account, id))];
+  let change: HeadChange | undefined;
   try {
-    const writer = s.device.kind === 'write-only' ? s.device.id : undefined;
-    const rec = await d.state.update<StoredHead>(headId(account), async (stored) => {
-      const now = d.now();
-      const cur = migrateHead(stored ?? emptyHead(), now.toISOString());
-      const refused = await protectedRemoval(d, account, cur, delta, now);
-      if (refused) throw new Refused(refused.snapshot, refused.reason);
-      const r = applyDelta(cur, delta, now.toISOString(), writer);
-      counts = r.counts;
-      if (!r.next) throw new Unchanged(cur);
-      return r.next;
-    }) as HeadRecord;
-    const digest = response(account, rec).digest;
-    await d.audit.append('head.update', account, { device: s.device.id, seq: rec.seq, digest, ...counts });
-    return { seq: rec.seq, digest };
+    await d.state.updateAll<StoredHead | PackRecord>(ids, async (stored) => {
+      change = await headChange(d, s, delta, stored);
+      if (change.writes.size === 0) throw new Unchanged(change.head);
+      return change.writes;
+    });
+    const { head, changed, counts, recorded } = change!;
+    const digest = response(account, head).digest;
+    // A post that only merged packs into records of live snapshots changed no head: no new seq, no head.update.
+    if (changed) await d.audit.append('head.update', account, { device: s.device.id, seq: head.seq, digest, ...counts, ...(recorded > 0 ? { recorded } : {}) });
+    return { seq: head.seq, digest };
   } catch (e) {
     if (e instanceof Refused) {
       await d.audit.append('retention.refuse', account, { device: s.device.id, snapshot: e.snapshot, reason: e.reason.startsWith('legal hold') ? 'legal hold' : 'retention lock' });
@@ -192,6 +194,45 @@ export async function postHead(d: Deps, s: Session, delta: HeadDeltaRequest): Pr
     if (!(e instanceof Unchanged)) throw e;
     return { seq: e.head.seq, digest: response(account, e.head).digest };
   }
+}
+
+/** What one head post writes: the head (when it changed) and the pack records, by record id. */
+interface HeadChange {
+  /** The head after the post (the current one when it did not change). */
+  head: HeadRecord;
+  changed: boolean;
+  counts: DeltaCounts;
+  writes: Map<string, StoredHead | PackRecord>;
+  /** Pack records made or grown. */
+  recorded: number;
+}
+
+/** The head post's change from the records as `stored`; throws Refused for a protected snapshot's removal. */
+async function headChange(d: Deps, s: Session, delta: HeadDeltaRequest, stored: ReadonlyMap<string, StoredHead | PackRecord | undefined>): Promise<HeadChange> {
+  const account = s.account.account;
+  const now = d.now();
+  const cur = migrateHead((stored.get(headId(account)) as StoredHead | undefined) ?? emptyHead(), now.toISOString());
+  const refused = await protectedRemoval(d, account, cur, delta, now);
+  if (refused) throw new Refused(refused.snapshot, refused.reason);
+  const r = applyDelta(cur, delta, now.toISOString(), s.device.kind === 'write-only' ? s.device.id : undefined);
+  const head = r.next ?? cur;
+  const writes = new Map<string, StoredHead | PackRecord>(r.next ? [[headId(account), r.next]] : []);
+  for (const [id, packs] of Object.entries(delta.packs ?? {})) {
+    const rec = packRecordAfter(cur, head, id, stored.get(spId(account, id)) as PackRecord | undefined, packs, s.device.id, now);
+    if (rec) writes.set(spId(account, id), rec);
+  }
+  return { head, changed: r.next !== undefined, counts: r.counts, writes, recorded: writes.size - (r.next ? 1 : 0) };
+}
+
+/**
+ * Snapshot `id`'s pack record after the delta from `cur` to `next` that carries `packs` for it (packrecord.ts):
+ * made anew when the delta made it live, merged when it was live already (another device's addition, or a
+ * write-only device's this post confirms); undefined when nothing is to be written (a repeat, or the delta
+ * ignored it: pending or removed).
+ */
+function packRecordAfter(cur: HeadRecord, next: HeadRecord, id: string, rec: PackRecord | undefined, packs: readonly string[], device: string, now: Date): PackRecord | undefined {
+  if (!next.snapshots.includes(id)) return undefined;
+  return cur.snapshots.includes(id) ? mergedRecord(rec, packs, device, now) : packRecord(packs, device, now);
 }
 
 /** Aborts an update that would remove a protected snapshot. */

@@ -6,7 +6,9 @@
  * write's promise settles only after the register write covering it
  * returned, so no caller answers a client before its write is durable in
  * both places. False for a write: another writer got there first (retry on
- * a fresh view).
+ * a fresh view). A group of writes (several records one update changes
+ * together: a head post and the pack records it makes) is queued as one and
+ * stored in one batch, so it is durable whole or not at all.
  */
 import { sha256 } from '../../crypto/index.js';
 import { EbakError } from '../../errors.js';
@@ -26,12 +28,14 @@ export interface RecordWrite {
   readonly removed?: true;
 }
 
-interface Waiting extends RecordWrite {
+/** Writes queued together: stored in one batch, all or none (a record update of several records, sealed.ts updateAll). */
+interface Waiting {
+  readonly writes: readonly RecordWrite[];
   resolve(ok: boolean): void;
   reject(e: unknown): void;
 }
 
-/** Writes per batch: bounds one transaction. */
+/** Writes per batch: bounds one transaction (a larger group goes alone). */
 const MAX_BATCH = 256;
 /** Times a batch that lost the root to another replica is stored again on a fresh view before its writers retry. */
 const RESTORES = 4;
@@ -44,9 +48,10 @@ export class GroupCommit {
 
   constructor(private readonly guard: VersionGuard) {}
 
-  write(w: RecordWrite): Promise<boolean> {
+  /** `writes` in one batch, all durable or none: false when any was computed from a version another writer moved past. */
+  writeAll(writes: readonly RecordWrite[]): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ ...w, resolve, reject });
+      this.queue.push({ writes, resolve, reject });
       if (!this.flushing) void this.flush();
     });
   }
@@ -54,7 +59,7 @@ export class GroupCommit {
   private async flush(): Promise<void> {
     this.flushing = true;
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH);
+      const batch = this.queue.splice(0, this.groupsInBatch());
       try {
         await this.guard.serial(() => this.commit(batch));
       } catch (e) {
@@ -63,6 +68,14 @@ export class GroupCommit {
       }
     }
     this.flushing = false;
+  }
+
+  /** How many queued groups the next batch takes: up to MAX_BATCH writes, and at least one group whatever its size. */
+  private groupsInBatch(): number {
+    let k = 1;
+    let n = this.queue[0]!.writes.length;
+    while (k < this.queue.length && n + this.queue[k]!.writes.length <= MAX_BATCH) n += this.queue[k++]!.writes.length;
+    return k;
   }
 
   /** Keeps the store at most one batch ahead of the register: an adopted view another writer (or a crash) left unregistered is registered before a batch is stored on it. */
@@ -92,16 +105,16 @@ export class GroupCommit {
     for (const w of live) w.resolve(false);
   }
 
-  /** Settles as stale (false) the writes computed from a version the view has since moved past (another replica's batch). */
-  private stillLive(writes: Waiting[]): Waiting[] {
-    const live = writes.filter((w) => (this.guard.entry(w.id)?.version ?? 0) === w.base);
-    for (const w of writes) if (!live.includes(w)) w.resolve(false);
+  /** Settles as stale (false) the groups with a write computed from a version the view has since moved past (another replica's batch). */
+  private stillLive(groups: Waiting[]): Waiting[] {
+    const live = groups.filter((g) => g.writes.every((w) => (this.guard.entry(w.id)?.version ?? 0) === w.base));
+    for (const g of groups) if (!live.includes(g)) g.resolve(false);
     return live;
   }
 
   /** One store transaction and register write for `live`; false (nothing stored) when another writer's root came first. */
   private async storeBatch(live: Waiting[]): Promise<boolean> {
-    const { view, puts } = successor(this.guard, live);
+    const { view, puts } = successor(this.guard, live.flatMap((g) => g.writes));
     if (!(await this.guard.store.putAll(puts))) return false;
     if (!(await this.guard.register.advance(this.guard.from, { epoch: view.root.epoch, hash: view.hash }))) return this.registeredElsewhere(live, view);
     this.guard.advanced(view);

@@ -12,9 +12,10 @@
  * call, shared by every read in that window: another replica may have moved
  * the map on), then the row must be exactly the version and copy the map
  * holds. Older, missing, or another copy of the same version → rollback.
- * Write (per record, under a per-record lock): seal version n+1 → queue it
- * for the next batch → the batch's store transaction (root, rows, shards)
- * and register write → return. So a caller that answers a client after
+ * Write (per record under its lock, or several records one request changes
+ * together under each one's lock: updateAll): seal version n+1 → queue it
+ * (them, as one group) for the next batch → the batch's store transaction
+ * (root, rows, shards) and register write → return. So a caller that answers a client after
  * `update` returns (the login response) has its write durable in both.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,7 +23,7 @@ import { sha256 } from '../../crypto/index.js';
 import { EbakError } from '../../errors.js';
 import { seal, unseal } from '../../hsm/seal.js';
 import type { KeyWrapper } from '../../hsm/hsm.js';
-import { GroupCommit } from './commit.js';
+import { GroupCommit, type RecordWrite } from './commit.js';
 import type { VersionGuard } from './guard.js';
 import { openGuard, type GuardCustodian } from './migrate.js';
 import { StateRollback } from './rollback.js';
@@ -41,6 +42,9 @@ interface Current<T> {
   /** The row version the store holds (its compare-and-set). */
   stored: number | undefined;
 }
+
+/** The version a write of a record read as `cur` gets: past the map's and the store's (a removed record's row stays). */
+const nextVersion = (cur: Current<unknown>) => Math.max(cur.version, cur.stored ?? 0) + 1;
 
 export class SealedState {
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -110,12 +114,36 @@ export class SealedState {
 
   /** Read-modify-write under a per-record lock; `fn` returns the new value (or throws to abort). */
   async update<T>(id: string, fn: (current: T | undefined) => T | Promise<T>): Promise<T> {
-    let next: T | undefined;
-    await this.write<T>(id, async (cur, version) => {
-      next = await fn(cur);
-      return { sealed: await seal(this.hsm, this.ring, Buffer.from(JSON.stringify(next), 'utf8'), { id, version }, { bind: this.bind }) };
-    });
-    return next!;
+    const next = await this.updateAll<T>([id], async (cur) => new Map([[id, await fn(cur.get(id))]]));
+    return next.get(id)!;
+  }
+
+  /**
+   * Read-modify-write of several records committed together: one batch, so
+   * all of them are durable or none (a head post and the pack records it
+   * makes, server/head.ts). Under each record's lock, taken in id order so
+   * two such updates cannot deadlock. `fn` gets the current values and
+   * returns the new ones (or throws to abort); a record it leaves out is not
+   * written. Retried whole on a fresh view when another replica wins.
+   */
+  async updateAll<T>(ids: readonly string[], fn: (current: ReadonlyMap<string, T | undefined>) => Map<string, T> | Promise<Map<string, T>>): Promise<Map<string, T>> {
+    const sorted = [...new Set(ids)].sort();
+    let next = new Map<string, T>();
+    await this.exclusiveAll(sorted, () => this.attempts(sorted.join(', '), async () => {
+      const cur = new Map<string, Current<T>>();
+      for (const id of sorted) cur.set(id, await this.current<T>(id));
+      next = await fn(new Map([...cur].map(([id, c]) => [id, c.value])));
+      const writes: RecordWrite[] = [];
+      for (const [id, value] of next) {
+        const c = cur.get(id);
+        if (c === undefined) throw new EbakError('VAULT', `record ${id} was written without its lock`);
+        const version = nextVersion(c);
+        const sealed = await seal(this.hsm, this.ring, Buffer.from(JSON.stringify(value), 'utf8'), { id, version }, { bind: this.bind });
+        writes.push({ id, version, sealed, stored: c.stored, base: c.version });
+      }
+      return writes;
+    }));
+    return next;
   }
 
   /**
@@ -126,26 +154,30 @@ export class SealedState {
    * a record never written.
    */
   remove(id: string): Promise<void> {
-    return this.write(id, (cur) => (cur === undefined ? undefined : { sealed: Buffer.alloc(0), removed: true as const }));
+    return this.exclusive(id, () => this.attempts(id, async () => {
+      const cur = await this.current(id);
+      if (cur.value === undefined) return [];
+      return [{ id, version: nextVersion(cur), sealed: Buffer.alloc(0), removed: true as const, stored: cur.stored, base: cur.version }];
+    }));
   }
 
-  /** One write of `id` under its lock, retried on a fresh view while another replica wins the batch; `make` undefined: nothing to write. */
-  private write<T>(id: string, make: (current: T | undefined, version: number) => Promise<{ sealed: Buffer; removed?: true } | undefined> | { sealed: Buffer; removed?: true } | undefined): Promise<void> {
-    return this.exclusive(id, async () => {
-      // Another replica may win the batch; under a burst it can win several times in a row.
-      for (let attempt = 0; attempt < 32; attempt++) {
-        if (attempt > 0) {
-          await sleep(Math.random() * Math.min(50, 2 ** attempt));
-          await this.guard.fresh();
-        }
-        const cur = await this.current<T>(id);
-        const version = Math.max(cur.version, cur.stored ?? 0) + 1;
-        const w = await make(cur.value, version);
-        if (w === undefined) return;
-        if (await this.commits.write({ id, version, ...w, stored: cur.stored, base: cur.version })) return;
+  /** The writes `make` computes, committed as one group, made again on a fresh view while another replica wins the batch; none: nothing to write. */
+  private async attempts(what: string, make: () => Promise<RecordWrite[]>): Promise<void> {
+    // Another replica may win the batch; under a burst it can win several times in a row.
+    for (let attempt = 0; attempt < 32; attempt++) {
+      if (attempt > 0) {
+        await sleep(Math.random() * Math.min(50, 2 ** attempt));
+        await this.guard.fresh();
       }
-      throw new EbakError('VAULT', `record ${id} is being changed by another vault replica; retry`);
-    });
+      const writes = await make();
+      if (writes.length === 0 || (await this.commits.writeAll(writes))) return;
+    }
+    throw new EbakError('VAULT', `record ${what} is being changed by another vault replica; retry`);
+  }
+
+  /** Runs `fn` holding the lock of every id in `ids` (taken in the order given). */
+  private exclusiveAll<R>(ids: readonly string[], fn: () => Promise<R>): Promise<R> {
+    return ids.length === 0 ? fn() : this.exclusive(ids[0]!, () => this.exclusiveAll(ids.slice(1), fn));
   }
 
   /** Runs `fn` with no other update of `id` in this process in flight. */
