@@ -169,7 +169,7 @@ async function inventory(repo: PruneStore, opts: PruneOptions, say: (m: string) 
   const packs: PlanPack<IndexedPack>[] = [];
   for (const { file } of state.current) {
     for (const pack of file.packs) packs.push({ pack, indexed: true });
-    for (const { markedAt, ...pack } of file.marked ?? []) packs.push({ pack, markedAt, indexed: true });
+    for (const pack of file.marked ?? []) packs.push({ pack, markedAt: pack.markedAt, indexed: true });
   }
   const unreadable = await addUnindexed(repo, packs, stored, opts);
   const plan = planPrune({ packs, stored, used, maxUnused: opts.maxUnused, maxRepackBytes: opts.maxRepackBytes, mustMove: opts.rewrite, now: (opts.now ?? Date.now)(), earlyDelete: opts.earlyDelete, pinned: pinnedBy(opts.pinned), repackArchived: opts.repackArchived });
