@@ -51,8 +51,10 @@ const PACK_BYTES = 70;
 /**
  * A pack's index record whose blob entries stay as the index file's bytes
  * (already checked when the file was decoded): `blobs` decodes them anew
- * on every read, into objects that die young (their ids view `entries`),
- * and encodeIndex copies `entries` as they are.
+ * on every read, into objects that die young, and encodeIndex copies
+ * `entries` as they are. Their ids view `entries`: one that goes to a
+ * worker is copied first (util/buffers.ts `owned`), or the message copies
+ * the whole index file.
  */
 export class EncodedPack implements IndexedPack {
   constructor(readonly id: Buffer, readonly salt: Buffer, readonly kind: number, readonly keySource: number, readonly entries: Buffer) {}
