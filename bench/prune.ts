@@ -17,6 +17,8 @@
  *   BENCH_PRUNE_CORPUS_DIR=/dev/shm/ebak-bench-prune (the file window; tmpfs)
  *   BENCH_PRUNE_BUILD=0: no set-up; forget and prune the histories a stopped run left in BENCH_DIR
  *     (stopped between two bulk rounds, so both tools hold the same snapshots; the table counts them)
+ *   BENCH_PRUNE_RUN=0: build the history only, so that hard-linked copies of it (`cp -al`) can be
+ *     pruned by one build after another with BENCH_PRUNE_BUILD=0 and BENCH_DIR at the copy
  * Prints a markdown table and writes $BENCH_DIR/prune/results.json.
  *   npx tsc -p . && node dist/bench/prune.js   (scripts/bench-prune.sh)
  */
@@ -32,6 +34,7 @@ const EBAK = join(REPO_ROOT, 'bin', 'ebak');
 interface Params extends HistoryParams {
   readonly keep: number;
   readonly build: boolean;
+  readonly prune: boolean;
 }
 
 interface Row {
@@ -75,6 +78,7 @@ function params(env: NodeJS.ProcessEnv): Params {
     extra,
     keep: int('BENCH_PRUNE_KEEP', Math.max(1, Math.floor(snapshots * scale.keepShare))),
     build: env.BENCH_PRUNE_BUILD !== '0',
+    prune: env.BENCH_PRUNE_RUN !== '0',
   };
 }
 
@@ -133,6 +137,10 @@ async function main(): Promise<void> {
   const log = (s: string) => process.stderr.write(`bench prune: ${s}\n`);
   const tools = parseToolList(process.env.BENCH_TOOLS ?? 'ebak,restic').filter((n) => n !== 'borg').map((n) => makeTool(n, join(p.dir, n)));
   if (p.build) await build(tools, p, log);
+  if (!p.prune) {
+    log(`history built in ${p.dir}; not pruned (BENCH_PRUNE_RUN=0)`);
+    return;
+  }
   const rows: Row[] = [];
   for (const t of tools) {
     rows.push(await pruneRow(t, p));

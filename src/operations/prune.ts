@@ -25,6 +25,7 @@ import type { WorkerPool } from '../repository/workers.js';
 import { deletingIndex, markingIndex, ripeMarks } from '../retention/prune-index.js';
 import { earlyDeleteUsd } from '../retention/prune-cost.js';
 import { MIN_STORAGE_DAYS, planPrune, pruneStats, type MaxUnused, type PlanPack, type PrunePlan, type PruneStats } from '../retention/prune-plan.js';
+import { owned } from '../util/buffers.js';
 import { usedBlobs, walk } from '../walker/index.js';
 import { finishPending, removeRecorded, snapshotsVia, type ObjectDeleter } from './head.js';
 import { runLocked, type OperationOptions, type WarningEvent } from './operation.js';
@@ -169,7 +170,7 @@ async function inventory(repo: PruneStore, opts: PruneOptions, say: (m: string) 
   const packs: PlanPack<IndexedPack>[] = [];
   for (const { file } of state.current) {
     for (const pack of file.packs) packs.push({ pack, indexed: true });
-    for (const { markedAt, ...pack } of file.marked ?? []) packs.push({ pack, markedAt, indexed: true });
+    for (const pack of file.marked ?? []) packs.push({ pack, markedAt: pack.markedAt, indexed: true });
   }
   const unreadable = await addUnindexed(repo, packs, stored, opts);
   const plan = planPrune({ packs, stored, used, maxUnused: opts.maxUnused, maxRepackBytes: opts.maxRepackBytes, mustMove: opts.rewrite, now: (opts.now ?? Date.now)(), earlyDelete: opts.earlyDelete, pinned: pinnedBy(opts.pinned), repackArchived: opts.repackArchived });
@@ -246,7 +247,7 @@ async function repack(repo: PruneStore, pool: WorkerPool, plan: PrunePlan<Indexe
       const { id, salt, kind, keySource, blobs } = d.plan.pack;
       const pack = { id: id.toString('hex'), salt, kind, keySource };
       for (const type of [BlobType.data, BlobType.tree]) {
-        const located = blobs.filter((b) => b.type === type && keep.has(b.id.toString('hex'))).map((b) => ({ id: b.id, loc: { pack, ...b } }));
+        const located = blobs.filter((b) => b.type === type && keep.has(b.id.toString('hex'))).map((b) => ({ id: ownId(b.id), loc: { pack, ...b } }));
         const added: Promise<boolean>[] = [];
         await reader.readBlobs(type, located, (i, plain) => added.push(writer.add(type, located[i]!.id, plain)));
         await Promise.all(added);
@@ -258,6 +259,13 @@ async function repack(repo: PruneStore, pool: WorkerPool, plan: PrunePlan<Indexe
     throw e;
   }
 }
+
+/**
+ * A copy of a blob id that owns its memory: the id crosses to a worker
+ * (reading, sealing), and a message copies a view's whole buffer, here an
+ * index file's bytes (EncodedPack) for every blob repacked.
+ */
+const ownId = (id: Buffer): Buffer => Buffer.from(owned(id).buffer);
 
 /**
  * Phase 2: the marks no other holder's lock predates go. The snapshots

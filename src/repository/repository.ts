@@ -21,7 +21,7 @@ import type {
 import { openBlob } from './blob.js';
 import { firstThatOpens, PackBlobReader } from './blobreader.js';
 import { REPO_VERSION, type RepoConfig } from './format/config.js';
-import { decodeIndex, encodeIndex, type IndexedPack, type IndexFile } from './format/indexfile.js';
+import { decodeIndex, decodeIndexEncoded, encodeIndex, type IndexedPack, type IndexFile } from './format/indexfile.js';
 import { createKeyFile, wrapInKeyFile, type KeyFile, type KeyKind } from './format/keyfile.js';
 import { openConfig, sealConfig, type Keyring } from './format/keyring.js';
 import { encodeObject, OBJECT_VERSION_SEALED, objectVersion, type ObjectTypeName } from './format/object.js';
@@ -590,7 +590,7 @@ export class Repository extends WritableRepository implements SnapshotStore, Tre
     if (load) this.indexNames = new Set(names);
     for (const name of names) {
       try {
-        const file = decodeIndex(await this.loadObject('index', name), `index/${name}`);
+        const file = decodeIndexEncoded(await this.loadObject('index', name), `index/${name}`);
         if (load) this.addIndexFile(file);
         read.push({ name, file });
       } catch (e) {

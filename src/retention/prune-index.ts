@@ -7,6 +7,7 @@
  * appeared meanwhile needs. And phase 2's rule: a mark is ripe when no
  * other live lock's holder started before the mark plus LOCK_SKEW_S.
  */
+import { copyWith } from '../util/objects.js';
 import type { PackEntry, PrunePlan } from './prune-plan.js';
 
 /** The repository's index file, in the shape prune needs (its IndexFile is one). */
@@ -31,8 +32,8 @@ export function markingIndex<P extends PackEntry>(plan: PrunePlan<P>, replaces: 
   for (const d of plan.decisions) {
     const p = d.plan.pack;
     if (d.action === 'keep' || d.action === 'recover' || d.action === 'archived' || d.action === 'held') packs.push(p);
-    else if (d.action === 'mark' || d.action === 'repack') marked.push({ ...p, markedAt: now });
-    else if (d.action === 'marked') marked.push({ ...p, markedAt: d.plan.markedAt! });
+    else if (d.action === 'mark' || d.action === 'repack') marked.push(copyWith(p, { markedAt: now }));
+    else if (d.action === 'marked') marked.push(copyWith(p, { markedAt: d.plan.markedAt! }));
   }
   return { packs, superseded: replaces.map((n) => Buffer.from(n, 'hex')), marked };
 }

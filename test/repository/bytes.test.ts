@@ -2,7 +2,9 @@
  * The binary formats' Writer appends to one buffer that doubles when full:
  * fields that cross a doubling (of every width) land where a field-by-field
  * concatenation puts them, and what `finish` returns is its own buffer of
- * exactly the bytes written, which later writes never change.
+ * exactly the bytes written, which later writes never change; given its
+ * size beforehand (it then hands over its one buffer), exact, short or
+ * over, the same bytes.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -31,5 +33,11 @@ describe('Writer', () => {
     assert.equal(r.u32(), 7);
     assert.equal(r.bytes(3).toString(), 'abc');
     r.end(); // finish zeroes its own buffer: a view of it would read 0 here
+  });
+
+  it('given a size (exact, short or over), writes the same bytes', () => {
+    const fields = (w: Writer) => w.u8(1).u32(2).bytes(Buffer.from('abcdef'));
+    const expected = fields(new Writer()).finish();
+    for (const size of [0, 5, 11, 64]) assert.ok(fields(new Writer(size)).finish().equals(expected), `capacity ${size}`);
   });
 });

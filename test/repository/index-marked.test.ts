@@ -2,14 +2,15 @@
  * Index payload version 3 (packs pending deletion; docs/format.md, "Index"
  * and "Deleting data"): the vectors of index-marked.json decode to their
  * JSON (also with a small reader written from the page alone), re-encode
- * to the same bytes, and the invalid ones fail with their named class;
+ * to the same bytes, and the invalid ones fail with their named class (by
+ * both decoders: decodeIndexEncoded's packs keep their entries as bytes);
  * writers keep writing version 1 when nothing is marked. The in-memory
  * index: a marked pack's blobs stay readable but are no copy to
  * deduplicate against, whatever order the index files load in.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeIndex, encodeIndex, type IndexFile } from '../../src/repository/format/indexfile.js';
+import { decodeIndex, decodeIndexEncoded, encodeIndex, type IndexFile } from '../../src/repository/format/indexfile.js';
 import { MasterIndex } from '../../src/repository/masterindex.js';
 import { loadVectors, outcomeSync } from './vector-kit.js';
 
@@ -44,9 +45,9 @@ function independentRead(b: Buffer): unknown {
 describe('index payload version 3', () => {
   it('valid vectors decode to their JSON, by this reader and an independent one, and re-encode to the same bytes', () => {
     assert.equal(v.valid.length, 2);
-    for (const c of v.valid) {
+    for (const c of v.valid) for (const decode of [decodeIndex, decodeIndexEncoded]) {
       const bytes = Buffer.from(c.payload, 'hex');
-      const f = decodeIndex(bytes, c.name);
+      const f = decode(bytes, c.name);
       assert.deepEqual(toJson(f), c.decoded, c.name);
       assert.deepEqual(independentRead(bytes), c.decoded, c.name);
       if (f.marked!.length) assert.equal(encodeIndex(f).toString('hex'), c.payload, c.name);
@@ -57,7 +58,8 @@ describe('index payload version 3', () => {
 
   it('invalid vectors fail with their named class', () => {
     assert.equal(v.invalid.length, 9);
-    for (const c of v.invalid) assert.equal(outcomeSync(() => decodeIndex(Buffer.from(c.payload, 'hex'), c.name)), c.expect, c.name);
+    for (const c of v.invalid)
+      for (const decode of [decodeIndex, decodeIndexEncoded]) assert.equal(outcomeSync(() => decode(Buffer.from(c.payload, 'hex'), c.name)), c.expect, c.name);
   });
 });
 

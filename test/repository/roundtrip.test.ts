@@ -7,7 +7,7 @@ import { createDecipheriv } from 'node:crypto';
 import { test } from 'node:test';
 import { EbakError } from '../../src/errors.js';
 import { decodeConfig, encodeConfig } from '../../src/repository/format/config.js';
-import { decodeIndex, encodeIndex } from '../../src/repository/format/indexfile.js';
+import { decodeIndex, decodeIndexEncoded, encodeIndex } from '../../src/repository/format/indexfile.js';
 import { parseKeyFile } from '../../src/repository/format/keyfile.js';
 import { decodeObject, encodeObject } from '../../src/repository/format/object.js';
 import { decodePack, encodeHeader, PREFIX_BYTES } from '../../src/repository/format/pack.js';
@@ -34,7 +34,8 @@ const keyFiles = loadVectors<KeyFileVectors>('keys.json');
 // ------------------------------------------------ encode → decode → encode
 test('round trip: index payloads', () => {
   assert.equal(indexes.valid.length, 3);
-  for (const v of indexes.valid) assert.equal(encodeIndex(decodeIndex(unhex(v.payload), v.name)).toString('hex'), v.payload, v.name);
+  for (const decode of [decodeIndex, decodeIndexEncoded])
+    for (const v of indexes.valid) assert.equal(encodeIndex(decode(unhex(v.payload), v.name)).toString('hex'), v.payload, v.name);
 });
 
 test('round trip: trees (canonical bytes in, the same bytes out)', () => {
@@ -177,8 +178,9 @@ test('fuzz: payload parsers (index, tree, snapshot, config) throw only EbakError
     ...trees.valid.map((v): [Buffer, (b: Buffer) => unknown] => [Buffer.from(v.bytes), (b) => decodeTree(b, 'fuzz')]),
     [Buffer.from(payloads.snapshot[1]!.json), (b) => decodeSnapshot(b, 'fuzz')],
     [Buffer.from(payloads.config[0]!.json), (b) => decodeConfig(b)],
+    ...indexes.valid.map((v): [Buffer, (b: Buffer) => unknown] => [unhex(v.payload), (b) => decodeIndexEncoded(b, 'fuzz')]),
   ];
-  assert.equal(parsers.length, 8);
+  assert.equal(parsers.length, 11);
   let refused = 0;
   for (const [i, [bytes, parse]] of parsers.entries()) {
     for (const m of mutants(bytes, 0xeba4 + i, 300)) if (outcomeSync(() => parse(m)) !== 'ok') refused++; // other exceptions propagate

@@ -42,8 +42,12 @@ export class Reader {
  * drops are zeroed first (key files and keyrings pass through here).
  */
 export class Writer {
-  private buf = Buffer.allocUnsafe(1024);
+  private buf: Buffer;
   private len = 0;
+  /** `capacity`: the bytes expected (a writer filled exactly hands its buffer over at `finish`, no copy). */
+  constructor(capacity = 1024) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
   u8(v: number): this {
     const at = this.room(1); // before this.buf is read: room may replace it
     this.buf.writeUInt8(v, at);
@@ -61,6 +65,12 @@ export class Writer {
   }
   /** The bytes written, in a buffer of their own size. */
   finish(): Buffer {
+    if (this.len === this.buf.length) {
+      const whole = this.buf;
+      this.buf = Buffer.alloc(0);
+      this.len = 0;
+      return whole;
+    }
     const out = Buffer.from(this.buf.subarray(0, this.len));
     this.buf.fill(0, 0, this.len);
     return out;

@@ -11,9 +11,13 @@
  *   ... | u32 markedCount | marked...   marked: u32 markedAt (Unix seconds) | pack
  * Version 2 was reserved for write-only devices and is refused: key source 1
  * needed no index change (a pack's salt field holds its HPKE enc).
+ * decodeIndexEncoded reads the same bytes into EncodedPacks, which keep each
+ * pack's blob entries as those bytes (prune holds every index file through
+ * its plan: one object per blob would be ~200 MiB of heap a million blobs).
  */
 import { Reader, Writer } from './bytes.js';
 import { EbakError } from '../../errors.js';
+import { copyWith } from '../../util/objects.js';
 import { checkBlobEntry, keySourceGeneration, type BlobEntry } from './pack.js';
 
 export const INDEX_VERSION = 1;
@@ -40,9 +44,46 @@ export interface IndexFile {
   marked?: MarkedPack[];
 }
 
+/** Bytes of a blob's entry, and of a pack's record before its entries. */
+const BLOB_BYTES = 46;
+const PACK_BYTES = 70;
+
+/**
+ * A pack's index record whose blob entries stay as the index file's bytes
+ * (already checked when the file was decoded): `blobs` decodes them anew
+ * on every read, into objects that die young, and encodeIndex copies
+ * `entries` as they are. Their ids view `entries`: one that goes to a
+ * worker is copied first (util/buffers.ts `owned`), or the message copies
+ * the whole index file.
+ */
+export class EncodedPack implements IndexedPack {
+  constructor(readonly id: Buffer, readonly salt: Buffer, readonly kind: number, readonly keySource: number, readonly entries: Buffer) {}
+
+  get blobCount(): number {
+    return this.entries.length / BLOB_BYTES;
+  }
+
+  get blobs(): BlobEntry[] {
+    const e = this.entries;
+    const out = new Array<BlobEntry>(this.blobCount);
+    for (let i = 0, at = 0; i < out.length; i++, at += BLOB_BYTES)
+      out[i] = { type: e[at]!, flags: e[at + 1]!, id: e.subarray(at + 2, at + 34), offset: e.readUInt32LE(at + 34), length: e.readUInt32LE(at + 38), rawLength: e.readUInt32LE(at + 42) };
+    return out;
+  }
+}
+
+const blobCount = (p: IndexedPack) => (p instanceof EncodedPack ? p.blobCount : p.blobs.length);
+
+/** The encoded size, so the writer allocates it once (a prune's index file lists every blob). */
+function encodedBytes(idx: IndexFile): number {
+  const packs = (list: readonly IndexedPack[], extra: number) => list.reduce((n, p) => n + extra + PACK_BYTES + BLOB_BYTES * blobCount(p), 0);
+  const marked = idx.marked?.length ? 4 + packs(idx.marked, 4) : 0;
+  return 1 + 4 + packs(idx.packs, 0) + 4 + 32 * idx.superseded.length + marked;
+}
+
 export function encodeIndex(idx: IndexFile): Buffer {
   const marked = idx.marked ?? [];
-  const w = new Writer().u8(marked.length ? INDEX_VERSION_MARKED : INDEX_VERSION).u32(idx.packs.length);
+  const w = new Writer(encodedBytes(idx)).u8(marked.length ? INDEX_VERSION_MARKED : INDEX_VERSION).u32(idx.packs.length);
   for (const p of idx.packs) writePack(w, p);
   w.u32(idx.superseded.length);
   for (const s of idx.superseded) w.bytes(s);
@@ -54,16 +95,29 @@ export function encodeIndex(idx: IndexFile): Buffer {
 }
 
 function writePack(w: Writer, p: IndexedPack): void {
-  w.bytes(p.id).bytes(p.salt).u8(p.kind).u8(p.keySource).u32(p.blobs.length);
+  w.bytes(p.id).bytes(p.salt).u8(p.kind).u8(p.keySource).u32(blobCount(p));
+  if (p instanceof EncodedPack) {
+    w.bytes(p.entries);
+    return;
+  }
   for (const b of p.blobs) w.u8(b.type).u8(b.flags).bytes(b.id).u32(b.offset).u32(b.length).u32(b.rawLength);
 }
 
 export function decodeIndex(payload: Buffer, what: string): IndexFile {
+  return decodeWith(payload, what, readPack);
+}
+
+/** decodeIndex, its packs EncodedPacks over `payload` (which they keep). */
+export function decodeIndexEncoded(payload: Buffer, what: string): IndexFile {
+  return decodeWith(payload, what, readEncodedPack);
+}
+
+function decodeWith(payload: Buffer, what: string, readPack: (r: Reader, what: string) => IndexedPack): IndexFile {
   const r = new Reader(payload, what);
   const version = r.u8();
   if (version !== INDEX_VERSION && version !== INDEX_VERSION_MARKED) throw new EbakError('UNSUPPORTED_VERSION', `${what}: index version is not supported by this ebak`);
   const packs: IndexedPack[] = [];
-  for (let n = r.count(70); n > 0; n--) packs.push(readPack(r, what));
+  for (let n = r.count(PACK_BYTES); n > 0; n--) packs.push(readPack(r, what));
   const superseded: Buffer[] = [];
   for (let n = r.count(32); n > 0; n--) superseded.push(Buffer.from(r.bytes(32)));
   if (version === INDEX_VERSION) {
@@ -71,19 +125,32 @@ export function decodeIndex(payload: Buffer, what: string): IndexFile {
     return { packs, superseded };
   }
   const marked: MarkedPack[] = [];
-  for (let n = r.count(74); n > 0; n--) {
+  for (let n = r.count(PACK_BYTES + 4); n > 0; n--) {
     const markedAt = r.u32();
-    marked.push({ markedAt, ...readPack(r, what) });
+    marked.push(copyWith(readPack(r, what), { markedAt }));
   }
   r.end();
   return { packs, superseded, marked };
 }
 
-function readPack(r: Reader, what: string): IndexedPack {
-  const p: IndexedPack = { id: Buffer.from(r.bytes(32)), salt: Buffer.from(r.bytes(32)), kind: r.u8(), keySource: r.u8(), blobs: [] };
+/** A pack record's fields before its blobs, checked. */
+function readPackHead(r: Reader, what: string): Omit<IndexedPack, 'blobs'> {
+  const p = { id: Buffer.from(r.bytes(32)), salt: Buffer.from(r.bytes(32)), kind: r.u8(), keySource: r.u8() };
   if (!keySourceGeneration(p.keySource)) throw new EbakError('UNSUPPORTED_VERSION', `${what}: pack key source ${p.keySource} is not supported by this ebak`);
   if (p.kind > 1) throw r.corrupt(`unknown pack kind ${p.kind}`);
-  for (let m = r.count(46); m > 0; m--) {
+  return p;
+}
+
+function readEncodedPack(r: Reader, what: string): EncodedPack {
+  const { id, salt, kind, keySource } = readPackHead(r, what);
+  const entries = r.bytes(r.count(BLOB_BYTES) * BLOB_BYTES);
+  for (let at = 0; at < entries.length; at += BLOB_BYTES) checkBlobEntry({ type: entries[at]!, flags: entries[at + 1]! }, r);
+  return new EncodedPack(id, salt, kind, keySource, entries);
+}
+
+function readPack(r: Reader, what: string): IndexedPack {
+  const p: IndexedPack = { ...readPackHead(r, what), blobs: [] };
+  for (let m = r.count(BLOB_BYTES); m > 0; m--) {
     const b = { type: r.u8(), flags: r.u8(), id: Buffer.from(r.bytes(32)), offset: r.u32(), length: r.u32(), rawLength: r.u32() };
     checkBlobEntry(b, r);
     p.blobs.push(b);

@@ -58,7 +58,7 @@ export function encodeObject(objectKey: Uint8Array, type: ObjectTypeName, payloa
   if (generation !== 0) header[7] = checkedGeneration(generation);
   random(16).copy(header, size - 16);
   const key = deriveKey(objectKey, 'object', header.subarray(size - 16));
-  return Buffer.concat([header, seal(key, packed ?? payload, header)]);
+  return seal(key, packed ?? payload, header, undefined, header);
 }
 
 /**
@@ -147,7 +147,7 @@ export function encodeSealedObject(k: { objectKey: Uint8Array; enc: Uint8Array; 
   head[7] = writeOnlyKeySource(k.generation ?? 0);
   Buffer.from(k.enc).copy(head, 8);
   const header = Buffer.concat([head, seal(k.deviceKey, k.objectKey, wrapAad(head), k.wrapNonce)]);
-  return Buffer.concat([header, seal(k.objectKey, packed ?? payload, header)]);
+  return seal(k.objectKey, packed ?? payload, header, undefined, header);
 }
 
 /** Opens a version 2 object's body under its object key (AAD: the whole header). */
