@@ -1,7 +1,8 @@
 /**
  * Worker-thread entry: the CPU-heavy per-blob work runs here so both cores
  * work while the main thread chunks, hashes and does I/O. For backup: zstd
- * (kept only when it shrinks the blob) then AES-256-GCM sealing; for
+ * (kept only when it shrinks the blob) then AES-256-GCM sealing, one blob a
+ * message or, for small blobs, a batch of them in one buffer each way; for
  * restore: authenticate, decrypt, decompress and re-check the blob id,
  * either one blob answered with its plaintext, or a run of a pack's blobs
  * handed to a consumer's sink module here (BlobReader.readRun), which

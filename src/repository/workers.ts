@@ -2,7 +2,8 @@
  * A small pool of blob worker threads (one per core). Requests go to the
  * least-busy worker; results come back as promises. Input buffers that own
  * their memory are transferred, not copied: the caller must not touch them
- * afterwards.
+ * afterwards. Small blobs to seal are gathered into batches (one message
+ * for up to 32 of them, sent when full or when the event loop next turns).
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
