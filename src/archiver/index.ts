@@ -289,7 +289,7 @@ class Archiver {
     const children = await this.saveLevel(path, level, byNameKey(parentNodes), legacy);
     if (children.length === 0) return undefined;
     const report = this.dirReport(latin1(path), prev);
-    return report.done({ ...nodeMeta(latin1(name), st), type: 'dir', subtree: await this.saveTree(children, report.store) });
+    return report.done(withSubtree(nodeOf(latin1(name), st), await this.saveTree(children, report.store)));
   }
 
   /** The entries of a directory in the parent snapshot; none (so every file is read) when it has none or cannot be read. */
@@ -351,22 +351,24 @@ class Archiver {
    */
   private async saveEntries(base: Buffer, names: readonly string[], parents: ParentEntries, dev: bigint, out: TreeWriter): Promise<void> {
     const pending: Promise<TreeNode | undefined>[] = [];
-    const next = async () => {
-      const node = await pending.shift()!;
-      if (node) await out.add(node);
-    };
     try {
-      for (const key of names) {
-        this.opts.signal?.throwIfAborted();
-        const name = latin1(key);
-        const node = this.saveEntry(Buffer.concat([base, SLASH, name]), name, await parents.find(key), dev);
-        if (!node) continue;
-        node.saved.catch(() => undefined); // observed now (a rejection must not go unhandled while later entries start); awaited in order below
-        pending.push(node.saved);
-        if (node.dir) await node.saved;
-        if (pending.length > IN_FLIGHT) await next();
+      // One loop, no closure or promise of its own per entry: start the next entry while the window has room, else add the oldest.
+      for (let i = 0; i < names.length || pending.length > 0;) {
+        if (i < names.length && pending.length <= IN_FLIGHT) {
+          const key = names[i++]!;
+          this.opts.signal?.throwIfAborted();
+          const name = latin1(key);
+          const found = parents.find(key);
+          const entry = this.saveEntry(Buffer.concat([base, SLASH, name]), name, found && (await found), dev);
+          if (!entry) continue;
+          entry.saved.catch(ignore); // observed now (a rejection must not go unhandled while later entries start); awaited in order below
+          pending.push(entry.saved);
+          if (entry.dir) await entry.saved;
+          continue;
+        }
+        const node = await pending.shift()!;
+        if (node) await out.add(node);
       }
-      while (pending.length) await next();
     } catch (e) {
       await Promise.allSettled(pending);
       throw e;
@@ -386,72 +388,74 @@ class Archiver {
     }
     const verdict: Verdict = this.selection.byStat(st, parentDev);
     if (verdict === 'skip' || (named === 'enter' && !st.isDirectory())) return undefined;
-    const meta = nodeMeta(name, st);
-    if (named === 'enter') return { saved: this.saveReincluded(path, st, meta, prev, verdict !== 'mountpoint'), dir: true };
-    if (st.isDirectory() || st.isFile() || st.isSymbolicLink()) this.addXattrs(path, st.isDirectory(), meta);
-    if (st.isDirectory()) {
+    const node = nodeOf(name, st);
+    if (named === 'enter') return { saved: this.saveReincluded(path, st, node, prev, verdict !== 'mountpoint'), dir: true };
+    if (node.type === 'dir' || node.type === 'file' || node.type === 'symlink') this.addXattrs(path, node.type === 'dir', node);
+    if (node.type === 'dir') {
       this.counts.dirs++;
       const report = this.dirReport(path, prev);
       const subtree = this.saveDir(path, prev?.type === 'dir' ? prev.subtree : undefined, st.dev, verdict !== 'mountpoint', report.store);
-      return { saved: subtree.then((id) => report.done({ ...meta, type: 'dir', subtree: id })), dir: true };
+      return { saved: subtree.then((id) => report.done(withSubtree(node, id))), dir: true };
     }
-    if (st.isFile()) {
+    if (node.type === 'file') {
       const big = Number(st.size) > this.cdc.params.min;
-      return { saved: big ? this.bigFileSlots.run(() => this.saveFile(path, st, meta, prev)) : this.saveFile(path, st, meta, prev), dir: false };
+      return { saved: big ? this.bigFileSlots.run(() => this.saveFile(path, st, node, prev)) : this.saveFile(path, st, node, prev), dir: false };
     }
-    if (st.isSymbolicLink()) {
+    if (node.type === 'symlink') {
       try {
         const target = fromBytes(readlinkSync(path, { encoding: 'buffer' }));
-        return { saved: Promise.resolve({ ...meta, type: 'symlink' as const, target: target.text, ...(target.raw ? { rawTarget: target.raw } : {}) }), dir: false };
+        node.target = target.text;
+        if (target.raw) node.rawTarget = target.raw;
+        return { saved: Promise.resolve(node), dir: false };
       } catch (e) {
         this.unreadable(path, e);
         return undefined;
       }
     }
-    return { saved: Promise.resolve(this.saveSpecial(st, meta, prev)), dir: false };
+    return { saved: Promise.resolve(this.saveSpecial(st, node, prev)), dir: false };
   }
 
   /** A directory the patterns leave out, entered for what a !pattern re-includes below it: kept only when it holds something. */
-  private async saveReincluded(path: Buffer, st: BigIntStats, meta: Omit<TreeNode, 'type'>, prev: TreeNode | undefined, enter: boolean): Promise<TreeNode | undefined> {
+  private async saveReincluded(path: Buffer, st: BigIntStats, node: TreeNode, prev: TreeNode | undefined, enter: boolean): Promise<TreeNode | undefined> {
     const report = this.dirReport(path, prev);
     const tree = await this.dirTree(path, prev?.type === 'dir' ? prev.subtree : undefined, st.dev, enter, report.store);
     if (tree.count === 0) return undefined;
-    this.addXattrs(path, true, meta);
+    this.addXattrs(path, true, node);
     this.counts.dirs++;
-    return report.done({ ...meta, type: 'dir', subtree: await tree.finish() });
+    return report.done(withSubtree(node, await tree.finish()));
   }
 
   /** The entry's extended attributes into `meta` (none: no field); what cannot be read is warned about. */
-  private addXattrs(path: Buffer, isDir: boolean, meta: Omit<TreeNode, 'type'>): void {
+  private addXattrs(path: Buffer, isDir: boolean, meta: TreeNode): void {
     const { xattrs, problems } = readXattrs(path, isDir);
     for (const p of problems) this.warn(p);
     if (xattrs.length) meta.xattrs = xattrs;
   }
 
   /** A FIFO, device or socket: its type (and a device's rdev) is all there is to store. */
-  private saveSpecial(st: BigIntStats, meta: Omit<TreeNode, 'type'>, prev: TreeNode | undefined): TreeNode {
-    const type: NodeType = st.isFIFO() ? 'fifo' : st.isCharacterDevice() ? 'chardev' : st.isBlockDevice() ? 'blockdev' : 'socket';
-    const node: TreeNode = { ...meta, type, ...(type === 'chardev' || type === 'blockdev' ? { rdev: st.rdev.toString() } : {}) };
+  private saveSpecial(st: BigIntStats, node: TreeNode, prev: TreeNode | undefined): TreeNode {
+    if (node.type === 'chardev' || node.type === 'blockdev') node.rdev = st.rdev.toString();
     if (!prev) this.counts.files_new++;
-    else if (prev.type === type && prev.rdev === node.rdev && unchanged(prev, meta, undefined)) this.counts.files_unmodified++;
+    else if (prev.type === node.type && prev.rdev === node.rdev && unchanged(prev, node, undefined)) this.counts.files_unmodified++;
     else this.counts.files_changed++;
     this.files++;
     return node;
   }
 
-  private async saveFile(path: Buffer, st: BigIntStats, meta: Omit<TreeNode, 'type'>, prev: TreeNode | undefined): Promise<TreeNode | undefined> {
+  /** A regular file's node (`node`, its metadata filled in) completed with its size and content. */
+  private async saveFile(path: Buffer, st: BigIntStats, node: TreeNode, prev: TreeNode | undefined): Promise<TreeNode | undefined> {
     const size = Number(st.size);
     const started = Date.now();
     this.counts.total_bytes += size;
-    if (prev?.type === 'file' && unchanged(prev, meta, size) && prev.content!.every((id) => this.repo.hasBlob(Buffer.from(id, 'hex')))) {
+    if (prev?.type === 'file' && unchanged(prev, node, size) && prev.content!.every((id) => this.repo.hasBlob(Buffer.from(id, 'hex')))) {
       this.counts.files_unmodified++;
       this.files++;
       this.progress(size);
       this.opts.onFile?.(path, { status: 'unchanged', size, added: 0, stored: 0, ms: 0 });
-      return { ...meta, type: 'file', size, content: prev.content! };
+      return withContent(node, size, prev.content!);
     }
     const item = path.toString();
-    this.current.add(item);
+    this.reading(item, true);
     const report = this.fileReport(path, prev ? 'changed' : 'new', started);
     let stored: Stored;
     try {
@@ -461,14 +465,14 @@ class Archiver {
       this.unreadable(path, e.error);
       return undefined;
     } finally {
-      this.current.delete(item);
+      this.reading(item, false);
     }
     if (stored.bytes !== size) this.warn(`${path}: changed size while it was read (${size} bytes at the walk, ${stored.bytes} read); the snapshot records what was read`);
     if (prev) this.counts.files_changed++;
     else this.counts.files_new++;
     this.files++;
     report?.done(stored);
-    return { ...meta, type: 'file', size: stored.bytes, content: stored.content };
+    return withContent(node, stored.bytes, stored.content);
   }
 
   /** With onFile: the tally of a file's new chunks, and `done` once it is read: reported when its chunks are sealed. */
@@ -522,22 +526,24 @@ class Archiver {
     }
   }
 
-  private async storeChunks(chunks: Iterable<Buffer> | AsyncIterable<Buffer>, tally?: ItemTally): Promise<Stored> {
-    const content: string[] = [];
-    let bytes = 0;
-    let added = 0;
-    for await (const chunk of chunks) {
-      this.opts.signal?.throwIfAborted();
-      const id = this.packer.blobId(chunk);
-      const length = chunk.length; // `add` transfers the chunk to a worker
-      content.push(id.toString('hex'));
-      if (await this.packer.add(BlobType.data, id, chunk, tally?.expect())) added += length;
-      else tally?.unexpect();
-      bytes += length;
-      this.counts.bytes_processed += length;
-      this.progress(length);
-    }
-    return { content, bytes, added };
+  /** A small file's chunks come as an array: walked without `for await`, whose iterator costs promises per chunk. */
+  private async storeChunks(chunks: Buffer[] | AsyncIterable<Buffer>, tally?: ItemTally): Promise<Stored> {
+    const stored: Stored = { content: [], bytes: 0, added: 0 };
+    if (Array.isArray(chunks)) for (const chunk of chunks) await this.storeChunk(chunk, stored, tally);
+    else for await (const chunk of chunks) await this.storeChunk(chunk, stored, tally);
+    return stored;
+  }
+
+  private async storeChunk(chunk: Buffer, into: Stored, tally: ItemTally | undefined): Promise<void> {
+    this.opts.signal?.throwIfAborted();
+    const id = this.packer.blobId(chunk);
+    const length = chunk.length; // `add` transfers the chunk to a worker
+    into.content.push(id.toString('hex'));
+    if (await this.packer.add(BlobType.data, id, chunk, tally?.expect())) into.added += length;
+    else tally?.unexpect();
+    into.bytes += length;
+    this.counts.bytes_processed += length;
+    this.progress(length);
   }
 
   /** The tree of `nodes` (in any order). */
@@ -565,9 +571,17 @@ class Archiver {
   private bytes = 0;
   /** The files being read (for progress: restic's current_files). */
   private readonly current = new Set<string>();
+  /** `current` as the list progress reports carry, made again only once it changed (not per chunk). */
+  private currentList: string[] | undefined;
   private progress(bytes: number): void {
     this.bytes += bytes;
-    this.opts.onProgress?.({ files: this.files, bytes: this.bytes, errors: this.counts.files_unreadable, current: [...this.current] });
+    this.opts.onProgress?.({ files: this.files, bytes: this.bytes, errors: this.counts.files_unreadable, current: (this.currentList ??= [...this.current]) });
+  }
+
+  private reading(item: string, now: boolean): void {
+    if (now) this.current.add(item);
+    else this.current.delete(item);
+    this.currentList = undefined;
   }
 
   private unreadable(path: string | Buffer, e: unknown): void {
@@ -646,6 +660,8 @@ function readSmallSync(path: Buffer, size: number): Buffer[] {
   }
 }
 
+const ignore = (): void => undefined;
+
 /** Entries saved ahead of the oldest one still being saved (a large file being read). */
 const IN_FLIGHT = 1024;
 
@@ -657,22 +673,37 @@ function byNameKey(nodes: TreeNode[]): Map<string, TreeNode> {
   return new Map(nodes.map((n) => [nameKey(n), n]));
 }
 
-function nodeMeta(name: Buffer, st: BigIntStats): Omit<TreeNode, 'type'> {
+/**
+ * An entry's node, its type and metadata from `st`: built once, field by
+ * field, and completed in place (withContent, withSubtree, a link's target),
+ * as restic's nodes are: a copy of it per step was most of a small file's
+ * garbage.
+ */
+function nodeOf(name: Buffer, st: BigIntStats): TreeNode {
   const text = fromBytes(name);
-  return {
-    name: text.text,
-    ...(text.raw ? { rawName: text.raw } : {}),
-    mode: Number(st.mode & 0o7777n),
-    uid: Number(st.uid),
-    gid: Number(st.gid),
-    mtime: st.mtimeNs.toString(),
-    ctime: st.ctimeNs.toString(),
-    inode: st.ino.toString(),
-    dev: st.dev.toString(),
-    links: Number(st.nlink),
-  };
+  const node: TreeNode = { name: text.text, type: nodeType(st), mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtime: st.mtimeNs.toString(), ctime: st.ctimeNs.toString(), inode: st.ino.toString(), dev: st.dev.toString(), links: Number(st.nlink) };
+  if (text.raw) node.rawName = text.raw;
+  return node;
 }
 
-function unchanged(prev: TreeNode, now: Omit<TreeNode, 'type'>, size: number | undefined): boolean {
+function nodeType(st: BigIntStats): NodeType {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'dir';
+  if (st.isSymbolicLink()) return 'symlink';
+  return st.isFIFO() ? 'fifo' : st.isCharacterDevice() ? 'chardev' : st.isBlockDevice() ? 'blockdev' : 'socket';
+}
+
+function withContent(node: TreeNode, size: number, content: string[]): TreeNode {
+  node.size = size;
+  node.content = content;
+  return node;
+}
+
+function withSubtree(node: TreeNode, subtree: string): TreeNode {
+  node.subtree = subtree;
+  return node;
+}
+
+function unchanged(prev: TreeNode, now: TreeNode, size: number | undefined): boolean {
   return prev.size === size && prev.mtime === now.mtime && prev.ctime === now.ctime && prev.inode === now.inode && sameXattrs(prev.xattrs, now.xattrs);
 }

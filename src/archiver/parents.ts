@@ -21,8 +21,12 @@ export class ParentEntries {
     this.entries = id === undefined ? undefined : dirEntries(trees, id);
   }
 
-  /** The parent's entry named `key` (name bytes as latin1); keys must come in increasing order. */
-  async find(key: string): Promise<TreeNode | undefined> {
+  /** The parent's entry named `key` (name bytes as latin1); keys must come in increasing order. No promise when there is no parent tree. */
+  find(key: string): Promise<TreeNode | undefined> | undefined {
+    return this.entries && this.seek(key);
+  }
+
+  private async seek(key: string): Promise<TreeNode | undefined> {
     if (!this.started) {
       this.started = true;
       await this.advance();

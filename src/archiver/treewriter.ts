@@ -31,8 +31,8 @@ export class TreeWriter {
 
   constructor(private readonly save: SaveTree, private readonly limits: SplitLimits = SPLIT_LIMITS) {}
 
-  /** The next entry; its name must sort after the previous one's. */
-  async add(node: TreeNode): Promise<void> {
+  /** The next entry; its name must sort after the previous one's. A promise only when a part is stored (most entries wait for nothing). */
+  add(node: TreeNode): Promise<void> | undefined {
     const name = nameBytes(node);
     if (this.last && Buffer.compare(this.last, name) >= 0) throw new EbakError('CORRUPT', `tree entries out of order at ${JSON.stringify(node.name)}`);
     this.last = name;
@@ -41,7 +41,7 @@ export class TreeWriter {
     const e = { name, json, bytes: Buffer.byteLength(json) };
     if (this.parts) return this.addToPart(e);
     this.hold(e);
-    if (this.held.length > this.limits.entries || this.heldBytes > this.limits.bytes) await this.split();
+    return this.held.length > this.limits.entries || this.heldBytes > this.limits.bytes ? this.split() : undefined;
   }
 
   /** Stores what is left and returns the directory's tree id: the one tree, or the root naming the parts. */

@@ -29,7 +29,12 @@ export class BackupReport {
   private timer: NodeJS.Timeout | undefined;
   private started = Date.now();
 
-  constructor(private readonly out: Output) {}
+  /** Whether progress lines are shown (a terminal, neither --quiet nor --json). */
+  private readonly showing: boolean;
+
+  constructor(private readonly out: Output) {
+    this.showing = showsProgress(out);
+  }
 
   /** Whether a size scan is worth running: something shows a total. */
   get wantsTotal(): boolean {
@@ -60,14 +65,15 @@ export class BackupReport {
     else if (e.type === 'dir') this.dir(e);
     else {
       this.last = e;
-      this.out.progress(backupLine(e, this.total, this.elapsed()));
+      // Built only where it is shown: a line per chunk was a small file's largest piece of garbage here.
+      if (this.showing) this.out.progress(backupLine(e, this.total, this.elapsed()));
     }
   };
 
   private file(e: Extract<BackupEvent, { type: 'file' }>): void {
+    if (!this.out.verbose) return; // detail lines and verbose_status records are --verbose's alone
     const item = e.path.toString();
     if (e.status !== 'unchanged') this.out.detail(`${e.status === 'new' ? 'new     ' : 'modified'}  ${item}`);
-    if (!this.out.verbose) return;
     this.verboseStatus(e.status, item, e.ms, { data_size: e.added, data_size_in_repo: e.stored, metadata_size: 0, metadata_size_in_repo: 0 });
   }
 

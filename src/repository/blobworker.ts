@@ -1,7 +1,8 @@
 /**
  * Worker-thread entry: the CPU-heavy per-blob work runs here so both cores
  * work while the main thread chunks, hashes and does I/O. For backup: zstd
- * (kept only when it shrinks the blob) then AES-256-GCM sealing; for
+ * (kept only when it shrinks the blob) then AES-256-GCM sealing, one blob a
+ * message or, for small blobs, a batch of them in one buffer each way; for
  * restore: authenticate, decrypt, decompress and re-check the blob id,
  * either one blob answered with its plaintext, or a run of a pack's blobs
  * handed to a consumer's sink module here (BlobReader.readRun), which
@@ -25,14 +26,41 @@ export interface RunBlob {
 export type WorkerRequest =
   | { op: 'seal'; seq: number; packKey: Uint8Array; type: number; id: Uint8Array; data: Uint8Array; level: number }
   | { op: 'open'; seq: number; packKey: Uint8Array; blobKey: Uint8Array; ref: BlobRef; sealed: Uint8Array; what: string }
-  | { op: 'run'; seq: number; packKey: Uint8Array; blobKey: Uint8Array; blobs: RunBlob[]; sealed: Uint8Array; sink: string; task: unknown };
+  | { op: 'run'; seq: number; packKey: Uint8Array; blobKey: Uint8Array; blobs: RunBlob[]; sealed: Uint8Array; sink: string; task: unknown }
+  | SealBatch;
+
+/**
+ * Small blobs to seal, in one message (WorkerPool.seal): `bytes` holds the
+ * `keys` distinct 32-byte pack keys, then each blob's 32-byte id, then the
+ * blobs' plaintexts; `blobs` gives per blob its key's index, type, and its
+ * plaintext's offset and length in `bytes` (four numbers a blob).
+ */
+export interface SealBatch {
+  op: 'seals';
+  seq: number;
+  keys: number;
+  blobs: Int32Array;
+  bytes: Uint8Array;
+  level: number;
+}
+
+/** A sealed batch: the sealed blobs end to end in `sealed`, where each ends (`ends`), and which were compressed (`zstd`, 1 a blob). */
+export interface SealedBatch {
+  sealed: Uint8Array;
+  ends: Int32Array;
+  zstd: Uint8Array;
+}
+
+/** Pack keys and blob ids in a SealBatch. */
+export const BATCH_KEY_BYTES = 32;
 
 export type WorkerReply =
   | { seq: number; ok: true; data: Uint8Array; compressed: boolean }
   | { seq: number; ok: true; result: unknown }
+  | ({ seq: number; ok: true } & SealedBatch)
   | { seq: number; ok: false; code: string; message: string };
 
-type Done = { data: Uint8Array; compressed: boolean } | { result: unknown };
+type Done = { data: Uint8Array; compressed: boolean } | { result: unknown } | SealedBatch;
 
 /** Sink modules, each loaded once. */
 const sinks = new Map<string, Promise<RunConsumer>>();
@@ -55,7 +83,34 @@ function* opening(req: Extract<WorkerRequest, { op: 'run' }>): Generator<OpenedB
   for (const b of req.blobs) yield openOne(req, b);
 }
 
+/** Seals a batch's blobs, each as the one-blob `seal` does, into one buffer owned whole (transferred back). */
+function sealBatch(req: SealBatch): SealedBatch {
+  const n = req.blobs.length / 4;
+  const idsAt = req.keys * BATCH_KEY_BYTES;
+  const sealed: Buffer[] = [];
+  const ends = new Int32Array(n);
+  const zstd = new Uint8Array(n);
+  let end = 0;
+  for (let i = 0; i < n; i++) {
+    const [k, type, offset, length] = req.blobs.subarray(4 * i, 4 * i + 4) as unknown as [number, number, number, number];
+    const key = req.bytes.subarray(k * BATCH_KEY_BYTES, (k + 1) * BATCH_KEY_BYTES);
+    const id = req.bytes.subarray(idsAt + i * BATCH_KEY_BYTES, idsAt + (i + 1) * BATCH_KEY_BYTES);
+    const data = req.bytes.subarray(offset, offset + length);
+    const packed = compressIfSmaller(data, req.level);
+    const s = sealBlob(key, type, id, length, packed ?? data, packed !== undefined);
+    sealed.push(s);
+    end += s.length;
+    ends[i] = end;
+    zstd[i] = packed === undefined ? 0 : 1;
+  }
+  const out = Buffer.allocUnsafeSlow(end); // never a pooled slice: it is transferred
+  let at = 0;
+  for (const s of sealed) at += s.copy(out, at);
+  return { sealed: out, ends, zstd };
+}
+
 async function handle(req: WorkerRequest): Promise<Done> {
+  if (req.op === 'seals') return sealBatch(req);
   if (req.op === 'open') return { data: openBlob(req.packKey, req.blobKey, req.ref, req.sealed, req.what), compressed: false };
   if (req.op === 'run') {
     const consume = await sinkAt(req.sink);
@@ -69,6 +124,7 @@ parentPort?.on('message', (req: WorkerRequest) => {
   void handle(req).then(
     (done) => {
       if ('result' in done) return parentPort!.postMessage({ seq: req.seq, ok: true, result: done.result } satisfies WorkerReply);
+      if ('ends' in done) return parentPort!.postMessage({ seq: req.seq, ok: true, ...done } satisfies WorkerReply, [done.sealed.buffer as ArrayBuffer]);
       const data = owned(done.data);
       parentPort!.postMessage({ seq: req.seq, ok: true, data, compressed: done.compressed } satisfies WorkerReply, [data.buffer as ArrayBuffer]);
     },

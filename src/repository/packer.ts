@@ -106,6 +106,10 @@ const SEALING = 256;
 /** Packs of one kind open side by side. */
 const SLOTS = 2;
 
+/** `add`'s answers when it needs to wait for nothing. */
+const QUEUED = Promise.resolve(true);
+const KNOWN = Promise.resolve(false);
+
 /** Which of `SLOTS` open packs the next blob goes to: a fair coin from the CSPRNG. */
 export type PackChooser = () => number;
 const randomSlot: PackChooser = () => random(1)[0]! % SLOTS;
@@ -128,8 +132,12 @@ export class Packer implements BlobWriter {
   /**
    * Pack buffers are reused: allocating and freeing 24 MiB buffers leaves the
    * C allocator holding freed memory (peak RSS grew by ~100 MiB without this).
+   * Kept per kind: a buffer's pages stay resident as far as any pack filled
+   * it, so a data pack's 16 MiB buffer taken for a tree pack of 2 MiB made
+   * the next data pack allocate another (small files: five buffers where
+   * three data and two tree ones are needed).
    */
-  private spare: Buffer[] = [];
+  private spare = new Map<number, Buffer[]>();
   /** Keys made for packs about to open (made before the blob that needs one is assigned). */
   private spareKeys: PackKey[] = [];
 
@@ -152,31 +160,55 @@ export class Packer implements BlobWriter {
   /**
    * Queues a blob unless known; resolves once accepted (not yet stored).
    * `data` is transferred to a worker: the caller must not use it afterwards.
+   * When a sealing slot is free, the budget has room and the pack chosen is
+   * open (a small file's blob, mostly), it is queued at once and the answer
+   * is a promise made once for all: no promise, closure or turn of the event
+   * loop per blob (they were most of a small file's garbage).
    */
-  async add(type: number, id: Buffer, data: Buffer, sealed?: (bytes: number) => void): Promise<boolean> {
-    this.throwIfFailed();
-    if (this.has(id)) return false;
+  add(type: number, id: Buffer, data: Buffer, sealed?: (bytes: number) => void): Promise<boolean> {
+    if (this.failure !== undefined || this.abandoned) return Promise.reject(this.refusal());
+    if (this.has(id)) return KNOWN;
     this.pending.add(id.toString('hex'));
-    const done = await this.sealing.acquire();
+    const permit = this.sealing.tryAcquire();
+    if (!permit || !this.fits(data.length)) return this.addSlowly(type, id, data, sealed, permit);
+    const slot = this.choose();
+    if (!this.slotsOf(type)[slot] && this.spareKeys.length === 0) return this.addSlowly(type, id, data, sealed, permit, slot);
+    this.queue(type, slot, id, data, sealed, permit);
+    return QUEUED;
+  }
+
+  /** `add` when the blob (already pending) must wait: for a sealing slot, room in the budget, or a new pack's key; `permit` and `slot` when already taken. */
+  private async addSlowly(type: number, id: Buffer, data: Buffer, sealed: ((bytes: number) => void) | undefined, permit?: () => void, slot?: number): Promise<boolean> {
+    const done = permit ?? (await this.sealing.acquire());
     try {
-      while (this.failure === undefined && !this.abandoned && this.held > 0 && this.held + data.length > this.budget) {
+      while (!this.fits(data.length)) {
         if (this.closing === 0) this.close(this.fullestOpen()!);
         await new Promise<void>((r) => this.waiters.push(r));
       }
       this.throwIfFailed();
-      const slot = this.choose();
+      slot ??= this.choose();
       while (!this.slotsOf(type)[slot] && this.spareKeys.length === 0) {
         const k = this.sink.packKeys.newKey();
         this.spareKeys.push(k instanceof Promise ? await k : k);
       }
       this.throwIfFailed();
-      const pack = this.assign(type, slot, data.length);
-      this.track(this.seal(pack, type, id, data, sealed).finally(done));
+      this.queue(type, slot, id, data, sealed, done);
       return true;
     } catch (e) {
       done();
       throw e;
     }
+  }
+
+  /** Whether `bytes` more may be held now (a failure or a cancellation ends any wait: the caller then throws). */
+  private fits(bytes: number): boolean {
+    return this.failure !== undefined || this.abandoned || this.held === 0 || this.held + bytes <= this.budget;
+  }
+
+  /** Assigns the blob to the pack in `slot` and starts sealing it; `done` gives the sealing slot back. */
+  private queue(type: number, slot: number, id: Buffer, data: Buffer, sealed: ((bytes: number) => void) | undefined, done: () => void): void {
+    const pack = this.assign(type, slot, data.length);
+    this.track(this.seal(pack, type, id, data, sealed, done));
   }
 
   /** Closes every open pack, waits for all saves, writes the remaining index. */
@@ -222,9 +254,15 @@ export class Packer implements BlobWriter {
     return p;
   }
 
-  private async seal(pack: OpenPack, type: number, id: Buffer, data: Buffer, told: ((bytes: number) => void) | undefined): Promise<void> {
+  private async seal(pack: OpenPack, type: number, id: Buffer, data: Buffer, told: ((bytes: number) => void) | undefined, done: () => void): Promise<void> {
     const rawLength = data.length;
-    const { data: sealed, compressed } = await this.sealer.seal(pack.key, type, id, data, this.sink.config.compression_level);
+    let result;
+    try {
+      result = await this.sealer.seal(pack.key, type, id, data, this.sink.config.compression_level);
+    } finally {
+      done();
+    }
+    const { data: sealed, compressed } = result;
     this.append(pack, { type, flags: compressed ? FLAG_ZSTD : 0, id, rawLength }, sealed);
     told?.(sealed.length);
     pack.outstanding--;
@@ -234,7 +272,7 @@ export class Packer implements BlobWriter {
   }
 
   private newPack(kind: number, { salt, key }: PackKey): OpenPack {
-    const buf = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.packCapacity());
+    const buf = this.sparesOf(kind).pop() ?? Buffer.allocUnsafeSlow(this.packCapacity());
     encodePrefix(kind, this.sink.packKeys.source, salt).copy(buf, 0);
     return { kind, salt, key, buf, entries: [], size: PREFIX_BYTES, assignedBytes: 0, outstanding: 0, closing: false };
   }
@@ -264,7 +302,7 @@ export class Packer implements BlobWriter {
       this.append(into, e, sealBlob(into.key, e.type, e.id, e.rawLength, body, (e.flags & FLAG_ZSTD) !== 0));
     }
     into.assignedBytes += from.assignedBytes;
-    if (from.buf.length === this.packCapacity()) this.spare.push(from.buf);
+    this.keepBuffer(from);
     slots[slots.indexOf(from)] = undefined;
   }
 
@@ -302,7 +340,7 @@ export class Packer implements BlobWriter {
       : Buffer.concat([p.buf.subarray(0, p.size), header]); // a pack of very many tiny blobs
     const id = objectId(bytes);
     await this.sink.savePack(id, bytes, p.kind === BlobType.tree ? 'tree' : 'data');
-    if (p.buf.length === this.packCapacity()) this.spare.push(p.buf);
+    this.keepBuffer(p);
     p.buf = Buffer.alloc(0);
     this.stats.bytesStored += bytes.length;
     const keySource = this.sink.packKeys.source;
@@ -310,6 +348,15 @@ export class Packer implements BlobWriter {
     for (const e of p.entries) this.pending.delete(e.id.toString('hex'));
     this.unindexed.push({ id: Buffer.from(id, 'hex'), salt: p.salt, kind: p.kind, keySource, blobs: p.entries });
     if (this.unindexed.length >= PACKS_PER_INDEX || this.unindexed.reduce((n, u) => n + u.blobs.length, 0) >= BLOBS_PER_INDEX) await this.writeIndex();
+  }
+
+  private sparesOf(kind: number): Buffer[] {
+    return this.spare.get(kind) ?? this.spare.set(kind, []).get(kind)!;
+  }
+
+  /** A pack's buffer, done with, for the next pack of its kind (one that grew past the capacity is let go). */
+  private keepBuffer(p: OpenPack): void {
+    if (p.buf.length === this.packCapacity()) this.sparesOf(p.kind).push(p.buf);
   }
 
   /** The target, one maximal blob past it, and room for a typical header. */
@@ -323,16 +370,21 @@ export class Packer implements BlobWriter {
   }
 
   private track(p: Promise<void>): void {
-    const t: Promise<void> = p.catch((e) => {
+    const t: Promise<void> = p.then(() => void this.tasks.delete(t), (e: unknown) => {
       this.failure ??= e;
       this.waiters.splice(0).forEach((w) => w());
-    }).finally(() => this.tasks.delete(t));
+      this.tasks.delete(t);
+    });
     this.tasks.add(t);
   }
 
   private throwIfFailed(): void {
-    if (this.failure !== undefined) throw this.failure;
-    if (this.abandoned) throw new EbakError('CANCELLED', 'the backup was cancelled');
+    if (this.failure !== undefined || this.abandoned) throw this.refusal();
+  }
+
+  /** Why no blob is accepted any more: the first failure, or the cancellation. */
+  private refusal(): unknown {
+    return this.failure !== undefined ? this.failure : new EbakError('CANCELLED', 'the backup was cancelled');
   }
 
   private async writeIndex(): Promise<void> {

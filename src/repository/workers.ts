@@ -2,14 +2,15 @@
  * A small pool of blob worker threads (one per core). Requests go to the
  * least-busy worker; results come back as promises. Input buffers that own
  * their memory are transferred, not copied: the caller must not touch them
- * afterwards.
+ * afterwards. Small blobs to seal are gathered into batches (one message
+ * for up to 32 of them, sent when full or when the event loop next turns).
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { EbakError, type ErrorCode } from '../errors.js';
 import type { BlobRef } from './blob.js';
 import { owned, ownsBuffer } from '../util/buffers.js';
-import type { RunBlob, WorkerReply, WorkerRequest } from './blobworker.js';
+import { BATCH_KEY_BYTES, type RunBlob, type SealedBatch, type WorkerReply, type WorkerRequest } from './blobworker.js';
 
 interface Slot {
   worker: Worker;
@@ -25,6 +26,25 @@ type Pending = { resolve: (v: WorkerReply & { ok: true }) => void; reject: (e: E
 
 type Request = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'seq'> : never) : never;
 
+/** A small blob waiting for the next batch message. */
+interface Queued {
+  packKey: Buffer;
+  type: number;
+  id: Buffer;
+  data: Buffer;
+  resolve: (r: Result) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * Blobs up to this size are sealed in batches of up to BATCH_BLOBS, one
+ * message each way: a message per small file's blob (an object, copies of
+ * its key and id, a transfer, a reply and its views) was ~2 KB of garbage.
+ * Larger ones go alone, transferred without a copy.
+ */
+const BATCH_BLOB_BYTES = 64 * 1024;
+const BATCH_BLOBS = 32;
+
 export class WorkerPool {
   private slots: Slot[] = [];
   private pending = new Map<number, Pending>();
@@ -39,10 +59,42 @@ export class WorkerPool {
     }
   }
 
-  /** Compresses (when it helps) and seals a blob; `data` is transferred. */
+  /** Small blobs queued for the next batch (sealSmall), and whether its sending is scheduled. */
+  private queued: Queued[] = [];
+  private queuedLevel = 0;
+  private flushing = false;
+
+  /** Compresses (when it helps) and seals a blob; `data` is transferred (a small one is copied into a batch). */
   async seal(packKey: Buffer, type: number, id: Buffer, data: Buffer, level: number): Promise<Result> {
+    if (data.length <= BATCH_BLOB_BYTES && packKey.length === BATCH_KEY_BYTES && id.length === BATCH_KEY_BYTES) return this.sealSmall(packKey, type, id, data, level);
     return dataOf(await this.send({ op: 'seal', packKey, type, id, data, level }, data));
   }
+
+  /** Queues a small blob for a batch: sent once BATCH_BLOBS are queued, or when the event loop next turns. */
+  private sealSmall(packKey: Buffer, type: number, id: Buffer, data: Buffer, level: number): Promise<Result> {
+    if (this.queued.length > 0 && level !== this.queuedLevel) this.sendSeals();
+    return new Promise((resolve, reject) => {
+      this.queued.push({ packKey, type, id, data, resolve, reject });
+      this.queuedLevel = level;
+      if (this.queued.length >= BATCH_BLOBS) this.sendSeals();
+      else if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(this.sendSeals);
+      }
+    });
+  }
+
+  /** Sends the queued small blobs as one SealBatch and answers each from its reply. */
+  private readonly sendSeals = (): void => {
+    this.flushing = false;
+    const batch = this.queued.splice(0);
+    if (batch.length === 0) return;
+    const { blobs, bytes, keys } = encodeSeals(batch);
+    this.send({ op: 'seals', keys, blobs, bytes, level: this.queuedLevel }, bytes).then(
+      (reply) => answerSeals(batch, reply),
+      (e: Error) => batch.forEach((q) => q.reject(e)),
+    );
+  };
 
   /** Opens a blob; `sealed` is transferred. */
   async open(packKey: Buffer, blobKey: Buffer, ref: BlobRef, sealed: Buffer, what: string): Promise<Buffer> {
@@ -90,6 +142,41 @@ export class WorkerPool {
     for (const p of this.pending.values()) p.reject(new EbakError('IO', `worker thread failed: ${e.message}`, { cause: e }));
     this.pending.clear();
   }
+}
+
+/** A batch's request: its distinct keys, ids and plaintexts in one buffer (transferred), and four numbers a blob (SealBatch). */
+function encodeSeals(batch: readonly Queued[]): { blobs: Int32Array; bytes: Buffer; keys: number } {
+  const keys: Buffer[] = [];
+  const keyOf = batch.map((q) => {
+    const k = keys.findIndex((key) => key.equals(q.packKey));
+    return k >= 0 ? k : keys.push(q.packKey) - 1;
+  });
+  const dataAt = (keys.length + batch.length) * BATCH_KEY_BYTES;
+  const bytes = Buffer.allocUnsafeSlow(batch.reduce((n, q) => n + q.data.length, dataAt));
+  keys.forEach((k, i) => k.copy(bytes, i * BATCH_KEY_BYTES));
+  const blobs = new Int32Array(4 * batch.length);
+  let at = dataAt;
+  batch.forEach((q, i) => {
+    q.id.copy(bytes, (keys.length + i) * BATCH_KEY_BYTES);
+    blobs.set([keyOf[i]!, q.type, at, q.data.length], 4 * i);
+    at += q.data.copy(bytes, at);
+  });
+  return { blobs, bytes, keys: keys.length };
+}
+
+/** Each blob of a batch answered with its sealed bytes: a view into the one reply buffer. */
+function answerSeals(batch: readonly Queued[], reply: WorkerReply & { ok: true }): void {
+  if (!('ends' in reply)) {
+    const e = new EbakError('IO', 'worker thread answered a batch of blobs without them');
+    return batch.forEach((q) => q.reject(e));
+  }
+  const r: SealedBatch = reply;
+  let start = 0;
+  batch.forEach((q, i) => {
+    const end = r.ends[i]!;
+    q.resolve({ data: Buffer.from(r.sealed.buffer, r.sealed.byteOffset + start, end - start), compressed: r.zstd[i] === 1 });
+    start = end;
+  });
 }
 
 function dataOf(r: WorkerReply & { ok: true }): Result {

@@ -23,11 +23,20 @@ export class Semaphore {
   async acquire(): Promise<() => void> {
     if (this.free > 0) this.free--;
     else await new Promise<void>((r) => this.waiting.push(r));
-    return () => {
-      // Hand the slot straight to the next waiter, or return it.
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free++;
-    };
+    return this.release;
   }
+
+  /** Takes a slot when one is free and nobody waits (no promise, no turn of the event loop); undefined otherwise. */
+  tryAcquire(): (() => void) | undefined {
+    if (this.free === 0 || this.waiting.length > 0) return undefined;
+    this.free--;
+    return this.release;
+  }
+
+  /** Gives a slot back: straight to the next waiter, or to the free count. */
+  private readonly release = (): void => {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  };
 }

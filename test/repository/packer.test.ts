@@ -11,7 +11,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { hmacSha256 } from '../../src/crypto/index.js';
 import { openBlob } from '../../src/repository/blob.js';
-import { BlobType, decodePack, packKeyFor, type BlobEntry } from '../../src/repository/format/pack.js';
+import { Worker } from 'node:worker_threads';
+import { BlobType, decodePack, FLAG_ZSTD, packKeyFor, type BlobEntry } from '../../src/repository/format/pack.js';
 import { MasterIndex } from '../../src/repository/masterindex.js';
 import { masterPackKeys, Packer, type PackChooser } from '../../src/repository/packer.js';
 import { WorkerPool } from '../../src/repository/workers.js';
@@ -127,5 +128,33 @@ describe('randomised pack assembly', () => {
     for (const id of r.ids) assert.ok(r.index.has(Buffer.from(id, 'hex')));
     assert.ok(r.packs.length < 32, `${r.packs.length} packs`);
     assert.ok(r.indexFiles >= 3, `${r.indexFiles} index files`);
+  });
+});
+
+describe('sealing small blobs', () => {
+  it('blobs queued together cross to the workers in batches (one message for many), each sealed under its own pack key', async () => {
+    const keys = [randomBytes(32), randomBytes(32), randomBytes(32)];
+    // Random (stored as they are) and repetitive (compressed) blobs, 40 B to 5 KB.
+    const plain = Array.from({ length: 300 }, (_, i) => (i % 3 === 0 ? Buffer.alloc(40 + 17 * i, i) : randomBytes(40 + 17 * i)));
+    const ids = plain.map((p) => hmacSha256(blobKey, p));
+    let posted = 0;
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
+      posted++;
+      return post.apply(this, args);
+    };
+    let sealed;
+    try {
+      // Each blob handed over as a copy: `seal` takes ownership of its data.
+      sealed = await Promise.all(plain.map((p, i) => pool.seal(keys[i % 3]!, BlobType.data, ids[i]!, Buffer.from(p), 3)));
+    } finally {
+      Worker.prototype.postMessage = post;
+    }
+    assert.ok(posted <= plain.length / 16, `${posted} messages for ${plain.length} blobs`);
+    sealed.forEach((s, i) => {
+      const ref = { type: BlobType.data, flags: s.compressed ? FLAG_ZSTD : 0, rawLength: plain[i]!.length, id: ids[i]! };
+      assert.deepEqual(openBlob(keys[i % 3]!, blobKey, ref, s.data, `blob ${i}`), plain[i]);
+    });
+    assert.ok(sealed.some((s) => s.compressed) && sealed.some((s) => !s.compressed));
   });
 });

@@ -72,8 +72,8 @@ describe('reading and writing split directories', () => {
   it('entries must come in name order', async () => {
     const w = new TreeWriter(async () => 'x');
     await w.add(node('b'));
-    await assert.rejects(w.add(node('a')), (e: { code?: string }) => e.code === 'CORRUPT');
-    await assert.rejects(w.add(node('b')), (e: { code?: string }) => e.code === 'CORRUPT');
+    await assert.rejects(async () => w.add(node('a')), (e: { code?: string }) => e.code === 'CORRUPT');
+    await assert.rejects(async () => w.add(node('b')), (e: { code?: string }) => e.code === 'CORRUPT');
   });
 
   it('seeded random directories (seed 0x5e1): read back as written; within the limits exactly encodeTree; one entry added rewrites at most 3 parts', async () => {
