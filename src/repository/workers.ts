@@ -9,7 +9,8 @@ import { Worker } from 'node:worker_threads';
 import { EbakError, type ErrorCode } from '../errors.js';
 import type { BlobRef } from './blob.js';
 import { owned, ownsBuffer } from '../util/buffers.js';
-import type { RunBlob, WorkerReply, WorkerRequest } from './blobworker.js';
+import type { WorkerReply, WorkerRequest } from './blobworker.js';
+import { toWire, type RunBlob } from './runwire.js';
 
 interface Slot {
   worker: Worker;
@@ -51,12 +52,12 @@ export class WorkerPool {
   }
 
   /**
-   * Opens a run of blobs lying in `sealed` (transferred) and hands them, with
+   * Opens a run of blobs of pack `pack` lying in `sealed` (transferred) and hands them, with
    * `task`, to the `consume` export of the module at `sink`, in the worker;
    * resolves with what it returns (BlobReader.readRun).
    */
-  async openRun(packKey: Buffer, blobKey: Buffer, blobs: RunBlob[], sealed: Buffer, sink: URL, task: unknown): Promise<unknown> {
-    const reply = await this.send({ op: 'run', packKey, blobKey, blobs, sealed, sink: sink.href, task }, sealed);
+  async openRun(packKey: Buffer, blobKey: Buffer, pack: string, blobs: readonly RunBlob[], sealed: Buffer, sink: URL, task: unknown): Promise<unknown> {
+    const reply = await this.send({ op: 'run', packKey, blobKey, pack, blobs: toWire(blobs), sealed, sink: sink.href, task }, sealed);
     return 'result' in reply ? reply.result : undefined;
   }
 
