@@ -30,14 +30,24 @@ export class WorkerPool {
   private slots: Slot[] = [];
   private pending = new Map<number, Pending>();
   private seq = 0;
+  private closed = false;
 
-  constructor(size = availableParallelism()) {
-    for (let i = 0; i < size; i++) {
+  constructor(private readonly size = availableParallelism()) {}
+
+  /**
+   * The workers, started at the first request: a command that seals and opens nothing
+   * (an unchanged re-backup) never pays for them (an isolate each and its modules,
+   * ~150 ms of CPU for two).
+   */
+  private started(): Slot[] {
+    if (this.closed) throw new EbakError('IO', 'the blob worker pool is closed');
+    for (let i = this.slots.length; i < this.size; i++) {
       const worker = new Worker(new URL('./blobworker.js', import.meta.url));
       worker.on('message', (r: WorkerReply) => this.settle(r));
       worker.on('error', (e) => this.failAll(e));
       this.slots.push({ worker, busy: 0 });
     }
+    return this.slots;
   }
 
   /** Compresses (when it helps) and seals a blob; `data` is transferred. */
@@ -62,12 +72,13 @@ export class WorkerPool {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.slots = [];
   }
 
   private send(req: Request, payload: Uint8Array): Promise<WorkerReply & { ok: true }> {
-    const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const slot = this.started().reduce((a, b) => (b.busy < a.busy ? b : a));
     const seq = ++this.seq;
     slot.busy++;
     return new Promise((resolve, reject) => {
