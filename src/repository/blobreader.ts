@@ -73,13 +73,8 @@ export class PackBlobReader implements BlobReader {
   async readRun(type: number, run: readonly LocatedBlob[], sink: URL, task: unknown): Promise<unknown> {
     return this.reads.run(rangeBytes(run), async () => {
       const { first, range: sealed, key } = await this.loadRange(type, run);
-      const blobs = run.map(({ id, loc }) => ({
-        ref: { type: loc.type, flags: loc.flags, rawLength: loc.rawLength, id: owned(id) },
-        offset: loc.offset - first.offset,
-        length: loc.length,
-        what: `blob ${id.toString('hex').slice(0, 16)} in data/${loc.pack.id}`,
-      }));
-      return this.pool.openRun(key, this.src.blobKey, blobs, owning(sealed), sink, task);
+      const blobs = run.map(({ id, loc }) => ({ ref: { type: loc.type, flags: loc.flags, rawLength: loc.rawLength, id }, offset: loc.offset - first.offset, length: loc.length }));
+      return this.pool.openRun(key, this.src.blobKey, first.pack.id, blobs, owning(sealed), sink, task);
     });
   }
 

@@ -14,19 +14,12 @@ import { isEbakError } from '../errors.js';
 import { owned } from '../util/buffers.js';
 import type { OpenedBlob, RunConsumer } from './runsink.js';
 import { openBlob, sealBlob, type BlobRef } from './blob.js';
-
-/** One blob of a run: where its sealed bytes lie in the run's range. */
-export interface RunBlob {
-  ref: BlobRef;
-  offset: number;
-  length: number;
-  what: string;
-}
+import { fromWire, type RunBlob, type RunWire } from './runwire.js';
 
 export type WorkerRequest =
   | { op: 'seal'; seq: number; packKey: Uint8Array; type: number; id: Uint8Array; data: Uint8Array; level: number }
   | { op: 'open'; seq: number; packKey: Uint8Array; blobKey: Uint8Array; ref: BlobRef; sealed: Uint8Array; what: string }
-  | { op: 'run'; seq: number; packKey: Uint8Array; blobKey: Uint8Array; blobs: RunBlob[]; sealed: Uint8Array; sink: string; task: unknown }
+  | { op: 'run'; seq: number; packKey: Uint8Array; blobKey: Uint8Array; pack: string; blobs: RunWire; sealed: Uint8Array; sink: string; task: unknown }
   | SealBatch;
 
 /**
@@ -73,14 +66,15 @@ function sinkAt(href: string): Promise<RunConsumer> {
 
 function openOne(req: Extract<WorkerRequest, { op: 'run' }>, b: RunBlob): OpenedBlob {
   try {
-    return { ok: true, data: openBlob(req.packKey, req.blobKey, b.ref, req.sealed.subarray(b.offset, b.offset + b.length), b.what) };
+    const what = `blob ${Buffer.from(b.ref.id).toString('hex', 0, 8)} in data/${req.pack}`;
+    return { ok: true, data: openBlob(req.packKey, req.blobKey, b.ref, req.sealed.subarray(b.offset, b.offset + b.length), what) };
   } catch (e) {
     return { ok: false, code: isEbakError(e) ? e.code : 'IO', message: (e as Error).message };
   }
 }
 
 function* opening(req: Extract<WorkerRequest, { op: 'run' }>): Generator<OpenedBlob> {
-  for (const b of req.blobs) yield openOne(req, b);
+  for (const b of fromWire(req.blobs)) yield openOne(req, b);
 }
 
 /** Seals a batch's blobs, each as the one-blob `seal` does, into one buffer owned whole (transferred back). */

@@ -10,7 +10,8 @@ import { Worker } from 'node:worker_threads';
 import { EbakError, type ErrorCode } from '../errors.js';
 import type { BlobRef } from './blob.js';
 import { owned, ownsBuffer } from '../util/buffers.js';
-import { BATCH_KEY_BYTES, type RunBlob, type SealedBatch, type WorkerReply, type WorkerRequest } from './blobworker.js';
+import { BATCH_KEY_BYTES, type SealedBatch, type WorkerReply, type WorkerRequest } from './blobworker.js';
+import { toWire, type RunBlob } from './runwire.js';
 
 interface Slot {
   worker: Worker;
@@ -49,14 +50,24 @@ export class WorkerPool {
   private slots: Slot[] = [];
   private pending = new Map<number, Pending>();
   private seq = 0;
+  private closed = false;
 
-  constructor(size = availableParallelism()) {
-    for (let i = 0; i < size; i++) {
+  constructor(private readonly size = availableParallelism()) {}
+
+  /**
+   * The workers, started at the first request: a command that seals and opens nothing
+   * (an unchanged re-backup) never pays for them (an isolate each and its modules,
+   * ~150 ms of CPU for two).
+   */
+  private started(): Slot[] {
+    if (this.closed) throw new EbakError('IO', 'the blob worker pool is closed');
+    for (let i = this.slots.length; i < this.size; i++) {
       const worker = new Worker(new URL('./blobworker.js', import.meta.url));
       worker.on('message', (r: WorkerReply) => this.settle(r));
       worker.on('error', (e) => this.failAll(e));
       this.slots.push({ worker, busy: 0 });
     }
+    return this.slots;
   }
 
   /** Small blobs queued for the next batch (sealSmall), and whether its sending is scheduled. */
@@ -103,22 +114,23 @@ export class WorkerPool {
   }
 
   /**
-   * Opens a run of blobs lying in `sealed` (transferred) and hands them, with
+   * Opens a run of blobs of pack `pack` lying in `sealed` (transferred) and hands them, with
    * `task`, to the `consume` export of the module at `sink`, in the worker;
    * resolves with what it returns (BlobReader.readRun).
    */
-  async openRun(packKey: Buffer, blobKey: Buffer, blobs: RunBlob[], sealed: Buffer, sink: URL, task: unknown): Promise<unknown> {
-    const reply = await this.send({ op: 'run', packKey, blobKey, blobs, sealed, sink: sink.href, task }, sealed);
+  async openRun(packKey: Buffer, blobKey: Buffer, pack: string, blobs: readonly RunBlob[], sealed: Buffer, sink: URL, task: unknown): Promise<unknown> {
+    const reply = await this.send({ op: 'run', packKey, blobKey, pack, blobs: toWire(blobs), sealed, sink: sink.href, task }, sealed);
     return 'result' in reply ? reply.result : undefined;
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.slots = [];
   }
 
   private send(req: Request, payload: Uint8Array): Promise<WorkerReply & { ok: true }> {
-    const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const slot = this.started().reduce((a, b) => (b.busy < a.busy ? b : a));
     const seq = ++this.seq;
     slot.busy++;
     return new Promise((resolve, reject) => {

@@ -25,7 +25,7 @@ import type { BlobReader, LocatedBlob } from '../repository/api.js';
 import { BlobType } from '../repository/format/pack.js';
 import { mapIoError } from '../util/fs.js';
 import type { FileOutcome, RunFile, RunOutcome, RunTask } from './sink.js';
-import { abandonFile, finishFile, openTarget, writeData, writeTargetFile, type FileMeta } from './target.js';
+import { abandonFile, fileMeta, finishFile, openTarget, writeData, writeTargetFile, type FileMeta } from './target.js';
 
 /** Files planned together. */
 export const BATCH_FILES = 256;
@@ -73,7 +73,7 @@ export class PackWriter {
 
   /** Writes one file (removed again if it cannot be completed); resolves with the extended attributes not set, as messages. */
   write(f: FileWrite): Promise<string[]> {
-    if (f.located.length === 0) return writeTargetFile(f.at, f.meta, 0, async () => undefined);
+    if (f.located.length === 0) return writeTargetFile(f.at, f.meta, 0, false, async () => undefined);
     return new Promise((resolve, reject) => {
       this.batch.push({ ...f, resolve, reject });
       if (this.batch.length >= BATCH_FILES) this.flush();
@@ -164,7 +164,7 @@ export class PackWriter {
       return this.failed(p, s.failure);
     }
     try {
-      const problems = finishFile(s.fd, p.at, p.meta, p.size);
+      const problems = finishFile(s.fd, p.at, p.meta, p.size, this.sparse);
       closeSync(s.fd);
       p.resolve(problems);
     } catch (e) {
@@ -179,12 +179,18 @@ export class PackWriter {
     if (!damaged || !p.located.some((b) => this.blobs.hasCopies(b.id))) return p.reject(e);
     const offsets: number[] = [];
     p.located.reduce((at, b) => (offsets.push(at), at + b.loc.rawLength), 0);
-    writeTargetFile(p.at, p.meta, p.size, (write) => this.blobs.readBlobs(BlobType.data, p.located, (i, plain) => writeData(write, plain, offsets[i]!, this.sparse))).then(p.resolve, p.reject);
+    writeTargetFile(p.at, p.meta, p.size, this.sparse, (write) => this.blobs.readBlobs(BlobType.data, p.located, (i, plain) => writeData(write, plain, offsets[i]!, this.sparse))).then(p.resolve, p.reject);
   }
 }
 
+/**
+ * A file as its run's message carries it: the path as a latin1 string (its bytes, one to one; a small
+ * Buffer is a slice of Node's 8 KiB pool, and a message copies a view's whole ArrayBuffer), only the
+ * metadata the worker sets, not the tree node (its content list, inode, times it does not set).
+ */
 function runFile(p: Pending): RunFile {
-  return p.spread ? { at: p.at, fd: p.spread.fd, size: p.size } : { at: p.at, meta: p.meta, size: p.size };
+  const at = p.at.toString('latin1');
+  return p.spread ? { at, fd: p.spread.fd, size: p.size } : { at, meta: fileMeta(p.meta), size: p.size };
 }
 
 function errorOf(fo: FileOutcome & { ok: false }): EbakError {

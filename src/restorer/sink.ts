@@ -19,8 +19,8 @@ import { abandonFile, finishFile, openTarget, writeAll, writeData, type FileMeta
 
 /** One file a run writes into. */
 export interface RunFile {
-  /** Where it is written (path bytes: a temporary name when it replaces an entry). */
-  at: Uint8Array;
+  /** Where it is written: the path's bytes as latin1 (one character a byte; a temporary name when it replaces an entry). */
+  at: string;
   /** Spread over several runs: the descriptor the main thread opened (and finishes). */
   fd?: number;
   /** Wholly in this run: what to finish it with here. */
@@ -56,7 +56,7 @@ class RunWriter {
 
   constructor(private readonly task: RunTask) {
     this.outcomes = task.files.map(() => undefined);
-    this.paths = task.files.map((f) => asBuffer(f.at));
+    this.paths = task.files.map((f) => Buffer.from(f.at, 'latin1'));
   }
 
   write(blobs: Iterable<OpenedBlob>): RunOutcome {
@@ -88,7 +88,7 @@ class RunWriter {
     if (fd === undefined) return; // never opened
     const path = this.paths[f]!;
     let problems: string[] = [];
-    this.attempt(f, () => (problems = finishFile(fd, path, meta, size)));
+    this.attempt(f, () => (problems = finishFile(fd, path, meta, size, this.task.sparse)));
     if (this.outcomes[f]) return abandonFile(fd, path);
     this.attempt(f, () => closeSync(fd));
     this.outcomes[f] ??= { ok: true, problems };

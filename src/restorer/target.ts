@@ -71,18 +71,24 @@ function restoreXattrs(path: Buffer, isDir: boolean, n: FileMeta): string[] {
 /** What a restored file is given once its contents are written. */
 export type FileMeta = Pick<TreeNode, 'mode' | 'uid' | 'gid' | 'mtime' | 'xattrs'>;
 
+/** A node's FileMeta alone (what a worker is sent). */
+export function fileMeta(n: FileMeta): FileMeta {
+  const { mode, uid, gid, mtime, xattrs } = n;
+  return xattrs ? { mode, uid, gid, mtime, xattrs } : { mode, uid, gid, mtime };
+}
+
 /**
  * Writes a regular file of `size` bytes: `fill` writes its contents through
  * the `write` it is given. A file that cannot be completed is removed, so a
  * file on disk is always complete (and, as its blobs are, authentic).
  * Returns the extended attributes that could not be set, as messages.
  */
-export async function writeTargetFile(path: Buffer, n: FileMeta, size: number, fill: (write: (data: Buffer, at: number) => void) => Promise<void>): Promise<string[]> {
+export async function writeTargetFile(path: Buffer, n: FileMeta, size: number, sparse: boolean, fill: (write: (data: Buffer, at: number) => void) => Promise<void>): Promise<string[]> {
   const fd = openTarget(path);
   let problems: string[];
   try {
     await fill((data, at) => writeAll(fd, data, at, path));
-    problems = finishFile(fd, path, n, size);
+    problems = finishFile(fd, path, n, size, sparse);
   } catch (e) {
     abandonFile(fd, path);
     throw isEbakError(e) ? e : mapIoError(e, `write ${path}`);
@@ -91,9 +97,13 @@ export async function writeTargetFile(path: Buffer, n: FileMeta, size: number, f
   return problems;
 }
 
-/** Gives a written file its size, owner, mode, extended attributes and times; returns the attributes not set, as messages. */
-export function finishFile(fd: number, path: Buffer, n: FileMeta, size: number): string[] {
-  ftruncateSync(fd, size);
+/**
+ * Gives a written file its size, owner, mode, extended attributes and times; returns the attributes not set, as messages.
+ * The file was created empty (O_TRUNC) and every byte written unless `sparse` left holes, so only then may its
+ * end need setting (one syscall a file saved otherwise).
+ */
+export function finishFile(fd: number, path: Buffer, n: FileMeta, size: number, sparse: boolean): string[] {
+  if (sparse) ftruncateSync(fd, size);
   if (isRoot) fchownSync(fd, n.uid, n.gid);
   fchmodSync(fd, restoredMode(n.mode));
   const problems = restoreXattrs(path, false, n);

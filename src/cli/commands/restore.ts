@@ -1,6 +1,6 @@
 
 import { EbakError } from '../../errors.js';
-import { restore, type OverwriteMode, type RestoreEvent, type RestoreResult } from '../../operations/index.js';
+import { restore, type OverwriteMode, type RestoreEvent, type RestoreResult } from '../../operations/restore.js';
 import { defineCommand } from '../command.js';
 import { EXIT_PARTIAL } from '../exit.js';
 import { formatBytes, formatRate } from '../format.js';
@@ -8,7 +8,7 @@ import { restoreLine, showsProgress } from '../progress.js';
 import { isEmptyFilter } from '../../retention/plan.js';
 import { selectOne, snapshotFilter } from '../select.js';
 import { interruptible, withRepo } from '../session.js';
-import { restoreSettings, type RestoreTier } from '../../storage/s3/index.js';
+import { restoreSettings, type RestoreTier } from '../../storage/s3/thaw.js';
 
 export const restoreCommand = defineCommand({
   name: 'restore',
