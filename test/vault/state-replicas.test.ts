@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { Pkcs11Hsm } from '../../src/hsm/index.js';
+import { GENESIS, entryHash, type AuditBody, type StoredEntry } from '../../src/vault/audit/entry.js';
+import { AuditLog } from '../../src/vault/audit/log.js';
 import { PostgresStore } from '../../src/vault/state/postgres.js';
 import { SealedState, StateRollback, VAULT_RING } from '../../src/vault/state/sealed.js';
 import type { StateStore } from '../../src/vault/state/store.js';
@@ -120,6 +122,32 @@ describe('sealed state: two replicas on one PostgreSQL', () => {
     }
     assert.deepEqual((await a.read('ctr/shared'))?.value, { n: 48 });
     assert.deepEqual((await b.read('ctr/shared'))?.value, { n: 48 });
+  });
+
+  it('two replicas racing writes that carry audit entries: every entry is stored once, with its write, in one chain', async () => {
+    const [sa, sb] = [await store(), await store()];
+    const a = await SealedState.open(sa, hsm, BIND);
+    const b = await SealedState.open(sb, hsm, BIND);
+    const logs = [new AuditLog(a), new AuditLog(b)];
+    assert.equal((await logs[0]!.head()).seq, 0, 'the first audit entries on this database');
+    const bump = (s: SealedState, log: AuditLog) => s.update<{ n: number }>('ctr/riders', (c) => ({ n: (c?.n ?? 0) + 1 }), (next) => log.entry('admin', null, { n: next.n }));
+    // Both replicas bump one record (their batches lose the root to each other, and riders are chained again) and append entries of their own.
+    await Promise.all([a, b].flatMap((s, r) => Array.from({ length: 20 }, (_, i) => [bump(s, logs[r]!), logs[r]!.append('admin', null, { own: `${r}-${i}` })]).flat()));
+    assert.deepEqual((await a.read('ctr/riders'))?.value, { n: 40 });
+    let prev = GENESIS;
+    const bodies: AuditBody[] = [];
+    for (const row of await sa.audit(1)) {
+      const e = JSON.parse(row.entry.toString()) as StoredEntry;
+      const body = JSON.parse(e.body) as AuditBody;
+      assert.equal(body.prev, prev, `entry ${row.seq} chains from the one before`);
+      assert.equal(entryHash(e.body).toString('hex'), e.hash);
+      prev = e.hash;
+      bodies.push(body);
+    }
+    assert.deepEqual(bodies.map((x) => x.seq), Array.from({ length: 80 }, (_, i) => i + 1));
+    assert.deepEqual(bodies.flatMap((x) => (x.detail?.n === undefined ? [] : [x.detail.n])).sort((x, y) => Number(x) - Number(y)), Array.from({ length: 40 }, (_, i) => i + 1), 'one entry per stored value');
+    assert.equal(bodies.filter((x) => x.detail?.own !== undefined).length, 40);
+    assert.deepEqual(await logs[1]!.head(), { seq: 80, hash: prev });
   });
 
   it('a row the host replays on the shared database is still refused by both replicas', async () => {
