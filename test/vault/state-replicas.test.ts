@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { isEbakError } from '../../src/errors.js';
 import { Pkcs11Hsm } from '../../src/hsm/index.js';
 import { GENESIS, entryHash, type AuditBody, type StoredEntry } from '../../src/vault/audit/entry.js';
 import { AuditLog } from '../../src/vault/audit/log.js';
@@ -148,6 +149,27 @@ describe('sealed state: two replicas on one PostgreSQL', () => {
     assert.deepEqual(bodies.flatMap((x) => (x.detail?.n === undefined ? [] : [x.detail.n])).sort((x, y) => Number(x) - Number(y)), Array.from({ length: 40 }, (_, i) => i + 1), 'one entry per stored value');
     assert.equal(bodies.filter((x) => x.detail?.own !== undefined).length, 40);
     assert.deepEqual(await logs[1]!.head(), { seq: 80, hash: prev });
+  });
+
+  it('a batch whose audit rows meet a row the host planted stores nothing: neither the entries nor the write they ride on', async () => {
+    const s = await store();
+    const a = await SealedState.open(s, hsm, BIND);
+    const log = new AuditLog(a);
+    await a.update('ctr/planted', () => ({ n: 1 }), () => log.entry('admin', null, { n: 1 }));
+    const head = await log.head();
+    const db = new pg.Client({ connectionString: server.url });
+    await db.connect();
+    try {
+      await db.query('INSERT INTO ebak_vault_audit (seq, entry) VALUES ($1, $2)', [head.seq + 1, Buffer.from('planted')]);
+      await assert.rejects(a.update('ctr/planted', () => ({ n: 2 }), () => log.entry('admin', null, { n: 2 })), (e) => isEbakError(e, 'VAULT') && /does not follow the sealed audit head/.test(e.message));
+      assert.deepEqual((await a.read('ctr/planted'))?.value, { n: 1 }, 'the write is not stored without its entry');
+      assert.deepEqual(await log.head(), head);
+      await db.query('DELETE FROM ebak_vault_audit WHERE seq = $1', [head.seq + 1]);
+      await a.update('ctr/planted', () => ({ n: 2 }), () => log.entry('admin', null, { n: 2 }));
+      assert.equal((await log.head()).seq, head.seq + 1);
+    } finally {
+      await db.end();
+    }
   });
 
   it('a row the host replays on the shared database is still refused by both replicas', async () => {
