@@ -8,7 +8,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { isEbakError } from '../../src/errors.js';
 import { Pkcs11Hsm } from '../../src/hsm/index.js';
+import { GENESIS, entryHash, type AuditBody, type StoredEntry } from '../../src/vault/audit/entry.js';
+import { AuditLog } from '../../src/vault/audit/log.js';
 import { PostgresStore } from '../../src/vault/state/postgres.js';
 import { SealedState, StateRollback, VAULT_RING } from '../../src/vault/state/sealed.js';
 import type { StateStore } from '../../src/vault/state/store.js';
@@ -120,6 +123,53 @@ describe('sealed state: two replicas on one PostgreSQL', () => {
     }
     assert.deepEqual((await a.read('ctr/shared'))?.value, { n: 48 });
     assert.deepEqual((await b.read('ctr/shared'))?.value, { n: 48 });
+  });
+
+  it('two replicas racing writes that carry audit entries: every entry is stored once, with its write, in one chain', async () => {
+    const [sa, sb] = [await store(), await store()];
+    const a = await SealedState.open(sa, hsm, BIND);
+    const b = await SealedState.open(sb, hsm, BIND);
+    const logs = [new AuditLog(a), new AuditLog(b)];
+    assert.equal((await logs[0]!.head()).seq, 0, 'the first audit entries on this database');
+    const bump = (s: SealedState, log: AuditLog) => s.update<{ n: number }>('ctr/riders', (c) => ({ n: (c?.n ?? 0) + 1 }), (next) => log.entry('admin', null, { n: next.n }));
+    // Both replicas bump one record (their batches lose the root to each other, and riders are chained again) and append entries of their own.
+    await Promise.all([a, b].flatMap((s, r) => Array.from({ length: 20 }, (_, i) => [bump(s, logs[r]!), logs[r]!.append('admin', null, { own: `${r}-${i}` })]).flat()));
+    assert.deepEqual((await a.read('ctr/riders'))?.value, { n: 40 });
+    let prev = GENESIS;
+    const bodies: AuditBody[] = [];
+    for (const row of await sa.audit(1)) {
+      const e = JSON.parse(row.entry.toString()) as StoredEntry;
+      const body = JSON.parse(e.body) as AuditBody;
+      assert.equal(body.prev, prev, `entry ${row.seq} chains from the one before`);
+      assert.equal(entryHash(e.body).toString('hex'), e.hash);
+      prev = e.hash;
+      bodies.push(body);
+    }
+    assert.deepEqual(bodies.map((x) => x.seq), Array.from({ length: 80 }, (_, i) => i + 1));
+    assert.deepEqual(bodies.flatMap((x) => (x.detail?.n === undefined ? [] : [x.detail.n])).sort((x, y) => Number(x) - Number(y)), Array.from({ length: 40 }, (_, i) => i + 1), 'one entry per stored value');
+    assert.equal(bodies.filter((x) => x.detail?.own !== undefined).length, 40);
+    assert.deepEqual(await logs[1]!.head(), { seq: 80, hash: prev });
+  });
+
+  it('a batch whose audit rows meet a row the host planted stores nothing: neither the entries nor the write they ride on', async () => {
+    const s = await store();
+    const a = await SealedState.open(s, hsm, BIND);
+    const log = new AuditLog(a);
+    await a.update('ctr/planted', () => ({ n: 1 }), () => log.entry('admin', null, { n: 1 }));
+    const head = await log.head();
+    const db = new pg.Client({ connectionString: server.url });
+    await db.connect();
+    try {
+      await db.query('INSERT INTO ebak_vault_audit (seq, entry) VALUES ($1, $2)', [head.seq + 1, Buffer.from('planted')]);
+      await assert.rejects(a.update('ctr/planted', () => ({ n: 2 }), () => log.entry('admin', null, { n: 2 })), (e) => isEbakError(e, 'VAULT') && /does not follow the sealed audit head/.test(e.message));
+      assert.deepEqual((await a.read('ctr/planted'))?.value, { n: 1 }, 'the write is not stored without its entry');
+      assert.deepEqual(await log.head(), head);
+      await db.query('DELETE FROM ebak_vault_audit WHERE seq = $1', [head.seq + 1]);
+      await a.update('ctr/planted', () => ({ n: 2 }), () => log.entry('admin', null, { n: 2 }));
+      assert.equal((await log.head()).seq, head.seq + 1);
+    } finally {
+      await db.end();
+    }
   });
 
   it('a row the host replays on the shared database is still refused by both replicas', async () => {

@@ -48,13 +48,12 @@ export class Logins {
     stored.catch(() => undefined); // awaited below; handled now so a failure meanwhile is not unhandled
     let failures: number;
     try {
-      failures = await this.count(req.account, account.policy);
+      failures = await this.count(req.account, account.policy, caller);
     } catch (e) {
       await stored.then(() => this.pending.take(loginId), () => undefined); // never answered: it must not finish, nor expire as a failed login
       throw e;
     }
     await stored;
-    await this.d.audit.append('login.attempt', req.account, { failures, address: caller.address });
     return { login_id: loginId, response: ke2.loginResponse, tries_left: account.policy.guess_limit - failures };
   }
 
@@ -62,21 +61,19 @@ export class Logins {
     return this.d.now().getTime() + this.timeoutSeconds * 1000;
   }
 
-  /** Charges one guess durably, or refuses (and locks) when the limit is reached. */
-  private async count(account: string, policy: Policy): Promise<number> {
-    let newlyLocked = false;
+  /**
+   * Charges one guess durably, or refuses (and locks) when the limit is reached. The `login.attempt` (or
+   * `lockout`) entry rides on the counter's write: one batch, and the entry names the count that batch stored.
+   */
+  private async count(account: string, policy: Policy, caller: Caller): Promise<number> {
     const ctr = await this.d.state.update<CounterRecord>(ctrId(account), (cur = { failures: 0 }) => {
       if (cur.locked_at !== undefined) throw lockedRefusal(account, policy);
-      if (cur.failures >= policy.guess_limit) {
-        newlyLocked = true;
-        return { ...cur, locked_at: this.d.now().toISOString() };
-      }
+      if (cur.failures >= policy.guess_limit) return { ...cur, locked_at: this.d.now().toISOString() };
       return { failures: cur.failures + 1 };
-    });
-    if (newlyLocked) {
-      await this.d.audit.append('lockout', account, { failures: ctr.failures });
-      throw lockedRefusal(account, policy);
-    }
+    }, (next) => (next.locked_at !== undefined
+      ? this.d.audit.entry('lockout', account, { failures: next.failures })
+      : this.d.audit.entry('login.attempt', account, { failures: next.failures, address: caller.address })));
+    if (ctr.locked_at !== undefined) throw lockedRefusal(account, policy);
     return ctr.failures;
   }
 

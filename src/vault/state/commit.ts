@@ -2,18 +2,25 @@
  * Group commit of sealed record writes under the version map (guard.ts):
  * writes that arrive while a batch is being made durable queue, and the next
  * batch takes all of them: one store transaction (the new root first, then
- * the rows, then the shards they touched) and one HSM register write. A
- * write's promise settles only after the register write covering it
- * returned, so no caller answers a client before its write is durable in
- * both places. False for a write: another writer got there first (retry on
- * a fresh view). A group of writes (several records one update changes
- * together: a head post and the pack records it makes) is queued as one and
+ * the rows, then the shards they touched, then the audit rows its riders
+ * carry) and one HSM register write. A write's promise settles only after
+ * the register write covering it returned, so no caller answers a client
+ * before its write is durable in both places. Not done for a write: another
+ * writer got there first (retry on a fresh view).
+ *
+ * Riders (audit entries, audit/log.ts) are made at commit time, on every
+ * attempt, by their chain from the view that attempt is stored on: a rider
+ * on a write is stored with it or not at all; a rider of its own is a batch
+ * member that writes nothing else.
+ *
+ * A member's writes are a group (several records one update changes
+ * together: a head post and the pack records it makes, sealed.ts updateAll):
  * stored in one batch, so it is durable whole or not at all.
  */
 import { sha256 } from '../../crypto/index.js';
 import { EbakError } from '../../errors.js';
 import type { VersionGuard, View } from './guard.js';
-import type { Put } from './store.js';
+import type { AuditInsert, Put } from './store.js';
 import { ROOT_ID, encodeRoot, encodeShard, shardId, shardOf, type Entry } from './versionmap.js';
 
 export interface RecordWrite {
@@ -28,10 +35,38 @@ export interface RecordWrite {
   readonly removed?: true;
 }
 
-/** Writes queued together: stored in one batch, all or none (a record update of several records, sealed.ts updateAll). */
-interface Waiting {
+/** Something stored in a batch's transaction and made only for it, by its chain (an audit entry). */
+export interface Rider {
+  readonly chain: Chain;
+}
+
+/** What a chain adds to a batch for its riders: record writes (the audit head), audit rows, one result per rider. */
+export interface Carried {
   readonly writes: readonly RecordWrite[];
-  resolve(ok: boolean): void;
+  readonly audit: readonly AuditInsert[];
+  readonly results: readonly unknown[];
+}
+
+export interface Chain {
+  /**
+   * The writes and rows that carry `riders` (in batch order) on the guard's current view; undefined when that
+   * view is stale for them (the attempt is lost, as when another writer took the root). `retry`: an earlier
+   * attempt of this batch was not stored.
+   */
+  carry(riders: readonly Rider[], retry: boolean): Promise<Carried | undefined>;
+}
+
+/** A batch member: record writes (a group: all in one batch), a rider, or both (the rider then exists only with the writes). */
+export interface Member {
+  readonly writes?: readonly RecordWrite[];
+  readonly rider?: Rider;
+}
+
+/** Done: durable, with the rider's result; not done: stale, retry on a fresh view. */
+export type Outcome = { readonly done: true; readonly result: unknown } | { readonly done: false };
+
+interface Waiting extends Member {
+  resolve(o: Outcome): void;
   reject(e: unknown): void;
 }
 
@@ -39,6 +74,8 @@ interface Waiting {
 const MAX_BATCH = 256;
 /** Times a batch that lost the root to another replica is stored again on a fresh view before its writers retry. */
 const RESTORES = 4;
+const STALE: Outcome = { done: false };
+const NOTHING: Carried = { writes: [], audit: [], results: [] };
 
 export class GroupCommit {
   private readonly queue: Waiting[] = [];
@@ -48,10 +85,9 @@ export class GroupCommit {
 
   constructor(private readonly guard: VersionGuard) {}
 
-  /** `writes` in one batch, all durable or none: false when any was computed from a version another writer moved past. */
-  writeAll(writes: readonly RecordWrite[]): Promise<boolean> {
+  write(m: Member): Promise<Outcome> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ writes, resolve, reject });
+      this.queue.push({ ...m, resolve, reject });
       if (!this.flushing) void this.flush();
     });
   }
@@ -59,9 +95,10 @@ export class GroupCommit {
   private async flush(): Promise<void> {
     this.flushing = true;
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.groupsInBatch());
+      let batch: Waiting[] = [];
       try {
-        await this.guard.serial(() => this.commit(batch));
+        // Taken once the guard is free, so every write queued until then joins this batch.
+        await this.guard.serial(() => this.commit(batch = this.queue.splice(0, this.membersInBatch())));
       } catch (e) {
         this.guard.invalidate();
         for (const w of batch) w.reject(e);
@@ -70,11 +107,12 @@ export class GroupCommit {
     this.flushing = false;
   }
 
-  /** How many queued groups the next batch takes: up to MAX_BATCH writes, and at least one group whatever its size. */
-  private groupsInBatch(): number {
+  /** How many queued members the next batch takes: up to MAX_BATCH writes (a rider of its own counts one), and at least one member whatever its size. */
+  private membersInBatch(): number {
+    const size = (m: Waiting) => Math.max(1, m.writes?.length ?? 0);
     let k = 1;
-    let n = this.queue[0]!.writes.length;
-    while (k < this.queue.length && n + this.queue[k]!.writes.length <= MAX_BATCH) n += this.queue[k++]!.writes.length;
+    let n = size(this.queue[0]!);
+    while (k < this.queue.length && n + size(this.queue[k]!) <= MAX_BATCH) n += size(this.queue[k++]!);
     return k;
   }
 
@@ -89,38 +127,46 @@ export class GroupCommit {
 
   /**
    * Another replica's batch that wins the root only makes stale the writes of records it changed: the rest of the
-   * batch is stored again on the fresh view at once (same sealed bytes: their record version is unchanged), instead
-   * of sending every writer back to read, seal and queue again after a backoff.
+   * batch is stored again on the fresh view at once (same sealed bytes: their record version is unchanged; riders
+   * chained again from the fresh view), instead of sending every writer back to read, seal and queue again after a
+   * backoff.
    */
   private async commit(batch: Waiting[]): Promise<void> {
     let live = batch;
     for (let attempt = 0; ; attempt++) {
       live = this.stillLive(live);
       if (live.length === 0) return;
-      if ((await this.confirmView()) && (await this.storeBatch(live))) return;
+      if ((await this.confirmView()) && (await this.attempt(live, attempt > 0))) return;
       this.guard.invalidate();
       if (attempt === RESTORES) break;
       await this.guard.reload();
     }
-    for (const w of live) w.resolve(false);
+    for (const w of live) w.resolve(STALE);
   }
 
-  /** Settles as stale (false) the groups with a write computed from a version the view has since moved past (another replica's batch). */
-  private stillLive(groups: Waiting[]): Waiting[] {
-    const live = groups.filter((g) => g.writes.every((w) => (this.guard.entry(w.id)?.version ?? 0) === w.base));
-    for (const g of groups) if (!live.includes(g)) g.resolve(false);
+  /** Settles as stale the writes computed from a version the view has since moved past (another replica's batch), and their riders with them. */
+  private stillLive(members: Waiting[]): Waiting[] {
+    const live = members.filter((m) => (m.writes ?? []).every((w) => (this.guard.entry(w.id)?.version ?? 0) === w.base));
+    for (const m of members) if (!live.includes(m)) m.resolve(STALE);
     return live;
   }
 
-  /** One store transaction and register write for `live`; false (nothing stored) when another writer's root came first. */
-  private async storeBatch(live: Waiting[]): Promise<boolean> {
-    const { view, puts } = successor(this.guard, live.flatMap((g) => g.writes));
-    if (!(await this.guard.store.putAll(puts))) return false;
-    if (!(await this.guard.register.advance(this.guard.from, { epoch: view.root.epoch, hash: view.hash }))) return this.registeredElsewhere(live, view);
+  /** One store transaction and register write for `live` and what its riders carry; false (nothing stored) when their view is stale or another writer's root came first. */
+  private async attempt(live: Waiting[], retry: boolean): Promise<boolean> {
+    const carried = await carry(live, retry);
+    if (carried === undefined) return false;
+    const { view, puts } = successor(this.guard, [...live.flatMap((m) => m.writes ?? []), ...carried.writes]);
+    if (!(await this.guard.store.putAll(puts, carried.audit))) return false;
+    if (!(await this.guard.register.advance(this.guard.from, { epoch: view.root.epoch, hash: view.hash }))) return this.registeredElsewhere(live, view, carried);
     this.guard.advanced(view);
-    this.batches++;
-    for (const w of live) w.resolve(true);
+    this.settle(live, carried);
     return true;
+  }
+
+  private settle(live: Waiting[], carried: Carried): void {
+    this.batches++;
+    let i = 0;
+    for (const m of live) m.resolve({ done: true, result: m.rider ? carried.results[i++] : undefined });
   }
 
   /**
@@ -132,7 +178,7 @@ export class GroupCommit {
    * authenticated with the enclave's key, and no root is stored more than one ahead of the register); otherwise,
    * not knowing, the vault refuses as before (a guess may then be counted unanswered: never one more).
    */
-  private async registeredElsewhere(live: Waiting[], mine: View): Promise<boolean> {
+  private async registeredElsewhere(live: Waiting[], mine: View, carried: Carried): Promise<boolean> {
     this.guard.invalidate();
     await this.guard.reload();
     const v = this.guard.view;
@@ -141,10 +187,18 @@ export class GroupCommit {
     if (!(onTop || (same && (await this.confirmView())))) {
       throw new EbakError('VAULT', 'another writer moved the HSM rollback register past this batch; retry');
     }
-    this.batches++;
-    for (const w of live) w.resolve(true);
+    this.settle(live, carried);
     return true;
   }
+}
+
+/** What the riders of `live` carry on the current view (one chain per sealed state: the audit log). */
+function carry(live: readonly Member[], retry: boolean): Promise<Carried | undefined> {
+  const riders = live.flatMap((m) => (m.rider ? [m.rider] : []));
+  if (riders.length === 0) return Promise.resolve(NOTHING);
+  const chain = riders[0]!.chain;
+  if (riders.some((r) => r.chain !== chain)) throw new EbakError('VAULT', 'riders of two chains in one batch: one audit log per sealed state');
+  return chain.carry(riders, retry);
 }
 
 /** The view after `writes` and the store puts that make it: root first (writers queue on its row), rows, shards. */

@@ -1,7 +1,7 @@
 /** PostgreSQL state store (`--state postgres://…`), for vault replicas sharing one database. */
 import pg from 'pg';
 import { EbakError } from '../../errors.js';
-import type { AuditRow, Put, StateStore, StoredRecord } from './store.js';
+import type { AuditInsert, AuditRow, Put, StateStore, StoredRecord } from './store.js';
 import type { PendingRow, TokenRequest } from './volatile.js';
 
 const SCHEMA = `
@@ -49,14 +49,15 @@ export class PostgresStore implements StateStore {
     return putOne(this.pool, { id, version, sealed, previous });
   }
 
-  async putAll(puts: readonly Put[]): Promise<boolean> {
+  async putAll(puts: readonly Put[], audit: readonly AuditInsert[] = []): Promise<boolean> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
       // The first put alone (the vault's root: concurrent writers queue on its row lock before touching any other),
-      // then the rest in one statement per kind of compare-and-set: a batch costs a handful of round trips, not one a row.
+      // then the rest in one statement per kind of compare-and-set, then the audit rows in one: a batch costs a
+      // handful of round trips, not one a row.
       const [first, ...rest] = puts;
-      const ok = (first === undefined || await putOne(client, first)) && await putMany(client, rest);
+      const ok = (first === undefined || await putOne(client, first)) && await putMany(client, rest) && await appendAudit(client, audit);
       await client.query(ok ? 'COMMIT' : 'ROLLBACK');
       return ok;
     } catch (e) {
@@ -70,18 +71,6 @@ export class PostgresStore implements StateStore {
   async list(prefix: string): Promise<string[]> {
     const r = await this.pool.query<{ id: string }>('SELECT id FROM ebak_vault_records WHERE left(id, $1) = $2 ORDER BY id', [prefix.length, prefix]);
     return r.rows.map((row) => row.id);
-  }
-
-  async appendAudit(entries: readonly (AuditRow & { account: string | null })[]): Promise<boolean> {
-    // One multi-row INSERT is atomic: a seq that exists fails the whole statement (unique_violation).
-    const values = entries.map((_, i) => `($${3 * i + 1}, $${3 * i + 2}, $${3 * i + 3})`).join(', ');
-    try {
-      await this.pool.query(`INSERT INTO ebak_vault_audit (seq, entry, account) VALUES ${values}`, entries.flatMap((e) => [e.seq, e.entry, e.account]));
-      return true;
-    } catch (e) {
-      if ((e as { code?: string }).code === '23505') return false;
-      throw e;
-    }
   }
 
   async audit(from: number): Promise<AuditRow[]> {
@@ -152,4 +141,13 @@ async function putMany(db: pg.PoolClient, puts: readonly Put[]): Promise<boolean
     if ((await db.query(MANY[kind], params)).rowCount !== group.length) return false;
   }
   return true;
+}
+
+const APPEND = 'INSERT INTO ebak_vault_audit (seq, entry, account) SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::text[]) ON CONFLICT (seq) DO NOTHING';
+
+/** `audit` in one statement; false when a seq exists (counted, not an error, so the caller's ROLLBACK undoes the batch). */
+async function appendAudit(db: pg.PoolClient, audit: readonly AuditInsert[]): Promise<boolean> {
+  if (audit.length === 0) return true;
+  const r = await db.query(APPEND, [audit.map((e) => e.seq), audit.map((e) => e.entry), audit.map((e) => e.account)]);
+  return r.rowCount === audit.length;
 }

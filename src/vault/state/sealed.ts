@@ -14,37 +14,49 @@
  * holds. Older, missing, or another copy of the same version → rollback.
  * Write (per record under its lock, or several records one request changes
  * together under each one's lock: updateAll): seal version n+1 → queue it
- * (them, as one group) for the next batch → the batch's store transaction
- * (root, rows, shards) and register write → return. So a caller that answers a client after
- * `update` returns (the login response) has its write durable in both.
+ * (them, as one group) for the next batch → the batch's store transaction (root, rows, shards,
+ * and the audit entries riding on its writes) and register write → return.
+ * So a caller that answers a client after `update` returns (the login
+ * response) has its write, and the entry recording it, durable in both.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sha256 } from '../../crypto/index.js';
 import { EbakError } from '../../errors.js';
 import { seal, unseal } from '../../hsm/seal.js';
 import type { KeyWrapper } from '../../hsm/hsm.js';
-import { GroupCommit, type RecordWrite } from './commit.js';
+import { GroupCommit, type Outcome, type RecordWrite, type Rider } from './commit.js';
 import type { VersionGuard } from './guard.js';
 import { openGuard, type GuardCustodian } from './migrate.js';
 import { StateRollback } from './rollback.js';
-import type { StateStore } from './store.js';
-import { mapKey } from './versionmap.js';
+import type { StateStore, StoredRecord } from './store.js';
+import { mapKey, type Entry } from './versionmap.js';
 
 export { StateRollback } from './rollback.js';
 export const VAULT_RING = 'vault';
 /** Reloads of the view for one read whose row is newer than the view, each finding a newer map. */
 const MAX_RELOADS = 16;
+/** Tries of one write (or rider of its own) while other replicas win its batch. */
+const MAX_TRIES = 32;
 
-interface Current<T> {
+/** What a write stores: the sealed value (empty when removed), and what rides on it. */
+interface Made {
+  sealed: Buffer;
+  removed?: true;
+  rider?: Rider;
+}
+
+const NOTHING_TO_DO: Outcome = { done: true, result: undefined };
+
+/** The version a write of a record read as `cur` gets: past the map's and the store's (a removed record's row stays). */
+const nextVersion = (cur: Current<unknown>) => Math.max(cur.version, cur.stored ?? 0) + 1;
+
+export interface Current<T> {
   value: T | undefined;
   /** The version-map version (0: never written). */
   version: number;
   /** The row version the store holds (its compare-and-set). */
   stored: number | undefined;
 }
-
-/** The version a write of a record read as `cur` gets: past the map's and the store's (a removed record's row stays). */
-const nextVersion = (cur: Current<unknown>) => Math.max(cur.version, cur.stored ?? 0) + 1;
 
 export class SealedState {
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -68,19 +80,29 @@ export class SealedState {
   /** The record's value and version, or undefined when it was never written. */
   async read<T>(id: string): Promise<{ value: T; version: number } | undefined> {
     await this.guard.fresh();
-    return this.readAtView<T>(id);
+    const cur = await this.current<T>(id);
+    return cur.value === undefined ? undefined : { value: cur.value, version: cur.version };
+  }
+
+  /** The view's entry of `id` (its version and the hash of its row), trusted: for a chain inside a batch (commit.ts). */
+  mapped(id: string): Entry | undefined {
+    return this.guard.entry(id);
   }
 
   /**
-   * As read, without waiting for a register read first: the row the store holds, checked against this process's
-   * view (a newer row than the view reloads it, an older one is a rollback). Only for a caller that writes back what
-   * it read and answers nobody before that write is durable (the audit log chaining from its head): the write's
-   * batch is refused when the view was stale (the root's compare-and-set, the register's check of the value the
-   * batch started from), so the register read that fresh() would wait for buys it nothing.
+   * The record at the view, for a chain inside a batch (commit.ts), which holds the guard: no register read and no
+   * reload. Undefined when the row is newer than the view (another replica's batch: this batch's root loses too);
+   * an older or another row is a rollback, as for read.
    */
-  async readAtView<T>(id: string): Promise<{ value: T; version: number } | undefined> {
-    const cur = await this.current<T>(id);
-    return cur.value === undefined ? undefined : { value: cur.value, version: cur.version };
+  async atView<T>(id: string): Promise<Current<T> | undefined> {
+    const e = this.guard.entry(id);
+    const row = await this.store.get(id);
+    return e !== undefined && row !== undefined && row.version > e.version ? undefined : this.checked<T>(id, e, row);
+  }
+
+  /** `value` sealed as version `version` of `id`. */
+  sealValue(id: string, version: number, value: unknown): Promise<Buffer> {
+    return seal(this.hsm, this.ring, Buffer.from(JSON.stringify(value), 'utf8'), { id, version }, { bind: this.bind });
   }
 
   /** The row checked against the view: exactly the version and copy the map holds. */
@@ -91,18 +113,23 @@ export class SealedState {
     const epoch = this.guard.view.root.epoch;
     const e = this.guard.entry(id);
     const row = await this.store.get(id);
-    if (e === undefined) return { value: undefined, version: 0, stored: row?.version }; // a row no batch committed is not the record
-    if (!row) throw new StateRollback(id, `the record is missing but the version map holds version ${e.version}`);
-    if (row.version < e.version) throw new StateRollback(id, `stored version ${row.version} is older than the version map's ${e.version}`);
-    if (row.version > e.version) {
-      // Another replica's batch, stored after the entry's view. Under churn (two replicas appending to the audit head)
-      // the row can move on again between a reload and the next row read: read again while each finds a newer map.
+    if (e !== undefined && row !== undefined && row.version > e.version) {
+      // Another replica's batch, stored after the entry's view. Under churn (two replicas writing one record) the
+      // row can move on again between a reload and the next row read: read again while each finds a newer map.
       if (reloads < MAX_RELOADS) {
         if (this.guard.view.root.epoch === epoch) await this.guard.forceReload();
         if (this.guard.view.root.epoch > epoch) return this.current<T>(id, reloads + 1);
       }
       throw new StateRollback(id, `stored version ${row.version} is newer than the version map allows (${e.version})`);
     }
+    return this.checked<T>(id, e, row);
+  }
+
+  /** `row`, no newer than the entry `e`, checked against it: exactly the version and copy the map holds. */
+  private async checked<T>(id: string, e: Entry | undefined, row: StoredRecord | undefined): Promise<Current<T>> {
+    if (e === undefined) return { value: undefined, version: 0, stored: row?.version }; // a row no batch committed is not the record
+    if (!row) throw new StateRollback(id, `the record is missing but the version map holds version ${e.version}`);
+    if (row.version < e.version) throw new StateRollback(id, `stored version ${row.version} is older than the version map's ${e.version}`);
     const plain = await unseal(this.hsm, row.sealed, { id, version: row.version }, { bind: this.bind });
     try {
       if (!sha256(row.sealed).equals(e.hash)) throw new StateRollback(id, `the stored copy of version ${row.version} is not the one the version map holds`);
@@ -112,10 +139,17 @@ export class SealedState {
     }
   }
 
-  /** Read-modify-write under a per-record lock; `fn` returns the new value (or throws to abort). */
-  async update<T>(id: string, fn: (current: T | undefined) => T | Promise<T>): Promise<T> {
-    const next = await this.updateAll<T>([id], async (cur) => new Map([[id, await fn(cur.get(id))]]));
-    return next.get(id)!;
+  /**
+   * Read-modify-write under a per-record lock; `fn` returns the new value (or throws to abort). `rider`, made from
+   * the new value, rides on the write: stored in its batch's transaction or not at all (an audit entry, audit/log.ts).
+   */
+  async update<T>(id: string, fn: (current: T | undefined) => T | Promise<T>, rider?: (next: T) => Rider): Promise<T> {
+    let next: T | undefined;
+    await this.write<T>(id, async (cur, version) => {
+      next = await fn(cur);
+      return { sealed: await this.sealValue(id, version, next), rider: rider?.(next) };
+    });
+    return next!;
   }
 
   /**
@@ -129,7 +163,7 @@ export class SealedState {
   async updateAll<T>(ids: readonly string[], fn: (current: ReadonlyMap<string, T | undefined>) => Map<string, T> | Promise<Map<string, T>>): Promise<Map<string, T>> {
     const sorted = [...new Set(ids)].sort();
     let next = new Map<string, T>();
-    await this.exclusiveAll(sorted, () => this.attempts(sorted.join(', '), async () => {
+    await this.exclusiveAll(sorted, () => this.retrying(`record ${sorted.join(', ')}`, async () => {
       const cur = new Map<string, Current<T>>();
       for (const id of sorted) cur.set(id, await this.current<T>(id));
       next = await fn(new Map([...cur].map(([id, c]) => [id, c.value])));
@@ -138,10 +172,9 @@ export class SealedState {
         const c = cur.get(id);
         if (c === undefined) throw new EbakError('VAULT', `record ${id} was written without its lock`);
         const version = nextVersion(c);
-        const sealed = await seal(this.hsm, this.ring, Buffer.from(JSON.stringify(value), 'utf8'), { id, version }, { bind: this.bind });
-        writes.push({ id, version, sealed, stored: c.stored, base: c.version });
+        writes.push({ id, version, sealed: await this.sealValue(id, version, value), stored: c.stored, base: c.version });
       }
-      return writes;
+      return writes.length === 0 ? NOTHING_TO_DO : this.commits.write({ writes });
     }));
     return next;
   }
@@ -154,25 +187,38 @@ export class SealedState {
    * a record never written.
    */
   remove(id: string): Promise<void> {
-    return this.exclusive(id, () => this.attempts(id, async () => {
-      const cur = await this.current(id);
-      if (cur.value === undefined) return [];
-      return [{ id, version: nextVersion(cur), sealed: Buffer.alloc(0), removed: true as const, stored: cur.stored, base: cur.version }];
-    }));
+    return this.write(id, (cur) => (cur === undefined ? undefined : { sealed: Buffer.alloc(0), removed: true as const }));
   }
 
-  /** The writes `make` computes, committed as one group, made again on a fresh view while another replica wins the batch; none: nothing to write. */
-  private async attempts(what: string, make: () => Promise<RecordWrite[]>): Promise<void> {
-    // Another replica may win the batch; under a burst it can win several times in a row.
-    for (let attempt = 0; attempt < 32; attempt++) {
+  /** A rider of its own (an audit entry no write carries) in the next batch: its chain's result once durable. */
+  async carry(rider: Rider): Promise<unknown> {
+    return this.retrying('the audit log', () => this.commits.write({ rider }));
+  }
+
+  /** One write of `id` under its lock, retried on a fresh view while another replica wins the batch; `make` undefined: nothing to write. */
+  private write<T>(id: string, make: (current: T | undefined, version: number) => Promise<Made | undefined> | Made | undefined): Promise<void> {
+    return this.exclusive(id, async () => {
+      await this.retrying(`record ${id}`, async () => {
+        const cur = await this.current<T>(id);
+        const version = nextVersion(cur);
+        const w = await make(cur.value, version);
+        if (w === undefined) return NOTHING_TO_DO;
+        return this.commits.write({ writes: [{ id, version, sealed: w.sealed, removed: w.removed, stored: cur.stored, base: cur.version }], rider: w.rider });
+      });
+    });
+  }
+
+  /** `once` until its batch is done: another replica may win it, under a burst several times in a row. */
+  private async retrying(what: string, once: () => Promise<Outcome>): Promise<unknown> {
+    for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
       if (attempt > 0) {
         await sleep(Math.random() * Math.min(50, 2 ** attempt));
         await this.guard.fresh();
       }
-      const writes = await make();
-      if (writes.length === 0 || (await this.commits.writeAll(writes))) return;
+      const o = await once();
+      if (o.done) return o.result;
     }
-    throw new EbakError('VAULT', `record ${what} is being changed by another vault replica; retry`);
+    throw new EbakError('VAULT', `${what} is being changed by another vault replica; retry`);
   }
 
   /** Runs `fn` holding the lock of every id in `ids` (taken in the order given). */
@@ -181,7 +227,7 @@ export class SealedState {
   }
 
   /** Runs `fn` with no other update of `id` in this process in flight. */
-  exclusive<R>(id: string, fn: () => Promise<R>): Promise<R> {
+  private exclusive<R>(id: string, fn: () => Promise<R>): Promise<R> {
     const prev = this.locks.get(id) ?? Promise.resolve();
     const run = prev.then(fn, fn);
     const tail = run.catch(() => undefined);

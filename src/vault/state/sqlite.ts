@@ -10,7 +10,7 @@
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { EbakError } from '../../errors.js';
-import type { AuditRow, Put, StateStore, StoredRecord } from './store.js';
+import type { AuditInsert, AuditRow, Put, StateStore, StoredRecord } from './store.js';
 import type { PendingRow, TokenRequest } from './volatile.js';
 
 const SCHEMA = `
@@ -55,19 +55,15 @@ function statements(db: Database.Database) {
 export class SqliteStore implements StateStore {
   private readonly sql: ReturnType<typeof statements>;
   private readonly vol: ReturnType<typeof volatileStatements>;
-  private readonly appendBatch: (entries: readonly (AuditRow & { account: string | null })[]) => boolean;
-  private readonly putBatch: (puts: readonly Put[]) => boolean;
+  private readonly putBatch: (puts: readonly Put[], audit: readonly AuditInsert[]) => boolean;
 
   private constructor(private readonly db: Database.Database, private readonly volatileDb: Database.Database) {
     this.sql = statements(db);
     this.vol = volatileStatements(volatileDb);
-    // One transaction (one synced commit) per batch; a seq that exists rolls the whole batch back.
-    this.appendBatch = db.transaction((entries: readonly (AuditRow & { account: string | null })[]) => {
-      for (const e of entries) if (this.sql.append.run(e.seq, e.entry, e.account).changes !== 1) throw new Collision();
-      return true;
-    });
-    this.putBatch = db.transaction((puts: readonly Put[]) => {
+    // One transaction (one synced commit) per batch; a failed compare-and-set or a seq that exists rolls it all back.
+    this.putBatch = db.transaction((puts: readonly Put[], audit: readonly AuditInsert[]) => {
       for (const p of puts) if (!this.putOne(p.id, p.version, p.sealed, p.previous)) throw new Collision();
+      for (const e of audit) if (this.sql.append.run(e.seq, e.entry, e.account).changes !== 1) throw new Collision();
       return true;
     });
   }
@@ -105,9 +101,9 @@ export class SqliteStore implements StateStore {
     return r.changes === 1;
   }
 
-  async putAll(puts: readonly Put[]): Promise<boolean> {
+  async putAll(puts: readonly Put[], audit: readonly AuditInsert[] = []): Promise<boolean> {
     try {
-      return this.putBatch(puts);
+      return this.putBatch(puts, audit);
     } catch (e) {
       if (e instanceof Collision) return false;
       throw e;
@@ -117,15 +113,6 @@ export class SqliteStore implements StateStore {
   async list(prefix: string): Promise<string[]> {
     const rows = this.sql.list.all(prefix.length, prefix) as { id: string }[];
     return rows.map((r) => r.id);
-  }
-
-  async appendAudit(entries: readonly (AuditRow & { account: string | null })[]): Promise<boolean> {
-    try {
-      return this.appendBatch(entries);
-    } catch (e) {
-      if (e instanceof Collision) return false;
-      throw e;
-    }
   }
 
   async audit(from: number): Promise<AuditRow[]> {

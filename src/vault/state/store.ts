@@ -15,6 +15,11 @@ export interface AuditRow {
   readonly entry: Buffer;
 }
 
+/** An audit entry as putAll appends it. */
+export interface AuditInsert extends AuditRow {
+  readonly account: string | null;
+}
+
 export interface StoredRecord {
   readonly version: number;
   readonly sealed: Buffer;
@@ -37,20 +42,16 @@ export interface StateStore extends PendingStore, BucketStore {
    */
   put(id: string, version: number, sealed: Buffer, previous: number | undefined): Promise<boolean>;
   /**
-   * All of `puts` in one durable transaction, or none: false (nothing
-   * written) when any compare-and-set fails. The first put is written
-   * before the others (the vault puts the version map root first, so
-   * writers queue on it); the rest in any order.
+   * All of `puts` and `audit` in one durable transaction, or none: false
+   * (nothing written) when any compare-and-set fails or any audit seq
+   * already exists. The first put is written before the others (the vault
+   * puts the version map root first, so writers queue on it); the rest in
+   * any order. `account` of an audit row (null for vault-wide events) is
+   * indexed for auditFor.
    */
-  putAll(puts: readonly Put[]): Promise<boolean>;
+  putAll(puts: readonly Put[], audit?: readonly AuditInsert[]): Promise<boolean>;
   /** Ids with this prefix, sorted. */
   list(prefix: string): Promise<string[]>;
-  /**
-   * Appends audit entries (consecutive seqs) in one durable transaction:
-   * all or none; false (nothing written) when any seq already exists.
-   * `account` (null for vault-wide events) is indexed for auditFor.
-   */
-  appendAudit(entries: readonly (AuditRow & { account: string | null })[]): Promise<boolean>;
   /** Audit entries with seq >= from, ascending. */
   audit(from: number): Promise<AuditRow[]>;
   /** At most `limit` entries of `account` with seq > after, ascending (an index lookup). */
