@@ -43,12 +43,22 @@ export async function serviceTls(dir: string, host: string): Promise<ServiceTls>
   return tls;
 }
 
-function createIdentity(host: string): ServiceTls {
+/**
+ * A certificate serial's INTEGER content from 16 random octets: the top bit
+ * clear (positive) and the first octet never zero. A leading zero octet is
+ * not DER (the encoding must be minimal), OpenSSL then refuses the whole
+ * certificate, and the key service failed to start 1 time in 256.
+ */
+export function serialOctets(random: Buffer = randomBytes(16)): Buffer {
+  random[0] = (random[0]! & 0x7f) | 0x01;
+  return random;
+}
+
+/** A fresh key and self-signed certificate for `host` (and the loopback names); `serial` for tests. */
+export function createIdentity(host: string, serial = serialOctets()): ServiceTls {
   const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const name = new Name([new RelativeDistinguishedName([new AttributeTypeAndValue({ type: '2.5.4.3', value: new AttributeValue({ utf8String: 'ebak simulated key service' }) })])]);
   const now = Date.now();
-  const serial = randomBytes(16);
-  serial[0]! &= 0x7f; // a positive INTEGER
   const tbs = new TBSCertificate({
     version: Version.v3,
     serialNumber: new Uint8Array(serial).buffer,
