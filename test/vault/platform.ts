@@ -124,7 +124,6 @@ const PG_BIN = '/usr/lib/postgresql/15/bin';
 
 /** A throwaway PostgreSQL server (initdb refuses root, so it runs as postgres). */
 export function startPostgres(): { url: string; stop: () => void } {
-  const port = 55400 + (process.pid % 500);
   const d = mkdtempSync(join(tmpdir(), 'ebak-pg-'));
   mkdirSync(join(d, 'sock'));
   const pgUser = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
@@ -132,7 +131,8 @@ export function startPostgres(): { url: string; stop: () => void } {
   for (const p of [d, join(d, 'sock')]) chownSync(p, pgUser, pgGroup);
   const as = (args: string[]) => execFileSync('runuser', ['-u', 'postgres', '--', ...args], { cwd: '/tmp', stdio: 'ignore' });
   as([`${PG_BIN}/initdb`, '-D', join(d, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8']);
-  as([`${PG_BIN}/pg_ctl`, '-D', join(d, 'data'), '-l', join(d, 'server.log'), '-w', '-o', `-p ${port} -k ${join(d, 'sock')} -c listen_addresses=127.0.0.1 -c fsync=on`, 'start']);
+  const start = (port: number) => as([`${PG_BIN}/pg_ctl`, '-D', join(d, 'data'), '-l', join(d, 'server.log'), '-w', '-o', `-p ${port} -k ${join(d, 'sock')} -c listen_addresses=127.0.0.1 -c fsync=on`, 'start']);
+  const port = firstThatStarts(start);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     stop: () => {
@@ -140,4 +140,22 @@ export function startPostgres(): { url: string; stop: () => void } {
       rmSync(d, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A port for a test server that another may hold: below the kernel's
+ * ephemeral range (32768+), where a client connection of a concurrent test
+ * once took the port this process's pid picked, and tried in turn.
+ */
+function firstThatStarts(start: (port: number) => void): number {
+  const first = 20_000 + ((process.pid * 37) % 10_000);
+  for (let i = 0; ; i++) {
+    const port = first + i;
+    try {
+      start(port);
+      return port;
+    } catch (e) {
+      if (i === 9) throw e;
+    }
+  }
 }
