@@ -24,7 +24,7 @@ import { PIN, softhsm, type SoftHsm } from '../hsm/softhsm.js';
 import { getObject, listKeys, startFixture, type S3Fixture } from '../s3/fixture.js';
 import { accessKeyOf } from '../storage/proxy.js';
 import { startCliVault, type Platform } from '../vault/platform.js';
-import { assertCode, assertFailed, backupSummary, ebak, flipBit, type RunResult } from './harness.js';
+import { assertCode, assertFailed, backupSummary, ebak, ebakOk, flipBit, type RunResult } from './harness.js';
 
 const PASSWORD = 'correct horse battery';
 const BUCKET = 'sealed';
@@ -83,11 +83,7 @@ describe('the vault holds the delete credential sealed to the enclave', { timeou
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function ok(args: string[]): Promise<RunResult> {
-    const r = await ebak(args, env);
-    assert.equal(r.code, 0, `ebak ${args.join(' ')}: ${r.stderr}`);
-    return r;
-  }
+  const ok = (args: string[]): Promise<RunResult> => ebakOk(args, env);
   async function backup(round: number): Promise<string> {
     const src = join(dir, 'src');
     await mkdir(src, { recursive: true });
