@@ -20,38 +20,51 @@ import { startPostgres } from './platform.js';
 
 const BIND = Buffer.alloc(32, 7);
 
-/** The real store with `get(id)` of one id held until released (once armed). */
+/**
+ * The real store with one call held until released (once armed): `get(id)` of one id before it runs, or the next
+ * `putAll` after it committed (its answer held back, as a replica descheduled between its store transaction and its
+ * register write).
+ */
 function gated(store: StateStore) {
-  let armed: string | undefined;
+  let armed: { get: string } | { putAll: true } | undefined;
   let arrived!: () => void;
   let release!: () => void;
-  let reached = Promise.resolve();
   let open = Promise.resolve();
+  const hold = async () => {
+    armed = undefined;
+    arrived();
+    await open;
+  };
   const wrapper = new Proxy(store, {
     get(target, p) {
       if (p === 'get') {
         return async (id: string) => {
-          if (id === armed) {
-            armed = undefined;
-            arrived();
-            await open;
-          }
+          if (armed && 'get' in armed && armed.get === id) await hold();
           return target.get(id);
+        };
+      }
+      if (p === 'putAll') {
+        return async (...args: Parameters<StateStore['putAll']>) => {
+          const ok = await target.putAll(...args);
+          if (armed && 'putAll' in armed) await hold();
+          return ok;
         };
       }
       const v = Reflect.get(target, p) as unknown;
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
+  const arm = (what: NonNullable<typeof armed>): Promise<void> => {
+    armed = what;
+    open = new Promise((r) => (release = r));
+    return new Promise((r) => (arrived = r));
+  };
   return {
     store: wrapper,
     /** Holds the next get(id); resolves the returned promise when it arrives. */
-    arm(id: string): Promise<void> {
-      armed = id;
-      reached = new Promise((r) => (arrived = r));
-      open = new Promise((r) => (release = r));
-      return reached;
-    },
+    arm: (id: string) => arm({ get: id }),
+    /** Holds the answer of the next putAll, which has committed; resolves the returned promise then. */
+    armCommit: () => arm({ putAll: true }),
     release: () => release(),
   };
 }
@@ -110,6 +123,23 @@ describe('sealed state: two replicas on one PostgreSQL', () => {
     g.release();
     assert.deepEqual(await upd, { n: 3 });
     assert.deepEqual((await b.read('ctr/y'))?.value, { n: 3 });
+  });
+
+  it('a batch another replica registered and built on, past the values the register keeps, before its own register write is answered as done, once', async () => {
+    const g = gated(await store());
+    const a = await SealedState.open(g.store, hsm, BIND);
+    const b = await SealedState.open(await store(), hsm, BIND);
+    await a.update<{ n: number }>('ctr/z', () => ({ n: 1 }));
+    // A's batch is stored (epoch e+1), then A stalls before its register write. B adopts A's root (registers it),
+    // then stores and registers batches of its own on top, and on the same record, past the few values the
+    // register keeps. A's register write then fails; only the ancestors B's root names say A's root is in it.
+    const committed = g.armCommit();
+    const upd = a.update<{ n: number }>('ctr/z', (c) => ({ n: (c?.n ?? 0) + 1 }));
+    await committed;
+    for (let i = 0; i < 6; i++) await b.update<{ n: number }>('ctr/z', (c) => ({ n: (c?.n ?? 0) + 10 }));
+    g.release();
+    assert.deepEqual(await upd, { n: 2 }, 'the write is durable and guarded: answered, not refused');
+    assert.deepEqual((await a.update<{ n: number }>('ctr/z', (c) => ({ n: (c?.n ?? 0) + 1 }))), { n: 63 }, 'counted once, under B\'s six');
   });
 
   it('two replicas racing batches: every increment counts exactly once, on shared and on own records', async () => {

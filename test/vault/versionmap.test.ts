@@ -1,8 +1,9 @@
 /**
  * Version map v1 and guard value v1 (docs/vault.md "Rollback guard at scale",
- * docs/hsm.md "Rollback register"): the vector in test/hsm/vectors is
- * recomputed with node:crypto alone, and the codecs must give the same bytes
- * back; tampering and truncation are refused by class.
+ * docs/hsm.md "Rollback register"), and the root's format 2 (its ancestors):
+ * the vectors in test/hsm/vectors are recomputed with node:crypto alone, and
+ * the codecs must give the same bytes back (format 1 roots are still read);
+ * tampering and truncation are refused by class.
  */
 import assert from 'node:assert/strict';
 import { createHash, createHmac, hkdfSync } from 'node:crypto';
@@ -10,14 +11,17 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { isEbakError } from '../../src/errors.js';
 import { decodeGuardValue, encodeGuardValue } from '../../src/hsm/pkcs11/register.js';
-import { EMPTY_DIGESTS, SHARDS, decodeRoot, decodeShard, encodeRoot, encodeShard, mapKey, shardOf } from '../../src/vault/state/versionmap.js';
+import { ANCESTORS, EMPTY_DIGESTS, ancestorHash, decodeRoot, decodeShard, encodeRoot, encodeShard, mapKey, shardOf, successorAncestors } from '../../src/vault/state/versionmap.js';
 
 interface Vector {
   recordKey: string; mapKey: string; epoch: number; prev: string; root: string; rootHash: string; guardValue: string; emptyShard0: string;
   rows: { id: string; version: number; sealed: string; shard: number }[];
   shards: { index: number; bytes: string }[];
 }
-const v = JSON.parse(readFileSync(new URL('../../../test/hsm/vectors/version-map-v1.json', import.meta.url), 'utf8')) as Vector;
+const vector = <T>(name: string) => JSON.parse(readFileSync(new URL(`../../../test/hsm/vectors/${name}`, import.meta.url), 'utf8')) as T;
+const v = vector<Vector>('version-map-v1.json');
+/** A format 2 root over v's shards. */
+const v2 = vector<{ epoch: number; prev: string; ancestors: string[]; root: string; rootHash: string }>('version-map-v2.json');
 const sha = (b: Buffer) => createHash('sha256').update(b).digest();
 const hex = (s: string) => Buffer.from(s, 'hex');
 const u = (n: number, bytes: number) => Buffer.from(BigInt(n).toString(16).padStart(bytes * 2, '0'), 'hex');
@@ -56,10 +60,8 @@ describe('version map v1 vectors', () => {
       }
       digests[s.index] = sha(hex(s.bytes));
     }
-    assert.equal(encodeRoot({ epoch: v.epoch, prev: hex(v.prev), digests }, key).toString('hex'), v.root);
-    const root = decodeRoot(hex(v.root), key);
-    assert.equal(root.epoch, v.epoch);
-    assert.equal(root.digests.length, SHARDS);
+    const root = decodeRoot(hex(v.root), key); // format 1: read, no longer written
+    assert.deepEqual(root, { epoch: v.epoch, prev: hex(v.prev), ancestors: [], digests });
     assert.equal(encodeGuardValue({ epoch: v.epoch, hash: hex(v.rootHash) }).toString('hex'), v.guardValue);
     assert.deepEqual(decodeGuardValue(hex(v.guardValue)), { epoch: v.epoch, hash: hex(v.rootHash) });
   });
@@ -80,5 +82,51 @@ describe('version map v1 vectors', () => {
     const guard = hex(v.guardValue);
     guard[4] = 9;
     assert.throws(() => decodeGuardValue(guard), (e) => isEbakError(e, 'UNSUPPORTED_VERSION'));
+  });
+});
+
+describe('version map root format 2 vectors', () => {
+  const key = mapKey(hex(v.recordKey));
+  const digests = () => {
+    const d = EMPTY_DIGESTS.slice();
+    for (const s of v.shards) d[s.index] = sha(hex(s.bytes));
+    return d;
+  };
+
+  it('a root naming its ancestors is laid out as documented (node:crypto alone), and the codec gives the same bytes', () => {
+    const body = Buffer.concat([Buffer.from('EBVM'), Buffer.from([2]), u(v2.epoch, 8), hex(v2.prev), Buffer.from([v2.ancestors.length]), ...v2.ancestors.map(hex), u(256, 2), ...digests()]);
+    const bytes = Buffer.concat([body, createHmac('sha256', key).update(body).digest()]);
+    assert.equal(bytes.toString('hex'), v2.root);
+    assert.equal(sha(bytes).toString('hex'), v2.rootHash);
+    const root = { epoch: v2.epoch, prev: hex(v2.prev), ancestors: v2.ancestors.map(hex), digests: digests() };
+    assert.equal(encodeRoot(root, key).toString('hex'), v2.root);
+    assert.deepEqual(decodeRoot(hex(v2.root), key), root);
+  });
+
+  it('names the hashes back from its own: itself, its prev, then its ancestors, and no further', () => {
+    const root = decodeRoot(hex(v2.root), key);
+    assert.equal(ancestorHash(root, hex(v2.rootHash), 7)?.toString('hex'), v2.rootHash);
+    assert.equal(ancestorHash(root, hex(v2.rootHash), 6)?.toString('hex'), v2.prev);
+    assert.equal(ancestorHash(root, hex(v2.rootHash), 5)?.toString('hex'), v2.ancestors[0]);
+    assert.equal(ancestorHash(root, hex(v2.rootHash), 4)?.toString('hex'), v2.ancestors[1]);
+    assert.equal(ancestorHash(root, hex(v2.rootHash), 3), undefined);
+    assert.deepEqual(successorAncestors(root).map((b) => b.toString('hex')), [v2.prev, ...v2.ancestors]);
+    const deep = { ...root, ancestors: Array.from({ length: ANCESTORS }, (_, i) => Buffer.alloc(32, i)) };
+    assert.equal(successorAncestors(deep).length, ANCESTORS, 'the oldest falls off');
+    assert.equal(successorAncestors({ ...root, epoch: 1 }).length, 0, "epoch 1's prev is no root");
+  });
+
+  it('tampered ancestors, a count beyond the bytes, more than ANCESTORS and an unknown format are refused by class', () => {
+    const root = hex(v2.root);
+    const tampered = Buffer.from(root);
+    tampered[46] ^= 1;
+    assert.throws(() => decodeRoot(tampered, key), (e) => isEbakError(e, 'AUTH_FAILED'));
+    const miscounted = Buffer.from(root);
+    miscounted[45] = 3;
+    assert.throws(() => decodeRoot(miscounted, key), (e) => isEbakError(e, 'CORRUPT'));
+    assert.throws(() => encodeRoot({ ...decodeRoot(root, key), ancestors: Array.from({ length: ANCESTORS + 1 }, () => Buffer.alloc(32)) }, key), (e) => isEbakError(e, 'USAGE'));
+    const future = Buffer.from(root);
+    future[4] = 3;
+    assert.throws(() => decodeRoot(future, key), (e) => isEbakError(e, 'UNSUPPORTED_VERSION'));
   });
 });

@@ -21,7 +21,7 @@ import { sha256 } from '../../crypto/index.js';
 import { EbakError } from '../../errors.js';
 import type { VersionGuard, View } from './guard.js';
 import type { AuditInsert, Put } from './store.js';
-import { ROOT_ID, encodeRoot, encodeShard, shardId, shardOf, type Entry } from './versionmap.js';
+import { ROOT_ID, ancestorHash, encodeRoot, encodeShard, shardId, shardOf, successorAncestors, type Entry } from './versionmap.js';
 
 export interface RecordWrite {
   readonly id: string;
@@ -174,15 +174,17 @@ export class GroupCommit {
    * another writer stored and left unregistered) and may have stored its own on top. The batch is then durable and
    * guarded although this replica's own register write failed; refusing it left a counted guess unanswered
    * (test/vault/postgres.test.ts: 40 guesses over two replicas, 9 answers for a limit of 10). It is answered as
-   * done only when the view now covering the register is this batch's root, or chains from it (roots are
-   * authenticated with the enclave's key, and no root is stored more than one ahead of the register); otherwise,
-   * not knowing, the vault refuses as before (a guess may then be counted unanswered: never one more).
+   * done only when the view now covering the register is this batch's root, or descends from it: its prev or
+   * one of the ANCESTORS roots before it that it names is this root (roots are authenticated with the enclave's
+   * key and each names the ancestors of the view it was built on; no root is stored more than one ahead of the
+   * register). Otherwise (built on more than ANCESTORS batches deep, or a fork), not knowing, the vault refuses
+   * as before: a guess may then be counted unanswered, never one more.
    */
   private async registeredElsewhere(live: Waiting[], mine: View, carried: Carried): Promise<boolean> {
     this.guard.invalidate();
     await this.guard.reload();
     const v = this.guard.view;
-    const onTop = v.root.epoch === mine.root.epoch + 1 && v.root.prev.equals(mine.hash);
+    const onTop = v.root.epoch > mine.root.epoch && ancestorHash(v.root, v.hash, mine.root.epoch)?.equals(mine.hash) === true;
     const same = v.root.epoch === mine.root.epoch && v.hash.equals(mine.hash);
     if (!(onTop || (same && (await this.confirmView())))) {
       throw new EbakError('VAULT', 'another writer moved the HSM rollback register past this batch; retry');
@@ -222,7 +224,7 @@ function successor(guard: VersionGuard, writes: readonly RecordWrite[]): { view:
     digests[k] = sha256(bytes);
     shardPuts.push({ id: shardId(k), version: epoch, sealed: bytes, previous: 'any' });
   }
-  const root = { epoch, prev: base.hash, digests };
+  const root = { epoch, prev: base.hash, ancestors: successorAncestors(base.root), digests };
   const rootBytes = encodeRoot(root, guard.key);
   const rows = [...writes].sort((a, b) => (a.id < b.id ? -1 : 1)).map((w): Put => ({ id: w.id, version: w.version, sealed: w.sealed, previous: w.stored }));
   return {

@@ -57,7 +57,7 @@ async function migrate(store: StateStore, hsm: GuardCustodian, key: Buffer): Pro
     digests[k] = sha256(bytes);
     puts.push({ id: shardId(k), version: 1, sealed: bytes, previous: 'any' });
   }
-  const root = encodeRoot({ epoch: 1, prev: Buffer.alloc(32), digests }, key);
+  const root = encodeRoot({ epoch: 1, prev: Buffer.alloc(32), ancestors: [], digests }, key);
   // A root left by a migration that crashed before the register is replaced; one another replica has moved on from is not.
   const left = (await store.get(ROOT_ID))?.version;
   const stored = (left ?? 1) <= 1 && await store.putAll([{ id: ROOT_ID, version: 1, sealed: root, previous: left }, ...puts]);
