@@ -69,7 +69,7 @@ import { mapIoError } from '../util/fs.js';
 import { readXattrs, sameXattrs } from '../util/xattr.js';
 import { BlobType } from '../repository/format/pack.js';
 import type { BackupSummary, Snapshot } from '../repository/format/snapshot.js';
-import { fromBytes, nameKey, type NodeType, type TreeNode } from '../repository/format/tree.js';
+import { fromBytes, nameKey, sameNode, type NodeType, type TreeNode } from '../repository/format/tree.js';
 import type { SplitLimits } from '../repository/format/tree-split.js';
 import type { BlobIndex, BlobStore, BlobWriter, SnapshotStore, TreeLoader } from '../repository/api.js';
 import { hostMeta } from '../repository/repository.js';
@@ -308,17 +308,18 @@ class Archiver {
 
   /** A directory's tree: its entries on device `dev` (for -x), none when it is a mount point not to be entered. */
   private async saveDir(dir: Buffer, parentTree: string | undefined, dev: bigint, enter = true, store = this.storeTree): Promise<string> {
-    return (await this.dirTree(dir, parentTree, dev, enter, store)).finish();
+    const { out, parents } = await this.dirTree(dir, parentTree, dev, enter, store);
+    return out.finish(parents?.whole);
   }
 
-  /** A directory's entries, each saved into a tree writer (saveDir's); the caller finishes it. */
-  private async dirTree(dir: Buffer, parentTree: string | undefined, dev: bigint, enter: boolean, store: TreeStore): Promise<TreeWriter> {
+  /** A directory's entries, each saved into a tree writer (saveDir's), and its parent's; the caller finishes the writer with the parent's whole tree. */
+  private async dirTree(dir: Buffer, parentTree: string | undefined, dev: bigint, enter: boolean, store: TreeStore): Promise<{ out: TreeWriter; parents?: ParentEntries }> {
     const out = this.treeWriter(store);
-    if (!enter) return out;
+    if (!enter) return { out };
     const names = this.readNames(dir);
     const parents = new ParentEntries(this.repo, parentTree, (e) => this.warn(`${dir}: cannot read its tree in the parent snapshot (${e.message}); reading all its files`));
     await this.saveEntries(dir.equals(SLASH) ? Buffer.alloc(0) : dir, names, parents, dev, out);
-    return out;
+    return { out, parents };
   }
 
   /** The names to back up in `dir`, sorted by their bytes, as latin1 text; none when it cannot be read. */
@@ -347,10 +348,12 @@ class Archiver {
    * order; large files run concurrently (bounded by bigFileSlots), at most
    * IN_FLIGHT entries ahead of the oldest unfinished one. When the walk stops
    * (cancelled, a fatal error), the entries in flight settle before it is
-   * reported, so none is left running.
+   * reported, so none is left running. Each entry goes to the writer marked
+   * when it equals its node in the parent's whole tree (treewriter.ts).
    */
   private async saveEntries(base: Buffer, names: readonly string[], parents: ParentEntries, dev: bigint, out: TreeWriter): Promise<void> {
     const pending: Promise<TreeNode | undefined>[] = [];
+    const prevs: (TreeNode | undefined)[] = [];
     try {
       // One loop, no closure or promise of its own per entry: start the next entry while the window has room, else add the oldest.
       for (let i = 0; i < names.length || pending.length > 0;) {
@@ -359,15 +362,18 @@ class Archiver {
           this.opts.signal?.throwIfAborted();
           const name = latin1(key);
           const found = parents.find(key);
-          const entry = this.saveEntry(Buffer.concat([base, SLASH, name]), name, found && (await found), dev);
+          const prev = found instanceof Promise ? await found : found;
+          const entry = this.saveEntry(Buffer.concat([base, SLASH, name]), name, prev, dev);
           if (!entry) continue;
           entry.saved.catch(ignore); // observed now (a rejection must not go unhandled while later entries start); awaited in order below
           pending.push(entry.saved);
+          prevs.push(parents.whole && prev);
           if (entry.dir) await entry.saved;
           continue;
         }
         const node = await pending.shift()!;
-        if (node) await out.add(node);
+        const prev = prevs.shift();
+        if (node) await out.add(node, prev !== undefined && sameNode(prev, node));
       }
     } catch (e) {
       await Promise.allSettled(pending);
@@ -418,11 +424,11 @@ class Archiver {
   /** A directory the patterns leave out, entered for what a !pattern re-includes below it: kept only when it holds something. */
   private async saveReincluded(path: Buffer, st: BigIntStats, node: TreeNode, prev: TreeNode | undefined, enter: boolean): Promise<TreeNode | undefined> {
     const report = this.dirReport(path, prev);
-    const tree = await this.dirTree(path, prev?.type === 'dir' ? prev.subtree : undefined, st.dev, enter, report.store);
-    if (tree.count === 0) return undefined;
+    const { out, parents } = await this.dirTree(path, prev?.type === 'dir' ? prev.subtree : undefined, st.dev, enter, report.store);
+    if (out.count === 0) return undefined;
     this.addXattrs(path, true, node);
     this.counts.dirs++;
-    return report.done(withSubtree(node, await tree.finish()));
+    return report.done(withSubtree(node, await out.finish(parents?.whole)));
   }
 
   /** The entry's extended attributes into `meta` (none: no field); what cannot be read is warned about. */

@@ -18,6 +18,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { EbakError } from '../../errors.js';
+import { sameXattrs } from '../../util/xattr.js';
 
 /** The version new lists of entries (a whole directory, or one part of a split one) are written in. */
 export const TREE_VERSION = 2;
@@ -125,6 +126,28 @@ function wire(n: TreeNode, name: Buffer, version: TreeVersion): Record<string, u
   if (version === 1 && (!TYPES[1].includes(n.type) || 'name_raw' in out || 'target_raw' in out || 'rdev' in out || 'xattrs' in out))
     throw new EbakError('UNSUPPORTED_VERSION', `tree version 1 cannot hold the entry ${JSON.stringify(n.name)}`);
   return out;
+}
+
+/**
+ * Whether two nodes are one entry: every field wire writes is equal, so both
+ * encode to the same bytes (an unchanged directory is its parent's tree
+ * again: treewriter.ts). Fields wire adds must be compared here too. A false
+ * "different" only costs an encoding; a false "same" would record a stale entry.
+ */
+export function sameNode(a: TreeNode, b: TreeNode): boolean {
+  return a.name === b.name && sameRaw(a.rawName, b.rawName) && a.type === b.type && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid &&
+    a.mtime === b.mtime && a.ctime === b.ctime && a.inode === b.inode && a.dev === b.dev && a.links === b.links && a.size === b.size &&
+    sameIds(a.content, b.content) && a.subtree === b.subtree && a.target === b.target && sameRaw(a.rawTarget, b.rawTarget) && a.rdev === b.rdev &&
+    sameXattrs(a.xattrs, b.xattrs);
+}
+
+function sameRaw(a: Buffer | undefined, b: Buffer | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.equals(b));
+}
+
+function sameIds(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true; // an unchanged file's node takes its parent's content list itself
+  return a !== undefined && b !== undefined && a.length === b.length && a.every((id, i) => id === b[i]);
 }
 
 function wireXattr(x: Xattr): Record<string, unknown> {
