@@ -15,7 +15,7 @@
  * that differs has those held encoded, in order, as if none had been held.
  */
 import { EbakError } from '../errors.js';
-import { assembleTree, encodeNode, nameBytes, type TreeNode } from '../repository/format/tree.js';
+import { assembleTree, compareNames, encodeNode, nameBytes, type TreeNode } from '../repository/format/tree.js';
 import { encodeSplitRoot, endsPart, SPLIT_LIMITS, type SplitLimits, type TreePart } from '../repository/format/tree-split.js';
 import type { WholeTree } from './parents.js';
 
@@ -34,7 +34,7 @@ export class TreeWriter {
   private heldBytes = 0;
   /** The parts stored, once the directory is split. */
   private parts: TreePart[] | undefined;
-  private last: Buffer | undefined;
+  private last: TreeNode | undefined;
   /** The entries so far, not encoded yet, while every one is the parent's own (undefined once one is not). */
   private same: TreeNode[] | undefined = [];
   /** Entries added. */
@@ -48,19 +48,18 @@ export class TreeWriter {
    * when a part is stored (most entries wait for nothing).
    */
   add(node: TreeNode, same = false): Promise<void> | undefined {
-    const name = nameBytes(node);
-    if (this.last && Buffer.compare(this.last, name) >= 0) throw new EbakError('CORRUPT', `tree entries out of order at ${JSON.stringify(node.name)}`);
-    this.last = name;
+    if (this.last && compareNames(this.last, node) >= 0) throw new EbakError('CORRUPT', `tree entries out of order at ${JSON.stringify(node.name)}`);
+    this.last = node;
     this.count++;
     if (this.same) {
       if (same) {
         this.same.push(node);
         return undefined;
       }
-      if (this.same.length) return this.encodeSame().then(() => this.put(node, name));
+      if (this.same.length) return this.encodeSame().then(() => this.put(node));
       this.same = undefined;
     }
-    return this.put(node, name);
+    return this.put(node);
   }
 
   /**
@@ -82,12 +81,12 @@ export class TreeWriter {
   private async encodeSame(): Promise<void> {
     const held = this.same!;
     this.same = undefined;
-    for (const n of held) await this.put(n, nameBytes(n));
+    for (const n of held) await this.put(n);
   }
 
-  private put(node: TreeNode, name: Buffer): Promise<void> | undefined {
+  private put(node: TreeNode): Promise<void> | undefined {
     const json = encodeNode(node);
-    const e = { name, json, bytes: Buffer.byteLength(json) };
+    const e = { name: nameBytes(node), json, bytes: Buffer.byteLength(json) };
     if (this.parts) return this.addToPart(e);
     this.hold(e);
     return this.held.length > this.limits.entries || this.heldBytes > this.limits.bytes ? this.split() : undefined;
