@@ -302,7 +302,7 @@ class Archiver {
 
   /** A backup path `name` in directory `dir`: left out when a tag file there says so (exclude.ts). */
   private saveTarget(dir: Buffer, name: Buffer, parents: Map<string, TreeNode>): Promise<TreeNode | undefined> | undefined {
-    if (!this.selection.keeps(dir)(name)) return undefined;
+    if (!this.selection.keeps(dir)(name.toString('latin1'))) return undefined;
     return this.saveEntry(Buffer.concat([dir.equals(SLASH) ? Buffer.alloc(0) : dir, SLASH, name]), name, parents.get(name.toString('latin1')), undefined)?.saved;
   }
 
@@ -330,8 +330,7 @@ class Archiver {
       const d = opendirSync(dir, BY_BYTES);
       try {
         for (let e = d.readSync(); e !== null; e = d.readSync()) {
-          const name = e.name as unknown as Buffer; // encoding 'buffer'
-          if (keep(name)) names.push(name.toString('latin1'));
+          if (keep(e.name)) names.push(e.name); // latin1 text: the name's bytes
         }
       } finally {
         d.closeSync();
@@ -383,7 +382,7 @@ class Archiver {
 
   /** Starts saving one entry (in a directory on device `parentDev`; `prev` its node in the parent snapshot); undefined when it is excluded or unreadable. */
   private saveEntry(path: Buffer, name: Buffer, prev: TreeNode | undefined, parentDev: bigint | undefined): { saved: Promise<TreeNode | undefined>; dir: boolean } | undefined {
-    const named = this.selection.byName(path.toString());
+    const named = this.selection.byName(path);
     if (named === 'skip') return undefined;
     let st: BigIntStats;
     try {

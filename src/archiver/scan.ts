@@ -41,7 +41,7 @@ export async function scan(paths: readonly (string | Buffer)[], select: SelectOp
   let sliced = 0;
   const visit = async (path: Buffer, parentDev: bigint | undefined): Promise<void> => {
     if (++sliced % SLICE === 0) await turn();
-    const named = selection.byName(path.toString());
+    const named = selection.byName(path);
     if (opts.signal?.aborted || named === 'skip') return;
     const st = lstatOrNot(path);
     const verdict = st && selection.byStat(st, parentDev);
@@ -57,8 +57,7 @@ export async function scan(paths: readonly (string | Buffer)[], select: SelectOp
         // Streamed: a directory of millions of entries is never listed whole.
         dir = opendirSync(path, BY_BYTES);
         for (let e = dir.readSync(); e !== null; e = dir.readSync()) {
-          const name = e.name as unknown as Buffer;
-          if (keep(name)) await visit(Buffer.concat([base, SLASH, name]), st.dev);
+          if (keep(e.name)) await visit(Buffer.concat([base, SLASH, Buffer.from(e.name, 'latin1')]), st.dev);
         }
       } catch {
         // unreadable: counts nothing, as the backup reads nothing there
