@@ -103,13 +103,6 @@ export class Selection {
 const SLASH = Buffer.from('/');
 const ALL = () => true;
 
-/**
- * opendir options for the walk and the scan: names as latin1 text, one
- * character a byte, so any name's bytes come through and no Buffer is made
- * per name (as 'buffer' did, then turned to this text).
- */
-export const BY_BYTES = { encoding: 'latin1' as BufferEncoding, bufferSize: 256 };
-
 /** FILE[:HEADER], split at the first colon (restic's RejectIfPresent); the name is checked non-empty by the schema. */
 function parseTagSpec(spec: string): TagSpec {
   const colon = spec.indexOf(':');

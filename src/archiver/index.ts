@@ -11,7 +11,8 @@
  * snapshot. Files whose (size, mtime, ctime, inode) match the parent
  * snapshot are not read again.
  *
- * Directories of any size: names are read with opendir (streaming) and kept
+ * Directories of any size: names are read in one call, or streamed when the
+ * directory is large (names.ts), and kept
  * as latin1 text alone (one character a byte: compact, and sorted by bytes),
  * entries are saved in name order, a bounded window of them in flight, and
  * written through a TreeWriter (treewriter.ts), which stores a large
@@ -60,7 +61,7 @@
  * parent cursor; what has logic of its own lives beside it: exclude,
  * treewriter, parents, root, sources, stdin, dryrun, scan, report.)
  */
-import { closeSync, constants, fstatSync, lstatSync, opendirSync, openSync, readlinkSync, readSync, statSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, statSync, type BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Cdc, chunkFile, gearTable } from '../chunker/index.js';
@@ -74,7 +75,8 @@ import type { SplitLimits } from '../repository/format/tree-split.js';
 import type { BlobIndex, BlobStore, BlobWriter, SnapshotStore, TreeLoader } from '../repository/api.js';
 import { hostMeta } from '../repository/repository.js';
 import type { WorkerPool } from '../repository/workers.js';
-import { BY_BYTES, Selection, type SelectOptions, type Verdict } from './exclude.js';
+import { Selection, type SelectOptions, type Verdict } from './exclude.js';
+import { dirNames } from './names.js';
 import { DryRunWriter } from './dryrun.js';
 import { legacyEntries, sourceTree, type SourceTree } from './root.js';
 import { chunkStream, saveStream, type StreamSource } from './stdin.js';
@@ -256,7 +258,7 @@ class Archiver {
 
   /** The root tree (root.ts): the directories down to each backup path, or the tree of "/" itself. */
   private async saveRoot(source: SourceTree | true, parent: Snapshot | undefined): Promise<string> {
-    if (source === true) return this.saveDir(SLASH, parent?.tree, lstatSync(SLASH, { bigint: true }).dev);
+    if (source === true) return this.saveDir(SLASH, parent?.tree, lstatSync(SLASH, { bigint: true }));
     const parentNodes = await this.parentTree('/', parent?.tree);
     const legacy = parent && legacyEntries(parent.paths, parentNodes);
     const nodes = await this.saveLevel('', source, byNameKey(parentNodes), legacy && byNameKey([...legacy.values()]));
@@ -307,34 +309,27 @@ class Archiver {
   }
 
   /** A directory's tree: its entries on device `dev` (for -x), none when it is a mount point not to be entered. */
-  private async saveDir(dir: Buffer, parentTree: string | undefined, dev: bigint, enter = true, store = this.storeTree): Promise<string> {
-    const { out, parents } = await this.dirTree(dir, parentTree, dev, enter, store);
+  private async saveDir(dir: Buffer, parentTree: string | undefined, st: DirStat, enter = true, store = this.storeTree): Promise<string> {
+    const { out, parents } = await this.dirTree(dir, parentTree, st, enter, store);
     return out.finish(parents?.whole);
   }
 
   /** A directory's entries, each saved into a tree writer (saveDir's), and its parent's; the caller finishes the writer with the parent's whole tree. */
-  private async dirTree(dir: Buffer, parentTree: string | undefined, dev: bigint, enter: boolean, store: TreeStore): Promise<{ out: TreeWriter; parents?: ParentEntries }> {
+  private async dirTree(dir: Buffer, parentTree: string | undefined, st: DirStat, enter: boolean, store: TreeStore): Promise<{ out: TreeWriter; parents?: ParentEntries }> {
     const out = this.treeWriter(store);
     if (!enter) return { out };
-    const names = this.readNames(dir);
+    const names = this.readNames(dir, st.size);
     const parents = new ParentEntries(this.repo, parentTree, (e) => this.warn(`${dir}: cannot read its tree in the parent snapshot (${e.message}); reading all its files`));
-    await this.saveEntries(dir.equals(SLASH) ? Buffer.alloc(0) : dir, names, parents, dev, out);
+    await this.saveEntries(dir.equals(SLASH) ? Buffer.alloc(0) : dir, names, parents, st.dev, out);
     return { out, parents };
   }
 
   /** The names to back up in `dir`, sorted by their bytes, as latin1 text; none when it cannot be read. */
-  private readNames(dir: Buffer): string[] {
+  private readNames(dir: Buffer, size: bigint): string[] {
     const names: string[] = [];
     try {
       const keep = this.selection.keeps(dir);
-      const d = opendirSync(dir, BY_BYTES);
-      try {
-        for (let e = d.readSync(); e !== null; e = d.readSync()) {
-          if (keep(e.name)) names.push(e.name); // latin1 text: the name's bytes
-        }
-      } finally {
-        d.closeSync();
-      }
+      for (const name of dirNames(dir, size)) if (keep(name)) names.push(name); // latin1 text: the name's bytes
     } catch (e) {
       this.unreadable(dir, e);
       return [];
@@ -399,7 +394,7 @@ class Archiver {
     if (node.type === 'dir') {
       this.counts.dirs++;
       const report = this.dirReport(path, prev);
-      const subtree = this.saveDir(path, prev?.type === 'dir' ? prev.subtree : undefined, st.dev, verdict !== 'mountpoint', report.store);
+      const subtree = this.saveDir(path, prev?.type === 'dir' ? prev.subtree : undefined, st, verdict !== 'mountpoint', report.store);
       return { saved: subtree.then((id) => report.done(withSubtree(node, id))), dir: true };
     }
     if (node.type === 'file') {
@@ -423,7 +418,7 @@ class Archiver {
   /** A directory the patterns leave out, entered for what a !pattern re-includes below it: kept only when it holds something. */
   private async saveReincluded(path: Buffer, st: BigIntStats, node: TreeNode, prev: TreeNode | undefined, enter: boolean): Promise<TreeNode | undefined> {
     const report = this.dirReport(path, prev);
-    const { out, parents } = await this.dirTree(path, prev?.type === 'dir' ? prev.subtree : undefined, st.dev, enter, report.store);
+    const { out, parents } = await this.dirTree(path, prev?.type === 'dir' ? prev.subtree : undefined, st, enter, report.store);
     if (out.count === 0) return undefined;
     this.addXattrs(path, true, node);
     this.counts.dirs++;
@@ -601,6 +596,9 @@ class Archiver {
     this.opts.onWarning?.(msg);
   }
 }
+
+/** What a directory's walk needs of its lstat: its device (for -x) and size (dirNames). */
+type DirStat = Pick<BigIntStats, 'dev' | 'size'>;
 
 /** Stores one tree blob, returning its id (hex). */
 type TreeStore = (bytes: Buffer) => Promise<string>;

@@ -14,10 +14,11 @@
  * fs/promises took 0.15-0.2 s of CPU (main thread and pool), more than the
  * backup's own lstats (docs/benchmarks.md, rebackup).
  */
-import { lstatSync, opendirSync, type BigIntStats } from 'node:fs';
+import { lstatSync, type BigIntStats } from 'node:fs';
 import { resolve } from 'node:path';
 import { setImmediate as turn } from 'node:timers/promises';
-import { BY_BYTES, Selection, type SelectOptions } from './exclude.js';
+import { Selection, type SelectOptions } from './exclude.js';
+import { dirNames } from './names.js';
 
 const SLASH = Buffer.from('/');
 /** Entries looked at between two turns of the event loop. */
@@ -52,17 +53,10 @@ export async function scan(paths: readonly (string | Buffer)[], select: SelectOp
     } else if (st?.isDirectory() && verdict === 'keep') {
       const base = path.equals(SLASH) ? Buffer.alloc(0) : path;
       const keep = selection.keeps(path);
-      let dir;
       try {
-        // Streamed: a directory of millions of entries is never listed whole.
-        dir = opendirSync(path, BY_BYTES);
-        for (let e = dir.readSync(); e !== null; e = dir.readSync()) {
-          if (keep(e.name)) await visit(Buffer.concat([base, SLASH, Buffer.from(e.name, 'latin1')]), st.dev);
-        }
+        for (const name of dirNames(path, st.size)) if (keep(name)) await visit(Buffer.concat([base, SLASH, Buffer.from(name, 'latin1')]), st.dev);
       } catch {
         // unreadable: counts nothing, as the backup reads nothing there
-      } finally {
-        dir?.closeSync();
       }
     }
   };
