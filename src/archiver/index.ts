@@ -82,7 +82,7 @@ import { legacyEntries, sourceTree, type SourceTree } from './root.js';
 import { chunkStream, saveStream, type StreamSource } from './stdin.js';
 import { Semaphore } from '../util/semaphore.js';
 import { dirStatus, ItemTally, type DirDone } from './report.js';
-import { ParentEntries } from './parents.js';
+import { ParentEntries, type WholeTree } from './parents.js';
 import { TreeWriter, writeTree } from './treewriter.js';
 import { VERSION } from '../version.js';
 
@@ -311,7 +311,17 @@ class Archiver {
   /** A directory's tree: its entries on device `dev` (for -x), none when it is a mount point not to be entered. */
   private async saveDir(dir: Buffer, parentTree: string | undefined, st: DirStat, enter = true, store = this.storeTree): Promise<string> {
     const { out, parents } = await this.dirTree(dir, parentTree, st, enter, store);
-    return out.finish(parents?.whole);
+    return out.finish(this.reusable(parents));
+  }
+
+  /**
+   * The parent's whole tree, when the index holds a copy a backup may use:
+   * none in a pack prune marked for deletion (the blob is stored again, as
+   * an unchanged file's chunks are).
+   */
+  private reusable(parents: ParentEntries | undefined): WholeTree | undefined {
+    const whole = parents?.whole;
+    return whole && this.repo.hasBlob(Buffer.from(whole.id, 'hex')) ? whole : undefined;
   }
 
   /** A directory's entries, each saved into a tree writer (saveDir's), and its parent's; the caller finishes the writer with the parent's whole tree. */
@@ -422,7 +432,7 @@ class Archiver {
     if (out.count === 0) return undefined;
     this.addXattrs(path, true, node);
     this.counts.dirs++;
-    return report.done(withSubtree(node, await out.finish(parents?.whole)));
+    return report.done(withSubtree(node, await out.finish(this.reusable(parents))));
   }
 
   /** The entry's extended attributes into `meta` (none: no field); what cannot be read is warned about. */
