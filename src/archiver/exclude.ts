@@ -57,8 +57,14 @@ export class Selection {
     this.tags = (opts.ifPresent ?? []).map(parseTagSpec);
   }
 
-  /** The verdict of the patterns on the absolute path (as text): either list leaving it out leaves it out (restic's reject functions). */
-  byName(path: string): NameVerdict {
+  /**
+   * The verdict of the patterns on the absolute path (its bytes, matched as
+   * text): either list leaving it out leaves it out (restic's reject
+   * functions). Without patterns, every path is kept, its text never made.
+   */
+  byName(bytes: Buffer): NameVerdict {
+    if (!this.opts.excludes?.length && !this.opts.iexcludes?.length) return 'keep';
+    const path = bytes.toString();
     const lower = this.opts.iexcludes?.length ? path.toLowerCase() : '';
     const hits = [...(this.excluded.matches(path) ? [this.excluded.negationBelow(path)] : []), ...(lower && this.iexcluded.matches(lower) ? [this.iexcluded.negationBelow(lower)] : [])];
     if (hits.length === 0) return 'keep';
@@ -72,10 +78,10 @@ export class Selection {
     return st.isDirectory() ? 'mountpoint' : 'skip';
   }
 
-  /** Which names of directory `dir` to back up: all of them, or only the tag files when a tag rule holds for it. */
-  keeps(dir: Buffer): (name: Buffer) => boolean {
+  /** Which names (their bytes as latin1 text) of directory `dir` to back up: all of them, or only the tag files when a tag rule holds for it. */
+  keeps(dir: Buffer): (name: string) => boolean {
     const holding = this.tags.filter((t) => this.tagged(dir, t));
-    return holding.length === 0 ? ALL : (n) => holding.every((t) => n.equals(t.file));
+    return holding.length === 0 ? ALL : (n) => holding.every((t) => n === t.file.toString('latin1'));
   }
 
   private tagged(dir: Buffer, tag: TagSpec): boolean {
@@ -96,9 +102,6 @@ export class Selection {
 
 const SLASH = Buffer.from('/');
 const ALL = () => true;
-
-/** opendir options for the walk and the scan: names as bytes (Node supports it; its types name text encodings only). */
-export const BY_BYTES = { encoding: 'buffer' as BufferEncoding, bufferSize: 256 };
 
 /** FILE[:HEADER], split at the first colon (restic's RejectIfPresent); the name is checked non-empty by the schema. */
 function parseTagSpec(spec: string): TagSpec {

@@ -11,7 +11,8 @@
  * snapshot. Files whose (size, mtime, ctime, inode) match the parent
  * snapshot are not read again.
  *
- * Directories of any size: names are read with opendir (streaming) and kept
+ * Directories of any size: names are read in one call, or streamed when the
+ * directory is large (names.ts), and kept
  * as latin1 text alone (one character a byte: compact, and sorted by bytes),
  * entries are saved in name order, a bounded window of them in flight, and
  * written through a TreeWriter (treewriter.ts), which stores a large
@@ -60,7 +61,7 @@
  * parent cursor; what has logic of its own lives beside it: exclude,
  * treewriter, parents, root, sources, stdin, dryrun, scan, report.)
  */
-import { closeSync, constants, fstatSync, lstatSync, opendirSync, openSync, readlinkSync, readSync, statSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, statSync, type BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Cdc, chunkFile, gearTable } from '../chunker/index.js';
@@ -69,18 +70,19 @@ import { mapIoError } from '../util/fs.js';
 import { readXattrs, sameXattrs } from '../util/xattr.js';
 import { BlobType } from '../repository/format/pack.js';
 import type { BackupSummary, Snapshot } from '../repository/format/snapshot.js';
-import { fromBytes, nameKey, type NodeType, type TreeNode } from '../repository/format/tree.js';
+import { fromBytes, nameKey, sameNode, type NodeType, type TreeNode } from '../repository/format/tree.js';
 import type { SplitLimits } from '../repository/format/tree-split.js';
 import type { BlobIndex, BlobStore, BlobWriter, SnapshotStore, TreeLoader } from '../repository/api.js';
 import { hostMeta } from '../repository/repository.js';
 import type { WorkerPool } from '../repository/workers.js';
-import { BY_BYTES, Selection, type SelectOptions, type Verdict } from './exclude.js';
+import { Selection, type SelectOptions, type Verdict } from './exclude.js';
+import { dirNames } from './names.js';
 import { DryRunWriter } from './dryrun.js';
 import { legacyEntries, sourceTree, type SourceTree } from './root.js';
 import { chunkStream, saveStream, type StreamSource } from './stdin.js';
 import { Semaphore } from '../util/semaphore.js';
 import { dirStatus, ItemTally, type DirDone } from './report.js';
-import { ParentEntries } from './parents.js';
+import { ParentEntries, type WholeTree } from './parents.js';
 import { TreeWriter, writeTree } from './treewriter.js';
 import { VERSION } from '../version.js';
 
@@ -256,7 +258,7 @@ class Archiver {
 
   /** The root tree (root.ts): the directories down to each backup path, or the tree of "/" itself. */
   private async saveRoot(source: SourceTree | true, parent: Snapshot | undefined): Promise<string> {
-    if (source === true) return this.saveDir(SLASH, parent?.tree, lstatSync(SLASH, { bigint: true }).dev);
+    if (source === true) return this.saveDir(SLASH, parent?.tree, lstatSync(SLASH, { bigint: true }));
     const parentNodes = await this.parentTree('/', parent?.tree);
     const legacy = parent && legacyEntries(parent.paths, parentNodes);
     const nodes = await this.saveLevel('', source, byNameKey(parentNodes), legacy && byNameKey([...legacy.values()]));
@@ -302,39 +304,42 @@ class Archiver {
 
   /** A backup path `name` in directory `dir`: left out when a tag file there says so (exclude.ts). */
   private saveTarget(dir: Buffer, name: Buffer, parents: Map<string, TreeNode>): Promise<TreeNode | undefined> | undefined {
-    if (!this.selection.keeps(dir)(name)) return undefined;
+    if (!this.selection.keeps(dir)(name.toString('latin1'))) return undefined;
     return this.saveEntry(Buffer.concat([dir.equals(SLASH) ? Buffer.alloc(0) : dir, SLASH, name]), name, parents.get(name.toString('latin1')), undefined)?.saved;
   }
 
   /** A directory's tree: its entries on device `dev` (for -x), none when it is a mount point not to be entered. */
-  private async saveDir(dir: Buffer, parentTree: string | undefined, dev: bigint, enter = true, store = this.storeTree): Promise<string> {
-    return (await this.dirTree(dir, parentTree, dev, enter, store)).finish();
+  private async saveDir(dir: Buffer, parentTree: string | undefined, st: DirStat, enter = true, store = this.storeTree): Promise<string> {
+    const { out, parents } = await this.dirTree(dir, parentTree, st, enter, store);
+    return out.finish(this.reusable(parents));
   }
 
-  /** A directory's entries, each saved into a tree writer (saveDir's); the caller finishes it. */
-  private async dirTree(dir: Buffer, parentTree: string | undefined, dev: bigint, enter: boolean, store: TreeStore): Promise<TreeWriter> {
+  /**
+   * The parent's whole tree, when the index holds a copy a backup may use:
+   * none in a pack prune marked for deletion (the blob is stored again, as
+   * an unchanged file's chunks are).
+   */
+  private reusable(parents: ParentEntries | undefined): WholeTree | undefined {
+    const whole = parents?.whole;
+    return whole && this.repo.hasBlob(Buffer.from(whole.id, 'hex')) ? whole : undefined;
+  }
+
+  /** A directory's entries, each saved into a tree writer (saveDir's), and its parent's; the caller finishes the writer with the parent's whole tree. */
+  private async dirTree(dir: Buffer, parentTree: string | undefined, st: DirStat, enter: boolean, store: TreeStore): Promise<{ out: TreeWriter; parents?: ParentEntries }> {
     const out = this.treeWriter(store);
-    if (!enter) return out;
-    const names = this.readNames(dir);
+    if (!enter) return { out };
+    const names = this.readNames(dir, st.size);
     const parents = new ParentEntries(this.repo, parentTree, (e) => this.warn(`${dir}: cannot read its tree in the parent snapshot (${e.message}); reading all its files`));
-    await this.saveEntries(dir.equals(SLASH) ? Buffer.alloc(0) : dir, names, parents, dev, out);
-    return out;
+    await this.saveEntries(dir.equals(SLASH) ? Buffer.alloc(0) : dir, names, parents, st.dev, out);
+    return { out, parents };
   }
 
   /** The names to back up in `dir`, sorted by their bytes, as latin1 text; none when it cannot be read. */
-  private readNames(dir: Buffer): string[] {
+  private readNames(dir: Buffer, size: bigint): string[] {
     const names: string[] = [];
     try {
       const keep = this.selection.keeps(dir);
-      const d = opendirSync(dir, BY_BYTES);
-      try {
-        for (let e = d.readSync(); e !== null; e = d.readSync()) {
-          const name = e.name as unknown as Buffer; // encoding 'buffer'
-          if (keep(name)) names.push(name.toString('latin1'));
-        }
-      } finally {
-        d.closeSync();
-      }
+      for (const name of dirNames(dir, size)) if (keep(name)) names.push(name); // latin1 text: the name's bytes
     } catch (e) {
       this.unreadable(dir, e);
       return [];
@@ -347,10 +352,12 @@ class Archiver {
    * order; large files run concurrently (bounded by bigFileSlots), at most
    * IN_FLIGHT entries ahead of the oldest unfinished one. When the walk stops
    * (cancelled, a fatal error), the entries in flight settle before it is
-   * reported, so none is left running.
+   * reported, so none is left running. Each entry goes to the writer marked
+   * when it equals its node in the parent's whole tree (treewriter.ts).
    */
   private async saveEntries(base: Buffer, names: readonly string[], parents: ParentEntries, dev: bigint, out: TreeWriter): Promise<void> {
     const pending: Promise<TreeNode | undefined>[] = [];
+    const prevs: (TreeNode | undefined)[] = [];
     try {
       // One loop, no closure or promise of its own per entry: start the next entry while the window has room, else add the oldest.
       for (let i = 0; i < names.length || pending.length > 0;) {
@@ -359,15 +366,18 @@ class Archiver {
           this.opts.signal?.throwIfAborted();
           const name = latin1(key);
           const found = parents.find(key);
-          const entry = this.saveEntry(Buffer.concat([base, SLASH, name]), name, found && (await found), dev);
+          const prev = found instanceof Promise ? await found : found;
+          const entry = this.saveEntry(Buffer.concat([base, SLASH, name]), name, prev, dev);
           if (!entry) continue;
           entry.saved.catch(ignore); // observed now (a rejection must not go unhandled while later entries start); awaited in order below
           pending.push(entry.saved);
+          prevs.push(parents.whole && prev);
           if (entry.dir) await entry.saved;
           continue;
         }
         const node = await pending.shift()!;
-        if (node) await out.add(node);
+        const prev = prevs.shift();
+        if (node) await out.add(node, prev !== undefined && sameNode(prev, node));
       }
     } catch (e) {
       await Promise.allSettled(pending);
@@ -377,7 +387,7 @@ class Archiver {
 
   /** Starts saving one entry (in a directory on device `parentDev`; `prev` its node in the parent snapshot); undefined when it is excluded or unreadable. */
   private saveEntry(path: Buffer, name: Buffer, prev: TreeNode | undefined, parentDev: bigint | undefined): { saved: Promise<TreeNode | undefined>; dir: boolean } | undefined {
-    const named = this.selection.byName(path.toString());
+    const named = this.selection.byName(path);
     if (named === 'skip') return undefined;
     let st: BigIntStats;
     try {
@@ -394,7 +404,7 @@ class Archiver {
     if (node.type === 'dir') {
       this.counts.dirs++;
       const report = this.dirReport(path, prev);
-      const subtree = this.saveDir(path, prev?.type === 'dir' ? prev.subtree : undefined, st.dev, verdict !== 'mountpoint', report.store);
+      const subtree = this.saveDir(path, prev?.type === 'dir' ? prev.subtree : undefined, st, verdict !== 'mountpoint', report.store);
       return { saved: subtree.then((id) => report.done(withSubtree(node, id))), dir: true };
     }
     if (node.type === 'file') {
@@ -418,11 +428,11 @@ class Archiver {
   /** A directory the patterns leave out, entered for what a !pattern re-includes below it: kept only when it holds something. */
   private async saveReincluded(path: Buffer, st: BigIntStats, node: TreeNode, prev: TreeNode | undefined, enter: boolean): Promise<TreeNode | undefined> {
     const report = this.dirReport(path, prev);
-    const tree = await this.dirTree(path, prev?.type === 'dir' ? prev.subtree : undefined, st.dev, enter, report.store);
-    if (tree.count === 0) return undefined;
+    const { out, parents } = await this.dirTree(path, prev?.type === 'dir' ? prev.subtree : undefined, st, enter, report.store);
+    if (out.count === 0) return undefined;
     this.addXattrs(path, true, node);
     this.counts.dirs++;
-    return report.done(withSubtree(node, await tree.finish()));
+    return report.done(withSubtree(node, await out.finish(this.reusable(parents))));
   }
 
   /** The entry's extended attributes into `meta` (none: no field); what cannot be read is warned about. */
@@ -596,6 +606,9 @@ class Archiver {
     this.opts.onWarning?.(msg);
   }
 }
+
+/** What a directory's walk needs of its lstat: its device (for -x) and size (dirNames). */
+type DirStat = Pick<BigIntStats, 'dev' | 'size'>;
 
 /** Stores one tree blob, returning its id (hex). */
 type TreeStore = (bytes: Buffer) => Promise<string>;

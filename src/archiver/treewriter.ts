@@ -5,10 +5,19 @@
  * (repository/format/tree-split.ts) and each part is stored as soon as it
  * ends, so a backup of a directory of millions of entries holds one part's
  * encoded entries, not the whole directory. Each entry is encoded once.
+ *
+ * An unchanged directory is not encoded at all: entries the caller marks as
+ * equal to the parent snapshot's (sameNode) are held as they are, and when
+ * every entry of the parent's one version-2 blob came back so, that blob is
+ * the tree (its bytes are what encoding them would give: same id, nothing
+ * stored). Encoding and hashing each unchanged tree again was ~10 % of an
+ * unchanged re-backup's CPU (docs/benchmarks.md, rebackup). The first entry
+ * that differs has those held encoded, in order, as if none had been held.
  */
 import { EbakError } from '../errors.js';
-import { assembleTree, encodeNode, nameBytes, type TreeNode } from '../repository/format/tree.js';
+import { assembleTree, compareNames, encodeNode, nameBytes, type TreeNode } from '../repository/format/tree.js';
 import { encodeSplitRoot, endsPart, SPLIT_LIMITS, type SplitLimits, type TreePart } from '../repository/format/tree-split.js';
+import type { WholeTree } from './parents.js';
 
 /** Stores a tree blob; returns its id (hex). */
 export type SaveTree = (bytes: Buffer) => Promise<string>;
@@ -25,30 +34,62 @@ export class TreeWriter {
   private heldBytes = 0;
   /** The parts stored, once the directory is split. */
   private parts: TreePart[] | undefined;
-  private last: Buffer | undefined;
+  private last: TreeNode | undefined;
+  /** The entries so far, not encoded yet, while every one is the parent's own (undefined once one is not). */
+  private same: TreeNode[] | undefined = [];
   /** Entries added. */
   count = 0;
 
   constructor(private readonly save: SaveTree, private readonly limits: SplitLimits = SPLIT_LIMITS) {}
 
-  /** The next entry; its name must sort after the previous one's. A promise only when a part is stored (most entries wait for nothing). */
-  add(node: TreeNode): Promise<void> | undefined {
-    const name = nameBytes(node);
-    if (this.last && Buffer.compare(this.last, name) >= 0) throw new EbakError('CORRUPT', `tree entries out of order at ${JSON.stringify(node.name)}`);
-    this.last = name;
+  /**
+   * The next entry; its name must sort after the previous one's. `same`: it
+   * equals its entry in the parent's whole blob (sameNode). A promise only
+   * when a part is stored (most entries wait for nothing).
+   */
+  add(node: TreeNode, same = false): Promise<void> | undefined {
+    if (this.last && compareNames(this.last, node) >= 0) throw new EbakError('CORRUPT', `tree entries out of order at ${JSON.stringify(node.name)}`);
+    this.last = node;
     this.count++;
-    const json = encodeNode(node);
-    const e = { name, json, bytes: Buffer.byteLength(json) };
-    if (this.parts) return this.addToPart(e);
-    this.hold(e);
-    return this.held.length > this.limits.entries || this.heldBytes > this.limits.bytes ? this.split() : undefined;
+    if (this.same) {
+      if (same) {
+        this.same.push(node);
+        return undefined;
+      }
+      if (this.same.length) return this.encodeSame().then(() => this.put(node));
+      this.same = undefined;
+    }
+    return this.put(node);
   }
 
-  /** Stores what is left and returns the directory's tree id: the one tree, or the root naming the parts. */
-  async finish(): Promise<string> {
+  /**
+   * Stores what is left and returns the directory's tree id: the one tree, or
+   * the root naming the parts; `parent`'s own id when every entry was its own
+   * (and it is within the limits, so encoding them would give that one blob).
+   */
+  async finish(parent?: WholeTree): Promise<string> {
+    if (this.same) {
+      if (parent && this.same.length === parent.count && parent.count <= this.limits.entries && parent.bytes <= this.limits.bytes) return parent.id;
+      await this.encodeSame();
+    }
     if (!this.parts) return this.save(this.assemble());
     if (this.held.length) await this.endPart();
     return this.save(encodeSplitRoot(this.parts));
+  }
+
+  /** The entries held unencoded, encoded in order as they would have been. */
+  private async encodeSame(): Promise<void> {
+    const held = this.same!;
+    this.same = undefined;
+    for (const n of held) await this.put(n);
+  }
+
+  private put(node: TreeNode): Promise<void> | undefined {
+    const json = encodeNode(node);
+    const e = { name: nameBytes(node), json, bytes: Buffer.byteLength(json) };
+    if (this.parts) return this.addToPart(e);
+    this.hold(e);
+    return this.held.length > this.limits.entries || this.heldBytes > this.limits.bytes ? this.split() : undefined;
   }
 
   /** Past the limits: the entries held so far are cut into parts as if the directory had been split from its first entry. */

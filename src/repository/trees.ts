@@ -7,7 +7,7 @@
  * joins the same parts.
  */
 import { EbakError } from '../errors.js';
-import type { TreeNode } from './format/tree.js';
+import { TREE_VERSION, type TreeNode } from './format/tree.js';
 import { checkPart, type TreeBlob, type TreePart } from './format/tree-split.js';
 import type { TreeLoader } from './api.js';
 
@@ -15,6 +15,8 @@ import type { TreeLoader } from './api.js';
 export interface DirPart {
   id: string;
   nodes: TreeNode[];
+  /** Set when the directory is this one blob, a version-2 list of `bytes` bytes (it can be reused as it is: archiver/treewriter.ts). */
+  whole?: { bytes: number };
 }
 
 /** Tree blob `id` as stored (a loader without loadTreeBlob has whole directories only). */
@@ -36,7 +38,7 @@ export async function loadPart(trees: TreeLoader, parts: readonly TreePart[], i:
 export async function* dirParts(trees: TreeLoader, id: string): AsyncGenerator<DirPart> {
   const blob = await loadTreeBlob(trees, id);
   if ('nodes' in blob) {
-    yield { id, nodes: blob.nodes };
+    yield blob.version === TREE_VERSION && blob.bytes !== undefined ? { id, nodes: blob.nodes, whole: { bytes: blob.bytes } } : { id, nodes: blob.nodes };
     return;
   }
   for (let i = 0; i < blob.parts.length; i++) yield { id: blob.parts[i]!.id, nodes: await loadPart(trees, blob.parts, i, id) };

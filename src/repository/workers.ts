@@ -55,19 +55,22 @@ export class WorkerPool {
   constructor(private readonly size = availableParallelism()) {}
 
   /**
-   * The workers, started at the first request: a command that seals and opens nothing
-   * (an unchanged re-backup) never pays for them (an isolate each and its modules,
-   * ~150 ms of CPU for two).
+   * The least-busy worker, one more started when every started one is busy
+   * (up to `size`): a command that seals and opens nothing (an unchanged
+   * re-backup) never pays for one (an isolate and its modules, ~60-75 ms of
+   * CPU each), and one that seals a few tree blobs pays for one; a restore or
+   * a backup of new data has every worker within its first requests.
    */
-  private started(): Slot[] {
+  private slot(): Slot {
     if (this.closed) throw new EbakError('IO', 'the blob worker pool is closed');
-    for (let i = this.slots.length; i < this.size; i++) {
-      const worker = new Worker(new URL('./blobworker.js', import.meta.url));
-      worker.on('message', (r: WorkerReply) => this.settle(r));
-      worker.on('error', (e) => this.failAll(e));
-      this.slots.push({ worker, busy: 0 });
-    }
-    return this.slots;
+    const idlest = this.slots.reduce<Slot | undefined>((a, b) => (a === undefined || b.busy < a.busy ? b : a), undefined);
+    if (idlest && (idlest.busy === 0 || this.slots.length >= this.size)) return idlest;
+    const worker = new Worker(new URL('./blobworker.js', import.meta.url));
+    worker.on('message', (r: WorkerReply) => this.settle(r));
+    worker.on('error', (e) => this.failAll(e));
+    const started = { worker, busy: 0 };
+    this.slots.push(started);
+    return started;
   }
 
   /** Small blobs queued for the next batch (sealSmall), and whether its sending is scheduled. */
@@ -130,7 +133,7 @@ export class WorkerPool {
   }
 
   private send(req: Request, payload: Uint8Array): Promise<WorkerReply & { ok: true }> {
-    const slot = this.started().reduce((a, b) => (b.busy < a.busy ? b : a));
+    const slot = this.slot();
     const seq = ++this.seq;
     slot.busy++;
     return new Promise((resolve, reject) => {

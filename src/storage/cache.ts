@@ -16,7 +16,9 @@
  * the SHA-256 of their bytes, so a cached file that does not hash to its
  * name is discarded and fetched again. A file is hashed once per process;
  * ranges of it are then read without hashing (every blob read is still
- * authenticated by the repository). Objects removed through the cache, and
+ * authenticated by the repository), through a descriptor kept open for the
+ * next range (fdcache.ts: a re-backup reads every parent tree, most from a
+ * few packs, and an open and close per tree blob cost more than its read). Objects removed through the cache, and
  * objects a complete listing shows gone from the backend, are dropped.
  *
  * The cache is an optimisation: a cache read or write that fails falls back
@@ -26,11 +28,12 @@
  * docs/format.md, "Local cache".
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { openSync, readSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EbakError, isEbakError } from '../errors.js';
 import { checkName, describe, type ByteRange, type CallOptions, type FileInfo, type FileType, type Handle, type SaveOptions } from './backend.js';
+import { FdCache } from './fdcache.js';
 import { ForwardingBackend } from './forward.js';
 
 /** The file that tells backup tools a folder is a cache (https://bford.info/cachedir/). */
@@ -48,6 +51,8 @@ export class CacheBackend extends ForwardingBackend {
   private dir: string | undefined;
   /** Cached files hashed in this process and found to match their names. */
   private readonly verified = new Set<string>();
+  /** Descriptors of cached tree packs, kept between ranged reads. */
+  private readonly fds = new FdCache((h) => openSync(this.pathOf(h, 'tree')!, 'r'));
 
   /** Caches from now on under `root`/`repoId` (a hex id), and tags `root` as a cache. */
   async attach(root: string, repoId: string): Promise<void> {
@@ -75,7 +80,7 @@ export class CacheBackend extends ForwardingBackend {
   override async remove(h: Handle, opts?: CallOptions): Promise<void> {
     await super.remove(h, opts);
     const path = this.pathOf(h, 'tree');
-    if (path !== undefined) await this.drop(path);
+    if (path !== undefined) await this.drop(path, h);
   }
 
   /** A listing that runs to its end also drops the cached files of objects no longer in the backend. */
@@ -86,7 +91,12 @@ export class CacheBackend extends ForwardingBackend {
       present.add(f.name);
       yield f;
     }
-    await this.expire(join(this.dir, type), present);
+    await this.expire(type, present);
+  }
+
+  override close(): Promise<void> {
+    this.fds.closeAll();
+    return super.close();
   }
 
   private pathOf(h: Handle, packKind: 'data' | 'tree' | undefined): string | undefined {
@@ -96,10 +106,10 @@ export class CacheBackend extends ForwardingBackend {
   /** The cached bytes (or range), or undefined on a miss; a file that does not hash to its name is removed. */
   private async readCached(path: string, h: Handle, range: ByteRange | undefined): Promise<Buffer | undefined> {
     try {
-      if (range && this.verified.has(path)) return readRange(path, range, h);
+      if (range && this.verified.has(path)) return this.readRange(h, range);
       const bytes = await readFile(path);
       if (!this.verified.has(path) && !matchesName(bytes, h.name)) {
-        await this.drop(path);
+        await this.drop(path, h);
         return undefined;
       }
       this.verified.add(path);
@@ -124,14 +134,29 @@ export class CacheBackend extends ForwardingBackend {
     }
   }
 
-  private async drop(path: string): Promise<void> {
+  private async drop(path: string, h: Handle): Promise<void> {
     this.verified.delete(path);
+    this.fds.forget(h);
     await rm(path, { force: true }).catch(() => {});
   }
 
-  private async expire(dir: string, present: ReadonlySet<string>): Promise<void> {
+  private async expire(type: FileType, present: ReadonlySet<string>): Promise<void> {
+    const dir = join(this.dir!, type);
     const names = await readdir(dir).catch(() => [] as string[]);
-    for (const n of names) if (!present.has(n)) await this.drop(join(dir, n));
+    for (const n of names) if (!present.has(n)) await this.drop(join(dir, n), { type, name: n });
+  }
+
+  /** One synchronous ranged read of a cached file (a tree blob: a libuv round trip would cost more than the read). */
+  private readRange(h: Handle, range: ByteRange): Buffer {
+    const fd = this.fds.open(h);
+    try {
+      const buf = Buffer.allocUnsafe(range.length);
+      const n = readSync(fd, buf, 0, range.length, range.offset);
+      if (n !== range.length) throw beyondEnd(h);
+      return buf;
+    } finally {
+      this.fds.release(h, fd);
+    }
   }
 }
 
@@ -143,19 +168,6 @@ function matchesName(data: Uint8Array, name: string): boolean {
 function within(bytes: Buffer, range: ByteRange, h: Handle): Buffer {
   if (range.offset + range.length > bytes.length) throw beyondEnd(h);
   return bytes.subarray(range.offset, range.offset + range.length);
-}
-
-/** One synchronous ranged read (a tree blob: a libuv round trip would cost more than the read). */
-function readRange(path: string, range: ByteRange, h: Handle): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(range.length);
-    const n = readSync(fd, buf, 0, range.length, range.offset);
-    if (n !== range.length) throw beyondEnd(h);
-    return buf;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function beyondEnd(h: Handle): EbakError {

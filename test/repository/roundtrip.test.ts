@@ -13,7 +13,7 @@ import { decodeObject, encodeObject } from '../../src/repository/format/object.j
 import { decodePack, encodeHeader, PREFIX_BYTES } from '../../src/repository/format/pack.js';
 import { FullKeyReader } from '../../src/repository/writeonly/reader.js';
 import { decodeSnapshot, encodeSnapshot } from '../../src/repository/format/snapshot.js';
-import { decodeTree, encodeTree } from '../../src/repository/format/tree.js';
+import { decodeTree, encodeNode, encodeTree, sameNode, type TreeNode } from '../../src/repository/format/tree.js';
 import { Repository } from '../../src/repository/repository.js';
 import {
   applyEdits, keyFileOutcome, loadVectors, MASTER_HEX, REPOSITORY_ID_HEX, objectOutcome, outcomeSync, packOutcome,
@@ -238,3 +238,29 @@ function authenticated(text: string): unknown {
     throw e;
   }
 }
+
+test('sameNode is true exactly when two nodes encode the same: each field encodeNode writes tells them apart', () => {
+  const file: TreeNode = {
+    name: 'f', type: 'file', mode: 0o644, uid: 1, gid: 2, mtime: '10', ctime: '11', inode: '12', dev: '13', links: 1,
+    size: 3, content: ['a'.repeat(64)], xattrs: [{ name: Buffer.from('user.a'), value: Buffer.from('1') }],
+  };
+  const link: TreeNode = { ...file, type: 'symlink', size: undefined, content: undefined, target: 't', rawName: Buffer.from([0xff]) };
+  const dev: TreeNode = { ...file, type: 'chardev', size: undefined, content: undefined, rdev: '5' };
+  const dir: TreeNode = { ...file, type: 'dir', size: undefined, content: undefined, subtree: 'b'.repeat(64) };
+  const variants: [TreeNode, Partial<TreeNode>][] = [
+    [file, { name: 'g' }], [file, { mode: 0o600 }], [file, { uid: 3 }], [file, { gid: 3 }], [file, { mtime: '9' }],
+    [file, { ctime: '9' }], [file, { inode: '9' }], [file, { dev: '9' }], [file, { links: 2 }], [file, { size: 4 }],
+    [file, { content: ['c'.repeat(64)] }], [file, { content: [...file.content!, 'c'.repeat(64)] }], [file, { xattrs: undefined }],
+    [file, { xattrs: [{ name: Buffer.from('user.a'), value: Buffer.from('2') }] }], [file, { type: 'socket', size: undefined, content: undefined }],
+    [link, { target: 'u' }], [link, { rawName: Buffer.from([0xfe]) }], [link, { rawTarget: Buffer.from([0xfe]) }],
+    [dev, { rdev: '6' }], [dir, { subtree: 'c'.repeat(64) }],
+  ];
+  for (const base of [file, link, dev, dir]) {
+    assert.ok(sameNode(base, { ...base, content: base.content && [...base.content], xattrs: base.xattrs?.map((x) => ({ ...x })) }));
+  }
+  for (const [base, change] of variants) {
+    const other = { ...base, ...change };
+    assert.equal(sameNode(base, other), false, JSON.stringify(Object.keys(change)));
+    assert.notEqual(encodeNode(base), encodeNode(other), 'the change is one the encoding shows');
+  }
+});

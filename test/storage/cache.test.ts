@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +70,22 @@ describe('local metadata cache', () => {
     for (const offset of [0, 1000, (1 << 20) - 10]) assert.deepEqual(await cache.load(treeHandle, { offset, length: 10 }), tree.bytes.subarray(offset, offset + 10));
     assert.equal(gets(counted), before, 'no request reached storage');
     await rejectsWith(cache.load(treeHandle, { offset: (1 << 20) - 5, length: 10 }), 'CORRUPT');
+  });
+
+  it('reads ranges of a tree pack through one descriptor kept open, closed when the pack is removed or the cache closed', async () => {
+    const { cache } = await stack('fds');
+    const openFds = () => readdirSync('/proc/self/fd').length;
+    const trees = [object('data', randomBytes(1 << 16)), object('data', randomBytes(1 << 16))];
+    for (const t of trees) await cache.save(t.h, t.bytes, { packKind: 'tree' });
+    const before = openFds();
+    for (let i = 0; i < 50; i++) {
+      for (const t of trees) assert.deepEqual(await cache.load({ ...t.h, packKind: 'tree' }, { offset: i * 100, length: 100 }), t.bytes.subarray(i * 100, i * 100 + 100));
+    }
+    assert.equal(openFds(), before + 2, 'one descriptor a pack, kept');
+    await cache.remove(trees[0]!.h);
+    assert.equal(openFds(), before + 1, 'the removed pack\'s closed');
+    await cache.close();
+    assert.equal(openFds(), before, 'the rest closed with the cache');
   });
 
   it('fetches a tree pack it lacks once, whole, on its first ranged read', async () => {

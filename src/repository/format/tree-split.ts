@@ -18,7 +18,7 @@
 import { EbakError } from '../../errors.js';
 import {
   checkName, HEX64, nameBytes, parseTreeDocument, putBytes, readBytes, readEntries, SPLIT_TREE_VERSION,
-  type Bad, type Fields, type TreeNode,
+  type Bad, type Fields, type TreeNode, type TreeVersion,
 } from './tree.js';
 
 /** One part as the root names it. */
@@ -30,8 +30,13 @@ export interface TreePart {
   id: string;
 }
 
-/** A tree blob decoded: a list of entries, or the root of a split directory. */
-export type TreeBlob = { nodes: TreeNode[] } | { parts: TreePart[] };
+/**
+ * A tree blob decoded: a list of entries, or the root of a split directory.
+ * A list decoded here says its version and its payload's length (a reader
+ * that builds lists another way leaves them out): treewriter.ts reuses an
+ * unchanged version-2 list as it is.
+ */
+export type TreeBlob = { nodes: TreeNode[]; version?: TreeVersion; bytes?: number } | { parts: TreePart[] };
 
 /**
  * When a directory is split, and where its parts end. `entries` (N): a
@@ -80,7 +85,7 @@ function wirePart(p: TreePart): Record<string, unknown> {
 /** Any tree blob: entries (versions 1 and 2) or a split directory's root (version 3). */
 export function decodeTreeBlob(payload: Buffer, what: string): TreeBlob {
   const doc = parseTreeDocument(payload, what);
-  return doc.version === SPLIT_TREE_VERSION ? { parts: readParts(doc.parts, what) } : { nodes: readEntries(doc, what) };
+  return doc.version === SPLIT_TREE_VERSION ? { parts: readParts(doc.parts, what) } : { nodes: readEntries(doc, what), version: doc.version, bytes: payload.length };
 }
 
 /** A non-empty list, first names strictly increasing, each a valid name; counts ≥ 1. */
