@@ -1,0 +1,147 @@
+/**
+ * A pack being assembled, kept in a temporary file instead of memory
+ * (restic's way): the packer appends sealed blobs as they arrive, and only
+ * the blobs not yet written (under FLUSH_BYTES) stay in memory. A 16 MiB
+ * pack buffer per open pack (two data and two tree packs open side by side,
+ * plus the ones being saved) was most of a backup's growth with its input
+ * (docs/benchmarks.md, bmem3).
+ *
+ * The file has no name: it is created in a private directory (mkdtemp, mode
+ * 0700) under the system's temporary directory (TMPDIR, else /tmp), unlinked
+ * at once, and the directory removed, so a crash or a kill leaves nothing
+ * behind (the kernel frees an unlinked file with its last descriptor) and no
+ * other user can open it meanwhile. It holds exactly the bytes the pack file
+ * will hold: the prefix (kind, key source, salt), sealed blobs and the
+ * sealed header, i.e. ciphertext only (docs/storage.md).
+ *
+ * The pack's id (SHA-256 of its bytes) is hashed as bytes are appended, so
+ * the pack is read back once, for its save.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, read, rmSync, unlinkSync, writev } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { EbakError } from '../errors.js';
+import { mapIoError } from '../util/fs.js';
+
+/** Blobs are written in runs of about this many bytes (a small file's blob is ~1 KiB: one write per ~1,000 blobs). */
+const FLUSH_BYTES = 1024 * 1024;
+
+const WHAT = 'a pack being written (its temporary file)';
+const writevAsync = promisify(writev);
+const readAsync = promisify(read);
+
+export class PackSpool {
+  /** Bytes appended so far (the pack's size). */
+  size = 0;
+  private readonly fd: number;
+  private readonly hash: Hash = createHash('sha256');
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Writes and reads in flight: the descriptor is closed only once none is (a closed number may be reused by another file). */
+  private ops = new Set<Promise<unknown>>();
+  private failure: unknown;
+  private closed = false;
+
+  constructor() {
+    this.fd = openUnnamed();
+  }
+
+  /** Appends `b` at the end (kept until its run is written: the caller must not change it). */
+  append(b: Buffer): void {
+    if (this.closed) return; // discarded after a failure: a blob still arriving goes nowhere
+    this.hash.update(b);
+    this.pending.push(b);
+    this.pendingBytes += b.length;
+    this.size += b.length;
+    if (this.pendingBytes >= FLUSH_BYTES) this.writePending();
+  }
+
+  /** Waits until every byte appended is in the file; throws the first write's failure. */
+  async flush(): Promise<void> {
+    this.writePending();
+    await this.settled();
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** The pack's id: SHA-256 of everything appended, hex (call once, after the last append). */
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+
+  /** All `size` bytes, read into `into` when it is large enough (flush first). */
+  async readAll(into?: Buffer): Promise<Buffer> {
+    const out = into !== undefined && into.length >= this.size ? into.subarray(0, this.size) : Buffer.allocUnsafeSlow(this.size);
+    for (let at = 0; at < out.length;) {
+      if (this.closed) throw new EbakError('CANCELLED', `${WHAT} was discarded`);
+      const { bytesRead } = await this.track(readAsync(this.fd, out, at, out.length - at, at)).catch((e: unknown) => { throw mapIoError(e, WHAT); });
+      if (bytesRead === 0) throw mapIoError(new Error('shorter than what was written'), WHAT);
+      at += bytesRead;
+    }
+    return out;
+  }
+
+  /** Closes the file (its space is freed), once the writes in flight have settled. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending = [];
+    await this.settled();
+    closeSync(this.fd);
+  }
+
+  private async settled(): Promise<void> {
+    while (this.ops.size > 0) await Promise.allSettled([...this.ops]);
+  }
+
+  private track<T>(op: Promise<T>): Promise<T> {
+    this.ops.add(op);
+    const done = (): void => void this.ops.delete(op);
+    op.then(done, done);
+    return op;
+  }
+
+  private writePending(): void {
+    if (this.pendingBytes === 0 || this.closed) return;
+    const bufs = this.pending;
+    const at = this.size - this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.track(writeAll(this.fd, bufs, at)).catch((e: unknown) => {
+      this.failure ??= mapIoError(e, WHAT);
+    });
+  }
+}
+
+/** Writes `bufs` end to end at `at` (positioned: runs in flight together never interleave). */
+async function writeAll(fd: number, bufs: Buffer[], at: number): Promise<void> {
+  let rest = bufs;
+  while (rest.length > 0) {
+    let n = (await writevAsync(fd, rest, at)).bytesWritten;
+    at += n;
+    // A short write (rare: a full disk reports ENOSPC on the next one): resume where it stopped.
+    while (rest.length > 0 && n >= rest[0]!.length) n -= rest.shift()!.length;
+    if (n > 0) rest = [rest[0]!.subarray(n), ...rest.slice(1)];
+  }
+}
+
+/** A read-write file no one else can open and nothing names: made in a private directory, unlinked at once, the directory removed. */
+function openUnnamed(): number {
+  let dir: string;
+  try {
+    dir = mkdtempSync(join(tmpdir(), 'ebak-pack-'));
+  } catch (e) {
+    throw mapIoError(e, `the temporary directory ${tmpdir()} (set TMPDIR to another)`);
+  }
+  const path = join(dir, 'pack');
+  try {
+    const fd = openSync(path, 'wx+', 0o600);
+    unlinkSync(path);
+    return fd;
+  } catch (e) {
+    throw mapIoError(e, `a temporary file in ${dir}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
