@@ -18,18 +18,28 @@
  * the pack is read back once, for its save.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, read, rmSync, unlinkSync, writev } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, read, rmSync, unlinkSync, write } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { EbakError } from '../errors.js';
 import { mapIoError } from '../util/fs.js';
 
-/** Blobs are written in runs of about this many bytes (a small file's blob is ~1 KiB: one write per ~1,000 blobs). */
+/**
+ * Blobs are copied into write buffers of this size, written when full (a
+ * small file's blob is ~1 KiB: one write per ~1,000 blobs); a blob this
+ * large or larger is written as it is. Copied, not kept: a sealed small blob
+ * is a view into its batch's reply buffer (workers.ts), which a view kept
+ * until its write would keep alive into the old generation, freed only by a
+ * major GC.
+ */
 const FLUSH_BYTES = 1024 * 1024;
+/** Write buffers done with, for the next (one per open pack and per write in flight are in use). */
+const spare: Buffer[] = [];
+const SPARE_MAX = 8;
 
 const WHAT = 'a pack being written (its temporary file)';
-const writevAsync = promisify(writev);
+const writeAsync = promisify(write);
 const readAsync = promisify(read);
 
 export class PackSpool {
@@ -37,8 +47,11 @@ export class PackSpool {
   size = 0;
   private readonly fd: number;
   private readonly hash: Hash = createHash('sha256');
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** The write buffer being filled, and how much of it is. */
+  private buf: Buffer | undefined;
+  private used = 0;
+  /** Where the next write goes: bytes before it are written or being written. */
+  private queuedTo = 0;
   /** Writes and reads in flight: the descriptor is closed only once none is (a closed number may be reused by another file). */
   private ops = new Set<Promise<unknown>>();
   private failure: unknown;
@@ -48,19 +61,28 @@ export class PackSpool {
     this.fd = openUnnamed();
   }
 
-  /** Appends `b` at the end (kept until its run is written: the caller must not change it). */
+  /** Appends `b` at the end (a large `b` is kept until written: the caller must not change it). */
   append(b: Buffer): void {
     if (this.closed) return; // discarded after a failure: a blob still arriving goes nowhere
     this.hash.update(b);
-    this.pending.push(b);
-    this.pendingBytes += b.length;
     this.size += b.length;
-    if (this.pendingBytes >= FLUSH_BYTES) this.writePending();
+    if (b.length >= FLUSH_BYTES) {
+      this.writeBuffered();
+      this.write(b);
+      return;
+    }
+    for (let at = 0; at < b.length;) {
+      this.buf ??= spare.pop() ?? Buffer.allocUnsafeSlow(FLUSH_BYTES);
+      const n = b.copy(this.buf, this.used, at);
+      this.used += n;
+      at += n;
+      if (this.used === this.buf.length) this.writeBuffered();
+    }
   }
 
   /** Waits until every byte appended is in the file; throws the first write's failure. */
   async flush(): Promise<void> {
-    this.writePending();
+    this.writeBuffered();
     await this.settled();
     if (this.failure !== undefined) throw this.failure;
   }
@@ -86,7 +108,8 @@ export class PackSpool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.pending = [];
+    if (this.buf) giveBack(this.buf);
+    this.buf = undefined;
     await this.settled();
     closeSync(this.fd);
   }
@@ -102,28 +125,32 @@ export class PackSpool {
     return op;
   }
 
-  private writePending(): void {
-    if (this.pendingBytes === 0 || this.closed) return;
-    const bufs = this.pending;
-    const at = this.size - this.pendingBytes;
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.track(writeAll(this.fd, bufs, at)).catch((e: unknown) => {
+  /** Writes the write buffer's bytes, if any; the buffer is reused once written. */
+  private writeBuffered(): void {
+    const buf = this.buf;
+    if (buf === undefined || this.used === 0 || this.closed) return;
+    this.buf = undefined;
+    this.write(buf.subarray(0, this.used), () => giveBack(buf));
+    this.used = 0;
+  }
+
+  private write(b: Buffer, then?: () => void): void {
+    const at = this.queuedTo;
+    this.queuedTo += b.length;
+    this.track(writeAll(this.fd, b, at)).then(then, (e: unknown) => {
       this.failure ??= mapIoError(e, WHAT);
     });
   }
 }
 
-/** Writes `bufs` end to end at `at` (positioned: runs in flight together never interleave). */
-async function writeAll(fd: number, bufs: Buffer[], at: number): Promise<void> {
-  let rest = bufs;
-  while (rest.length > 0) {
-    let n = (await writevAsync(fd, rest, at)).bytesWritten;
-    at += n;
-    // A short write (rare: a full disk reports ENOSPC on the next one): resume where it stopped.
-    while (rest.length > 0 && n >= rest[0]!.length) n -= rest.shift()!.length;
-    if (n > 0) rest = [rest[0]!.subarray(n), ...rest.slice(1)];
-  }
+function giveBack(buf: Buffer): void {
+  if (spare.length < SPARE_MAX) spare.push(buf);
+}
+
+/** Writes `b` at `at` (positioned: writes in flight together never interleave). */
+async function writeAll(fd: number, b: Buffer, at: number): Promise<void> {
+  // A short write (rare: a full disk reports ENOSPC on the next one) resumes where it stopped.
+  for (let done = 0; done < b.length;) done += (await writeAsync(fd, b, done, b.length - done, at + done)).bytesWritten;
 }
 
 /** A read-write file no one else can open and nothing names: made in a private directory, unlinked at once, the directory removed. */
