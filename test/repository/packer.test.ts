@@ -43,7 +43,7 @@ interface Run {
  * Queues `count` blobs of `bytes` random bytes (incompressible) through a packer with this coin; every pack is read back and authenticated.
  * `together`: all adds at once (as a directory of small files does), not one after another.
  */
-async function pack(name: string, count: number, bytes: number, choose?: PackChooser, budget?: number, together = false): Promise<Run> {
+async function pack(name: string, count: number, bytes: number | ((i: number) => number), choose?: PackChooser, budget?: number, together = false): Promise<Run> {
   const storage = new LocalBackend(`${dir}/${name}`);
   await storage.create();
   const index = new MasterIndex();
@@ -56,7 +56,7 @@ async function pack(name: string, count: number, bytes: number, choose?: PackCho
   const ids: string[] = [];
   const adds: Promise<boolean>[] = [];
   for (let i = 0; i < count; i++) {
-    const data = randomBytes(bytes);
+    const data = randomBytes(typeof bytes === 'number' ? bytes : bytes(i));
     const id = packer.blobId(data);
     ids.push(id.toString('hex'));
     const added = packer.add(BlobType.data, id, data);
@@ -126,6 +126,12 @@ describe('randomised pack assembly', () => {
     assert.equal(r.packs.length, 1);
     assert.deepEqual([...r.packs[0]!].sort(), [...r.ids].sort());
     for (const id of r.ids) assert.equal(r.index.lookup(Buffer.from(id, 'hex'))!.pack.id, r.index.packs[0]!.id);
+  });
+
+  it('blobs of a megabyte and more, between small ones, land where their entries say (written as they are, after the buffered ones)', async () => {
+    const r = await pack('large', 9, (i) => (i % 3 === 2 ? 1536 * KiB : 40 * KiB), () => 0);
+    assert.deepEqual(r.packs.flat().sort(), [...r.ids].sort());
+    assert.ok(r.packs.some((p) => p.length > 1), 'some pack holds small blobs and a large one');
   });
 
   it('a budget smaller than the open packs hold closes the fullest early instead of waiting for ever', async () => {
