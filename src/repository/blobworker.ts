@@ -37,11 +37,16 @@ export interface SealBatch {
   level: number;
 }
 
-/** A sealed batch: the sealed blobs end to end in `sealed`, where each ends (`ends`), and which were compressed (`zstd`, 1 a blob). */
+/**
+ * A sealed batch: the sealed blobs end to end in `sealed`, where each ends
+ * (`ends`), and which were compressed (`zstd`, 1 a blob); `spent` is the
+ * request's `bytes`, handed back for the next batch (workers.ts).
+ */
 export interface SealedBatch {
   sealed: Uint8Array;
   ends: Int32Array;
   zstd: Uint8Array;
+  spent: Uint8Array;
 }
 
 /** Pack keys and blob ids in a SealBatch. */
@@ -100,7 +105,7 @@ function sealBatch(req: SealBatch): SealedBatch {
   const out = Buffer.allocUnsafeSlow(end); // never a pooled slice: it is transferred
   let at = 0;
   for (const s of sealed) at += s.copy(out, at);
-  return { sealed: out, ends, zstd };
+  return { sealed: out, ends, zstd, spent: req.bytes };
 }
 
 async function handle(req: WorkerRequest): Promise<Done> {
@@ -118,7 +123,7 @@ parentPort?.on('message', (req: WorkerRequest) => {
   void handle(req).then(
     (done) => {
       if ('result' in done) return parentPort!.postMessage({ seq: req.seq, ok: true, result: done.result } satisfies WorkerReply);
-      if ('ends' in done) return parentPort!.postMessage({ seq: req.seq, ok: true, ...done } satisfies WorkerReply, [done.sealed.buffer as ArrayBuffer]);
+      if ('ends' in done) return parentPort!.postMessage({ seq: req.seq, ok: true, ...done } satisfies WorkerReply, [done.sealed.buffer as ArrayBuffer, done.spent.buffer as ArrayBuffer]);
       const data = owned(done.data);
       parentPort!.postMessage({ seq: req.seq, ok: true, data, compressed: done.compressed } satisfies WorkerReply, [data.buffer as ArrayBuffer]);
     },

@@ -19,7 +19,9 @@
  * Memory: `add` waits while more than `budget` bytes are held between
  * queueing and their pack's save, so it stays flat whatever the input size;
  * when nothing is being saved that would free room, the fullest open pack
- * closes early.
+ * closes early. A pack's bytes go to a temporary file as they arrive
+ * (spool.ts), not to a buffer per open pack; a pack is read back into one of
+ * the few save buffers only for its save.
  *
  * Durability order (what makes a kill -9 safe): a pack is saved before any
  * index file names it; index files are saved before the snapshot that needs
@@ -36,8 +38,9 @@ import { open as openSealed, random } from '../crypto/index.js';
 import { EbakError } from '../errors.js';
 import { Semaphore } from '../util/semaphore.js';
 import { encodeIndex, type IndexedPack } from './format/indexfile.js';
+import { PackSpool } from './spool.js';
 import { sealBlob } from './blob.js';
-import { blobAad, BlobType, encodeHeader, encodePrefix, FLAG_ZSTD, KeySource, objectId, packKeyFor, PREFIX_BYTES, type BlobEntry } from './format/pack.js';
+import { blobAad, BlobType, encodeHeader, encodePrefix, FLAG_ZSTD, KeySource, packKeyFor, PREFIX_BYTES, type BlobEntry } from './format/pack.js';
 import type { BlobWriter, PackerStats } from './api.js';
 import type { RepoConfig } from './format/config.js';
 import type { MasterIndex } from './masterindex.js';
@@ -84,10 +87,10 @@ interface OpenPack {
   kind: number;
   salt: Buffer;
   key: Buffer;
-  /** The pack's bytes so far; blobs are copied in as they arrive (no final concatenation). */
-  buf: Buffer;
+  prefix: Buffer;
+  /** The pack's bytes so far, in a temporary file; blobs are appended as they arrive. */
+  spool: PackSpool;
   entries: BlobEntry[];
-  size: number;
   /** Raw bytes assigned (drives closing) and blobs still being sealed. */
   assignedBytes: number;
   outstanding: number;
@@ -130,14 +133,13 @@ export class Packer implements BlobWriter {
   private failure: unknown;
   private abandoned = false;
   /**
-   * Pack buffers are reused: allocating and freeing 24 MiB buffers leaves the
-   * C allocator holding freed memory (peak RSS grew by ~100 MiB without this).
-   * Kept per kind: a buffer's pages stay resident as far as any pack filled
-   * it, so a data pack's 16 MiB buffer taken for a tree pack of 2 MiB made
-   * the next data pack allocate another (small files: five buffers where
-   * three data and two tree ones are needed).
+   * Buffers a pack is read back into for its save, one per save in flight,
+   * reused: allocating and freeing 24 MiB buffers leaves the C allocator
+   * holding freed memory (peak RSS grew by ~100 MiB without reuse).
    */
-  private spare = new Map<number, Buffer[]>();
+  private saveBuffers: Buffer[] = [];
+  /** Packs whose temporary file is open: closed after their save, or discarded when the packer fails or is abandoned. */
+  private live = new Set<OpenPack>();
   /** Keys made for packs about to open (made before the blob that needs one is assigned). */
   private spareKeys: PackKey[] = [];
 
@@ -173,7 +175,11 @@ export class Packer implements BlobWriter {
     if (!permit || !this.fits(data.length)) return this.addSlowly(type, id, data, sealed, permit);
     const slot = this.choose();
     if (!this.slotsOf(type)[slot] && this.spareKeys.length === 0) return this.addSlowly(type, id, data, sealed, permit, slot);
-    this.queue(type, slot, id, data, sealed, permit);
+    try {
+      this.queue(type, slot, id, data, sealed, permit);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return QUEUED;
   }
 
@@ -207,14 +213,22 @@ export class Packer implements BlobWriter {
 
   /** Assigns the blob to the pack in `slot` and starts sealing it; `done` gives the sealing slot back. */
   private queue(type: number, slot: number, id: Buffer, data: Buffer, sealed: ((bytes: number) => void) | undefined, done: () => void): void {
-    const pack = this.assign(type, slot, data.length);
+    let pack: OpenPack;
+    try {
+      pack = this.assign(type, slot, data.length);
+    } catch (e) {
+      // No temporary file for a new pack: the backup cannot go on.
+      done();
+      this.fail(e);
+      throw e;
+    }
     this.track(this.seal(pack, type, id, data, sealed, done));
   }
 
   /** Closes every open pack, waits for all saves, writes the remaining index. */
   async finish(): Promise<void> {
     await this.drain();
-    for (const slots of this.open.values()) this.foldSmall(slots);
+    for (const slots of this.open.values()) await this.track(this.foldSmall(slots));
     for (const p of this.openPacks()) this.close(p);
     await this.drain();
     await this.writeIndex();
@@ -231,11 +245,13 @@ export class Packer implements BlobWriter {
     this.open.clear();
     this.waiters.splice(0).forEach((w) => w());
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
+    await this.discard();
     await this.writeIndex();
   }
 
   private async drain(): Promise<void> {
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
+    if (this.failure !== undefined) await this.discard(); // every temporary file closed before the failure is told
     this.throwIfFailed();
   }
 
@@ -272,9 +288,12 @@ export class Packer implements BlobWriter {
   }
 
   private newPack(kind: number, { salt, key }: PackKey): OpenPack {
-    const buf = this.sparesOf(kind).pop() ?? Buffer.allocUnsafeSlow(this.packCapacity());
-    encodePrefix(kind, this.sink.packKeys.source, salt).copy(buf, 0);
-    return { kind, salt, key, buf, entries: [], size: PREFIX_BYTES, assignedBytes: 0, outstanding: 0, closing: false };
+    const prefix = encodePrefix(kind, this.sink.packKeys.source, salt);
+    const spool = new PackSpool();
+    spool.append(prefix);
+    const p: OpenPack = { kind, salt, key, prefix, spool, entries: [], assignedBytes: 0, outstanding: 0, closing: false };
+    this.live.add(p);
+    return p;
   }
 
   private openPacks(): OpenPack[] {
@@ -292,26 +311,38 @@ export class Packer implements BlobWriter {
    * opened under its key and sealed under the larger one's, the compressed
    * body kept, so no pack of a small backup holds only a few of one file's chunks.
    */
-  private foldSmall(slots: (OpenPack | undefined)[]): void {
+  private async foldSmall(slots: (OpenPack | undefined)[]): Promise<void> {
     const [a, b] = slots;
-    if (!a || !b || a.size + b.size - PREFIX_BYTES > this.sink.config.pack_size + this.sink.config.chunker.max) return;
-    const [into, from] = a.size >= b.size ? [a, b] : [b, a];
-    for (const e of from.entries) {
-      const aad = blobAad(e.type, e.flags, e.rawLength, e.id);
-      const body = openSealed(from.key, from.buf.subarray(e.offset, e.offset + e.length), aad, `blob ${e.id.toString('hex').slice(0, 16)}`);
-      this.append(into, e, sealBlob(into.key, e.type, e.id, e.rawLength, body, (e.flags & FLAG_ZSTD) !== 0));
+    if (!a || !b || a.spool.size + b.spool.size - PREFIX_BYTES > this.sink.config.pack_size + this.sink.config.chunker.max) return;
+    const [into, from] = a.spool.size >= b.spool.size ? [a, b] : [b, a];
+    slots[slots.indexOf(from)] = undefined;
+    await from.spool.flush();
+    // Read into a save buffer (the one `into` is saved from next): no second pack-sized buffer.
+    const buf = this.saveBuffer();
+    try {
+      const bytes = await from.spool.readAll(buf);
+      for (const e of from.entries) {
+        const aad = blobAad(e.type, e.flags, e.rawLength, e.id);
+        const body = openSealed(from.key, bytes.subarray(e.offset, e.offset + e.length), aad, `blob ${e.id.toString('hex').slice(0, 16)}`);
+        // sealBlob returns a new buffer: nothing appended points into `buf`.
+        this.append(into, e, sealBlob(into.key, e.type, e.id, e.rawLength, body, (e.flags & FLAG_ZSTD) !== 0));
+      }
+    } finally {
+      this.saveBuffers.push(buf);
     }
     into.assignedBytes += from.assignedBytes;
-    this.keepBuffer(from);
-    slots[slots.indexOf(from)] = undefined;
+    await this.dispose(from);
+  }
+
+  private saveBuffer(): Buffer {
+    return this.saveBuffers.pop() ?? Buffer.allocUnsafeSlow(this.packCapacity());
   }
 
   /** Copies a sealed blob into the pack at its current end, recording its entry. */
   private append(pack: OpenPack, e: Omit<BlobEntry, 'offset' | 'length'>, sealed: Buffer): void {
     // Built field by field: a spread gave every entry a shape of its own (~250 bytes each, kept until indexed).
-    pack.entries.push({ type: e.type, flags: e.flags, id: e.id, offset: pack.size, length: sealed.length, rawLength: e.rawLength });
-    if (pack.size + sealed.length > pack.buf.length) pack.buf = grow(pack.buf, pack.size, pack.size + sealed.length);
-    pack.size += sealed.copy(pack.buf, pack.size);
+    pack.entries.push({ type: e.type, flags: e.flags, id: e.id, offset: pack.spool.size, length: sealed.length, rawLength: e.rawLength });
+    pack.spool.append(sealed);
   }
 
   /** No new blobs go to `p`; it is saved once its last blob has arrived. */
@@ -334,15 +365,18 @@ export class Packer implements BlobWriter {
   }
 
   private async store(p: OpenPack): Promise<void> {
-    const header = encodeHeader(p.key, p.buf.subarray(0, PREFIX_BYTES), p.entries);
-    const bytes = p.size + header.length <= p.buf.length
-      ? p.buf.subarray(0, p.size + header.copy(p.buf, p.size))
-      : Buffer.concat([p.buf.subarray(0, p.size), header]); // a pack of very many tiny blobs
-    const id = objectId(bytes);
-    await this.sink.savePack(id, bytes, p.kind === BlobType.tree ? 'tree' : 'data');
-    this.keepBuffer(p);
-    p.buf = Buffer.alloc(0);
-    this.stats.bytesStored += bytes.length;
+    p.spool.append(encodeHeader(p.key, p.prefix, p.entries));
+    await p.spool.flush();
+    const id = p.spool.digest();
+    const buf = this.saveBuffer();
+    try {
+      const bytes = await p.spool.readAll(buf);
+      await this.sink.savePack(id, bytes, p.kind === BlobType.tree ? 'tree' : 'data');
+      this.stats.bytesStored += bytes.length;
+    } finally {
+      this.saveBuffers.push(buf);
+      await this.dispose(p);
+    }
     const keySource = this.sink.packKeys.source;
     this.sink.index.addPack({ id, salt: p.salt, kind: p.kind, keySource }, p.entries);
     for (const e of p.entries) this.pending.delete(e.id.toString('hex'));
@@ -350,16 +384,18 @@ export class Packer implements BlobWriter {
     if (this.unindexed.length >= PACKS_PER_INDEX || this.unindexed.reduce((n, u) => n + u.blobs.length, 0) >= BLOBS_PER_INDEX) await this.writeIndex();
   }
 
-  private sparesOf(kind: number): Buffer[] {
-    return this.spare.get(kind) ?? this.spare.set(kind, []).get(kind)!;
+  /** Closes a pack's temporary file (saved, folded into another, or given up). */
+  private async dispose(p: OpenPack): Promise<void> {
+    this.live.delete(p);
+    await p.spool.close();
   }
 
-  /** A pack's buffer, done with, for the next pack of its kind (one that grew past the capacity is let go). */
-  private keepBuffer(p: OpenPack): void {
-    if (p.buf.length === this.packCapacity()) this.sparesOf(p.kind).push(p.buf);
+  /** Gives up every pack not saved yet (after a failure or a cancellation: none of them will be). */
+  private async discard(): Promise<void> {
+    await Promise.allSettled([...this.live].map((p) => this.dispose(p)));
   }
 
-  /** The target, one maximal blob past it, and room for a typical header. */
+  /** The target, one maximal blob past it, and room for a typical header (a pack of very many tiny blobs may need more: read into a buffer of its own). */
   private packCapacity(): number {
     return this.sink.config.pack_size + this.sink.config.chunker.max + 256 * 1024;
   }
@@ -369,13 +405,20 @@ export class Packer implements BlobWriter {
     this.waiters.splice(0).forEach((w) => w());
   }
 
-  private track(p: Promise<void>): void {
+  private track(p: Promise<void>): Promise<void> {
     const t: Promise<void> = p.then(() => void this.tasks.delete(t), (e: unknown) => {
-      this.failure ??= e;
-      this.waiters.splice(0).forEach((w) => w());
+      this.fail(e);
       this.tasks.delete(t);
     });
     this.tasks.add(t);
+    return t;
+  }
+
+  /** The first failure stops the packer: waiters wake to throw it, and no open pack will be saved. */
+  private fail(e: unknown): void {
+    this.failure ??= e;
+    this.waiters.splice(0).forEach((w) => w());
+    void this.discard();
   }
 
   private throwIfFailed(): void {
@@ -399,11 +442,4 @@ export class Packer implements BlobWriter {
     }
     this.stats.bytesStored += payload.length;
   }
-}
-
-/** Tiny blobs carry 28 bytes of overhead each, so a pack of them can outgrow its first capacity. */
-function grow(buf: Buffer, used: number, needed: number): Buffer {
-  const next = Buffer.allocUnsafeSlow(Math.max(needed, buf.length * 1.5));
-  buf.copy(next, 0, 0, used);
-  return next;
 }

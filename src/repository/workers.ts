@@ -45,6 +45,15 @@ interface Queued {
  */
 const BATCH_BLOB_BYTES = 64 * 1024;
 const BATCH_BLOBS = 32;
+/**
+ * A batch's request buffer comes back with its reply and is reused. Freed
+ * instead, it lived on until the worker's isolate next collected garbage,
+ * which a worker allocating little does rarely: the main thread's malloc
+ * heap held ~50 MiB of them at 200,000 small files (docs/benchmarks.md,
+ * bmem3). Sizes are powers of two from 64 KiB; a few of each are kept.
+ */
+const BATCH_BUFFER_MIN = 64 * 1024;
+const BATCH_BUFFERS_KEPT = 16;
 
 export class WorkerPool {
   private slots: Slot[] = [];
@@ -77,6 +86,8 @@ export class WorkerPool {
   private queued: Queued[] = [];
   private queuedLevel = 0;
   private flushing = false;
+  /** Request buffers handed back by the workers, by size. */
+  private batchBuffers = new Map<number, Buffer[]>();
 
   /** Compresses (when it helps) and seals a blob; `data` is transferred (a small one is copied into a batch). */
   async seal(packKey: Buffer, type: number, id: Buffer, data: Buffer, level: number): Promise<Result> {
@@ -103,12 +114,27 @@ export class WorkerPool {
     this.flushing = false;
     const batch = this.queued.splice(0);
     if (batch.length === 0) return;
-    const { blobs, bytes, keys } = encodeSeals(batch);
+    const { blobs, bytes, keys } = encodeSeals(batch, (n) => this.batchBuffer(n));
     this.send({ op: 'seals', keys, blobs, bytes, level: this.queuedLevel }, bytes).then(
-      (reply) => answerSeals(batch, reply),
+      (reply) => {
+        answerSeals(batch, reply);
+        if ('spent' in reply) this.keepBatchBuffer(reply.spent);
+      },
       (e: Error) => batch.forEach((q) => q.reject(e)),
     );
   };
+
+  /** A request buffer of at least `n` bytes, owned whole (it is transferred). */
+  private batchBuffer(n: number): Buffer {
+    let size = BATCH_BUFFER_MIN;
+    while (size < n) size *= 2;
+    return this.batchBuffers.get(size)?.pop() ?? Buffer.allocUnsafeSlow(size);
+  }
+
+  private keepBatchBuffer(spent: Uint8Array): void {
+    const kept = this.batchBuffers.get(spent.byteLength) ?? this.batchBuffers.set(spent.byteLength, []).get(spent.byteLength)!;
+    if (ownsBuffer(spent) && kept.length < BATCH_BUFFERS_KEPT) kept.push(Buffer.from(spent.buffer, 0, spent.byteLength));
+  }
 
   /** Opens a blob; `sealed` is transferred. */
   async open(packKey: Buffer, blobKey: Buffer, ref: BlobRef, sealed: Buffer, what: string): Promise<Buffer> {
@@ -160,14 +186,14 @@ export class WorkerPool {
 }
 
 /** A batch's request: its distinct keys, ids and plaintexts in one buffer (transferred), and four numbers a blob (SealBatch). */
-function encodeSeals(batch: readonly Queued[]): { blobs: Int32Array; bytes: Buffer; keys: number } {
+function encodeSeals(batch: readonly Queued[], buffer: (bytes: number) => Buffer): { blobs: Int32Array; bytes: Buffer; keys: number } {
   const keys: Buffer[] = [];
   const keyOf = batch.map((q) => {
     const k = keys.findIndex((key) => key.equals(q.packKey));
     return k >= 0 ? k : keys.push(q.packKey) - 1;
   });
   const dataAt = (keys.length + batch.length) * BATCH_KEY_BYTES;
-  const bytes = Buffer.allocUnsafeSlow(batch.reduce((n, q) => n + q.data.length, dataAt));
+  const bytes = buffer(batch.reduce((n, q) => n + q.data.length, dataAt));
   keys.forEach((k, i) => k.copy(bytes, i * BATCH_KEY_BYTES));
   const blobs = new Int32Array(4 * batch.length);
   let at = dataAt;

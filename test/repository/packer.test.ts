@@ -8,13 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { hmacSha256 } from '../../src/crypto/index.js';
 import { openBlob } from '../../src/repository/blob.js';
 import { Worker } from 'node:worker_threads';
 import { BlobType, decodePack, FLAG_ZSTD, packKeyFor, type BlobEntry } from '../../src/repository/format/pack.js';
 import { MasterIndex } from '../../src/repository/masterindex.js';
-import { masterPackKeys, Packer, type PackChooser } from '../../src/repository/packer.js';
+import { masterPackKeys, Packer, type PackChooser, type PackSink } from '../../src/repository/packer.js';
 import { WorkerPool } from '../../src/repository/workers.js';
 import { LocalBackend } from '../../src/storage/local.js';
 import { tempDir } from '../cli/harness.js';
@@ -42,26 +43,20 @@ interface Run {
  * Queues `count` blobs of `bytes` random bytes (incompressible) through a packer with this coin; every pack is read back and authenticated.
  * `together`: all adds at once (as a directory of small files does), not one after another.
  */
-async function pack(name: string, count: number, bytes: number, choose?: PackChooser, budget?: number, together = false): Promise<Run> {
+async function pack(name: string, count: number, bytes: number | ((i: number) => number), choose?: PackChooser, budget?: number, together = false): Promise<Run> {
   const storage = new LocalBackend(`${dir}/${name}`);
   await storage.create();
   const index = new MasterIndex();
-  const config = { version: 1, id: 'ab'.repeat(32), created: '', chunker: { min: 16 * KiB, avg: 32 * KiB, max: 64 * KiB }, compression_level: 3, pack_size: 256 * KiB };
   const saved: string[] = [];
   let indexFiles = 0;
-  const packer = new Packer({
-    index, config, packKeys: masterPackKeys(packMaster),
-    blobId: (d) => hmacSha256(blobKey, d),
-    savePack: async (id, b) => {
-      saved.push(id);
-      await storage.save({ type: 'data', name: id }, b);
-    },
-    saveIndex: async () => `index ${++indexFiles}`,
-  }, pool, budget, choose);
+  const packer = newPacker(index, async (id, b) => {
+    saved.push(id);
+    await storage.save({ type: 'data', name: id }, b);
+  }, async () => `index ${++indexFiles}`, budget, choose);
   const ids: string[] = [];
   const adds: Promise<boolean>[] = [];
   for (let i = 0; i < count; i++) {
-    const data = randomBytes(bytes);
+    const data = randomBytes(typeof bytes === 'number' ? bytes : bytes(i));
     const id = packer.blobId(data);
     ids.push(id.toString('hex'));
     const added = packer.add(BlobType.data, id, data);
@@ -79,6 +74,24 @@ async function pack(name: string, count: number, bytes: number, choose?: PackCho
     packs.push(entries.map((e) => e.id.toString('hex')));
   }
   return { packs, index, ids, indexFiles };
+}
+
+/** A packer of 256 KiB packs sealing through the pool, saving with `savePack`. */
+function newPacker(index: MasterIndex, savePack: PackSink['savePack'], saveIndex: PackSink['saveIndex'], budget?: number, choose?: PackChooser): Packer {
+  const config = { version: 1, id: 'ab'.repeat(32), created: '', chunker: { min: 16 * KiB, avg: 32 * KiB, max: 64 * KiB }, compression_level: 3, pack_size: 256 * KiB };
+  return new Packer({ index, config, packKeys: masterPackKeys(packMaster), blobId: (d) => hmacSha256(blobKey, d), savePack, saveIndex }, pool, budget, choose);
+}
+
+/** The descriptors of this process open on files under `dir` (an unlinked file's link reads "<path> (deleted)"). */
+function openUnder(dir: string): string[] {
+  return readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      return target.startsWith(`${dir}/`) ? [target] : [];
+    } catch {
+      return []; // closed meanwhile (the listing's own descriptor)
+    }
+  });
 }
 
 function openAll(packBytes: Buffer, key: Buffer, e: BlobEntry): void {
@@ -115,6 +128,12 @@ describe('randomised pack assembly', () => {
     for (const id of r.ids) assert.equal(r.index.lookup(Buffer.from(id, 'hex'))!.pack.id, r.index.packs[0]!.id);
   });
 
+  it('blobs of a megabyte and more, between small ones, land where their entries say (written as they are, after the buffered ones)', async () => {
+    const r = await pack('large', 9, (i) => (i % 3 === 2 ? 1536 * KiB : 40 * KiB), () => 0);
+    assert.deepEqual(r.packs.flat().sort(), [...r.ids].sort());
+    assert.ok(r.packs.some((p) => p.length > 1), 'some pack holds small blobs and a large one');
+  });
+
   it('a budget smaller than the open packs hold closes the fullest early instead of waiting for ever', async () => {
     let flip = 0;
     const r = await pack('budget', 30, 40 * KiB, () => flip++ % 2, 200 * KiB);
@@ -128,6 +147,38 @@ describe('randomised pack assembly', () => {
     for (const id of r.ids) assert.ok(r.index.has(Buffer.from(id, 'hex')));
     assert.ok(r.packs.length < 32, `${r.packs.length} packs`);
     assert.ok(r.indexFiles >= 3, `${r.indexFiles} index files`);
+  });
+});
+
+describe('packs being assembled', () => {
+  it('live in unnamed temporary files under TMPDIR (nothing a crash could leave), and a failed save leaves no file open', async () => {
+    const tmp = await tempDir('ebak-spool-');
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    const seen: { named: string[]; open: string[] }[] = [];
+    try {
+      const packer = newPacker(new MasterIndex(), async () => {
+        seen.push({ named: readdirSync(tmp), open: openUnder(tmp) });
+        if (seen.length === 2) throw new Error('the storage failed');
+      }, async () => 'index', undefined, () => 0);
+      const adds = Array.from({ length: 40 }, () => {
+        const data = randomBytes(40 * KiB);
+        return packer.add(BlobType.data, packer.blobId(data), data);
+      });
+      await Promise.allSettled(adds);
+      await assert.rejects(packer.finish(), /the storage failed/);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+    assert.ok(seen.length >= 2);
+    for (const s of seen) {
+      assert.deepEqual(s.named, [], 'no file or directory has a name while packs are written');
+      assert.ok(s.open.length >= 1 && s.open.every((t) => t.endsWith(' (deleted)')), s.open.join(', '));
+    }
+    // The files vanish with their descriptors: none is left open once the packer has failed.
+    assert.deepEqual(openUnder(tmp), []);
+    assert.deepEqual(readdirSync(tmp), []);
   });
 });
 
