@@ -111,3 +111,20 @@ test('opening: a wrapped key seen before makes no unwrap, and the record is stil
   // A sealer's own records open on a fresh reader (another process) through the HSM as any other.
   assert.equal((await counted().sealer.unseal(own, { id: 'o', version: 1 })).toString(), 'own');
 });
+
+test('a ring rotated by another process reaches this one\'s next wrap, and so the sealer\'s next key', async () => {
+  const other = await Pkcs11Hsm.open(env.config('s'));
+  const mine = await Pkcs11Hsm.open(env.config('s'));
+  try {
+    const was = parseBlob(await mine.wrap('vault', Buffer.alloc(32, 1))).version;
+    await other.rotate('vault'); // the token now refuses wraps under `was`, which `mine` still takes for current
+    assert.equal(parseBlob(await mine.wrap('vault', Buffer.alloc(32, 2))).version, was + 1);
+    await other.rotate('vault');
+    const sealer = new RecordSealer(mine, 'vault', { bind: BIND });
+    const sealed = await sealer.seal(Buffer.from('x'), { id: 'x', version: 1 });
+    assert.equal(parseBlob(wrappedOf(sealed)).version, was + 2);
+  } finally {
+    await mine.close();
+    await other.close();
+  }
+});
