@@ -36,7 +36,7 @@ export interface SealerOptions {
   readonly maxSeals?: number;
   /** A data key's age before a fresh one is taken; default 10 minutes. */
   readonly maxAgeMs?: number;
-  /** Cached keys of each kind (sealing, opening); default 65,536 (~10 MB each at most). */
+  /** Cached keys of each kind (sealing, opening); default 65,536 (~35 MB for both when full, docs/hsm.md). */
   readonly maxKeys?: number;
   readonly now?: () => number;
 }

@@ -12,6 +12,9 @@
  * call, shared by every read in that window: another replica may have moved
  * the map on), then the row must be exactly the version and copy the map
  * holds. Older, missing, or another copy of the same version → rollback.
+ * The copy this enclave sealed or opened is answered from its memory
+ * (plain.ts) once the row is checked to be that copy; seals reuse a record's
+ * data key (src/hsm/sealer.ts): no HSM call per read or write.
  * Write (per record under its lock, or several records one request changes
  * together under each one's lock: updateAll): seal version n+1 → queue it
  * (them, as one group) for the next batch → the batch's store transaction (root, rows, shards,
