@@ -59,6 +59,8 @@ export class RecordSealer {
   /** Wrapped key (as a binary string) → its GCM key: the HSM unwrapped it, or this sealer wrapped it. */
   private readonly opening: Lru<string, Buffer>;
   private readonly renewing = new Map<string, Promise<void>>();
+  /** The newest KEK version a wrap came back under: a newer one means the ring was rotated. */
+  private newestKek = 0;
   private readonly maxSeals: number;
   private readonly maxAgeMs: number;
   private readonly now: () => number;
@@ -130,8 +132,11 @@ export class RecordSealer {
       const key = contentKey(dataKey, this.options.bind);
       const wrapped = Buffer.from(await this.hsm.wrap(this.ring, dataKey));
       const kekVersion = parseBlob(wrapped).version;
-      // A rotated ring: no record goes on sealing under the older KEK version.
-      this.sealing.deleteWhere((k) => k.kekVersion < kekVersion);
+      if (kekVersion > this.newestKek) {
+        // A rotated ring: no record goes on sealing under the older KEK version.
+        if (this.newestKek > 0) this.sealing.deleteWhere((k) => k.kekVersion < kekVersion);
+        this.newestKek = kekVersion;
+      }
       this.sealing.set(id, { key, header: sealedHeader(wrapped, true), kekVersion, born: this.now(), seals: 0 });
       this.opening.set(wrapped.toString('latin1'), Buffer.from(key));
     } finally {
