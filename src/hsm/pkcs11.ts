@@ -7,7 +7,7 @@
  * Calls are synchronous Cryptoki calls behind an async interface: one session,
  * one operation at a time, which is what a PKCS#11 session allows.
  */
-import { EbakError } from '../errors.js';
+import { EbakError, isEbakError } from '../errors.js';
 import { BLOB_KIND, encodeBlob, encodeHeader, parseBlob } from './blob.js';
 import type { ParsedBlob } from './blob.js';
 import { readBackup, writeBackup } from './backup.js';
@@ -225,6 +225,18 @@ export class Pkcs11Hsm implements Hsm {
       // RFC 3394 needs whole 64-bit blocks; SoftHSM's _PAD variant is not RFC 5649 (docs/hsm.md).
       throw new EbakError('USAGE', `cannot wrap a ${secret.length}-byte secret: AES key wrap takes ${MIN_SECRET}..${MAX_SECRET} bytes in multiples of 8`);
     }
+    try {
+      return this.wrapCurrent(ring, secret);
+    } catch (e) {
+      // Another process (a vault replica, `ebak hsm rotate`) may have rotated: the token refuses the version this
+      // session still takes for current. Look again once.
+      if (!isEbakError(e)) throw e;
+      this.loadMeta();
+      return this.wrapCurrent(ring, secret);
+    }
+  }
+
+  private wrapCurrent(ring: string, secret: Uint8Array): Buffer {
     const meta = this.current(ring);
     const kek = this.usable(meta, 'wrap', 'wrap');
     const obj = this.token.importSecret(secret);

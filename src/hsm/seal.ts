@@ -34,7 +34,7 @@ export interface SealOptions {
 const MAGIC = Buffer.from('EBSR', 'ascii');
 const UNBOUND = 1;
 const BOUND = 2;
-const DATA_KEY = 32;
+export const DATA_KEY = 32;
 const IV = 12;
 const TAG = 16;
 
@@ -49,10 +49,24 @@ export function encodeRecordAad(aad: RecordAad): Buffer {
 }
 
 /** The GCM key of a record: the data key itself (v1) or bound to `bind` (v2). */
-function contentKey(dataKey: Buffer, bind: Uint8Array | undefined): Buffer {
+export function contentKey(dataKey: Buffer, bind: Uint8Array | undefined): Buffer {
   if (bind === undefined) return Buffer.from(dataKey);
   if (bind.length !== 32) throw new EbakError('USAGE', 'a sealed record binding key is 32 bytes');
   return deriveKey(dataKey, 'sealed-record-v2', bind);
+}
+
+/** Bytes [0, 7+w) of a sealed record: magic, format, w and the wrapped data key. */
+export function sealedHeader(wrapped: Uint8Array, bound: boolean): Buffer {
+  const head = Buffer.alloc(7);
+  MAGIC.copy(head, 0);
+  head[4] = bound ? BOUND : UNBOUND;
+  head.writeUInt16BE(wrapped.length, 5);
+  return Buffer.concat([head, wrapped]);
+}
+
+/** `record` sealed under `key` (the record's GCM key) behind `header`: the one place a sealed record is made. */
+export function sealUnder(key: Buffer, header: Buffer, record: Uint8Array, aad: RecordAad, iv: Buffer = randomBytes(IV)): Buffer {
+  return Buffer.concat([header, gcmSeal(key, record, Buffer.concat([header, encodeRecordAad(aad)]), iv)]);
 }
 
 export async function seal(hsm: KeyWrapper, ring: string, record: Uint8Array, aad: RecordAad, options: SealOptions = {}): Promise<Buffer> {
@@ -60,13 +74,8 @@ export async function seal(hsm: KeyWrapper, ring: string, record: Uint8Array, aa
   const dataKey = random(DATA_KEY);
   const key = contentKey(dataKey, options.bind);
   try {
-    const wrapped = await hsm.wrap(ring, dataKey);
-    const head = Buffer.alloc(7);
-    MAGIC.copy(head, 0);
-    head[4] = options.bind === undefined ? UNBOUND : BOUND;
-    head.writeUInt16BE(wrapped.length, 5);
-    const header = Buffer.concat([head, wrapped]);
-    return Buffer.concat([header, gcmSeal(key, record, Buffer.concat([header, encodeRecordAad(aad)]), random(IV))]);
+    const header = sealedHeader(await hsm.wrap(ring, dataKey), options.bind !== undefined);
+    return sealUnder(key, header, record, aad, random(IV));
   } finally {
     dataKey.fill(0);
     key.fill(0);
@@ -77,38 +86,65 @@ function malformed(what: string): EbakError {
   return new EbakError('CORRUPT', `sealed record is malformed (${what}); it was truncated or is not an ebak sealed record`);
 }
 
+/** A sealed record's parts, checked against the reader's binding (`bound`): the wrapped key is authenticated later, by the HSM's unwrap. */
+export interface SealedParts {
+  /** Bytes [0, 7+w): the GCM AAD's prefix. */
+  readonly header: Buffer;
+  readonly wrapped: Buffer;
+  /** iv ‖ ciphertext ‖ tag. */
+  readonly body: Buffer;
+}
+
 /**
- * Returns the record; the caller zeroes it when it holds secrets. With
- * `bind`, only format 2 under that key opens: an unbound (v1) record could
- * have been made by anyone who can use the HSM, so it is refused.
+ * With `bound`, only format 2 opens: an unbound (v1) record could have been
+ * made by anyone who can use the HSM, so it is refused.
  */
-export async function unseal(hsm: KeyWrapper, sealed: Uint8Array, aad: RecordAad, options: Pick<SealOptions, 'bind'> = {}): Promise<Buffer> {
+export function parseSealed(sealed: Uint8Array, aad: RecordAad, bound: boolean): SealedParts {
   const b = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
   if (b.length < 7 || !b.subarray(0, 4).equals(MAGIC)) throw malformed('bad magic');
   const format = b[4];
   if (format !== UNBOUND && format !== BOUND) throw new EbakError('UNSUPPORTED_VERSION', `sealed record format ${format} is unknown to this build; upgrade ebak`);
-  if ((format === BOUND) !== (options.bind !== undefined)) {
-    throw new EbakError('AUTH_FAILED', `sealed record ${JSON.stringify(aad.id)} is format ${format}, but the reader ${options.bind ? 'requires records bound to its enclave key' : 'has no binding key'}`);
+  if ((format === BOUND) !== bound) {
+    throw new EbakError('AUTH_FAILED', `sealed record ${JSON.stringify(aad.id)} is format ${format}, but the reader ${bound ? 'requires records bound to its enclave key' : 'has no binding key'}`);
   }
-  const w = b.readUInt16BE(5);
-  const end = 7 + w;
+  const end = 7 + b.readUInt16BE(5);
   if (b.length < end + IV + TAG) throw malformed('truncated');
-  // The wrapped key is authenticated by the HSM's unwrap; the rest by GCM below.
-  const dataKey = await hsm.unwrap(b.subarray(7, end));
+  return { header: b.subarray(0, end), wrapped: b.subarray(7, end), body: b.subarray(end) };
+}
+
+/** The record of `parts` opened with its GCM key `key`: AUTH_FAILED when it was altered, or swapped for another record or version. */
+export function openUnder(key: Buffer, parts: SealedParts, aad: RecordAad): Buffer {
+  try {
+    return open(key, parts.body, Buffer.concat([parts.header, encodeRecordAad(aad)]), `sealed record ${JSON.stringify(aad.id)} v${aad.version}`);
+  } catch (e) {
+    if (e instanceof EbakError && e.code === 'AUTH_FAILED') {
+      throw new EbakError('AUTH_FAILED', `sealed record ${JSON.stringify(aad.id)} v${aad.version} failed authentication: altered, sealed by another vault, or another record or version replayed in its place`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+/** The GCM key of `parts`: its data key unwrapped by the HSM, bound to `bind`. */
+export async function unwrapContentKey(hsm: KeyWrapper, parts: SealedParts, bind: Uint8Array | undefined): Promise<Buffer> {
+  const dataKey = await hsm.unwrap(parts.wrapped);
   try {
     if (dataKey.length !== DATA_KEY) throw malformed('data key length');
-    const key = contentKey(dataKey, options.bind);
-    try {
-      return open(key, b.subarray(end), Buffer.concat([b.subarray(0, end), encodeRecordAad(aad)]), `sealed record ${JSON.stringify(aad.id)} v${aad.version}`);
-    } catch (e) {
-      if (e instanceof EbakError && e.code === 'AUTH_FAILED') {
-        throw new EbakError('AUTH_FAILED', `sealed record ${JSON.stringify(aad.id)} v${aad.version} failed authentication: altered, sealed by another vault, or another record or version replayed in its place`, { cause: e });
-      }
-      throw e;
-    } finally {
-      key.fill(0);
-    }
+    return contentKey(dataKey, bind);
   } finally {
     dataKey.fill(0);
+  }
+}
+
+/**
+ * Returns the record; the caller zeroes it when it holds secrets. With
+ * `bind`, only format 2 under that key opens (parseSealed).
+ */
+export async function unseal(hsm: KeyWrapper, sealed: Uint8Array, aad: RecordAad, options: Pick<SealOptions, 'bind'> = {}): Promise<Buffer> {
+  const parts = parseSealed(sealed, aad, options.bind !== undefined);
+  const key = await unwrapContentKey(hsm, parts, options.bind);
+  try {
+    return openUnder(key, parts, aad);
+  } finally {
+    key.fill(0);
   }
 }

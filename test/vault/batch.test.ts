@@ -15,15 +15,15 @@ import type { AuditBody, StoredEntry } from '../../src/vault/audit/entry.js';
 import { verifyAuditLog } from '../../src/vault/audit/verify.js';
 import { K, RECOVERY, lab, type Lab, type Running } from './helpers.js';
 
-/** The register every HSM session pool of `hsm` hands out, as `wrap` makes it from the real one. */
-function withRegister(hsm: Pkcs11Hsm, wrap: (real: RollbackRegister) => RollbackRegister): Pkcs11Hsm {
+/** Every HSM session pool of `hsm`, with the members `over` makes from the real pool in place of the real ones. */
+function withSessions(hsm: Pkcs11Hsm, over: (real: HsmSessions) => Partial<HsmSessions>): Pkcs11Hsm {
   return new Proxy(hsm, {
     get(target, p) {
       if (p === 'sessions') {
         return async (...a: Parameters<Pkcs11Hsm['sessions']>) => {
           const pool = await target.sessions(...a);
-          const register = wrap(pool.register);
-          return new Proxy(pool, { get: (t, q) => (q === 'register' ? register : bound(t, q)) }) as HsmSessions;
+          const members = over(pool) as Record<string | symbol, unknown>;
+          return new Proxy(pool, { get: (t, q) => (q in members ? members[q] : bound(t, q)) }) as HsmSessions;
         };
       }
       return bound(target, p);
@@ -63,13 +63,15 @@ describe('one batch per login start', () => {
 
   const startCounting = () => l.start({
     policy: { guess_limit: 10 },
-    hsm: withRegister(hsm, (real) => ({
-      read: () => real.read(),
-      advance: (from, next) => {
-        if (cut) return Promise.reject(new Error('power cut before the HSM register write'));
-        writes++;
-        return real.advance(from, next);
-      },
+    hsm: withSessions(hsm, (pool) => ({
+      register: {
+        read: () => pool.register.read(),
+        advance: (from, next) => {
+          if (cut) return Promise.reject(new Error('power cut before the HSM register write'));
+          writes++;
+          return pool.register.advance(from, next);
+        },
+      } satisfies RollbackRegister,
     })),
   });
 
@@ -119,6 +121,34 @@ describe('one batch per login start', () => {
     assert.deepEqual(logged.filter((b) => b.type === 'login.attempt').map((b) => b.detail?.failures), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     assert.equal(logged.filter((b) => b.type === 'lockout').length, 1);
     assert.ok(writes - before <= 11, `50 starts took ${writes - before} register writes`);
+    await v.stop();
+  });
+
+  it('login starts on one account make no HSM wrap or unwrap after the first, also after a restart', async () => {
+    const calls = { wrap: 0, unwrap: 0 };
+    const counting = () => l.start({
+      policy: { guess_limit: 1000 },
+      hsm: withSessions(hsm, (pool) => ({
+        wrap: (ring, secret) => (calls.wrap++, pool.wrap(ring, secret)),
+        unwrap: (blob) => (calls.unwrap++, pool.unwrap(blob)),
+      })),
+    });
+    let v = await counting();
+    await (await v.client()).register('dora', 'pw', K, RECOVERY, 'laptop');
+    const starts = async (n: number) => {
+      await start(v, 'dora'); // the first: its records' keys and copies may be new to this process
+      const before = { ...calls };
+      const left: number[] = [];
+      for (let i = 0; i < n; i++) left.push((await start(v, 'dora')).tries_left);
+      assert.deepEqual(calls, before, `${n} login starts after the first made ${calls.wrap - before.wrap} wraps and ${calls.unwrap - before.unwrap} unwraps`);
+      return left;
+    };
+    const first = await starts(10);
+    assert.deepEqual(first, Array.from({ length: 10 }, (_, i) => 1000 - 2 - i), 'every start counted');
+    await v.stop();
+    v = await counting(); // fresh memory: the first start reads the records through the HSM again
+    const again = await starts(10);
+    assert.deepEqual(again, Array.from({ length: 10 }, (_, i) => 1000 - 13 - i), 'counting goes on from the stored counter');
     await v.stop();
   });
 });

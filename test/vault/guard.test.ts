@@ -11,6 +11,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { Pkcs11Hsm, seal } from '../../src/hsm/index.js';
 import type { RollbackRegister } from '../../src/hsm/hsm.js';
 import { ck } from '../../src/hsm/pkcs11/module.js';
@@ -51,6 +52,48 @@ describe('rollback guard at scale', () => {
     assert.ok(await store.put(id, version, sealed, previous));
     await hsm.counters.advance(id, version);
   };
+
+  it('a plaintext held in memory answers only for the exact copy the map names: rolled back, swapped, another copy or missing are refused', async () => {
+    clearRegister();
+    const path = file();
+    const store = SqliteStore.open(path);
+    const db = new Database(path);
+    type Row = { version: number; sealed: Buffer };
+    const row = (id: string) => db.prepare('SELECT version, sealed FROM records WHERE id = ?').get(id) as Row;
+    const putRow = (id: string, r: Row) => db.prepare('INSERT OR REPLACE INTO records (id, version, sealed) VALUES (?, ?, ?)').run(id, r.version, r.sealed);
+    let unwraps = 0;
+    const custodian = Object.assign(Object.create(hsm) as Pkcs11Hsm, { unwrap: (b: Uint8Array) => (unwraps++, hsm.unwrap(b)) });
+    const state = await open(store, custodian);
+    const refused = (why: RegExp) => assert.rejects(state.read('ctr/k'), (e) => e instanceof StateRollback && why.test(e.message));
+    try {
+      await state.update('ctr/k', () => ({ failures: 1 }));
+      await state.update('ctr/k', () => ({ failures: 2 }));
+      const older = row('ctr/k');
+      await state.update('ctr/k', () => ({ failures: 3 }));
+      await state.update('ctr/j', () => ({ failures: 3 }));
+      await state.update('ctr/j', () => ({ failures: 3 }));
+      await state.update('ctr/j', () => ({ failures: 3 }));
+      const genuine = row('ctr/k');
+      assert.deepEqual(await state.read('ctr/k'), { value: { failures: 3 }, version: 3 });
+      assert.equal(unwraps, 0, 'the copy this enclave sealed is read from memory');
+      putRow('ctr/k', older);
+      await refused(/older than the version map/);
+      putRow('ctr/k', { version: 3, sealed: row('ctr/j').sealed }); // another record's row of the same version
+      await assert.rejects(state.read('ctr/k'), (e) => e instanceof Error && /failed authentication|not the one the version map holds/.test(e.message));
+      const other = await seal(hsm, VAULT_RING, Buffer.from(JSON.stringify({ failures: 3 })), { id: 'ctr/k', version: 3 }, { bind: BIND });
+      putRow('ctr/k', { version: 3, sealed: other }); // the right version and value, another copy
+      await refused(/not the one the version map holds/);
+      db.prepare('DELETE FROM records WHERE id = ?').run('ctr/k');
+      await refused(/missing/);
+      putRow('ctr/k', genuine);
+      const seen = unwraps;
+      assert.deepEqual(await state.read('ctr/k'), { value: { failures: 3 }, version: 3 });
+      assert.equal(unwraps, seen, 'the genuine copy put back is read from memory again');
+    } finally {
+      db.close();
+      await store.close();
+    }
+  });
 
   it('a vault of per-record counters opens, moves to the version map once, and keeps every value', async () => {
     clearRegister();

@@ -12,6 +12,9 @@
  * call, shared by every read in that window: another replica may have moved
  * the map on), then the row must be exactly the version and copy the map
  * holds. Older, missing, or another copy of the same version → rollback.
+ * The copy this enclave sealed or opened is answered from its memory
+ * (plain.ts) once the row is checked to be that copy; seals reuse a record's
+ * data key (src/hsm/sealer.ts): no HSM call per read or write.
  * Write (per record under its lock, or several records one request changes
  * together under each one's lock: updateAll): seal version n+1 → queue it
  * (them, as one group) for the next batch → the batch's store transaction (root, rows, shards,
@@ -22,11 +25,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sha256 } from '../../crypto/index.js';
 import { EbakError } from '../../errors.js';
-import { seal, unseal } from '../../hsm/seal.js';
 import type { KeyWrapper } from '../../hsm/hsm.js';
+import { RecordSealer, type SealerOptions } from '../../hsm/sealer.js';
 import { GroupCommit, type Outcome, type RecordWrite, type Rider } from './commit.js';
 import type { VersionGuard } from './guard.js';
 import { openGuard, type GuardCustodian } from './migrate.js';
+import { PlainCache } from './plain.js';
 import { StateRollback } from './rollback.js';
 import type { StateStore, StoredRecord } from './store.js';
 import { mapKey, type Entry } from './versionmap.js';
@@ -50,6 +54,14 @@ const NOTHING_TO_DO: Outcome = { done: true, result: undefined };
 /** The version a write of a record read as `cur` gets: past the map's and the store's (a removed record's row stays). */
 const nextVersion = (cur: Current<unknown>) => Math.max(cur.version, cur.stored ?? 0) + 1;
 
+/** Bounds of the reads and writes without the HSM (docs/vault.md); tests make them small. */
+export interface StateOptions {
+  /** Reuse of a record's data key (src/hsm/sealer.ts). */
+  readonly keys?: Omit<SealerOptions, 'bind'>;
+  /** Bytes of record plaintext held for reads (plain.ts). */
+  readonly plainBytes?: number;
+}
+
 export interface Current<T> {
   value: T | undefined;
   /** The version-map version (0: never written). */
@@ -61,20 +73,24 @@ export interface Current<T> {
 export class SealedState {
   private readonly locks = new Map<string, Promise<unknown>>();
   readonly commits: GroupCommit;
+  private readonly sealer: RecordSealer;
+  private readonly plain: PlainCache;
 
   private constructor(
     readonly store: StateStore,
-    private readonly hsm: KeyWrapper,
+    hsm: KeyWrapper,
     private readonly guard: VersionGuard,
-    private readonly bind: Uint8Array,
-    private readonly ring: string,
+    bind: Uint8Array,
+    options: StateOptions,
   ) {
     this.commits = new GroupCommit(guard);
+    this.sealer = new RecordSealer(hsm, VAULT_RING, { ...options.keys, bind });
+    this.plain = new PlainCache(options.plainBytes);
   }
 
   /** Opens the rollback guard (migrating a per-record-counter vault once); `bind` is the enclave's record key. */
-  static async open(store: StateStore, hsm: KeyWrapper & GuardCustodian, bind: Uint8Array, ring = VAULT_RING): Promise<SealedState> {
-    return new SealedState(store, hsm, await openGuard(store, hsm, mapKey(bind)), bind, ring);
+  static async open(store: StateStore, hsm: KeyWrapper & GuardCustodian, bind: Uint8Array, options: StateOptions = {}): Promise<SealedState> {
+    return new SealedState(store, hsm, await openGuard(store, hsm, mapKey(bind)), bind, options);
   }
 
   /** The record's value and version, or undefined when it was never written. */
@@ -100,9 +116,12 @@ export class SealedState {
     return e !== undefined && row !== undefined && row.version > e.version ? undefined : this.checked<T>(id, e, row);
   }
 
-  /** `value` sealed as version `version` of `id`. */
-  sealValue(id: string, version: number, value: unknown): Promise<Buffer> {
-    return seal(this.hsm, this.ring, Buffer.from(JSON.stringify(value), 'utf8'), { id, version }, { bind: this.bind });
+  /** `value` sealed as version `version` of `id` (no HSM call while the record's data key lasts); its plaintext is kept for the reads of that copy. */
+  async sealValue(id: string, version: number, value: unknown): Promise<Buffer> {
+    const plain = Buffer.from(JSON.stringify(value), 'utf8');
+    const sealed = await this.sealer.seal(plain, { id, version });
+    this.plain.put(id, version, sha256(sealed), plain);
+    return sealed;
   }
 
   /** The row checked against the view: exactly the version and copy the map holds. */
@@ -130,10 +149,16 @@ export class SealedState {
     if (e === undefined) return { value: undefined, version: 0, stored: row?.version }; // a row no batch committed is not the record
     if (!row) throw new StateRollback(id, `the record is missing but the version map holds version ${e.version}`);
     if (row.version < e.version) throw new StateRollback(id, `stored version ${row.version} is older than the version map's ${e.version}`);
-    const plain = await unseal(this.hsm, row.sealed, { id, version: row.version }, { bind: this.bind });
+    const hash = sha256(row.sealed);
+    // The copy the map names and this enclave sealed or opened: its plaintext is in memory, no unwrap.
+    const held = this.plain.get(id, e, row.version, hash);
+    if (held !== undefined) return { value: JSON.parse(held.toString('utf8')) as T, version: row.version, stored: row.version };
+    const plain = await this.sealer.unseal(row.sealed, { id, version: row.version });
     try {
-      if (!sha256(row.sealed).equals(e.hash)) throw new StateRollback(id, `the stored copy of version ${row.version} is not the one the version map holds`);
-      return { value: JSON.parse(plain.toString('utf8')) as T, version: row.version, stored: row.version };
+      if (!hash.equals(e.hash)) throw new StateRollback(id, `the stored copy of version ${row.version} is not the one the version map holds`);
+      const value = JSON.parse(plain.toString('utf8')) as T;
+      this.plain.put(id, row.version, hash, Buffer.from(plain));
+      return { value, version: row.version, stored: row.version };
     } finally {
       plain.fill(0);
     }
