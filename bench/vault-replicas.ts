@@ -40,6 +40,8 @@ async function measure(store: 'sqlite' | 'postgres', replicas: number, uses: num
       c.channel.close();
     }
   } finally {
+    // A refusal the load generator counted as an error: its cause is only in the replica's stderr.
+    for (const line of set.logged(/internal error/)) console.error(line);
     await set.stop();
   }
 }
