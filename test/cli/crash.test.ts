@@ -3,7 +3,9 @@
  * lock, while packs are being written, after several packs, at the very end):
  * afterwards `check` passes (leftover packs are warnings), `snapshots` lists
  * only complete snapshots, the stale lock of the killed process does not
- * block the next backup, and that backup restores byte-identical.
+ * block the next backup, and that backup restores byte-identical. The
+ * killed backups leave nothing in their temporary directory (the packs being
+ * written are unnamed files, docs/format.md "Packs being written").
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -38,8 +40,11 @@ it('survives kill -9 at several points of a backup', { timeout: 120_000 }, async
   const src = join(dir, 'src');
   await mkdir(src);
   for (let i = 0; i < FILES; i++) await writeFile(join(src, `f${String(i).padStart(2, '0')}`), randomBytes(FILE_BYTES));
-  const { env } = await newRepo(dir);
-  const repo = env.EBAK_REPOSITORY;
+  const { env: repoEnv } = await newRepo(dir);
+  const repo = repoEnv.EBAK_REPOSITORY;
+  const tmp = join(dir, 'tmp');
+  await mkdir(tmp);
+  const env = { ...repoEnv, TMPDIR: tmp };
   let complete = 0;
   let interrupted = 0;
   let staleSeen = false;
@@ -51,6 +56,7 @@ it('survives kill -9 at several points of a backup', { timeout: 120_000 }, async
     const k = await killDuring(['backup', src], env, repo,
       'packs' in trigger ? { packs: packs + trigger.packs } : 'indexes' in trigger ? { indexes: indexes + trigger.indexes } : trigger);
     if (k.finished) complete++;
+    assert.deepEqual(await readdir(tmp), [], `nothing left in TMPDIR after a kill at ${JSON.stringify(trigger)}`);
     staleSeen ||= /ignoring stale lock locks\/[0-9a-f]+ \(pid \d+/.test(k.stderr);
     const c = await ebak(['check'], env);
     assert.equal(c.code, 0, `check after a kill at ${JSON.stringify(trigger)}: ${c.stdout}${c.stderr}`);
