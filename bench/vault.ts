@@ -73,7 +73,9 @@ try {
   console.log(`full logins (client OPAQUE finish included), 2 in flight: ${(full.length / ((performance.now() - t0) / 1000)).toFixed(2)}/s, p50 ${pct(full, 50).toFixed(0)} ms`);
   c.channel.close();
 } finally {
-  await serve.stop();
+  const served = await serve.stop();
+  // A refusal counted as an error above: its cause is only in the server's stderr.
+  if (/internal error/.test(served.stderr)) console.error(served.stderr);
   await platform.keyService.stop();
   token.cleanup();
   rmSync(dir, { recursive: true, force: true });
