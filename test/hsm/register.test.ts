@@ -65,4 +65,38 @@ describe('HSM rollback register', () => {
     }
     assert.deepEqual(await hsm.register.read(), g(1), 'closing the pool leaves the main session working');
   });
+
+  it('reads on one session while another advances the register always see a whole value, never going back', async () => {
+    const pool = await hsm.sessions({ size: 3 });
+    try {
+      let cur = (await pool.register.read())!;
+      let writing = true;
+      const writer = (async () => {
+        try {
+          for (let i = 0; i < 150; i++) {
+            const next = g(cur.epoch + 1, (cur.epoch + 1) % 250);
+            assert.equal(await pool.register.advance([cur], next), true);
+            cur = next;
+          }
+        } finally {
+          writing = false;
+        }
+      })();
+      // SoftHSM's file store: a read meeting a copy being created or destroyed saw it half-written ("malformed").
+      let reads = 0;
+      const reader = async () => {
+        let seen = 0;
+        while (writing) {
+          const v = await pool.register.read();
+          assert.ok(v !== undefined && v.epoch >= seen, `read ${reads}: epoch ${v?.epoch} after ${seen}`);
+          seen = v.epoch;
+          reads++;
+        }
+      };
+      await Promise.all([writer, reader(), reader()]);
+      assert.ok(reads > 10, `${reads} reads overlapped the writes`);
+    } finally {
+      await pool.close();
+    }
+  });
 });
