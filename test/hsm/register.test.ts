@@ -73,7 +73,7 @@ describe('HSM rollback register', () => {
       let writing = true;
       const writer = (async () => {
         try {
-          for (let i = 0; i < 150; i++) {
+          for (let i = 0; i < 300; i++) {
             const next = g(cur.epoch + 1, (cur.epoch + 1) % 250);
             assert.equal(await pool.register.advance([cur], next), true);
             cur = next;

@@ -91,11 +91,23 @@ export class SessionPool implements HsmSessions {
   private dispatch(): void {
     for (const t of this.threads) {
       if (t.job !== undefined || t.gone) continue;
-      const job = this.queue.shift();
+      const job = this.next();
       if (job === undefined) return;
       t.job = job;
       t.worker.postMessage({ n: ++this.n, op: job.op, args: job.args });
     }
+  }
+
+  /**
+   * The first queued job a free thread may take: register reads and advances never overlap in this process, since
+   * SoftHSM's file store shows one session a copy another is still creating (its value half-written, or the copy
+   * missing from a search: the reader saw a "malformed" register, the writer's advance a register moved on;
+   * test/hsm/register.test.ts). Other processes' writes stay the register's own retries and fork check.
+   */
+  private next(): Job | undefined {
+    const registerBusy = this.threads.some((t) => t.job !== undefined && isRegisterOp(t.job.op));
+    const i = this.queue.findIndex((j) => !registerBusy || !isRegisterOp(j.op));
+    return i < 0 ? undefined : this.queue.splice(i, 1)[0];
   }
 
   private settle(t: Thread, r: Reply): void {
@@ -115,6 +127,8 @@ export class SessionPool implements HsmSessions {
     })));
   }
 }
+
+const isRegisterOp = (op: Op) => op.startsWith('register.');
 
 function start(data: WorkerData): Promise<Worker> {
   const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: data });

@@ -62,10 +62,12 @@ export class TokenRegister implements RollbackRegister {
   /**
    * Every copy's value. Another replica creating or destroying a copy between
    * the search and the read makes a handle invalid or its value unreadable
-   * for a moment: the search is made again, and only a value that stays
-   * malformed is an error.
+   * for a moment: the search is made again, a little later each time (a
+   * copy being created can be found before its value is written: the vault
+   * bench met a value malformed through four immediate re-reads), and only a
+   * value that stays malformed is an error.
    */
-  private copies(attempts = 4): Copy[] {
+  private copies(attempts = 8): Copy[] {
     const found = this.token.find([
       { type: ck.CKA_CLASS, value: ck.CKO_DATA },
       { type: ck.CKA_APPLICATION, value: REGISTER_APPLICATION },
@@ -75,6 +77,7 @@ export class TokenRegister implements RollbackRegister {
     } catch (e) {
       const racing = ckr(e) === ck.CKR_OBJECT_HANDLE_INVALID || racingWrite(e) || (e instanceof EbakError && e.code === 'HSM');
       if (!racing || attempts <= 1) throw e;
+      Atomics.wait(PAUSE, 0, 0, 9 - attempts);
       return this.copies(attempts - 1);
     }
   }
