@@ -38,7 +38,8 @@ const FLUSH_BYTES = 1024 * 1024;
 const spare: Buffer[] = [];
 const SPARE_MAX = 8;
 
-const WHAT = 'a pack being written (its temporary file)';
+/** Names the file in errors: where it is, and how to move it (a full TMPDIR fails the backup with NO_SPACE). */
+const what = () => `a pack being written (its temporary file in ${tmpdir()}; TMPDIR chooses another directory)`;
 const writeAsync = promisify(write);
 const readAsync = promisify(read);
 
@@ -96,9 +97,9 @@ export class PackSpool {
   async readAll(into?: Buffer): Promise<Buffer> {
     const out = into !== undefined && into.length >= this.size ? into.subarray(0, this.size) : Buffer.allocUnsafeSlow(this.size);
     for (let at = 0; at < out.length;) {
-      if (this.closed) throw new EbakError('CANCELLED', `${WHAT} was discarded`);
-      const { bytesRead } = await this.track(readAsync(this.fd, out, at, out.length - at, at)).catch((e: unknown) => { throw mapIoError(e, WHAT); });
-      if (bytesRead === 0) throw mapIoError(new Error('shorter than what was written'), WHAT);
+      if (this.closed) throw new EbakError('CANCELLED', `${what()} was discarded`);
+      const { bytesRead } = await this.track(readAsync(this.fd, out, at, out.length - at, at)).catch((e: unknown) => { throw mapIoError(e, what()); });
+      if (bytesRead === 0) throw mapIoError(new Error('shorter than what was written'), what());
       at += bytesRead;
     }
     return out;
@@ -138,7 +139,7 @@ export class PackSpool {
     const at = this.queuedTo;
     this.queuedTo += b.length;
     this.track(writeAll(this.fd, b, at)).then(then, (e: unknown) => {
-      this.failure ??= mapIoError(e, WHAT);
+      this.failure ??= mapIoError(e, what());
     });
   }
 }

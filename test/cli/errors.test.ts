@@ -142,21 +142,27 @@ describe('unreadable source files', () => {
 });
 
 describe('a full disk', () => {
-  it('fails with one line about space; after freeing space check passes and the next backup succeeds', async () => {
-    const dir = await tempDir();
-    const mnt = join(dir, 'mnt');
-    await mkdir(mnt);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', mnt]);
-    try {
-      await fullDisk(dir, mnt);
-    } finally {
-      execFileSync('umount', [mnt]); // before tempDir's cleanup removes the mount point
-    }
-  });
+  /** `full` on a 3 MiB file system: the repository's disk, or TMPDIR's (where packs are written first, docs/format.md). */
+  for (const full of ['repository', 'TMPDIR'] as const) {
+    it(`a full ${full} fails with one line about space; after freeing space check passes and the next backup succeeds`, async () => {
+      const dir = await tempDir();
+      const mnt = join(dir, 'mnt');
+      await mkdir(mnt);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', mnt]);
+      try {
+        await fullDisk(dir, mnt, full);
+        assert.deepEqual(full === 'TMPDIR' ? await readdir(mnt) : [], [], 'nothing left in TMPDIR');
+      } finally {
+        execFileSync('umount', [mnt]); // before tempDir's cleanup removes the mount point
+      }
+    });
+  }
 });
 
-async function fullDisk(dir: string, mnt: string): Promise<void> {
-    const env = { EBAK_REPOSITORY: join(mnt, 'repo'), EBAK_PASSWORD: 'pw' };
+async function fullDisk(dir: string, mnt: string, full: 'repository' | 'TMPDIR'): Promise<void> {
+    const env = full === 'repository'
+      ? { EBAK_REPOSITORY: join(mnt, 'repo'), EBAK_PASSWORD: 'pw' }
+      : { EBAK_REPOSITORY: join(dir, 'repo'), EBAK_PASSWORD: 'pw', TMPDIR: mnt };
     assert.equal((await ebak(['init'], env)).code, 0);
     const src = join(dir, 'src');
     await mkdir(src);
@@ -164,6 +170,7 @@ async function fullDisk(dir: string, mnt: string): Promise<void> {
     await writeFile(join(src, 'note.txt'), 'note\n');
     const r = await ebak(['backup', src], env);
     assertFailed(r, 1);
+    if (full === 'TMPDIR') assert.match(r.stderr, new RegExp(`temporary file in ${mnt}; TMPDIR chooses another`), 'the error says where and how to move it');
     assertCode(await ebak(['backup', src, '--json'], env), 1, 'NO_SPACE');
     assert.equal(JSON.parse((await ebak(['snapshots', '--json'], env)).stdout).length, 0, 'no snapshot from a failed backup');
     execFileSync('mount', ['-o', 'remount,size=64m', mnt]);
