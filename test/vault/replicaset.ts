@@ -96,7 +96,7 @@ function entries(text: string): string[] {
 export async function startReplicaSet(o: ReplicaSetOptions): Promise<ReplicaSet> {
   const stops: (() => unknown)[] = [];
   const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop();
+    for (const stop of stops.splice(0).reverse()) await stop(); // once: a second stop finds nothing left
   };
   try {
     return await startParts(o, stops, stopAll);
