@@ -19,6 +19,7 @@
  * few lines of SDK call and error mapping; what can stand alone already does.)
  */
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -208,7 +209,7 @@ export class S3Backend implements Backend {
     try {
       const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(h), Range }), sendOptions(opts?.signal));
       if (!r.Body) throw retryable(new EbakError('STORAGE', `${what} on ${this.location}: response had no body`));
-      let body = await readBody(r.Body as AsyncIterable<Uint8Array>, r.ContentLength, `${what} on ${this.location}`);
+      let body = await readBody(r.Body as Readable, r.ContentLength, `${what} on ${this.location}`);
       if (r.ContentLength !== undefined && body.length !== r.ContentLength)
         throw retryable(new EbakError('STORAGE', `${what} on ${this.location}: got ${body.length} of ${r.ContentLength} bytes`));
       if (!range) return body;
