@@ -20,6 +20,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import type { BucketLocationConstraint, CompletedPart, S3Client } from '@aws-sdk/client-s3';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -36,10 +37,7 @@ import {
   PutObjectRetentionCommand,
   RestoreObjectCommand,
   UploadPartCommand,
-  type BucketLocationConstraint,
-  type CompletedPart,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+} from './sdk.js';
 import { EbakError, isEbakError } from '../../errors.js';
 import { Semaphore } from '../../util/semaphore.js';
 import { checkName, describe, type Backend, type ByteRange, type CallOptions, type Capabilities, type FileInfo, type FileType, type Handle, type SaveOptions } from '../backend.js';
