@@ -49,7 +49,7 @@ export const SPREAD_FILES = 256;
  * turn: a walk over trees already read never yields, and the restore's
  * first GET waited for it to pass all 6,778 files (270 ms).
  */
-const DRY_FILES = 256;
+export const DRY_FILES = 256;
 /** Outstanding runs below which a batch not yet full goes out (the workers would idle otherwise). */
 const IDLE_RUNS = 2;
 /** Unneeded bytes read rather than starting another ranged read (one GET on S3). */
