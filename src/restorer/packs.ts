@@ -32,7 +32,7 @@ import { abandonFile, fileMeta, finishFile, openTarget, writeData, writeTargetFi
  * Files planned together. A pack's blobs that a batch's files need come in
  * one ranged read per run (on S3 one GET), so the more files a batch plans,
  * the fewer reads of each pack: a restore of 6,778 files from 44 packs made
- * 235 GETs at 256 files a batch, 81 at 4,096 (docs/benchmarks.md, s3perf2).
+ * 248 GETs at 256 files a batch, 61 at 4,096 (docs/benchmarks.md, s3perf2).
  * Planning holds only each file's blob list, not its data.
  */
 export const BATCH_FILES = 4096;
