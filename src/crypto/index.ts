@@ -67,7 +67,9 @@ export function open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array, what:
   d.setAuthTag(tag);
   const body = d.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES));
   try {
-    return Buffer.concat([body, d.final()]);
+    // GCM's final() checks the tag and returns no bytes: the body as it is, not a copy of it.
+    const rest = d.final();
+    return rest.length === 0 ? body : Buffer.concat([body, rest]);
   } catch {
     body.fill(0);
     throw authFailed(what);

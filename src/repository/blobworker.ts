@@ -72,7 +72,7 @@ function sinkAt(href: string): Promise<RunConsumer> {
 function openOne(req: Extract<WorkerRequest, { op: 'run' }>, b: RunBlob): OpenedBlob {
   try {
     const what = `blob ${Buffer.from(b.ref.id).toString('hex', 0, 8)} in data/${req.pack}`;
-    return { ok: true, data: openBlob(req.packKey, req.blobKey, b.ref, req.sealed.subarray(b.offset, b.offset + b.length), what) };
+    return { ok: true, data: openBlob(req.packKey, req.blobKey, b.ref, req.sealed.subarray(b.offset, b.offset + b.length), what, true) };
   } catch (e) {
     return { ok: false, code: isEbakError(e) ? e.code : 'IO', message: (e as Error).message };
   }

@@ -13,6 +13,8 @@ export type OpenedBlob = { ok: true; data: Buffer } | { ok: false; code: ErrorCo
 /**
  * What a sink module (BlobReader.readRun) exports; it runs in a worker
  * thread. Each blob is opened as the iteration reaches it, in run order, so
- * one plaintext at a time is held.
+ * one plaintext at a time is held: its `data` is valid only until the next
+ * blob is taken (the worker decompresses every blob of a run into one reused
+ * buffer, compress/index.ts).
  */
 export type RunConsumer = (task: unknown, blobs: Iterable<OpenedBlob>) => unknown;

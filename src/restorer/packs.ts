@@ -1,6 +1,7 @@
 /**
  * The pack-oriented write pass (restic's filerestorer): the files the walk
- * hands over (at most BATCH_FILES) are planned per pack
+ * hands over (at most BATCH_FILES, of them at most SPREAD_FILES of more than
+ * one blob) are planned per pack
  * — for every blob needed, each (file, offset) it goes to — and each pack's
  * needed ranges are read once: neighbouring blobs, across gaps of at most
  * MAX_GAP, come in one ranged read of at most MAX_RUN_BYTES, which a worker
@@ -27,8 +28,28 @@ import { mapIoError } from '../util/fs.js';
 import type { FileOutcome, RunFile, RunOutcome, RunTask } from './sink.js';
 import { abandonFile, fileMeta, finishFile, openTarget, writeData, writeTargetFile, type FileMeta } from './target.js';
 
-/** Files planned together. */
-export const BATCH_FILES = 256;
+/**
+ * Files planned together. A pack's blobs that a batch's files need come in
+ * one ranged read per run (on S3 one GET), so the more files a batch plans,
+ * the fewer reads of each pack: a restore of 6,778 files from 44 packs made
+ * 248 GETs at 256 files a batch, 61 at 4,096 (docs/benchmarks.md, s3perf2).
+ * Planning holds only each file's blob list, not its data.
+ */
+export const BATCH_FILES = 4096;
+/**
+ * Files of more than one blob in a batch: each may be spread over runs and
+ * then held open from the batch's planning to its last run, so a batch goes
+ * out at this many, whatever its size, and the restorer holds at most twice
+ * this many in flight: the descriptors held stay bounded as at 256 files a batch.
+ */
+export const SPREAD_FILES = 256;
+/**
+ * Files at which a batch goes out at once while the workers are running dry
+ * (fewer than IDLE_RUNS runs outstanding), not at the event loop's next
+ * turn: a walk over trees already read never yields, and the restore's
+ * first GET waited for it to pass all 6,778 files (270 ms).
+ */
+export const DRY_FILES = 256;
 /** Outstanding runs below which a batch not yet full goes out (the workers would idle otherwise). */
 const IDLE_RUNS = 2;
 /** Unneeded bytes read rather than starting another ranged read (one GET on S3). */
@@ -65,6 +86,8 @@ interface Run {
 
 export class PackWriter {
   private batch: Pending[] = [];
+  /** Files of the batch with more than one blob (SPREAD_FILES). */
+  private multiBlob = 0;
   private scheduled = false;
   /** Runs dispatched and not yet settled. */
   private running = 0;
@@ -76,7 +99,8 @@ export class PackWriter {
     if (f.located.length === 0) return writeTargetFile(f.at, f.meta, 0, false, async () => undefined);
     return new Promise((resolve, reject) => {
       this.batch.push({ ...f, resolve, reject });
-      if (this.batch.length >= BATCH_FILES) this.flush();
+      if (f.located.length > 1) this.multiBlob++;
+      if (this.batch.length >= BATCH_FILES || this.multiBlob >= SPREAD_FILES || (this.running < IDLE_RUNS && this.batch.length >= DRY_FILES)) this.flush();
       else this.schedule();
     });
   }
@@ -94,6 +118,7 @@ export class PackWriter {
   private flush(): void {
     const files = this.batch;
     this.batch = [];
+    this.multiBlob = 0;
     if (files.length === 0) return;
     const runs = planRuns(files);
     const runsOf = new Map<number, number>();

@@ -21,7 +21,7 @@ import { mapIoError } from '../util/fs.js';
 import { Semaphore } from '../util/semaphore.js';
 import { restoreContents } from './files.js';
 import { HardLinks } from './hardlinks.js';
-import { BATCH_FILES, PackWriter } from './packs.js';
+import { BATCH_FILES, PackWriter, SPREAD_FILES } from './packs.js';
 import type { RestoreAction, RestoreOptions, RestoreResult } from './index.js';
 import { decide, type Decision } from './overwrite.js';
 import { Outstanding } from './outstanding.js';
@@ -40,8 +40,10 @@ const REPORTED: Partial<Record<Decision, RestoreAction>> = { create: 'restored',
 
 export class Restorer {
   readonly result: RestoreResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0, errors: 0, unchanged: 0, skipped: 0, deleted: 0, verified: 0 };
-  /** Files in flight: a pack writer's batch being written and the next filling (each may hold a descriptor until written). */
+  /** Files in flight: a pack writer's batch being written and the next filling. */
   private readonly files = new Semaphore(2 * BATCH_FILES);
+  /** Files of more than one blob in flight, of the files above: each may hold a descriptor until written (packs.ts). */
+  private readonly multiBlob = new Semaphore(2 * SPREAD_FILES);
   private readonly writer: PackWriter;
   private readonly trees: TreePrefetch;
   private readonly hardlinks = new HardLinks();
@@ -111,7 +113,12 @@ export class Restorer {
    * is the walk, not a queue of every file of the snapshot (each a closure and promises until its turn).
    */
   private async startFile(path: Buffer, rel: string, n: TreeNode, fresh: boolean): Promise<{ done: Promise<void> }> {
-    const release = await this.files.acquire();
+    const releaseFile = await this.files.acquire();
+    const releaseMulti = (n.content?.length ?? 0) > 1 ? await this.multiBlob.acquire() : undefined;
+    const release = () => {
+      releaseFile();
+      releaseMulti?.();
+    };
     const work = this.restoreFile(path, rel, n, fresh);
     work.then(release, release);
     return { done: this.observed(work) };

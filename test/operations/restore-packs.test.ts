@@ -18,14 +18,15 @@ import { backup, restore } from '../../src/operations/index.js';
 import { generateRecoveryCode } from '../../src/repository/format/keyfile.js';
 import { Repository } from '../../src/repository/repository.js';
 import { WorkerPool } from '../../src/repository/workers.js';
-import { BATCH_FILES } from '../../src/restorer/packs.js';
+import { DRY_FILES } from '../../src/restorer/packs.js';
 import { openBackend, type OpenedBackend } from '../../src/storage/open.js';
 import { walk } from '../../src/walker/index.js';
 import { tempDir } from '../cli/harness.js';
 
 const dir = await tempDir('ebak-restore-packs-');
 const src = join(dir, 'src');
-const SMALL = BATCH_FILES + 44;
+// More files than one batch: the first goes out at DRY_FILES at the latest (no run is outstanding before it).
+const SMALL = DRY_FILES + 44;
 let backend: OpenedBackend;
 let repo: Repository;
 let pool: WorkerPool;

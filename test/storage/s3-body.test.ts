@@ -1,7 +1,8 @@
 /**
  * readBody (src/storage/s3/body.ts): a GetObject body read into one Buffer
  * that owns its memory (so the blob reader hands it to a worker without a
- * copy), refused when the server sends more than it announced.
+ * copy), refused when the server sends more than it announced or the
+ * connection closes before the body's end.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +31,16 @@ describe('readBody', () => {
   it('returns a shorter body as it came (the caller compares the length)', async () => {
     const data = randomBytes(10_000);
     assert.equal((await readBody(chunked(data, 4_096), 12_000, 'read data/x')).length, 10_000);
+  });
+
+  it('refuses a body whose connection closes before its end, as a retryable STORAGE error', async () => {
+    const body = new Readable({ read() {} });
+    body.push(randomBytes(4_096));
+    setImmediate(() => body.destroy());
+    const e = await readBody(body, 10_000, 'read data/x').catch((x: unknown) => x);
+    assert.ok(isEbakError(e, 'STORAGE'), String(e));
+    assert.ok(isRetryable(e));
+    assert.match((e as Error).message, /read data\/x: the connection closed before the body ended/);
   });
 
   it('refuses a body longer than announced, as a retryable STORAGE error', async () => {

@@ -19,6 +19,8 @@
  * few lines of SDK call and error mapping; what can stand alone already does.)
  */
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { BucketLocationConstraint, CompletedPart, S3Client } from '@aws-sdk/client-s3';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -35,10 +37,7 @@ import {
   PutObjectRetentionCommand,
   RestoreObjectCommand,
   UploadPartCommand,
-  type BucketLocationConstraint,
-  type CompletedPart,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+} from './sdk.js';
 import { EbakError, isEbakError } from '../../errors.js';
 import { Semaphore } from '../../util/semaphore.js';
 import { checkName, describe, type Backend, type ByteRange, type CallOptions, type Capabilities, type FileInfo, type FileType, type Handle, type SaveOptions } from '../backend.js';
@@ -208,7 +207,7 @@ export class S3Backend implements Backend {
     try {
       const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(h), Range }), sendOptions(opts?.signal));
       if (!r.Body) throw retryable(new EbakError('STORAGE', `${what} on ${this.location}: response had no body`));
-      let body = await readBody(r.Body as AsyncIterable<Uint8Array>, r.ContentLength, `${what} on ${this.location}`);
+      let body = await readBody(r.Body as Readable, r.ContentLength, `${what} on ${this.location}`);
       if (r.ContentLength !== undefined && body.length !== r.ContentLength)
         throw retryable(new EbakError('STORAGE', `${what} on ${this.location}: got ${body.length} of ${r.ContentLength} bytes`));
       if (!range) return body;

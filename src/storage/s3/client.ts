@@ -12,7 +12,8 @@ import { readFile } from 'node:fs/promises';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client as Client } from '@aws-sdk/client-s3';
+import { S3Client } from './sdk.js';
 import { EbakError } from '../../errors.js';
 import type { S3Location } from '../location.js';
 
@@ -46,7 +47,7 @@ export interface ClientOptions {
  * profile, SSO, instance roles); the region given, us-east-1 for custom
  * endpoints, else the profile's (`region` undefined).
  */
-export async function createClient(loc: S3Location, aws: AwsSettings, opts: ClientOptions = {}): Promise<{ client: S3Client; region: string | undefined }> {
+export async function createClient(loc: S3Location, aws: AwsSettings, opts: ClientOptions = {}): Promise<{ client: Client; region: string | undefined }> {
   const region = aws.region || aws.defaultRegion || (loc.endpoint !== undefined ? 'us-east-1' : undefined);
   const credentials = aws.credentials && { ...aws.credentials, sessionToken: aws.credentials.sessionToken || undefined };
   const secureContext = await trustContext(aws.caFiles ?? []);

@@ -1,12 +1,13 @@
 /**
  * The S3 backend, by duty: backend.ts (the Backend), client.ts (the SDK
- * client from typed options and the AWS variables), errors.ts (failures
+ * client from typed options and the AWS variables), sdk.ts (the SDK's
+ * classes, loaded the cheaper way), errors.ts (failures
  * into EbakError codes, transient ones retryable), metering.ts (requests
  * counted as S3 bills them), objectlock.ts (WORM retention), thaw.ts
  * (restores from archive storage). This file opens one and exports what
  * callers outside src/storage/s3 use.
  *
- * The AWS SDK takes ~150 ms to load, more than a local `ebak snapshots`
+ * The AWS SDK takes ~65 ms to load (sdk.ts), more than a local `ebak snapshots`
  * takes in all: only `openS3` loads it (the backend, client and metering
  * modules), so a command on a local repository never does.
  */
