@@ -46,8 +46,12 @@ export interface LoadFigures {
   p99: number;
   p999: number;
   requests: number;
-  /** The serve process's CPU per start (ms), all threads and its main thread alone. */
-  cpu?: { process: number; main: number };
+  /**
+   * The serve process's CPU per start (ms), all threads and its main thread alone; the load generator's (this process);
+   * and the cores the machine's other processes used meanwhile (busy time in /proc/stat less those two), which the
+   * figures depend on when the cores are shared.
+   */
+  cpu?: { process: number; main: number; generator: number; otherCores: number };
 }
 
 const KE1_POOL = 16;
@@ -62,11 +66,17 @@ export async function loginStarts(c: VaultClient, accounts: readonly string[], s
     await c.channel.call('POST', '/v1/login/start', { account: a, request: pool[sent++ % pool.length] });
   };
   const cpu0 = o.pid ? cpuSeconds(o.pid) : undefined;
+  const busy0 = machineBusySeconds();
+  const gen0 = process.cpuUsage();
   const { lat, elapsed } = o.rate ? await openLoop(c, accounts, seconds, o.rate, start) : await closedLoop(c, accounts, seconds, start);
+  const gen = process.cpuUsage(gen0);
   const cpu1 = o.pid ? cpuSeconds(o.pid) : undefined;
+  const busy = machineBusySeconds() - busy0;
+  const genSeconds = (gen.user + gen.system) / 1e6;
   return {
     perSecond: lat.length / elapsed, p50: pct(lat, 50), p99: pct(lat, 99), p999: pct(lat, 99.9), requests: lat.length,
-    ...(cpu0 && cpu1 ? { cpu: { process: ((cpu1.process - cpu0.process) * 1000) / lat.length, main: ((cpu1.main - cpu0.main) * 1000) / lat.length } } : {}),
+    ...(cpu0 && cpu1 ? { cpu: { process: ((cpu1.process - cpu0.process) * 1000) / lat.length, main: ((cpu1.main - cpu0.main) * 1000) / lat.length,
+      generator: (genSeconds * 1000) / lat.length, otherCores: (busy - genSeconds - (cpu1.process - cpu0.process)) / elapsed } } : {}),
   };
 }
 
@@ -142,4 +152,10 @@ function cpuSeconds(pid: number): { process: number; main: number } {
     return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime: fields 14 and 15
   };
   return { process: of(`/proc/${pid}/stat`), main: of(`/proc/${pid}/task/${pid}/stat`) };
+}
+
+/** CPU seconds all cores spent busy (the "cpu" line of /proc/stat less idle and iowait). */
+function machineBusySeconds(): number {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+  return (ticks.slice(0, 8).reduce((a, b) => a + b, 0) - ticks[3]! - ticks[4]!) / CLK_TCK;
 }

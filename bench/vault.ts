@@ -36,16 +36,18 @@ const seconds = Number(args[0] ?? 10);
 const clients = Number(args[1] ?? 64);
 
 const figures = (f: LoadFigures) => `p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms, p99.9 ${f.p999.toFixed(1)} ms (${f.requests} requests), `
-  + `serve CPU ${f.cpu!.process.toFixed(2)} ms/start (main thread ${f.cpu!.main.toFixed(2)}), load ${loadavg()[0]!.toFixed(2)}`;
+  + `serve CPU ${f.cpu!.process.toFixed(2)} ms/start (main thread ${f.cpu!.main.toFixed(2)}), load generator ${f.cpu!.generator.toFixed(2)} ms/start, other processes ${f.cpu!.otherCores.toFixed(2)} cores, load ${loadavg()[0]!.toFixed(2)}`;
 
 const dir = mkdtempSync(join(tmpdir(), 'ebak-bench-'));
 const token = softhsm(['vault']);
 const platform = await startPlatform(dir);
 // EBAK_BENCH_SERVE_NODE_OPTIONS reaches the `vault serve` process only, to profile it: "--require <a script starting node:inspector's Profiler>" (NODE_OPTIONS refuses --cpu-prof).
 const profile = process.env.EBAK_BENCH_SERVE_NODE_OPTIONS;
+// EBAK_BENCH_SERVE_FLAGS: more `vault serve` flags, space-separated (e.g. "--opaque-threads 2"), to compare settings of one build.
+const serveFlags = (process.env.EBAK_BENCH_SERVE_FLAGS ?? '').split(' ').filter(Boolean);
 const env = { SOFTHSM2_CONF: process.env.SOFTHSM2_CONF!, EBAK_HSM_TOKEN: 'vault', EBAK_HSM_PIN: PIN, ...platform.credentials, ...(profile ? { NODE_OPTIONS: profile } : {}) };
 const serve = await startServer(['vault', 'serve', '--dir', join(dir, 'vault'), '--devca', platform.devca, '--listen', '127.0.0.1:0', '--registration', 'open',
-  '--guess-limit', '100', '--rate-per-address', '1000000', '--rate-per-account', '1000000', '--rate-register', '1000000', ...platform.kmsFlags], env);
+  '--guess-limit', '100', '--rate-per-address', '1000000', '--rate-per-account', '1000000', '--rate-register', '1000000', ...platform.kmsFlags, ...serveFlags], env);
 try {
   const m = vaultMeasurements();
   const trust = { root: loadRoot(readFileSync(platform.root, 'utf8')), pcrs: { 0: m.PCR0, 1: m.PCR1, 2: m.PCR2 } };
@@ -74,7 +76,7 @@ try {
   for (const rate of rates) {
     for (const a of accounts) await c.unlock(a, RECOVERY); // every row starts its counters at 0 (see bench/vault-replicas.ts)
     const o = await loginStarts(c, accounts, seconds, { pid: serve.pid, rate });
-    console.log(`login/start offered ${rate}/s on ${clients} connections (open loop): ${o.perSecond.toFixed(0)}/s, ${figures(o)}`);
+    console.log(`login/start offered ${rate}/s on ${clients} connections (open loop): ${o.perSecond.toFixed(0)}/s, ${figures(o)}, ${c.channel.connections} connections opened so far`);
   }
 
   const full: number[] = [];
