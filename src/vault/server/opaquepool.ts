@@ -60,7 +60,7 @@ export class OpaquePool {
   }
 
   startLogin(what: string, start: LoginStart): Promise<Ke2> {
-    if (this.threads.length === 0) return Promise.resolve(opaqueCall(what, () => opaque.server.startLogin({ serverSetup: this.setup, ...start })));
+    if (this.threads.length === 0) return new Promise((resolve) => resolve(opaqueCall(what, () => opaque.server.startLogin({ serverSetup: this.setup, ...start }))));
     if (this.failed) return Promise.reject(this.failed);
     return new Promise<Ke2>((resolve, reject) => {
       this.queue.push({ what, start, resolve, reject });

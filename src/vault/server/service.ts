@@ -42,7 +42,7 @@ export interface ServiceOptions extends LimitOptions, RegistrationOptions {
   opaqueThreads?: number;
 }
 
-/** One thread: beside the main thread it fills 2 cores (docs/vault.md, "OPAQUE on a worker thread"). */
+/** One thread: on 2 cores a second one costs more CPU per start than it gains (docs/vault.md, "OPAQUE on a worker thread"). */
 const OPAQUE_THREADS = 1;
 
 export class VaultService {
