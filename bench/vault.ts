@@ -9,9 +9,14 @@
  * (each start = OPAQUE KE2 + guess counter durable in the store and under
  * the HSM register + signed audit entry, group committed); full logins
  * (client Argon2 finish included) per second with 2 in flight.
+ * `--rate R[,R...]` adds open-loop rows: starts due at R per second on
+ * `clients` connections, latency from the due time (bench/vault-load.ts).
+ * Every row prints p50/p99/p99.9 and the serve process's CPU per start
+ * (all threads, and its main thread). The client's OPAQUE KE1s are made
+ * before the window (bench/vault-load.ts).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as opaque from '@serenity-kit/opaque';
@@ -21,20 +26,28 @@ import { vaultMeasurements } from '../src/vault/measure.js';
 import { startServer } from '../test/cli/server.js';
 import { PIN, softhsm } from '../test/hsm/softhsm.js';
 import { K, RECOVERY } from '../test/vault/helpers.js';
-import { loginStarts, pct } from './vault-load.js';
+import { loginStarts, pct, type LoadFigures } from './vault-load.js';
 import { startPlatform } from '../test/vault/platform.js';
 
-const seconds = Number(process.argv[2] ?? 10);
-const clients = Number(process.argv[3] ?? 64);
+const args = process.argv.slice(2);
+const rateAt = args.indexOf('--rate');
+const rates = rateAt >= 0 ? args.splice(rateAt, 2)[1]!.split(',').map(Number) : [];
+const seconds = Number(args[0] ?? 10);
+const clients = Number(args[1] ?? 64);
+
+const figures = (f: LoadFigures) => `p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms, p99.9 ${f.p999.toFixed(1)} ms (${f.requests} requests), `
+  + `serve CPU ${f.cpu!.process.toFixed(2)} ms/start (main thread ${f.cpu!.main.toFixed(2)}), load generator ${f.cpu!.generator.toFixed(2)} ms/start, other processes ${f.cpu!.otherCores.toFixed(2)} cores, load ${loadavg()[0]!.toFixed(2)}`;
 
 const dir = mkdtempSync(join(tmpdir(), 'ebak-bench-'));
 const token = softhsm(['vault']);
 const platform = await startPlatform(dir);
 // EBAK_BENCH_SERVE_NODE_OPTIONS reaches the `vault serve` process only, to profile it: "--require <a script starting node:inspector's Profiler>" (NODE_OPTIONS refuses --cpu-prof).
 const profile = process.env.EBAK_BENCH_SERVE_NODE_OPTIONS;
+// EBAK_BENCH_SERVE_FLAGS: more `vault serve` flags, space-separated (e.g. "--opaque-threads 2"), to compare settings of one build.
+const serveFlags = (process.env.EBAK_BENCH_SERVE_FLAGS ?? '').split(' ').filter(Boolean);
 const env = { SOFTHSM2_CONF: process.env.SOFTHSM2_CONF!, EBAK_HSM_TOKEN: 'vault', EBAK_HSM_PIN: PIN, ...platform.credentials, ...(profile ? { NODE_OPTIONS: profile } : {}) };
 const serve = await startServer(['vault', 'serve', '--dir', join(dir, 'vault'), '--devca', platform.devca, '--listen', '127.0.0.1:0', '--registration', 'open',
-  '--guess-limit', '100', '--rate-per-address', '1000000', '--rate-per-account', '1000000', '--rate-register', '1000000', ...platform.kmsFlags], env);
+  '--guess-limit', '100', '--rate-per-address', '1000000', '--rate-per-account', '1000000', '--rate-register', '1000000', ...platform.kmsFlags, ...serveFlags], env);
 try {
   const m = vaultMeasurements();
   const trust = { root: loadRoot(readFileSync(platform.root, 'utf8')), pcrs: { 0: m.PCR0, 1: m.PCR1, 2: m.PCR2 } };
@@ -58,8 +71,13 @@ try {
   console.log(`${clients} pinned TLS connections opened at once: ${(performance.now() - t1).toFixed(0)} ms (${c.channel.connections} connections)`);
 
   // Concurrent clients, each looping login/start on its own account (bench/vault-load.ts).
-  const f = await loginStarts(c, accounts, seconds);
-  console.log(`login/start at ${clients} concurrent clients: ${f.perSecond.toFixed(0)}/s, p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms (${f.requests} requests)`);
+  const f = await loginStarts(c, accounts, seconds, { pid: serve.pid });
+  console.log(`login/start at ${clients} concurrent clients: ${f.perSecond.toFixed(0)}/s, ${figures(f)}`);
+  for (const rate of rates) {
+    for (const a of accounts) await c.unlock(a, RECOVERY); // every row starts its counters at 0 (see bench/vault-replicas.ts)
+    const o = await loginStarts(c, accounts, seconds, { pid: serve.pid, rate });
+    console.log(`login/start offered ${rate}/s on ${clients} connections (open loop): ${o.perSecond.toFixed(0)}/s, ${figures(o)}, ${c.channel.connections} connections opened so far`);
+  }
 
   const full: number[] = [];
   const t0 = performance.now();

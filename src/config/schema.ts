@@ -252,6 +252,7 @@ const TABLE = [
   string('registration', 'kind', 'who may register: invite or open', ['vault'], { default: 'invite', check: checks.oneOf('--registration', ['open', 'invite']) }),
   string('operator-key', 'public pem', 'the operator\'s public key (signs invitations, reads the status)', ['vault']),
   string('operator-key-file', 'pem', 'the operator\'s private key (status, invite, audit verify)', ['vault']),
+  string('opaque-threads', 'n', 'worker threads computing OPAQUE login starts (0: on the main thread)', ['vault'], { default: '1', check: checks.integerIn('--opaque-threads', 0, 64) }),
   string('max-accounts', 'n', 'the most accounts the vault holds', ['vault'], { check: checks.positiveInteger('--max-accounts') }),
   string('rate-per-address', 'n', 'requests a minute from one client address (also the burst)', ['vault'], { default: '600 (burst 300)', check: checks.positiveInteger('--rate-per-address') }),
   string('rate-per-account', 'n', 'counted guesses and device requests a minute for one account (also the burst)', ['vault'], { default: '60', check: checks.positiveInteger('--rate-per-account') }),

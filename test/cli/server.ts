@@ -3,6 +3,8 @@ import { startEbak, type RunResult } from './harness.js';
 
 export interface Server {
   url: string;
+  /** The server's process id (a bench reads its CPU time). */
+  pid: number;
   /** SIGTERM, then the exit code and output. */
   stop(): Promise<RunResult>;
 }
@@ -21,6 +23,7 @@ export async function startServer(args: string[], env: Record<string, string | u
   });
   return {
     url,
+    pid: serve.child.pid!,
     stop: () => {
       serve.child.kill('SIGTERM');
       return serve.done;

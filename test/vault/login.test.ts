@@ -57,6 +57,26 @@ describe('vault core', () => {
     assert.equal((await rawStart(v, 'carol')).tries_left, 9);
   });
 
+  it('malformed login requests among valid ones in one burst: each a bad_request, no guess charged, for real and unknown accounts', async () => {
+    const c = await v.client();
+    await c.register('dora', 'pw', K, RECOVERY, 'd1');
+    await opaque.ready;
+    const malformed = ['AAAA', Buffer.alloc(96, 0xff).toString('base64url')];
+    const send = (account: string, request: string) => c.channel.call<{ tries_left: number }>('POST', '/v1/login/start', { account, request });
+    // Sent together, so the vault's OPAQUE threads get them in the same batches (server/opaquepool.ts).
+    const results = await Promise.allSettled(['dora', 'nobody'].flatMap((a) => [
+      ...Array.from({ length: 3 }, () => send(a, opaque.client.startLogin({ password: 'guess' }).startLoginRequest)), ...malformed.map((m) => send(a, m)),
+    ]));
+    const refused = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as VaultError);
+    assert.deepEqual(refused.map((e) => e.vaultCode), ['bad_request', 'bad_request', 'bad_request', 'bad_request']);
+    assert.ok(refused.every((e) => /not a valid OPAQUE message/.test(e.message)));
+    const left = (a: number) => results.slice(a, a + 3).map((r) => (r as PromiseFulfilledResult<{ tries_left: number }>).value.tries_left).sort((x, y) => x - y);
+    assert.deepEqual(left(0), [7, 8, 9], 'the three valid starts of dora counted');
+    assert.deepEqual(left(5), [7, 8, 9], 'and those of an unknown account, in its bucket');
+    assert.equal((await rawStart(v, 'dora')).tries_left, 6, 'the malformed ones charged nothing');
+    assert.equal((await rawStart(v, 'nobody')).tries_left, 6);
+  });
+
   it('the counter is durable: a restarted vault on the same state remembers it', async () => {
     const c = await v.client();
     await c.register('dave', 'pw', K, RECOVERY, 'd1');

@@ -126,7 +126,7 @@ export async function serve(v: ServeFlags, ctx: Context): Promise<void> {
   if (mode === 'simulated') await ensureDevCa(devcaOf(v), ctx);
   if (platform === 'sev-snp') await ensureDevSnpChain(snpDevchainOf(v), ctx);
   const app = await bootEnclave({
-    mode, platform, host, port: Number(port), state: stateOf(v), ...policyFlags(v), ...rateFlags(v), ...proxyFlags(v), ...(operatorKey ? { operatorKey } : {}),
+    mode, platform, host, port: Number(port), state: stateOf(v), ...policyFlags(v), ...(v['opaque-threads'] === undefined ? {} : { opaqueThreads: Number(v['opaque-threads']) }), ...rateFlags(v), ...proxyFlags(v), ...(operatorKey ? { operatorKey } : {}),
     attestation: mode === 'nitro' ? { nsmHelper: v['nsm-helper'] ?? '/usr/local/bin/nsm-attest' } : { devca: devcaOf(v), snpDevchain: snpDevchainOf(v) },
     kms: kmsOptions(v, ctx), hsm: hsmOptions(v, ctx, mode), log: (l) => ctx.out.warn(l), ...(deleters ? { deleters } : {}),
   });

@@ -34,6 +34,7 @@ const USAGE = [
   '                 [--platform nitro|sev-snp] [--snp-devchain <dir>]   (sev-snp: simulated mode only; no /dev/sev-guest here)',
   '                 --kms-key-id <id> [--kms-endpoint <url>] [--kms-region <r>] [--kms-ca <pem>] [--hsm-pin-kms <file>]',
   '                 [--registration invite|open] [--operator-key <public pem>] [--max-accounts <n>] [--guess-limit <n>] [--lockout permanent|recovery]',
+  '                 [--opaque-threads <n>]              (threads computing OPAQUE login starts, default 1; 0: on the main thread)',
   '                 [--delete-credentials-kms <file>]   (the storage credentials that can delete, per account, sealed to the enclave)',
   '                 [--delete-credentials <file>]       (the same in plaintext; simulated mode only)',
   'ebak vault devca [--devca <dir>]                          (simulation: the dev CA standing in for the Nitro hypervisor; prints its root)',

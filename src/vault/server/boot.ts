@@ -104,6 +104,7 @@ async function serveOn(o: VaultOptions, keys: EnclaveKeys, sessions: HsmSessions
       await new Promise<void>((r) => listener.close(() => r()));
       if (proxy) await new Promise<void>((r) => server.close(() => r()));
       await Promise.all(service.sweep());
+      await service.close();
       await sessions.close();
     },
   };

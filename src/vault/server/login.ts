@@ -22,7 +22,6 @@ import {
   type StepUpRequest, type StepUpResponse,
 } from '../protocol.js';
 import type { Devices } from './devices.js';
-import { opaqueCall } from './opaque.js';
 import { PendingLogins } from './pending.js';
 import { acctId, ctrId, type AccountRecord, type Caller, type CounterRecord, type Deps, type Session } from './records.js';
 import { issueStepUp } from './stepup.js';
@@ -39,9 +38,9 @@ export class Logins {
     const rec = await this.d.state.read<AccountRecord>(acctId(req.account));
     if (!rec) return this.fake(req);
     const account = rec.value;
-    const ke2 = opaqueCall('login request', () => opaque.server.startLogin({
-      serverSetup: this.d.setup, registrationRecord: account.registration_record, startLoginRequest: req.request, userIdentifier: account.credential_id,
-    }));
+    const ke2 = await this.d.opaque.startLogin('login request', {
+      registrationRecord: account.registration_record, startLoginRequest: req.request, userIdentifier: account.credential_id,
+    });
     // The pending login is stored while the guess is charged; it is answered only once both are done.
     const loginId = randomBytes(16).toString('hex');
     const stored = this.pending.put(loginId, { account: req.account, state: ke2.serverLoginState, expires: this.expiry() });
@@ -80,9 +79,7 @@ export class Logins {
   /** An unknown account: a fake answer, counted in a bucket of guess_limit tokens that never refills. */
   private async fake(req: LoginStartRequest): Promise<LoginStartResponse> {
     const policy = this.d.defaults;
-    const ke2 = opaqueCall('login request', () => opaque.server.startLogin({
-      serverSetup: this.d.setup, registrationRecord: null, startLoginRequest: req.request, userIdentifier: req.account,
-    }));
+    const ke2 = await this.d.opaque.startLogin('login request', { registrationRecord: null, startLoginRequest: req.request, userIdentifier: req.account });
     const now = this.d.now().getTime();
     const left = await this.d.state.store.takeTokens({ key: `fake:${req.account}`, burst: policy.guess_limit, perMinute: 0, want: 1, refund: 0, now });
     if (left.granted === 0) throw lockedRefusal(req.account, policy);

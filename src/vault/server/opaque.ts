@@ -5,6 +5,10 @@ export function opaqueCall<T>(what: string, fn: () => T): T {
   try {
     return fn();
   } catch {
-    throw new VaultRefusal('bad_request', `the ${what} is not a valid OPAQUE message`);
+    throw malformed(what);
   }
+}
+
+export function malformed(what: string): VaultRefusal {
+  return new VaultRefusal('bad_request', `the ${what} is not a valid OPAQUE message`);
 }

@@ -10,6 +10,7 @@
  *   head/<account>   HeadRecord       the repository's snapshot and index names (headrecord.ts, head.ts)
  *   wo/<account>/<device id>  WriteOnlyRecord  a write-only device's credential, sealed by the client (writeonly.ts)
  */
+import type { OpaquePool } from './opaquepool.js';
 import type { EnclaveKeys } from '../enclave/keys.js';
 import type { AuditLog } from '../audit/log.js';
 import { VaultRefusal, type Policy } from '../protocol.js';
@@ -99,4 +100,6 @@ export interface Deps {
   defaults: Policy;
   /** The OPAQUE server setup (loaded at boot). */
   setup: string;
+  /** Login starts' KE2 under that setup, off the event loop (opaquepool.ts). */
+  opaque: OpaquePool;
 }

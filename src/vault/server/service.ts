@@ -20,6 +20,7 @@ import { Devices } from './devices.js';
 import { postHead, readHead } from './head.js';
 import { Limits, type LimitOptions } from './limits.js';
 import { Logins } from './login.js';
+import { OpaquePool } from './opaquepool.js';
 import { setPolicy } from './policy.js';
 import { requireFull, type Caller, type Deps, type Session } from './records.js';
 import { unlock } from './recovery.js';
@@ -37,7 +38,12 @@ export interface ServiceOptions extends LimitOptions, RegistrationOptions {
   now?: () => Date;
   /** The delete credentials the vault holds, per account (`vault serve --delete-credentials`); none: clients delete themselves. */
   deleters?: Deleters;
+  /** Worker threads computing login starts' OPAQUE KE2 (`vault serve --opaque-threads`); 0: on the event loop. */
+  opaqueThreads?: number;
 }
+
+/** One thread: on 2 cores a second one costs more CPU per start than it gains (docs/vault.md, "OPAQUE on a worker thread"). */
+const OPAQUE_THREADS = 1;
 
 export class VaultService {
   private readonly d: Deps;
@@ -62,7 +68,7 @@ export class VaultService {
     const now = options.now ?? (() => new Date());
     const rec = await state.update<{ setup: string }>('opaque/setup', (cur) => cur ?? { setup: opaque.server.createSetup() });
     const d: Deps = {
-      state, audit, keys, now, setup: rec.setup,
+      state, audit, keys, now, setup: rec.setup, opaque: new OpaquePool(rec.setup, options.opaqueThreads ?? OPAQUE_THREADS),
       limits: new Limits(options, state.store, () => now().getTime()),
       defaults: { ...DEFAULT_POLICY, ...options.policy },
     };
@@ -105,6 +111,11 @@ export class VaultService {
 
   sweep(): Promise<void>[] {
     return this.logins.sweep();
+  }
+
+  /** Stops the OPAQUE threads (an idle pool never keeps the process alive; this ends them at shutdown). */
+  close(): Promise<unknown> {
+    return this.d.opaque.close();
   }
 
   authenticate(token: { account: string; deviceId: string; secret: string }, caller: Caller): Promise<Session> {
