@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { EbakError, type ErrorCode } from '../errors.js';
 import type { BlobRef } from './blob.js';
 import { owned, ownsBuffer } from '../util/buffers.js';
+import { adoptBlobBuffer, isBlobBuffer } from './blobbuffers.js';
 import { BATCH_KEY_BYTES, type SealedBatch, type WorkerReply, type WorkerRequest } from './blobworker.js';
 import { toWire, type RunBlob } from './runwire.js';
 
@@ -21,6 +22,8 @@ interface Slot {
 interface Result {
   data: Buffer;
   compressed: boolean;
+  /** `data` lies in the chunk buffer it was read into (blobbuffers.ts): give it back once written. */
+  inPlace?: boolean;
 }
 
 type Pending = { resolve: (v: WorkerReply & { ok: true }) => void; reject: (e: Error) => void };
@@ -92,7 +95,10 @@ export class WorkerPool {
   /** Compresses (when it helps) and seals a blob; `data` is transferred (a small one is copied into a batch). */
   async seal(packKey: Buffer, type: number, id: Buffer, data: Buffer, level: number): Promise<Result> {
     if (data.length <= BATCH_BLOB_BYTES && packKey.length === BATCH_KEY_BYTES && id.length === BATCH_KEY_BYTES) return this.sealSmall(packKey, type, id, data, level);
-    return dataOf(await this.send({ op: 'seal', packKey, type, id, data, level }, data));
+    if (!isBlobBuffer(data)) return dataOf(await this.send({ op: 'seal', packKey, type, id, data, level }, data));
+    const sealed = dataOf(await this.send({ op: 'seal', packKey, type, id, data, level, inPlace: true }, data, [data.buffer as ArrayBuffer]));
+    adoptBlobBuffer(sealed.data);
+    return sealed;
   }
 
   /** Queues a small blob for a batch: sent once BATCH_BLOBS are queued, or when the event loop next turns. */
@@ -158,7 +164,8 @@ export class WorkerPool {
     this.slots = [];
   }
 
-  private send(req: Request, payload: Uint8Array): Promise<WorkerReply & { ok: true }> {
+  /** Posts `req`; `payload`'s buffer is transferred when it owns it whole, or `transfer` is given. */
+  private send(req: Request, payload: Uint8Array, transfer = ownsBuffer(payload) ? [payload.buffer as ArrayBuffer] : []): Promise<WorkerReply & { ok: true }> {
     const slot = this.slot();
     const seq = ++this.seq;
     slot.busy++;
@@ -167,7 +174,7 @@ export class WorkerPool {
         resolve: (v) => { slot.busy--; resolve(v); },
         reject: (e) => { slot.busy--; reject(e); },
       });
-      slot.worker.postMessage({ ...req, seq }, ownsBuffer(payload) ? [payload.buffer as ArrayBuffer] : []);
+      slot.worker.postMessage({ ...req, seq }, transfer);
     });
   }
 
@@ -222,5 +229,5 @@ function answerSeals(batch: readonly Queued[], reply: WorkerReply & { ok: true }
 
 function dataOf(r: WorkerReply & { ok: true }): Result {
   if (!('data' in r)) throw new EbakError('IO', 'worker thread answered a blob request without data');
-  return { data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength), compressed: r.compressed };
+  return { data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength), compressed: r.compressed, inPlace: r.inPlace === true };
 }
