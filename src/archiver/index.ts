@@ -660,7 +660,7 @@ function readSmallSync(path: Buffer, size: number): Buffer[] {
   try {
     stillRegular(path, fstatSync(fd).isFile());
     if (size === 0) return [];
-    const buf = Buffer.allocUnsafeSlow(size);
+    const buf = takeBlobBuffer(size);
     let done = 0;
     while (done < size) {
       const n = readSync(fd, buf, done, size - done, done);

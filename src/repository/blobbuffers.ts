@@ -18,30 +18,50 @@ export const BLOB_HEAD = NONCE_BYTES;
 /** Room left after a chunk's plaintext (the tag goes after the ciphertext). */
 export const BLOB_TAIL = TAG_BYTES;
 
-/** Free buffers kept, in bytes of capacity; one given back past this is left to the garbage collector. */
-const KEPT_BYTES = 40 * 1024 * 1024;
-/** Capacities are rounded up to a quarter of their power of two (at most 25 % unused), from this. */
-const MIN_CAPACITY = 64 * 1024;
+/** Free buffers kept, in bytes of capacity; past this the oldest are left to the garbage collector. */
+const KEPT_BYTES = 24 * 1024 * 1024;
+/** A free buffer serves a chunk when at most this much larger than it needs (its pages are all resident once used). */
+const SLACK = 1.5;
+/** Chunks up to this size are not pooled. */
+const SMALL_BYTES = 64 * 1024;
 
-const free = new Map<number, ArrayBuffer[]>();
+/** Free buffers, oldest first. */
+const free: ArrayBuffer[] = [];
 let kept = 0;
 /** Buffers handed out (or adopted back from a worker) and not transferred or given back since. */
 const made = new WeakSet<ArrayBuffer>();
 
+/** A new buffer's capacity: rounded up to a quarter of its power of two (at most 25 % unused). */
 function capacityFor(length: number): number {
-  const need = Math.max(MIN_CAPACITY, length + BLOB_HEAD + BLOB_TAIL);
+  const need = length + BLOB_HEAD + BLOB_TAIL;
   const step = 2 ** Math.floor(Math.log2(need)) / 4;
   return Math.ceil(need / step) * step;
 }
 
-/** A chunk buffer of `length` bytes: a view at BLOB_HEAD into a buffer of its own with BLOB_TAIL bytes to spare (contents undefined). */
+/**
+ * A chunk buffer of `length` bytes: a view at BLOB_HEAD into a buffer of
+ * its own with BLOB_TAIL bytes to spare (contents undefined). Up to
+ * SMALL_BYTES, a plain buffer of its own instead: a small blob is copied
+ * into a batch for the workers (workers.ts), so it is never sealed in place.
+ */
 export function takeBlobBuffer(length: number): Buffer {
-  const capacity = capacityFor(length);
-  let buffer = free.get(capacity)?.pop();
-  if (buffer) kept -= capacity;
-  else buffer = Buffer.allocUnsafeSlow(capacity).buffer as ArrayBuffer;
+  if (length <= SMALL_BYTES) return Buffer.allocUnsafeSlow(length);
+  const buffer = bestFit(length + BLOB_HEAD + BLOB_TAIL) ?? (Buffer.allocUnsafeSlow(capacityFor(length)).buffer as ArrayBuffer);
   made.add(buffer);
   return Buffer.from(buffer, BLOB_HEAD, length);
+}
+
+/** The smallest free buffer of `need` bytes or up to SLACK times more, taken off the free list. */
+function bestFit(need: number): ArrayBuffer | undefined {
+  let best = -1;
+  for (let i = 0; i < free.length; i++) {
+    const size = free[i]!.byteLength;
+    if (size >= need && size <= need * SLACK && (best < 0 || size < free[best]!.byteLength)) best = i;
+  }
+  if (best < 0) return undefined;
+  const [buffer] = free.splice(best, 1);
+  kept -= buffer!.byteLength;
+  return buffer;
 }
 
 /** Whether `b` came from takeBlobBuffer (and was not transferred since): it may be sealed where it lies. */
@@ -57,9 +77,8 @@ export function adoptBlobBuffer(b: Uint8Array): void {
 /** Keeps a chunk buffer (any view into one) for the next chunk; anything else is ignored. The caller must not use `b` afterwards. */
 export function giveBlobBuffer(b: Uint8Array): void {
   const buffer = b.buffer;
-  if (!(buffer instanceof ArrayBuffer) || !made.has(buffer) || kept + buffer.byteLength > KEPT_BYTES) return;
+  if (!(buffer instanceof ArrayBuffer) || !made.has(buffer)) return;
   made.delete(buffer); // kept once, even if given back twice
-  const list = free.get(buffer.byteLength) ?? free.set(buffer.byteLength, []).get(buffer.byteLength)!;
-  list.push(buffer);
-  kept += buffer.byteLength;
+  free.push(buffer);
+  for (kept += buffer.byteLength; kept > KEPT_BYTES;) kept -= free.shift()!.byteLength;
 }
