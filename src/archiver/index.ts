@@ -74,6 +74,7 @@ import { fromBytes, nameKey, sameNode, type NodeType, type TreeNode } from '../r
 import type { SplitLimits } from '../repository/format/tree-split.js';
 import type { BlobIndex, BlobStore, BlobWriter, SnapshotStore, TreeLoader } from '../repository/api.js';
 import { hostMeta } from '../repository/repository.js';
+import { takeBlobBuffer } from '../repository/blobbuffers.js';
 import type { WorkerPool } from '../repository/workers.js';
 import { Selection, type SelectOptions, type Verdict } from './exclude.js';
 import { dirNames } from './names.js';
@@ -234,7 +235,7 @@ class Archiver {
   }
 
   private async storeStreamFile(source: AsyncIterable<Uint8Array>): Promise<{ content: string[]; bytes: number }> {
-    const stored = await this.storeChunks(chunkStream(source, this.cdc));
+    const stored = await this.storeChunks(chunkStream(source, this.cdc, takeBlobBuffer));
     this.opts.signal?.throwIfAborted(); // a stream cut short by a cancellation is no file
     this.counts.files_new++;
     this.counts.total_bytes += stored.bytes;
@@ -530,7 +531,8 @@ class Archiver {
       throw sourceError(e, path);
     }
     try {
-      return await this.storeChunks(readingSource(path, chunkFile(fh, this.cdc)), tally);
+      // Chunks go into reused chunk buffers, sealed where they lie (repository/blobbuffers.ts).
+      return await this.storeChunks(readingSource(path, chunkFile(fh, this.cdc, { alloc: takeBlobBuffer })), tally);
     } finally {
       await fh.close();
     }
@@ -658,7 +660,7 @@ function readSmallSync(path: Buffer, size: number): Buffer[] {
   try {
     stillRegular(path, fstatSync(fd).isFile());
     if (size === 0) return [];
-    const buf = Buffer.allocUnsafeSlow(size);
+    const buf = takeBlobBuffer(size);
     let done = 0;
     while (done < size) {
       const n = readSync(fd, buf, done, size - done, done);

@@ -6,7 +6,7 @@
  * read at a time, so memory stays flat whatever its length. An empty stream
  * is an error, as in restic (a dump that printed nothing is no backup).
  */
-import { chunkFile, type ChunkSource, type Cdc } from '../chunker/index.js';
+import { chunkFile, type ChunkAlloc, type ChunkSource, type Cdc } from '../chunker/index.js';
 import { EbakError } from '../errors.js';
 import type { TreeNode } from '../repository/format/tree.js';
 
@@ -40,8 +40,8 @@ function meta(name: string, time: Date, mode: number): Omit<TreeNode, 'type'> {
 }
 
 /** The chunks of a stream, read through the chunker's working buffer (one pending piece of the stream held beside it). */
-export function chunkStream(source: AsyncIterable<Uint8Array>, cdc: Cdc): AsyncGenerator<Buffer> {
-  return chunkFile(new StreamReader(source), cdc);
+export function chunkStream(source: AsyncIterable<Uint8Array>, cdc: Cdc, alloc?: ChunkAlloc): AsyncGenerator<Buffer> {
+  return chunkFile(new StreamReader(source), cdc, { alloc });
 }
 
 /** A stream read as a file handle is: up to `length` bytes into the buffer, 0 at its end. */

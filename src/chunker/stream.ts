@@ -8,16 +8,21 @@ export interface ChunkSource {
   read(buffer: Uint8Array, offset: number, length: number, position: null): Promise<{ bytesRead: number }>;
 }
 
+/** Where chunkFile puts each chunk: a Buffer of exactly `length` bytes the caller may keep (or transfer). */
+export type ChunkAlloc = (length: number) => Buffer;
+
 /**
  * Reads a file through `handle` (from its current position) and yields each chunk
- * as its own Buffer (freshly allocated, exact length, byteOffset 0, not from the
- * pool), so the caller may transfer its ArrayBuffer to a worker thread. Memory: one
+ * as its own Buffer: from `opts.alloc` (the backup's reused chunk buffers), by
+ * default freshly allocated (exact length, byteOffset 0, not from the pool), so
+ * the caller may transfer its ArrayBuffer to a worker thread. Memory: one
  * working buffer of at most max + readSize bytes (64 KiB for small files) plus the
  * chunk being yielded, whatever the file size. Do not close `handle` before the generator has finished or been
  * returned: a read may be in flight.
  */
-export async function* chunkFile(handle: ChunkSource, cdc: Cdc, opts?: { readSize?: number }): AsyncGenerator<Buffer> {
+export async function* chunkFile(handle: ChunkSource, cdc: Cdc, opts?: { readSize?: number; alloc?: ChunkAlloc }): AsyncGenerator<Buffer> {
   const readSize = opts?.readSize ?? DEFAULT_READ_SIZE;
+  const alloc = opts?.alloc ?? ((n: number) => Buffer.allocUnsafeSlow(n));
   if (!Number.isSafeInteger(readSize) || readSize < 1) throw new EbakError('USAGE', `chunkFile readSize must be a positive integer, got ${String(readSize)}`);
   const reader = new Reader(handle, cdc.params.max + readSize, readSize);
   try {
@@ -25,7 +30,7 @@ export async function* chunkFile(handle: ChunkSource, cdc: Cdc, opts?: { readSiz
     for (;;) {
       const len = cdc.nextCut(reader.work, reader.start, reader.end, reader.eof, scanned);
       if (len > 0) {
-        const chunk = Buffer.allocUnsafeSlow(len);
+        const chunk = alloc(len);
         chunk.set(reader.work.subarray(reader.start, reader.start + len));
         reader.start += len;
         scanned = reader.start;

@@ -39,19 +39,39 @@ const SEAL_CHUNK = 1 << 20;
  * `nonce` is passed only by the documented test vectors.
  */
 export function seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, nonce: Uint8Array = randomBytes(NONCE_BYTES), prefix: Uint8Array = new Uint8Array(0)): Buffer {
-  if (nonce.length !== NONCE_BYTES) throw new EbakError('USAGE', `an AES-GCM nonce is ${NONCE_BYTES} bytes`);
-  const c = createCipheriv('aes-256-gcm', key, nonce);
-  c.setAAD(aad);
   const out = Buffer.allocUnsafe(prefix.length + NONCE_BYTES + plaintext.length + TAG_BYTES);
   out.set(prefix, 0);
-  out.set(nonce, prefix.length);
-  let at = prefix.length + NONCE_BYTES;
-  for (let i = 0; i < plaintext.length; i += SEAL_CHUNK) at += c.update(plaintext.subarray(i, i + SEAL_CHUNK)).copy(out, at);
-  at += c.final().copy(out, at);
-  // GCM is a stream mode: the ciphertext is exactly as long as the plaintext.
-  if (at !== out.length - TAG_BYTES) throw new Error(`AES-GCM gave ${at - prefix.length - NONCE_BYTES} bytes of ciphertext for ${plaintext.length}`);
-  c.getAuthTag().copy(out, at);
+  sealInto(key, plaintext, aad, out, prefix.length, nonce);
   return out;
+}
+
+/**
+ * AES-256-GCM into `out` at `at`: nonce ‖ ciphertext ‖ tag, NONCE_BYTES +
+ * plaintext.length + TAG_BYTES bytes; returns that length. `plaintext` may
+ * be out[at + NONCE_BYTES, ...) itself (sealed where it lies: each piece is
+ * encrypted before its ciphertext is copied back over it), so a large blob
+ * needs no second buffer (repository/blobbuffers.ts).
+ */
+export function sealInto(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out: Uint8Array, at: number, nonce: Uint8Array = randomBytes(NONCE_BYTES)): number {
+  if (nonce.length !== NONCE_BYTES) throw new EbakError('USAGE', `an AES-GCM nonce is ${NONCE_BYTES} bytes`);
+  const length = NONCE_BYTES + plaintext.length + TAG_BYTES;
+  if (at < 0 || at + length > out.length) throw new EbakError('USAGE', `AES-GCM output needs ${length} bytes at ${at} of a ${out.length}-byte buffer`);
+  const c = createCipheriv('aes-256-gcm', key, nonce);
+  c.setAAD(aad);
+  out.set(nonce, at);
+  let end = at + NONCE_BYTES;
+  for (let i = 0; i < plaintext.length; i += SEAL_CHUNK) {
+    const piece = c.update(plaintext.subarray(i, i + SEAL_CHUNK));
+    out.set(piece, end);
+    end += piece.length;
+  }
+  const last = c.final();
+  out.set(last, end);
+  end += last.length;
+  // GCM is a stream mode: the ciphertext is exactly as long as the plaintext.
+  if (end !== at + length - TAG_BYTES) throw new Error(`AES-GCM gave ${end - at - NONCE_BYTES} bytes of ciphertext for ${plaintext.length}`);
+  out.set(c.getAuthTag(), end);
+  return length;
 }
 
 /**

@@ -2,7 +2,7 @@
  * Sealing and opening single blobs. Pure functions, used on the main thread
  * and inside worker threads alike (src/repository/workers.ts).
  */
-import { equalBytes, hmacSha256, open, seal } from '../crypto/index.js';
+import { equalBytes, hmacSha256, NONCE_BYTES, open, seal, sealInto } from '../crypto/index.js';
 import { decompressExact, decompressTransient } from '../compress/index.js';
 import { EbakError } from '../errors.js';
 import { blobAad, FLAG_ZSTD } from './format/pack.js';
@@ -10,6 +10,18 @@ import { blobAad, FLAG_ZSTD } from './format/pack.js';
 /** Encrypts an (optionally already compressed) blob: nonce ‖ ciphertext ‖ tag. */
 export function sealBlob(packKey: Uint8Array, type: number, id: Uint8Array, rawLength: number, body: Uint8Array, compressed: boolean): Buffer {
   return seal(packKey, body, blobAad(type, compressed ? FLAG_ZSTD : 0, rawLength, id));
+}
+
+/**
+ * sealBlob into the buffer `data` lies in (a chunk buffer, blobbuffers.ts:
+ * NONCE_BYTES free before it, TAG_BYTES after): the sealed blob replaces
+ * the plaintext, and a view of it is returned. `packed`, the compressed
+ * body when compression shrank it, is copied in (it is shorter).
+ */
+export function sealBlobInPlace(packKey: Uint8Array, type: number, id: Uint8Array, data: Uint8Array, packed: Uint8Array | undefined): Buffer {
+  const out = Buffer.from(data.buffer, data.byteOffset - NONCE_BYTES, data.buffer.byteLength - data.byteOffset + NONCE_BYTES);
+  const aad = blobAad(type, packed ? FLAG_ZSTD : 0, data.length, id);
+  return out.subarray(0, sealInto(packKey, packed ?? data, aad, out, 0));
 }
 
 export interface BlobRef {

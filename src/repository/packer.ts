@@ -39,6 +39,7 @@ import { EbakError } from '../errors.js';
 import { Semaphore } from '../util/semaphore.js';
 import { encodeIndex, type IndexedPack } from './format/indexfile.js';
 import { PackSpool } from './spool.js';
+import { giveBlobBuffer } from './blobbuffers.js';
 import { sealBlob } from './blob.js';
 import { blobAad, BlobType, encodeHeader, encodePrefix, FLAG_ZSTD, KeySource, packKeyFor, PREFIX_BYTES, type BlobEntry } from './format/pack.js';
 import type { BlobWriter, PackerStats } from './api.js';
@@ -169,7 +170,10 @@ export class Packer implements BlobWriter {
    */
   add(type: number, id: Buffer, data: Buffer, sealed?: (bytes: number) => void): Promise<boolean> {
     if (this.failure !== undefined || this.abandoned) return Promise.reject(this.refusal());
-    if (this.has(id)) return KNOWN;
+    if (this.has(id)) {
+      giveBlobBuffer(data); // a chunk buffer is free again (a no-op for any other buffer)
+      return KNOWN;
+    }
     this.pending.add(id.toString('hex'));
     const permit = this.sealing.tryAcquire();
     if (!permit || !this.fits(data.length)) return this.addSlowly(type, id, data, sealed, permit);
@@ -278,8 +282,8 @@ export class Packer implements BlobWriter {
     } finally {
       done();
     }
-    const { data: sealed, compressed } = result;
-    this.append(pack, { type, flags: compressed ? FLAG_ZSTD : 0, id, rawLength }, sealed);
+    const { data: sealed, compressed, inPlace } = result;
+    this.append(pack, { type, flags: compressed ? FLAG_ZSTD : 0, id, rawLength }, sealed, inPlace ? () => giveBlobBuffer(sealed) : undefined);
     told?.(sealed.length);
     pack.outstanding--;
     if (type === BlobType.tree) this.stats.treeBlobs++;
@@ -338,11 +342,11 @@ export class Packer implements BlobWriter {
     return this.saveBuffers.pop() ?? Buffer.allocUnsafeSlow(this.packCapacity());
   }
 
-  /** Copies a sealed blob into the pack at its current end, recording its entry. */
-  private append(pack: OpenPack, e: Omit<BlobEntry, 'offset' | 'length'>, sealed: Buffer): void {
+  /** Copies a sealed blob into the pack at its current end, recording its entry; `written` is called once `sealed` is no longer needed. */
+  private append(pack: OpenPack, e: Omit<BlobEntry, 'offset' | 'length'>, sealed: Buffer, written?: () => void): void {
     // Built field by field: a spread gave every entry a shape of its own (~250 bytes each, kept until indexed).
     pack.entries.push({ type: e.type, flags: e.flags, id: e.id, offset: pack.spool.size, length: sealed.length, rawLength: e.rawLength });
-    pack.spool.append(sealed);
+    pack.spool.append(sealed, written);
   }
 
   /** No new blobs go to `p`; it is saved once its last blob has arrived. */

@@ -62,14 +62,18 @@ export class PackSpool {
     this.fd = openUnnamed();
   }
 
-  /** Appends `b` at the end (a large `b` is kept until written: the caller must not change it). */
-  append(b: Buffer): void {
-    if (this.closed) return; // discarded after a failure: a blob still arriving goes nowhere
+  /**
+   * Appends `b` at the end. A large `b` is kept until written: the caller
+   * must not change it before `done` (called once `b` is no longer needed:
+   * at once for a small one, copied, or after the write, failed or not).
+   */
+  append(b: Buffer, done?: () => void): void {
+    if (this.closed) return done?.(); // discarded after a failure: a blob still arriving goes nowhere
     this.hash.update(b);
     this.size += b.length;
     if (b.length >= FLUSH_BYTES) {
       this.writeBuffered();
-      this.write(b);
+      this.write(b, done);
       return;
     }
     for (let at = 0; at < b.length;) {
@@ -79,6 +83,7 @@ export class PackSpool {
       at += n;
       if (this.used === this.buf.length) this.writeBuffered();
     }
+    done?.();
   }
 
   /** Waits until every byte appended is in the file; throws the first write's failure. */
@@ -140,6 +145,7 @@ export class PackSpool {
     this.queuedTo += b.length;
     this.track(writeAll(this.fd, b, at)).then(then, (e: unknown) => {
       this.failure ??= mapIoError(e, what());
+      then?.();
     });
   }
 }

@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { EbakError, type ErrorCode } from '../errors.js';
 import type { BlobRef } from './blob.js';
 import { owned, ownsBuffer } from '../util/buffers.js';
+import { adoptBlobBuffer, isBlobBuffer } from './blobbuffers.js';
 import { BATCH_KEY_BYTES, type SealedBatch, type WorkerReply, type WorkerRequest } from './blobworker.js';
 import { toWire, type RunBlob } from './runwire.js';
 
@@ -21,6 +22,8 @@ interface Slot {
 interface Result {
   data: Buffer;
   compressed: boolean;
+  /** `data` lies in the chunk buffer it was read into (blobbuffers.ts): give it back once written. */
+  inPlace?: boolean;
 }
 
 type Pending = { resolve: (v: WorkerReply & { ok: true }) => void; reject: (e: Error) => void };
@@ -54,6 +57,8 @@ const BATCH_BLOBS = 32;
  */
 const BATCH_BUFFER_MIN = 64 * 1024;
 const BATCH_BUFFERS_KEPT = 16;
+/** And at most this many bytes of them in all: 16 of each size held 10-13 MiB on the real-file corpus (bmem4). */
+const BATCH_BYTES_KEPT = 4 * 1024 * 1024;
 
 export class WorkerPool {
   private slots: Slot[] = [];
@@ -88,9 +93,15 @@ export class WorkerPool {
   private flushing = false;
   /** Request buffers handed back by the workers, by size. */
   private batchBuffers = new Map<number, Buffer[]>();
+  private batchBytesKept = 0;
 
-  /** Compresses (when it helps) and seals a blob; `data` is transferred (a small one is copied into a batch). */
+  /** Compresses (when it helps) and seals a blob; `data` is transferred (a small one is copied into a batch, a chunk buffer sealed where it lies). */
   async seal(packKey: Buffer, type: number, id: Buffer, data: Buffer, level: number): Promise<Result> {
+    if (isBlobBuffer(data)) {
+      const sealed = dataOf(await this.send({ op: 'seal', packKey, type, id, data, level, inPlace: true }, data, [data.buffer as ArrayBuffer]));
+      adoptBlobBuffer(sealed.data);
+      return sealed;
+    }
     if (data.length <= BATCH_BLOB_BYTES && packKey.length === BATCH_KEY_BYTES && id.length === BATCH_KEY_BYTES) return this.sealSmall(packKey, type, id, data, level);
     return dataOf(await this.send({ op: 'seal', packKey, type, id, data, level }, data));
   }
@@ -128,12 +139,16 @@ export class WorkerPool {
   private batchBuffer(n: number): Buffer {
     let size = BATCH_BUFFER_MIN;
     while (size < n) size *= 2;
-    return this.batchBuffers.get(size)?.pop() ?? Buffer.allocUnsafeSlow(size);
+    const kept = this.batchBuffers.get(size)?.pop();
+    if (kept) this.batchBytesKept -= size;
+    return kept ?? Buffer.allocUnsafeSlow(size);
   }
 
   private keepBatchBuffer(spent: Uint8Array): void {
     const kept = this.batchBuffers.get(spent.byteLength) ?? this.batchBuffers.set(spent.byteLength, []).get(spent.byteLength)!;
-    if (ownsBuffer(spent) && kept.length < BATCH_BUFFERS_KEPT) kept.push(Buffer.from(spent.buffer, 0, spent.byteLength));
+    if (!ownsBuffer(spent) || kept.length >= BATCH_BUFFERS_KEPT || this.batchBytesKept + spent.byteLength > BATCH_BYTES_KEPT) return;
+    kept.push(Buffer.from(spent.buffer, 0, spent.byteLength));
+    this.batchBytesKept += spent.byteLength;
   }
 
   /** Opens a blob; `sealed` is transferred. */
@@ -158,7 +173,8 @@ export class WorkerPool {
     this.slots = [];
   }
 
-  private send(req: Request, payload: Uint8Array): Promise<WorkerReply & { ok: true }> {
+  /** Posts `req`; `payload`'s buffer is transferred when it owns it whole, or `transfer` is given. */
+  private send(req: Request, payload: Uint8Array, transfer = ownsBuffer(payload) ? [payload.buffer as ArrayBuffer] : []): Promise<WorkerReply & { ok: true }> {
     const slot = this.slot();
     const seq = ++this.seq;
     slot.busy++;
@@ -167,7 +183,7 @@ export class WorkerPool {
         resolve: (v) => { slot.busy--; resolve(v); },
         reject: (e) => { slot.busy--; reject(e); },
       });
-      slot.worker.postMessage({ ...req, seq }, ownsBuffer(payload) ? [payload.buffer as ArrayBuffer] : []);
+      slot.worker.postMessage({ ...req, seq }, transfer);
     });
   }
 
@@ -222,5 +238,5 @@ function answerSeals(batch: readonly Queued[], reply: WorkerReply & { ok: true }
 
 function dataOf(r: WorkerReply & { ok: true }): Result {
   if (!('data' in r)) throw new EbakError('IO', 'worker thread answered a blob request without data');
-  return { data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength), compressed: r.compressed };
+  return { data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength), compressed: r.compressed, inPlace: r.inPlace === true };
 }

@@ -1,0 +1,84 @@
+/**
+ * Buffers for large chunks, reused from the read to the pack's temporary
+ * file. A chunk is read into one with room before it for the nonce and
+ * after it for the tag, transferred to a worker, sealed there where it lies
+ * (blob.ts sealBlobInPlace), transferred back, written, and kept here for the
+ * next chunk. Before, each chunk was a fresh buffer freed only when the
+ * worker's isolate next collected garbage, and each sealed blob another one
+ * freed by the main isolate's: on one 256 MiB file the main thread's malloc
+ * heap held ~85 MiB of them (docs/benchmarks.md, bmem3 and bmem4).
+ *
+ * One pool for the process (like the spool's write buffers): buffers in use
+ * are bounded by the packer's budget, those kept by KEPT_BYTES.
+ */
+import { NONCE_BYTES, TAG_BYTES } from '../crypto/index.js';
+
+/** A chunk's plaintext starts this far into its buffer (the nonce goes before it). */
+export const BLOB_HEAD = NONCE_BYTES;
+/** Room left after a chunk's plaintext (the tag goes after the ciphertext). */
+export const BLOB_TAIL = TAG_BYTES;
+
+/** Free buffers kept, in bytes of capacity; past this the oldest are left to the garbage collector. */
+const KEPT_BYTES = 24 * 1024 * 1024;
+/** A free buffer serves a chunk when at most this much larger than it needs (its pages are all resident once used). */
+const SLACK = 1.5;
+/** Chunks up to this size are not pooled. */
+const SMALL_BYTES = 64 * 1024;
+
+/** Free buffers, oldest first. */
+const free: ArrayBuffer[] = [];
+let kept = 0;
+/** Buffers handed out (or adopted back from a worker) and not transferred or given back since. */
+const made = new WeakSet<ArrayBuffer>();
+
+/** A new buffer's capacity: rounded up to a quarter of its power of two (at most 25 % unused). */
+function capacityFor(length: number): number {
+  const need = length + BLOB_HEAD + BLOB_TAIL;
+  const step = 2 ** Math.floor(Math.log2(need)) / 4;
+  return Math.ceil(need / step) * step;
+}
+
+/**
+ * A chunk buffer of `length` bytes: a view at BLOB_HEAD into a buffer of
+ * its own with BLOB_TAIL bytes to spare (contents undefined). Up to
+ * SMALL_BYTES, a plain buffer of its own instead: a small blob is copied
+ * into a batch for the workers (workers.ts), so it is never sealed in place.
+ */
+export function takeBlobBuffer(length: number): Buffer {
+  if (length <= SMALL_BYTES) return Buffer.allocUnsafeSlow(length);
+  const buffer = bestFit(length + BLOB_HEAD + BLOB_TAIL) ?? (Buffer.allocUnsafeSlow(capacityFor(length)).buffer as ArrayBuffer);
+  made.add(buffer);
+  return Buffer.from(buffer, BLOB_HEAD, length);
+}
+
+/** The smallest free buffer of `need` bytes or up to SLACK times more, taken off the free list. */
+function bestFit(need: number): ArrayBuffer | undefined {
+  let best = -1;
+  for (let i = 0; i < free.length; i++) {
+    const size = free[i]!.byteLength;
+    if (size >= need && size <= need * SLACK && (best < 0 || size < free[best]!.byteLength)) best = i;
+  }
+  if (best < 0) return undefined;
+  const [buffer] = free.splice(best, 1);
+  kept -= buffer!.byteLength;
+  return buffer;
+}
+
+/** Whether `b` came from takeBlobBuffer (and was not transferred since): it may be sealed where it lies. */
+export function isBlobBuffer(b: Uint8Array): boolean {
+  return b.buffer instanceof ArrayBuffer && made.has(b.buffer) && b.byteOffset === BLOB_HEAD && b.byteLength + BLOB_HEAD + BLOB_TAIL <= b.buffer.byteLength;
+}
+
+/** A buffer sent to a worker by isBlobBuffer and come back from it (a new ArrayBuffer object over the same memory): a chunk buffer again. */
+export function adoptBlobBuffer(b: Uint8Array): void {
+  if (b.buffer instanceof ArrayBuffer && b.buffer.byteLength === capacityFor(b.buffer.byteLength - BLOB_HEAD - BLOB_TAIL)) made.add(b.buffer);
+}
+
+/** Keeps a chunk buffer (any view into one) for the next chunk; anything else is ignored. The caller must not use `b` afterwards. */
+export function giveBlobBuffer(b: Uint8Array): void {
+  const buffer = b.buffer;
+  if (!(buffer instanceof ArrayBuffer) || !made.has(buffer)) return;
+  made.delete(buffer); // kept once, even if given back twice
+  free.push(buffer);
+  for (kept += buffer.byteLength; kept > KEPT_BYTES;) kept -= free.shift()!.byteLength;
+}
