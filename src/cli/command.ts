@@ -65,16 +65,19 @@ export interface Context {
 
 export interface Command {
   readonly name: string;
-  readonly summary: string;
   readonly usage: string;
   /** Returns the exit code (0 unless the command has a partial-success code). */
   run(argv: string[], ctx: Context): Promise<number>;
 }
 
+/** A command with its one-line summary (kept in registry.ts, so help lists every command without loading one). */
+export interface ListedCommand extends Command {
+  readonly summary: string;
+}
+
 /** A command whose arguments are parsed against the schema before it runs: `run` gets them typed, and `positionals: false` refuses any. */
 export interface CommandSpec<C extends string> {
   readonly name: C;
-  readonly summary: string;
   readonly usage: string;
   readonly positionals?: false;
   run(flags: ParsedFlags<C>, ctx: Context): Promise<number>;
@@ -83,5 +86,5 @@ export interface CommandSpec<C extends string> {
 /** The one place a command's own flags are parsed (a flag absent from argv from its variable). */
 export function defineCommand<const C extends string>(spec: CommandSpec<C>): Command {
   const opts = spec.positionals === false ? { positionals: false as const } : {};
-  return { name: spec.name, summary: spec.summary, usage: spec.usage, run: async (argv, ctx) => spec.run(parseFlags(spec.name, argv, ctx.env, opts), ctx) };
+  return { name: spec.name, usage: spec.usage, run: async (argv, ctx) => spec.run(parseFlags(spec.name, argv, ctx.env, opts), ctx) };
 }

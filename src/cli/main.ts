@@ -8,7 +8,7 @@ import type { GlobalOptions } from './command.js';
 import { exitCodeFor, exitHelp, EXIT_FATAL } from './exit.js';
 import { handleInterrupts } from './interrupt.js';
 import { TerminalOutput } from './output.js';
-import { loadCommand, loadCommands } from './registry.js';
+import { COMMAND_SUMMARIES, loadCommand } from './registry.js';
 import { commandHelp, environment, mainHelp, parseGlobals, writingEnvironment } from '../config/index.js';
 import { VERSION } from '../version.js';
 
@@ -45,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     if (name?.startsWith('-')) throw new EbakError('USAGE', `unknown flag ${name.split('=')[0]}`, { hint: 'run `ebak --help`' });
     const cmd = name === undefined ? undefined : await loadCommand(name);
     if (!name || (parsed.help && !cmd)) {
-      process.stdout.write(mainHelp(await loadCommands(), exitHelp()) + '\n');
+      process.stdout.write(mainHelp(COMMAND_SUMMARIES, exitHelp()) + '\n');
       return name || parsed.help ? 0 : EXIT_FATAL;
     }
     if (!cmd) throw unknownCommand(name);
@@ -72,7 +72,7 @@ function withVariables(globals: GlobalOptions, env: NodeJS.ProcessEnv): GlobalOp
 async function help(name: string | undefined): Promise<number> {
   const cmd = name === undefined ? undefined : await loadCommand(name);
   if (name !== undefined && !cmd) throw unknownCommand(name);
-  process.stdout.write(`${cmd ? commandHelp(cmd, exitHelp()) : mainHelp(await loadCommands(), exitHelp())}\n`);
+  process.stdout.write(`${cmd ? commandHelp(cmd, exitHelp()) : mainHelp(COMMAND_SUMMARIES, exitHelp())}\n`);
   return 0;
 }
 

@@ -29,7 +29,7 @@ function variableLines(): string[] {
 }
 
 /** `ebak help`: commands, global flags, environment, exit codes. */
-export function mainHelp(commands: readonly HelpCommand[], exitLines: readonly string[]): string {
+export function mainHelp(commands: readonly Pick<HelpCommand, 'name' | 'summary'>[], exitLines: readonly string[]): string {
   return [
     'usage: ebak [-r <repository>] [--json] <command> [options]    (ebak --version)',
     '',

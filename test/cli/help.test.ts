@@ -56,6 +56,20 @@ describe('generated help', () => {
     }
   });
 
+  it('ebak --help loads no command module (each loaded them all: ~0.45 s); ebak help <command> loads that one', async () => {
+    // A module hook that names each command module Node loads; `help ls` seeing ls.js shows it sees them.
+    const hook = join(await tempDir(), 'hook.mjs');
+    const onLoad = "export async function load(url, ctx, next) { if (url.includes('/cli/commands/')) process.stderr.write('loaded ' + url.slice(url.lastIndexOf('/') + 1) + '\\n'); return next(url, ctx); }";
+    await writeFile(hook, `import { register } from 'node:module';\nregister('data:text/javascript,' + encodeURIComponent(${JSON.stringify(onLoad)}));\n`);
+    const loaded = async (argv: string[]) => {
+      const r = await ebak(argv, { NODE_OPTIONS: `--import=${hook}` });
+      assert.equal(r.code, 0, r.stderr);
+      return r.stderr.split('\n').filter((l) => l.startsWith('loaded '));
+    };
+    assert.deepEqual(await loaded(['--help']), []);
+    assert.deepEqual(await loaded(['help', 'ls']), ['loaded ls.js']);
+  });
+
   it('help of a command that does not exist is a usage error', async () => {
     assertCode(await ebak(['help', 'bakcup', '--json']), 1, 'USAGE');
   });

@@ -24,7 +24,6 @@ type Flags = ParsedFlags<'attestation'>;
 
 export const attestationCommand: Command = {
   name: 'attestation',
-  summary: 'verify an attestation (Nitro document, SEV-SNP report, TPM quote) offline',
   usage: USAGE,
   async run(argv: string[], ctx: Context): Promise<number> {
     const [sub, ...rest] = argv;

@@ -29,7 +29,6 @@ import type { BackupSummary } from '../../repository/format/snapshot.js';
 
 export const backupCommand = defineCommand({
   name: 'backup',
-  summary: 'back up files and directories into a new snapshot',
   usage: 'ebak backup <path>... | --files-from f | --stdin | --stdin-from-command -- <command>... [--tag t]... [--exclude glob]... [--host h] [--time ISO] [--parent id] [--dry-run] [--skip-if-unchanged] [--read-concurrency n] [--s3-data-storage-class STANDARD_IA|GLACIER_IR|GLACIER|DEEP_ARCHIVE]',
   async run(flags, ctx) {
     const { values, lists, switches } = flags;

@@ -19,7 +19,6 @@ const USAGE = 'ebak cat config | snapshot <id> | index <id> | key <id> | tree <s
 
 export const catCommand = defineCommand({
   name: 'cat',
-  summary: 'print one repository object, decrypted and authenticated (for debugging)',
   usage: USAGE,
   async run({ positionals }, ctx) {
     const [what, id] = positionals;

@@ -12,7 +12,6 @@ import { interruptible, withRepo } from '../session.js';
 
 export const checkCommand = defineCommand({
   name: 'check',
-  summary: 'verify the repository (add --read-data to read every pack)',
   usage: 'ebak check [--read-data]',
   positionals: false,
   async run({ switches }, ctx) {

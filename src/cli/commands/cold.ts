@@ -20,7 +20,6 @@ export interface ColdRequest {
 
 export const coldCommand = defineCommand({
   name: 'cold',
-  summary: 'move the data packs only old snapshots need to a colder S3 storage class',
   usage: USAGE,
   positionals: false,
   async run({ values, switches }, ctx) {

@@ -21,7 +21,6 @@ import { backendFor, interruptible, withRepo } from '../session.js';
 
 export const copyCommand = defineCommand({
   name: 'copy',
-  summary: 'copy snapshots from another repository (only the missing data is uploaded)',
   usage: 'ebak copy --from-repo LOCATION [--from-password-file F | --from-password-command C | --from-vault URL] [snapshot-id...] [--host H] [--tag T[,T]] [--path P] [--json]',
   async run({ positionals, values, lists }, ctx) {
     const from = sourceContext(ctx, values);

@@ -14,7 +14,6 @@ import { openPlans } from './plan.js';
 
 export const daemonCommand = defineCommand({
   name: 'daemon',
-  summary: 'run every plan on its schedule (JSON log lines, health and Prometheus metrics)',
   usage: 'ebak daemon [--plans FILE] [--listen HOST:PORT] [--state FILE]',
   positionals: false,
   async run({ values }, ctx) {

@@ -37,7 +37,6 @@ const emptyStat = (): DiffStat => ({ files: 0, dirs: 0, others: 0, data_blobs: 0
 
 export const diffCommand = defineCommand({
   name: 'diff',
-  summary: 'show what changed between two snapshots',
   usage: 'ebak diff <snapshot-a> <snapshot-b> | diff --at <time> [--host H] [--path P] <snapshot-b>   [--metadata] [--json]',
   async run({ positionals, switches, values, lists }, ctx) {
     // --at stands for the first snapshot: what changed between then and snapshot-b.

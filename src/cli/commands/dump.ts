@@ -23,7 +23,6 @@ import { withRepo } from '../session.js';
 
 export const dumpCommand = defineCommand({
   name: 'dump',
-  summary: 'print a file of a snapshot, or a directory as a tar archive',
   usage: 'ebak dump [--archive tar|zip] [--target FILE] <snapshot|latest> <path>',
   async run({ positionals, values }, ctx) {
     if (positionals.length !== 2) throw new EbakError('USAGE', 'dump needs a snapshot and a path', { hint: dumpCommand.usage });

@@ -23,7 +23,6 @@ type Match = (path: string, node: TreeNode) => boolean;
 
 export const findCommand = defineCommand({
   name: 'find',
-  summary: 'find files matching a pattern in snapshots',
   usage: 'ebak find PATTERN... [--snapshot ID]... [--host H] [--tag T[,T]] [--path P] [-i] [-l] [--newest TIME] [--oldest TIME] [--json]',
   async run({ positionals, values, lists, switches }, ctx) {
     if (positionals.length === 0) throw new EbakError('USAGE', 'find needs at least one pattern', { hint: findCommand.usage });

@@ -46,7 +46,6 @@ type Entry = Snapshot & { id: string };
 
 export const forgetCommand = defineCommand({
   name: 'forget',
-  summary: 'remove snapshots, by id or by a keep policy (their data stays until prune)',
   usage: 'ebak forget [snapshot-id...] [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-yearly N] ' +
     '[--keep-within DURATION] [--keep-within-{hourly,daily,weekly,monthly,yearly} DURATION] [--keep-tag TAG[,TAG]] [--host H] [--tag T[,T]] [--path P] ' +
     '[--group-by host,paths,tags] [--dry-run] [--prune] [--json]   (N: a count or unlimited/-1; DURATION: e.g. 1y2m3d4h)',

@@ -8,7 +8,7 @@ import { bashCompletion, fishCompletion, manPage, parseFlags, zshCompletion } fr
 import { EbakError } from '../../errors.js';
 import { makeDirs, mapIoError } from '../../util/fs.js';
 import { VERSION } from '../../version.js';
-import type { Command, Context } from '../command.js';
+import type { Command, Context, ListedCommand } from '../command.js';
 import { exitCodes } from '../exit.js';
 
 const USAGE = 'ebak generate [--bash-completion FILE] [--zsh-completion FILE] [--fish-completion FILE] [--man DIR]   (FILE "-": stdout)';
@@ -18,10 +18,9 @@ const USAGE = 'ebak generate [--bash-completion FILE] [--zsh-completion FILE] [-
  * registry's (registry.ts passes it in, so this module need not import the
  * registry that loads it).
  */
-export function generateCommand(allCommands: () => Promise<Command[]>): Command {
+export function generateCommand(allCommands: () => Promise<ListedCommand[]>): Command {
   return {
     name: 'generate',
-    summary: 'write shell completions (bash, zsh, fish) and man pages',
     usage: USAGE,
     async run(argv, ctx) {
       const { values } = parseFlags('generate', argv, ctx.env, { positionals: false });
@@ -39,7 +38,7 @@ export function generateCommand(allCommands: () => Promise<Command[]>): Command 
   };
 }
 
-async function writeManPages(dir: string, commands: Command[], ctx: Context): Promise<void> {
+async function writeManPages(dir: string, commands: ListedCommand[], ctx: Context): Promise<void> {
   await makeDirs(dir);
   const pages: [string, string][] = [['ebak.1', manPage(commands, undefined, VERSION, exitCodes())], ...commands.map((c): [string, string] => [`ebak-${c.name}.1`, manPage(commands, c, VERSION, exitCodes())])];
   for (const [name, page] of pages) await write(join(dir, name), page);

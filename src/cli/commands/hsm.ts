@@ -86,7 +86,6 @@ const SUBCOMMANDS: Record<string, (v: Values, ctx: Context, switches: ParsedFlag
 
 export const hsmCommand = defineCommand({
   name: 'hsm',
-  summary: 'manage HSM key rings, rotation, revocation and HSM backups',
   usage: USAGE,
   async run({ values, switches, positionals }, ctx) {
     const [sub, ...extra] = positionals;

@@ -15,7 +15,6 @@ export const OFFLINE_WARNING =
 
 export const initCommand = defineCommand({
   name: 'init',
-  summary: 'create a repository (shows a recovery key once)',
   usage: 'ebak init [<repository>] [--no-password] [--vault <url> [--account <name>] [--vault-invite <token>]] [--s3-object-lock-days N [--s3-object-lock-mode COMPLIANCE|GOVERNANCE]]',
   async run({ positionals, values, switches }, ctx) {
     const location = positionals[0] ?? givenLocation(ctx);

@@ -18,7 +18,6 @@ import { OFFLINE_WARNING } from './init.js';
 
 export const keyCommand = defineCommand({
   name: 'key',
-  summary: 'manage key envelopes: list, add (password, recovery or write-only), passwd, remove; rotate-master makes a new master key',
   usage: [
     'ebak key list | ebak key add [--recovery | --write-only] [--new-password-file f] | ebak key passwd [--new-password-file f] | ebak key remove <id>',
     '       ebak key rotate-master [--rewrite] [--resume] [--dry-run]',

@@ -63,7 +63,6 @@ const SUB: Record<string, (v: Values, ctx: Context) => Promise<void>> = { serve,
 
 export const keyserviceCommand = defineCommand({
   name: 'keyservice',
-  summary: 'run the simulated attestation-gated key service (AWS KMS with Recipient), create its keys',
   usage: USAGE,
   async run({ values, positionals }, ctx) {
     const [sub, ...rest] = positionals;

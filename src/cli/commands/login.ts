@@ -25,7 +25,6 @@ const trust = ({ values, switches }: Flags) => trustFlags(values, switches);
 
 export const loginCommand = defineCommand({
   name: 'login',
-  summary: 'log in to the key vault with the password (new machine), or enroll a write-only device; saves a device session',
   usage: USAGE,
   positionals: false,
   async run(flags, ctx) {

@@ -17,7 +17,6 @@ import { withRepo } from '../session.js';
 
 export const lsCommand = defineCommand({
   name: 'ls',
-  summary: 'list the files in a snapshot',
   usage: 'ebak ls <snapshot|latest> [dir...] | ls --at <time> [--host H] [--path P] [dir...]   [-l] [--recursive] [--json]',
   async run({ positionals, switches, values, lists }, ctx) {
     // With --at the snapshot is chosen by time and the one argument is a directory (two arguments: a snapshot too, refused).

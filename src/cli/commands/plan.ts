@@ -29,7 +29,6 @@ export async function openPlans(ctx: Context, values: Record<string, string | un
 
 export const planCommand = defineCommand({
   name: 'plan',
-  summary: 'backup plans: validate a plan file, list its plans, run one now, show their status',
   usage: USAGE,
   async run({ positionals: [sub, arg], values, switches }, ctx) {
     if (sub === 'validate') {

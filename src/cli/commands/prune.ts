@@ -33,7 +33,6 @@ export interface PruneRequest {
 
 export const pruneCommand = defineCommand({
   name: 'prune',
-  summary: 'delete the data no snapshot needs (backups may run meanwhile)',
   usage: 'ebak prune [--max-unused PERCENT|SIZE|unlimited] [--max-repack-size SIZE] [--early-delete] [--repack-archived] [--dry-run] [--json]',
   positionals: false,
   async run({ values, switches }, ctx) {

@@ -20,7 +20,6 @@ const USAGE = 'ebak repair index | ebak repair snapshots [snapshot-id...] [--for
 
 export const repairCommand = defineCommand({
   name: 'repair',
-  summary: 'rebuild the index from pack headers (repair index); rewrite damaged snapshots (repair snapshots)',
   usage: USAGE,
   async run({ positionals, lists, switches }, ctx) {
     const [what, ...ids] = positionals;

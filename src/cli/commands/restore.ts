@@ -12,7 +12,6 @@ import { restoreSettings, type RestoreTier } from '../../storage/s3/thaw.js';
 
 export const restoreCommand = defineCommand({
   name: 'restore',
-  summary: 'restore a snapshot into a directory',
   usage: 'ebak restore <snapshot|latest> | --at <time> [--host H] [--path P] --target <dir> [--include <glob>]... | [--exclude <glob>]... [--overwrite always|if-changed|if-newer|never] [--delete] [--dry-run] [-v] [--verify] [--sparse] [--allow-outside-symlinks] [--s3-restore-days N] [--s3-restore-tier Expedited|Standard|Bulk]',
   async run({ positionals, values, lists, switches }, ctx) {
     if ((!positionals[0] && values.at === undefined) || !values.target) throw new EbakError('USAGE', 'restore needs a snapshot (or --at) and --target', { hint: restoreCommand.usage });

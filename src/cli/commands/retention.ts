@@ -23,7 +23,6 @@ const USAGE = 'ebak retention show | ebak retention lock --min-days N [--max-day
 
 export const retentionCommand = defineCommand({
   name: 'retention',
-  summary: 'retention lock (min/max days, governance or compliance) and legal holds that forget must respect',
   usage: USAGE,
   async run(flags, ctx) {
     const [sub, verb, ref, ...extra] = flags.positionals;

@@ -19,7 +19,6 @@ type Entry = SnapshotEntry['snapshot'] & { id: string };
 
 export const snapshotsCommand = defineCommand({
   name: 'snapshots',
-  summary: 'list snapshots',
   usage: 'ebak snapshots [snapshot-id...] [--host H] [--tag T[,T]] [--path P] [--latest N] [--group-by host,paths,tags] [--compact] [--json]',
   async run({ positionals, values, lists, switches }, ctx) {
     const latest = values.latest === undefined ? undefined : count(values.latest);

@@ -32,7 +32,6 @@ interface Stats {
 
 export const statsCommand = defineCommand({
   name: 'stats',
-  summary: 'count the files and bytes of snapshots (restore-size, files-by-contents, raw-data, blobs-per-file)',
   usage: 'ebak stats [snapshot-id...] [--mode restore-size|files-by-contents|raw-data|blobs-per-file] [--host H] [--tag T[,T]] [--path P] [--json]',
   async run({ positionals, values, lists }, ctx) {
     const mode = (values.mode ?? 'restore-size') as Mode; // checked against the schema's list

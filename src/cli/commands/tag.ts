@@ -29,7 +29,6 @@ interface TagChange {
 
 export const tagCommand = defineCommand({
   name: 'tag',
-  summary: 'add, remove or set the tags of snapshots',
   usage: 'ebak tag [snapshot-id...] (--add T[,T] | --remove T[,T] | --set T[,T]) [--host H] [--tag T[,T]] [--path P] [--json]',
   async run({ lists, positionals }, ctx) {
     const change = tagChange(lists);

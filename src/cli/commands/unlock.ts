@@ -8,7 +8,6 @@ import { withRepo } from '../session.js';
 
 export const unlockCommand = defineCommand({
   name: 'unlock',
-  summary: 'remove stale locks (--remove-all: every lock)',
   usage: 'ebak unlock [--remove-all]',
   positionals: false,
   async run({ switches }, ctx) {

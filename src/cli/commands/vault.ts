@@ -235,7 +235,6 @@ const VAULT_SUB: Record<string, (v: Values, ctx: Context, rest: string[], s: Swi
 
 export const vaultCommand = defineCommand({
   name: 'vault',
-  summary: 'run the key vault, print its measurements, check its status and audit log, invite accounts',
   usage: USAGE,
   async run({ values, switches, positionals: [sub, ...rest] }, ctx) {
     const fn = sub === undefined ? undefined : VAULT_SUB[sub];
@@ -289,7 +288,6 @@ async function addDevice(d: DeviceFile, name: string, out: string | undefined, c
 
 export const deviceCommand = defineCommand({
   name: 'device',
-  summary: "list, add (write-only) or revoke this repository's vault devices",
   usage: DEVICE_USAGE,
   async run({ positionals: [sub, arg], values, switches }, ctx) {
     if (sub === 'add' && !switches['write-only']) throw new EbakError('USAGE', 'device add makes write-only devices (--write-only); a full device logs in with `ebak login`', { hint: DEVICE_USAGE });
@@ -320,7 +318,6 @@ function drillDetail(d: DrillEntry): string {
 
 export const auditCommand = defineCommand({
   name: 'audit',
-  summary: "show the vault's audit events for this repository's account",
   usage: 'ebak audit',
   async run(_flags, ctx) {
     const d = await currentDevice(ctx);
