@@ -24,10 +24,10 @@ export class Prefetch {
   private readonly counter = new BigInt64Array(new SharedArrayBuffer(16));
   private readonly worker: Worker;
 
-  /** Starts reading `roots` (the backup paths, absolute) ahead, in byte order as the backup takes them (root.ts). */
-  constructor(roots: readonly Buffer[], select: SelectOptions) {
+  /** Starts reading `roots` (the backup paths, absolute) ahead, in byte order as the backup takes them (root.ts), at most `lead` bytes ahead. */
+  constructor(roots: readonly Buffer[], select: SelectOptions, lead = LEAD) {
     const sorted = [...new Set(roots.map((r) => r.toString('latin1')))].sort().map((r) => Buffer.from(r, 'latin1'));
-    const workerData: PrefetchData = { roots: sorted.map((r) => Uint8Array.from(r)), select, counter: this.counter.buffer as SharedArrayBuffer, lead: LEAD };
+    const workerData: PrefetchData = { roots: sorted.map((r) => Uint8Array.from(r)), select, counter: this.counter.buffer as SharedArrayBuffer, lead };
     this.worker = new Worker(new URL('./prefetchworker.js', import.meta.url), { workerData });
     this.worker.unref();
     this.worker.on('error', () => undefined); // advice only: the backup reads for itself

@@ -43,11 +43,15 @@ function holdBack(): void {
   for (let seen = Atomics.load(counter, 0); reached - Number(seen) >= data.lead && !stopped(); seen = Atomics.load(counter, 0)) Atomics.wait(counter, 0, seen, 1000);
 }
 
+/** Whether the backup is past the next `bytes` already: then they are passed over. */
+function passed(bytes: number): boolean {
+  if (reached + bytes > consumed()) return false;
+  reached += bytes;
+  return true;
+}
+
 function readAhead(path: Buffer, size: number): void {
-  if (reached + size <= consumed()) {
-    reached += size; // the backup is past it already
-    return;
-  }
+  if (passed(size)) return;
   let fd: number;
   try {
     fd = openSync(path, FLAGS);
@@ -58,6 +62,7 @@ function readAhead(path: Buffer, size: number): void {
     if (!fstatSync(fd).isFile()) return;
     for (let at = 0; at < size && !stopped();) {
       holdBack();
+      if (passed(size - at)) return;
       const n = readSync(fd, scratch, 0, Math.min(BLOCK, size - at), at);
       if (n === 0) break;
       at += n;
