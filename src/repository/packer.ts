@@ -16,11 +16,10 @@
  * backup does not split a file's few chunks across two packs and reveal
  * their sizes. The coin is injected: tests pass a fixed one.
  *
- * Memory: `add` waits while more than `budget` bytes are queued and not
- * yet sealed, or more than SPOOLED × `budget` not yet saved with their
- * pack, so it stays flat whatever the input size; when nothing is being
- * saved that would free room, the fullest open pack closes early. A pack's
- * bytes go to a temporary file as they arrive
+ * Memory: `add` waits while more than `budget` bytes are held between
+ * queueing and their pack's save, so it stays flat whatever the input size;
+ * when nothing is being saved that would free room, the fullest open pack
+ * closes early. A pack's bytes go to a temporary file as they arrive
  * (spool.ts), not to a buffer per open pack; a pack is read back into one of
  * the few save buffers only for its save.
  *
@@ -108,14 +107,6 @@ const BLOBS_PER_INDEX = 16_384;
  * buffers: ~100 MiB of heap); a few hundred keep both workers busy.
  */
 const SEALING = 256;
-/**
- * Bytes held until their pack is saved, as a multiple of the budget: those
- * sealed are in the packs' temporary files, not in memory. At 1 × (the
- * budget bounding both), a pack's close stopped the backup: the next blob
- * waited for the pack's last seals and its save, and the workers then for
- * the main thread (1.0-1.2 s of a 5-8 s first backup; docs/benchmarks.md, bpar).
- */
-const SPOOLED = 3;
 /** Packs of one kind open side by side. */
 const SLOTS = 2;
 
@@ -134,9 +125,7 @@ export class Packer implements BlobWriter {
   /** Packs closed and not yet saved: their save will free room in the budget. */
   private closing = 0;
   private pending = new Set<string>();
-  /** Raw bytes assigned to packs not saved yet, and of those, bytes not sealed yet (in memory: queued for or at a worker). */
   private held = 0;
-  private unsealed = 0;
   private waiters: (() => void)[] = [];
   private tasks = new Set<Promise<void>>();
   private saves = new Semaphore(2);
@@ -203,7 +192,7 @@ export class Packer implements BlobWriter {
     const done = permit ?? (await this.sealing.acquire());
     try {
       while (!this.fits(data.length)) {
-        if (this.closing === 0 && this.held + data.length > SPOOLED * this.budget) this.close(this.fullestOpen()!);
+        if (this.closing === 0) this.close(this.fullestOpen()!);
         await new Promise<void>((r) => this.waiters.push(r));
       }
       this.throwIfFailed();
@@ -221,13 +210,9 @@ export class Packer implements BlobWriter {
     }
   }
 
-  /**
-   * Whether `bytes` more may be held now: `budget` bytes unsealed, and
-   * SPOOLED × `budget` not yet saved (a failure or a cancellation ends any wait: the caller then throws).
-   */
+  /** Whether `bytes` more may be held now (a failure or a cancellation ends any wait: the caller then throws). */
   private fits(bytes: number): boolean {
-    if (this.failure !== undefined || this.abandoned || this.held === 0) return true;
-    return this.held + bytes <= SPOOLED * this.budget && (this.unsealed === 0 || this.unsealed + bytes <= this.budget);
+    return this.failure !== undefined || this.abandoned || this.held === 0 || this.held + bytes <= this.budget;
   }
 
   /** Assigns the blob to the pack in `slot` and starts sealing it; `done` gives the sealing slot back. */
@@ -285,7 +270,6 @@ export class Packer implements BlobWriter {
     p.assignedBytes += bytes;
     p.outstanding++;
     this.held += bytes;
-    this.unsealed += bytes;
     if (p.assignedBytes >= this.sink.config.pack_size) this.close(p);
     return p;
   }
@@ -297,8 +281,6 @@ export class Packer implements BlobWriter {
       result = await this.sealer.seal(pack.key, type, id, data, this.sink.config.compression_level);
     } finally {
       done();
-      this.unsealed -= rawLength;
-      this.wake();
     }
     const { data: sealed, compressed, inPlace } = result;
     this.append(pack, { type, flags: compressed ? FLAG_ZSTD : 0, id, rawLength }, sealed, inPlace ? () => giveBlobBuffer(sealed) : undefined);
@@ -424,10 +406,6 @@ export class Packer implements BlobWriter {
 
   private release(bytes: number): void {
     this.held -= bytes;
-    this.wake();
-  }
-
-  private wake(): void {
     this.waiters.splice(0).forEach((w) => w());
   }
 
