@@ -116,10 +116,18 @@ export interface RollbackRegister {
   /**
    * Writes `next` only if the current value is one of `from` (undefined in it:
    * the register may be empty) or already is `next`; durable when it returns
-   * true. False: someone else moved it, nothing of ours was recorded.
+   * a value. False: someone else moved it, nothing of ours was recorded.
    */
-  advance(from: readonly (GuardValue | undefined)[], next: GuardValue): Promise<boolean>;
+  advance(from: readonly (GuardValue | undefined)[], next: GuardValue): Promise<Advanced>;
 }
+
+/**
+ * An advance's outcome. `written`: the newest value, checked before the write, was one of `from` (or `next`), so
+ * it was no newer than the writer's view: a read of the register begun with the call would have seen nothing
+ * more (the vault's read windows ride on it, state/guard.ts). `recorded`: `next` is held, but a newer value may be
+ * too (another replica registered it first and built on it). False: not recorded.
+ */
+export type Advanced = false | 'written' | 'recorded';
 
 /** The per-record counters of the layout before the version map, kept only to migrate from them. */
 export interface LegacyCounters extends MonotonicCounters {

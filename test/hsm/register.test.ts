@@ -27,13 +27,13 @@ describe('HSM rollback register', () => {
     const r = new TokenRegister(hsm.token);
     assert.equal(await r.read(), undefined);
     assert.equal(await r.advance([g(1)], g(2)), false, 'an empty register does not move from a value it never held');
-    assert.equal(await r.advance([undefined], g(1)), true);
-    for (let e = 2; e <= 10; e++) assert.equal(await r.advance([g(e - 1)], g(e)), true);
+    assert.equal(await r.advance([undefined], g(1)), 'written');
+    for (let e = 2; e <= 10; e++) assert.equal(await r.advance([g(e - 1)], g(e)), 'written');
     assert.ok(copies().length <= 5, `${copies().length} token objects after 10 writes: the newest and a few older`);
     assert.deepEqual(await new TokenRegister(hsm.token).read(), g(10), 'a restarted vault reads the token');
     assert.equal(await r.advance([g(9)], g(11)), false, 'a writer that missed epoch 10 is refused');
-    assert.equal(await r.advance([g(10)], g(10)), true, 'already there: done');
-    assert.equal(await r.advance([g(10)], g(9)), true, 'a recent value it held: recorded already (another replica built on it)');
+    assert.equal(await r.advance([g(10)], g(10)), 'written', 'already there: done');
+    assert.equal(await r.advance([g(10)], g(9)), 'recorded', 'a recent value it held: recorded already (another replica built on it)');
     assert.equal(await r.advance([g(10)], g(9, 0x99)), false, 'never back');
     assert.deepEqual(await r.read(), g(10));
     assert.equal(await r.advance([g(10, 1)], g(11)), false, 'same epoch, other hash: not the value it holds');
@@ -56,7 +56,7 @@ describe('HSM rollback register', () => {
       const blobs = await Promise.all(Array.from({ length: 8 }, () => pool.wrap('vault', secret)));
       for (const b of blobs) assert.deepEqual(await hsm.unwrap(b), secret, 'the main session opens what a worker wrapped');
       assert.deepEqual(await pool.unwrap(await hsm.wrap('vault', secret)), secret);
-      assert.equal(await pool.register.advance([undefined], g(1)), true);
+      assert.equal(await pool.register.advance([undefined], g(1)), 'written');
       assert.deepEqual(await hsm.register.read(), g(1));
       assert.deepEqual(await pool.register.read(), g(1));
       await assert.rejects(pool.unwrap(Buffer.from('garbage')), (e) => isEbakError(e));
@@ -75,7 +75,7 @@ describe('HSM rollback register', () => {
         try {
           for (let i = 0; i < 300; i++) {
             const next = g(cur.epoch + 1, (cur.epoch + 1) % 250);
-            assert.equal(await pool.register.advance([cur], next), true);
+            assert.equal(await pool.register.advance([cur], next), 'written');
             cur = next;
           }
         } finally {

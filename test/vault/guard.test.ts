@@ -172,6 +172,36 @@ describe('rollback guard at scale', () => {
     await store.close();
   });
 
+  it('reads while batches are written ride on their register writes, and still see what another replica answered before them', async () => {
+    clearRegister();
+    const path = file();
+    const [storeA, storeB] = [SqliteStore.open(path), SqliteStore.open(path)];
+    let reads = 0;
+    const counted = Object.assign(Object.create(hsm) as Pkcs11Hsm, { register: { read: () => (reads++, hsm.register.read()), advance: hsm.register.advance.bind(hsm.register) } satisfies RollbackRegister });
+    const a = await open(storeA, counted);
+    const b = await open(storeB);
+    await a.update('acct/busy', () => ({ n: 0 }));
+    const writing = Promise.all(Array.from({ length: 40 }, (_, i) => a.update(`acct/busy${i % 8}`, () => ({ n: i }))));
+    const seen: number[] = [];
+    for (let k = 1; k <= 5; k++) {
+      await b.update('ctr/x', () => ({ k })); // answered by the other replica
+      seen.push((await a.read<{ k: number }>('ctr/x'))!.value.k);
+    }
+    await writing;
+    assert.deepEqual(seen, [1, 2, 3, 4, 5], 'each read sees the write the other replica answered before it');
+    let busy = true;
+    const writers = Array.from({ length: 4 }, async (_, w) => {
+      for (let n = 0; busy; n++) await a.update(`acct/busy${w}`, () => ({ n })); // batches one after another
+    });
+    const during = reads;
+    for (let i = 0; i < 30; i++) assert.deepEqual((await a.read('acct/busy'))?.value, { n: 0 });
+    busy = false;
+    await Promise.all(writers);
+    assert.ok(reads - during <= 3, `${reads - during} register reads for 30 read windows made while batches were written`);
+    await storeA.close();
+    await storeB.close();
+  });
+
   it('a whole rolled-back database is refused at open', async () => {
     clearRegister();
     const path = file();

@@ -10,7 +10,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { EbakError, type ErrorCode } from '../../errors.js';
-import type { GuardValue, HsmSessions, LegacyCounters, RollbackRegister, SessionOptions } from '../hsm.js';
+import type { Advanced, GuardValue, HsmSessions, LegacyCounters, RollbackRegister, SessionOptions } from '../hsm.js';
 import { WORKER_MARK, type Op, type Reply, type WorkerData } from './messages.js';
 import type { Pkcs11Config } from './module.js';
 import { decodeGuardValue, encodeGuardValue } from './register.js';
@@ -49,7 +49,7 @@ export class SessionPool implements HsmSessions {
         return b === undefined ? undefined : decodeGuardValue(Buffer.from(b));
       },
       advance: (from: readonly (GuardValue | undefined)[], next: GuardValue) =>
-        this.call<boolean>('register.advance', [from.map((g) => (g === undefined ? null : encodeGuardValue(g))), encodeGuardValue(next)]),
+        this.call<Advanced>('register.advance', [from.map((g) => (g === undefined ? null : encodeGuardValue(g))), encodeGuardValue(next)]),
     };
     this.counters = {
       all: async () => new Map(await this.call<[string, number][]>('counters.all', [])),

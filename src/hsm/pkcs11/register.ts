@@ -19,7 +19,7 @@
  * number of records.
  */
 import { EbakError } from '../../errors.js';
-import type { GuardValue, RollbackRegister } from '../hsm.js';
+import type { Advanced, GuardValue, RollbackRegister } from '../hsm.js';
 import { ck, ckr } from './module.js';
 import type { Handle } from './module.js';
 import type { Token } from './token.js';
@@ -96,10 +96,11 @@ export class TokenRegister implements RollbackRegister {
     return this.newest(this.copies());
   }
 
-  async advance(from: readonly (GuardValue | undefined)[], next: GuardValue): Promise<boolean> {
+  async advance(from: readonly (GuardValue | undefined)[], next: GuardValue): Promise<Advanced> {
     const copies = this.copies();
     const current = this.newest(copies);
-    if (copies.some((c) => sameGuard(c.value, next))) return true; // recorded already (by another replica that built on it)
+    if (sameGuard(current, next)) return 'written';
+    if (copies.some((c) => sameGuard(c.value, next))) return 'recorded'; // by another replica that built on it
     if (!from.some((f) => sameGuard(f, current)) || (current !== undefined && next.epoch <= current.epoch)) return false;
     const mine = this.store(next);
     const after = this.copies();
@@ -108,7 +109,7 @@ export class TokenRegister implements RollbackRegister {
       return false;
     }
     for (const c of after) if (c.value.epoch <= next.epoch - KEEP) this.destroyQuietly(c.handle);
-    return true;
+    return 'written';
   }
 
   /** Another writer may have removed it first: the newest copy wins either way. */

@@ -94,6 +94,7 @@ export class GroupCommit {
 
   private async flush(): Promise<void> {
     this.flushing = true;
+    this.guard.committing(true);
     while (this.queue.length > 0) {
       let batch: Waiting[] = [];
       try {
@@ -105,6 +106,7 @@ export class GroupCommit {
       }
     }
     this.flushing = false;
+    this.guard.committing(false);
   }
 
   /** How many queued members the next batch takes: up to MAX_BATCH writes (a rider of its own counts one), and at least one member whatever its size. */
@@ -120,9 +122,7 @@ export class GroupCommit {
   private async confirmView(): Promise<boolean> {
     const view = this.guard.view;
     if (this.guard.from.length === 1) return true;
-    if (!(await this.guard.register.advance(this.guard.from, { epoch: view.root.epoch, hash: view.hash }))) return false; // moved on past it: a fresh view first
-    this.guard.advanced(view);
-    return true;
+    return (await this.guard.advance(view)) !== false; // false: moved on past it, a fresh view first
   }
 
   /**
@@ -157,8 +157,7 @@ export class GroupCommit {
     if (carried === undefined) return false;
     const { view, puts } = successor(this.guard, [...live.flatMap((m) => m.writes ?? []), ...carried.writes]);
     if (!(await this.guard.store.putAll(puts, carried.audit))) return false;
-    if (!(await this.guard.register.advance(this.guard.from, { epoch: view.root.epoch, hash: view.hash }))) return this.registeredElsewhere(live, view, carried);
-    this.guard.advanced(view);
+    if (!(await this.guard.advance(view))) return this.registeredElsewhere(live, view, carried);
     this.settle(live, carried);
     return true;
   }
