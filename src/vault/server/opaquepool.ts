@@ -36,27 +36,50 @@ interface Thread {
   worker: Worker;
   /** Batches sent and not answered yet, oldest first. */
   inFlight: Call[][];
+  /** The exception that ended the thread, if one did. */
+  error?: Error;
 }
 
 /** Batches in flight per thread: one computing, one waiting behind it, so a thread never idles while its reply travels. */
 const DEPTH = 2;
+/** Threads that ended replaced per minute; past it the pool fails (a thread that cannot start would otherwise respawn for ever). */
+const RESPAWNS_PER_MINUTE = 3;
 
 export class OpaquePool {
   private readonly threads: Thread[];
   private queue: Call[] = [];
   private scheduled = false;
   private failed?: Error;
+  private closing = false;
+  /** When threads ended, the last minute's. */
+  private ends: number[] = [];
 
-  constructor(private readonly setup: string, threads: number) {
+  /** `entry`: the thread's module (a test wraps the real one to make it fail). */
+  constructor(private readonly setup: string, threads: number, private readonly entry = new URL('./opaqueworker.js', import.meta.url)) {
     this.threads = Array.from({ length: threads }, () => this.spawn());
   }
 
   private spawn(): Thread {
-    const t: Thread = { worker: new Worker(new URL('./opaqueworker.js', import.meta.url), { workerData: { setup: this.setup } }), inFlight: [] };
+    const t: Thread = { worker: new Worker(this.entry, { workerData: { setup: this.setup } }), inFlight: [] };
     t.worker.on('message', (out: string[]) => this.settle(t, out));
-    t.worker.on('error', (e) => this.fail(new Error(`OPAQUE worker failed: ${e.message}`)));
+    // An exception ends the thread ('error', then 'exit'); so may the runtime (out of memory).
+    t.worker.on('error', (e) => { t.error = e; });
+    t.worker.on('exit', () => this.replace(t));
     t.worker.unref(); // referenced only while it has work: an idle pool never keeps the process alive
     return t;
+  }
+
+  /** A thread ended: what it had in flight fails (an internal error, no answer left), and a new thread takes its place. */
+  private replace(t: Thread): void {
+    if (this.closing || this.failed) return;
+    const why = new Error(`the OPAQUE worker thread ended (${t.error?.message ?? 'it exited'})`);
+    for (const c of t.inFlight.flat()) c.reject(why);
+    t.inFlight = [];
+    const now = Date.now();
+    this.ends = [...this.ends.filter((at) => now - at < 60_000), now];
+    if (this.ends.length > RESPAWNS_PER_MINUTE) return this.fail(new Error(`${why.message}; ${this.ends.length} threads ended within a minute, not restarted`));
+    this.threads[this.threads.indexOf(t)] = this.spawn();
+    this.send();
   }
 
   startLogin(what: string, start: LoginStart): Promise<Ke2> {
@@ -95,7 +118,7 @@ export class OpaquePool {
     this.send();
   }
 
-  /** A thread died: every start waiting or in flight fails (an internal error), and so do later ones. */
+  /** Threads keep ending: every start waiting or in flight fails (an internal error), and so do later ones. */
   private fail(e: Error): void {
     this.failed = e;
     for (const c of [...this.queue, ...this.threads.flatMap((t) => t.inFlight.flat())]) c.reject(e);
@@ -103,6 +126,7 @@ export class OpaquePool {
   }
 
   close(): Promise<unknown> {
+    this.closing = true;
     return Promise.all(this.threads.map((t) => t.worker.terminate()));
   }
 }
