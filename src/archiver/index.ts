@@ -553,33 +553,17 @@ class Archiver {
   private async storeChunks(chunks: Buffer[] | AsyncIterable<Buffer>, tally?: ItemTally): Promise<Stored> {
     const stored: Stored = { content: [], bytes: 0, added: 0 };
     if (Array.isArray(chunks)) for (const chunk of chunks) await this.storeChunk(chunk, stored, tally);
-    else await this.storeChunksAhead(chunks, stored, tally);
+    else for await (const chunk of chunks) await this.storeChunk(chunk, stored, tally);
     return stored;
   }
 
-  /**
-   * A large file's chunks, in order, each one's id computed on a worker
-   * (BlobWriter.idElsewhere) while the next chunk is read and scanned:
-   * awaited at once, the main thread sat idle for every round trip.
-   */
-  private async storeChunksAhead(chunks: AsyncIterable<Buffer>, stored: Stored, tally: ItemTally | undefined): Promise<void> {
-    let previous: Promise<void> = Promise.resolve();
-    for await (const chunk of chunks) {
-      const hashing = this.packer.idElsewhere(chunk);
-      hashing?.catch(ignore); // awaited by storeChunk, unless an earlier chunk failed first
-      await previous;
-      previous = this.storeChunk(chunk, stored, tally, hashing);
-      previous.catch(ignore); // awaited on the next turn or after the last chunk
-    }
-    await previous;
-  }
-
-  /** Stores `given`, or what `hashing` (its id computed elsewhere) gives back: `given` itself was transferred. */
-  private async storeChunk(given: Buffer, into: Stored, tally: ItemTally | undefined, hashing?: Promise<{ id: Buffer; data: Buffer }>): Promise<void> {
+  private async storeChunk(given: Buffer, into: Stored, tally: ItemTally | undefined): Promise<void> {
     this.opts.signal?.throwIfAborted();
+    // A large chunk is hashed on a worker and comes back (no object per small file's chunk).
+    const elsewhere = this.packer.idElsewhere(given);
     let id: Buffer;
     let chunk = given;
-    if (hashing) ({ id, data: chunk } = await hashing);
+    if (elsewhere) ({ id, data: chunk } = await elsewhere);
     else id = this.packer.blobId(given);
     const length = chunk.length; // `add` transfers the chunk to a worker
     into.content.push(id.toString('hex'));

@@ -145,25 +145,7 @@ async function handle(req: WorkerRequest): Promise<Done> {
   return { data: sealBlob(req.packKey, req.type, req.id, req.data.length, packed ?? req.data, packed !== undefined), compressed: packed !== undefined };
 }
 
-/**
- * Requests other than 'id', run one per turn of the event loop: a chunk's
- * id, which the main thread waits for before it reads on, is answered as it
- * arrives instead of behind every seal already queued (up to 256 in flight).
- */
-const later: WorkerRequest[] = [];
-
-function runLater(): void {
-  const req = later.shift();
-  if (req) answer(req);
-  if (later.length > 0) setImmediate(runLater);
-}
-
 parentPort?.on('message', (req: WorkerRequest) => {
-  if (req.op === 'id') return answer(req);
-  if (later.push(req) === 1) setImmediate(runLater);
-});
-
-function answer(req: WorkerRequest): void {
   void handle(req).then(
     (done) => {
       if (req.op === 'seal' || req.op === 'seals') sealed(req.op === 'seal' ? req.data.byteLength : req.bytes.byteLength);
@@ -174,4 +156,4 @@ function answer(req: WorkerRequest): void {
     },
     (e: unknown) => parentPort!.postMessage({ seq: req.seq, ok: false, code: isEbakError(e) ? e.code : 'IO', message: (e as Error).message } satisfies WorkerReply),
   );
-}
+});

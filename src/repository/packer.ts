@@ -110,11 +110,6 @@ const BLOBS_PER_INDEX = 16_384;
  * buffers: ~100 MiB of heap); a few hundred keep both workers busy.
  */
 const SEALING = 256;
-/**
- * Chunks hashed on a worker from this size: below it, the two messages and
- * the promise cost about what the HMAC saves (~1 µs a KiB).
- */
-const ID_ELSEWHERE_BYTES = 512 * 1024;
 /** Packs of one kind open side by side. */
 const SLOTS = 2;
 
@@ -170,7 +165,7 @@ export class Packer implements BlobWriter {
    */
   idElsewhere(data: Buffer): Promise<{ id: Buffer; data: Buffer }> | undefined {
     const key = this.sink.blobIdKey;
-    if (key === undefined || data.length < ID_ELSEWHERE_BYTES || !isBlobBuffer(data) || (data[0] === 0 && isAllZero(data))) return undefined;
+    if (key === undefined || !isBlobBuffer(data) || (data[0] === 0 && isAllZero(data))) return undefined;
     return this.sealer.blobId(key, data);
   }
 
