@@ -19,10 +19,6 @@ export class DryRunWriter implements BlobWriter {
     return this.ids.blobId(data);
   }
 
-  idElsewhere(): undefined {
-    return undefined; // nothing is sealed: no worker to hash on
-  }
-
   has(id: Buffer): boolean {
     return this.ids.has(id) || this.seen.has(id.toString('hex'));
   }

@@ -557,14 +557,9 @@ class Archiver {
     return stored;
   }
 
-  private async storeChunk(given: Buffer, into: Stored, tally: ItemTally | undefined): Promise<void> {
+  private async storeChunk(chunk: Buffer, into: Stored, tally: ItemTally | undefined): Promise<void> {
     this.opts.signal?.throwIfAborted();
-    // A large chunk is hashed on a worker and comes back (no object per small file's chunk).
-    const elsewhere = this.packer.idElsewhere(given);
-    let id: Buffer;
-    let chunk = given;
-    if (elsewhere) ({ id, data: chunk } = await elsewhere);
-    else id = this.packer.blobId(given);
+    const id = this.packer.blobId(chunk);
     const length = chunk.length; // `add` transfers the chunk to a worker
     into.content.push(id.toString('hex'));
     if (await this.packer.add(BlobType.data, id, chunk, tally?.expect())) into.added += length;

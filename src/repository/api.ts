@@ -119,13 +119,6 @@ export interface BlobReader extends BlobIndex {
 export interface BlobWriter {
   /** The keyed id of a blob's plaintext. */
   blobId(data: Uint8Array): Buffer;
-  /**
-   * A chunk's id computed off this thread (a large chunk buffer's, on a
-   * blob worker): `data` is transferred there and back, so the caller must
-   * not use it afterwards; the answer's `data` holds the same bytes.
-   * Undefined when the id is to be computed here (blobId) instead.
-   */
-  idElsewhere(data: Buffer): Promise<{ id: Buffer; data: Buffer }> | undefined;
   /** True when the blob is stored or already queued. */
   has(id: Buffer): boolean;
   /**

@@ -1,7 +1,6 @@
 /**
  * Worker-thread entry: the CPU-heavy per-blob work runs here so both cores
- * work while the main thread chunks and does I/O. For backup: a large
- * chunk's id (HMAC-SHA-256, before the main thread checks it is new), zstd
+ * work while the main thread chunks, hashes and does I/O. For backup: zstd
  * (kept only when it shrinks the blob) then AES-256-GCM sealing, one blob a
  * message or, for small blobs, a batch of them in one buffer each way; for
  * restore: authenticate, decrypt, decompress and re-check the blob id,
@@ -11,7 +10,6 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { compressIfSmaller } from '../compress/index.js';
-import { hmacSha256 } from '../crypto/index.js';
 import { isEbakError } from '../errors.js';
 import { owned } from '../util/buffers.js';
 import type { OpenedBlob, RunConsumer } from './runsink.js';
@@ -22,7 +20,6 @@ export type WorkerRequest =
   | { op: 'seal'; seq: number; packKey: Uint8Array; type: number; id: Uint8Array; data: Uint8Array; level: number; inPlace?: boolean }
   | { op: 'open'; seq: number; packKey: Uint8Array; blobKey: Uint8Array; ref: BlobRef; sealed: Uint8Array; what: string }
   | { op: 'run'; seq: number; packKey: Uint8Array; blobKey: Uint8Array; pack: string; blobs: RunWire; sealed: Uint8Array; sink: string; task: unknown }
-  | { op: 'id'; seq: number; blobKey: Uint8Array; data: Uint8Array }
   | SealBatch;
 
 /**
@@ -56,12 +53,12 @@ export interface SealedBatch {
 export const BATCH_KEY_BYTES = 32;
 
 export type WorkerReply =
-  | { seq: number; ok: true; data: Uint8Array; compressed: boolean; inPlace?: boolean; id?: Uint8Array }
+  | { seq: number; ok: true; data: Uint8Array; compressed: boolean; inPlace?: boolean }
   | { seq: number; ok: true; result: unknown }
   | ({ seq: number; ok: true } & SealedBatch)
   | { seq: number; ok: false; code: string; message: string };
 
-type Done = { data: Uint8Array; compressed: boolean; inPlace?: boolean; id?: Uint8Array } | { result: unknown } | SealedBatch;
+type Done = { data: Uint8Array; compressed: boolean; inPlace?: boolean } | { result: unknown } | SealedBatch;
 
 /** Sink modules, each loaded once. */
 const sinks = new Map<string, Promise<RunConsumer>>();
@@ -133,8 +130,6 @@ function sealed(bytes: number): void {
 async function handle(req: WorkerRequest): Promise<Done> {
   if (req.op === 'seals') return sealBatch(req);
   if (req.op === 'open') return { data: openBlob(req.packKey, req.blobKey, req.ref, req.sealed, req.what), compressed: false };
-  // A chunk buffer's id (its plaintext untouched), the buffer going back whole (WorkerPool.blobId).
-  if (req.op === 'id') return { data: req.data, compressed: false, inPlace: true, id: hmacSha256(req.blobKey, req.data) };
   if (req.op === 'run') {
     const consume = await sinkAt(req.sink);
     return { result: consume(req.task, opening(req)) };
@@ -152,7 +147,7 @@ parentPort?.on('message', (req: WorkerRequest) => {
       if ('result' in done) return parentPort!.postMessage({ seq: req.seq, ok: true, result: done.result } satisfies WorkerReply);
       if ('ends' in done) return parentPort!.postMessage({ seq: req.seq, ok: true, ...done } satisfies WorkerReply, [done.sealed.buffer as ArrayBuffer, done.spent.buffer as ArrayBuffer]);
       const data = done.inPlace ? done.data : owned(done.data);
-      parentPort!.postMessage({ seq: req.seq, ok: true, data, compressed: done.compressed, inPlace: done.inPlace, id: done.id } satisfies WorkerReply, [data.buffer as ArrayBuffer]);
+      parentPort!.postMessage({ seq: req.seq, ok: true, data, compressed: done.compressed, inPlace: done.inPlace } satisfies WorkerReply, [data.buffer as ArrayBuffer]);
     },
     (e: unknown) => parentPort!.postMessage({ seq: req.seq, ok: false, code: isEbakError(e) ? e.code : 'IO', message: (e as Error).message } satisfies WorkerReply),
   );

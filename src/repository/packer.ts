@@ -39,8 +39,7 @@ import { EbakError } from '../errors.js';
 import { Semaphore } from '../util/semaphore.js';
 import { encodeIndex, type IndexedPack } from './format/indexfile.js';
 import { PackSpool } from './spool.js';
-import { isAllZero } from '../util/buffers.js';
-import { giveBlobBuffer, isBlobBuffer } from './blobbuffers.js';
+import { giveBlobBuffer } from './blobbuffers.js';
 import { sealBlob } from './blob.js';
 import { blobAad, BlobType, encodeHeader, encodePrefix, FLAG_ZSTD, KeySource, packKeyFor, PREFIX_BYTES, type BlobEntry } from './format/pack.js';
 import type { BlobWriter, PackerStats } from './api.js';
@@ -73,7 +72,7 @@ export function masterPackKeys(packMasterKey: Buffer, source: number = KeySource
 }
 
 /** Compresses (when it helps) and seals one blob under a pack key; `data` is transferred. */
-export type BlobSealer = Pick<WorkerPool, 'seal' | 'blobId'>;
+export type BlobSealer = Pick<WorkerPool, 'seal'>;
 
 /** What the packer needs of the repository: where packs and index files go, and the pack keys. */
 export interface PackSink {
@@ -81,8 +80,6 @@ export interface PackSink {
   readonly config: Pick<RepoConfig, 'chunker' | 'compression_level' | 'pack_size'>;
   readonly packKeys: PackKeys;
   blobId(data: Uint8Array): Buffer;
-  /** The key blobId uses: when given, large chunk buffers are hashed on the workers (idElsewhere). */
-  readonly blobIdKey?: Buffer;
   savePack(id: string, bytes: Buffer, kind: 'data' | 'tree'): Promise<void>;
   saveIndex(payload: Buffer): Promise<string>;
 }
@@ -156,17 +153,6 @@ export class Packer implements BlobWriter {
 
   blobId(data: Uint8Array): Buffer {
     return this.sink.blobId(data);
-  }
-
-  /**
-   * A large chunk buffer's HMAC on a worker: it was the main thread's
-   * largest cost on a first backup, ~1 s of ~8 (docs/benchmarks.md, bhash).
-   * A run of zeros stays here, for BlobIds' id remembered per length.
-   */
-  idElsewhere(data: Buffer): Promise<{ id: Buffer; data: Buffer }> | undefined {
-    const key = this.sink.blobIdKey;
-    if (key === undefined || !isBlobBuffer(data) || (data[0] === 0 && isAllZero(data))) return undefined;
-    return this.sealer.blobId(key, data);
   }
 
   /** True when the blob is stored or already queued. */

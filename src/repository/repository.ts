@@ -371,7 +371,6 @@ export class Repository extends WritableRepository implements SnapshotStore, Tre
       config: { ...this.config, ...this.writing },
       packKeys: masterPackKeys(this.keys.pack, keySourceOf(this.reader.current)),
       blobId: (data) => this.blobId(data),
-      blobIdKey: this.keys.blobId,
       savePack: (id, bytes, packKind) => this.backend.save({ type: 'data', name: id }, bytes, { packKind }),
       saveIndex: (payload) => this.saveObject('index', payload),
     }, pool);

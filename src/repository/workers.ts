@@ -106,19 +106,6 @@ export class WorkerPool {
     return dataOf(await this.send({ op: 'seal', packKey, type, id, data, level }, data));
   }
 
-  /**
-   * A chunk buffer's blob id under `blobKey`, computed on a worker: the
-   * buffer is transferred there and back (no copy), so `data` must not be
-   * used afterwards; the answer's `data` is the same bytes.
-   */
-  async blobId(blobKey: Buffer, data: Buffer): Promise<{ id: Buffer; data: Buffer }> {
-    const r = await this.send({ op: 'id', blobKey, data }, data, [data.buffer as ArrayBuffer]);
-    if (!('data' in r) || r.id === undefined) throw new EbakError('IO', 'worker thread answered a blob id request without it');
-    const back = Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength);
-    adoptBlobBuffer(back);
-    return { id: Buffer.from(r.id.buffer, r.id.byteOffset, r.id.byteLength), data: back };
-  }
-
   /** Queues a small blob for a batch: sent once BATCH_BLOBS are queued, or when the event loop next turns. */
   private sealSmall(packKey: Buffer, type: number, id: Buffer, data: Buffer, level: number): Promise<Result> {
     if (this.queued.length > 0 && level !== this.queuedLevel) this.sendSeals();

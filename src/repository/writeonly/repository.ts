@@ -58,7 +58,6 @@ export class WriteOnlyRepository extends WritableRepository implements SnapshotS
       config: { ...this.config, ...this.writing },
       packKeys: { source: writeOnlyKeySource(this.credential.generation), newKey: () => newPackKey(this.credential) },
       blobId: (data) => this.blobId(data),
-      blobIdKey: this.credential.blobIdKey,
       savePack: (id, bytes, packKind) => this.backend.save({ type: 'data', name: id }, bytes, { packKind }),
       saveIndex: (payload) => this.saveObject('index', payload),
     }, pool));
