@@ -38,7 +38,7 @@ export interface KeyListing {
 export async function saveKeyFile(backend: Backend, f: KeyFile): Promise<string> {
   const bytes = Buffer.from(JSON.stringify(f, null, 2));
   const name = sha256(bytes).toString('hex');
-  await backend.save({ type: 'keys', name }, bytes);
+  await backend.save({ type: 'keys', name }, bytes, { sha256: name });
   return name;
 }
 

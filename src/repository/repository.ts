@@ -371,7 +371,7 @@ export class Repository extends WritableRepository implements SnapshotStore, Tre
       config: { ...this.config, ...this.writing },
       packKeys: masterPackKeys(this.keys.pack, keySourceOf(this.reader.current)),
       blobId: (data) => this.blobId(data),
-      savePack: (id, bytes, packKind) => this.backend.save({ type: 'data', name: id }, bytes, { packKind }),
+      savePack: (id, bytes, packKind) => this.backend.save({ type: 'data', name: id }, bytes, { packKind, sha256: id }),
       saveIndex: (payload) => this.saveObject('index', payload),
     }, pool);
   }
@@ -751,7 +751,7 @@ export class Repository extends WritableRepository implements SnapshotStore, Tre
   async saveObject(type: Exclude<ObjectTypeName, 'config'>, payload: Buffer): Promise<string> {
     const bytes = encodeObject(this.keys.object, type, payload, this.reader.current);
     const name = sha256(bytes).toString('hex');
-    await this.backend.save({ type: OBJECT_DIR[type], name }, bytes);
+    await this.backend.save({ type: OBJECT_DIR[type], name }, bytes, { sha256: name });
     if (type === 'snapshot' || type === 'index') this.stored(type, name);
     return name;
   }

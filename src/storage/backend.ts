@@ -54,6 +54,14 @@ export interface SaveOptions extends CallOptions {
    * packs in cold storage; tree packs and all other types stay hot.
    */
   readonly packKind?: 'data' | 'tree';
+  /**
+   * The SHA-256 of `data` in hex, when the caller has it already: every
+   * object but config is named by it (docs/format.md), and a pack's id is
+   * hashed as the pack is written. A backend that sends a checksum with the
+   * upload takes it from here rather than hashing `data` again; the server
+   * then checks the bytes it received against it (S3 refuses a mismatch).
+   */
+  readonly sha256?: string;
 }
 
 export interface ByteRange {

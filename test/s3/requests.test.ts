@@ -6,7 +6,7 @@
  * storage while snapshots, ls, diff and check stay instant).
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -38,6 +38,18 @@ describe('request accounting', () => {
       assert.deepEqual(classes, countByClass(fx.proxy.requests), round);
       const putBytes = fx.proxy.requests.filter((q) => q.method === 'PUT').reduce((n, q) => n + q.body.length, 0);
       assert.equal(bytesUp, putBytes, round);
+      // Every object but config and locks is named by its SHA-256, and its upload carries that name as
+      // x-amz-checksum-sha256 and as the signed payload hash (SaveOptions.sha256: nothing hashed twice).
+      let named = 0;
+      for (const q of fx.proxy.requests.filter((x) => x.method === 'PUT' && x.body.length > 0)) {
+        const name = /\/(?:data\/[0-9a-f]{2}|index|snapshots|keys)\/([0-9a-f]{64})$/.exec(q.url.split('?')[0]!)?.[1];
+        if (!name) continue;
+        named++;
+        assert.equal(createHash('sha256').update(q.body).digest('hex'), name, q.url);
+        assert.equal(q.headers['x-amz-checksum-sha256'], Buffer.from(name, 'hex').toString('base64'), q.url);
+        assert.equal(q.headers['x-amz-content-sha256'], name, q.url);
+      }
+      if (round === 'first') assert.ok(named >= 3, `packs, index and snapshot uploads seen (${named})`);
       assert.ok(bytesDown > 0, 'keys, config and index were read');
     }
   });

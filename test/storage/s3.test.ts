@@ -85,6 +85,47 @@ describe('s3: what the recording proxy checks', () => {
     assert.ok(proxy.maxInFlight <= 2, `part parallelism bounded by partConcurrency (saw ${proxy.maxInFlight})`);
   });
 
+  it("takes a pack's checksum and payload hash from its id, and S3's check of them refuses bytes that do not match", async () => {
+    // s3rver verifies neither header; the proxy plays S3's own check (400 BadDigest, as S3 answers),
+    // and with `flip` it also corrupts the body in transit first.
+    let flip = false;
+    proxy.fault = (r) => {
+      if (r.method !== 'PUT' || r.body.length === 0) return undefined;
+      const body = Buffer.from(r.body);
+      if (flip) body[body.length >> 1]! ^= 1;
+      const sum = createHash('sha256').update(body).digest();
+      const ok = r.headers['x-amz-checksum-sha256'] === sum.toString('base64') && r.headers['x-amz-content-sha256'] === sum.toString('hex');
+      return ok ? undefined : { status: 400, code: 'BadDigest', message: 'The SHA256 you specified did not match what we received.' };
+    };
+    const b = await open(`s3:${proxy.endpoint}/${freshBucket()}`);
+    await b.create();
+    const data = randomBytes(100_000);
+    const good = { type: 'data' as const, name: createHash('sha256').update(data).digest('hex') };
+    await b.save(good, data, { packKind: 'data', sha256: good.name });
+    const put = proxy.requests.find((r) => r.method === 'PUT' && r.body.length > 0) as Recorded;
+    assert.equal(put.headers['x-amz-checksum-sha256'], Buffer.from(good.name, 'hex').toString('base64'));
+    assert.equal(put.headers['x-amz-content-sha256'], good.name);
+    assert.equal(verifySigV4(put, S3RVER_ENV.AWS_SECRET_ACCESS_KEY), true);
+    // A byte changed after the id was computed (in memory, in the spool file): the id still goes as the checksum.
+    const changed = Buffer.from(data);
+    changed[7]! ^= 1;
+    const bad = { type: 'data' as const, name: id() };
+    const e = (await b.save(bad, changed, { packKind: 'data', sha256: good.name }).catch((x: unknown) => x)) as EbakError;
+    assert.equal(e.code, 'CORRUPT', String(e));
+    assert.match(e.message, /do not match their SHA-256/);
+    await rejectsWith(b.stat(bad), 'NOT_FOUND');
+    // A byte flipped in transit.
+    flip = true;
+    const other = randomBytes(1000);
+    const moved = { type: 'index' as const, name: createHash('sha256').update(other).digest('hex') };
+    await rejectsWith(b.save(moved, other, { sha256: moved.name }), 'CORRUPT');
+    await rejectsWith(b.save({ type: 'keys', name: id() }, other), 'CORRUPT'); // no digest given: hashed here, checked the same
+    flip = false;
+    await rejectsWith(b.stat(moved), 'NOT_FOUND');
+    await rejectsWith(b.save(moved, other, { sha256: 'not-hex' }), 'USAGE');
+    await b.close();
+  });
+
   it('puts only data packs in the data storage class (s3rver knows no GLACIER_IR)', async () => {
     const b = await open(`s3:${proxy.endpoint}/${freshBucket()}`, {}, { dataStorageClass: 'STANDARD_IA' });
     await b.create();

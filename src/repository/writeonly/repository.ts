@@ -58,7 +58,7 @@ export class WriteOnlyRepository extends WritableRepository implements SnapshotS
       config: { ...this.config, ...this.writing },
       packKeys: { source: writeOnlyKeySource(this.credential.generation), newKey: () => newPackKey(this.credential) },
       blobId: (data) => this.blobId(data),
-      savePack: (id, bytes, packKind) => this.backend.save({ type: 'data', name: id }, bytes, { packKind }),
+      savePack: (id, bytes, packKind) => this.backend.save({ type: 'data', name: id }, bytes, { packKind, sha256: id }),
       saveIndex: (payload) => this.saveObject('index', payload),
     }, pool));
   }
@@ -187,7 +187,7 @@ export class WriteOnlyRepository extends WritableRepository implements SnapshotS
   private async saveObject(type: Exclude<ObjectTypeName, 'config'>, payload: Buffer): Promise<string> {
     const bytes = await sealObject(this.credential, type, payload);
     const name = sha256(bytes).toString('hex');
-    await this.backend.save({ type: OBJECT_DIR[type], name }, bytes);
+    await this.backend.save({ type: OBJECT_DIR[type], name }, bytes, { sha256: name });
     if (type === 'snapshot' || type === 'index') this.stored(type, name);
     return name;
   }

@@ -7,8 +7,10 @@
  *
  * This class does no retrying; it classifies failures (errors.ts) and marks
  * the transient ones `retryable` for the retry wrapper (retry.ts). Every
- * upload carries x-amz-checksum-sha256, computed here over a Buffer body, so
- * S3 refuses bytes corrupted in transit. Object Lock (objectlock.ts; reused
+ * upload carries x-amz-checksum-sha256, the caller's (SaveOptions.sha256: a
+ * pack's id) or computed here over the Buffer body, so S3 refuses bytes
+ * corrupted in transit; the SigV4 payload hash is the same digest
+ * (client.ts), never hashed again. Object Lock (objectlock.ts; reused
  * packs' retention extended, retention.ts) and archive restores (thaw.ts)
  * are options of this backend, given typed;
  * moving a pack to a colder class is coldcopy.ts's. Every request carries
@@ -157,7 +159,7 @@ export class S3Backend implements Backend {
     const locked = this.lock && isLockedType(h) ? lockParams(this.lock) : undefined;
     const common: UploadParams = { Bucket: this.bucket, Key: this.key(h), StorageClass: this.storageClass(h, opts), ...locked };
     try {
-      await this.upload(what, common, body, opts?.signal);
+      await this.upload(what, common, body, opts?.sha256, opts?.signal);
     } catch (e) {
       throw (this.lock && lockRefusal(e, `${what} on ${this.location}`, this.bucket)) || e;
     }
@@ -178,9 +180,11 @@ export class S3Backend implements Backend {
     }, since.getTime());
   }
 
-  private async upload(what: string, common: UploadParams, body: Buffer, signal: AbortSignal | undefined): Promise<void> {
+  /** `digest`: the body's SHA-256 in hex when the caller knows it (SaveOptions.sha256); a single PUT then hashes nothing. */
+  private async upload(what: string, common: UploadParams, body: Buffer, digest: string | undefined, signal: AbortSignal | undefined): Promise<void> {
     if (body.length <= this.threshold) {
-      await this.send(what, signal, (c, o) => c.send(new PutObjectCommand({ ...common, Body: body, ContentLength: body.length, ChecksumSHA256: sha256(body) }), o));
+      const ChecksumSHA256 = digest === undefined ? sha256(body) : hexToBase64(digest);
+      await this.send(what, signal, (c, o) => c.send(new PutObjectCommand({ ...common, Body: body, ContentLength: body.length, ChecksumSHA256 }), o));
       return;
     }
     const { UploadId } = await this.send(what, signal, (c, o) => c.send(new CreateMultipartUploadCommand({ ...common, ChecksumAlgorithm: 'SHA256' }), o));
@@ -407,6 +411,12 @@ function sendOptions(signal: AbortSignal | undefined): SendOptions {
 
 function sha256(b: Buffer): string {
   return createHash('sha256').update(b).digest('base64');
+}
+
+/** A caller's hex SHA-256 as the header wants it; anything but 64 hex digits is the caller's bug (USAGE), not S3's to find. */
+function hexToBase64(hex: string): string {
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new EbakError('USAGE', `invalid SHA-256 ${JSON.stringify(hex)} given with an upload`);
+  return Buffer.from(hex, 'hex').toString('base64');
 }
 
 function checkRange(r: ByteRange): void {

@@ -13,6 +13,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { S3Client as Client } from '@aws-sdk/client-s3';
+import type { BuildMiddleware, MetadataBearer } from '@smithy/types';
 import { S3Client } from './sdk.js';
 import { EbakError } from '../../errors.js';
 import type { S3Location } from '../location.js';
@@ -68,8 +69,30 @@ export async function createClient(loc: S3Location, aws: AwsSettings, opts: Clie
       socketTimeout: opts.idleTimeoutMs ?? 60_000,
     },
   });
+  client.middlewareStack.add(payloadHashFromChecksum, { step: 'build', name: 'ebakPayloadHashFromChecksum' });
   return { client, region };
 }
+
+/** The uploads whose ChecksumSHA256 is the SHA-256 of the request body. */
+const BODY_CHECKSUMMED = new Set(['PutObjectCommand', 'UploadPartCommand']);
+
+/**
+ * SigV4 signs a hash of the payload (x-amz-content-sha256); the SDK's signer
+ * hashes a Buffer body for it unless the header is set already. An upload
+ * here always carries the body's SHA-256 (x-amz-checksum-sha256, base64;
+ * for a pack, its id), so the header is that digest in hex: a 16 MiB pack was
+ * hashed twice more on the main thread (the backend, then the signer) after
+ * its id had been, ~0.5 CPU s of a 256 MiB backup. The payload stays signed
+ * and S3 checks both headers against the bytes it receives; minio-go (restic's
+ * client) sends UNSIGNED-PAYLOAD over TLS instead, which this does not need.
+ */
+const payloadHashFromChecksum: BuildMiddleware<object, MetadataBearer> = (next, context) => (args) => {
+  const sum = (args.input as { ChecksumSHA256?: unknown }).ChecksumSHA256;
+  const request = args.request as { headers?: Record<string, string> };
+  if (BODY_CHECKSUMMED.has(context.commandName ?? '') && typeof sum === 'string' && request.headers)
+    request.headers['x-amz-content-sha256'] = Buffer.from(sum, 'base64').toString('hex');
+  return next(args);
+};
 
 /**
  * Node reads NODE_EXTRA_CA_CERTS once at start-up; AWS_CA_BUNDLE is the AWS

@@ -40,6 +40,10 @@ export function mapS3Error(e: unknown, what: string, location: string, bucket: s
   // 501: the service lacks the operation (S3-compatible servers without archive tiers); waiting will not help.
   if (name === 'NotImplemented' || status === 501)
     return new EbakError('STORAGE', `${at}: the storage service does not implement this request`, { cause: e, hint: 'this S3-compatible service lacks the feature; use one that has it, or AWS S3' });
+  // S3 checked an upload's bytes against x-amz-checksum-sha256 (BadDigest) or the signed payload hash: for a
+  // pack both are its id, so its bytes changed after it was hashed. Sending the same buffer again would not help.
+  if (name === 'BadDigest' || name === 'XAmzContentSHA256Mismatch')
+    return new EbakError('CORRUPT', `${at}: S3 refused the upload: its bytes do not match their SHA-256 (changed in memory, on local disk or in transit)`, { cause: e, hint: 'run the command again; if it recurs, check this machine\'s memory and disk' });
   if (name === 'InvalidRange' || status === 416) return new EbakError('CORRUPT', `${at}: range lies beyond the end of the object`, { cause: e });
   if (CREDENTIAL_ERRORS.has(name) || status === 403 || status === 401)
     return new EbakError('STORAGE', `${at}: access denied (${name})`, { cause: e, hint: CREDENTIAL_HINT });
