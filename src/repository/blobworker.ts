@@ -2,13 +2,12 @@
  * Worker-thread entry: the CPU-heavy per-blob work runs here so both cores
  * work while the main thread chunks, hashes and does I/O. For backup: zstd
  * (kept only when it shrinks the blob) then AES-256-GCM sealing, one blob a
- * message or, for small blobs, a batch of them in one buffer each way, and
- * a pack's SHA-256 (its id) before its save; for restore: authenticate, decrypt, decompress and re-check the blob id,
+ * message or, for small blobs, a batch of them in one buffer each way; for
+ * restore: authenticate, decrypt, decompress and re-check the blob id,
  * either one blob answered with its plaintext, or a run of a pack's blobs
  * handed to a consumer's sink module here (BlobReader.readRun), which
  * answers for them: the plaintext never crosses back.
  */
-import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { compressIfSmaller } from '../compress/index.js';
 import { isEbakError } from '../errors.js';
@@ -21,7 +20,6 @@ export type WorkerRequest =
   | { op: 'seal'; seq: number; packKey: Uint8Array; type: number; id: Uint8Array; data: Uint8Array; level: number; inPlace?: boolean }
   | { op: 'open'; seq: number; packKey: Uint8Array; blobKey: Uint8Array; ref: BlobRef; sealed: Uint8Array; what: string }
   | { op: 'run'; seq: number; packKey: Uint8Array; blobKey: Uint8Array; pack: string; blobs: RunWire; sealed: Uint8Array; sink: string; task: unknown }
-  | { op: 'digest'; seq: number; data: Uint8Array }
   | SealBatch;
 
 /**
@@ -58,16 +56,9 @@ export type WorkerReply =
   | { seq: number; ok: true; data: Uint8Array; compressed: boolean; inPlace?: boolean }
   | { seq: number; ok: true; result: unknown }
   | ({ seq: number; ok: true } & SealedBatch)
-  | ({ seq: number; ok: true } & Digested)
   | { seq: number; ok: false; code: string; message: string };
 
-/** A pack's bytes, hashed and handed back (transferred: the packer reuses the buffer), and their SHA-256 in hex. */
-export interface Digested {
-  bytes: Uint8Array;
-  digest: string;
-}
-
-type Done = { data: Uint8Array; compressed: boolean; inPlace?: boolean } | { result: unknown } | SealedBatch | Digested;
+type Done = { data: Uint8Array; compressed: boolean; inPlace?: boolean } | { result: unknown } | SealedBatch;
 
 /** Sink modules, each loaded once. */
 const sinks = new Map<string, Promise<RunConsumer>>();
@@ -138,7 +129,6 @@ function sealed(bytes: number): void {
 
 async function handle(req: WorkerRequest): Promise<Done> {
   if (req.op === 'seals') return sealBatch(req);
-  if (req.op === 'digest') return { bytes: req.data, digest: createHash('sha256').update(req.data).digest('hex') };
   if (req.op === 'open') return { data: openBlob(req.packKey, req.blobKey, req.ref, req.sealed, req.what), compressed: false };
   if (req.op === 'run') {
     const consume = await sinkAt(req.sink);
@@ -155,7 +145,6 @@ parentPort?.on('message', (req: WorkerRequest) => {
     (done) => {
       if (req.op === 'seal' || req.op === 'seals') sealed(req.op === 'seal' ? req.data.byteLength : req.bytes.byteLength);
       if ('result' in done) return parentPort!.postMessage({ seq: req.seq, ok: true, result: done.result } satisfies WorkerReply);
-      if ('digest' in done) return parentPort!.postMessage({ seq: req.seq, ok: true, ...done } satisfies WorkerReply, [done.bytes.buffer as ArrayBuffer]);
       if ('ends' in done) return parentPort!.postMessage({ seq: req.seq, ok: true, ...done } satisfies WorkerReply, [done.sealed.buffer as ArrayBuffer, done.spent.buffer as ArrayBuffer]);
       const data = done.inPlace ? done.data : owned(done.data);
       parentPort!.postMessage({ seq: req.seq, ok: true, data, compressed: done.compressed, inPlace: done.inPlace } satisfies WorkerReply, [data.buffer as ArrayBuffer]);

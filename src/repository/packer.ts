@@ -76,8 +76,8 @@ export function masterPackKeys(packMasterKey: Buffer, source: number = KeySource
   };
 }
 
-/** Compresses (when it helps) and seals one blob under a pack key, and hashes a pack (its id); buffers are transferred. */
-export type BlobSealer = Pick<WorkerPool, 'seal' | 'digest'>;
+/** Compresses (when it helps) and seals one blob under a pack key; `data` is transferred. */
+export type BlobSealer = Pick<WorkerPool, 'seal'>;
 
 /** What the packer needs of the repository: where packs and index files go, and the pack keys. */
 export interface PackSink {
@@ -375,23 +375,14 @@ export class Packer implements BlobWriter {
   private async store(p: OpenPack): Promise<void> {
     p.spool.append(encodeHeader(p.key, p.prefix, p.entries));
     await p.spool.flush();
-    // The pack's id is hashed on a worker, off the main thread (~11 ms a 16 MiB pack). The bytes'
-    // buffer goes there and back whole (no copy): a save buffer is kept as the one that came back.
+    const id = p.spool.digest();
     const buf = this.saveBuffer();
-    let kept: Buffer | undefined = buf;
-    let id: string;
     try {
-      const read = await p.spool.readAll(buf);
-      const inBuf = read.buffer === buf.buffer; // else a larger pack, read into a buffer of its own
-      if (inBuf) kept = undefined;
-      const { digest, bytes } = await this.sealer.digest(read);
-      if (inBuf) kept = Buffer.from(bytes.buffer);
-      id = digest;
-      if (this.failure !== undefined) throw this.failure; // another pack's save failed meanwhile: none is saved after it
+      const bytes = await p.spool.readAll(buf);
       await this.sink.savePack(id, bytes, p.kind === BlobType.tree ? 'tree' : 'data');
       this.stats.bytesStored += bytes.length;
     } finally {
-      if (kept !== undefined) this.saveBuffers.push(kept);
+      this.saveBuffers.push(buf);
       await this.dispose(p);
     }
     const keySource = this.sink.packKeys.source;

@@ -14,9 +14,10 @@
  * will hold: the prefix (kind, key source, salt), sealed blobs and the
  * sealed header, i.e. ciphertext only (docs/storage.md).
  *
- * The pack is read back once, for its save; its id (SHA-256 of its bytes)
- * is hashed then, on a blob worker (packer.ts).
+ * The pack's id (SHA-256 of its bytes) is hashed as bytes are appended, so
+ * the pack is read back once, for its save.
  */
+import { createHash, type Hash } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, read, rmSync, unlinkSync, write } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +47,7 @@ export class PackSpool {
   /** Bytes appended so far (the pack's size). */
   size = 0;
   private readonly fd: number;
+  private readonly hash: Hash = createHash('sha256');
   /** The write buffer being filled, and how much of it is. */
   private buf: Buffer | undefined;
   private used = 0;
@@ -67,6 +69,7 @@ export class PackSpool {
    */
   append(b: Buffer, done?: () => void): void {
     if (this.closed) return done?.(); // discarded after a failure: a blob still arriving goes nowhere
+    this.hash.update(b);
     this.size += b.length;
     if (b.length >= FLUSH_BYTES) {
       this.writeBuffered();
@@ -88,6 +91,11 @@ export class PackSpool {
     this.writeBuffered();
     await this.settled();
     if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** The pack's id: SHA-256 of everything appended, hex (call once, after the last append). */
+  digest(): string {
+    return this.hash.digest('hex');
   }
 
   /** All `size` bytes, read into `into` when it is large enough (flush first). */

@@ -151,18 +151,6 @@ export class WorkerPool {
     this.batchBytesKept += spent.byteLength;
   }
 
-  /**
-   * The SHA-256 of `bytes` (a pack, before its save: its id), hashed on a
-   * worker, and `bytes` handed back: its whole buffer (from byteOffset 0) is
-   * transferred both ways, so nothing is copied; the caller must use the
-   * view returned, not `bytes`.
-   */
-  async digest(bytes: Buffer): Promise<{ digest: string; bytes: Buffer }> {
-    const r = await this.send({ op: 'digest', data: bytes }, bytes, [bytes.buffer as ArrayBuffer]);
-    if (!('digest' in r)) throw new EbakError('IO', 'worker thread answered a digest request without one');
-    return { digest: r.digest, bytes: Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength) };
-  }
-
   /** Opens a blob; `sealed` is transferred. */
   async open(packKey: Buffer, blobKey: Buffer, ref: BlobRef, sealed: Buffer, what: string): Promise<Buffer> {
     // An id decoded from hex is a view into Node's buffer pool (util/buffers.ts `owned`).
