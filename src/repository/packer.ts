@@ -17,16 +17,11 @@
  * their sizes. The coin is injected: tests pass a fixed one.
  *
  * Memory: `add` waits while more than `budget` bytes are held between
- * queueing and their write to their pack's temporary file (spool.ts: a
- * pack's bytes go there as they arrive, not to a buffer per open pack), so
- * it stays flat whatever the input size; a pack is read back into one of
- * the few save buffers only for its save. Bytes in a temporary file cost
- * no memory, so they are not held against the budget: `add` waits instead
- * while CLOSED packs are closed and not yet saved (the temporary files'
- * size on disk). Before, a pack's bytes were held until its save, and the
- * two open packs, filling side by side, reached the budget together: every
- * pack's save (its fsync: ~40 ms for 16 MiB here) stopped the archiver
- * while the blob workers ran dry (docs/benchmarks.md, bpipe).
+ * queueing and their pack's save, so it stays flat whatever the input size;
+ * when nothing is being saved that would free room, the fullest open pack
+ * closes early. A pack's bytes go to a temporary file as they arrive
+ * (spool.ts), not to a buffer per open pack; a pack is read back into one of
+ * the few save buffers only for its save.
  *
  * Durability order (what makes a kill -9 safe): a pack is saved before any
  * index file names it; index files are saved before the snapshot that needs
@@ -114,8 +109,6 @@ const BLOBS_PER_INDEX = 16_384;
 const SEALING = 256;
 /** Packs of one kind open side by side. */
 const SLOTS = 2;
-/** Packs closed and not yet saved, at most (two saving, two waiting): up to ~100 MiB of temporary files, none of it memory. */
-const CLOSED = 4;
 
 /** `add`'s answers when it needs to wait for nothing. */
 const QUEUED = Promise.resolve(true);
@@ -129,7 +122,7 @@ export class Packer implements BlobWriter {
   readonly stats: PackerStats = { dataBlobs: 0, treeBlobs: 0, bytesStored: 0 };
   /** Per kind, the packs taking blobs (a slot is empty once its pack closed). */
   private open = new Map<number, (OpenPack | undefined)[]>();
-  /** Packs closed and not yet saved (at most CLOSED before `add` waits). */
+  /** Packs closed and not yet saved: their save will free room in the budget. */
   private closing = 0;
   private pending = new Set<string>();
   private held = 0;
@@ -198,8 +191,10 @@ export class Packer implements BlobWriter {
   private async addSlowly(type: number, id: Buffer, data: Buffer, sealed: ((bytes: number) => void) | undefined, permit?: () => void, slot?: number): Promise<boolean> {
     const done = permit ?? (await this.sealing.acquire());
     try {
-      // Room comes back as blobs in flight reach their temporary files and packs are saved.
-      while (!this.fits(data.length)) await new Promise<void>((r) => this.waiters.push(r));
+      while (!this.fits(data.length)) {
+        if (this.closing === 0) this.close(this.fullestOpen()!);
+        await new Promise<void>((r) => this.waiters.push(r));
+      }
       this.throwIfFailed();
       slot ??= this.choose();
       while (!this.slotsOf(type)[slot] && this.spareKeys.length === 0) {
@@ -215,9 +210,9 @@ export class Packer implements BlobWriter {
     }
   }
 
-  /** Whether `bytes` more may be held now and a pack closed (a failure or a cancellation ends any wait: the caller then throws). */
+  /** Whether `bytes` more may be held now (a failure or a cancellation ends any wait: the caller then throws). */
   private fits(bytes: number): boolean {
-    return this.failure !== undefined || this.abandoned || (this.closing < CLOSED && (this.held === 0 || this.held + bytes <= this.budget));
+    return this.failure !== undefined || this.abandoned || this.held === 0 || this.held + bytes <= this.budget;
   }
 
   /** Assigns the blob to the pack in `slot` and starts sealing it; `done` gives the sealing slot back. */
@@ -288,10 +283,7 @@ export class Packer implements BlobWriter {
       done();
     }
     const { data: sealed, compressed, inPlace } = result;
-    this.append(pack, { type, flags: compressed ? FLAG_ZSTD : 0, id, rawLength }, sealed, () => {
-      if (inPlace) giveBlobBuffer(sealed);
-      this.release(rawLength);
-    });
+    this.append(pack, { type, flags: compressed ? FLAG_ZSTD : 0, id, rawLength }, sealed, inPlace ? () => giveBlobBuffer(sealed) : undefined);
     told?.(sealed.length);
     pack.outstanding--;
     if (type === BlobType.tree) this.stats.treeBlobs++;
@@ -310,6 +302,10 @@ export class Packer implements BlobWriter {
 
   private openPacks(): OpenPack[] {
     return [...this.open.values()].flatMap((slots) => slots.filter((p): p is OpenPack => p !== undefined));
+  }
+
+  private fullestOpen(): OpenPack | undefined {
+    return this.openPacks().sort((a, b) => b.assignedBytes - a.assignedBytes)[0];
   }
 
   /**
@@ -368,7 +364,7 @@ export class Packer implements BlobWriter {
       await this.saves.run(() => this.store(p));
     } finally {
       this.closing--;
-      this.release(0);
+      this.release(p.assignedBytes);
     }
   }
 
@@ -408,7 +404,6 @@ export class Packer implements BlobWriter {
     return this.sink.config.pack_size + this.sink.config.chunker.max + 256 * 1024;
   }
 
-  /** `bytes` are no longer held (0: a pack's save ended); every waiter looks again. */
   private release(bytes: number): void {
     this.held -= bytes;
     this.waiters.splice(0).forEach((w) => w());
