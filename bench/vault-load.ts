@@ -53,6 +53,7 @@ export interface LoadFigures {
   perSecond: number;
   p50: number;
   p99: number;
+  /** NaN from wrk, which prints no 99.9th percentile. */
   p999: number;
   requests: number;
   /**

@@ -39,7 +39,7 @@ const wrk = wrkAt >= 0 && args.splice(wrkAt, 1).length > 0;
 const seconds = Number(args[0] ?? 10);
 const clients = Number(args[1] ?? 64);
 
-const figures = (f: LoadFigures) => `p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms, p99.9 ${f.p999.toFixed(1)} ms (${f.requests} requests), `
+const figures = (f: LoadFigures) => `p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms, ${Number.isNaN(f.p999) ? '' : `p99.9 ${f.p999.toFixed(1)} ms `}(${f.requests} requests), `
   + `serve CPU ${f.cpu!.process.toFixed(2)} ms/start (main thread ${f.cpu!.main.toFixed(2)}), load generator ${f.cpu!.generator.toFixed(2)} ms/start, other processes ${f.cpu!.otherCores.toFixed(2)} cores, load ${loadavg()[0]!.toFixed(2)}`;
 
 const dir = mkdtempSync(join(tmpdir(), 'ebak-bench-'));
