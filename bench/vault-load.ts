@@ -18,14 +18,23 @@
  * vault's work per start is the same as for a fresh KE1 (it keeps no
  * memory of KE1s: every start is a new KE2 and a counted guess), and the
  * load generator's CPU, on the same 2 cores, is no longer in the latency.
+ * The starts themselves go out as prebuilt HTTP/1.1 request bytes on plain
+ * kept-alive TLS connections of this module (RawConnection), opened before
+ * the window, one per account: node's HTTP client cost the generator
+ * ~0.2 ms of CPU per start, taken from the cores the vault runs on (docs/
+ * vault.md, "The load generator's CPU"). The unlocks go through the attested
+ * client.
  *
  * With the serve process's pid, the figures include its CPU per start
  * (/proc/<pid>/stat, and its main thread's /proc/<pid>/task/<pid>/stat) over
  * the window, unlocks included.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { connect, type TLSSocket } from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import * as opaque from '@serenity-kit/opaque';
 import type { VaultClient } from '../src/vault/client/client.js';
 import { RECOVERY } from '../test/vault/helpers.js';
@@ -44,6 +53,7 @@ export interface LoadFigures {
   perSecond: number;
   p50: number;
   p99: number;
+  /** NaN from wrk, which prints no 99.9th percentile. */
   p999: number;
   requests: number;
   /**
@@ -59,16 +69,24 @@ const UNLOCK_EVERY = 90;
 
 export async function loginStarts(c: VaultClient, accounts: readonly string[], seconds: number, o: LoadOptions = {}): Promise<LoadFigures> {
   await opaque.ready;
-  const ke1 = new Map(accounts.map((a) => [a, Array.from({ length: KE1_POOL }, () => opaque.client.startLogin({ password: 'x' }).startLoginRequest)]));
+  const host = c.channel.url.host;
+  const requests = new Map(accounts.map((a) => [a, Array.from({ length: KE1_POOL }, () => loginStartBytes(host, a, opaque.client.startLogin({ password: 'x' }).startLoginRequest))]));
+  const idle = await Promise.all(accounts.map(() => RawConnection.open(c.channel.url)));
   let sent = 0;
+  // At most accounts.length starts are in flight (both loops), so a connection is always idle when one is sent; taken
+  // in turn (oldest idle first), so none idles past the vault's keep-alive timeout at a low rate.
   const start = async (a: string) => {
-    const pool = ke1.get(a)!;
-    await c.channel.call('POST', '/v1/login/start', { account: a, request: pool[sent++ % pool.length] });
+    const pool = requests.get(a)!;
+    const conn = idle.shift()!;
+    await conn.send(pool[sent++ % pool.length]!);
+    idle.push(conn);
   };
   const cpu0 = o.pid ? cpuSeconds(o.pid) : undefined;
   const busy0 = machineBusySeconds();
   const gen0 = process.cpuUsage();
-  const { lat, elapsed } = o.rate ? await openLoop(c, accounts, seconds, o.rate, start) : await closedLoop(c, accounts, seconds, start);
+  const { lat, elapsed } = await (o.rate ? openLoop(c, accounts, seconds, o.rate, start) : closedLoop(c, accounts, seconds, start)).finally(() => {
+    for (const conn of idle) conn.close();
+  });
   const gen = process.cpuUsage(gen0);
   const cpu1 = o.pid ? cpuSeconds(o.pid) : undefined;
   const busy = machineBusySeconds() - busy0;
@@ -81,6 +99,72 @@ export async function loginStarts(c: VaultClient, accounts: readonly string[], s
 }
 
 type Start = (account: string) => Promise<void>;
+
+/** One login/start as the bytes an HTTP/1.1 client sends (protocol v1: a JSON body; docs/vault.md). */
+function loginStartBytes(host: string, account: string, ke1: string): Buffer {
+  const body = JSON.stringify({ account, request: ke1 });
+  return Buffer.from(`POST /v1/login/start HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, 'utf8');
+}
+
+/**
+ * A kept-alive TLS connection sending one prebuilt request at a time and
+ * reading its answer by content-length (the vault always sends one). Not the
+ * attested channel: the vault's key is not checked here (the bench's own
+ * server; the attested client opens and checks its connections in the rows
+ * before), since only the vault's cost per start is measured.
+ */
+class RawConnection {
+  private buffered: Buffer = Buffer.alloc(0);
+  private waiting?: { resolve(): void; reject(e: Error): void };
+
+  private constructor(private readonly socket: TLSSocket) {
+    socket.on('data', (d: Buffer) => this.read(d));
+    socket.on('error', (e) => this.fail(e));
+    socket.on('close', () => this.fail(new Error('the vault closed a load connection')));
+  }
+
+  static open(url: URL): Promise<RawConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: url.hostname, port: Number(url.port), minVersion: 'TLSv1.3', rejectUnauthorized: false }, () => resolve(new RawConnection(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Sends `request` and resolves when its answer is in: a 200, or a failure naming the vault's answer. */
+  send(request: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.socket.write(request);
+    });
+  }
+
+  private read(d: Buffer): void {
+    this.buffered = this.buffered.length === 0 ? d : Buffer.concat([this.buffered, d]);
+    const end = this.buffered.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = this.buffered.toString('latin1', 0, end);
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? NaN);
+    if (Number.isNaN(length)) return this.fail(new Error(`an answer without content-length: ${head}`));
+    if (this.buffered.length < end + 4 + length) return;
+    const body = this.buffered.toString('utf8', end + 4, end + 4 + length);
+    this.buffered = this.buffered.subarray(end + 4 + length);
+    const w = this.waiting;
+    this.waiting = undefined;
+    if (head.startsWith('HTTP/1.1 200 ')) w?.resolve();
+    else w?.reject(new Error(`login/start answered ${head.split('\r\n')[0]}: ${body}`));
+  }
+
+  private fail(e: Error): void {
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.reject(e);
+  }
+
+  close(): void {
+    this.socket.removeAllListeners('close');
+    this.socket.end();
+  }
+}
 
 async function closedLoop(c: VaultClient, accounts: readonly string[], seconds: number, start: Start): Promise<{ lat: number[]; elapsed: number }> {
   const lat: number[] = [];
@@ -158,4 +242,40 @@ function cpuSeconds(pid: number): { process: number; main: number } {
 function machineBusySeconds(): number {
   const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
   return (ticks.slice(0, 8).reduce((a, b) => a + b, 0) - ticks[3]! - ticks[4]!) / CLK_TCK;
+}
+
+/**
+ * The same load from a standard tool: Debian's `wrk` (closed loop, `clients` connections, one thread) with
+ * bench/wrk-login.lua rotating the prebuilt bodies (`KE1_POOL` KE1s per account, the accounts in turn). At most
+ * `seconds` of it, and every account's counter must start at 0: a run may charge each account fewer guesses than the
+ * limit (100). Figures as loginStarts', the generator's CPU being wrk's (from /usr/bin/time).
+ */
+export async function wrkStarts(c: VaultClient, accounts: readonly string[], seconds: number, pid: number, dir: string): Promise<LoadFigures> {
+  await opaque.ready;
+  const bodies = Array.from({ length: KE1_POOL }, () => accounts.map((a) => JSON.stringify({ account: a, request: opaque.client.startLogin({ password: 'x' }).startLoginRequest })));
+  const bodyFile = join(dir, 'wrk-bodies.txt');
+  writeFileSync(bodyFile, `${bodies.flat().join('\n')}\n`);
+  const timeFile = join(dir, 'wrk-time.txt');
+  const script = fileURLToPath(new URL('../../bench/wrk-login.lua', import.meta.url));
+  const cpu0 = cpuSeconds(pid);
+  const busy0 = machineBusySeconds();
+  const t0 = performance.now();
+  const out = execFileSync('/usr/bin/time', ['-f', '%U %S', '-o', timeFile, 'wrk', '-t1', `-c${accounts.length}`, `-d${seconds}s`, '--latency', '-s', script, `${c.channel.url.origin}/v1/login/start`, '--', bodyFile], { encoding: 'utf8' });
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu1 = cpuSeconds(pid);
+  const busy = machineBusySeconds() - busy0;
+  if (/Non-2xx/.test(out) || /Socket errors/.test(out)) throw new Error(`wrk saw refusals or socket errors:\n${out}`);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+  const ms = (p: string) => {
+    const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s)$`, 'm').exec(out);
+    if (!m) throw new Error(`no ${p}% latency in wrk's output:\n${out}`);
+    return Number(m[1]) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[m[2]!]!;
+  };
+  const [user, system] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  const wrkSeconds = user! + system!;
+  return {
+    perSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]), p50: ms('50'), p99: ms('99'), p999: NaN, requests,
+    cpu: { process: ((cpu1.process - cpu0.process) * 1000) / requests, main: ((cpu1.main - cpu0.main) * 1000) / requests,
+      generator: (wrkSeconds * 1000) / requests, otherCores: (busy - wrkSeconds - (cpu1.process - cpu0.process)) / elapsed },
+  };
 }

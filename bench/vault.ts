@@ -11,6 +11,8 @@
  * (client Argon2 finish included) per second with 2 in flight.
  * `--rate R[,R...]` adds open-loop rows: starts due at R per second on
  * `clients` connections, latency from the due time (bench/vault-load.ts).
+ * `--wrk` adds a closed-loop row by Debian's `wrk` (bench/wrk-login.lua),
+ * at most 5 s (the guess limit).
  * Every row prints p50/p99/p99.9 and the serve process's CPU per start
  * (all threads, and its main thread). The client's OPAQUE KE1s are made
  * before the window (bench/vault-load.ts).
@@ -26,16 +28,18 @@ import { vaultMeasurements } from '../src/vault/measure.js';
 import { startServer } from '../test/cli/server.js';
 import { PIN, softhsm } from '../test/hsm/softhsm.js';
 import { K, RECOVERY } from '../test/vault/helpers.js';
-import { loginStarts, pct, type LoadFigures } from './vault-load.js';
+import { loginStarts, pct, wrkStarts, type LoadFigures } from './vault-load.js';
 import { startPlatform } from '../test/vault/platform.js';
 
 const args = process.argv.slice(2);
 const rateAt = args.indexOf('--rate');
 const rates = rateAt >= 0 ? args.splice(rateAt, 2)[1]!.split(',').map(Number) : [];
+const wrkAt = args.indexOf('--wrk');
+const wrk = wrkAt >= 0 && args.splice(wrkAt, 1).length > 0;
 const seconds = Number(args[0] ?? 10);
 const clients = Number(args[1] ?? 64);
 
-const figures = (f: LoadFigures) => `p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms, p99.9 ${f.p999.toFixed(1)} ms (${f.requests} requests), `
+const figures = (f: LoadFigures) => `p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms, ${Number.isNaN(f.p999) ? '' : `p99.9 ${f.p999.toFixed(1)} ms `}(${f.requests} requests), `
   + `serve CPU ${f.cpu!.process.toFixed(2)} ms/start (main thread ${f.cpu!.main.toFixed(2)}), load generator ${f.cpu!.generator.toFixed(2)} ms/start, other processes ${f.cpu!.otherCores.toFixed(2)} cores, load ${loadavg()[0]!.toFixed(2)}`;
 
 const dir = mkdtempSync(join(tmpdir(), 'ebak-bench-'));
@@ -77,6 +81,11 @@ try {
     for (const a of accounts) await c.unlock(a, RECOVERY); // every row starts its counters at 0 (see bench/vault-replicas.ts)
     const o = await loginStarts(c, accounts, seconds, { pid: serve.pid, rate });
     console.log(`login/start offered ${rate}/s on ${clients} connections (open loop): ${o.perSecond.toFixed(0)}/s, ${figures(o)}, ${c.channel.connections} connections opened so far`);
+  }
+  if (wrk) {
+    for (const a of accounts) await c.unlock(a, RECOVERY);
+    const w = await wrkStarts(c, accounts, Math.min(seconds, 5), serve.pid, dir);
+    console.log(`login/start by wrk, ${clients} connections (closed loop): ${w.perSecond.toFixed(0)}/s, ${figures(w)}`);
   }
 
   const full: number[] = [];
