@@ -37,7 +37,7 @@
 import { open as openSealed, random } from '../crypto/index.js';
 import { EbakError } from '../errors.js';
 import { Semaphore } from '../util/semaphore.js';
-import { encodeIndex, type IndexedPack } from './format/indexfile.js';
+import { decodeEntries, EncodedPack, encodeIndex, EntryBuilder } from './format/indexfile.js';
 import { PackSpool } from './spool.js';
 import { giveBlobBuffer } from './blobbuffers.js';
 import { sealBlob } from './blob.js';
@@ -91,7 +91,8 @@ interface OpenPack {
   prefix: Buffer;
   /** The pack's bytes so far, in a temporary file; blobs are appended as they arrive. */
   spool: PackSpool;
-  entries: BlobEntry[];
+  /** Its blobs so far, 46 bytes each (no object per blob: format/indexfile.ts EntryBuilder). */
+  entries: EntryBuilder;
   /** Raw bytes assigned (drives closing) and blobs still being sealed. */
   assignedBytes: number;
   outstanding: number;
@@ -118,6 +119,9 @@ const KNOWN = Promise.resolve(false);
 export type PackChooser = () => number;
 const randomSlot: PackChooser = () => random(1)[0]! % SLOTS;
 
+/** A blob id as a key of `pending`: 32 one-byte characters (a hex key took 64). */
+const pendingKey = (id: Buffer): string => id.toString('latin1');
+
 export class Packer implements BlobWriter {
   readonly stats: PackerStats = { dataBlobs: 0, treeBlobs: 0, bytesStored: 0 };
   /** Per kind, the packs taking blobs (a slot is empty once its pack closed). */
@@ -130,7 +134,8 @@ export class Packer implements BlobWriter {
   private tasks = new Set<Promise<void>>();
   private saves = new Semaphore(2);
   private sealing = new Semaphore(SEALING);
-  private unindexed: IndexedPack[] = [];
+  private unindexed: EncodedPack[] = [];
+  private unindexedBlobs = 0;
   private failure: unknown;
   private abandoned = false;
   /**
@@ -157,7 +162,7 @@ export class Packer implements BlobWriter {
 
   /** True when the blob is stored or already queued. */
   has(id: Buffer): boolean {
-    return this.sink.index.has(id) || this.pending.has(id.toString('hex'));
+    return this.sink.index.has(id) || this.pending.has(pendingKey(id));
   }
 
   /**
@@ -174,7 +179,7 @@ export class Packer implements BlobWriter {
       giveBlobBuffer(data); // a chunk buffer is free again (a no-op for any other buffer)
       return KNOWN;
     }
-    this.pending.add(id.toString('hex'));
+    this.pending.add(pendingKey(id));
     const permit = this.sealing.tryAcquire();
     if (!permit || !this.fits(data.length)) return this.addSlowly(type, id, data, sealed, permit);
     const slot = this.choose();
@@ -295,7 +300,7 @@ export class Packer implements BlobWriter {
     const prefix = encodePrefix(kind, this.sink.packKeys.source, salt);
     const spool = new PackSpool();
     spool.append(prefix);
-    const p: OpenPack = { kind, salt, key, prefix, spool, entries: [], assignedBytes: 0, outstanding: 0, closing: false };
+    const p: OpenPack = { kind, salt, key, prefix, spool, entries: new EntryBuilder(), assignedBytes: 0, outstanding: 0, closing: false };
     this.live.add(p);
     return p;
   }
@@ -325,7 +330,7 @@ export class Packer implements BlobWriter {
     const buf = this.saveBuffer();
     try {
       const bytes = await from.spool.readAll(buf);
-      for (const e of from.entries) {
+      for (const e of decodeEntries(from.entries.bytes())) {
         const aad = blobAad(e.type, e.flags, e.rawLength, e.id);
         const body = openSealed(from.key, bytes.subarray(e.offset, e.offset + e.length), aad, `blob ${e.id.toString('hex').slice(0, 16)}`);
         // sealBlob returns a new buffer: nothing appended points into `buf`.
@@ -345,7 +350,7 @@ export class Packer implements BlobWriter {
   /** Copies a sealed blob into the pack at its current end, recording its entry; `written` is called once `sealed` is no longer needed. */
   private append(pack: OpenPack, e: Omit<BlobEntry, 'offset' | 'length'>, sealed: Buffer, written?: () => void): void {
     // Built field by field: a spread gave every entry a shape of its own (~250 bytes each, kept until indexed).
-    pack.entries.push({ type: e.type, flags: e.flags, id: e.id, offset: pack.spool.size, length: sealed.length, rawLength: e.rawLength });
+    pack.entries.push(e.type, e.flags, e.id, pack.spool.size, sealed.length, e.rawLength);
     pack.spool.append(sealed, written);
   }
 
@@ -369,7 +374,9 @@ export class Packer implements BlobWriter {
   }
 
   private async store(p: OpenPack): Promise<void> {
-    p.spool.append(encodeHeader(p.key, p.prefix, p.entries));
+    const entries = p.entries.bytes();
+    // Objects for the header now and for the index after the save, not kept across the save.
+    p.spool.append(encodeHeader(p.key, p.prefix, decodeEntries(entries)));
     await p.spool.flush();
     const id = p.spool.digest();
     const buf = this.saveBuffer();
@@ -382,10 +389,13 @@ export class Packer implements BlobWriter {
       await this.dispose(p);
     }
     const keySource = this.sink.packKeys.source;
-    this.sink.index.addPack({ id, salt: p.salt, kind: p.kind, keySource }, p.entries);
-    for (const e of p.entries) this.pending.delete(e.id.toString('hex'));
-    this.unindexed.push({ id: Buffer.from(id, 'hex'), salt: p.salt, kind: p.kind, keySource, blobs: p.entries });
-    if (this.unindexed.length >= PACKS_PER_INDEX || this.unindexed.reduce((n, u) => n + u.blobs.length, 0) >= BLOBS_PER_INDEX) await this.writeIndex();
+    const blobs = decodeEntries(entries);
+    this.sink.index.addPack({ id, salt: p.salt, kind: p.kind, keySource }, blobs);
+    for (const e of blobs) this.pending.delete(pendingKey(e.id));
+    const indexed = new EncodedPack(Buffer.from(id, 'hex'), p.salt, p.kind, keySource, entries);
+    this.unindexed.push(indexed);
+    this.unindexedBlobs += indexed.blobCount;
+    if (this.unindexed.length >= PACKS_PER_INDEX || this.unindexedBlobs >= BLOBS_PER_INDEX) await this.writeIndex();
   }
 
   /** Closes a pack's temporary file (saved, folded into another, or given up). */
@@ -437,11 +447,13 @@ export class Packer implements BlobWriter {
   private async writeIndex(): Promise<void> {
     if (this.unindexed.length === 0) return;
     const packs = this.unindexed.splice(0);
+    this.unindexedBlobs = 0;
     const payload = encodeIndex({ packs, superseded: [] });
     try {
       await this.sink.saveIndex(payload);
     } catch (e) {
       this.unindexed.unshift(...packs);
+      this.unindexedBlobs += packs.reduce((n, p) => n + p.blobCount, 0);
       throw e;
     }
     this.stats.bytesStored += payload.length;

@@ -64,11 +64,53 @@ export class EncodedPack implements IndexedPack {
   }
 
   get blobs(): BlobEntry[] {
-    const e = this.entries;
-    const out = new Array<BlobEntry>(this.blobCount);
-    for (let i = 0, at = 0; i < out.length; i++, at += BLOB_BYTES)
-      out[i] = { type: e[at]!, flags: e[at + 1]!, id: e.subarray(at + 2, at + 34), offset: e.readUInt32LE(at + 34), length: e.readUInt32LE(at + 38), rawLength: e.readUInt32LE(at + 42) };
-    return out;
+    return decodeEntries(this.entries);
+  }
+}
+
+/** Entries in the index file's layout as objects (their ids view `e`). */
+export function decodeEntries(e: Buffer): BlobEntry[] {
+  const out = new Array<BlobEntry>(e.length / BLOB_BYTES);
+  for (let i = 0, at = 0; i < out.length; i++, at += BLOB_BYTES)
+    out[i] = { type: e[at]!, flags: e[at + 1]!, id: e.subarray(at + 2, at + 34), offset: e.readUInt32LE(at + 34), length: e.readUInt32LE(at + 38), rawLength: e.readUInt32LE(at + 42) };
+  return out;
+}
+
+/**
+ * A pack's blob entries as they are appended, in the index file's layout
+ * (46 bytes a blob): the packer holds ~15,000 of them per open pack of small
+ * files and up to 16,384 more until they are indexed, and an object per blob
+ * (an entry, its id's Buffer and ArrayBuffer, ~300 bytes) was most of what a
+ * backup's heap grew by with the number of files.
+ */
+export class EntryBuilder {
+  private buf = Buffer.allocUnsafeSlow(64 * BLOB_BYTES);
+  private n = 0;
+
+  get count(): number {
+    return this.n;
+  }
+
+  push(type: number, flags: number, id: Uint8Array, offset: number, length: number, rawLength: number): void {
+    if ((this.n + 1) * BLOB_BYTES > this.buf.length) this.grow();
+    const b = this.buf, at = this.n++ * BLOB_BYTES;
+    b[at] = type;
+    b[at + 1] = flags;
+    b.set(id, at + 2);
+    b.writeUInt32LE(offset, at + 34);
+    b.writeUInt32LE(length, at + 38);
+    b.writeUInt32LE(rawLength, at + 42);
+  }
+
+  /** The entries so far, in a buffer of their exact size (an EncodedPack's `entries`). */
+  bytes(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.n * BLOB_BYTES));
+  }
+
+  private grow(): void {
+    const next = Buffer.allocUnsafeSlow(this.buf.length * 2);
+    this.buf.copy(next);
+    this.buf = next;
   }
 }
 
