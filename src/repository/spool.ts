@@ -113,9 +113,10 @@ export class PackSpool {
    * The pack as a save reads it (storage/source.ts), in pieces and as often
    * as it needs, until the spool is closed (flush first, after the last
    * append). `sha256` is its digest: S3 sends it as the upload's checksum
-   * without reading the file once more.
+   * without reading the file once more. CANCELLED once discarded: no save starts.
    */
   source(sha256: Buffer): ByteSource {
+    if (this.closed) throw new EbakError('CANCELLED', `${what()} was discarded`);
     return { length: this.size, sha256, read: (offset, into) => this.readAt(offset, into) };
   }
 
