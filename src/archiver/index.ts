@@ -67,7 +67,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, statSync, type BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Cdc, chunkFile, gearTable, WorkBuffers } from '../chunker/index.js';
+import { Cdc, chunkFile, gearTable } from '../chunker/index.js';
 import { EbakError, isEbakError } from '../errors.js';
 import { mapIoError } from '../util/fs.js';
 import { readXattrs, sameXattrs } from '../util/xattr.js';
@@ -216,15 +216,12 @@ class Archiver {
   private readonly cdc: Cdc;
   /** Files above the minimum chunk size each hold a chunker working buffer of up to 12 MiB. */
   private readonly bigFileSlots: Semaphore;
-  /** Their working buffers, kept from file to file (one per slot). */
-  private readonly workBuffers: WorkBuffers;
   private readonly counts = { files_new: 0, files_changed: 0, files_unmodified: 0, dirs: 0, files_unreadable: 0, bytes_processed: 0, total_bytes: 0 };
 
   constructor(private readonly repo: BackupTarget, pool: WorkerPool, private readonly selection: Selection, private readonly opts: BackupOptions) {
     this.packer = opts.dryRun ? new DryRunWriter(repo.blobWriter(pool)) : repo.blobWriter(pool);
     this.cdc = new Cdc(gearTable(repo.chunking.gearSeed), repo.chunking.params);
     this.bigFileSlots = new Semaphore(opts.readConcurrency ?? 2);
-    this.workBuffers = new WorkBuffers(opts.readConcurrency ?? 2);
   }
 
   summary(): BackupSummary {
@@ -546,7 +543,7 @@ class Archiver {
     }
     try {
       // Chunks go into reused chunk buffers, sealed where they lie (repository/blobbuffers.ts).
-      return await this.storeChunks(readingSource(path, chunkFile(fh, this.cdc, { alloc: takeBlobBuffer, buffers: this.workBuffers })), tally);
+      return await this.storeChunks(readingSource(path, chunkFile(fh, this.cdc, { alloc: takeBlobBuffer })), tally);
     } finally {
       await fh.close();
     }

@@ -7,4 +7,4 @@
 export { DEFAULT_PARAMS, validateParams, type ChunkerParams } from './params.js';
 export { gearTable, GEAR_INFO, GEAR_SEED_BYTES } from './gear.js';
 export { Cdc } from './cdc.js';
-export { chunkFile, chunkBuffer, DEFAULT_READ_SIZE, WorkBuffers, type ChunkAlloc, type ChunkSource } from './stream.js';
+export { chunkFile, chunkBuffer, DEFAULT_READ_SIZE, type ChunkAlloc, type ChunkSource } from './stream.js';

@@ -12,43 +12,19 @@ export interface ChunkSource {
 export type ChunkAlloc = (length: number) => Buffer;
 
 /**
- * Working buffers kept between files, at most `keep` (one per file chunked at
- * once), the largest: a large file grows its buffer from 64 KiB to max +
- * readSize (12 MiB by default) by doubling, and a new chain per file left
- * ~24 MiB of dead buffers per file for the garbage collector, resident until
- * it ran (docs/benchmarks.md, wt-bmem5). A file starts with the largest kept.
- */
-export class WorkBuffers {
-  private readonly free: Uint8Array[] = [];
-
-  constructor(private readonly keep: number) {}
-
-  take(): Uint8Array | undefined {
-    return this.free.pop();
-  }
-
-  give(b: Uint8Array): void {
-    this.free.push(b);
-    this.free.sort((x, y) => x.length - y.length);
-    if (this.free.length > this.keep) this.free.shift();
-  }
-}
-
-/**
  * Reads a file through `handle` (from its current position) and yields each chunk
  * as its own Buffer: from `opts.alloc` (the backup's reused chunk buffers), by
  * default freshly allocated (exact length, byteOffset 0, not from the pool), so
  * the caller may transfer its ArrayBuffer to a worker thread. Memory: one
- * working buffer of at most max + readSize bytes (64 KiB for small files; one
- * kept in `opts.buffers` from an earlier file when there is one) plus the
+ * working buffer of at most max + readSize bytes (64 KiB for small files) plus the
  * chunk being yielded, whatever the file size. Do not close `handle` before the generator has finished or been
  * returned: a read may be in flight.
  */
-export async function* chunkFile(handle: ChunkSource, cdc: Cdc, opts?: { readSize?: number; alloc?: ChunkAlloc; buffers?: WorkBuffers }): AsyncGenerator<Buffer> {
+export async function* chunkFile(handle: ChunkSource, cdc: Cdc, opts?: { readSize?: number; alloc?: ChunkAlloc }): AsyncGenerator<Buffer> {
   const readSize = opts?.readSize ?? DEFAULT_READ_SIZE;
   const alloc = opts?.alloc ?? ((n: number) => Buffer.allocUnsafeSlow(n));
   if (!Number.isSafeInteger(readSize) || readSize < 1) throw new EbakError('USAGE', `chunkFile readSize must be a positive integer, got ${String(readSize)}`);
-  const reader = new Reader(handle, cdc.params.max + readSize, readSize, opts?.buffers?.take());
+  const reader = new Reader(handle, cdc.params.max + readSize, readSize);
   try {
     let scanned = 0; // nextCut(start, scanned) answered -1: no cut before `scanned`
     for (;;) {
@@ -69,7 +45,6 @@ export async function* chunkFile(handle: ChunkSource, cdc: Cdc, opts?: { readSiz
     }
   } finally {
     await reader.settle();
-    opts?.buffers?.give(reader.work); // chunks are copies: nothing yielded points into it
   }
 }
 
@@ -97,9 +72,8 @@ class Reader {
     private readonly handle: ChunkSource,
     private readonly capacity: number,
     private readonly readSize: number,
-    kept: Uint8Array | undefined,
   ) {
-    this.work = kept ?? new Uint8Array(Math.min(capacity, INITIAL_BUFFER));
+    this.work = new Uint8Array(Math.min(capacity, INITIAL_BUFFER));
   }
 
   /** Appends at least one byte, or sets eof. Called only when nextCut answered -1 (< max bytes pending). */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { isEbakError } from '../../src/errors.js';
-import { Cdc, chunkBuffer, chunkFile, DEFAULT_PARAMS, gearTable, WorkBuffers, type ChunkerParams } from '../../src/chunker/index.js';
+import { Cdc, chunkBuffer, chunkFile, DEFAULT_PARAMS, gearTable, type ChunkerParams } from '../../src/chunker/index.js';
 import { keystream } from './vector-input.js';
 
 let dir = '';
@@ -15,13 +15,13 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function chunksOfFile(data: Uint8Array, cdc: Cdc, readSize?: number, buffers?: WorkBuffers): Promise<Buffer[]> {
+async function chunksOfFile(data: Uint8Array, cdc: Cdc, readSize?: number): Promise<Buffer[]> {
   const path = join(dir, `f-${data.length}`);
   await writeFile(path, data);
   const handle = await open(path, 'r');
   try {
     const out: Buffer[] = [];
-    for await (const c of chunkFile(handle, cdc, { ...(readSize === undefined ? {} : { readSize }), ...(buffers ? { buffers } : {}) })) out.push(c);
+    for await (const c of chunkFile(handle, cdc, readSize === undefined ? undefined : { readSize })) out.push(c);
     return out;
   } finally {
     await handle.close();
@@ -51,22 +51,6 @@ async function assertSameAsBuffer(params: ChunkerParams, sizes: number[], readSi
 test('chunkFile equals chunkBuffer at the edges (small params, tiny reads force compaction)', async () => {
   const p: ChunkerParams = { min: 1024, avg: 4096, max: 16384 };
   await assertSameAsBuffer(p, [0, 1, p.min - 1, p.min, p.min + 1, p.max, p.max + 1, 3 << 20], [1, 7, 1000, 65536, undefined]);
-});
-
-test('a working buffer kept from file to file (WorkBuffers) holds an earlier file\'s bytes: chunks are still those of chunkBuffer', async () => {
-  const p: ChunkerParams = { min: 1024, avg: 4096, max: 16384 };
-  const cdc = new Cdc(gearTable(Buffer.alloc(32, 6)), p);
-  const buffers = new WorkBuffers(1);
-  // Large, then smaller and shorter than the kept buffer, then large again with another seed.
-  for (const [size, seed] of [[1 << 20, 1], [5000, 2], [p.max + 3, 3], [1 << 20, 4]] as const) {
-    const data = keystream(size, seed);
-    const got = await chunksOfFile(data, cdc, 1000, buffers);
-    assert.deepEqual(Buffer.concat(got), Buffer.from(data), `size ${size}`);
-    assert.deepEqual(got.map((c) => c.length), chunkBuffer(data, cdc).map((c) => c.length), `size ${size}`);
-  }
-  const kept = buffers.take();
-  assert.ok(kept !== undefined && kept.length >= p.max, 'the largest buffer was kept');
-  assert.equal(buffers.take(), undefined, 'no more than `keep`');
 });
 
 test('chunkFile equals chunkBuffer with default params', async () => {
