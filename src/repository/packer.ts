@@ -20,8 +20,8 @@
  * queueing and their pack's save, so it stays flat whatever the input size;
  * when nothing is being saved that would free room, the fullest open pack
  * closes early. A pack's bytes go to a temporary file as they arrive
- * (spool.ts), not to a buffer per open pack; a pack is read back into one of
- * the few save buffers only for its save.
+ * (spool.ts), not to a buffer per open pack, and is saved from that file, read
+ * in pieces (storage/source.ts): no buffer of a whole pack is ever made.
  *
  * Durability order (what makes a kill -9 safe): a pack is saved before any
  * index file names it; index files are saved before the snapshot that needs
@@ -45,6 +45,7 @@ import { blobAad, BlobType, encodeHeader, encodePrefix, FLAG_ZSTD, KeySource, pa
 import type { BlobWriter, PackerStats } from './api.js';
 import type { RepoConfig } from './format/config.js';
 import type { MasterIndex } from './masterindex.js';
+import type { ByteSource } from '../storage/backend.js';
 import type { WorkerPool } from './workers.js';
 
 /** A new pack's salt (its prefix's 32-byte field) and key. */
@@ -80,7 +81,8 @@ export interface PackSink {
   readonly config: Pick<RepoConfig, 'chunker' | 'compression_level' | 'pack_size'>;
   readonly packKeys: PackKeys;
   blobId(data: Uint8Array): Buffer;
-  savePack(id: string, bytes: Buffer, kind: 'data' | 'tree'): Promise<void>;
+  /** `pack` is read in pieces, maybe more than once (a retried save), until the promise settles. */
+  savePack(id: string, pack: ByteSource, kind: 'data' | 'tree'): Promise<void>;
   saveIndex(payload: Buffer): Promise<string>;
 }
 
@@ -110,6 +112,8 @@ const BLOBS_PER_INDEX = 16_384;
 const SEALING = 256;
 /** Packs of one kind open side by side. */
 const SLOTS = 2;
+/** How much of a pack folded into another is read at once (foldSmall). */
+const FOLD_READ = 1024 * 1024;
 
 /** `add`'s answers when it needs to wait for nothing. */
 const QUEUED = Promise.resolve(true);
@@ -138,12 +142,6 @@ export class Packer implements BlobWriter {
   private unindexedBlobs = 0;
   private failure: unknown;
   private abandoned = false;
-  /**
-   * Buffers a pack is read back into for its save, one per save in flight,
-   * reused: allocating and freeing 24 MiB buffers leaves the C allocator
-   * holding freed memory (peak RSS grew by ~100 MiB without reuse).
-   */
-  private saveBuffers: Buffer[] = [];
   /** Packs whose temporary file is open: closed after their save, or discarded when the packer fails or is abandoned. */
   private live = new Set<OpenPack>();
   /** Keys made for packs about to open (made before the blob that needs one is assigned). */
@@ -326,30 +324,29 @@ export class Packer implements BlobWriter {
     const [into, from] = a.spool.size >= b.spool.size ? [a, b] : [b, a];
     slots[slots.indexOf(from)] = undefined;
     await from.spool.flush();
-    // Read into a save buffer (the one `into` is saved from next): no second pack-sized buffer.
-    const buf = this.saveBuffer();
-    try {
-      const bytes = await from.spool.readAll(buf);
-      for (const e of decodeEntries(from.entries.bytes())) {
+    const entries = decodeEntries(from.entries.bytes());
+    for (let i = 0; i < entries.length; ) {
+      // One read for a run of blobs (up to FOLD_READ bytes, or one larger blob): small files' packs hold thousands.
+      const start = entries[i]!.offset;
+      let j = i + 1;
+      while (j < entries.length && entries[j]!.offset + entries[j]!.length - start <= FOLD_READ) j++;
+      const last = entries[j - 1]!;
+      const run = Buffer.allocUnsafe(last.offset + last.length - start);
+      await from.spool.readAt(start, run);
+      for (; i < j; i++) {
+        const e = entries[i]!;
         const aad = blobAad(e.type, e.flags, e.rawLength, e.id);
-        const body = openSealed(from.key, bytes.subarray(e.offset, e.offset + e.length), aad, `blob ${e.id.toString('hex').slice(0, 16)}`);
-        // sealBlob returns a new buffer: nothing appended points into `buf`.
+        const body = openSealed(from.key, run.subarray(e.offset - start, e.offset - start + e.length), aad, `blob ${e.id.toString('hex').slice(0, 16)}`);
+        // sealBlob returns a new buffer: nothing appended points into `run`.
         this.append(into, e, sealBlob(into.key, e.type, e.id, e.rawLength, body, (e.flags & FLAG_ZSTD) !== 0));
       }
-    } finally {
-      this.saveBuffers.push(buf);
     }
     into.assignedBytes += from.assignedBytes;
     await this.dispose(from);
   }
 
-  private saveBuffer(): Buffer {
-    return this.saveBuffers.pop() ?? Buffer.allocUnsafeSlow(this.packCapacity());
-  }
-
   /** Copies a sealed blob into the pack at its current end, recording its entry; `written` is called once `sealed` is no longer needed. */
   private append(pack: OpenPack, e: Omit<BlobEntry, 'offset' | 'length'>, sealed: Buffer, written?: () => void): void {
-    // Built field by field: a spread gave every entry a shape of its own (~250 bytes each, kept until indexed).
     pack.entries.push(e.type, e.flags, e.id, pack.spool.size, sealed.length, e.rawLength);
     pack.spool.append(sealed, written);
   }
@@ -379,13 +376,10 @@ export class Packer implements BlobWriter {
     p.spool.append(encodeHeader(p.key, p.prefix, decodeEntries(entries)));
     await p.spool.flush();
     const id = p.spool.digest();
-    const buf = this.saveBuffer();
     try {
-      const bytes = await p.spool.readAll(buf);
-      await this.sink.savePack(id, bytes, p.kind === BlobType.tree ? 'tree' : 'data');
-      this.stats.bytesStored += bytes.length;
+      await this.sink.savePack(id, p.spool.source(), p.kind === BlobType.tree ? 'tree' : 'data');
+      this.stats.bytesStored += p.spool.size;
     } finally {
-      this.saveBuffers.push(buf);
       await this.dispose(p);
     }
     const keySource = this.sink.packKeys.source;
@@ -407,11 +401,6 @@ export class Packer implements BlobWriter {
   /** Gives up every pack not saved yet (after a failure or a cancellation: none of them will be). */
   private async discard(): Promise<void> {
     await Promise.allSettled([...this.live].map((p) => this.dispose(p)));
-  }
-
-  /** The target, one maximal blob past it, and room for a typical header (a pack of very many tiny blobs may need more: read into a buffer of its own). */
-  private packCapacity(): number {
-    return this.sink.config.pack_size + this.sink.config.chunker.max + 256 * 1024;
   }
 
   private release(bytes: number): void {

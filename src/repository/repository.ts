@@ -371,7 +371,7 @@ export class Repository extends WritableRepository implements SnapshotStore, Tre
       config: { ...this.config, ...this.writing },
       packKeys: masterPackKeys(this.keys.pack, keySourceOf(this.reader.current)),
       blobId: (data) => this.blobId(data),
-      savePack: (id, bytes, packKind) => this.backend.save({ type: 'data', name: id }, bytes, { packKind, sha256: id }),
+      savePack: (id, pack, packKind) => this.backend.save({ type: 'data', name: id }, pack, { packKind, sha256: id }),
       saveIndex: (payload) => this.saveObject('index', payload),
     }, pool);
   }

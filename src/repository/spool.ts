@@ -15,7 +15,7 @@
  * sealed header, i.e. ciphertext only (docs/storage.md).
  *
  * The pack's id (SHA-256 of its bytes) is hashed as bytes are appended, so
- * the pack is read back once, for its save.
+ * the pack is read back once, for its save, a piece at a time (`source`).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, read, rmSync, unlinkSync, write } from 'node:fs';
@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { EbakError } from '../errors.js';
 import { mapIoError } from '../util/fs.js';
+import type { ByteSource } from '../storage/backend.js';
 
 /**
  * Blobs are copied into write buffers of this size, written when full (a
@@ -98,16 +99,25 @@ export class PackSpool {
     return this.hash.digest('hex');
   }
 
-  /** All `size` bytes, read into `into` when it is large enough (flush first). */
-  async readAll(into?: Buffer): Promise<Buffer> {
-    const out = into !== undefined && into.length >= this.size ? into.subarray(0, this.size) : Buffer.allocUnsafeSlow(this.size);
-    for (let at = 0; at < out.length;) {
+  /** Bytes [offset, offset + into.length) of what was appended, into `into` (flush first). */
+  async readAt(offset: number, into: Buffer): Promise<void> {
+    for (let at = 0; at < into.length; ) {
       if (this.closed) throw new EbakError('CANCELLED', `${what()} was discarded`);
-      const { bytesRead } = await this.track(readAsync(this.fd, out, at, out.length - at, at)).catch((e: unknown) => { throw mapIoError(e, what()); });
+      const { bytesRead } = await this.track(readAsync(this.fd, into, at, into.length - at, offset + at)).catch((e: unknown) => { throw mapIoError(e, what()); });
       if (bytesRead === 0) throw mapIoError(new Error('shorter than what was written'), what());
       at += bytesRead;
     }
-    return out;
+  }
+
+  /**
+   * The pack as a save reads it (storage/source.ts), in pieces and as often
+   * as it needs, until the spool is closed (flush first, after the last
+   * append). Its digest (the pack's id) goes with the save as
+   * SaveOptions.sha256. CANCELLED once discarded: no save starts.
+   */
+  source(): ByteSource {
+    if (this.closed) throw new EbakError('CANCELLED', `${what()} was discarded`);
+    return { length: this.size, read: (offset, into) => this.readAt(offset, into) };
   }
 
   /** Closes the file (its space is freed), once the writes in flight have settled. Idempotent. */

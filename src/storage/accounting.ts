@@ -9,7 +9,8 @@
  * size), at least one per listing. bytesUp counts every attempted save's
  * bytes; bytesDown counts the bytes of each successful load.
  */
-import type { Backend, ByteRange, CallOptions, FileInfo, FileType, Handle, SaveOptions } from './backend.js';
+import type { Backend, ByteRange, CallOptions, FileInfo, FileType, Handle, SaveData, SaveOptions } from './backend.js';
+import { sizeOf } from './source.js';
 import { ForwardingBackend, type Operation } from './forward.js';
 
 export interface RequestCounts {
@@ -51,8 +52,8 @@ export class AccountingBackend extends ForwardingBackend {
     return run();
   }
 
-  override save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
-    this.counter.add('bytesUp', data.byteLength);
+  override save(h: Handle, data: SaveData, opts?: SaveOptions): Promise<void> {
+    this.counter.add('bytesUp', sizeOf(data));
     return super.save(h, data, opts);
   }
 

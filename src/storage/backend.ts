@@ -11,6 +11,9 @@
  * anything: the repository authenticates every object it reads back.
  */
 import { EbakError } from '../errors.js';
+import type { SaveData } from './source.js';
+
+export type { ByteSource, SaveData } from './source.js';
 
 /** The top-level folders of a repository (docs/format.md, "Layout"). */
 export type FileType = 'config' | 'keys' | 'snapshots' | 'index' | 'data' | 'locks' | 'retention';
@@ -120,9 +123,12 @@ export interface Backend {
    * Stores `data` under `h`, atomically: after success every reader sees all
    * bytes; after a failure or crash no reader sees a partial object. Saving
    * the same bytes again must succeed (content-addressed names make retries
-   * safe). Throws EbakError('NO_SPACE') when the medium is full.
+   * safe). `data` is bytes in memory or a ByteSource read in pieces
+   * (source.ts), which a retry reads again from its start; it must not
+   * change until the save has settled. Throws EbakError('NO_SPACE') when the
+   * medium is full.
    */
-  save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void>;
+  save(h: Handle, data: SaveData, opts?: SaveOptions): Promise<void>;
 
   /**
    * Returns the object's bytes, or only `range` of them. Throws

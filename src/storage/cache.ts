@@ -29,12 +29,13 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { openSync, readSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EbakError, isEbakError } from '../errors.js';
-import { checkName, describe, type ByteRange, type CallOptions, type FileInfo, type FileType, type Handle, type SaveOptions } from './backend.js';
+import { checkName, describe, type ByteRange, type CallOptions, type FileInfo, type FileType, type Handle, type SaveData, type SaveOptions } from './backend.js';
 import { FdCache } from './fdcache.js';
 import { ForwardingBackend } from './forward.js';
+import { writeTo } from './source.js';
 
 /** The file that tells backup tools a folder is a cache (https://bford.info/cachedir/). */
 const TAG = 'CACHEDIR.TAG';
@@ -61,7 +62,7 @@ export class CacheBackend extends ForwardingBackend {
     await mkdir(root, { recursive: true }).then(() => writeFile(join(root, TAG), TAG_TEXT, { flag: 'wx' })).catch(() => {});
   }
 
-  override async save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
+  override async save(h: Handle, data: SaveData, opts?: SaveOptions): Promise<void> {
     await super.save(h, data, opts);
     const path = this.pathOf(h, opts?.packKind);
     if (path !== undefined) await this.store(path, h, data);
@@ -120,13 +121,23 @@ export class CacheBackend extends ForwardingBackend {
     }
   }
 
-  /** Writes `data` atomically (temporary file, then rename) when it hashes to its name; failures are ignored. */
-  private async store(path: string, h: Handle, data: Uint8Array): Promise<void> {
-    if (!matchesName(data, h.name)) return;
+  /**
+   * Writes `data` atomically (temporary file, then rename) when it hashes to
+   * its name, hashed as it is written (a tree pack comes as a source, read in
+   * pieces); failures are ignored.
+   */
+  private async store(path: string, h: Handle, data: SaveData): Promise<void> {
     const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
     try {
       await mkdir(join(path, '..'), { recursive: true });
-      await writeFile(tmp, data);
+      const hash = createHash('sha256');
+      const fh = await open(tmp, 'wx');
+      try {
+        await writeTo(fh, data, (piece) => hash.update(piece));
+      } finally {
+        await fh.close();
+      }
+      if (hash.digest('hex') !== h.name) throw new Error('not the bytes its name says');
       await rename(tmp, path);
       this.verified.add(path);
     } catch {

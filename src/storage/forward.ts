@@ -12,7 +12,7 @@
  * (its signal) pass through `passed`, so a wrapper that adds to them
  * (signal.ts) overrides that one.
  */
-import type { Backend, ByteRange, CallOptions, Capabilities, FileInfo, FileType, Handle, SaveOptions } from './backend.js';
+import type { Backend, ByteRange, CallOptions, Capabilities, FileInfo, FileType, Handle, SaveData, SaveOptions } from './backend.js';
 
 /** The single-request operations, as `forward` is told them. */
 export type Operation = 'create' | 'isRepository' | 'save' | 'load' | 'stat' | 'remove';
@@ -75,7 +75,7 @@ export abstract class ForwardingBackend implements Backend {
     const o = this.passed('config', opts);
     return this.forward('isRepository', () => this.inner.isRepository(o), o?.signal);
   }
-  save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
+  save(h: Handle, data: SaveData, opts?: SaveOptions): Promise<void> {
     const o = this.passed(h.type, opts);
     return this.forward('save', () => this.inner.save(h, data, o), o?.signal);
   }

@@ -18,8 +18,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { EbakError } from '../errors.js';
 import { makeDirs, mapIoError, wrapIo } from '../util/fs.js';
-import { checkName, describe, FILE_TYPES, type Backend, type ByteRange, type CallOptions, type Capabilities, type FileInfo, type FileType, type Handle } from './backend.js';
+import { checkName, describe, FILE_TYPES, type Backend, type ByteRange, type CallOptions, type Capabilities, type FileInfo, type FileType, type Handle, type SaveData } from './backend.js';
 import { checkCancelled } from './cancel.js';
+import { writeTo } from './source.js';
 
 export class LocalBackend implements Backend {
   readonly location: string;
@@ -53,7 +54,8 @@ export class LocalBackend implements Backend {
     return join(this.root, h.type, h.name);
   }
 
-  async save(h: Handle, data: Uint8Array, opts?: CallOptions): Promise<void> {
+  /** A source (a pack in its temporary file) is copied a piece at a time: no buffer of the whole object. */
+  async save(h: Handle, data: SaveData, opts?: CallOptions): Promise<void> {
     checkCancelled(opts?.signal, () => `write ${describe(h)}`);
     const final = this.path(h);
     const dir = final.slice(0, final.lastIndexOf('/'));
@@ -61,7 +63,7 @@ export class LocalBackend implements Backend {
     await wrapIo(`write ${describe(h)}`, async () => {
       const fh = await openNew(tmp, h.type === 'retention' ? dir : undefined);
       try {
-        await fh.writeFile(data);
+        await writeTo(fh, data);
         await fh.sync();
       } finally {
         await fh.close();

@@ -4,7 +4,8 @@
  * so the average over the run never exceeds it whatever the concurrency.
  * Placed inside the retry wrapper, so a retried request is paid for again.
  */
-import { describe, type Backend, type ByteRange, type CallOptions, type Handle, type SaveOptions } from './backend.js';
+import { describe, type Backend, type ByteRange, type CallOptions, type Handle, type SaveData, type SaveOptions } from './backend.js';
+import { sizeOf } from './source.js';
 import { pause } from './cancel.js';
 import { ForwardingBackend } from './forward.js';
 
@@ -27,8 +28,8 @@ export class RateBackend extends ForwardingBackend {
     super(inner);
   }
 
-  override async save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
-    await this.up?.take(data.byteLength, opts?.signal, `write ${describe(h)}`);
+  override async save(h: Handle, data: SaveData, opts?: SaveOptions): Promise<void> {
+    await this.up?.take(sizeOf(data), opts?.signal, `write ${describe(h)}`);
     return super.save(h, data, opts);
   }
 

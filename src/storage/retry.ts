@@ -6,7 +6,8 @@
  * Everything else (NOT_FOUND, USAGE, NO_REPOSITORY, refused credentials,
  * untrusted certificates, local I/O errors) is permanent and passes through
  * at once. All Backend writes are idempotent (content-addressed names,
- * atomic saves), so repeating one after an unclear failure is safe. An
+ * atomic saves), so repeating one after an unclear failure is safe; a save
+ * from a ByteSource (source.ts) is read again from its first byte. An
  * aborted signal ends a backoff at once (CANCELLED), and a cancelled attempt
  * is never retried.
  */

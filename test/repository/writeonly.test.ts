@@ -32,6 +32,7 @@ import { decodeCredential, deviceMarker, encodeCredential, newCredential, newPac
 import { FullKeyReader } from '../../src/repository/writeonly/reader.js';
 import { WriteOnlyRepository } from '../../src/repository/writeonly/repository.js';
 import { LocalBackend } from '../../src/storage/local.js';
+import { bytesOf } from '../../src/storage/source.js';
 import { outcome, outcomeSync } from './vector-kit.js';
 
 const master = random(32);
@@ -277,7 +278,7 @@ describe('key source 1 packs', () => {
         index: new MasterIndex(), config: DEFAULT_CONFIG,
         packKeys: { source: KeySource.writeOnly, newKey: () => newPackKey(credential) },
         blobId: (d) => hmacSha256(credential.blobIdKey, d),
-        savePack: async (id, bytes) => void saved.set(id, bytes),
+        savePack: async (id, pack) => void saved.set(id, await bytesOf(pack)),
         saveIndex: async (p) => {
           assert.ok(decodeIndex(p, 'i').packs.every((x) => x.keySource === KeySource.writeOnly));
           return 'i';

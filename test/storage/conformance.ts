@@ -7,8 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Backend, FileInfo, FileType, Handle } from '../../src/storage/backend.js';
+import type { Backend, ByteSource, FileInfo, FileType, Handle } from '../../src/storage/backend.js';
 import type { ErrorCode } from '../../src/errors.js';
 
 export interface ConformanceOptions {
@@ -33,6 +36,36 @@ export async function collect(it: AsyncIterable<FileInfo>): Promise<FileInfo[]> 
   const out: FileInfo[] = [];
   for await (const fi of it) out.push(fi);
   return out;
+}
+
+/** A ByteSource over a real file holding `bytes`, as a pack in its temporary file is; `starts` counts reads from byte 0 (one per attempt of a single upload). */
+export interface FileSource extends ByteSource {
+  starts: number;
+  close(): Promise<void>;
+}
+
+export async function fileSource(bytes: Buffer): Promise<FileSource> {
+  const dir = await mkdtemp(join(tmpdir(), 'ebak-source-'));
+  await writeFile(join(dir, 'f'), bytes);
+  const fh = await open(join(dir, 'f'), 'r');
+  const src: FileSource = {
+    length: bytes.length,
+    starts: 0,
+    read: async (offset, into) => {
+      if (offset === 0) src.starts++;
+      assert.ok(offset + into.length <= bytes.length, 'read within the source');
+      for (let done = 0; done < into.length; ) {
+        const { bytesRead } = await fh.read(into, done, into.length - done, offset + done);
+        assert.ok(bytesRead > 0);
+        done += bytesRead;
+      }
+    },
+    close: async () => {
+      await fh.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return src;
 }
 
 /** Runs `fn` over `items` with at most `n` calls in flight. */
@@ -116,6 +149,23 @@ export function conformance(name: string, open: () => Promise<Backend>, opts: Co
       const mid = Math.floor(size / 2);
       assert.ok((await b.load(h, { offset: mid - 100, length: 300_000 })).equals(data.subarray(mid - 100, mid + 299_900)));
       await b.remove(h);
+    });
+
+    it('saves from a ByteSource read in pieces: small, large (multipart), empty, and again (idempotent)', async () => {
+      for (const size of [1000, 600_000, opts.largeBytes ?? 1024 * 1024, 0]) {
+        const h = { type: 'data' as const, name: id() };
+        const data = randomBytes(size);
+        const src = await fileSource(data);
+        try {
+          await b.save(h, src, { packKind: 'data' });
+          await b.save(h, src, { packKind: 'data' });
+        } finally {
+          await src.close();
+        }
+        assert.equal((await b.stat(h)).size, size);
+        assert.ok((await b.load(h)).equals(data), `${size} bytes`);
+        await b.remove(h);
+      }
     });
 
     it('missing objects: load and stat are NOT_FOUND, remove succeeds', async () => {

@@ -38,6 +38,12 @@ export class S3Proxy {
   readonly requests: Recorded[] = [];
   /** Decides the fault for each request; undefined forwards it unchanged. */
   fault: ((r: Recorded) => Fault | undefined) | undefined;
+  /**
+   * Decided before a request's body is read: a number closes the connection
+   * once that many bytes of the body have come (an upload cut midway; the
+   * request is recorded with the bytes that came). Undefined reads it whole.
+   */
+  cutUpload: ((r: { method: string; url: string }) => number | undefined) | undefined;
   /** Access key ids forwarded as s3rver's own (it checks no SigV4 signature, only that it knows the key id). */
   readonly aliases = new Set<string>();
   inFlight = 0;
@@ -66,6 +72,7 @@ export class S3Proxy {
   reset(): void {
     this.requests.length = 0;
     this.fault = undefined;
+    this.cutUpload = undefined;
     this.maxInFlight = 0;
   }
 
@@ -77,7 +84,18 @@ export class S3Proxy {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+    const cut = this.cutUpload?.({ method: req.method ?? '', url: req.url ?? '' });
+    let got = 0;
+    for await (const c of req) {
+      chunks.push(c as Buffer);
+      got += (c as Buffer).length;
+      if (cut !== undefined && got >= cut) break;
+    }
+    if (cut !== undefined && got >= cut) {
+      this.requests.push({ n: this.requests.length, method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
+      res.socket?.destroy();
+      return;
+    }
     const rec: Recorded = { n: this.requests.length, method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
     this.requests.push(rec);
     this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);

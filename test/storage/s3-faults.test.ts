@@ -6,12 +6,12 @@
  * a slow request in flight at once (CANCELLED), and is never retried.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { EbakError } from '../../src/errors.js';
 import { awsEnvironment } from '../../src/config/index.js';
 import { openBackend, type OpenedBackend } from '../../src/storage/open.js';
-import { id, rejectsWith } from './conformance.js';
+import { fileSource, id, rejectsWith } from './conformance.js';
 import { S3Proxy, type Fault, type Recorded } from './proxy.js';
 import { S3RVER_ENV, startS3rver, type S3rver } from './s3server.js';
 
@@ -26,6 +26,8 @@ before(async () => {
   b = await openBackend(`s3:${proxy.endpoint}/faults`, awsEnvironment({ ...S3RVER_ENV, AWS_CA_BUNDLE: server.tls.certFile }), {
     retry: { attempts: 5, baseDelayMs: 10, onRetry: () => retries++ },
     idleTimeoutMs: 400,
+    multipartThresholdBytes: 6 * MiB,
+    partBytes: 5 * MiB,
   });
   await b.create();
 });
@@ -45,6 +47,7 @@ function burst(n: number, fault: Fault, match: (r: Recorded) => boolean = () => 
   proxy.fault = (r) => (match(r) && left-- > 0 ? fault : undefined);
 }
 const isGet = (r: Recorded) => r.method === 'GET';
+const MiB = 1024 * 1024;
 
 describe('s3 under injected faults', () => {
   it('a burst of 503 SlowDown on PUT: saved after retries', async () => {
@@ -86,6 +89,45 @@ describe('s3 under injected faults', () => {
     await b.save(h, data);
     assert.equal(retries, 1);
     assert.deepEqual(await b.load(h), data);
+  });
+
+  it('a connection cut mid-upload of a save from a source (a pack in its file): the retry sends it again from byte 0', async () => {
+    const h = { type: 'data' as const, name: id() };
+    const data = randomBytes(3 * MiB);
+    const src = await fileSource(data);
+    let cuts = 1;
+    proxy.cutUpload = (r) => (r.method === 'PUT' && cuts-- > 0 ? MiB : undefined);
+    try {
+      // With its digest given, as a pack's id is (SaveOptions.sha256): the source is read only to send it.
+      await b.save(h, src, { packKind: 'data', sha256: createHash('sha256').update(data).digest('hex') });
+    } finally {
+      await src.close();
+    }
+    assert.equal(retries, 1);
+    assert.equal(src.starts, 2, 'read from its start once per attempt');
+    const puts = proxy.requests.filter((r) => r.method === 'PUT');
+    assert.equal(puts.length, 2);
+    assert.ok(puts[0]!.body.length >= MiB && puts[0]!.body.length < data.length, 'the first attempt was cut midway');
+    assert.ok(puts[1]!.body.equals(data));
+    assert.equal(puts[1]!.headers['x-amz-checksum-sha256'], createHash('sha256').update(data).digest('base64'));
+    assert.ok((await b.load(h)).equals(data));
+  });
+
+  it('a multipart part cut mid-upload: the part is read again and sent whole', async () => {
+    const h = { type: 'data' as const, name: id() };
+    const data = randomBytes(12 * MiB);
+    const src = await fileSource(data);
+    let cuts = 1;
+    proxy.cutUpload = (r) => (r.method === 'PUT' && /[?&]partNumber=2/.test(r.url) && cuts-- > 0 ? 2 * MiB : undefined);
+    try {
+      await b.save(h, src, { packKind: 'data' });
+    } finally {
+      await src.close();
+    }
+    assert.equal(retries, 1);
+    const parts = proxy.requests.filter((r) => r.method === 'PUT' && /[?&]partNumber=/.test(r.url));
+    assert.equal(parts.length, 3 + 3, 'the whole upload again after the cut (the retry wrapper retries the save)');
+    assert.ok((await b.load(h)).equals(data));
   });
 
   it('a slow answer (beyond the idle timeout) is abandoned and retried', async () => {

@@ -58,7 +58,7 @@ export class WriteOnlyRepository extends WritableRepository implements SnapshotS
       config: { ...this.config, ...this.writing },
       packKeys: { source: writeOnlyKeySource(this.credential.generation), newKey: () => newPackKey(this.credential) },
       blobId: (data) => this.blobId(data),
-      savePack: (id, bytes, packKind) => this.backend.save({ type: 'data', name: id }, bytes, { packKind, sha256: id }),
+      savePack: (id, pack, packKind) => this.backend.save({ type: 'data', name: id }, pack, { packKind, sha256: id }),
       saveIndex: (payload) => this.saveObject('index', payload),
     }, pool));
   }

@@ -8,9 +8,11 @@
  * This class does no retrying; it classifies failures (errors.ts) and marks
  * the transient ones `retryable` for the retry wrapper (retry.ts). Every
  * upload carries x-amz-checksum-sha256, the caller's (SaveOptions.sha256: a
- * pack's id) or computed here over the Buffer body, so S3 refuses bytes
- * corrupted in transit; the SigV4 payload hash is the same digest
- * (client.ts), never hashed again. Object Lock (objectlock.ts; reused
+ * pack's id) or computed here, so S3 refuses bytes corrupted in transit; the
+ * SigV4 payload hash is the same digest (client.ts), never hashed again. A
+ * save from a ByteSource goes up as a stream of pieces read from it (a
+ * multipart upload reads each part when it sends it), so no buffer of the
+ * whole object is made. Object Lock (objectlock.ts; reused
  * packs' retention extended, retention.ts) and archive restores (thaw.ts)
  * are options of this backend, given typed;
  * moving a pack to a colder class is coldcopy.ts's. Every request carries
@@ -21,7 +23,7 @@
  * few lines of SDK call and error mapping; what can stand alone already does.)
  */
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { BucketLocationConstraint, CompletedPart, S3Client } from '@aws-sdk/client-s3';
 import {
   AbortMultipartUploadCommand,
@@ -42,7 +44,8 @@ import {
 } from './sdk.js';
 import { EbakError, isEbakError } from '../../errors.js';
 import { Semaphore } from '../../util/semaphore.js';
-import { checkName, describe, type Backend, type ByteRange, type CallOptions, type Capabilities, type FileInfo, type FileType, type Handle, type SaveOptions } from '../backend.js';
+import { checkName, describe, type Backend, type ByteRange, type CallOptions, type Capabilities, type FileInfo, type FileType, type Handle, type SaveData, type SaveOptions } from '../backend.js';
+import { isSource, pieces, PIECE_BYTES, sha256Of, sizeOf } from '../source.js';
 import { formatLocation, type S3Location } from '../location.js';
 import { retryable } from '../retry.js';
 import { readBody } from './body.js';
@@ -153,13 +156,12 @@ export class S3Backend implements Backend {
     }
   }
 
-  async save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
-    const body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  async save(h: Handle, data: SaveData, opts?: SaveOptions): Promise<void> {
     const what = `write ${describe(h)}`;
     const locked = this.lock && isLockedType(h) ? lockParams(this.lock) : undefined;
     const common: UploadParams = { Bucket: this.bucket, Key: this.key(h), StorageClass: this.storageClass(h, opts), ...locked };
     try {
-      await this.upload(what, common, body, opts?.sha256, opts?.signal);
+      await this.upload(what, common, data, opts?.sha256, opts?.signal);
     } catch (e) {
       throw (this.lock && lockRefusal(e, `${what} on ${this.location}`, this.bucket)) || e;
     }
@@ -181,17 +183,24 @@ export class S3Backend implements Backend {
   }
 
   /** `digest`: the body's SHA-256 in hex when the caller knows it (SaveOptions.sha256); a single PUT then hashes nothing. */
-  private async upload(what: string, common: UploadParams, body: Buffer, digest: string | undefined, signal: AbortSignal | undefined): Promise<void> {
-    if (body.length <= this.threshold) {
-      const ChecksumSHA256 = digest === undefined ? sha256(body) : hexToBase64(digest);
-      await this.send(what, signal, (c, o) => c.send(new PutObjectCommand({ ...common, Body: body, ContentLength: body.length, ChecksumSHA256 }), o));
+  private async upload(what: string, common: UploadParams, data: SaveData, digest: string | undefined, signal: AbortSignal | undefined): Promise<void> {
+    const length = sizeOf(data);
+    if (length <= this.threshold) {
+      const ChecksumSHA256 = digest === undefined ? (await sha256Of(data)).toString('base64') : hexToBase64(digest);
+      // A new stream per attempt: a retry (retry.ts) reads the source again from its start.
+      const Body = isSource(data) ? Readable.from(pieces(data, false), { objectMode: false, highWaterMark: PIECE_BYTES }) : data;
+      try {
+        await this.send(what, signal, (c, o) => c.send(new PutObjectCommand({ ...common, Body, ContentLength: length, ChecksumSHA256 }), o));
+      } finally {
+        if (Body instanceof Readable) Body.destroy(); // a request that failed midway left it unread
+      }
       return;
     }
     const { UploadId } = await this.send(what, signal, (c, o) => c.send(new CreateMultipartUploadCommand({ ...common, ChecksumAlgorithm: 'SHA256' }), o));
     if (!UploadId) throw retryable(new EbakError('STORAGE', `${what} on ${this.location}: no upload id in the answer to CreateMultipartUpload`));
     const ref = { Bucket: this.bucket, Key: common.Key, UploadId };
     try {
-      const parts = await this.uploadParts(what, ref, body, signal);
+      const parts = await this.uploadParts(what, ref, data, signal);
       await this.send(what, signal, (c, o) => c.send(new CompleteMultipartUploadCommand({ ...ref, MultipartUpload: { Parts: parts } }), o));
     } catch (e) {
       // Best effort, and after a cancellation too: an upload left behind costs storage until a lifecycle rule removes it.
@@ -354,18 +363,28 @@ export class S3Backend implements Backend {
     return h.type === 'data' && opts?.packKind === 'data' ? (this.opts.dataStorageClass ?? 'STANDARD') : 'STANDARD';
   }
 
-  /** Uploads every part (at most partConcurrency at once) and waits for all before reporting a failure. */
-  private async uploadParts(what: string, ref: { Bucket: string; Key: string; UploadId: string }, body: Buffer, signal: AbortSignal | undefined): Promise<CompletedPart[]> {
+  /**
+   * Uploads every part (at most partConcurrency at once) and waits for all
+   * before reporting a failure. A source's part is read into a buffer when
+   * it is sent (one buffer per part in flight, reused for the next part).
+   */
+  private async uploadParts(what: string, ref: { Bucket: string; Key: string; UploadId: string }, data: SaveData, signal: AbortSignal | undefined): Promise<CompletedPart[]> {
     const sem = new Semaphore(this.partConcurrency);
+    const length = sizeOf(data);
+    const free: Buffer[] = [];
     const offsets: number[] = [];
-    for (let o = 0; o < body.length; o += this.partBytes) offsets.push(o);
+    for (let o = 0; o < length; o += this.partBytes) offsets.push(o);
     const results = await Promise.allSettled(
-      offsets.map((o, i) =>
+      offsets.map((at, i) =>
         sem.run(async (): Promise<CompletedPart> => {
-          const part = body.subarray(o, o + this.partBytes);
-          const sum = sha256(part);
-          const r = await this.send(what, signal, (c, o) => c.send(new UploadPartCommand({ ...ref, PartNumber: i + 1, Body: part, ContentLength: part.length, ChecksumSHA256: sum }), o));
-          return { PartNumber: i + 1, ETag: r.ETag, ChecksumSHA256: sum };
+          const part = await partOf(data, at, Math.min(this.partBytes, length - at), () => free.pop() ?? Buffer.allocUnsafeSlow(this.partBytes));
+          try {
+            const sum = sha256(part);
+            const r = await this.send(what, signal, (c, o) => c.send(new UploadPartCommand({ ...ref, PartNumber: i + 1, Body: part, ContentLength: part.length, ChecksumSHA256: sum }), o));
+            return { PartNumber: i + 1, ETag: r.ETag, ChecksumSHA256: sum };
+          } finally {
+            if (isSource(data)) free.push(Buffer.from(part.buffer)); // the whole part buffer, for the next part
+          }
         }),
       ),
     );
@@ -407,6 +426,14 @@ type SendOptions = { abortSignal?: AbortSignal };
 /** The SDK's options of one request: aborting `signal` aborts it (the SDK rejects with an AbortError, errors.ts makes it CANCELLED). */
 function sendOptions(signal: AbortSignal | undefined): SendOptions {
   return signal ? { abortSignal: signal } : {};
+}
+
+/** Bytes [at, at + n) of `data`: a view of bytes in memory, or read from a source into a buffer from `spare` (its own ArrayBuffer). */
+async function partOf(data: SaveData, at: number, n: number, spare: () => Buffer): Promise<Buffer> {
+  if (!isSource(data)) return Buffer.from(data.buffer, data.byteOffset + at, n);
+  const into = spare().subarray(0, n);
+  await data.read(at, into);
+  return into;
 }
 
 function sha256(b: Buffer): string {

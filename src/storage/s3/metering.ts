@@ -5,6 +5,7 @@
  * per Backend operation: one multipart save is several billed requests, and
  * `create` is a HEAD and maybe a PUT.
  */
+import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { RequestCounter } from '../accounting.js';
 
@@ -25,7 +26,8 @@ function countRequests(counter: RequestCounter): Parameters<S3Client['middleware
     const req = (args as { request: HttpRequestLike }).request;
     const cls = requestClass(req);
     counter.add(cls);
-    if (req.body instanceof Uint8Array) counter.add('bytesUp', req.body.byteLength);
+    // A body streamed from a source (a pack) is counted by its announced length.
+    counter.add('bytesUp', req.body instanceof Uint8Array ? req.body.byteLength : req.body instanceof Readable ? Number(req.headers?.['content-length'] ?? 0) : 0);
     const out = await next(args);
     const res = (out as { response?: { statusCode?: number; headers?: Record<string, string | undefined> } }).response;
     if (cls === 'get' && res?.statusCode !== undefined && res.statusCode < 300) counter.add('bytesDown', Number(res.headers?.['content-length'] ?? 0));
@@ -36,6 +38,7 @@ function countRequests(counter: RequestCounter): Parameters<S3Client['middleware
 interface HttpRequestLike {
   readonly method: string;
   readonly query?: Record<string, unknown>;
+  readonly headers?: Record<string, string | undefined>;
   readonly body?: unknown;
 }
 
