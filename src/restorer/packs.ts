@@ -170,7 +170,11 @@ export class PackWriter {
       (o) => {
         const outcome = o as RunOutcome;
         this.onData(outcome.bytes);
-        outcome.files.forEach((fo, j) => this.settle(files[members[j]!]!, fo.ok ? fo.problems : errorOf(fo)));
+        let k = 0; // notes are in task order
+        members.forEach((f, j) => {
+          const fo = outcome.notes[k]?.[0] === j ? outcome.notes[k++]![1] : undefined;
+          this.settle(files[f]!, fo === undefined ? [] : fo.ok ? fo.problems : errorOf(fo));
+        });
         this.ran();
       },
       (e: Error) => {
