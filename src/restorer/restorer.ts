@@ -137,8 +137,9 @@ export class Restorer {
     const multi = (n.content?.length ?? 0) > 1;
     const file = this.files.tryAcquire();
     const spread = file && multi ? this.multiBlob.tryAcquire() : undefined;
-    if (file && (!multi || spread)) return this.runFile(path, rel, n, fresh, pending, () => (file(), spread?.()));
-    return this.startLater(path, rel, n, fresh, pending, file, multi);
+    if (!file || (multi && !spread)) return this.startLater(path, rel, n, fresh, pending, file, multi);
+    this.runFile(path, rel, n, fresh, pending, () => (file(), spread?.()));
+    return undefined;
   }
 
   /** startFile once the slots it lacked are free (`file`: the file slot, if it has one). */
@@ -146,22 +147,30 @@ export class Restorer {
     const releaseFile = file ?? (await this.files.acquire());
     const releaseMulti = multi ? await this.multiBlob.acquire() : undefined;
     const release = () => (releaseFile(), releaseMulti?.());
-    if (this.opts.signal?.aborted) release();
-    this.opts.signal?.throwIfAborted(); // it waited for a slot
+    if (this.opts.signal?.aborted) {
+      release();
+      this.opts.signal.throwIfAborted(); // it waited for a slot
+    }
     this.runFile(path, rel, n, fresh, pending, release);
   }
 
   /** Writes the file, counted in `pending`; `release` gives its slots back once it settles. A failure that stops the restore stops the walk too. */
-  private runFile(path: Buffer, rel: string, n: TreeNode, fresh: boolean, pending: Outstanding, release: () => void): undefined {
+  private runFile(path: Buffer, rel: string, n: TreeNode, fresh: boolean, pending: Outstanding, release: () => void): void {
     const end = pending.begin();
     const settle = (failed?: { error: unknown }) => {
       release();
       if (failed) this.fatal ??= failed.error;
       end(failed);
     };
-    if (fresh && n.links <= 1 && !this.dryRun) this.writeFresh(path, rel, n, settle);
-    else this.restoreFile(path, rel, n, fresh).then(() => settle(), (e: unknown) => settle({ error: e }));
-    return undefined;
+    if (!fresh || n.links > 1 || this.dryRun) {
+      this.restoreFile(path, rel, n, fresh).then(() => settle(), (e: unknown) => settle({ error: e }));
+      return;
+    }
+    try {
+      this.writeFresh(path, rel, n, settle);
+    } catch (e) {
+      settle({ error: e }); // not handed over (settle was not called)
+    }
   }
 
   /**
