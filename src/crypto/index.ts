@@ -96,6 +96,34 @@ export function open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array, what:
   }
 }
 
+/** Ciphertext is decrypted this much at a time by openInto: each piece's output comes from the malloc heap, not a mapping of its own. */
+const OPEN_CHUNK = 64 * 1024;
+
+/**
+ * open, into `out` (at least the plaintext's length; a view of it is returned), for a caller that
+ * reuses one buffer for every blob it opens. node:crypto answers each update with a new buffer, and
+ * one of a large blob's size is a fresh mapping (bin/ebak sets MALLOC_MMAP_THRESHOLD_) whose every
+ * 4 KiB page faults once: restoring 1 GiB cost ~0.9 s of system time in the blob workers
+ * (docs/benchmarks.md, rperf5). Pieces of OPEN_CHUNK are malloc'd and reused; copying them costs less.
+ */
+export function openInto(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array, what: string, out: Buffer): Buffer {
+  if (sealed.length < NONCE_BYTES + TAG_BYTES) throw authFailed(what);
+  const length = sealed.length - NONCE_BYTES - TAG_BYTES;
+  if (out.length < length) throw new EbakError('USAGE', `AES-GCM output needs ${length} bytes, the buffer holds ${out.length}`);
+  const d = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, NONCE_BYTES));
+  d.setAAD(aad);
+  d.setAuthTag(sealed.subarray(NONCE_BYTES + length));
+  let end = 0;
+  for (let i = 0; i < length; i += OPEN_CHUNK) end += d.update(sealed.subarray(NONCE_BYTES + i, NONCE_BYTES + Math.min(length, i + OPEN_CHUNK))).copy(out, end);
+  try {
+    end += d.final().copy(out, end);
+  } catch {
+    out.fill(0, 0, end);
+    throw authFailed(what);
+  }
+  return out.subarray(0, end);
+}
+
 export function authFailed(what: string): EbakError {
   return new EbakError('AUTH_FAILED', `${what}: authentication failed (the object was altered or corrupted)`, {
     hint: 'run `ebak check` to list every damaged object',

@@ -2,7 +2,7 @@
  * Sealing and opening single blobs. Pure functions, used on the main thread
  * and inside worker threads alike (src/repository/workers.ts).
  */
-import { equalBytes, hmacSha256, NONCE_BYTES, open, seal, sealInto } from '../crypto/index.js';
+import { equalBytes, hmacSha256, NONCE_BYTES, open, openInto, seal, sealInto } from '../crypto/index.js';
 import { decompressExact, decompressTransient } from '../compress/index.js';
 import { EbakError } from '../errors.js';
 import { blobAad, FLAG_ZSTD } from './format/pack.js';
@@ -31,15 +31,20 @@ export interface BlobRef {
   id: Uint8Array;
 }
 
+/** Reused decryption output of transient opens: one per thread, grown to the largest blob seen. */
+let bodyScratch = Buffer.alloc(0);
+
 /**
  * Authenticates, decrypts, decompresses, then checks the plaintext's keyed
  * hash equals the id it was asked for: a blob is trusted only if all hold.
- * `transient`: a compressed blob's plaintext is a view of a per-thread buffer
- * that the next transient open reuses (compress/index.ts), for a caller that
+ * `transient`: the plaintext is a view of a per-thread buffer that the next
+ * transient open reuses (here and in compress/index.ts), for a caller that
  * is done with it before opening another.
  */
 export function openBlob(packKey: Uint8Array, blobKey: Uint8Array, ref: BlobRef, sealed: Uint8Array, what: string, transient = false): Buffer {
-  const body = open(packKey, sealed, blobAad(ref.type, ref.flags, ref.rawLength, ref.id), what);
+  const aad = blobAad(ref.type, ref.flags, ref.rawLength, ref.id);
+  if (transient && bodyScratch.length < sealed.length) bodyScratch = Buffer.allocUnsafeSlow(sealed.length);
+  const body = transient ? openInto(packKey, sealed, aad, what, bodyScratch) : open(packKey, sealed, aad, what);
   const plain = ref.flags & FLAG_ZSTD ? (transient ? decompressTransient : decompressExact)(body, ref.rawLength, what) : body;
   if (plain.length !== ref.rawLength || !equalBytes(hmacSha256(blobKey, plain), ref.id))
     throw new EbakError('AUTH_FAILED', `${what}: content does not match its id`);

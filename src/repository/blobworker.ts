@@ -144,6 +144,7 @@ parentPort?.on('message', (req: WorkerRequest) => {
   void handle(req).then(
     (done) => {
       if (req.op === 'seal' || req.op === 'seals') sealed(req.op === 'seal' ? req.data.byteLength : req.bytes.byteLength);
+      else if (req.op === 'run') sealed(req.sealed.byteLength); // opening leaves its pieces' output (crypto openInto) as the same garbage
       if ('result' in done) return parentPort!.postMessage({ seq: req.seq, ok: true, result: done.result } satisfies WorkerReply);
       if ('ends' in done) return parentPort!.postMessage({ seq: req.seq, ok: true, ...done } satisfies WorkerReply, [done.sealed.buffer as ArrayBuffer, done.spent.buffer as ArrayBuffer]);
       const data = done.inPlace ? done.data : owned(done.data);

@@ -83,6 +83,7 @@ export class MasterIndex {
     this.packBytes = { kinds: new Uint8Array(0), keySources: new Uint8Array(0) };
     this.marked.clear();
     this.others = new Table(32, WORDS + 1);
+    this.lastPack = undefined;
   }
 
   /** True when the pack is marked for deletion. */
@@ -214,8 +215,17 @@ export class MasterIndex {
     return { p, known: false };
   }
 
+  /**
+   * The last pack's info, kept: a restore looks its files' blobs up in pack order, and the hex text
+   * of the pack id per blob was most of a lookup's cost (one entry: nothing grows with the index).
+   */
+  private lastPack: { p: number; info: PackInfo } | undefined;
+
   private packInfo(p: number): PackInfo {
+    if (this.lastPack?.p === p) return this.lastPack.info;
     const key = this.packTable.keyAt(p);
-    return { id: key.toString('hex', 0, 32), salt: key.subarray(32, 64), kind: this.packBytes.kinds[p]!, keySource: this.packBytes.keySources[p]! };
+    const info = { id: key.toString('hex', 0, 32), salt: key.subarray(32, 64), kind: this.packBytes.kinds[p]!, keySource: this.packBytes.keySources[p]! };
+    this.lastPack = { p, info };
+    return info;
   }
 }

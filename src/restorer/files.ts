@@ -25,9 +25,10 @@ export async function restoreContents(index: BlobIndex, writer: PackWriter, path
  */
 export function locateContent(blobs: BlobIndex, path: Buffer | string, n: TreeNode): LocatedBlob[] {
   const located: LocatedBlob[] = n.content!.map((hex) => {
-    const loc = blobs.lookupBlob(Buffer.from(hex, 'hex'));
+    const id = Buffer.from(hex, 'hex');
+    const loc = blobs.lookupBlob(id);
     if (!loc) throw new EbakError('NOT_FOUND', `${path}: data blob ${hex.slice(0, 16)} is missing from the repository (run \`ebak check\`)`);
-    return { id: Buffer.from(hex, 'hex'), loc };
+    return { id, loc };
   });
   const size = located.reduce((sum, b) => sum + b.loc.rawLength, 0);
   if (size !== n.size) throw new EbakError('CORRUPT', `${path}: its blobs hold ${size} bytes but the snapshot records ${n.size}`);

@@ -12,14 +12,17 @@ export class Outstanding {
 
   /** Counts `work` until it settles. */
   add(work: Promise<void>): void {
+    const end = this.begin();
+    work.then(() => end(), (e: unknown) => end({ error: e }));
+  }
+
+  /** Counts one piece of work until the function returned is called (once), with its failure if it failed: no promise needed. */
+  begin(): (failed?: { error: unknown }) => void {
     this.left++;
-    work.then(
-      () => this.settled(),
-      (e: unknown) => {
-        this.failure ??= { error: e };
-        this.settled();
-      },
-    );
+    return (failed) => {
+      if (failed) this.failure ??= failed;
+      this.settled();
+    };
   }
 
   /** Resolves once everything added has settled (no more is added); rejects then with the first failure. */

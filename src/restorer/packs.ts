@@ -69,10 +69,12 @@ export interface FileWrite {
   located: readonly LocatedBlob[];
 }
 
+/** How a file's write settles: the extended attributes not set, as messages, or why it failed (the file removed). */
+export type FileDone = (result: string[] | Error) => void;
+
 /** A file of the batch being written: how it settles, and (spread over runs) its descriptor and runs to go. */
 interface Pending extends FileWrite {
-  resolve: (problems: string[]) => void;
-  reject: (e: Error) => void;
+  done: FileDone;
   spread?: { fd: number; left: number; failure?: Error };
   /** Failed before any run (its descriptor could not be opened): runs skip it. */
   dead?: boolean;
@@ -96,13 +98,19 @@ export class PackWriter {
 
   /** Writes one file (removed again if it cannot be completed); resolves with the extended attributes not set, as messages. */
   write(f: FileWrite): Promise<string[]> {
-    if (f.located.length === 0) return writeTargetFile(f.at, f.meta, 0, false, async () => undefined);
-    return new Promise((resolve, reject) => {
-      this.batch.push({ ...f, resolve, reject });
-      if (f.located.length > 1) this.multiBlob++;
-      if (this.batch.length >= BATCH_FILES || this.multiBlob >= SPREAD_FILES || (this.running < IDLE_RUNS && this.batch.length >= DRY_FILES)) this.flush();
-      else this.schedule();
-    });
+    return new Promise((resolve, reject) => this.put(f, (r) => (r instanceof Error ? reject(r) : resolve(r))));
+  }
+
+  /**
+   * write, answered through `done` (called once): the restore's walk hands over thousands of
+   * files in flight, and a promise chain per file was most of the main thread's young garbage.
+   */
+  put(f: FileWrite, done: FileDone): void {
+    if (f.located.length === 0) return settleWith(writeTargetFile(f.at, f.meta, 0, false, async () => undefined), done);
+    this.batch.push({ at: f.at, meta: f.meta, size: f.size, located: f.located, done });
+    if (f.located.length > 1) this.multiBlob++;
+    if (this.batch.length >= BATCH_FILES || this.multiBlob >= SPREAD_FILES || (this.running < IDLE_RUNS && this.batch.length >= DRY_FILES)) this.flush();
+    else this.schedule();
   }
 
   /** After this turn of the event loop (the walk may add more), the batch goes out if the workers are running dry. */
@@ -133,7 +141,7 @@ export class PackWriter {
       p.spread = { fd: openTarget(p.at), left };
     } catch (e) {
       p.dead = true;
-      p.reject(e as Error);
+      p.done(e as Error);
     }
   }
 
@@ -162,7 +170,11 @@ export class PackWriter {
       (o) => {
         const outcome = o as RunOutcome;
         this.onData(outcome.bytes);
-        outcome.files.forEach((fo, j) => this.settle(files[members[j]!]!, fo.ok ? fo.problems : errorOf(fo)));
+        let k = 0; // notes are in task order
+        members.forEach((f, j) => {
+          const fo = outcome.notes[k]?.[0] === j ? outcome.notes[k++]![1] : undefined;
+          this.settle(files[f]!, fo === undefined ? [] : fo.ok ? fo.problems : errorOf(fo));
+        });
         this.ran();
       },
       (e: Error) => {
@@ -181,7 +193,7 @@ export class PackWriter {
   /** One run of file `p` is done: with its problems, or failed. */
   private settle(p: Pending, result: string[] | Error): void {
     const s = p.spread;
-    if (!s) return result instanceof Error ? this.failed(p, result) : p.resolve(result);
+    if (!s) return result instanceof Error ? this.failed(p, result) : p.done(result);
     if (result instanceof Error) s.failure ??= result;
     if (--s.left > 0) return;
     if (s.failure) {
@@ -191,21 +203,25 @@ export class PackWriter {
     try {
       const problems = finishFile(s.fd, p.at, p.meta, p.size, this.sparse);
       closeSync(s.fd);
-      p.resolve(problems);
+      p.done(problems);
     } catch (e) {
       abandonFile(s.fd, p.at);
-      p.reject(mapIoError(e, `write ${p.at}`));
+      p.done(mapIoError(e, `write ${p.at}`));
     }
   }
 
   /** The file failed (and was removed): written again from the blobs' other copies when a blob was damaged or gone and the index has some. */
   private failed(p: Pending, e: Error): void {
     const damaged = e instanceof EbakError && REREAD.has(e.code);
-    if (!damaged || !p.located.some((b) => this.blobs.hasCopies(b.id))) return p.reject(e);
+    if (!damaged || !p.located.some((b) => this.blobs.hasCopies(b.id))) return p.done(e);
     const offsets: number[] = [];
     p.located.reduce((at, b) => (offsets.push(at), at + b.loc.rawLength), 0);
-    writeTargetFile(p.at, p.meta, p.size, this.sparse, (write) => this.blobs.readBlobs(BlobType.data, p.located, (i, plain) => writeData(write, plain, offsets[i]!, this.sparse))).then(p.resolve, p.reject);
+    settleWith(writeTargetFile(p.at, p.meta, p.size, this.sparse, (write) => this.blobs.readBlobs(BlobType.data, p.located, (i, plain) => writeData(write, plain, offsets[i]!, this.sparse))), p.done);
   }
+}
+
+function settleWith(work: Promise<string[]>, done: FileDone): void {
+  work.then(done, (e: Error) => done(e));
 }
 
 /**

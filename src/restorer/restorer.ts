@@ -14,14 +14,15 @@
  */
 import { readdirSync, type BigIntStats } from 'node:fs';
 import { link } from 'node:fs/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isEbakError, type ErrorCode } from '../errors.js';
-import type { BlobReader, TreeLoader } from '../repository/api.js';
+import type { BlobReader, LocatedBlob, TreeLoader } from '../repository/api.js';
 import { nameKey, type TreeNode } from '../repository/format/tree.js';
 import { mapIoError } from '../util/fs.js';
 import { Semaphore } from '../util/semaphore.js';
-import { restoreContents } from './files.js';
+import { locateContent, restoreContents } from './files.js';
 import { HardLinks } from './hardlinks.js';
-import { BATCH_FILES, PackWriter, SPREAD_FILES } from './packs.js';
+import { BATCH_FILES, DRY_FILES, PackWriter, SPREAD_FILES } from './packs.js';
 import type { RestoreAction, RestoreOptions, RestoreResult } from './index.js';
 import { decide, type Decision } from './overwrite.js';
 import { Outstanding } from './outstanding.js';
@@ -50,6 +51,8 @@ export class Restorer {
   private readonly dryRun: boolean;
   /** The first failure that stops the restore (disk full, an unsafe path), once seen. */
   private fatal: unknown;
+  /** Files started since the walk last let the event loop turn (nextTurn). */
+  private startedSinceTurn = 0;
 
   constructor(
     trees: TreeLoader,
@@ -77,17 +80,23 @@ export class Restorer {
     const names = this.opts.delete && !fresh ? new Set<string>() : undefined;
     const pending = new Outstanding();
     try {
-      for await (const n of this.trees.entries(treeId, rel)) {
-        this.opts.signal?.throwIfAborted();
-        if (this.fatal) throw this.fatal;
-        names?.add(nameKey(n));
-        const path = childPath(dir, n);
-        const nodeRel = `${rel}/${n.name}`;
-        if (!this.filter.visits(nodeRel, n.type === 'dir')) continue;
-        if (n.type === 'dir') pending.add((await this.restoreSubdir(path, nodeRel, n, fresh)).done);
-        else if (n.type === 'symlink') await this.restoreSymlink(path, nodeRel, n, fresh);
-        else if (n.type !== 'file') await this.restoreSpecial(path, nodeRel, n, fresh);
-        else pending.add((await this.startFile(path, nodeRel, n, fresh)).done);
+      for await (const part of this.trees.parts(treeId, rel)) {
+        for (const n of part) {
+          this.opts.signal?.throwIfAborted();
+          if (this.fatal) throw this.fatal;
+          names?.add(nameKey(n));
+          const path = childPath(dir, n);
+          const nodeRel = `${rel}/${n.name}`;
+          if (!this.filter.visits(nodeRel, n.type === 'dir')) continue;
+          if (n.type === 'dir') pending.add((await this.restoreSubdir(path, nodeRel, n, fresh)).done);
+          else if (n.type === 'symlink') await this.restoreSymlink(path, nodeRel, n, fresh);
+          else if (n.type !== 'file') await this.restoreSpecial(path, nodeRel, n, fresh);
+          else {
+            const waiting = this.startFile(path, nodeRel, n, fresh, pending);
+            if (waiting) await waiting;
+            else if (++this.startedSinceTurn >= DRY_FILES) await this.nextTurn();
+          }
+        }
       }
     } catch (e) {
       await pending.all().catch(() => undefined);
@@ -100,6 +109,16 @@ export class Restorer {
   }
 
   /**
+   * Lets the event loop turn: a walk over trees already read starts files without ever waiting, and
+   * the workers' answers (and the pack writer's batch going out when they run dry) waited for it to
+   * pass 4,096 files, the workers idle meanwhile.
+   */
+  private async nextTurn(): Promise<void> {
+    this.startedSinceTurn = 0;
+    await nextTurn();
+  }
+
+  /**
    * `work`, observed at once (settled later, a rejection must not go unhandled meanwhile); the first
    * failure that stops the restore stops the walk too.
    */
@@ -109,19 +128,82 @@ export class Restorer {
   }
 
   /**
-   * A file's write started once one of the slots is free: the walk waits for the slot, so what waits
-   * is the walk, not a queue of every file of the snapshot (each a closure and promises until its turn).
+   * A file's write started once one of the slots is free: the walk waits for the slot (the promise
+   * returned; undefined when one was free and the write started at once), so what waits is the walk,
+   * not a queue of every file of the snapshot (each a closure and promises until its turn). `pending`
+   * counts the file until it is written.
    */
-  private async startFile(path: Buffer, rel: string, n: TreeNode, fresh: boolean): Promise<{ done: Promise<void> }> {
-    const releaseFile = await this.files.acquire();
-    const releaseMulti = (n.content?.length ?? 0) > 1 ? await this.multiBlob.acquire() : undefined;
-    const release = () => {
-      releaseFile();
-      releaseMulti?.();
+  private startFile(path: Buffer, rel: string, n: TreeNode, fresh: boolean, pending: Outstanding): Promise<void> | undefined {
+    const multi = (n.content?.length ?? 0) > 1;
+    const file = this.files.tryAcquire();
+    const spread = file && multi ? this.multiBlob.tryAcquire() : undefined;
+    if (!file || (multi && !spread)) return this.startLater(path, rel, n, fresh, pending, file, multi);
+    this.runFile(path, rel, n, fresh, pending, () => (file(), spread?.()));
+    return undefined;
+  }
+
+  /** startFile once the slots it lacked are free (`file`: the file slot, if it has one). */
+  private async startLater(path: Buffer, rel: string, n: TreeNode, fresh: boolean, pending: Outstanding, file: (() => void) | undefined, multi: boolean): Promise<void> {
+    const releaseFile = file ?? (await this.files.acquire());
+    const releaseMulti = multi ? await this.multiBlob.acquire() : undefined;
+    const release = () => (releaseFile(), releaseMulti?.());
+    if (this.opts.signal?.aborted) {
+      release();
+      this.opts.signal.throwIfAborted(); // it waited for a slot
+    }
+    this.runFile(path, rel, n, fresh, pending, release);
+  }
+
+  /** Writes the file, counted in `pending`; `release` gives its slots back once it settles. A failure that stops the restore stops the walk too. */
+  private runFile(path: Buffer, rel: string, n: TreeNode, fresh: boolean, pending: Outstanding, release: () => void): void {
+    const end = pending.begin();
+    const settle = (failed?: { error: unknown }) => {
+      release();
+      if (failed) this.fatal ??= failed.error;
+      end(failed);
     };
-    const work = this.restoreFile(path, rel, n, fresh);
-    work.then(release, release);
-    return { done: this.observed(work) };
+    if (!fresh || n.links > 1 || this.dryRun) {
+      this.restoreFile(path, rel, n, fresh).then(() => settle(), (e: unknown) => settle({ error: e }));
+      return;
+    }
+    try {
+      this.writeFresh(path, rel, n, settle);
+    } catch (e) {
+      settle({ error: e }); // not handed over (settle was not called)
+    }
+  }
+
+  /**
+   * The common case, a file in a directory this restore just made (nothing there to decide about),
+   * of one link, not a dry run: what placeFile does, with a callback at each step instead of its
+   * chain of promises (a restore has thousands of files in flight, and those promises were most of
+   * the main thread's young garbage: docs/benchmarks.md, rperf5). `settle` is called once.
+   */
+  private writeFresh(path: Buffer, rel: string, n: TreeNode, settle: (failed?: { error: unknown }) => void): void {
+    const done = (r: string[] | Error): void => {
+      try {
+        if (!(r instanceof Error)) this.wroteFresh(path, rel, n, r);
+        else if (!this.reportedDataError(path, r)) return settle({ error: r });
+      } catch (e) {
+        return settle({ error: e });
+      }
+      settle();
+    };
+    let located: LocatedBlob[];
+    try {
+      located = locateContent(this.blobs, path, n);
+    } catch (e) {
+      return done(e as Error);
+    }
+    this.writer.put({ at: path, meta: n, size: n.size ?? 0, located }, done);
+  }
+
+  /** A fresh file written, with the extended attributes not set (`problems`): counted and reported as placeFile does. */
+  private wroteFresh(path: Buffer, rel: string, n: TreeNode, problems: string[]): void {
+    for (const p of problems) this.error(p);
+    this.result.files++;
+    this.report('create', rel);
+    this.verified(path, n);
   }
 
   /** A subdirectory walked; `done` when it is complete (its files written, then its own metadata set). */
@@ -161,7 +243,7 @@ export class Restorer {
     const { decision, there } = this.decide(path, n, fresh);
     if (decision === 'skip') return this.report('skip', rel);
     try {
-      const make = (at: Buffer) => createSymlink(at, n, (msg) => this.error(msg));
+      const make = async (at: Buffer) => createSymlink(at, n, (msg) => this.error(msg));
       if (!this.dryRun) await (there ? replaceEntry(path, there, make) : make(path));
       this.result.symlinks++;
       this.report(decision, rel);
@@ -187,7 +269,6 @@ export class Restorer {
   }
 
   private async restoreFile(path: Buffer, rel: string, n: TreeNode, fresh: boolean): Promise<void> {
-    this.opts.signal?.throwIfAborted(); // it may have waited for a slot
     if (n.links <= 1) {
       await this.placeFile(path, rel, n, fresh);
       return;
@@ -248,10 +329,16 @@ export class Restorer {
       this.result.files++;
       return true;
     } catch (e) {
-      if (!isEbakError(e) || !DATA_ERRORS.has(e.code)) throw e;
-      this.error(e.message.startsWith(`${path}`) ? e.message : `${path}: ${e.message}`);
+      if (!this.reportedDataError(path, e)) throw e;
       return false;
     }
+  }
+
+  /** A failure of one file's repository data is reported for it (true) and the restore goes on; anything else (false) stops it. */
+  private reportedDataError(path: Buffer, e: unknown): boolean {
+    if (!isEbakError(e) || !DATA_ERRORS.has(e.code)) return false;
+    this.error(e.message.startsWith(`${path}`) ? e.message : `${path}: ${e.message}`);
+    return true;
   }
 
   /** With --verify, reads the file back against the snapshot (a mismatch is an error); true when it holds the file. */

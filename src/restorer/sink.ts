@@ -38,8 +38,12 @@ export interface RunTask {
 export type FileOutcome = { ok: true; problems: string[] } | { ok: false; code: ErrorCode; message: string; hint?: string };
 
 export interface RunOutcome {
-  /** One per task file. */
-  files: FileOutcome[];
+  /**
+   * The task files that failed or have problems, by index in the task, in order; every other one was
+   * written with none. An outcome per file (an object and an array each) was most of what a run's
+   * answer cloned: a restore of 20,000 small files sends 20,000 of them back.
+   */
+  notes: [file: number, outcome: FileOutcome][];
   /** Plaintext bytes written. */
   bytes: number;
 }
@@ -68,7 +72,11 @@ class RunWriter {
       else this.eachTarget(i++, (f) => this.fail(f, b));
     }
     this.task.files.forEach((f, k) => f.meta && this.finish(k, withBuffers(f.meta), f.size));
-    return { files: this.outcomes.map((o) => o ?? { ok: true, problems: [] }), bytes: this.bytes };
+    const notes: RunOutcome['notes'] = [];
+    this.outcomes.forEach((o, f) => {
+      if (o && (!o.ok || o.problems.length > 0)) notes.push([f, o]);
+    });
+    return { notes, bytes: this.bytes };
   }
 
   private eachTarget(blob: number, fn: (file: number, at: number) => void): void {

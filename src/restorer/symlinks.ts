@@ -5,7 +5,7 @@
  * point: nothing is ever written through a link (files open with O_NOFOLLOW)
  * and nothing descends into an existing non-directory (target.ts).
  */
-import { lchown, lutimes, symlink } from 'node:fs/promises';
+import { lchownSync, lutimesSync, symlinkSync } from 'node:fs';
 import { targetBytes, type TreeNode } from '../repository/format/tree.js';
 import { mapIoError } from '../util/fs.js';
 import { writeXattrs } from '../util/xattr.js';
@@ -14,14 +14,16 @@ import { isRoot, nsToDate } from './target.js';
 /**
  * Creates the link, its target's exact bytes, with its owner (as root), its
  * own extended attributes (set on the link, never through it) and times;
- * `onProblem` hears of each attribute not set (the link stays).
+ * `onProblem` hears of each attribute not set (the link stays). Synchronous, as the
+ * directories' and files' calls are (target.ts): three thread-pool round trips a link cost
+ * more than the calls.
  */
-export async function createSymlink(path: Buffer, n: TreeNode, onProblem: (msg: string) => void): Promise<void> {
+export function createSymlink(path: Buffer, n: TreeNode, onProblem: (msg: string) => void): void {
   try {
-    await symlink(targetBytes(n), path);
-    if (isRoot) await lchown(path, n.uid, n.gid);
+    symlinkSync(targetBytes(n), path);
+    if (isRoot) lchownSync(path, n.uid, n.gid);
     if (n.xattrs) for (const p of writeXattrs(path, false, n.xattrs, isRoot)) onProblem(p);
-    await lutimes(path, nsToDate(n.mtime), nsToDate(n.mtime));
+    lutimesSync(path, nsToDate(n.mtime), nsToDate(n.mtime));
   } catch (e) {
     throw mapIoError(e, `create symlink ${path}`);
   }

@@ -22,7 +22,19 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { closeSync, constants, openSync } from 'node:fs';
-import { getAttributeSync, listAttributesSync, setAttributeSync } from '@napi-rs/xattr';
+import { createRequire } from 'node:module';
+import type * as Binding from '@napi-rs/xattr';
+
+let binding: typeof Binding | undefined;
+
+/**
+ * The binding, loaded at its first use: loading it costs a thread ~30 ms of CPU, and a restore's
+ * blob workers load this module (they finish the files they write) for the few files that have
+ * attributes, if any (docs/benchmarks.md, rperf5).
+ */
+function xattr(): typeof Binding {
+  return (binding ??= createRequire(import.meta.url)('@napi-rs/xattr') as typeof Binding);
+}
 
 /** One attribute, name and value as bytes: the shape of the tree's Xattr (util imports nothing above it). */
 export interface Xattr {
@@ -46,13 +58,13 @@ export function readXattrs(path: Buffer, isDir: boolean): XattrsRead {
   const problem = atPath(path, isDir, (p) => {
     let names: string[];
     try {
-      names = listAttributesSync(p);
+      names = xattr().listAttributesSync(p);
     } catch (e) {
       if (errnoOf(e) !== ENOTSUP) out.problems.push(`${path}: extended attributes not read (${whyNot(e)})`);
       return;
     }
     for (const name of names) {
-      const value = getAttributeSync(p, name);
+      const value = xattr().getAttributeSync(p, name);
       if (value) out.xattrs.push({ name: Buffer.from(name), value: Buffer.from(value) });
       else out.problems.push(`${path}: extended attribute ${name} not read (permission denied, or removed meanwhile)`);
     }
@@ -78,7 +90,7 @@ export function writeXattrs(path: Buffer, isDir: boolean, xattrs: readonly Xattr
         continue;
       }
       try {
-        setAttributeSync(p, x.name.toString(), x.value);
+        xattr().setAttributeSync(p, x.name.toString(), x.value);
       } catch (e) {
         problems.push(`${path}: extended attribute ${x.name.toString()} not set (${whyNot(e)})`);
       }

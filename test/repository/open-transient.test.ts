@@ -35,6 +35,12 @@ test('transient opens give each blob its plaintext, in one buffer the next open 
   assert.deepEqual(second, b.plain);
   assert.equal(second.buffer, first.buffer, 'the same memory, reused');
   assert.notEqual(openBlob(packKey, blobKey, a.ref, a.bytes, 'blob a').buffer, first.buffer, 'an open that is not transient has its own');
+  const plain = randomBytes(150_000); // incompressible: stored as it is, decrypted into the reused buffer too
+  const ref = { type: BlobType.data, flags: 0, rawLength: plain.length, id: hmacSha256(blobKey, plain) };
+  const stored = sealBlob(packKey, BlobType.data, ref.id, plain.length, plain, false);
+  const third = openBlob(packKey, blobKey, ref, stored, 'blob c', true);
+  assert.deepEqual(third, plain);
+  assert.equal(openBlob(packKey, blobKey, ref, stored, 'blob c', true).buffer, third.buffer, 'the same memory, reused');
 });
 
 test('a transient open still refuses an altered blob and one whose content is not its id', () => {

@@ -73,7 +73,7 @@ async function walkAhead(enters: (rel: string) => boolean): Promise<{ seen: Map<
     entered.push(id);
     const names: string[] = [];
     seen.set(id, names);
-    for await (const n of ahead.entries(id, rel)) {
+    for await (const part of ahead.parts(id, rel)) for (const n of part) {
       names.push(n.name);
       maxAhead = Math.max(maxAhead, trees.reads.size - entered.length);
       if (n.type === 'dir' && enters(`${rel}/${n.name}`)) await visit(n.subtree!, `${rel}/${n.name}`);
