@@ -45,7 +45,7 @@ import {
 import { EbakError, isEbakError } from '../../errors.js';
 import { Semaphore } from '../../util/semaphore.js';
 import { checkName, describe, type Backend, type ByteRange, type CallOptions, type Capabilities, type FileInfo, type FileType, type Handle, type SaveData, type SaveOptions } from '../backend.js';
-import { isSource, pieces, PIECE_BYTES, sha256Of, sizeOf } from '../source.js';
+import { isSource, pieces, PIECE_BYTES, sha256Of, sizeOf, type ByteSource } from '../source.js';
 import { formatLocation, type S3Location } from '../location.js';
 import { retryable } from '../retry.js';
 import { readBody } from './body.js';
@@ -187,13 +187,11 @@ export class S3Backend implements Backend {
     const length = sizeOf(data);
     if (length <= this.threshold) {
       const ChecksumSHA256 = digest === undefined ? (await sha256Of(data)).toString('base64') : hexToBase64(digest);
-      // A new stream per attempt: a retry (retry.ts) reads the source again from its start.
-      const Body = isSource(data) ? Readable.from(pieces(data, false), { objectMode: false, highWaterMark: PIECE_BYTES }) : data;
-      try {
-        await this.send(what, signal, (c, o) => c.send(new PutObjectCommand({ ...common, Body, ContentLength: length, ChecksumSHA256 }), o));
-      } finally {
-        if (Body instanceof Readable) Body.destroy(); // a request that failed midway left it unread
+      if (!isSource(data)) {
+        await this.send(what, signal, (c, o) => c.send(new PutObjectCommand({ ...common, Body: data, ContentLength: length, ChecksumSHA256 }), o));
+        return;
       }
+      await this.putStreamed(what, common, data, length, ChecksumSHA256, signal);
       return;
     }
     const { UploadId } = await this.send(what, signal, (c, o) => c.send(new CreateMultipartUploadCommand({ ...common, ChecksumAlgorithm: 'SHA256' }), o));
@@ -206,6 +204,31 @@ export class S3Backend implements Backend {
       // Best effort, and after a cancellation too: an upload left behind costs storage until a lifecycle rule removes it.
       await this.send(what, undefined, (c) => c.send(new AbortMultipartUploadCommand(ref))).catch(() => undefined);
       throw e;
+    }
+  }
+
+  /**
+   * A single PUT whose body is read from `source`, as a new stream per
+   * attempt (a retry, retry.ts, reads it again from its start). A read that
+   * fails (the pack discarded because the backup failed meanwhile) ends the
+   * request with that error: the SDK does not listen for a body stream's
+   * errors, and one nobody heard would end the process.
+   */
+  private async putStreamed(what: string, common: UploadParams, source: ByteSource, length: number, ChecksumSHA256: string, signal: AbortSignal | undefined): Promise<void> {
+    const Body = Readable.from(pieces(source, false), { objectMode: false, highWaterMark: PIECE_BYTES });
+    const readFailed = new AbortController();
+    let failure: unknown;
+    Body.on('error', (e) => {
+      failure ??= e;
+      readFailed.abort();
+    });
+    const both = signal ? AbortSignal.any([signal, readFailed.signal]) : readFailed.signal;
+    try {
+      await this.send(what, both, (c, o) => c.send(new PutObjectCommand({ ...common, Body, ContentLength: length, ChecksumSHA256 }), o));
+    } catch (e) {
+      throw failure ?? e;
+    } finally {
+      Body.destroy(); // a request that failed midway left it unread
     }
   }
 
