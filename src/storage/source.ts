@@ -72,11 +72,3 @@ export async function sha256Of(d: SaveData): Promise<Buffer> {
   for await (const p of pieces(d)) h.update(p);
   return h.digest();
 }
-
-/** All of `d` in one buffer (for tests, and callers that need the whole object at once). */
-export async function bytesOf(d: SaveData): Promise<Buffer> {
-  if (!isSource(d)) return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
-  const out = Buffer.allocUnsafe(d.length);
-  if (d.length > 0) await d.read(0, out);
-  return out;
-}

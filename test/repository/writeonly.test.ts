@@ -32,7 +32,7 @@ import { decodeCredential, deviceMarker, encodeCredential, newCredential, newPac
 import { FullKeyReader } from '../../src/repository/writeonly/reader.js';
 import { WriteOnlyRepository } from '../../src/repository/writeonly/repository.js';
 import { LocalBackend } from '../../src/storage/local.js';
-import { bytesOf } from '../../src/storage/source.js';
+import { pieces, type SaveData } from '../../src/storage/source.js';
 import { outcome, outcomeSync } from './vector-kit.js';
 
 const master = random(32);
@@ -65,6 +65,13 @@ function edited(at: number, f: (b: number) => number): Buffer {
   const b = Buffer.from(sealed);
   b[at] = f(b[at]!);
   return b;
+}
+
+/** All of a saved pack in one buffer (pieces read into fresh buffers, so each can be kept). */
+async function wholeOf(d: SaveData): Promise<Buffer> {
+  const out: Buffer[] = [];
+  for await (const p of pieces(d, false)) out.push(p);
+  return Buffer.concat(out);
 }
 
 describe('EBKO version 2 (objects written by a write-only credential)', () => {
@@ -278,7 +285,7 @@ describe('key source 1 packs', () => {
         index: new MasterIndex(), config: DEFAULT_CONFIG,
         packKeys: { source: KeySource.writeOnly, newKey: () => newPackKey(credential) },
         blobId: (d) => hmacSha256(credential.blobIdKey, d),
-        savePack: async (id, pack) => void saved.set(id, await bytesOf(pack)),
+        savePack: async (id, pack) => void saved.set(id, await wholeOf(pack)),
         saveIndex: async (p) => {
           assert.ok(decodeIndex(p, 'i').packs.every((x) => x.keySource === KeySource.writeOnly));
           return 'i';
