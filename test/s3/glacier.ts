@@ -6,6 +6,8 @@
  * and accepted (202); HEAD says DEEP_ARCHIVE, then after a restore request
  * `ongoing-request="true"`, and from the `readyAfter`-th HEAD after it on
  * `ongoing-request="false", expiry-date=...`, from when GETs go through.
+ * A listing (ListObjectsV2) names archived keys' class as S3 does,
+ * DEEP_ARCHIVE (s3rver lists every object as STANDARD).
  */
 import type { Fault, Recorded } from '../storage/proxy.js';
 import { classify } from './fixture.js';
@@ -23,8 +25,10 @@ export class GlacierSim {
 
   readonly fault = (q: Recorded): Fault | undefined => {
     const { key } = classify(q);
+    const query = new URL(q.url, 'https://x').searchParams;
+    if (q.method === 'GET' && query.get('list-type') === '2') return { rewriteBody: (body) => this.listed(body) };
     if (!this.archived.has(key)) return undefined;
-    if (q.method === 'POST' && new URL(q.url, 'https://x').searchParams.has('restore')) {
+    if (q.method === 'POST' && query.has('restore')) {
       this.restoreRequests.push(key);
       if (this.polls.has(key)) return { status: 409, code: 'RestoreAlreadyInProgress' };
       this.polls.set(key, 0);
@@ -34,6 +38,11 @@ export class GlacierSim {
     if (q.method === 'GET' && !this.ready.has(key)) return { status: 403, code: 'InvalidObjectState' };
     return undefined;
   };
+
+  private listed(body: Buffer): Buffer {
+    return Buffer.from(body.toString().replace(/<Contents>([\s\S]*?)<\/Contents>/g, (block, inner: string) =>
+      (this.archived.has(/<Key>([^<]*)<\/Key>/.exec(inner)?.[1] ?? '') ? block.replace(/<StorageClass>[^<]*<\/StorageClass>/, '<StorageClass>DEEP_ARCHIVE</StorageClass>') : block)));
+  }
 
   private head(key: string): Fault {
     this.heads.set(key, (this.heads.get(key) ?? 0) + 1);

@@ -303,12 +303,17 @@ export class S3Backend implements Backend {
 
   /**
    * Archived objects among `handles` are restored (RestoreObject) and waited
-   * for (thaw.ts); costs one HEAD per handle when none is archived. An
+   * for (thaw.ts); costs one LIST per 1,000 objects of their type, or a HEAD
+   * per handle where that is fewer requests, when none is archived. An
    * aborted signal ends the wait (the restores asked for go on at S3).
    */
   async prepareRead(handles: readonly Handle[], onProgress?: (ready: number, total: number) => void, opts?: CallOptions): Promise<void> {
     const signal = opts?.signal;
-    const ops = { head: (h: Handle) => this.archiveState(h, signal), requestRestore: (h: Handle, days: number, tier: RestoreTier) => this.requestRestore(h, days, tier, signal) };
+    const ops = {
+      head: (h: Handle) => this.archiveState(h, signal),
+      requestRestore: (h: Handle, days: number, tier: RestoreTier) => this.requestRestore(h, days, tier, signal),
+      list: (type: FileType) => this.list(type, opts),
+    };
     await thaw(ops, handles, this.thawing, onProgress, signal);
   }
 

@@ -4,8 +4,9 @@
  * GLACIER and DEEP_ARCHIVE objects cannot be read until S3 has restored a
  * temporary copy: RestoreObject starts that (minutes to 48 hours, by tier),
  * and HeadObject's x-amz-restore header says when it is done
- * (`ongoing-request="false", expiry-date=...`). This module HEADs each object
- * once, asks for a restore of each archived one that has none (a copy ready
+ * (`ongoing-request="false", expiry-date=...`). This module learns each
+ * object's class once (from one listing of them all when that is fewer
+ * requests, else a HEAD each; an archived one is HEADed), asks for a restore of each archived one that has none (a copy ready
  * or a restore under way is never asked twice: a repeated run after an
  * interruption costs no second retrieval), then polls the pending ones until
  * all are ready or the timeout passes. It talks to S3 only through the small
@@ -15,7 +16,7 @@
  */
 import { EbakError } from '../../errors.js';
 import { Semaphore } from '../../util/semaphore.js';
-import type { Handle } from '../backend.js';
+import type { FileType, Handle } from '../backend.js';
 import { checkCancelled, pause } from '../cancel.js';
 import { isRetryable } from '../retry.js';
 
@@ -44,11 +45,23 @@ export interface ThawOps {
   head(h: Handle): Promise<ArchiveState>;
   /** Sends RestoreObject; a restore already under way counts as success. */
   requestRestore(h: Handle, days: number, tier: RestoreTier): Promise<void>;
+  /** Every object of `type` with its storage class, as ListObjectsV2 gives them (one request per LIST_PAGE); stopping early sends no more. */
+  list?(type: FileType): AsyncIterable<{ readonly name: string; readonly storageClass?: string }>;
 }
 
 /** Classes that need RestoreObject before a GET (GLACIER_IR reads at once). */
 const ARCHIVE_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE']);
 const HEADS_AT_ONCE = 8;
+/** Objects in one ListObjectsV2 answer, at most. */
+const LIST_PAGE = 1000;
+/**
+ * Objects listed, at most, per HEAD the listing saves. S3 bills a LIST as
+ * 12.5 HEADs, so a page of 1,000 pays for itself from 80 handles' worth of
+ * HEADs at most; by wall time and by the client's and server's work per
+ * request it pays far sooner (a restore of 44 packs from s3rver: 44 HEADs,
+ * ~120 ms before the first data GET, or one LIST; docs/benchmarks.md, s3fast).
+ */
+const LISTED_PER_HEAD = 80;
 
 type Readiness = 'ready' | 'restoring' | 'archived';
 
@@ -81,7 +94,9 @@ export async function thaw(
   ops: ThawOps, handles: readonly Handle[], settings: Required<ArchiveRestoreOptions>, onProgress?: (ready: number, total: number) => void, signal?: AbortSignal,
 ): Promise<void> {
   const sem = new Semaphore(HEADS_AT_ONCE);
-  const states = await Promise.all(handles.map((h) => sem.run(async () => ({ h, r: readiness(await ops.head(h)) }))));
+  const listed = await readyByListing(ops, handles);
+  const unknown = handles.filter((h) => !listed.has(h));
+  const states = await Promise.all(unknown.map((h) => sem.run(async () => ({ h, r: readiness(await ops.head(h)) }))));
   const waiting = states.filter((s) => s.r !== 'ready');
   if (waiting.length === 0) return;
   await Promise.all(waiting.filter((s) => s.r === 'archived').map((s) => sem.run(() => ops.requestRestore(s.h, settings.days, settings.tier))));
@@ -97,6 +112,30 @@ export async function thaw(
     pending = pending.filter((_, i) => !polled[i]);
     onProgress?.(total - pending.length, total);
   }
+}
+
+/**
+ * The handles a listing shows readable at once (a class that needs no
+ * restore), when listing costs fewer requests than their HEADs: the listing
+ * stops once it has passed LISTED_PER_HEAD objects per handle, and what it
+ * did not show readable (an archived class, or not reached) is HEADed as
+ * before. A class readiness() calls ready from a HEAD is ready from a listing
+ * too: both give the same x-amz-storage-class; only the restore state, which
+ * a listing lacks, needs the HEAD.
+ */
+async function readyByListing(ops: ThawOps, handles: readonly Handle[]): Promise<Set<Handle>> {
+  const ready = new Set<Handle>();
+  const type = handles[0]?.type;
+  if (!ops.list || type === undefined || handles.length * LISTED_PER_HEAD < LIST_PAGE) return ready;
+  const wanted = new Map(handles.filter((h) => h.type === type).map((h) => [h.name, h]));
+  let budget = handles.length * LISTED_PER_HEAD;
+  let seen = 0;
+  for await (const o of ops.list(type)) {
+    const h = wanted.get(o.name);
+    if (h && readiness({ storageClass: o.storageClass }) === 'ready') ready.add(h);
+    if ((h && ++seen === wanted.size) || --budget <= 0) break;
+  }
+  return ready;
 }
 
 /** True once readable. A transient failure of one poll is only a "not yet": the next poll asks again. */
