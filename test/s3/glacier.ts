@@ -26,7 +26,8 @@ export class GlacierSim {
   readonly fault = (q: Recorded): Fault | undefined => {
     const { key } = classify(q);
     const query = new URL(q.url, 'https://x').searchParams;
-    if (q.method === 'GET' && query.get('list-type') === '2') return { rewriteBody: (body) => this.listed(body) };
+    const listing = listedArchived(this.archived, q);
+    if (listing) return listing;
     if (!this.archived.has(key)) return undefined;
     if (q.method === 'POST' && query.has('restore')) {
       this.restoreRequests.push(key);
@@ -38,11 +39,6 @@ export class GlacierSim {
     if (q.method === 'GET' && !this.ready.has(key)) return { status: 403, code: 'InvalidObjectState' };
     return undefined;
   };
-
-  private listed(body: Buffer): Buffer {
-    return Buffer.from(body.toString().replace(/<Contents>([\s\S]*?)<\/Contents>/g, (block, inner: string) =>
-      (this.archived.has(/<Key>([^<]*)<\/Key>/.exec(inner)?.[1] ?? '') ? block.replace(/<StorageClass>[^<]*<\/StorageClass>/, '<StorageClass>DEEP_ARCHIVE</StorageClass>') : block)));
-  }
 
   private head(key: string): Fault {
     this.heads.set(key, (this.heads.get(key) ?? 0) + 1);
@@ -56,4 +52,13 @@ export class GlacierSim {
     }
     return { addHeaders: headers };
   }
+}
+
+/** A listing (ListObjectsV2) answered with the `archived` keys in DEEP_ARCHIVE, as S3 lists them; undefined for any other request. */
+export function listedArchived(archived: ReadonlySet<string>, q: Recorded): Fault | undefined {
+  if (q.method !== 'GET' || new URL(q.url, 'https://x').searchParams.get('list-type') !== '2') return undefined;
+  return {
+    rewriteBody: (body) => Buffer.from(body.toString().replace(/<Contents>([\s\S]*?)<\/Contents>/g, (block, inner: string) =>
+      (archived.has(/<Key>([^<]*)<\/Key>/.exec(inner)?.[1] ?? '') ? block.replace(/<StorageClass>[^<]*<\/StorageClass>/, '<StorageClass>DEEP_ARCHIVE</StorageClass>') : block))),
+  };
 }

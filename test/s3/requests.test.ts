@@ -152,7 +152,7 @@ describe('--s3-data-storage-class', { concurrency: false }, () => {
 });
 
 describe('restore requests', () => {
-  it('a large file is read with one ranged GET per run of neighbouring blobs, not one per blob', async () => {
+  it('a large file is read with one ranged GET per run of neighbouring blobs, not one per blob; no pack is HEADed', async () => {
     const src = join(dir, 'big-src');
     await mkdir(src, { recursive: true });
     await writeFile(join(src, 'big.bin'), randomBytes(40 << 20)); // ~35 blobs of ~1.2 MiB, in 2–3 packs
@@ -166,6 +166,10 @@ describe('restore requests', () => {
     const ranged = fx.proxy.requests.filter((q) => q.method === 'GET' && q.headers.range !== undefined && classify(q).kind === 'data');
     // 40 MiB in reads of at most 8 MiB, split where a pack ends (plus one tree read): one per blob would be ~35.
     assert.ok(ranged.length >= 5 && ranged.length <= 12, `${ranged.length} ranged data GETs`);
+    // Nothing archived: one listing of the data packs says so, and no pack is HEADed.
+    const sent = fx.proxy.requests.map(classify);
+    assert.equal(sent.filter((c) => c.cls === 'list' && c.kind === 'data').length, 1);
+    assert.deepEqual(sent.filter((c) => c.cls === 'head' && c.kind === 'data'), []);
   });
 
   it('a restore of many packs learns their classes from one listing, HEADs only the archived one, and restores it', async () => {

@@ -84,3 +84,23 @@ it('thaw: a few handles are HEADed, never listed (one LIST page would cost more 
   assert.equal(seen.listed, 0);
   assert.equal(seen.heads.length, 12);
 });
+
+it('thaw: given how to find the handles, a one-page listing with none archived needs neither the finding nor a HEAD', async () => {
+  const { ops, seen } = listedOps(new Map(names(999).map((n) => [n, 'STANDARD_IA'])));
+  let found = 0;
+  await thaw(ops, { type: 'data', collect: async () => (found++, handles(names(3))) }, restoreSettings());
+  assert.deepEqual([found, seen.heads.length, seen.listed], [0, 0, 999]);
+});
+
+it('thaw: given how to find the handles, an archived object or a listing past one page has them found; a one-page listing still classes them', async () => {
+  for (const [count, archived] of [[100, 42], [1000, -1]] as const) {
+    const { ops, seen } = listedOps(new Map(names(count).map((n, i) => [n, i === archived ? 'GLACIER' : 'STANDARD'])));
+    let found = 0;
+    const e = await thaw(ops, { type: 'data', collect: async () => (found++, handles(names(3, 41))) }, restoreSettings({ timeoutMs: 0 })).catch((x: unknown) => x);
+    assert.equal(found, 1, `${count} objects`);
+    // The whole listing in one page classes them all (the archived one HEADed); a longer one is not read on for 3 handles.
+    assert.deepEqual(seen.heads, archived < 0 ? names(3, 41) : names(1, 42), `${count} objects`);
+    assert.deepEqual(seen.restores, archived < 0 ? [] : [names(1, 42)[0]]);
+    assert.ok(archived < 0 ? e === undefined : e instanceof EbakError, String(e));
+  }
+});

@@ -16,7 +16,7 @@
  */
 import { EbakError } from '../../errors.js';
 import { Semaphore } from '../../util/semaphore.js';
-import type { FileType, Handle } from '../backend.js';
+import type { FileType, Handle, ReadSet } from '../backend.js';
 import { checkCancelled, pause } from '../cancel.js';
 import { isRetryable } from '../retry.js';
 
@@ -91,11 +91,11 @@ export function restoreSettings(o: ArchiveRestoreOptions = {}): Required<Archive
  * CANCELLED when `signal` aborts.
  */
 export async function thaw(
-  ops: ThawOps, handles: readonly Handle[], settings: Required<ArchiveRestoreOptions>, onProgress?: (ready: number, total: number) => void, signal?: AbortSignal,
+  ops: ThawOps, wanted: ReadSet, settings: Required<ArchiveRestoreOptions>, onProgress?: (ready: number, total: number) => void, signal?: AbortSignal,
 ): Promise<void> {
+  const { handles, readable } = await knownReadable(ops, wanted);
   const sem = new Semaphore(HEADS_AT_ONCE);
-  const listed = await readyByListing(ops, handles);
-  const unknown = handles.filter((h) => !listed.has(h));
+  const unknown = handles.filter((h) => !readable.has(h));
   const states = await Promise.all(unknown.map((h) => sem.run(async () => ({ h, r: readiness(await ops.head(h)) }))));
   const waiting = states.filter((s) => s.r !== 'ready');
   if (waiting.length === 0) return;
@@ -114,14 +114,43 @@ export async function thaw(
   }
 }
 
+/** The handles wanted, and those a listing showed readable at once (the others are HEADed). */
+async function knownReadable(ops: ThawOps, wanted: ReadSet): Promise<{ handles: readonly Handle[]; readable: Set<Handle> }> {
+  if (!('collect' in wanted)) return { handles: wanted, readable: await readyByListing(ops, wanted) };
+  const page = await wholeListing(ops, wanted.type);
+  if (page && [...page.values()].every(readsAtOnce)) return { handles: [], readable: new Set() };
+  const handles = await wanted.collect();
+  if (!page) return { handles, readable: await readyByListing(ops, handles) };
+  return { handles, readable: new Set(handles.filter((h) => page.has(h.name) && readsAtOnce(page.get(h.name)))) };
+}
+
+/** A listed class that needs no restore: a HEAD gives the same class, and readiness() calls it ready whatever its restore state. */
+function readsAtOnce(storageClass: string | undefined): boolean {
+  return readiness({ storageClass }) === 'ready';
+}
+
+/**
+ * Every object of `type` with its class, when one page of listing (one
+ * request) holds them all (fewer than LIST_PAGE); else undefined. With none
+ * in a class that needs a restore, nothing needs finding: a restore's walk
+ * of the trees before its first read (~140 ms of 3.5 s from s3rver;
+ * docs/benchmarks.md, s3fast) is saved. A longer listing costs that request
+ * before the walk, which goes on as before.
+ */
+async function wholeListing(ops: ThawOps, type: FileType): Promise<Map<string, string | undefined> | undefined> {
+  if (!ops.list) return undefined;
+  const classes = new Map<string, string | undefined>();
+  // Stopped at the page's last object: asking for one more would send the next page's request.
+  for await (const o of ops.list(type)) if (classes.set(o.name, o.storageClass).size >= LIST_PAGE) return undefined;
+  return classes;
+}
+
 /**
  * The handles a listing shows readable at once (a class that needs no
  * restore), when listing costs fewer requests than their HEADs: the listing
  * stops once it has passed LISTED_PER_HEAD objects per handle, and what it
- * did not show readable (an archived class, or not reached) is HEADed as
- * before. A class readiness() calls ready from a HEAD is ready from a listing
- * too: both give the same x-amz-storage-class; only the restore state, which
- * a listing lacks, needs the HEAD.
+ * did not show readable (an archived class, whose restore state a listing
+ * lacks, or not reached) is HEADed as before.
  */
 async function readyByListing(ops: ThawOps, handles: readonly Handle[]): Promise<Set<Handle>> {
   const ready = new Set<Handle>();
@@ -132,7 +161,7 @@ async function readyByListing(ops: ThawOps, handles: readonly Handle[]): Promise
   let seen = 0;
   for await (const o of ops.list(type)) {
     const h = wanted.get(o.name);
-    if (h && readiness({ storageClass: o.storageClass }) === 'ready') ready.add(h);
+    if (h && readsAtOnce(o.storageClass)) ready.add(h);
     if ((h && ++seen === wanted.size) || --budget <= 0) break;
   }
   return ready;
