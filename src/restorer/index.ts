@@ -87,7 +87,7 @@ export async function restore(repo: TreeLoader & BlobHasher, blobs: BlobReader, 
   if (!opts.dryRun) await makeDirs(root);
   const filter = new RestoreFilter(opts.includes, opts.excludes);
   // Archive storage: every pack this restore reads made readable first (waits may be hours).
-  // The walk that finds them runs only if the storage must know them (S3: some data pack is archived).
+  // The walk that finds them runs only if the storage must know them (S3: unless one listing shows none archived).
   if (blobs.prepareRead && !opts.dryRun) {
     let plan: Promise<Awaited<ReturnType<typeof planReads>>> | undefined;
     await blobs.prepareRead(async () => (await (plan = planReads(trees, blobs, snapshot.tree, filter))).packs, opts.onPrepare);

@@ -6,7 +6,8 @@
  * and HeadObject's x-amz-restore header says when it is done
  * (`ongoing-request="false", expiry-date=...`). This module learns each
  * object's class once (from one listing of them all when that is fewer
- * requests, else a HEAD each; an archived one is HEADed), asks for a restore of each archived one that has none (a copy ready
+ * requests, else a HEAD each; an archived one is HEADed), asks for a
+ * restore of each archived one that has none (a copy ready
  * or a restore under way is never asked twice: a repeated run after an
  * interruption costs no second retrieval), then polls the pending ones until
  * all are ready or the timeout passes. It talks to S3 only through the small
@@ -58,8 +59,8 @@ const LIST_PAGE = 1000;
  * Objects listed, at most, per HEAD the listing saves. S3 bills a LIST as
  * 12.5 HEADs, so a page of 1,000 pays for itself from 80 handles' worth of
  * HEADs at most; by wall time and by the client's and server's work per
- * request it pays far sooner (a restore of 44 packs from s3rver: 44 HEADs,
- * ~120 ms before the first data GET, or one LIST; docs/benchmarks.md, s3fast).
+ * request it pays far sooner (a restore of 43 packs from s3rver: 43 HEADs,
+ * 70-85 ms before the first data GET, or one LIST; docs/benchmarks.md, s3fast).
  */
 const LISTED_PER_HEAD = 80;
 
@@ -133,7 +134,7 @@ function readsAtOnce(storageClass: string | undefined): boolean {
  * Every object of `type` with its class, when one page of listing (one
  * request) holds them all (fewer than LIST_PAGE); else undefined. With none
  * in a class that needs a restore, nothing needs finding: a restore's walk
- * of the trees before its first read (~140 ms of 3.5 s from s3rver;
+ * of the trees before its first read (~150 ms of 3.1 s from s3rver;
  * docs/benchmarks.md, s3fast) is saved. A longer listing costs that request
  * before the walk, which goes on as before.
  */
