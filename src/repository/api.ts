@@ -89,9 +89,11 @@ export interface BlobReader extends BlobIndex {
   /**
    * Present exactly when the storage has archive tiers: makes the named
    * data packs readable before they are read, and returns once all are
-   * (the wait may be hours); `onProgress` hears how many are ready.
+   * (the wait may be hours); `onProgress` hears how many are ready. The
+   * packs may be given as how to find them (a restore's walk), which runs
+   * only if the storage must know them (ReadSet in storage/backend.ts), once.
    */
-  prepareRead?(packIds: readonly string[], onProgress?: (ready: number, total: number) => void): Promise<void>;
+  prepareRead?(packIds: readonly string[] | (() => Promise<readonly string[]>), onProgress?: (ready: number, total: number) => void): Promise<void>;
   /**
    * Reads, authenticates and decompresses `blobs` (each must be of `type`).
    * Neighbouring blobs of one pack are fetched with one ranged read;

@@ -12,7 +12,7 @@
  * worker with a single message each way.
  */
 import { EbakError, isEbakError } from '../errors.js';
-import type { Backend } from '../storage/backend.js';
+import type { Backend, Handle, ReadSet } from '../storage/backend.js';
 import { owned } from '../util/buffers.js';
 import { settleAll } from '../util/settle.js';
 import type { BlobReader, LocatedBlob } from './api.js';
@@ -46,7 +46,7 @@ export class PackBlobReader implements BlobReader {
 
   constructor(private readonly src: BlobSource, private readonly pool: WorkerPool) {
     const prepare = src.backend.prepareRead?.bind(src.backend);
-    if (prepare) this.prepareRead = (ids, onProgress) => prepare(ids.map((name) => ({ type: 'data', name })), onProgress);
+    if (prepare) this.prepareRead = (ids, onProgress) => prepare(dataPacks(ids), onProgress);
   }
 
   hasBlob(id: Uint8Array): boolean {
@@ -105,6 +105,14 @@ export class PackBlobReader implements BlobReader {
     const range = await this.src.backend.load({ type: 'data', name: first.pack.id }, { offset: first.offset, length: rangeBytes(run) });
     return { first, range, key: await this.src.packKey(first.pack) };
   }
+}
+
+/** Pack ids as the storage's ReadSet of data packs; a way to find them is run once, whoever asks again. */
+function dataPacks(ids: readonly string[] | (() => Promise<readonly string[]>)): ReadSet {
+  const handles = (names: readonly string[]) => names.map((name): Handle => ({ type: 'data', name }));
+  if (typeof ids !== 'function') return handles(ids);
+  let found: Promise<readonly Handle[]> | undefined;
+  return { type: 'data', collect: () => (found ??= ids().then(handles)) };
 }
 
 /** The bytes of one ranged read of `run`: from its first blob to the end of its last. */

@@ -87,10 +87,11 @@ export async function restore(repo: TreeLoader & BlobHasher, blobs: BlobReader, 
   if (!opts.dryRun) await makeDirs(root);
   const filter = new RestoreFilter(opts.includes, opts.excludes);
   // Archive storage: every pack this restore reads made readable first (waits may be hours).
+  // The walk that finds them runs only if the storage must know them (S3: unless one listing shows none archived).
   if (blobs.prepareRead && !opts.dryRun) {
-    const plan = await planReads(trees, blobs, snapshot.tree, filter);
-    await blobs.prepareRead(plan.packs, opts.onPrepare);
-    trees = plan.trees;
+    let plan: Promise<Awaited<ReturnType<typeof planReads>>> | undefined;
+    await blobs.prepareRead(async () => (await (plan = planReads(trees, blobs, snapshot.tree, filter))).packs, opts.onPrepare);
+    if (plan) trees = (await plan).trees;
     opts.signal?.throwIfAborted();
   }
   const r = new Restorer(trees, blobs, repo, root, filter, opts);

@@ -28,6 +28,15 @@ export interface Handle {
   readonly packKind?: 'data' | 'tree';
 }
 
+/**
+ * What a prepareRead is for: the objects, or their type and how to find them
+ * (a restore's walk over the snapshot's trees). A backend calls `collect` only
+ * when it must know which objects of the type are wanted: S3 does not when
+ * one listing shows none of them archived, and the walk is saved. `collect` may
+ * be called again (a retried prepareRead): it keeps its answer.
+ */
+export type ReadSet = readonly Handle[] | { readonly type: FileType; readonly collect: () => Promise<readonly Handle[]> };
+
 /** Object names are hex ids (8-128 digits); anything else could escape the repository's layout. USAGE otherwise. */
 export function checkName(name: string): void {
   if (!/^[0-9a-f]{8,128}$/.test(name)) throw new EbakError('USAGE', `invalid object name ${JSON.stringify(name)}`);
@@ -144,14 +153,14 @@ export interface Backend {
   list(type: FileType, opts?: CallOptions): AsyncIterable<FileInfo>;
 
   /**
-   * Optional: makes `handles` readable before a batch of loads, and returns
-   * once every one is. Backends with archive storage (S3 GLACIER,
-   * DEEP_ARCHIVE) restore the archived objects and wait for them, telling
-   * `onProgress` how many of those are ready; a backend whose objects are
-   * always readable leaves it out (callers then skip the work of listing
+   * Optional: makes the objects `wanted` names readable before a batch of
+   * loads, and returns once every one is. Backends with archive storage (S3
+   * GLACIER, DEEP_ARCHIVE) restore the archived objects and wait for them,
+   * telling `onProgress` how many of those are ready; a backend whose objects
+   * are always readable leaves it out (callers then skip the work of listing
    * handles). Wrappers define it exactly when the backend they wrap does.
    */
-  prepareRead?(handles: readonly Handle[], onProgress?: (ready: number, total: number) => void, opts?: CallOptions): Promise<void>;
+  prepareRead?(wanted: ReadSet, onProgress?: (ready: number, total: number) => void, opts?: CallOptions): Promise<void>;
 
   /**
    * Optional: rewrites data pack `h` in place in the colder `storageClass`

@@ -2,7 +2,7 @@
  * Data packs in archive storage (DEEP_ARCHIVE) that S3 has not restored:
  * S3 answers GetObject with 403 InvalidObjectState. s3rver serves archived
  * objects at once, so the proxy plays S3's part for every GET of a pack that
- * was PUT with an archive class. Browsing still works; check --read-data
+ * was PUT with an archive class (and lists it in that class, as S3 does). Browsing still works; check --read-data
  * names the pack and the archive without retrying (waiting would not help).
  * Restore asks S3 to restore the packs first (thaw.test.ts); against a
  * service without RestoreObject (s3rver answers 501) it stops in one line,
@@ -14,6 +14,7 @@ import { after, before, it } from 'node:test';
 import { assertFailed, tempDir } from '../cli/harness.js';
 import type { Fault } from '../storage/proxy.js';
 import { classify, initRepo, makeSource, startFixture, type S3Fixture } from './fixture.js';
+import { listedArchived } from './glacier.js';
 
 const dir = await tempDir('ebak-s3-archive-');
 let fx: S3Fixture;
@@ -35,7 +36,7 @@ it('archived data packs: ls works; check --read-data names the archive; restore 
   const archived = new Set(fx.proxy.requests.map(classify).filter((c) => c.storageClass === 'DEEP_ARCHIVE').map((c) => c.key));
   assert.equal(archived.size, 1);
   fx.proxy.reset();
-  fx.proxy.fault = (q) => (q.method === 'GET' && archived.has(classify(q).key) ? ARCHIVED : undefined);
+  fx.proxy.fault = (q) => listedArchived(archived, q) ?? (q.method === 'GET' && archived.has(classify(q).key) ? ARCHIVED : undefined);
 
   const ls = await fx.run(['ls', 'latest'], env);
   assert.equal(ls.code, 0, ls.stderr);

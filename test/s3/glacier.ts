@@ -6,6 +6,8 @@
  * and accepted (202); HEAD says DEEP_ARCHIVE, then after a restore request
  * `ongoing-request="true"`, and from the `readyAfter`-th HEAD after it on
  * `ongoing-request="false", expiry-date=...`, from when GETs go through.
+ * A listing (ListObjectsV2) names archived keys' class as S3 does,
+ * DEEP_ARCHIVE (s3rver lists every object as STANDARD).
  */
 import type { Fault, Recorded } from '../storage/proxy.js';
 import { classify } from './fixture.js';
@@ -23,8 +25,11 @@ export class GlacierSim {
 
   readonly fault = (q: Recorded): Fault | undefined => {
     const { key } = classify(q);
+    const query = new URL(q.url, 'https://x').searchParams;
+    const listing = listedArchived(this.archived, q);
+    if (listing) return listing;
     if (!this.archived.has(key)) return undefined;
-    if (q.method === 'POST' && new URL(q.url, 'https://x').searchParams.has('restore')) {
+    if (q.method === 'POST' && query.has('restore')) {
       this.restoreRequests.push(key);
       if (this.polls.has(key)) return { status: 409, code: 'RestoreAlreadyInProgress' };
       this.polls.set(key, 0);
@@ -47,4 +52,13 @@ export class GlacierSim {
     }
     return { addHeaders: headers };
   }
+}
+
+/** A listing (ListObjectsV2) answered with the `archived` keys in DEEP_ARCHIVE, as S3 lists them; undefined for any other request. */
+export function listedArchived(archived: ReadonlySet<string>, q: Recorded): Fault | undefined {
+  if (q.method !== 'GET' || new URL(q.url, 'https://x').searchParams.get('list-type') !== '2') return undefined;
+  return {
+    rewriteBody: (body) => Buffer.from(body.toString().replace(/<Contents>([\s\S]*?)<\/Contents>/g, (block, inner: string) =>
+      (archived.has(/<Key>([^<]*)<\/Key>/.exec(inner)?.[1] ?? '') ? block.replace(/<StorageClass>[^<]*<\/StorageClass>/, '<StorageClass>DEEP_ARCHIVE</StorageClass>') : block))),
+  };
 }

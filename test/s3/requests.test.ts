@@ -152,7 +152,7 @@ describe('--s3-data-storage-class', { concurrency: false }, () => {
 });
 
 describe('restore requests', () => {
-  it('a large file is read with one ranged GET per run of neighbouring blobs, not one per blob', async () => {
+  it('a large file is read with one ranged GET per run of neighbouring blobs, not one per blob; no pack is HEADed', async () => {
     const src = join(dir, 'big-src');
     await mkdir(src, { recursive: true });
     await writeFile(join(src, 'big.bin'), randomBytes(40 << 20)); // ~35 blobs of ~1.2 MiB, in 2–3 packs
@@ -166,5 +166,32 @@ describe('restore requests', () => {
     const ranged = fx.proxy.requests.filter((q) => q.method === 'GET' && q.headers.range !== undefined && classify(q).kind === 'data');
     // 40 MiB in reads of at most 8 MiB, split where a pack ends (plus one tree read): one per blob would be ~35.
     assert.ok(ranged.length >= 5 && ranged.length <= 12, `${ranged.length} ranged data GETs`);
+    // Nothing archived: one listing of the data packs says so, and no pack is HEADed.
+    const sent = fx.proxy.requests.map(classify);
+    assert.equal(sent.filter((c) => c.cls === 'list' && c.kind === 'data').length, 1);
+    assert.deepEqual(sent.filter((c) => c.cls === 'head' && c.kind === 'data'), []);
+  });
+
+  it('a restore of many packs learns their classes from one listing, HEADs only the archived one, and restores it', async () => {
+    const src = join(dir, 'many-src');
+    await mkdir(src, { recursive: true });
+    for (let i = 0; i < 10; i++) await writeFile(join(src, `f${i}.bin`), randomBytes(8 << 20));
+    const env = await initRepo(fx, dir, 'many/r');
+    fx.proxy.reset();
+    assert.equal((await fx.run(['backup', src, '--pack-size', '4'], env)).code, 0);
+    const packs = fx.proxy.requests.map(classify).filter((c) => c.cls === 'put' && c.kind === 'data' && c.rec.body.length > 1 << 20).map((c) => c.key);
+    assert.ok(packs.length >= 13, `${packs.length} data packs: enough that one listing is fewer requests than their HEADs`);
+    const sim = new GlacierSim(new Set([packs[0]!]), 1);
+    fx.proxy.reset();
+    fx.proxy.fault = sim.fault;
+    const out = join(dir, 'many-out');
+    const r = await fx.run(['restore', 'latest', '--target', out], { ...env, EBAK_S3_RESTORE_POLL_SECONDS: '0.05' });
+    fx.proxy.fault = undefined;
+    assert.equal(r.code, 0, r.stderr);
+    const sent = fx.proxy.requests.map(classify);
+    assert.equal(sent.filter((c) => c.cls === 'list' && c.kind === 'data').length, 1, 'one listing of the data packs');
+    assert.deepEqual(sent.filter((c) => c.cls === 'head' && c.kind === 'data').map((c) => c.key), [packs[0], packs[0]], 'the archived pack HEADed, then polled once; no other');
+    assert.deepEqual(sim.restoreRequests, [packs[0]]);
+    assert.deepEqual(await fileDigests(join(out, src)), await fileDigests(src));
   });
 });

@@ -44,7 +44,7 @@ import {
 } from './sdk.js';
 import { EbakError, isEbakError } from '../../errors.js';
 import { Semaphore } from '../../util/semaphore.js';
-import { checkName, describe, type Backend, type ByteRange, type CallOptions, type Capabilities, type FileInfo, type FileType, type Handle, type SaveData, type SaveOptions } from '../backend.js';
+import { checkName, describe, type Backend, type ByteRange, type CallOptions, type Capabilities, type FileInfo, type FileType, type Handle, type ReadSet, type SaveData, type SaveOptions } from '../backend.js';
 import { isSource, pieces, PIECE_BYTES, sha256Of, sizeOf, type ByteSource } from '../source.js';
 import { formatLocation, type S3Location } from '../location.js';
 import { retryable } from '../retry.js';
@@ -303,13 +303,18 @@ export class S3Backend implements Backend {
 
   /**
    * Archived objects among `handles` are restored (RestoreObject) and waited
-   * for (thaw.ts); costs one HEAD per handle when none is archived. An
+   * for (thaw.ts); costs one LIST per 1,000 objects of their type, or a HEAD
+   * per handle where that is fewer requests, when none is archived. An
    * aborted signal ends the wait (the restores asked for go on at S3).
    */
-  async prepareRead(handles: readonly Handle[], onProgress?: (ready: number, total: number) => void, opts?: CallOptions): Promise<void> {
+  async prepareRead(wanted: ReadSet, onProgress?: (ready: number, total: number) => void, opts?: CallOptions): Promise<void> {
     const signal = opts?.signal;
-    const ops = { head: (h: Handle) => this.archiveState(h, signal), requestRestore: (h: Handle, days: number, tier: RestoreTier) => this.requestRestore(h, days, tier, signal) };
-    await thaw(ops, handles, this.thawing, onProgress, signal);
+    const ops = {
+      head: (h: Handle) => this.archiveState(h, signal),
+      requestRestore: (h: Handle, days: number, tier: RestoreTier) => this.requestRestore(h, days, tier, signal),
+      list: (type: FileType) => this.list(type, opts),
+    };
+    await thaw(ops, wanted, this.thawing, onProgress, signal);
   }
 
   /** A data pack copied onto its own key in a colder class, the copy verified (coldcopy.ts). */
