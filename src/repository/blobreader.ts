@@ -45,7 +45,10 @@ export interface BlobSource {
 
 export class PackBlobReader implements BlobReader {
   private readonly reads = new ByteBudget(IN_FLIGHT);
-  /** Buffers of ranged reads for runs (readRun), back from the workers; as many bytes kept as may be in flight. */
+  /**
+   * Buffers of ranged reads for runs (readRun), back from the workers; as many bytes kept as may be in
+   * flight (keeping a quarter of that made more new buffers, whose garbage peaked higher: docs/benchmarks.md, rfast).
+   */
   private readonly ranges = new BufferPool(RANGE_BUFFER_MIN, IN_FLIGHT / RANGE_BUFFER_MIN, IN_FLIGHT);
   readonly prepareRead?: BlobReader['prepareRead'];
 
