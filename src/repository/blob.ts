@@ -31,22 +31,26 @@ export interface BlobRef {
   id: Uint8Array;
 }
 
-/** Reused decryption output of transient opens: one per thread, grown to the largest blob seen. */
-let bodyScratch = Buffer.alloc(0);
-
 /**
  * Authenticates, decrypts, decompresses, then checks the plaintext's keyed
  * hash equals the id it was asked for: a blob is trusted only if all hold.
- * `transient`: the plaintext is a view of a per-thread buffer that the next
- * transient open reuses (here and in compress/index.ts), for a caller that
- * is done with it before opening another.
+ * `transient`, for a caller that is done with the plaintext before opening
+ * another: the blob is decrypted where it lies (`sealed` is overwritten, and
+ * wiped if it does not open), and a compressed one decompressed into a
+ * per-thread buffer that the next transient open reuses (compress/index.ts);
+ * the plaintext is a view of one or the other. A buffer of the blob's size
+ * per open, or per thread, was memory the run's range already held.
  */
 export function openBlob(packKey: Uint8Array, blobKey: Uint8Array, ref: BlobRef, sealed: Uint8Array, what: string, transient = false): Buffer {
   const aad = blobAad(ref.type, ref.flags, ref.rawLength, ref.id);
-  if (transient && bodyScratch.length < sealed.length) bodyScratch = Buffer.allocUnsafeSlow(sealed.length);
-  const body = transient ? openInto(packKey, sealed, aad, what, bodyScratch) : open(packKey, sealed, aad, what);
+  const body = transient ? openInto(packKey, sealed, aad, what, inPlace(sealed)) : open(packKey, sealed, aad, what);
   const plain = ref.flags & FLAG_ZSTD ? (transient ? decompressTransient : decompressExact)(body, ref.rawLength, what) : body;
   if (plain.length !== ref.rawLength || !equalBytes(hmacSha256(blobKey, plain), ref.id))
     throw new EbakError('AUTH_FAILED', `${what}: content does not match its id`);
   return plain;
+}
+
+/** Where a sealed blob's plaintext goes when it is opened where it lies: over its ciphertext (crypto openInto). */
+function inPlace(sealed: Uint8Array): Buffer {
+  return Buffer.from(sealed.buffer, sealed.byteOffset + NONCE_BYTES, Math.max(0, sealed.byteLength - NONCE_BYTES));
 }

@@ -14,6 +14,7 @@
 import { EbakError, isEbakError } from '../errors.js';
 import type { Backend, Handle, ReadSet } from '../storage/backend.js';
 import { owned } from '../util/buffers.js';
+import { BufferPool } from '../util/bufferpool.js';
 import { settleAll } from '../util/settle.js';
 import type { BlobReader, LocatedBlob } from './api.js';
 import { ByteBudget } from './blobreader-budget.js';
@@ -25,6 +26,8 @@ import type { WorkerPool } from './workers.js';
 const MAX_RUN_BYTES = 8 * 1024 * 1024;
 /** Bytes of ranged reads held at once (restic's restorer: 8 workers of one pack at most each, bounded by a pack's size). */
 const IN_FLIGHT = 32 * 1024 * 1024;
+/** The smallest range buffer kept (util/bufferpool.ts); a run of a few small blobs takes one of this size. */
+const RANGE_BUFFER_MIN = 64 * 1024;
 
 /** A blob with its place in the caller's list. */
 interface Placed extends LocatedBlob {
@@ -42,6 +45,11 @@ export interface BlobSource {
 
 export class PackBlobReader implements BlobReader {
   private readonly reads = new ByteBudget(IN_FLIGHT);
+  /**
+   * Buffers of ranged reads for runs (readRun), back from the workers; as many bytes kept as may be in
+   * flight (keeping a quarter of that made more new buffers, whose garbage peaked higher: docs/benchmarks.md, rfast).
+   */
+  private readonly ranges = new BufferPool(RANGE_BUFFER_MIN, IN_FLIGHT / RANGE_BUFFER_MIN, IN_FLIGHT);
   readonly prepareRead?: BlobReader['prepareRead'];
 
   constructor(private readonly src: BlobSource, private readonly pool: WorkerPool) {
@@ -70,11 +78,20 @@ export class PackBlobReader implements BlobReader {
     })));
   }
 
+  /**
+   * The range is read into a buffer of `ranges`, which the worker opens it in and hands back
+   * (a backend that answers with a buffer of its own, S3, leaves that one unused).
+   */
   async readRun(type: number, run: readonly LocatedBlob[], sink: URL, task: unknown): Promise<unknown> {
     return this.reads.run(rangeBytes(run), async () => {
-      const { first, range: sealed, key } = await this.loadRange(type, run);
+      const into = this.ranges.take(rangeBytes(run));
+      const { first, range: sealed, key } = await this.loadRange(type, run, into);
       const blobs = run.map(({ id, loc }) => ({ ref: { type: loc.type, flags: loc.flags, rawLength: loc.rawLength, id }, offset: loc.offset - first.offset, length: loc.length }));
-      return this.pool.openRun(key, this.src.blobKey, first.pack.id, blobs, owning(sealed), sink, task);
+      const whole = sealed.buffer === into.buffer ? into : owning(sealed);
+      if (whole !== into) this.ranges.give(into);
+      const { result, spent } = await this.pool.openRun(key, this.src.blobKey, first.pack.id, blobs, whole, sink, task);
+      if (spent) this.ranges.give(spent);
+      return result;
     });
   }
 
@@ -98,11 +115,11 @@ export class PackBlobReader implements BlobReader {
     }));
   }
 
-  /** One ranged read from the first blob of `run` to the end of its last (all of `type`), and the pack's key. */
-  private async loadRange(type: number, run: readonly LocatedBlob[]): Promise<{ first: BlobLocation; range: Buffer; key: Buffer }> {
+  /** One ranged read from the first blob of `run` to the end of its last (all of `type`), into `into` if the backend can, and the pack's key. */
+  private async loadRange(type: number, run: readonly LocatedBlob[], into?: Buffer): Promise<{ first: BlobLocation; range: Buffer; key: Buffer }> {
     checkTypes(type, run);
     const first = run[0]!.loc;
-    const range = await this.src.backend.load({ type: 'data', name: first.pack.id }, { offset: first.offset, length: rangeBytes(run) });
+    const range = await this.src.backend.load({ type: 'data', name: first.pack.id }, { offset: first.offset, length: rangeBytes(run) }, { into });
     return { first, range, key: await this.src.packKey(first.pack) };
   }
 }

@@ -11,7 +11,7 @@
 import { parentPort } from 'node:worker_threads';
 import { compressIfSmaller } from '../compress/index.js';
 import { isEbakError } from '../errors.js';
-import { owned } from '../util/buffers.js';
+import { owned, ownsBuffer } from '../util/buffers.js';
 import type { OpenedBlob, RunConsumer } from './runsink.js';
 import { openBlob, sealBlob, sealBlobInPlace, type BlobRef } from './blob.js';
 import { fromWire, type RunBlob, type RunWire } from './runwire.js';
@@ -54,7 +54,7 @@ export const BATCH_KEY_BYTES = 32;
 
 export type WorkerReply =
   | { seq: number; ok: true; data: Uint8Array; compressed: boolean; inPlace?: boolean }
-  | { seq: number; ok: true; result: unknown }
+  | { seq: number; ok: true; result: unknown; spent?: Uint8Array }
   | ({ seq: number; ok: true } & SealedBatch)
   | { seq: number; ok: false; code: string; message: string };
 
@@ -140,12 +140,22 @@ async function handle(req: WorkerRequest): Promise<Done> {
   return { data: sealBlob(req.packKey, req.type, req.id, req.data.length, packed ?? req.data, packed !== undefined), compressed: packed !== undefined };
 }
 
+/**
+ * A run's answer, with its sealed range handed back (transferred, when it came whole) for the
+ * next ranged read to reuse (blobreader.ts): opened in place, nothing here refers to it any more.
+ */
+function answerRun(req: WorkerRequest, result: unknown): void {
+  const spent = req.op === 'run' && ownsBuffer(req.sealed) ? req.sealed : undefined;
+  const reply: WorkerReply = spent ? { seq: req.seq, ok: true, result, spent } : { seq: req.seq, ok: true, result };
+  parentPort!.postMessage(reply, spent ? [spent.buffer as ArrayBuffer] : []);
+}
+
 parentPort?.on('message', (req: WorkerRequest) => {
   void handle(req).then(
     (done) => {
       if (req.op === 'seal' || req.op === 'seals') sealed(req.op === 'seal' ? req.data.byteLength : req.bytes.byteLength);
       else if (req.op === 'run') sealed(req.sealed.byteLength); // opening leaves its pieces' output (crypto openInto) as the same garbage
-      if ('result' in done) return parentPort!.postMessage({ seq: req.seq, ok: true, result: done.result } satisfies WorkerReply);
+      if ('result' in done) return answerRun(req, done.result);
       if ('ends' in done) return parentPort!.postMessage({ seq: req.seq, ok: true, ...done } satisfies WorkerReply, [done.sealed.buffer as ArrayBuffer, done.spent.buffer as ArrayBuffer]);
       const data = done.inPlace ? done.data : owned(done.data);
       parentPort!.postMessage({ seq: req.seq, ok: true, data, compressed: done.compressed, inPlace: done.inPlace } satisfies WorkerReply, [data.buffer as ArrayBuffer]);

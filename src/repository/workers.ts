@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { EbakError, type ErrorCode } from '../errors.js';
 import type { BlobRef } from './blob.js';
 import { owned, ownsBuffer } from '../util/buffers.js';
+import { BufferPool } from '../util/bufferpool.js';
 import { adoptBlobBuffer, isBlobBuffer } from './blobbuffers.js';
 import { BATCH_KEY_BYTES, type SealedBatch, type WorkerReply, type WorkerRequest } from './blobworker.js';
 import { toWire, type RunBlob } from './runwire.js';
@@ -49,11 +50,8 @@ interface Queued {
 const BATCH_BLOB_BYTES = 64 * 1024;
 const BATCH_BLOBS = 32;
 /**
- * A batch's request buffer comes back with its reply and is reused. Freed
- * instead, it lived on until the worker's isolate next collected garbage,
- * which a worker allocating little does rarely: the main thread's malloc
- * heap held ~50 MiB of them at 200,000 small files (docs/benchmarks.md,
- * bmem3). Sizes are powers of two from 64 KiB; a few of each are kept.
+ * A batch's request buffer comes back with its reply and is reused
+ * (util/bufferpool.ts): sizes from 64 KiB, a few of each kept.
  */
 const BATCH_BUFFER_MIN = 64 * 1024;
 const BATCH_BUFFERS_KEPT = 16;
@@ -91,9 +89,8 @@ export class WorkerPool {
   private queued: Queued[] = [];
   private queuedLevel = 0;
   private flushing = false;
-  /** Request buffers handed back by the workers, by size. */
-  private batchBuffers = new Map<number, Buffer[]>();
-  private batchBytesKept = 0;
+  /** Request buffers handed back by the workers. */
+  private readonly batchBuffers = new BufferPool(BATCH_BUFFER_MIN, BATCH_BUFFERS_KEPT, BATCH_BYTES_KEPT);
 
   /** Compresses (when it helps) and seals a blob; `data` is transferred (a small one is copied into a batch, a chunk buffer sealed where it lies). */
   async seal(packKey: Buffer, type: number, id: Buffer, data: Buffer, level: number): Promise<Result> {
@@ -125,31 +122,15 @@ export class WorkerPool {
     this.flushing = false;
     const batch = this.queued.splice(0);
     if (batch.length === 0) return;
-    const { blobs, bytes, keys } = encodeSeals(batch, (n) => this.batchBuffer(n));
+    const { blobs, bytes, keys } = encodeSeals(batch, (n) => this.batchBuffers.take(n));
     this.send({ op: 'seals', keys, blobs, bytes, level: this.queuedLevel }, bytes).then(
       (reply) => {
         answerSeals(batch, reply);
-        if ('spent' in reply) this.keepBatchBuffer(reply.spent);
+        if ('ends' in reply) this.batchBuffers.give(reply.spent);
       },
       (e: Error) => batch.forEach((q) => q.reject(e)),
     );
   };
-
-  /** A request buffer of at least `n` bytes, owned whole (it is transferred). */
-  private batchBuffer(n: number): Buffer {
-    let size = BATCH_BUFFER_MIN;
-    while (size < n) size *= 2;
-    const kept = this.batchBuffers.get(size)?.pop();
-    if (kept) this.batchBytesKept -= size;
-    return kept ?? Buffer.allocUnsafeSlow(size);
-  }
-
-  private keepBatchBuffer(spent: Uint8Array): void {
-    const kept = this.batchBuffers.get(spent.byteLength) ?? this.batchBuffers.set(spent.byteLength, []).get(spent.byteLength)!;
-    if (!ownsBuffer(spent) || kept.length >= BATCH_BUFFERS_KEPT || this.batchBytesKept + spent.byteLength > BATCH_BYTES_KEPT) return;
-    kept.push(Buffer.from(spent.buffer, 0, spent.byteLength));
-    this.batchBytesKept += spent.byteLength;
-  }
 
   /** Opens a blob; `sealed` is transferred. */
   async open(packKey: Buffer, blobKey: Buffer, ref: BlobRef, sealed: Buffer, what: string): Promise<Buffer> {
@@ -160,11 +141,13 @@ export class WorkerPool {
   /**
    * Opens a run of blobs of pack `pack` lying in `sealed` (transferred) and hands them, with
    * `task`, to the `consume` export of the module at `sink`, in the worker;
-   * resolves with what it returns (BlobReader.readRun).
+   * resolves with what it returns (BlobReader.readRun) and `sealed`'s memory handed back
+   * (`spent`, when it was transferred: its bytes are then the run's, opened in place).
    */
-  async openRun(packKey: Buffer, blobKey: Buffer, pack: string, blobs: readonly RunBlob[], sealed: Buffer, sink: URL, task: unknown): Promise<unknown> {
+  async openRun(packKey: Buffer, blobKey: Buffer, pack: string, blobs: readonly RunBlob[], sealed: Buffer, sink: URL, task: unknown): Promise<{ result: unknown; spent?: Uint8Array }> {
     const reply = await this.send({ op: 'run', packKey, blobKey, pack, blobs: toWire(blobs), sealed, sink: sink.href, task }, sealed);
-    return 'result' in reply ? reply.result : undefined;
+    if (!('result' in reply)) return { result: undefined };
+    return reply.spent === undefined ? { result: reply.result } : { result: reply.result, spent: reply.spent };
   }
 
   async close(): Promise<void> {

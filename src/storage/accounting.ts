@@ -9,7 +9,7 @@
  * size), at least one per listing. bytesUp counts every attempted save's
  * bytes; bytesDown counts the bytes of each successful load.
  */
-import type { Backend, ByteRange, CallOptions, FileInfo, FileType, Handle, SaveData, SaveOptions } from './backend.js';
+import type { Backend, ByteRange, CallOptions, FileInfo, FileType, Handle, SaveData, SaveOptions, LoadOptions } from './backend.js';
 import { sizeOf } from './source.js';
 import { ForwardingBackend, type Operation } from './forward.js';
 
@@ -57,7 +57,7 @@ export class AccountingBackend extends ForwardingBackend {
     return super.save(h, data, opts);
   }
 
-  override async load(h: Handle, range?: ByteRange, opts?: CallOptions): Promise<Buffer> {
+  override async load(h: Handle, range?: ByteRange, opts?: LoadOptions): Promise<Buffer> {
     const buf = await super.load(h, range, opts);
     this.counter.add('bytesDown', buf.length);
     return buf;

@@ -76,6 +76,19 @@ export interface SaveOptions extends CallOptions {
   readonly sha256?: string;
 }
 
+/** What a load takes. */
+export interface LoadOptions extends CallOptions {
+  /**
+   * For a ranged load: a buffer of at least the range's length that the
+   * backend may read the bytes into (the result is then a view of it), so a
+   * caller reading many ranges (a restore) reuses its memory instead of a
+   * new buffer each time, every page of which faults as it is first written.
+   * A backend whose bytes arrive in a buffer of their own (S3's response
+   * body) ignores it: the caller uses the result, never `into` itself.
+   */
+  readonly into?: Buffer | undefined;
+}
+
 export interface ByteRange {
   readonly offset: number;
   readonly length: number;
@@ -144,7 +157,7 @@ export interface Backend {
    * EbakError('NOT_FOUND') when the object does not exist, and
    * EbakError('CORRUPT') when the range lies beyond the object's end.
    */
-  load(h: Handle, range?: ByteRange, opts?: CallOptions): Promise<Buffer>;
+  load(h: Handle, range?: ByteRange, opts?: LoadOptions): Promise<Buffer>;
 
   /** Size of the object. Throws EbakError('NOT_FOUND') when missing. */
   stat(h: Handle, opts?: CallOptions): Promise<FileInfo>;

@@ -32,7 +32,7 @@ import { openSync, readSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EbakError, isEbakError } from '../errors.js';
-import { checkName, describe, type ByteRange, type CallOptions, type FileInfo, type FileType, type Handle, type SaveData, type SaveOptions } from './backend.js';
+import { checkName, describe, type ByteRange, type CallOptions, type FileInfo, type FileType, type Handle, type SaveData, type SaveOptions, type LoadOptions } from './backend.js';
 import { FdCache } from './fdcache.js';
 import { ForwardingBackend } from './forward.js';
 import { writeTo } from './source.js';
@@ -68,7 +68,7 @@ export class CacheBackend extends ForwardingBackend {
     if (path !== undefined) await this.store(path, h, data);
   }
 
-  override async load(h: Handle, range?: ByteRange, opts?: CallOptions): Promise<Buffer> {
+  override async load(h: Handle, range?: ByteRange, opts?: LoadOptions): Promise<Buffer> {
     const path = this.pathOf(h, h.packKind);
     if (path === undefined) return super.load(h, range, opts);
     const hit = await this.readCached(path, h, range);

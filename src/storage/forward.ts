@@ -12,7 +12,7 @@
  * (its signal) pass through `passed`, so a wrapper that adds to them
  * (signal.ts) overrides that one.
  */
-import type { Backend, ByteRange, CallOptions, Capabilities, FileInfo, FileType, Handle, SaveData, SaveOptions } from './backend.js';
+import type { Backend, ByteRange, CallOptions, Capabilities, FileInfo, FileType, Handle, SaveData, SaveOptions, LoadOptions } from './backend.js';
 
 /** The single-request operations, as `forward` is told them. */
 export type Operation = 'create' | 'isRepository' | 'save' | 'load' | 'stat' | 'remove';
@@ -79,7 +79,7 @@ export abstract class ForwardingBackend implements Backend {
     const o = this.passed(h.type, opts);
     return this.forward('save', () => this.inner.save(h, data, o), o?.signal);
   }
-  load(h: Handle, range?: ByteRange, opts?: CallOptions): Promise<Buffer> {
+  load(h: Handle, range?: ByteRange, opts?: LoadOptions): Promise<Buffer> {
     const o = this.passed(h.type, opts);
     return this.forward('load', () => this.inner.load(h, range, o), o?.signal);
   }

@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { EbakError } from '../errors.js';
 import { makeDirs, mapIoError, wrapIo } from '../util/fs.js';
-import { checkName, describe, FILE_TYPES, type Backend, type ByteRange, type CallOptions, type Capabilities, type FileInfo, type FileType, type Handle, type SaveData } from './backend.js';
+import { checkName, describe, FILE_TYPES, type Backend, type ByteRange, type CallOptions, type Capabilities, type FileInfo, type FileType, type Handle, type SaveData, type LoadOptions } from './backend.js';
 import { checkCancelled } from './cancel.js';
 import { writeTo } from './source.js';
 
@@ -76,9 +76,9 @@ export class LocalBackend implements Backend {
     });
   }
 
-  async load(h: Handle, range?: ByteRange, opts?: CallOptions): Promise<Buffer> {
+  async load(h: Handle, range?: ByteRange, opts?: LoadOptions): Promise<Buffer> {
     checkCancelled(opts?.signal, () => `read ${describe(h)}`);
-    if (range) return this.loadRange(h, range);
+    if (range) return this.loadRange(h, range, opts?.into);
     const fh = await openForRead(this.path(h), h);
     try {
       return await fh.readFile();
@@ -92,9 +92,10 @@ export class LocalBackend implements Backend {
    * trips per blob cost more than the reads themselves. A large one (a
    * restore's run of a pack's blobs) goes to the thread pool, so several
    * are read at once from a cold disk while the main thread goes on. The
-   * buffer is owned (not pooled) so it can be transferred to a worker.
+   * bytes go into `into` when it is given and large enough, else into a
+   * buffer of their own (owned, not pooled, so it can be transferred to a worker).
    */
-  private async loadRange(h: Handle, range: ByteRange): Promise<Buffer> {
+  private async loadRange(h: Handle, range: ByteRange, into: Buffer | undefined): Promise<Buffer> {
     let fd: number;
     try {
       fd = this.packFds.open(h);
@@ -102,7 +103,7 @@ export class LocalBackend implements Backend {
       throw mapIoError(e, describe(h));
     }
     try {
-      const buf = Buffer.allocUnsafeSlow(range.length);
+      const buf = into !== undefined && into.length >= range.length ? into.subarray(0, range.length) : Buffer.allocUnsafeSlow(range.length);
       for (let done = 0; done < range.length; ) {
         const n = range.length < ASYNC_READ ? readSync(fd, buf, done, range.length - done, range.offset + done) : await readAt(fd, buf, done, range.offset + done);
         if (n === 0) throw new EbakError('CORRUPT', `${describe(h)}: range ${range.offset}+${range.length} lies beyond the end of the object`);

@@ -4,7 +4,7 @@
  * so the average over the run never exceeds it whatever the concurrency.
  * Placed inside the retry wrapper, so a retried request is paid for again.
  */
-import { describe, type Backend, type ByteRange, type CallOptions, type Handle, type SaveData, type SaveOptions } from './backend.js';
+import { describe, type Backend, type ByteRange, type Handle, type SaveData, type SaveOptions, type LoadOptions } from './backend.js';
 import { sizeOf } from './source.js';
 import { pause } from './cancel.js';
 import { ForwardingBackend } from './forward.js';
@@ -33,7 +33,7 @@ export class RateBackend extends ForwardingBackend {
     return super.save(h, data, opts);
   }
 
-  override async load(h: Handle, range?: ByteRange, opts?: CallOptions): Promise<Buffer> {
+  override async load(h: Handle, range?: ByteRange, opts?: LoadOptions): Promise<Buffer> {
     const b = await super.load(h, range, opts);
     await this.down?.take(b.length, opts?.signal, `read ${describe(h)}`);
     return b;

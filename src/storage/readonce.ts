@@ -9,7 +9,7 @@
  * key files are named by their content's hash. Each caller gets its own copy
  * of the bytes; a failed read is not kept.
  */
-import type { ByteRange, CallOptions, FileInfo, FileType, Handle } from './backend.js';
+import type { ByteRange, CallOptions, FileInfo, FileType, Handle, LoadOptions } from './backend.js';
 import { ForwardingBackend } from './forward.js';
 
 const KEPT: ReadonlySet<FileType> = new Set(['config', 'keys']);
@@ -18,7 +18,7 @@ export class ReadOnce extends ForwardingBackend {
   private readonly loads = new Map<string, Promise<Buffer>>();
   private keyListing: Promise<FileInfo[]> | undefined;
 
-  override load(h: Handle, range?: ByteRange, opts?: CallOptions): Promise<Buffer> {
+  override load(h: Handle, range?: ByteRange, opts?: LoadOptions): Promise<Buffer> {
     if (!KEPT.has(h.type) || range !== undefined) return super.load(h, range, opts);
     const key = `${h.type}/${h.name}`;
     let p = this.loads.get(key);

@@ -44,7 +44,7 @@ import {
 } from './sdk.js';
 import { EbakError, isEbakError } from '../../errors.js';
 import { Semaphore } from '../../util/semaphore.js';
-import { checkName, describe, type Backend, type ByteRange, type CallOptions, type Capabilities, type FileInfo, type FileType, type Handle, type ReadSet, type SaveData, type SaveOptions } from '../backend.js';
+import { checkName, describe, type Backend, type ByteRange, type CallOptions, type Capabilities, type FileInfo, type FileType, type Handle, type LoadOptions, type ReadSet, type SaveData, type SaveOptions } from '../backend.js';
 import { isSource, pieces, PIECE_BYTES, sha256Of, sizeOf, type ByteSource } from '../source.js';
 import { formatLocation, type S3Location } from '../location.js';
 import { retryable } from '../retry.js';
@@ -232,7 +232,7 @@ export class S3Backend implements Backend {
     }
   }
 
-  async load(h: Handle, range?: ByteRange, opts?: CallOptions): Promise<Buffer> {
+  async load(h: Handle, range?: ByteRange, opts?: LoadOptions): Promise<Buffer> {
     if (range) checkRange(range);
     if (range?.length === 0) {
       await this.stat(h, opts);
