@@ -105,6 +105,8 @@ const OPEN_CHUNK = 64 * 1024;
  * one of a large blob's size is a fresh mapping (bin/ebak sets MALLOC_MMAP_THRESHOLD_) whose every
  * 4 KiB page faults once: restoring 1 GiB cost ~0.9 s of system time in the blob workers
  * (docs/benchmarks.md, rperf5). Pieces of OPEN_CHUNK are malloc'd and reused; copying them costs less.
+ * `out` may be the ciphertext's own bytes (`sealed` after its nonce): each piece is decrypted before
+ * its plaintext is copied over it, so a blob can be opened where it lies.
  */
 export function openInto(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array, what: string, out: Buffer): Buffer {
   if (sealed.length < NONCE_BYTES + TAG_BYTES) throw authFailed(what);

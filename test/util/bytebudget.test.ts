@@ -1,12 +1,12 @@
 /**
- * The blob reader's byte budget (src/repository/blobreader-budget.ts): the
+ * The byte budget of the blob reader and the packer's sealing (src/util/bytebudget.ts): the
  * bytes of the tasks running never pass the limit, a task larger than the
  * whole budget runs alone, waiters start in order, and a task that fails
  * gives its bytes back.
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { ByteBudget } from '../../src/repository/blobreader-budget.js';
+import { ByteBudget } from '../../src/util/bytebudget.js';
 
 /** Runs tasks of `sizes` bytes at once, each finishing a turn later; the most bytes seen running, and the order they started in. */
 async function runAll(budget: ByteBudget, sizes: number[]): Promise<{ most: number; started: number[] }> {
