@@ -77,7 +77,7 @@ import { fromBytes, nameKey, sameNode, type NodeType, type TreeNode } from '../r
 import type { SplitLimits } from '../repository/format/tree-split.js';
 import type { BlobIndex, BlobStore, BlobWriter, SnapshotStore, TreeLoader } from '../repository/api.js';
 import { hostMeta } from '../repository/repository.js';
-import { takeBlobBuffer } from '../repository/blobbuffers.js';
+import { giveBlobBuffer, takeBlobBuffer } from '../repository/blobbuffers.js';
 import type { WorkerPool } from '../repository/workers.js';
 import { Selection, type SelectOptions, type Verdict } from './exclude.js';
 import { dirNames } from './names.js';
@@ -542,8 +542,8 @@ class Archiver {
       throw sourceError(e, path);
     }
     try {
-      // Chunks go into reused chunk buffers, sealed where they lie (repository/blobbuffers.ts).
-      return await this.storeChunks(readingSource(path, chunkFile(fh, this.cdc, { alloc: takeBlobBuffer })), tally);
+      // Chunks go into reused chunk buffers, sealed where they lie, and so does the chunker's working buffer (repository/blobbuffers.ts).
+      return await this.storeChunks(readingSource(path, chunkFile(fh, this.cdc, { alloc: takeBlobBuffer, give: giveBlobBuffer })), tally);
     } finally {
       await fh.close();
     }

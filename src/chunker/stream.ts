@@ -1,7 +1,7 @@
 import { EbakError } from '../errors.js';
 import type { Cdc } from './cdc.js';
 
-export const DEFAULT_READ_SIZE = 4 * 1024 * 1024;
+export const DEFAULT_READ_SIZE = 1024 * 1024;
 
 /** What chunkFile reads through: a FileHandle, or a stream adapter reading the same way (backup --stdin). */
 export interface ChunkSource {
@@ -10,6 +10,8 @@ export interface ChunkSource {
 
 /** Where chunkFile puts each chunk: a Buffer of exactly `length` bytes the caller may keep (or transfer). */
 export type ChunkAlloc = (length: number) => Buffer;
+/** Takes back a working buffer chunkFile is done with (see chunkFile's `give`). */
+export type ChunkGive = (b: Uint8Array) => void;
 
 /**
  * Reads a file through `handle` (from its current position) and yields each chunk
@@ -17,14 +19,18 @@ export type ChunkAlloc = (length: number) => Buffer;
  * default freshly allocated (exact length, byteOffset 0, not from the pool), so
  * the caller may transfer its ArrayBuffer to a worker thread. Memory: one
  * working buffer of at most max + readSize bytes (64 KiB for small files) plus the
- * chunk being yielded, whatever the file size. Do not close `handle` before the generator has finished or been
- * returned: a read may be in flight.
+ * chunk being yielded, whatever the file size. With `opts.give`, working buffers come from `alloc` too
+ * and each one outgrown, and the last, goes to `give`: the backup's chunk buffers serve both, so a
+ * file's working buffers are reused by later chunks and files, not left to the garbage collector
+ * (one to four MiB a large file, held until the main isolate's next full collection: docs/benchmarks.md,
+ * bmem6). Do not close `handle` before the generator has finished or been returned: a read may be in flight.
  */
-export async function* chunkFile(handle: ChunkSource, cdc: Cdc, opts?: { readSize?: number; alloc?: ChunkAlloc }): AsyncGenerator<Buffer> {
+export async function* chunkFile(handle: ChunkSource, cdc: Cdc, opts?: { readSize?: number; alloc?: ChunkAlloc; give?: ChunkGive }): AsyncGenerator<Buffer> {
   const readSize = opts?.readSize ?? DEFAULT_READ_SIZE;
   const alloc = opts?.alloc ?? ((n: number) => Buffer.allocUnsafeSlow(n));
   if (!Number.isSafeInteger(readSize) || readSize < 1) throw new EbakError('USAGE', `chunkFile readSize must be a positive integer, got ${String(readSize)}`);
-  const reader = new Reader(handle, cdc.params.max + readSize, readSize);
+  const give = opts?.give;
+  const reader = new Reader(handle, cdc.params.max + readSize, readSize, give && ((n) => plain(alloc(n))), give);
   try {
     let scanned = 0; // nextCut(start, scanned) answered -1: no cut before `scanned`
     for (;;) {
@@ -45,8 +51,12 @@ export async function* chunkFile(handle: ChunkSource, cdc: Cdc, opts?: { readSiz
     }
   } finally {
     await reader.settle();
+    give?.(reader.work);
   }
 }
+
+/** A plain Uint8Array over `b`'s bytes: the hot loop's loads stay monomorphic. */
+const plain = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length);
 
 /** Starting size of the working buffer: small files never pay for a max-sized one. */
 const INITIAL_BUFFER = 64 * 1024;
@@ -72,8 +82,10 @@ class Reader {
     private readonly handle: ChunkSource,
     private readonly capacity: number,
     private readonly readSize: number,
+    private readonly take: (length: number) => Uint8Array = (n) => new Uint8Array(n),
+    private readonly give?: ChunkGive,
   ) {
-    this.work = new Uint8Array(Math.min(capacity, INITIAL_BUFFER));
+    this.work = take(Math.min(capacity, INITIAL_BUFFER));
   }
 
   /** Appends at least one byte, or sets eof. Called only when nextCut answered -1 (< max bytes pending). */
@@ -115,7 +127,11 @@ class Reader {
     let size = this.work.length;
     while (size < this.capacity && size - pending.length < Math.min(this.readSize, size >>> 1)) size = Math.min(this.capacity, size * 2);
     if (size === this.work.length) this.work.copyWithin(0, this.start, this.end);
-    else (this.work = new Uint8Array(size)).set(pending);
+    else {
+      const outgrown = this.work;
+      (this.work = this.take(size)).set(pending);
+      this.give?.(outgrown);
+    }
     this.end -= this.start;
     this.start = 0;
   }
