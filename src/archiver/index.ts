@@ -543,7 +543,7 @@ class Archiver {
     }
     try {
       // Chunks go into reused chunk buffers, sealed where they lie, and so does the chunker's working buffer (repository/blobbuffers.ts).
-      return await this.storeChunks(readingSource(path, chunkFile(fh, this.cdc, { alloc: takeBlobBuffer, give: giveBlobBuffer })), tally);
+      return await this.storeChunks(readingSource(path, chunkFile(fh, this.cdc, { alloc: takeBlobBuffer, give: giveBlobBuffer, size })), tally);
     } finally {
       await fh.close();
     }

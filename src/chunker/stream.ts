@@ -25,12 +25,13 @@ export type ChunkGive = (b: Uint8Array) => void;
  * (one to four MiB a large file, held until the main isolate's next full collection: docs/benchmarks.md,
  * bmem6). Do not close `handle` before the generator has finished or been returned: a read may be in flight.
  */
-export async function* chunkFile(handle: ChunkSource, cdc: Cdc, opts?: { readSize?: number; alloc?: ChunkAlloc; give?: ChunkGive }): AsyncGenerator<Buffer> {
+export async function* chunkFile(handle: ChunkSource, cdc: Cdc, opts?: { readSize?: number; alloc?: ChunkAlloc; give?: ChunkGive; size?: number }): AsyncGenerator<Buffer> {
   const readSize = opts?.readSize ?? DEFAULT_READ_SIZE;
   const alloc = opts?.alloc ?? ((n: number) => Buffer.allocUnsafeSlow(n));
   if (!Number.isSafeInteger(readSize) || readSize < 1) throw new EbakError('USAGE', `chunkFile readSize must be a positive integer, got ${String(readSize)}`);
   const give = opts?.give;
-  const reader = new Reader(handle, cdc.params.max + readSize, readSize, give && ((n) => plain(alloc(n))), give);
+  const capacity = cdc.params.max + readSize;
+  const reader = new Reader(handle, capacity, readSize, firstBuffer(capacity, readSize, opts?.size), give && ((n) => plain(alloc(n))), give);
   try {
     let scanned = 0; // nextCut(start, scanned) answered -1: no cut before `scanned`
     for (;;) {
@@ -60,6 +61,19 @@ const plain = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, 
 
 /** Starting size of the working buffer: small files never pay for a max-sized one. */
 const INITIAL_BUFFER = 64 * 1024;
+/** A file's working buffer starts at most this large when its size is known (it grows as it needs past it). */
+const SIZED_BUFFER = 4 * 1024 * 1024;
+
+/**
+ * The working buffer's first size: for a file of known `size`, the file and
+ * one read's room (its last read then finds room to see the end), so it is
+ * made once, not doubled from INITIAL_BUFFER (each step a buffer: 406 for
+ * 175 files on the real-file corpus, docs/benchmarks.md, bmem6); up to
+ * SIZED_BUFFER, a large file's doubling goes on from there as it needs.
+ */
+function firstBuffer(capacity: number, readSize: number, size: number | undefined): number {
+  return Math.min(capacity, size === undefined ? INITIAL_BUFFER : Math.max(INITIAL_BUFFER, Math.min(SIZED_BUFFER, size + readSize)));
+}
 
 /**
  * The working buffer: pending bytes are work[start, end). A cut is taken as soon as
@@ -82,10 +96,11 @@ class Reader {
     private readonly handle: ChunkSource,
     private readonly capacity: number,
     private readonly readSize: number,
+    first: number,
     private readonly take: (length: number) => Uint8Array = (n) => new Uint8Array(n),
     private readonly give?: ChunkGive,
   ) {
-    this.work = take(Math.min(capacity, INITIAL_BUFFER));
+    this.work = take(first);
   }
 
   /** Appends at least one byte, or sets eof. Called only when nextCut answered -1 (< max bytes pending). */
