@@ -40,3 +40,19 @@ it('a failed task gives its bytes back', async () => {
   await assert.rejects(budget.run(100, async () => Promise.reject(new Error('read failed'))));
   assert.equal(await budget.run(100, async () => 'next'), 'next');
 });
+
+it('tryTake takes only bytes that are free while nobody waits; give lets the waiters in, in order', async () => {
+  const budget = new ByteBudget(100);
+  assert.equal(budget.tryTake(70), true);
+  assert.equal(budget.tryTake(40), false);
+  const order: string[] = [];
+  const waiting = [budget.take(50).then(() => order.push('50')), budget.take(10).then(() => order.push('10'))];
+  assert.equal(budget.tryTake(10), false, 'someone waits: no overtaking');
+  budget.give(70);
+  await Promise.all(waiting);
+  assert.deepEqual(order, ['50', '10']);
+  budget.give(50);
+  budget.give(10);
+  assert.equal(budget.tryTake(500), true, 'more than the whole budget takes all of it');
+  assert.equal(budget.tryTake(1), false);
+});
