@@ -214,7 +214,7 @@ async function findParent(repo: SnapshotStore, explicit: string | undefined, hos
 class Archiver {
   readonly packer: BlobWriter;
   private readonly cdc: Cdc;
-  /** Files above the minimum chunk size each hold a chunker working buffer of up to 12 MiB. */
+  /** Files above the minimum chunk size each hold a chunker working buffer of up to 9 MiB. */
   private readonly bigFileSlots: Semaphore;
   private readonly counts = { files_new: 0, files_changed: 0, files_unmodified: 0, dirs: 0, files_unreadable: 0, bytes_processed: 0, total_bytes: 0 };
 
