@@ -22,9 +22,10 @@ export const BLOB_TAIL = TAG_BYTES;
 /**
  * Free buffers kept, in bytes of capacity; past this the oldest are left to
  * the garbage collector. 24 MiB of them were the largest live part of the
- * main thread's memory on the real-file corpus; at 8 MiB, with the packer's
- * sealing bounded in bytes, peaks were 25-40 MiB lower at the same CPU time
- * (16 MiB: 5-15 MiB above 8; docs/benchmarks.md, bmem6).
+ * main thread's memory on the real-file corpus; with the packer's sealing
+ * bounded in bytes few are in use, and that corpus peaked at 168-172 MiB
+ * with 8 MiB kept against 171-188 with 16, at the same CPU time
+ * (docs/benchmarks.md, bmem6).
  */
 const KEPT_BYTES = 8 * 1024 * 1024;
 /** A free buffer serves a chunk when at most this much larger than it needs (its pages are all resident once used). */
