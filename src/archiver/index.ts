@@ -77,7 +77,7 @@ import { fromBytes, nameKey, sameNode, type NodeType, type TreeNode } from '../r
 import type { SplitLimits } from '../repository/format/tree-split.js';
 import type { BlobIndex, BlobStore, BlobWriter, SnapshotStore, TreeLoader } from '../repository/api.js';
 import { hostMeta } from '../repository/repository.js';
-import { takeBlobBuffer } from '../repository/blobbuffers.js';
+import { giveBlobBuffer, takeBlobBuffer } from '../repository/blobbuffers.js';
 import type { WorkerPool } from '../repository/workers.js';
 import { Selection, type SelectOptions, type Verdict } from './exclude.js';
 import { dirNames } from './names.js';
@@ -214,7 +214,7 @@ async function findParent(repo: SnapshotStore, explicit: string | undefined, hos
 class Archiver {
   readonly packer: BlobWriter;
   private readonly cdc: Cdc;
-  /** Files above the minimum chunk size each hold a chunker working buffer of up to 12 MiB. */
+  /** Files above the minimum chunk size each hold a chunker working buffer of up to 9 MiB. */
   private readonly bigFileSlots: Semaphore;
   private readonly counts = { files_new: 0, files_changed: 0, files_unmodified: 0, dirs: 0, files_unreadable: 0, bytes_processed: 0, total_bytes: 0 };
 
@@ -542,8 +542,8 @@ class Archiver {
       throw sourceError(e, path);
     }
     try {
-      // Chunks go into reused chunk buffers, sealed where they lie (repository/blobbuffers.ts).
-      return await this.storeChunks(readingSource(path, chunkFile(fh, this.cdc, { alloc: takeBlobBuffer })), tally);
+      // Chunks go into reused chunk buffers, sealed where they lie, and so does the chunker's working buffer (repository/blobbuffers.ts).
+      return await this.storeChunks(readingSource(path, chunkFile(fh, this.cdc, { alloc: takeBlobBuffer, give: giveBlobBuffer, size })), tally);
     } finally {
       await fh.close();
     }

@@ -1,7 +1,7 @@
 import { EbakError } from '../errors.js';
 import type { Cdc } from './cdc.js';
 
-export const DEFAULT_READ_SIZE = 4 * 1024 * 1024;
+export const DEFAULT_READ_SIZE = 1024 * 1024;
 
 /** What chunkFile reads through: a FileHandle, or a stream adapter reading the same way (backup --stdin). */
 export interface ChunkSource {
@@ -10,6 +10,8 @@ export interface ChunkSource {
 
 /** Where chunkFile puts each chunk: a Buffer of exactly `length` bytes the caller may keep (or transfer). */
 export type ChunkAlloc = (length: number) => Buffer;
+/** Takes back a working buffer chunkFile is done with (see chunkFile's `give`). */
+export type ChunkGive = (b: Uint8Array) => void;
 
 /**
  * Reads a file through `handle` (from its current position) and yields each chunk
@@ -17,14 +19,19 @@ export type ChunkAlloc = (length: number) => Buffer;
  * default freshly allocated (exact length, byteOffset 0, not from the pool), so
  * the caller may transfer its ArrayBuffer to a worker thread. Memory: one
  * working buffer of at most max + readSize bytes (64 KiB for small files) plus the
- * chunk being yielded, whatever the file size. Do not close `handle` before the generator has finished or been
- * returned: a read may be in flight.
+ * chunk being yielded, whatever the file size. With `opts.give`, working buffers come from `alloc` too
+ * and each one outgrown, and the last, goes to `give`: the backup's chunk buffers serve both, so a
+ * file's working buffers are reused by later chunks and files, not left to the garbage collector
+ * (one to four MiB a large file, held until the main isolate's next full collection: docs/benchmarks.md,
+ * bmem6). Do not close `handle` before the generator has finished or been returned: a read may be in flight.
  */
-export async function* chunkFile(handle: ChunkSource, cdc: Cdc, opts?: { readSize?: number; alloc?: ChunkAlloc }): AsyncGenerator<Buffer> {
+export async function* chunkFile(handle: ChunkSource, cdc: Cdc, opts?: { readSize?: number; alloc?: ChunkAlloc; give?: ChunkGive; size?: number }): AsyncGenerator<Buffer> {
   const readSize = opts?.readSize ?? DEFAULT_READ_SIZE;
   const alloc = opts?.alloc ?? ((n: number) => Buffer.allocUnsafeSlow(n));
   if (!Number.isSafeInteger(readSize) || readSize < 1) throw new EbakError('USAGE', `chunkFile readSize must be a positive integer, got ${String(readSize)}`);
-  const reader = new Reader(handle, cdc.params.max + readSize, readSize);
+  const give = opts?.give;
+  const capacity = cdc.params.max + readSize;
+  const reader = new Reader(handle, capacity, readSize, firstBuffer(capacity, readSize, opts?.size), give && ((n) => plain(alloc(n))), give);
   try {
     let scanned = 0; // nextCut(start, scanned) answered -1: no cut before `scanned`
     for (;;) {
@@ -45,11 +52,28 @@ export async function* chunkFile(handle: ChunkSource, cdc: Cdc, opts?: { readSiz
     }
   } finally {
     await reader.settle();
+    give?.(reader.work);
   }
 }
 
+/** A plain Uint8Array over `b`'s bytes: the hot loop's loads stay monomorphic. */
+const plain = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length);
+
 /** Starting size of the working buffer: small files never pay for a max-sized one. */
 const INITIAL_BUFFER = 64 * 1024;
+/** A file's working buffer starts at most this large when its size is known (it grows as it needs past it). */
+const SIZED_BUFFER = 4 * 1024 * 1024;
+
+/**
+ * The working buffer's first size: for a file of known `size`, the file and
+ * one read's room (its last read then finds room to see the end), so it is
+ * made once, not doubled from INITIAL_BUFFER (each step a buffer: 406 for
+ * 175 files on the real-file corpus, docs/benchmarks.md, bmem6); up to
+ * SIZED_BUFFER, a large file's doubling goes on from there as it needs.
+ */
+function firstBuffer(capacity: number, readSize: number, size: number | undefined): number {
+  return Math.min(capacity, size === undefined ? INITIAL_BUFFER : Math.max(INITIAL_BUFFER, Math.min(SIZED_BUFFER, size + readSize)));
+}
 
 /**
  * The working buffer: pending bytes are work[start, end). A cut is taken as soon as
@@ -72,8 +96,11 @@ class Reader {
     private readonly handle: ChunkSource,
     private readonly capacity: number,
     private readonly readSize: number,
+    first: number,
+    private readonly take: (length: number) => Uint8Array = (n) => new Uint8Array(n),
+    private readonly give?: ChunkGive,
   ) {
-    this.work = new Uint8Array(Math.min(capacity, INITIAL_BUFFER));
+    this.work = take(first);
   }
 
   /** Appends at least one byte, or sets eof. Called only when nextCut answered -1 (< max bytes pending). */
@@ -115,7 +142,11 @@ class Reader {
     let size = this.work.length;
     while (size < this.capacity && size - pending.length < Math.min(this.readSize, size >>> 1)) size = Math.min(this.capacity, size * 2);
     if (size === this.work.length) this.work.copyWithin(0, this.start, this.end);
-    else (this.work = new Uint8Array(size)).set(pending);
+    else {
+      const outgrown = this.work;
+      (this.work = this.take(size)).set(pending);
+      this.give?.(outgrown);
+    }
     this.end -= this.start;
     this.start = 0;
   }

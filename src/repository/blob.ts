@@ -24,6 +24,19 @@ export function sealBlobInPlace(packKey: Uint8Array, type: number, id: Uint8Arra
   return out.subarray(0, sealInto(packKey, packed ?? data, aad, out, 0));
 }
 
+/**
+ * A sealed blob (`sealed`: nonce ‖ ciphertext ‖ tag) opened under `fromKey`
+ * and sealed again under `toKey` where it lies, its body (compressed or not)
+ * kept: the packer moving a large blob from one pack to another
+ * (packer.ts foldSmall) makes no buffer of its size. Throws AUTH_FAILED,
+ * the bytes zeroed, when it does not authenticate.
+ */
+export function resealInPlace(fromKey: Uint8Array, toKey: Uint8Array, ref: BlobRef, sealed: Buffer, what: string): Buffer {
+  const aad = blobAad(ref.type, ref.flags, ref.rawLength, ref.id);
+  const body = openInto(fromKey, sealed, aad, what, inPlace(sealed));
+  return sealed.subarray(0, sealInto(toKey, body, aad, sealed, 0));
+}
+
 export interface BlobRef {
   type: number;
   flags: number;

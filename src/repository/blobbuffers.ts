@@ -11,6 +11,7 @@
  * One pool for the process (like the spool's write buffers): buffers in use
  * are bounded by the packer's budget, those kept by KEPT_BYTES.
  */
+import { runInNewContext } from 'node:vm';
 import { NONCE_BYTES, TAG_BYTES } from '../crypto/index.js';
 
 /** A chunk's plaintext starts this far into its buffer (the nonce goes before it). */
@@ -18,12 +19,51 @@ export const BLOB_HEAD = NONCE_BYTES;
 /** Room left after a chunk's plaintext (the tag goes after the ciphertext). */
 export const BLOB_TAIL = TAG_BYTES;
 
-/** Free buffers kept, in bytes of capacity; past this the oldest are left to the garbage collector. */
-const KEPT_BYTES = 24 * 1024 * 1024;
+/**
+ * Free buffers kept, in bytes of capacity; past this the oldest are left to
+ * the garbage collector. 24 MiB of them were the largest live part of the
+ * main thread's memory on the real-file corpus; with the packer's sealing
+ * bounded in bytes few are in use, and that corpus peaked at 168-172 MiB
+ * with 8 MiB kept against 171-188 with 16, at the same CPU time
+ * (docs/benchmarks.md, bmem6).
+ */
+const KEPT_BYTES = 8 * 1024 * 1024;
 /** A free buffer serves a chunk when at most this much larger than it needs (its pages are all resident once used). */
 const SLACK = 1.5;
 /** Chunks up to this size are not pooled. */
-const SMALL_BYTES = 64 * 1024;
+export const SMALL_BYTES = 64 * 1024;
+
+/**
+ * A full collection of this isolate after every COLLECT_BYTES of new buffers
+ * made (none free fitted). Each replaces one left to the garbage collector
+ * (dropped past KEPT_BYTES, or a chunker's working buffer outgrown), whose
+ * memory comes back only once its ArrayBuffer object is collected, and V8
+ * starts a full collection for external memory only ~64 MiB past the last
+ * one: 40-60 MiB of them were most of the real-file corpus' peak (the main
+ * thread's live buffers were ~45 MiB), at ~5 ms a collection
+ * (docs/benchmarks.md, bmem6).
+ *
+ * `gc` exists when the process exposes it (bin/ebak sets --expose-gc before
+ * this module loads: a new context has it); under plain `node` nothing is done.
+ */
+const COLLECT_BYTES = 32 * 1024 * 1024;
+const collect = ((): (() => void) | undefined => {
+  try {
+    return runInNewContext('gc') as () => void;
+  } catch {
+    return undefined;
+  }
+})();
+let madeSinceCollect = 0;
+
+/** A buffer of `capacity` bytes made, collecting the isolate's garbage first every COLLECT_BYTES. */
+function newBuffer(capacity: number): ArrayBuffer {
+  if (collect && (madeSinceCollect += capacity) >= COLLECT_BYTES) {
+    madeSinceCollect = 0;
+    collect();
+  }
+  return Buffer.allocUnsafeSlow(capacity).buffer as ArrayBuffer;
+}
 
 /** Free buffers, oldest first. */
 const free: ArrayBuffer[] = [];
@@ -46,7 +86,7 @@ function capacityFor(length: number): number {
  */
 export function takeBlobBuffer(length: number): Buffer {
   if (length <= SMALL_BYTES) return Buffer.allocUnsafeSlow(length);
-  const buffer = bestFit(length + BLOB_HEAD + BLOB_TAIL) ?? (Buffer.allocUnsafeSlow(capacityFor(length)).buffer as ArrayBuffer);
+  const buffer = bestFit(length + BLOB_HEAD + BLOB_TAIL) ?? newBuffer(capacityFor(length));
   made.add(buffer);
   return Buffer.from(buffer, BLOB_HEAD, length);
 }

@@ -3,7 +3,7 @@
  * blobs of one pack are fetched with one ranged read (on S3, one GET instead
  * of one per blob), then each is authenticated and decompressed on its own
  * in a worker thread. At most IN_FLIGHT bytes of ranged reads are held per
- * reader, read or being opened (blobreader-budget.ts; storage bounds the
+ * reader, read or being opened (util/bytebudget.ts; storage bounds the
  * requests at once), which bounds memory. When a run fails,
  * each of its blobs is read on its own, then from every other copy the
  * index knows (restic's LoadBlob tries each location): one damaged blob
@@ -17,7 +17,7 @@ import { owned } from '../util/buffers.js';
 import { BufferPool } from '../util/bufferpool.js';
 import { settleAll } from '../util/settle.js';
 import type { BlobReader, LocatedBlob } from './api.js';
-import { ByteBudget } from './blobreader-budget.js';
+import { ByteBudget } from '../util/bytebudget.js';
 import { BlobType } from './format/pack.js';
 import type { BlobLocation, MasterIndex, PackInfo } from './masterindex.js';
 import type { WorkerPool } from './workers.js';

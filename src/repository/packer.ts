@@ -34,13 +34,14 @@
  * a pack is assigned), and a `BlobSealer` (the worker pool) compresses and
  * seals the blobs.
  */
-import { open as openSealed, random } from '../crypto/index.js';
+import { NONCE_BYTES, open as openSealed, random, TAG_BYTES } from '../crypto/index.js';
 import { EbakError } from '../errors.js';
 import { Semaphore } from '../util/semaphore.js';
+import { ByteBudget } from '../util/bytebudget.js';
 import { decodeEntries, EncodedPack, encodeIndex, EntryBuilder } from './format/indexfile.js';
 import { PackSpool } from './spool.js';
-import { giveBlobBuffer } from './blobbuffers.js';
-import { sealBlob } from './blob.js';
+import { BLOB_HEAD, giveBlobBuffer, SMALL_BYTES, takeBlobBuffer } from './blobbuffers.js';
+import { resealInPlace, sealBlob } from './blob.js';
 import { blobAad, BlobType, encodeHeader, encodePrefix, FLAG_ZSTD, KeySource, packKeyFor, PREFIX_BYTES, type BlobEntry } from './format/pack.js';
 import type { BlobWriter, PackerStats } from './api.js';
 import type { RepoConfig } from './format/config.js';
@@ -105,11 +106,19 @@ const PACKS_PER_INDEX = 32;
 /** Or this many blobs: 32 packs of small files' blobs are ~300,000 entries held until indexed. */
 const BLOBS_PER_INDEX = 16_384;
 /**
- * Blobs being sealed at once. The byte budget alone let ~20,000 small files'
- * blobs queue for the workers at a time (their messages, promises and
- * buffers: ~100 MiB of heap); a few hundred keep both workers busy.
+ * Bytes of blobs being sealed at once (queued for the workers or on one),
+ * each counted as at least SEALING_BYTES / SEALING: so at most SEALING
+ * blobs. The packer's budget alone let ~20,000 small files' blobs queue for
+ * the workers at a time (their messages, promises and buffers: ~100 MiB of
+ * heap), and a large file's chunks fill it (32 MiB of chunk buffers waiting,
+ * most of the main thread's memory at the peak: docs/benchmarks.md, bmem6);
+ * a few hundred small blobs, or a few large chunks per worker, keep both
+ * workers busy.
  */
+const SEALING_BYTES = 8 * 1024 * 1024;
 const SEALING = 256;
+/** What a blob of `length` bytes holds of the sealing budget. */
+const sealingCost = (length: number): number => Math.max(length, SEALING_BYTES / SEALING);
 /** Packs of one kind open side by side. */
 const SLOTS = 2;
 /** How much of a pack folded into another is read at once (foldSmall). */
@@ -122,6 +131,10 @@ const KNOWN = Promise.resolve(false);
 /** Which of `SLOTS` open packs the next blob goes to: a fair coin from the CSPRNG. */
 export type PackChooser = () => number;
 const randomSlot: PackChooser = () => random(1)[0]! % SLOTS;
+
+/** Whether a stored blob is moved in a chunk buffer of its own (foldSmall): a body larger than blobbuffers.ts pools. */
+const inChunkBuffer = (e: BlobEntry): boolean => e.length - NONCE_BYTES - TAG_BYTES > SMALL_BYTES;
+const blobWhat = (e: BlobEntry): string => `blob ${e.id.toString('hex').slice(0, 16)}`;
 
 /** A blob id as a key of `pending`: 32 one-byte characters (a hex key took 64). */
 const pendingKey = (id: Buffer): string => id.toString('latin1');
@@ -137,7 +150,7 @@ export class Packer implements BlobWriter {
   private waiters: (() => void)[] = [];
   private tasks = new Set<Promise<void>>();
   private saves = new Semaphore(2);
-  private sealing = new Semaphore(SEALING);
+  private sealing = new ByteBudget(SEALING_BYTES);
   private unindexed: EncodedPack[] = [];
   private unindexedBlobs = 0;
   private failure: unknown;
@@ -178,21 +191,22 @@ export class Packer implements BlobWriter {
       return KNOWN;
     }
     this.pending.add(pendingKey(id));
-    const permit = this.sealing.tryAcquire();
+    const permit = this.sealing.tryTake(sealingCost(data.length));
     if (!permit || !this.fits(data.length)) return this.addSlowly(type, id, data, sealed, permit);
     const slot = this.choose();
     if (!this.slotsOf(type)[slot] && this.spareKeys.length === 0) return this.addSlowly(type, id, data, sealed, permit, slot);
     try {
-      this.queue(type, slot, id, data, sealed, permit);
+      this.queue(type, slot, id, data, sealed);
     } catch (e) {
+      this.sealing.give(sealingCost(data.length));
       return Promise.reject(e);
     }
     return QUEUED;
   }
 
-  /** `add` when the blob (already pending) must wait: for a sealing slot, room in the budget, or a new pack's key; `permit` and `slot` when already taken. */
-  private async addSlowly(type: number, id: Buffer, data: Buffer, sealed: ((bytes: number) => void) | undefined, permit?: () => void, slot?: number): Promise<boolean> {
-    const done = permit ?? (await this.sealing.acquire());
+  /** `add` when the blob (already pending) must wait: for its bytes of the sealing budget (unless `permit`: taken), room in the budget, or a new pack's key; `slot` when already chosen. */
+  private async addSlowly(type: number, id: Buffer, data: Buffer, sealed: ((bytes: number) => void) | undefined, permit: boolean, slot?: number): Promise<boolean> {
+    if (!permit) await this.sealing.take(sealingCost(data.length));
     try {
       while (!this.fits(data.length)) {
         if (this.closing === 0) this.close(this.fullestOpen()!);
@@ -205,10 +219,10 @@ export class Packer implements BlobWriter {
         this.spareKeys.push(k instanceof Promise ? await k : k);
       }
       this.throwIfFailed();
-      this.queue(type, slot, id, data, sealed, done);
+      this.queue(type, slot, id, data, sealed);
       return true;
     } catch (e) {
-      done();
+      this.sealing.give(sealingCost(data.length));
       throw e;
     }
   }
@@ -218,18 +232,17 @@ export class Packer implements BlobWriter {
     return this.failure !== undefined || this.abandoned || this.held === 0 || this.held + bytes <= this.budget;
   }
 
-  /** Assigns the blob to the pack in `slot` and starts sealing it; `done` gives the sealing slot back. */
-  private queue(type: number, slot: number, id: Buffer, data: Buffer, sealed: ((bytes: number) => void) | undefined, done: () => void): void {
+  /** Assigns the blob to the pack in `slot` and starts sealing it, its sealing bytes taken (given back once sealed). */
+  private queue(type: number, slot: number, id: Buffer, data: Buffer, sealed: ((bytes: number) => void) | undefined): void {
     let pack: OpenPack;
     try {
       pack = this.assign(type, slot, data.length);
     } catch (e) {
       // No temporary file for a new pack: the backup cannot go on.
-      done();
       this.fail(e);
-      throw e;
+      throw e; // the caller gives the sealing bytes back
     }
-    this.track(this.seal(pack, type, id, data, sealed, done));
+    this.track(this.seal(pack, type, id, data, sealed));
   }
 
   /** Closes every open pack, waits for all saves, writes the remaining index. */
@@ -277,13 +290,13 @@ export class Packer implements BlobWriter {
     return p;
   }
 
-  private async seal(pack: OpenPack, type: number, id: Buffer, data: Buffer, told: ((bytes: number) => void) | undefined, done: () => void): Promise<void> {
+  private async seal(pack: OpenPack, type: number, id: Buffer, data: Buffer, told: ((bytes: number) => void) | undefined): Promise<void> {
     const rawLength = data.length;
     let result;
     try {
       result = await this.sealer.seal(pack.key, type, id, data, this.sink.config.compression_level);
     } finally {
-      done();
+      this.sealing.give(sealingCost(rawLength));
     }
     const { data: sealed, compressed, inPlace } = result;
     this.append(pack, { type, flags: compressed ? FLAG_ZSTD : 0, id, rawLength }, sealed, inPlace ? () => giveBlobBuffer(sealed) : undefined);
@@ -326,23 +339,42 @@ export class Packer implements BlobWriter {
     await from.spool.flush();
     const entries = decodeEntries(from.entries.bytes());
     for (let i = 0; i < entries.length; ) {
-      // One read for a run of blobs (up to FOLD_READ bytes, or one larger blob): small files' packs hold thousands.
-      const start = entries[i]!.offset;
-      let j = i + 1;
-      while (j < entries.length && entries[j]!.offset + entries[j]!.length - start <= FOLD_READ) j++;
-      const last = entries[j - 1]!;
-      const run = Buffer.allocUnsafe(last.offset + last.length - start);
-      await from.spool.readAt(start, run);
-      for (; i < j; i++) {
-        const e = entries[i]!;
-        const aad = blobAad(e.type, e.flags, e.rawLength, e.id);
-        const body = openSealed(from.key, run.subarray(e.offset - start, e.offset - start + e.length), aad, `blob ${e.id.toString('hex').slice(0, 16)}`);
-        // sealBlob returns a new buffer: nothing appended points into `run`.
-        this.append(into, e, sealBlob(into.key, e.type, e.id, e.rawLength, body, (e.flags & FLAG_ZSTD) !== 0));
-      }
+      if (inChunkBuffer(entries[i]!)) await this.moveInPlace(from, into, entries[i++]!);
+      else i = await this.moveRun(from, into, entries, i);
     }
     into.assignedBytes += from.assignedBytes;
     await this.dispose(from);
+  }
+
+  /**
+   * A large blob of `from` into `into`: read into a chunk buffer, opened and
+   * sealed again where it lies, the buffer kept for a later chunk once
+   * written. A buffer per step (read, opened, sealed) of every large blob
+   * folded was the peak of a large file's backup, at its very end (~20 MiB
+   * of garbage: docs/benchmarks.md, bmem6).
+   */
+  private async moveInPlace(from: OpenPack, into: OpenPack, e: BlobEntry): Promise<void> {
+    const body = takeBlobBuffer(e.length - NONCE_BYTES - TAG_BYTES);
+    const sealed = Buffer.from(body.buffer, body.byteOffset - BLOB_HEAD, e.length);
+    await from.spool.readAt(e.offset, sealed);
+    this.append(into, e, resealInPlace(from.key, into.key, e, sealed, blobWhat(e)), () => giveBlobBuffer(body));
+  }
+
+  /** The small blobs of `from` from `entries[i]` on, read at once (up to FOLD_READ bytes: small files' packs hold thousands), into `into`; returns the index after them. */
+  private async moveRun(from: OpenPack, into: OpenPack, entries: readonly BlobEntry[], i: number): Promise<number> {
+    const start = entries[i]!.offset;
+    let j = i + 1;
+    while (j < entries.length && !inChunkBuffer(entries[j]!) && entries[j]!.offset + entries[j]!.length - start <= FOLD_READ) j++;
+    const last = entries[j - 1]!;
+    const run = Buffer.allocUnsafe(last.offset + last.length - start);
+    await from.spool.readAt(start, run);
+    for (; i < j; i++) {
+      const e = entries[i]!;
+      const body = openSealed(from.key, run.subarray(e.offset - start, e.offset - start + e.length), blobAad(e.type, e.flags, e.rawLength, e.id), blobWhat(e));
+      // sealBlob returns a new buffer: nothing appended points into `run`.
+      this.append(into, e, sealBlob(into.key, e.type, e.id, e.rawLength, body, (e.flags & FLAG_ZSTD) !== 0));
+    }
+    return j;
   }
 
   /** Copies a sealed blob into the pack at its current end, recording its entry; `written` is called once `sealed` is no longer needed. */

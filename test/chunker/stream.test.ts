@@ -109,3 +109,32 @@ test('a read failure surfaces as IO', async () => {
     await handle.close();
   }
 });
+
+test('with give and a size, working buffers come from alloc and each goes back once; the chunks are chunkBuffer\'s', async () => {
+  const p: ChunkerParams = { min: 1024, avg: 4096, max: 16384 };
+  const cdc = new Cdc(gearTable(Buffer.alloc(32, 6)), p);
+  for (const [size, hint] of [[200_000, 200_000], [3 << 20, 3 << 20], [3 << 20, undefined], [50_000, 10]] as const) {
+    const data = keystream(size, 9);
+    const path = join(dir, `give-${size}-${hint}`);
+    await writeFile(path, data);
+    const handed = new Set<ArrayBufferLike>();
+    const given: ArrayBufferLike[] = [];
+    const alloc = (n: number): Buffer => {
+      const b = Buffer.allocUnsafeSlow(n);
+      handed.add(b.buffer);
+      return b;
+    };
+    const handle = await open(path, 'r');
+    const got: Buffer[] = [];
+    try {
+      for await (const c of chunkFile(handle, cdc, { readSize: 1000, alloc, give: (b) => given.push(b.buffer), size: hint })) got.push(Buffer.from(c));
+    } finally {
+      await handle.close();
+    }
+    const what = `size ${size}, hint ${hint}`;
+    assert.deepEqual(got, chunkBuffer(data, cdc).map((c) => Buffer.from(c)), what);
+    assert.ok(given.length >= 1, what);
+    assert.equal(new Set(given).size, given.length, `${what}: a working buffer given back twice`);
+    for (const b of given) assert.ok(handed.has(b), `${what}: a working buffer not from alloc`);
+  }
+});

@@ -129,6 +129,15 @@ describe('randomised pack assembly', () => {
     for (const id of r.ids) assert.equal(r.index.lookup(Buffer.from(id, 'hex'))!.pack.id, r.index.packs[0]!.id);
   });
 
+  it('at the end, a fold moves large blobs (sealed again where they lie, in a chunk buffer) and small ones alike', async () => {
+    let flip = 0;
+    // Alternating: one pack gets 100, 20 and 66 KiB, the other (the smaller, folded) 70 KiB (moved in place) then 20 KiB (in a run).
+    const sizes = [100, 70, 20, 20, 66];
+    const r = await pack('fold-large', sizes.length, (i) => sizes[i]! * KiB, () => flip++ % 2);
+    assert.equal(r.packs.length, 1);
+    assert.deepEqual([...r.packs[0]!].sort(), [...r.ids].sort());
+  });
+
   it('blobs of a megabyte and more, between small ones, land where their entries say (written as they are, after the buffered ones)', async () => {
     const r = await pack('large', 9, (i) => (i % 3 === 2 ? 1536 * KiB : 40 * KiB), () => 0);
     assert.deepEqual(r.packs.flat().sort(), [...r.ids].sort());
