@@ -454,8 +454,8 @@ class Archiver {
    * The entry's extended attributes into `meta` (none: no field); what cannot be read is warned about.
    * An entry still the parent's inode with the parent's ctime keeps the parent's (`prev`'s): setting or
    * removing an attribute moves the ctime, as every change to an inode does, so reading them again finds
-   * the same ones. Two system calls an entry through the binding were ~15 % of an unchanged re-backup's
-   * CPU (docs/benchmarks.md, reback); restic reads them every time, as a first backup here does.
+   * the same ones. Two system calls an entry through the binding were ~12 % of an unchanged re-backup's
+   * CPU (docs/benchmarks.md, wt-reback); restic reads them every time, as a first backup here does.
    */
   private addXattrs(path: Buffer, isDir: boolean, meta: TreeNode, prev?: TreeNode): void {
     if (prev && sameInodeState(prev, meta)) {
