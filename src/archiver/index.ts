@@ -47,7 +47,10 @@
  * never its target's) are recorded (src/util/xattr.ts; ACLs and file
  * capabilities among them) and are part of "unchanged"; one that cannot be
  * read is a warning, never a skipped file. Those of FIFOs and devices are
- * not read (docs/format.md).
+ * not read (docs/format.md). An entry whose inode and ctime are the
+ * parent's keeps the parent's attributes without reading them (a change
+ * to them moves the ctime), so a warning about one is given by the backup
+ * that read it.
  *
  * What is left out (patterns, sizes, tag files, other file systems) is
  * exclude.ts's Selection. --stdin backs up one stream as one file
@@ -412,7 +415,7 @@ class Archiver {
     if (verdict === 'skip' || (named === 'enter' && !st.isDirectory())) return undefined;
     const node = nodeOf(name, st);
     if (named === 'enter') return { saved: this.saveReincluded(path, st, node, prev, verdict !== 'mountpoint'), dir: true };
-    if (node.type === 'dir' || node.type === 'file' || node.type === 'symlink') this.addXattrs(path, node.type === 'dir', node);
+    if (node.type === 'dir' || node.type === 'file' || node.type === 'symlink') this.addXattrs(path, node.type === 'dir', node, prev);
     if (node.type === 'dir') {
       this.counts.dirs++;
       const report = this.dirReport(path, prev);
@@ -447,8 +450,18 @@ class Archiver {
     return report.done(withSubtree(node, await out.finish(this.reusable(parents))));
   }
 
-  /** The entry's extended attributes into `meta` (none: no field); what cannot be read is warned about. */
-  private addXattrs(path: Buffer, isDir: boolean, meta: TreeNode): void {
+  /**
+   * The entry's extended attributes into `meta` (none: no field); what cannot be read is warned about.
+   * An entry still the parent's inode with the parent's ctime keeps the parent's (`prev`'s): setting or
+   * removing an attribute moves the ctime, as every change to an inode does, so reading them again finds
+   * the same ones. Two system calls an entry through the binding were ~12 % of an unchanged re-backup's
+   * CPU (docs/benchmarks.md, wt-reback); restic reads them every time, as a first backup here does.
+   */
+  private addXattrs(path: Buffer, isDir: boolean, meta: TreeNode, prev?: TreeNode): void {
+    if (prev && sameInodeState(prev, meta)) {
+      if (prev.xattrs) meta.xattrs = prev.xattrs;
+      return;
+    }
     const { xattrs, problems } = readXattrs(path, isDir);
     for (const p of problems) this.warn(p);
     if (xattrs.length) meta.xattrs = xattrs;
@@ -729,6 +742,14 @@ function withContent(node: TreeNode, size: number, content: string[]): TreeNode 
 function withSubtree(node: TreeNode, subtree: string): TreeNode {
   node.subtree = subtree;
   return node;
+}
+
+/**
+ * The same inode (type, device, number) whose ctime has not moved since the parent recorded it: nothing
+ * of its metadata changed. A file system that reports no ctime (0) never counts as unchanged here.
+ */
+function sameInodeState(prev: TreeNode, now: TreeNode): boolean {
+  return prev.type === now.type && prev.inode === now.inode && prev.dev === now.dev && prev.ctime === now.ctime && now.ctime !== '0';
 }
 
 function unchanged(prev: TreeNode, now: TreeNode, size: number | undefined): boolean {

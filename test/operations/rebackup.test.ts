@@ -4,7 +4,8 @@
  * process, on a real local repository and real files. A directory whose
  * entries are all unchanged keeps its parent's tree id and stores no tree;
  * any change below it (mtime, size, ctime alone, inode, an extended
- * attribute, an entry added or removed) gives a new tree, and every tree id
+ * attribute, an entry added or removed) gives a new tree (an unchanged
+ * entry keeps its attributes, a changed one is recorded with its new ones), and every tree id
  * is the one a backup that reads every file (--force: no parent, every tree
  * encoded) gives for the same files. A parent tree whose only copy is in a
  * pack prune marked for deletion is stored again, never reused.
@@ -83,7 +84,13 @@ describe('re-backup of unchanged and changed trees', () => {
       await utimes(`${file}.new`, atime, mtime);
       await rename(`${file}.new`, file);
     });
-    await changed('an extended attribute', async () => setAttributeSync(file, 'user.ebak-test', Buffer.from('1')));
+    const attributed = await changed('an extended attribute', async () => setAttributeSync(file, 'user.ebak-test', Buffer.from('1')));
+    const recorded = (root: string) => nodeAt(root, file).then((n) => n.xattrs?.map((x) => `${x.name}=${x.value}`));
+    assert.deepEqual(await recorded(attributed), ['user.ebak-test=1']);
+    assert.deepEqual(await recorded((await backUp()).root), ['user.ebak-test=1'], 'an unchanged file keeps its attributes');
+    await changed('an extended attribute set again', async () => setAttributeSync(file, 'user.ebak-test', Buffer.from('2')));
+    assert.deepEqual(await recorded((await backUp()).root), ['user.ebak-test=2'], 'the new value, read once the ctime moved');
+    await changed('an extended attribute of a directory', async () => setAttributeSync(deep, 'user.ebak-dir', Buffer.from('d')));
     await changed('an entry added', () => writeFile(join(deep, 'f9'), 'new'));
     await changed('an entry removed', () => rm(join(deep, 'f0')));
   });
