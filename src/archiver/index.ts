@@ -543,7 +543,7 @@ class Archiver {
     }
     try {
       // Chunks go into reused chunk buffers, sealed where they lie (repository/blobbuffers.ts).
-      return await this.storeChunks(readingSource(path, chunkFile(fh, this.cdc, { alloc: takeBlobBuffer, size })), tally);
+      return await this.storeChunks(readingSource(path, chunkFile(fh, this.cdc, { alloc: takeBlobBuffer })), tally);
     } finally {
       await fh.close();
     }

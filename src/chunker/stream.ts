@@ -17,15 +17,14 @@ export type ChunkAlloc = (length: number) => Buffer;
  * default freshly allocated (exact length, byteOffset 0, not from the pool), so
  * the caller may transfer its ArrayBuffer to a worker thread. Memory: one
  * working buffer of at most max + readSize bytes (64 KiB for small files) plus the
- * chunk being yielded, whatever the file size. `size`, the file's expected
- * size, sizes that buffer once for the whole file (Reader). Do not close `handle` before the generator has finished or been
+ * chunk being yielded, whatever the file size. Do not close `handle` before the generator has finished or been
  * returned: a read may be in flight.
  */
-export async function* chunkFile(handle: ChunkSource, cdc: Cdc, opts?: { readSize?: number; alloc?: ChunkAlloc; size?: number }): AsyncGenerator<Buffer> {
+export async function* chunkFile(handle: ChunkSource, cdc: Cdc, opts?: { readSize?: number; alloc?: ChunkAlloc }): AsyncGenerator<Buffer> {
   const readSize = opts?.readSize ?? DEFAULT_READ_SIZE;
   const alloc = opts?.alloc ?? ((n: number) => Buffer.allocUnsafeSlow(n));
   if (!Number.isSafeInteger(readSize) || readSize < 1) throw new EbakError('USAGE', `chunkFile readSize must be a positive integer, got ${String(readSize)}`);
-  const reader = new Reader(handle, cdc.params.max + readSize, readSize, opts?.size);
+  const reader = new Reader(handle, cdc.params.max + readSize, readSize);
   try {
     let scanned = 0; // nextCut(start, scanned) answered -1: no cut before `scanned`
     for (;;) {
@@ -59,12 +58,7 @@ const INITIAL_BUFFER = 64 * 1024;
  * is started into the free tail while the caller hashes (the regions are disjoint),
  * so disk and hashing overlap. Only the unfinished chunk (< max bytes) is ever moved:
  * to the front when the tail is short, or into a buffer twice the size, which grows
- * from 64 KiB up to max + readSize bytes only as a file needs it. With the
- * file's expected size it starts at the size it would grow to: the file plus
- * room for the read that finds its end (the reads go on, so a file that grew
- * is read whole); the chain of doublings, each a new buffer, its pages
- * faulted in and the pending bytes copied, was ~5 % of a first backup's
- * main thread (docs/benchmarks.md, bfirst).
+ * from 64 KiB up to max + readSize bytes only as a file needs it.
  */
 class Reader {
   // A plain Uint8Array (not a Buffer) keeps the hot loop's element loads monomorphic.
@@ -78,10 +72,8 @@ class Reader {
     private readonly handle: ChunkSource,
     private readonly capacity: number,
     private readonly readSize: number,
-    size?: number,
   ) {
-    const wanted = size === undefined ? INITIAL_BUFFER : Math.max(INITIAL_BUFFER, size + Math.min(size, readSize));
-    this.work = new Uint8Array(Math.min(capacity, wanted));
+    this.work = new Uint8Array(Math.min(capacity, INITIAL_BUFFER));
   }
 
   /** Appends at least one byte, or sets eof. Called only when nextCut answered -1 (< max bytes pending). */

@@ -15,13 +15,13 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function chunksOfFile(data: Uint8Array, cdc: Cdc, readSize?: number, size?: number): Promise<Buffer[]> {
+async function chunksOfFile(data: Uint8Array, cdc: Cdc, readSize?: number): Promise<Buffer[]> {
   const path = join(dir, `f-${data.length}`);
   await writeFile(path, data);
   const handle = await open(path, 'r');
   try {
     const out: Buffer[] = [];
-    for await (const c of chunkFile(handle, cdc, { ...(readSize === undefined ? {} : { readSize }), ...(size === undefined ? {} : { size }) })) out.push(c);
+    for await (const c of chunkFile(handle, cdc, readSize === undefined ? undefined : { readSize })) out.push(c);
     return out;
   } finally {
     await handle.close();
@@ -56,17 +56,6 @@ test('chunkFile equals chunkBuffer at the edges (small params, tiny reads force 
 test('chunkFile equals chunkBuffer with default params', async () => {
   const p = DEFAULT_PARAMS;
   await assertSameAsBuffer(p, [p.min - 1, p.max + 1, 20 << 20], [333_333, 1 << 20, undefined]);
-});
-
-test('chunkFile equals chunkBuffer when told the file size, and when told a wrong one (the file grew or shrank since its stat)', async () => {
-  const p: ChunkerParams = { min: 1024, avg: 4096, max: 16384 };
-  const cdc = new Cdc(gearTable(Buffer.alloc(32, 6)), p);
-  for (const size of [0, p.min + 1, p.max - 1, 3 * p.max, 3 << 20]) {
-    const data = keystream(size, 9);
-    const expected = chunkBuffer(data, cdc).map((c) => Buffer.from(c));
-    for (const told of [size, Math.floor(size / 3), 2 * size + 5000])
-      for (const readSize of [1000, 65536]) assert.deepEqual(await chunksOfFile(data, cdc, readSize, told), expected, `size ${size}, told ${told}, readSize ${readSize}`);
-  }
 });
 
 test('chunkFile rejects a bad readSize', async () => {
