@@ -9,8 +9,9 @@
  * heap held ~85 MiB of them (docs/benchmarks.md, bmem3 and bmem4).
  *
  * One pool for the process (like the spool's write buffers): buffers in use
- * and those kept are bounded together by the packer's budget (packer.ts),
- * and those kept by KEPT_BYTES.
+ * and those kept are bounded together by the packer's budget (packer.ts
+ * trims the kept ones to what its blobs in flight leave of it), and those
+ * kept by KEPT_BYTES.
  */
 import { NONCE_BYTES, TAG_BYTES } from '../crypto/index.js';
 
@@ -81,10 +82,11 @@ export function giveBlobBuffer(b: Uint8Array): void {
   if (!(buffer instanceof ArrayBuffer) || !made.has(buffer)) return;
   made.delete(buffer); // kept once, even if given back twice
   free.push(buffer);
-  for (kept += buffer.byteLength; kept > KEPT_BYTES;) kept -= free.shift()!.byteLength;
+  kept += buffer.byteLength;
+  trimBlobBuffers(KEPT_BYTES);
 }
 
-/** Bytes of the free buffers kept: memory the packer's budget counts. */
-export function keptBlobBytes(): number {
-  return kept;
+/** Leaves at most `bytes` of free buffers kept, the oldest left to the garbage collector first. */
+export function trimBlobBuffers(bytes: number): void {
+  while (kept > bytes) kept -= free.shift()!.byteLength;
 }

@@ -18,8 +18,8 @@
  *
  * Memory: `add` waits while the blobs held between queueing and their write
  * to their pack's temporary file, and the free chunk buffers kept
- * (blobbuffers.ts), would pass `budget` bytes, so it stays flat whatever
- * the input size. A pack's bytes go to a
+ * (blobbuffers.ts, trimmed to what those blobs leave), would pass `budget`
+ * bytes, so it stays flat whatever the input size. A pack's bytes go to a
  * temporary file as they arrive (spool.ts), not to a buffer per open pack,
  * and are saved from that file, read in pieces (storage/source.ts): no
  * buffer of a whole pack is ever made. Bytes in a temporary file cost no
@@ -46,7 +46,7 @@ import { EbakError } from '../errors.js';
 import { Semaphore } from '../util/semaphore.js';
 import { decodeEntries, EncodedPack, encodeIndex, EntryBuilder } from './format/indexfile.js';
 import { PackSpool } from './spool.js';
-import { giveBlobBuffer, keptBlobBytes } from './blobbuffers.js';
+import { giveBlobBuffer, trimBlobBuffers } from './blobbuffers.js';
 import { sealBlob } from './blob.js';
 import { blobAad, BlobType, encodeHeader, encodePrefix, FLAG_ZSTD, KeySource, packKeyFor, PREFIX_BYTES, type BlobEntry } from './format/pack.js';
 import type { BlobWriter, PackerStats } from './api.js';
@@ -228,14 +228,13 @@ export class Packer implements BlobWriter {
   }
 
   /**
-   * Whether `bytes` more fit in the budget beside the blobs held and the
-   * free chunk buffers kept, which are memory all the same. They are not
-   * dropped to make room: a dropped buffer lives on until the next garbage
-   * collection, and dropping them on every full budget peaked ~10 MiB
-   * higher (docs/benchmarks.md, bfirst).
+   * Whether `bytes` more fit in the budget beside the blobs held; the free
+   * chunk buffers kept give way first (they only save an allocation), so
+   * blobs held and buffers kept stay within the budget together.
    */
   private room(bytes: number): boolean {
-    return this.held + keptBlobBytes() + bytes <= this.budget;
+    trimBlobBuffers(Math.max(0, this.budget - this.held - bytes));
+    return this.held + bytes <= this.budget;
   }
 
   /** Assigns the blob to the pack in `slot` and starts sealing it; `done` gives the sealing slot back. */
@@ -421,9 +420,10 @@ export class Packer implements BlobWriter {
     await Promise.allSettled([...this.live].map((p) => this.dispose(p)));
   }
 
-  /** `bytes` are no longer held (0: a pack's save ended); every waiter looks again. */
+  /** `bytes` are no longer held (0: a pack's save ended; a written chunk's buffer was kept just before); every waiter looks again. */
   private release(bytes: number): void {
     this.held -= bytes;
+    this.room(0);
     this.waiters.splice(0).forEach((w) => w());
   }
 
