@@ -9,9 +9,7 @@
  * heap held ~85 MiB of them (docs/benchmarks.md, bmem3 and bmem4).
  *
  * One pool for the process (like the spool's write buffers): buffers in use
- * and those kept are bounded together by the packer's budget (packer.ts
- * trims the kept ones to what its blobs in flight leave of it), and those
- * kept by KEPT_BYTES.
+ * are bounded by the packer's budget, those kept by KEPT_BYTES.
  */
 import { NONCE_BYTES, TAG_BYTES } from '../crypto/index.js';
 
@@ -82,11 +80,5 @@ export function giveBlobBuffer(b: Uint8Array): void {
   if (!(buffer instanceof ArrayBuffer) || !made.has(buffer)) return;
   made.delete(buffer); // kept once, even if given back twice
   free.push(buffer);
-  kept += buffer.byteLength;
-  trimBlobBuffers(KEPT_BYTES);
-}
-
-/** Leaves at most `bytes` of free buffers kept, the oldest left to the garbage collector first. */
-export function trimBlobBuffers(bytes: number): void {
-  while (kept > bytes) kept -= free.shift()!.byteLength;
+  for (kept += buffer.byteLength; kept > KEPT_BYTES;) kept -= free.shift()!.byteLength;
 }

@@ -16,19 +16,12 @@
  * backup does not split a file's few chunks across two packs and reveal
  * their sizes. The coin is injected: tests pass a fixed one.
  *
- * Memory: `add` waits while the blobs held between queueing and their write
- * to their pack's temporary file, and the free chunk buffers kept
- * (blobbuffers.ts, trimmed to what those blobs leave), would pass `budget`
- * bytes, so it stays flat whatever the input size. A pack's bytes go to a
- * temporary file as they arrive (spool.ts), not to a buffer per open pack,
- * and are saved from that file, read in pieces (storage/source.ts): no
- * buffer of a whole pack is ever made. Bytes in a temporary file cost no
- * memory, so they are not held: `add` waits instead while CLOSED packs are
- * closed and not yet saved (disk, not memory). Before, a pack's bytes were
- * held until its save, and the two open packs, filling side by side,
- * reached the budget together: every pack's last seals and its save (an
- * fsync) stopped the archiver while the blob workers ran dry
- * (docs/benchmarks.md, bpipe and bfirst).
+ * Memory: `add` waits while more than `budget` bytes are held between
+ * queueing and their pack's save, so it stays flat whatever the input size;
+ * when nothing is being saved that would free room, the fullest open pack
+ * closes early. A pack's bytes go to a temporary file as they arrive
+ * (spool.ts), not to a buffer per open pack, and is saved from that file, read
+ * in pieces (storage/source.ts): no buffer of a whole pack is ever made.
  *
  * Durability order (what makes a kill -9 safe): a pack is saved before any
  * index file names it; index files are saved before the snapshot that needs
@@ -46,7 +39,7 @@ import { EbakError } from '../errors.js';
 import { Semaphore } from '../util/semaphore.js';
 import { decodeEntries, EncodedPack, encodeIndex, EntryBuilder } from './format/indexfile.js';
 import { PackSpool } from './spool.js';
-import { giveBlobBuffer, trimBlobBuffers } from './blobbuffers.js';
+import { giveBlobBuffer } from './blobbuffers.js';
 import { sealBlob } from './blob.js';
 import { blobAad, BlobType, encodeHeader, encodePrefix, FLAG_ZSTD, KeySource, packKeyFor, PREFIX_BYTES, type BlobEntry } from './format/pack.js';
 import type { BlobWriter, PackerStats } from './api.js';
@@ -119,8 +112,6 @@ const BLOBS_PER_INDEX = 16_384;
 const SEALING = 256;
 /** Packs of one kind open side by side. */
 const SLOTS = 2;
-/** Packs closed and not yet saved, at most (two saving, two waiting): up to ~100 MiB of temporary files, none of it memory. */
-const CLOSED = 4;
 /** How much of a pack folded into another is read at once (foldSmall). */
 const FOLD_READ = 1024 * 1024;
 
@@ -139,10 +130,9 @@ export class Packer implements BlobWriter {
   readonly stats: PackerStats = { dataBlobs: 0, treeBlobs: 0, bytesStored: 0 };
   /** Per kind, the packs taking blobs (a slot is empty once its pack closed). */
   private open = new Map<number, (OpenPack | undefined)[]>();
-  /** Packs closed and not yet saved (at most CLOSED before `add` waits). */
+  /** Packs closed and not yet saved: their save will free room in the budget. */
   private closing = 0;
   private pending = new Set<string>();
-  /** Raw bytes of the blobs queued and not yet written to their pack's temporary file. */
   private held = 0;
   private waiters: (() => void)[] = [];
   private tasks = new Set<Promise<void>>();
@@ -204,8 +194,10 @@ export class Packer implements BlobWriter {
   private async addSlowly(type: number, id: Buffer, data: Buffer, sealed: ((bytes: number) => void) | undefined, permit?: () => void, slot?: number): Promise<boolean> {
     const done = permit ?? (await this.sealing.acquire());
     try {
-      // Room comes back as blobs in flight reach their temporary files and closed packs are saved.
-      while (!this.fits(data.length)) await new Promise<void>((r) => this.waiters.push(r));
+      while (!this.fits(data.length)) {
+        if (this.closing === 0) this.close(this.fullestOpen()!);
+        await new Promise<void>((r) => this.waiters.push(r));
+      }
       this.throwIfFailed();
       slot ??= this.choose();
       while (!this.slotsOf(type)[slot] && this.spareKeys.length === 0) {
@@ -221,20 +213,9 @@ export class Packer implements BlobWriter {
     }
   }
 
-  /** Whether `bytes` more may be held now and a pack closed (a failure or a cancellation ends any wait: the caller then throws). */
+  /** Whether `bytes` more may be held now (a failure or a cancellation ends any wait: the caller then throws). */
   private fits(bytes: number): boolean {
-    if (this.failure !== undefined || this.abandoned) return true;
-    return this.closing < CLOSED && (this.held === 0 || this.room(bytes));
-  }
-
-  /**
-   * Whether `bytes` more fit in the budget beside the blobs held; the free
-   * chunk buffers kept give way first (they only save an allocation), so
-   * blobs held and buffers kept stay within the budget together.
-   */
-  private room(bytes: number): boolean {
-    trimBlobBuffers(Math.max(0, this.budget - this.held - bytes));
-    return this.held + bytes <= this.budget;
+    return this.failure !== undefined || this.abandoned || this.held === 0 || this.held + bytes <= this.budget;
   }
 
   /** Assigns the blob to the pack in `slot` and starts sealing it; `done` gives the sealing slot back. */
@@ -305,10 +286,7 @@ export class Packer implements BlobWriter {
       done();
     }
     const { data: sealed, compressed, inPlace } = result;
-    this.append(pack, { type, flags: compressed ? FLAG_ZSTD : 0, id, rawLength }, sealed, () => {
-      if (inPlace) giveBlobBuffer(sealed);
-      this.release(rawLength);
-    });
+    this.append(pack, { type, flags: compressed ? FLAG_ZSTD : 0, id, rawLength }, sealed, inPlace ? () => giveBlobBuffer(sealed) : undefined);
     told?.(sealed.length);
     pack.outstanding--;
     if (type === BlobType.tree) this.stats.treeBlobs++;
@@ -327,6 +305,10 @@ export class Packer implements BlobWriter {
 
   private openPacks(): OpenPack[] {
     return [...this.open.values()].flatMap((slots) => slots.filter((p): p is OpenPack => p !== undefined));
+  }
+
+  private fullestOpen(): OpenPack | undefined {
+    return this.openPacks().sort((a, b) => b.assignedBytes - a.assignedBytes)[0];
   }
 
   /**
@@ -359,6 +341,7 @@ export class Packer implements BlobWriter {
         this.append(into, e, sealBlob(into.key, e.type, e.id, e.rawLength, body, (e.flags & FLAG_ZSTD) !== 0));
       }
     }
+    into.assignedBytes += from.assignedBytes;
     await this.dispose(from);
   }
 
@@ -383,7 +366,7 @@ export class Packer implements BlobWriter {
       await this.saves.run(() => this.store(p));
     } finally {
       this.closing--;
-      this.release(0);
+      this.release(p.assignedBytes);
     }
   }
 
@@ -420,10 +403,8 @@ export class Packer implements BlobWriter {
     await Promise.allSettled([...this.live].map((p) => this.dispose(p)));
   }
 
-  /** `bytes` are no longer held (0: a pack's save ended; a written chunk's buffer was kept just before); every waiter looks again. */
   private release(bytes: number): void {
     this.held -= bytes;
-    this.room(0);
     this.waiters.splice(0).forEach((w) => w());
   }
 
