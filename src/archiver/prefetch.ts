@@ -10,7 +10,10 @@
  *
  * Memory stays flat: the thread reads into one 1 MiB buffer and keeps at
  * most LEAD bytes ahead of what the backup has read (`read` adds to a
- * shared counter and wakes it); what it read lives in the page cache, which
+ * shared counter); once that far ahead it sleeps until the backup has
+ * caught up by half of LEAD, and `read` wakes it only then: a wake per
+ * chunk (a futex call and a thread switch each) cost the main thread
+ * ~0.35 s of a 1 GiB backup (docs/benchmarks.md, bfirst). What it read lives in the page cache, which
  * the kernel reclaims as it needs. A backup with a parent reads only changed
  * files: it starts no thread.
  */
@@ -21,7 +24,8 @@ import type { PrefetchData } from './prefetchworker.js';
 const LEAD = 64 * 1024 * 1024;
 
 export class Prefetch {
-  private readonly counter = new BigInt64Array(new SharedArrayBuffer(16));
+  /** [0]: bytes the backup has read; [1]: 1 once the walk is to stop; [2]: the [0] at which the thread wants waking (prefetchworker.ts). */
+  private readonly counter = new BigInt64Array(new SharedArrayBuffer(3 * 8));
   private readonly worker: Worker;
 
   /** Starts reading `roots` (the backup paths, absolute) ahead, in byte order as the backup takes them (root.ts), at most `lead` bytes ahead. */
@@ -35,8 +39,8 @@ export class Prefetch {
 
   /** The backup has read `bytes` more. */
   read(bytes: number): void {
-    Atomics.add(this.counter, 0, BigInt(bytes));
-    Atomics.notify(this.counter, 0);
+    const now = Atomics.add(this.counter, 0, BigInt(bytes)) + BigInt(bytes);
+    if (now >= Atomics.load(this.counter, 2)) Atomics.notify(this.counter, 0);
   }
 
   async close(): Promise<void> {

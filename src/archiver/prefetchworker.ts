@@ -7,7 +7,8 @@
  * readdirs fill), so the backup's own reads find the bytes there.
  *
  * It keeps at most `lead` bytes ahead of what the backup has read
- * (`counter[0]`, added to by the main thread, which wakes it), and passes
+ * (`counter[0]`, added to by the main thread, which wakes it when asked
+ * to: `holdBack`), and passes
  * over files the backup has already gone past. Every failure is ignored:
  * reading ahead is advice, the backup reads (and reports) for itself.
  */
@@ -19,7 +20,7 @@ import { dirNames } from './names.js';
 export interface PrefetchData {
   roots: Uint8Array[];
   select: SelectOptions;
-  /** [0]: bytes the backup has read so far; [1]: 1 once the walk is to stop. */
+  /** [0]: bytes the backup has read so far; [1]: 1 once the walk is to stop; [2]: the [0] to wake this thread at. */
   counter: SharedArrayBuffer;
   lead: number;
 }
@@ -38,9 +39,22 @@ let reached = 0;
 const consumed = (): number => Number(Atomics.load(counter, 0));
 const stopped = (): boolean => Atomics.load(counter, 1) !== 0n;
 
-/** Sleeps while `lead` bytes or more are read ahead of the backup. */
+/** Woken at no count: the thread is not sleeping. */
+const AWAKE = 2n ** 62n;
+Atomics.store(counter, 2, AWAKE);
+
+/**
+ * Once `lead` bytes or more are read ahead of the backup, sleeps until it is
+ * no more than half of `lead` behind: the main thread wakes it at that count
+ * (`counter[2]`, stored before the count is looked at again, so a wake is
+ * never missed), not at every chunk.
+ */
 function holdBack(): void {
-  for (let seen = Atomics.load(counter, 0); reached - Number(seen) >= data.lead && !stopped(); seen = Atomics.load(counter, 0)) Atomics.wait(counter, 0, seen, 1000);
+  if (reached - consumed() < data.lead) return;
+  const wakeAt = reached - Math.floor(data.lead / 2);
+  Atomics.store(counter, 2, BigInt(wakeAt));
+  for (let seen = Atomics.load(counter, 0); Number(seen) < wakeAt && !stopped(); seen = Atomics.load(counter, 0)) Atomics.wait(counter, 0, seen, 1000);
+  Atomics.store(counter, 2, AWAKE);
 }
 
 /** Whether the backup is past the next `bytes` already: then they are passed over. */
