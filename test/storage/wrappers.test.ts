@@ -182,10 +182,11 @@ it('prepareRead: every wrapper has it exactly when its backend does; retry repea
 it('cancellation: an aborted signal ends a retry backoff at once (CANCELLED, no further attempt); the local backend refuses a call once aborted', async () => {
   const flaky = new Flaky(local);
   flaky.failures = 10;
-  const r = new RetryBackend(flaky, { attempts: 10, baseDelayMs: 60_000, maxDelayMs: 60_000 });
   const ac = new AbortController();
+  // Aborted once the first backoff has begun (a microtask runs after pause() is called, before any timer):
+  // an abort on a 50 ms timer raced full jitter's delay (it may be a few ms) and lost on a loaded machine: a second attempt.
+  const r = new RetryBackend(flaky, { attempts: 10, baseDelayMs: 60_000, maxDelayMs: 60_000, onRetry: () => queueMicrotask(() => ac.abort()) });
   const t0 = Date.now();
-  setTimeout(() => ac.abort(), 50);
   await rejectsWith(r.stat({ type: 'keys', name: id() }, { signal: ac.signal }), 'CANCELLED');
   assert.ok(Date.now() - t0 < 5000, `stopped in ${Date.now() - t0} ms`);
   assert.equal(flaky.calls, 1, 'no attempt after the abort');
