@@ -22,7 +22,6 @@
  * (Just over 400 lines: the Backend interface's eleven operations, each a
  * few lines of SDK call and error mapping; what can stand alone already does.)
  */
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { BucketLocationConstraint, CompletedPart, S3Client } from '@aws-sdk/client-s3';
 import {
@@ -407,7 +406,7 @@ export class S3Backend implements Backend {
         sem.run(async (): Promise<CompletedPart> => {
           const part = await partOf(data, at, Math.min(this.partBytes, length - at), () => free.pop() ?? Buffer.allocUnsafeSlow(this.partBytes));
           try {
-            const sum = sha256(part);
+            const sum = (await sha256Of(part)).toString('base64');
             const r = await this.send(what, signal, (c, o) => c.send(new UploadPartCommand({ ...ref, PartNumber: i + 1, Body: part, ContentLength: part.length, ChecksumSHA256: sum }), o));
             return { PartNumber: i + 1, ETag: r.ETag, ChecksumSHA256: sum };
           } finally {
@@ -462,10 +461,6 @@ async function partOf(data: SaveData, at: number, n: number, spare: () => Buffer
   const into = spare().subarray(0, n);
   await data.read(at, into);
   return into;
-}
-
-function sha256(b: Buffer): string {
-  return createHash('sha256').update(b).digest('base64');
 }
 
 /** A caller's hex SHA-256 as the header wants it; anything but 64 hex digits is the caller's bug (USAGE), not S3's to find. */
