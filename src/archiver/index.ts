@@ -67,9 +67,10 @@
  * parent cursor; what has logic of its own lives beside it: exclude,
  * treewriter, parents, root, sources, stdin, dryrun, scan, report.)
  */
-import { closeSync, fstatSync, lstatSync, openSync, readlinkSync, readSync, statSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, statSync, type BigIntStats } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Cdc, gearTable } from '../chunker/index.js';
+import { Cdc, chunkFile, gearTable } from '../chunker/index.js';
 import { EbakError, isEbakError } from '../errors.js';
 import { mapIoError } from '../util/fs.js';
 import { readXattrs, sameXattrs } from '../util/xattr.js';
@@ -79,7 +80,7 @@ import { fromBytes, nameKey, sameNode, type NodeType, type TreeNode } from '../r
 import type { SplitLimits } from '../repository/format/tree-split.js';
 import type { BlobIndex, BlobStore, BlobWriter, SnapshotStore, TreeLoader } from '../repository/api.js';
 import { hostMeta } from '../repository/repository.js';
-import { takeBlobBuffer } from '../repository/blobbuffers.js';
+import { giveBlobBuffer, takeBlobBuffer } from '../repository/blobbuffers.js';
 import type { WorkerPool } from '../repository/workers.js';
 import { Selection, type SelectOptions, type Verdict } from './exclude.js';
 import { dirNames } from './names.js';
@@ -91,8 +92,6 @@ import { dirStatus, ItemTally, type DirDone } from './report.js';
 import { ParentEntries, type WholeTree } from './parents.js';
 import { TreeWriter, writeTree } from './treewriter.js';
 import { Prefetch } from './prefetch.js';
-import { FileChunker, type IdentifiedChunk } from './chunking.js';
-import { OPEN_FLAGS, SourceError, sourceError, stillRegular } from './sourcefile.js';
 import { VERSION } from '../version.js';
 
 export type { DirDone } from './report.js';
@@ -235,8 +234,6 @@ class Archiver {
 
   /** Reads the source ahead of the walk (a first backup's: prefetch.ts), or nothing. */
   private prefetch: Prefetch | undefined;
-  /** Reads, cuts and identifies large files off the main thread (chunking.ts): started with the first. */
-  private chunker: FileChunker | undefined;
 
   /** The root tree, every blob stored and indexed; when cancelled, the writes in flight settle first. */
   store(source: SourceTree | true, parent: Snapshot | undefined, prefetch?: () => Prefetch): Promise<string> {
@@ -271,7 +268,6 @@ class Archiver {
       throw e;
     } finally {
       await this.prefetch?.close();
-      await this.chunker?.close();
     }
   }
 
@@ -548,27 +544,38 @@ class Archiver {
     };
   }
 
-  /** A large file is read, cut and identified on the chunking thread (chunking.ts); a small one here, at once. */
-  private chunkAndStore(path: Buffer, size: number, tally: ItemTally | undefined): Promise<Stored> {
+  private async chunkAndStore(path: Buffer, size: number, tally: ItemTally | undefined): Promise<Stored> {
     if (size <= this.cdc.params.min) return this.storeChunks(readSmallSync(path, size), tally);
-    return this.storeChunks((this.chunker ??= new FileChunker(this.repo.chunking)).chunks(path, size), tally);
+    let fh;
+    try {
+      fh = await open(path, OPEN_FLAGS);
+      stillRegular(path, (await fh.stat()).isFile());
+    } catch (e) {
+      await fh?.close();
+      throw sourceError(e, path);
+    }
+    try {
+      // Chunks go into reused chunk buffers, sealed where they lie, and so does the chunker's working buffer (repository/blobbuffers.ts).
+      return await this.storeChunks(readingSource(path, chunkFile(fh, this.cdc, { alloc: takeBlobBuffer, give: giveBlobBuffer, size })), tally);
+    } finally {
+      await fh.close();
+    }
   }
 
   /** A small file's chunks come as an array: walked without `for await`, whose iterator costs promises per chunk. */
-  private async storeChunks(chunks: Buffer[] | AsyncIterable<Buffer | IdentifiedChunk>, tally?: ItemTally): Promise<Stored> {
+  private async storeChunks(chunks: Buffer[] | AsyncIterable<Buffer>, tally?: ItemTally): Promise<Stored> {
     const stored: Stored = { content: [], bytes: 0, added: 0 };
     if (Array.isArray(chunks)) for (const chunk of chunks) await this.storeChunk(chunk, stored, tally);
     else for await (const chunk of chunks) await this.storeChunk(chunk, stored, tally);
     return stored;
   }
 
-  /** A chunk, with its id when the chunking thread computed it. */
-  private async storeChunk(chunk: Buffer | IdentifiedChunk, into: Stored, tally: ItemTally | undefined): Promise<void> {
+  private async storeChunk(chunk: Buffer, into: Stored, tally: ItemTally | undefined): Promise<void> {
     this.opts.signal?.throwIfAborted();
-    const [data, id] = 'id' in chunk ? [chunk.data, chunk.id] : [chunk, this.packer.blobId(chunk)];
-    const length = data.length; // `add` transfers the chunk to a worker
+    const id = this.packer.blobId(chunk);
+    const length = chunk.length; // `add` transfers the chunk to a worker
     into.content.push(id.toString('hex'));
-    if (await this.packer.add(BlobType.data, id, data, tally?.expect())) into.added += length;
+    if (await this.packer.add(BlobType.data, id, chunk, tally?.expect())) into.added += length;
     else tally?.unexpect();
     into.bytes += length;
     this.counts.bytes_processed += length;
@@ -638,6 +645,33 @@ interface Stored {
   content: string[];
   bytes: number;
   added: number;
+}
+
+/** Reading the source failed (the file vanished, changed type, or cannot be read): skip it, never the backup. */
+class SourceError extends Error {
+  constructor(readonly error: EbakError) {
+    super(error.message);
+  }
+}
+
+function sourceError(e: unknown, path: Buffer): SourceError {
+  return e instanceof SourceError ? e : new SourceError(mapIoError(e, path.toString()));
+}
+
+/** O_NONBLOCK: opening a FIFO swapped in for the file returns at once (fstat then refuses it). */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+function stillRegular(path: Buffer, isFile: boolean): void {
+  if (!isFile) throw new SourceError(new EbakError('IO', `${path}: changed since the walk (no longer a regular file); skipped`));
+}
+
+/** The chunks of an open file, with read failures marked as the source's (the consumer's own errors pass through). */
+async function* readingSource(path: Buffer, chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of chunks) yield chunk;
+  } catch (e) {
+    throw sourceError(e, path);
+  }
 }
 
 /** A file no larger than the minimum chunk is one chunk: read it exactly, no working buffer. */

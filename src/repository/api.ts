@@ -143,11 +143,10 @@ export interface PackerStats {
   bytesStored: number;
 }
 
-/** Content-defined chunking keyed for this repository: the gear seed, the chunk sizes, and the key of the chunks' ids (a thread that chunks computes them there). */
+/** Content-defined chunking keyed for this repository: the gear seed and the chunk sizes. */
 export interface Chunking {
   readonly gearSeed: Buffer;
   readonly params: { min: number; avg: number; max: number };
-  readonly blobIdKey: Buffer;
 }
 
 /** What a backup writes through: a blob writer on a worker pool, and the repository's chunking. */

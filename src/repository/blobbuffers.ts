@@ -122,30 +122,3 @@ export function giveBlobBuffer(b: Uint8Array): void {
   free.push(buffer);
   for (kept += buffer.byteLength; kept > KEPT_BYTES;) kept -= free.shift()!.byteLength;
 }
-
-/**
- * Takes the free buffers of at least `bytes` off the free list, to be
- * transferred to a thread that makes chunks of that size (the chunking
- * thread, archiver/chunkworker.ts), which keeps them (keepBlobBuffers): the
- * chunks it hands over are sealed and written here, so their buffers come
- * free here, and would otherwise be garbage here and new there.
- */
-export function takeFreeBlobBuffers(bytes: number): ArrayBuffer[] {
-  const taken: ArrayBuffer[] = [];
-  for (let i = free.length - 1; i >= 0; i--) {
-    if (free[i]!.byteLength < bytes) continue;
-    const [buffer] = free.splice(i, 1);
-    kept -= buffer!.byteLength;
-    taken.push(buffer!);
-  }
-  return taken;
-}
-
-/** Keeps buffers another thread took with takeFreeBlobBuffers and transferred here. */
-export function keepBlobBuffers(buffers: readonly ArrayBuffer[]): void {
-  for (const buffer of buffers) {
-    const view = new Uint8Array(buffer, BLOB_HEAD, buffer.byteLength - BLOB_HEAD - BLOB_TAIL);
-    adoptBlobBuffer(view);
-    giveBlobBuffer(view);
-  }
-}

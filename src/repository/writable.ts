@@ -26,7 +26,7 @@ export abstract class WritableRepository {
   /** The config values packs are written with (the stored config, or what a credential carries). */
   abstract readonly config: Pick<RepoConfig, 'chunker' | 'compression_level' | 'pack_size'>;
 
-  protected constructor(private readonly blobIdKey: Buffer, private readonly gearSeed: Buffer) {
+  protected constructor(blobIdKey: Buffer, private readonly gearSeed: Buffer) {
     this.blobIds = new BlobIds(blobIdKey);
   }
 
@@ -35,7 +35,7 @@ export abstract class WritableRepository {
   }
 
   get chunking(): Chunking {
-    return { gearSeed: this.gearSeed, params: this.config.chunker, blobIdKey: this.blobIdKey };
+    return { gearSeed: this.gearSeed, params: this.config.chunker };
   }
 
   hasBlob(id: Uint8Array): boolean {
