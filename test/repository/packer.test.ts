@@ -40,10 +40,11 @@ interface Run {
 }
 
 /**
- * Queues `count` blobs of `bytes` random bytes (incompressible) through a packer with this coin; every pack is read back and authenticated.
- * `together`: all adds at once (as a directory of small files does), not one after another.
+ * Queues `count` blobs of `bytes` bytes, random (incompressible) unless `make` says otherwise, through a packer with this coin; every pack is read back and authenticated.
+ * `adds`: each add awaited (`queued`, the default), all at once (`together`, as a directory of small files does), or each blob's sealing awaited
+ * before the next add (`sealed`: a pack many blobs larger than the few being sealed, as the backup's 16 MiB packs are).
  */
-async function pack(name: string, count: number, bytes: number | ((i: number) => number), choose?: PackChooser, budget?: number, together = false): Promise<Run> {
+async function pack(name: string, count: number, bytes: number | ((i: number) => number), choose?: PackChooser, budget?: number, adds: 'queued' | 'together' | 'sealed' = 'queued', make: (n: number, i: number) => Buffer = (n) => randomBytes(n)): Promise<Run> {
   const storage = new LocalBackend(`${dir}/${name}`);
   await storage.create();
   const index = new MasterIndex();
@@ -54,16 +55,20 @@ async function pack(name: string, count: number, bytes: number | ((i: number) =>
     await storage.save({ type: 'data', name: id }, b);
   }, async () => `index ${++indexFiles}`, budget, choose);
   const ids: string[] = [];
-  const adds: Promise<boolean>[] = [];
+  const added: Promise<unknown>[] = [];
   for (let i = 0; i < count; i++) {
-    const data = randomBytes(typeof bytes === 'number' ? bytes : bytes(i));
+    const data = make(typeof bytes === 'number' ? bytes : bytes(i), i);
     const id = packer.blobId(data);
     ids.push(id.toString('hex'));
-    const added = packer.add(BlobType.data, id, data);
-    if (together) adds.push(added);
-    else await added;
+    if (adds === 'sealed') {
+      let sealed!: () => void;
+      const done = new Promise<void>((r) => (sealed = r));
+      await packer.add(BlobType.data, id, data, sealed);
+      await done;
+    } else if (adds === 'together') added.push(packer.add(BlobType.data, id, data));
+    else await packer.add(BlobType.data, id, data);
   }
-  await Promise.all(adds);
+  await Promise.all(added);
   await packer.finish();
   const packs: string[][] = [];
   for (const name of saved) {
@@ -144,6 +149,13 @@ describe('randomised pack assembly', () => {
     assert.ok(r.packs.some((p) => p.length > 1), 'some pack holds small blobs and a large one');
   });
 
+  it('a pack closes at the size its file holds, not at the bytes it was given: compressible blobs fill one pack, not one per 256 KiB given', async () => {
+    // 64 blobs of 40 KiB that zstd shrinks to ~100 bytes each: 2.5 MiB given, a few KiB stored (main closed a pack every 256 KiB given: 10 packs).
+    const r = await pack('compressible', 64, 40 * KiB, () => 0, undefined, 'sealed', (n, i) => Buffer.from(`blob ${i} `.padEnd(n, 'abcdefgh')));
+    assert.equal(r.packs.length, 1);
+    assert.deepEqual([...r.packs[0]!].sort(), [...r.ids].sort());
+  });
+
   it('a budget smaller than the open packs hold closes the fullest early instead of waiting for ever', async () => {
     let flip = 0;
     const r = await pack('budget', 30, 40 * KiB, () => flip++ % 2, 200 * KiB);
@@ -152,7 +164,7 @@ describe('randomised pack assembly', () => {
 
   it('many small blobs queued at once are all stored, and index files are written every 16,384 blobs, not only every 32 packs', async () => {
     // 40,000 blobs of 64 bytes fill about 16 packs of 256 KiB: before, one index file at the end held them all in memory until then.
-    const r = await pack('small', 40_000, 64, undefined, undefined, true);
+    const r = await pack('small', 40_000, 64, undefined, undefined, 'together');
     assert.deepEqual(r.packs.flat().sort(), [...r.ids].sort());
     for (const id of r.ids) assert.ok(r.index.has(Buffer.from(id, 'hex')));
     assert.ok(r.packs.length < 32, `${r.packs.length} packs`);
