@@ -21,7 +21,7 @@ const hashOf = (id: Uint8Array, at = 0): number => (id[at + 4]! | (id[at + 5]! <
  * A 32-byte id, keys[keyAt, keyAt+32), and where its four words are. Valid
  * until the next row is taken (the generators reuse one array).
  */
-type Row = [keys: Buffer, keyAt: number, words: Uint32Array, at: number];
+export type Row = [keys: Buffer, keyAt: number, words: Uint32Array, at: number];
 
 /**
  * One immutable run sorted by id: ids without their first two bytes (the
@@ -168,15 +168,8 @@ export class Table {
 
   /** Every row in ascending order of its 32-byte id. */
   *sortedRows(): Generator<Row> {
-    const order = new Uint32Array(this.count);
-    const lead = new Float64Array(this.count);
-    for (let i = 0; i < this.count; i++) {
-      order[i] = i;
-      lead[i] = this.keys.readUInt32BE(i * this.keyBytes);
-    }
-    order.sort((a, b) => lead[a]! - lead[b]! || compareBytes(this.keys, a * this.keyBytes, this.keys, b * this.keyBytes, 32));
     const row: Row = [this.keys, 0, this.values, 0];
-    for (const i of order) {
+    for (const i of sortedOrder(this.keys, this.keyBytes, this.count)) {
       row[1] = i * this.keyBytes;
       row[3] = i * this.width;
       yield row;
@@ -203,12 +196,44 @@ export class Table {
   }
 }
 
+/** Buckets holding more rows than this are sorted by a comparison sort, not by insertion. */
+const INSERTION_MAX = 32;
+
+/**
+ * The row numbers 0..count-1 of `keys` (rows of `keyBytes`, each starting
+ * with a 32-byte id) in ascending order of their ids, rows with equal ids in
+ * their own order. A counting pass puts them in their buckets (the first two
+ * bytes, as a run's directory), then each bucket, of a few rows (ids are
+ * uniform), is sorted by insertion: no comparison callback per pair of
+ * rows, which is most of what a sort of an index's ids cost.
+ */
+export function sortedOrder(keys: Buffer, keyBytes: number, count: number): Uint32Array {
+  const start = new Uint32Array(BUCKETS + 1);
+  for (let i = 0; i < count; i++) start[bucketOf(keys, i * keyBytes) + 1]!++;
+  for (let b = 0; b < BUCKETS; b++) start[b + 1]! += start[b]!;
+  const order = new Uint32Array(count);
+  const next = start.slice(0, BUCKETS);
+  for (let i = 0; i < count; i++) order[next[bucketOf(keys, i * keyBytes)]!++] = i;
+  const below = (a: number, b: number) => compareBytes(keys, a * keyBytes + 2, keys, b * keyBytes + 2, SUFFIX) || a - b;
+  for (let b = 0; b < BUCKETS; b++) {
+    const lo = start[b]!, hi = start[b + 1]!;
+    if (hi - lo > INSERTION_MAX) order.subarray(lo, hi).sort(below);
+    else for (let i = lo + 1; i < hi; i++) {
+      const x = order[i]!;
+      let j = i;
+      for (; j > lo && below(order[j - 1]!, x) > 0; j--) order[j] = order[j - 1]!;
+      order[j] = x;
+    }
+  }
+  return order;
+}
+
 /**
  * Compares a[ai, ai+len) with b[bi, bi+len) (negative, 0, positive). A JS
  * loop: uniform ids differ within the first byte or two, so this returns
  * sooner than a native Buffer.compare call is made.
  */
-function compareBytes(a: Uint8Array, ai: number, b: Uint8Array, bi: number, len: number): number {
+export function compareBytes(a: Uint8Array, ai: number, b: Uint8Array, bi: number, len: number): number {
   for (let k = 0; k < len; k++) {
     const d = a[ai + k]! - b[bi + k]!;
     if (d !== 0) return d;

@@ -38,8 +38,16 @@
  * records are made when asked for.
  */
 import { EbakError } from '../errors.js';
+import { BLOB_BYTES, ENTRY } from './format/indexfile.js';
 import type { BlobEntry } from './format/pack.js';
-import { growBytes, Run, Table, WORDS } from './idtables.js';
+import { compareBytes, growBytes, Run, sortedOrder, Table, WORDS, type Row } from './idtables.js';
+
+/** A pack of an index file with its blob entries as the file's bytes (type and flags checked as format version 1's when it was decoded), for addEncodedPacks. */
+export interface EncodedPackEntries {
+  pack: PackInfo;
+  entries: Buffer;
+  marked: boolean;
+}
 
 export interface PackInfo {
   id: string;
@@ -123,19 +131,84 @@ export class MasterIndex {
     const { p, known } = this.addPackRecord(pack);
     if (marked) this.marked.add(p);
     if (known) return;
-    for (const b of blobs) {
-      const words = [p * 4 + b.type * 2 + b.flags, b.offset, b.length, b.rawLength];
-      const at = this.find(b.id);
-      if (at === undefined) this.tail.add(b.id, words);
-      else if (!marked && this.marked.has(packOf(at))) this.addCopy(b.id, this.replace(at, words)); // a live copy replaces one pending deletion
-      else this.addCopy(b.id, words);
-    }
+    for (const b of blobs) this.place(b.id, [p * 4 + b.type * 2 + b.flags, b.offset, b.length, b.rawLength], marked);
     if (this.tail.count < TAIL_MAX) return;
     this.recent = this.recent.merged(this.tail.count, this.tail.sortedRows());
     this.tail = new Table(32, WORDS);
     if (this.recent.count < Math.max(TAIL_MAX, this.big.count / RECENT_SHARE)) return;
     this.big = this.big.merged(this.recent.count, this.recent.rows());
     this.recent = Run.EMPTY;
+  }
+
+  /**
+   * addPack for many packs at once (every index file a repository opens
+   * with), from their entries' bytes: the blobs are sorted by id in one
+   * pass (idtables.ts sortedOrder) and merged into the big run in one, not
+   * found, put in the tail and merged twice each, with a BlobEntry object
+   * apiece. Which location wins is addPack's rule, except that every mark
+   * in `list` is known before any blob is placed (addPack sees a mark when
+   * it comes): a live copy always wins over a marked pack, wherever it is
+   * listed. A merge copies the big run, so this is for loading, not for a
+   * few packs into a large index.
+   */
+  addEncodedPacks(list: readonly EncodedPackEntries[]): void {
+    const fresh = list.flatMap(({ pack, entries, marked }) => {
+      const { p, known } = this.addPackRecord(pack);
+      if (marked) this.marked.add(p);
+      return known ? [] : [{ p, entries, marked }];
+    });
+    const count = fresh.reduce((n, f) => n + f.entries.length / BLOB_BYTES, 0);
+    const keys = Buffer.allocUnsafeSlow(count * 32);
+    const words = new Uint32Array(count * WORDS);
+    const markedRow = new Uint8Array(count);
+    let row = 0;
+    for (const { p, entries: e, marked } of fresh) {
+      for (let at = 0; at < e.length; at += BLOB_BYTES, row++) {
+        e.copy(keys, row * 32, at + ENTRY.id, at + ENTRY.offset);
+        const w = row * WORDS;
+        words[w] = p * 4 + e[at + ENTRY.type]! * 2 + e[at + ENTRY.flags]!;
+        words[w + 1] = e.readUInt32LE(at + ENTRY.offset);
+        words[w + 2] = e.readUInt32LE(at + ENTRY.length);
+        words[w + 3] = e.readUInt32LE(at + ENTRY.rawLength);
+        markedRow[row] = marked ? 1 : 0;
+      }
+    }
+    this.mergeSorted(keys, words, markedRow, sortedOrder(keys, 32, count));
+  }
+
+  /**
+   * Rows in id order (`order`): the first of each id not in the index yet
+   * goes into the big run in one merge; every other row, in the order the
+   * rows came, is placed as addPack places a blob already known.
+   */
+  private mergeSorted(keys: Buffer, words: Uint32Array, markedRow: Uint8Array, order: Uint32Array): void {
+    const isNew = new Uint8Array(order.length);
+    let news = 0;
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k]!;
+      const repeat = k > 0 && compareBytes(keys, order[k - 1]! * 32, keys, i * 32, 32) === 0;
+      if (!repeat && this.find(keys.subarray(i * 32, i * 32 + 32)) === undefined) isNew[i] = 1, news++;
+    }
+    this.big = this.big.merged(news, this.rowsWhere(keys, words, order, (i) => isNew[i] === 1));
+    for (let i = 0; i < order.length; i++) if (!isNew[i]) this.place(keys.subarray(i * 32, i * 32 + 32), Array.from(words.subarray(i * WORDS, (i + 1) * WORDS)), markedRow[i] === 1);
+  }
+
+  private *rowsWhere(keys: Buffer, words: Uint32Array, order: Uint32Array, keep: (i: number) => boolean): Generator<Row> {
+    const row: Row = [keys, 0, words, 0];
+    for (const i of order) {
+      if (!keep(i)) continue;
+      row[1] = i * 32;
+      row[3] = i * WORDS;
+      yield row;
+    }
+  }
+
+  /** A blob's location added: new, a live copy replacing one pending deletion, or another copy. */
+  private place(id: Uint8Array, words: number[], marked: boolean): void {
+    const at = this.find(id);
+    if (at === undefined) this.tail.add(id, words);
+    else if (!marked && this.marked.has(packOf(at))) this.addCopy(id, this.replace(at, words)); // a live copy replaces one pending deletion
+    else this.addCopy(id, words);
   }
 
   /** True when a blob has a copy in a pack not marked for deletion (what a backup may deduplicate against). */

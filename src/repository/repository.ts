@@ -32,7 +32,7 @@ import { decodeTreeBlob, type TreeBlob } from './format/tree-split.js';
 import { joinParts } from './trees.js';
 import { keyToRemove, listKeys, saveKeyFile, unlock, type KeyFileRecipient, type KeyListing, type Secret, type Unlocked } from './keyring.js';
 import { acquireLockRetrying, otherLiveLocks, removeLocks, type LockInfo, type LockObjects } from './locks.js';
-import { MasterIndex, type PackInfo } from './masterindex.js';
+import { MasterIndex, type EncodedPackEntries, type PackInfo } from './masterindex.js';
 import { checkPackBytes } from './packcheck.js';
 import { masterPackKeys, Packer } from './packer.js';
 import type { WorkerPool } from './workers.js';
@@ -436,19 +436,23 @@ export class Repository extends WritableRepository implements SnapshotStore, Tre
     }
   }
 
+  /** Every index file read and decoded as its bytes, then added in one bulk step (masterindex.ts addEncodedPacks). */
   private async loadIndexOnce(): Promise<string[]> {
     const damaged: string[] = [];
     const names = await this.listIndexFiles();
     this.indexNames = new Set(names);
+    const packs: EncodedPackEntries[] = [];
     for (const name of names) {
       try {
-        await this.loadIndexFile(name);
+        const { packs: live, marked = [] } = decodeIndexEncoded(await this.loadObject('index', name), `index/${name}`);
+        for (const [list, isMarked] of [[live, false], [marked, true]] as const) for (const p of list) packs.push({ pack: packInfo(p), entries: p.entries, marked: isMarked });
       } catch (e) {
         if (!isEbakError(e) || !isDamage(e)) throw e;
         damaged.push(name);
         this.warn(`index/${name} is damaged and was skipped: ${e.message}`);
       }
     }
+    this.index.addEncodedPacks(packs);
     if (damaged.length > 0) {
       this.fromHeaders = await this.indexFromHeaders();
       this.warn(`${this.fromHeaders.length} pack(s) no readable index covers were read from their own headers; run \`ebak repair index\` to write a new index`);
@@ -556,9 +560,8 @@ export class Repository extends WritableRepository implements SnapshotStore, Tre
 
   /** Merges one decoded index file into the in-memory index; returns its packs, those marked for deletion included. */
   private addIndexFile({ packs, marked = [] }: IndexFile): IndexedPack[] {
-    const info = (p: IndexedPack) => ({ id: p.id.toString('hex'), salt: p.salt, kind: p.kind, keySource: p.keySource });
-    for (const p of packs) this.index.addPack(info(p), p.blobs);
-    for (const p of marked) this.index.addPack(info(p), p.blobs, true);
+    for (const p of packs) this.index.addPack(packInfo(p), p.blobs);
+    for (const p of marked) this.index.addPack(packInfo(p), p.blobs, true);
     return [...packs, ...marked];
   }
 
@@ -796,6 +799,11 @@ export async function requireRepository(backend: Backend): Promise<void> {
  * trusted. A version this build does not know is not damage (a newer ebak
  * wrote it): that stops the command, and repair never removes it.
  */
+/** The in-memory index's record of an index file's pack. */
+function packInfo(p: IndexedPack): PackInfo {
+  return { id: p.id.toString('hex'), salt: p.salt, kind: p.kind, keySource: p.keySource };
+}
+
 function isDamage(e: EbakError): boolean {
   return e.code === 'AUTH_FAILED' || e.code === 'CORRUPT';
 }

@@ -5,12 +5,15 @@
  * and the structure's own byteLength stays at or
  * under 48 bytes per blob from 1,000,000 blobs on, measured at every pack
  * across several tail merges (not one lucky point), with packs of 250 blobs.
+ * A bulk load from index files' bytes (addEncodedPacks) answers as the
+ * packs added one by one.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { encodeIndex, decodeIndexEncoded } from '../../src/repository/format/indexfile.js';
 import type { BlobEntry } from '../../src/repository/format/pack.js';
-import { MasterIndex, type PackInfo } from '../../src/repository/masterindex.js';
+import { MasterIndex, type EncodedPackEntries, type PackInfo } from '../../src/repository/masterindex.js';
 
 /** Deterministic ids: the SHA-256 of the counter (uniform, as HMAC ids are). */
 function id(n: number): Buffer {
@@ -93,4 +96,29 @@ describe('MasterIndex', () => {
     assert.ok(worst > 46, `${worst.toFixed(2)}: the measure counts the 46-byte entries`);
     assert.ok(ix.has(id(123_456)) && ix.has(id(p * PER - 1)));
   });
+
+  it('a bulk load from entries\' bytes answers as packs added one by one: first location, copies in order, marks, a pack listed twice', () => {
+    // 30 packs of 700 blobs from a range of 15,000 (repeats within and across packs), pack 7 listed twice, packs 3 and 11 marked
+    const spec = Array.from({ length: 31 }, (_, k) => ({ p: k === 30 ? 7 : k, marked: k === 3 || k === 11, first: (k * 487) % 14_300 }));
+    // and 100 blobs whose ids share their first two bytes (one bucket: sorted by comparison, not insertion), in packs 0 and 1
+    const bucket = (k: number) => blobs(20_000 + k * 50, 50).map((b) => ({ ...b, id: Buffer.concat([Buffer.alloc(2), b.id.subarray(2)]) }));
+    const listed = spec.map(({ p, marked, first }) => ({ info: pack(p), marked, blobs: [...blobs(first, 700), ...(p % 5 === 0 ? blobs(first, 3) : []), ...(p < 2 ? bucket(p) : bucket(0).slice(0, p === 2 ? 10 : 0))] }));
+    const one = new MasterIndex();
+    for (const l of listed) if (l.marked) one.addPack(l.info, l.blobs, true); else one.addPack(l.info, l.blobs);
+    const bulk = new MasterIndex();
+    bulk.addEncodedPacks(listed.map((l): EncodedPackEntries => ({ pack: l.info, marked: l.marked, entries: encodedEntries(l.info, l.blobs) })));
+    assert.equal(bulk.size, one.size);
+    assert.equal(bulk.packs.length, 30);
+    const where = (ix: MasterIndex, n: number) => ({ has: ix.has(id(n)), at: ix.lookup(id(n)), copies: ix.copies(id(n)) });
+    for (let n = 0; n < 15_100; n++) assert.deepEqual(where(bulk, n), where(one, n), `blob ${n}`);
+    for (const b of [...bucket(0), ...bucket(1)]) assert.deepEqual([bulk.lookup(b.id)?.offset, bulk.copies(b.id)], [b.offset, one.copies(b.id)]);
+    assert.equal(bulk.copies(bucket(0)[3]!.id).length, 1);
+    assert.ok(bulk.isMarked(pack(3).id) && !bulk.isMarked(pack(4).id));
+  });
 });
+
+/** The pack's entries as an index file holds them (encoded, then decoded as bytes). */
+function encodedEntries(info: PackInfo, list: BlobEntry[]): Buffer {
+  const file = encodeIndex({ packs: [{ id: Buffer.from(info.id, 'hex'), salt: info.salt, kind: info.kind, keySource: info.keySource, blobs: list }], superseded: [] });
+  return decodeIndexEncoded(file, 'test').packs[0]!.entries;
+}

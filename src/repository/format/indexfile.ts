@@ -37,16 +37,18 @@ export interface MarkedPack extends IndexedPack {
   markedAt: number;
 }
 
-export interface IndexFile {
-  packs: IndexedPack[];
+export interface IndexFile<P extends IndexedPack = IndexedPack> {
+  packs: P[];
   superseded: Buffer[];
   /** Present (possibly empty) in version 3; writers use version 1 when there is none. */
-  marked?: MarkedPack[];
+  marked?: (P & { markedAt: number })[];
 }
 
 /** Bytes of a blob's entry, and of a pack's record before its entries. */
-const BLOB_BYTES = 46;
+export const BLOB_BYTES = 46;
 const PACK_BYTES = 70;
+/** Where a blob entry's fields start in its bytes: type and flags u8, the id 32 bytes, then offset, length, rawLength u32 LE. */
+export const ENTRY = { type: 0, flags: 1, id: 2, offset: 34, length: 38, rawLength: 42 } as const;
 
 /**
  * A pack's index record whose blob entries stay as the index file's bytes
@@ -72,7 +74,7 @@ export class EncodedPack implements IndexedPack {
 export function decodeEntries(e: Buffer): BlobEntry[] {
   const out = new Array<BlobEntry>(e.length / BLOB_BYTES);
   for (let i = 0, at = 0; i < out.length; i++, at += BLOB_BYTES)
-    out[i] = { type: e[at]!, flags: e[at + 1]!, id: e.subarray(at + 2, at + 34), offset: e.readUInt32LE(at + 34), length: e.readUInt32LE(at + 38), rawLength: e.readUInt32LE(at + 42) };
+    out[i] = { type: e[at + ENTRY.type]!, flags: e[at + ENTRY.flags]!, id: e.subarray(at + ENTRY.id, at + ENTRY.offset), offset: e.readUInt32LE(at + ENTRY.offset), length: e.readUInt32LE(at + ENTRY.length), rawLength: e.readUInt32LE(at + ENTRY.rawLength) };
   return out;
 }
 
@@ -150,15 +152,15 @@ export function decodeIndex(payload: Buffer, what: string): IndexFile {
 }
 
 /** decodeIndex, its packs EncodedPacks over `payload` (which they keep). */
-export function decodeIndexEncoded(payload: Buffer, what: string): IndexFile {
+export function decodeIndexEncoded(payload: Buffer, what: string): IndexFile<EncodedPack> {
   return decodeWith(payload, what, readEncodedPack);
 }
 
-function decodeWith(payload: Buffer, what: string, readPack: (r: Reader, what: string) => IndexedPack): IndexFile {
+function decodeWith<P extends IndexedPack>(payload: Buffer, what: string, readPack: (r: Reader, what: string) => P): IndexFile<P> {
   const r = new Reader(payload, what);
   const version = r.u8();
   if (version !== INDEX_VERSION && version !== INDEX_VERSION_MARKED) throw new EbakError('UNSUPPORTED_VERSION', `${what}: index version is not supported by this ebak`);
-  const packs: IndexedPack[] = [];
+  const packs: P[] = [];
   for (let n = r.count(PACK_BYTES); n > 0; n--) packs.push(readPack(r, what));
   const superseded: Buffer[] = [];
   for (let n = r.count(32); n > 0; n--) superseded.push(Buffer.from(r.bytes(32)));
@@ -166,7 +168,7 @@ function decodeWith(payload: Buffer, what: string, readPack: (r: Reader, what: s
     r.end();
     return { packs, superseded };
   }
-  const marked: MarkedPack[] = [];
+  const marked: (P & { markedAt: number })[] = [];
   for (let n = r.count(PACK_BYTES + 4); n > 0; n--) {
     const markedAt = r.u32();
     marked.push(copyWith(readPack(r, what), { markedAt }));
