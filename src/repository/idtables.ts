@@ -204,8 +204,10 @@ const INSERTION_MAX = 32;
  * with a 32-byte id) in ascending order of their ids, rows with equal ids in
  * their own order. A counting pass puts them in their buckets (the first two
  * bytes, as a run's directory), then each bucket, of a few rows (ids are
- * uniform), is sorted by insertion: no comparison callback per pair of
- * rows, which is most of what a sort of an index's ids cost.
+ * uniform), is sorted by insertion: a few comparisons a row, where a
+ * comparison sort of all rows made ~log2(count) calls of its callback each,
+ * most of what sorting an index's ids cost. A bucket fuller than
+ * INSERTION_MAX (ids that are not uniform) is sorted by comparison.
  */
 export function sortedOrder(keys: Buffer, keyBytes: number, count: number): Uint32Array {
   const start = new Uint32Array(BUCKETS + 1);
