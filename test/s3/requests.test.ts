@@ -139,17 +139,25 @@ describe('--s3-data-storage-class', { concurrency: false }, () => {
     const deep = new Set<string>();
     for (const k of dataPacks) if ((await storedClass(fx, BUCKET, k)) === 'DEEP_ARCHIVE') deep.add(k);
     const sim = new GlacierSim(deep, 1);
-    fx.proxy.reset();
-    fx.proxy.fault = sim.fault;
     const out = join(dir, 'cold-restore');
-    const r = await fx.run(['restore', 'latest', '--target', out], { ...env, EBAK_S3_RESTORE_POLL_SECONDS: '0.05' });
-    fx.proxy.fault = undefined;
+    const r = await restoreThrough(sim, env, out);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(sim.restoreRequests, [...deep], 'STANDARD_IA reads at once: no restore asked for it');
     assert.deepEqual(await fileDigests(join(out, src)), await fileDigests(src));
     assert.ok(fx.proxy.requests.map(classify).some((c) => c.cls === 'get' && dataPacks.has(c.key)));
   });
 });
+
+/** The latest snapshot restored into `out` with the proxy playing S3's archive (`sim`), its requests counted from a reset. */
+async function restoreThrough(sim: GlacierSim, env: Record<string, string>, out: string): ReturnType<S3Fixture['run']> {
+  fx.proxy.reset();
+  fx.proxy.fault = sim.fault;
+  try {
+    return await fx.run(['restore', 'latest', '--target', out], { ...env, EBAK_S3_RESTORE_POLL_SECONDS: '0.05' });
+  } finally {
+    fx.proxy.fault = undefined;
+  }
+}
 
 describe('restore requests', () => {
   it('a large file is read with one ranged GET per run of neighbouring blobs, not one per blob; no pack is HEADed', async () => {
@@ -182,11 +190,8 @@ describe('restore requests', () => {
     const packs = fx.proxy.requests.map(classify).filter((c) => c.cls === 'put' && c.kind === 'data' && c.rec.body.length > 1 << 20).map((c) => c.key);
     assert.ok(packs.length >= 13, `${packs.length} data packs: enough that one listing is fewer requests than their HEADs`);
     const sim = new GlacierSim(new Set([packs[0]!]), 1);
-    fx.proxy.reset();
-    fx.proxy.fault = sim.fault;
     const out = join(dir, 'many-out');
-    const r = await fx.run(['restore', 'latest', '--target', out], { ...env, EBAK_S3_RESTORE_POLL_SECONDS: '0.05' });
-    fx.proxy.fault = undefined;
+    const r = await restoreThrough(sim, env, out);
     assert.equal(r.code, 0, r.stderr);
     const sent = fx.proxy.requests.map(classify);
     assert.equal(sent.filter((c) => c.cls === 'list' && c.kind === 'data').length, 1, 'one listing of the data packs');
