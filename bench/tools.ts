@@ -103,7 +103,7 @@ function ebak(repoRoot: string, state: string, remote?: Remote): Tool {
   const opts = { cwd: state, env };
   return {
     name: 'ebak',
-    settings: `defaults (FastCDC ~1 MiB avg, zstd, AES-256-GCM, local metadata cache), ${remote ? 'S3 repository' : 'local directory repository'}, password key`,
+    settings: `defaults (FastCDC ~1 MiB avg, zstd level 2, AES-256-GCM, local metadata cache), ${remote ? 'S3 repository' : 'local directory repository'}, password key`,
     repo: disk,
     cacheDir: join(state, 'xdg-cache'),
     env,
@@ -134,7 +134,7 @@ function restic(state: string, remote?: Remote): Tool {
   const opts = { cwd: state, env };
   return {
     name: 'restic',
-    settings: `repository v2 (restic 0.14 default), compression auto (zstd fastest), default chunker (~1 MiB avg), ${remote ? 'S3 repository' : 'local directory repository'}`,
+    settings: `repository v2 (restic 0.14 default), compression auto (klauspost zstd SpeedDefault, restic's default), default chunker (~1 MiB avg), ${remote ? 'S3 repository' : 'local directory repository'}`,
     repo: disk,
     cacheDir: join(state, 'xdg-cache'),
     env,

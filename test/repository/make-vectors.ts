@@ -21,12 +21,12 @@ import { encodeObject, type ObjectTypeName } from '../../src/repository/format/o
 import { BlobType, encodeHeader, encodePrefix, KeySource, objectId, packKeyFor, PREFIX_BYTES, type BlobEntry } from '../../src/repository/format/pack.js';
 import { encodeSnapshot, type Snapshot } from '../../src/repository/format/snapshot.js';
 import { encodeTree, type TreeNode } from '../../src/repository/format/tree.js';
-import { DEFAULT_CONFIG, Repository } from '../../src/repository/repository.js';
+import { Repository } from '../../src/repository/repository.js';
 import { FullKeyReader } from '../../src/repository/writeonly/reader.js';
 import {
   applyEdits, keyFileOutcome, MASTER_HEX, REPOSITORY_ID_HEX, mutateKeyFile, objectOutcome, outcomeSync, packOutcome, serialiseKeyFile, VECTOR_DIR,
   type BlobVector, type IndexFileVectors, type IndexJson, type KeyFileVector, type KeyFileVectors, type ObjectVector,
-  type PackVector, type PayloadFileVectors, type SubkeyFile, type TreeFileVectors, type TreeV2FileVectors, SUPERSEDED_TREE_VECTORS, SUPERSEDED_TREE_V2_OUTCOMES,
+  type PackVector, type PayloadFileVectors, type SubkeyFile, type TreeFileVectors, type TreeV2FileVectors, SUPERSEDED_TREE_VECTORS, SUPERSEDED_TREE_V2_OUTCOMES, VECTOR_WRITING,
 } from './vector-kit.js';
 import { decodeConfig } from '../../src/repository/format/config.js';
 import { decodeIndex } from '../../src/repository/format/indexfile.js';
@@ -71,7 +71,7 @@ function subkeyVectors(): SubkeyFile {
 
 // ---------------------------------------------------------------- payloads
 const TREE_ID = hex(hmacSha256(keys.blobId, Buffer.from('a tree')));
-const CONFIG: RepoConfig = { version: REPO_VERSION, id: hex(seq(32, 0x60)), created: '2026-01-02T03:04:05.678Z', ...DEFAULT_CONFIG };
+const CONFIG: RepoConfig = { version: REPO_VERSION, id: hex(seq(32, 0x60)), created: '2026-01-02T03:04:05.678Z', ...VECTOR_WRITING };
 const SNAPSHOT: Snapshot = {
   version: 1, time: '2026-01-02T03:04:05.678Z', hostname: 'vectors', username: 'ebak',
   paths: ['/home/ebak/documents', '/home/ebak/photos', '/home/ebak/music', '/home/ebak/projects'],

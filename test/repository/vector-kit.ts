@@ -20,6 +20,17 @@ export const MASTER_HEX = Buffer.from(Array.from({ length: 32 }, (_, i) => i)).t
 /** The repository id of the vectors that need one (HPKE's info): bytes 0x20..0x3f. */
 export const REPOSITORY_ID_HEX = Buffer.from(Array.from({ length: 32 }, (_, i) => 0x20 + i)).toString('hex');
 
+/**
+ * The writing settings every vector was made with (new repositories' defaults
+ * when they were made). Pinned: the vectors are frozen bytes, so a later change
+ * of the defaults must not move them.
+ */
+export const VECTOR_WRITING = {
+  chunker: { min: 512 * 1024, avg: 1024 * 1024, max: 8 * 1024 * 1024 },
+  compression_level: 3,
+  pack_size: 16 * 1024 * 1024,
+};
+
 /** One byte-level edit. Negative offsets count from the end. */
 export type Edit =
   | { op: 'xor'; at: number; mask: number }

@@ -11,10 +11,9 @@ import { readFileSync } from 'node:fs';
 import { decodePack } from '../../src/repository/format/pack.js';
 import { openBlob } from '../../src/repository/blob.js';
 import type { ObjectTypeName } from '../../src/repository/format/object.js';
-import { DEFAULT_CONFIG } from '../../src/repository/repository.js';
 import { deriveSubKeys, KeyGenerations } from '../../src/repository/rotate-keys.js';
 import { openOwnObject, type WriteOnlyCredential } from '../../src/repository/writeonly/credential.js';
-import { MASTER_HEX, outcome, outcomeSync, REPOSITORY_ID_HEX, type Edit, type Outcome } from '../repository/vector-kit.js';
+import { MASTER_HEX, outcome, outcomeSync, REPOSITORY_ID_HEX, VECTOR_WRITING, type Edit, type Outcome } from '../repository/vector-kit.js';
 
 export const FILE = new URL('../../../test/vectors/write-only-generation.json', import.meta.url);
 
@@ -40,7 +39,7 @@ export const unrotated = KeyGenerations.of(k0, undefined, INPUTS.repositoryId);
 
 export async function fixedCredential(): Promise<WriteOnlyCredential> {
   return {
-    config: { id: INPUTS.repositoryId, ...DEFAULT_CONFIG },
+    config: { id: INPUTS.repositoryId, ...VECTOR_WRITING },
     publicKey: (await rotated.keyPair()).publicKey, blobIdKey: shared.blobId, gearSeed: shared.gearSeed, deviceKey: Buffer.from(INPUTS.deviceKey, 'hex'), generation: 1,
   };
 }

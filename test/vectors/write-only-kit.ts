@@ -9,10 +9,10 @@ import { sealedKey } from '../../src/repository/format/hpke.js';
 import { decodePack } from '../../src/repository/format/pack.js';
 import { openBlob } from '../../src/repository/blob.js';
 import { parseKeyFile, unwrapKeyFile } from '../../src/repository/format/keyfile.js';
-import { DEFAULT_CONFIG, Repository } from '../../src/repository/repository.js';
+import { Repository } from '../../src/repository/repository.js';
 import { decodeCredential, openOwnObject, type WriteOnlyCredential } from '../../src/repository/writeonly/credential.js';
 import { FullKeyReader } from '../../src/repository/writeonly/reader.js';
-import { MASTER_HEX, outcome, outcomeSync, REPOSITORY_ID_HEX, type Edit, type Outcome } from '../repository/vector-kit.js';
+import { MASTER_HEX, outcome, outcomeSync, REPOSITORY_ID_HEX, VECTOR_WRITING, type Edit, type Outcome } from '../repository/vector-kit.js';
 
 export const FILE = new URL('../../../test/vectors/write-only.json', import.meta.url);
 
@@ -35,7 +35,7 @@ export const otherReader = new FullKeyReader(Repository.subKeys(Buffer.alloc(32,
 /** The credential the inputs make (newCredential's, with the fixed device key). */
 export async function fixedCredential(): Promise<WriteOnlyCredential> {
   return {
-    config: { id: INPUTS.repositoryId, ...DEFAULT_CONFIG },
+    config: { id: INPUTS.repositoryId, ...VECTOR_WRITING },
     publicKey: (await reader.keyPair()).publicKey, blobIdKey: keys.blobId, gearSeed: keys.gearSeed, deviceKey: Buffer.from(INPUTS.deviceKey, 'hex'), generation: 0,
   };
 }
