@@ -245,7 +245,10 @@ export class S3Backend implements Backend {
       // HTTP lets a server send more than asked (the whole object without
       // Content-Range; s3rver answers bytes=0-0 with all bytes): cut our range out.
       const start = !range || r.ContentRange === undefined ? 0 : Number(/^bytes (\d+)-/.exec(r.ContentRange)?.[1] ?? NaN);
-      if (range && !(start <= range.offset)) throw new EbakError('STORAGE', `${what} on ${this.location}: server answered range ${r.ContentRange}, not ${Range}`);
+      if (range && !(start <= range.offset)) {
+        (r.Body as Readable).destroy(); // unread, it would hold its connection
+        throw new EbakError('STORAGE', `${what} on ${this.location}: server answered range ${r.ContentRange}, not ${Range}`);
+      }
       // `into` only for a body that starts at the range: the result must be a view of its start.
       const into = range && start === range.offset ? opts?.into : undefined;
       let body = await readBody(r.Body as Readable, r.ContentLength, `${what} on ${this.location}`, into);
