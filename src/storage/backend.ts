@@ -80,11 +80,11 @@ export interface SaveOptions extends CallOptions {
 export interface LoadOptions extends CallOptions {
   /**
    * For a ranged load: a buffer of at least the range's length that the
-   * backend may read the bytes into (the result is then a view of it), so a
-   * caller reading many ranges (a restore) reuses its memory instead of a
-   * new buffer each time, every page of which faults as it is first written.
-   * A backend whose bytes arrive in a buffer of their own (S3's response
-   * body) ignores it: the caller uses the result, never `into` itself.
+   * backend may read the bytes into (the result is then a view of its
+   * start), so a caller reading many ranges (a restore) reuses its memory
+   * instead of a new buffer each time, every page of which faults as it is
+   * first written. A backend may also ignore it (S3 when the server answers
+   * with more than the range): the caller uses the result, never `into` itself.
    */
   readonly into?: Buffer | undefined;
 }

@@ -242,14 +242,19 @@ export class S3Backend implements Backend {
     try {
       const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(h), Range }), sendOptions(opts?.signal));
       if (!r.Body) throw retryable(new EbakError('STORAGE', `${what} on ${this.location}: response had no body`));
-      let body = await readBody(r.Body as Readable, r.ContentLength, `${what} on ${this.location}`);
+      // HTTP lets a server send more than asked (the whole object without
+      // Content-Range; s3rver answers bytes=0-0 with all bytes): cut our range out.
+      const start = !range || r.ContentRange === undefined ? 0 : Number(/^bytes (\d+)-/.exec(r.ContentRange)?.[1] ?? NaN);
+      if (range && !(start <= range.offset)) {
+        (r.Body as Readable).destroy(); // unread, it would hold its connection
+        throw new EbakError('STORAGE', `${what} on ${this.location}: server answered range ${r.ContentRange}, not ${Range}`);
+      }
+      // `into` only for a body that starts at the range: the result must be a view of its start.
+      const into = range && start === range.offset ? opts?.into : undefined;
+      let body = await readBody(r.Body as Readable, r.ContentLength, `${what} on ${this.location}`, into);
       if (r.ContentLength !== undefined && body.length !== r.ContentLength)
         throw retryable(new EbakError('STORAGE', `${what} on ${this.location}: got ${body.length} of ${r.ContentLength} bytes`));
       if (!range) return body;
-      // HTTP lets a server send more than asked (the whole object without
-      // Content-Range; s3rver answers bytes=0-0 with all bytes): cut our range out.
-      const start = r.ContentRange === undefined ? 0 : Number(/^bytes (\d+)-/.exec(r.ContentRange)?.[1] ?? NaN);
-      if (!(start <= range.offset)) throw new EbakError('STORAGE', `${what} on ${this.location}: server answered range ${r.ContentRange}, not ${Range}`);
       body = body.subarray(range.offset - start, range.offset - start + range.length);
       // S3 answers a range that starts inside the object but ends past it with the shorter tail.
       if (body.length !== range.length) throw beyondEnd(h, range);

@@ -5,8 +5,12 @@
  * thread, and a Buffer that shares no memory with what came off the socket.
  * With the length known (Content-Length), each chunk is copied once into a
  * Buffer of its own memory, which a worker can then be handed without
- * another copy. A body longer than announced is refused here; a shorter
- * one is the caller's to judge (it compares the length).
+ * another copy, or into the start of `into` when the caller gives one that
+ * fits (a restore's reused range buffers: a fresh 8 MiB buffer is a fresh
+ * mapping whose every page faults as the body is copied in, and external
+ * memory that brings the main thread's next full collection closer).
+ * A body longer than announced is refused here; a shorter one is the
+ * caller's to judge (it compares the length).
  *
  * The chunks are taken as 'data' events, not by async iteration: a pack
  * comes in some 16 KiB chunks a TLS record, and the iterator's promise per
@@ -16,10 +20,10 @@ import type { Readable } from 'node:stream';
 import { EbakError } from '../../errors.js';
 import { retryable } from '../retry.js';
 
-export function readBody(body: Readable, length: number | undefined, what: string): Promise<Buffer> {
+export function readBody(body: Readable, length: number | undefined, what: string, into?: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const out = length === undefined ? undefined : Buffer.allocUnsafeSlow(length);
+    const out = length === undefined ? undefined : into !== undefined && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafeSlow(length);
     let at = 0;
     body.on('data', (c: Buffer) => {
       if (!out) return chunks.push(c);
