@@ -81,54 +81,14 @@ function capacityFor(length: number): number {
 /**
  * A chunk buffer of `length` bytes: a view at BLOB_HEAD into a buffer of
  * its own with BLOB_TAIL bytes to spare (contents undefined). Up to
- * SMALL_BYTES, a piece of a slab instead (takeSmall): a small blob is copied
+ * SMALL_BYTES, a plain buffer of its own instead: a small blob is copied
  * into a batch for the workers (workers.ts), so it is never sealed in place.
  */
 export function takeBlobBuffer(length: number): Buffer {
-  if (length <= SMALL_BYTES) return takeSmall(length);
+  if (length <= SMALL_BYTES) return Buffer.allocUnsafeSlow(length);
   const buffer = bestFit(length + BLOB_HEAD + BLOB_TAIL) ?? newBuffer(capacityFor(length));
   made.add(buffer);
   return Buffer.from(buffer, BLOB_HEAD, length);
-}
-
-/**
- * Small chunks (most are small files, read whole) are cut one after another
- * from slabs of SLAB_BYTES; a slab is cut from again once every piece of it
- * is given back (copied into a seal batch, or a blob already stored), and
- * left to the garbage collector if one never is. A buffer of its own per
- * small file was most of the main thread's garbage on many small files
- * (20-55 MiB of ArrayBuffers between collections, docs/benchmarks.md, rssraw).
- */
-const SLAB_BYTES = 1024 * 1024;
-/** Slabs with no piece out, kept for the next (one more is being cut from). */
-const SLABS_KEPT = 2;
-
-interface Slab {
-  buffer: ArrayBuffer;
-  /** Bytes cut so far, and pieces not given back. */
-  cut: number;
-  out: number;
-}
-
-let cutting: Slab | undefined;
-const spareSlabs: Slab[] = [];
-/** Each piece handed out and not given back, to its slab (a piece given back twice counts once). */
-const pieces = new WeakMap<Uint8Array, Slab>();
-
-function takeSmall(length: number): Buffer {
-  if (!cutting || cutting.cut + length > SLAB_BYTES) cutting = spareSlabs.pop() ?? { buffer: newBuffer(SLAB_BYTES), cut: 0, out: 0 };
-  const piece = Buffer.from(cutting.buffer, cutting.cut, length);
-  cutting.cut += length;
-  cutting.out++;
-  pieces.set(piece, cutting);
-  return piece;
-}
-
-/** A piece given back: its slab is cut from again (from its start) once none of it is out. */
-function giveSmall(slab: Slab): void {
-  if (--slab.out > 0) return;
-  slab.cut = 0;
-  if (slab !== cutting && spareSlabs.length < SLABS_KEPT) spareSlabs.push(slab);
 }
 
 /** The smallest free buffer of `need` bytes or up to SLACK times more, taken off the free list. */
@@ -154,13 +114,8 @@ export function adoptBlobBuffer(b: Uint8Array): void {
   if (b.buffer instanceof ArrayBuffer && b.buffer.byteLength === capacityFor(b.buffer.byteLength - BLOB_HEAD - BLOB_TAIL)) made.add(b.buffer);
 }
 
-/** Keeps a chunk buffer (any view into one; a small one: the piece itself) for the next chunk; anything else is ignored. The caller must not use `b` afterwards. */
+/** Keeps a chunk buffer (any view into one) for the next chunk; anything else is ignored. The caller must not use `b` afterwards. */
 export function giveBlobBuffer(b: Uint8Array): void {
-  const slab = pieces.get(b);
-  if (slab) {
-    pieces.delete(b);
-    return giveSmall(slab);
-  }
   const buffer = b.buffer;
   if (!(buffer instanceof ArrayBuffer) || !made.has(buffer)) return;
   made.delete(buffer); // kept once, even if given back twice

@@ -11,7 +11,7 @@ import { EbakError, type ErrorCode } from '../errors.js';
 import type { BlobRef } from './blob.js';
 import { owned, ownsBuffer } from '../util/buffers.js';
 import { BufferPool } from '../util/bufferpool.js';
-import { adoptBlobBuffer, giveBlobBuffer, isBlobBuffer } from './blobbuffers.js';
+import { adoptBlobBuffer, isBlobBuffer } from './blobbuffers.js';
 import { BATCH_KEY_BYTES, type SealedBatch, type WorkerReply, type WorkerRequest } from './blobworker.js';
 import { toWire, type RunBlob } from './runwire.js';
 
@@ -123,7 +123,6 @@ export class WorkerPool {
     const batch = this.queued.splice(0);
     if (batch.length === 0) return;
     const { blobs, bytes, keys } = encodeSeals(batch, (n) => this.batchBuffers.take(n));
-    for (const q of batch) giveBlobBuffer(q.data); // copied into the batch: a small chunk's slab is free of it
     this.send({ op: 'seals', keys, blobs, bytes, level: this.queuedLevel }, bytes).then(
       (reply) => {
         answerSeals(batch, reply);
