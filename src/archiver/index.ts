@@ -90,7 +90,6 @@ import { chunkStream, saveStream, type StreamSource } from './stdin.js';
 import { Semaphore } from '../util/semaphore.js';
 import { dirStatus, ItemTally, type DirDone } from './report.js';
 import { ParentEntries, type WholeTree } from './parents.js';
-import { TreeAhead } from './treeahead.js';
 import { TreeWriter, writeTree } from './treewriter.js';
 import { Prefetch } from './prefetch.js';
 import { VERSION } from '../version.js';
@@ -220,15 +219,12 @@ class Archiver {
   private readonly cdc: Cdc;
   /** Files above the minimum chunk size each hold a chunker working buffer of up to 9 MiB. */
   private readonly bigFileSlots: Semaphore;
-  /** The parent snapshot's trees, some read ahead of the walk. */
-  private readonly trees: TreeAhead;
   private readonly counts = { files_new: 0, files_changed: 0, files_unmodified: 0, dirs: 0, files_unreadable: 0, bytes_processed: 0, total_bytes: 0 };
 
   constructor(private readonly repo: BackupTarget, pool: WorkerPool, private readonly selection: Selection, private readonly opts: BackupOptions) {
     this.packer = opts.dryRun ? new DryRunWriter(repo.blobWriter(pool)) : repo.blobWriter(pool);
     this.cdc = new Cdc(gearTable(repo.chunking.gearSeed), repo.chunking.params);
     this.bigFileSlots = new Semaphore(opts.readConcurrency ?? 2);
-    this.trees = new TreeAhead(repo);
   }
 
   summary(): BackupSummary {
@@ -348,12 +344,8 @@ class Archiver {
     const out = this.treeWriter(store);
     if (!enter) return { out };
     const names = this.readNames(dir, st.size);
-    const parents = new ParentEntries(this.trees, parentTree, (e) => this.warn(`${dir}: cannot read its tree in the parent snapshot (${e.message}); reading all its files`));
-    try {
-      await this.saveEntries(dir.equals(SLASH) ? Buffer.alloc(0) : dir, names, parents, st.dev, out);
-    } finally {
-      parents.close();
-    }
+    const parents = new ParentEntries(this.repo, parentTree, (e) => this.warn(`${dir}: cannot read its tree in the parent snapshot (${e.message}); reading all its files`));
+    await this.saveEntries(dir.equals(SLASH) ? Buffer.alloc(0) : dir, names, parents, st.dev, out);
     return { out, parents };
   }
 
