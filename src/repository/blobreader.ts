@@ -14,20 +14,18 @@
 import { EbakError, isEbakError } from '../errors.js';
 import type { Backend, Handle, ReadSet } from '../storage/backend.js';
 import { owned } from '../util/buffers.js';
-import { BufferPool } from '../util/bufferpool.js';
 import { settleAll } from '../util/settle.js';
 import type { BlobReader, LocatedBlob } from './api.js';
 import { ByteBudget } from '../util/bytebudget.js';
 import { BlobType } from './format/pack.js';
 import type { BlobLocation, MasterIndex, PackInfo } from './masterindex.js';
+import { RangeBuffers } from './rangebuffers.js';
 import type { WorkerPool } from './workers.js';
 
 /** Largest single ranged read: saves requests, and leaves room for several in IN_FLIGHT. */
 const MAX_RUN_BYTES = 8 * 1024 * 1024;
 /** Bytes of ranged reads held at once (restic's restorer: 8 workers of one pack at most each, bounded by a pack's size). */
 const IN_FLIGHT = 32 * 1024 * 1024;
-/** The smallest range buffer kept (util/bufferpool.ts); a run of a few small blobs takes one of this size. */
-const RANGE_BUFFER_MIN = 64 * 1024;
 
 /** A blob with its place in the caller's list. */
 interface Placed extends LocatedBlob {
@@ -45,11 +43,8 @@ export interface BlobSource {
 
 export class PackBlobReader implements BlobReader {
   private readonly reads = new ByteBudget(IN_FLIGHT);
-  /**
-   * Buffers of ranged reads for runs (readRun), back from the workers; as many bytes kept as may be in
-   * flight (keeping a quarter of that made more new buffers, whose garbage peaked higher: docs/benchmarks.md, rfast).
-   */
-  private readonly ranges = new BufferPool(RANGE_BUFFER_MIN, IN_FLIGHT / RANGE_BUFFER_MIN, IN_FLIGHT);
+  /** Buffers of ranged reads for runs (readRun), back from the workers: IN_FLIGHT's worth of the largest runs. */
+  private readonly ranges = new RangeBuffers(IN_FLIGHT / MAX_RUN_BYTES, MAX_RUN_BYTES);
   readonly prepareRead?: BlobReader['prepareRead'];
 
   constructor(private readonly src: BlobSource, private readonly pool: WorkerPool) {
@@ -83,16 +78,16 @@ export class PackBlobReader implements BlobReader {
    * (a backend that answers with a buffer of its own, S3, leaves that one unused).
    */
   async readRun(type: number, run: readonly LocatedBlob[], sink: URL, task: unknown): Promise<unknown> {
-    return this.reads.run(rangeBytes(run), async () => {
-      const into = this.ranges.take(rangeBytes(run));
+    return this.reads.run(rangeBytes(run), () => this.ranges.with(rangeBytes(run), async (into) => {
       const { first, range: sealed, key } = await this.loadRange(type, run, into);
       const blobs = run.map(({ id, loc }) => ({ ref: { type: loc.type, flags: loc.flags, rawLength: loc.rawLength, id }, offset: loc.offset - first.offset, length: loc.length }));
-      const whole = sealed.buffer === into.buffer ? into : owning(sealed);
-      if (whole !== into) this.ranges.give(into);
-      const { result, spent } = await this.pool.openRun(key, this.src.blobKey, first.pack.id, blobs, whole, sink, task);
-      if (spent) this.ranges.give(spent);
-      return result;
-    });
+      if (sealed.buffer !== into.buffer) {
+        const { result } = await this.pool.openRun(key, this.src.blobKey, first.pack.id, blobs, owning(sealed), sink, task);
+        return { value: result, back: into };
+      }
+      const { result, spent } = await this.pool.openRun(key, this.src.blobKey, first.pack.id, blobs, into, sink, task);
+      return spent ? { value: result, back: spent } : { value: result };
+    }));
   }
 
   /** After a run failed: each of its blobs alone, from its own location (unless that was the whole run), then from its copies. */
