@@ -6,8 +6,9 @@
  * one is a fresh mapping (bin/ebak's MALLOC_MMAP_THRESHOLD_) whose every
  * 4 KiB page faults as it is first written: a restore's ranged reads into
  * new buffers cost its thread-pool reads ~0.3 s of page faults per GiB
- * (docs/benchmarks.md, rfast). Buffers are owned whole, so they may be
- * transferred to a worker and back.
+ * (docs/benchmarks.md, rfast; they now have a fixed set of their own,
+ * repository/rangebuffers.ts). Used for the seal batches (workers.ts).
+ * Buffers are owned whole, so they may be transferred to a worker and back.
  */
 import { ownsBuffer } from './buffers.js';
 

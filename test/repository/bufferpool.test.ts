@@ -1,6 +1,6 @@
 /**
- * The pool of large buffers (src/util/bufferpool.ts) that the restore's
- * ranged reads and the seal batches reuse: a buffer handed back is the
+ * The pool of large buffers (src/util/bufferpool.ts) that the seal
+ * batches reuse: a buffer handed back is the
  * memory the next take of a size it fits gets, never one more than twice
  * the size asked for, and what is kept stays within its bounds (smaller
  * buffers dropped first).
