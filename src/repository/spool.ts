@@ -6,11 +6,15 @@
  * plus the ones being saved) was most of a backup's growth with its input
  * (docs/benchmarks.md, bmem3).
  *
- * The file has no name: it is created in a private directory (mkdtemp, mode
- * 0700) under the system's temporary directory (TMPDIR, else /tmp), unlinked
- * at once, and the directory removed, so a crash or a kill leaves nothing
- * behind (the kernel frees an unlinked file with its last descriptor) and no
- * other user can open it meanwhile. It holds exactly the bytes the pack file
+ * The file has no name: on Linux it is made with O_TMPFILE in the system's
+ * temporary directory (TMPDIR, else /tmp), where the kernel files it under
+ * no name at all; elsewhere, or on a file system without O_TMPFILE, it is
+ * created in a private directory (mkdtemp, mode 0700), unlinked at once, and
+ * the directory removed. So no other user can open it, and a crash or a kill
+ * leaves nothing behind (the kernel frees an unlinked file with its last
+ * descriptor), save in the fallback's few system calls between mkdtemp and
+ * the directory's removal: a kill -9 there left an empty directory (the crash
+ * test saw it once, under load). It holds exactly the bytes the pack file
  * will hold: the prefix (kind, key source, salt), sealed blobs and the
  * sealed header, i.e. ciphertext only (docs/storage.md).
  *
@@ -18,7 +22,7 @@
  * the pack is read back once, for its save, a piece at a time (`source`).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, read, rmSync, unlinkSync, write } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, read, rmSync, unlinkSync, write } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -170,8 +174,28 @@ async function writeAll(fd: number, b: Buffer, at: number): Promise<void> {
   for (let done = 0; done < b.length;) done += (await writeAsync(fd, b, done, b.length - done, at + done)).bytesWritten;
 }
 
-/** A read-write file no one else can open and nothing names: made in a private directory, unlinked at once, the directory removed. */
+/**
+ * Linux's O_TMPFILE: __O_TMPFILE (the same bit on x86-64 and arm64) with O_DIRECTORY, whose
+ * value differs by architecture; Node has no constant for it.
+ */
+const O_TMPFILE = process.platform === 'linux' ? 0o20000000 | constants.O_DIRECTORY : undefined;
+/** What open(2) answers for O_TMPFILE where the file system (EOPNOTSUPP) or an old kernel (EISDIR, EINVAL) lacks it. */
+const NO_TMPFILE = new Set(['EOPNOTSUPP', 'EISDIR', 'EINVAL']);
+
+/** A read-write file no one else can open and nothing names (the module's header says how). */
 function openUnnamed(): number {
+  if (O_TMPFILE !== undefined) {
+    try {
+      return openSync(tmpdir(), O_TMPFILE | constants.O_RDWR, 0o600);
+    } catch (e) {
+      if (!NO_TMPFILE.has((e as NodeJS.ErrnoException).code ?? '')) throw mapIoError(e, `the temporary directory ${tmpdir()} (set TMPDIR to another)`);
+    }
+  }
+  return openInPrivateDirectory();
+}
+
+/** The fallback: made in a private directory, unlinked at once, the directory removed. */
+function openInPrivateDirectory(): number {
   let dir: string;
   try {
     dir = mkdtempSync(join(tmpdir(), 'ebak-pack-'));
