@@ -126,6 +126,26 @@ export function conformance(name: string, open: () => Promise<Backend>, opts: Co
       assert.deepEqual(await b.load(h), data);
     });
 
+    // LoadOptions.into: the restore's reused range buffers (a fresh buffer faults in every page it is
+    // written, and counts towards the main thread's next full collection).
+    it('reads a range into the buffer given when it fits, else into one of its own', async () => {
+      const bytes = randomBytes(300 * 1024); // past the size the local backend reads on the thread pool, and one below it
+      const h = { type: 'data' as const, name: id() };
+      await b.save(h, bytes, { packKind: 'data' });
+      for (const length of [1000, 280 * 1024]) {
+        const into = Buffer.alloc(290 * 1024);
+        const got = await b.load(h, { offset: 5000, length }, { into });
+        assert.deepEqual(got, bytes.subarray(5000, 5000 + length));
+        assert.equal(got.buffer, into.buffer, `${length}: into the buffer given`);
+        assert.equal(got.byteOffset, into.byteOffset, `${length}: at its start`);
+      }
+      const small = Buffer.alloc(10);
+      const own = await b.load(h, { offset: 7, length: 11 }, { into: small });
+      assert.deepEqual(own, bytes.subarray(7, 18));
+      assert.notEqual(own.buffer, small.buffer, 'too small: a buffer of its own');
+      assert.deepEqual(small, Buffer.alloc(10));
+    });
+
     it('loads byte ranges; a range beyond the end is CORRUPT', async () => {
       const h = { type: 'data' as const, name: id() };
       const data = randomBytes(10_000);

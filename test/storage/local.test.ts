@@ -43,24 +43,3 @@ test('range reads over many packs, a removed pack and a closed backend', async (
   await b.close();
 });
 
-/** LoadOptions.into: a range is read into the caller's buffer when it is large enough (the restore's reused range buffers), else into one of its own. */
-test('a range read into a buffer given', async () => {
-  const b = new LocalBackend(await freshDir());
-  await b.create();
-  const bytes = randomBytes(300 * 1024); // past the size read on the thread pool, and one below it
-  const h = { type: 'data' as const, name: createHash('sha256').update(bytes).digest('hex') };
-  await b.save(h, bytes);
-  for (const length of [1000, 280 * 1024]) {
-    const into = Buffer.alloc(290 * 1024);
-    const got = await b.load(h, { offset: 5000, length }, { into });
-    assert.deepEqual(got, bytes.subarray(5000, 5000 + length));
-    assert.equal(got.buffer, into.buffer, `${length}: into the buffer given`);
-    assert.equal(got.byteOffset, into.byteOffset);
-  }
-  const small = Buffer.alloc(10);
-  const got = await b.load(h, { offset: 0, length: 11 }, { into: small });
-  assert.deepEqual(got, bytes.subarray(0, 11));
-  assert.notEqual(got.buffer, small.buffer, 'too small: a buffer of its own');
-  assert.deepEqual(small, Buffer.alloc(10));
-  await b.close();
-});

@@ -143,27 +143,6 @@ describe('s3: what the recording proxy checks', () => {
     await b.close();
   });
 
-  // The restore's reused range buffers (LoadOptions.into): a fresh buffer a GET faulted in every page
-  // and counted as external memory towards the main thread's next full collection.
-  it('reads a range into the buffer given when it fits, else into one of its own', async () => {
-    const b = await open(`s3:${proxy.endpoint}/${freshBucket()}`);
-    await b.create();
-    const bytes = randomBytes(300 * 1024);
-    const h = { type: 'data' as const, name: createHash('sha256').update(bytes).digest('hex') };
-    await b.save(h, bytes, { packKind: 'data', sha256: h.name });
-    const into = Buffer.alloc(290 * 1024);
-    const got = await b.load(h, { offset: 5000, length: 280 * 1024 }, { into });
-    assert.deepEqual(got, bytes.subarray(5000, 5000 + 280 * 1024));
-    assert.equal(got.buffer, into.buffer, 'into the buffer given');
-    assert.equal(got.byteOffset, into.byteOffset, 'at its start');
-    const small = Buffer.alloc(10);
-    const own = await b.load(h, { offset: 7, length: 11 }, { into: small });
-    assert.deepEqual(own, bytes.subarray(7, 18));
-    assert.notEqual(own.buffer, small.buffer, 'too small: a buffer of its own');
-    assert.deepEqual(small, Buffer.alloc(10));
-    await b.close();
-  });
-
   it('counts requests and bytes like the server saw them', async () => {
     const b = await open(`s3:${proxy.endpoint}/${freshBucket()}`);
     await b.create();
